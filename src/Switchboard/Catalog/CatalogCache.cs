@@ -1,0 +1,13 @@
+namespace Switchboard.Catalog;
+
+/// <summary>The live catalog of this process, swapped whole by <see cref="Storage.StoreWatcher"/>.</summary>
+public sealed class CatalogCache
+{
+    private volatile CatalogSnapshot _current = CatalogSnapshot.Empty;
+
+    public CatalogSnapshot Current
+    {
+        get => _current;
+        set => _current = value;
+    }
+}

@@ -1,0 +1,271 @@
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Switchboard.Config;
+using YamlDotNet.Core;
+
+namespace Switchboard.Catalog;
+
+/// <summary>
+/// The catalog file (<c>catalog apply</c> / <c>catalog export</c>): parsed, validated entry by
+/// entry, with every problem named by its place in the file.
+/// </summary>
+public static partial class CatalogDocument
+{
+    /// <summary>Service names that are paths of the API itself.</summary>
+    public static readonly IReadOnlySet<string> ReservedServices = new HashSet<string>(StringComparer.Ordinal) { "request", "deal", "me" };
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9_-]{0,62}$")]
+    public static partial Regex Slug();
+
+    [GeneratedRegex("^[a-z][a-z0-9_]*\\.[a-z][a-z0-9_]*$")]
+    private static partial Regex HandlerId();
+
+    public sealed record Parsed(IReadOnlyList<HandlerEntry> Handlers, IReadOnlyList<OfferEntry> Offers, IReadOnlyList<string> Errors);
+
+    /// <param name="implementations">Handler ids this build has code for.</param>
+    /// <param name="existingHandlers">Handlers already in the store (offers may name them).</param>
+    public static Parsed Parse(string yaml, IReadOnlySet<string> implementations, IReadOnlySet<string> existingHandlers)
+    {
+        JsonNode? root;
+        try
+        {
+            root = YamlJson.Parse(yaml);
+        }
+        catch (YamlException ex)
+        {
+            return new Parsed([], [], [$"line {ex.Start.Line}, column {ex.Start.Column}: {ex.Message}"]);
+        }
+        var errors = new List<string>();
+        if (root is not JsonObject doc)
+        {
+            return new Parsed([], [], ["the file must be a mapping with 'handlers' and/or 'offers'"]);
+        }
+        foreach (var key in doc.Select(p => p.Key).Where(k => k is not ("handlers" or "offers")))
+        {
+            errors.Add($"unknown top-level key '{key}' (expected handlers, offers)");
+        }
+        var handlers = new List<HandlerEntry>();
+        foreach (var (item, i) in Items(doc, "handlers", errors))
+        {
+            var where = $"handlers[{i}]";
+            var e = new EntryErrors(where, item, errors, ["id", "credits", "resource", "enabled"]);
+            var id = e.Str("id", required: true);
+            if (id is not null)
+            {
+                e.Where = $"{where} ({id})";
+                if (!HandlerId().IsMatch(id))
+                {
+                    e.Add("id", "must be <module>.<method> in lowercase");
+                }
+                else if (!implementations.Contains(id))
+                {
+                    e.Add("id", $"no handler implementation named '{id}' (known: {string.Join(", ", implementations.Order())})");
+                }
+                if (handlers.Any(h => h.Id == id))
+                {
+                    e.Add("id", "appears twice in this file");
+                }
+            }
+            var credits = e.Int("credits", required: true, min: 0) ?? 0;
+            var resource = e.Str("resource", required: false);
+            var enabled = e.Bool("enabled") ?? true;
+            if (e.Ok && id is not null)
+            {
+                handlers.Add(new HandlerEntry(id, credits, resource, enabled));
+            }
+        }
+        var knownHandlers = new HashSet<string>(existingHandlers);
+        knownHandlers.UnionWith(handlers.Select(h => h.Id));
+        var offers = new List<OfferEntry>();
+        foreach (var (item, i) in Items(doc, "offers", errors))
+        {
+            var where = $"offers[{i}]";
+            var e = new EntryErrors(where, item, errors, ["service", "action", "handler", "price", "prompt_template", "create_qty", "expiration", "params", "enabled"]);
+            var service = e.Str("service", required: true);
+            var action = e.Str("action", required: true);
+            if (service is not null && action is not null)
+            {
+                e.Where = $"{where} ({service}/{action})";
+            }
+            if (service is not null && !Slug().IsMatch(service))
+            {
+                e.Add("service", "must be a lowercase slug (a-z, 0-9, '-', '_')");
+            }
+            else if (service is not null && ReservedServices.Contains(service))
+            {
+                e.Add("service", $"'{service}' is reserved");
+            }
+            if (action is not null && !Slug().IsMatch(action))
+            {
+                e.Add("action", "must be a lowercase slug (a-z, 0-9, '-', '_')");
+            }
+            if (offers.Any(o => o.Service == service && o.Action == action))
+            {
+                e.Add("action", "this service/action appears twice in this file");
+            }
+            var handler = e.Str("handler", required: true);
+            if (handler is not null && !knownHandlers.Contains(handler))
+            {
+                e.Add("handler", $"unknown handler '{handler}' (define it under handlers)");
+            }
+            var price = e.Int("price", required: true, min: 0);
+            var qty = e.Int("create_qty", required: false, min: 1, max: 100) ?? 1;
+            var expiration = e.Int("expiration", required: false, min: 1);
+            var source = e.Str("prompt_template", required: true);
+            PromptTemplate? template = null;
+            if (source is not null && !PromptTemplate.TryParse(source, out template, out var templateError))
+            {
+                e.Add("prompt_template", templateError);
+            }
+            var parameters = new JsonObject();
+            if (item["params"] is { } p)
+            {
+                if (p is JsonObject po)
+                {
+                    parameters = (JsonObject)po.DeepClone();
+                }
+                else
+                {
+                    e.Add("params", "must be a mapping");
+                }
+            }
+            var enabled = e.Bool("enabled") ?? true;
+            if (e.Ok && service is not null && action is not null && handler is not null && price is not null && template is not null)
+            {
+                offers.Add(new OfferEntry(service, action, handler, price.Value, template, qty, expiration, parameters, enabled));
+            }
+        }
+        return new Parsed(handlers, offers, errors);
+    }
+
+    private static IEnumerable<(JsonObject Item, int Index)> Items(JsonObject doc, string key, List<string> errors)
+    {
+        if (doc[key] is null)
+        {
+            yield break;
+        }
+        if (doc[key] is not JsonArray list)
+        {
+            errors.Add($"'{key}' must be a list");
+            yield break;
+        }
+        for (var i = 0; i < list.Count; i++)
+        {
+            if (list[i] is JsonObject item)
+            {
+                yield return (item, i);
+            }
+            else
+            {
+                errors.Add($"{key}[{i}]: must be a mapping");
+            }
+        }
+    }
+
+    public static string Export(CatalogSnapshot catalog)
+    {
+        var doc = new JsonObject
+        {
+            ["handlers"] = new JsonArray([.. catalog.Handlers.Values.OrderBy(h => h.Id, StringComparer.Ordinal).Select(h => (JsonNode)new JsonObject
+            {
+                ["id"] = h.Id,
+                ["credits"] = h.Credits,
+                ["resource"] = h.Resource,
+                ["enabled"] = h.Enabled,
+            })]),
+            ["offers"] = new JsonArray([.. catalog.Offers.Select(o => (JsonNode)new JsonObject
+            {
+                ["service"] = o.Service,
+                ["action"] = o.Action,
+                ["handler"] = o.Handler,
+                ["price"] = o.Price,
+                ["prompt_template"] = o.Template.Source,
+                ["create_qty"] = o.CreateQty,
+                ["expiration"] = o.Expiration,
+                ["params"] = o.Params.DeepClone(),
+                ["enabled"] = o.Enabled,
+            })]),
+        };
+        return YamlJson.Write(doc);
+    }
+
+    /// <summary>Collects the problems of one entry, each prefixed with where it is.</summary>
+    private sealed class EntryErrors(string where, JsonObject item, List<string> errors, string[] allowed)
+    {
+        private readonly int _before = Check(errors, where, item, allowed);
+
+        public string Where { get; set; } = where;
+
+        public bool Ok => errors.Count == _before;
+
+        private static int Check(List<string> errors, string where, JsonObject item, string[] allowed)
+        {
+            var before = errors.Count;
+            foreach (var key in item.Select(p => p.Key).Where(k => !allowed.Contains(k)))
+            {
+                errors.Add($"{where}: unknown key '{key}'");
+            }
+            return before;
+        }
+
+        public void Add(string key, string message) => errors.Add($"{Where}: {key} {message}");
+
+        public string? Str(string key, bool required)
+        {
+            var node = item[key];
+            if (node is null)
+            {
+                if (required)
+                {
+                    Add(key, "is required");
+                }
+                return null;
+            }
+            if (node is JsonValue v && v.TryGetValue<string>(out var s) && s.Length > 0)
+            {
+                return s;
+            }
+            Add(key, "must be a non-empty string");
+            return null;
+        }
+
+        public int? Int(string key, bool required, int min, int max = int.MaxValue)
+        {
+            var node = item[key];
+            if (node is null)
+            {
+                if (required)
+                {
+                    Add(key, "is required");
+                }
+                return null;
+            }
+            if (node is JsonValue v && v.TryGetValue<long>(out var n))
+            {
+                if (n < min || n > max)
+                {
+                    Add(key, max == int.MaxValue ? $"must be >= {min}" : $"must be between {min} and {max}");
+                    return null;
+                }
+                return (int)n;
+            }
+            Add(key, "must be a whole number");
+            return null;
+        }
+
+        public bool? Bool(string key)
+        {
+            var node = item[key];
+            if (node is null)
+            {
+                return null;
+            }
+            if (node is JsonValue v && v.TryGetValue<bool>(out var b))
+            {
+                return b;
+            }
+            Add(key, "must be true or false");
+            return null;
+        }
+    }
+}

@@ -1,0 +1,158 @@
+using System.Text.Json.Nodes;
+
+namespace Switchboard.Catalog;
+
+/// <summary>An OpenAPI 3.0 document of the live catalog: one path per offer, its template variables as required properties.</summary>
+public static class OpenApiDocument
+{
+    public static JsonObject Build(CatalogSnapshot catalog)
+    {
+        var paths = new JsonObject();
+        foreach (var offer in catalog.LiveOffers)
+        {
+            var properties = new JsonObject();
+            foreach (var variable in offer.Template.Variables)
+            {
+                properties[variable] = new JsonObject
+                {
+                    ["oneOf"] = new JsonArray(new JsonObject { ["type"] = "string" }, new JsonObject { ["type"] = "number" }),
+                };
+            }
+            paths[offer.Path] = new JsonObject
+            {
+                ["post"] = new JsonObject
+                {
+                    ["operationId"] = $"{offer.Service}_{offer.Action}".Replace('-', '_'),
+                    ["tags"] = new JsonArray(offer.Service),
+                    ["summary"] = $"{offer.Service}/{offer.Action} ({offer.Price} credits, {offer.CreateQty} result(s))",
+                    ["parameters"] = new JsonArray(new JsonObject
+                    {
+                        ["name"] = "Idempotency-Key",
+                        ["in"] = "header",
+                        ["required"] = false,
+                        ["description"] = "Mixed into the request id, to ask for a deliberate re-run of the same inputs.",
+                        ["schema"] = new JsonObject { ["type"] = "string", ["maxLength"] = 255 },
+                    }),
+                    ["requestBody"] = new JsonObject
+                    {
+                        ["required"] = true,
+                        ["content"] = new JsonObject
+                        {
+                            ["application/json"] = new JsonObject
+                            {
+                                ["schema"] = new JsonObject
+                                {
+                                    ["type"] = "object",
+                                    ["required"] = new JsonArray([.. offer.Template.Variables.Select(v => (JsonNode)v)]),
+                                    ["properties"] = properties,
+                                    ["additionalProperties"] = false,
+                                },
+                            },
+                        },
+                    },
+                    ["responses"] = new JsonObject
+                    {
+                        ["202"] = Response("Accepted: the request is queued", "#/components/schemas/Accepted"),
+                        ["200"] = Response("The same request exists already (not charged again)", "#/components/schemas/Request"),
+                        ["400"] = ProblemResponse("Invalid body or inputs"),
+                        ["401"] = ProblemResponse("Missing or invalid API key"),
+                        ["402"] = ProblemResponse("Not enough credits"),
+                        ["404"] = ProblemResponse("Unknown service or action"),
+                        ["413"] = ProblemResponse("Body too large"),
+                        ["415"] = ProblemResponse("Body is not JSON"),
+                    },
+                },
+            };
+        }
+        paths["/svc/request/{id}/"] = new JsonObject
+        {
+            ["parameters"] = new JsonArray(new JsonObject
+            {
+                ["name"] = "id",
+                ["in"] = "path",
+                ["required"] = true,
+                ["schema"] = new JsonObject { ["type"] = "string", ["pattern"] = "^[0-9a-f]{32}$" },
+            }),
+            ["get"] = new JsonObject
+            {
+                ["operationId"] = "get_request",
+                ["responses"] = new JsonObject
+                {
+                    ["200"] = Response("The request", "#/components/schemas/Request"),
+                    ["404"] = ProblemResponse("No such request"),
+                },
+            },
+            ["delete"] = new JsonObject
+            {
+                ["operationId"] = "cancel_request",
+                ["responses"] = new JsonObject
+                {
+                    ["200"] = Response("Cancelled and refunded", "#/components/schemas/Request"),
+                    ["404"] = ProblemResponse("No such request"),
+                    ["409"] = ProblemResponse("Already finished"),
+                },
+            },
+        };
+        return new JsonObject
+        {
+            ["openapi"] = "3.0.3",
+            ["info"] = new JsonObject { ["title"] = "Switchboard", ["version"] = "1" },
+            ["security"] = new JsonArray(new JsonObject { ["bearer"] = new JsonArray() }),
+            ["paths"] = paths,
+            ["components"] = new JsonObject
+            {
+                ["securitySchemes"] = new JsonObject { ["bearer"] = new JsonObject { ["type"] = "http", ["scheme"] = "bearer" } },
+                ["schemas"] = new JsonObject
+                {
+                    ["Accepted"] = new JsonObject
+                    {
+                        ["type"] = "object",
+                        ["required"] = new JsonArray("id", "status", "url"),
+                        ["properties"] = new JsonObject
+                        {
+                            ["id"] = new JsonObject { ["type"] = "string" },
+                            ["status"] = new JsonObject { ["type"] = "string" },
+                            ["url"] = new JsonObject { ["type"] = "string" },
+                        },
+                    },
+                    ["Request"] = new JsonObject
+                    {
+                        ["type"] = "object",
+                        ["properties"] = new JsonObject
+                        {
+                            ["id"] = new JsonObject { ["type"] = "string" },
+                            ["kind"] = new JsonObject { ["type"] = "string", ["enum"] = new JsonArray("offer", "deal") },
+                            ["status"] = new JsonObject { ["type"] = "string", ["enum"] = new JsonArray("queued", "running", "succeeded", "failed", "cancelled", "expired") },
+                            ["results"] = new JsonObject { ["type"] = "array", ["items"] = new JsonObject() },
+                            ["error"] = new JsonObject { ["type"] = "object", ["nullable"] = true },
+                        },
+                    },
+                    ["Problem"] = new JsonObject
+                    {
+                        ["type"] = "object",
+                        ["required"] = new JsonArray("code", "title", "status"),
+                        ["properties"] = new JsonObject
+                        {
+                            ["code"] = new JsonObject { ["type"] = "string" },
+                            ["title"] = new JsonObject { ["type"] = "string" },
+                            ["status"] = new JsonObject { ["type"] = "integer" },
+                            ["detail"] = new JsonObject { ["type"] = "string" },
+                        },
+                    },
+                },
+            },
+        };
+    }
+
+    private static JsonObject Response(string description, string schema) => new()
+    {
+        ["description"] = description,
+        ["content"] = new JsonObject { ["application/json"] = new JsonObject { ["schema"] = new JsonObject { ["$ref"] = schema } } },
+    };
+
+    private static JsonObject ProblemResponse(string description) => new()
+    {
+        ["description"] = description,
+        ["content"] = new JsonObject { ["application/problem+json"] = new JsonObject { ["schema"] = new JsonObject { ["$ref"] = "#/components/schemas/Problem" } } },
+    };
+}

@@ -1,0 +1,187 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Switchboard.Catalog;
+using Switchboard.Handlers;
+using Switchboard.Storage;
+using Switchboard.Users;
+
+namespace Switchboard.Cli;
+
+/// <summary>
+/// users, keys, credits and catalog: they work on the store directly (<c>--data DIR</c>), so they
+/// run beside a live <c>serve</c>, which picks the changes up within its poll interval.
+/// </summary>
+public static class ManagementCommands
+{
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = false };
+
+    public static int Users(Args args, Database database, TextWriter output)
+    {
+        switch (args.Word(1, "subcommand (create, list)"))
+        {
+            case "create":
+                var name = args.Word(2, "user name");
+                var credits = args.Has("credits") ? args.Number(args.Option("credits"), "--credits") : 0;
+                if (credits < 0)
+                {
+                    throw new UsageException("--credits must be >= 0");
+                }
+                if (args.Has("password") && string.IsNullOrEmpty(args.Option("password")))
+                {
+                    throw new UsageException("--password needs a value");
+                }
+                var (user, key) = Transactions.Run(database, c =>
+                {
+                    var created = UserStore.Create(c, name, args.Has("admin"), credits, args.Option("password"));
+                    return (created, UserStore.CreateKey(c, created.Id));
+                });
+                output.WriteLine(new JsonObject { ["id"] = user.Id, ["name"] = user.Name, ["api_key"] = key }.ToJsonString(Json));
+                return 0;
+            case "list":
+                using (var connection = database.Open())
+                using (var command = connection.Sql("SELECT id, name, is_admin, credits FROM users ORDER BY name"))
+                using (var reader = command.ExecuteReader())
+                {
+                    while (reader.Read())
+                    {
+                        output.WriteLine(new JsonObject
+                        {
+                            ["id"] = reader.GetString(0),
+                            ["name"] = reader.GetString(1),
+                            ["is_admin"] = reader.GetInt64(2) != 0,
+                            ["credits"] = reader.GetInt64(3),
+                        }.ToJsonString(Json));
+                    }
+                }
+                return 0;
+            default:
+                throw new UsageException("users takes create or list");
+        }
+    }
+
+    public static int Keys(Args args, Database database, TextWriter output, TextWriter error)
+    {
+        switch (args.Word(1, "subcommand (create, revoke)"))
+        {
+            case "create":
+                var name = args.Word(2, "user name");
+                var key = Transactions.Run(database, c =>
+                    UserStore.Find(c, name) is { } user ? UserStore.CreateKey(c, user.Id) : null);
+                if (key is null)
+                {
+                    error.WriteLine($"no user named '{name}'");
+                    return 1;
+                }
+                output.WriteLine(new JsonObject { ["name"] = name, ["api_key"] = key }.ToJsonString(Json));
+                return 0;
+            case "revoke":
+                var prefix = args.Word(2, "key prefix");
+                var revoked = Transactions.Run(database, c => UserStore.RevokeKey(c, prefix));
+                if (revoked == 0)
+                {
+                    error.WriteLine($"no active key with prefix '{prefix}'");
+                    return 1;
+                }
+                output.WriteLine(new JsonObject { ["revoked"] = revoked }.ToJsonString(Json));
+                return 0;
+            default:
+                throw new UsageException("keys takes create or revoke");
+        }
+    }
+
+    public static int Credits(Args args, Database database, TextWriter output, TextWriter error)
+    {
+        var sub = args.Word(1, "subcommand (grant, show)");
+        var name = args.Word(2, "user name");
+        if (sub == "grant")
+        {
+            var amount = args.Number(args.Word(3, "amount"), "amount");
+            if (amount <= 0)
+            {
+                throw new UsageException("amount must be > 0");
+            }
+            var user = Transactions.Run(database, c =>
+            {
+                if (UserStore.Find(c, name) is not { } found)
+                {
+                    return null;
+                }
+                UserStore.Grant(c, found.Id, amount, args.Option("note") ?? "granted from the command line");
+                return UserStore.Find(c, found.Id);
+            });
+            if (user is null)
+            {
+                error.WriteLine($"no user named '{name}'");
+                return 1;
+            }
+            output.WriteLine(new JsonObject { ["name"] = user.Name, ["credits"] = user.Credits }.ToJsonString(Json));
+            return 0;
+        }
+        if (sub != "show")
+        {
+            throw new UsageException("credits takes grant or show");
+        }
+        using var connection = database.Open();
+        if (UserStore.Find(connection, name) is not { } info)
+        {
+            error.WriteLine($"no user named '{name}'");
+            return 1;
+        }
+        var ledger = new JsonArray([.. UserStore.Ledger(connection, info.Id).Select(e => (JsonNode)new JsonObject
+        {
+            ["id"] = e.Id,
+            ["kind"] = e.Kind,
+            ["amount"] = e.Amount,
+            ["request_id"] = e.RequestId,
+            ["run"] = e.Run,
+            ["note"] = e.Note,
+            ["at"] = Clock.Iso(e.CreatedAt),
+        })]);
+        output.WriteLine(new JsonObject { ["name"] = info.Name, ["credits"] = info.Credits, ["ledger"] = ledger }.ToJsonString(Json));
+        return 0;
+    }
+
+    public static int Catalog(Args args, Database database, HandlerRegistry handlers, TextWriter output, TextWriter error)
+    {
+        switch (args.Word(1, "subcommand (apply, export)"))
+        {
+            case "apply":
+                var file = args.Word(2, "catalog file");
+                if (!File.Exists(file))
+                {
+                    error.WriteLine($"{file}: no such file");
+                    return 1;
+                }
+                HashSet<string> existing;
+                using (var connection = database.Open())
+                {
+                    existing = [.. CatalogStore.Load(connection).Handlers.Keys];
+                }
+                var parsed = CatalogDocument.Parse(File.ReadAllText(file), handlers.Ids, existing);
+                if (parsed.Errors.Count > 0)
+                {
+                    foreach (var problem in parsed.Errors)
+                    {
+                        error.WriteLine($"{file}: {problem}");
+                    }
+                    error.WriteLine($"{file}: not applied ({parsed.Errors.Count} problem(s))");
+                    return 1;
+                }
+                Transactions.Run(database, c =>
+                {
+                    CatalogStore.Upsert(c, parsed.Handlers, parsed.Offers);
+                    return 0;
+                });
+                output.WriteLine($"applied {parsed.Handlers.Count} handler(s) and {parsed.Offers.Count} offer(s)");
+                return 0;
+            case "export":
+                using (var connection = database.Open())
+                {
+                    output.Write(CatalogDocument.Export(CatalogStore.Load(connection)));
+                }
+                return 0;
+            default:
+                throw new UsageException("catalog takes apply or export");
+        }
+    }
+}

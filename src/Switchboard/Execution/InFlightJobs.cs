@@ -1,0 +1,50 @@
+using System.Collections.Concurrent;
+
+namespace Switchboard.Execution;
+
+/// <summary>A job this process is running right now.</summary>
+public sealed class InFlightJob(string requestId, int run, int attempt) : IDisposable
+{
+    public string RequestId { get; } = requestId;
+
+    public int Run { get; } = run;
+
+    public int Attempt { get; } = attempt;
+
+    /// <summary>Cancelled when the job must stop early: the client cancelled, or the lease was lost.</summary>
+    public CancellationTokenSource Abort { get; } = new();
+
+    public void Dispose() => Abort.Dispose();
+}
+
+/// <summary>
+/// The jobs running in this process: the lease renewer heartbeats them, and a cancel reaching
+/// this process stops the handler at once instead of at its next heartbeat.
+/// </summary>
+public sealed class InFlightJobs
+{
+    private readonly ConcurrentDictionary<string, InFlightJob> _jobs = new(StringComparer.Ordinal);
+
+    public int Count => _jobs.Count;
+
+    public ICollection<InFlightJob> Snapshot => _jobs.Values;
+
+    public void Add(InFlightJob job) => _jobs[job.RequestId] = job;
+
+    public void Remove(InFlightJob job) => _jobs.TryRemove(new KeyValuePair<string, InFlightJob>(job.RequestId, job));
+
+    public void Cancel(string requestId)
+    {
+        if (_jobs.TryGetValue(requestId, out var job))
+        {
+            try
+            {
+                job.Abort.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // Finished in the meantime: nothing left to stop.
+            }
+        }
+    }
+}

@@ -1,0 +1,159 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Options;
+using Switchboard.Handlers;
+using Switchboard.Hosting;
+using Switchboard.Queue;
+using Switchboard.Storage;
+
+namespace Switchboard.Execution;
+
+/// <summary>
+/// Runs one delivered message: claim → handler (with timeout, heartbeat, cancel) → write the
+/// outcome → ack, in that order. Each outcome write is conditional on the claim, so whatever
+/// happens concurrently (cancel, recon takeover) at most one outcome lands.
+/// </summary>
+public sealed class JobRunner(
+    SqliteWriter writer,
+    IJobQueue queue,
+    HandlerRegistry handlers,
+    InFlightJobs inFlight,
+    ExecutorIdentity identity,
+    IOptions<SwitchboardOptions> options,
+    ILogger<JobRunner> logger)
+{
+    private readonly SwitchboardOptions _options = options.Value;
+
+    /// <param name="abort">Cancelled when shutdown's grace period is over: unfinished jobs are released.</param>
+    public async Task RunAsync(JobDelivery delivery, CancellationToken abort)
+    {
+        var message = delivery.Message;
+        var now = Clock.NowMs();
+        var job = await writer.WriteAsync(c => JobStore.Claim(c, message, identity.Owner, now + (_options.LeaseSeconds * 1000L), now));
+        if (job is null)
+        {
+            // Duplicate, stale, cancelled or not yet due: someone else owns what happens next.
+            await queue.AckAsync(delivery);
+            return;
+        }
+        using (logger.BeginScope(new Dictionary<string, object> { ["request_id"] = job.RequestId }))
+        {
+            await ExecuteClaimed(job, abort);
+        }
+        await queue.AckAsync(delivery);
+    }
+
+    private async Task ExecuteClaimed(ClaimedJob job, CancellationToken abort)
+    {
+        using var tracked = new InFlightJob(job.RequestId, job.Run, job.Attempt);
+        inFlight.Add(tracked);
+        try
+        {
+            var handler = handlers.Find(job.Handler);
+            if (handler is null)
+            {
+                await Finish(job, c => JobStore.Fail(c, job, identity.Owner, "handler_unavailable", $"no handler '{job.Handler}' in this executor", null, Clock.NowMs()));
+                return;
+            }
+            var parameters = JsonNode.Parse(job.ParamsJson) as JsonObject ?? [];
+            var context = new HandlerContext(job.RequestId, job.Attempt, job.Prompt, parameters, job.CreateQty, logger);
+            var timeout = TimeSpan.FromSeconds(ReadTimeout(parameters));
+            using var timeoutCts = new CancellationTokenSource(timeout);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(abort, tracked.Abort.Token, timeoutCts.Token);
+            Exception? failure = null;
+            try
+            {
+                await handler.ExecuteAsync(context, linked.Token);
+            }
+            catch (Exception ex)
+            {
+                failure = ex;
+            }
+            await Record(job, context, failure, abort.IsCancellationRequested, tracked.Abort.IsCancellationRequested, timeoutCts.IsCancellationRequested, timeout);
+        }
+        finally
+        {
+            inFlight.Remove(tracked);
+        }
+    }
+
+    private static double ReadTimeout(JsonObject parameters)
+    {
+        try
+        {
+            return parameters.GetDouble("timeout_s") is { } t && t > 0 ? t : 120;
+        }
+        catch (HandlerException)
+        {
+            return 120;
+        }
+    }
+
+    private async Task Record(ClaimedJob job, HandlerContext context, Exception? failure, bool shuttingDown, bool aborted, bool timedOut, TimeSpan timeout)
+    {
+        var usage = context.Usage.Count > 0 ? context.Usage.ToJsonString() : null;
+        var owner = identity.Owner;
+        if (failure is null)
+        {
+            if (context.Results.Count != job.CreateQty)
+            {
+                await Finish(job, c => JobStore.Fail(c, job, owner, "handler_result_count", $"the handler produced {context.Results.Count} results, {job.CreateQty} were ordered", usage, Clock.NowMs()));
+                return;
+            }
+            var results = new JsonArray([.. context.Results.Select(r => r.DeepClone())]).ToJsonString();
+            await Finish(job, c => JobStore.Succeed(c, job, owner, results, usage, Clock.NowMs()));
+            return;
+        }
+        if (failure is OperationCanceledException && aborted && !timedOut)
+        {
+            // Cancelled by the client, or the lease went to someone else: the store already says what happened.
+            logger.LogInformation("Job stopped: cancelled or lease lost");
+            return;
+        }
+        if (failure is OperationCanceledException && shuttingDown && !timedOut)
+        {
+            await Finish(job, c => JobStore.Release(c, job, owner, Clock.NowMs()));
+            logger.LogInformation("Job released on shutdown");
+            return;
+        }
+        var classified = failure switch
+        {
+            HandlerException h => h,
+            OperationCanceledException when timedOut => HandlerException.Retry("timeout", $"the handler did not finish within {timeout.TotalSeconds:0.###} s"),
+            _ => HandlerException.Permanent("handler_error", "the handler failed unexpectedly"),
+        };
+        if (failure is not HandlerException && !timedOut)
+        {
+            logger.LogError(failure, "Handler {Handler} threw", job.Handler);
+        }
+        if (classified.Transient && job.Attempt < job.MaxAttempts)
+        {
+            var delay = RetryPolicy.Delay(_options, job.Attempt, classified.RetryAfter);
+            var due = Clock.NowMs() + (long)delay.TotalMilliseconds;
+            if (await Finish(job, c => JobStore.Retry(c, job, owner, classified.Code, classified.Message, due, Clock.NowMs())))
+            {
+                logger.LogInformation("Attempt {Attempt} failed ({Code}); retrying in {Delay} ms", job.Attempt, classified.Code, (long)delay.TotalMilliseconds);
+                queue.EnqueueLater(new JobMessage(job.RequestId, job.Run), delay);
+            }
+            return;
+        }
+        await Finish(job, c => JobStore.Fail(c, job, owner, classified.Code, classified.Message, usage, Clock.NowMs()));
+        logger.LogInformation("Request failed ({Code}) after {Attempt} attempt(s)", classified.Code, job.Attempt);
+    }
+
+    private async Task<bool> Finish(ClaimedJob job, Func<Microsoft.Data.Sqlite.SqliteConnection, bool> write)
+    {
+        var done = await writer.WriteAsync(write);
+        if (!done)
+        {
+            logger.LogWarning("Outcome of attempt {Attempt} not written: the request changed hands (cancelled, or taken over after a lost lease)", job.Attempt);
+        }
+        return done;
+    }
+}
+
+/// <summary>This process's name as a job owner: unique per start, readable in the store.</summary>
+public sealed class ExecutorIdentity
+{
+    public string Owner { get; } = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..8]}";
+}

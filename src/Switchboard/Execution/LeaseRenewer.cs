@@ -1,0 +1,42 @@
+using Microsoft.Extensions.Options;
+using Switchboard.Hosting;
+using Switchboard.Storage;
+
+namespace Switchboard.Execution;
+
+/// <summary>
+/// Heartbeat for every job in flight in this process, in one writer unit per tick: a long job
+/// keeps its lease and is never mistaken for a dead one; a job whose lease was lost (recon gave
+/// it away, or it was cancelled elsewhere) is stopped.
+/// </summary>
+public sealed class LeaseRenewer(InFlightJobs inFlight, SqliteWriter writer, ExecutorIdentity identity, IOptions<SwitchboardOptions> options, ILogger<LeaseRenewer> logger)
+    : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var lease = TimeSpan.FromSeconds(options.Value.LeaseSeconds);
+        using var timer = new PeriodicTimer(lease / 3);
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            var jobs = inFlight.Snapshot.ToList();
+            if (jobs.Count == 0)
+            {
+                continue;
+            }
+            try
+            {
+                var until = Clock.NowMs() + (long)lease.TotalMilliseconds;
+                var lost = await writer.WriteAsync(c => jobs.Where(j => !JobStore.Renew(c, j, identity.Owner, until)).ToList());
+                foreach (var job in lost)
+                {
+                    logger.LogWarning("Lease of request {RequestId} lost; stopping its handler", job.RequestId);
+                    inFlight.Cancel(job.RequestId);
+                }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                logger.LogWarning(ex, "Lease renewal failed; will retry next tick");
+            }
+        }
+    }
+}

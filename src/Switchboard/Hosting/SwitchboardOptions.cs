@@ -1,0 +1,47 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Switchboard.Hosting;
+
+/// <summary>Settings of a Switchboard process (section <c>Switchboard</c>; command-line switches map onto it).</summary>
+public sealed class SwitchboardOptions
+{
+    public const string Section = "Switchboard";
+
+    /// <summary>Folder of the embedded store (<c>--data</c>).</summary>
+    [Required]
+    public string DataDir { get; set; } = "./data";
+
+    /// <summary>Jobs one executor process runs at once (<c>--workers</c>). Handlers are async, so this is not a thread count.</summary>
+    [Range(1, 10_000)]
+    public int Workers { get; set; } = 64;
+
+    /// <summary>How long a claimed job is owned without a heartbeat before recon may give it to another worker.</summary>
+    [Range(1, 86_400)]
+    public int LeaseSeconds { get; set; } = 60;
+
+    /// <summary>Claims per request run before a transient failure becomes final.</summary>
+    [Range(1, 100)]
+    public int MaxAttempts { get; set; } = 3;
+
+    /// <summary>First retry delay; doubled each attempt, with jitter, capped by <see cref="RetryMaxDelay"/>.</summary>
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    public TimeSpan RetryMaxDelay { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Largest accepted request body in bytes (413 above).</summary>
+    [Range(256, 64 * 1024 * 1024)]
+    public int MaxBodyBytes { get; set; } = 64 * 1024;
+
+    /// <summary>Largest single input value in characters (400 above).</summary>
+    [Range(1, 64 * 1024 * 1024)]
+    public int MaxValueChars { get; set; } = 16 * 1024;
+
+    /// <summary>How often the store's change counters are read (catalog and key edits from other processes).</summary>
+    public TimeSpan StorePollInterval { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>How often recon looks for expired leases and expired results.</summary>
+    public TimeSpan ReconInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>On stop, how long in-flight jobs may finish before they are released back to the queue.</summary>
+    public TimeSpan ShutdownGrace { get; set; } = TimeSpan.FromSeconds(10);
+}

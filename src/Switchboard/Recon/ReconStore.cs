@@ -1,0 +1,75 @@
+using Microsoft.Data.Sqlite;
+using Switchboard.Credits;
+using Switchboard.Queue;
+using Switchboard.Storage;
+
+namespace Switchboard.Recon;
+
+/// <summary>The store queries behind recon's repairs. Each repair is conditional on the state it read.</summary>
+public static class ReconStore
+{
+    /// <summary>Every queued request with when it is due (start-up recovery: the in-process queue died with the last process).</summary>
+    public static List<(JobMessage Message, long? NotBefore)> Queued(SqliteConnection connection)
+    {
+        using var command = connection.Sql("SELECT id, run, not_before FROM requests WHERE status = 'queued' ORDER BY created_at");
+        using var reader = command.ExecuteReader();
+        var list = new List<(JobMessage, long?)>();
+        while (reader.Read())
+        {
+            list.Add((new JobMessage(reader.GetString(0), reader.GetInt32(1)), reader.LongOrNull(2)));
+        }
+        return list;
+    }
+
+    /// <summary>
+    /// Running requests whose lease expired (their worker died or hung): back to queued, or
+    /// failed with a refund once their attempts are used up. Returns the ones to dispatch.
+    /// </summary>
+    public static (List<JobMessage> Requeued, int Failed) RecoverExpiredLeases(SqliteConnection connection, long now)
+    {
+        var expired = new List<(string Id, int Run, int Attempts, int Max, string Owner, string User, long Price)>();
+        using (var command = connection.Sql(
+            "SELECT id, run, attempts, max_attempts, owner, user_id, price FROM requests WHERE status = 'running' AND lease_until < $now",
+            ("$now", now)))
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                expired.Add((reader.GetString(0), reader.GetInt32(1), reader.GetInt32(2), reader.GetInt32(3), reader.StringOrNull(4) ?? "", reader.GetString(5), reader.GetInt64(6)));
+            }
+        }
+        var requeued = new List<JobMessage>();
+        var failed = 0;
+        foreach (var r in expired)
+        {
+            const string Same = "id = $id AND run = $run AND attempts = $attempts AND owner = $owner AND status = 'running' AND lease_until < $now";
+            (string, object?)[] args = [("$id", r.Id), ("$run", r.Run), ("$attempts", r.Attempts), ("$owner", r.Owner), ("$now", now)];
+            if (r.Attempts >= r.Max)
+            {
+                if (connection.Execute(
+                    $"""
+                    UPDATE requests SET status = 'failed', error_code = 'worker_lost',
+                        error_message = 'the worker running this request stopped responding, and its attempts are used up',
+                        owner = NULL, lease_until = NULL, finished_at = $now, updated_at = $now
+                    WHERE {Same}
+                    """, args) == 1)
+                {
+                    Charges.Refund(connection, r.User, r.Id, r.Run, r.Price, "worker_lost");
+                    failed++;
+                }
+            }
+            else if (connection.Execute(
+                $"UPDATE requests SET status = 'queued', owner = NULL, lease_until = NULL, updated_at = $now WHERE {Same}", args) == 1)
+            {
+                requeued.Add(new JobMessage(r.Id, r.Run));
+            }
+        }
+        return (requeued, failed);
+    }
+
+    /// <summary>Succeeded requests past their expiration lose their results and become expired.</summary>
+    public static int ExpireResults(SqliteConnection connection, long now) =>
+        connection.Execute(
+            "UPDATE requests SET status = 'expired', results = NULL, updated_at = $now WHERE status = 'succeeded' AND expires_at IS NOT NULL AND expires_at <= $now",
+            ("$now", now));
+}

@@ -1,0 +1,138 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Switchboard.Catalog;
+
+namespace Switchboard.Requests;
+
+/// <summary>The inputs of a request body, checked against the offer's template variables.</summary>
+public sealed class RequestInputs
+{
+    private RequestInputs(SortedDictionary<string, (string Text, bool IsNumber)> values) => Values = values;
+
+    /// <summary>Inputs by name (ordinal order, which is also the canonical order for the id).</summary>
+    public SortedDictionary<string, (string Text, bool IsNumber)> Values { get; }
+
+    /// <summary>
+    /// Reads a JSON object body. Every problem is collected by field name, so one 400 answer
+    /// names them all.
+    /// </summary>
+    public static RequestInputs? Validate(JsonElement body, PromptTemplate template, int maxValueChars, Dictionary<string, string> errors)
+    {
+        var values = new SortedDictionary<string, (string, bool)>(StringComparer.Ordinal);
+        foreach (var property in body.EnumerateObject())
+        {
+            var name = property.Name;
+            if (!template.Variables.Contains(name))
+            {
+                errors[name] = "is not an input of this action";
+                continue;
+            }
+            if (values.ContainsKey(name))
+            {
+                errors[name] = "is given more than once";
+                continue;
+            }
+            var value = property.Value;
+            switch (value.ValueKind)
+            {
+                case JsonValueKind.String:
+                    var text = value.GetString()!;
+                    if (text.Length > maxValueChars)
+                    {
+                        errors[name] = $"is longer than {maxValueChars} characters";
+                        continue;
+                    }
+                    values[name] = (text, false);
+                    break;
+                case JsonValueKind.Number:
+                    var raw = value.GetRawText();
+                    if (raw.Length > 100)
+                    {
+                        errors[name] = "is a number too long to be useful";
+                        continue;
+                    }
+                    values[name] = (raw, true);
+                    break;
+                default:
+                    errors[name] = $"must be a string or a number, not {Describe(value.ValueKind)}";
+                    break;
+            }
+        }
+        foreach (var variable in template.Variables)
+        {
+            if (!values.ContainsKey(variable) && !errors.ContainsKey(variable))
+            {
+                errors[variable] = "is required";
+            }
+        }
+        return errors.Count == 0 ? new RequestInputs(values) : null;
+    }
+
+    private static string Describe(JsonValueKind kind) => kind switch
+    {
+        JsonValueKind.Object => "an object",
+        JsonValueKind.Array => "an array",
+        JsonValueKind.True or JsonValueKind.False => "a boolean",
+        JsonValueKind.Null => "null",
+        _ => kind.ToString().ToLowerInvariant(),
+    };
+
+    public Dictionary<string, string> AsText() => Values.ToDictionary(v => v.Key, v => v.Value.Text, StringComparer.Ordinal);
+
+    /// <summary>The inputs as stored and shown: strings stay strings, numbers stay numbers.</summary>
+    public string ToJson()
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            foreach (var (name, (text, isNumber)) in Values)
+            {
+                writer.WritePropertyName(name);
+                if (isNumber)
+                {
+                    writer.WriteRawValue(text, skipInputValidation: true);
+                }
+                else
+                {
+                    writer.WriteStringValue(text);
+                }
+            }
+            writer.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    /// <summary>
+    /// The request id: 128 bits of SHA-256 over user, offer, canonical inputs and the optional
+    /// Idempotency-Key. Each part is length-prefixed so no two different requests share an
+    /// encoding; a string "1" and a number 1 differ.
+    /// </summary>
+    public string RequestId(string userId, string kind, string target, string? idempotencyKey)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        void Part(string s)
+        {
+            var bytes = Encoding.UTF8.GetBytes(s);
+            Span<byte> length = stackalloc byte[4];
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(length, bytes.Length);
+            hash.AppendData(length);
+            hash.AppendData(bytes);
+        }
+        Part(userId);
+        Part(kind);
+        Part(target);
+        foreach (var (name, (text, isNumber)) in Values)
+        {
+            Part(name);
+            Part(isNumber ? "n" : "s");
+            Part(text);
+        }
+        Part(idempotencyKey ?? "");
+        Span<byte> digest = stackalloc byte[32];
+        hash.GetHashAndReset(digest);
+        return Convert.ToHexStringLower(digest[..16]);
+    }
+}

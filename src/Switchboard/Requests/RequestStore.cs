@@ -1,0 +1,113 @@
+using Microsoft.Data.Sqlite;
+using Switchboard.Credits;
+using Switchboard.Storage;
+
+namespace Switchboard.Requests;
+
+/// <summary>A validated, priced request about to be stored.</summary>
+public sealed record NewRequest(
+    string Id, string UserId, string Service, string Action, string Handler, string InputsJson, string Prompt,
+    string ParamsJson, int CreateQty, int? Expiration, long Price, int MaxAttempts);
+
+public enum SubmitOutcome
+{
+    Created,
+    Rerun,
+    Existing,
+}
+
+public sealed record SubmitResult(SubmitOutcome Outcome, int Run, RequestRecord? Existing);
+
+/// <summary>Client-side writes of requests: submit and cancel. Both run as one writer unit each.</summary>
+public static class RequestStore
+{
+    /// <summary>
+    /// Stores the request and charges for it in the same transaction (the writer unit), or
+    /// returns the live request of the same id untouched. A failed, cancelled or expired request
+    /// is run again under its id: a new run, charged again (the ledger key includes the run).
+    /// Throws <see cref="InsufficientCreditsException"/> with nothing written.
+    /// </summary>
+    public static SubmitResult Submit(SqliteConnection connection, NewRequest r, long now)
+    {
+        int run;
+        var previous = connection.Cached("SELECT status, run, expires_at FROM requests WHERE id = $id", ("$id", r.Id));
+        string? status = null;
+        var previousRun = 0;
+        long? expiresAt = null;
+        using (var reader = previous.ExecuteReader())
+        {
+            if (reader.Read())
+            {
+                status = reader.GetString(0);
+                previousRun = reader.GetInt32(1);
+                expiresAt = reader.LongOrNull(2);
+            }
+        }
+        if (status is RequestStatus.Queued or RequestStatus.Running
+            || (status is RequestStatus.Succeeded && (expiresAt is null || expiresAt > now)))
+        {
+            return new SubmitResult(SubmitOutcome.Existing, previousRun, RequestRecord.Load(connection, r.Id));
+        }
+        if (status is null)
+        {
+            run = 1;
+            connection.Execute(
+                """
+                INSERT INTO requests (id, user_id, kind, service, action, handler, status, inputs, prompt, params, create_qty,
+                    expiration, price, run, attempts, max_attempts, created_at, updated_at)
+                VALUES ($id, $user, 'offer', $service, $action, $handler, 'queued', $inputs, $prompt, $params, $qty,
+                    $expiration, $price, 1, 0, $max, $now, $now)
+                """,
+                ("$id", r.Id), ("$user", r.UserId), ("$service", r.Service), ("$action", r.Action), ("$handler", r.Handler),
+                ("$inputs", r.InputsJson), ("$prompt", r.Prompt), ("$params", r.ParamsJson), ("$qty", r.CreateQty),
+                ("$expiration", r.Expiration), ("$price", r.Price), ("$max", r.MaxAttempts), ("$now", now));
+        }
+        else
+        {
+            run = previousRun + 1;
+            connection.Execute(
+                """
+                UPDATE requests SET status = 'queued', handler = $handler, prompt = $prompt, params = $params, create_qty = $qty,
+                    expiration = $expiration, price = $price, run = $run, attempts = 0, max_attempts = $max, owner = NULL,
+                    lease_until = NULL, not_before = NULL, results = NULL, error_code = NULL, error_message = NULL, usage = NULL,
+                    updated_at = $now, started_at = NULL, finished_at = NULL, expires_at = NULL
+                WHERE id = $id AND run = $previous
+                """,
+                ("$id", r.Id), ("$handler", r.Handler), ("$prompt", r.Prompt), ("$params", r.ParamsJson), ("$qty", r.CreateQty),
+                ("$expiration", r.Expiration), ("$price", r.Price), ("$run", run), ("$max", r.MaxAttempts), ("$now", now),
+                ("$previous", previousRun));
+        }
+        Charges.Charge(connection, r.UserId, r.Id, run, r.Price);
+        return new SubmitResult(status is null ? SubmitOutcome.Created : SubmitOutcome.Rerun, run, null);
+    }
+
+    public enum CancelOutcome
+    {
+        Cancelled,
+        NotFound,
+        AlreadyFinished,
+    }
+
+    /// <summary>Cancels a queued or running request of this user and refunds its run, once.</summary>
+    public static (CancelOutcome Outcome, RequestRecord? Request) Cancel(SqliteConnection connection, string id, string userId, long now)
+    {
+        var current = RequestRecord.Load(connection, id);
+        if (current is null || current.UserId != userId)
+        {
+            return (CancelOutcome.NotFound, null);
+        }
+        var changed = connection.Execute(
+            """
+            UPDATE requests SET status = 'cancelled', owner = NULL, lease_until = NULL, not_before = NULL,
+                error_code = 'cancelled', error_message = 'cancelled by the client', finished_at = $now, updated_at = $now
+            WHERE id = $id AND run = $run AND status IN ('queued', 'running')
+            """,
+            ("$id", id), ("$run", current.Run), ("$now", now));
+        if (changed == 0)
+        {
+            return (CancelOutcome.AlreadyFinished, current);
+        }
+        Charges.Refund(connection, userId, id, current.Run, current.Price, "cancelled");
+        return (CancelOutcome.Cancelled, RequestRecord.Load(connection, id));
+    }
+}

@@ -1,0 +1,133 @@
+using System.Buffers;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
+using Switchboard.Catalog;
+using Switchboard.Credits;
+using Switchboard.Errors;
+using Switchboard.Hosting;
+using Switchboard.Queue;
+using Switchboard.Storage;
+using Switchboard.Users;
+
+namespace Switchboard.Requests;
+
+/// <summary><c>POST /svc/{service}/{action}/</c>: validate, price, store+charge in one transaction, enqueue, answer 202.</summary>
+public static class SubmitEndpoint
+{
+    public static async Task<IResult> Handle(
+        string service, string action, HttpContext http, CatalogCache catalog, SqliteWriter writer, IJobQueue queue,
+        IOptions<SwitchboardOptions> options, ILoggerFactory loggers)
+    {
+        var settings = options.Value;
+        var snapshot = catalog.Current;
+        var offer = snapshot.FindOffer(service, action);
+        if (offer is null || !snapshot.IsLive(offer))
+        {
+            return snapshot.LiveOffers.Any(o => o.Service == service)
+                ? Problems.Of(404, "unknown_action", "No such action", $"Service '{service}' has no action '{action}'.")
+                : Problems.Of(404, "unknown_service", "No such service", $"There is no service '{service}'.");
+        }
+        if (!IsJson(http.Request.ContentType))
+        {
+            return Problems.Of(415, "unsupported_media_type", "The body must be JSON", "Send 'Content-Type: application/json'.");
+        }
+        var idempotencyKey = http.Request.Headers["Idempotency-Key"].ToString();
+        if (idempotencyKey.Length > 255)
+        {
+            return Problems.Of(400, "invalid_idempotency_key", "The Idempotency-Key header is too long", "At most 255 characters.");
+        }
+        var (body, tooLarge) = await ReadBody(http.Request, settings.MaxBodyBytes, http.RequestAborted);
+        if (tooLarge)
+        {
+            return Problems.Of(413, "body_too_large", "The body is too large", $"At most {settings.MaxBodyBytes} bytes.");
+        }
+        RequestInputs? inputs;
+        var errors = new Dictionary<string, string>(StringComparer.Ordinal);
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                return Problems.Of(400, "body_not_object", "The body must be a JSON object", "Send the action's inputs as a JSON object.");
+            }
+            inputs = RequestInputs.Validate(document.RootElement, offer.Template, settings.MaxValueChars, errors);
+        }
+        catch (JsonException)
+        {
+            return Problems.Of(400, "invalid_json", "The body is not valid JSON");
+        }
+        if (inputs is null)
+        {
+            return Problems.Of(400, "invalid_inputs", "The inputs are not valid", string.Join("; ", errors.Select(e => $"{e.Key} {e.Value}")),
+                new Dictionary<string, object?> { ["errors"] = errors });
+        }
+        var user = http.User();
+        var id = inputs.RequestId(user.Id, "offer", $"{service}/{action}", idempotencyKey.Length > 0 ? idempotencyKey : null);
+        var request = new NewRequest(
+            id, user.Id, service, action, offer.Handler, inputs.ToJson(), offer.Template.Render(inputs.AsText()),
+            offer.Params.ToJsonString(), offer.CreateQty, offer.Expiration, offer.Price, settings.MaxAttempts);
+        SubmitResult result;
+        try
+        {
+            result = await writer.WriteAsync(c => RequestStore.Submit(c, request, Clock.NowMs()));
+        }
+        catch (InsufficientCreditsException ex)
+        {
+            return Problems.Of(402, "insufficient_credits", "Not enough credits", ex.Message,
+                new Dictionary<string, object?> { ["balance"] = ex.Balance, ["price"] = ex.Price });
+        }
+        catch (SqliteException ex)
+        {
+            loggers.CreateLogger(typeof(SubmitEndpoint)).LogError(ex, "Store write failed for request {RequestId}", id);
+            return Problems.StoreUnavailable();
+        }
+        if (result.Outcome == SubmitOutcome.Existing)
+        {
+            return TypedResults.Ok(result.Existing!.ToJson());
+        }
+        // Committed: from here the request cannot be lost. If this enqueue never happens (crash),
+        // start-up recovery dispatches every queued request again.
+        await queue.EnqueueAsync(new JobMessage(id, result.Run), CancellationToken.None);
+        var url = RequestRecord.UrlOf(id);
+        return TypedResults.Accepted(url, new Accepted(id, RequestStatus.Queued, url));
+    }
+
+    public sealed record Accepted(string Id, string Status, string Url);
+
+    private static bool IsJson(string? contentType)
+    {
+        if (string.IsNullOrEmpty(contentType))
+        {
+            return false;
+        }
+        var media = contentType.Split(';', 2)[0].Trim();
+        return media.Equals("application/json", StringComparison.OrdinalIgnoreCase)
+            || (media.StartsWith("application/", StringComparison.OrdinalIgnoreCase) && media.EndsWith("+json", StringComparison.OrdinalIgnoreCase));
+    }
+
+    /// <summary>Reads at most <paramref name="limit"/> bytes; more (declared or sent) is "too large", never buffered whole.</summary>
+    private static async Task<(ReadOnlyMemory<byte> Body, bool TooLarge)> ReadBody(HttpRequest request, int limit, CancellationToken cancellationToken)
+    {
+        if (request.ContentLength > limit)
+        {
+            return (default, true);
+        }
+        var buffer = new ArrayBufferWriter<byte>((int)Math.Min(request.ContentLength ?? 1024, limit) + 1);
+        while (true)
+        {
+            var memory = buffer.GetMemory(4096);
+            var read = await request.Body.ReadAsync(memory, cancellationToken);
+            if (read == 0)
+            {
+                return (buffer.WrittenMemory, false);
+            }
+            buffer.Advance(read);
+            if (buffer.WrittenCount > limit)
+            {
+                return (default, true);
+            }
+        }
+    }
+}

@@ -1,0 +1,136 @@
+using Microsoft.Data.Sqlite;
+
+namespace Switchboard.Storage;
+
+/// <summary>
+/// Versioned schema. Each entry runs once, in order, inside one immediate transaction, so two
+/// processes starting on the same file cannot both apply it. Never edit a shipped entry: add one.
+/// </summary>
+public static class Migrations
+{
+    private static readonly string[] Steps =
+    [
+        // 1: the request spine.
+        """
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+        INSERT INTO meta (key, value) VALUES ('catalog_version', 0), ('auth_version', 0);
+
+        CREATE TABLE users (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            is_admin INTEGER NOT NULL DEFAULT 0,
+            password_hash TEXT,
+            credits INTEGER NOT NULL DEFAULT 0 CHECK (credits >= 0),
+            created_at INTEGER NOT NULL);
+
+        CREATE TABLE api_keys (
+            prefix TEXT PRIMARY KEY,
+            key_hash TEXT NOT NULL UNIQUE,
+            user_id TEXT NOT NULL REFERENCES users(id),
+            created_at INTEGER NOT NULL,
+            revoked_at INTEGER);
+
+        -- Append-only. The partial unique index makes a second charge (or refund) of one run of
+        -- one request impossible, whatever retries or redeliveries happen.
+        CREATE TABLE ledger (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            user_id TEXT NOT NULL REFERENCES users(id),
+            kind TEXT NOT NULL CHECK (kind IN ('grant', 'charge', 'refund', 'adjust')),
+            amount INTEGER NOT NULL,
+            request_id TEXT,
+            run INTEGER,
+            note TEXT,
+            created_at INTEGER NOT NULL);
+        CREATE UNIQUE INDEX ledger_once ON ledger (request_id, run, kind) WHERE request_id IS NOT NULL;
+        CREATE INDEX ledger_user ON ledger (user_id, id);
+
+        CREATE TABLE handlers (
+            id TEXT PRIMARY KEY,
+            credits INTEGER NOT NULL CHECK (credits >= 0),
+            resource TEXT,
+            enabled INTEGER NOT NULL DEFAULT 1);
+
+        CREATE TABLE offers (
+            service TEXT NOT NULL,
+            action TEXT NOT NULL,
+            handler TEXT NOT NULL REFERENCES handlers(id),
+            price INTEGER NOT NULL CHECK (price >= 0),
+            prompt_template TEXT NOT NULL,
+            create_qty INTEGER NOT NULL CHECK (create_qty >= 1),
+            expiration INTEGER,
+            params TEXT NOT NULL DEFAULT '{}',
+            enabled INTEGER NOT NULL DEFAULT 1,
+            PRIMARY KEY (service, action));
+
+        -- A request keeps a snapshot of its offer (handler, rendered prompt, params) so that a
+        -- catalog edit never changes work that was already sold. `run` counts re-runs of the
+        -- same id (after failure, cancel or expiry); `attempts` counts claims within a run.
+        CREATE TABLE requests (
+            id TEXT PRIMARY KEY,
+            user_id TEXT NOT NULL REFERENCES users(id),
+            kind TEXT NOT NULL,
+            service TEXT NOT NULL,
+            action TEXT NOT NULL,
+            handler TEXT NOT NULL,
+            status TEXT NOT NULL,
+            inputs TEXT NOT NULL,
+            prompt TEXT NOT NULL,
+            params TEXT NOT NULL,
+            create_qty INTEGER NOT NULL,
+            expiration INTEGER,
+            price INTEGER NOT NULL,
+            run INTEGER NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            max_attempts INTEGER NOT NULL,
+            owner TEXT,
+            lease_until INTEGER,
+            not_before INTEGER,
+            results TEXT,
+            error_code TEXT,
+            error_message TEXT,
+            usage TEXT,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            started_at INTEGER,
+            finished_at INTEGER,
+            expires_at INTEGER);
+        CREATE INDEX requests_status ON requests (status, lease_until);
+        CREATE INDEX requests_expiry ON requests (expires_at) WHERE expires_at IS NOT NULL;
+        CREATE INDEX requests_user ON requests (user_id, created_at);
+        """,
+    ];
+
+    public static int Latest => Steps.Length;
+
+    public static void Apply(Database database)
+    {
+        using var connection = database.Open();
+        // WAL is a property of the file: set once, every later connection inherits it.
+        Database.Exec(connection, "PRAGMA journal_mode=WAL;");
+        Database.Exec(connection, "BEGIN IMMEDIATE;");
+        try
+        {
+            connection.Execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
+            var current = connection.Scalar<long?>("SELECT MAX(version) FROM schema_migrations") ?? 0;
+            if (current > Steps.Length)
+            {
+                throw new InvalidOperationException($"The database at {database.FilePath} has schema version {current}, newer than this build ({Steps.Length}).");
+            }
+            for (var version = (int)current + 1; version <= Steps.Length; version++)
+            {
+                Database.Exec(connection, Steps[version - 1]);
+                connection.Execute("INSERT INTO schema_migrations (version, applied_at) VALUES ($v, $t)", ("$v", version), ("$t", Clock.NowMs()));
+            }
+            Database.Exec(connection, "COMMIT;");
+        }
+        catch
+        {
+            Database.Exec(connection, "ROLLBACK;");
+            throw;
+        }
+    }
+
+    /// <summary>Bumps a change counter that other processes poll to refresh their caches.</summary>
+    public static void BumpVersion(SqliteConnection connection, string key) =>
+        connection.Execute("UPDATE meta SET value = value + 1 WHERE key = $k", ("$k", key));
+}

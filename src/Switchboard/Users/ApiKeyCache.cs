@@ -1,0 +1,47 @@
+using System.Collections.Concurrent;
+using Switchboard.Storage;
+
+namespace Switchboard.Users;
+
+public sealed record AuthUser(string Id, string Name, bool IsAdmin);
+
+/// <summary>
+/// Key hash → user, filled on first use. Cleared whenever the store's auth_version changes
+/// (a key created or revoked anywhere), so a revocation takes effect within one poll interval.
+/// Unknown keys are not cached: a guessing client costs one indexed lookup per try.
+/// </summary>
+public sealed class ApiKeyCache(Database database)
+{
+    private ConcurrentDictionary<string, AuthUser> _byHash = new(StringComparer.Ordinal);
+
+    public void Clear() => _byHash = new ConcurrentDictionary<string, AuthUser>(StringComparer.Ordinal);
+
+    public AuthUser? Find(string key)
+    {
+        if (key.Length is < 10 or > 200)
+        {
+            return null;
+        }
+        var hash = ApiKeys.Hash(key);
+        var cache = _byHash;
+        if (cache.TryGetValue(hash, out var user))
+        {
+            return user;
+        }
+        using var connection = database.Open();
+        using var command = connection.Sql(
+            """
+            SELECT u.id, u.name, u.is_admin FROM api_keys k JOIN users u ON u.id = k.user_id
+            WHERE k.key_hash = $hash AND k.revoked_at IS NULL
+            """,
+            ("$hash", hash));
+        using var reader = command.ExecuteReader();
+        if (!reader.Read())
+        {
+            return null;
+        }
+        user = new AuthUser(reader.GetString(0), reader.GetString(1), reader.GetInt64(2) != 0);
+        cache[hash] = user;
+        return user;
+    }
+}
