@@ -32,7 +32,13 @@ public sealed class JobRunner(
         var job = await writer.WriteAsync(c => JobStore.Claim(c, message, identity.Owner, now + (_options.LeaseSeconds * 1000L), now));
         if (job is null)
         {
-            // Duplicate, stale, cancelled or not yet due: someone else owns what happens next.
+            // Duplicate, stale or cancelled: someone else owns what happens next. Only a message
+            // that came early for a retry (timers and the wall clock drift apart) is kept, for later.
+            var dueIn = await writer.WriteAsync(c => JobStore.DueIn(c, message, Clock.NowMs()));
+            if (dueIn is { } wait)
+            {
+                queue.EnqueueLater(message, TimeSpan.FromMilliseconds(wait));
+            }
             await queue.AckAsync(delivery);
             return;
         }

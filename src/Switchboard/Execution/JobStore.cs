@@ -40,6 +40,14 @@ public static class JobStore
             reader.GetString(3), reader.GetString(4), reader.GetString(5), reader.GetInt32(6), reader.GetInt64(7));
     }
 
+    /// <summary>Milliseconds until a queued run becomes claimable, or null when it is not waiting for a retry.</summary>
+    public static long? DueIn(SqliteConnection connection, JobMessage message, long now)
+    {
+        var notBefore = connection.Scalar<long?>(
+            "SELECT not_before FROM requests WHERE id = $id AND run = $run AND status = 'queued'", ("$id", message.RequestId), ("$run", message.Run));
+        return notBefore > now ? notBefore - now : null;
+    }
+
     private const string Mine = "id = $id AND run = $run AND attempts = $attempt AND owner = $owner AND status = 'running'";
 
     private static (string, object?)[] Key(ClaimedJob job, string owner, long now, params (string, object?)[] more) =>

@@ -13,6 +13,8 @@ namespace Switchboard.Recon;
 public sealed class ReconService(Database database, SqliteWriter writer, IJobQueue queue, IOptions<SwitchboardOptions> options, ILogger<ReconService> logger)
     : BackgroundService
 {
+    private static readonly TimeSpan IdleQueuedAfter = TimeSpan.FromSeconds(5);
+
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
         List<(JobMessage Message, long? NotBefore)> queued;
@@ -61,6 +63,25 @@ public sealed class ReconService(Database database, SqliteWriter writer, IJobQue
         if (failed > 0)
         {
             logger.LogWarning("Failed {Count} requests whose lease expired on their last attempt", failed);
+        }
+        // Safety net for the in-process queue: when it is empty, a due queued request that has
+        // not moved for a while has no message anywhere (lost between commit and enqueue, or a
+        // timer that never fired). Sending one more is harmless: only one claim can win.
+        if (queue.Depth == 0)
+        {
+            List<JobMessage> idle;
+            using (var connection = database.Open())
+            {
+                idle = ReconStore.IdleQueued(connection, now, (long)IdleQueuedAfter.TotalMilliseconds);
+            }
+            foreach (var message in idle)
+            {
+                await queue.EnqueueAsync(message);
+            }
+            if (idle.Count > 0)
+            {
+                logger.LogWarning("Re-dispatched {Count} queued requests that had no message", idle.Count);
+            }
         }
         var expired = await writer.WriteAsync(c => ReconStore.ExpireResults(c, now));
         if (expired > 0)

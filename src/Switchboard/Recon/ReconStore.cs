@@ -67,6 +67,25 @@ public static class ReconStore
         return (requeued, failed);
     }
 
+    /// <summary>Queued requests that are due and have not moved for <paramref name="idleMs"/>.</summary>
+    public static List<JobMessage> IdleQueued(SqliteConnection connection, long now, long idleMs)
+    {
+        using var command = connection.Sql(
+            """
+            SELECT id, run FROM requests
+            WHERE status = 'queued' AND updated_at <= $idle AND (not_before IS NULL OR not_before <= $now)
+            ORDER BY created_at LIMIT 10000
+            """,
+            ("$idle", now - idleMs), ("$now", now));
+        using var reader = command.ExecuteReader();
+        var list = new List<JobMessage>();
+        while (reader.Read())
+        {
+            list.Add(new JobMessage(reader.GetString(0), reader.GetInt32(1)));
+        }
+        return list;
+    }
+
     /// <summary>Succeeded requests past their expiration lose their results and become expired.</summary>
     public static int ExpireResults(SqliteConnection connection, long now) =>
         connection.Execute(

@@ -1,0 +1,263 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Switchboard.Tests.Infrastructure;
+
+namespace Switchboard.Tests.Requests;
+
+public sealed class RequestLifecycleTests : IAsyncLifetime
+{
+    public const string Catalog = """
+        handlers:
+          - {id: echo.render, credits: 1, resource: local}
+        offers:
+          - {service: text, action: shout, handler: echo.render, price: 5, prompt_template: "Say {word} loudly to {name}", create_qty: 2, expiration: 3600}
+          - {service: text, action: flaky, handler: echo.render, price: 3, prompt_template: "Eventually {thing}", params: {fail_times: 2}}
+          - {service: text, action: broken, handler: echo.render, price: 4, prompt_template: "Never {thing}", params: {fail: "the model is on strike"}}
+          - {service: text, action: hopeless, handler: echo.render, price: 2, prompt_template: "Always {thing}", params: {fail_times: 99}}
+          - {service: text, action: slow, handler: echo.render, price: 7, prompt_template: "Slowly {thing}", params: {delay_ms: 30000}}
+          - {service: text, action: brief, handler: echo.render, price: 1, prompt_template: "Briefly {thing}", expiration: 1}
+        """;
+
+    private readonly TempDir _dir = new();
+    private SwitchboardFactory _app = null!;
+    private HttpClient _client = null!;
+    private string _userId = "";
+
+    public async Task InitializeAsync()
+    {
+        await Infrastructure.Cli.ApplyCatalog(_dir.Path, Catalog);
+        (_userId, var key) = await Infrastructure.Cli.CreateUser(_dir.Path, "alice", 100);
+        _app = new SwitchboardFactory(_dir.Path);
+        _client = _app.ClientFor(key);
+    }
+
+    public async Task DisposeAsync()
+    {
+        Ledger.AssertBalanced(_dir.Path);
+        await _app.DisposeAsync();
+        _dir.Dispose();
+    }
+
+    private Task<HttpResponseMessage> Post(string path, object body, string? idempotencyKey = null)
+    {
+        var message = new HttpRequestMessage(HttpMethod.Post, path) { Content = JsonContent.Create(body) };
+        if (idempotencyKey is not null)
+        {
+            message.Headers.Add("Idempotency-Key", idempotencyKey);
+        }
+        return _client.SendAsync(message);
+    }
+
+    private static async Task<string> IdOf(HttpResponseMessage response) =>
+        (await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
+
+    [Fact]
+    public async Task AnAcceptedRequestRunsAndReturnsOneRenderedResultPerQuantity()
+    {
+        var response = await Post("/svc/text/shout/", new { word = "hi", name = "Bob" });
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var accepted = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
+        var id = accepted["id"]!.GetValue<string>();
+        Assert.Equal("queued", accepted["status"]!.GetValue<string>());
+        Assert.Equal($"/svc/request/{id}/", accepted["url"]!.GetValue<string>());
+        Assert.Equal($"/svc/request/{id}/", response.Headers.Location!.OriginalString);
+
+        var done = await SwitchboardFactory.WaitForEnd(_client, id);
+        Assert.Equal("succeeded", done["status"]!.GetValue<string>());
+        Assert.Equal(["Say hi loudly to Bob #1", "Say hi loudly to Bob #2"], done["results"]!.AsArray().Select(r => r!.GetValue<string>()));
+        Assert.Equal("offer", done["kind"]!.GetValue<string>());
+        Assert.Equal(1, done["attempts"]!.GetValue<int>());
+        Assert.NotNull(done["expires_at"]);
+        Assert.Equal(95, Ledger.Balance(_dir.Path, _userId));
+        Assert.Equal(1, Ledger.Count(_dir.Path, "charge", id));
+    }
+
+    [Fact]
+    public async Task TheSameInputsAgainReturnTheExistingRequestWithoutChargingTwice()
+    {
+        var first = await Post("/svc/text/shout/", new { word = "hi", name = "Bob" });
+        var id = await IdOf(first);
+        await SwitchboardFactory.WaitForEnd(_client, id);
+
+        // Same inputs in another key order: still the same request.
+        var second = await _client.SendAsync(new HttpRequestMessage(HttpMethod.Post, "/svc/text/shout/")
+        {
+            Content = new StringContent("""{"name":"Bob","word":"hi"}""", System.Text.Encoding.UTF8, "application/json"),
+        });
+
+        Assert.Equal(HttpStatusCode.OK, second.StatusCode);
+        var existing = (await second.Content.ReadFromJsonAsync<JsonObject>())!;
+        Assert.Equal(id, existing["id"]!.GetValue<string>());
+        Assert.Equal("succeeded", existing["status"]!.GetValue<string>());
+        Assert.Equal(95, Ledger.Balance(_dir.Path, _userId));
+        Assert.Equal(1, Ledger.Count(_dir.Path, "charge", id));
+    }
+
+    [Fact]
+    public async Task ConcurrentIdenticalSubmissionsChargeOnce()
+    {
+        var responses = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => Post("/svc/text/shout/", new { word = "race", name = "all" })));
+
+        Assert.Single(responses, r => r.StatusCode == HttpStatusCode.Accepted);
+        Assert.All(responses, r => Assert.True(r.StatusCode is HttpStatusCode.Accepted or HttpStatusCode.OK));
+        var ids = (await Task.WhenAll(responses.Select(IdOf))).Distinct().ToList();
+        Assert.Single(ids);
+        Assert.Equal(1, Ledger.Count(_dir.Path, "charge", ids[0]));
+        Assert.Equal(95, Ledger.Balance(_dir.Path, _userId));
+    }
+
+    [Fact]
+    public async Task AnIdempotencyKeyMakesADeliberateRerunWithItsOwnCharge()
+    {
+        var first = await IdOf(await Post("/svc/text/shout/", new { word = "hi", name = "Bob" }));
+        var second = await Post("/svc/text/shout/", new { word = "hi", name = "Bob" }, idempotencyKey: "run-2");
+
+        Assert.Equal(HttpStatusCode.Accepted, second.StatusCode);
+        var secondId = await IdOf(second);
+        Assert.NotEqual(first, secondId);
+        await SwitchboardFactory.WaitForEnd(_client, secondId);
+        Assert.Equal(90, Ledger.Balance(_dir.Path, _userId));
+    }
+
+    [Fact]
+    public async Task TransientFailuresAreRetriedUntilTheySucceed()
+    {
+        var id = await IdOf(await Post("/svc/text/flaky/", new { thing = "works" }));
+
+        var done = await SwitchboardFactory.WaitForEnd(_client, id);
+
+        Assert.Equal("succeeded", done["status"]!.GetValue<string>());
+        Assert.Equal(3, done["attempts"]!.GetValue<int>());
+        Assert.Equal(["Eventually works #1"], done["results"]!.AsArray().Select(r => r!.GetValue<string>()));
+        Assert.Equal(97, Ledger.Balance(_dir.Path, _userId));
+    }
+
+    [Fact]
+    public async Task APermanentFailureFailsTheRequestAndRefundsItOnce()
+    {
+        var id = await IdOf(await Post("/svc/text/broken/", new { thing = "x" }));
+
+        var done = await SwitchboardFactory.WaitForEnd(_client, id);
+
+        Assert.Equal("failed", done["status"]!.GetValue<string>());
+        Assert.Equal("echo_failed", done["error"]!["code"]!.GetValue<string>());
+        Assert.Equal("the model is on strike", done["error"]!["message"]!.GetValue<string>());
+        Assert.Equal(1, done["attempts"]!.GetValue<int>());
+        Assert.Empty(done["results"]!.AsArray());
+        Assert.Equal(100, Ledger.Balance(_dir.Path, _userId));
+        Assert.Equal(1, Ledger.Count(_dir.Path, "refund", id));
+    }
+
+    [Fact]
+    public async Task ExhaustedRetriesFailWithTheLastErrorAndRefund()
+    {
+        var id = await IdOf(await Post("/svc/text/hopeless/", new { thing = "x" }));
+
+        var done = await SwitchboardFactory.WaitForEnd(_client, id);
+
+        Assert.Equal("failed", done["status"]!.GetValue<string>());
+        Assert.Equal("echo_transient", done["error"]!["code"]!.GetValue<string>());
+        Assert.Equal(3, done["attempts"]!.GetValue<int>());
+        Assert.Equal(100, Ledger.Balance(_dir.Path, _userId));
+    }
+
+    [Fact]
+    public async Task AFailedRequestSubmittedAgainRunsAgainAndIsChargedAgain()
+    {
+        var id = await IdOf(await Post("/svc/text/broken/", new { thing = "again" }));
+        await SwitchboardFactory.WaitForEnd(_client, id);
+
+        var again = await Post("/svc/text/broken/", new { thing = "again" });
+
+        Assert.Equal(HttpStatusCode.Accepted, again.StatusCode);
+        Assert.Equal(id, await IdOf(again));
+        var done = await SwitchboardFactory.WaitFor(_client, id, TimeSpan.FromSeconds(20), "failed");
+        Assert.Equal(2, done["run"]!.GetValue<int>());
+        Assert.Equal(2, Ledger.Count(_dir.Path, "charge", id));
+        Assert.Equal(2, Ledger.Count(_dir.Path, "refund", id));
+        Assert.Equal(100, Ledger.Balance(_dir.Path, _userId));
+    }
+
+    [Fact]
+    public async Task CancellingARunningRequestStopsItAndRefunds()
+    {
+        var id = await IdOf(await Post("/svc/text/slow/", new { thing = "x" }));
+        await SwitchboardFactory.WaitFor(_client, id, TimeSpan.FromSeconds(10), "running");
+
+        var cancel = await _client.DeleteAsync($"/svc/request/{id}/");
+
+        Assert.Equal(HttpStatusCode.OK, cancel.StatusCode);
+        Assert.Equal("cancelled", (await cancel.Content.ReadFromJsonAsync<JsonObject>())!["status"]!.GetValue<string>());
+        Assert.Equal(100, Ledger.Balance(_dir.Path, _userId));
+        // A second cancel finds it finished, and refunds nothing more.
+        var again = await _client.DeleteAsync($"/svc/request/{id}/");
+        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+        Assert.Equal("request_finished", (await again.Content.ReadFromJsonAsync<JsonObject>())!["code"]!.GetValue<string>());
+        await Task.Delay(300);
+        Assert.Equal("cancelled", (await SwitchboardFactory.Get(_client, id))["status"]!.GetValue<string>());
+        Assert.Equal(1, Ledger.Count(_dir.Path, "refund", id));
+    }
+
+    [Fact]
+    public async Task ResultsPastTheirExpirationArePurged()
+    {
+        var id = await IdOf(await Post("/svc/text/brief/", new { thing = "x" }));
+        await SwitchboardFactory.WaitFor(_client, id, TimeSpan.FromSeconds(10), "succeeded");
+
+        var expired = await SwitchboardFactory.WaitFor(_client, id, TimeSpan.FromSeconds(10), "expired");
+
+        Assert.Empty(expired["results"]!.AsArray());
+        // Expired results may be bought again: a new run under the same id.
+        var again = await Post("/svc/text/brief/", new { thing = "x" });
+        Assert.Equal(HttpStatusCode.Accepted, again.StatusCode);
+        await SwitchboardFactory.WaitFor(_client, id, TimeSpan.FromSeconds(10), "succeeded", "expired");
+        Assert.Equal(98, Ledger.Balance(_dir.Path, _userId));
+    }
+
+    [Fact]
+    public async Task AnotherUsersRequestIsNotFound()
+    {
+        var id = await IdOf(await Post("/svc/text/shout/", new { word = "secret", name = "me" }));
+        var (_, otherKey) = await Infrastructure.Cli.CreateUser(_dir.Path, "mallory", 10);
+        _app.Refresh();
+        var other = _app.ClientFor(otherKey);
+
+        var get = await other.GetAsync($"/svc/request/{id}/");
+        var delete = await other.DeleteAsync($"/svc/request/{id}/");
+
+        Assert.Equal(HttpStatusCode.NotFound, get.StatusCode);
+        Assert.Equal("request_not_found", (await get.Content.ReadFromJsonAsync<JsonObject>())!["code"]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.NotFound, delete.StatusCode);
+    }
+
+    [Fact]
+    public async Task CatalogChangesReachARunningServerWithoutARestart()
+    {
+        Assert.Equal(HttpStatusCode.NotFound, (await Post("/svc/image/draw/", new { what = "cat" })).StatusCode);
+
+        await Infrastructure.Cli.ApplyCatalog(_dir.Path, """
+            offers:
+              - {service: image, action: draw, handler: echo.render, price: 1, prompt_template: "Draw {what}"}
+            """);
+        var deadline = DateTime.UtcNow.AddSeconds(1);
+        HttpResponseMessage response;
+        do
+        {
+            response = await Post("/svc/image/draw/", new { what = "cat" });
+        }
+        while (response.StatusCode == HttpStatusCode.NotFound && DateTime.UtcNow < deadline);
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task MeShowsTheBalance()
+    {
+        var me = (await _client.GetFromJsonAsync<JsonObject>("/svc/me/"))!;
+
+        Assert.Equal("alice", me["name"]!.GetValue<string>());
+        Assert.Equal(100, me["credits"]!.GetValue<long>());
+    }
+}
