@@ -45,6 +45,9 @@ public static partial class CatalogDocument
             errors.Add($"unknown top-level key '{key}' (expected handlers, offers)");
         }
         var handlers = new List<HandlerEntry>();
+        // Every id the file names, valid or not: an offer naming a handler with its own error
+        // should not get a second, misleading "unknown handler" error.
+        var namedHandlers = new HashSet<string>(existingHandlers);
         foreach (var (item, i) in Items(doc, "handlers", errors))
         {
             var where = $"handlers[{i}]";
@@ -52,6 +55,7 @@ public static partial class CatalogDocument
             var id = e.Str("id", required: true);
             if (id is not null)
             {
+                namedHandlers.Add(id);
                 e.Where = $"{where} ({id})";
                 if (!HandlerId().IsMatch(id))
                 {
@@ -74,8 +78,6 @@ public static partial class CatalogDocument
                 handlers.Add(new HandlerEntry(id, credits, resource, enabled));
             }
         }
-        var knownHandlers = new HashSet<string>(existingHandlers);
-        knownHandlers.UnionWith(handlers.Select(h => h.Id));
         var offers = new List<OfferEntry>();
         foreach (var (item, i) in Items(doc, "offers", errors))
         {
@@ -104,7 +106,7 @@ public static partial class CatalogDocument
                 e.Add("action", "this service/action appears twice in this file");
             }
             var handler = e.Str("handler", required: true);
-            if (handler is not null && !knownHandlers.Contains(handler))
+            if (handler is not null && !namedHandlers.Contains(handler))
             {
                 e.Add("handler", $"unknown handler '{handler}' (define it under handlers)");
             }

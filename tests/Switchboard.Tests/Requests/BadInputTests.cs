@@ -1,0 +1,222 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+using Switchboard.Tests.Infrastructure;
+
+namespace Switchboard.Tests.Requests;
+
+/// <summary>
+/// Every bad input gets application/problem+json with a stable code; none is a 500, none
+/// stores a request, none charges.
+/// </summary>
+public sealed class BadInputTests : IAsyncLifetime
+{
+    private readonly TempDir _dir = new();
+    private SwitchboardFactory _app = null!;
+    private HttpClient _client = null!;
+    private string _key = "";
+    private string _userId = "";
+
+    public async Task InitializeAsync()
+    {
+        await Infrastructure.Cli.ApplyCatalog(_dir.Path, """
+            handlers:
+              - {id: echo.render, credits: 1}
+            offers:
+              - {service: text, action: shout, handler: echo.render, price: 5, prompt_template: "Say {word} loudly to {name}", create_qty: 1}
+              - {service: text, action: pricey, handler: echo.render, price: 500, prompt_template: "Expensive {word}"}
+              - {service: text, action: off, handler: echo.render, price: 1, prompt_template: "Off {word}", enabled: false}
+            """);
+        (_userId, _key) = await Infrastructure.Cli.CreateUser(_dir.Path, "alice", 100);
+        _app = new SwitchboardFactory(_dir.Path, new() { ["Switchboard:MaxBodyBytes"] = "1024", ["Switchboard:MaxValueChars"] = "50" });
+        _client = _app.ClientFor(_key);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _app.DisposeAsync();
+        _dir.Dispose();
+    }
+
+    private Task<HttpResponseMessage> PostRaw(string path, string body, string? contentType = "application/json", HttpClient? client = null)
+    {
+        var content = new ByteArrayContent(Encoding.UTF8.GetBytes(body));
+        if (contentType is not null)
+        {
+            content.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse(contentType);
+        }
+        return (client ?? _client).PostAsync(path, content);
+    }
+
+    /// <summary>Asserts the problem shape and that nothing was stored or charged.</summary>
+    private async Task<JsonObject> AssertProblem(HttpResponseMessage response, HttpStatusCode status, string code)
+    {
+        Assert.Equal(status, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
+        Assert.Equal(code, problem["code"]!.GetValue<string>());
+        Assert.Equal((int)status, problem["status"]!.GetValue<int>());
+        Assert.False(string.IsNullOrEmpty(problem["title"]?.GetValue<string>()));
+        Assert.Equal(0, Ledger.RequestCount(_dir.Path));
+        Assert.Equal(100, Ledger.Balance(_dir.Path, _userId));
+        return problem;
+    }
+
+    [Fact]
+    public async Task NoApiKeyIs401()
+    {
+        var anonymous = _app.CreateClient();
+        var response = await PostRaw("/svc/text/shout/", """{"word":"a","name":"b"}""", client: anonymous);
+        await AssertProblem(response, HttpStatusCode.Unauthorized, "missing_api_key");
+        Assert.Equal("Bearer", response.Headers.WwwAuthenticate.Single().Scheme);
+    }
+
+    [Fact]
+    public async Task AnUnknownApiKeyIs401()
+    {
+        var stranger = _app.ClientFor("sb_nothere1_" + new string('x', 40));
+        await AssertProblem(await PostRaw("/svc/text/shout/", """{"word":"a","name":"b"}""", client: stranger), HttpStatusCode.Unauthorized, "invalid_api_key");
+    }
+
+    [Fact]
+    public async Task ARevokedApiKeyIs401()
+    {
+        Assert.Equal(HttpStatusCode.OK, (await _client.GetAsync("/svc/me/")).StatusCode);
+        var (exit, _, error) = await Infrastructure.Cli.Run(_dir.Path, "keys", "revoke", _key[..11]);
+        Assert.True(exit == 0, error);
+        _app.Refresh();
+
+        await AssertProblem(await PostRaw("/svc/text/shout/", """{"word":"a","name":"b"}"""), HttpStatusCode.Unauthorized, "invalid_api_key");
+    }
+
+    [Theory]
+    [InlineData("/svc/nope/shout/", "unknown_service")]
+    [InlineData("/svc/text/nope/", "unknown_action")]
+    [InlineData("/svc/text/off/", "unknown_action")]
+    [InlineData("/svc/request/abc/", "unknown_service")]
+    public async Task AnUnknownOrDisabledOfferIs404(string path, string code) =>
+        await AssertProblem(await PostRaw(path, """{"word":"a"}"""), HttpStatusCode.NotFound, code);
+
+    [Theory]
+    [InlineData("text/plain")]
+    [InlineData("application/x-www-form-urlencoded")]
+    [InlineData(null)]
+    public async Task ABodyThatIsNotDeclaredJsonIs415(string? contentType) =>
+        await AssertProblem(await PostRaw("/svc/text/shout/", """{"word":"a","name":"b"}""", contentType), HttpStatusCode.UnsupportedMediaType, "unsupported_media_type");
+
+    [Theory]
+    [InlineData("{\"word\": ")]
+    [InlineData("not json")]
+    [InlineData("")]
+    [InlineData("{\"word\":\"a\",\"name\":\"b\"} trailing")]
+    public async Task ABodyThatIsNotJsonIs400(string body) =>
+        await AssertProblem(await PostRaw("/svc/text/shout/", body), HttpStatusCode.BadRequest, "invalid_json");
+
+    [Theory]
+    [InlineData("[1,2]")]
+    [InlineData("\"word\"")]
+    [InlineData("42")]
+    [InlineData("null")]
+    public async Task ABodyThatIsNotAnObjectIs400(string body) =>
+        await AssertProblem(await PostRaw("/svc/text/shout/", body), HttpStatusCode.BadRequest, "body_not_object");
+
+    [Theory]
+    [InlineData("""{"word":"a"}""", "name", "is required")]
+    [InlineData("""{"word":"a","name":"b","extra":"c"}""", "extra", "is not an input of this action")]
+    [InlineData("""{"word":true,"name":"b"}""", "word", "must be a string or a number, not a boolean")]
+    [InlineData("""{"word":{"x":1},"name":"b"}""", "word", "must be a string or a number, not an object")]
+    [InlineData("""{"word":[1],"name":"b"}""", "word", "must be a string or a number, not an array")]
+    [InlineData("""{"word":null,"name":"b"}""", "word", "must be a string or a number, not null")]
+    [InlineData("""{"word":"a","word":"again","name":"b"}""", "word", "is given more than once")]
+    [InlineData("""{"word":"012345678901234567890123456789012345678901234567890123456789","name":"b"}""", "word", "is longer than 50 characters")]
+    public async Task InvalidInputsAre400NamingEachField(string body, string field, string message)
+    {
+        var problem = await AssertProblem(await PostRaw("/svc/text/shout/", body), HttpStatusCode.BadRequest, "invalid_inputs");
+        Assert.Equal(message, problem["errors"]![field]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task EveryInvalidFieldIsNamedInOneAnswer()
+    {
+        var problem = await AssertProblem(await PostRaw("/svc/text/shout/", """{"word":false,"other":1}"""), HttpStatusCode.BadRequest, "invalid_inputs");
+        var errors = problem["errors"]!.AsObject();
+        Assert.Equal(["name", "other", "word"], errors.Select(e => e.Key).Order());
+    }
+
+    [Fact]
+    public async Task AnOversizedBodyIs413()
+    {
+        var body = $$"""{"word":"a","name":"{{new string('x', 2000)}}"}""";
+        await AssertProblem(await PostRaw("/svc/text/shout/", body), HttpStatusCode.RequestEntityTooLarge, "body_too_large");
+    }
+
+    [Fact]
+    public async Task AnOversizedChunkedBodyWithoutContentLengthIs413()
+    {
+        var body = $$"""{"word":"a","name":"{{new string('x', 2000)}}"}""";
+        var content = new StreamContent(new MemoryStream(Encoding.UTF8.GetBytes(body)));
+        content.Headers.ContentType = new("application/json");
+        var request = new HttpRequestMessage(HttpMethod.Post, "/svc/text/shout/") { Content = content };
+        request.Headers.TransferEncodingChunked = true;
+        await AssertProblem(await _client.SendAsync(request), HttpStatusCode.RequestEntityTooLarge, "body_too_large");
+    }
+
+    [Fact]
+    public async Task ATooLongIdempotencyKeyIs400()
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/svc/text/shout/") { Content = JsonContent.Create(new { word = "a", name = "b" }) };
+        request.Headers.Add("Idempotency-Key", new string('k', 300));
+        await AssertProblem(await _client.SendAsync(request), HttpStatusCode.BadRequest, "invalid_idempotency_key");
+    }
+
+    [Fact]
+    public async Task NotEnoughCreditsIs402AndStoresNothing()
+    {
+        var problem = await AssertProblem(await PostRaw("/svc/text/pricey/", """{"word":"a"}"""), HttpStatusCode.PaymentRequired, "insufficient_credits");
+        Assert.Equal(100, problem["balance"]!.GetValue<long>());
+        Assert.Equal(500, problem["price"]!.GetValue<long>());
+    }
+
+    [Theory]
+    [InlineData("not-an-id")]
+    [InlineData("ABCDEF0123456789ABCDEF0123456789")]
+    [InlineData("0123456789abcdef0123456789abcde")]
+    [InlineData("0123456789abcdef0123456789abcdef0")]
+    public async Task AMalformedRequestIdIs400(string id)
+    {
+        await AssertProblem(await _client.GetAsync($"/svc/request/{id}/"), HttpStatusCode.BadRequest, "invalid_request_id");
+        await AssertProblem(await _client.DeleteAsync($"/svc/request/{id}/"), HttpStatusCode.BadRequest, "invalid_request_id");
+    }
+
+    [Fact]
+    public async Task AWellFormedButUnknownRequestIdIs404() =>
+        await AssertProblem(await _client.GetAsync($"/svc/request/{new string('a', 32)}/"), HttpStatusCode.NotFound, "request_not_found");
+
+    [Fact]
+    public async Task UnknownPathsAndMethodsAreProblemsToo()
+    {
+        await AssertProblem(await _client.GetAsync("/nowhere"), HttpStatusCode.NotFound, "not_found");
+        await AssertProblem(await _client.PutAsync("/svc/me/", new StringContent("")), HttpStatusCode.MethodNotAllowed, "method_not_allowed");
+    }
+
+    [Fact]
+    public async Task TemplateSyntaxInAValueIsRenderedLiterallyNeverExpanded()
+    {
+        var response = await _client.PostAsJsonAsync("/svc/text/shout/", new { word = "{name}", name = "{{word}} {0} {word}" });
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var id = (await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
+        var done = await SwitchboardFactory.WaitForEnd(_client, id);
+        Assert.Equal("Say {name} loudly to {{word}} {0} {word} #1", done["results"]![0]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task TrailingSlashesAreOptional()
+    {
+        Assert.Equal(HttpStatusCode.OK, (await _client.GetAsync("/svc/me")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await _client.GetAsync("/svc")).StatusCode);
+        var response = await _client.PostAsJsonAsync("/svc/text/shout", new { word = "a", name = "b" });
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+    }
+}
