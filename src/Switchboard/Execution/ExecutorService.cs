@@ -53,7 +53,15 @@ public sealed class ExecutorService(IJobQueue queue, JobRunner runner, IOptions<
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
-        _abortJobs.CancelAfter(options.Value.ShutdownGrace);
+        try
+        {
+            _abortJobs.CancelAfter(options.Value.ShutdownGrace);
+        }
+        catch (ObjectDisposedException)
+        {
+            // A host may stop a service again after disposing it: there is nothing left to abort.
+            return;
+        }
         await base.StopAsync(cancellationToken);
     }
 

@@ -54,8 +54,10 @@ public static class SubmitEndpoint
             }
             inputs = RequestInputs.Validate(document.RootElement, offer.Template, settings.MaxValueChars, errors);
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {
+            // InvalidOperationException: well-formed JSON whose strings cannot be text, such as
+            // an escaped lone surrogate ("\ud800").
             return Problems.Of(400, "invalid_json", "The body is not valid JSON");
         }
         if (inputs is null)

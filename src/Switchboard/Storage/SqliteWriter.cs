@@ -61,7 +61,7 @@ public sealed class SqliteWriter : IAsyncDisposable
         var ok = new bool[batch.Count];
         try
         {
-            Database.Exec(connection, "BEGIN IMMEDIATE;");
+            connection.Execute("BEGIN IMMEDIATE");
         }
         catch (Exception ex)
         {
@@ -73,11 +73,11 @@ public sealed class SqliteWriter : IAsyncDisposable
         }
         for (var i = 0; i < batch.Count; i++)
         {
-            Database.Exec(connection, "SAVEPOINT unit;");
+            connection.Execute("SAVEPOINT unit");
             try
             {
                 batch[i].Run(connection);
-                Database.Exec(connection, "RELEASE unit;");
+                connection.Execute("RELEASE unit");
                 ok[i] = true;
             }
             catch (Exception ex)
@@ -88,7 +88,7 @@ public sealed class SqliteWriter : IAsyncDisposable
         }
         try
         {
-            Database.Exec(connection, "COMMIT;");
+            connection.Execute("COMMIT");
         }
         catch (Exception ex)
         {

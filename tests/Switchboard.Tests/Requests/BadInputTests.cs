@@ -110,6 +110,8 @@ public sealed class BadInputTests : IAsyncLifetime
     [InlineData("not json")]
     [InlineData("")]
     [InlineData("{\"word\":\"a\",\"name\":\"b\"} trailing")]
+    [InlineData("{\"word\":\"\\ud800\",\"name\":\"b\"}")]
+    [InlineData("{\"\\udc00\":\"a\",\"name\":\"b\"}")]
     public async Task ABodyThatIsNotJsonIs400(string body) =>
         await AssertProblem(await PostRaw("/svc/text/shout/", body), HttpStatusCode.BadRequest, "invalid_json");
 
