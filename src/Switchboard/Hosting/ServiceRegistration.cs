@@ -21,7 +21,11 @@ public static class ServiceRegistration
             .Validate(o => o.RetryBaseDelay > TimeSpan.Zero && o.RetryMaxDelay >= o.RetryBaseDelay, "Switchboard:RetryBaseDelay must be > 0 and <= Switchboard:RetryMaxDelay")
             .Validate(o => o.StorePollInterval > TimeSpan.Zero && o.ReconInterval > TimeSpan.Zero, "Switchboard:StorePollInterval and Switchboard:ReconInterval must be > 0")
             .ValidateOnStart();
-        services.AddSingleton(sp => new Database(sp.GetRequiredService<IOptions<SwitchboardOptions>>().Value.DataDir));
+        services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<SwitchboardOptions>>().Value;
+            return new Database(options.DataDir, options.Synchronous);
+        });
         services.AddSingleton<SqliteWriter>();
         services.AddSingleton<IJobQueue, InProcessJobQueue>();
         services.AddSingleton<CatalogCache>();

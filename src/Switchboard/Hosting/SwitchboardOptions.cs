@@ -11,6 +11,10 @@ public sealed class SwitchboardOptions
     [Required]
     public string DataDir { get; set; } = "./data";
 
+    /// <summary>SQLite durability: FULL (fsync at every commit: survives power loss) or NORMAL (survives a process crash only).</summary>
+    [RegularExpression("^(?i:full|normal)$", ErrorMessage = "Switchboard:Synchronous must be FULL or NORMAL")]
+    public string Synchronous { get; set; } = "FULL";
+
     /// <summary>Jobs one executor process runs at once (<c>--workers</c>). Handlers are async, so this is not a thread count.</summary>
     [Range(1, 10_000)]
     public int Workers { get; set; } = 64;

@@ -1,8 +1,8 @@
 namespace Switchboard.Queue;
 
 /// <summary>
-/// A queue message is a pointer, never the payload: the request id, its run and the attempt
-/// the sender expected. The claim in the store decides whether it is still worth running.
+/// A queue message is a pointer, never the payload: the request id and its run. The claim in
+/// the store decides whether it is still worth running (and which attempt it is).
 /// </summary>
 public readonly record struct JobMessage(string RequestId, int Run);
 

@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using Microsoft.Data.Sqlite;
 using Switchboard.Errors;
 using Switchboard.Execution;
 using Switchboard.Storage;
@@ -15,7 +14,7 @@ public static partial class RequestEndpoints
 
     public static IEndpointRouteBuilder MapRequestEndpoints(this IEndpointRouteBuilder app)
     {
-        var svc = app.MapGroup("/svc").RequireApiKey();
+        var svc = app.MapGroup("/svc").WithStoreErrors().RequireApiKey();
         svc.MapGet("/me/", Me);
         svc.MapGet("/request/{id}/", Get);
         svc.MapDelete("/request/{id}/", Cancel);
@@ -37,16 +36,8 @@ public static partial class RequestEndpoints
         {
             return InvalidId();
         }
-        RequestRecord? request;
-        try
-        {
-            using var connection = database.Open();
-            request = RequestRecord.Load(connection, id);
-        }
-        catch (SqliteException)
-        {
-            return Problems.StoreUnavailable();
-        }
+        using var connection = database.Open();
+        var request = RequestRecord.Load(connection, id);
         // Another user's request answers exactly like a missing one: ids reveal nothing.
         return request is null || request.UserId != http.User().Id ? Problems.RequestNotFound() : TypedResults.Ok(request.ToJson());
     }

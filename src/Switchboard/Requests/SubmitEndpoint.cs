@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 using Switchboard.Catalog;
 using Switchboard.Credits;
@@ -18,7 +17,7 @@ public static class SubmitEndpoint
 {
     public static async Task<IResult> Handle(
         string service, string action, HttpContext http, CatalogCache catalog, SqliteWriter writer, IJobQueue queue,
-        IOptions<SwitchboardOptions> options, ILoggerFactory loggers)
+        IOptions<SwitchboardOptions> options)
     {
         var settings = options.Value;
         var snapshot = catalog.Current;
@@ -79,11 +78,6 @@ public static class SubmitEndpoint
         {
             return Problems.Of(402, "insufficient_credits", "Not enough credits", ex.Message,
                 new Dictionary<string, object?> { ["balance"] = ex.Balance, ["price"] = ex.Price });
-        }
-        catch (SqliteException ex)
-        {
-            loggers.CreateLogger(typeof(SubmitEndpoint)).LogError(ex, "Store write failed for request {RequestId}", id);
-            return Problems.StoreUnavailable();
         }
         if (result.Outcome == SubmitOutcome.Existing)
         {

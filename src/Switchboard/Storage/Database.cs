@@ -9,8 +9,21 @@ namespace Switchboard.Storage;
 /// </summary>
 public sealed class Database
 {
-    public Database(string dataDir)
+    private readonly string _pragmas;
+
+    /// <param name="synchronous">
+    /// SQLite's <c>synchronous</c> for this process's connections: FULL (default) fsyncs the WAL
+    /// at every commit, so an answered request survives power loss; NORMAL survives a process
+    /// crash but may lose the last commits on power loss, for more throughput. Group commit makes
+    /// FULL cheap under load: one fsync covers a whole batch.
+    /// </param>
+    public Database(string dataDir, string synchronous = "FULL")
     {
+        if (synchronous.ToUpperInvariant() is not ("FULL" or "NORMAL"))
+        {
+            throw new ArgumentException($"synchronous must be FULL or NORMAL, not '{synchronous}'");
+        }
+        _pragmas = $"PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON; PRAGMA synchronous={synchronous.ToUpperInvariant()};";
         Directory.CreateDirectory(dataDir);
         FilePath = Path.GetFullPath(Path.Combine(dataDir, "switchboard.db"));
         ConnectionString = new SqliteConnectionStringBuilder
@@ -32,9 +45,8 @@ public sealed class Database
         var connection = new SqliteConnection(ConnectionString);
         connection.Open();
         // busy_timeout: the management CLI may write to the same file while serve runs; wait for
-        // its short transactions instead of failing. synchronous=NORMAL in WAL mode survives a
-        // process crash (what the invariants need); Storage:Synchronous=FULL adds power-loss safety.
-        Exec(connection, "PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON;");
+        // its short transactions instead of failing.
+        Exec(connection, _pragmas);
         return connection;
     }
 

@@ -214,6 +214,26 @@ public sealed class BadInputTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AFailingStoreIs503AndChargesNothing()
+    {
+        Assert.Equal(HttpStatusCode.OK, (await _client.GetAsync("/svc/me/")).StatusCode);
+        Ledger.Query(_dir.Path, c => Storage.SqlExtensions.Execute(c, "ALTER TABLE requests RENAME TO requests_gone"));
+
+        await AssertStoreUnavailable(await PostRaw("/svc/text/shout/", """{"word":"a","name":"b"}"""));
+        await AssertStoreUnavailable(await _client.GetAsync($"/svc/request/{new string('a', 32)}/"));
+        await AssertStoreUnavailable(await _client.DeleteAsync($"/svc/request/{new string('a', 32)}/"));
+        Assert.Equal(100, Ledger.Balance(_dir.Path, _userId));
+        Assert.Equal(0, Ledger.Query(_dir.Path, c => Storage.SqlExtensions.Scalar<long>(c, "SELECT COUNT(*) FROM ledger WHERE kind = 'charge'")));
+    }
+
+    private static async Task AssertStoreUnavailable(HttpResponseMessage response)
+    {
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("store_unavailable", (await response.Content.ReadFromJsonAsync<JsonObject>())!["code"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task TrailingSlashesAreOptional()
     {
         Assert.Equal(HttpStatusCode.OK, (await _client.GetAsync("/svc/me")).StatusCode);
