@@ -101,7 +101,10 @@ public sealed class OpenAiChatTests : IAsyncLifetime
         return (await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
     }
 
-    /// <summary>Polls (bounded) until the request is queued again after a failed attempt, and returns that state.</summary>
+    /// <summary>
+    /// Polls (bounded) until the request is queued again after a failed attempt, and returns that state.
+    /// Only for waits the test makes long (a Retry-After): the factory's own retry delays are milliseconds.
+    /// </summary>
     private async Task<JsonObject> WaitForRetry(string id, TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
@@ -315,10 +318,9 @@ public sealed class OpenAiChatTests : IAsyncLifetime
     public async Task AnUnreachableUpstreamIsRetriedThenFailsAndRefunds()
     {
         var id = await Submit("nowhere", new { thing = "x" });
-        var waiting = await WaitForRetry(id, TimeSpan.FromSeconds(5));
         var done = await SwitchboardFactory.WaitForEnd(_client, id, TimeSpan.FromSeconds(10));
 
-        Assert.Equal("upstream_unreachable", ErrorCode(waiting));
+        // Transient: it took every attempt before failing.
         Assert.Equal("failed", Status(done));
         Assert.Equal("upstream_unreachable", ErrorCode(done));
         Assert.Equal(3, done["attempts"]!.GetValue<int>());
