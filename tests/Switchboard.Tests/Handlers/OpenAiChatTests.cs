@@ -251,6 +251,56 @@ public sealed class OpenAiChatTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AServerErrorWhoseErrorIsAPlainStringIsStillTransient()
+    {
+        // Not every OpenAI-compatible server wraps its error in an object.
+        _fake.Fallback = _ => FakeReply.Json(503, new JsonObject { ["error"] = "model is loading" });
+
+        var id = await Submit("ask", new { question = "ready?" });
+        var done = await SwitchboardFactory.WaitForEnd(_client, id, TimeSpan.FromSeconds(10));
+
+        Assert.Equal("failed", Status(done));
+        Assert.Equal("upstream_error", ErrorCode(done));
+        Assert.Equal(3, done["attempts"]!.GetValue<int>());
+        Assert.Equal(3, _fake.Calls.Count);
+        AssertRefunded(id);
+    }
+
+    [Theory]
+    [InlineData("[]")]
+    [InlineData("\"ok\"")]
+    [InlineData("{\"choices\": [\"not a choice\"]}")]
+    [InlineData("{\"choices\": [{\"message\": \"not a message\"}]}")]
+    [InlineData("<html>gateway</html>")]
+    public async Task ASuccessStatusWithoutAChatCompletionIsATransientBadResponse(string body)
+    {
+        _fake.Fallback = _ => FakeReply.Text(200, body);
+
+        var id = await Submit("ask", new { question = "well-formed?" });
+        var done = await SwitchboardFactory.WaitForEnd(_client, id, TimeSpan.FromSeconds(10));
+
+        Assert.Equal("failed", Status(done));
+        Assert.Equal("upstream_bad_response", ErrorCode(done));
+        Assert.Equal(3, done["attempts"]!.GetValue<int>());
+        AssertRefunded(id);
+    }
+
+    [Fact]
+    public async Task ABadRequestWhoseErrorIsAPlainStringFailsWithThatMessage()
+    {
+        _fake.Enqueue(FakeReply.Json(400, new JsonObject { ["error"] = "unknown model" }));
+
+        var id = await Submit("ask", new { question = "which model?" });
+        var done = await SwitchboardFactory.WaitForEnd(_client, id, TimeSpan.FromSeconds(10));
+
+        Assert.Equal("failed", Status(done));
+        Assert.Equal(1, done["attempts"]!.GetValue<int>());
+        Assert.Equal("upstream_rejected", ErrorCode(done));
+        Assert.Contains("unknown model", done["error"]!["message"]!.GetValue<string>());
+        AssertRefunded(id);
+    }
+
+    [Fact]
     public async Task ABadRequestFailsAtOnceWithTheUpstreamMessageAndRefunds()
     {
         _fake.Enqueue(FakeReply.Error(400, "bad things"));
@@ -399,6 +449,14 @@ public sealed class OpenAiChatRetryAfterTests
         using var response = Response(("retry-after-ms", "soon"), ("Retry-After", "3"));
 
         Assert.Equal(TimeSpan.FromSeconds(3), OpenAiChatHandler.RetryAfter(response));
+    }
+
+    [Fact]
+    public void AnUnreadableRetryAfterIsNoFloor()
+    {
+        using var response = Response(("Retry-After", "in a while"));
+
+        Assert.Null(OpenAiChatHandler.RetryAfter(response));
     }
 
     [Fact]
