@@ -173,7 +173,8 @@ public sealed class OpenAiChatHandler(IHttpClientFactory httpClients) : IService
     public static TimeSpan? RetryAfter(HttpResponseMessage response)
     {
         if (response.Headers.TryGetValues("retry-after-ms", out var ms)
-            && double.TryParse(ms.FirstOrDefault(), NumberStyles.Float, CultureInfo.InvariantCulture, out var millis) && millis >= 0)
+            && double.TryParse(ms.FirstOrDefault(), NumberStyles.Float, CultureInfo.InvariantCulture, out var millis)
+            && millis >= 0 && millis < TimeSpan.MaxValue.TotalMilliseconds)
         {
             return TimeSpan.FromMilliseconds(millis);
         }

@@ -451,6 +451,18 @@ public sealed class OpenAiChatRetryAfterTests
         Assert.Equal(TimeSpan.FromSeconds(3), OpenAiChatHandler.RetryAfter(response));
     }
 
+    [Theory]
+    [InlineData("Infinity")]
+    [InlineData("1e300")]
+    [InlineData("NaN")]
+    [InlineData("-5")]
+    public void AnOutOfRangeRetryAfterMsIsIgnored(string millis)
+    {
+        using var response = Response(("retry-after-ms", millis), ("Retry-After", "4"));
+
+        Assert.Equal(TimeSpan.FromSeconds(4), OpenAiChatHandler.RetryAfter(response));
+    }
+
     [Fact]
     public void AnUnreadableRetryAfterIsNoFloor()
     {
