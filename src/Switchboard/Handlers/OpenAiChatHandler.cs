@@ -108,7 +108,8 @@ public sealed class OpenAiChatHandler(IHttpClientFactory httpClients) : IService
         {
             throw HandlerException.Retry("upstream_bad_response", "the upstream answered with something that is not JSON");
         }
-        if (root?["choices"] is not JsonArray choices)
+        // Shapes are checked, never assumed: indexing a JSON value or array by name throws.
+        if (root is not JsonObject completion || completion["choices"] is not JsonArray choices)
         {
             throw HandlerException.Retry("upstream_bad_response", "the upstream's answer has no choices");
         }
@@ -118,12 +119,12 @@ public sealed class OpenAiChatHandler(IHttpClientFactory httpClients) : IService
             {
                 break;
             }
-            if (choice?["message"]?["content"] is JsonValue content && content.TryGetValue<string>(out var message))
+            if (((choice as JsonObject)?["message"] as JsonObject)?["content"] is JsonValue content && content.TryGetValue<string>(out var message))
             {
                 context.AddResult(message);
             }
         }
-        if (root["usage"] is JsonObject usage)
+        if (completion["usage"] is JsonObject usage)
         {
             foreach (var name in new[] { "prompt_tokens", "completion_tokens", "total_tokens" })
             {
@@ -154,7 +155,9 @@ public sealed class OpenAiChatHandler(IHttpClientFactory httpClients) : IService
     {
         try
         {
-            if (JsonNode.Parse(body)?["error"]?["message"] is JsonValue v && v.TryGetValue<string>(out var message))
+            // {"error": {"message": ...}} as OpenAI sends it, or {"error": "..."} as some compatible servers do.
+            var error = (JsonNode.Parse(body) as JsonObject)?["error"];
+            if (((error as JsonObject)?["message"] ?? error) is JsonValue v && v.TryGetValue<string>(out var message))
             {
                 return ": " + (message.Length > 300 ? message[..300] + "…" : message);
             }
@@ -170,7 +173,8 @@ public sealed class OpenAiChatHandler(IHttpClientFactory httpClients) : IService
     public static TimeSpan? RetryAfter(HttpResponseMessage response)
     {
         if (response.Headers.TryGetValues("retry-after-ms", out var ms)
-            && double.TryParse(ms.FirstOrDefault(), NumberStyles.Float, CultureInfo.InvariantCulture, out var millis) && millis >= 0)
+            && double.TryParse(ms.FirstOrDefault(), NumberStyles.Float, CultureInfo.InvariantCulture, out var millis)
+            && millis >= 0 && millis < TimeSpan.MaxValue.TotalMilliseconds)
         {
             return TimeSpan.FromMilliseconds(millis);
         }

@@ -1,0 +1,187 @@
+using System.Collections.Concurrent;
+using System.Text;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Switchboard.Tests.Infrastructure;
+
+/// <summary>One request the fake received, as it arrived.</summary>
+public sealed record FakeCall(int Index, DateTimeOffset ReceivedAt, string Method, string Path, IReadOnlyDictionary<string, string> Headers, string Body)
+{
+    /// <summary>The body as JSON (every OpenAI call has a JSON object body).</summary>
+    public JsonObject Json => (JsonObject)JsonNode.Parse(Body)!;
+
+    public string? Header(string name) => Headers.GetValueOrDefault(name);
+}
+
+/// <summary>What the fake answers to one call: a status, a body, headers, optionally after a delay.</summary>
+public sealed record FakeReply(int Status, string Body, IReadOnlyDictionary<string, string> Headers, TimeSpan Delay)
+{
+    public static readonly JsonObject DefaultUsage = new() { ["prompt_tokens"] = 11, ["completion_tokens"] = 7, ["total_tokens"] = 18 };
+
+    /// <summary>A 200 chat completion with one choice per content, and <paramref name="usage"/> (default <see cref="DefaultUsage"/>).</summary>
+    public static FakeReply Choices(IEnumerable<string> contents, JsonObject? usage = null)
+    {
+        var choices = new JsonArray();
+        var index = 0;
+        foreach (var content in contents)
+        {
+            choices.Add(new JsonObject
+            {
+                ["index"] = index++,
+                ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = content },
+                ["finish_reason"] = "stop",
+            });
+        }
+        var body = new JsonObject
+        {
+            ["id"] = "chatcmpl-fake",
+            ["object"] = "chat.completion",
+            ["model"] = "test-model",
+            ["choices"] = choices,
+            ["usage"] = (usage ?? DefaultUsage).DeepClone(),
+        };
+        return Json(200, body);
+    }
+
+    public static FakeReply Choices(params string[] contents) => Choices((IEnumerable<string>)contents);
+
+    /// <summary>An OpenAI-style error: <c>{"error": {"message": ..., "type": ...}}</c>.</summary>
+    public static FakeReply Error(int status, string message) =>
+        Json(status, new JsonObject { ["error"] = new JsonObject { ["message"] = message, ["type"] = "fake_error", ["code"] = null } });
+
+    public static FakeReply Json(int status, JsonNode body) => new(status, body.ToJsonString(), new Dictionary<string, string>(), TimeSpan.Zero);
+
+    public static FakeReply Text(int status, string body) => new(status, body, new Dictionary<string, string>(), TimeSpan.Zero);
+
+    public FakeReply WithHeader(string name, string value) =>
+        this with { Headers = new Dictionary<string, string>(Headers, StringComparer.OrdinalIgnoreCase) { [name] = value } };
+
+    /// <summary>Answers only after <paramref name="delay"/> (or never, if the client gives up first).</summary>
+    public FakeReply After(TimeSpan delay) => this with { Delay = delay };
+}
+
+/// <summary>
+/// An OpenAI-compatible server on a real Kestrel socket (127.0.0.1, ephemeral port), for handler
+/// tests that go over the wire. It records every call (headers, body, arrival time) and answers
+/// from a script: queued replies first, one per call, then <see cref="Fallback"/>, which by default
+/// returns the requested <c>n</c> choices ("choice 1", "choice 2", ...).
+/// </summary>
+public sealed class FakeOpenAi : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly ConcurrentQueue<FakeReply> _script = new();
+    private readonly List<FakeCall> _calls = [];
+
+    private FakeOpenAi(WebApplication app) => _app = app;
+
+    /// <summary>http://127.0.0.1:PORT (no trailing slash).</summary>
+    public string Address { get; private set; } = "";
+
+    /// <summary>What an offer's <c>params.base_url</c> should be.</summary>
+    public string BaseUrl => Address + "/v1";
+
+    /// <summary>Answers a call when no scripted reply is queued.</summary>
+    public Func<FakeCall, FakeReply> Fallback { get; set; } = EchoN;
+
+    public IReadOnlyList<FakeCall> Calls
+    {
+        get
+        {
+            lock (_calls)
+            {
+                return [.. _calls];
+            }
+        }
+    }
+
+    public static async Task<FakeOpenAi> StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        app.Urls.Add("http://127.0.0.1:0");
+        var fake = new FakeOpenAi(app);
+        app.Run(fake.Handle);
+        await app.StartAsync();
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
+        fake.Address = addresses.Single().TrimEnd('/');
+        return fake;
+    }
+
+    /// <summary>Queues replies for the next calls, in order.</summary>
+    public void Enqueue(params FakeReply[] replies)
+    {
+        foreach (var reply in replies)
+        {
+            _script.Enqueue(reply);
+        }
+    }
+
+    /// <summary>Waits (bounded) until at least <paramref name="count"/> calls arrived.</summary>
+    public async Task<IReadOnlyList<FakeCall>> WaitForCalls(int count, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (Calls.Count < count)
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"the fake OpenAI server got {Calls.Count} of {count} calls within {timeout}");
+            }
+            await Task.Delay(20);
+        }
+        return Calls;
+    }
+
+    /// <summary>The default fallback: as many choices as the call's <c>n</c> asks for (1 without n).</summary>
+    public static FakeReply EchoN(FakeCall call)
+    {
+        var n = call.Json["n"]?.GetValue<int>() ?? 1;
+        return FakeReply.Choices(Enumerable.Range(1, n).Select(i => $"choice {i}"));
+    }
+
+    private async Task Handle(HttpContext http)
+    {
+        var receivedAt = DateTimeOffset.UtcNow;
+        using var reader = new StreamReader(http.Request.Body, Encoding.UTF8);
+        var body = await reader.ReadToEndAsync(http.RequestAborted);
+        var headers = http.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase);
+        FakeCall call;
+        lock (_calls)
+        {
+            call = new FakeCall(_calls.Count + 1, receivedAt, http.Request.Method, http.Request.Path.Value ?? "", headers, body);
+            _calls.Add(call);
+        }
+        var reply = _script.TryDequeue(out var scripted) ? scripted : Fallback(call);
+        if (reply.Delay > TimeSpan.Zero)
+        {
+            try
+            {
+                await Task.Delay(reply.Delay, http.RequestAborted);
+            }
+            catch (OperationCanceledException)
+            {
+                return; // The client hung up: nobody to answer.
+            }
+        }
+        http.Response.StatusCode = reply.Status;
+        foreach (var (name, value) in reply.Headers)
+        {
+            http.Response.Headers[name] = value;
+        }
+        http.Response.ContentType = "application/json";
+        await http.Response.WriteAsync(reply.Body, http.RequestAborted);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        // Bounded: a call still being delayed must not hold the test up.
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        await _app.StopAsync(stop.Token);
+        await _app.DisposeAsync();
+    }
+}
