@@ -29,12 +29,12 @@ public sealed class JobRunner(
     {
         var message = delivery.Message;
         var now = Clock.NowMs();
-        var job = await writer.WriteAsync(c => JobStore.Claim(c, message, identity.Owner, now + (_options.LeaseSeconds * 1000L), now));
+        var job = await writer.WriteStatementAsync(c => JobStore.Claim(c, message, identity.Owner, now + (_options.LeaseSeconds * 1000L), now));
         if (job is null)
         {
             // Duplicate, stale or cancelled: someone else owns what happens next. Only a message
             // that came early for a retry (timers and the wall clock drift apart) is kept, for later.
-            var dueIn = await writer.WriteAsync(c => JobStore.DueIn(c, message, Clock.NowMs()));
+            var dueIn = await writer.WriteStatementAsync(c => JobStore.DueIn(c, message, Clock.NowMs()));
             if (dueIn is { } wait)
             {
                 queue.EnqueueLater(message, TimeSpan.FromMilliseconds(wait));
@@ -107,7 +107,7 @@ public sealed class JobRunner(
                 return;
             }
             var results = new JsonArray([.. context.Results.Select(r => r.DeepClone())]).ToJsonString();
-            await Finish(job, c => JobStore.Succeed(c, job, owner, results, usage, Clock.NowMs()));
+            await Finish(job, c => JobStore.Succeed(c, job, owner, results, usage, Clock.NowMs()), singleStatement: true);
             return;
         }
         if (failure is OperationCanceledException && aborted && !timedOut)
@@ -136,7 +136,7 @@ public sealed class JobRunner(
         {
             var delay = RetryPolicy.Delay(_options, job.Attempt, classified.RetryAfter);
             var due = Clock.NowMs() + (long)delay.TotalMilliseconds;
-            if (await Finish(job, c => JobStore.Retry(c, job, owner, classified.Code, classified.Message, due, Clock.NowMs())))
+            if (await Finish(job, c => JobStore.Retry(c, job, owner, classified.Code, classified.Message, due, Clock.NowMs()), singleStatement: true))
             {
                 logger.LogInformation("Attempt {Attempt} failed ({Code}); retrying in {Delay} ms", job.Attempt, classified.Code, (long)delay.TotalMilliseconds);
                 queue.EnqueueLater(new JobMessage(job.RequestId, job.Run), delay);
@@ -147,9 +147,9 @@ public sealed class JobRunner(
         logger.LogInformation("Request failed ({Code}) after {Attempt} attempt(s)", classified.Code, job.Attempt);
     }
 
-    private async Task<bool> Finish(ClaimedJob job, Func<Microsoft.Data.Sqlite.SqliteConnection, bool> write)
+    private async Task<bool> Finish(ClaimedJob job, Func<Microsoft.Data.Sqlite.SqliteConnection, bool> write, bool singleStatement = false)
     {
-        var done = await writer.WriteAsync(write);
+        var done = await (singleStatement ? writer.WriteStatementAsync(write) : writer.WriteAsync(write));
         if (!done)
         {
             logger.LogWarning("Outcome of attempt {Attempt} not written: the request changed hands (cancelled, or taken over after a lost lease)", job.Attempt);

@@ -17,7 +17,7 @@ public sealed class SwitchboardOptions
 
     /// <summary>Jobs one executor process runs at once (<c>--workers</c>). Handlers are async, so this is not a thread count.</summary>
     [Range(1, 10_000)]
-    public int Workers { get; set; } = 64;
+    public int Workers { get; set; } = 128;
 
     /// <summary>How long a claimed job is owned without a heartbeat before recon may give it to another worker.</summary>
     [Range(1, 86_400)]

@@ -29,56 +29,43 @@ public static class RequestStore
     /// </summary>
     public static SubmitResult Submit(SqliteConnection connection, NewRequest r, long now)
     {
-        int run;
-        var previous = connection.Cached("SELECT status, run, expires_at FROM requests WHERE id = $id", ("$id", r.Id));
-        string? status = null;
-        var previousRun = 0;
-        long? expiresAt = null;
-        using (var reader = previous.ExecuteReader())
+        // The common case, a new id, costs one statement: the insert tells whether the id exists.
+        var inserted = connection.Execute(
+            """
+            INSERT INTO requests (id, user_id, kind, service, action, handler, status, inputs, prompt, params, create_qty,
+                expiration, price, run, attempts, max_attempts, created_at, updated_at)
+            VALUES ($id, $user, 'offer', $service, $action, $handler, 'queued', $inputs, $prompt, $params, $qty,
+                $expiration, $price, 1, 0, $max, $now, $now)
+            ON CONFLICT (id) DO NOTHING
+            """,
+            ("$id", r.Id), ("$user", r.UserId), ("$service", r.Service), ("$action", r.Action), ("$handler", r.Handler),
+            ("$inputs", r.InputsJson), ("$prompt", r.Prompt), ("$params", r.ParamsJson), ("$qty", r.CreateQty),
+            ("$expiration", r.Expiration), ("$price", r.Price), ("$max", r.MaxAttempts), ("$now", now));
+        if (inserted == 1)
         {
-            if (reader.Read())
-            {
-                status = reader.GetString(0);
-                previousRun = reader.GetInt32(1);
-                expiresAt = reader.LongOrNull(2);
-            }
+            Charges.Charge(connection, r.UserId, r.Id, 1, r.Price);
+            return new SubmitResult(SubmitOutcome.Created, 1, null);
         }
-        if (status is RequestStatus.Queued or RequestStatus.Running
-            || (status is RequestStatus.Succeeded && (expiresAt is null || expiresAt > now)))
+        var existing = RequestRecord.Load(connection, r.Id)!;
+        if (existing.Status is RequestStatus.Queued or RequestStatus.Running
+            || (existing.Status is RequestStatus.Succeeded && (existing.ExpiresAt is null || existing.ExpiresAt > now)))
         {
-            return new SubmitResult(SubmitOutcome.Existing, previousRun, RequestRecord.Load(connection, r.Id));
+            return new SubmitResult(SubmitOutcome.Existing, existing.Run, existing);
         }
-        if (status is null)
-        {
-            run = 1;
-            connection.Execute(
-                """
-                INSERT INTO requests (id, user_id, kind, service, action, handler, status, inputs, prompt, params, create_qty,
-                    expiration, price, run, attempts, max_attempts, created_at, updated_at)
-                VALUES ($id, $user, 'offer', $service, $action, $handler, 'queued', $inputs, $prompt, $params, $qty,
-                    $expiration, $price, 1, 0, $max, $now, $now)
-                """,
-                ("$id", r.Id), ("$user", r.UserId), ("$service", r.Service), ("$action", r.Action), ("$handler", r.Handler),
-                ("$inputs", r.InputsJson), ("$prompt", r.Prompt), ("$params", r.ParamsJson), ("$qty", r.CreateQty),
-                ("$expiration", r.Expiration), ("$price", r.Price), ("$max", r.MaxAttempts), ("$now", now));
-        }
-        else
-        {
-            run = previousRun + 1;
-            connection.Execute(
-                """
-                UPDATE requests SET status = 'queued', handler = $handler, prompt = $prompt, params = $params, create_qty = $qty,
-                    expiration = $expiration, price = $price, run = $run, attempts = 0, max_attempts = $max, owner = NULL,
-                    lease_until = NULL, not_before = NULL, results = NULL, error_code = NULL, error_message = NULL, usage = NULL,
-                    updated_at = $now, started_at = NULL, finished_at = NULL, expires_at = NULL
-                WHERE id = $id AND run = $previous
-                """,
-                ("$id", r.Id), ("$handler", r.Handler), ("$prompt", r.Prompt), ("$params", r.ParamsJson), ("$qty", r.CreateQty),
-                ("$expiration", r.Expiration), ("$price", r.Price), ("$run", run), ("$max", r.MaxAttempts), ("$now", now),
-                ("$previous", previousRun));
-        }
+        var run = existing.Run + 1;
+        connection.Execute(
+            """
+            UPDATE requests SET status = 'queued', handler = $handler, prompt = $prompt, params = $params, create_qty = $qty,
+                expiration = $expiration, price = $price, run = $run, attempts = 0, max_attempts = $max, owner = NULL,
+                lease_until = NULL, not_before = NULL, results = NULL, error_code = NULL, error_message = NULL, usage = NULL,
+                updated_at = $now, started_at = NULL, finished_at = NULL, expires_at = NULL
+            WHERE id = $id AND run = $previous
+            """,
+            ("$id", r.Id), ("$handler", r.Handler), ("$prompt", r.Prompt), ("$params", r.ParamsJson), ("$qty", r.CreateQty),
+            ("$expiration", r.Expiration), ("$price", r.Price), ("$run", run), ("$max", r.MaxAttempts), ("$now", now),
+            ("$previous", existing.Run));
         Charges.Charge(connection, r.UserId, r.Id, run, r.Price);
-        return new SubmitResult(status is null ? SubmitOutcome.Created : SubmitOutcome.Rerun, run, null);
+        return new SubmitResult(SubmitOutcome.Rerun, run, null);
     }
 
     public enum CancelOutcome

@@ -30,10 +30,10 @@ public static class Migrations
             created_at INTEGER NOT NULL,
             revoked_at INTEGER);
 
-        -- Append-only. The partial unique index makes a second charge (or refund) of one run of
+        -- Append-only (rows are never deleted, so rowid ids only grow). The partial unique index makes a second charge (or refund) of one run of
         -- one request impossible, whatever retries or redeliveries happen.
         CREATE TABLE ledger (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            id INTEGER PRIMARY KEY,
             user_id TEXT NOT NULL REFERENCES users(id),
             kind TEXT NOT NULL CHECK (kind IN ('grant', 'charge', 'refund', 'adjust')),
             amount INTEGER NOT NULL,
@@ -96,7 +96,6 @@ public static class Migrations
             expires_at INTEGER);
         CREATE INDEX requests_status ON requests (status, lease_until);
         CREATE INDEX requests_expiry ON requests (expires_at) WHERE expires_at IS NOT NULL;
-        CREATE INDEX requests_user ON requests (user_id, created_at);
         """,
     ];
 

@@ -24,9 +24,17 @@ public sealed class SqliteWriter : IAsyncDisposable
         _loop = Task.Factory.StartNew(Loop, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
-    public Task<T> WriteAsync<T>(Func<SqliteConnection, T> work)
+    public Task<T> WriteAsync<T>(Func<SqliteConnection, T> work) => Enqueue(work, savepoint: true);
+
+    /// <summary>
+    /// For a unit that is one SQL statement: SQLite makes a statement atomic by itself, so the
+    /// savepoint around it is skipped (the executor's claim and outcome writes are hot).
+    /// </summary>
+    public Task<T> WriteStatementAsync<T>(Func<SqliteConnection, T> statement) => Enqueue(statement, savepoint: false);
+
+    private Task<T> Enqueue<T>(Func<SqliteConnection, T> work, bool savepoint)
     {
-        var item = new WorkItem<T>(work);
+        var item = new WorkItem<T>(work, savepoint);
         if (!_queue.Writer.TryWrite(item))
         {
             throw new ObjectDisposedException(nameof(SqliteWriter));
@@ -73,16 +81,26 @@ public sealed class SqliteWriter : IAsyncDisposable
         }
         for (var i = 0; i < batch.Count; i++)
         {
-            connection.Execute("SAVEPOINT unit");
+            var savepoint = batch[i].Savepoint;
+            if (savepoint)
+            {
+                connection.Execute("SAVEPOINT unit");
+            }
             try
             {
                 batch[i].Run(connection);
-                connection.Execute("RELEASE unit");
+                if (savepoint)
+                {
+                    connection.Execute("RELEASE unit");
+                }
                 ok[i] = true;
             }
             catch (Exception ex)
             {
-                Database.Exec(connection, "ROLLBACK TO unit; RELEASE unit;");
+                if (savepoint)
+                {
+                    Database.Exec(connection, "ROLLBACK TO unit; RELEASE unit;");
+                }
                 batch[i].Fail(ex);
             }
         }
@@ -126,13 +144,17 @@ public sealed class SqliteWriter : IAsyncDisposable
 
     private interface IWorkItem
     {
+        bool Savepoint { get; }
+
         void Run(SqliteConnection connection);
         void Complete();
         void Fail(Exception ex);
     }
 
-    private sealed class WorkItem<T>(Func<SqliteConnection, T> work) : IWorkItem
+    private sealed class WorkItem<T>(Func<SqliteConnection, T> work, bool savepoint) : IWorkItem
     {
+        public bool Savepoint => savepoint;
+
         private T _result = default!;
 
         public TaskCompletionSource<T> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
