@@ -8,25 +8,28 @@
 # Environment (all optional):
 #   RUNS=3          rounds; medians are taken over them
 #   DURATION=10     seconds of each measured wrk run
-#   WARMUP=3        seconds of un-measured wrk load before each measured run (JIT, pools)
+#   WARMUP=10       seconds of un-measured wrk load before each measured run (tiered JIT needs
+#                   several seconds under load on 2 cores before the code is at full speed)
 #   THREADS=2       wrk threads
 #   CONNECTIONS=64  wrk connections
 #   SERVE_ARGS=     extra arguments for `Switchboard serve` (e.g. "--workers 16")
 #   DRAIN_TIMEOUT=  seconds to wait for the executor to finish the backlog (default 30 + 30×DURATION)
 #   SKIP_BUILD=1    use the existing Release builds
+#   SWITCHBOARD=    the Switchboard executable to measure (default: the Release build of
+#                   src/Switchboard), e.g. a patched build for an A/B comparison
 # Only 127.0.0.1 is ever loaded. Output: bench/out/ (ignored by git).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 RUNS=${RUNS:-3}
 DURATION=${DURATION:-10}
-WARMUP=${WARMUP:-3}
+WARMUP=${WARMUP:-10}
 THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-64}
 SERVE_ARGS=${SERVE_ARGS:-}
 DRAIN_TIMEOUT=${DRAIN_TIMEOUT:-$((30 + 30 * DURATION))}
 
-SWITCHBOARD=src/Switchboard/bin/Release/net10.0/Switchboard
+SWITCHBOARD=${SWITCHBOARD:-src/Switchboard/bin/Release/net10.0/Switchboard}
 HELLO=bench/Hello/bin/Release/net10.0/Hello
 OUT=bench/out
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
@@ -40,14 +43,15 @@ die() { log "FAILED: $*"; exit 1; }
 PIDS=()
 TMPDIRS=()
 cleanup() {
-  local pid
+  local status=$? pid dir
+  set +e
   for pid in "${PIDS[@]:-}"; do
-    [[ -n "$pid" ]] && kill -KILL "$pid" 2>/dev/null || true
+    if [[ -n "$pid" ]]; then kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
   done
-  local dir
   for dir in "${TMPDIRS[@]:-}"; do
-    [[ -n "$dir" && -d "$dir" ]] && rm -rf -- "$dir"
+    if [[ -n "$dir" && -d "$dir" ]]; then rm -rf -- "$dir"; fi
   done
+  exit "$status"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -126,7 +130,7 @@ MEM=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 OS=$( (. /etc/os-release && echo "$PRETTY_NAME") 2>/dev/null || uname -s)
 MACHINE="$(nproc) cores ($CPU), $MEM RAM, $OS, kernel $(uname -r), .NET SDK $(dotnet --version), $( { wrk -v 2>&1 || true; } | awk 'NR == 1 { print $1, $2 }')"
 log "machine: $MACHINE"
-log "RUNS=$RUNS DURATION=$DURATION WARMUP=$WARMUP THREADS=$THREADS CONNECTIONS=$CONNECTIONS SERVE_ARGS='$SERVE_ARGS'"
+log "RUNS=$RUNS DURATION=$DURATION WARMUP=$WARMUP THREADS=$THREADS CONNECTIONS=$CONNECTIONS SERVE_ARGS='$SERVE_ARGS' SWITCHBOARD=$SWITCHBOARD"
 
 WRK=(wrk "-t$THREADS" "-c$CONNECTIONS" --latency)
 
@@ -197,7 +201,7 @@ drain() {
   while true; do
     pending=$(sql "SELECT COUNT(*) FROM requests WHERE status IN ('queued','running')")
     [[ "$pending" == 0 ]] && return 0
-    (($(date +%s) < deadline)) || die "$pending requests still pending after ${DRAIN_TIMEOUT} s (see $SB_DIR)"
+    (($(date +%s) < deadline)) || die "$pending requests still pending after ${DRAIN_TIMEOUT} s (server log in $LOG)"
     sleep 0.2
   done
 }
@@ -248,7 +252,7 @@ measure_e2e() {
   submit_load "$out" "run$round" "$DURATION"
   drain
   bad=$(sql "SELECT COUNT(*) FROM requests WHERE created_at >= $t0 AND status <> 'succeeded'")
-  [[ "$bad" == 0 ]] || die "$bad requests of the e2e run did not succeed (see $SB_DIR)"
+  [[ "$bad" == 0 ]] || die "$bad requests of the e2e run did not succeed (server log in $LOG)"
   row=$(sql "SELECT COUNT(*), MIN(created_at), MAX(finished_at) FROM requests WHERE created_at >= $t0")
   IFS='|' read -r count first last <<<"$row"
   check_stored "$out" "$count"
