@@ -14,6 +14,8 @@
 #   CONNECTIONS=64  wrk connections
 #   SERVE_ARGS=     extra arguments for `Switchboard serve` (e.g. "--workers 16")
 #   DRAIN_TIMEOUT=  seconds to wait for the executor to finish the backlog (default 30 + 30×DURATION)
+#   QUIET_MAX=15    before each measured run, wait (up to QUIET_WAIT=30 s) until the rest of the
+#                   machine uses less than this % of all cores; the value seen is reported per round
 #   SKIP_BUILD=1    use the existing Release builds
 #   SWITCHBOARD=    the Switchboard executable to measure (default: the Release build of
 #                   src/Switchboard), e.g. a patched build for an A/B comparison
@@ -28,6 +30,8 @@ THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-64}
 SERVE_ARGS=${SERVE_ARGS:-}
 DRAIN_TIMEOUT=${DRAIN_TIMEOUT:-$((30 + 30 * DURATION))}
+QUIET_MAX=${QUIET_MAX:-15}
+QUIET_WAIT=${QUIET_WAIT:-30}
 
 SWITCHBOARD=${SWITCHBOARD:-src/Switchboard/bin/Release/net10.0/Switchboard}
 HELLO=bench/Hello/bin/Release/net10.0/Hello
@@ -98,6 +102,30 @@ wait_http() {
 
 now_ms() { date +%s%3N; }
 
+# CPU use of the whole machine over one second, in % of all cores (our servers are idle when this
+# runs, so it is what other processes take).
+busy_percent() {
+  local a b
+  a=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat)
+  sleep 1
+  b=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat)
+  awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " "); t = y[2] - x[2]; printf "%.0f", t > 0 ? 100 * (y[1] - x[1]) / t : 0 }'
+}
+
+# Before a measured run: wait until the machine is quiet, and remember the worst value seen in
+# ROUND_BUSY (the load generator and servers share the cores with anything else running here).
+quiet_check() {
+  local busy deadline=$(($(date +%s) + QUIET_WAIT))
+  busy=$(busy_percent)
+  while ((busy > QUIET_MAX && $(date +%s) < deadline)); do
+    log "machine busy (${busy}% CPU used by other processes), waiting"
+    busy=$(busy_percent)
+  done
+  ((busy > QUIET_MAX)) && log "WARNING: ${busy}% CPU used by other processes before $1; this round is suspect"
+  ((busy > ROUND_BUSY)) && ROUND_BUSY=$busy
+  return 0
+}
+
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) { print "nan"; exit } if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 # ---- tools -----------------------------------------------------------------------------------
@@ -128,7 +156,9 @@ fi
 CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 MEM=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 OS=$( (. /etc/os-release && echo "$PRETTY_NAME") 2>/dev/null || uname -s)
-MACHINE="$(nproc) cores ($CPU), $MEM RAM, $OS, kernel $(uname -r), .NET SDK $(dotnet --version), $( { wrk -v 2>&1 || true; } | awk 'NR == 1 { print $1, $2 }')"
+RUNTIME=$(dotnet --list-runtimes | awk '/^Microsoft.AspNetCore.App / { v = $2 } END { print v }')
+VIRT=$(lscpu 2>/dev/null | awk -F': *' '/^Hypervisor vendor/ { print ", " $2 " guest" }')
+MACHINE="$(nproc) cores ($CPU$VIRT), $MEM RAM, $OS, kernel $(uname -r), .NET SDK $(dotnet --version) (ASP.NET Core $RUNTIME), $( { wrk -v 2>&1 || true; } | awk 'NR == 1 { print $1, $2 }')"
 log "machine: $MACHINE"
 log "RUNS=$RUNS DURATION=$DURATION WARMUP=$WARMUP THREADS=$THREADS CONNECTIONS=$CONNECTIONS SERVE_ARGS='$SERVE_ARGS' SWITCHBOARD=$SWITCHBOARD"
 
@@ -145,6 +175,7 @@ measure_hello() {
   PIDS+=("$pid")
   wait_http "http://127.0.0.1:$port/" "Hello World!"
   "${WRK[@]}" "-d${WARMUP}s" "http://127.0.0.1:$port/" >"$LOG/hello-$round-warmup.txt" 2>&1
+  quiet_check "hello world"
   "${WRK[@]}" "-d${DURATION}s" "http://127.0.0.1:$port/" >"$LOG/hello-$round.txt" 2>&1
   stop_process "$pid"
   grep -q "Non-2xx\|Socket errors" "$LOG/hello-$round.txt" && die "hello world answered errors (see $LOG/hello-$round.txt)"
@@ -233,6 +264,7 @@ measure_accept() {
   start_serve "accept-$round"
   submit_load "$LOG/accept-$round-warmup.txt" "warm$round" "$WARMUP"
   drain
+  quiet_check "accepted/s"
   t0=$(now_ms)
   submit_load "$out" "run$round" "$DURATION"
   check_stored "$out" "$(sql "SELECT COUNT(*) FROM requests WHERE created_at >= $t0")"
@@ -248,6 +280,7 @@ measure_e2e() {
   start_serve "e2e-$round"
   submit_load "$LOG/e2e-$round-warmup.txt" "warm$round" "$WARMUP"
   drain
+  quiet_check "end-to-end"
   t0=$(now_ms)
   submit_load "$out" "run$round" "$DURATION"
   drain
@@ -269,7 +302,9 @@ measure_e2e() {
 HELLO_RPS=()
 ACCEPT_RPS=()
 E2E_RPS=()
+BUSY=()
 for ((r = 1; r <= RUNS; r++)); do
+  ROUND_BUSY=0
   log "round $r/$RUNS: hello world"
   measure_hello "$r"
   HELLO_RPS+=("$RESULT")
@@ -279,7 +314,8 @@ for ((r = 1; r <= RUNS; r++)); do
   log "round $r/$RUNS: end-to-end completed/s (echo.render)"
   measure_e2e "$r"
   E2E_RPS+=("$RESULT")
-  log "round $r/$RUNS: hello ${HELLO_RPS[-1]}/s, accepted ${ACCEPT_RPS[-1]}/s, e2e ${E2E_RPS[-1]}/s"
+  BUSY+=("$ROUND_BUSY")
+  log "round $r/$RUNS: hello ${HELLO_RPS[-1]}/s, accepted ${ACCEPT_RPS[-1]}/s, e2e ${E2E_RPS[-1]}/s (other processes before the runs: up to ${ROUND_BUSY}% CPU)"
 done
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
@@ -287,13 +323,13 @@ fmt() { awk -v v="$1" 'BEGIN { printf "%.0f", v }'; }
 
 ACCEPT_RATIOS=()
 E2E_RATIOS=()
-TABLE="| round | hello world req/s | accepted req/s (202) | accepted ÷ hello | end-to-end completed req/s | end-to-end ÷ hello |
-|---|---:|---:|---:|---:|---:|"
+TABLE="| round | hello world req/s | accepted req/s (202) | accepted ÷ hello | end-to-end completed req/s | end-to-end ÷ hello | other CPU before runs |
+|---|---:|---:|---:|---:|---:|---:|"
 for ((i = 0; i < RUNS; i++)); do
   ACCEPT_RATIOS+=("$(ratio "${ACCEPT_RPS[i]}" "${HELLO_RPS[i]}")")
   E2E_RATIOS+=("$(ratio "${E2E_RPS[i]}" "${HELLO_RPS[i]}")")
   TABLE+="
-| $((i + 1)) | $(fmt "${HELLO_RPS[i]}") | $(fmt "${ACCEPT_RPS[i]}") | ${ACCEPT_RATIOS[i]} | $(fmt "${E2E_RPS[i]}") | ${E2E_RATIOS[i]} |"
+| $((i + 1)) | $(fmt "${HELLO_RPS[i]}") | $(fmt "${ACCEPT_RPS[i]}") | ${ACCEPT_RATIOS[i]} | $(fmt "${E2E_RPS[i]}") | ${E2E_RATIOS[i]} | ${BUSY[i]}% |"
 done
 M_HELLO=$(printf '%s\n' "${HELLO_RPS[@]}" | median)
 M_ACCEPT=$(printf '%s\n' "${ACCEPT_RPS[@]}" | median)
@@ -301,7 +337,7 @@ M_E2E=$(printf '%s\n' "${E2E_RPS[@]}" | median)
 M_ACCEPT_RATIO=$(printf '%s\n' "${ACCEPT_RATIOS[@]}" | median)
 M_E2E_RATIO=$(printf '%s\n' "${E2E_RATIOS[@]}" | median)
 TABLE+="
-| **median** | **$(fmt "$M_HELLO")** | **$(fmt "$M_ACCEPT")** | **$(printf '%.3f' "$M_ACCEPT_RATIO")** | **$(fmt "$M_E2E")** | **$(printf '%.3f' "$M_E2E_RATIO")** |"
+| **median** | **$(fmt "$M_HELLO")** | **$(fmt "$M_ACCEPT")** | **$(printf '%.3f' "$M_ACCEPT_RATIO")** | **$(fmt "$M_E2E")** | **$(printf '%.3f' "$M_E2E_RATIO")** | |"
 
 verdict() { awk -v v="$1" -v t="$2" 'BEGIN { print (v >= t ? "met" : "NOT met") }'; }
 REPORT="$OUT/results-$STAMP.md"
