@@ -81,23 +81,50 @@ stop_process() {
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# Our servers listen below the kernel's ephemeral range, where no client socket (wrk's, curl's)
+# can already hold the port.
+EPHEMERAL_LOW=$(awk '{ print $1 }' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
 free_port() {
-  local port i
+  local port i low=20000 high=$((EPHEMERAL_LOW - 1))
+  ((high - low >= 1000)) || low=$((high - 1000))
   for ((i = 0; i < 100; i++)); do
-    port=$((20000 + RANDOM % 40000))
+    port=$((low + RANDOM % (high - low + 1)))
     if ! port_in_use "$port"; then echo "$port"; return 0; fi
   done
   die "no free port found"
 }
 
-# wait_http URL PATTERN: until GET URL answers with a body containing PATTERN (30 s).
+# wait_http PID URL PATTERN: until GET URL answers with a body containing PATTERN (30 s).
+# Returns 1 at once if process PID exits first.
 wait_http() {
   local i
   for ((i = 0; i < 300; i++)); do
-    if curl -fsS --max-time 2 "$1" 2>/dev/null | grep -q -- "$2"; then return 0; fi
+    if curl -fsS --max-time 2 "$2" 2>/dev/null | grep -q -- "$3"; then return 0; fi
+    kill -0 "$1" 2>/dev/null || return 1
     sleep 0.1
   done
-  die "$1 did not answer with '$2' within 30 s"
+  die "$2 did not answer with '$3' within 30 s"
+}
+
+# start_server LOG PATH PATTERN COMMAND...: runs COMMAND --urls http://127.0.0.1:PORT on a free
+# port until GET PATH answers with PATTERN; on another port if it exits at start (port taken
+# after all). Sets SERVER_PID and SERVER_URL.
+start_server() {
+  local log=$1 path=$2 pattern=$3 attempt port
+  shift 3
+  : >"$log"
+  for ((attempt = 1; attempt <= 5; attempt++)); do
+    port=$(free_port)
+    SERVER_URL="http://127.0.0.1:$port"
+    "$@" --urls "$SERVER_URL" >>"$log" 2>&1 &
+    SERVER_PID=$!
+    PIDS+=("$SERVER_PID")
+    if wait_http "$SERVER_PID" "$SERVER_URL$path" "$pattern"; then return 0; fi
+    wait "$SERVER_PID" 2>/dev/null || true
+    forget_pid "$SERVER_PID"
+    log "$1 exited at start on port $port (see $log); trying another port"
+  done
+  die "could not start $1 (see $log)"
 }
 
 now_ms() { date +%s%3N; }
@@ -168,15 +195,13 @@ WRK=(wrk "-t$THREADS" "-c$CONNECTIONS" --latency)
 # Sets RESULT to the measured requests/s of a hello-world process on a fresh port.
 # (The measure_* functions run in this shell, not in $(…), so that cleanup knows their processes.)
 measure_hello() {
-  local round=$1 port pid rps
-  port=$(free_port)
-  "$HELLO" --urls "http://127.0.0.1:$port" >"$LOG/hello-$round.log" 2>&1 &
-  pid=$!
-  PIDS+=("$pid")
-  wait_http "http://127.0.0.1:$port/" "Hello World!"
-  "${WRK[@]}" "-d${WARMUP}s" "http://127.0.0.1:$port/" >"$LOG/hello-$round-warmup.txt" 2>&1
+  local round=$1 pid url rps
+  start_server "$LOG/hello-$round.log" / "Hello World!" "$HELLO"
+  pid=$SERVER_PID
+  url=$SERVER_URL
+  "${WRK[@]}" "-d${WARMUP}s" "$url/" >"$LOG/hello-$round-warmup.txt" 2>&1
   quiet_check "hello world"
-  "${WRK[@]}" "-d${DURATION}s" "http://127.0.0.1:$port/" >"$LOG/hello-$round.txt" 2>&1
+  "${WRK[@]}" "-d${DURATION}s" "$url/" >"$LOG/hello-$round.txt" 2>&1
   stop_process "$pid"
   grep -q "Non-2xx\|Socket errors" "$LOG/hello-$round.txt" && die "hello world answered errors (see $LOG/hello-$round.txt)"
   rps=$(awk '/^Requests\/sec:/ { print $2 }' "$LOG/hello-$round.txt")
@@ -188,7 +213,7 @@ measure_hello() {
 # start_serve NAME: fresh data dir with a bench user and an echo.render offer, then serve on a
 # fresh port. Sets SB_DIR, SB_DB, SB_URL, SB_PID, SB_KEY.
 start_serve() {
-  local name=$1 port
+  local name=$1
   SB_DIR=$(mktemp -d "${TMPDIR:-/tmp}/switchboard-bench.XXXXXX")
   TMPDIRS+=("$SB_DIR")
   SB_DB="$SB_DIR/switchboard.db"
@@ -209,14 +234,11 @@ offers:
     params: {}
 YAML
   "$SWITCHBOARD" catalog apply "$SB_DIR/catalog.yaml" --data "$SB_DIR" >/dev/null
-  port=$(free_port)
-  SB_URL="http://127.0.0.1:$port"
-  # shellcheck disable=SC2086 # SERVE_ARGS is a list of words on purpose
-  "$SWITCHBOARD" serve --data "$SB_DIR" --urls "$SB_URL" $SERVE_ARGS >"$LOG/$name-serve.log" 2>&1 &
-  SB_PID=$!
-  PIDS+=("$SB_PID")
   # The offer is live once the catalog lists it.
-  wait_http "$SB_URL/svc/" '"/svc/bench/echo/"'
+  # shellcheck disable=SC2086 # SERVE_ARGS is a list of words on purpose
+  start_server "$LOG/$name-serve.log" /svc/ '"/svc/bench/echo/"' "$SWITCHBOARD" serve --data "$SB_DIR" $SERVE_ARGS
+  SB_PID=$SERVER_PID
+  SB_URL=$SERVER_URL
 }
 
 stop_serve() {
