@@ -1,0 +1,385 @@
+#!/usr/bin/env bash
+# Switchboard benchmark: accepted requests/s (POST /svc/…, 202 path) and end-to-end completed
+# echo.render requests/s, each beside a plain Kestrel hello world measured in the same round.
+# See bench/README.md for what the numbers mean.
+#
+#   bench/run.sh
+#
+# Environment (all optional):
+#   RUNS=3          rounds; medians are taken over them
+#   DURATION=10     seconds of each measured wrk run
+#   WARMUP=10       seconds of un-measured wrk load before each measured run (tiered JIT needs
+#                   several seconds under load on 2 cores before the code is at full speed)
+#   THREADS=2       wrk threads
+#   CONNECTIONS=64  wrk connections
+#   SERVE_ARGS=     extra arguments for `Switchboard serve` (e.g. "--workers 16")
+#   DRAIN_TIMEOUT=  seconds to wait for the executor to finish the backlog (default 30 + 30×DURATION)
+#   QUIET_MAX=15    before each measured run, wait (up to QUIET_WAIT=30 s) until the rest of the
+#                   machine uses less than this % of all cores; the value seen is reported per round
+#   SKIP_BUILD=1    use the existing Release builds
+#   SWITCHBOARD=    the Switchboard executable to measure (default: the Release build of
+#                   src/Switchboard), e.g. a patched build for an A/B comparison
+# Only 127.0.0.1 is ever loaded. Output: bench/out/ (ignored by git).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+RUNS=${RUNS:-3}
+DURATION=${DURATION:-10}
+WARMUP=${WARMUP:-10}
+THREADS=${THREADS:-2}
+CONNECTIONS=${CONNECTIONS:-64}
+SERVE_ARGS=${SERVE_ARGS:-}
+DRAIN_TIMEOUT=${DRAIN_TIMEOUT:-$((30 + 30 * DURATION))}
+QUIET_MAX=${QUIET_MAX:-15}
+QUIET_WAIT=${QUIET_WAIT:-30}
+
+SWITCHBOARD=${SWITCHBOARD:-src/Switchboard/bin/Release/net10.0/Switchboard}
+HELLO=bench/Hello/bin/Release/net10.0/Hello
+OUT=bench/out
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+LOG="$OUT/run-$STAMP"
+mkdir -p "$LOG"
+
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "FAILED: $*"; exit 1; }
+
+# ---- processes and temp dirs we own, cleaned up on any exit --------------------------------
+PIDS=()
+TMPDIRS=()
+cleanup() {
+  local status=$? pid dir
+  set +e
+  for pid in "${PIDS[@]:-}"; do
+    if [[ -n "$pid" ]]; then kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
+  done
+  for dir in "${TMPDIRS[@]:-}"; do
+    if [[ -n "$dir" && -d "$dir" ]]; then rm -rf -- "$dir"; fi
+  done
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+forget_pid() {
+  local keep=() p
+  for p in "${PIDS[@]:-}"; do [[ -n "$p" && "$p" != "$1" ]] && keep+=("$p"); done
+  PIDS=("${keep[@]:-}")
+}
+
+# Graceful stop (SIGTERM lets serve release its jobs), SIGKILL after 20 s.
+stop_process() {
+  local pid=$1 i
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 200; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  forget_pid "$pid"
+}
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# Our servers listen below the kernel's ephemeral range, where no client socket (wrk's, curl's)
+# can already hold the port.
+EPHEMERAL_LOW=$(awk '{ print $1 }' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+free_port() {
+  local port i low=20000 high=$((EPHEMERAL_LOW - 1))
+  ((high - low >= 1000)) || low=$((high - 1000))
+  for ((i = 0; i < 100; i++)); do
+    port=$((low + RANDOM % (high - low + 1)))
+    if ! port_in_use "$port"; then echo "$port"; return 0; fi
+  done
+  die "no free port found"
+}
+
+# wait_http PID URL PATTERN: until GET URL answers with a body containing PATTERN (30 s).
+# Returns 1 at once if process PID exits first.
+wait_http() {
+  local i
+  for ((i = 0; i < 300; i++)); do
+    if curl -fsS --max-time 2 "$2" 2>/dev/null | grep -q -- "$3"; then return 0; fi
+    kill -0 "$1" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  die "$2 did not answer with '$3' within 30 s"
+}
+
+# start_server LOG PATH PATTERN COMMAND...: runs COMMAND --urls http://127.0.0.1:PORT on a free
+# port until GET PATH answers with PATTERN; on another port if it exits at start (port taken
+# after all). Sets SERVER_PID and SERVER_URL.
+start_server() {
+  local log=$1 path=$2 pattern=$3 attempt port
+  shift 3
+  : >"$log"
+  for ((attempt = 1; attempt <= 5; attempt++)); do
+    port=$(free_port)
+    SERVER_URL="http://127.0.0.1:$port"
+    "$@" --urls "$SERVER_URL" >>"$log" 2>&1 &
+    SERVER_PID=$!
+    PIDS+=("$SERVER_PID")
+    if wait_http "$SERVER_PID" "$SERVER_URL$path" "$pattern"; then return 0; fi
+    wait "$SERVER_PID" 2>/dev/null || true
+    forget_pid "$SERVER_PID"
+    log "$1 exited at start on port $port (see $log); trying another port"
+  done
+  die "could not start $1 (see $log)"
+}
+
+now_ms() { date +%s%3N; }
+
+# CPU use of the whole machine over one second, in % of all cores (our servers are idle when this
+# runs, so it is what other processes take).
+busy_percent() {
+  local a b
+  a=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat)
+  sleep 1
+  b=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat)
+  awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " "); t = y[2] - x[2]; printf "%.0f", (t > 0 ? 100 * (y[1] - x[1]) / t : 0) }'
+}
+
+# Before a measured run: wait until the machine is quiet, and remember the worst value seen in
+# ROUND_BUSY (the load generator and servers share the cores with anything else running here).
+quiet_check() {
+  local busy deadline=$(($(date +%s) + QUIET_WAIT))
+  busy=$(busy_percent)
+  while ((busy > QUIET_MAX && $(date +%s) < deadline)); do
+    log "machine busy (${busy}% CPU used by other processes), waiting"
+    busy=$(busy_percent)
+  done
+  ((busy > QUIET_MAX)) && log "WARNING: ${busy}% CPU used by other processes before $1; this round is suspect"
+  ((busy > ROUND_BUSY)) && ROUND_BUSY=$busy
+  return 0
+}
+
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) { print "nan"; exit } if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# ---- tools -----------------------------------------------------------------------------------
+need_apt() {
+  local missing=() pair
+  for pair in "$@"; do
+    command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
+  done
+  ((${#missing[@]} == 0)) && return 0
+  log "installing ${missing[*]} with apt-get"
+  apt-get install -y "${missing[@]}" >"$LOG/apt.log" 2>&1 \
+    || { apt-get update >>"$LOG/apt.log" 2>&1 && apt-get install -y "${missing[@]}" >>"$LOG/apt.log" 2>&1; } \
+    || die "apt-get install ${missing[*]} (see $LOG/apt.log)"
+}
+need_apt wrk:wrk sqlite3:sqlite3 curl:curl
+command -v dotnet >/dev/null || die "dotnet is not installed"
+
+if [[ "${SKIP_BUILD:-}" != 1 ]]; then
+  log "building Release"
+  dotnet build -c Release -nologo -v q src/Switchboard/Switchboard.csproj >"$LOG/build-switchboard.log" 2>&1 \
+    || die "build of Switchboard (see $LOG/build-switchboard.log)"
+  dotnet build -c Release -nologo -v q bench/Hello/Hello.csproj >"$LOG/build-hello.log" 2>&1 \
+    || die "build of bench/Hello (see $LOG/build-hello.log)"
+fi
+[[ -x "$SWITCHBOARD" && -x "$HELLO" ]] || die "Release builds missing ($SWITCHBOARD, $HELLO)"
+
+# ---- the machine -------------------------------------------------------------------------------
+CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+MEM=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
+OS=$( (. /etc/os-release && echo "$PRETTY_NAME") 2>/dev/null || uname -s)
+RUNTIME=$(dotnet --list-runtimes | awk '/^Microsoft.AspNetCore.App / { v = $2 } END { print v }')
+VIRT=$(lscpu 2>/dev/null | awk -F': *' '/^Hypervisor vendor/ { print ", " $2 " guest" }')
+MACHINE="$(nproc) cores ($CPU$VIRT), $MEM RAM, $OS, kernel $(uname -r), .NET SDK $(dotnet --version) (ASP.NET Core $RUNTIME), $( { wrk -v 2>&1 || true; } | awk 'NR == 1 { print $1, $2 }')"
+log "machine: $MACHINE"
+log "RUNS=$RUNS DURATION=$DURATION WARMUP=$WARMUP THREADS=$THREADS CONNECTIONS=$CONNECTIONS SERVE_ARGS='$SERVE_ARGS' SWITCHBOARD=$SWITCHBOARD"
+
+WRK=(wrk "-t$THREADS" "-c$CONNECTIONS" --latency)
+
+# ---- hello world ---------------------------------------------------------------------------
+# Sets RESULT to the measured requests/s of a hello-world process on a fresh port.
+# (The measure_* functions run in this shell, not in $(…), so that cleanup knows their processes.)
+measure_hello() {
+  local round=$1 pid url rps
+  start_server "$LOG/hello-$round.log" / "Hello World!" "$HELLO"
+  pid=$SERVER_PID
+  url=$SERVER_URL
+  "${WRK[@]}" "-d${WARMUP}s" "$url/" >"$LOG/hello-$round-warmup.txt" 2>&1
+  quiet_check "hello world"
+  "${WRK[@]}" "-d${DURATION}s" "$url/" >"$LOG/hello-$round.txt" 2>&1
+  stop_process "$pid"
+  grep -q "Non-2xx\|Socket errors" "$LOG/hello-$round.txt" && die "hello world answered errors (see $LOG/hello-$round.txt)"
+  rps=$(awk '/^Requests\/sec:/ { print $2 }' "$LOG/hello-$round.txt")
+  [[ -n "$rps" ]] || die "no Requests/sec in $LOG/hello-$round.txt"
+  RESULT=$rps
+}
+
+# ---- switchboard serve -----------------------------------------------------------------------
+# start_serve NAME: fresh data dir with a bench user and an echo.render offer, then serve on a
+# fresh port. Sets SB_DIR, SB_DB, SB_URL, SB_PID, SB_KEY.
+start_serve() {
+  local name=$1
+  SB_DIR=$(mktemp -d "${TMPDIR:-/tmp}/switchboard-bench.XXXXXX")
+  TMPDIRS+=("$SB_DIR")
+  SB_DB="$SB_DIR/switchboard.db"
+  SB_KEY=$("$SWITCHBOARD" users create bench --credits 1000000000 --data "$SB_DIR" | sed -n 's/.*"api_key":"\([^"]*\)".*/\1/p')
+  [[ -n "$SB_KEY" ]] || die "users create printed no api_key"
+  cat >"$SB_DIR/catalog.yaml" <<'YAML'
+handlers:
+  - id: echo.render
+    credits: 1
+    resource: local
+offers:
+  - service: bench
+    action: echo
+    handler: echo.render
+    price: 1
+    prompt_template: "Echo {text}"
+    create_qty: 1
+    params: {}
+YAML
+  "$SWITCHBOARD" catalog apply "$SB_DIR/catalog.yaml" --data "$SB_DIR" >/dev/null
+  # The offer is live once the catalog lists it.
+  # shellcheck disable=SC2086 # SERVE_ARGS is a list of words on purpose
+  start_server "$LOG/$name-serve.log" /svc/ '"/svc/bench/echo/"' "$SWITCHBOARD" serve --data "$SB_DIR" $SERVE_ARGS
+  SB_PID=$SERVER_PID
+  SB_URL=$SERVER_URL
+}
+
+stop_serve() {
+  stop_process "$SB_PID"
+  rm -rf -- "$SB_DIR"
+}
+
+sql() { sqlite3 -cmd '.timeout 10000' "$SB_DB" "$1"; }
+
+# Until no request is queued or running; fails after DRAIN_TIMEOUT seconds.
+drain() {
+  local deadline=$(($(date +%s) + DRAIN_TIMEOUT)) pending
+  while true; do
+    pending=$(sql "SELECT COUNT(*) FROM requests WHERE status IN ('queued','running')")
+    [[ "$pending" == 0 ]] && return 0
+    (($(date +%s) < deadline)) || die "$pending requests still pending after ${DRAIN_TIMEOUT} s (server log in $LOG)"
+    sleep 0.2
+  done
+}
+
+# submit_load OUTFILE TAG SECONDS: the unique-body POST load, checked for errors.
+submit_load() {
+  local out=$1 tag=$2 seconds=$3 n
+  BENCH_KEY=$SB_KEY BENCH_TAG=$tag "${WRK[@]}" "-d${seconds}s" -s bench/submit.lua "$SB_URL" >"$out" 2>&1 \
+    || die "wrk failed (see $out)"
+  for n in non_2xx other_2xx socket_errors; do
+    [[ "$(awk -v k="$n" '$1 == "bench:" && $2 == k { print $3 }' "$out")" == 0 ]] || die "$n in $out"
+  done
+}
+
+field() { awk -v k="$2" '$1 == "bench:" && $2 == k { print $3 }' "$1"; }
+
+# check_stored WRK_OUTPUT STORED: every 202 wrk counted is a stored request. The store may hold up
+# to one more per connection: requests in flight when wrk stopped, stored but never counted.
+check_stored() {
+  local accepted
+  accepted=$(field "$1" accepted_202)
+  ((accepted <= $2 && $2 <= accepted + CONNECTIONS)) || die "wrk counted $accepted 202s, the store holds $2 new requests"
+}
+
+# (a) accepted/s: 202s per second of the measured wrk run, executor running as in production.
+measure_accept() {
+  local round=$1
+  local out="$LOG/accept-$round.txt" t0 stored
+  start_serve "accept-$round"
+  submit_load "$LOG/accept-$round-warmup.txt" "warm$round" "$WARMUP"
+  drain
+  quiet_check "accepted/s"
+  t0=$(now_ms)
+  submit_load "$out" "run$round" "$DURATION"
+  check_stored "$out" "$(sql "SELECT COUNT(*) FROM requests WHERE created_at >= $t0")"
+  stop_serve
+  RESULT=$(field "$out" accepted_per_s)
+}
+
+# (b) end-to-end: all requests of the measured wrk run, from the first created_at to the last
+# finished_at, as recorded by the store itself.
+measure_e2e() {
+  local round=$1
+  local out="$LOG/e2e-$round.txt" t0 row count first last bad
+  start_serve "e2e-$round"
+  submit_load "$LOG/e2e-$round-warmup.txt" "warm$round" "$WARMUP"
+  drain
+  quiet_check "end-to-end"
+  t0=$(now_ms)
+  submit_load "$out" "run$round" "$DURATION"
+  drain
+  bad=$(sql "SELECT COUNT(*) FROM requests WHERE created_at >= $t0 AND status <> 'succeeded'")
+  [[ "$bad" == 0 ]] || die "$bad requests of the e2e run did not succeed (server log in $LOG)"
+  row=$(sql "SELECT COUNT(*), MIN(created_at), MAX(finished_at) FROM requests WHERE created_at >= $t0")
+  IFS='|' read -r count first last <<<"$row"
+  check_stored "$out" "$count"
+  {
+    echo "bench: completed $count"
+    echo "bench: e2e_seconds $(awk -v a="$first" -v b="$last" 'BEGIN { printf "%.3f", (b - a) / 1000 }')"
+    echo "bench: e2e_per_s $(awk -v n="$count" -v a="$first" -v b="$last" 'BEGIN { printf "%.1f", n * 1000 / (b - a) }')"
+  } >>"$out"
+  stop_serve
+  RESULT=$(field "$out" e2e_per_s)
+}
+
+# ---- rounds -------------------------------------------------------------------------------------
+HELLO_RPS=()
+ACCEPT_RPS=()
+E2E_RPS=()
+BUSY=()
+for ((r = 1; r <= RUNS; r++)); do
+  ROUND_BUSY=0
+  log "round $r/$RUNS: hello world"
+  measure_hello "$r"
+  HELLO_RPS+=("$RESULT")
+  log "round $r/$RUNS: accepted/s (POST /svc/bench/echo/, 202)"
+  measure_accept "$r"
+  ACCEPT_RPS+=("$RESULT")
+  log "round $r/$RUNS: end-to-end completed/s (echo.render)"
+  measure_e2e "$r"
+  E2E_RPS+=("$RESULT")
+  BUSY+=("$ROUND_BUSY")
+  log "round $r/$RUNS: hello ${HELLO_RPS[-1]}/s, accepted ${ACCEPT_RPS[-1]}/s, e2e ${E2E_RPS[-1]}/s (other processes before the runs: up to ${ROUND_BUSY}% CPU)"
+done
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
+fmt() { awk -v v="$1" 'BEGIN { printf "%.0f", v }'; }
+
+ACCEPT_RATIOS=()
+E2E_RATIOS=()
+TABLE="| round | hello world req/s | accepted req/s (202) | accepted ÷ hello | end-to-end completed req/s | end-to-end ÷ hello | other CPU before runs |
+|---|---:|---:|---:|---:|---:|---:|"
+for ((i = 0; i < RUNS; i++)); do
+  ACCEPT_RATIOS+=("$(ratio "${ACCEPT_RPS[i]}" "${HELLO_RPS[i]}")")
+  E2E_RATIOS+=("$(ratio "${E2E_RPS[i]}" "${HELLO_RPS[i]}")")
+  TABLE+="
+| $((i + 1)) | $(fmt "${HELLO_RPS[i]}") | $(fmt "${ACCEPT_RPS[i]}") | ${ACCEPT_RATIOS[i]} | $(fmt "${E2E_RPS[i]}") | ${E2E_RATIOS[i]} | ${BUSY[i]}% |"
+done
+M_HELLO=$(printf '%s\n' "${HELLO_RPS[@]}" | median)
+M_ACCEPT=$(printf '%s\n' "${ACCEPT_RPS[@]}" | median)
+M_E2E=$(printf '%s\n' "${E2E_RPS[@]}" | median)
+M_ACCEPT_RATIO=$(printf '%s\n' "${ACCEPT_RATIOS[@]}" | median)
+M_E2E_RATIO=$(printf '%s\n' "${E2E_RATIOS[@]}" | median)
+TABLE+="
+| **median** | **$(fmt "$M_HELLO")** | **$(fmt "$M_ACCEPT")** | **$(printf '%.3f' "$M_ACCEPT_RATIO")** | **$(fmt "$M_E2E")** | **$(printf '%.3f' "$M_E2E_RATIO")** | |"
+
+verdict() { awk -v v="$1" -v t="$2" 'BEGIN { print (v >= t ? "met" : "NOT met") }'; }
+REPORT="$OUT/results-$STAMP.md"
+{
+  echo "Run $STAMP: \`bench/run.sh\` with RUNS=$RUNS DURATION=$DURATION WARMUP=$WARMUP THREADS=$THREADS CONNECTIONS=$CONNECTIONS SERVE_ARGS='$SERVE_ARGS'"
+  echo
+  echo "Machine: $MACHINE"
+  echo
+  echo "$TABLE"
+  echo
+  echo "Targets: accepted ≥ 10,000 req/s: $(verdict "$M_ACCEPT" 10000) ($(fmt "$M_ACCEPT")); end-to-end ≥ 5,000 req/s: $(verdict "$M_E2E" 5000) ($(fmt "$M_E2E"))."
+} >"$REPORT"
+cp "$REPORT" "$OUT/latest.md"
+
+echo
+echo "medians of $RUNS rounds:"
+echo "  hello world           $(fmt "$M_HELLO") req/s"
+echo "  accepted (202)        $(fmt "$M_ACCEPT") req/s   ratio to hello $(printf '%.3f' "$M_ACCEPT_RATIO")"
+echo "  end-to-end completed  $(fmt "$M_E2E") req/s   ratio to hello $(printf '%.3f' "$M_E2E_RATIO")"
+echo
+cat "$REPORT"
+echo
+log "markdown table: $REPORT (raw wrk output and server logs: $LOG)"
