@@ -35,6 +35,7 @@ public static class ServiceRegistration
         services.AddHostedService<StoreInitializer>();
         services.AddSingleton<StoreWatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<StoreWatcher>());
+        services.AddHostedService<WalCheckpointer>();
         return services;
     }
 

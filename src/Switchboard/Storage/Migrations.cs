@@ -30,18 +30,21 @@ public static class Migrations
             created_at INTEGER NOT NULL,
             revoked_at INTEGER);
 
-        -- Append-only (rows are never deleted, so rowid ids only grow). The partial unique index makes a second charge (or refund) of one run of
-        -- one request impossible, whatever retries or redeliveries happen.
+        -- Append-only (rows are never deleted, so rowid ids only grow). The partial unique index
+        -- makes a second charge (or refund) of one run of one request impossible, whatever
+        -- retries or redeliveries happen. It is keyed by the request's seq, not its random id:
+        -- seqs grow, so the index appends instead of dirtying a random page per request.
         CREATE TABLE ledger (
             id INTEGER PRIMARY KEY,
             user_id TEXT NOT NULL REFERENCES users(id),
             kind TEXT NOT NULL CHECK (kind IN ('grant', 'charge', 'refund', 'adjust')),
             amount INTEGER NOT NULL,
             request_id TEXT,
+            request_seq INTEGER,
             run INTEGER,
             note TEXT,
             created_at INTEGER NOT NULL);
-        CREATE UNIQUE INDEX ledger_once ON ledger (request_id, run, kind) WHERE request_id IS NOT NULL;
+        CREATE UNIQUE INDEX ledger_once ON ledger (request_seq, run, kind) WHERE request_seq IS NOT NULL;
         CREATE INDEX ledger_user ON ledger (user_id, id);
 
         CREATE TABLE handlers (
@@ -63,10 +66,12 @@ public static class Migrations
             PRIMARY KEY (service, action));
 
         -- A request keeps a snapshot of its offer (handler, rendered prompt, params) so that a
-        -- catalog edit never changes work that was already sold. `run` counts re-runs of the
-        -- same id (after failure, cancel or expiry); `attempts` counts claims within a run.
+        -- catalog edit never changes work that was already sold. seq orders requests by arrival.
+        -- `run` counts re-runs of the same id (after failure, cancel or expiry); `attempts`
+        -- counts claims within a run.
         CREATE TABLE requests (
-            id TEXT PRIMARY KEY,
+            seq INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
             user_id TEXT NOT NULL REFERENCES users(id),
             kind TEXT NOT NULL,
             service TEXT NOT NULL,

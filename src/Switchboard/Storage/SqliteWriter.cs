@@ -51,6 +51,12 @@ public sealed class SqliteWriter : IAsyncDisposable
     private void Loop()
     {
         using var connection = _database.Open();
+        // Checkpoints are WalCheckpointer's job, on its own connection, so a COMMIT here never
+        // stops to copy the WAL into the database file. This high mark is only a safety net
+        // for when that service is not running (it checkpoints itself past ~80 MB of WAL).
+        connection.Execute("PRAGMA wal_autocheckpoint=20000");
+        // And the WAL file shrinks back after a restart instead of keeping its high-water size.
+        connection.Execute("PRAGMA journal_size_limit=67108864");
         var batch = new List<IWorkItem>(MaxBatch);
         var reader = _queue.Reader;
         while (reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())

@@ -72,7 +72,10 @@ public static class UserStore
 
     public static void AddLedger(SqliteConnection connection, string userId, string kind, long amount, string? requestId, int? run, string? note) =>
         connection.Execute(
-            "INSERT INTO ledger (user_id, kind, amount, request_id, run, note, created_at) VALUES ($u, $k, $a, $r, $run, $note, $now)",
+            """
+            INSERT INTO ledger (user_id, kind, amount, request_id, request_seq, run, note, created_at)
+            VALUES ($u, $k, $a, $r, (SELECT seq FROM requests WHERE id = $r), $run, $note, $now)
+            """,
             ("$u", userId), ("$k", kind), ("$a", amount), ("$r", requestId), ("$run", run), ("$note", note), ("$now", Clock.NowMs()));
 
     public static List<LedgerEntry> Ledger(SqliteConnection connection, string userId, int limit = 1000)
