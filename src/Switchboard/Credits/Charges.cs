@@ -5,7 +5,7 @@ using Switchboard.Users;
 namespace Switchboard.Credits;
 
 public sealed class InsufficientCreditsException(long balance, long price)
-    : Exception($"the price is {price} credits and the balance is {balance}")
+    : RejectedBeforeWriteException($"the price is {price} credits and the balance is {balance}")
 {
     public long Balance { get; } = balance;
 
@@ -20,20 +20,22 @@ public sealed class InsufficientCreditsException(long balance, long price)
 /// </summary>
 public static class Charges
 {
-    public static void Charge(SqliteConnection connection, string userId, string requestId, int run, long price)
+    /// <summary>Debits the price and writes the charge row; false (nothing written) when the balance is short.</summary>
+    public static bool Charge(SqliteConnection connection, string userId, string requestId, int run, long price)
     {
         if (price <= 0)
         {
-            return;
+            return true;
         }
         // One statement: the balance check and the debit cannot be split by another writer.
         var debited = connection.Execute(
             "UPDATE users SET credits = credits - $p WHERE id = $u AND credits >= $p", ("$p", price), ("$u", userId));
         if (debited == 0)
         {
-            throw new InsufficientCreditsException(connection.Scalar<long>("SELECT credits FROM users WHERE id = $u", ("$u", userId)), price);
+            return false;
         }
         UserStore.AddLedger(connection, userId, "charge", -price, requestId, run, null);
+        return true;
     }
 
     public static void Refund(SqliteConnection connection, string userId, string requestId, int run, long price, string note)

@@ -27,10 +27,13 @@ public sealed class SqliteWriter : IAsyncDisposable
     public Task<T> WriteAsync<T>(Func<SqliteConnection, T> work) => Enqueue(work, savepoint: true);
 
     /// <summary>
-    /// For a unit that is one SQL statement: SQLite makes a statement atomic by itself, so the
-    /// savepoint around it is skipped (the executor's claim and outcome writes are hot).
+    /// For a hot unit that makes every check before its first write (or is one statement): it
+    /// runs without the savepoint. It may refuse with <see cref="RejectedBeforeWriteException"/>
+    /// (nothing written, only its caller fails). Any other exception means it may have written
+    /// half of its work, which cannot be undone alone: the whole batch is rolled back and every
+    /// caller in it gets the exception, so nothing half-done is ever committed.
     /// </summary>
-    public Task<T> WriteStatementAsync<T>(Func<SqliteConnection, T> statement) => Enqueue(statement, savepoint: false);
+    public Task<T> WriteWithoutSavepointAsync<T>(Func<SqliteConnection, T> work) => Enqueue(work, savepoint: false);
 
     private Task<T> Enqueue<T>(Func<SqliteConnection, T> work, bool savepoint)
     {
@@ -101,13 +104,22 @@ public sealed class SqliteWriter : IAsyncDisposable
                 }
                 ok[i] = true;
             }
-            catch (Exception ex)
+            catch (Exception ex) when (savepoint || ex is RejectedBeforeWriteException)
             {
                 if (savepoint)
                 {
                     Database.Exec(connection, "ROLLBACK TO unit; RELEASE unit;");
                 }
                 batch[i].Fail(ex);
+            }
+            catch (Exception ex)
+            {
+                RollBack(connection);
+                foreach (var item in batch)
+                {
+                    item.Fail(ex);
+                }
+                return;
             }
         }
         try
@@ -116,14 +128,7 @@ public sealed class SqliteWriter : IAsyncDisposable
         }
         catch (Exception ex)
         {
-            try
-            {
-                Database.Exec(connection, "ROLLBACK;");
-            }
-            catch (SqliteException)
-            {
-                // Already rolled back by SQLite itself; nothing of the batch is on disk either way.
-            }
+            RollBack(connection);
             for (var i = 0; i < batch.Count; i++)
             {
                 if (ok[i])
@@ -139,6 +144,18 @@ public sealed class SqliteWriter : IAsyncDisposable
             {
                 batch[i].Complete();
             }
+        }
+    }
+
+    private static void RollBack(SqliteConnection connection)
+    {
+        try
+        {
+            Database.Exec(connection, "ROLLBACK;");
+        }
+        catch (SqliteException)
+        {
+            // Already rolled back by SQLite itself; nothing of the batch is on disk either way.
         }
     }
 
@@ -172,3 +189,6 @@ public sealed class SqliteWriter : IAsyncDisposable
         public void Fail(Exception ex) => Completion.TrySetException(ex);
     }
 }
+
+/// <summary>A unit's refusal made before its first write: it leaves nothing to undo.</summary>
+public class RejectedBeforeWriteException(string message) : Exception(message);
