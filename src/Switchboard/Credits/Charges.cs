@@ -5,7 +5,7 @@ using Switchboard.Users;
 namespace Switchboard.Credits;
 
 public sealed class InsufficientCreditsException(long balance, long price)
-    : RejectedBeforeWriteException($"the price is {price} credits and the balance is {balance}")
+    : Exception($"the price is {price} credits and the balance is {balance}")
 {
     public long Balance { get; } = balance;
 
@@ -20,22 +20,20 @@ public sealed class InsufficientCreditsException(long balance, long price)
 /// </summary>
 public static class Charges
 {
-    /// <summary>Debits the price and writes the charge row; false (nothing written) when the balance is short.</summary>
-    public static bool Charge(SqliteConnection connection, string userId, string requestId, int run, long price)
+    public static void Charge(SqliteConnection connection, string userId, string requestId, int run, long price)
     {
         if (price <= 0)
         {
-            return true;
+            return;
         }
         // One statement: the balance check and the debit cannot be split by another writer.
         var debited = connection.Execute(
             "UPDATE users SET credits = credits - $p WHERE id = $u AND credits >= $p", ("$p", price), ("$u", userId));
         if (debited == 0)
         {
-            return false;
+            throw new InsufficientCreditsException(connection.Scalar<long>("SELECT credits FROM users WHERE id = $u", ("$u", userId)), price);
         }
         UserStore.AddLedger(connection, userId, "charge", -price, requestId, run, null);
-        return true;
     }
 
     public static void Refund(SqliteConnection connection, string userId, string requestId, int run, long price, string note)

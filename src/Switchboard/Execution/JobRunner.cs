@@ -28,12 +28,12 @@ public sealed class JobRunner(
     {
         var message = delivery.Message;
         var now = Clock.NowMs();
-        var job = await writer.WriteWithoutSavepointAsync(c => JobStore.Claim(c, message, identity.Owner, now + (_options.LeaseSeconds * 1000L), now));
+        var job = await writer.WriteStatementAsync(c => JobStore.Claim(c, message, identity.Owner, now + (_options.LeaseSeconds * 1000L), now));
         if (job is null)
         {
             // Duplicate, stale or cancelled: someone else owns what happens next. Only a message
             // that came early for a retry (timers and the wall clock drift apart) is kept, for later.
-            var dueIn = await writer.WriteWithoutSavepointAsync(c => JobStore.DueIn(c, message, Clock.NowMs()));
+            var dueIn = await writer.WriteStatementAsync(c => JobStore.DueIn(c, message, Clock.NowMs()));
             if (dueIn is { } wait)
             {
                 queue.EnqueueLater(message, TimeSpan.FromMilliseconds(wait));
@@ -148,7 +148,7 @@ public sealed class JobRunner(
 
     private async Task<bool> Finish(ClaimedJob job, Func<Microsoft.Data.Sqlite.SqliteConnection, bool> write, bool singleStatement = false)
     {
-        var done = await (singleStatement ? writer.WriteWithoutSavepointAsync(write) : writer.WriteAsync(write));
+        var done = await (singleStatement ? writer.WriteStatementAsync(write) : writer.WriteAsync(write));
         if (!done)
         {
             logger.LogWarning("Outcome of attempt {Attempt} not written: the request changed hands (cancelled, or taken over after a lost lease)", job.Attempt);

@@ -25,43 +25,32 @@ public static class RequestStore
     /// Stores the request and charges for it in the same transaction (the writer unit), or
     /// returns the live request of the same id untouched. A failed, cancelled or expired request
     /// is run again under its id: a new run, charged again (the ledger key includes the run).
-    /// Throws <see cref="InsufficientCreditsException"/> with nothing written. Every check comes
-    /// before the first write, so the unit runs without a savepoint (a hot path).
+    /// Throws <see cref="InsufficientCreditsException"/> with nothing written.
     /// </summary>
     public static SubmitResult Submit(SqliteConnection connection, NewRequest r, long now)
     {
-        // The writer is the only writer, so the balance read here still holds at the debit.
-        var balance = connection.Scalar<long?>("SELECT credits FROM users WHERE id = $u", ("$u", r.UserId))
-            ?? throw new RejectedBeforeWriteException("the user no longer exists");
-        if (balance >= r.Price)
+        // The common case, a new id, costs one statement: the insert tells whether the id exists.
+        var inserted = connection.Execute(
+            """
+            INSERT INTO requests (id, user_id, kind, service, action, handler, status, inputs, prompt, params, create_qty,
+                expiration, price, run, attempts, max_attempts, created_at, updated_at)
+            VALUES ($id, $user, 'offer', $service, $action, $handler, 'queued', $inputs, $prompt, $params, $qty,
+                $expiration, $price, 1, 0, $max, $now, $now)
+            ON CONFLICT (id) DO NOTHING
+            """,
+            ("$id", r.Id), ("$user", r.UserId), ("$service", r.Service), ("$action", r.Action), ("$handler", r.Handler),
+            ("$inputs", r.InputsJson), ("$prompt", r.Prompt), ("$params", r.ParamsJson), ("$qty", r.CreateQty),
+            ("$expiration", r.Expiration), ("$price", r.Price), ("$max", r.MaxAttempts), ("$now", now));
+        if (inserted == 1)
         {
-            // The common case, a new id: the insert itself tells whether the id exists.
-            var inserted = connection.Execute(
-                """
-                INSERT INTO requests (id, user_id, kind, service, action, handler, status, inputs, prompt, params, create_qty,
-                    expiration, price, run, attempts, max_attempts, created_at, updated_at)
-                VALUES ($id, $user, 'offer', $service, $action, $handler, 'queued', $inputs, $prompt, $params, $qty,
-                    $expiration, $price, 1, 0, $max, $now, $now)
-                ON CONFLICT (id) DO NOTHING
-                """,
-                ("$id", r.Id), ("$user", r.UserId), ("$service", r.Service), ("$action", r.Action), ("$handler", r.Handler),
-                ("$inputs", r.InputsJson), ("$prompt", r.Prompt), ("$params", r.ParamsJson), ("$qty", r.CreateQty),
-                ("$expiration", r.Expiration), ("$price", r.Price), ("$max", r.MaxAttempts), ("$now", now));
-            if (inserted == 1)
-            {
-                ChargeChecked(connection, r, 1);
-                return new SubmitResult(SubmitOutcome.Created, 1, null);
-            }
+            Charges.Charge(connection, r.UserId, r.Id, 1, r.Price);
+            return new SubmitResult(SubmitOutcome.Created, 1, null);
         }
-        var existing = RequestRecord.Load(connection, r.Id);
-        if (existing is not null && (existing.Status is RequestStatus.Queued or RequestStatus.Running
-            || (existing.Status is RequestStatus.Succeeded && (existing.ExpiresAt is null || existing.ExpiresAt > now))))
+        var existing = RequestRecord.Load(connection, r.Id)!;
+        if (existing.Status is RequestStatus.Queued or RequestStatus.Running
+            || (existing.Status is RequestStatus.Succeeded && (existing.ExpiresAt is null || existing.ExpiresAt > now)))
         {
             return new SubmitResult(SubmitOutcome.Existing, existing.Run, existing);
-        }
-        if (existing is null || balance < r.Price)
-        {
-            throw new InsufficientCreditsException(balance, r.Price);
         }
         var run = existing.Run + 1;
         connection.Execute(
@@ -75,17 +64,8 @@ public static class RequestStore
             ("$id", r.Id), ("$handler", r.Handler), ("$prompt", r.Prompt), ("$params", r.ParamsJson), ("$qty", r.CreateQty),
             ("$expiration", r.Expiration), ("$price", r.Price), ("$run", run), ("$max", r.MaxAttempts), ("$now", now),
             ("$previous", existing.Run));
-        ChargeChecked(connection, r, run);
+        Charges.Charge(connection, r.UserId, r.Id, run, r.Price);
         return new SubmitResult(SubmitOutcome.Rerun, run, null);
-    }
-
-    private static void ChargeChecked(SqliteConnection connection, NewRequest r, int run)
-    {
-        if (!Charges.Charge(connection, r.UserId, r.Id, run, r.Price))
-        {
-            // Cannot happen after the balance check above; if it does, the writer rolls the batch back.
-            throw new InvalidOperationException($"the debit of request {r.Id} failed after its balance check");
-        }
     }
 
     public enum CancelOutcome

@@ -72,17 +72,12 @@ public static class SubmitEndpoint
         SubmitResult result;
         try
         {
-            result = await writer.WriteWithoutSavepointAsync(c => RequestStore.Submit(c, request, Clock.NowMs()));
+            result = await writer.WriteAsync(c => RequestStore.Submit(c, request, Clock.NowMs()));
         }
         catch (InsufficientCreditsException ex)
         {
             return Problems.Of(402, "insufficient_credits", "Not enough credits", ex.Message,
                 new Dictionary<string, object?> { ["balance"] = ex.Balance, ["price"] = ex.Price });
-        }
-        catch (RejectedBeforeWriteException)
-        {
-            // The key's user is gone (the key cache had not caught up yet).
-            return Problems.InvalidKey();
         }
         if (result.Outcome == SubmitOutcome.Existing)
         {

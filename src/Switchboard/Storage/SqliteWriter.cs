@@ -27,13 +27,10 @@ public sealed class SqliteWriter : IAsyncDisposable
     public Task<T> WriteAsync<T>(Func<SqliteConnection, T> work) => Enqueue(work, savepoint: true);
 
     /// <summary>
-    /// For a hot unit that makes every check before its first write (or is one statement): it
-    /// runs without the savepoint. It may refuse with <see cref="RejectedBeforeWriteException"/>
-    /// (nothing written, only its caller fails). Any other exception means it may have written
-    /// half of its work, which cannot be undone alone: the whole batch is rolled back and every
-    /// caller in it gets the exception, so nothing half-done is ever committed.
+    /// For a unit that is one SQL statement: SQLite makes a statement atomic by itself, so the
+    /// savepoint around it is skipped (the executor's claim and outcome writes are hot).
     /// </summary>
-    public Task<T> WriteWithoutSavepointAsync<T>(Func<SqliteConnection, T> work) => Enqueue(work, savepoint: false);
+    public Task<T> WriteStatementAsync<T>(Func<SqliteConnection, T> statement) => Enqueue(statement, savepoint: false);
 
     private Task<T> Enqueue<T>(Func<SqliteConnection, T> work, bool savepoint)
     {
@@ -104,22 +101,13 @@ public sealed class SqliteWriter : IAsyncDisposable
                 }
                 ok[i] = true;
             }
-            catch (Exception ex) when (savepoint || ex is RejectedBeforeWriteException)
+            catch (Exception ex)
             {
                 if (savepoint)
                 {
                     Database.Exec(connection, "ROLLBACK TO unit; RELEASE unit;");
                 }
                 batch[i].Fail(ex);
-            }
-            catch (Exception ex)
-            {
-                RollBack(connection);
-                foreach (var item in batch)
-                {
-                    item.Fail(ex);
-                }
-                return;
             }
         }
         try
@@ -128,7 +116,14 @@ public sealed class SqliteWriter : IAsyncDisposable
         }
         catch (Exception ex)
         {
-            RollBack(connection);
+            try
+            {
+                Database.Exec(connection, "ROLLBACK;");
+            }
+            catch (SqliteException)
+            {
+                // Already rolled back by SQLite itself; nothing of the batch is on disk either way.
+            }
             for (var i = 0; i < batch.Count; i++)
             {
                 if (ok[i])
@@ -144,18 +139,6 @@ public sealed class SqliteWriter : IAsyncDisposable
             {
                 batch[i].Complete();
             }
-        }
-    }
-
-    private static void RollBack(SqliteConnection connection)
-    {
-        try
-        {
-            Database.Exec(connection, "ROLLBACK;");
-        }
-        catch (SqliteException)
-        {
-            // Already rolled back by SQLite itself; nothing of the batch is on disk either way.
         }
     }
 
@@ -189,6 +172,3 @@ public sealed class SqliteWriter : IAsyncDisposable
         public void Fail(Exception ex) => Completion.TrySetException(ex);
     }
 }
-
-/// <summary>A unit's refusal made before its first write: it leaves nothing to undo.</summary>
-public class RejectedBeforeWriteException(string message) : Exception(message);
