@@ -18,6 +18,9 @@ public sealed record OfferEntry(
     bool Enabled)
 {
     public string Path => $"/svc/{Service}/{Action}/";
+
+    /// <summary>The params as stored and as copied onto every request: serialized once, not per request.</summary>
+    public string ParamsJson { get; } = Params.ToJsonString();
 }
 
 /// <summary>An immutable view of the catalog; replaced whole when the catalog changes.</summary>

@@ -63,7 +63,7 @@ public static class CatalogStore
                 """,
                 ("$service", o.Service), ("$action", o.Action), ("$handler", o.Handler), ("$price", o.Price),
                 ("$template", o.Template.Source), ("$qty", o.CreateQty), ("$expiration", o.Expiration),
-                ("$params", o.Params.ToJsonString()), ("$enabled", o.Enabled ? 1 : 0));
+                ("$params", o.ParamsJson), ("$enabled", o.Enabled ? 1 : 0));
         }
         Migrations.BumpVersion(connection, "catalog_version");
     }

@@ -68,7 +68,7 @@ public static class SubmitEndpoint
         var id = inputs.RequestId(user.Id, "offer", $"{service}/{action}", idempotencyKey.Length > 0 ? idempotencyKey : null);
         var request = new NewRequest(
             id, user.Id, service, action, offer.Handler, inputs.ToJson(), offer.Template.Render(inputs.AsText()),
-            offer.Params.ToJsonString(), offer.CreateQty, offer.Expiration, offer.Price, settings.MaxAttempts);
+            offer.ParamsJson, offer.CreateQty, offer.Expiration, offer.Price, settings.MaxAttempts);
         SubmitResult result;
         try
         {

@@ -108,11 +108,13 @@ public static class Migrations
 
     public static void Apply(Database database)
     {
-        using var connection = database.Open();
-        // WAL is a property of the file: set once, every later connection inherits it.
-        Database.Exec(connection, "PRAGMA journal_mode=WAL;");
-        Database.Exec(connection, "BEGIN IMMEDIATE;");
-        try
+        using (var connection = database.Open())
+        {
+            // WAL is a property of the file: set once, every later connection inherits it.
+            // (It cannot be changed inside a transaction, hence its own connection.)
+            Database.Exec(connection, "PRAGMA journal_mode=WAL;");
+        }
+        Transactions.Run(database, connection =>
         {
             connection.Execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
             var current = connection.Scalar<long?>("SELECT MAX(version) FROM schema_migrations") ?? 0;
@@ -125,13 +127,8 @@ public static class Migrations
                 Database.Exec(connection, Steps[version - 1]);
                 connection.Execute("INSERT INTO schema_migrations (version, applied_at) VALUES ($v, $t)", ("$v", version), ("$t", Clock.NowMs()));
             }
-            Database.Exec(connection, "COMMIT;");
-        }
-        catch
-        {
-            Database.Exec(connection, "ROLLBACK;");
-            throw;
-        }
+            return current;
+        });
     }
 
     /// <summary>Bumps a change counter that other processes poll to refresh their caches.</summary>

@@ -98,7 +98,7 @@ public sealed class OpenAiChatTests : IAsyncLifetime
     {
         var response = await _client.PostAsJsonAsync($"/svc/chat/{action}/", inputs);
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        return (await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
+        return await SwitchboardFactory.IdOf(response);
     }
 
     /// <summary>

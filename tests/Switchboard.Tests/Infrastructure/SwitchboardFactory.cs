@@ -55,6 +55,10 @@ public sealed class SwitchboardFactory : WebApplicationFactory<Program>
         return client;
     }
 
+    /// <summary>The request id of a submission's answer (202 or 200).</summary>
+    public static async Task<string> IdOf(HttpResponseMessage response) =>
+        (await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
+
     public static async Task<JsonObject> Get(HttpClient client, string id)
     {
         var response = await client.GetAsync($"/svc/request/{id}/");

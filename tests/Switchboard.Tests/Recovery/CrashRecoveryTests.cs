@@ -29,7 +29,7 @@ public sealed class CrashRecoveryTests
             {
                 var response = await client.PostAsJsonAsync("/svc/work/slow/", new { n = i });
                 Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-                ids.Add((await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>());
+                ids.Add(await SwitchboardFactory.IdOf(response));
             }
             // Four are running (one per worker), eight wait in the in-process queue that dies with the process.
             await SwitchboardFactory.WaitFor(client, ids[0], TimeSpan.FromSeconds(10), "running");
@@ -63,7 +63,7 @@ public sealed class CrashRecoveryTests
         {
             using var client = first.ClientFor(key);
             var response = await client.PostAsJsonAsync("/svc/work/slow/", new { n = 1 });
-            id = (await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
+            id = await SwitchboardFactory.IdOf(response);
             await SwitchboardFactory.WaitFor(client, id, TimeSpan.FromSeconds(10), "running");
         }
         // The grace period was shorter than the job: it went back to the queue, attempt not counted.
@@ -89,7 +89,7 @@ public sealed class CrashRecoveryTests
         await using var app = new SwitchboardFactory(dir.Path, new() { ["Switchboard:LeaseSeconds"] = "1", ["Switchboard:MaxAttempts"] = "2" });
         using var client = app.ClientFor(key);
         var response = await client.PostAsJsonAsync("/svc/work/slow/", new { n = 7 });
-        var id = (await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
+        var id = await SwitchboardFactory.IdOf(response);
         await SwitchboardFactory.WaitFor(client, id, TimeSpan.FromSeconds(10), "succeeded");
         // Rewind it to what a worker that died on its last attempt leaves behind: running, lease long gone.
         Ledger.Query(dir.Path, c => Storage.SqlExtensions.Execute(c,

@@ -208,7 +208,7 @@ public sealed class BadInputTests : IAsyncLifetime
         var response = await _client.PostAsJsonAsync("/svc/text/shout/", new { word = "{name}", name = "{{word}} {0} {word}" });
 
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        var id = (await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
+        var id = await SwitchboardFactory.IdOf(response);
         var done = await SwitchboardFactory.WaitForEnd(_client, id);
         Assert.Equal("Say {name} loudly to {{word}} {0} {word} #1", done["results"]![0]!.GetValue<string>());
     }

@@ -49,9 +49,6 @@ public sealed class RequestLifecycleTests : IAsyncLifetime
         return _client.SendAsync(message);
     }
 
-    private static async Task<string> IdOf(HttpResponseMessage response) =>
-        (await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
-
     [Fact]
     public async Task AnAcceptedRequestRunsAndReturnsOneRenderedResultPerQuantity()
     {
@@ -78,7 +75,7 @@ public sealed class RequestLifecycleTests : IAsyncLifetime
     public async Task TheSameInputsAgainReturnTheExistingRequestWithoutChargingTwice()
     {
         var first = await Post("/svc/text/shout/", new { word = "hi", name = "Bob" });
-        var id = await IdOf(first);
+        var id = await SwitchboardFactory.IdOf(first);
         await SwitchboardFactory.WaitForEnd(_client, id);
 
         // Same inputs in another key order: still the same request.
@@ -102,7 +99,7 @@ public sealed class RequestLifecycleTests : IAsyncLifetime
 
         Assert.Single(responses, r => r.StatusCode == HttpStatusCode.Accepted);
         Assert.All(responses, r => Assert.True(r.StatusCode is HttpStatusCode.Accepted or HttpStatusCode.OK));
-        var ids = (await Task.WhenAll(responses.Select(IdOf))).Distinct().ToList();
+        var ids = (await Task.WhenAll(responses.Select(SwitchboardFactory.IdOf))).Distinct().ToList();
         Assert.Single(ids);
         Assert.Equal(1, Ledger.Count(_dir.Path, "charge", ids[0]));
         Assert.Equal(95, Ledger.Balance(_dir.Path, _userId));
@@ -111,11 +108,11 @@ public sealed class RequestLifecycleTests : IAsyncLifetime
     [Fact]
     public async Task AnIdempotencyKeyMakesADeliberateRerunWithItsOwnCharge()
     {
-        var first = await IdOf(await Post("/svc/text/shout/", new { word = "hi", name = "Bob" }));
+        var first = await SwitchboardFactory.IdOf(await Post("/svc/text/shout/", new { word = "hi", name = "Bob" }));
         var second = await Post("/svc/text/shout/", new { word = "hi", name = "Bob" }, idempotencyKey: "run-2");
 
         Assert.Equal(HttpStatusCode.Accepted, second.StatusCode);
-        var secondId = await IdOf(second);
+        var secondId = await SwitchboardFactory.IdOf(second);
         Assert.NotEqual(first, secondId);
         await SwitchboardFactory.WaitForEnd(_client, secondId);
         Assert.Equal(90, Ledger.Balance(_dir.Path, _userId));
@@ -124,7 +121,7 @@ public sealed class RequestLifecycleTests : IAsyncLifetime
     [Fact]
     public async Task TransientFailuresAreRetriedUntilTheySucceed()
     {
-        var id = await IdOf(await Post("/svc/text/flaky/", new { thing = "works" }));
+        var id = await SwitchboardFactory.IdOf(await Post("/svc/text/flaky/", new { thing = "works" }));
 
         var done = await SwitchboardFactory.WaitForEnd(_client, id);
 
@@ -137,7 +134,7 @@ public sealed class RequestLifecycleTests : IAsyncLifetime
     [Fact]
     public async Task APermanentFailureFailsTheRequestAndRefundsItOnce()
     {
-        var id = await IdOf(await Post("/svc/text/broken/", new { thing = "x" }));
+        var id = await SwitchboardFactory.IdOf(await Post("/svc/text/broken/", new { thing = "x" }));
 
         var done = await SwitchboardFactory.WaitForEnd(_client, id);
 
@@ -153,7 +150,7 @@ public sealed class RequestLifecycleTests : IAsyncLifetime
     [Fact]
     public async Task ExhaustedRetriesFailWithTheLastErrorAndRefund()
     {
-        var id = await IdOf(await Post("/svc/text/hopeless/", new { thing = "x" }));
+        var id = await SwitchboardFactory.IdOf(await Post("/svc/text/hopeless/", new { thing = "x" }));
 
         var done = await SwitchboardFactory.WaitForEnd(_client, id);
 
@@ -166,13 +163,13 @@ public sealed class RequestLifecycleTests : IAsyncLifetime
     [Fact]
     public async Task AFailedRequestSubmittedAgainRunsAgainAndIsChargedAgain()
     {
-        var id = await IdOf(await Post("/svc/text/broken/", new { thing = "again" }));
+        var id = await SwitchboardFactory.IdOf(await Post("/svc/text/broken/", new { thing = "again" }));
         await SwitchboardFactory.WaitForEnd(_client, id);
 
         var again = await Post("/svc/text/broken/", new { thing = "again" });
 
         Assert.Equal(HttpStatusCode.Accepted, again.StatusCode);
-        Assert.Equal(id, await IdOf(again));
+        Assert.Equal(id, await SwitchboardFactory.IdOf(again));
         var done = await SwitchboardFactory.WaitFor(_client, id, TimeSpan.FromSeconds(20), "failed");
         Assert.Equal(2, done["run"]!.GetValue<int>());
         Assert.Equal(2, Ledger.Count(_dir.Path, "charge", id));
@@ -183,7 +180,7 @@ public sealed class RequestLifecycleTests : IAsyncLifetime
     [Fact]
     public async Task CancellingARunningRequestStopsItAndRefunds()
     {
-        var id = await IdOf(await Post("/svc/text/slow/", new { thing = "x" }));
+        var id = await SwitchboardFactory.IdOf(await Post("/svc/text/slow/", new { thing = "x" }));
         await SwitchboardFactory.WaitFor(_client, id, TimeSpan.FromSeconds(10), "running");
 
         var cancel = await _client.DeleteAsync($"/svc/request/{id}/");
@@ -203,7 +200,7 @@ public sealed class RequestLifecycleTests : IAsyncLifetime
     [Fact]
     public async Task ResultsPastTheirExpirationArePurged()
     {
-        var id = await IdOf(await Post("/svc/text/brief/", new { thing = "x" }));
+        var id = await SwitchboardFactory.IdOf(await Post("/svc/text/brief/", new { thing = "x" }));
         await SwitchboardFactory.WaitFor(_client, id, TimeSpan.FromSeconds(10), "succeeded");
 
         var expired = await SwitchboardFactory.WaitFor(_client, id, TimeSpan.FromSeconds(10), "expired");
@@ -219,7 +216,7 @@ public sealed class RequestLifecycleTests : IAsyncLifetime
     [Fact]
     public async Task AnotherUsersRequestIsNotFound()
     {
-        var id = await IdOf(await Post("/svc/text/shout/", new { word = "secret", name = "me" }));
+        var id = await SwitchboardFactory.IdOf(await Post("/svc/text/shout/", new { word = "secret", name = "me" }));
         var (_, otherKey) = await Infrastructure.Cli.CreateUser(_dir.Path, "mallory", 10);
         _app.Refresh();
         var other = _app.ClientFor(otherKey);
