@@ -36,8 +36,6 @@ public sealed class CatalogSnapshot(IReadOnlyDictionary<string, HandlerEntry> ha
 
     public OfferEntry? FindOffer(string service, string action) => _offers.GetValueOrDefault((service, action));
 
-    public bool HasService(string service) => Offers.Any(o => o.Service == service);
-
     /// <summary>An offer is callable when it and its handler are enabled.</summary>
     public bool IsLive(OfferEntry offer) =>
         offer.Enabled && Handlers.TryGetValue(offer.Handler, out var handler) && handler.Enabled;

@@ -25,8 +25,6 @@ public sealed class InFlightJobs
 {
     private readonly ConcurrentDictionary<string, InFlightJob> _jobs = new(StringComparer.Ordinal);
 
-    public int Count => _jobs.Count;
-
     public ICollection<InFlightJob> Snapshot => _jobs.Values;
 
     public void Add(InFlightJob job) => _jobs[job.RequestId] = job;
