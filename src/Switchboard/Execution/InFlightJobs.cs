@@ -1,15 +1,19 @@
 using System.Collections.Concurrent;
+using Switchboard.Queue;
 
 namespace Switchboard.Execution;
 
 /// <summary>A job this process is running right now.</summary>
-public sealed class InFlightJob(string requestId, int run, int attempt) : IDisposable
+public sealed class InFlightJob(string requestId, int run, int attempt, JobDelivery delivery) : IDisposable
 {
     public string RequestId { get; } = requestId;
 
     public int Run { get; } = run;
 
     public int Attempt { get; } = attempt;
+
+    /// <summary>The queue delivery being worked on: the heartbeat keeps it from being reclaimed.</summary>
+    public JobDelivery Delivery { get; } = delivery;
 
     /// <summary>Cancelled when the job must stop early: the client cancelled, or the lease was lost.</summary>
     public CancellationTokenSource Abort { get; } = new();

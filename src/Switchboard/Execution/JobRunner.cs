@@ -43,14 +43,14 @@ public sealed class JobRunner(
         }
         using (logger.BeginScope(new Dictionary<string, object> { ["request_id"] = job.RequestId }))
         {
-            await ExecuteClaimed(job, abort);
+            await ExecuteClaimed(job, delivery, abort);
         }
         await queue.AckAsync(delivery);
     }
 
-    private async Task ExecuteClaimed(ClaimedJob job, CancellationToken abort)
+    private async Task ExecuteClaimed(ClaimedJob job, JobDelivery delivery, CancellationToken abort)
     {
-        using var tracked = new InFlightJob(job.RequestId, job.Run, job.Attempt);
+        using var tracked = new InFlightJob(job.RequestId, job.Run, job.Attempt, delivery);
         inFlight.Add(tracked);
         try
         {

@@ -1,15 +1,17 @@
 using Microsoft.Extensions.Options;
 using Switchboard.Hosting;
+using Switchboard.Queue;
 using Switchboard.Storage;
 
 namespace Switchboard.Execution;
 
 /// <summary>
-/// Heartbeat for every job in flight in this process, in one writer unit per tick: a long job
+/// Heartbeat for every job in flight in this process, in one writer unit per tick (and one touch
+/// of their queue deliveries, so the queue does not reclaim them): a long job
 /// keeps its lease and is never mistaken for a dead one; a job whose lease was lost (recon gave
 /// it away, or it was cancelled elsewhere) is stopped.
 /// </summary>
-public sealed class LeaseRenewer(InFlightJobs inFlight, SqliteWriter writer, ExecutorIdentity identity, IOptions<SwitchboardOptions> options, ILogger<LeaseRenewer> logger)
+public sealed class LeaseRenewer(InFlightJobs inFlight, SqliteWriter writer, IJobQueue queue, ExecutorIdentity identity, IOptions<SwitchboardOptions> options, ILogger<LeaseRenewer> logger)
     : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -32,6 +34,7 @@ public sealed class LeaseRenewer(InFlightJobs inFlight, SqliteWriter writer, Exe
                     logger.LogWarning("Lease of request {RequestId} lost; stopping its handler", job.RequestId);
                     inFlight.Cancel(job.RequestId);
                 }
+                await queue.TouchAsync([.. jobs.Except(lost).Select(j => j.Delivery)]);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {

@@ -60,6 +60,7 @@ public static class ServiceRegistration
 
     public static IServiceCollection AddRecon(this IServiceCollection services)
     {
+        services.AddSingleton<IReconLeadership, SoleLeader>();
         services.AddSingleton<ReconService>();
         services.AddHostedService(sp => sp.GetRequiredService<ReconService>());
         return services;

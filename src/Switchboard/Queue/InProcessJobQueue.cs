@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Threading.Channels;
 
 namespace Switchboard.Queue;
@@ -8,13 +9,18 @@ public sealed class InProcessJobQueue : IJobQueue, IDisposable
     private readonly Channel<JobMessage> _channel = Channel.CreateUnbounded<JobMessage>(new UnboundedChannelOptions { SingleReader = false, SingleWriter = false });
     private readonly CancellationTokenSource _disposed = new();
 
-    public long Depth => _channel.Reader.Count;
+    // Copies of each message held (waiting, delayed, or delivered and not acked).
+    private readonly ConcurrentDictionary<JobMessage, int> _held = new();
 
-    public ValueTask EnqueueAsync(JobMessage message, CancellationToken cancellationToken = default) =>
-        _channel.Writer.WriteAsync(message, cancellationToken);
+    public ValueTask EnqueueAsync(JobMessage message, CancellationToken cancellationToken = default)
+    {
+        Hold(message);
+        return _channel.Writer.WriteAsync(message, cancellationToken);
+    }
 
     public void EnqueueLater(JobMessage message, TimeSpan delay)
     {
+        Hold(message);
         if (delay <= TimeSpan.Zero)
         {
             _channel.Writer.TryWrite(message);
@@ -27,7 +33,24 @@ public sealed class InProcessJobQueue : IJobQueue, IDisposable
     public async ValueTask<JobDelivery> ReadAsync(CancellationToken cancellationToken) =>
         new(await _channel.Reader.ReadAsync(cancellationToken));
 
-    public ValueTask AckAsync(JobDelivery delivery) => ValueTask.CompletedTask;
+    public ValueTask AckAsync(JobDelivery delivery)
+    {
+        var message = delivery.Message;
+        if (_held.AddOrUpdate(message, 0, (_, n) => n - 1) <= 0)
+        {
+            _held.TryRemove(new KeyValuePair<JobMessage, int>(message, 0));
+        }
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask TouchAsync(IReadOnlyCollection<JobDelivery> deliveries) => ValueTask.CompletedTask;
+
+    public ValueTask<IReadOnlyList<JobMessage>> MissingAsync(IReadOnlyList<JobMessage> candidates) =>
+        ValueTask.FromResult<IReadOnlyList<JobMessage>>([.. candidates.Where(m => !_held.ContainsKey(m))]);
+
+    public ValueTask<long> DepthAsync() => ValueTask.FromResult((long)_channel.Reader.Count);
+
+    private void Hold(JobMessage message) => _held.AddOrUpdate(message, 1, (_, n) => n + 1);
 
     public void Dispose()
     {

@@ -4,27 +4,59 @@ namespace Switchboard.Queue;
 /// A queue message is a pointer, never the payload: the request id and its run. The claim in
 /// the store decides whether it is still worth running (and which attempt it is).
 /// </summary>
-public readonly record struct JobMessage(string RequestId, int Run);
+public readonly record struct JobMessage(string RequestId, int Run)
+{
+    /// <summary>The message as one string (<c>id:run</c>), for queues that store text.</summary>
+    public override string ToString() => $"{RequestId}:{Run}";
+
+    public static bool TryParse(string? text, out JobMessage message)
+    {
+        message = default;
+        var colon = text?.LastIndexOf(':') ?? -1;
+        if (colon <= 0 || !int.TryParse(text.AsSpan(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var run))
+        {
+            return false;
+        }
+        message = new JobMessage(text![..colon], run);
+        return true;
+    }
+}
 
 /// <summary>A message handed to one consumer; acknowledge it after the request finished (or was found not claimable).</summary>
 public sealed record JobDelivery(JobMessage Message, object? Receipt = null);
 
 /// <summary>
 /// At-least-once delivery of job messages. The embedded default keeps them in process (a crash
-/// loses them; recovery re-dispatches from the store); the distributed deployment will keep them
-/// in Redis Streams.
+/// loses them; recon re-dispatches from the store); the distributed deployment keeps them in
+/// Redis Streams. Every implementation counts the copies of each message it holds (waiting,
+/// delayed or delivered and not yet acked), so recon can ask which queued requests have none.
 /// </summary>
 public interface IJobQueue
 {
+    /// <summary>
+    /// Dispatches the message. It may complete before the message is durable in the queue (the
+    /// Redis queue sends in batches): a message lost then is found again by recon through
+    /// <see cref="MissingAsync"/>, since the store still says queued.
+    /// </summary>
     ValueTask EnqueueAsync(JobMessage message, CancellationToken cancellationToken = default);
 
-    /// <summary>Delivers the message after <paramref name="delay"/> (retry backoff); lost on crash like any in-process message.</summary>
+    /// <summary>Delivers the message after <paramref name="delay"/> (retry backoff, not-before).</summary>
     void EnqueueLater(JobMessage message, TimeSpan delay);
 
     ValueTask<JobDelivery> ReadAsync(CancellationToken cancellationToken);
 
+    /// <summary>Done with this delivery: the request finished, or the message was found not claimable.</summary>
     ValueTask AckAsync(JobDelivery delivery);
 
-    /// <summary>Messages waiting (not yet read by a worker).</summary>
-    long Depth { get; }
+    /// <summary>
+    /// Heartbeat for deliveries still being worked on, so the queue does not give them to
+    /// another consumer as abandoned (the Redis queue reclaims entries idle past the lease).
+    /// </summary>
+    ValueTask TouchAsync(IReadOnlyCollection<JobDelivery> deliveries);
+
+    /// <summary>The messages among <paramref name="candidates"/> of which the queue holds no copy.</summary>
+    ValueTask<IReadOnlyList<JobMessage>> MissingAsync(IReadOnlyList<JobMessage> candidates);
+
+    /// <summary>Messages waiting to be delivered (not counting delayed ones).</summary>
+    ValueTask<long> DepthAsync();
 }

@@ -6,42 +6,36 @@ using Switchboard.Storage;
 namespace Switchboard.Recon;
 
 /// <summary>
-/// Makes every request finish. At start it dispatches what a crash left queued; then, every
-/// <c>ReconInterval</c>, it requeues requests whose worker lost its lease (or fails them after
-/// <c>MaxAttempts</c>, with a refund) and expires results past their expiration.
+/// Makes every request finish. Every <c>ReconInterval</c>, while this process is the active
+/// recon: requeues requests whose worker lost its lease (or fails them after <c>MaxAttempts</c>,
+/// with a refund), dispatches queued requests of which the queue holds no message (lost between
+/// commit and dispatch, a queue that restarted empty, the in-process queue of a dead process),
+/// and expires results past their expiration.
 /// </summary>
-public sealed class ReconService(Database database, SqliteWriter writer, IJobQueue queue, IOptions<SwitchboardOptions> options, ILogger<ReconService> logger)
+public sealed class ReconService(
+    Database database, SqliteWriter writer, IJobQueue queue, IReconLeadership leadership, IOptions<SwitchboardOptions> options, ILogger<ReconService> logger)
     : BackgroundService
 {
-    private static readonly TimeSpan IdleQueuedAfter = TimeSpan.FromSeconds(5);
+    /// <summary>A queued request younger than this may still be on its way to the queue: not checked yet.</summary>
+    private static readonly TimeSpan DispatchGrace = TimeSpan.FromSeconds(5);
 
-    public override async Task StartAsync(CancellationToken cancellationToken)
-    {
-        List<(JobMessage Message, long? NotBefore)> queued;
-        using (var connection = database.Open())
-        {
-            queued = ReconStore.Queued(connection);
-        }
-        var now = Clock.NowMs();
-        foreach (var (message, notBefore) in queued)
-        {
-            queue.EnqueueLater(message, TimeSpan.FromMilliseconds(Math.Max(0, (notBefore ?? now) - now)));
-        }
-        if (queued.Count > 0)
-        {
-            logger.LogInformation("Recovered {Count} queued requests from the store", queued.Count);
-        }
-        await base.StartAsync(cancellationToken);
-    }
+    private const int MaxChecked = 10_000;
+    private bool _wasLeader;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(options.Value.ReconInterval);
         do
         {
+            if (!leadership.IsLeader)
+            {
+                _wasLeader = false;
+                continue;
+            }
             try
             {
-                await RepairOnce();
+                await RepairOnce(firstPass: !_wasLeader);
+                _wasLeader = true;
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
@@ -51,7 +45,11 @@ public sealed class ReconService(Database database, SqliteWriter writer, IJobQue
         while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 
-    public async Task RepairOnce()
+    /// <param name="firstPass">
+    /// The first pass of a new leader checks every queued request at once, without waiting for
+    /// the dispatch grace: after a restart, nothing queued is on its way anywhere.
+    /// </param>
+    public async Task RepairOnce(bool firstPass = false)
     {
         var now = Clock.NowMs();
         var (requeued, failed) = await writer.WriteAsync(c => ReconStore.RecoverExpiredLeases(c, now));
@@ -64,29 +62,34 @@ public sealed class ReconService(Database database, SqliteWriter writer, IJobQue
         {
             logger.LogWarning("Failed {Count} requests whose lease expired on their last attempt", failed);
         }
-        // Safety net for the in-process queue: when it is empty, a due queued request that has
-        // not moved for a while has no message anywhere (lost between commit and enqueue, or a
-        // timer that never fired). Sending one more is harmless: only one claim can win.
-        if (queue.Depth == 0)
-        {
-            List<JobMessage> idle;
-            using (var connection = database.Open())
-            {
-                idle = ReconStore.IdleQueued(connection, now, (long)IdleQueuedAfter.TotalMilliseconds);
-            }
-            foreach (var message in idle)
-            {
-                await queue.EnqueueAsync(message);
-            }
-            if (idle.Count > 0)
-            {
-                logger.LogWarning("Re-dispatched {Count} queued requests that had no message", idle.Count);
-            }
-        }
+        await DispatchMissing(now, firstPass ? now : now - (long)DispatchGrace.TotalMilliseconds);
         var expired = await writer.WriteAsync(c => ReconStore.ExpireResults(c, now));
         if (expired > 0)
         {
             logger.LogInformation("Expired the results of {Count} requests", expired);
+        }
+    }
+
+    /// <summary>Sends a message for every queued request of which the queue holds none. A duplicate is harmless: only one claim can win.</summary>
+    private async Task DispatchMissing(long now, long updatedBefore)
+    {
+        List<(JobMessage Message, long? NotBefore)> queued;
+        using (var connection = database.Open())
+        {
+            queued = ReconStore.Queued(connection, updatedBefore, MaxChecked);
+        }
+        if (queued.Count == 0)
+        {
+            return;
+        }
+        var missing = (await queue.MissingAsync([.. queued.Select(q => q.Message)])).ToHashSet();
+        foreach (var (message, notBefore) in queued.Where(q => missing.Contains(q.Message)))
+        {
+            queue.EnqueueLater(message, TimeSpan.FromMilliseconds(Math.Max(0, (notBefore ?? now) - now)));
+        }
+        if (missing.Count > 0)
+        {
+            logger.LogWarning("Dispatched {Count} queued requests of which the queue held no message", missing.Count);
         }
     }
 }

@@ -8,10 +8,15 @@ namespace Switchboard.Recon;
 /// <summary>The store queries behind recon's repairs. Each repair is conditional on the state it read.</summary>
 public static class ReconStore
 {
-    /// <summary>Every queued request with when it is due (start-up recovery: the in-process queue died with the last process).</summary>
-    public static List<(JobMessage Message, long? NotBefore)> Queued(SqliteConnection connection)
+    /// <summary>
+    /// Queued requests untouched since <paramref name="updatedBefore"/>, oldest first, with when
+    /// each is due: the candidates recon checks against the queue for a missing message.
+    /// </summary>
+    public static List<(JobMessage Message, long? NotBefore)> Queued(SqliteConnection connection, long updatedBefore, int limit)
     {
-        using var command = connection.Sql("SELECT id, run, not_before FROM requests WHERE status = 'queued' ORDER BY created_at");
+        using var command = connection.Sql(
+            "SELECT id, run, not_before FROM requests WHERE status = 'queued' AND updated_at <= $before ORDER BY seq LIMIT $limit",
+            ("$before", updatedBefore), ("$limit", limit));
         using var reader = command.ExecuteReader();
         var list = new List<(JobMessage, long?)>();
         while (reader.Read())
@@ -65,25 +70,6 @@ public static class ReconStore
             }
         }
         return (requeued, failed);
-    }
-
-    /// <summary>Queued requests that are due and have not moved for <paramref name="idleMs"/>.</summary>
-    public static List<JobMessage> IdleQueued(SqliteConnection connection, long now, long idleMs)
-    {
-        using var command = connection.Sql(
-            """
-            SELECT id, run FROM requests
-            WHERE status = 'queued' AND updated_at <= $idle AND (not_before IS NULL OR not_before <= $now)
-            ORDER BY created_at LIMIT 10000
-            """,
-            ("$idle", now - idleMs), ("$now", now));
-        using var reader = command.ExecuteReader();
-        var list = new List<JobMessage>();
-        while (reader.Read())
-        {
-            list.Add(new JobMessage(reader.GetString(0), reader.GetInt32(1)));
-        }
-        return list;
     }
 
     /// <summary>Succeeded requests past their expiration lose their results and become expired.</summary>
