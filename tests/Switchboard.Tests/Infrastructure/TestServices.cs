@@ -1,0 +1,19 @@
+namespace Switchboard.Tests.Infrastructure;
+
+/// <summary>
+/// The external servers the suite runs against, started by <c>./test.sh</c> and passed in the
+/// environment. A missing one fails the test that needs it: nothing is skipped silently.
+/// </summary>
+public static class TestServices
+{
+    /// <summary>Npgsql connection string of a throwaway PostgreSQL superuser (the server test.sh started).</summary>
+    public static string PostgresAdmin => Required("SWITCHBOARD_TEST_PG");
+
+    /// <summary><c>host:port</c> of the throwaway Redis server test.sh started.</summary>
+    public static string Redis => Required("SWITCHBOARD_TEST_REDIS");
+
+    private static string Required(string name) =>
+        Environment.GetEnvironmentVariable(name) is { Length: > 0 } value
+            ? value
+            : throw new InvalidOperationException($"{name} is not set: run the suite with ./test.sh, which starts the servers the tests need");
+}
