@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Switchboard.Storage;
 
 namespace Switchboard.Catalog;
@@ -7,7 +7,7 @@ namespace Switchboard.Catalog;
 /// <summary>Reads and upserts handlers and offers in the store.</summary>
 public static class CatalogStore
 {
-    public static CatalogSnapshot Load(SqliteConnection connection)
+    public static CatalogSnapshot Load(DbConnection connection)
     {
         var handlers = new Dictionary<string, HandlerEntry>(StringComparer.Ordinal);
         using (var command = connection.Sql("SELECT id, credits, resource, enabled FROM handlers ORDER BY id"))
@@ -40,31 +40,31 @@ public static class CatalogStore
     }
 
     /// <summary>Upserts every entry in one transaction (run it on the writer); entries not named are left alone.</summary>
-    public static void Upsert(SqliteConnection connection, IEnumerable<HandlerEntry> handlers, IEnumerable<OfferEntry> offers)
+    public static void Upsert(DbConnection connection, IEnumerable<HandlerEntry> handlers, IEnumerable<OfferEntry> offers)
     {
         foreach (var h in handlers)
         {
             connection.Execute(
                 """
-                INSERT INTO handlers (id, credits, resource, enabled) VALUES ($id, $credits, $resource, $enabled)
+                INSERT INTO handlers (id, credits, resource, enabled) VALUES (@id, @credits, @resource, @enabled)
                 ON CONFLICT (id) DO UPDATE SET credits = excluded.credits, resource = excluded.resource, enabled = excluded.enabled
                 """,
-                ("$id", h.Id), ("$credits", h.Credits), ("$resource", h.Resource), ("$enabled", h.Enabled ? 1 : 0));
+                ("@id", h.Id), ("@credits", h.Credits), ("@resource", h.Resource), ("@enabled", h.Enabled ? 1 : 0));
         }
         foreach (var o in offers)
         {
             connection.Execute(
                 """
                 INSERT INTO offers (service, action, handler, price, prompt_template, create_qty, expiration, params, enabled)
-                VALUES ($service, $action, $handler, $price, $template, $qty, $expiration, $params, $enabled)
+                VALUES (@service, @action, @handler, @price, @template, @qty, @expiration, @params, @enabled)
                 ON CONFLICT (service, action) DO UPDATE SET handler = excluded.handler, price = excluded.price,
                     prompt_template = excluded.prompt_template, create_qty = excluded.create_qty,
                     expiration = excluded.expiration, params = excluded.params, enabled = excluded.enabled
                 """,
-                ("$service", o.Service), ("$action", o.Action), ("$handler", o.Handler), ("$price", o.Price),
-                ("$template", o.Template.Source), ("$qty", o.CreateQty), ("$expiration", o.Expiration),
-                ("$params", o.ParamsJson), ("$enabled", o.Enabled ? 1 : 0));
+                ("@service", o.Service), ("@action", o.Action), ("@handler", o.Handler), ("@price", o.Price),
+                ("@template", o.Template.Source), ("@qty", o.CreateQty), ("@expiration", o.Expiration),
+                ("@params", new Json(o.ParamsJson)), ("@enabled", o.Enabled ? 1 : 0));
         }
-        Migrations.BumpVersion(connection, "catalog_version");
+        Meta.Bump(connection, Meta.CatalogVersion);
     }
 }

@@ -1,5 +1,6 @@
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Microsoft.Extensions.DependencyInjection;
+using Switchboard.Config;
 using Switchboard.Handlers;
 using Switchboard.Hosting;
 using Switchboard.Storage;
@@ -13,45 +14,64 @@ public static class CommandLine
         usage: switchboard <command> [options]
 
           serve [--urls URL] [--data DIR] [--workers N]   api + executor + recon in one process (default http://127.0.0.1:8080, ./data)
+          api [--urls URL]                                the HTTP API alone (distributed deployment)
+          executor [--workers N]                          runs jobs from the shared queue
+          recon                                           repairs and expiry; one active, the others stand by
           users create NAME [--admin] [--credits N] [--password P]
           users list
           keys create NAME | keys revoke KEY_PREFIX
           credits grant NAME N [--note TEXT] | credits show NAME
           catalog apply FILE.yaml | catalog export
 
-        Management commands work on the store in --data DIR (default ./data).
+        Every command takes --config FILE (the bootstrap config: store and queue; api, executor
+        and recon need one with redis.uri). Without it, commands use the embedded store in
+        --data DIR (default ./data).
         """;
 
     private static readonly HashSet<string> Flags = ["admin", "help"];
 
     /// <summary>The command named by the arguments; anything else (none, or only options) means serve.</summary>
-    public static string CommandOf(string[] args) => args.FirstOrDefault(a => !a.StartsWith('-')) ?? "serve";
+    public static string CommandOf(string[] args) => args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "serve";
 
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
     {
         var command = CommandOf(args);
-        if (command == "serve")
-        {
-            await ServeHost.Build([.. args.Where(a => a != "serve")]).RunAsync();
-            return 0;
-        }
         try
         {
+            var rest = args.Length > 0 && args[0] == command ? args[1..] : args;
+            switch (command)
+            {
+                case "serve":
+                    await ServeHost.Build(rest).RunAsync();
+                    return 0;
+                case "api":
+                    await ServeHost.Build(rest, Role.Api).RunAsync();
+                    return 0;
+                case "executor":
+                    await ServeHost.BuildWorker(rest, Role.Executor).RunAsync();
+                    return 0;
+                case "recon":
+                    await ServeHost.BuildWorker(rest, Role.Recon).RunAsync();
+                    return 0;
+            }
             var parsed = new Args(args, Flags);
             if (command is "help" or "--help" || parsed.Has("help"))
             {
                 output.WriteLine(Usage);
                 return 0;
             }
-            var database = new Database(parsed.Option("data") ?? "./data");
-            Migrations.Apply(database);
+            if (command is not ("users" or "keys" or "credits" or "catalog"))
+            {
+                throw new UsageException($"unknown command '{command}'");
+            }
+            await using var store = BootstrapConfig.Resolve(parsed.Option("config"), parsed.Option("data") ?? "./data").OpenStore();
+            store.Migrate();
             return command switch
             {
-                "users" => ManagementCommands.Users(parsed, database, output),
-                "keys" => ManagementCommands.Keys(parsed, database, output, error),
-                "credits" => ManagementCommands.Credits(parsed, database, output, error),
-                "catalog" => ManagementCommands.Catalog(parsed, database, BuiltInHandlers(), output, error),
-                _ => throw new UsageException($"unknown command '{command}'"),
+                "users" => ManagementCommands.Users(parsed, store, output),
+                "keys" => ManagementCommands.Keys(parsed, store, output, error),
+                "credits" => ManagementCommands.Credits(parsed, store, output, error),
+                _ => ManagementCommands.Catalog(parsed, store, BuiltInHandlers(), output, error),
             };
         }
         catch (UsageException ex)
@@ -65,9 +85,9 @@ public static class CommandLine
             error.WriteLine($"switchboard: {ex.Message}");
             return 1;
         }
-        catch (SqliteException ex)
+        catch (DbException ex)
         {
-            error.WriteLine($"switchboard: the store failed: {ex.SqliteErrorCode} {ex.Message}");
+            error.WriteLine($"switchboard: the store failed: {ex.Message}");
             return 1;
         }
     }

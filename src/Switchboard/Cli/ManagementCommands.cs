@@ -15,7 +15,7 @@ public static class ManagementCommands
 {
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = false };
 
-    public static int Users(Args args, Database database, TextWriter output)
+    public static int Users(Args args, Store store, TextWriter output)
     {
         switch (args.Word(1, "subcommand (create, list)"))
         {
@@ -30,7 +30,7 @@ public static class ManagementCommands
                 {
                     throw new UsageException("--password needs a value");
                 }
-                var (user, key) = Transactions.Run(database, c =>
+                var (user, key) = store.Write(c =>
                 {
                     var created = UserStore.Create(c, name, args.Has("admin"), credits, args.Option("password"));
                     return (created, UserStore.CreateKey(c, created.Id));
@@ -38,7 +38,7 @@ public static class ManagementCommands
                 output.WriteLine(new JsonObject { ["id"] = user.Id, ["name"] = user.Name, ["api_key"] = key }.ToJsonString(Json));
                 return 0;
             case "list":
-                using (var connection = database.Open())
+                using (var connection = store.Open())
                 using (var command = connection.Sql("SELECT id, name, is_admin, credits FROM users ORDER BY name"))
                 using (var reader = command.ExecuteReader())
                 {
@@ -59,13 +59,13 @@ public static class ManagementCommands
         }
     }
 
-    public static int Keys(Args args, Database database, TextWriter output, TextWriter error)
+    public static int Keys(Args args, Store store, TextWriter output, TextWriter error)
     {
         switch (args.Word(1, "subcommand (create, revoke)"))
         {
             case "create":
                 var name = args.Word(2, "user name");
-                var key = Transactions.Run(database, c =>
+                var key = store.Write(c =>
                     UserStore.Find(c, name) is { } user ? UserStore.CreateKey(c, user.Id) : null);
                 if (key is null)
                 {
@@ -76,7 +76,7 @@ public static class ManagementCommands
                 return 0;
             case "revoke":
                 var prefix = args.Word(2, "key prefix");
-                var revoked = Transactions.Run(database, c => UserStore.RevokeKey(c, prefix));
+                var revoked = store.Write(c => UserStore.RevokeKey(c, prefix));
                 if (revoked == 0)
                 {
                     error.WriteLine($"no active key with prefix '{prefix}'");
@@ -89,7 +89,7 @@ public static class ManagementCommands
         }
     }
 
-    public static int Credits(Args args, Database database, TextWriter output, TextWriter error)
+    public static int Credits(Args args, Store store, TextWriter output, TextWriter error)
     {
         var sub = args.Word(1, "subcommand (grant, show)");
         var name = args.Word(2, "user name");
@@ -100,7 +100,7 @@ public static class ManagementCommands
             {
                 throw new UsageException("amount must be > 0");
             }
-            var user = Transactions.Run(database, c =>
+            var user = store.Write(c =>
             {
                 if (UserStore.Find(c, name) is not { } found)
                 {
@@ -121,7 +121,7 @@ public static class ManagementCommands
         {
             throw new UsageException("credits takes grant or show");
         }
-        using var connection = database.Open();
+        using var connection = store.Open();
         if (UserStore.Find(connection, name) is not { } info)
         {
             error.WriteLine($"no user named '{name}'");
@@ -141,7 +141,7 @@ public static class ManagementCommands
         return 0;
     }
 
-    public static int Catalog(Args args, Database database, HandlerRegistry handlers, TextWriter output, TextWriter error)
+    public static int Catalog(Args args, Store store, HandlerRegistry handlers, TextWriter output, TextWriter error)
     {
         switch (args.Word(1, "subcommand (apply, export)"))
         {
@@ -153,7 +153,7 @@ public static class ManagementCommands
                     return 1;
                 }
                 HashSet<string> existing;
-                using (var connection = database.Open())
+                using (var connection = store.Open())
                 {
                     existing = [.. CatalogStore.Load(connection).Handlers.Keys];
                 }
@@ -167,7 +167,7 @@ public static class ManagementCommands
                     error.WriteLine($"{file}: not applied ({parsed.Errors.Count} problem(s))");
                     return 1;
                 }
-                Transactions.Run(database, c =>
+                store.Write(c =>
                 {
                     CatalogStore.Upsert(c, parsed.Handlers, parsed.Offers);
                     return 0;
@@ -175,7 +175,7 @@ public static class ManagementCommands
                 output.WriteLine($"applied {parsed.Handlers.Count} handler(s) and {parsed.Offers.Count} offer(s)");
                 return 0;
             case "export":
-                using (var connection = database.Open())
+                using (var connection = store.Open())
                 {
                     output.Write(CatalogDocument.Export(CatalogStore.Load(connection)));
                 }

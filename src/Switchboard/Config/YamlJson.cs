@@ -14,23 +14,32 @@ namespace Switchboard.Config;
 /// </summary>
 public static class YamlJson
 {
-    public static JsonNode? Parse(string yaml)
+    /// <param name="environment">
+    /// Where <c>!ENV</c> values are looked up (the process environment when null). A scalar
+    /// tagged <c>!ENV</c> has every <c>${NAME}</c> in it replaced; a missing variable is an error
+    /// naming it and the key.
+    /// </param>
+    public static JsonNode? Parse(string yaml, Func<string, string?>? environment = null)
     {
         var stream = new YamlStream();
         stream.Load(new StringReader(yaml));
-        return stream.Documents.Count == 0 ? null : ToJson(stream.Documents[0].RootNode);
+        return stream.Documents.Count == 0 ? null : new Reader(environment ?? Environment.GetEnvironmentVariable).ToJson(stream.Documents[0].RootNode, "");
     }
 
-    private static JsonNode? ToJson(YamlNode node) => node switch
+    private sealed class Reader(Func<string, string?> environment)
     {
-        YamlMappingNode map => ToObject(map),
-        YamlSequenceNode seq => new JsonArray([.. seq.Children.Select(ToJson)]),
-        YamlScalarNode scalar => ToScalar(scalar),
-        _ => throw new YamlException(node.Start, node.End, "aliases are not supported here"),
-    };
+        public JsonNode? ToJson(YamlNode node, string path) => node switch
+        {
+            YamlMappingNode map => ToObject(map, path),
+            YamlSequenceNode seq => new JsonArray([.. seq.Children.Select((child, i) => ToJson(child, $"{path}[{i}]"))]),
+            YamlScalarNode scalar when !scalar.Tag.IsEmpty && !scalar.Tag.IsNonSpecific && scalar.Tag.Value == "!ENV" => JsonValue.Create(Substitute(scalar, path)),
+            YamlScalarNode scalar when !scalar.Tag.IsEmpty && !scalar.Tag.IsNonSpecific && scalar.Tag.IsLocal => throw new YamlException(node.Start, node.End, $"unknown tag '{scalar.Tag.Value}' at {Name(path)}"),
+            YamlScalarNode scalar => ToScalar(scalar),
+            _ => throw new YamlException(node.Start, node.End, "aliases are not supported here"),
+        };
 
-    private static JsonObject ToObject(YamlMappingNode map)
-    {
+        private JsonObject ToObject(YamlMappingNode map, string path)
+        {
         var obj = new JsonObject();
         foreach (var (key, value) in map.Children)
         {
@@ -42,9 +51,39 @@ public static class YamlJson
             {
                 throw new YamlException(key.Start, key.End, $"duplicate key '{name}'");
             }
-            obj[name] = ToJson(value);
+            obj[name] = ToJson(value, path.Length == 0 ? name : $"{path}.{name}");
         }
         return obj;
+        }
+
+        private string Substitute(YamlScalarNode scalar, string path)
+        {
+            var text = scalar.Value ?? "";
+            var result = new System.Text.StringBuilder();
+            var at = 0;
+            while (at < text.Length)
+            {
+                var start = text.IndexOf("${", at, StringComparison.Ordinal);
+                if (start < 0)
+                {
+                    result.Append(text, at, text.Length - at);
+                    break;
+                }
+                var end = text.IndexOf('}', start + 2);
+                if (end < 0)
+                {
+                    throw new YamlException(scalar.Start, scalar.End, $"unclosed ${{ in the !ENV value at {Name(path)}");
+                }
+                var name = text[(start + 2)..end];
+                var value = environment(name)
+                    ?? throw new YamlException(scalar.Start, scalar.End, $"environment variable {name} is not set (needed by {Name(path)})");
+                result.Append(text, at, start - at).Append(value);
+                at = end + 1;
+            }
+            return result.ToString();
+        }
+
+        private static string Name(string path) => path.Length == 0 ? "the document" : path;
     }
 
     private static JsonNode? ToScalar(YamlScalarNode scalar)

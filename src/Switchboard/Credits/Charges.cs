@@ -1,4 +1,4 @@
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Switchboard.Storage;
 using Switchboard.Users;
 
@@ -20,7 +20,7 @@ public sealed class InsufficientCreditsException(long balance, long price)
 /// </summary>
 public static class Charges
 {
-    public static void Charge(SqliteConnection connection, string userId, string requestId, int run, long price)
+    public static void Charge(DbConnection connection, string userId, string requestId, int run, long price)
     {
         if (price <= 0)
         {
@@ -28,21 +28,21 @@ public static class Charges
         }
         // One statement: the balance check and the debit cannot be split by another writer.
         var debited = connection.Execute(
-            "UPDATE users SET credits = credits - $p WHERE id = $u AND credits >= $p", ("$p", price), ("$u", userId));
+            "UPDATE users SET credits = credits - @p WHERE id = @u AND credits >= @p", ("@p", price), ("@u", userId));
         if (debited == 0)
         {
-            throw new InsufficientCreditsException(connection.Scalar<long>("SELECT credits FROM users WHERE id = $u", ("$u", userId)), price);
+            throw new InsufficientCreditsException(connection.Scalar<long>("SELECT credits FROM users WHERE id = @u", ("@u", userId)), price);
         }
         UserStore.AddLedger(connection, userId, "charge", -price, requestId, run, null);
     }
 
-    public static void Refund(SqliteConnection connection, string userId, string requestId, int run, long price, string note)
+    public static void Refund(DbConnection connection, string userId, string requestId, int run, long price, string note)
     {
         if (price <= 0)
         {
             return;
         }
         UserStore.AddLedger(connection, userId, "refund", price, requestId, run, note);
-        connection.Execute("UPDATE users SET credits = credits + $p WHERE id = $u", ("$p", price), ("$u", userId));
+        connection.Execute("UPDATE users SET credits = credits + @p WHERE id = @u", ("@p", price), ("@u", userId));
     }
 }

@@ -1,11 +1,11 @@
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 
 namespace Switchboard.Errors;
 
 public static class StoreErrors
 {
     /// <summary>
-    /// A store that fails (disk full, locked past the timeout, file gone) answers 503
+    /// A store that fails (disk full, locked past the timeout, file gone, PostgreSQL unreachable) answers 503
     /// <c>store_unavailable</c>: the unit of work was rolled back whole, so nothing was stored
     /// or charged, and the client may retry.
     /// </summary>
@@ -16,7 +16,7 @@ public static class StoreErrors
             {
                 return await next(context);
             }
-            catch (SqliteException ex)
+            catch (DbException ex)
             {
                 context.HttpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(StoreErrors))
                     .LogError(ex, "Store failed during {Method} {Path}", context.HttpContext.Request.Method, context.HttpContext.Request.Path);

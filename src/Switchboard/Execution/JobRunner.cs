@@ -13,7 +13,7 @@ namespace Switchboard.Execution;
 /// happens concurrently (cancel, recon takeover) at most one outcome lands.
 /// </summary>
 public sealed class JobRunner(
-    SqliteWriter writer,
+    Store store,
     IJobQueue queue,
     HandlerRegistry handlers,
     InFlightJobs inFlight,
@@ -28,12 +28,12 @@ public sealed class JobRunner(
     {
         var message = delivery.Message;
         var now = Clock.NowMs();
-        var job = await writer.WriteStatementAsync(c => JobStore.Claim(c, message, identity.Owner, now + (_options.LeaseSeconds * 1000L), now));
+        var job = await store.WriteStatementAsync(c => JobStore.Claim(c, message, identity.Owner, now + (_options.LeaseSeconds * 1000L), now));
         if (job is null)
         {
             // Duplicate, stale or cancelled: someone else owns what happens next. Only a message
             // that came early for a retry (timers and the wall clock drift apart) is kept, for later.
-            var dueIn = await writer.WriteStatementAsync(c => JobStore.DueIn(c, message, Clock.NowMs()));
+            var dueIn = await store.WriteStatementAsync(c => JobStore.DueIn(c, message, Clock.NowMs()));
             if (dueIn is { } wait)
             {
                 queue.EnqueueLater(message, TimeSpan.FromMilliseconds(wait));
@@ -146,9 +146,9 @@ public sealed class JobRunner(
         logger.LogInformation("Request failed ({Code}) after {Attempt} attempt(s)", classified.Code, job.Attempt);
     }
 
-    private async Task<bool> Finish(ClaimedJob job, Func<Microsoft.Data.Sqlite.SqliteConnection, bool> write, bool singleStatement = false)
+    private async Task<bool> Finish(ClaimedJob job, Func<System.Data.Common.DbConnection, bool> write, bool singleStatement = false)
     {
-        var done = await (singleStatement ? writer.WriteStatementAsync(write) : writer.WriteAsync(write));
+        var done = await (singleStatement ? store.WriteStatementAsync(write) : store.WriteAsync(write));
         if (!done)
         {
             logger.LogWarning("Outcome of attempt {Attempt} not written: the request changed hands (cancelled, or taken over after a lost lease)", job.Attempt);

@@ -1,4 +1,4 @@
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Switchboard.Credits;
 using Switchboard.Queue;
 using Switchboard.Storage;
@@ -21,16 +21,16 @@ public static class JobStore
     /// queued → running in one statement. Guarantees at most one active execution per request:
     /// a duplicate or stale message finds the row no longer queued (or not yet due) and gets null.
     /// </summary>
-    public static ClaimedJob? Claim(SqliteConnection connection, JobMessage message, string owner, long leaseUntil, long now)
+    public static ClaimedJob? Claim(DbConnection connection, JobMessage message, string owner, long leaseUntil, long now)
     {
         var command = connection.Cached(
             """
-            UPDATE requests SET status = 'running', owner = $owner, attempts = attempts + 1, lease_until = $lease,
-                not_before = NULL, started_at = COALESCE(started_at, $now), updated_at = $now
-            WHERE id = $id AND run = $run AND status = 'queued' AND (not_before IS NULL OR not_before <= $now)
+            UPDATE requests SET status = 'running', owner = @owner, attempts = attempts + 1, lease_until = @lease,
+                not_before = NULL, started_at = COALESCE(started_at, @now), updated_at = @now
+            WHERE id = @id AND run = @run AND status = 'queued' AND (not_before IS NULL OR not_before <= @now)
             RETURNING attempts, max_attempts, user_id, handler, prompt, params, create_qty, price
             """,
-            ("$owner", owner), ("$lease", leaseUntil), ("$now", now), ("$id", message.RequestId), ("$run", message.Run));
+            ("@owner", owner), ("@lease", leaseUntil), ("@now", now), ("@id", message.RequestId), ("@run", message.Run));
         using var reader = command.ExecuteReader();
         if (!reader.Read())
         {
@@ -41,39 +41,39 @@ public static class JobStore
     }
 
     /// <summary>Milliseconds until a queued run becomes claimable, or null when it is not waiting for a retry.</summary>
-    public static long? DueIn(SqliteConnection connection, JobMessage message, long now)
+    public static long? DueIn(DbConnection connection, JobMessage message, long now)
     {
         var notBefore = connection.Scalar<long?>(
-            "SELECT not_before FROM requests WHERE id = $id AND run = $run AND status = 'queued'", ("$id", message.RequestId), ("$run", message.Run));
+            "SELECT not_before FROM requests WHERE id = @id AND run = @run AND status = 'queued'", ("@id", message.RequestId), ("@run", message.Run));
         return notBefore > now ? notBefore - now : null;
     }
 
-    private const string Mine = "id = $id AND run = $run AND attempts = $attempt AND owner = $owner AND status = 'running'";
+    private const string Mine = "id = @id AND run = @run AND attempts = @attempt AND owner = @owner AND status = 'running'";
 
     private static (string, object?)[] Key(ClaimedJob job, string owner, long now, params (string, object?)[] more) =>
-        [("$id", job.RequestId), ("$run", job.Run), ("$attempt", job.Attempt), ("$owner", owner), ("$now", now), .. more];
+        [("@id", job.RequestId), ("@run", job.Run), ("@attempt", job.Attempt), ("@owner", owner), ("@now", now), .. more];
 
     /// <summary>Results and the final status in one statement: written once per (request, attempt), or not at all.</summary>
-    public static bool Succeed(SqliteConnection connection, ClaimedJob job, string owner, string resultsJson, string? usageJson, long now) =>
+    public static bool Succeed(DbConnection connection, ClaimedJob job, string owner, string resultsJson, string? usageJson, long now) =>
         connection.Execute(
             $"""
-            UPDATE requests SET status = 'succeeded', results = $results, usage = $usage, owner = NULL, lease_until = NULL,
-                error_code = NULL, error_message = NULL, finished_at = $now, updated_at = $now,
-                expires_at = CASE WHEN expiration IS NULL THEN NULL ELSE $now + expiration * 1000 END
+            UPDATE requests SET status = 'succeeded', results = @results, usage = @usage, owner = NULL, lease_until = NULL,
+                error_code = NULL, error_message = NULL, finished_at = @now, updated_at = @now,
+                expires_at = CASE WHEN expiration IS NULL THEN NULL ELSE @now + expiration * 1000 END
             WHERE {Mine}
             """,
-            Key(job, owner, now, ("$results", resultsJson), ("$usage", usageJson))) == 1;
+            Key(job, owner, now, ("@results", new Json(resultsJson)), ("@usage", new Json(usageJson)))) == 1;
 
     /// <summary>Fails the run and refunds it; the refund happens only if this call moved the status.</summary>
-    public static bool Fail(SqliteConnection connection, ClaimedJob job, string owner, string code, string message, string? usageJson, long now)
+    public static bool Fail(DbConnection connection, ClaimedJob job, string owner, string code, string message, string? usageJson, long now)
     {
         var changed = connection.Execute(
             $"""
-            UPDATE requests SET status = 'failed', error_code = $code, error_message = $message, usage = $usage,
-                owner = NULL, lease_until = NULL, finished_at = $now, updated_at = $now
+            UPDATE requests SET status = 'failed', error_code = @code, error_message = @message, usage = @usage,
+                owner = NULL, lease_until = NULL, finished_at = @now, updated_at = @now
             WHERE {Mine}
             """,
-            Key(job, owner, now, ("$code", code), ("$message", message), ("$usage", usageJson))) == 1;
+            Key(job, owner, now, ("@code", code), ("@message", message), ("@usage", new Json(usageJson)))) == 1;
         if (changed)
         {
             Charges.Refund(connection, job.UserId, job.RequestId, job.Run, job.Price, code);
@@ -82,27 +82,27 @@ public static class JobStore
     }
 
     /// <summary>Back to queued after a transient failure, not to be claimed before <paramref name="notBefore"/>.</summary>
-    public static bool Retry(SqliteConnection connection, ClaimedJob job, string owner, string code, string message, long notBefore, long now) =>
+    public static bool Retry(DbConnection connection, ClaimedJob job, string owner, string code, string message, long notBefore, long now) =>
         connection.Execute(
             $"""
-            UPDATE requests SET status = 'queued', error_code = $code, error_message = $message, owner = NULL,
-                lease_until = NULL, not_before = $notBefore, updated_at = $now
+            UPDATE requests SET status = 'queued', error_code = @code, error_message = @message, owner = NULL,
+                lease_until = NULL, not_before = @notBefore, updated_at = @now
             WHERE {Mine}
             """,
-            Key(job, owner, now, ("$code", code), ("$message", message), ("$notBefore", notBefore))) == 1;
+            Key(job, owner, now, ("@code", code), ("@message", message), ("@notBefore", notBefore))) == 1;
 
     /// <summary>Gives an unfinished job back on shutdown; the attempt is not counted against it.</summary>
-    public static bool Release(SqliteConnection connection, ClaimedJob job, string owner, long now) =>
+    public static bool Release(DbConnection connection, ClaimedJob job, string owner, long now) =>
         connection.Execute(
             $"""
-            UPDATE requests SET status = 'queued', attempts = attempts - 1, owner = NULL, lease_until = NULL, updated_at = $now
+            UPDATE requests SET status = 'queued', attempts = attempts - 1, owner = NULL, lease_until = NULL, updated_at = @now
             WHERE {Mine}
             """,
             Key(job, owner, now)) == 1;
 
     /// <summary>Heartbeat: extends the lease; false when the job is no longer this worker's (cancelled or taken over).</summary>
-    public static bool Renew(SqliteConnection connection, InFlightJob job, string owner, long leaseUntil) =>
+    public static bool Renew(DbConnection connection, InFlightJob job, string owner, long leaseUntil) =>
         connection.Execute(
-            "UPDATE requests SET lease_until = $lease WHERE id = $id AND run = $run AND attempts = $attempt AND owner = $owner AND status = 'running'",
-            ("$lease", leaseUntil), ("$id", job.RequestId), ("$run", job.Run), ("$attempt", job.Attempt), ("$owner", owner)) == 1;
+            "UPDATE requests SET lease_until = @lease WHERE id = @id AND run = @run AND attempts = @attempt AND owner = @owner AND status = 'running'",
+            ("@lease", leaseUntil), ("@id", job.RequestId), ("@run", job.Run), ("@attempt", job.Attempt), ("@owner", owner)) == 1;
 }

@@ -11,7 +11,7 @@ namespace Switchboard.Execution;
 /// keeps its lease and is never mistaken for a dead one; a job whose lease was lost (recon gave
 /// it away, or it was cancelled elsewhere) is stopped.
 /// </summary>
-public sealed class LeaseRenewer(InFlightJobs inFlight, SqliteWriter writer, IJobQueue queue, ExecutorIdentity identity, IOptions<SwitchboardOptions> options, ILogger<LeaseRenewer> logger)
+public sealed class LeaseRenewer(InFlightJobs inFlight, Store store, IJobQueue queue, ExecutorIdentity identity, IOptions<SwitchboardOptions> options, ILogger<LeaseRenewer> logger)
     : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -28,7 +28,7 @@ public sealed class LeaseRenewer(InFlightJobs inFlight, SqliteWriter writer, IJo
             try
             {
                 var until = Clock.NowMs() + (long)lease.TotalMilliseconds;
-                var lost = await writer.WriteAsync(c => jobs.Where(j => !JobStore.Renew(c, j, identity.Owner, until)).ToList());
+                var lost = await store.WriteAsync(c => jobs.Where(j => !JobStore.Renew(c, j, identity.Owner, until)).ToList());
                 foreach (var job in lost)
                 {
                     logger.LogWarning("Lease of request {RequestId} lost; stopping its handler", job.RequestId);

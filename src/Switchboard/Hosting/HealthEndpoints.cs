@@ -9,15 +9,15 @@ public static class HealthEndpoints
     public static IEndpointRouteBuilder MapHealthEndpoints(this IEndpointRouteBuilder app)
     {
         app.MapGet("/healthz", () => TypedResults.Ok(new { status = "ok" }));
-        app.MapGet("/readyz", (Database database) =>
+        app.MapGet("/readyz", (Store store) =>
         {
             try
             {
-                using var connection = database.Open();
+                using var connection = store.Open();
                 connection.Scalar<long>("SELECT COUNT(*) FROM schema_migrations");
                 return (IResult)TypedResults.Ok(new { status = "ready" });
             }
-            catch (Exception ex) when (ex is Microsoft.Data.Sqlite.SqliteException or InvalidOperationException)
+            catch (Exception ex) when (ex is System.Data.Common.DbException or InvalidOperationException)
             {
                 return Problems.StoreUnavailable();
             }

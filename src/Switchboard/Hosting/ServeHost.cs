@@ -1,12 +1,27 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
 using Switchboard.Catalog;
+using Switchboard.Config;
 using Switchboard.Errors;
 using Switchboard.Requests;
 
 namespace Switchboard.Hosting;
 
-/// <summary>Builds the <c>serve</c> process: api + executor + recon on the embedded default.</summary>
+/// <summary>The server commands: which roles a process runs.</summary>
+public enum Role
+{
+    /// <summary>api + executor + recon in one process.</summary>
+    Serve,
+    Api,
+    Executor,
+    Recon,
+}
+
+/// <summary>
+/// Builds a server process: <c>serve</c> (every role), <c>api</c> (HTTP only), <c>executor</c>
+/// or <c>recon</c> (no HTTP). The bootstrap config (<c>--config</c>) chooses the store and the
+/// queue; without one the process runs on the embedded default.
+/// </summary>
 public static class ServeHost
 {
     public const string DefaultUrl = "http://127.0.0.1:8080";
@@ -16,9 +31,47 @@ public static class ServeHost
     {
         ["--data"] = "Switchboard:DataDir",
         ["--workers"] = "Switchboard:Workers",
+        ["--config"] = "Switchboard:Config",
     };
 
-    public static WebApplication Build(string[] args)
+    /// <summary>The bootstrap config the settings name (<c>Switchboard:Config</c>), or the embedded default in <c>Switchboard:DataDir</c>.</summary>
+    public static BootstrapConfig Bootstrap(IConfiguration configuration) =>
+        BootstrapConfig.Resolve(configuration["Switchboard:Config"], configuration["Switchboard:DataDir"] ?? "./data");
+
+    /// <summary>The roles without HTTP: a plain host with their hosted services.</summary>
+    public static IHost BuildWorker(string[] args, Role role)
+    {
+        var builder = Host.CreateApplicationBuilder(args);
+        builder.Configuration.AddCommandLine(args, Switches);
+        builder.Logging.AddFilter("System.Net.Http.HttpClient", LogLevel.Warning);
+        var bootstrap = Bootstrap(builder.Configuration);
+        RequireSharedQueue(bootstrap, role);
+        builder.Services.AddSwitchboardCore(bootstrap);
+        if (role == Role.Executor)
+        {
+            builder.Services.AddExecutor(bootstrap);
+        }
+        else
+        {
+            builder.Services.AddRecon(bootstrap);
+        }
+        return builder.Build();
+    }
+
+    /// <summary>
+    /// Roles in separate processes only meet through a shared queue: an executor alone on an
+    /// in-process queue would never receive a job.
+    /// </summary>
+    private static void RequireSharedQueue(BootstrapConfig bootstrap, Role role)
+    {
+        if (role != Role.Serve && bootstrap.RedisUri is null)
+        {
+            throw new BootstrapException(
+                $"the {role.ToString().ToLowerInvariant()} role runs beside other processes and needs a shared queue: give --config FILE with redis.uri (or run serve)");
+        }
+    }
+
+    public static WebApplication Build(string[] args, Role role = Role.Serve)
     {
         var builder = WebApplication.CreateBuilder(args);
         builder.Configuration.AddCommandLine(args, Switches);
@@ -38,7 +91,13 @@ public static class ServeHost
                 int status => "http_" + status,
                 null => "internal_error",
             }));
-        builder.Services.AddSwitchboardCore().AddExecutor().AddRecon();
+        var bootstrap = Bootstrap(builder.Configuration);
+        RequireSharedQueue(bootstrap, role);
+        builder.Services.AddSwitchboardCore(bootstrap).AddApi();
+        if (role == Role.Serve)
+        {
+            builder.Services.AddExecutor(bootstrap).AddRecon(bootstrap);
+        }
 
         var app = builder.Build();
         app.UseExceptionHandler(new ExceptionHandlerOptions { StatusCodeSelector = StatusFor });

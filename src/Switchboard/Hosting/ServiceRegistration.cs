@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Switchboard.Catalog;
+using Switchboard.Config;
 using Switchboard.Execution;
 using Switchboard.Handlers;
 using Switchboard.Queue;
@@ -12,8 +13,8 @@ namespace Switchboard.Hosting;
 /// <summary>What each role adds to the container. A role is a set of hosted services.</summary>
 public static class ServiceRegistration
 {
-    /// <summary>Store, queue, caches and handlers: what every role needs.</summary>
-    public static IServiceCollection AddSwitchboardCore(this IServiceCollection services)
+    /// <summary>Options, store, queue and handlers: what every role needs.</summary>
+    public static IServiceCollection AddSwitchboardCore(this IServiceCollection services, BootstrapConfig bootstrap)
     {
         services.AddOptions<SwitchboardOptions>()
             .BindConfiguration(SwitchboardOptions.Section)
@@ -21,21 +22,25 @@ public static class ServiceRegistration
             .Validate(o => o.RetryBaseDelay > TimeSpan.Zero && o.RetryMaxDelay >= o.RetryBaseDelay, "Switchboard:RetryBaseDelay must be > 0 and <= Switchboard:RetryMaxDelay")
             .Validate(o => o.StorePollInterval > TimeSpan.Zero && o.ReconInterval > TimeSpan.Zero, "Switchboard:StorePollInterval and Switchboard:ReconInterval must be > 0")
             .ValidateOnStart();
-        services.AddSingleton(sp =>
-        {
-            var options = sp.GetRequiredService<IOptions<SwitchboardOptions>>().Value;
-            return new Database(options.DataDir, options.Synchronous);
-        });
-        services.AddSingleton<SqliteWriter>();
-        services.AddSingleton<IJobQueue, InProcessJobQueue>();
-        services.AddSingleton<CatalogCache>();
-        services.AddSingleton<ApiKeyCache>();
-        services.AddHandlers();
-        // First hosted service: the schema and the caches are ready before anything else starts.
+        services.AddSingleton(bootstrap);
+        services.AddSingleton(sp => bootstrap.OpenStore(sp.GetRequiredService<IOptions<SwitchboardOptions>>().Value.Synchronous));
+        // First hosted service: the schema is ready before anything else starts.
         services.AddHostedService<StoreInitializer>();
-        services.AddSingleton<StoreWatcher>();
-        services.AddHostedService(sp => sp.GetRequiredService<StoreWatcher>());
-        services.AddHostedService<WalCheckpointer>();
+        if (bootstrap.Source == StoreKind.Sqlite)
+        {
+            services.AddHostedService(sp => new WalCheckpointer((SqliteStore)sp.GetRequiredService<Store>(), sp.GetRequiredService<ILogger<WalCheckpointer>>()));
+        }
+        services.AddSingleton<ExecutorIdentity>();
+        services.AddSingleton<InFlightJobs>();
+        if (bootstrap.RedisUri is null)
+        {
+            services.AddSingleton<IJobQueue, InProcessJobQueue>();
+        }
+        else
+        {
+            services.AddRedisJobQueue(bootstrap);
+        }
+        services.AddHandlers();
         return services;
     }
 
@@ -48,33 +53,51 @@ public static class ServiceRegistration
         return services;
     }
 
-    public static IServiceCollection AddExecutor(this IServiceCollection services)
+    /// <summary>The HTTP API's caches, kept fresh by polling the store's change counters.</summary>
+    public static IServiceCollection AddApi(this IServiceCollection services)
     {
-        services.AddSingleton<ExecutorIdentity>();
-        services.AddSingleton<InFlightJobs>();
-        services.AddSingleton<JobRunner>();
-        services.AddHostedService<ExecutorService>();
-        services.AddHostedService<LeaseRenewer>();
+        services.AddSingleton<CatalogCache>();
+        services.AddSingleton<ApiKeyCache>();
+        services.AddSingleton<StoreWatcher>();
+        services.AddHostedService(sp => sp.GetRequiredService<StoreWatcher>());
         return services;
     }
 
-    public static IServiceCollection AddRecon(this IServiceCollection services)
+    public static IServiceCollection AddExecutor(this IServiceCollection services, BootstrapConfig bootstrap)
     {
-        services.AddSingleton<IReconLeadership, SoleLeader>();
+        services.AddSingleton<JobRunner>();
+        services.AddHostedService<ExecutorService>();
+        services.AddHostedService<LeaseRenewer>();
+        if (bootstrap.RedisUri is not null)
+        {
+            services.AddRedisExecutorHeartbeat();
+        }
+        return services;
+    }
+
+    public static IServiceCollection AddRecon(this IServiceCollection services, BootstrapConfig bootstrap)
+    {
+        if (bootstrap.RedisUri is null)
+        {
+            services.AddSingleton<IReconLeadership, SoleLeader>();
+        }
+        else
+        {
+            services.AddRedisReconLease();
+        }
         services.AddSingleton<ReconService>();
         services.AddHostedService(sp => sp.GetRequiredService<ReconService>());
         return services;
     }
 }
 
-/// <summary>Applies migrations and loads the caches before any other hosted service starts.</summary>
-public sealed class StoreInitializer(Database database, StoreWatcher watcher, ILogger<StoreInitializer> logger) : IHostedService
+/// <summary>Applies migrations before any other hosted service starts.</summary>
+public sealed class StoreInitializer(Store store, ILogger<StoreInitializer> logger) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        Migrations.Apply(database);
-        watcher.Refresh();
-        logger.LogInformation("Store ready at {Path} (schema {Version})", database.FilePath, Migrations.Latest);
+        store.Migrate();
+        logger.LogInformation("Store ready: {Kind} at {Where}", store.Kind, store.Description);
         return Task.CompletedTask;
     }
 

@@ -13,7 +13,7 @@ namespace Switchboard.Recon;
 /// and expires results past their expiration.
 /// </summary>
 public sealed class ReconService(
-    Database database, SqliteWriter writer, IJobQueue queue, IReconLeadership leadership, IOptions<SwitchboardOptions> options, ILogger<ReconService> logger)
+    Store store, IJobQueue queue, IReconLeadership leadership, IOptions<SwitchboardOptions> options, ILogger<ReconService> logger)
     : BackgroundService
 {
     /// <summary>A queued request younger than this may still be on its way to the queue: not checked yet.</summary>
@@ -52,7 +52,7 @@ public sealed class ReconService(
     public async Task RepairOnce(bool firstPass = false)
     {
         var now = Clock.NowMs();
-        var (requeued, failed) = await writer.WriteAsync(c => ReconStore.RecoverExpiredLeases(c, now));
+        var (requeued, failed) = await store.WriteAsync(c => ReconStore.RecoverExpiredLeases(c, now));
         foreach (var message in requeued)
         {
             await queue.EnqueueAsync(message);
@@ -63,7 +63,7 @@ public sealed class ReconService(
             logger.LogWarning("Failed {Count} requests whose lease expired on their last attempt", failed);
         }
         await DispatchMissing(now, firstPass ? now : now - (long)DispatchGrace.TotalMilliseconds);
-        var expired = await writer.WriteAsync(c => ReconStore.ExpireResults(c, now));
+        var expired = await store.WriteAsync(c => ReconStore.ExpireResults(c, now));
         if (expired > 0)
         {
             logger.LogInformation("Expired the results of {Count} requests", expired);
@@ -74,7 +74,7 @@ public sealed class ReconService(
     private async Task DispatchMissing(long now, long updatedBefore)
     {
         List<(JobMessage Message, long? NotBefore)> queued;
-        using (var connection = database.Open())
+        using (var connection = store.Open())
         {
             queued = ReconStore.Queued(connection, updatedBefore, MaxChecked);
         }

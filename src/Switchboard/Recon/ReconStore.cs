@@ -1,4 +1,4 @@
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Switchboard.Credits;
 using Switchboard.Queue;
 using Switchboard.Storage;
@@ -12,11 +12,11 @@ public static class ReconStore
     /// Queued requests untouched since <paramref name="updatedBefore"/>, oldest first, with when
     /// each is due: the candidates recon checks against the queue for a missing message.
     /// </summary>
-    public static List<(JobMessage Message, long? NotBefore)> Queued(SqliteConnection connection, long updatedBefore, int limit)
+    public static List<(JobMessage Message, long? NotBefore)> Queued(DbConnection connection, long updatedBefore, int limit)
     {
         using var command = connection.Sql(
-            "SELECT id, run, not_before FROM requests WHERE status = 'queued' AND updated_at <= $before ORDER BY seq LIMIT $limit",
-            ("$before", updatedBefore), ("$limit", limit));
+            "SELECT id, run, not_before FROM requests WHERE status = 'queued' AND updated_at <= @before ORDER BY seq LIMIT @limit",
+            ("@before", updatedBefore), ("@limit", limit));
         using var reader = command.ExecuteReader();
         var list = new List<(JobMessage, long?)>();
         while (reader.Read())
@@ -30,12 +30,12 @@ public static class ReconStore
     /// Running requests whose lease expired (their worker died or hung): back to queued, or
     /// failed with a refund once their attempts are used up. Returns the ones to dispatch.
     /// </summary>
-    public static (List<JobMessage> Requeued, int Failed) RecoverExpiredLeases(SqliteConnection connection, long now)
+    public static (List<JobMessage> Requeued, int Failed) RecoverExpiredLeases(DbConnection connection, long now)
     {
         var expired = new List<(string Id, int Run, int Attempts, int Max, string Owner, string User, long Price)>();
         using (var command = connection.Sql(
-            "SELECT id, run, attempts, max_attempts, owner, user_id, price FROM requests WHERE status = 'running' AND lease_until < $now",
-            ("$now", now)))
+            "SELECT id, run, attempts, max_attempts, owner, user_id, price FROM requests WHERE status = 'running' AND lease_until < @now",
+            ("@now", now)))
         using (var reader = command.ExecuteReader())
         {
             while (reader.Read())
@@ -47,15 +47,15 @@ public static class ReconStore
         var failed = 0;
         foreach (var r in expired)
         {
-            const string Same = "id = $id AND run = $run AND attempts = $attempts AND owner = $owner AND status = 'running' AND lease_until < $now";
-            (string, object?)[] args = [("$id", r.Id), ("$run", r.Run), ("$attempts", r.Attempts), ("$owner", r.Owner), ("$now", now)];
+            const string Same = "id = @id AND run = @run AND attempts = @attempts AND owner = @owner AND status = 'running' AND lease_until < @now";
+            (string, object?)[] args = [("@id", r.Id), ("@run", r.Run), ("@attempts", r.Attempts), ("@owner", r.Owner), ("@now", now)];
             if (r.Attempts >= r.Max)
             {
                 if (connection.Execute(
                     $"""
                     UPDATE requests SET status = 'failed', error_code = 'worker_lost',
                         error_message = 'the worker running this request stopped responding, and its attempts are used up',
-                        owner = NULL, lease_until = NULL, finished_at = $now, updated_at = $now
+                        owner = NULL, lease_until = NULL, finished_at = @now, updated_at = @now
                     WHERE {Same}
                     """, args) == 1)
                 {
@@ -64,7 +64,7 @@ public static class ReconStore
                 }
             }
             else if (connection.Execute(
-                $"UPDATE requests SET status = 'queued', owner = NULL, lease_until = NULL, updated_at = $now WHERE {Same}", args) == 1)
+                $"UPDATE requests SET status = 'queued', owner = NULL, lease_until = NULL, updated_at = @now WHERE {Same}", args) == 1)
             {
                 requeued.Add(new JobMessage(r.Id, r.Run));
             }
@@ -73,8 +73,8 @@ public static class ReconStore
     }
 
     /// <summary>Succeeded requests past their expiration lose their results and become expired.</summary>
-    public static int ExpireResults(SqliteConnection connection, long now) =>
+    public static int ExpireResults(DbConnection connection, long now) =>
         connection.Execute(
-            "UPDATE requests SET status = 'expired', results = NULL, updated_at = $now WHERE status = 'succeeded' AND expires_at IS NOT NULL AND expires_at <= $now",
-            ("$now", now));
+            "UPDATE requests SET status = 'expired', results = NULL, updated_at = @now WHERE status = 'succeeded' AND expires_at IS NOT NULL AND expires_at <= @now",
+            ("@now", now));
 }

@@ -22,34 +22,34 @@ public static partial class RequestEndpoints
         return app;
     }
 
-    private static IResult Me(HttpContext http, Database database)
+    private static IResult Me(HttpContext http, Store store)
     {
         var user = http.User();
-        using var connection = database.Open();
+        using var connection = store.Open();
         var info = UserStore.Find(connection, user.Id)!;
         return TypedResults.Ok(new { id = info.Id, name = info.Name, credits = info.Credits, is_admin = info.IsAdmin });
     }
 
-    private static IResult Get(string id, HttpContext http, Database database)
+    private static IResult Get(string id, HttpContext http, Store store)
     {
         if (!RequestId().IsMatch(id))
         {
             return InvalidId();
         }
-        using var connection = database.Open();
+        using var connection = store.Open();
         var request = RequestRecord.Load(connection, id);
         // Another user's request answers exactly like a missing one: ids reveal nothing.
         return request is null || request.UserId != http.User().Id ? Problems.RequestNotFound() : TypedResults.Ok(request.ToJson());
     }
 
-    private static async Task<IResult> Cancel(string id, HttpContext http, SqliteWriter writer, InFlightJobs inFlight)
+    private static async Task<IResult> Cancel(string id, HttpContext http, Store store, InFlightJobs inFlight)
     {
         if (!RequestId().IsMatch(id))
         {
             return InvalidId();
         }
         var userId = http.User().Id;
-        var (outcome, request) = await writer.WriteAsync(c => RequestStore.Cancel(c, id, userId, Clock.NowMs()));
+        var (outcome, request) = await store.WriteAsync(c => RequestStore.Cancel(c, id, userId, Clock.NowMs()));
         switch (outcome)
         {
             case RequestStore.CancelOutcome.NotFound:

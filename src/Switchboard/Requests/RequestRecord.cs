@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Switchboard.Storage;
 
 namespace Switchboard.Requests;
@@ -23,14 +23,14 @@ public sealed record RequestRecord(
     public const string Columns =
         "id, user_id, kind, service, action, status, inputs, price, run, attempts, max_attempts, results, error_code, error_message, usage, created_at, updated_at, started_at, finished_at, expires_at";
 
-    public static RequestRecord? Load(SqliteConnection connection, string id)
+    public static RequestRecord? Load(DbConnection connection, string id)
     {
-        using var command = connection.Sql($"SELECT {Columns} FROM requests WHERE id = $id", ("$id", id));
+        using var command = connection.Sql($"SELECT {Columns} FROM requests WHERE id = @id", ("@id", id));
         using var reader = command.ExecuteReader();
         return reader.Read() ? Read(reader) : null;
     }
 
-    public static RequestRecord Read(SqliteDataReader r) => new(
+    public static RequestRecord Read(DbDataReader r) => new(
         r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetString(5), r.GetString(6),
         r.GetInt64(7), r.GetInt32(8), r.GetInt32(9), r.GetInt32(10), r.StringOrNull(11), r.StringOrNull(12), r.StringOrNull(13),
         r.StringOrNull(14), r.GetInt64(15), r.GetInt64(16), r.LongOrNull(17), r.LongOrNull(18), r.LongOrNull(19));

@@ -16,7 +16,7 @@ namespace Switchboard.Requests;
 public static class SubmitEndpoint
 {
     public static async Task<IResult> Handle(
-        string service, string action, HttpContext http, CatalogCache catalog, SqliteWriter writer, IJobQueue queue,
+        string service, string action, HttpContext http, CatalogCache catalog, Store store, IJobQueue queue,
         IOptions<SwitchboardOptions> options)
     {
         var settings = options.Value;
@@ -72,7 +72,7 @@ public static class SubmitEndpoint
         SubmitResult result;
         try
         {
-            result = await writer.WriteAsync(c => RequestStore.Submit(c, request, Clock.NowMs()));
+            result = await RequestStore.SubmitAsync(store, request, Clock.NowMs());
         }
         catch (InsufficientCreditsException ex)
         {

@@ -9,16 +9,16 @@ namespace Switchboard.Storage;
 /// Polls the store's change counters so that edits made by another process (the management
 /// CLI, another replica) reach this process's caches within one poll interval.
 /// </summary>
-public sealed class StoreWatcher(Database database, CatalogCache catalog, ApiKeyCache keys, IOptions<SwitchboardOptions> options, ILogger<StoreWatcher> logger) : BackgroundService
+public sealed class StoreWatcher(Store store, CatalogCache catalog, ApiKeyCache keys, IOptions<SwitchboardOptions> options, ILogger<StoreWatcher> logger) : BackgroundService
 {
     private long _catalogVersion = -1;
     private long _authVersion = -1;
 
     public void Refresh()
     {
-        using var connection = database.Open();
-        var catalogVersion = connection.Scalar<long>("SELECT value FROM meta WHERE key = 'catalog_version'");
-        var authVersion = connection.Scalar<long>("SELECT value FROM meta WHERE key = 'auth_version'");
+        using var connection = store.Open();
+        var catalogVersion = Meta.Read(connection, Meta.CatalogVersion);
+        var authVersion = Meta.Read(connection, Meta.AuthVersion);
         if (catalogVersion != _catalogVersion)
         {
             catalog.Current = CatalogStore.Load(connection);
@@ -30,6 +30,13 @@ public sealed class StoreWatcher(Database database, CatalogCache catalog, ApiKey
             keys.Clear();
             _authVersion = authVersion;
         }
+    }
+
+    /// <summary>The caches are loaded before the API serves its first request.</summary>
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        Refresh();
+        return base.StartAsync(cancellationToken);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

@@ -6,7 +6,7 @@ namespace Switchboard.Storage;
 /// with fsyncs, every ~1,000 pages). PASSIVE never waits for readers or the writer; the WAL is
 /// restarted by the writer once a checkpoint has caught up with it.
 /// </summary>
-public sealed class WalCheckpointer(Database database, ILogger<WalCheckpointer> logger) : BackgroundService
+public sealed class WalCheckpointer(SqliteStore store, ILogger<WalCheckpointer> logger) : BackgroundService
 {
     private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(500);
 
@@ -17,8 +17,8 @@ public sealed class WalCheckpointer(Database database, ILogger<WalCheckpointer> 
         {
             try
             {
-                using var connection = database.Open();
-                Database.Exec(connection, "PRAGMA wal_checkpoint(PASSIVE);");
+                using var connection = store.Open();
+                SqlExtensions.Exec(connection, "PRAGMA wal_checkpoint(PASSIVE);");
             }
             catch (Microsoft.Data.Sqlite.SqliteException ex)
             {

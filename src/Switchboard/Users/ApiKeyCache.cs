@@ -10,7 +10,7 @@ public sealed record AuthUser(string Id, string Name, bool IsAdmin);
 /// (a key created or revoked anywhere), so a revocation takes effect within one poll interval.
 /// Unknown keys are not cached: a guessing client costs one indexed lookup per try.
 /// </summary>
-public sealed class ApiKeyCache(Database database)
+public sealed class ApiKeyCache(Store store)
 {
     private ConcurrentDictionary<string, AuthUser> _byHash = new(StringComparer.Ordinal);
 
@@ -28,13 +28,13 @@ public sealed class ApiKeyCache(Database database)
         {
             return user;
         }
-        using var connection = database.Open();
+        using var connection = store.Open();
         using var command = connection.Sql(
             """
             SELECT u.id, u.name, u.is_admin FROM api_keys k JOIN users u ON u.id = k.user_id
-            WHERE k.key_hash = $hash AND k.revoked_at IS NULL
+            WHERE k.key_hash = @hash AND k.revoked_at IS NULL
             """,
-            ("$hash", hash));
+            ("@hash", hash));
         using var reader = command.ExecuteReader();
         if (!reader.Read())
         {

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.Identity;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Switchboard.Storage;
 
 namespace Switchboard.Users;
@@ -14,14 +14,14 @@ public static class UserStore
 {
     private static readonly PasswordHasher<string> Passwords = new();
 
-    public static UserInfo? Find(SqliteConnection connection, string nameOrId)
+    public static UserInfo? Find(DbConnection connection, string nameOrId)
     {
-        using var command = connection.Sql("SELECT id, name, is_admin, credits FROM users WHERE name = $n OR id = $n", ("$n", nameOrId));
+        using var command = connection.Sql("SELECT id, name, is_admin, credits FROM users WHERE name = @n OR id = @n", ("@n", nameOrId));
         using var reader = command.ExecuteReader();
         return reader.Read() ? new UserInfo(reader.GetString(0), reader.GetString(1), reader.GetInt64(2) != 0, reader.GetInt64(3)) : null;
     }
 
-    public static UserInfo Create(SqliteConnection connection, string name, bool admin, long credits, string? password)
+    public static UserInfo Create(DbConnection connection, string name, bool admin, long credits, string? password)
     {
         if (Find(connection, name) is not null)
         {
@@ -29,9 +29,9 @@ public static class UserStore
         }
         var id = "u_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
         connection.Execute(
-            "INSERT INTO users (id, name, is_admin, password_hash, credits, created_at) VALUES ($id, $name, $admin, $pw, 0, $now)",
-            ("$id", id), ("$name", name), ("$admin", admin ? 1 : 0),
-            ("$pw", password is null ? null : Passwords.HashPassword(name, password)), ("$now", Clock.NowMs()));
+            "INSERT INTO users (id, name, is_admin, password_hash, credits, created_at) VALUES (@id, @name, @admin, @pw, 0, @now)",
+            ("@id", id), ("@name", name), ("@admin", admin ? 1 : 0),
+            ("@pw", password is null ? null : Passwords.HashPassword(name, password)), ("@now", Clock.NowMs()));
         if (credits > 0)
         {
             Grant(connection, id, credits, "initial credits");
@@ -40,49 +40,49 @@ public static class UserStore
     }
 
     /// <summary>Creates a key; the clear key is returned once and never stored.</summary>
-    public static string CreateKey(SqliteConnection connection, string userId)
+    public static string CreateKey(DbConnection connection, string userId)
     {
         var (key, prefix, hash) = ApiKeys.Generate();
         connection.Execute(
-            "INSERT INTO api_keys (prefix, key_hash, user_id, created_at) VALUES ($p, $h, $u, $now)",
-            ("$p", prefix), ("$h", hash), ("$u", userId), ("$now", Clock.NowMs()));
-        Migrations.BumpVersion(connection, "auth_version");
+            "INSERT INTO api_keys (prefix, key_hash, user_id, created_at) VALUES (@p, @h, @u, @now)",
+            ("@p", prefix), ("@h", hash), ("@u", userId), ("@now", Clock.NowMs()));
+        Meta.Bump(connection, Meta.AuthVersion);
         return key;
     }
 
-    public static int RevokeKey(SqliteConnection connection, string prefix)
+    public static int RevokeKey(DbConnection connection, string prefix)
     {
         // A whole key may be pasted: only its prefix part is the key's name.
         var name = prefix.Length > 11 ? prefix[..11] : prefix;
         var revoked = connection.Execute(
-            "UPDATE api_keys SET revoked_at = $now WHERE prefix = $p AND revoked_at IS NULL", ("$p", name), ("$now", Clock.NowMs()));
-        Migrations.BumpVersion(connection, "auth_version");
+            "UPDATE api_keys SET revoked_at = @now WHERE prefix = @p AND revoked_at IS NULL", ("@p", name), ("@now", Clock.NowMs()));
+        Meta.Bump(connection, Meta.AuthVersion);
         return revoked;
     }
 
-    public static void Grant(SqliteConnection connection, string userId, long amount, string? note)
+    public static void Grant(DbConnection connection, string userId, long amount, string? note)
     {
         if (amount <= 0)
         {
             throw new ArgumentException("a grant must be a positive number of credits");
         }
-        connection.Execute("UPDATE users SET credits = credits + $a WHERE id = $u", ("$a", amount), ("$u", userId));
+        connection.Execute("UPDATE users SET credits = credits + @a WHERE id = @u", ("@a", amount), ("@u", userId));
         AddLedger(connection, userId, "grant", amount, null, null, note);
     }
 
-    public static void AddLedger(SqliteConnection connection, string userId, string kind, long amount, string? requestId, int? run, string? note) =>
+    public static void AddLedger(DbConnection connection, string userId, string kind, long amount, string? requestId, int? run, string? note) =>
         connection.Execute(
             """
             INSERT INTO ledger (user_id, kind, amount, request_id, request_seq, run, note, created_at)
-            VALUES ($u, $k, $a, $r, (SELECT seq FROM requests WHERE id = $r), $run, $note, $now)
+            VALUES (@u, @k, @a, @r, (SELECT seq FROM requests WHERE id = @r), @run, @note, @now)
             """,
-            ("$u", userId), ("$k", kind), ("$a", amount), ("$r", requestId), ("$run", run), ("$note", note), ("$now", Clock.NowMs()));
+            ("@u", userId), ("@k", kind), ("@a", amount), ("@r", requestId), ("@run", run), ("@note", note), ("@now", Clock.NowMs()));
 
-    public static List<LedgerEntry> Ledger(SqliteConnection connection, string userId, int limit = 1000)
+    public static List<LedgerEntry> Ledger(DbConnection connection, string userId, int limit = 1000)
     {
         using var command = connection.Sql(
-            "SELECT id, kind, amount, request_id, run, note, created_at FROM ledger WHERE user_id = $u ORDER BY id DESC LIMIT $l",
-            ("$u", userId), ("$l", limit));
+            "SELECT id, kind, amount, request_id, run, note, created_at FROM ledger WHERE user_id = @u ORDER BY id DESC LIMIT @l",
+            ("@u", userId), ("@l", limit));
         using var reader = command.ExecuteReader();
         var list = new List<LedgerEntry>();
         while (reader.Read())

@@ -1,26 +1,29 @@
 using Switchboard.Catalog;
+using Switchboard.Storage;
 using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Catalog;
 
-public sealed class CatalogApplyTests : IDisposable
+public abstract class CatalogApplyTests(StoreKind kind) : IAsyncLifetime
 {
-    private readonly TempDir _dir = new();
+    private readonly TestStore _dir = TestStore.Create(kind);
 
-    public void Dispose() => _dir.Dispose();
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync() => await _dir.DisposeAsync();
 
     private async Task<(int Exit, string Out, string Err)> Apply(string yaml)
     {
         var file = Path.Combine(_dir.Path, $"c-{Guid.NewGuid():N}.yaml");
         await File.WriteAllTextAsync(file, yaml);
-        return await Infrastructure.Cli.Run(_dir.Path, "catalog", "apply", file);
+        return await Infrastructure.Cli.Run(_dir, "catalog", "apply", file);
     }
 
     [Fact]
     public async Task TheExampleCatalogApplies()
     {
         var example = Path.Combine(RepoRoot(), "examples", "catalog.yaml");
-        var (exit, output, error) = await Infrastructure.Cli.Run(_dir.Path, "catalog", "apply", example);
+        var (exit, output, error) = await Infrastructure.Cli.Run(_dir, "catalog", "apply", example);
 
         Assert.True(exit == 0, error);
         Assert.Contains("offer(s)", output);
@@ -43,15 +46,15 @@ public sealed class CatalogApplyTests : IDisposable
                 params: {delay_ms: 0, model: "007", ratio: 0.5, tags: [a, b], nested: {on: true}}
             """;
         Assert.Equal(0, (await Apply(yaml)).Exit);
-        var first = (await Infrastructure.Cli.Run(_dir.Path, "catalog", "export")).Out;
+        var first = (await Infrastructure.Cli.Run(_dir, "catalog", "export")).Out;
         Assert.Equal(0, (await Apply(yaml)).Exit);
-        var second = (await Infrastructure.Cli.Run(_dir.Path, "catalog", "export")).Out;
+        var second = (await Infrastructure.Cli.Run(_dir, "catalog", "export")).Out;
         Assert.Equal(first, second);
 
         // The export is itself a catalog that applies, and applying it changes nothing.
         Assert.Equal(0, (await Apply(first)).Exit);
-        Assert.Equal(first, (await Infrastructure.Cli.Run(_dir.Path, "catalog", "export")).Out);
-        var offer = Ledger.Query(_dir.Path, CatalogStore.Load).FindOffer("text", "shout")!;
+        Assert.Equal(first, (await Infrastructure.Cli.Run(_dir, "catalog", "export")).Out);
+        var offer = Ledger.Query(_dir, CatalogStore.Load).FindOffer("text", "shout")!;
         Assert.Equal("007", offer.Params["model"]!.GetValue<string>());
         Assert.Equal(0.5, offer.Params["ratio"]!.GetValue<double>());
         Assert.Equal(["word"], offer.Template.Variables);
@@ -91,7 +94,7 @@ public sealed class CatalogApplyTests : IDisposable
         Assert.Contains("offers[7]: unknown key 'colour'", error);
         Assert.Contains("offers[8] (text/ok): action this service/action appears twice", error);
         Assert.Contains("not applied", error);
-        Assert.Empty(Ledger.Query(_dir.Path, CatalogStore.Load).Offers);
+        Assert.Empty(Ledger.Query(_dir, CatalogStore.Load).Offers);
     }
 
     [Fact]
@@ -132,3 +135,7 @@ public sealed class CatalogApplyTests : IDisposable
         return dir?.FullName ?? throw new DirectoryNotFoundException("repository root not found");
     }
 }
+
+public sealed class CatalogApplyOnSqlite() : CatalogApplyTests(StoreKind.Sqlite);
+
+public sealed class CatalogApplyOnPostgres() : CatalogApplyTests(StoreKind.Postgres);

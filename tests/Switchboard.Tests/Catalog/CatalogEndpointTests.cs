@@ -6,12 +6,12 @@ namespace Switchboard.Tests.Catalog;
 
 public sealed class CatalogEndpointTests : IAsyncLifetime
 {
-    private readonly TempDir _dir = new();
+    private readonly TestStore _dir = TestStore.Create(Storage.StoreKind.Sqlite);
     private SwitchboardFactory _app = null!;
 
     public async Task InitializeAsync()
     {
-        await Infrastructure.Cli.ApplyCatalog(_dir.Path, """
+        await Infrastructure.Cli.ApplyCatalog(_dir, """
             handlers:
               - {id: echo.render, credits: 1}
             offers:
@@ -19,14 +19,14 @@ public sealed class CatalogEndpointTests : IAsyncLifetime
               - {service: image, action: draw, handler: echo.render, price: 9, prompt_template: "Draw {what}"}
               - {service: image, action: hidden, handler: echo.render, price: 9, prompt_template: "Hidden {what}", enabled: false}
             """);
-        _app = new SwitchboardFactory(_dir.Path);
+        _app = new SwitchboardFactory(_dir);
         await Task.CompletedTask;
     }
 
     public async Task DisposeAsync()
     {
         await _app.DisposeAsync();
-        _dir.Dispose();
+        await _dir.DisposeAsync();
     }
 
     [Fact]
@@ -59,11 +59,11 @@ public sealed class CatalogEndpointTests : IAsyncLifetime
         var schema = paths["/svc/text/shout/"]!["post"]!["requestBody"]!["content"]!["application/json"]!["schema"]!;
         Assert.Equal(["word", "name"], schema["required"]!.AsArray().Select(v => v!.GetValue<string>()));
         Assert.False(schema["additionalProperties"]!.GetValue<bool>());
-        // Every $ref resolves inside the document.
+        // Every @ref resolves inside the document.
         foreach (var reference in Refs(doc))
         {
             var target = reference.TrimStart('#', '/').Split('/').Aggregate((JsonNode?)doc, (node, part) => node?[part]);
-            Assert.True(target is not null, $"unresolved $ref {reference}");
+            Assert.True(target is not null, $"unresolved @ref {reference}");
         }
         var operationIds = paths.SelectMany(p => p.Value!.AsObject().Where(o => o.Value is JsonObject op && op["operationId"] is not null).Select(o => o.Value!["operationId"]!.GetValue<string>())).ToList();
         Assert.Equal(operationIds.Count, operationIds.Distinct().Count());
@@ -71,7 +71,7 @@ public sealed class CatalogEndpointTests : IAsyncLifetime
 
     private static IEnumerable<string> Refs(JsonNode? node) => node switch
     {
-        JsonObject obj => obj.SelectMany(p => p.Key == "$ref" ? [p.Value!.GetValue<string>()] : Refs(p.Value)),
+        JsonObject obj => obj.SelectMany(p => p.Key == "@ref" ? [p.Value!.GetValue<string>()] : Refs(p.Value)),
         JsonArray arr => arr.SelectMany(Refs),
         _ => [],
     };

@@ -1,23 +1,26 @@
 using System.Text.Json.Nodes;
+using Switchboard.Storage;
 using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Cli;
 
-public sealed class ManagementCommandTests : IDisposable
+public abstract class ManagementCommandTests(StoreKind kind) : IAsyncLifetime
 {
-    private readonly TempDir _dir = new();
+    private readonly TestStore _dir = TestStore.Create(kind);
 
-    public void Dispose() => _dir.Dispose();
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync() => await _dir.DisposeAsync();
 
     [Fact]
     public async Task CreatingAUserPrintsItsKeyOnceAndStoresOnlyAHash()
     {
-        var user = await Infrastructure.Cli.Json(_dir.Path, "users", "create", "carol", "--admin", "--credits", "40", "--password", "s3cret-pass");
+        var user = await Infrastructure.Cli.Json(_dir, "users", "create", "carol", "--admin", "--credits", "40", "--password", "s3cret-pass");
 
         var key = user["api_key"]!.GetValue<string>();
         Assert.StartsWith("sb_", key);
         Assert.Equal("carol", user["name"]!.GetValue<string>());
-        var stored = Ledger.Query(_dir.Path, c =>
+        var stored = Ledger.Query(_dir, c =>
         {
             using var command = Storage.SqlExtensions.Sql(c, "SELECT k.key_hash, u.password_hash, u.is_admin FROM api_keys k JOIN users u ON u.id = k.user_id");
             using var reader = command.ExecuteReader();
@@ -28,16 +31,19 @@ public sealed class ManagementCommandTests : IDisposable
         Assert.Equal(Users.ApiKeys.Hash(key), stored.KeyHash);
         Assert.DoesNotContain("s3cret-pass", stored.PasswordHash);
         Assert.Equal(1, stored.Admin);
-        var dump = await File.ReadAllBytesAsync(Path.Combine(_dir.Path, "switchboard.db"));
-        Assert.DoesNotContain(key, System.Text.Encoding.UTF8.GetString(dump));
+        if (kind == StoreKind.Sqlite)
+        {
+            var dump = await File.ReadAllBytesAsync(Path.Combine(_dir.Path, "switchboard.db"));
+            Assert.DoesNotContain(key, System.Text.Encoding.UTF8.GetString(dump));
+        }
     }
 
     [Fact]
     public async Task ADuplicateUserNameIsRefused()
     {
-        await Infrastructure.Cli.CreateUser(_dir.Path, "dave", 0);
+        await Infrastructure.Cli.CreateUser(_dir, "dave", 0);
 
-        var (exit, _, error) = await Infrastructure.Cli.Run(_dir.Path, "users", "create", "dave");
+        var (exit, _, error) = await Infrastructure.Cli.Run(_dir, "users", "create", "dave");
 
         Assert.Equal(1, exit);
         Assert.Contains("exists already", error);
@@ -46,16 +52,16 @@ public sealed class ManagementCommandTests : IDisposable
     [Fact]
     public async Task GrantingCreditsIsInTheLedger()
     {
-        var (id, _) = await Infrastructure.Cli.CreateUser(_dir.Path, "erin", 10);
+        var (id, _) = await Infrastructure.Cli.CreateUser(_dir, "erin", 10);
 
-        var granted = await Infrastructure.Cli.Json(_dir.Path, "credits", "grant", "erin", "25");
-        var shown = await Infrastructure.Cli.Json(_dir.Path, "credits", "show", "erin");
+        var granted = await Infrastructure.Cli.Json(_dir, "credits", "grant", "erin", "25");
+        var shown = await Infrastructure.Cli.Json(_dir, "credits", "show", "erin");
 
         Assert.Equal(35, granted["credits"]!.GetValue<long>());
         Assert.Equal(35, shown["credits"]!.GetValue<long>());
         Assert.Equal(["grant", "grant"], shown["ledger"]!.AsArray().Select(e => e!["kind"]!.GetValue<string>()));
-        Assert.Equal(35, Ledger.Balance(_dir.Path, id));
-        Ledger.AssertBalanced(_dir.Path);
+        Assert.Equal(35, Ledger.Balance(_dir, id));
+        Ledger.AssertBalanced(_dir);
     }
 
     [Theory]
@@ -65,9 +71,9 @@ public sealed class ManagementCommandTests : IDisposable
     [InlineData("frobnicate")]
     public async Task BadArgumentsExitWithUsage(params string[] args)
     {
-        await Infrastructure.Cli.CreateUser(_dir.Path, "erin", 0);
+        await Infrastructure.Cli.CreateUser(_dir, "erin", 0);
 
-        var (exit, _, error) = await Infrastructure.Cli.Run(_dir.Path, args);
+        var (exit, _, error) = await Infrastructure.Cli.Run(_dir, args);
 
         Assert.Equal(2, exit);
         Assert.Contains("usage:", error);
@@ -76,16 +82,16 @@ public sealed class ManagementCommandTests : IDisposable
     [Fact]
     public async Task KeysCanBeAddedAndRevokedByPrefix()
     {
-        await Infrastructure.Cli.CreateUser(_dir.Path, "frank", 0);
-        var created = await Infrastructure.Cli.Json(_dir.Path, "keys", "create", "frank");
+        await Infrastructure.Cli.CreateUser(_dir, "frank", 0);
+        var created = await Infrastructure.Cli.Json(_dir, "keys", "create", "frank");
         var key = created["api_key"]!.GetValue<string>();
 
-        var revoked = await Infrastructure.Cli.Json(_dir.Path, "keys", "revoke", key[..11]);
-        var again = await Infrastructure.Cli.Run(_dir.Path, "keys", "revoke", key[..11]);
+        var revoked = await Infrastructure.Cli.Json(_dir, "keys", "revoke", key[..11]);
+        var again = await Infrastructure.Cli.Run(_dir, "keys", "revoke", key[..11]);
 
         Assert.Equal(1, revoked["revoked"]!.GetValue<int>());
         Assert.Equal(1, again.Exit);
-        Assert.Null(new Users.ApiKeyCache(new Storage.Database(_dir.Path)).Find(key));
+        Assert.Null(new Users.ApiKeyCache(_dir.Store).Find(key));
     }
 
     [Fact]
@@ -93,11 +99,15 @@ public sealed class ManagementCommandTests : IDisposable
     {
         foreach (var args in new[] { new[] { "keys", "create", "nobody" }, ["credits", "grant", "nobody", "5"], ["credits", "show", "nobody"] })
         {
-            var (exit, _, error) = await Infrastructure.Cli.Run(_dir.Path, args);
+            var (exit, _, error) = await Infrastructure.Cli.Run(_dir, args);
             Assert.Equal(1, exit);
             Assert.Contains("no user named 'nobody'", error);
         }
-        Assert.Empty((await Infrastructure.Cli.Run(_dir.Path, "users", "list")).Out.Trim().Split('\n', StringSplitOptions.RemoveEmptyEntries)
+        Assert.Empty((await Infrastructure.Cli.Run(_dir, "users", "list")).Out.Trim().Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Select(l => JsonNode.Parse(l)));
     }
 }
+
+public sealed class ManagementCommandOnSqlite() : ManagementCommandTests(StoreKind.Sqlite);
+
+public sealed class ManagementCommandOnPostgres() : ManagementCommandTests(StoreKind.Postgres);

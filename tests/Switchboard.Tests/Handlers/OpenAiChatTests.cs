@@ -17,7 +17,7 @@ public sealed class OpenAiChatTests : IAsyncLifetime
     private const long Credits = 100;
     private const long Price = 10;
 
-    private readonly TempDir _dir = new();
+    private readonly TestStore _dir = TestStore.Create(Storage.StoreKind.Sqlite);
     // Unique per test: tests of other classes run in parallel in the same process.
     private readonly string _keyVariable = $"SWITCHBOARD_TEST_OPENAI_KEY_{Guid.NewGuid():N}";
     private readonly string _unsetVariable = $"SWITCHBOARD_TEST_OPENAI_UNSET_{Guid.NewGuid():N}";
@@ -34,7 +34,7 @@ public sealed class OpenAiChatTests : IAsyncLifetime
         var common = $"base_url: {_fake.BaseUrl}, model: test-model, api_key_env: {_keyVariable}";
         var keyless = $"base_url: {_fake.BaseUrl}, model: test-model, api_key_env: {_unsetVariable}";
         var nowhere = $"base_url: http://127.0.0.1:{ClosedPort()}/v1, model: test-model, api_key_env: {_keyVariable}";
-        await Infrastructure.Cli.ApplyCatalog(_dir.Path, $$"""
+        await Infrastructure.Cli.ApplyCatalog(_dir, $$"""
             handlers:
               - {id: openai.chat, credits: 1, resource: openai}
             offers:
@@ -70,18 +70,18 @@ public sealed class OpenAiChatTests : IAsyncLifetime
                 prompt_template: "Unreachable {thing}"
                 params: {{{nowhere}}}
             """);
-        (_userId, var key) = await Infrastructure.Cli.CreateUser(_dir.Path, "alice", Credits);
-        _app = new SwitchboardFactory(_dir.Path);
+        (_userId, var key) = await Infrastructure.Cli.CreateUser(_dir, "alice", Credits);
+        _app = new SwitchboardFactory(_dir);
         _client = _app.ClientFor(key);
     }
 
     public async Task DisposeAsync()
     {
-        Ledger.AssertBalanced(_dir.Path);
+        Ledger.AssertBalanced(_dir);
         await _app.DisposeAsync();
         await _fake.DisposeAsync();
         Environment.SetEnvironmentVariable(_keyVariable, null);
-        _dir.Dispose();
+        await _dir.DisposeAsync();
     }
 
     /// <summary>A port nothing listens on: bound once by the OS, then released.</summary>
@@ -132,9 +132,9 @@ public sealed class OpenAiChatTests : IAsyncLifetime
 
     private void AssertRefunded(string id)
     {
-        Assert.Equal(Credits, Ledger.Balance(_dir.Path, _userId));
-        Assert.Equal(1, Ledger.Count(_dir.Path, "refund", id));
-        Ledger.AssertBalanced(_dir.Path);
+        Assert.Equal(Credits, Ledger.Balance(_dir, _userId));
+        Assert.Equal(1, Ledger.Count(_dir, "refund", id));
+        Ledger.AssertBalanced(_dir);
     }
 
     [Fact]
@@ -151,7 +151,7 @@ public sealed class OpenAiChatTests : IAsyncLifetime
         Assert.Equal(21, done["usage"]!["prompt_tokens"]!.GetValue<long>());
         Assert.Equal(3, done["usage"]!["completion_tokens"]!.GetValue<long>());
         Assert.Equal(24, done["usage"]!["total_tokens"]!.GetValue<long>());
-        Assert.Equal(Credits - Price, Ledger.Balance(_dir.Path, _userId));
+        Assert.Equal(Credits - Price, Ledger.Balance(_dir, _userId));
 
         var call = Assert.Single(_fake.Calls);
         Assert.Equal("POST", call.Method);
@@ -232,7 +232,7 @@ public sealed class OpenAiChatTests : IAsyncLifetime
         Assert.Equal(2, calls.Count);
         var gap = calls[1].ReceivedAt - calls[0].ReceivedAt;
         Assert.True(gap >= TimeSpan.FromMilliseconds(900), $"the retry came {gap.TotalMilliseconds:0} ms after the 429, before its Retry-After of 1 s");
-        Assert.Equal(Credits - Price, Ledger.Balance(_dir.Path, _userId));
+        Assert.Equal(Credits - Price, Ledger.Balance(_dir, _userId));
     }
 
     [Fact]
@@ -247,7 +247,7 @@ public sealed class OpenAiChatTests : IAsyncLifetime
         Assert.Equal(2, done["attempts"]!.GetValue<int>());
         Assert.Equal(["recovered"], Results(done));
         Assert.Equal(2, _fake.Calls.Count);
-        Assert.Equal(Credits - Price, Ledger.Balance(_dir.Path, _userId));
+        Assert.Equal(Credits - Price, Ledger.Balance(_dir, _userId));
     }
 
     [Fact]

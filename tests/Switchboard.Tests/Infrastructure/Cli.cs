@@ -6,33 +6,33 @@ namespace Switchboard.Tests.Infrastructure;
 /// <summary>Runs the management commands in process, as an operator would from the shell.</summary>
 public static class Cli
 {
-    public static async Task<(int Exit, string Out, string Err)> Run(string dataDir, params string[] args)
+    public static async Task<(int Exit, string Out, string Err)> Run(TestStore store, params string[] args)
     {
         var output = new StringWriter();
         var error = new StringWriter();
-        var exit = await CommandLine.RunAsync([.. args, "--data", dataDir], output, error);
+        var exit = await CommandLine.RunAsync([.. args, .. store.ProcessArgs], output, error);
         return (exit, output.ToString(), error.ToString());
     }
 
-    public static async Task<JsonObject> Json(string dataDir, params string[] args)
+    public static async Task<JsonObject> Json(TestStore store, params string[] args)
     {
-        var (exit, output, error) = await Run(dataDir, args);
+        var (exit, output, error) = await Run(store, args);
         Assert.True(exit == 0, $"switchboard {string.Join(' ', args)} exited {exit}: {error}");
         return (JsonObject)JsonNode.Parse(output)!;
     }
 
     /// <summary>Creates a user and returns (id, api key).</summary>
-    public static async Task<(string Id, string Key)> CreateUser(string dataDir, string name, long credits)
+    public static async Task<(string Id, string Key)> CreateUser(TestStore store, string name, long credits)
     {
-        var user = await Json(dataDir, "users", "create", name, "--credits", credits.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var user = await Json(store, "users", "create", name, "--credits", credits.ToString(System.Globalization.CultureInfo.InvariantCulture));
         return (user["id"]!.GetValue<string>(), user["api_key"]!.GetValue<string>());
     }
 
-    public static async Task ApplyCatalog(string dataDir, string yaml)
+    public static async Task ApplyCatalog(TestStore store, string yaml)
     {
-        var file = Path.Combine(dataDir, $"catalog-{Guid.NewGuid():N}.yaml");
+        var file = Path.Combine(store.Path, $"catalog-{Guid.NewGuid():N}.yaml");
         await File.WriteAllTextAsync(file, yaml);
-        var (exit, _, error) = await Run(dataDir, "catalog", "apply", file);
+        var (exit, _, error) = await Run(store, "catalog", "apply", file);
         Assert.True(exit == 0, "catalog apply failed: " + error);
     }
 }

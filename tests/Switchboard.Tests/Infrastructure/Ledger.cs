@@ -1,4 +1,3 @@
-using Microsoft.Data.Sqlite;
 using Switchboard.Storage;
 
 namespace Switchboard.Tests.Infrastructure;
@@ -6,16 +5,16 @@ namespace Switchboard.Tests.Infrastructure;
 /// <summary>Reads the store directly, to assert the money invariants behind the API.</summary>
 public static class Ledger
 {
-    public static long Balance(string dataDir, string userId) =>
-        Query(dataDir, c => c.Scalar<long>("SELECT credits FROM users WHERE id = $u", ("$u", userId)));
+    public static long Balance(TestStore store, string userId) =>
+        store.Query(c => c.Scalar<long>("SELECT credits FROM users WHERE id = @u", ("@u", userId)));
 
-    public static long Count(string dataDir, string kind, string requestId) =>
-        Query(dataDir, c => c.Scalar<long>("SELECT COUNT(*) FROM ledger WHERE kind = $k AND request_id = $r", ("$k", kind), ("$r", requestId)));
+    public static long Count(TestStore store, string kind, string requestId) =>
+        store.Query(c => c.Scalar<long>("SELECT COUNT(*) FROM ledger WHERE kind = @k AND request_id = @r", ("@k", kind), ("@r", requestId)));
 
-    public static long RequestCount(string dataDir) => Query(dataDir, c => c.Scalar<long>("SELECT COUNT(*) FROM requests"));
+    public static long RequestCount(TestStore store) => store.Query(c => c.Scalar<long>("SELECT COUNT(*) FROM requests"));
 
     /// <summary>Every user's balance equals the sum of their ledger: no credit appears or vanishes.</summary>
-    public static void AssertBalanced(string dataDir) => Query(dataDir, c =>
+    public static void AssertBalanced(TestStore store) => store.Query(c =>
     {
         using var command = c.Sql("SELECT u.id, u.credits, COALESCE((SELECT SUM(amount) FROM ledger l WHERE l.user_id = u.id), 0) FROM users u");
         using var reader = command.ExecuteReader();
@@ -26,9 +25,5 @@ public static class Ledger
         return 0;
     });
 
-    public static T Query<T>(string dataDir, Func<SqliteConnection, T> read)
-    {
-        using var connection = new Database(dataDir).Open();
-        return read(connection);
-    }
+    public static T Query<T>(TestStore store, Func<System.Data.Common.DbConnection, T> read) => store.Query(read);
 }

@@ -20,7 +20,7 @@ public sealed class ServeProcess : IAsyncDisposable
 
     public Uri Address { get; }
 
-    public static async Task<ServeProcess> Start(string dataDir, params string[] extraArgs)
+    public static async Task<ServeProcess> Start(TestStore store, params string[] extraArgs)
     {
         var port = FreePort();
         var address = new Uri($"http://127.0.0.1:{port}");
@@ -31,12 +31,12 @@ public sealed class ServeProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { "serve", "--data", dataDir, "--urls", address.ToString() }.Concat(extraArgs))
+        foreach (var arg in new[] { "serve", "--urls", address.ToString() }.Concat(store.ProcessArgs).Concat(extraArgs))
         {
             info.ArgumentList.Add(arg);
         }
         var process = Process.Start(info)!;
-        var log = File.AppendText(Path.Combine(dataDir, $"serve-{port}.log"));
+        var log = File.AppendText(Path.Combine(store.Path, $"serve-{port}.log"));
         log.AutoFlush = true;
         process.OutputDataReceived += (_, e) => Write(log, e.Data);
         process.ErrorDataReceived += (_, e) => Write(log, e.Data);
@@ -49,7 +49,7 @@ public sealed class ServeProcess : IAsyncDisposable
         {
             if (process.HasExited)
             {
-                throw new InvalidOperationException($"serve exited with {process.ExitCode}; see {dataDir}/serve-{port}.log");
+                throw new InvalidOperationException($"serve exited with {process.ExitCode}; see {store.Path}/serve-{port}.log");
             }
             try
             {

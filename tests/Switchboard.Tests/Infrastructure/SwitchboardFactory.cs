@@ -9,19 +9,17 @@ using Switchboard.Storage;
 namespace Switchboard.Tests.Infrastructure;
 
 /// <summary>
-/// A whole <c>serve</c> process (api + executor + recon) in memory, on a real SQLite file in a
-/// folder of its own. Timings are shortened so retries and recon happen within a test.
+/// A whole <c>serve</c> process (api + executor + recon) in memory, on a real store of its own
+/// (SQLite file or PostgreSQL database, see <see cref="TestStore"/>). Timings are shortened so retries and recon happen within a test.
 /// </summary>
 public sealed class SwitchboardFactory : WebApplicationFactory<Program>
 {
     private readonly Dictionary<string, string?> _settings;
 
-    public SwitchboardFactory(string dataDir, Dictionary<string, string?>? settings = null)
+    public SwitchboardFactory(TestStore store, Dictionary<string, string?>? settings = null)
     {
-        DataDir = dataDir;
-        _settings = new Dictionary<string, string?>
+        _settings = new Dictionary<string, string?>(store.Settings)
         {
-            ["Switchboard:DataDir"] = dataDir,
             ["Switchboard:Workers"] = "16",
             ["Switchboard:RetryBaseDelay"] = "00:00:00.020",
             ["Switchboard:RetryMaxDelay"] = "00:00:00.200",
@@ -34,8 +32,6 @@ public sealed class SwitchboardFactory : WebApplicationFactory<Program>
             _settings[key] = value;
         }
     }
-
-    public string DataDir { get; }
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {

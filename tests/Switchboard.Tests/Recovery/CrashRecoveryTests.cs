@@ -1,12 +1,13 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Switchboard.Storage;
 using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Recovery;
 
 /// <summary>Whatever stops a server, every accepted request finishes, charged once, with all its results.</summary>
-public sealed class CrashRecoveryTests
+public abstract class CrashRecoveryTests(StoreKind kind)
 {
     private const string Catalog = """
         handlers:
@@ -18,11 +19,11 @@ public sealed class CrashRecoveryTests
     [Fact]
     public async Task RequestsInFlightWhenTheServerIsKilledFinishAfterARestart()
     {
-        using var dir = new TempDir();
-        await Infrastructure.Cli.ApplyCatalog(dir.Path, Catalog);
-        var (userId, key) = await Infrastructure.Cli.CreateUser(dir.Path, "alice", 1000);
+        await using var dir = TestStore.Create(kind);
+        await Infrastructure.Cli.ApplyCatalog(dir, Catalog);
+        var (userId, key) = await Infrastructure.Cli.CreateUser(dir, "alice", 1000);
         var ids = new List<string>();
-        await using (var first = await ServeProcess.Start(dir.Path, "--workers", "4", "--Switchboard:LeaseSeconds=2"))
+        await using (var first = await ServeProcess.Start(dir, "--workers", "4", "--Switchboard:LeaseSeconds=2"))
         {
             using var client = first.Client(key);
             for (var i = 0; i < 12; i++)
@@ -35,31 +36,31 @@ public sealed class CrashRecoveryTests
             await SwitchboardFactory.WaitFor(client, ids[0], TimeSpan.FromSeconds(10), "running");
             await first.Kill();
         }
-        var running = Ledger.Query(dir.Path, c => Storage.SqlExtensions.Scalar<long>(c, "SELECT COUNT(*) FROM requests WHERE status = 'running'"));
+        var running = Ledger.Query(dir, c => Storage.SqlExtensions.Scalar<long>(c, "SELECT COUNT(*) FROM requests WHERE status = 'running'"));
         Assert.True(running > 0, "the kill should have left running requests behind");
 
-        await using var second = await ServeProcess.Start(dir.Path, "--workers", "8", "--Switchboard:LeaseSeconds=2", "--Switchboard:ReconInterval=00:00:00.250");
+        await using var second = await ServeProcess.Start(dir, "--workers", "8", "--Switchboard:LeaseSeconds=2", "--Switchboard:ReconInterval=00:00:00.250");
         using var after = second.Client(key);
         foreach (var id in ids)
         {
             var done = await SwitchboardFactory.WaitFor(after, id, TimeSpan.FromSeconds(30), "succeeded", "failed");
             Assert.Equal("succeeded", done["status"]!.GetValue<string>());
             Assert.Equal(2, done["results"]!.AsArray().Count);
-            Assert.Equal(1, Ledger.Count(dir.Path, "charge", id));
-            Assert.Equal(0, Ledger.Count(dir.Path, "refund", id));
+            Assert.Equal(1, Ledger.Count(dir, "charge", id));
+            Assert.Equal(0, Ledger.Count(dir, "refund", id));
         }
-        Assert.Equal(1000 - (12 * 2), Ledger.Balance(dir.Path, userId));
-        Ledger.AssertBalanced(dir.Path);
+        Assert.Equal(1000 - (12 * 2), Ledger.Balance(dir, userId));
+        Ledger.AssertBalanced(dir);
     }
 
     [Fact]
     public async Task AJobStillRunningWhenTheHostStopsIsReleasedAndFinishedByTheNextHost()
     {
-        using var dir = new TempDir();
-        await Infrastructure.Cli.ApplyCatalog(dir.Path, Catalog);
-        var (userId, key) = await Infrastructure.Cli.CreateUser(dir.Path, "alice", 100);
+        await using var dir = TestStore.Create(kind);
+        await Infrastructure.Cli.ApplyCatalog(dir, Catalog);
+        var (userId, key) = await Infrastructure.Cli.CreateUser(dir, "alice", 100);
         string id;
-        await using (var first = new SwitchboardFactory(dir.Path, new() { ["Switchboard:ShutdownGrace"] = "00:00:00.200" }))
+        await using (var first = new SwitchboardFactory(dir, new() { ["Switchboard:ShutdownGrace"] = "00:00:00.200" }))
         {
             using var client = first.ClientFor(key);
             var response = await client.PostAsJsonAsync("/svc/work/slow/", new { n = 1 });
@@ -67,40 +68,44 @@ public sealed class CrashRecoveryTests
             await SwitchboardFactory.WaitFor(client, id, TimeSpan.FromSeconds(10), "running");
         }
         // The grace period was shorter than the job: it went back to the queue, attempt not counted.
-        var status = Ledger.Query(dir.Path, c => Storage.SqlExtensions.Scalar<string>(c, "SELECT status || '/' || attempts FROM requests WHERE id = $id", ("$id", id)));
+        var status = Ledger.Query(dir, c => Storage.SqlExtensions.Scalar<string>(c, "SELECT status || '/' || attempts FROM requests WHERE id = @id", ("@id", id)));
         Assert.Equal("queued/0", status);
 
-        await using var second = new SwitchboardFactory(dir.Path);
+        await using var second = new SwitchboardFactory(dir);
         using var again = second.ClientFor(key);
         var done = await SwitchboardFactory.WaitFor(again, id, TimeSpan.FromSeconds(20), "succeeded", "failed");
 
         Assert.Equal("succeeded", done["status"]!.GetValue<string>());
         Assert.Equal(1, done["attempts"]!.GetValue<int>());
-        Assert.Equal(98, Ledger.Balance(dir.Path, userId));
-        Ledger.AssertBalanced(dir.Path);
+        Assert.Equal(98, Ledger.Balance(dir, userId));
+        Ledger.AssertBalanced(dir);
     }
 
     [Fact]
     public async Task ARequestWhoseWorkerKeepsDyingFailsAfterMaxAttemptsAndIsRefunded()
     {
-        using var dir = new TempDir();
-        await Infrastructure.Cli.ApplyCatalog(dir.Path, Catalog);
-        var (userId, key) = await Infrastructure.Cli.CreateUser(dir.Path, "alice", 100);
-        await using var app = new SwitchboardFactory(dir.Path, new() { ["Switchboard:LeaseSeconds"] = "1", ["Switchboard:MaxAttempts"] = "2" });
+        await using var dir = TestStore.Create(kind);
+        await Infrastructure.Cli.ApplyCatalog(dir, Catalog);
+        var (userId, key) = await Infrastructure.Cli.CreateUser(dir, "alice", 100);
+        await using var app = new SwitchboardFactory(dir, new() { ["Switchboard:LeaseSeconds"] = "1", ["Switchboard:MaxAttempts"] = "2" });
         using var client = app.ClientFor(key);
         var response = await client.PostAsJsonAsync("/svc/work/slow/", new { n = 7 });
         var id = await SwitchboardFactory.IdOf(response);
         await SwitchboardFactory.WaitFor(client, id, TimeSpan.FromSeconds(10), "succeeded");
         // Rewind it to what a worker that died on its last attempt leaves behind: running, lease long gone.
-        Ledger.Query(dir.Path, c => Storage.SqlExtensions.Execute(c,
-            "UPDATE requests SET status = 'running', attempts = 2, owner = 'dead:1:x', lease_until = 1, results = NULL, finished_at = NULL WHERE id = $id",
-            ("$id", id)));
+        Ledger.Query(dir, c => Storage.SqlExtensions.Execute(c,
+            "UPDATE requests SET status = 'running', attempts = 2, owner = 'dead:1:x', lease_until = 1, results = NULL, finished_at = NULL WHERE id = @id",
+            ("@id", id)));
 
         var failed = await SwitchboardFactory.WaitFor(client, id, TimeSpan.FromSeconds(10), "failed");
 
         Assert.Equal("worker_lost", failed["error"]!["code"]!.GetValue<string>());
-        Assert.Equal(100, Ledger.Balance(dir.Path, userId));
-        Assert.Equal(1, Ledger.Count(dir.Path, "refund", id));
-        Ledger.AssertBalanced(dir.Path);
+        Assert.Equal(100, Ledger.Balance(dir, userId));
+        Assert.Equal(1, Ledger.Count(dir, "refund", id));
+        Ledger.AssertBalanced(dir);
     }
 }
+
+public sealed class CrashRecoveryOnSqlite() : CrashRecoveryTests(StoreKind.Sqlite);
+
+public sealed class CrashRecoveryOnPostgres() : CrashRecoveryTests(StoreKind.Postgres);

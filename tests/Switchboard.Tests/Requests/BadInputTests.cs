@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
+using Switchboard.Storage;
 using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Requests;
@@ -10,9 +11,9 @@ namespace Switchboard.Tests.Requests;
 /// Every bad input gets application/problem+json with a stable code; none is a 500, none
 /// stores a request, none charges.
 /// </summary>
-public sealed class BadInputTests : IAsyncLifetime
+public abstract class BadInputTests(StoreKind kind) : IAsyncLifetime
 {
-    private readonly TempDir _dir = new();
+    private readonly TestStore _dir = TestStore.Create(kind);
     private SwitchboardFactory _app = null!;
     private HttpClient _client = null!;
     private string _key = "";
@@ -20,7 +21,7 @@ public sealed class BadInputTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        await Infrastructure.Cli.ApplyCatalog(_dir.Path, """
+        await Infrastructure.Cli.ApplyCatalog(_dir, """
             handlers:
               - {id: echo.render, credits: 1}
             offers:
@@ -28,15 +29,15 @@ public sealed class BadInputTests : IAsyncLifetime
               - {service: text, action: pricey, handler: echo.render, price: 500, prompt_template: "Expensive {word}"}
               - {service: text, action: off, handler: echo.render, price: 1, prompt_template: "Off {word}", enabled: false}
             """);
-        (_userId, _key) = await Infrastructure.Cli.CreateUser(_dir.Path, "alice", 100);
-        _app = new SwitchboardFactory(_dir.Path, new() { ["Switchboard:MaxBodyBytes"] = "1024", ["Switchboard:MaxValueChars"] = "50" });
+        (_userId, _key) = await Infrastructure.Cli.CreateUser(_dir, "alice", 100);
+        _app = new SwitchboardFactory(_dir, new() { ["Switchboard:MaxBodyBytes"] = "1024", ["Switchboard:MaxValueChars"] = "50" });
         _client = _app.ClientFor(_key);
     }
 
     public async Task DisposeAsync()
     {
         await _app.DisposeAsync();
-        _dir.Dispose();
+        await _dir.DisposeAsync();
     }
 
     private Task<HttpResponseMessage> PostRaw(string path, string body, string? contentType = "application/json", HttpClient? client = null)
@@ -58,8 +59,8 @@ public sealed class BadInputTests : IAsyncLifetime
         Assert.Equal(code, problem["code"]!.GetValue<string>());
         Assert.Equal((int)status, problem["status"]!.GetValue<int>());
         Assert.False(string.IsNullOrEmpty(problem["title"]?.GetValue<string>()));
-        Assert.Equal(0, Ledger.RequestCount(_dir.Path));
-        Assert.Equal(100, Ledger.Balance(_dir.Path, _userId));
+        Assert.Equal(0, Ledger.RequestCount(_dir));
+        Assert.Equal(100, Ledger.Balance(_dir, _userId));
         return problem;
     }
 
@@ -83,7 +84,7 @@ public sealed class BadInputTests : IAsyncLifetime
     public async Task ARevokedApiKeyIs401()
     {
         Assert.Equal(HttpStatusCode.OK, (await _client.GetAsync("/svc/me/")).StatusCode);
-        var (exit, _, error) = await Infrastructure.Cli.Run(_dir.Path, "keys", "revoke", _key[..11]);
+        var (exit, _, error) = await Infrastructure.Cli.Run(_dir, "keys", "revoke", _key[..11]);
         Assert.True(exit == 0, error);
         _app.Refresh();
 
@@ -217,13 +218,13 @@ public sealed class BadInputTests : IAsyncLifetime
     public async Task AFailingStoreIs503AndChargesNothing()
     {
         Assert.Equal(HttpStatusCode.OK, (await _client.GetAsync("/svc/me/")).StatusCode);
-        Ledger.Query(_dir.Path, c => Storage.SqlExtensions.Execute(c, "ALTER TABLE requests RENAME TO requests_gone"));
+        Ledger.Query(_dir, c => Storage.SqlExtensions.Execute(c, "ALTER TABLE requests RENAME TO requests_gone"));
 
         await AssertStoreUnavailable(await PostRaw("/svc/text/shout/", """{"word":"a","name":"b"}"""));
         await AssertStoreUnavailable(await _client.GetAsync($"/svc/request/{new string('a', 32)}/"));
         await AssertStoreUnavailable(await _client.DeleteAsync($"/svc/request/{new string('a', 32)}/"));
-        Assert.Equal(100, Ledger.Balance(_dir.Path, _userId));
-        Assert.Equal(0, Ledger.Query(_dir.Path, c => Storage.SqlExtensions.Scalar<long>(c, "SELECT COUNT(*) FROM ledger WHERE kind = 'charge'")));
+        Assert.Equal(100, Ledger.Balance(_dir, _userId));
+        Assert.Equal(0, Ledger.Query(_dir, c => Storage.SqlExtensions.Scalar<long>(c, "SELECT COUNT(*) FROM ledger WHERE kind = 'charge'")));
     }
 
     private static async Task AssertStoreUnavailable(HttpResponseMessage response)
@@ -242,3 +243,7 @@ public sealed class BadInputTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
     }
 }
+
+public sealed class BadInputOnSqlite() : BadInputTests(StoreKind.Sqlite);
+
+public sealed class BadInputOnPostgres() : BadInputTests(StoreKind.Postgres);

@@ -1,11 +1,12 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Switchboard.Storage;
 using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Requests;
 
-public sealed class RequestLifecycleTests : IAsyncLifetime
+public abstract class RequestLifecycleTests(StoreKind kind) : IAsyncLifetime
 {
     public const string Catalog = """
         handlers:
@@ -19,24 +20,24 @@ public sealed class RequestLifecycleTests : IAsyncLifetime
           - {service: text, action: brief, handler: echo.render, price: 1, prompt_template: "Briefly {thing}", expiration: 1}
         """;
 
-    private readonly TempDir _dir = new();
+    private readonly TestStore _dir = TestStore.Create(kind);
     private SwitchboardFactory _app = null!;
     private HttpClient _client = null!;
     private string _userId = "";
 
     public async Task InitializeAsync()
     {
-        await Infrastructure.Cli.ApplyCatalog(_dir.Path, Catalog);
-        (_userId, var key) = await Infrastructure.Cli.CreateUser(_dir.Path, "alice", 100);
-        _app = new SwitchboardFactory(_dir.Path);
+        await Infrastructure.Cli.ApplyCatalog(_dir, Catalog);
+        (_userId, var key) = await Infrastructure.Cli.CreateUser(_dir, "alice", 100);
+        _app = new SwitchboardFactory(_dir);
         _client = _app.ClientFor(key);
     }
 
     public async Task DisposeAsync()
     {
-        Ledger.AssertBalanced(_dir.Path);
+        Ledger.AssertBalanced(_dir);
         await _app.DisposeAsync();
-        _dir.Dispose();
+        await _dir.DisposeAsync();
     }
 
     private Task<HttpResponseMessage> Post(string path, object body, string? idempotencyKey = null)
@@ -67,8 +68,8 @@ public sealed class RequestLifecycleTests : IAsyncLifetime
         Assert.Equal("offer", done["kind"]!.GetValue<string>());
         Assert.Equal(1, done["attempts"]!.GetValue<int>());
         Assert.NotNull(done["expires_at"]);
-        Assert.Equal(95, Ledger.Balance(_dir.Path, _userId));
-        Assert.Equal(1, Ledger.Count(_dir.Path, "charge", id));
+        Assert.Equal(95, Ledger.Balance(_dir, _userId));
+        Assert.Equal(1, Ledger.Count(_dir, "charge", id));
     }
 
     [Fact]
@@ -88,8 +89,8 @@ public sealed class RequestLifecycleTests : IAsyncLifetime
         var existing = (await second.Content.ReadFromJsonAsync<JsonObject>())!;
         Assert.Equal(id, existing["id"]!.GetValue<string>());
         Assert.Equal("succeeded", existing["status"]!.GetValue<string>());
-        Assert.Equal(95, Ledger.Balance(_dir.Path, _userId));
-        Assert.Equal(1, Ledger.Count(_dir.Path, "charge", id));
+        Assert.Equal(95, Ledger.Balance(_dir, _userId));
+        Assert.Equal(1, Ledger.Count(_dir, "charge", id));
     }
 
     [Fact]
@@ -101,8 +102,8 @@ public sealed class RequestLifecycleTests : IAsyncLifetime
         Assert.All(responses, r => Assert.True(r.StatusCode is HttpStatusCode.Accepted or HttpStatusCode.OK));
         var ids = (await Task.WhenAll(responses.Select(SwitchboardFactory.IdOf))).Distinct().ToList();
         Assert.Single(ids);
-        Assert.Equal(1, Ledger.Count(_dir.Path, "charge", ids[0]));
-        Assert.Equal(95, Ledger.Balance(_dir.Path, _userId));
+        Assert.Equal(1, Ledger.Count(_dir, "charge", ids[0]));
+        Assert.Equal(95, Ledger.Balance(_dir, _userId));
     }
 
     [Fact]
@@ -115,7 +116,7 @@ public sealed class RequestLifecycleTests : IAsyncLifetime
         var secondId = await SwitchboardFactory.IdOf(second);
         Assert.NotEqual(first, secondId);
         await SwitchboardFactory.WaitForEnd(_client, secondId);
-        Assert.Equal(90, Ledger.Balance(_dir.Path, _userId));
+        Assert.Equal(90, Ledger.Balance(_dir, _userId));
     }
 
     [Fact]
@@ -128,7 +129,7 @@ public sealed class RequestLifecycleTests : IAsyncLifetime
         Assert.Equal("succeeded", done["status"]!.GetValue<string>());
         Assert.Equal(3, done["attempts"]!.GetValue<int>());
         Assert.Equal(["Eventually works #1"], done["results"]!.AsArray().Select(r => r!.GetValue<string>()));
-        Assert.Equal(97, Ledger.Balance(_dir.Path, _userId));
+        Assert.Equal(97, Ledger.Balance(_dir, _userId));
     }
 
     [Fact]
@@ -143,8 +144,8 @@ public sealed class RequestLifecycleTests : IAsyncLifetime
         Assert.Equal("the model is on strike", done["error"]!["message"]!.GetValue<string>());
         Assert.Equal(1, done["attempts"]!.GetValue<int>());
         Assert.Empty(done["results"]!.AsArray());
-        Assert.Equal(100, Ledger.Balance(_dir.Path, _userId));
-        Assert.Equal(1, Ledger.Count(_dir.Path, "refund", id));
+        Assert.Equal(100, Ledger.Balance(_dir, _userId));
+        Assert.Equal(1, Ledger.Count(_dir, "refund", id));
     }
 
     [Fact]
@@ -157,7 +158,7 @@ public sealed class RequestLifecycleTests : IAsyncLifetime
         Assert.Equal("failed", done["status"]!.GetValue<string>());
         Assert.Equal("echo_transient", done["error"]!["code"]!.GetValue<string>());
         Assert.Equal(3, done["attempts"]!.GetValue<int>());
-        Assert.Equal(100, Ledger.Balance(_dir.Path, _userId));
+        Assert.Equal(100, Ledger.Balance(_dir, _userId));
     }
 
     [Fact]
@@ -172,9 +173,9 @@ public sealed class RequestLifecycleTests : IAsyncLifetime
         Assert.Equal(id, await SwitchboardFactory.IdOf(again));
         var done = await SwitchboardFactory.WaitFor(_client, id, TimeSpan.FromSeconds(20), "failed");
         Assert.Equal(2, done["run"]!.GetValue<int>());
-        Assert.Equal(2, Ledger.Count(_dir.Path, "charge", id));
-        Assert.Equal(2, Ledger.Count(_dir.Path, "refund", id));
-        Assert.Equal(100, Ledger.Balance(_dir.Path, _userId));
+        Assert.Equal(2, Ledger.Count(_dir, "charge", id));
+        Assert.Equal(2, Ledger.Count(_dir, "refund", id));
+        Assert.Equal(100, Ledger.Balance(_dir, _userId));
     }
 
     [Fact]
@@ -187,14 +188,14 @@ public sealed class RequestLifecycleTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.OK, cancel.StatusCode);
         Assert.Equal("cancelled", (await cancel.Content.ReadFromJsonAsync<JsonObject>())!["status"]!.GetValue<string>());
-        Assert.Equal(100, Ledger.Balance(_dir.Path, _userId));
+        Assert.Equal(100, Ledger.Balance(_dir, _userId));
         // A second cancel finds it finished, and refunds nothing more.
         var again = await _client.DeleteAsync($"/svc/request/{id}/");
         Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
         Assert.Equal("request_finished", (await again.Content.ReadFromJsonAsync<JsonObject>())!["code"]!.GetValue<string>());
         await Task.Delay(300);
         Assert.Equal("cancelled", (await SwitchboardFactory.Get(_client, id))["status"]!.GetValue<string>());
-        Assert.Equal(1, Ledger.Count(_dir.Path, "refund", id));
+        Assert.Equal(1, Ledger.Count(_dir, "refund", id));
     }
 
     [Fact]
@@ -210,14 +211,14 @@ public sealed class RequestLifecycleTests : IAsyncLifetime
         var again = await Post("/svc/text/brief/", new { thing = "x" });
         Assert.Equal(HttpStatusCode.Accepted, again.StatusCode);
         await SwitchboardFactory.WaitFor(_client, id, TimeSpan.FromSeconds(10), "succeeded", "expired");
-        Assert.Equal(98, Ledger.Balance(_dir.Path, _userId));
+        Assert.Equal(98, Ledger.Balance(_dir, _userId));
     }
 
     [Fact]
     public async Task AnotherUsersRequestIsNotFound()
     {
         var id = await SwitchboardFactory.IdOf(await Post("/svc/text/shout/", new { word = "secret", name = "me" }));
-        var (_, otherKey) = await Infrastructure.Cli.CreateUser(_dir.Path, "mallory", 10);
+        var (_, otherKey) = await Infrastructure.Cli.CreateUser(_dir, "mallory", 10);
         _app.Refresh();
         var other = _app.ClientFor(otherKey);
 
@@ -234,7 +235,7 @@ public sealed class RequestLifecycleTests : IAsyncLifetime
     {
         Assert.Equal(HttpStatusCode.NotFound, (await Post("/svc/image/draw/", new { what = "cat" })).StatusCode);
 
-        await Infrastructure.Cli.ApplyCatalog(_dir.Path, """
+        await Infrastructure.Cli.ApplyCatalog(_dir, """
             offers:
               - {service: image, action: draw, handler: echo.render, price: 1, prompt_template: "Draw {what}"}
             """);
@@ -258,3 +259,7 @@ public sealed class RequestLifecycleTests : IAsyncLifetime
         Assert.Equal(100, me["credits"]!.GetValue<long>());
     }
 }
+
+public sealed class RequestLifecycleOnSqlite() : RequestLifecycleTests(StoreKind.Sqlite);
+
+public sealed class RequestLifecycleOnPostgres() : RequestLifecycleTests(StoreKind.Postgres);

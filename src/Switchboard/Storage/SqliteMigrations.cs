@@ -1,12 +1,13 @@
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 
 namespace Switchboard.Storage;
 
 /// <summary>
-/// Versioned schema. Each entry runs once, in order, inside one immediate transaction, so two
-/// processes starting on the same file cannot both apply it. Never edit a shipped entry: add one.
+/// The SQLite schema, versioned. Each entry runs once, in order, inside one immediate
+/// transaction, so two processes starting on the same file cannot both apply it. Never edit a
+/// shipped entry: add one (and its PostgreSQL twin in <see cref="PostgresMigrations"/>).
 /// </summary>
-public static class Migrations
+public static class SqliteMigrations
 {
     private static readonly string[] Steps =
     [
@@ -106,32 +107,28 @@ public static class Migrations
 
     public static int Latest => Steps.Length;
 
-    public static void Apply(Database database)
+    public static void Apply(SqliteStore store)
     {
-        using (var connection = database.Open())
+        using (var connection = store.Open())
         {
             // WAL is a property of the file: set once, every later connection inherits it.
             // (It cannot be changed inside a transaction, hence its own connection.)
-            Database.Exec(connection, "PRAGMA journal_mode=WAL;");
+            SqlExtensions.Exec(connection, "PRAGMA journal_mode=WAL;");
         }
-        Transactions.Run(database, connection =>
+        store.Write(connection =>
         {
             connection.Execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
             var current = connection.Scalar<long?>("SELECT MAX(version) FROM schema_migrations") ?? 0;
             if (current > Steps.Length)
             {
-                throw new InvalidOperationException($"The database at {database.FilePath} has schema version {current}, newer than this build ({Steps.Length}).");
+                throw new InvalidOperationException($"The database at {store.FilePath} has schema version {current}, newer than this build ({Steps.Length}).");
             }
             for (var version = (int)current + 1; version <= Steps.Length; version++)
             {
-                Database.Exec(connection, Steps[version - 1]);
-                connection.Execute("INSERT INTO schema_migrations (version, applied_at) VALUES ($v, $t)", ("$v", version), ("$t", Clock.NowMs()));
+                SqlExtensions.Exec(connection, Steps[version - 1]);
+                connection.Execute("INSERT INTO schema_migrations (version, applied_at) VALUES (@v, @t)", ("@v", version), ("@t", Clock.NowMs()));
             }
             return current;
         });
     }
-
-    /// <summary>Bumps a change counter that other processes poll to refresh their caches.</summary>
-    public static void BumpVersion(SqliteConnection connection, string key) =>
-        connection.Execute("UPDATE meta SET value = value + 1 WHERE key = $k", ("$k", key));
 }

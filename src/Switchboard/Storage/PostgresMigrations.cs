@@ -1,0 +1,124 @@
+namespace Switchboard.Storage;
+
+/// <summary>
+/// The PostgreSQL schema, versioned like <see cref="SqliteMigrations"/> (step N here is step N
+/// there). JSON columns are <c>jsonb</c>; times are epoch milliseconds as in SQLite, so the
+/// shared SQL reads the same on both. Processes that start at once serialize on an advisory
+/// lock, so each step is applied once. Never edit a shipped entry: add one.
+/// </summary>
+public static class PostgresMigrations
+{
+    // Any constant, the same in every process: the lock that serializes migrations.
+    private const long MigrationLock = 0x5357_4254_4348;
+
+    private static readonly string[] Steps =
+    [
+        // 1: the request spine.
+        """
+        CREATE TABLE meta (key text PRIMARY KEY, value bigint NOT NULL);
+        INSERT INTO meta (key, value) VALUES ('catalog_version', 0), ('auth_version', 0);
+
+        CREATE TABLE users (
+            id text PRIMARY KEY,
+            name text NOT NULL UNIQUE,
+            is_admin integer NOT NULL DEFAULT 0,
+            password_hash text,
+            credits bigint NOT NULL DEFAULT 0 CHECK (credits >= 0),
+            created_at bigint NOT NULL);
+
+        CREATE TABLE api_keys (
+            prefix text PRIMARY KEY,
+            key_hash text NOT NULL UNIQUE,
+            user_id text NOT NULL REFERENCES users(id),
+            created_at bigint NOT NULL,
+            revoked_at bigint);
+
+        -- Append-only. The unique index makes a second charge (or refund) of one run of one
+        -- request impossible, whatever retries or redeliveries happen.
+        CREATE TABLE ledger (
+            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            user_id text NOT NULL REFERENCES users(id),
+            kind text NOT NULL CHECK (kind IN ('grant', 'charge', 'refund', 'adjust')),
+            amount bigint NOT NULL,
+            request_id text,
+            request_seq bigint,
+            run integer,
+            note text,
+            created_at bigint NOT NULL);
+        CREATE UNIQUE INDEX ledger_once ON ledger (request_seq, run, kind) WHERE request_seq IS NOT NULL;
+        CREATE INDEX ledger_user ON ledger (user_id, id);
+
+        CREATE TABLE handlers (
+            id text PRIMARY KEY,
+            credits integer NOT NULL CHECK (credits >= 0),
+            resource text,
+            enabled integer NOT NULL DEFAULT 1);
+
+        CREATE TABLE offers (
+            service text NOT NULL,
+            action text NOT NULL,
+            handler text NOT NULL REFERENCES handlers(id),
+            price bigint NOT NULL CHECK (price >= 0),
+            prompt_template text NOT NULL,
+            create_qty integer NOT NULL CHECK (create_qty >= 1),
+            expiration integer,
+            params jsonb NOT NULL DEFAULT '{}',
+            enabled integer NOT NULL DEFAULT 1,
+            PRIMARY KEY (service, action));
+
+        CREATE TABLE requests (
+            seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            id text NOT NULL UNIQUE,
+            user_id text NOT NULL REFERENCES users(id),
+            kind text NOT NULL,
+            service text NOT NULL,
+            action text NOT NULL,
+            handler text NOT NULL,
+            status text NOT NULL,
+            inputs jsonb NOT NULL,
+            prompt text NOT NULL,
+            params jsonb NOT NULL,
+            create_qty integer NOT NULL,
+            expiration integer,
+            price bigint NOT NULL,
+            run integer NOT NULL,
+            attempts integer NOT NULL DEFAULT 0,
+            max_attempts integer NOT NULL,
+            owner text,
+            lease_until bigint,
+            not_before bigint,
+            results jsonb,
+            error_code text,
+            error_message text,
+            usage jsonb,
+            created_at bigint NOT NULL,
+            updated_at bigint NOT NULL,
+            started_at bigint,
+            finished_at bigint,
+            expires_at bigint);
+        CREATE INDEX requests_status ON requests (status, lease_until);
+        CREATE INDEX requests_expiry ON requests (expires_at) WHERE expires_at IS NOT NULL;
+        """,
+    ];
+
+    public static int Latest => Steps.Length;
+
+    public static void Apply(PostgresStore store)
+    {
+        using var connection = store.Open();
+        using var transaction = connection.BeginTransaction();
+        connection.Execute("SELECT pg_advisory_xact_lock(@lock)", ("@lock", MigrationLock));
+        connection.Execute("CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at bigint NOT NULL)");
+        var current = connection.Scalar<long?>("SELECT MAX(version) FROM schema_migrations") ?? 0;
+        if (current > Steps.Length)
+        {
+            throw new InvalidOperationException($"The database at {store.Description} has schema version {current}, newer than this build ({Steps.Length}).");
+        }
+        for (var version = (int)current + 1; version <= Steps.Length; version++)
+        {
+            SqlExtensions.Exec(connection, Steps[version - 1]);
+            connection.Execute("INSERT INTO schema_migrations (version, applied_at) VALUES (@v, @t)", ("@v", version), ("@t", Clock.NowMs()));
+        }
+        transaction.Commit();
+    }
+}

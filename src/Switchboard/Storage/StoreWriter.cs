@@ -1,0 +1,230 @@
+using System.Data;
+using System.Data.Common;
+using System.Threading.Channels;
+
+namespace Switchboard.Storage;
+
+/// <summary>
+/// The one write connection of this process, with group commit. Callers hand in a unit of work;
+/// the writer runs queued units back to back inside one transaction, each under its own
+/// savepoint, and commits once. A unit that throws is rolled back alone (its savepoint) and its
+/// caller gets the exception; the others commit. A caller's task completes only after COMMIT
+/// returned, so "202 Accepted" is never answered for a request that is not stored.
+/// On SQLite one writer also removes busy-waiting between threads of the same process; on
+/// PostgreSQL group commit lets one hot row (a user's balance) take many charges per commit
+/// instead of one per fsync.
+/// </summary>
+public sealed class StoreWriter : IAsyncDisposable
+{
+    private readonly Channel<IWorkItem> _queue = Channel.CreateUnbounded<IWorkItem>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Store _store;
+    private readonly Task _loop;
+    private DbConnection? _connection;
+
+    public StoreWriter(Store store)
+    {
+        _store = store;
+        _loop = Task.Factory.StartNew(Loop, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    }
+
+    public Task<T> WriteAsync<T>(Func<DbConnection, T> work) => Enqueue(work, savepoint: true);
+
+    /// <summary>
+    /// For a unit that is one SQL statement: a statement is atomic by itself, so the savepoint
+    /// around it is skipped. On PostgreSQL a failing statement aborts the whole transaction: the
+    /// batch is then rolled back and each of its units re-run alone.
+    /// </summary>
+    public Task<T> WriteStatementAsync<T>(Func<DbConnection, T> statement) => Enqueue(statement, savepoint: false);
+
+    private Task<T> Enqueue<T>(Func<DbConnection, T> work, bool savepoint)
+    {
+        var item = new WorkItem<T>(work, savepoint);
+        if (!_queue.Writer.TryWrite(item))
+        {
+            throw new ObjectDisposedException(nameof(StoreWriter));
+        }
+        return item.Completion.Task;
+    }
+
+    private void Loop()
+    {
+        var batch = new List<IWorkItem>(_store.MaxBatch);
+        var reader = _queue.Reader;
+        try
+        {
+            while (reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+            {
+                batch.Clear();
+                while (batch.Count < _store.MaxBatch && reader.TryRead(out var item))
+                {
+                    batch.Add(item);
+                }
+                DbConnection connection;
+                try
+                {
+                    connection = Connection();
+                }
+                catch (Exception ex)
+                {
+                    batch.ForEach(item => item.Fail(ex));
+                    continue;
+                }
+                RunBatch(connection, batch);
+            }
+        }
+        finally
+        {
+            _connection?.Dispose();
+        }
+    }
+
+    /// <summary>The write connection, opened again after the server dropped it.</summary>
+    private DbConnection Connection()
+    {
+        if (_connection is { State: ConnectionState.Open })
+        {
+            return _connection;
+        }
+        _connection?.Dispose();
+        _connection = null;
+        _connection = _store.OpenWriter();
+        return _connection;
+    }
+
+    private void RunBatch(DbConnection connection, List<IWorkItem> batch)
+    {
+        var ok = new bool[batch.Count];
+        try
+        {
+            SqlExtensions.Exec(connection, _store.BeginSql);
+        }
+        catch (Exception ex)
+        {
+            batch.ForEach(item => item.Fail(ex));
+            return;
+        }
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var savepoint = batch[i].Savepoint;
+            try
+            {
+                if (savepoint)
+                {
+                    SqlExtensions.Exec(connection, "SAVEPOINT unit");
+                }
+                batch[i].Run(connection);
+                if (savepoint)
+                {
+                    SqlExtensions.Exec(connection, "RELEASE unit");
+                }
+                ok[i] = true;
+            }
+            catch (Exception ex)
+            {
+                if (!savepoint && _store.ErrorAbortsTransaction)
+                {
+                    // The transaction is dead: nothing of the batch is kept. Each unit runs again
+                    // alone, so one unit's failure costs the others a retry, not an error.
+                    TryExec(connection, "ROLLBACK");
+                    RunAlone(connection, batch);
+                    return;
+                }
+                if (savepoint && !TryExec(connection, "ROLLBACK TO unit; RELEASE unit"))
+                {
+                    // The savepoint could not be restored (the connection failed): nothing commits.
+                    TryExec(connection, "ROLLBACK");
+                    batch.ForEach(item => item.Fail(ex));
+                    return;
+                }
+                batch[i].Fail(ex);
+            }
+        }
+        try
+        {
+            SqlExtensions.Exec(connection, "COMMIT");
+        }
+        catch (Exception ex)
+        {
+            // Already rolled back by the server, or the connection failed: either way the units
+            // that had run report the failure, and the next batch opens the connection again.
+            TryExec(connection, "ROLLBACK");
+            for (var i = 0; i < batch.Count; i++)
+            {
+                if (ok[i])
+                {
+                    batch[i].Fail(ex);
+                }
+            }
+            return;
+        }
+        for (var i = 0; i < batch.Count; i++)
+        {
+            if (ok[i])
+            {
+                batch[i].Complete();
+            }
+        }
+    }
+
+    private void RunAlone(DbConnection connection, List<IWorkItem> batch)
+    {
+        foreach (var item in batch)
+        {
+            try
+            {
+                SqlExtensions.Exec(connection, _store.BeginSql);
+                item.Run(connection);
+                SqlExtensions.Exec(connection, "COMMIT");
+                item.Complete();
+            }
+            catch (Exception ex)
+            {
+                TryExec(connection, "ROLLBACK");
+                item.Fail(ex);
+            }
+        }
+    }
+
+    private static bool TryExec(DbConnection connection, string sql)
+    {
+        try
+        {
+            SqlExtensions.Exec(connection, sql);
+            return true;
+        }
+        catch (Exception ex) when (ex is DbException or InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await _loop.ConfigureAwait(false);
+    }
+
+    private interface IWorkItem
+    {
+        bool Savepoint { get; }
+
+        void Run(DbConnection connection);
+        void Complete();
+        void Fail(Exception ex);
+    }
+
+    private sealed class WorkItem<T>(Func<DbConnection, T> work, bool savepoint) : IWorkItem
+    {
+        public bool Savepoint => savepoint;
+
+        private T _result = default!;
+
+        public TaskCompletionSource<T> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Run(DbConnection connection) => _result = work(connection);
+
+        public void Complete() => Completion.TrySetResult(_result);
+
+        public void Fail(Exception ex) => Completion.TrySetException(ex);
+    }
+}

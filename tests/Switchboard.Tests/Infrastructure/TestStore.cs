@@ -1,0 +1,114 @@
+using System.Data.Common;
+using Npgsql;
+using Switchboard.Config;
+using Switchboard.Storage;
+
+namespace Switchboard.Tests.Infrastructure;
+
+/// <summary>
+/// A store of its own per test, on either backend, with a folder for files (catalogs, logs,
+/// the bootstrap config): SQLite in that folder, or a fresh database on the PostgreSQL server
+/// test.sh started (dropped afterwards). Optionally with the Redis queue, under a key prefix of
+/// its own. Tests pass it wherever a process is started (CLI, in-memory host, real process).
+/// </summary>
+public sealed class TestStore : IAsyncDisposable
+{
+    private readonly string? _database;
+    private Store? _store;
+
+    private TestStore(StoreKind kind, bool redis)
+    {
+        Kind = kind;
+        Directory.CreateDirectory(Path);
+        if (kind == StoreKind.Sqlite && !redis)
+        {
+            ProcessArgs = ["--data", Path];
+            return;
+        }
+        var lines = new List<string> { "version: 1.0" };
+        if (kind == StoreKind.Postgres)
+        {
+            _database = "t_" + Guid.NewGuid().ToString("N")[..16];
+            using (var admin = new NpgsqlConnection(TestServices.PostgresAdmin))
+            {
+                admin.Open();
+                SqlExtensions.Exec(admin, $"CREATE DATABASE {_database}");
+            }
+            var uri = new NpgsqlConnectionStringBuilder(TestServices.PostgresAdmin) { Database = _database, MaxPoolSize = 30 }.ConnectionString;
+            lines.Add("meta: {source: postgres}");
+            lines.Add($"postgres: {{uri: '{uri}'}}");
+        }
+        else
+        {
+            lines.Add("meta: {source: sqlite}");
+            lines.Add($"sqlite: {{path: '{System.IO.Path.Combine(Path, "switchboard.db")}'}}");
+        }
+        if (redis)
+        {
+            RedisPrefix = "t" + Guid.NewGuid().ToString("N")[..12];
+            lines.Add($"redis: {{uri: '{TestServices.Redis}', prefix: {RedisPrefix}}}");
+        }
+        ConfigPath = System.IO.Path.Combine(Path, "switchboard.yaml");
+        File.WriteAllLines(ConfigPath, lines);
+        ProcessArgs = ["--config", ConfigPath];
+    }
+
+    public static TestStore Create(StoreKind kind, bool redis = false) => new(kind, redis);
+
+    public StoreKind Kind { get; }
+
+    /// <summary>The test's folder.</summary>
+    public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "switchboard-tests", Guid.NewGuid().ToString("N")[..12]);
+
+    /// <summary>The bootstrap config file, when the store is not the embedded default.</summary>
+    public string? ConfigPath { get; }
+
+    public string? RedisPrefix { get; }
+
+    /// <summary>What a command line adds to reach this store: <c>--data DIR</c> or <c>--config FILE</c>.</summary>
+    public string[] ProcessArgs { get; }
+
+    /// <summary>The same as configuration settings, for an in-memory host.</summary>
+    public Dictionary<string, string?> Settings => ConfigPath is null
+        ? new() { ["Switchboard:DataDir"] = Path }
+        : new() { ["Switchboard:Config"] = ConfigPath };
+
+    /// <summary>The store itself, for assertions and direct writes.</summary>
+    public Store Store => _store ??= Open();
+
+    private Store Open()
+    {
+        var store = (ConfigPath is null ? BootstrapConfig.Embedded(Path) : BootstrapConfig.Load(ConfigPath)).OpenStore();
+        store.Migrate();
+        return store;
+    }
+
+    public T Query<T>(Func<DbConnection, T> read)
+    {
+        using var connection = Store.Open();
+        return read(connection);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_store is not null)
+        {
+            await _store.DisposeAsync();
+        }
+        if (_database is not null)
+        {
+            NpgsqlConnection.ClearAllPools();
+            await using var admin = new NpgsqlConnection(TestServices.PostgresAdmin);
+            await admin.OpenAsync();
+            SqlExtensions.Exec(admin, $"DROP DATABASE IF EXISTS {_database} WITH (FORCE)");
+        }
+        try
+        {
+            Directory.Delete(Path, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A process of the test may still hold a file open; the temp folder is cleaned eventually.
+        }
+    }
+}
