@@ -22,9 +22,20 @@ public static class YamlJson
     public static JsonNode? Parse(string yaml, Func<string, string?>? environment = null)
     {
         var stream = new YamlStream();
-        stream.Load(new StringReader(yaml));
+        stream.Load(new StringReader(QuoteBareEnv(yaml)));
         return stream.Documents.Count == 0 ? null : new Reader(environment ?? Environment.GetEnvironmentVariable).ToJson(stream.Documents[0].RootNode, "");
     }
+
+    private static readonly System.Text.RegularExpressions.Regex BareEnv =
+        new(@"!ENV[ \t]+(\$\{[A-Za-z_][A-Za-z0-9_]*\})", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
+    /// <summary>
+    /// <c>key: !ENV ${VAR}</c> inside a flow mapping (<c>{uri: !ENV ${PG_URI}}</c>, as the
+    /// documented examples and the original system's configs write it) is not valid YAML: the
+    /// braces end the plain scalar. An !ENV value is always a string, so a bare <c>${VAR}</c>
+    /// after the tag is quoted before parsing; nothing else changes.
+    /// </summary>
+    private static string QuoteBareEnv(string yaml) => yaml.Contains("!ENV", StringComparison.Ordinal) ? BareEnv.Replace(yaml, "!ENV \"$1\"") : yaml;
 
     private sealed class Reader(Func<string, string?> environment)
     {

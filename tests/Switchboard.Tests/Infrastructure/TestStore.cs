@@ -65,6 +65,9 @@ public sealed class TestStore : IAsyncDisposable
 
     public string? RedisPrefix { get; }
 
+    /// <summary>The PostgreSQL database of this test, when on PostgreSQL.</summary>
+    public string? DatabaseName => _database;
+
     /// <summary>What a command line adds to reach this store: <c>--data DIR</c> or <c>--config FILE</c>.</summary>
     public string[] ProcessArgs { get; }
 
