@@ -43,7 +43,11 @@ public sealed class JobRunner(
         }
         using (logger.BeginScope(new Dictionary<string, object> { ["request_id"] = job.RequestId }))
         {
+            // Debug: one line per claim and per end, with the owner, so a test (or an operator
+            // chasing a double execution) can line up who ran what when.
+            logger.LogDebug("Claimed {RequestId} run {Run} attempt {Attempt} as {Owner}", job.RequestId, job.Run, job.Attempt, identity.Owner);
             await ExecuteClaimed(job, delivery, abort);
+            logger.LogDebug("Ended {RequestId} run {Run} attempt {Attempt} as {Owner}", job.RequestId, job.Run, job.Attempt, identity.Owner);
         }
         await queue.AckAsync(delivery);
     }

@@ -25,6 +25,7 @@ public sealed class ReconService(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(options.Value.ReconInterval);
+        logger.LogInformation("Recon started: a pass every {Interval} while this process is the active recon", options.Value.ReconInterval);
         do
         {
             if (!leadership.IsLeader)

@@ -23,7 +23,7 @@ public abstract class CrashRecoveryTests(StoreKind kind)
         await Infrastructure.Cli.ApplyCatalog(dir, Catalog);
         var (userId, key) = await Infrastructure.Cli.CreateUser(dir, "alice", 1000);
         var ids = new List<string>();
-        await using (var first = await ServeProcess.Start(dir, "--workers", "4", "--Switchboard:LeaseSeconds=2"))
+        await using (var first = await SwitchboardProcess.Start(dir, "--workers", "4", "--Switchboard:LeaseSeconds=2"))
         {
             using var client = first.Client(key);
             for (var i = 0; i < 12; i++)
@@ -39,7 +39,7 @@ public abstract class CrashRecoveryTests(StoreKind kind)
         var running = Ledger.Query(dir, c => Storage.SqlExtensions.Scalar<long>(c, "SELECT COUNT(*) FROM requests WHERE status = 'running'"));
         Assert.True(running > 0, "the kill should have left running requests behind");
 
-        await using var second = await ServeProcess.Start(dir, "--workers", "8", "--Switchboard:LeaseSeconds=2", "--Switchboard:ReconInterval=00:00:00.250");
+        await using var second = await SwitchboardProcess.Start(dir, "--workers", "8", "--Switchboard:LeaseSeconds=2", "--Switchboard:ReconInterval=00:00:00.250");
         using var after = second.Client(key);
         foreach (var id in ids)
         {

@@ -1,0 +1,234 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Switchboard.Storage;
+using Switchboard.Tests.Infrastructure;
+
+namespace Switchboard.Tests.Distributed;
+
+/// <summary>
+/// The distributed deployment as separate OS processes of the built binary (api, executors,
+/// recon) on the PostgreSQL and Redis that test.sh started: whatever process is killed, every
+/// accepted request finishes once, charged once, with all its results.
+/// </summary>
+public sealed class MultiProcessTests : IAsyncLifetime
+{
+    private const string Catalog = """
+        handlers:
+          - {id: echo.render, credits: 1}
+        offers:
+          - {service: work, action: slow, handler: echo.render, price: 1, prompt_template: "Work on {n}", create_qty: 2, params: {delay_ms: 150}}
+        """;
+
+    private const int Requests = 500;
+
+    /// <summary>Short leases so a killed process's work comes back within seconds.</summary>
+    private static readonly Dictionary<string, string> Fast = new()
+    {
+        ["Switchboard__LeaseSeconds"] = "3",
+        ["Switchboard__ReconInterval"] = "00:00:00.500",
+        ["Switchboard__ReconLeaseSeconds"] = "3",
+        ["Switchboard__ShutdownGrace"] = "00:00:05",
+        ["Logging__LogLevel__Switchboard.Execution.JobRunner"] = "Debug",
+    };
+
+    private readonly TestStore _store = TestStore.Create(StoreKind.Postgres, redis: true);
+    private readonly List<SwitchboardProcess> _processes = [];
+    private string _key = "";
+    private string _userId = "";
+
+    public async Task InitializeAsync()
+    {
+        await Infrastructure.Cli.ApplyCatalog(_store, Catalog);
+        (_userId, _key) = await Infrastructure.Cli.CreateUser(_store, "alice", 10_000);
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var process in _processes)
+        {
+            await process.DisposeAsync();
+        }
+        await _store.DisposeAsync();
+    }
+
+    private async Task<SwitchboardProcess> Start(string role, params string[] args)
+    {
+        var process = await SwitchboardProcess.StartRole(_store, role, args, Fast);
+        _processes.Add(process);
+        return process;
+    }
+
+    private async Task<List<string>> Submit(SwitchboardProcess api, int count)
+    {
+        using var client = api.Client(_key);
+        var ids = new string[count];
+        await Parallel.ForAsync(0, count, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, _) =>
+        {
+            var response = await client.PostAsJsonAsync("/svc/work/slow/", new { n = i });
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+            ids[i] = await SwitchboardFactory.IdOf(response);
+        });
+        return [.. ids];
+    }
+
+    private long Count(string status) =>
+        _store.Query(c => c.Scalar<long>("SELECT COUNT(*) FROM requests WHERE status = @s", ("@s", status)));
+
+    private async Task WaitUntil(Func<bool> condition, TimeSpan timeout, string what)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}; statuses: queued {Count("queued")}, running {Count("running")}, succeeded {Count("succeeded")}, failed {Count("failed")}");
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>Every request succeeded with all its results, each charged once and never refunded, and the books balance.</summary>
+    private void AssertAllFinishedOnce(IReadOnlyCollection<string> ids)
+    {
+        Assert.Equal(ids.Count, Count("succeeded"));
+        _store.Query(c =>
+        {
+            using var command = c.Sql(
+                """
+                SELECT r.id, r.results,
+                    (SELECT COUNT(*) FROM ledger l WHERE l.request_id = r.id AND l.kind = 'charge'),
+                    (SELECT COUNT(*) FROM ledger l WHERE l.request_id = r.id AND l.kind = 'refund')
+                FROM requests r
+                """);
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                var results = JsonNode.Parse(reader.GetString(1))!.AsArray();
+                Assert.True(results.Count == 2, $"request {reader.GetString(0)} has {results.Count} results");
+                Assert.True(reader.GetInt64(2) == 1, $"request {reader.GetString(0)} was charged {reader.GetInt64(2)} times");
+                Assert.True(reader.GetInt64(3) == 0, $"request {reader.GetString(0)} was refunded");
+            }
+            return 0;
+        });
+        Assert.Equal(10_000 - ids.Count, Ledger.Balance(_store, _userId));
+        Ledger.AssertBalanced(_store);
+    }
+
+    /// <summary>
+    /// From the executors' debug logs: per request, the intervals each executor ran it. Two
+    /// executors' intervals of one request never overlap; a killed executor's open interval
+    /// ends at its death.
+    /// </summary>
+    private static void AssertNeverRanTwiceAtOnce(IEnumerable<SwitchboardProcess> executors, Dictionary<SwitchboardProcess, DateTimeOffset> killedAt)
+    {
+        var intervals = new Dictionary<string, List<(int Pid, DateTimeOffset Start, DateTimeOffset End)>>();
+        foreach (var executor in executors)
+        {
+            var open = new Dictionary<string, DateTimeOffset>();
+            foreach (var entry in executor.Logs)
+            {
+                var message = entry["Message"]?.GetValue<string>() ?? "";
+                var requestId = entry["State"]?["RequestId"]?.GetValue<string>();
+                if (requestId is null || entry["Timestamp"] is not { } stamp)
+                {
+                    continue;
+                }
+                var at = DateTimeOffset.Parse(stamp.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture);
+                if (message.StartsWith("Claimed ", StringComparison.Ordinal))
+                {
+                    open[requestId] = at;
+                }
+                else if (message.StartsWith("Ended ", StringComparison.Ordinal) && open.Remove(requestId, out var start))
+                {
+                    Add(requestId, (executor.Pid, start, at));
+                }
+            }
+            foreach (var (requestId, start) in open)
+            {
+                Assert.True(killedAt.TryGetValue(executor, out var death), $"request {requestId} never ended on live executor {executor.Pid}");
+                Add(requestId, (executor.Pid, start, death));
+            }
+        }
+        Assert.NotEmpty(intervals);
+        foreach (var (requestId, list) in intervals)
+        {
+            foreach (var a in list)
+            {
+                foreach (var b in list.Where(b => b.Pid != a.Pid))
+                {
+                    Assert.False(a.Start < b.End && b.Start < a.End, $"request {requestId} ran on executors {a.Pid} and {b.Pid} at once");
+                }
+            }
+        }
+
+        void Add(string requestId, (int, DateTimeOffset, DateTimeOffset) interval)
+        {
+            if (!intervals.TryGetValue(requestId, out var list))
+            {
+                intervals[requestId] = list = [];
+            }
+            list.Add(interval);
+        }
+    }
+
+    [Fact]
+    public async Task KillingAnExecutorMidRunLosesNothingAndRunsNothingTwice()
+    {
+        var api = await Start("api");
+        var first = await Start("executor", "--workers", "16");
+        var second = await Start("executor", "--workers", "16");
+        await Start("recon");
+
+        var ids = await Submit(api, Requests);
+        await WaitUntil(() => first.Logged("Claimed ") && Count("succeeded") >= 50, TimeSpan.FromSeconds(60), "work in flight on the first executor");
+        await first.Kill();
+        var killedAt = new Dictionary<SwitchboardProcess, DateTimeOffset> { [first] = DateTimeOffset.UtcNow };
+        var left = Count("queued") + Count("running");
+        Assert.True(left > 0, "the kill should have happened mid-run");
+
+        await WaitUntil(() => Count("succeeded") == Requests, TimeSpan.FromSeconds(120), "every request to succeed");
+
+        AssertAllFinishedOnce(ids);
+        AssertNeverRanTwiceAtOnce([first, second], killedAt);
+        Assert.True(second.Logs.Count(e => e["Message"]?.GetValue<string>().StartsWith("Claimed ", StringComparison.Ordinal) == true) > 0);
+    }
+
+    [Fact]
+    public async Task WhenTheActiveReconDiesTheStandbyTakesOver()
+    {
+        var api = await Start("api");
+        var first = await Start("executor", "--workers", "16");
+        await Start("executor", "--workers", "16");
+        var reconA = await Start("recon");
+        var reconB = await Start("recon");
+        await WaitUntil(() => reconA.Logged("now the recon leader") || reconB.Logged("now the recon leader"), TimeSpan.FromSeconds(15), "a recon to lead");
+        var (leader, standby) = reconA.Logged("now the recon leader") ? (reconA, reconB) : (reconB, reconA);
+
+        await leader.Kill();
+        var killedAt = DateTime.UtcNow;
+        var ids = await Submit(api, 200);
+        await WaitUntil(() => first.Logged("Claimed ") && Count("succeeded") >= 20, TimeSpan.FromSeconds(60), "work in flight");
+        // Jobs the killed executor held stay `running` in the store until a recon requeues
+        // them: only the standby, now leading, can.
+        await first.Kill();
+
+        await WaitUntil(() => Count("succeeded") == 200, TimeSpan.FromSeconds(120), "every request to succeed");
+        Assert.True(standby.Logged("now the recon leader"));
+        AssertAllFinishedOnce(ids);
+        Assert.True(DateTime.UtcNow - killedAt < TimeSpan.FromSeconds(120));
+    }
+
+    [Fact]
+    public async Task AnExecutorStoppedWithSigtermReleasesItsWorkAndExitsZero()
+    {
+        var api = await Start("api");
+        var executor = await Start("executor", "--workers", "8", "--Switchboard:ShutdownGrace=00:00:00.200");
+        await Start("recon");
+        var ids = await Submit(api, 40);
+        await WaitUntil(() => executor.Logged("Claimed "), TimeSpan.FromSeconds(30), "work in flight");
+
+        Assert.Equal(0, await executor.Terminate(TimeSpan.FromSeconds(20)));
+        await Start("executor", "--workers", "8");
+
+        await WaitUntil(() => Count("succeeded") == 40, TimeSpan.FromSeconds(60), "every request to succeed");
+        AssertAllFinishedOnce(ids);
+    }
+}
