@@ -1,16 +1,28 @@
 #!/usr/bin/env bash
-# The whole test suite, from a clean clone: installs what the tests need, restores, builds and
-# runs every test, and ends with one line "N passed, N failed". Exits non-zero on any failure.
+# The whole test suite, from a clean clone: installs what the tests need (redis-server and
+# PostgreSQL from Debian, via scripts/services.sh), starts a throwaway PostgreSQL and Redis on
+# free 127.0.0.1 ports (handed to the tests as SWITCHBOARD_TEST_PG / SWITCHBOARD_TEST_REDIS),
+# restores, builds and runs every test, stops the servers and removes their files on exit (also
+# on failure), and ends with one line "N passed, N failed". Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_CLI_WORKLOAD_UPDATE_NOTIFY_DISABLE=1
 
-# Nothing outside the .NET SDK is needed yet: the embedded default runs on SQLite in process.
-# Services the later deployments need (redis-server, PostgreSQL, Chromium) are installed and
-# started here, never assumed: a missing one fails the run instead of skipping tests.
+# Services the tests need are installed and started here, never assumed: a missing one fails the
+# run instead of skipping tests. The PostgreSQL instance is thrown away after the run, so it runs
+# without durability.
+source scripts/services.sh
 
 results=$(mktemp -d)
-trap 'rm -rf "$results"' EXIT
+services=$(mktemp -d /tmp/sb-test-services.XXXXXX)
+trap 'stop_services; rm -rf "$results" "$services"' EXIT
+
+setup_failed() { echo "could not $1"; echo "0 passed, 1 failed"; exit 1; }
+ensure_packages || setup_failed "install redis-server and PostgreSQL"
+start_postgres "$services" -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
+  || setup_failed "start PostgreSQL"
+start_redis "$services" || setup_failed "start redis-server"
+export SWITCHBOARD_TEST_PG="$PG_URI" SWITCHBOARD_TEST_REDIS="$REDIS_URI"
 
 dotnet restore Switchboard.slnx
 dotnet build Switchboard.slnx -c Release --no-restore
