@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using StackExchange.Redis;
 
 namespace Switchboard.Queue;
@@ -29,11 +28,10 @@ internal sealed class RedisFetcher : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly RedisOutageLog _outage;
 
-    private readonly Channel<JobDelivery> _ready = Channel.CreateUnbounded<JobDelivery>(new UnboundedChannelOptions { SingleReader = false, SingleWriter = true });
     private readonly SemaphoreSlim _wake = new(0);
+    private readonly DeliveryHandoff _handoff;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
-    private int _waiting;
     private IConnectionMultiplexer? _reader;
 
     public RedisFetcher(IConnectionMultiplexer shared, RedisSettings settings, RedisQueueKeys keys, string consumer, TimeSpan reclaimAfter, RedisJobQueueOptions options, ILogger logger)
@@ -47,29 +45,11 @@ internal sealed class RedisFetcher : IAsyncDisposable
         _options = options;
         _logger = logger;
         _outage = new RedisOutageLog(logger, "reading the job stream");
+        _handoff = new DeliveryHandoff(() => _wake.Release());
         _loop = Task.Run(FetchLoop);
     }
 
-    public async ValueTask<JobDelivery> ReadAsync(CancellationToken cancellationToken)
-    {
-        if (_ready.Reader.TryRead(out var ready))
-        {
-            return ready;
-        }
-        Interlocked.Increment(ref _waiting);
-        try
-        {
-            _wake.Release();
-            return await _ready.Reader.ReadAsync(cancellationToken);
-        }
-        finally
-        {
-            Interlocked.Decrement(ref _waiting);
-        }
-    }
-
-    /// <summary>Workers waiting for an entry that none fetched yet covers.</summary>
-    private int Demand() => Volatile.Read(ref _waiting) - _ready.Reader.Count;
+    public ValueTask<JobDelivery> ReadAsync(CancellationToken cancellationToken) => _handoff.TakeAsync(cancellationToken);
 
     private async Task FetchLoop()
     {
@@ -80,7 +60,7 @@ internal sealed class RedisFetcher : IAsyncDisposable
         RedisValue reclaimCursor = "0-0";
         while (!stop.IsCancellationRequested)
         {
-            var demand = Math.Min(Demand(), _options.MaxBatch);
+            var demand = Math.Min(_handoff.Demand, _options.MaxBatch);
             if (demand <= 0)
             {
                 await WaitForDemand(stop);
@@ -207,7 +187,7 @@ internal sealed class RedisFetcher : IAsyncDisposable
         }
         if (JobMessage.TryParse(text, out var message))
         {
-            _ready.Writer.TryWrite(new JobDelivery(message, id));
+            _handoff.Offer(new JobDelivery(message, id));
             return;
         }
         // An entry whose data is gone (Redis before 7 returns these from XAUTOCLAIM) or that is
@@ -261,8 +241,7 @@ internal sealed class RedisFetcher : IAsyncDisposable
         await _stop.CancelAsync();
         // A blocked read ends within BlockTime; what it brought is released below.
         await _loop.WaitAsync(_options.BlockTime + TimeSpan.FromSeconds(6)).ContinueWith(_ => { }, TaskScheduler.Default);
-        await ReleaseUnread();
-        _ready.Writer.TryComplete();
+        await ReleaseUnread(_handoff.Close());
         if (_reader is not null)
         {
             await _reader.DisposeAsync();
@@ -272,11 +251,11 @@ internal sealed class RedisFetcher : IAsyncDisposable
     }
 
     /// <summary>Entries fetched but never handed to a worker go back to the stream now, not after a lease.</summary>
-    private async Task ReleaseUnread()
+    private async Task ReleaseUnread(List<JobDelivery> unread)
     {
         var calls = new List<Task>();
         var database = _shared.GetDatabase();
-        while (_ready.Reader.TryRead(out var delivery))
+        foreach (var delivery in unread)
         {
             calls.Add(database.ScriptEvaluateAsync(RedisScripts.Release, [_keys.Stream], [RedisQueueKeys.Group, (string)delivery.Receipt!, delivery.Message.ToString()]));
         }

@@ -1,0 +1,61 @@
+using System.Net;
+using System.Net.Sockets;
+using StackExchange.Redis;
+using Switchboard.Queue;
+using Switchboard.Tests.Infrastructure;
+
+namespace Switchboard.Tests.QueueContract;
+
+/// <summary>
+/// The Redis tests run one at a time: one of them empties the whole server (FLUSHALL), as a
+/// Redis restarted without its data would be. Every test still uses its own key prefix.
+/// </summary>
+[CollectionDefinition(Name)]
+public sealed class RedisCollection
+{
+    public const string Name = "Redis";
+}
+
+/// <summary>The throwaway Redis of the suite (<c>SWITCHBOARD_TEST_REDIS</c>), with a fresh key prefix per caller.</summary>
+internal static class RedisTestServer
+{
+    /// <summary>Short times so reclaim, delays and leases are seen within seconds.</summary>
+    public static RedisJobQueueOptions FastOptions => new()
+    {
+        BlockTime = TimeSpan.FromMilliseconds(500),
+        MoverInterval = TimeSpan.FromMilliseconds(50),
+        ReclaimInterval = TimeSpan.FromMilliseconds(200),
+    };
+
+    public static RedisSettings Settings(string? prefix = null) =>
+        RedisSettings.Parse(TestServices.Redis, prefix ?? $"t{Guid.NewGuid():N}"[..13]);
+
+    public static IConnectionMultiplexer Connect(RedisSettings settings) =>
+        ConnectionMultiplexer.Connect(settings.Options.Clone());
+
+    /// <summary>A 127.0.0.1 port with nothing listening (bound, then released).</summary>
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>Polls until the condition holds or the time is up; true when it held.</summary>
+    public static async Task<bool> Eventually(Func<Task<bool>> condition, TimeSpan within, int pollMs = 25)
+    {
+        var deadline = DateTime.UtcNow + within;
+        while (true)
+        {
+            if (await condition())
+            {
+                return true;
+            }
+            if (DateTime.UtcNow >= deadline)
+            {
+                return false;
+            }
+            await Task.Delay(pollMs);
+        }
+    }
+}
