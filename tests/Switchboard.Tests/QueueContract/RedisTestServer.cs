@@ -7,8 +7,8 @@ using Switchboard.Tests.Infrastructure;
 namespace Switchboard.Tests.QueueContract;
 
 /// <summary>
-/// The Redis tests run one at a time: one of them empties the whole server (FLUSHALL), as a
-/// Redis restarted without its data would be. Every test still uses its own key prefix.
+/// The Redis tests run one at a time, so their timing assertions (reclaim, delays, leases) are
+/// not disturbed by each other. Every test still uses its own key prefix.
 /// </summary>
 [CollectionDefinition(Name)]
 public sealed class RedisCollection
@@ -32,6 +32,24 @@ internal static class RedisTestServer
 
     public static IConnectionMultiplexer Connect(RedisSettings settings) =>
         ConnectionMultiplexer.Connect(settings.Options.Clone());
+
+    /// <summary>Deletes every key of the prefix: what a Redis restarted without its data looks like to that deployment.</summary>
+    public static async Task DeleteAllKeys(RedisSettings settings)
+    {
+        var admin = settings.Options.Clone();
+        admin.AllowAdmin = true;
+        await using var connection = await ConnectionMultiplexer.ConnectAsync(admin);
+        var server = connection.GetServer(connection.GetEndPoints()[0]);
+        var keys = new List<RedisKey>();
+        await foreach (var key in server.KeysAsync(settings.Options.DefaultDatabase ?? 0, $"{{{settings.KeyPrefix}}}:*"))
+        {
+            keys.Add(key);
+        }
+        if (keys.Count > 0)
+        {
+            await connection.GetDatabase().KeyDeleteAsync([.. keys]);
+        }
+    }
 
     /// <summary>A 127.0.0.1 port with nothing listening (bound, then released).</summary>
     public static int FreePort()
