@@ -110,6 +110,7 @@ internal sealed class RedisFetcher : IAsyncDisposable
 
     private async Task<IConnectionMultiplexer> ConnectReader()
     {
+        RedisThreadPool.EnsureHeadroom();
         var options = _settings.Options.Clone();
         options.ClientName = $"{options.ClientName ?? "switchboard"}:reader";
         // A blocked read must not count as a timed-out command.

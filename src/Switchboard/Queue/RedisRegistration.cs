@@ -125,6 +125,7 @@ public static class RedisRegistration
     /// <summary>The shared multiplexer; <c>AbortOnConnectFail</c> is off, so it returns (unconnected) when Redis is down and keeps trying.</summary>
     internal static IConnectionMultiplexer Connect(RedisSettings settings, ILogger logger)
     {
+        RedisThreadPool.EnsureHeadroom();
         var connection = ConnectionMultiplexer.Connect(settings.Options.Clone());
         var lastFailureLog = 0L;
         connection.ConnectionFailed += (_, e) =>

@@ -13,7 +13,7 @@ public sealed class ExecutorHeartbeatTests
     public async Task TheHeartbeatKeyExpiresByItselfAndIsDeletedOnStop()
     {
         var settings = RedisTestServer.Settings();
-        await using var redis = RedisTestServer.Connect(settings);
+        await using var redis = await RedisTestServer.Connect(settings);
         var database = redis.GetDatabase();
         var interval = TimeSpan.FromMilliseconds(200);
         var inFlight = 3;
@@ -50,7 +50,7 @@ public sealed class ExecutorHeartbeatTests
     public async Task ExecutorsSilentForTenBeatsLeaveTheIndex()
     {
         var settings = RedisTestServer.Settings();
-        await using var redis = RedisTestServer.Connect(settings);
+        await using var redis = await RedisTestServer.Connect(settings);
         var database = redis.GetDatabase();
         var index = settings.Key("executors");
         await database.SortedSetAddAsync(index, "long-gone", 1);

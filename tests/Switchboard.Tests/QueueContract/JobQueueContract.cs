@@ -200,12 +200,12 @@ public sealed class RedisJobQueueContractTests : JobQueueContract
 {
     private StackExchange.Redis.IConnectionMultiplexer _redis = null!;
 
-    protected override Task<IJobQueue> CreateQueue()
+    protected override async Task<IJobQueue> CreateQueue()
     {
         var settings = RedisTestServer.Settings();
-        _redis = RedisTestServer.Connect(settings);
-        return Task.FromResult<IJobQueue>(new RedisJobQueue(_redis, settings, "consumer-1", TimeSpan.FromSeconds(30),
-            Microsoft.Extensions.Logging.Abstractions.NullLogger<RedisJobQueue>.Instance, RedisTestServer.FastOptions));
+        _redis = await RedisTestServer.Connect(settings);
+        return new RedisJobQueue(_redis, settings, "consumer-1", TimeSpan.FromSeconds(30),
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<RedisJobQueue>.Instance, RedisTestServer.FastOptions);
     }
 
     protected override Task Sent() => ((RedisJobQueue)Queue).FlushAsync();

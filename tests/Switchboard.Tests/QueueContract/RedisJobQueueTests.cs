@@ -16,11 +16,7 @@ public sealed class RedisJobQueueTests : IAsyncLifetime
     private readonly List<IAsyncDisposable> _owned = [];
     private IConnectionMultiplexer _redis = null!;
 
-    public Task InitializeAsync()
-    {
-        _redis = RedisTestServer.Connect(_settings);
-        return Task.CompletedTask;
-    }
+    public async Task InitializeAsync() => _redis = await RedisTestServer.Connect(_settings);
 
     public async Task DisposeAsync()
     {
@@ -167,7 +163,7 @@ public sealed class RedisJobQueueTests : IAsyncLifetime
     public async Task WhenRedisIsUnreachableEnqueueReturnsAtOnceAndWarnsOncePerOutage()
     {
         var settings = RedisSettings.Parse($"127.0.0.1:{RedisTestServer.FreePort()},connectTimeout=500", _settings.KeyPrefix);
-        await using var unreachable = RedisTestServer.Connect(settings);
+        await using var unreachable = await RedisTestServer.Connect(settings);
         var logger = new CapturingLogger<RedisJobQueue>();
         await using var queue = new RedisJobQueue(unreachable, settings, "worker", ReclaimAfter, logger, RedisTestServer.FastOptions);
 

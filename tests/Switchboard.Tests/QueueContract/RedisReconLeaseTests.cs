@@ -34,7 +34,7 @@ public sealed class RedisReconLeaseTests : IAsyncLifetime
     /// <summary>A recon process: its own connection, as separate processes have.</summary>
     private async Task<(RedisReconLease Lease, IConnectionMultiplexer Connection)> StartRecon(string id)
     {
-        var connection = RedisTestServer.Connect(_settings);
+        var connection = await RedisTestServer.Connect(_settings);
         _connections.Add(connection);
         var lease = new RedisReconLease(connection, _settings, Lease, NullLogger<RedisReconLease>.Instance, id);
         _leases.Add(lease);

@@ -30,8 +30,12 @@ internal static class RedisTestServer
     public static RedisSettings Settings(string? prefix = null) =>
         RedisSettings.Parse(TestServices.Redis, prefix ?? $"t{Guid.NewGuid():N}"[..13]);
 
-    public static IConnectionMultiplexer Connect(RedisSettings settings) =>
-        ConnectionMultiplexer.Connect(settings.Options.Clone());
+    /// <summary>Connects as the registration does, with the same thread-pool headroom (see <see cref="RedisThreadPool"/>).</summary>
+    public static async Task<IConnectionMultiplexer> Connect(RedisSettings settings)
+    {
+        RedisThreadPool.EnsureHeadroom();
+        return await ConnectionMultiplexer.ConnectAsync(settings.Options.Clone());
+    }
 
     /// <summary>Deletes every key of the prefix: what a Redis restarted without its data looks like to that deployment.</summary>
     public static async Task DeleteAllKeys(RedisSettings settings)
