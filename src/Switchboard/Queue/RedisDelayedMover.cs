@@ -1,0 +1,68 @@
+using StackExchange.Redis;
+
+namespace Switchboard.Queue;
+
+/// <summary>
+/// Moves due delayed messages into the stream, every <see cref="RedisJobQueueOptions.MoverInterval"/>.
+/// Runs in every process that reads: the script is atomic, so several movers never move a
+/// message twice, and as long as one executor lives, delayed messages come due.
+/// </summary>
+internal sealed class RedisDelayedMover : IAsyncDisposable
+{
+    /// <summary>Members moved per script call; a backlog is worked off in consecutive calls.</summary>
+    private const int Limit = 500;
+
+    private readonly IConnectionMultiplexer _redis;
+    private readonly RedisQueueKeys _keys;
+    private readonly TimeSpan _interval;
+    private readonly RedisOutageLog _outage;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _loop;
+
+    public RedisDelayedMover(IConnectionMultiplexer redis, RedisQueueKeys keys, TimeSpan interval, ILogger logger)
+    {
+        _redis = redis;
+        _keys = keys;
+        _interval = interval;
+        _outage = new RedisOutageLog(logger, "moving delayed messages");
+        _loop = Task.Run(MoveLoop);
+    }
+
+    private async Task MoveLoop()
+    {
+        using var timer = new PeriodicTimer(_interval);
+        try
+        {
+            do
+            {
+                try
+                {
+                    long moved;
+                    do
+                    {
+                        moved = (long)await _redis.GetDatabase().ScriptEvaluateAsync(RedisScripts.MoveDue, [_keys.Delayed, _keys.Stream], [Limit]);
+                    }
+                    while (moved >= Limit && !_stop.IsCancellationRequested);
+                    _outage.Succeeded();
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // Nothing is lost: the members stay in the set until a later tick moves them.
+                    _outage.Failed(ex);
+                }
+            }
+            while (await timer.WaitForNextTickAsync(_stop.Token));
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopped.
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        await _loop.WaitAsync(TimeSpan.FromSeconds(10)).ContinueWith(_ => { }, TaskScheduler.Default);
+        _stop.Dispose();
+    }
+}

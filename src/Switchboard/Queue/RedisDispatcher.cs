@@ -1,0 +1,153 @@
+using System.Threading.Channels;
+using StackExchange.Redis;
+
+namespace Switchboard.Queue;
+
+/// <summary>
+/// Sends enqueued messages to Redis off the caller's path: callers drop a message into an
+/// in-process channel and return at once; one loop drains it in batches and sends each batch as
+/// a few pipelined script calls (XADD or ZADD + HINCRBY held per message), so thousands of
+/// messages a second cost a handful of round trips, not one each.
+/// <para>
+/// When Redis is down or too slow the batch is dropped, with one warning per outage: the store
+/// still says queued and Redis holds no copy, so recon's <see cref="IJobQueue.MissingAsync"/>
+/// finds the message and dispatches it again. A submit never waits for, or fails because of, Redis.
+/// </para>
+/// </summary>
+internal sealed class RedisDispatcher : IAsyncDisposable
+{
+    /// <summary>Messages per script call: large enough to amortize the round trip, small enough not to stall Redis.</summary>
+    private const int ChunkSize = 128;
+
+    private readonly IConnectionMultiplexer _redis;
+    private readonly RedisQueueKeys _keys;
+    private readonly int _maxBatch;
+    private readonly RedisOutageLog _outage;
+    private readonly Channel<Outgoing> _channel = Channel.CreateUnbounded<Outgoing>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = false });
+    private readonly Task _loop;
+
+    // Delayed members must be unique (a sorted set keeps one of equal members): process nonce + counter.
+    private readonly string _nonce = Guid.NewGuid().ToString("N")[..8];
+    private long _sequence;
+
+    public RedisDispatcher(IConnectionMultiplexer redis, RedisQueueKeys keys, int maxBatch, ILogger logger)
+    {
+        _redis = redis;
+        _keys = keys;
+        _maxBatch = maxBatch;
+        _outage = new RedisOutageLog(logger, "enqueue");
+        _loop = Task.Run(SendLoop);
+    }
+
+    /// <summary>Hands a message over for sending; false only after disposal (the message is then recon's to repair).</summary>
+    public bool Post(JobMessage message, TimeSpan delay)
+    {
+        var delayMs = delay <= TimeSpan.Zero ? 0 : Math.Max(1, (long)Math.Ceiling(delay.TotalMilliseconds));
+        var member = delayMs > 0 ? $"{_nonce}{Interlocked.Increment(ref _sequence):x}/{message}" : null;
+        return _channel.Writer.TryWrite(new Outgoing(message.ToString(), delayMs, member, null));
+    }
+
+    /// <summary>Completes when everything posted before it was sent (or dropped).</summary>
+    public Task FlushAsync()
+    {
+        var flushed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!_channel.Writer.TryWrite(new Outgoing("", 0, null, flushed)))
+        {
+            flushed.TrySetResult();
+        }
+        return flushed.Task;
+    }
+
+    private async Task SendLoop()
+    {
+        var batch = new List<Outgoing>(_maxBatch);
+        var reader = _channel.Reader;
+        while (await reader.WaitToReadAsync())
+        {
+            batch.Clear();
+            while (batch.Count < _maxBatch && reader.TryRead(out var item))
+            {
+                batch.Add(item);
+            }
+            await Send(batch.Where(o => o.Flushed is null).ToList());
+            foreach (var marker in batch.Where(o => o.Flushed is not null))
+            {
+                marker.Flushed!.TrySetResult();
+            }
+        }
+    }
+
+    private async Task Send(List<Outgoing> messages)
+    {
+        if (messages.Count == 0)
+        {
+            return;
+        }
+        if (!_redis.IsConnected)
+        {
+            // Fail fast: waiting for a timeout per batch would only grow the channel.
+            _outage.Failed("not connected", messages.Count);
+            return;
+        }
+        var database = _redis.GetDatabase();
+        RedisKey[] keys = [_keys.Stream, _keys.Delayed, _keys.Held];
+        // The chunks are pipelined: all are sent before the first reply is awaited.
+        var calls = new List<(Task Call, int Count)>();
+        foreach (var chunk in messages.Chunk(ChunkSize))
+        {
+            var args = new RedisValue[chunk.Length * 3];
+            for (var i = 0; i < chunk.Length; i++)
+            {
+                args[i * 3] = chunk[i].Text;
+                args[(i * 3) + 1] = chunk[i].DelayMs;
+                args[(i * 3) + 2] = chunk[i].Member ?? "";
+            }
+            calls.Add((SafeCall(() => database.ScriptEvaluateAsync(RedisScripts.Enqueue, keys, args)), chunk.Length));
+        }
+        var dropped = 0;
+        Exception? error = null;
+        foreach (var (call, count) in calls)
+        {
+            try
+            {
+                await call;
+            }
+            catch (Exception ex)
+            {
+                // Whatever went wrong (connection, timeout, a script error), the loop must live on.
+                error ??= ex;
+                dropped += count;
+            }
+        }
+        if (error is null)
+        {
+            _outage.Succeeded();
+        }
+        else
+        {
+            _outage.Failed(error, dropped);
+        }
+    }
+
+    // A command may also fail before it returns a task (e.g. the multiplexer was disposed).
+    private static Task SafeCall(Func<Task> call)
+    {
+        try
+        {
+            return call();
+        }
+        catch (Exception ex)
+        {
+            return Task.FromException(ex);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _channel.Writer.TryComplete();
+        // What was posted before shutdown still gets its chance; a dead Redis fails fast.
+        await _loop.WaitAsync(TimeSpan.FromSeconds(10)).ContinueWith(_ => { }, TaskScheduler.Default);
+    }
+
+    private readonly record struct Outgoing(string Text, long DelayMs, string? Member, TaskCompletionSource? Flushed);
+}

@@ -1,0 +1,272 @@
+using StackExchange.Redis;
+
+namespace Switchboard.Queue;
+
+/// <summary>
+/// Brings stream entries to the workers of this process. One loop, on a connection of its own,
+/// runs <c>XREADGROUP … BLOCK</c>: a blocking command on the shared multiplexer would stall
+/// every other command queued behind it on that socket. It asks for no more entries than
+/// workers are waiting right now, so an executor never hoards entries another one could run,
+/// and a crashed executor strands only what its idle workers had asked for.
+/// <para>
+/// Between reads it reclaims (<c>XAUTOCLAIM</c>) entries another consumer has left idle longer
+/// than the lease: their executor died, or lost its connection long enough not to heartbeat.
+/// </para>
+/// </summary>
+internal sealed class RedisFetcher : IAsyncDisposable
+{
+    private static readonly TimeSpan MinBackoff = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(5);
+
+    private readonly IConnectionMultiplexer _shared;
+    private readonly RedisSettings _settings;
+    private readonly RedisQueueKeys _keys;
+    private readonly string _consumer;
+    private readonly long _reclaimAfterMs;
+    private readonly TimeSpan _reclaimInterval;
+    private readonly RedisJobQueueOptions _options;
+    private readonly ILogger _logger;
+    private readonly RedisOutageLog _outage;
+
+    private readonly SemaphoreSlim _wake = new(0);
+    private readonly DeliveryHandoff _handoff;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _loop;
+    private IConnectionMultiplexer? _reader;
+
+    public RedisFetcher(IConnectionMultiplexer shared, RedisSettings settings, RedisQueueKeys keys, string consumer, TimeSpan reclaimAfter, RedisJobQueueOptions options, ILogger logger)
+    {
+        _shared = shared;
+        _settings = settings;
+        _keys = keys;
+        _consumer = consumer;
+        _reclaimAfterMs = Math.Max(1, (long)reclaimAfter.TotalMilliseconds);
+        _reclaimInterval = options.ReclaimInterval ?? TimeSpan.FromMilliseconds(Math.Clamp(reclaimAfter.TotalMilliseconds / 4, 50, 5000));
+        _options = options;
+        _logger = logger;
+        _outage = new RedisOutageLog(logger, "reading the job stream");
+        _handoff = new DeliveryHandoff(() => _wake.Release());
+        _loop = Task.Run(FetchLoop);
+    }
+
+    public ValueTask<JobDelivery> ReadAsync(CancellationToken cancellationToken) => _handoff.TakeAsync(cancellationToken);
+
+    private async Task FetchLoop()
+    {
+        var stop = _stop.Token;
+        var backoff = MinBackoff;
+        var groupReady = false;
+        var nextReclaim = 0L;
+        RedisValue reclaimCursor = "0-0";
+        while (!stop.IsCancellationRequested)
+        {
+            var demand = Math.Min(_handoff.Demand, _options.MaxBatch);
+            if (demand <= 0)
+            {
+                await WaitForDemand(stop);
+                continue;
+            }
+            try
+            {
+                _reader ??= await ConnectReader();
+                if (!groupReady)
+                {
+                    await CreateGroup();
+                    groupReady = true;
+                }
+                if (Environment.TickCount64 >= nextReclaim)
+                {
+                    nextReclaim = Environment.TickCount64 + (long)_reclaimInterval.TotalMilliseconds;
+                    (var reclaimed, reclaimCursor) = await Reclaim(demand, reclaimCursor);
+                    if (reclaimed > 0)
+                    {
+                        continue;
+                    }
+                }
+                // BLOCK no longer than the reclaim interval, so abandoned entries wait no longer than that.
+                var block = (long)Math.Max(1, Math.Min(_options.BlockTime.TotalMilliseconds, _reclaimInterval.TotalMilliseconds));
+                await ReadGroup(demand, block);
+                _outage.Succeeded();
+                backoff = MinBackoff;
+            }
+            catch (RedisServerException ex) when (ex.Message.StartsWith("NOGROUP", StringComparison.Ordinal))
+            {
+                // Redis restarted empty (or the stream was deleted): the group goes with it.
+                _logger.LogWarning("The consumer group of the job stream is gone (Redis restarted empty?); creating it again");
+                groupReady = false;
+            }
+            catch (Exception ex) when (!stop.IsCancellationRequested)
+            {
+                _outage.Failed(ex);
+                await Delay(backoff, stop);
+                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task<IConnectionMultiplexer> ConnectReader()
+    {
+        RedisThreadPool.EnsureHeadroom();
+        var options = _settings.Options.Clone();
+        options.ClientName = $"{options.ClientName ?? "switchboard"}:reader";
+        // A blocked read must not count as a timed-out command.
+        var minimum = (int)_options.BlockTime.TotalMilliseconds + 5000;
+        options.AsyncTimeout = Math.Max(options.AsyncTimeout, minimum);
+        options.SyncTimeout = Math.Max(options.SyncTimeout, minimum);
+        return await ConnectionMultiplexer.ConnectAsync(options);
+    }
+
+    private async Task CreateGroup()
+    {
+        try
+        {
+            // From the start of the stream ("0"), not "$": messages enqueued before any executor
+            // started (or after Redis restarted empty, before this) must be read too.
+            await _shared.GetDatabase().StreamCreateConsumerGroupAsync(_keys.Stream, RedisQueueKeys.Group, "0", createStream: true);
+            _logger.LogInformation("Created consumer group {Group} on {Stream}", RedisQueueKeys.Group, (string?)_keys.Stream);
+        }
+        catch (RedisServerException ex) when (ex.Message.StartsWith("BUSYGROUP", StringComparison.Ordinal))
+        {
+            // Another executor (or an earlier start) created it.
+        }
+    }
+
+    private async Task ReadGroup(int count, long blockMs)
+    {
+        // The typed API has no BLOCK; the key is passed as a RedisKey so a cluster routes it.
+        var result = await _reader!.GetDatabase().ExecuteAsync("XREADGROUP",
+            ["GROUP", RedisQueueKeys.Group, _consumer, "COUNT", count, "BLOCK", blockMs, "STREAMS", _keys.Stream, ">"]);
+        if (result.IsNull || result.Length == 0)
+        {
+            return;
+        }
+        // RESP2: [[key, entries]]; RESP3 (a map, flattened): [key, entries].
+        var entries = result[0].Resp2Type == ResultType.Array ? result[0][1] : result[1];
+        for (var i = 0; i < entries.Length; i++)
+        {
+            var entry = entries[i];
+            var id = (string?)entry[0];
+            var fields = entry.Length > 1 && !entry[1].IsNull ? (RedisValue[]?)entry[1] : null;
+            await Deliver(id, TextOf(fields));
+        }
+    }
+
+    private async Task<(int Count, RedisValue Cursor)> Reclaim(int count, RedisValue cursor)
+    {
+        var result = await _shared.GetDatabase().StreamAutoClaimAsync(_keys.Stream, RedisQueueKeys.Group, _consumer, _reclaimAfterMs, cursor, count);
+        var delivered = 0;
+        foreach (var entry in result.ClaimedEntries)
+        {
+            // An entry whose data was deleted comes back with no fields (Redis before 7).
+            var text = (string?)entry[RedisQueueKeys.Field];
+            await Deliver((string?)entry.Id, text);
+            delivered += text is null ? 0 : 1;
+        }
+        if (delivered > 0)
+        {
+            _logger.LogWarning("Reclaimed {Count} job stream entries idle for more than {Seconds:0.#} s (their executor died or stalled)", delivered, _reclaimAfterMs / 1000.0);
+        }
+        if (result.DeletedIds.Length > 0)
+        {
+            // Redis 7 drops them from the pending list itself. Their held count cannot be
+            // corrected (the message text went with the entry): only a trim or XDEL by hand does this.
+            _logger.LogWarning("{Count} pending job stream entries had been deleted from the stream; dropped", result.DeletedIds.Length);
+        }
+        // "0-0" once the scan went round: the next reclaim starts over.
+        return (delivered, result.NextStartId.IsNull ? "0-0" : result.NextStartId);
+    }
+
+    private async Task Deliver(string? id, string? text)
+    {
+        if (id is null)
+        {
+            return;
+        }
+        if (JobMessage.TryParse(text, out var message))
+        {
+            _handoff.Offer(new JobDelivery(message, id));
+            return;
+        }
+        // An entry whose data is gone (Redis before 7 returns these from XAUTOCLAIM) or that is
+        // not ours: nobody can run it, so it leaves the pending list instead of coming back forever.
+        _logger.LogWarning("Dropped job stream entry {Id}: no message in it", id);
+        await _shared.GetDatabase().ScriptEvaluateAsync(RedisScripts.Ack, [_keys.Stream, _keys.Held], [RedisQueueKeys.Group, id, text ?? ""]);
+    }
+
+    private static string? TextOf(RedisValue[]? fields)
+    {
+        if (fields is null)
+        {
+            return null;
+        }
+        for (var i = 0; i + 1 < fields.Length; i += 2)
+        {
+            if (fields[i] == RedisQueueKeys.Field)
+            {
+                return fields[i + 1];
+            }
+        }
+        return null;
+    }
+
+    private async Task WaitForDemand(CancellationToken stop)
+    {
+        try
+        {
+            await _wake.WaitAsync(TimeSpan.FromSeconds(1), stop);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping: the loop condition ends it.
+        }
+    }
+
+    private static async Task Delay(TimeSpan delay, CancellationToken stop)
+    {
+        try
+        {
+            await Task.Delay(delay, stop);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping: the loop condition ends it.
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        // A blocked read ends within BlockTime; what it brought is released below.
+        await _loop.WaitAsync(_options.BlockTime + TimeSpan.FromSeconds(6)).ContinueWith(_ => { }, TaskScheduler.Default);
+        await ReleaseUnread(_handoff.Close());
+        if (_reader is not null)
+        {
+            await _reader.DisposeAsync();
+        }
+        _stop.Dispose();
+        _wake.Dispose();
+    }
+
+    /// <summary>Entries fetched but never handed to a worker go back to the stream now, not after a lease.</summary>
+    private async Task ReleaseUnread(List<JobDelivery> unread)
+    {
+        var calls = new List<Task>();
+        var database = _shared.GetDatabase();
+        foreach (var delivery in unread)
+        {
+            calls.Add(database.ScriptEvaluateAsync(RedisScripts.Release, [_keys.Stream], [RedisQueueKeys.Group, (string)delivery.Receipt!, delivery.Message.ToString()]));
+        }
+        try
+        {
+            await Task.WhenAll(calls);
+        }
+        catch (Exception ex)
+        {
+            _logger.LogWarning("Could not give back {Count} unread job stream entries; they are reclaimed after the lease: {Error}", calls.Count, ex.Message);
+        }
+    }
+}

@@ -1,0 +1,105 @@
+namespace Switchboard.Queue;
+
+/// <summary>
+/// The queue's Lua scripts. Each keeps the stream, the delayed set and the held counts in step
+/// in one atomic step, so a copy is counted exactly while it exists. Times come from the Redis
+/// clock (<c>TIME</c>), so processes with skewed clocks agree on when a delayed message is due.
+/// StackExchange.Redis sends them as EVALSHA after the first call.
+/// </summary>
+internal static class RedisScripts
+{
+    // Redis before 7 replicates scripts verbatim unless told to replicate effects, and then
+    // refuses a write after TIME. Redis 7 always replicates effects (the call is a no-op there).
+    private const string EffectsReplication = "if redis.replicate_commands then redis.replicate_commands() end\n";
+
+    private const string RedisNowMs = """
+        local function now_ms()
+          local t = redis.call('TIME')
+          return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        end
+
+        """;
+
+    /// <summary>
+    /// KEYS: stream, delayed, held. ARGV: triples (text, delay ms, delayed member). Each message
+    /// goes to the stream (delay 0) or to the delayed set, and counts one more copy held.
+    /// A delayed member is <c>nonce/text</c>: unique, so two delayed copies are two members.
+    /// </summary>
+    public const string Enqueue = EffectsReplication + RedisNowMs + """
+        local now
+        for i = 1, #ARGV, 3 do
+          local text, delay = ARGV[i], tonumber(ARGV[i + 1])
+          if delay > 0 then
+            now = now or now_ms()
+            redis.call('ZADD', KEYS[2], now + delay, ARGV[i + 2])
+          else
+            redis.call('XADD', KEYS[1], '*', 'm', text)
+          end
+          redis.call('HINCRBY', KEYS[3], text, 1)
+        end
+        return #ARGV / 3
+        """;
+
+    /// <summary>
+    /// KEYS: delayed, stream. ARGV: limit. Moves up to <c>limit</c> due members into the stream
+    /// (the copy only changes place: the held count stays). Returns how many moved.
+    /// </summary>
+    public const string MoveDue = EffectsReplication + RedisNowMs + """
+        local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now_ms(), 'LIMIT', 0, tonumber(ARGV[1]))
+        for _, member in ipairs(due) do
+          local slash = string.find(member, '/', 1, true)
+          redis.call('XADD', KEYS[2], '*', 'm', string.sub(member, (slash or 0) + 1))
+        end
+        if #due > 0 then
+          redis.call('ZREM', KEYS[1], unpack(due))
+        end
+        return #due
+        """;
+
+    /// <summary>
+    /// KEYS: stream, held. ARGV: group, entry id, text. Acks and deletes the entry (the stream
+    /// keeps only live entries, so its length stays bounded) and counts one copy less, only if
+    /// the ack found the entry pending: a second ack of a reclaimed entry, or an ack after Redis
+    /// lost its data, must not discount a newer copy. The count never goes below zero.
+    /// </summary>
+    public const string Ack = """
+        local acked = redis.pcall('XACK', KEYS[1], ARGV[1], ARGV[2])
+        if type(acked) ~= 'number' then acked = 0 end
+        redis.call('XDEL', KEYS[1], ARGV[2])
+        if acked > 0 then
+          if redis.call('HINCRBY', KEYS[2], ARGV[3], -1) <= 0 then
+            redis.call('HDEL', KEYS[2], ARGV[3])
+          end
+        end
+        return acked
+        """;
+
+    /// <summary>
+    /// KEYS: stream. ARGV: group, entry id, text. Gives back an entry this consumer fetched but
+    /// never handed to a worker (shutdown): a new entry replaces it at once, instead of waiting a
+    /// lease for the reclaim. The held count is unchanged: the copy only moved.
+    /// </summary>
+    public const string Release = """
+        local acked = redis.pcall('XACK', KEYS[1], ARGV[1], ARGV[2])
+        if type(acked) ~= 'number' then acked = 0 end
+        if acked > 0 then
+          redis.call('XDEL', KEYS[1], ARGV[2])
+          redis.call('XADD', KEYS[1], '*', 'm', ARGV[3])
+        end
+        return acked
+        """;
+
+    /// <summary>
+    /// KEYS: stream. ARGV: group. Entries not delivered yet: acked entries are deleted, so the
+    /// stream holds the undelivered plus the pending ones.
+    /// </summary>
+    public const string Depth = """
+        local length = redis.call('XLEN', KEYS[1])
+        local pending = redis.pcall('XPENDING', KEYS[1], ARGV[1])
+        if type(pending) == 'table' and type(pending[1]) == 'number' then
+          length = length - pending[1]
+        end
+        if length < 0 then length = 0 end
+        return length
+        """;
+}

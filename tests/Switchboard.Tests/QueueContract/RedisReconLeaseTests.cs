@@ -1,0 +1,100 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging.Abstractions;
+using StackExchange.Redis;
+using Switchboard.Queue;
+using Switchboard.Recon;
+
+namespace Switchboard.Tests.QueueContract;
+
+/// <summary>One recon leads at a time, and a standby takes over within a lease when the leader dies or stops.</summary>
+[Collection(RedisCollection.Name)]
+public sealed class RedisReconLeaseTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Lease = TimeSpan.FromSeconds(1);
+
+    private readonly RedisSettings _settings = RedisTestServer.Settings();
+    private readonly List<IConnectionMultiplexer> _connections = [];
+    private readonly List<RedisReconLease> _leases = [];
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (var lease in _leases)
+        {
+            await lease.StopAsync(CancellationToken.None);
+            lease.Dispose();
+        }
+        foreach (var connection in _connections)
+        {
+            await connection.DisposeAsync();
+        }
+    }
+
+    /// <summary>A recon process: its own connection, as separate processes have.</summary>
+    private async Task<(RedisReconLease Lease, IConnectionMultiplexer Connection)> StartRecon(string id)
+    {
+        var connection = await RedisTestServer.Connect(_settings);
+        _connections.Add(connection);
+        var lease = new RedisReconLease(connection, _settings, Lease, NullLogger<RedisReconLease>.Instance, id);
+        _leases.Add(lease);
+        await lease.StartAsync(CancellationToken.None);
+        return (lease, connection);
+    }
+
+    private Task<RedisValue> Holder() => _connections[0].GetDatabase().StringGetAsync(_settings.Key("recon:leader"));
+
+    [Fact]
+    public async Task OfTwoLeasesOnOneRedisExactlyOneLeads()
+    {
+        var (a, _) = await StartRecon("a");
+        var (b, _) = await StartRecon("b");
+        Assert.True(await RedisTestServer.Eventually(() => Task.FromResult(a.IsLeader || b.IsLeader), TimeSpan.FromSeconds(2)));
+
+        // Across several renewals: never both, never neither.
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < 2.5 * Lease)
+        {
+            Assert.True(a.IsLeader ^ b.IsLeader, $"a={a.IsLeader} b={b.IsLeader}");
+            await Task.Delay(20);
+        }
+        Assert.Equal(a.IsLeader ? "a" : "b", (string?)await Holder());
+    }
+
+    [Fact]
+    public async Task WhenTheLeaderStopsRenewingTheStandbyLeadsWithinOneLease()
+    {
+        var (leader, connection) = await StartRecon("leader");
+        Assert.True(await RedisTestServer.Eventually(() => Task.FromResult(leader.IsLeader), TimeSpan.FromSeconds(2)));
+        var (standby, _) = await StartRecon("standby");
+        await Task.Delay(Lease / 2);
+        Assert.False(standby.IsLeader);
+
+        // The leader's process dies: nothing renews nor releases its key.
+        var died = Stopwatch.StartNew();
+        await connection.DisposeAsync();
+
+        Assert.True(await RedisTestServer.Eventually(() => Task.FromResult(!leader.IsLeader), Lease), "the old leader kept acting");
+        Assert.True(await RedisTestServer.Eventually(() => Task.FromResult(standby.IsLeader), 1.5 * Lease), "the standby did not take over");
+        Assert.InRange(died.Elapsed.TotalMilliseconds, 0, Lease.TotalMilliseconds + 150);
+        Assert.False(leader.IsLeader);
+    }
+
+    [Fact]
+    public async Task AGracefulStopReleasesTheLeaseAtOnce()
+    {
+        var (leader, _) = await StartRecon("leader");
+        Assert.True(await RedisTestServer.Eventually(() => Task.FromResult(leader.IsLeader), TimeSpan.FromSeconds(2)));
+        var (standby, _) = await StartRecon("standby");
+        await Task.Delay(Lease / 2);
+
+        var stopped = Stopwatch.StartNew();
+        await leader.StopAsync(CancellationToken.None);
+
+        Assert.False(leader.IsLeader);
+        Assert.NotEqual("leader", (string?)await Holder());
+        // The standby tries every third of a lease: well before the key would have expired.
+        Assert.True(await RedisTestServer.Eventually(() => Task.FromResult(standby.IsLeader), Lease), "the standby did not take over");
+        Assert.InRange(stopped.Elapsed.TotalMilliseconds, 0, (Lease / 3).TotalMilliseconds + 150);
+    }
+}
