@@ -38,6 +38,10 @@ public static class ServeHost
     public static BootstrapConfig Bootstrap(IConfiguration configuration) =>
         BootstrapConfig.Resolve(configuration["Switchboard:Config"], configuration["Switchboard:DataDir"] ?? "./data");
 
+    // Read at registration time: the lease is a constructor argument of a hosted service.
+    private static TimeSpan ReconLease(IConfiguration configuration) =>
+        TimeSpan.FromSeconds(configuration.GetValue("Switchboard:ReconLeaseSeconds", new SwitchboardOptions().ReconLeaseSeconds));
+
     /// <summary>The roles without HTTP: a plain host with their hosted services.</summary>
     public static IHost BuildWorker(string[] args, Role role)
     {
@@ -53,7 +57,7 @@ public static class ServeHost
         }
         else
         {
-            builder.Services.AddRecon(bootstrap);
+            builder.Services.AddRecon(bootstrap, ReconLease(builder.Configuration));
         }
         return builder.Build();
     }
@@ -96,7 +100,7 @@ public static class ServeHost
         builder.Services.AddSwitchboardCore(bootstrap).AddApi();
         if (role == Role.Serve)
         {
-            builder.Services.AddExecutor(bootstrap).AddRecon(bootstrap);
+            builder.Services.AddExecutor(bootstrap).AddRecon(bootstrap, ReconLease(builder.Configuration));
         }
 
         var app = builder.Build();

@@ -38,7 +38,7 @@ public static class ServiceRegistration
         }
         else
         {
-            services.AddRedisJobQueue(bootstrap);
+            services.AddSwitchboardRedis(bootstrap.RedisUri, bootstrap.RedisPrefix).AddRedisJobQueue();
         }
         services.AddHandlers();
         return services;
@@ -70,23 +70,21 @@ public static class ServiceRegistration
         services.AddHostedService<LeaseRenewer>();
         if (bootstrap.RedisUri is not null)
         {
-            services.AddRedisExecutorHeartbeat();
+            services.AddExecutorHeartbeat();
         }
         return services;
     }
 
-    public static IServiceCollection AddRecon(this IServiceCollection services, BootstrapConfig bootstrap)
+    public static IServiceCollection AddRecon(this IServiceCollection services, BootstrapConfig bootstrap, TimeSpan reconLease)
     {
-        if (bootstrap.RedisUri is null)
-        {
-            services.AddSingleton<IReconLeadership, SoleLeader>();
-        }
-        else
-        {
-            services.AddRedisReconLease();
-        }
+        services.AddSingleton<IReconLeadership, SoleLeader>();
         services.AddSingleton<ReconService>();
         services.AddHostedService(sp => sp.GetRequiredService<ReconService>());
+        if (bootstrap.RedisUri is not null)
+        {
+            // Several recon processes may run; the lease (a key in Redis) picks the active one.
+            services.AddRedisReconLease(reconLease);
+        }
         return services;
     }
 }

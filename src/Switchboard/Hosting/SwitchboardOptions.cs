@@ -46,6 +46,13 @@ public sealed class SwitchboardOptions
     /// <summary>How often recon looks for expired leases and expired results.</summary>
     public TimeSpan ReconInterval { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// Distributed deployment: lease of the active recon in Redis, renewed every third of it. A
+    /// standby takes over within this long after the active recon dies.
+    /// </summary>
+    [Range(1, 3600)]
+    public int ReconLeaseSeconds { get; set; } = 15;
+
     /// <summary>On stop, how long in-flight jobs may finish before they are released back to the queue.</summary>
     public TimeSpan ShutdownGrace { get; set; } = TimeSpan.FromSeconds(10);
 }
