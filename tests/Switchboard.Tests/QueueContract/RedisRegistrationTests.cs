@@ -1,0 +1,33 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Switchboard.Queue;
+using Switchboard.Recon;
+using Switchboard.Tests.Infrastructure;
+
+namespace Switchboard.Tests.QueueContract;
+
+[Collection(RedisCollection.Name)]
+public sealed class RedisRegistrationTests
+{
+    [Fact]
+    public async Task TheRedisPartsReplaceTheEmbeddedDefaults()
+    {
+        var services = new ServiceCollection().AddLogging();
+        services.AddSingleton<IJobQueue, InProcessJobQueue>();
+        services.AddSingleton<IReconLeadership, SoleLeader>();
+
+        services.AddSwitchboardRedis($"redis://{TestServices.Redis}", $"t{Guid.NewGuid():N}"[..13]);
+        services.AddRedisJobQueue(consumer: _ => "executor-1", reclaimAfter: _ => TimeSpan.FromSeconds(30));
+        services.AddRedisReconLease(TimeSpan.FromSeconds(1));
+
+        await using var provider = services.BuildServiceProvider();
+        var queue = Assert.IsType<RedisJobQueue>(provider.GetRequiredService<IJobQueue>());
+        var lease = Assert.IsType<RedisReconLease>(provider.GetRequiredService<IReconLeadership>());
+        Assert.Same(lease, Assert.Single(provider.GetServices<IHostedService>()));
+
+        var message = new JobMessage($"req_{Guid.NewGuid():N}", 1);
+        await queue.EnqueueAsync(message);
+        await queue.FlushAsync();
+        Assert.Empty(await queue.MissingAsync([message]));
+    }
+}
