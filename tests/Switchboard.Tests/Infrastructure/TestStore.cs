@@ -16,10 +16,11 @@ public sealed class TestStore : IAsyncDisposable
     private readonly string? _database;
     private Store? _store;
 
-    private TestStore(StoreKind kind, bool redis)
+    private TestStore(StoreKind kind, bool redis, string? redisUri)
     {
         Kind = kind;
         Directory.CreateDirectory(Path);
+        redis |= redisUri is not null;
         if (kind == StoreKind.Sqlite && !redis)
         {
             ProcessArgs = ["--data", Path];
@@ -46,14 +47,15 @@ public sealed class TestStore : IAsyncDisposable
         if (redis)
         {
             RedisPrefix = "t" + Guid.NewGuid().ToString("N")[..12];
-            lines.Add($"redis: {{uri: '{TestServices.Redis}', prefix: {RedisPrefix}}}");
+            lines.Add($"redis: {{uri: '{redisUri ?? TestServices.Redis}', prefix: {RedisPrefix}}}");
         }
         ConfigPath = System.IO.Path.Combine(Path, "switchboard.yaml");
         File.WriteAllLines(ConfigPath, lines);
         ProcessArgs = ["--config", ConfigPath];
     }
 
-    public static TestStore Create(StoreKind kind, bool redis = false) => new(kind, redis);
+    /// <param name="redis">With the Redis queue on the suite's Redis (or on <paramref name="redisUri"/>).</param>
+    public static TestStore Create(StoreKind kind, bool redis = false, string? redisUri = null) => new(kind, redis, redisUri);
 
     public StoreKind Kind { get; }
 

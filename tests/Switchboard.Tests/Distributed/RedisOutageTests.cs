@@ -1,0 +1,90 @@
+using System.Net;
+using System.Net.Http.Json;
+using Switchboard.Storage;
+using Switchboard.Tests.Infrastructure;
+
+namespace Switchboard.Tests.Distributed;
+
+/// <summary>
+/// Redis killed and restarted empty in the middle of a run: the API keeps answering 202 (the
+/// request is committed in PostgreSQL before any Redis call), and recon dispatches again what
+/// Redis lost, so every accepted request finishes, charged once.
+/// </summary>
+public sealed class RedisOutageTests : IAsyncLifetime
+{
+    private const string Catalog = """
+        handlers:
+          - {id: echo.render, credits: 1}
+        offers:
+          - {service: work, action: quick, handler: echo.render, price: 1, prompt_template: "Work on {n}", params: {delay_ms: 20}}
+        """;
+
+    private readonly RedisServerProcess _redis = new(Directory.CreateTempSubdirectory("sb-redis-").FullName);
+    private TestStore _store = null!;
+    private SwitchboardFactory _app = null!;
+    private HttpClient _client = null!;
+    private string _userId = "";
+
+    public async Task InitializeAsync()
+    {
+        await _redis.Start();
+        _store = TestStore.Create(StoreKind.Postgres, redisUri: _redis.Uri);
+        await Infrastructure.Cli.ApplyCatalog(_store, Catalog);
+        (_userId, var key) = await Infrastructure.Cli.CreateUser(_store, "alice", 10_000);
+        _app = new SwitchboardFactory(_store, new() { ["Switchboard:LeaseSeconds"] = "3" });
+        _client = _app.ClientFor(key);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _app.DisposeAsync();
+        await _redis.DisposeAsync();
+        await _store.DisposeAsync();
+        Directory.Delete(_redis.Dir, recursive: true);
+    }
+
+    private long Count(string status) =>
+        _store.Query(c => c.Scalar<long>("SELECT COUNT(*) FROM requests WHERE status = @s", ("@s", status)));
+
+    private async Task<List<string>> Submit(int from, int count)
+    {
+        var ids = new List<string>();
+        for (var i = from; i < from + count; i++)
+        {
+            var response = await _client.PostAsJsonAsync("/svc/work/quick/", new { n = i });
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+            ids.Add(await SwitchboardFactory.IdOf(response));
+        }
+        return ids;
+    }
+
+    [Fact]
+    public async Task NoAcceptedRequestIsLostWhenRedisRestartsEmpty()
+    {
+        var ids = await Submit(0, 50);
+
+        await _redis.Kill();
+        var started = DateTime.UtcNow;
+        ids.AddRange(await Submit(50, 100));
+        var whileDown = DateTime.UtcNow - started;
+        Assert.True(whileDown < TimeSpan.FromSeconds(10), $"100 submissions took {whileDown} while Redis was down: the API must not wait for it");
+        Assert.True(Count("queued") > 0, "with Redis down, the new requests wait in the store");
+
+        await _redis.Start();
+        ids.AddRange(await Submit(150, 50));
+
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (Count("succeeded") < ids.Count)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"only {Count("succeeded")} of {ids.Count} succeeded; queued {Count("queued")}, running {Count("running")}");
+            await Task.Delay(100);
+        }
+        foreach (var id in ids)
+        {
+            Assert.Equal(1, Ledger.Count(_store, "charge", id));
+            Assert.Equal(0, Ledger.Count(_store, "refund", id));
+        }
+        Assert.Equal(10_000 - 200, Ledger.Balance(_store, _userId));
+        Ledger.AssertBalanced(_store);
+    }
+}
