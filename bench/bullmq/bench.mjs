@@ -27,6 +27,10 @@
 //                     on one clock (timeOrigin + performance.now(), sent in the job data). Adding is faster
 //                     than processing, so a backlog builds: under this load it is mostly
 //                     queueing time, not BullMQ's idle pick-up time.
+//   node_cpu_s        CPU seconds (user + system) of this node process between the first add call
+//                     and the last `completed` event (null with WORKER_PROCESS=1: the worker's
+//                     CPU is in its own process)
+//   redis_cpu_s       CPU seconds of the Redis server over the same window (INFO cpu)
 //
 // Choices, measured on the 2-core dev machine (Redis 7.0, BullMQ 6.7, 20,000 jobs; the machine is
 // shared, so single runs vary by about ±30 %): worker concurrency 10, 50, 100 and 200 all gave
@@ -231,6 +235,16 @@ async function addInBulk(n, measured) {
   }
 }
 
+// CPU seconds Redis has used so far (all its threads), from INFO cpu.
+const statsConnection = new Redis({ ...connection, lazyConnect: true });
+statsConnection.on('error', () => {});
+async function redisCpu() {
+  const info = await statsConnection.info('cpu');
+  const field = (k) => Number.parseFloat(info.match(new RegExp(`${k}:([0-9.]+)`))?.[1] ?? 'NaN');
+  return field('used_cpu_user') + field('used_cpu_sys');
+}
+const cpuSeconds = (u) => (u.user + u.system) / 1e6;
+
 function percentile(sorted, p) {
   const k = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[k];
@@ -246,12 +260,17 @@ try {
     await warmedUp;
   }
 
+  await statsConnection.connect();
+  const redisCpu0 = await redisCpu();
   const allDone = expect(jobs);
+  const cpu0 = process.cpuUsage();
   const t0 = now();
   if (bulk) await addInBulk(jobs, true);
   else await addOneByOne(jobs, true);
   const tAdded = now();
   const lastCompleted = await allDone;
+  const cpu1 = process.cpuUsage(cpu0);
+  const redisCpu1 = await redisCpu();
   const { startedAt, failed } = await finish();
 
   if (failed > 0) throw new Error(`${failed} jobs failed`);
@@ -273,10 +292,13 @@ try {
       start_latency_ms_p50: round(percentile(lat, 50), 2),
       start_latency_ms_p99: round(percentile(lat, 99), 2),
       seconds: round((lastCompleted - t0) / 1000, 2),
+      node_cpu_s: workerProcess ? null : round(cpuSeconds(cpu1), 2),
+      redis_cpu_s: round(redisCpu1 - redisCpu0, 2),
     }),
   );
   await queue.obliterate({ force: true });
   await queue.close();
+  statsConnection.disconnect();
   clearTimeout(timer);
   process.exit(0);
 } catch (err) {

@@ -1,0 +1,540 @@
+#!/usr/bin/env bash
+# Distributed-mode benchmark: Switchboard (api + executor(s) + recon on PostgreSQL and Redis)
+# against the BullMQ peer (bench/bullmq) on the same Redis, in one run.
+# See bench/README.md, "Distributed mode (PostgreSQL + Redis) vs BullMQ".
+#
+#   bench/run-distributed.sh
+#
+# Each round measures, in this order:
+#   sb1     Switchboard: 1 api + 1 executor + 1 recon
+#   sb2     Switchboard: 1 api + 2 executors + 1 recon
+#   bullmq  bench/bullmq/run.sh with the same number of jobs
+# For Switchboard every configuration and round gets a fresh database and Redis prefix, a warm-up
+# batch (drained), then exactly REQUESTS unique-body POSTs (every one a new 202) with wrk at
+# CONNECTIONS connections; the numbers are read back from PostgreSQL.
+#
+# Environment (all optional):
+#   RUNS=3                rounds; medians are taken over them
+#   REQUESTS=20000        measured Switchboard requests and BullMQ jobs per configuration
+#   WARMUP_REQUESTS=5000  un-measured requests before the measured batch (the JIT needs them)
+#   THREADS=2             wrk threads
+#   CONNECTIONS=64        wrk connections (requests in flight at once)
+#   EXECUTORS="1 2"       the Switchboard configurations: executor processes in each
+#   EXECUTOR_ARGS=        extra `executor` arguments, e.g. "--workers 256" (default: 128 workers)
+#   BULLMQ_CONCURRENCY=100  BullMQ worker concurrency (bench/bullmq/run.sh)
+#   PG_SETTINGS="-c shared_buffers=512MB"   extra postgres settings (fsync and synchronous_commit
+#                         stay at their durable defaults unless you add them here)
+#   PG_STAT_STATEMENTS=1  load pg_stat_statements and save the top statements per configuration
+#   DRAIN_TIMEOUT=300     seconds the executors get to finish a batch
+#   SUBMIT_TIMEOUT=300    seconds wrk gets to submit a batch
+#   QUIET_MAX=15, QUIET_WAIT=30   before a measured batch, wait up to QUIET_WAIT s while the rest
+#                         of the machine uses more than QUIET_MAX % of all cores
+#   SKIP_BUILD=1          use the existing Release build
+#   SWITCHBOARD=          the executable to measure (default: the Release build of src/Switchboard)
+# Only 127.0.0.1 is used. Output: bench/out/ (ignored by git).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+
+RUNS=${RUNS:-3}
+REQUESTS=${REQUESTS:-20000}
+WARMUP_REQUESTS=${WARMUP_REQUESTS:-5000}
+THREADS=${THREADS:-2}
+CONNECTIONS=${CONNECTIONS:-64}
+EXECUTORS=${EXECUTORS:-1 2}
+EXECUTOR_ARGS=${EXECUTOR_ARGS:-}
+BULLMQ_CONCURRENCY=${BULLMQ_CONCURRENCY:-100}
+PG_SETTINGS=${PG_SETTINGS:--c shared_buffers=512MB}
+PG_STAT_STATEMENTS=${PG_STAT_STATEMENTS:-0}
+DRAIN_TIMEOUT=${DRAIN_TIMEOUT:-300}
+SUBMIT_TIMEOUT=${SUBMIT_TIMEOUT:-300}
+QUIET_MAX=${QUIET_MAX:-15}
+QUIET_WAIT=${QUIET_WAIT:-30}
+
+SWITCHBOARD=${SWITCHBOARD:-src/Switchboard/bin/Release/net10.0/Switchboard}
+[[ "$SWITCHBOARD" == /* ]] || SWITCHBOARD="$ROOT/$SWITCHBOARD"
+OUT=bench/out
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+LOG="$OUT/dist-$STAMP"
+mkdir -p "$LOG"
+
+log() { printf '[dist %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "FAILED: $*"; exit 1; }
+
+# shellcheck source=../scripts/services.sh
+source scripts/services.sh
+
+# ---- processes and the temp dir we own, cleaned up on any exit ------------------------------
+PIDS=()
+WORK=""
+cleanup() {
+  local status=$? pid
+  set +e
+  for pid in "${PIDS[@]:-}"; do
+    if [[ -n "$pid" ]]; then kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
+  done
+  stop_services
+  [[ -n "$WORK" && -d "$WORK" ]] && rm -rf -- "$WORK"
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+forget_pid() {
+  local keep=() p
+  for p in "${PIDS[@]:-}"; do [[ -n "$p" && "$p" != "$1" ]] && keep+=("$p"); done
+  PIDS=("${keep[@]:-}")
+}
+
+# Graceful stop (SIGTERM), SIGKILL after 20 s.
+stop_process() {
+  local pid=$1 i
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 200; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  forget_pid "$pid"
+}
+
+now_ms() { date +%s%3N; }
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) { print "nan"; exit } if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+fmt() { awk -v v="$1" -v d="${2:-0}" 'BEGIN { if (v == "" || v == "nan") print "–"; else printf "%.*f", d, v }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
+
+# ---- CPU accounting -----------------------------------------------------------------------
+CLK_TCK=$(getconf CLK_TCK)
+# CPU ticks (user + system) of one process; with "all", also of its reaped children.
+proc_ticks() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
+  # Fields after "(comm) ": state ppid … utime(12) stime(13) cutime(14) cstime(15).
+  awk -v all="${2:-}" '{ sub(/^.*\) /, ""); print $12 + $13 + (all == "all" ? $14 + $15 : 0) }' <<<"$stat"
+}
+# PostgreSQL: the postmaster, its reaped children (backends that exited) and its live children.
+pg_ticks() {
+  local pm total child
+  pm=$(head -n 1 "$WORK/svc/pg/postmaster.pid")
+  total=$(proc_ticks "$pm" all)
+  for child in $(ps -o pid= --ppid "$pm"); do
+    total=$((total + $(proc_ticks "$child")))
+  done
+  echo "$total"
+}
+redis_ticks() { proc_ticks "$(cat "$WORK/svc/redis.pid")"; }
+# Busy and all ticks of the whole machine.
+machine_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9, $6 }' /proc/stat; }
+# CPU seconds of this shell's reaped children (wrk runs in the foreground).
+children_seconds() {
+  times | awk 'NR == 2 { n = split($0, f, " "); s = 0; for (i = 1; i <= n; i++) { split(f[i], p, "m"); s += p[1] * 60 + p[2] } print s }'
+}
+
+busy_percent() {
+  local a b
+  a=$(machine_ticks)
+  sleep 1
+  b=$(machine_ticks)
+  awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " "); t = y[2] - x[2]; printf "%.0f", (t > 0 ? 100 * (y[1] - x[1]) / t : 0) }'
+}
+
+# Before a measured batch: wait until the machine is quiet; the worst value seen goes to ROUND_BUSY.
+quiet_check() {
+  local busy deadline=$(($(date +%s) + QUIET_WAIT))
+  busy=$(busy_percent)
+  while ((busy > QUIET_MAX && $(date +%s) < deadline)); do
+    log "machine busy (${busy}% CPU used by other processes), waiting"
+    busy=$(busy_percent)
+  done
+  ((busy > QUIET_MAX)) && log "WARNING: ${busy}% CPU used by other processes before $1; this round is suspect"
+  ((busy > ROUND_BUSY)) && ROUND_BUSY=$busy
+  return 0
+}
+
+# ---- tools, build, services --------------------------------------------------------------------
+need_apt() {
+  local missing=() pair
+  for pair in "$@"; do
+    command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
+  done
+  ((${#missing[@]} == 0)) && return 0
+  log "installing ${missing[*]} with apt-get"
+  apt-get install -y "${missing[@]}" >"$LOG/apt.log" 2>&1 \
+    || { apt-get update >>"$LOG/apt.log" 2>&1 && apt-get install -y "${missing[@]}" >>"$LOG/apt.log" 2>&1; } \
+    || die "apt-get install ${missing[*]} (see $LOG/apt.log)"
+}
+need_apt wrk:wrk curl:curl psql:postgresql-client ps:procps node:nodejs npm:npm
+ensure_packages >"$LOG/services-install.log" 2>&1 || die "installing PostgreSQL / Redis (see $LOG/services-install.log)"
+command -v dotnet >/dev/null || die "dotnet is not installed"
+
+if [[ "${SKIP_BUILD:-}" != 1 ]]; then
+  log "building Release"
+  dotnet build -c Release -nologo -v q src/Switchboard/Switchboard.csproj >"$LOG/build-switchboard.log" 2>&1 \
+    || die "build of Switchboard (see $LOG/build-switchboard.log)"
+fi
+[[ -x "$SWITCHBOARD" ]] || die "Release build missing ($SWITCHBOARD)"
+
+WORK=$(mktemp -d /tmp/switchboard-dist.XXXXXX)
+chmod 755 "$WORK"
+mkdir -p "$WORK/svc"
+# shellcheck disable=SC2086 # PG_SETTINGS is a list of words on purpose
+set -- $PG_SETTINGS
+[[ "$PG_STAT_STATEMENTS" == 1 ]] && set -- "$@" -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all
+start_postgres "$WORK/svc" "$@" 2>>"$LOG/services.log" || die "PostgreSQL did not start (see $LOG/services.log)"
+start_redis "$WORK/svc" 2>>"$LOG/services.log" || die "Redis did not start (see $LOG/services.log)"
+cp "$WORK/svc/pg.log" "$LOG/pg-start.log" 2>/dev/null || true
+
+psql_db() { psql -X -q -A -t -F '|' -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres -d "$1" -c "$2"; }
+PG_VERSION=$(psql_db postgres "SHOW server_version" | awk '{ print $1 }')
+PG_DURABILITY=$(psql_db postgres "SELECT string_agg(name || '=' || current_setting(name), ', ' ORDER BY name) FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'wal_sync_method', 'shared_buffers', 'full_page_writes')")
+[[ "$PG_STAT_STATEMENTS" == 1 ]] && psql_db postgres "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null
+
+# ---- the machine -------------------------------------------------------------------------------
+CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+MEM=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
+OS=$( (. /etc/os-release && echo "$PRETTY_NAME") 2>/dev/null || uname -s)
+RUNTIME=$(dotnet --list-runtimes | awk '/^Microsoft.AspNetCore.App / { v = $2 } END { print v }')
+VIRT=$(lscpu 2>/dev/null | awk -F': *' '/^Hypervisor vendor/ { print ", " $2 " guest" }')
+MACHINE="$(nproc) cores ($CPU$VIRT), $MEM RAM, $OS, kernel $(uname -r), .NET SDK $(dotnet --version) (ASP.NET Core $RUNTIME), PostgreSQL $PG_VERSION ($PG_DURABILITY), Redis $(redis-server --version | grep -o 'v=[^ ]*' | cut -c3-), Node.js $(node --version), $( { wrk -v 2>&1 || true; } | awk 'NR == 1 { print $1, $2 }')"
+log "machine: $MACHINE"
+log "RUNS=$RUNS REQUESTS=$REQUESTS WARMUP_REQUESTS=$WARMUP_REQUESTS THREADS=$THREADS CONNECTIONS=$CONNECTIONS EXECUTORS='$EXECUTORS' EXECUTOR_ARGS='$EXECUTOR_ARGS' BULLMQ_CONCURRENCY=$BULLMQ_CONCURRENCY"
+
+# BullMQ's npm install happens once, here, not inside a measured round.
+log "preparing the BullMQ peer"
+bench/bullmq/run.sh "$REDIS_PORT" 200 10 >"$LOG/bullmq-prepare.txt" 2>&1 || die "bench/bullmq/run.sh failed (see $LOG/bullmq-prepare.txt)"
+redis-cli -p "$REDIS_PORT" FLUSHALL >/dev/null
+
+# ---- Switchboard -------------------------------------------------------------------------------
+# wait_log PID FILE PATTERN: until FILE contains PATTERN (60 s); fails if PID exits first.
+wait_log() {
+  local i
+  for ((i = 0; i < 600; i++)); do
+    grep -q -- "$3" "$2" 2>/dev/null && return 0
+    kill -0 "$1" 2>/dev/null || die "process $1 exited at start (see $2)"
+    sleep 0.1
+  done
+  die "'$3' did not appear in $2 within 60 s"
+}
+
+# start_api LOG: Switchboard api on a free port, until GET /svc/ lists the offer (on another port
+# if it exits at start). Sets API_PID and API_URL.
+start_api() {
+  local log=$1 attempt port i
+  : >"$log"
+  for ((attempt = 1; attempt <= 5; attempt++)); do
+    port=$(free_port) || die "no free port"
+    API_URL="http://127.0.0.1:$port"
+    "$SWITCHBOARD" api --config "$CFG" --urls "$API_URL" >>"$log" 2>&1 &
+    API_PID=$!
+    PIDS+=("$API_PID")
+    # Ready: the store answers and the offer is listed. (The api connects to Redis at its first
+    # submission; the warm-up batch pays for that.)
+    for ((i = 0; i < 600; i++)); do
+      if curl -fsS --max-time 2 "$API_URL/readyz" >/dev/null 2>&1 \
+        && curl -fsS --max-time 2 "$API_URL/svc/" 2>/dev/null | grep -q '"/svc/bench/echo/"'; then
+        return 0
+      fi
+      kill -0 "$API_PID" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -0 "$API_PID" 2>/dev/null && die "api did not become ready within 60 s (see $log)"
+    wait "$API_PID" 2>/dev/null || true
+    forget_pid "$API_PID"
+    log "api exited at start on port $port (see $log); trying another port"
+  done
+  die "could not start the api (see $log)"
+}
+
+# start_switchboard NAME EXECUTORS: fresh database and Redis prefix NAME, a bench user, the
+# echo.render offer, then recon, the executors and the api. Sets CFG, SB_KEY, SB_PIDS (role:pid).
+start_switchboard() {
+  local name=$1 executors=$2 i pid
+  psql_db postgres "CREATE DATABASE $name" >/dev/null
+  CFG="$WORK/$name.yaml"
+  cat >"$CFG" <<YAML
+version: 1.0
+meta: {source: postgres}
+postgres: {uri: 'Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=$name'}
+redis: {uri: '$REDIS_URI', prefix: $name}
+YAML
+  SB_KEY=$("$SWITCHBOARD" users create bench --credits 1000000000 --config "$CFG" | sed -n 's/.*"api_key":"\([^"]*\)".*/\1/p')
+  [[ -n "$SB_KEY" ]] || die "users create printed no api_key"
+  cat >"$WORK/catalog.yaml" <<'YAML'
+handlers:
+  - id: echo.render
+    credits: 1
+    resource: local
+offers:
+  - service: bench
+    action: echo
+    handler: echo.render
+    price: 1
+    prompt_template: "Echo {text}"
+    create_qty: 1
+    params: {}
+YAML
+  "$SWITCHBOARD" catalog apply "$WORK/catalog.yaml" --config "$CFG" >/dev/null
+  SB_PIDS=()
+  "$SWITCHBOARD" recon --config "$CFG" >"$LOG/$name-recon.log" 2>&1 &
+  pid=$!
+  PIDS+=("$pid")
+  SB_PIDS+=("recon:$pid")
+  wait_log "$pid" "$LOG/$name-recon.log" "Recon started"
+  for ((i = 1; i <= executors; i++)); do
+    # shellcheck disable=SC2086 # EXECUTOR_ARGS is a list of words on purpose
+    "$SWITCHBOARD" executor --config "$CFG" $EXECUTOR_ARGS >"$LOG/$name-executor$i.log" 2>&1 &
+    pid=$!
+    PIDS+=("$pid")
+    SB_PIDS+=("executor$i:$pid")
+    wait_log "$pid" "$LOG/$name-executor$i.log" "Executor started"
+  done
+  start_api "$LOG/$name-api.log"
+  SB_PIDS=("api:$API_PID" "${SB_PIDS[@]}")
+  # The api connects to Redis at its first submission. Under 64 concurrent first requests that
+  # connect took 15 s (StackExchange.Redis gave up once, then reconnected) and wrk's 2 s timeout
+  # counted socket errors, so one request goes first, alone.
+  local t=$(now_ms) status
+  status=$(curl -sS -o "$LOG/$name-first.json" -w '%{http_code}' --max-time 60 -X POST "$API_URL/svc/bench/echo/" \
+    -H "Authorization: Bearer $SB_KEY" -H 'Content-Type: application/json' -d "{\"text\":\"first-$name\"}") || true
+  [[ "$status" == 202 ]] || die "the first submission answered '$status' (see $LOG/$name-first.json, $LOG/$name-api.log)"
+  log "$name: first submission (api connects to Redis) took $(($(now_ms) - t)) ms"
+}
+
+stop_switchboard() {
+  local entry
+  for entry in "${SB_PIDS[@]}"; do stop_process "${entry#*:}"; done
+}
+
+# submit OUTFILE TAG N: exactly N unique-body POSTs, each thread stopping after its share.
+submit() {
+  local out=$1 tag=$2 n=$3 k done_dir
+  done_dir=$(mktemp -d "$WORK/wrk.XXXXXX")
+  # -d is only a safety net: wrk ends when every thread has all its answers.
+  BENCH_KEY=$SB_KEY BENCH_TAG=$tag BENCH_REQUESTS=$n BENCH_THREADS=$THREADS BENCH_DONE_DIR=$done_dir \
+    wrk "-t$THREADS" "-c$CONNECTIONS" "-d${SUBMIT_TIMEOUT}s" --latency -s bench/submit.lua "$API_URL" >"$out" 2>&1 \
+    || die "wrk failed (see $out)"
+  rm -rf -- "$done_dir"
+  for k in non_2xx other_2xx socket_errors; do
+    [[ "$(field "$out" "$k")" == 0 ]] || die "$k in $out"
+  done
+  [[ "$(field "$out" accepted_202)" == "$n" ]] || die "wrk counted $(field "$out" accepted_202) 202s, not $n (see $out)"
+}
+
+field() { awk -v k="$2" '$1 == "bench:" && $2 == k { print $3 }' "$1"; }
+
+# Until no request of the database is queued or running; fails after DRAIN_TIMEOUT seconds.
+drain() {
+  local db=$1 deadline=$(($(date +%s) + DRAIN_TIMEOUT)) pending
+  while true; do
+    pending=$(psql_db "$db" "SELECT COUNT(*) FROM requests WHERE status IN ('queued', 'running')")
+    [[ "$pending" == 0 ]] && return 0
+    (($(date +%s) < deadline)) || die "$pending requests still pending after ${DRAIN_TIMEOUT} s (logs in $LOG)"
+    sleep 0.25
+  done
+}
+
+# cpu_snapshot: "name=ticks" per Switchboard process, plus pg, redis and the machine.
+cpu_snapshot() {
+  local entry
+  for entry in "${SB_PIDS[@]}"; do echo "${entry%%:*}=$(proc_ticks "${entry#*:}")"; done
+  echo "postgres=$(pg_ticks)"
+  echo "redis=$(redis_ticks)"
+  read -r busy all iowait <<<"$(machine_ticks)"
+  echo "machine_busy=$busy"
+  echo "machine_all=$all"
+  echo "machine_iowait=$iowait"
+}
+snap() { awk -F= -v k="$2" '$1 == k { print $2 }' <<<"$1"; }
+
+# Cluster-wide WAL counters (PostgreSQL 14+): WAL bytes and fsyncs.
+wal_stats() { psql_db postgres "SELECT wal_bytes, wal_sync FROM pg_stat_wal"; }
+
+# measure_switchboard NAME EXECUTORS ROUND: sets the R_* results of one configuration.
+measure_switchboard() {
+  local name=$1 executors=$2 round=$3
+  local out="$LOG/$name-measured.txt" t0 t_end before after row count bad first last p50 p99 wal0 wal1
+  local wrk_cpu0 wrk_cpu1 entry key window stats
+  wal0=$(wal_stats)
+  start_switchboard "$name" "$executors"
+  submit "$LOG/$name-warmup.txt" "warm-$name" "$WARMUP_REQUESTS"
+  drain "$name"
+  quiet_check "$name"
+  before=$(cpu_snapshot)
+  wrk_cpu0=$(children_seconds)
+  t0=$(now_ms)
+  submit "$out" "run-$name" "$REQUESTS"
+  wrk_cpu1=$(children_seconds)
+  drain "$name"
+  after=$(cpu_snapshot)
+  t_end=$(now_ms)
+  stop_switchboard
+
+  row=$(psql_db "$name" "SELECT COUNT(*), COUNT(*) FILTER (WHERE status <> 'succeeded'), MIN(created_at), MAX(finished_at),
+      percentile_cont(0.5) WITHIN GROUP (ORDER BY started_at - created_at),
+      percentile_cont(0.99) WITHIN GROUP (ORDER BY started_at - created_at)
+    FROM requests WHERE created_at >= $t0")
+  IFS='|' read -r count bad first last p50 p99 <<<"$row"
+  [[ "$bad" == 0 ]] || die "$bad requests of $name did not succeed (logs in $LOG)"
+  [[ "$count" == "$REQUESTS" ]] || die "$name: the store holds $count requests of the measured batch, not $REQUESTS"
+  # Whole-database counters (warm-up + measured batch; every backend of this database has exited,
+  # so its statistics are flushed).
+  stats=$(psql_db postgres "SELECT xact_commit FROM pg_stat_database WHERE datname = '$name'")
+  wal1=$(wal_stats)
+  if [[ "$PG_STAT_STATEMENTS" == 1 ]]; then
+    psql -X -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -c "SELECT calls, round(total_exec_time::numeric, 0) AS total_ms, round(mean_exec_time::numeric, 3) AS mean_ms, rows, left(regexp_replace(query, '\s+', ' ', 'g'), 160) AS query FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = '$name' ORDER BY total_exec_time DESC LIMIT 25" >"$LOG/$name-pg_stat_statements.txt" 2>&1 || true
+  fi
+  psql_db postgres "DROP DATABASE $name" >/dev/null
+  redis-cli -p "$REDIS_PORT" FLUSHALL >/dev/null
+
+  R_ACCEPT=$(field "$out" accepted_per_s)
+  R_E2E=$(awk -v n="$count" -v a="$first" -v b="$last" 'BEGIN { printf "%.1f", n * 1000 / (b - a) }')
+  R_P50=$p50
+  R_P99=$p99
+  window=$(awk -v a="$t0" -v b="$t_end" 'BEGIN { print (b - a) / 1000 }')
+  # CPU in % of one core over the window from the first request to the drained batch.
+  R_CPU=""
+  for entry in "${SB_PIDS[@]}" postgres redis; do
+    key=${entry%%:*}
+    R_CPU+="$key=$(awk -v a="$(snap "$before" "$key")" -v b="$(snap "$after" "$key")" -v w="$window" -v t="$CLK_TCK" 'BEGIN { printf "%.0f", 100 * (b - a) / t / w }') "
+  done
+  R_CPU+="wrk=$(awk -v a="$wrk_cpu0" -v b="$wrk_cpu1" -v w="$window" 'BEGIN { printf "%.0f", 100 * (b - a) / w }') "
+  R_CPU+="machine=$(awk -v a="$(snap "$before" machine_busy)" -v b="$(snap "$after" machine_busy)" -v x="$(snap "$before" machine_all)" -v y="$(snap "$after" machine_all)" 'BEGIN { printf "%.0f", 100 * (b - a) / (y - x) }') "
+  R_CPU+="iowait=$(awk -v a="$(snap "$before" machine_iowait)" -v b="$(snap "$after" machine_iowait)" -v x="$(snap "$before" machine_all)" -v y="$(snap "$after" machine_all)" 'BEGIN { printf "%.0f", 100 * (b - a) / (y - x) }')"
+  local total=$((REQUESTS + WARMUP_REQUESTS))
+  R_PG=$(awk -v c="$stats" -v w0="$wal0" -v w1="$wal1" -v n="$total" 'BEGIN { split(w0, a, "|"); split(w1, b, "|"); printf "commits/req=%.3f wal_fsyncs/req=%.3f wal_bytes/req=%.0f", c / n, (b[2] - a[2]) / n, (b[1] - a[1]) / n }')
+  {
+    echo "bench: completed $count"
+    echo "bench: e2e_seconds $(awk -v a="$first" -v b="$last" 'BEGIN { printf "%.3f", (b - a) / 1000 }')"
+    echo "bench: e2e_per_s $R_E2E"
+    echo "bench: start_latency_p50_ms $p50"
+    echo "bench: start_latency_p99_ms $p99"
+    echo "bench: cpu_percent_of_one_core $R_CPU"
+    echo "bench: postgres $R_PG"
+  } >>"$out"
+}
+
+# measure_bullmq ROUND: sets R_* from bench/bullmq/run.sh's JSON line.
+measure_bullmq() {
+  local round=$1 out json
+  out="$LOG/bullmq-$round.json"
+  quiet_check bullmq
+  bench/bullmq/run.sh "$REDIS_PORT" "$REQUESTS" "$BULLMQ_CONCURRENCY" >"$out" 2>"$LOG/bullmq-$round.log" \
+    || die "bench/bullmq/run.sh failed (see $LOG/bullmq-$round.log)"
+  json=$(tail -n 1 "$out")
+  jget() { node -e 'const o = JSON.parse(process.argv[1]); const v = o[process.argv[2]]; console.log(v === null || v === undefined ? "" : v)' "$json" "$1"; }
+  R_ACCEPT=$(jget added_per_s)
+  R_E2E=$(jget completed_per_s)
+  R_P50=$(jget start_latency_ms_p50)
+  R_P99=$(jget start_latency_ms_p99)
+  local seconds node_cpu redis_cpu
+  seconds=$(jget seconds)
+  node_cpu=$(jget node_cpu_s)
+  redis_cpu=$(jget redis_cpu_s)
+  R_CPU="node=$(awk -v c="$node_cpu" -v s="$seconds" 'BEGIN { printf "%.0f", 100 * c / s }') redis=$(awk -v c="$redis_cpu" -v s="$seconds" 'BEGIN { printf "%.0f", 100 * c / s }')"
+  R_PG=""
+  redis-cli -p "$REDIS_PORT" FLUSHALL >/dev/null
+}
+
+# ---- rounds -------------------------------------------------------------------------------------
+CONFIGS=()
+for n in $EXECUTORS; do CONFIGS+=("sb$n"); done
+CONFIGS+=(bullmq)
+declare -A ACCEPT E2E P50 P99 CPUS PGS
+BUSY=()
+for ((r = 1; r <= RUNS; r++)); do
+  ROUND_BUSY=0
+  for c in "${CONFIGS[@]}"; do
+    if [[ "$c" == bullmq ]]; then
+      log "round $r/$RUNS: BullMQ, $REQUESTS jobs, concurrency $BULLMQ_CONCURRENCY"
+      measure_bullmq "$r"
+    else
+      log "round $r/$RUNS: Switchboard, 1 api + ${c#sb} executor(s) + 1 recon, $REQUESTS requests"
+      measure_switchboard "${c}_r$r" "${c#sb}" "$r"
+    fi
+    ACCEPT[$c,$r]=$R_ACCEPT
+    E2E[$c,$r]=$R_E2E
+    P50[$c,$r]=$R_P50
+    P99[$c,$r]=$R_P99
+    CPUS[$c,$r]=$R_CPU
+    PGS[$c,$r]=$R_PG
+    log "round $r/$RUNS $c: accepted $(fmt "$R_ACCEPT")/s, e2e $(fmt "$R_E2E")/s, queued→running p50 $(fmt "$R_P50" 1) ms p99 $(fmt "$R_P99" 1) ms; CPU % of a core: $R_CPU${R_PG:+; $R_PG}"
+  done
+  BUSY+=("$ROUND_BUSY")
+done
+
+# ---- report ---------------------------------------------------------------------------------------
+label() {
+  case $1 in
+    bullmq) echo "BullMQ $(node -e 'console.log(require(process.argv[1] + "/node_modules/bullmq/package.json").version)' "$ROOT/bench/out/node" 2>/dev/null), concurrency $BULLMQ_CONCURRENCY" ;;
+    sb1) echo "Switchboard 1 api + 1 executor" ;;
+    *) echo "Switchboard 1 api + ${1#sb} executors" ;;
+  esac
+}
+med() { # med ARRAYNAME CONFIG
+  local -n arr=$1
+  local r
+  for ((r = 1; r <= RUNS; r++)); do echo "${arr[$2,$r]}"; done | median
+}
+# Median of one key=value field of the CPU strings.
+med_cpu() {
+  local r
+  for ((r = 1; r <= RUNS; r++)); do tr ' ' '\n' <<<"${CPUS[$1,$r]}" | awk -F= -v k="$2" '$1 == k { print $2 }'; done | median
+}
+
+TABLE="| configuration | accepted req/s | end-to-end completed req/s | queued→running p50 ms | queued→running p99 ms | e2e ÷ BullMQ e2e |
+|---|---:|---:|---:|---:|---:|"
+for c in "${CONFIGS[@]}"; do
+  rs=()
+  for ((r = 1; r <= RUNS; r++)); do rs+=("$(ratio "${E2E[$c,$r]}" "${E2E[bullmq,$r]}")"); done
+  TABLE+="
+| $(label "$c") | $(fmt "$(med ACCEPT "$c")") | $(fmt "$(med E2E "$c")") | $(fmt "$(med P50 "$c")" 1) | $(fmt "$(med P99 "$c")" 1) | $( [[ $c == bullmq ]] && echo "1" || printf '%s' "$(printf '%s\n' "${rs[@]}" | median | xargs printf '%.3f')") |"
+done
+
+ROUNDS="| round | configuration | accepted req/s | end-to-end req/s | p50 ms | p99 ms | e2e ÷ BullMQ (same round) | CPU, % of one core over the batch | PostgreSQL per request (warm-up + batch) |
+|---|---|---:|---:|---:|---:|---:|---|---|"
+for ((r = 1; r <= RUNS; r++)); do
+  for c in "${CONFIGS[@]}"; do
+    ROUNDS+="
+| $r | $c | $(fmt "${ACCEPT[$c,$r]}") | $(fmt "${E2E[$c,$r]}") | $(fmt "${P50[$c,$r]}" 1) | $(fmt "${P99[$c,$r]}" 1) | $(ratio "${E2E[$c,$r]}" "${E2E[bullmq,$r]}") | ${CPUS[$c,$r]} | ${PGS[$c,$r]} |"
+  done
+done
+
+CPU_TABLE="| configuration | api | executor(s) | recon | PostgreSQL | Redis | node (BullMQ) | wrk | whole machine (of 2 cores) | iowait |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+for c in "${CONFIGS[@]}"; do
+  if [[ "$c" == bullmq ]]; then
+    CPU_TABLE+="
+| $c | | | | | $(fmt "$(med_cpu "$c" redis)")% | $(fmt "$(med_cpu "$c" node)")% | | | |"
+  else
+    ex=""
+    for ((i = 1; i <= ${c#sb}; i++)); do ex+="${ex:+ + }$(fmt "$(med_cpu "$c" "executor$i")")%"; done
+    CPU_TABLE+="
+| $c | $(fmt "$(med_cpu "$c" api)")% | $ex | $(fmt "$(med_cpu "$c" recon)")% | $(fmt "$(med_cpu "$c" postgres)")% | $(fmt "$(med_cpu "$c" redis)")% | | $(fmt "$(med_cpu "$c" wrk)")% | $(fmt "$(med_cpu "$c" machine)")% | $(fmt "$(med_cpu "$c" iowait)")% |"
+  fi
+done
+
+REPORT="$OUT/dist-results-$STAMP.md"
+{
+  echo "Run $STAMP: \`bench/run-distributed.sh\` with RUNS=$RUNS REQUESTS=$REQUESTS WARMUP_REQUESTS=$WARMUP_REQUESTS THREADS=$THREADS CONNECTIONS=$CONNECTIONS EXECUTORS='$EXECUTORS' EXECUTOR_ARGS='$EXECUTOR_ARGS' BULLMQ_CONCURRENCY=$BULLMQ_CONCURRENCY PG_SETTINGS='$PG_SETTINGS'"
+  echo
+  echo "Machine: $MACHINE"
+  echo
+  echo "Medians of $RUNS rounds (ratio: median of the per-round ratios):"
+  echo
+  echo "$TABLE"
+  echo
+  echo "CPU per process, % of one core over the measured batch (medians; Switchboard: from the first request to the drained batch; BullMQ: from the first add to the last completed job):"
+  echo
+  echo "$CPU_TABLE"
+  echo
+  echo "Every round (other processes' CPU before the rounds, worst: ${BUSY[*]/%/%}):"
+  echo
+  echo "$ROUNDS"
+} >"$REPORT"
+cp "$REPORT" "$OUT/dist-latest.md"
+
+echo
+cat "$REPORT"
+echo
+log "markdown: $REPORT (wrk output and process logs: $LOG)"
