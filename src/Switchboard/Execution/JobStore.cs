@@ -17,6 +17,13 @@ public sealed record ClaimedJob(
 /// </summary>
 public static class JobStore
 {
+    public const string ClaimSql = """
+        UPDATE requests SET status = 'running', owner = @owner, attempts = attempts + 1, lease_until = @lease,
+            not_before = NULL, started_at = COALESCE(started_at, @now), updated_at = @now
+        WHERE id = @id AND run = @run AND status = 'queued' AND (not_before IS NULL OR not_before <= @now)
+        RETURNING attempts, max_attempts, user_id, handler, prompt, params, create_qty, price
+        """;
+
     /// <summary>
     /// queued → running in one statement. Guarantees at most one active execution per request:
     /// a duplicate or stale message finds the row no longer queued (or not yet due) and gets null.
@@ -24,12 +31,7 @@ public static class JobStore
     public static ClaimedJob? Claim(DbConnection connection, JobMessage message, string owner, long leaseUntil, long now)
     {
         var command = connection.Cached(
-            """
-            UPDATE requests SET status = 'running', owner = @owner, attempts = attempts + 1, lease_until = @lease,
-                not_before = NULL, started_at = COALESCE(started_at, @now), updated_at = @now
-            WHERE id = @id AND run = @run AND status = 'queued' AND (not_before IS NULL OR not_before <= @now)
-            RETURNING attempts, max_attempts, user_id, handler, prompt, params, create_qty, price
-            """,
+            ClaimSql,
             ("@owner", owner), ("@lease", leaseUntil), ("@now", now), ("@id", message.RequestId), ("@run", message.Run));
         using var reader = command.ExecuteReader();
         if (!reader.Read())

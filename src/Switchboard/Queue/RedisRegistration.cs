@@ -74,6 +74,7 @@ public static class RedisRegistration
                 options);
         });
         services.AddSingleton<IJobQueue>(sp => sp.GetRequiredService<RedisJobQueue>());
+        services.AddHostedService<ConnectAtStart>();
         return services;
     }
 
@@ -159,4 +160,17 @@ public static class RedisRegistration
     }
 
     private static string NewProcessId() => $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..8]}";
+
+    /// <summary>
+    /// Connects to Redis while the host starts, before the API takes requests. Left to the
+    /// first request, the connection was made under a burst of them: 64 first submissions
+    /// waited up to 15 s and their messages were dropped until recon sent them again.
+    /// </summary>
+    private sealed class ConnectAtStart(IServiceProvider services) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken) =>
+            Task.Run(() => services.GetRequiredService<IJobQueue>(), cancellationToken);
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
 }
