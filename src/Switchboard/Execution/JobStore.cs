@@ -17,10 +17,16 @@ public sealed record ClaimedJob(
 /// </summary>
 public static class JobStore
 {
+    // Why `status = @queued` / `@running` in statements that find their row by id: the indexes
+    // recon scans are partial (`WHERE status = 'queued'`, `WHERE status = 'running'`). A literal
+    // status would let a plan made on an empty table (a prepared statement's generic plan on a
+    // new deployment) walk such an index instead of the unique id index, and keep doing so as
+    // the table fills: every claim then reads every queued row. A parameter cannot prove a
+    // partial index's predicate, so these statements can only use the id index.
     public const string ClaimSql = """
         UPDATE requests SET status = 'running', owner = @owner, attempts = attempts + 1, lease_until = @lease,
             not_before = NULL, started_at = COALESCE(started_at, @now), updated_at = @now
-        WHERE id = @id AND run = @run AND status = 'queued' AND (not_before IS NULL OR not_before <= @now)
+        WHERE id = @id AND run = @run AND status = @queued AND (not_before IS NULL OR not_before <= @now)
         RETURNING attempts, max_attempts, user_id, handler, prompt, params, create_qty, price
         """;
 
@@ -32,7 +38,7 @@ public static class JobStore
     {
         var command = connection.Cached(
             ClaimSql,
-            ("@owner", owner), ("@lease", leaseUntil), ("@now", now), ("@id", message.RequestId), ("@run", message.Run));
+            ("@owner", owner), ("@lease", leaseUntil), ("@now", now), ("@id", message.RequestId), ("@run", message.Run), ("@queued", "queued"));
         using var reader = command.ExecuteReader();
         if (!reader.Read())
         {
@@ -46,14 +52,15 @@ public static class JobStore
     public static long? DueIn(DbConnection connection, JobMessage message, long now)
     {
         var notBefore = connection.Scalar<long?>(
-            "SELECT not_before FROM requests WHERE id = @id AND run = @run AND status = 'queued'", ("@id", message.RequestId), ("@run", message.Run));
+            "SELECT not_before FROM requests WHERE id = @id AND run = @run AND status = @queued",
+            ("@id", message.RequestId), ("@run", message.Run), ("@queued", "queued"));
         return notBefore > now ? notBefore - now : null;
     }
 
-    private const string Mine = "id = @id AND run = @run AND attempts = @attempt AND owner = @owner AND status = 'running'";
+    private const string Mine = "id = @id AND run = @run AND attempts = @attempt AND owner = @owner AND status = @running";
 
     private static (string, object?)[] Key(ClaimedJob job, string owner, long now, params (string, object?)[] more) =>
-        [("@id", job.RequestId), ("@run", job.Run), ("@attempt", job.Attempt), ("@owner", owner), ("@now", now), .. more];
+        [("@id", job.RequestId), ("@run", job.Run), ("@attempt", job.Attempt), ("@owner", owner), ("@now", now), ("@running", "running"), .. more];
 
     /// <summary>Results and the final status in one statement: written once per (request, attempt), or not at all.</summary>
     public static bool Succeed(DbConnection connection, ClaimedJob job, string owner, string resultsJson, string? usageJson, long now) =>
@@ -105,6 +112,6 @@ public static class JobStore
     /// <summary>Heartbeat: extends the lease; false when the job is no longer this worker's (cancelled or taken over).</summary>
     public static bool Renew(DbConnection connection, InFlightJob job, string owner, long leaseUntil) =>
         connection.Execute(
-            "UPDATE requests SET lease_until = @lease WHERE id = @id AND run = @run AND attempts = @attempt AND owner = @owner AND status = 'running'",
-            ("@lease", leaseUntil), ("@id", job.RequestId), ("@run", job.Run), ("@attempt", job.Attempt), ("@owner", owner)) == 1;
+            "UPDATE requests SET lease_until = @lease WHERE id = @id AND run = @run AND attempts = @attempt AND owner = @owner AND status = @running",
+            ("@lease", leaseUntil), ("@id", job.RequestId), ("@run", job.Run), ("@attempt", job.Attempt), ("@owner", owner), ("@running", "running")) == 1;
 }

@@ -47,8 +47,8 @@ public static class ReconStore
         var failed = 0;
         foreach (var r in expired)
         {
-            const string Same = "id = @id AND run = @run AND attempts = @attempts AND owner = @owner AND status = 'running' AND lease_until < @now";
-            (string, object?)[] args = [("@id", r.Id), ("@run", r.Run), ("@attempts", r.Attempts), ("@owner", r.Owner), ("@now", now)];
+            const string Same = "id = @id AND run = @run AND attempts = @attempts AND owner = @owner AND status = @running AND lease_until < @now";
+            (string, object?)[] args = [("@id", r.Id), ("@run", r.Run), ("@attempts", r.Attempts), ("@owner", r.Owner), ("@now", now), ("@running", "running")];
             if (r.Attempts >= r.Max)
             {
                 if (connection.Execute(

@@ -23,12 +23,6 @@ public sealed class PostgresStore : Store
             MaxAutoPrepare = 64,
             AutoPrepareMinUsages = 2,
         };
-        // Plan every execution with its parameters. A generic plan, built once per connection,
-        // is costed on the table as it was then: on a new (empty) deployment the executor's
-        // claim `WHERE id = @id AND status = 'queued'` was planned through the status index and
-        // then walked every queued row for each claim, 10× slower once work piled up (seen in
-        // bench/run-distributed.sh). Planning these small statements costs microseconds.
-        builder.Options = string.Join(' ', new[] { builder.Options, "-c plan_cache_mode=force_custom_plan" }.Where(o => !string.IsNullOrEmpty(o)));
         if (string.IsNullOrEmpty(builder.ApplicationName))
         {
             builder.ApplicationName = "switchboard";

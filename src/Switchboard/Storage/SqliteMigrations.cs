@@ -103,6 +103,15 @@ public static class SqliteMigrations
         CREATE INDEX requests_status ON requests (status, lease_until);
         CREATE INDEX requests_expiry ON requests (expires_at) WHERE expires_at IS NOT NULL;
         """,
+
+        // 2: partial indexes for what recon scans, instead of one on (status, lease_until) that
+        // every by-id statement could be planned through (see JobStore: statements that find
+        // their row by id compare the status with a parameter, which no partial index matches).
+        """
+        DROP INDEX requests_status;
+        CREATE INDEX requests_running ON requests (lease_until) WHERE status = 'running';
+        CREATE INDEX requests_queued ON requests (seq) WHERE status = 'queued';
+        """,
     ];
 
     public static int Latest => Steps.Length;
