@@ -23,12 +23,13 @@ public static class RequestStore
 {
     /// <summary>
     /// Stores and charges a request (see <see cref="Submit"/>). On PostgreSQL the common case, a
-    /// new id with enough credits, is one statement without a savepoint (<see cref="TryCreate"/>);
-    /// anything else (an existing id, not enough credits) takes the general unit.
+    /// new id with enough credits, goes into <see cref="CreateMany"/> with the other submissions
+    /// of the same group commit (one statement for all of them); anything else (an existing id,
+    /// not enough credits) takes the general unit.
     /// </summary>
     public static async Task<SubmitResult> SubmitAsync(Store store, NewRequest r, long now)
     {
-        if (store.Kind == StoreKind.Postgres && await store.WriteStatementAsync(c => TryCreate(c, r, now)))
+        if (store.Kind == StoreKind.Postgres && await store.WriteBatchedAsync(CreateMany, (r, now)))
         {
             return new SubmitResult(SubmitOutcome.Created, 1, null);
         }
@@ -36,36 +37,63 @@ public static class RequestStore
     }
 
     /// <summary>
-    /// PostgreSQL: insert a new request, debit its price and write the charge's ledger row in one
-    /// statement. The user's row is locked first (FOR UPDATE re-checks the balance on its latest
-    /// version), so the debit cannot miss; false when the id exists or the balance is short.
+    /// PostgreSQL: new requests, their debits and their charges' ledger rows in one statement.
+    /// Each payer's row is locked first (FOR UPDATE re-checks the balance on its latest version,
+    /// in id order so two api processes lock in the same order) and must hold the sum of all its
+    /// requests in the group; a payer that does not gets none created here, and those requests
+    /// take the general path, which charges them one by one. The result says, per submission,
+    /// whether it was created here (false: the id exists, the balance is short, or the same id
+    /// came twice in the group, where only the first counts).
     /// </summary>
-    public static bool TryCreate(DbConnection connection, NewRequest r, long now)
+    public static readonly BatchedStatement<(NewRequest Request, long Now), bool> CreateMany = new((connection, items) =>
     {
-        using var reader = connection.Cached(
+        var rows = items.Select(i => i.Request).ToList();
+        using var command = connection.Sql(
             """
-            WITH payer AS MATERIALIZED (
-                SELECT id FROM users WHERE id = @user AND credits >= @price FOR UPDATE),
+            WITH input AS (
+                SELECT * FROM unnest(@ids::text[], @users::text[], @services::text[], @actions::text[], @handlers::text[],
+                    @inputs::text[], @prompts::text[], @params::text[], @qtys::integer[], @expirations::integer[],
+                    @prices::bigint[], @maxes::integer[], @nows::bigint[])
+                    AS t(id, user_id, service, action, handler, inputs, prompt, params, qty, expiration, price, max_attempts, now)),
+            totals AS (SELECT user_id, SUM(price) AS total FROM input GROUP BY user_id),
+            payer AS MATERIALIZED (
+                SELECT u.id FROM users u JOIN totals t ON t.user_id = u.id WHERE u.credits >= t.total ORDER BY u.id FOR UPDATE OF u),
             created AS (
                 INSERT INTO requests (id, user_id, kind, service, action, handler, status, inputs, prompt, params, create_qty,
                     expiration, price, run, attempts, max_attempts, created_at, updated_at)
-                SELECT @id, payer.id, 'offer', @service, @action, @handler, 'queued', @inputs::jsonb, @prompt, @params::jsonb,
-                    @qty::integer, @expiration::integer, @price::bigint, 1, 0, @max::integer, @now::bigint, @now::bigint
-                FROM payer
+                SELECT i.id, i.user_id, 'offer', i.service, i.action, i.handler, 'queued', i.inputs::jsonb, i.prompt, i.params::jsonb,
+                    i.qty, i.expiration, i.price, 1, 0, i.max_attempts, i.now, i.now
+                FROM input i JOIN payer p ON p.id = i.user_id
                 ON CONFLICT (id) DO NOTHING
-                RETURNING seq),
+                RETURNING seq, id, user_id, price, created_at),
             debit AS (
-                UPDATE users SET credits = credits - @price::bigint FROM created WHERE users.id = @user AND @price::bigint > 0),
+                UPDATE users SET credits = credits - c.total
+                FROM (SELECT user_id, SUM(price) AS total FROM created GROUP BY user_id) c
+                WHERE users.id = c.user_id AND c.total > 0),
             charge AS (
                 INSERT INTO ledger (user_id, kind, amount, request_id, request_seq, run, created_at)
-                SELECT @user, 'charge', -@price::bigint, @id, created.seq, 1, @now::bigint FROM created WHERE @price::bigint > 0)
-            SELECT seq FROM created
+                SELECT user_id, 'charge', -price, id, seq, 1, created_at FROM created WHERE price > 0)
+            SELECT id FROM created
             """,
-            ("@id", r.Id), ("@user", r.UserId), ("@service", r.Service), ("@action", r.Action), ("@handler", r.Handler),
-            ("@inputs", r.InputsJson), ("@prompt", r.Prompt), ("@params", r.ParamsJson), ("@qty", r.CreateQty),
-            ("@expiration", r.Expiration), ("@price", r.Price), ("@max", r.MaxAttempts), ("@now", now)).ExecuteReader();
-        return reader.Read();
-    }
+            ("@ids", rows.Select(r => r.Id).ToArray()), ("@users", rows.Select(r => r.UserId).ToArray()),
+            ("@services", rows.Select(r => r.Service).ToArray()), ("@actions", rows.Select(r => r.Action).ToArray()),
+            ("@handlers", rows.Select(r => r.Handler).ToArray()), ("@inputs", rows.Select(r => r.InputsJson).ToArray()),
+            ("@prompts", rows.Select(r => r.Prompt).ToArray()), ("@params", rows.Select(r => r.ParamsJson).ToArray()),
+            ("@qtys", rows.Select(r => r.CreateQty).ToArray()), ("@expirations", rows.Select(r => r.Expiration).ToArray()),
+            ("@prices", rows.Select(r => r.Price).ToArray()), ("@maxes", rows.Select(r => r.MaxAttempts).ToArray()),
+            ("@nows", items.Select(i => i.Now).ToArray()));
+        var created = new HashSet<string>(StringComparer.Ordinal);
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                created.Add(reader.GetString(0));
+            }
+        }
+        // A set's Remove is true once per id: a second submission of the same id in this group
+        // was not created by it.
+        return [.. rows.Select(r => created.Remove(r.Id))];
+    });
 
     /// <summary>
     /// Stores the request and charges for it in the same transaction (the writer unit), or

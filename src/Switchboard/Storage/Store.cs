@@ -62,6 +62,9 @@ public abstract class Store : IAsyncDisposable
     /// </summary>
     public Task<T> WriteStatementAsync<T>(Func<DbConnection, T> statement) => _writer.Value.WriteStatementAsync(statement);
 
+    /// <summary>One item of a kind of write PostgreSQL runs for a whole group commit in one statement.</summary>
+    public Task<TResult> WriteBatchedAsync<TItem, TResult>(BatchedStatement<TItem, TResult> kind, TItem item) => _writer.Value.WriteBatchedAsync(kind, item);
+
     /// <summary>Writes from a process that has nothing else to do (the management CLI).</summary>
     public T Write<T>(Func<DbConnection, T> work) => WriteAsync(work).GetAwaiter().GetResult();
 

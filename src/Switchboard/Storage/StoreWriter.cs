@@ -36,6 +36,17 @@ public sealed class StoreWriter : IAsyncDisposable
     /// </summary>
     public Task<T> WriteStatementAsync<T>(Func<DbConnection, T> statement) => Enqueue(statement, savepoint: false);
 
+    /// <summary>One item of a <see cref="BatchedStatement{TItem, TResult}"/>, run with the others of its kind in this group.</summary>
+    public Task<TResult> WriteBatchedAsync<TItem, TResult>(BatchedStatement<TItem, TResult> kind, TItem item)
+    {
+        var batched = new BatchedItem<TItem, TResult>(kind, item);
+        if (!_queue.Writer.TryWrite(batched))
+        {
+            throw new ObjectDisposedException(nameof(StoreWriter));
+        }
+        return batched.Completion.Task;
+    }
+
     private Task<T> Enqueue<T>(Func<DbConnection, T> work, bool savepoint)
     {
         var item = new WorkItem<T>(work, savepoint);
@@ -105,6 +116,30 @@ public sealed class StoreWriter : IAsyncDisposable
         }
         for (var i = 0; i < batch.Count; i++)
         {
+            if (batch[i] is IBatchedItem batched)
+            {
+                if (ok[i])
+                {
+                    continue; // Already run with an earlier item of its kind.
+                }
+                var group = GroupOf(batch, i, batched.Kind);
+                try
+                {
+                    batched.RunGroup(connection, [.. group.Select(g => batch[g])]);
+                    group.ForEach(g => ok[g] = true);
+                }
+                catch (Exception ex)
+                {
+                    if (_store.ErrorAbortsTransaction)
+                    {
+                        TryExec(connection, "ROLLBACK");
+                        RunAlone(connection, batch);
+                        return;
+                    }
+                    group.ForEach(g => batch[g].Fail(ex));
+                }
+                continue;
+            }
             var savepoint = batch[i].Savepoint;
             try
             {
@@ -166,6 +201,24 @@ public sealed class StoreWriter : IAsyncDisposable
         }
     }
 
+    /// <summary>Positions of the items of one batched kind from <paramref name="first"/> on (only the first one on SQLite).</summary>
+    private List<int> GroupOf(List<IWorkItem> batch, int first, object kind)
+    {
+        var group = new List<int> { first };
+        if (!_store.ErrorAbortsTransaction)
+        {
+            return group; // SQLite: no round trips to save; one item, one statement.
+        }
+        for (var j = first + 1; j < batch.Count; j++)
+        {
+            if (batch[j] is IBatchedItem other && ReferenceEquals(other.Kind, kind))
+            {
+                group.Add(j);
+            }
+        }
+        return group;
+    }
+
     private void RunAlone(DbConnection connection, List<IWorkItem> batch)
     {
         foreach (var item in batch)
@@ -173,7 +226,14 @@ public sealed class StoreWriter : IAsyncDisposable
             try
             {
                 SqlExtensions.Exec(connection, _store.BeginSql);
-                item.Run(connection);
+                if (item is IBatchedItem batched)
+                {
+                    batched.RunGroup(connection, [item]);
+                }
+                else
+                {
+                    item.Run(connection);
+                }
                 SqlExtensions.Exec(connection, "COMMIT");
                 item.Complete();
             }
@@ -211,6 +271,43 @@ public sealed class StoreWriter : IAsyncDisposable
         void Run(DbConnection connection);
         void Complete();
         void Fail(Exception ex);
+    }
+
+    private interface IBatchedItem : IWorkItem
+    {
+        object Kind { get; }
+
+        /// <summary>Runs this item with the others of its kind (this item among them) and sets each one's result.</summary>
+        void RunGroup(DbConnection connection, IReadOnlyList<IWorkItem> group);
+    }
+
+    private sealed class BatchedItem<TItem, TResult>(BatchedStatement<TItem, TResult> kind, TItem item) : IBatchedItem
+    {
+        private TResult _result = default!;
+
+        public object Kind => kind;
+
+        public bool Savepoint => false;
+
+        public TaskCompletionSource<TResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void RunGroup(DbConnection connection, IReadOnlyList<IWorkItem> group)
+        {
+            var items = group.Cast<BatchedItem<TItem, TResult>>().ToList();
+            var results = kind.Run(connection, [.. items.Select(i => i.Item)]);
+            for (var i = 0; i < items.Count; i++)
+            {
+                items[i]._result = results[i];
+            }
+        }
+
+        public TItem Item => item;
+
+        public void Run(DbConnection connection) => RunGroup(connection, [this]);
+
+        public void Complete() => Completion.TrySetResult(_result);
+
+        public void Fail(Exception ex) => Completion.TrySetException(ex);
     }
 
     private sealed class WorkItem<T>(Func<DbConnection, T> work, bool savepoint) : IWorkItem
