@@ -28,7 +28,7 @@ public sealed class JobRunner(
     {
         var message = delivery.Message;
         var now = Clock.NowMs();
-        var job = await store.WriteStatementAsync(c => JobStore.Claim(c, message, identity.Owner, now + (_options.LeaseSeconds * 1000L), now));
+        var job = await JobStore.ClaimAsync(store, message, identity.Owner, now + (_options.LeaseSeconds * 1000L), now);
         if (job is null)
         {
             // Duplicate, stale or cancelled: someone else owns what happens next. Only a message
@@ -110,7 +110,7 @@ public sealed class JobRunner(
                 return;
             }
             var results = new JsonArray([.. context.Results.Select(r => r.DeepClone())]).ToJsonString();
-            await Finish(job, c => JobStore.Succeed(c, job, owner, results, usage, Clock.NowMs()), singleStatement: true);
+            await Reported(job, JobStore.SucceedAsync(store, job, owner, results, usage));
             return;
         }
         if (failure is OperationCanceledException && aborted && !timedOut)
@@ -150,9 +150,12 @@ public sealed class JobRunner(
         logger.LogInformation("Request failed ({Code}) after {Attempt} attempt(s)", classified.Code, job.Attempt);
     }
 
-    private async Task<bool> Finish(ClaimedJob job, Func<System.Data.Common.DbConnection, bool> write, bool singleStatement = false)
+    private Task<bool> Finish(ClaimedJob job, Func<System.Data.Common.DbConnection, bool> write, bool singleStatement = false) =>
+        Reported(job, singleStatement ? store.WriteStatementAsync(write) : store.WriteAsync(write));
+
+    private async Task<bool> Reported(ClaimedJob job, Task<bool> write)
     {
-        var done = await (singleStatement ? store.WriteStatementAsync(write) : store.WriteAsync(write));
+        var done = await write;
         if (!done)
         {
             logger.LogWarning("Outcome of attempt {Attempt} not written: the request changed hands (cancelled, or taken over after a lost lease)", job.Attempt);

@@ -48,6 +48,49 @@ public static class JobStore
             reader.GetString(3), reader.GetString(4), reader.GetString(5), reader.GetInt32(6), reader.GetInt64(7));
     }
 
+    /// <summary>
+    /// A claim: on PostgreSQL, claims of one group commit run as one statement
+    /// (<see cref="ClaimMany"/>); on SQLite, <see cref="Claim"/>.
+    /// </summary>
+    public static Task<ClaimedJob?> ClaimAsync(Store store, JobMessage message, string owner, long leaseUntil, long now) =>
+        store.Kind == StoreKind.Postgres
+            ? store.WriteBatchedAsync(ClaimMany, (message, owner, leaseUntil, now))
+            : store.WriteStatementAsync(c => Claim(c, message, owner, leaseUntil, now));
+
+    public const string ClaimManySql = """
+        UPDATE requests r SET status = 'running', owner = m.owner, attempts = r.attempts + 1, lease_until = m.lease,
+            not_before = NULL, started_at = COALESCE(r.started_at, m.now), updated_at = m.now
+        FROM unnest(@ids::text[], @runs::integer[], @owners::text[], @leases::bigint[], @nows::bigint[]) AS m(id, run, owner, lease, now)
+        WHERE r.id = m.id AND r.run = m.run AND r.status = @queued AND (r.not_before IS NULL OR r.not_before <= m.now)
+        RETURNING r.id, r.run, r.attempts, r.max_attempts, r.user_id, r.handler, r.prompt, r.params, r.create_qty, r.price
+        """;
+
+    /// <summary>
+    /// PostgreSQL: <see cref="Claim"/> for many messages in one statement. A request named twice
+    /// in the group is claimed once, for the first of its messages; the others get null like any
+    /// duplicate. The join finds each row through the unique id index (see the note on ClaimSql
+    /// for why the status is a parameter).
+    /// </summary>
+    public static readonly BatchedStatement<(JobMessage Message, string Owner, long LeaseUntil, long Now), ClaimedJob?> ClaimMany = new((connection, items) =>
+    {
+        using var command = connection.Sql(
+            ClaimManySql,
+            ("@ids", items.Select(i => i.Message.RequestId).ToArray()), ("@runs", items.Select(i => i.Message.Run).ToArray()),
+            ("@owners", items.Select(i => i.Owner).ToArray()), ("@leases", items.Select(i => i.LeaseUntil).ToArray()),
+            ("@nows", items.Select(i => i.Now).ToArray()), ("@queued", "queued"));
+        var claimed = new Dictionary<JobMessage, ClaimedJob>();
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                var message = new JobMessage(reader.GetString(0), reader.GetInt32(1));
+                claimed[message] = new ClaimedJob(message.RequestId, message.Run, reader.GetInt32(2), reader.GetInt32(3), reader.GetString(4),
+                    reader.GetString(5), reader.GetString(6), reader.GetString(7), reader.GetInt32(8), reader.GetInt64(9));
+            }
+        }
+        return [.. items.Select(i => claimed.Remove(i.Message, out var job) ? job : null)];
+    });
+
     /// <summary>Milliseconds until a queued run becomes claimable, or null when it is not waiting for a retry.</summary>
     public static long? DueIn(DbConnection connection, JobMessage message, long now)
     {
@@ -72,6 +115,42 @@ public static class JobStore
             WHERE {Mine}
             """,
             Key(job, owner, now, ("@results", new Json(resultsJson)), ("@usage", new Json(usageJson)))) == 1;
+
+    /// <summary>A success: on PostgreSQL, successes of one group commit run as one statement (<see cref="SucceedMany"/>).</summary>
+    public static Task<bool> SucceedAsync(Store store, ClaimedJob job, string owner, string resultsJson, string? usageJson) =>
+        store.Kind == StoreKind.Postgres
+            ? store.WriteBatchedAsync(SucceedMany, (job, owner, resultsJson, usageJson, Clock.NowMs()))
+            : store.WriteStatementAsync(c => Succeed(c, job, owner, resultsJson, usageJson, Clock.NowMs()));
+
+    public const string SucceedManySql = """
+        UPDATE requests r SET status = 'succeeded', results = m.results::jsonb, usage = m.usage::jsonb, owner = NULL,
+            lease_until = NULL, error_code = NULL, error_message = NULL, finished_at = m.now, updated_at = m.now,
+            expires_at = CASE WHEN r.expiration IS NULL THEN NULL ELSE m.now + r.expiration * 1000 END
+        FROM unnest(@ids::text[], @runs::integer[], @attempts::integer[], @owners::text[], @results::text[], @usages::text[], @nows::bigint[])
+            AS m(id, run, attempt, owner, results, usage, now)
+        WHERE r.id = m.id AND r.run = m.run AND r.attempts = m.attempt AND r.owner = m.owner AND r.status = @running
+        RETURNING r.id, r.run, r.attempts
+        """;
+
+    /// <summary>PostgreSQL: <see cref="Succeed"/> for many jobs in one statement, each still conditional on its own claim.</summary>
+    public static readonly BatchedStatement<(ClaimedJob Job, string Owner, string Results, string? Usage, long Now), bool> SucceedMany = new((connection, items) =>
+    {
+        using var command = connection.Sql(
+            SucceedManySql,
+            ("@ids", items.Select(i => i.Job.RequestId).ToArray()), ("@runs", items.Select(i => i.Job.Run).ToArray()),
+            ("@attempts", items.Select(i => i.Job.Attempt).ToArray()), ("@owners", items.Select(i => i.Owner).ToArray()),
+            ("@results", items.Select(i => i.Results).ToArray()), ("@usages", items.Select(i => i.Usage).ToArray()),
+            ("@nows", items.Select(i => i.Now).ToArray()), ("@running", "running"));
+        var done = new HashSet<(string, int, int)>();
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                done.Add((reader.GetString(0), reader.GetInt32(1), reader.GetInt32(2)));
+            }
+        }
+        return [.. items.Select(i => done.Remove((i.Job.RequestId, i.Job.Run, i.Job.Attempt)))];
+    });
 
     /// <summary>Fails the run and refunds it; the refund happens only if this call moved the status.</summary>
     public static bool Fail(DbConnection connection, ClaimedJob job, string owner, string code, string message, string? usageJson, long now)

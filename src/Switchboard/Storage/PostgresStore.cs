@@ -45,6 +45,19 @@ public sealed class PostgresStore : Store
 
     public override DbConnection Open() => _dataSource.OpenConnection();
 
+    /// <summary>
+    /// The writer plans every statement with its actual parameters. Its hot statements are
+    /// multi-row (<see cref="BatchedStatement{TItem, TResult}"/>: one plan per group commit, so
+    /// planning is cheap), and a generic plan made while `requests` was empty — a new
+    /// deployment — would join it by sequential scan for as long as the connection lives.
+    /// </summary>
+    internal override DbConnection OpenWriter()
+    {
+        var connection = Open();
+        SqlExtensions.Exec(connection, "SET plan_cache_mode = force_custom_plan");
+        return connection;
+    }
+
     public override void Migrate() => PostgresMigrations.Apply(this);
 
     public override async ValueTask DisposeAsync()

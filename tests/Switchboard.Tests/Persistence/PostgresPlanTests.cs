@@ -16,26 +16,42 @@ public sealed class PostgresPlanTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _store.DisposeAsync();
 
-    private static string Positional(string sql) => sql
-        .Replace("@owner", "$1").Replace("@lease", "$2").Replace("@now", "$3").Replace("@id", "$4").Replace("@run", "$5").Replace("@queued", "$6");
+    /// <summary>The statement with its @names turned into $1, $2… in the given order.</summary>
+    private static string Positional(string sql, params string[] names)
+    {
+        for (var i = 0; i < names.Length; i++)
+        {
+            sql = sql.Replace("@" + names[i], "$" + (i + 1));
+        }
+        return sql;
+    }
 
     /// <summary>
-    /// Plans the claim once, generically (as PostgreSQL does for a prepared statement after a
-    /// few runs), on the empty table of a new deployment; fills the table; and explains the next
-    /// claim, which still runs that cached plan.
+    /// Prepares a statement on a connection of the store's writer and runs it on the empty
+    /// table of a new deployment; fills the table; and explains the next execution. With
+    /// <paramref name="generic"/>, the plan is the generic one PostgreSQL caches for a prepared
+    /// statement after a few runs, made on the empty table and kept.
     /// </summary>
-    private string PlanAfterTheTableFilled()
+    private string PlanAfterTheTableFilled(string sql, string[] names, string types, string arguments, bool generic = false)
     {
-        using var connection = _store.Store.Open();
-        SqlExtensions.Exec(connection, "SET plan_cache_mode = force_generic_plan");
-        SqlExtensions.Exec(connection, $"PREPARE probe (text, bigint, bigint, text, integer, text) AS {Positional(JobStore.ClaimSql)}");
-        SqlExtensions.Exec(connection, "EXECUTE probe ('o', 1, 1, 'none', 1, 'queued')");
+        using var connection = ((PostgresStore)_store.Store).OpenWriter();
+        if (generic)
+        {
+            SqlExtensions.Exec(connection, "SET plan_cache_mode = force_generic_plan");
+        }
+        SqlExtensions.Exec(connection, $"PREPARE probe ({types}) AS {Positional(sql, names)}");
+        // Six runs: after five, PostgreSQL may keep a prepared statement's generic plan.
+        for (var i = 0; i < 6; i++)
+        {
+            SqlExtensions.Exec(connection, $"EXECUTE probe ({arguments})");
+        }
         SqlExtensions.Exec(connection, """
             INSERT INTO users (id, name, credits, created_at) VALUES ('u', 'u', 0, 0);
             INSERT INTO requests (id, user_id, kind, service, action, handler, status, inputs, prompt, params, create_qty, price, run, max_attempts, created_at, updated_at)
-            SELECT 'r' || g, 'u', 'offer', 's', 'a', 'echo.render', 'queued', '{}', 'p', '{}', 1, 1, 1, 3, g, g FROM generate_series(1, 5000) g;
+            SELECT 'r' || g, 'u', 'offer', 's', 'a', 'echo.render', CASE WHEN g % 2 = 0 THEN 'queued' ELSE 'running' END,
+                '{}', 'p', '{}', 1, 1, 1, 3, g, g FROM generate_series(1, 5000) g;
             """);
-        using var explain = connection.Sql("EXPLAIN EXECUTE probe ('o', 1, 1, 'r42', 1, 'queued')");
+        using var explain = connection.Sql($"EXPLAIN EXECUTE probe ({arguments})");
         using var reader = explain.ExecuteReader();
         var plan = new List<string>();
         while (reader.Read())
@@ -48,8 +64,32 @@ public sealed class PostgresPlanTests : IAsyncLifetime
     [Fact]
     public void TheClaimUsesTheIdIndexWhateverTheTableWasWhenItWasFirstPlanned()
     {
-        var plan = PlanAfterTheTableFilled();
+        var plan = PlanAfterTheTableFilled(
+            JobStore.ClaimSql, ["owner", "lease", "now", "id", "run", "queued"],
+            "text, bigint, bigint, text, integer, text", "'o', 1, 1, 'r42', 1, 'queued'", generic: true);
 
         Assert.Contains("requests_id_key", plan);
+    }
+
+    [Fact]
+    public void TheBatchedClaimUsesTheIdIndexWhateverTheTableWasWhenItWasFirstPlanned()
+    {
+        var plan = PlanAfterTheTableFilled(
+            JobStore.ClaimManySql, ["ids", "runs", "owners", "leases", "nows", "queued"],
+            "text[], integer[], text[], bigint[], bigint[], text", "'{r42,r44}', '{1,1}', '{o,o}', '{1,1}', '{1,1}', 'queued'");
+
+        Assert.Contains("requests_id_key", plan);
+        Assert.DoesNotContain("Seq Scan on requests", plan);
+    }
+
+    [Fact]
+    public void TheBatchedSuccessUsesTheIdIndexWhateverTheTableWasWhenItWasFirstPlanned()
+    {
+        var plan = PlanAfterTheTableFilled(
+            JobStore.SucceedManySql, ["ids", "runs", "attempts", "owners", "results", "usages", "nows", "running"],
+            "text[], integer[], integer[], text[], text[], text[], bigint[], text", "'{r41}', '{1}', '{1}', '{o}', '{\"[]\"}', '{NULL}', '{1}', 'running'");
+
+        Assert.Contains("requests_id_key", plan);
+        Assert.DoesNotContain("Seq Scan on requests", plan);
     }
 }
