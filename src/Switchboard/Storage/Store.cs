@@ -13,7 +13,8 @@ public enum StoreKind
 /// distributed deployment. Reads open a connection of their own; every write is a unit of work
 /// handed to this process's <see cref="StoreWriter"/>, which commits units in groups. The SQL is
 /// shared between the two where it can be (parameters are <c>@name</c>, JSON values are
-/// <see cref="Json"/>); a statement that must differ asks <see cref="Dialect.Of"/>.
+/// <see cref="Json"/>); a statement that must differ checks <see cref="Kind"/> (the hot writes
+/// on PostgreSQL are multi-row <see cref="BatchedStatement{TItem, TResult}"/>s).
 /// </summary>
 public abstract class Store : IAsyncDisposable
 {
