@@ -42,6 +42,8 @@ mkdir -p "$LOG"
 
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "FAILED: $*"; exit 1; }
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 # ---- processes and temp dirs we own, cleaned up on any exit --------------------------------
 PIDS=()
@@ -60,24 +62,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-forget_pid() {
-  local keep=() p
-  for p in "${PIDS[@]:-}"; do [[ -n "$p" && "$p" != "$1" ]] && keep+=("$p"); done
-  PIDS=("${keep[@]:-}")
-}
 
-# Graceful stop (SIGTERM lets serve release its jobs), SIGKILL after 20 s.
-stop_process() {
-  local pid=$1 i
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 200; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-  forget_pid "$pid"
-}
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
@@ -127,46 +112,10 @@ start_server() {
   die "could not start $1 (see $log)"
 }
 
-now_ms() { date +%s%3N; }
 
-# CPU use of the whole machine over one second, in % of all cores (our servers are idle when this
-# runs, so it is what other processes take).
-busy_percent() {
-  local a b
-  a=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat)
-  sleep 1
-  b=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat)
-  awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " "); t = y[2] - x[2]; printf "%.0f", (t > 0 ? 100 * (y[1] - x[1]) / t : 0) }'
-}
 
-# Before a measured run: wait until the machine is quiet, and remember the worst value seen in
-# ROUND_BUSY (the load generator and servers share the cores with anything else running here).
-quiet_check() {
-  local busy deadline=$(($(date +%s) + QUIET_WAIT))
-  busy=$(busy_percent)
-  while ((busy > QUIET_MAX && $(date +%s) < deadline)); do
-    log "machine busy (${busy}% CPU used by other processes), waiting"
-    busy=$(busy_percent)
-  done
-  ((busy > QUIET_MAX)) && log "WARNING: ${busy}% CPU used by other processes before $1; this round is suspect"
-  ((busy > ROUND_BUSY)) && ROUND_BUSY=$busy
-  return 0
-}
 
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) { print "nan"; exit } if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-# ---- tools -----------------------------------------------------------------------------------
-need_apt() {
-  local missing=() pair
-  for pair in "$@"; do
-    command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
-  done
-  ((${#missing[@]} == 0)) && return 0
-  log "installing ${missing[*]} with apt-get"
-  apt-get install -y "${missing[@]}" >"$LOG/apt.log" 2>&1 \
-    || { apt-get update >>"$LOG/apt.log" 2>&1 && apt-get install -y "${missing[@]}" >>"$LOG/apt.log" 2>&1; } \
-    || die "apt-get install ${missing[*]} (see $LOG/apt.log)"
-}
 need_apt wrk:wrk sqlite3:sqlite3 curl:curl
 command -v dotnet >/dev/null || die "dotnet is not installed"
 
@@ -269,7 +218,6 @@ submit_load() {
   done
 }
 
-field() { awk -v k="$2" '$1 == "bench:" && $2 == k { print $3 }' "$1"; }
 
 # check_stored WRK_OUTPUT STORED: every 202 wrk counted is a stored request. The store may hold up
 # to one more per connection: requests in flight when wrk stopped, stored but never counted.
@@ -340,7 +288,6 @@ for ((r = 1; r <= RUNS; r++)); do
   log "round $r/$RUNS: hello ${HELLO_RPS[-1]}/s, accepted ${ACCEPT_RPS[-1]}/s, e2e ${E2E_RPS[-1]}/s (other processes before the runs: up to ${ROUND_BUSY}% CPU)"
 done
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 fmt() { awk -v v="$1" 'BEGIN { printf "%.0f", v }'; }
 
 ACCEPT_RATIOS=()

@@ -1,0 +1,66 @@
+# Helpers shared by bench/run.sh and bench/run-distributed.sh; sourced after each defines
+# log, die, LOG (its log folder), PIDS (processes to clean up), QUIET_MAX and QUIET_WAIT.
+
+now_ms() { date +%s%3N; }
+
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) { print "nan"; exit } if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
+
+field() { awk -v k="$2" '$1 == "bench:" && $2 == k { print $3 }' "$1"; }
+
+# Busy and all ticks of the whole machine.
+machine_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9, $6 }' /proc/stat; }
+
+forget_pid() {
+  local keep=() p
+  for p in "${PIDS[@]:-}"; do [[ -n "$p" && "$p" != "$1" ]] && keep+=("$p"); done
+  PIDS=("${keep[@]:-}")
+}
+
+# Graceful stop (SIGTERM), SIGKILL after 20 s.
+stop_process() {
+  local pid=$1 i
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 200; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  forget_pid "$pid"
+}
+
+busy_percent() {
+  local a b
+  a=$(machine_ticks)
+  sleep 1
+  b=$(machine_ticks)
+  awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " "); t = y[2] - x[2]; printf "%.0f", (t > 0 ? 100 * (y[1] - x[1]) / t : 0) }'
+}
+
+# Before a measured batch: wait until the machine is quiet; the worst value seen goes to ROUND_BUSY.
+quiet_check() {
+  local busy deadline=$(($(date +%s) + QUIET_WAIT))
+  busy=$(busy_percent)
+  while ((busy > QUIET_MAX && $(date +%s) < deadline)); do
+    log "machine busy (${busy}% CPU used by other processes), waiting"
+    busy=$(busy_percent)
+  done
+  ((busy > QUIET_MAX)) && log "WARNING: ${busy}% CPU used by other processes before $1; this round is suspect"
+  ((busy > ROUND_BUSY)) && ROUND_BUSY=$busy
+  return 0
+}
+
+# ---- tools, build, services --------------------------------------------------------------------
+need_apt() {
+  local missing=() pair
+  for pair in "$@"; do
+    command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
+  done
+  ((${#missing[@]} == 0)) && return 0
+  log "installing ${missing[*]} with apt-get"
+  apt-get install -y "${missing[@]}" >"$LOG/apt.log" 2>&1 \
+    || { apt-get update >>"$LOG/apt.log" 2>&1 && apt-get install -y "${missing[@]}" >>"$LOG/apt.log" 2>&1; } \
+    || die "apt-get install ${missing[*]} (see $LOG/apt.log)"
+}
