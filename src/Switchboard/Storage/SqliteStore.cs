@@ -42,10 +42,6 @@ public sealed class SqliteStore : Store
         }.ToString();
     }
 
-    /// <summary>The store of a data folder: <c>DIR/switchboard.db</c>.</summary>
-    public static SqliteStore InFolder(string dataDir, string synchronous = "FULL") =>
-        new(Path.Combine(dataDir, "switchboard.db"), synchronous);
-
     public string FilePath { get; }
 
     public override StoreKind Kind => StoreKind.Sqlite;
