@@ -93,3 +93,28 @@ public sealed class PostgresPlanTests : IAsyncLifetime
         Assert.DoesNotContain("Seq Scan on requests", plan);
     }
 }
+
+/// <summary>Processes that start at once apply each migration once (they queue on an advisory lock).</summary>
+public sealed class PostgresMigrationTests : IAsyncLifetime
+{
+    private readonly TestStore _store = TestStore.Create(StoreKind.Postgres);
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync() => await _store.DisposeAsync();
+
+    [Fact]
+    public async Task ProcessesStartingTogetherApplyEachMigrationOnce()
+    {
+        var uri = Config.BootstrapConfig.Load(_store.ConfigPath!).PostgresUri!;
+        var stores = Enumerable.Range(0, 6).Select(_ => new PostgresStore(uri)).ToList();
+
+        await Task.WhenAll(stores.Select(s => Task.Run(s.Migrate)));
+
+        Assert.Equal(PostgresMigrations.Latest, _store.Query(c => c.Scalar<long>("SELECT COUNT(*) FROM schema_migrations")));
+        foreach (var store in stores)
+        {
+            await store.DisposeAsync();
+        }
+    }
+}
