@@ -22,13 +22,14 @@ public static class CommandLine
           keys create NAME | keys revoke KEY_PREFIX
           credits grant NAME N [--note TEXT] | credits show NAME
           catalog apply FILE.yaml | catalog export
+        """ + ConfigCommands.Usage + """
 
         Every command takes --config FILE (the bootstrap config: store and queue; api, executor
         and recon need one with redis.uri). Without it, commands use the embedded store in
         --data DIR (default ./data).
         """;
 
-    private static readonly HashSet<string> Flags = ["admin", "help"];
+    private static readonly HashSet<string> Flags = ["admin", "help", "reveal", "encrypted", "inactive"];
 
     /// <summary>The command named by the arguments; anything else (none, or only options) means serve.</summary>
     public static string CommandOf(string[] args) => args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "serve";
@@ -60,17 +61,23 @@ public static class CommandLine
                 output.WriteLine(Usage);
                 return 0;
             }
-            if (command is not ("users" or "keys" or "credits" or "catalog"))
+            if (command == "keygen")
+            {
+                return ConfigCommands.KeyGen(output);
+            }
+            if (command is not ("users" or "keys" or "credits" or "catalog" or "config"))
             {
                 throw new UsageException($"unknown command '{command}'");
             }
-            await using var store = BootstrapConfig.Resolve(parsed.Option("config"), parsed.Option("data") ?? "./data").OpenStore();
+            var bootstrap = BootstrapConfig.Resolve(parsed.Option("config"), parsed.Option("data") ?? "./data");
+            await using var store = bootstrap.OpenStore();
             store.Migrate();
             return command switch
             {
                 "users" => ManagementCommands.Users(parsed, store, output),
                 "keys" => ManagementCommands.Keys(parsed, store, output, error),
                 "credits" => ManagementCommands.Credits(parsed, store, output, error),
+                "config" => ConfigCommands.Run(parsed, bootstrap, store, BuiltInHandlers(), output, error),
                 _ => ManagementCommands.Catalog(parsed, store, BuiltInHandlers(), output, error),
             };
         }

@@ -9,19 +9,85 @@ namespace Switchboard.Config;
 public sealed class BootstrapException(string message) : ArgumentException(message);
 
 /// <summary>
-/// The bootstrap config (<c>--config FILE</c>, SPEC.md §6): where the store and the queue are.
-/// Without one, a process runs on the embedded default (SQLite in <c>--data DIR</c>, in-process
-/// queue). The whole document is kept in <see cref="Document"/> so later settings (config ids,
-/// Fernet keys) read from the same place.
+/// The bootstrap config (<c>--config FILE</c>, SPEC.md §6): where the store and the queue are,
+/// which app configs to load (<c>meta.collection</c>, <c>meta.ids</c>) and the Fernet keys that
+/// open their <c>~</c> values. Without one, a process runs on the embedded default (SQLite in
+/// <c>--data DIR</c>, in-process queue, a key file beside the database).
 /// </summary>
 public sealed record BootstrapConfig(
     StoreKind Source, string SqlitePath, string? PostgresUri, string? RedisUri, string RedisPrefix, string? FilePath, JsonObject Document)
 {
     public const string DefaultRedisPrefix = "switchboard";
 
+    /// <summary>The store's table of app configs (<c>meta.collection</c>).</summary>
+    public string ConfigTable { get; init; } = ConfigStore.DefaultTable;
+
+    /// <summary>App config id → version to load (<c>meta.ids</c>); a null version means the active one, followed live.</summary>
+    public IReadOnlyDictionary<string, string?> ConfigIds { get; init; } = new Dictionary<string, string?>();
+
+    /// <summary><c>fernet_key</c> or <c>fernet_keys</c>: the first encrypts, all decrypt.</summary>
+    public IReadOnlyList<string> FernetKeys { get; init; } = [];
+
+    /// <summary>The embedded default's key file (created on first need, mode 600) when the bootstrap gives no key.</summary>
+    public string? KeyFile { get; init; }
+
     /// <summary>The embedded default for a data folder: no file, no Redis.</summary>
     public static BootstrapConfig Embedded(string dataDir) =>
-        new(StoreKind.Sqlite, Path.Combine(dataDir, "switchboard.db"), null, null, DefaultRedisPrefix, null, []);
+        new(StoreKind.Sqlite, Path.Combine(dataDir, "switchboard.db"), null, null, DefaultRedisPrefix, null, [])
+        {
+            KeyFile = Path.Combine(dataDir, "fernet.key"),
+        };
+
+    /// <summary>
+    /// The keys that open <c>~</c> values, or null when none are configured. With
+    /// <paramref name="create"/>, the embedded default makes its key file if there is none.
+    /// </summary>
+    public MultiFernet? Keys(bool create = false)
+    {
+        var keys = FernetKeys;
+        if (keys.Count == 0 && KeyFile is not null)
+        {
+            if (!File.Exists(KeyFile) && create)
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(KeyFile))!);
+                var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+                if (!OperatingSystem.IsWindows())
+                {
+                    options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+                }
+                try
+                {
+                    using var writer = new StreamWriter(KeyFile, System.Text.Encoding.ASCII, options);
+                    writer.WriteLine(Fernet.GenerateKey());
+                }
+                catch (IOException) when (File.Exists(KeyFile))
+                {
+                    // Another process made it first: use theirs.
+                }
+            }
+            keys = File.Exists(KeyFile)
+                ? [.. File.ReadAllLines(KeyFile).Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#'))]
+                : [];
+        }
+        if (keys.Count == 0)
+        {
+            return null;
+        }
+        return new MultiFernet([.. keys.Select((k, i) => KeyAt(k, i))]);
+    }
+
+    private Fernet KeyAt(string key, int index)
+    {
+        try
+        {
+            return new Fernet(key);
+        }
+        catch (ArgumentException)
+        {
+            var where = FilePath ?? KeyFile;
+            throw new BootstrapException($"{where}: Fernet key {index + 1} is not 32 bytes of url-safe base64 (make one with `switchboard keygen`)");
+        }
+    }
 
     /// <summary>The file's config when a path is given, else the embedded default in <paramref name="dataDir"/>.</summary>
     public static BootstrapConfig Resolve(string? path, string dataDir) => string.IsNullOrEmpty(path) ? Embedded(dataDir) : Load(path);
@@ -104,7 +170,82 @@ public sealed record BootstrapConfig(
         {
             Fail("'redis.prefix' must be a non-empty name without braces or spaces");
         }
-        return new BootstrapConfig(source, sqlitePath, postgresUri, string.IsNullOrWhiteSpace(redisUri) ? null : redisUri, prefix, path, document);
+        var config = new BootstrapConfig(source, sqlitePath, postgresUri, string.IsNullOrWhiteSpace(redisUri) ? null : redisUri, prefix, path, document)
+        {
+            ConfigTable = Text("meta", "collection") ?? ConfigStore.DefaultTable,
+            ConfigIds = ReadIds(document, Fail),
+            FernetKeys = ReadKeys(document, Fail),
+        };
+        try
+        {
+            ConfigStore.CheckTable(config.ConfigTable);
+        }
+        catch (ConfigException ex)
+        {
+            Fail(ex.Message);
+        }
+        config.Keys();
+        return config;
+    }
+
+    /// <summary><c>meta.ids</c>: id → version; a number keeps its digits (<c>1.0</c>), null or <c>active</c> means the active version.</summary>
+    private static Dictionary<string, string?> ReadIds(JsonObject document, Func<string, string> fail)
+    {
+        var ids = new Dictionary<string, string?>(StringComparer.Ordinal);
+        switch ((document["meta"] as JsonObject)?["ids"])
+        {
+            case null:
+                return ids;
+            case JsonObject map:
+                foreach (var (id, value) in map)
+                {
+                    var version = value switch
+                    {
+                        null => null,
+                        JsonValue v when v.TryGetValue<string>(out var s) => s,
+                        JsonValue v when v.GetValueKind() == System.Text.Json.JsonValueKind.Number => v.ToJsonString(),
+                        _ => fail($"'meta.ids.{id}' must be a version such as 1.0 (or active)"),
+                    };
+                    try
+                    {
+                        ConfigStore.CheckId(id);
+                        ids[id] = version is null or "active" ? null : ConfigStore.CheckVersion(version);
+                    }
+                    catch (ConfigException ex)
+                    {
+                        fail($"'meta.ids.{id}': {ex.Message}");
+                    }
+                }
+                return ids;
+            default:
+                fail("'meta.ids' must be a mapping of config id to version (api: 1.0)");
+                return ids;
+        }
+    }
+
+    /// <summary><c>fernet_key</c> (one) or <c>fernet_keys</c> (a list: the first encrypts, all decrypt).</summary>
+    private static List<string> ReadKeys(JsonObject document, Func<string, string> fail)
+    {
+        static string? Str(JsonNode? n) => n is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+        var one = document["fernet_key"];
+        var many = document["fernet_keys"];
+        if (one is not null && many is not null)
+        {
+            fail("give 'fernet_key' or 'fernet_keys', not both");
+        }
+        if (one is not null)
+        {
+            return [Str(one) ?? fail("'fernet_key' must be a string")];
+        }
+        if (many is null)
+        {
+            return [];
+        }
+        if (many is not JsonArray list || list.Count == 0)
+        {
+            return [fail("'fernet_keys' must be a non-empty list of keys (the first encrypts)")];
+        }
+        return [.. list.Select((k, i) => Str(k) ?? fail($"'fernet_keys[{i}]' must be a string"))];
     }
 
     /// <summary>Opens the store this config names.</summary>

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 using YamlDotNet.Serialization;
@@ -10,61 +11,117 @@ namespace Switchboard.Config;
 /// <summary>
 /// YAML documents read into (and written from) System.Text.Json nodes, so the rest of the code
 /// validates one kind of tree. Plain scalars follow the YAML core schema (null, booleans,
-/// integers, floats); quoted scalars are always strings.
+/// integers, floats); quoted scalars are always strings. Floats keep the digits they were
+/// written with (<c>1.0</c> stays <c>1.0</c>, not <c>1</c>), since versions are written as floats.
 /// </summary>
-public static class YamlJson
+public static partial class YamlJson
 {
     /// <param name="environment">
     /// Where <c>!ENV</c> values are looked up (the process environment when null). A scalar
-    /// tagged <c>!ENV</c> has every <c>${NAME}</c> in it replaced; a missing variable is an error
-    /// naming it and the key.
+    /// tagged <c>!ENV</c> has every <c>${NAME}</c> (or <c>${NAME:default}</c>) in it replaced; a
+    /// missing variable without a default is an error naming it and the key.
     /// </param>
-    public static JsonNode? Parse(string yaml, Func<string, string?>? environment = null)
+    /// <param name="protocol">When given, <c>~key</c> and <c>^key</c> are read as the config protocol says (see <see cref="ConfigProtocol"/>).</param>
+    public static JsonNode? Parse(string yaml, Func<string, string?>? environment = null, ConfigProtocol.Reading? protocol = null)
+    {
+        var stream = Load(yaml);
+        return stream.Documents.Count == 0
+            ? null
+            : new Reader(environment ?? Environment.GetEnvironmentVariable, protocol).ToJson(stream.Documents[0].RootNode, ConfigProtocol.BasePath(stream.Documents[0].RootNode, protocol?.Root ?? ""));
+    }
+
+    /// <summary>The representation tree, with the <c>!ENV</c> spellings YAML itself cannot read made readable first.</summary>
+    public static YamlStream Load(string yaml)
     {
         var stream = new YamlStream();
         stream.Load(new StringReader(QuoteBareEnv(yaml)));
-        return stream.Documents.Count == 0 ? null : new Reader(environment ?? Environment.GetEnvironmentVariable).ToJson(stream.Documents[0].RootNode, "");
+        return stream;
     }
 
-    private static readonly System.Text.RegularExpressions.Regex BareEnv =
-        new(@"!ENV[ \t]+(\$\{[A-Za-z_][A-Za-z0-9_]*\})", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+    [GeneratedRegex(@"!ENV[ \t]*(\$\{[A-Za-z_][A-Za-z0-9_]*(?::[^}\s""']*)?\})", RegexOptions.CultureInvariant)]
+    private static partial Regex BareEnv();
 
     /// <summary>
     /// <c>key: !ENV ${VAR}</c> inside a flow mapping (<c>{uri: !ENV ${PG_URI}}</c>, as the
-    /// documented examples and the original system's configs write it) is not valid YAML: the
-    /// braces end the plain scalar. An !ENV value is always a string, so a bare <c>${VAR}</c>
-    /// after the tag is quoted before parsing; nothing else changes.
+    /// documented examples write it) and <c>!ENV${VAR}</c> without a space (as the original
+    /// system's configs write it) are not valid YAML: braces end a plain scalar, and cannot be
+    /// part of a tag. An !ENV value is always a string, so a bare <c>${VAR}</c> after the tag is
+    /// quoted before parsing; the replacement has the same line breaks, so marks keep their lines.
     /// </summary>
-    private static string QuoteBareEnv(string yaml) => yaml.Contains("!ENV", StringComparison.Ordinal) ? BareEnv.Replace(yaml, "!ENV \"$1\"") : yaml;
+    private static string QuoteBareEnv(string yaml) => yaml.Contains("!ENV", StringComparison.Ordinal) ? BareEnv().Replace(yaml, "!ENV \"$1\"") : yaml;
 
-    private sealed class Reader(Func<string, string?> environment)
+    /// <summary>Where the quoting above moved text: (index in the parsed text, characters added there).</summary>
+    public static List<(int At, int Delta)> Shifts(string yaml)
+    {
+        var shifts = new List<(int, int)>();
+        if (!yaml.Contains("!ENV", StringComparison.Ordinal))
+        {
+            return shifts;
+        }
+        var moved = 0;
+        foreach (Match match in BareEnv().Matches(yaml))
+        {
+            var delta = "!ENV \"\"".Length + match.Groups[1].Length - match.Length;
+            shifts.Add((match.Index + moved, delta));
+            moved += delta;
+        }
+        return shifts;
+    }
+
+    /// <summary>The dotted key path of a child: <c>a.b</c>, <c>a[0]</c>.</summary>
+    public static string Child(string path, string key) => path.Length == 0 ? key : $"{path}.{key}";
+
+    public static string Name(string path) => path.Length == 0 ? "the document" : path;
+
+    public static bool IsEnv(YamlNode node) => !node.Tag.IsEmpty && !node.Tag.IsNonSpecific && node.Tag.Value == "!ENV";
+
+    private sealed class Reader(Func<string, string?> environment, ConfigProtocol.Reading? protocol)
     {
         public JsonNode? ToJson(YamlNode node, string path) => node switch
         {
             YamlMappingNode map => ToObject(map, path),
             YamlSequenceNode seq => new JsonArray([.. seq.Children.Select((child, i) => ToJson(child, $"{path}[{i}]"))]),
-            YamlScalarNode scalar when !scalar.Tag.IsEmpty && !scalar.Tag.IsNonSpecific && scalar.Tag.Value == "!ENV" => JsonValue.Create(Substitute(scalar, path)),
+            YamlScalarNode scalar when IsEnv(scalar) => JsonValue.Create(protocol?.KeepEnv == true ? "!ENV " + scalar.Value : Substitute(scalar, path)),
             YamlScalarNode scalar when !scalar.Tag.IsEmpty && !scalar.Tag.IsNonSpecific && scalar.Tag.IsLocal => throw new YamlException(node.Start, node.End, $"unknown tag '{scalar.Tag.Value}' at {Name(path)}"),
             YamlScalarNode scalar => ToScalar(scalar),
-            _ => throw new YamlException(node.Start, node.End, "aliases are not supported here"),
+            _ => throw new YamlException(node.Start, node.End, $"aliases are not supported (at {Name(path)})"),
         };
 
         private JsonObject ToObject(YamlMappingNode map, string path)
         {
-        var obj = new JsonObject();
-        foreach (var (key, value) in map.Children)
-        {
-            if (key is not YamlScalarNode { Value: { } name })
+            var obj = new JsonObject();
+            foreach (var (key, value) in map.Children)
             {
-                throw new YamlException(key.Start, key.End, "mapping keys must be plain strings");
+                if (key is not YamlScalarNode { Value: { } written })
+                {
+                    throw new YamlException(key.Start, key.End, $"mapping keys must be plain strings (at {Name(path)})");
+                }
+                var kind = protocol is null ? ConfigProtocol.KeyKind.Plain : ConfigProtocol.KindOf(written);
+                var name = kind == ConfigProtocol.KeyKind.Plain ? written : written[1..];
+                if (obj.ContainsKey(name))
+                {
+                    throw new YamlException(key.Start, key.End, $"duplicate key '{name}' at {Name(path)}");
+                }
+                var childPath = Child(path, name);
+                obj[name] = kind switch
+                {
+                    ConfigProtocol.KeyKind.Encrypted => protocol!.Open(ConfigProtocol.SecretText(value, childPath), childPath, value),
+                    ConfigProtocol.KeyKind.Bytes => Bytes(value, childPath),
+                    _ => ToJson(value, childPath),
+                };
             }
-            if (obj.ContainsKey(name))
-            {
-                throw new YamlException(key.Start, key.End, $"duplicate key '{name}'");
-            }
-            obj[name] = ToJson(value, path.Length == 0 ? name : $"{path}.{name}");
+            return obj;
         }
-        return obj;
+
+        /// <summary><c>^key</c>: the value's text as UTF-8 bytes (a JSON value holding a byte[]).</summary>
+        private JsonNode Bytes(YamlNode value, string path)
+        {
+            if (value is not YamlScalarNode scalar)
+            {
+                throw new YamlException(value.Start, value.End, $"the ^ value at {path} must be a scalar (it is read as UTF-8 bytes)");
+            }
+            var text = IsEnv(scalar) ? Substitute(scalar, path) : scalar.Value ?? "";
+            return JsonValue.Create(System.Text.Encoding.UTF8.GetBytes(text))!;
         }
 
         private string Substitute(YamlScalarNode scalar, string path)
@@ -85,19 +142,21 @@ public static class YamlJson
                 {
                     throw new YamlException(scalar.Start, scalar.End, $"unclosed ${{ in the !ENV value at {Name(path)}");
                 }
-                var name = text[(start + 2)..end];
+                var reference = text[(start + 2)..end];
+                var colon = reference.IndexOf(':', StringComparison.Ordinal);
+                var name = colon < 0 ? reference : reference[..colon];
                 var value = environment(name)
+                    ?? (colon < 0 ? null : reference[(colon + 1)..])
                     ?? throw new YamlException(scalar.Start, scalar.End, $"environment variable {name} is not set (needed by {Name(path)})");
                 result.Append(text, at, start - at).Append(value);
                 at = end + 1;
             }
             return result.ToString();
         }
-
-        private static string Name(string path) => path.Length == 0 ? "the document" : path;
     }
 
-    private static JsonNode? ToScalar(YamlScalarNode scalar)
+    /// <summary>How the core schema reads a plain scalar; quoted and block scalars are strings.</summary>
+    public static JsonNode? ToScalar(YamlScalarNode scalar)
     {
         var text = scalar.Value ?? "";
         if (scalar.Style is ScalarStyle.SingleQuoted or ScalarStyle.DoubleQuoted or ScalarStyle.Literal or ScalarStyle.Folded)
@@ -120,9 +179,23 @@ public static class YamlJson
         if (text.Length > 0 && (char.IsDigit(text[0]) || text[0] is '-' or '+' or '.')
             && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var real) && double.IsFinite(real))
         {
-            return JsonValue.Create(real);
+            return JsonNumber(text) ?? JsonValue.Create(real);
         }
         return JsonValue.Create(text);
+    }
+
+    /// <summary>A number node that keeps its digits (1.0, 1.10), when the text is also a JSON number.</summary>
+    private static JsonValue? JsonNumber(string text)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(text);
+            return document.RootElement.ValueKind == JsonValueKind.Number ? JsonValue.Create(document.RootElement.Clone()) : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
     public static string Write(JsonNode? node)

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
+using Switchboard.Config;
 using Switchboard.Handlers;
 using Switchboard.Hosting;
 using Switchboard.Queue;
@@ -18,6 +19,7 @@ public sealed class JobRunner(
     HandlerRegistry handlers,
     InFlightJobs inFlight,
     ExecutorIdentity identity,
+    AppConfigs configs,
     IOptions<SwitchboardOptions> options,
     ILogger<JobRunner> logger)
 {
@@ -64,9 +66,14 @@ public sealed class JobRunner(
                 await Finish(job, c => JobStore.Fail(c, job, identity.Owner, "handler_unavailable", $"no handler '{job.Handler}' in this executor", null, Clock.NowMs()));
                 return;
             }
+            if (!configs.Services.IsInstalled(job.Handler))
+            {
+                await Finish(job, c => JobStore.Fail(c, job, identity.Owner, "handler_not_installed", $"the handler '{job.Handler}' is not installed (service_map config)", null, Clock.NowMs()));
+                return;
+            }
             var parameters = JsonNode.Parse(job.ParamsJson) as JsonObject ?? [];
-            var context = new HandlerContext(job.RequestId, job.Attempt, job.Prompt, parameters, job.CreateQty, logger);
-            var timeout = TimeSpan.FromSeconds(ReadTimeout(parameters));
+            var context = new HandlerContext(job.RequestId, job.Attempt, job.Prompt, parameters, job.CreateQty, logger, configs.Handlers.For(job.Handler));
+            var timeout = TimeSpan.FromSeconds(ReadTimeout(parameters, configs.Api.JobTimeoutSeconds));
             using var timeoutCts = new CancellationTokenSource(timeout);
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(abort, tracked.Abort.Token, timeoutCts.Token);
             Exception? failure = null;
@@ -86,15 +93,16 @@ public sealed class JobRunner(
         }
     }
 
-    private static double ReadTimeout(JsonObject parameters)
+    /// <summary>The offer's <c>timeout_s</c>, else the <c>api</c> config's <c>job_timeout_s</c>.</summary>
+    private static double ReadTimeout(JsonObject parameters, double fallback)
     {
         try
         {
-            return parameters.GetDouble("timeout_s") is { } t && t > 0 ? t : 120;
+            return parameters.GetDouble("timeout_s") is { } t && t > 0 ? t : fallback;
         }
         catch (HandlerException)
         {
-            return 120;
+            return fallback;
         }
     }
 

@@ -19,7 +19,7 @@ public interface IServiceHandler
 }
 
 /// <summary>What a handler gets for one attempt of one request.</summary>
-public sealed class HandlerContext(string requestId, int attempt, string prompt, JsonObject parameters, int quantity, ILogger logger)
+public sealed class HandlerContext(string requestId, int attempt, string prompt, JsonObject parameters, int quantity, ILogger logger, JsonObject? settings = null)
 {
     private readonly List<JsonNode> _results = [];
     private readonly JsonObject _usage = [];
@@ -34,6 +34,12 @@ public sealed class HandlerContext(string requestId, int attempt, string prompt,
 
     /// <summary>The offer's <c>params</c> (model, temperature, ...), read-only by convention.</summary>
     public JsonObject Params { get; } = parameters;
+
+    /// <summary>
+    /// The handler's settings and secrets from the <c>svc_handlers</c> config (module keys
+    /// overlaid with the method's), secrets already decrypted; read-only by convention.
+    /// </summary>
+    public JsonObject Settings { get; } = settings ?? [];
 
     /// <summary>How many results to produce (the offer's <c>create_qty</c>).</summary>
     public int Quantity { get; } = quantity;

@@ -9,8 +9,10 @@ namespace Switchboard.Handlers;
 
 /// <summary>
 /// <c>openai.chat</c>: any OpenAI-compatible <c>POST {base_url}/chat/completions</c>.
-/// Params: <c>base_url</c> (required), <c>model</c> (required), <c>api_key_env</c> (name of the
-/// environment variable holding the key), <c>system</c> (a system message), and the sampling
+/// Settings (<c>svc_handlers</c> config, <c>openai</c> or <c>openai.chat</c>): <c>base_url</c>,
+/// <c>~api_key</c>. Params (the offer's; <c>base_url</c> there wins): <c>base_url</c>,
+/// <c>model</c> (required), <c>api_key_env</c> (name of an environment variable holding the
+/// key, used when the settings have no <c>api_key</c>), <c>system</c> (a system message), and the sampling
 /// fields passed through as given: temperature, top_p, max_tokens, max_completion_tokens,
 /// presence_penalty, frequency_penalty, seed, stop. One call asks for <c>n</c> = create_qty
 /// choices; servers that return fewer are asked again for the rest.
@@ -27,10 +29,12 @@ public sealed class OpenAiChatHandler(IHttpClientFactory httpClients) : IService
     public async Task ExecuteAsync(HandlerContext context, CancellationToken cancellationToken)
     {
         var p = context.Params;
-        var baseUrl = p.GetString("base_url") ?? throw HandlerException.Permanent("handler_misconfigured", "params.base_url is required");
+        var settings = context.Settings;
+        var baseUrl = p.GetString("base_url") ?? settings.GetString("base_url")
+            ?? throw HandlerException.Permanent("handler_misconfigured", "base_url is required (svc_handlers config or the offer's params)");
         var model = p.GetString("model") ?? throw HandlerException.Permanent("handler_misconfigured", "params.model is required");
-        string? apiKey = null;
-        if (p.GetString("api_key_env") is { Length: > 0 } keyVariable)
+        var apiKey = settings.GetString("api_key");
+        if (apiKey is null && (p.GetString("api_key_env") ?? settings.GetString("api_key_env")) is { Length: > 0 } keyVariable)
         {
             apiKey = Environment.GetEnvironmentVariable(keyVariable);
             if (string.IsNullOrEmpty(apiKey))

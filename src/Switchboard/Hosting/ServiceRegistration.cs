@@ -26,6 +26,9 @@ public static class ServiceRegistration
         services.AddSingleton(sp => bootstrap.OpenStore(sp.GetRequiredService<IOptions<SwitchboardOptions>>().Value.Synchronous));
         // First hosted service: the schema is ready before anything else starts.
         services.AddHostedService<StoreInitializer>();
+        // Second: the app configs are loaded (or the start fails, naming what is missing).
+        services.AddSingleton<AppConfigs>();
+        services.AddHostedService<AppConfigWatcher>();
         if (bootstrap.Source == StoreKind.Sqlite)
         {
             services.AddHostedService(sp => new WalCheckpointer((SqliteStore)sp.GetRequiredService<Store>(), sp.GetRequiredService<ILogger<WalCheckpointer>>()));

@@ -1,8 +1,8 @@
 using System.Buffers;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Options;
 using Switchboard.Catalog;
+using Switchboard.Config;
 using Switchboard.Credits;
 using Switchboard.Errors;
 using Switchboard.Hosting;
@@ -16,10 +16,9 @@ namespace Switchboard.Requests;
 public static class SubmitEndpoint
 {
     public static async Task<IResult> Handle(
-        string service, string action, HttpContext http, CatalogCache catalog, Store store, IJobQueue queue,
-        IOptions<SwitchboardOptions> options)
+        string service, string action, HttpContext http, CatalogCache catalog, Store store, IJobQueue queue, AppConfigs configs)
     {
-        var settings = options.Value;
+        var settings = configs.Api;
         var snapshot = catalog.Current;
         var offer = snapshot.FindOffer(service, action);
         if (offer is null || !snapshot.IsLive(offer))
@@ -27,6 +26,11 @@ public static class SubmitEndpoint
             return snapshot.LiveOffers.Any(o => o.Service == service)
                 ? Problems.Of(404, "unknown_action", "No such action", $"Service '{service}' has no action '{action}'.")
                 : Problems.Of(404, "unknown_service", "No such service", $"There is no service '{service}'.");
+        }
+        if (!configs.Services.IsInstalled(offer.Handler))
+        {
+            return Problems.Of(503, "handler_not_installed", "This action is not available now",
+                $"Its handler '{offer.Handler}' is not installed (service_map config).");
         }
         if (!IsJson(http.Request.ContentType))
         {

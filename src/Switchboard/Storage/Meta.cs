@@ -7,6 +7,7 @@ public static class Meta
 {
     public const string CatalogVersion = "catalog_version";
     public const string AuthVersion = "auth_version";
+    public const string ConfigVersion = "config_version";
 
     public static void Bump(DbConnection connection, string key) =>
         connection.Execute("UPDATE meta SET value = value + 1 WHERE key = @k", ("@k", key));

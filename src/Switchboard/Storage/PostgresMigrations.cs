@@ -108,6 +108,12 @@ public static class PostgresMigrations
         CREATE INDEX requests_running ON requests (lease_until) WHERE status = 'running';
         CREATE INDEX requests_queued ON requests (seq) WHERE status = 'queued';
         """,
+
+        // 3: the change counter of app configs (Config/ConfigStore.cs). Their table is created by
+        // ConfigStore itself, since the bootstrap names it (meta.collection).
+        """
+        INSERT INTO meta (key, value) VALUES ('config_version', 0);
+        """,
     ];
 
     public static int Latest => Steps.Length;
