@@ -72,6 +72,12 @@ public sealed class BootstrapConfigTests : IAsyncLifetime
     [InlineData("version: 1.0\nredis: [a, b]\n", "'redis' must be a mapping")]
     [InlineData("version: 1.0\nredis: {uri: 'localhost:6379', prefix: 'a{b}'}\n", "'redis.prefix' must be a non-empty name")]
     [InlineData("- just\n- a list\n", "the config must be a YAML mapping")]
+    [InlineData("version: 1.0\nfernet_key: not-a-key-hunter2\n", "Fernet key 1 is not 32 bytes of url-safe base64")]
+    [InlineData("version: 1.0\nfernet_key: a\nfernet_keys: [a]\n", "give 'fernet_key' or 'fernet_keys', not both")]
+    [InlineData("version: 1.0\nfernet_keys: []\n", "'fernet_keys' must be a non-empty list")]
+    [InlineData("version: 1.0\nmeta: {collection: 'app configs'}\n", "'meta.collection' is 'app configs'; it must be a table name")]
+    [InlineData("version: 1.0\nmeta: {ids: [api]}\n", "'meta.ids' must be a mapping of config id to version")]
+    [InlineData("version: 1.0\nmeta: {ids: {api: [1]}}\n", "'meta.ids.api' must be a version such as 1.0")]
     public void AConfigThatCannotBeUsedIsAnErrorNamingTheFileAndTheProblem(string yaml, string message)
     {
         var path = Write(yaml);
@@ -79,6 +85,36 @@ public sealed class BootstrapConfigTests : IAsyncLifetime
 
         Assert.StartsWith(path + ":", error.Message);
         Assert.Contains(message, error.Message);
+        Assert.DoesNotContain("hunter2", error.Message);
+    }
+
+    [Fact]
+    public void MetaIdsKeepTheVersionsAsWrittenAndTheKeysAreRead()
+    {
+        var key = Fernet.GenerateKey();
+        var old = Fernet.GenerateKey();
+        var path = Write($$"""
+            version: 1.0
+            meta:
+              source: sqlite
+              collection: !ENV${CFG_COLLECTION}
+              ids:
+                api: 1.0
+                service_map: 1.10
+                svc_handlers: "2.0-rc1"
+                resource_map: active
+                recon:
+            fernet_keys: [!ENV "${NEW_KEY}", {{old}}]
+            """);
+
+        var config = BootstrapConfig.Load(path, name => name switch { "CFG_COLLECTION" => "app_configs", "NEW_KEY" => key, _ => null });
+
+        Assert.Equal("app_configs", config.ConfigTable);
+        Assert.Equal(new Dictionary<string, string?> { ["api"] = "1.0", ["service_map"] = "1.10", ["svc_handlers"] = "2.0-rc1", ["resource_map"] = null, ["recon"] = null }, config.ConfigIds);
+        Assert.Equal([key, old], config.FernetKeys);
+        var token = new Fernet(old).Encrypt("x"u8.ToArray());
+        Assert.Equal("x"u8.ToArray(), config.Keys()!.Decrypt(token));
+        Assert.NotNull(new Fernet(key).Decrypt(config.Keys()!.Encrypt([1])));
     }
 
     [Fact]

@@ -14,6 +14,41 @@ public static class Cli
         return (exit, output.ToString(), error.ToString());
     }
 
+    /// <summary>Runs a command with exactly these arguments (no store options added).</summary>
+    public static async Task<(int Exit, string Out, string Err)> RunArgs(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var exit = await CommandLine.RunAsync(args, output, error);
+        return (exit, output.ToString(), error.ToString());
+    }
+
+    /// <summary>Runs the built executable as an OS process (bounded in time), as two operators' shells would.</summary>
+    public static async Task<(int Exit, string Out, string Err)> RunProcess(TimeSpan timeout, params string[] args)
+    {
+        var info = new System.Diagnostics.ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "Switchboard"))
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        args.ToList().ForEach(info.ArgumentList.Add);
+        using var process = System.Diagnostics.Process.Start(info)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"switchboard {string.Join(' ', args)} did not exit within {timeout}");
+        }
+        return (process.ExitCode, await output, await error);
+    }
+
     public static async Task<JsonObject> Json(TestStore store, params string[] args)
     {
         var (exit, output, error) = await Run(store, args);

@@ -21,12 +21,6 @@ public sealed class TestStore : IAsyncDisposable
         Kind = kind;
         Directory.CreateDirectory(Path);
         redis |= redisUri is not null;
-        if (kind == StoreKind.Sqlite && !redis)
-        {
-            ProcessArgs = ["--data", Path];
-            return;
-        }
-        var lines = new List<string> { "version: 1.0" };
         if (kind == StoreKind.Postgres)
         {
             _database = "t_" + Guid.NewGuid().ToString("N")[..16];
@@ -36,24 +30,43 @@ public sealed class TestStore : IAsyncDisposable
                 SqlExtensions.Exec(admin, $"CREATE DATABASE {_database}");
             }
             var uri = new NpgsqlConnectionStringBuilder(TestServices.PostgresAdmin) { Database = _database, MaxPoolSize = 30 }.ConnectionString;
-            lines.Add("meta: {source: postgres}");
-            lines.Add($"postgres: {{uri: '{uri}'}}");
+            _source = "source: postgres";
+            _lines.Add($"postgres: {{uri: '{uri}'}}");
         }
         else
         {
-            lines.Add("meta: {source: sqlite}");
-            lines.Add($"sqlite: {{path: '{System.IO.Path.Combine(Path, "switchboard.db")}'}}");
+            _source = "source: sqlite";
+            _lines.Add($"sqlite: {{path: '{System.IO.Path.Combine(Path, "switchboard.db")}'}}");
         }
         if (redis)
         {
             RedisPrefix = "t" + Guid.NewGuid().ToString("N")[..12];
-            lines.Add($"redis: {{uri: '{redisUri ?? TestServices.Redis}', prefix: {RedisPrefix}}}");
+            _lines.Add($"redis: {{uri: '{redisUri ?? TestServices.Redis}', prefix: {RedisPrefix}}}");
         }
-        ConfigPath = System.IO.Path.Combine(Path, "switchboard.yaml");
-        File.WriteAllLines(ConfigPath, lines);
+        if (kind == StoreKind.Sqlite && !redis)
+        {
+            // The embedded default: no bootstrap file (one can still be written for the same file).
+            ProcessArgs = ["--data", Path];
+            return;
+        }
+        ConfigPath = WriteBootstrap("switchboard.yaml");
         ProcessArgs = ["--config", ConfigPath];
     }
 
+    private readonly string _source = "source: sqlite";
+    private readonly List<string> _lines = ["version: 1.0"];
+
+    /// <summary>
+    /// Writes another bootstrap file for the same store (and Redis prefix) with more in it:
+    /// <paramref name="meta"/> goes inside the <c>meta</c> mapping (<c>ids: {api: 1.0}</c>),
+    /// <paramref name="lines"/> at the top level (<c>fernet_key: …</c>). Returns its path.
+    /// </summary>
+    public string WriteBootstrap(string fileName, string meta = "", params string[] lines)
+    {
+        var path = System.IO.Path.Combine(Path, fileName);
+        File.WriteAllLines(path, [.. _lines, $"meta: {{{_source}{(meta.Length > 0 ? ", " + meta : "")}}}", .. lines]);
+        return path;
+    }
     /// <param name="redis">With the Redis queue on the suite's Redis (or on <paramref name="redisUri"/>).</param>
     public static TestStore Create(StoreKind kind, bool redis = false, string? redisUri = null) => new(kind, redis, redisUri);
 
