@@ -70,9 +70,16 @@ public sealed class AppConfigs
             loaded[id] = Open(id, row);
         }
         _state = Build(loaded, throwOnError: true)!;
-        foreach (var config in loaded.Values.Where(c => c.Version is not null))
+        foreach (var config in loaded.Values)
         {
-            LogLoaded(config);
+            if (config.Version is null)
+            {
+                _logger.LogInformation("Config {Id}: no version stored, the defaults apply", config.Id);
+            }
+            else
+            {
+                LogLoaded(config);
+            }
         }
     }
 

@@ -336,6 +336,45 @@ public abstract class ConfigCommandTests(StoreKind kind) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AJobWhoseHandlerIsUninstalledBeforeItRunsFailsAndIsRefunded()
+    {
+        var (userId, key) = await Infrastructure.Cli.CreateUser(_dir, "ada", 10);
+        await Infrastructure.Cli.ApplyCatalog(_dir, """
+            handlers:
+              - {id: echo.render, credits: 1}
+            offers:
+              - {service: text, action: flaky, handler: echo.render, price: 3, prompt_template: "Eventually {q}", params: {fail_times: 1}}
+            """);
+        // The first attempt fails (transiently); the retry waits long enough to uninstall echo.
+        await using var app = new SwitchboardFactory(_dir, new()
+        {
+            ["Switchboard:Config"] = _boot,
+            ["Switchboard:RetryBaseDelay"] = "00:00:03",
+            ["Switchboard:RetryMaxDelay"] = "00:00:03",
+        });
+        var client = app.ClientFor(key);
+        var id = await SwitchboardFactory.IdOf(await client.PostAsJsonAsync("/svc/text/flaky/", new { q = "x" }));
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        JsonObject request;
+        do
+        {
+            await Task.Delay(20);
+            request = await SwitchboardFactory.Get(client, id);
+        }
+        while (!(request["status"]!.GetValue<string>() == "queued" && request["attempts"]!.GetValue<int>() == 1) && DateTime.UtcNow < deadline);
+        Assert.Equal("queued", request["status"]!.GetValue<string>());
+        Assert.Equal(7, Ledger.Balance(_dir, userId));
+
+        await Push(File("services.yaml", "installed: [openai]\n"), "service_map");
+
+        var done = await SwitchboardFactory.WaitForEnd(client, id, TimeSpan.FromSeconds(20));
+        Assert.Equal("failed", done["status"]!.GetValue<string>());
+        Assert.Equal("handler_not_installed", done["error"]!["code"]!.GetValue<string>());
+        Assert.Equal(10, Ledger.Balance(_dir, userId));
+        Ledger.AssertBalanced(_dir);
+    }
+
+    [Fact]
     public async Task TheCollectionNamedInTheBootstrapHoldsTheConfigs()
     {
         var custom = _dir.WriteBootstrap("custom.yaml", "collection: app_configs", $"fernet_key: {_key}");
