@@ -375,6 +375,35 @@ public abstract class ConfigCommandTests(StoreKind kind) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task BadCommandsAreClearErrors()
+    {
+        var file = File("api.yaml", "max_attempts: 2\n");
+        await Push(file, "api");
+        var cases = new (string[] Args, int Exit, string Message)[]
+        {
+            (["push", Path.Combine(_dir.Path, "missing.yaml"), "--id", "api"], 1, "missing.yaml: cannot read it"),
+            (["push", file], 2, "config push needs --id ID"),
+            (["push", file, "--id", "bad id!"], 1, "'bad id!' is not a config id"),
+            (["push", file, "--id", "api", "--version", "1 0"], 1, "'1 0' is not a version"),
+            (["push", File("broken.yaml", "a: [1,\n"), "--id", "api"], 1, "broken.yaml:2:1:"),
+            (["push", File("big.yaml", "max_attempts: 1000\n"), "--id", "api"], 1, "api.max_attempts must be between 1 and 100, not 1000"),
+            (["frob"], 2, "config has no subcommand 'frob'"),
+            (["show", "nothing"], 1, "config 'nothing' has no active version"),
+            (["show", "api", "--version", "7.0"], 1, "config 'api' has no version 7.0"),
+            (["diff", "api", "1.0", "9.9"], 1, "config 'api' has no version 9.9"),
+            (["rollback", "api"], 2, "config rollback needs --to VERSION"),
+        };
+        foreach (var (args, exit, message) in cases)
+        {
+            var (code, _, error) = await Config(_boot, args);
+            Assert.True(exit == code, $"config {string.Join(' ', args)}: exit {code}, {error}");
+            Assert.Contains(message, error);
+            Assert.DoesNotContain("   at ", error);
+        }
+        Assert.Single(await List());
+    }
+
+    [Fact]
     public async Task TheCollectionNamedInTheBootstrapHoldsTheConfigs()
     {
         var custom = _dir.WriteBootstrap("custom.yaml", "collection: app_configs", $"fernet_key: {_key}");

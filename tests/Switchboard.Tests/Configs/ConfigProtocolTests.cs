@@ -227,6 +227,18 @@ public sealed class ConfigProtocolTests
     }
 
     [Fact]
+    public async Task KeygenPrintsAFreshKey()
+    {
+        var (exit, first, _) = await Infrastructure.Cli.RunArgs("keygen");
+        var (_, second, _) = await Infrastructure.Cli.RunArgs("keygen");
+
+        Assert.Equal(0, exit);
+        Assert.NotEqual(first, second);
+        var key = new Fernet(first.Trim());
+        Assert.Equal("x"u8.ToArray(), key.Decrypt(key.Encrypt("x"u8.ToArray())));
+    }
+
+    [Fact]
     public void VersionsWrittenAsFloatsKeepTheirDigits()
     {
         var config = Load("ids: {api: 1.0, service_map: 1.10, other: 2}\n", id: "");
