@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
+using Switchboard.Admin;
 using Switchboard.Catalog;
 using Switchboard.Config;
 using Switchboard.Errors;
@@ -119,6 +120,7 @@ public static class ServeHost
         app.MapHealthEndpoints();
         app.MapCatalogEndpoints();
         app.MapRequestEndpoints();
+        app.MapAdminApi();
         return app;
     }
 

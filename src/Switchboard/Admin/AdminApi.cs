@@ -1,0 +1,23 @@
+using Switchboard.Errors;
+using Switchboard.Users;
+
+namespace Switchboard.Admin;
+
+/// <summary>
+/// The admin JSON API under <c>/admin/api/</c>: the same services as the CLI, for operators'
+/// scripts and (later) the admin panel. Callers authenticate with the API key of an admin user;
+/// any other valid key gets 403 <c>admin_required</c>. Features add their endpoints to the group
+/// this returns (<c>Map…(this RouteGroupBuilder admin)</c>).
+/// </summary>
+public static class AdminApi
+{
+    public static RouteGroupBuilder MapAdminApi(this WebApplication app)
+    {
+        var admin = app.MapGroup("/admin/api").WithStoreErrors().RequireApiKey();
+        admin.AddEndpointFilter(async (context, next) =>
+            context.HttpContext.User().IsAdmin
+                ? await next(context)
+                : Problems.Of(403, "admin_required", "Admins only", "This endpoint needs the API key of an admin user."));
+        return admin;
+    }
+}
