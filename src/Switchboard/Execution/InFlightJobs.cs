@@ -15,6 +15,11 @@ public sealed class InFlightJob(string requestId, int run, int attempt, JobDeliv
     /// <summary>The queue delivery being worked on: the heartbeat keeps it from being reclaimed.</summary>
     public JobDelivery Delivery { get; } = delivery;
 
+    public Queue.JobMessage Message => Delivery.Message;
+
+    /// <summary>The resource slot this job holds while its handler runs (renewed by the waker), if its handler has one.</summary>
+    public Resources.ResourceNeed? Resource { get; set; }
+
     /// <summary>Cancelled when the job must stop early: the client cancelled, or the lease was lost.</summary>
     public CancellationTokenSource Abort { get; } = new();
 

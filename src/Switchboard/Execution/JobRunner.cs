@@ -1,9 +1,11 @@
+using System.Data.Common;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
 using Switchboard.Config;
 using Switchboard.Handlers;
 using Switchboard.Hosting;
 using Switchboard.Queue;
+using Switchboard.Resources;
 using Switchboard.Storage;
 
 namespace Switchboard.Execution;
@@ -20,6 +22,10 @@ public sealed class JobRunner(
     InFlightJobs inFlight,
     ExecutorIdentity identity,
     AppConfigs configs,
+    ResourceNeeds needs,
+    IResourceGate gate,
+    ResourceWaker waker,
+    GateHealth gateHealth,
     IOptions<SwitchboardOptions> options,
     ILogger<JobRunner> logger)
 {
@@ -71,26 +77,92 @@ public sealed class JobRunner(
                 await Finish(job, c => JobStore.Fail(c, job, identity.Owner, "handler_not_installed", $"the handler '{job.Handler}' is not installed (service_map config)", null, Clock.NowMs()));
                 return;
             }
-            var parameters = JsonNode.Parse(job.ParamsJson) as JsonObject ?? [];
-            var context = new HandlerContext(job.RequestId, job.Attempt, job.Prompt, parameters, job.CreateQty, logger, configs.Handlers.For(job.Handler));
-            var timeout = TimeSpan.FromSeconds(ReadTimeout(parameters, configs.Api.JobTimeoutSeconds));
-            using var timeoutCts = new CancellationTokenSource(timeout);
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(abort, tracked.Abort.Token, timeoutCts.Token);
-            Exception? failure = null;
+            var need = needs.For(job.Handler);
+            if (need is not null && !await Acquire(job, need, delivery.Message))
+            {
+                return;
+            }
+            tracked.Resource = need;
+            var started = Environment.TickCount64;
             try
             {
-                await handler.ExecuteAsync(context, linked.Token);
+                await Run(job, handler, tracked, abort);
             }
-            catch (Exception ex)
+            finally
             {
-                failure = ex;
+                if (need is not null)
+                {
+                    await ReleaseSlot(need, delivery.Message, TimeSpan.FromMilliseconds(Environment.TickCount64 - started));
+                }
             }
-            await Record(job, context, failure, abort.IsCancellationRequested, tracked.Abort.IsCancellationRequested, timeoutCts.IsCancellationRequested, timeout);
         }
         finally
         {
             inFlight.Remove(tracked);
         }
+    }
+
+    /// <summary>
+    /// Takes the job's resource capacity. When there is none, the claim is given back (queued,
+    /// the attempt not counted) and the job parked in its resource's lane, holding no worker; the
+    /// gate sends it again in its turn. When the gate cannot be reached the job waits the same way
+    /// (fail closed) and comes back after a pause.
+    /// </summary>
+    private async Task<bool> Acquire(ClaimedJob job, ResourceNeed need, JobMessage message)
+    {
+        try
+        {
+            if ((await gate.TryAcquireAsync(need, message)).Acquired)
+            {
+                return true;
+            }
+            await Finish(job, c => JobStore.Release(c, job, identity.Owner, Clock.NowMs()));
+            await gate.ParkAsync(need, message);
+            waker.Nudge();
+            logger.LogDebug("Parked {RequestId} run {Run} for resource {Resource}", job.RequestId, job.Run, need.Name);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException and not DbException)
+        {
+            gateHealth.Unreachable(ex, logger);
+            await Finish(job, c => JobStore.Release(c, job, identity.Owner, Clock.NowMs()));
+            queue.EnqueueLater(message, GateRetry);
+        }
+        return false;
+    }
+
+    private static readonly TimeSpan GateRetry = TimeSpan.FromSeconds(2);
+
+    private async Task ReleaseSlot(ResourceNeed need, JobMessage message, TimeSpan ran)
+    {
+        try
+        {
+            await gate.ReleaseAsync(need, message, ran);
+            waker.Nudge();
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The slot's lease runs out instead: capacity returns within lease_s.
+            gateHealth.Unreachable(ex, logger);
+        }
+    }
+
+    private async Task Run(ClaimedJob job, IServiceHandler handler, InFlightJob tracked, CancellationToken abort)
+    {
+        var parameters = JsonNode.Parse(job.ParamsJson) as JsonObject ?? [];
+        var context = new HandlerContext(job.RequestId, job.Attempt, job.Prompt, parameters, job.CreateQty, logger, configs.Handlers.For(job.Handler));
+        var timeout = TimeSpan.FromSeconds(ReadTimeout(parameters, configs.Api.JobTimeoutSeconds));
+        using var timeoutCts = new CancellationTokenSource(timeout);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(abort, tracked.Abort.Token, timeoutCts.Token);
+        Exception? failure = null;
+        try
+        {
+            await handler.ExecuteAsync(context, linked.Token);
+        }
+        catch (Exception ex)
+        {
+            failure = ex;
+        }
+        await Record(job, context, failure, abort.IsCancellationRequested, tracked.Abort.IsCancellationRequested, timeoutCts.IsCancellationRequested, timeout);
     }
 
     /// <summary>The offer's <c>timeout_s</c>, else the <c>api</c> config's <c>job_timeout_s</c>.</summary>

@@ -98,7 +98,7 @@ public static class ServeHost
             }));
         var bootstrap = Bootstrap(builder.Configuration);
         RequireSharedQueue(bootstrap, role);
-        builder.Services.AddSwitchboardCore(bootstrap).AddApi();
+        builder.Services.AddSwitchboardCore(bootstrap);
         if (role == Role.Serve)
         {
             builder.Services.AddExecutor(bootstrap).AddRecon(bootstrap, ReconLease(builder.Configuration));

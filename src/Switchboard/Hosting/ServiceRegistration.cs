@@ -5,6 +5,7 @@ using Switchboard.Execution;
 using Switchboard.Handlers;
 using Switchboard.Queue;
 using Switchboard.Recon;
+using Switchboard.Resources;
 using Switchboard.Storage;
 using Switchboard.Users;
 
@@ -44,6 +45,21 @@ public static class ServiceRegistration
             services.AddSwitchboardRedis(bootstrap.RedisUri, bootstrap.RedisPrefix).AddRedisJobQueue();
         }
         services.AddHandlers();
+        // Every role reads the catalog: the API to sell, the executor to find a handler's resource.
+        services.AddSingleton<CatalogCache>();
+        services.AddSingleton<ApiKeyCache>();
+        services.AddSingleton<StoreWatcher>();
+        services.AddHostedService(sp => sp.GetRequiredService<StoreWatcher>());
+        services.AddSingleton<ResourceNeeds>();
+        services.AddSingleton<GateHealth>();
+        if (bootstrap.RedisUri is null)
+        {
+            services.AddSingleton<IResourceGate>(sp => new InProcessResourceGate((InProcessJobQueue)sp.GetRequiredService<IJobQueue>()));
+        }
+        else
+        {
+            services.AddSingleton<IResourceGate, RedisResourceGate>();
+        }
         return services;
     }
 
@@ -56,19 +72,12 @@ public static class ServiceRegistration
         return services;
     }
 
-    /// <summary>The HTTP API's caches, kept fresh by polling the store's change counters.</summary>
-    public static IServiceCollection AddApi(this IServiceCollection services)
-    {
-        services.AddSingleton<CatalogCache>();
-        services.AddSingleton<ApiKeyCache>();
-        services.AddSingleton<StoreWatcher>();
-        services.AddHostedService(sp => sp.GetRequiredService<StoreWatcher>());
-        return services;
-    }
 
     public static IServiceCollection AddExecutor(this IServiceCollection services, BootstrapConfig bootstrap)
     {
         services.AddSingleton<JobRunner>();
+        services.AddSingleton<ResourceWaker>();
+        services.AddHostedService(sp => sp.GetRequiredService<ResourceWaker>());
         services.AddHostedService<ExecutorService>();
         services.AddHostedService<LeaseRenewer>();
         if (bootstrap.RedisUri is not null)

@@ -35,11 +35,7 @@ public sealed class InProcessJobQueue : IJobQueue, IDisposable
 
     public ValueTask AckAsync(JobDelivery delivery)
     {
-        var message = delivery.Message;
-        if (_held.AddOrUpdate(message, 0, (_, n) => n - 1) <= 0)
-        {
-            _held.TryRemove(new KeyValuePair<JobMessage, int>(message, 0));
-        }
+        Unhold(delivery.Message);
         return ValueTask.CompletedTask;
     }
 
@@ -50,7 +46,17 @@ public sealed class InProcessJobQueue : IJobQueue, IDisposable
 
     public ValueTask<long> DepthAsync() => ValueTask.FromResult((long)_channel.Reader.Count);
 
-    private void Hold(JobMessage message) => _held.AddOrUpdate(message, 1, (_, n) => n + 1);
+    /// <summary>Counts a copy held elsewhere in this process (a resource lane), so recon does not send the message again.</summary>
+    internal void Hold(JobMessage message) => _held.AddOrUpdate(message, 1, (_, n) => n + 1);
+
+    /// <summary>The copy counted by <see cref="Hold"/> is gone (it moved back into the queue).</summary>
+    internal void Unhold(JobMessage message)
+    {
+        if (_held.AddOrUpdate(message, 0, (_, n) => n - 1) <= 0)
+        {
+            _held.TryRemove(new KeyValuePair<JobMessage, int>(message, 0));
+        }
+    }
 
     public void Dispose()
     {

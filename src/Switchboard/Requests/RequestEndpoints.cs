@@ -1,6 +1,9 @@
 using System.Text.RegularExpressions;
 using Switchboard.Errors;
+using System.Text.Json.Nodes;
 using Switchboard.Execution;
+using Switchboard.Queue;
+using Switchboard.Resources;
 using Switchboard.Storage;
 using Switchboard.Users;
 
@@ -30,16 +33,46 @@ public static partial class RequestEndpoints
         return TypedResults.Ok(new { id = info.Id, name = info.Name, credits = info.Credits, is_admin = info.IsAdmin });
     }
 
-    private static IResult Get(string id, HttpContext http, Store store)
+    private static async Task<IResult> Get(string id, HttpContext http, Store store, ResourceNeeds needs, IResourceGate gate)
     {
         if (!RequestId().IsMatch(id))
         {
             return InvalidId();
         }
-        using var connection = store.Open();
-        var request = RequestRecord.Load(connection, id);
+        RequestRecord? request;
+        using (var connection = store.Open())
+        {
+            request = RequestRecord.Load(connection, id);
+        }
         // Another user's request answers exactly like a missing one: ids reveal nothing.
-        return request is null || request.UserId != http.User().Id ? Problems.RequestNotFound() : TypedResults.Ok(request.ToJson());
+        if (request is null || request.UserId != http.User().Id)
+        {
+            return Problems.RequestNotFound();
+        }
+        var json = request.ToJson();
+        if (request.Status == RequestStatus.Queued && needs.For(request.Handler) is { } need)
+        {
+            await AddWaiting(json, gate, need, new JobMessage(id, request.Run));
+        }
+        return TypedResults.Ok(json);
+    }
+
+    /// <summary>A job parked for its resource shows where it stands: <c>waiting_for</c>, <c>queue_position</c> (1 is next), <c>eta_s</c>.</summary>
+    private static async Task AddWaiting(JsonObject json, IResourceGate gate, ResourceNeed need, JobMessage job)
+    {
+        try
+        {
+            if (await gate.PositionAsync(need, job) is { } lane)
+            {
+                json["waiting_for"] = need.Name;
+                json["queue_position"] = lane.Position;
+                json["eta_s"] = Math.Round(lane.Eta.TotalSeconds, 1);
+            }
+        }
+        catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
+        {
+            // The gate is unreachable: the request object is still right without the estimate.
+        }
     }
 
     private static async Task<IResult> Cancel(string id, HttpContext http, Store store, InFlightJobs inFlight)

@@ -18,10 +18,10 @@ public static class RequestStatus
 public sealed record RequestRecord(
     string Id, string UserId, string Kind, string Service, string Action, string Status, string Inputs,
     long Price, int Run, int Attempts, int MaxAttempts, string? Results, string? ErrorCode, string? ErrorMessage,
-    string? Usage, long CreatedAt, long UpdatedAt, long? StartedAt, long? FinishedAt, long? ExpiresAt)
+    string? Usage, long CreatedAt, long UpdatedAt, long? StartedAt, long? FinishedAt, long? ExpiresAt, string Handler)
 {
     public const string Columns =
-        "id, user_id, kind, service, action, status, inputs, price, run, attempts, max_attempts, results, error_code, error_message, usage, created_at, updated_at, started_at, finished_at, expires_at";
+        "id, user_id, kind, service, action, status, inputs, price, run, attempts, max_attempts, results, error_code, error_message, usage, created_at, updated_at, started_at, finished_at, expires_at, handler";
 
     public static RequestRecord? Load(DbConnection connection, string id)
     {
@@ -33,7 +33,7 @@ public sealed record RequestRecord(
     public static RequestRecord Read(DbDataReader r) => new(
         r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetString(5), r.GetString(6),
         r.GetInt64(7), r.GetInt32(8), r.GetInt32(9), r.GetInt32(10), r.StringOrNull(11), r.StringOrNull(12), r.StringOrNull(13),
-        r.StringOrNull(14), r.GetInt64(15), r.GetInt64(16), r.LongOrNull(17), r.LongOrNull(18), r.LongOrNull(19));
+        r.StringOrNull(14), r.GetInt64(15), r.GetInt64(16), r.LongOrNull(17), r.LongOrNull(18), r.LongOrNull(19), r.GetString(20));
 
     public static string UrlOf(string id) => $"/svc/request/{id}/";
 

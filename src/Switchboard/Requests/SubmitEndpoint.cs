@@ -7,6 +7,7 @@ using Switchboard.Credits;
 using Switchboard.Errors;
 using Switchboard.Hosting;
 using Switchboard.Queue;
+using Switchboard.Resources;
 using Switchboard.Storage;
 using Switchboard.Users;
 
@@ -16,7 +17,8 @@ namespace Switchboard.Requests;
 public static class SubmitEndpoint
 {
     public static async Task<IResult> Handle(
-        string service, string action, HttpContext http, CatalogCache catalog, Store store, IJobQueue queue, AppConfigs configs)
+        string service, string action, HttpContext http, CatalogCache catalog, Store store, IJobQueue queue, AppConfigs configs,
+        ResourceNeeds needs, IResourceGate gate)
     {
         var settings = configs.Api;
         var snapshot = catalog.Current;
@@ -31,6 +33,14 @@ public static class SubmitEndpoint
         {
             return Problems.Of(503, "handler_not_installed", "This action is not available now",
                 $"Its handler '{offer.Handler}' is not installed (service_map config).");
+        }
+        if (needs.For(offer.Handler) is { Spec.OnExhausted: OnExhausted.Reject } need && await Exhausted(gate, need) is { } wait)
+        {
+            var seconds = Math.Max(1, (long)Math.Ceiling(wait.TotalSeconds));
+            http.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return Problems.Of(429, "resource_exhausted", "The resource this action uses is exhausted",
+                $"'{need.Name}' takes no new work now (on_exhausted: reject); try again in {seconds} s.",
+                new Dictionary<string, object?> { ["resource"] = need.Name, ["retry_after_s"] = seconds });
         }
         if (!IsJson(http.Request.ContentType))
         {
@@ -95,6 +105,22 @@ public static class SubmitEndpoint
     }
 
     public sealed record Accepted(string Id, string Status, string Url);
+
+    /// <summary>
+    /// Whether a reject-mode resource is exhausted. When the gate cannot be reached the request
+    /// is accepted: its job then waits for the gate like any other (fail closed at execution).
+    /// </summary>
+    private static async Task<TimeSpan?> Exhausted(IResourceGate gate, ResourceNeed need)
+    {
+        try
+        {
+            return await gate.ExhaustedAsync(need);
+        }
+        catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
+        {
+            return null;
+        }
+    }
 
     private static bool IsJson(string? contentType)
     {

@@ -144,7 +144,59 @@ public sealed class FakeOpenAi : IAsyncDisposable
         return FakeReply.Choices(Enumerable.Range(1, n).Select(i => $"choice {i}"));
     }
 
+    private readonly object _load = new();
+    private int _inFlight;
+    private double _busyMs;
+    private long _lastChange;
+    private long? _firstStart;
+    private long _lastEnd;
+
+    /// <summary>The most calls this server was answering at once.</summary>
+    public int MaxInFlight { get; private set; }
+
+    /// <summary>Calls in flight on average between the first call's start and the last one's end (how saturated the upstream was).</summary>
+    public double AverageInFlight
+    {
+        get
+        {
+            lock (_load)
+            {
+                return _firstStart is { } first && _lastEnd > first ? _busyMs / (_lastEnd - first) : 0;
+            }
+        }
+    }
+
+    private void Load(int change)
+    {
+        lock (_load)
+        {
+            var now = Environment.TickCount64;
+            _busyMs += _inFlight * (double)(now - _lastChange);
+            _lastChange = now;
+            _firstStart ??= now;
+            _inFlight += change;
+            MaxInFlight = Math.Max(MaxInFlight, _inFlight);
+            if (change < 0)
+            {
+                _lastEnd = now;
+            }
+        }
+    }
+
     private async Task Handle(HttpContext http)
+    {
+        Load(+1);
+        try
+        {
+            await Answer(http);
+        }
+        finally
+        {
+            Load(-1);
+        }
+    }
+
+    private async Task Answer(HttpContext http)
     {
         var receivedAt = DateTimeOffset.UtcNow;
         using var reader = new StreamReader(http.Request.Body, Encoding.UTF8);

@@ -1,0 +1,214 @@
+using Switchboard.Config;
+using Switchboard.Queue;
+using Switchboard.Storage;
+
+namespace Switchboard.Resources;
+
+/// <summary>
+/// The embedded default's gate: the same rules as the Redis one, kept in this process (one
+/// process runs every job, so its memory is the whole truth; a restart forgets slots and lanes,
+/// and recon sends the queued jobs again).
+/// </summary>
+public sealed class InProcessResourceGate(InProcessJobQueue queue) : IResourceGate
+{
+    private sealed class State
+    {
+        public readonly Dictionary<string, long> Holders = new(StringComparer.Ordinal); // job → lease end (ms)
+        public readonly LinkedList<(string Job, long Credits)> Lane = new();
+        public readonly HashSet<string> Parked = new(StringComparer.Ordinal);
+        public long Tat;
+        public long Window = -1;
+        public long Spent;
+        public double AverageRunMs = 1000;
+    }
+
+    private readonly Dictionary<string, State> _states = new(StringComparer.Ordinal);
+
+    private State For(string name)
+    {
+        if (!_states.TryGetValue(name, out var state))
+        {
+            _states[name] = state = new State();
+        }
+        return state;
+    }
+
+    public ValueTask<GateAnswer> TryAcquireAsync(ResourceNeed need, JobMessage job)
+    {
+        lock (_states)
+        {
+            var state = For(need.Name);
+            var now = Clock.NowMs();
+            var key = job.ToString();
+            if (state.Holders.ContainsKey(key))
+            {
+                state.Holders[key] = now + need.Spec.LeaseSeconds * 1000L;
+                return ValueTask.FromResult(new GateAnswer(true, TimeSpan.Zero));
+            }
+            if (state.Lane.Count > 0)
+            {
+                return ValueTask.FromResult(new GateAnswer(false, TimeSpan.Zero));
+            }
+            return ValueTask.FromResult(Take(state, need.Spec, key, need.Credits, now));
+        }
+    }
+
+    /// <summary>Slot, rate token and credits together, or nothing; see <see cref="IResourceGate"/>.</summary>
+    private static GateAnswer Take(State state, ResourceSpec spec, string job, long credits, long now)
+    {
+        foreach (var expired in state.Holders.Where(h => h.Value <= now).Select(h => h.Key).ToList())
+        {
+            state.Holders.Remove(expired);
+        }
+        if (spec.MaxConcurrent is { } slots && state.Holders.Count >= slots)
+        {
+            return new GateAnswer(false, TimeSpan.FromMilliseconds(Math.Max(1, state.Holders.Values.Min() - now)));
+        }
+        var interval = GateMath.IntervalMs(spec);
+        if (interval > 0 && state.Tat - GateMath.ToleranceMs(spec) > now)
+        {
+            return new GateAnswer(false, TimeSpan.FromMilliseconds(state.Tat - GateMath.ToleranceMs(spec) - now));
+        }
+        var period = GateMath.PeriodMs(spec);
+        var window = now / period * period;
+        if (window != state.Window)
+        {
+            (state.Window, state.Spent) = (window, 0);
+        }
+        if (spec.Credits is { } budget && state.Spent + credits > budget)
+        {
+            return new GateAnswer(false, TimeSpan.FromMilliseconds(window + period - now));
+        }
+        state.Holders[job] = now + spec.LeaseSeconds * 1000L;
+        if (interval > 0)
+        {
+            state.Tat = Math.Max(state.Tat, now) + interval;
+        }
+        state.Spent += credits;
+        return new GateAnswer(true, TimeSpan.Zero);
+    }
+
+    public ValueTask ParkAsync(ResourceNeed need, JobMessage job)
+    {
+        lock (_states)
+        {
+            var state = For(need.Name);
+            if (state.Parked.Add(job.ToString()))
+            {
+                state.Lane.AddLast((job.ToString(), need.Credits));
+                queue.Hold(job);
+            }
+        }
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask ReleaseAsync(ResourceNeed need, JobMessage job, TimeSpan ran)
+    {
+        lock (_states)
+        {
+            var state = For(need.Name);
+            state.Holders.Remove(job.ToString());
+            state.AverageRunMs = state.AverageRunMs * 0.8 + ran.TotalMilliseconds * 0.2;
+        }
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask RenewAsync(IReadOnlyCollection<(ResourceNeed Need, JobMessage Job)> held)
+    {
+        lock (_states)
+        {
+            var now = Clock.NowMs();
+            foreach (var (need, job) in held)
+            {
+                var state = For(need.Name);
+                if (state.Holders.ContainsKey(job.ToString()))
+                {
+                    state.Holders[job.ToString()] = now + need.Spec.LeaseSeconds * 1000L;
+                }
+            }
+        }
+        return ValueTask.CompletedTask;
+    }
+
+    public async ValueTask<TimeSpan?> WakeAsync(IReadOnlyCollection<ResourceSpec> resources)
+    {
+        var woken = new List<JobMessage>();
+        TimeSpan? next = null;
+        lock (_states)
+        {
+            var now = Clock.NowMs();
+            foreach (var spec in resources)
+            {
+                if (!_states.TryGetValue(spec.Name, out var state))
+                {
+                    continue;
+                }
+                while (state.Lane.First is { } head)
+                {
+                    var answer = Take(state, spec, head.Value.Job, head.Value.Credits, now);
+                    if (!answer.Acquired)
+                    {
+                        next = next is null || answer.RetryAfter < next ? answer.RetryAfter : next;
+                        break;
+                    }
+                    state.Lane.RemoveFirst();
+                    state.Parked.Remove(head.Value.Job);
+                    JobMessage.TryParse(head.Value.Job, out var message);
+                    woken.Add(message);
+                }
+            }
+        }
+        foreach (var message in woken)
+        {
+            // The lane's copy moves to the queue: counted once more there, once less here.
+            await queue.EnqueueAsync(message);
+            queue.Unhold(message);
+        }
+        return next;
+    }
+
+    public ValueTask<LanePosition?> PositionAsync(ResourceNeed need, JobMessage job)
+    {
+        lock (_states)
+        {
+            if (!_states.TryGetValue(need.Name, out var state) || !state.Parked.Contains(job.ToString()))
+            {
+                return ValueTask.FromResult<LanePosition?>(null);
+            }
+            var position = 1L;
+            foreach (var entry in state.Lane)
+            {
+                if (entry.Job == job.ToString())
+                {
+                    break;
+                }
+                position++;
+            }
+            return ValueTask.FromResult<LanePosition?>(new LanePosition(position, GateMath.Eta(need.Spec, position, state.AverageRunMs, BudgetWait(state, need, Clock.NowMs()))));
+        }
+    }
+
+    private static TimeSpan BudgetWait(State state, ResourceNeed need, long now)
+    {
+        var period = GateMath.PeriodMs(need.Spec);
+        var window = now / period * period;
+        var spent = state.Window == window ? state.Spent : 0;
+        return need.Spec.Credits is { } budget && spent + need.Credits > budget ? TimeSpan.FromMilliseconds(window + period - now) : TimeSpan.Zero;
+    }
+
+    public ValueTask<TimeSpan?> ExhaustedAsync(ResourceNeed need)
+    {
+        lock (_states)
+        {
+            var state = For(need.Name);
+            var wait = BudgetWait(state, need, Clock.NowMs());
+            if (wait > TimeSpan.Zero)
+            {
+                return ValueTask.FromResult<TimeSpan?>(wait);
+            }
+            return ValueTask.FromResult<TimeSpan?>(state.Lane.Count > 0
+                ? GateMath.Eta(need.Spec, state.Lane.Count, state.AverageRunMs, TimeSpan.Zero)
+                : null);
+        }
+    }
+}

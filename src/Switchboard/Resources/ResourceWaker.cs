@@ -1,0 +1,112 @@
+using Switchboard.Execution;
+
+namespace Switchboard.Resources;
+
+/// <summary>
+/// Sends parked jobs on as capacity returns, and renews the slot leases of this process's
+/// running jobs. It runs at once after a local release (<see cref="Nudge"/>), when the gate says
+/// a rate token or a budget period is due, and at least every <see cref="MaxIdle"/> (releases in
+/// other executors are seen that way). While the gate cannot be reached it retries, logging once
+/// per outage: jobs wait, nothing runs unlimited.
+/// </summary>
+public sealed class ResourceWaker(
+    IResourceGate gate, ResourceNeeds needs, InFlightJobs inFlight, GateHealth health, ILogger<ResourceWaker> logger) : BackgroundService
+{
+    private static readonly TimeSpan MaxIdle = TimeSpan.FromMilliseconds(200);
+    private readonly SemaphoreSlim _nudge = new(0, 1);
+    private long _lastRenewMs;
+
+    /// <summary>Capacity may have returned (a slot was released here): wake now.</summary>
+    public void Nudge()
+    {
+        try
+        {
+            _nudge.Release();
+        }
+        catch (SemaphoreFullException)
+        {
+            // Already nudged.
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var wait = MaxIdle;
+            var resources = needs.All;
+            if (resources.Count > 0)
+            {
+                try
+                {
+                    await RenewIfDue(resources);
+                    if (await gate.WakeAsync(resources) is { } due && due < wait)
+                    {
+                        wait = due < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : due;
+                    }
+                    health.Reachable();
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    health.Unreachable(ex, logger);
+                    wait = TimeSpan.FromSeconds(1);
+                }
+            }
+            try
+            {
+                await _nudge.WaitAsync(wait, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>Every third of the shortest lease, the slots of jobs running here are extended.</summary>
+    private async Task RenewIfDue(IReadOnlyCollection<Config.ResourceSpec> resources)
+    {
+        var now = Environment.TickCount64;
+        var every = resources.Min(r => r.LeaseSeconds) * 1000L / 3;
+        if (now - _lastRenewMs < every)
+        {
+            return;
+        }
+        _lastRenewMs = now;
+        var held = inFlight.Snapshot.Where(j => j.Resource is not null).Select(j => (j.Resource!, j.Message)).ToList();
+        if (held.Count > 0)
+        {
+            await gate.RenewAsync(held);
+        }
+    }
+}
+
+/// <summary>
+/// Whether the gate was reachable at the last try: an alert condition while it is not (the
+/// health endpoint and recon's alerts read it). Logged once per outage.
+/// </summary>
+public sealed class GateHealth
+{
+    private int _down;
+
+    public bool IsUnreachable => Volatile.Read(ref _down) == 1;
+
+    public DateTimeOffset? Since { get; private set; }
+
+    public void Unreachable(Exception ex, ILogger logger)
+    {
+        if (Interlocked.Exchange(ref _down, 1) == 0)
+        {
+            Since = DateTimeOffset.UtcNow;
+            logger.LogError("The resource gate cannot be reached ({Error}); jobs that need a resource wait until it can", ex.Message);
+        }
+    }
+
+    public void Reachable()
+    {
+        if (Interlocked.Exchange(ref _down, 0) == 1)
+        {
+            Since = null;
+        }
+    }
+}
