@@ -21,6 +21,10 @@
 #   CONNECTIONS=64        wrk connections (requests in flight at once)
 #   EXECUTORS="1 2"       the Switchboard configurations: executor processes in each
 #   EXECUTOR_ARGS=        extra `executor` arguments, e.g. "--workers 256" (default: 128 workers)
+#   GATE=                 a resource spec, e.g. "{max_concurrent: 64}": every Switchboard configuration
+#                         is then also measured with the benchmark handler's resource gated by it
+#                         (configuration sbNg, pushed as the resource_map config), in the same round
+#   BULLMQ=1              0 skips the BullMQ peer (e.g. when only the gate's cost is wanted)
 #   BULLMQ_CONCURRENCY=100  BullMQ worker concurrency (bench/bullmq/run.sh)
 #   PG_SETTINGS="-c shared_buffers=512MB"   extra postgres settings (fsync and synchronous_commit
 #                         stay at their durable defaults unless you add them here)
@@ -43,6 +47,8 @@ THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-64}
 EXECUTORS=${EXECUTORS:-1 2}
 EXECUTOR_ARGS=${EXECUTOR_ARGS:-}
+GATE=${GATE:-}
+BULLMQ=${BULLMQ:-1}
 BULLMQ_CONCURRENCY=${BULLMQ_CONCURRENCY:-100}
 PG_SETTINGS=${PG_SETTINGS:--c shared_buffers=512MB}
 PG_STAT_STATEMENTS=${PG_STAT_STATEMENTS:-0}
@@ -198,7 +204,7 @@ start_api() {
 # start_switchboard NAME EXECUTORS: fresh database and Redis prefix NAME, a bench user, the
 # echo.render offer, then recon, the executors and the api. Sets CFG, SB_KEY, SB_PIDS (role:pid).
 start_switchboard() {
-  local name=$1 executors=$2 i pid
+  local name=$1 executors=$2 gated=${3:-} i pid
   psql_db postgres "CREATE DATABASE $name" >/dev/null
   CFG="$WORK/$name.yaml"
   cat >"$CFG" <<YAML
@@ -224,6 +230,10 @@ offers:
     params: {}
 YAML
   "$SWITCHBOARD" catalog apply "$WORK/catalog.yaml" --config "$CFG" >/dev/null
+  if [[ -n "$gated" ]]; then
+    printf 'resource_map:\n  local: %s\n' "$GATE" >"$WORK/resources.yaml"
+    "$SWITCHBOARD" config push "$WORK/resources.yaml" --id resource_map --config "$CFG" >/dev/null
+  fi
   SB_PIDS=()
   "$SWITCHBOARD" recon --config "$CFG" >"$LOG/$name-recon.log" 2>&1 &
   pid=$!
@@ -298,13 +308,13 @@ snap() { awk -F= -v k="$2" '$1 == k { print $2 }' <<<"$1"; }
 # Cluster-wide WAL counters (PostgreSQL 14+): WAL bytes and fsyncs.
 wal_stats() { psql_db postgres "SELECT wal_bytes, wal_sync FROM pg_stat_wal"; }
 
-# measure_switchboard NAME EXECUTORS ROUND: sets the R_* results of one configuration.
+# measure_switchboard NAME EXECUTORS ROUND [gated]: sets the R_* results of one configuration.
 measure_switchboard() {
-  local name=$1 executors=$2 round=$3
+  local name=$1 executors=$2 round=$3 gated=${4:-}
   local out="$LOG/$name-measured.txt" t0 t_end before after row count bad first last p50 p99 wal0 wal1
   local wrk_cpu0 wrk_cpu1 entry key window stats
   wal0=$(wal_stats)
-  start_switchboard "$name" "$executors"
+  start_switchboard "$name" "$executors" "$gated"
   submit "$LOG/$name-warmup.txt" "warm-$name" "$WARMUP_REQUESTS"
   drain "$name"
   quiet_check "$name"
@@ -386,8 +396,11 @@ measure_bullmq() {
 
 # ---- rounds -------------------------------------------------------------------------------------
 CONFIGS=()
-for n in $EXECUTORS; do CONFIGS+=("sb$n"); done
-CONFIGS+=(bullmq)
+for n in $EXECUTORS; do
+  CONFIGS+=("sb$n")
+  [[ -z "$GATE" ]] || CONFIGS+=("sb${n}g")
+done
+[[ "$BULLMQ" == 0 ]] || CONFIGS+=(bullmq)
 declare -A ACCEPT E2E P50 P99 CPUS PGS
 BUSY=()
 for ((r = 1; r <= RUNS; r++)); do
@@ -397,8 +410,10 @@ for ((r = 1; r <= RUNS; r++)); do
       log "round $r/$RUNS: BullMQ, $REQUESTS jobs, concurrency $BULLMQ_CONCURRENCY"
       measure_bullmq "$r"
     else
-      log "round $r/$RUNS: Switchboard, 1 api + ${c#sb} executor(s) + 1 recon, $REQUESTS requests"
-      measure_switchboard "${c}_r$r" "${c#sb}" "$r"
+      n=${c#sb}
+      n=${n%g}
+      log "round $r/$RUNS: Switchboard, 1 api + $n executor(s) + 1 recon, $REQUESTS requests$([[ $c == *g ]] && echo ", gated by $GATE")"
+      measure_switchboard "${c}_r$r" "$n" "$r" "$([[ $c == *g ]] && echo gated)"
     fi
     ACCEPT[$c,$r]=$R_ACCEPT
     E2E[$c,$r]=$R_E2E
@@ -416,6 +431,7 @@ label() {
   case $1 in
     bullmq) echo "BullMQ $(node -e 'console.log(require(process.argv[1] + "/node_modules/bullmq/package.json").version)' "$ROOT/bench/out/node" 2>/dev/null), concurrency $BULLMQ_CONCURRENCY" ;;
     sb1) echo "Switchboard 1 api + 1 executor" ;;
+    sb*g) echo "$(label "${1%g}"), resource gated by $GATE" ;;
     *) echo "Switchboard 1 api + ${1#sb} executors" ;;
   esac
 }
@@ -430,21 +446,30 @@ med_cpu() {
   for ((r = 1; r <= RUNS; r++)); do tr ' ' '\n' <<<"${CPUS[$1,$r]}" | awk -F= -v k="$2" '$1 == k { print $2 }'; done | median
 }
 
-TABLE="| configuration | accepted req/s | end-to-end completed req/s | queued→running p50 ms | queued→running p99 ms | e2e ÷ BullMQ e2e |
+# What a configuration's e2e is compared with in the same round: a gated one with itself ungated
+# (the gate's cost), the others with BullMQ.
+baseline() { [[ $1 == sb*g ]] && echo "${1%g}" || echo bullmq; }
+base_ratio() { # base_ratio CONFIG ROUND
+  local b
+  b=${E2E[$(baseline "$1"),$2]:-}
+  [[ -n "$b" ]] && ratio "${E2E[$1,$2]}" "$b" || echo "–"
+}
+
+TABLE="| configuration | accepted req/s | end-to-end completed req/s | queued→running p50 ms | queued→running p99 ms | e2e ÷ baseline (BullMQ; gated: the same configuration ungated) |
 |---|---:|---:|---:|---:|---:|"
 for c in "${CONFIGS[@]}"; do
   rs=()
-  for ((r = 1; r <= RUNS; r++)); do rs+=("$(ratio "${E2E[$c,$r]}" "${E2E[bullmq,$r]}")"); done
+  for ((r = 1; r <= RUNS; r++)); do rs+=("$(base_ratio "$c" "$r")"); done
   TABLE+="
-| $(label "$c") | $(fmt "$(med ACCEPT "$c")") | $(fmt "$(med E2E "$c")") | $(fmt "$(med P50 "$c")" 1) | $(fmt "$(med P99 "$c")" 1) | $( [[ $c == bullmq ]] && echo "1" || printf '%s' "$(printf '%s\n' "${rs[@]}" | median | xargs printf '%.3f')") |"
+| $(label "$c") | $(fmt "$(med ACCEPT "$c")") | $(fmt "$(med E2E "$c")") | $(fmt "$(med P50 "$c")" 1) | $(fmt "$(med P99 "$c")" 1) | $( [[ $c == bullmq ]] && echo "1" || [[ ${rs[0]} == "–" ]] && echo "–" || printf '%s' "$(printf '%s\n' "${rs[@]}" | median | xargs printf '%.3f')") |"
 done
 
-ROUNDS="| round | configuration | accepted req/s | end-to-end req/s | p50 ms | p99 ms | e2e ÷ BullMQ (same round) | CPU, % of one core over the batch | PostgreSQL per request (warm-up + batch) |
+ROUNDS="| round | configuration | accepted req/s | end-to-end req/s | p50 ms | p99 ms | e2e ÷ baseline (same round) | CPU, % of one core over the batch | PostgreSQL per request (warm-up + batch) |
 |---|---|---:|---:|---:|---:|---:|---|---|"
 for ((r = 1; r <= RUNS; r++)); do
   for c in "${CONFIGS[@]}"; do
     ROUNDS+="
-| $r | $c | $(fmt "${ACCEPT[$c,$r]}") | $(fmt "${E2E[$c,$r]}") | $(fmt "${P50[$c,$r]}" 1) | $(fmt "${P99[$c,$r]}" 1) | $(ratio "${E2E[$c,$r]}" "${E2E[bullmq,$r]}") | ${CPUS[$c,$r]} | ${PGS[$c,$r]} |"
+| $r | $c | $(fmt "${ACCEPT[$c,$r]}") | $(fmt "${E2E[$c,$r]}") | $(fmt "${P50[$c,$r]}" 1) | $(fmt "${P99[$c,$r]}" 1) | $(base_ratio "$c" "$r") | ${CPUS[$c,$r]} | ${PGS[$c,$r]} |"
   done
 done
 

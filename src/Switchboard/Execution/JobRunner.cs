@@ -83,18 +83,7 @@ public sealed class JobRunner(
                 return;
             }
             tracked.Resource = need;
-            var started = Environment.TickCount64;
-            try
-            {
-                await Run(job, handler, tracked, abort);
-            }
-            finally
-            {
-                if (need is not null)
-                {
-                    await ReleaseSlot(need, delivery.Message, TimeSpan.FromMilliseconds(Environment.TickCount64 - started));
-                }
-            }
+            await Run(job, handler, tracked, abort);
         }
         finally
         {
@@ -114,6 +103,7 @@ public sealed class JobRunner(
         {
             if ((await gate.TryAcquireAsync(need, message)).Acquired)
             {
+                logger.LogDebug("Acquired {Resource} for {RequestId}", need.Name, job.RequestId);
                 return true;
             }
             await Finish(job, c => JobStore.Release(c, job, identity.Owner, Clock.NowMs()));
@@ -138,6 +128,7 @@ public sealed class JobRunner(
         {
             await gate.ReleaseAsync(need, message, ran);
             waker.Nudge();
+            logger.LogDebug("Released {Resource} for {RequestId}", need.Name, message.RequestId);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -154,6 +145,7 @@ public sealed class JobRunner(
         using var timeoutCts = new CancellationTokenSource(timeout);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(abort, tracked.Abort.Token, timeoutCts.Token);
         Exception? failure = null;
+        var started = Environment.TickCount64;
         try
         {
             await handler.ExecuteAsync(context, linked.Token);
@@ -161,6 +153,16 @@ public sealed class JobRunner(
         catch (Exception ex)
         {
             failure = ex;
+        }
+        finally
+        {
+            // The slot stands for a call to the external API: it is free once the handler
+            // returns, before the outcome is written.
+            if (tracked.Resource is { } need)
+            {
+                tracked.Resource = null;
+                await ReleaseSlot(need, tracked.Message, TimeSpan.FromMilliseconds(Environment.TickCount64 - started));
+            }
         }
         await Record(job, context, failure, abort.IsCancellationRequested, tracked.Abort.IsCancellationRequested, timeoutCts.IsCancellationRequested, timeout);
     }

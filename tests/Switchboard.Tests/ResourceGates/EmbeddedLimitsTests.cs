@@ -1,0 +1,107 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Switchboard.Storage;
+using Switchboard.Tests.Infrastructure;
+
+namespace Switchboard.Tests.ResourceGates;
+
+/// <summary>The same limits in the embedded default (one process, in-process gate), and the API's reject mode.</summary>
+public sealed class EmbeddedLimitsTests : IAsyncLifetime
+{
+    private readonly TestStore _store = TestStore.Create(StoreKind.Sqlite);
+    private FakeOpenAi _upstream = null!;
+    private SwitchboardFactory _app = null!;
+    private HttpClient _client = null!;
+    private string _userId = "";
+
+    public async Task InitializeAsync()
+    {
+        _upstream = await FakeOpenAi.StartAsync();
+        string key;
+        (_userId, key) = await Infrastructure.Cli.CreateUser(_store, "alice", 10_000);
+        await Infrastructure.Cli.ApplyCatalog(_store, $$"""
+            handlers:
+              - {id: openai.chat, credits: 2, resource: api}
+              - {id: echo.render, credits: 1, resource: scarce}
+            offers:
+              - {service: chat, action: ask, handler: openai.chat, price: 1, prompt_template: "Q {n}", params: {base_url: "{{_upstream.BaseUrl}}", model: m } }
+              - {service: text, action: say, handler: echo.render, price: 3, prompt_template: "Say {n}"}
+            """);
+        var file = Path.Combine(_store.Path, "resources.yaml");
+        await File.WriteAllTextAsync(file, """
+            resource_map:
+              api: {max_concurrent: 4, credits: 100000, period: 1h}
+              scarce: {credits: 2, period: 1h, on_exhausted: reject}
+            """);
+        var (exit, _, error) = await Infrastructure.Cli.Run(_store, "config", "push", file, "--id", "resource_map");
+        Assert.True(exit == 0, error);
+        _app = new SwitchboardFactory(_store);
+        _client = _app.ClientFor(key);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _app.DisposeAsync();
+        await _upstream.DisposeAsync();
+        await _store.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task MaxConcurrentHoldsAndWaitingJobsShowTheirPlace()
+    {
+        _upstream.Fallback = call => FakeOpenAi.EchoN(call).After(TimeSpan.FromMilliseconds(20));
+        var ids = new List<string>();
+        for (var i = 0; i < 200; i++)
+        {
+            var response = await _client.PostAsJsonAsync("/svc/chat/ask/", new { n = i });
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+            ids.Add(await SwitchboardFactory.IdOf(response));
+        }
+        // The last one waits its turn in the lane: it shows where it stands.
+        JsonObject last;
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        do
+        {
+            last = await SwitchboardFactory.Get(_client, ids[^1]);
+        }
+        while (last["queue_position"] is null && last["status"]!.GetValue<string>() == "queued" && DateTime.UtcNow < deadline);
+        foreach (var id in ids)
+        {
+            Assert.Equal("succeeded", (await SwitchboardFactory.WaitForEnd(_client, id, TimeSpan.FromSeconds(60)))["status"]!.GetValue<string>());
+        }
+
+        Assert.Equal("queued", last["status"]!.GetValue<string>());
+        Assert.Equal("api", last["waiting_for"]!.GetValue<string>());
+        Assert.True(last["queue_position"]!.GetValue<long>() > 1);
+        Assert.True(last["eta_s"]!.GetValue<double>() > 0);
+        Assert.InRange(_upstream.MaxInFlight, 1, 4);
+        Assert.True(_upstream.AverageInFlight >= 2.5, $"the upstream averaged {_upstream.AverageInFlight:0.00} calls in flight");
+        Assert.Equal(10_000 - 200, Ledger.Balance(_store, _userId));
+        Ledger.AssertBalanced(_store);
+    }
+
+    [Fact]
+    public async Task ARejectModeResourceRefusesWith429BeforeChargingOnceItsBudgetIsSpent()
+    {
+        for (var i = 0; i < 2; i++)
+        {
+            var accepted = await _client.PostAsJsonAsync("/svc/text/say/", new { n = i });
+            Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+            await SwitchboardFactory.WaitForEnd(_client, await SwitchboardFactory.IdOf(accepted));
+        }
+        var balance = Ledger.Balance(_store, _userId);
+
+        var refused = await _client.PostAsJsonAsync("/svc/text/say/", new { n = 99 });
+
+        Assert.Equal((HttpStatusCode)429, refused.StatusCode);
+        Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
+        var problem = (await refused.Content.ReadFromJsonAsync<JsonObject>())!;
+        Assert.Equal("resource_exhausted", problem["code"]!.GetValue<string>());
+        Assert.Equal("scarce", problem["resource"]!.GetValue<string>());
+        var retryAfter = refused.Headers.RetryAfter!.Delta!.Value;
+        Assert.InRange(retryAfter, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1));
+        Assert.Equal(balance, Ledger.Balance(_store, _userId));
+        Ledger.AssertBalanced(_store);
+    }
+}
