@@ -1,4 +1,5 @@
 using Switchboard.Errors;
+using Switchboard.Usage;
 using Switchboard.Users;
 
 namespace Switchboard.Admin;
@@ -18,6 +19,7 @@ public static class AdminApi
             context.HttpContext.User().IsAdmin
                 ? await next(context)
                 : Problems.Of(403, "admin_required", "Admins only", "This endpoint needs the API key of an admin user."));
+        admin.MapUsageAdmin();
         return admin;
     }
 }

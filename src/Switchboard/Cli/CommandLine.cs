@@ -22,14 +22,14 @@ public static class CommandLine
           keys create NAME | keys revoke KEY_PREFIX
           credits grant NAME N [--note TEXT] | credits show NAME
           catalog apply FILE.yaml | catalog export
-        """ + ConfigCommands.Usage + """
+        """ + "\n" + UsageCommand.Usage + "\n" + ConfigCommands.Usage + "\n" + """
 
         Every command takes --config FILE (the bootstrap config: store and queue; api, executor
         and recon need one with redis.uri). Without it, commands use the embedded store in
         --data DIR (default ./data).
         """;
 
-    private static readonly HashSet<string> Flags = ["admin", "help", "reveal", "encrypted", "inactive"];
+    private static readonly HashSet<string> Flags = ["admin", "help", "reveal", "encrypted", "inactive", "per-minute"];
 
     /// <summary>The command named by the arguments; anything else (none, or only options) means serve.</summary>
     public static string CommandOf(string[] args) => args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "serve";
@@ -65,7 +65,7 @@ public static class CommandLine
             {
                 return ConfigCommands.KeyGen(output);
             }
-            if (command is not ("users" or "keys" or "credits" or "catalog" or "config"))
+            if (command is not ("users" or "keys" or "credits" or "catalog" or "config" or "usage"))
             {
                 throw new UsageException($"unknown command '{command}'");
             }
@@ -78,6 +78,7 @@ public static class CommandLine
                 "keys" => ManagementCommands.Keys(parsed, store, output, error),
                 "credits" => ManagementCommands.Credits(parsed, store, output, error),
                 "config" => ConfigCommands.Run(parsed, bootstrap, store, BuiltInHandlers(), output, error),
+                "usage" => UsageCommand.Run(parsed, store, output, error),
                 _ => ManagementCommands.Catalog(parsed, store, BuiltInHandlers(), output, error),
             };
         }

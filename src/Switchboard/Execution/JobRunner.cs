@@ -6,6 +6,7 @@ using Switchboard.Handlers;
 using Switchboard.Hosting;
 using Switchboard.Queue;
 using Switchboard.Resources;
+using Switchboard.Usage;
 using Switchboard.Storage;
 
 namespace Switchboard.Execution;
@@ -26,6 +27,7 @@ public sealed class JobRunner(
     IResourceGate gate,
     ResourceWaker waker,
     GateHealth gateHealth,
+    UsageRecorder usage,
     IOptions<SwitchboardOptions> options,
     ILogger<JobRunner> logger)
 {
@@ -156,13 +158,18 @@ public sealed class JobRunner(
         }
         finally
         {
+            var ran = TimeSpan.FromMilliseconds(Environment.TickCount64 - started);
             // The slot stands for a call to the external API: it is free once the handler
             // returns, before the outcome is written.
-            if (tracked.Resource is { } need)
+            var need = tracked.Resource;
+            if (need is not null)
             {
                 tracked.Resource = null;
-                await ReleaseSlot(need, tracked.Message, TimeSpan.FromMilliseconds(Environment.TickCount64 - started));
+                await ReleaseSlot(need, tracked.Message, ran);
             }
+            // A failed call's integration credits count too: the API was called.
+            var succeeded = failure is null && context.Results.Count == job.CreateQty;
+            usage.Record(needs.ResourceOf(job.Handler), job.Handler, job.UserId, needs.CreditsOf(job.Handler), succeeded ? job.Price : 0, !succeeded, ran);
         }
         await Record(job, context, failure, abort.IsCancellationRequested, tracked.Abort.IsCancellationRequested, timeoutCts.IsCancellationRequested, timeout);
     }

@@ -6,6 +6,7 @@ using Switchboard.Handlers;
 using Switchboard.Queue;
 using Switchboard.Recon;
 using Switchboard.Resources;
+using Switchboard.Usage;
 using Switchboard.Storage;
 using Switchboard.Users;
 
@@ -75,6 +76,8 @@ public static class ServiceRegistration
 
     public static IServiceCollection AddExecutor(this IServiceCollection services, BootstrapConfig bootstrap)
     {
+        // First: stopped last, so its final flush has the attempts that end during shutdown.
+        services.AddUsage();
         services.AddSingleton<JobRunner>();
         services.AddSingleton<ResourceWaker>();
         services.AddHostedService(sp => sp.GetRequiredService<ResourceWaker>());

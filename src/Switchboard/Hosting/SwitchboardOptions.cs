@@ -55,4 +55,11 @@ public sealed class SwitchboardOptions
 
     /// <summary>On stop, how long in-flight jobs may finish before they are released back to the queue.</summary>
     public TimeSpan ShutdownGrace { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// How often an executor writes the usage it counted in memory (calls, credits, errors,
+    /// latency per minute) to the store; whatever is left is written on stop.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00", ErrorMessage = "Switchboard:UsageFlushInterval must be > 0 and at most 1 hour")]
+    public TimeSpan UsageFlushInterval { get; set; } = TimeSpan.FromSeconds(2);
 }

@@ -20,6 +20,12 @@ public sealed class ResourceNeeds(CatalogCache catalog, AppConfigs configs)
         return new ResourceNeed(spec, handler.Credits);
     }
 
+    /// <summary>The integration credits one call of the handler costs (counted in usage whether or not its resource is gated).</summary>
+    public long CreditsOf(string handlerId) => catalog.Current.Handlers.GetValueOrDefault(handlerId)?.Credits ?? 0;
+
+    /// <summary>The resource a handler names, gated or not (usage is recorded under it).</summary>
+    public string? ResourceOf(string handlerId) => catalog.Current.Handlers.GetValueOrDefault(handlerId)?.Resource;
+
     /// <summary>The resources that may have parked jobs (every one in the map).</summary>
     public IReadOnlyCollection<ResourceSpec> All => [.. configs.Resources.Resources.Values];
 }

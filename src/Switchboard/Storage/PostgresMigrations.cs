@@ -114,6 +114,23 @@ public static class PostgresMigrations
         """
         INSERT INTO meta (key, value) VALUES ('config_version', 0);
         """,
+
+        // 5: usage per minute and (resource, handler, user), written by Usage/UsageFlusher.cs
+        // (upserts that add up). The key leads with the minute: the queries read a time range.
+        """
+        CREATE TABLE usage_minutes (
+            minute bigint NOT NULL,
+            resource text NOT NULL DEFAULT '',
+            handler text NOT NULL,
+            user_id text NOT NULL,
+            calls bigint NOT NULL DEFAULT 0,
+            integration_credits bigint NOT NULL DEFAULT 0,
+            user_credits bigint NOT NULL DEFAULT 0,
+            errors bigint NOT NULL DEFAULT 0,
+            latency_sum_ms bigint NOT NULL DEFAULT 0,
+            latency_max_ms bigint NOT NULL DEFAULT 0,
+            PRIMARY KEY (minute, resource, handler, user_id));
+        """,
     ];
 
     public static int Latest => Steps.Length;

@@ -118,6 +118,24 @@ public static class SqliteMigrations
         """
         INSERT INTO meta (key, value) VALUES ('config_version', 0);
         """,
+
+        // 5: usage per minute and (resource, handler, user), written by Usage/UsageFlusher.cs
+        // (upserts that add up). The key leads with the minute: the queries read a time range.
+        // WITHOUT ROWID: the rows live in the key's b-tree, not in a second one.
+        """
+        CREATE TABLE usage_minutes (
+            minute INTEGER NOT NULL,
+            resource TEXT NOT NULL DEFAULT '',
+            handler TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            calls INTEGER NOT NULL DEFAULT 0,
+            integration_credits INTEGER NOT NULL DEFAULT 0,
+            user_credits INTEGER NOT NULL DEFAULT 0,
+            errors INTEGER NOT NULL DEFAULT 0,
+            latency_sum_ms INTEGER NOT NULL DEFAULT 0,
+            latency_max_ms INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (minute, resource, handler, user_id)) WITHOUT ROWID;
+        """,
     ];
 
     public static int Latest => Steps.Length;

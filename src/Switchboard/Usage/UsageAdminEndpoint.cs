@@ -1,0 +1,43 @@
+using System.Text.Json.Nodes;
+using Switchboard.Errors;
+using Switchboard.Storage;
+using Switchboard.Users;
+
+namespace Switchboard.Usage;
+
+/// <summary><c>GET /admin/api/usage</c>: the totals of the <c>usage</c> command, as JSON.</summary>
+public static class UsageAdminEndpoint
+{
+    public static RouteGroupBuilder MapUsageAdmin(this RouteGroupBuilder admin)
+    {
+        admin.MapGet("/usage", Handle);
+        return admin;
+    }
+
+    /// <summary>
+    /// Query: <c>since</c> (a duration, default 24h), <c>resource</c>, <c>handler</c>, <c>user</c>
+    /// (name or id), <c>per_minute</c> (true or 1). Answers <c>{"since": iso, "rows": [...]}</c>.
+    /// </summary>
+    private static IResult Handle(Store store, string? since, string? resource, string? handler, string? user, string? per_minute)
+    {
+        if (UsageQuery.SinceMs(string.IsNullOrEmpty(since) ? UsageQuery.DefaultSince : since, Clock.NowMs()) is not { } sinceMs)
+        {
+            return Problems.Of(400, "invalid_since", "Invalid since", $"since must be {UsageQuery.SinceHelp}, not '{since}'.");
+        }
+        using var connection = store.Open();
+        UserInfo? found = null;
+        if (!string.IsNullOrEmpty(user) && (found = UserStore.Find(connection, user)) is null)
+        {
+            return Problems.Of(404, "user_not_found", "No such user", $"No user is named '{user}'.");
+        }
+        var perMinute = per_minute is "1" || string.Equals(per_minute, "true", StringComparison.OrdinalIgnoreCase);
+        var rows = UsageQuery.Totals(connection, new UsageFilter(sinceMs, NullIfEmpty(resource), NullIfEmpty(handler), found?.Id, perMinute));
+        return TypedResults.Json(new JsonObject
+        {
+            ["since"] = Clock.Iso(sinceMs),
+            ["rows"] = new JsonArray([.. rows.Select(r => (JsonNode)UsageQuery.ToJson(r, found?.Name))]),
+        });
+    }
+
+    private static string? NullIfEmpty(string? text) => string.IsNullOrEmpty(text) ? null : text;
+}

@@ -1,0 +1,112 @@
+using System.Data.Common;
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+using Switchboard.Config;
+using Switchboard.Storage;
+
+namespace Switchboard.Usage;
+
+/// <summary>What to total: rows from <paramref name="SinceMs"/> (the start of a minute) on, optionally for one resource, handler or user, optionally per minute.</summary>
+public sealed record UsageFilter(long SinceMs, string? Resource = null, string? Handler = null, string? UserId = null, bool PerMinute = false);
+
+/// <summary>Totals of one (resource, handler) group, or of one minute of it. <see cref="Resource"/> is null for a handler without one.</summary>
+public sealed record UsageRow(long? Minute, string? Resource, string Handler, long Calls, long IntegrationCredits, long UserCredits, long Errors, long LatencySumMs, long LatencyMaxMs)
+{
+    public double LatencyAvgMs => Calls == 0 ? 0 : Math.Round((double)LatencySumMs / Calls, 1);
+}
+
+/// <summary>Reads <c>usage_minutes</c> for the <c>usage</c> command and <c>GET /admin/api/usage</c>.</summary>
+public static class UsageQuery
+{
+    public const string DefaultSince = "24h";
+
+    public const string SinceHelp = "a duration such as 30m, 1h, 24h or 7d";
+
+    private const long MinuteMs = 60_000;
+
+    /// <summary>
+    /// A <c>since</c> duration (<c>30m</c>, <c>1h</c>, <c>7d</c>, seconds without a unit; see
+    /// <see cref="ConfigValues.ParseDuration"/>) as the start of the minute that was that long
+    /// before <paramref name="nowMs"/>: totals include that whole minute. Null when the text is
+    /// not a duration or not above zero.
+    /// </summary>
+    public static long? SinceMs(string text, long nowMs)
+    {
+        TimeSpan? duration;
+        try
+        {
+            duration = ConfigValues.ParseDuration(text);
+        }
+        catch (Exception ex) when (ex is OverflowException or ArgumentException)
+        {
+            return null;
+        }
+        if (duration is not { } d || d <= TimeSpan.Zero)
+        {
+            return null;
+        }
+        var since = Math.Max(0, nowMs - (long)Math.Min(d.TotalMilliseconds, nowMs));
+        return since - (since % MinuteMs);
+    }
+
+    public static List<UsageRow> Totals(DbConnection connection, UsageFilter filter)
+    {
+        var minute = filter.PerMinute ? "minute, " : "";
+        var sql = new StringBuilder($"""
+            SELECT {(filter.PerMinute ? "minute" : "NULL")}, resource, handler,
+                CAST(SUM(calls) AS BIGINT), CAST(SUM(integration_credits) AS BIGINT), CAST(SUM(user_credits) AS BIGINT),
+                CAST(SUM(errors) AS BIGINT), CAST(SUM(latency_sum_ms) AS BIGINT), CAST(MAX(latency_max_ms) AS BIGINT)
+            FROM usage_minutes
+            WHERE minute >= @since
+            """);
+        var args = new List<(string, object?)> { ("@since", filter.SinceMs) };
+        foreach (var (column, value) in new[] { ("resource", filter.Resource), ("handler", filter.Handler), ("user_id", filter.UserId) })
+        {
+            if (value is not null)
+            {
+                sql.Append(CultureInfo.InvariantCulture, $" AND {column} = @{column}");
+                args.Add(($"@{column}", value));
+            }
+        }
+        sql.Append(CultureInfo.InvariantCulture, $" GROUP BY {minute}resource, handler ORDER BY {minute}resource, handler");
+        using var command = connection.Sql(sql.ToString(), [.. args]);
+        using var reader = command.ExecuteReader();
+        var rows = new List<UsageRow>();
+        while (reader.Read())
+        {
+            var resource = reader.GetString(1);
+            rows.Add(new UsageRow(
+                reader.IsDBNull(0) ? null : Convert.ToInt64(reader.GetValue(0), CultureInfo.InvariantCulture),
+                resource.Length == 0 ? null : resource,
+                reader.GetString(2),
+                Long(reader, 3), Long(reader, 4), Long(reader, 5), Long(reader, 6), Long(reader, 7), Long(reader, 8)));
+        }
+        return rows;
+    }
+
+    private static long Long(DbDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? 0 : Convert.ToInt64(reader.GetValue(ordinal), CultureInfo.InvariantCulture);
+
+    /// <summary>One row as the CLI prints it and the admin API returns it: <c>minute</c> only per minute, <c>user</c> only when filtered by user.</summary>
+    public static JsonObject ToJson(UsageRow row, string? user)
+    {
+        var json = new JsonObject();
+        if (row.Minute is { } minute)
+        {
+            json["minute"] = Clock.Iso(minute);
+        }
+        json["resource"] = row.Resource;
+        json["handler"] = row.Handler;
+        if (user is not null)
+        {
+            json["user"] = user;
+        }
+        json["calls"] = row.Calls;
+        json["integration_credits"] = row.IntegrationCredits;
+        json["user_credits"] = row.UserCredits;
+        json["errors"] = row.Errors;
+        json["latency_avg_ms"] = row.LatencyAvgMs;
+        json["latency_max_ms"] = row.LatencyMaxMs;
+        return json;
+    }
+}
