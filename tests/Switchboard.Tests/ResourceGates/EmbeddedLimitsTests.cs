@@ -50,14 +50,14 @@ public sealed class EmbeddedLimitsTests : IAsyncLifetime
     [Fact]
     public async Task MaxConcurrentHoldsAndWaitingJobsShowTheirPlace()
     {
-        _upstream.Fallback = call => FakeOpenAi.EchoN(call).After(TimeSpan.FromMilliseconds(20));
-        var ids = new List<string>();
-        for (var i = 0; i < 200; i++)
+        _upstream.Fallback = call => FakeOpenAi.EchoN(call).After(TimeSpan.FromMilliseconds(50));
+        var ids = new string[200];
+        await Parallel.ForAsync(0, ids.Length, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (i, _) =>
         {
             var response = await _client.PostAsJsonAsync("/svc/chat/ask/", new { n = i });
             Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-            ids.Add(await SwitchboardFactory.IdOf(response));
-        }
+            ids[i] = await SwitchboardFactory.IdOf(response);
+        });
         // The last one waits its turn in the lane: it shows where it stands.
         JsonObject last;
         var deadline = DateTime.UtcNow.AddSeconds(10);

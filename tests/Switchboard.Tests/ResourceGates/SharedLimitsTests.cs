@@ -17,7 +17,6 @@ public sealed class SharedLimitsTests : IAsyncLifetime
         ["Switchboard__ReconInterval"] = "00:00:00.500",
         ["Switchboard__ReconLeaseSeconds"] = "3",
         ["Switchboard__StorePollInterval"] = "00:00:00.200",
-        ["Logging__LogLevel__Switchboard.Execution.JobRunner"] = "Debug", // TEMP
     };
 
     private readonly TestStore _store = TestStore.Create(StoreKind.Postgres, redis: true);
@@ -39,8 +38,6 @@ public sealed class SharedLimitsTests : IAsyncLifetime
             await process.DisposeAsync();
         }
         await _upstream.DisposeAsync();
-        Directory.CreateDirectory("/tmp/devsvc/logs");
-        foreach (var f in Directory.GetFiles(_store.Path, "*.log")) File.Copy(f, Path.Combine("/tmp/devsvc/logs", Path.GetFileName(f)), true); // TEMP
         await _store.DisposeAsync();
     }
 
@@ -142,8 +139,10 @@ public sealed class SharedLimitsTests : IAsyncLifetime
         var inWindow = times.Count(t => t < start + TimeSpan.FromSeconds(30));
         // 60 expected; the burst tolerance adds at most one second's worth (2).
         Assert.InRange(inWindow, 54, 66);
-        var worstSecond = times.Max(t => times.Count(u => u >= t && u < t + TimeSpan.FromSeconds(1)));
-        Assert.True(worstSecond <= 3, $"{worstSecond} calls within one second");
+        // No burst anywhere, edges included: any 5 s hold at most 5 s of tokens, the burst and
+        // one call of jitter (a limiter with fixed minute windows would allow 120 at an edge).
+        var worst = times.Max(t => times.Count(u => u >= t && u < t + TimeSpan.FromSeconds(5)));
+        Assert.True(worst <= 13, $"{worst} calls within five seconds");
     }
 
     [Fact]
