@@ -1,3 +1,4 @@
+using Switchboard.Credits;
 using Switchboard.Errors;
 using Switchboard.Usage;
 using Switchboard.Users;
@@ -19,6 +20,7 @@ public static class AdminApi
             context.HttpContext.User().IsAdmin
                 ? await next(context)
                 : Problems.Of(403, "admin_required", "Admins only", "This endpoint needs the API key of an admin user."));
+        admin.MapCreditsAdmin();
         admin.MapUsageAdmin();
         return admin;
     }

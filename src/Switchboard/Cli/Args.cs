@@ -2,6 +2,8 @@ namespace Switchboard.Cli;
 
 /// <summary>
 /// A command line split into positional words and <c>--name value</c> / <c>--flag</c> options.
+/// Only words that start with <c>--</c> are options, so a negative number (<c>-5</c>) is a
+/// positional word; a lone <c>--</c> ends the options (every later word is positional).
 /// Small on purpose: the management commands need nothing more.
 /// </summary>
 public sealed class Args
@@ -15,6 +17,11 @@ public sealed class Args
         for (var i = 0; i < list.Count; i++)
         {
             var arg = list[i];
+            if (arg == "--")
+            {
+                _positional.AddRange(list.Skip(i + 1));
+                break;
+            }
             if (arg.StartsWith("--", StringComparison.Ordinal) && arg.Length > 2)
             {
                 var eq = arg.IndexOf('=', StringComparison.Ordinal);

@@ -17,10 +17,12 @@ public static class CommandLine
           api [--urls URL]                                the HTTP API alone (distributed deployment)
           executor [--workers N]                          runs jobs from the shared queue
           recon                                           repairs and expiry; one active, the others stand by
-          users create NAME [--admin] [--credits N] [--password P]
+          users create NAME [--admin] [--credits N] [--password P] [--actor A]
           users list
           keys create NAME | keys revoke KEY_PREFIX
-          credits grant NAME N [--note TEXT] | credits show NAME
+          credits grant NAME N [--note TEXT] [--actor A]
+          credits adjust NAME N --note TEXT [--actor A]   N may be negative; refused below zero
+          credits show NAME | credits audit               audit: balances against the ledger, charges and refunds
           catalog apply FILE.yaml | catalog export
         """ + "\n" + UsageCommand.Usage + "\n" + ConfigCommands.Usage + "\n" + """
 

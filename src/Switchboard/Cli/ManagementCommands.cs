@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Switchboard.Catalog;
+using Switchboard.Credits;
 using Switchboard.Handlers;
 using Switchboard.Storage;
 using Switchboard.Users;
@@ -32,7 +33,7 @@ public static class ManagementCommands
                 }
                 var (user, key) = store.Write(c =>
                 {
-                    var created = UserStore.Create(c, name, args.Has("admin"), credits, args.Option("password"));
+                    var created = UserStore.Create(c, name, args.Has("admin"), credits, args.Option("password"), args.Option("actor") ?? OsUser());
                     return (created, UserStore.CreateKey(c, created.Id));
                 });
                 output.WriteLine(new JsonObject { ["id"] = user.Id, ["name"] = user.Name, ["api_key"] = key }.ToJsonString(Json));
@@ -91,54 +92,80 @@ public static class ManagementCommands
 
     public static int Credits(Args args, Store store, TextWriter output, TextWriter error)
     {
-        var sub = args.Word(1, "subcommand (grant, show)");
+        var sub = args.Word(1, "subcommand (grant, adjust, show, audit)");
+        if (sub == "audit")
+        {
+            AuditReport report;
+            using (var connection = store.Open())
+            {
+                report = CreditsAudit.Run(connection);
+            }
+            output.WriteLine(report.ToJson().ToJsonString(Json));
+            return report.Ok ? 0 : 1;
+        }
         var name = args.Word(2, "user name");
-        if (sub == "grant")
+        if (sub is CreditMoves.Grant or CreditMoves.Adjust)
         {
             var amount = args.Number(args.Word(3, "amount"), "amount");
-            if (amount <= 0)
+            var note = args.Option("note") ?? (sub == CreditMoves.Grant ? "granted from the command line" : null);
+            if (args.Has("actor") && string.IsNullOrWhiteSpace(args.Option("actor")))
             {
-                throw new UsageException("amount must be > 0");
+                throw new UsageException("--actor needs a value");
             }
-            var user = store.Write(c =>
+            try
             {
-                if (UserStore.Find(c, name) is not { } found)
-                {
-                    return null;
-                }
-                UserStore.Grant(c, found.Id, amount, args.Option("note") ?? "granted from the command line");
-                return UserStore.Find(c, found.Id);
-            });
-            if (user is null)
+                // Bad input is a usage error (exit 2), before the store is touched.
+                CreditMoves.Validate(sub, amount, note);
+            }
+            catch (CreditMoveException ex)
             {
-                error.WriteLine($"no user named '{name}'");
+                throw new UsageException(ex.Message);
+            }
+            CreditMove move;
+            try
+            {
+                move = store.Write(c => CreditMoves.Apply(c, name, sub, amount, note, args.Option("actor") ?? OsUser()));
+            }
+            catch (CreditMoveException ex)
+            {
+                // No such user, or the balance would go below zero: the unit wrote nothing.
+                error.WriteLine($"switchboard: {ex.Message} (nothing changed)");
                 return 1;
             }
-            output.WriteLine(new JsonObject { ["name"] = user.Name, ["credits"] = user.Credits }.ToJsonString(Json));
+            output.WriteLine(new JsonObject
+            {
+                ["name"] = move.User.Name,
+                ["credits"] = move.User.Credits,
+                ["entry"] = CreditMoves.ToJson(move.Entry),
+            }.ToJsonString(Json));
             return 0;
         }
         if (sub != "show")
         {
-            throw new UsageException("credits takes grant or show");
+            throw new UsageException("credits takes grant, adjust, show or audit");
         }
-        using var connection = store.Open();
-        if (UserStore.Find(connection, name) is not { } info)
+        using var reader = store.Open();
+        if (UserStore.Find(reader, name) is not { } info)
         {
             error.WriteLine($"no user named '{name}'");
             return 1;
         }
-        var ledger = new JsonArray([.. UserStore.Ledger(connection, info.Id).Select(e => (JsonNode)new JsonObject
-        {
-            ["id"] = e.Id,
-            ["kind"] = e.Kind,
-            ["amount"] = e.Amount,
-            ["request_id"] = e.RequestId,
-            ["run"] = e.Run,
-            ["note"] = e.Note,
-            ["at"] = Clock.Iso(e.CreatedAt),
-        })]);
+        var ledger = new JsonArray([.. UserStore.Ledger(reader, info.Id).Select(e => (JsonNode)CreditMoves.ToJson(e))]);
         output.WriteLine(new JsonObject { ["name"] = info.Name, ["credits"] = info.Credits, ["ledger"] = ledger }.ToJsonString(Json));
         return 0;
+    }
+
+    /// <summary>Who runs the command, recorded as the actor of grants and adjustments unless --actor says otherwise.</summary>
+    internal static string OsUser()
+    {
+        try
+        {
+            return Environment.UserName is { Length: > 0 } user ? user : "unknown";
+        }
+        catch (InvalidOperationException)
+        {
+            return "unknown";
+        }
     }
 
     public static int Catalog(Args args, Store store, HandlerRegistry handlers, TextWriter output, TextWriter error)

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Switchboard.Credits;
 using Switchboard.Errors;
 using System.Text.Json.Nodes;
 using Switchboard.Execution;
@@ -18,19 +19,11 @@ public static partial class RequestEndpoints
     public static IEndpointRouteBuilder MapRequestEndpoints(this IEndpointRouteBuilder app)
     {
         var svc = app.MapGroup("/svc").WithStoreErrors().RequireApiKey();
-        svc.MapGet("/me/", Me);
+        svc.MapAccountEndpoints();
         svc.MapGet("/request/{id}/", Get);
         svc.MapDelete("/request/{id}/", Cancel);
         svc.MapPost("/{service}/{action}/", SubmitEndpoint.Handle);
         return app;
-    }
-
-    private static IResult Me(HttpContext http, Store store)
-    {
-        var user = http.User();
-        using var connection = store.Open();
-        var info = UserStore.Find(connection, user.Id)!;
-        return TypedResults.Ok(new { id = info.Id, name = info.Name, credits = info.Credits, is_admin = info.IsAdmin });
     }
 
     private static async Task<IResult> Get(string id, HttpContext http, Store store, ResourceNeeds needs, IResourceGate gate)

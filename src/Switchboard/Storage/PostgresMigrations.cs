@@ -115,6 +115,15 @@ public static class PostgresMigrations
         INSERT INTO meta (key, value) VALUES ('config_version', 0);
         """,
 
+        // 4: user credits. `actor` says who made a grant or an adjustment (the OS user of the
+        // CLI, its --actor, or the admin API's user); charges and refunds leave it null (their
+        // request says whose they are). requests_user serves GET /svc/me/ (a user's requests
+        // over a period).
+        """
+        ALTER TABLE ledger ADD COLUMN actor text;
+        CREATE INDEX requests_user ON requests (user_id, created_at);
+        """,
+
         // 5: usage per minute and (resource, handler, user), written by Usage/UsageFlusher.cs
         // (upserts that add up). The key leads with the minute: the queries read a time range.
         """

@@ -7,7 +7,8 @@ namespace Switchboard.Users;
 
 public sealed record UserInfo(string Id, string Name, bool IsAdmin, long Credits);
 
-public sealed record LedgerEntry(long Id, string Kind, long Amount, string? RequestId, int? Run, string? Note, long CreatedAt);
+/// <summary>One ledger row; <see cref="Actor"/> is who made a grant or adjustment (null for charges and refunds).</summary>
+public sealed record LedgerEntry(long Id, string Kind, long Amount, string? RequestId, int? Run, string? Note, long CreatedAt, string? Actor);
 
 /// <summary>Users, their API keys and their credits; every write runs inside a writer unit.</summary>
 public static class UserStore
@@ -21,7 +22,7 @@ public static class UserStore
         return reader.Read() ? new UserInfo(reader.GetString(0), reader.GetString(1), reader.GetInt64(2) != 0, reader.GetInt64(3)) : null;
     }
 
-    public static UserInfo Create(DbConnection connection, string name, bool admin, long credits, string? password)
+    public static UserInfo Create(DbConnection connection, string name, bool admin, long credits, string? password, string? actor = null)
     {
         if (Find(connection, name) is not null)
         {
@@ -34,7 +35,7 @@ public static class UserStore
             ("@pw", password is null ? null : Passwords.HashPassword(name, password)), ("@now", Clock.NowMs()));
         if (credits > 0)
         {
-            Grant(connection, id, credits, "initial credits");
+            Grant(connection, id, credits, "initial credits", actor);
         }
         return new UserInfo(id, name, admin, credits);
     }
@@ -60,16 +61,11 @@ public static class UserStore
         return revoked;
     }
 
-    public static void Grant(DbConnection connection, string userId, long amount, string? note)
-    {
-        if (amount <= 0)
-        {
-            throw new ArgumentException("a grant must be a positive number of credits");
-        }
-        connection.Execute("UPDATE users SET credits = credits + @a WHERE id = @u", ("@a", amount), ("@u", userId));
-        AddLedger(connection, userId, "grant", amount, null, null, note);
-    }
+    /// <summary>A grant of initial credits; operators' grants and adjustments go through <see cref="Credits.CreditMoves"/>.</summary>
+    public static LedgerEntry Grant(DbConnection connection, string userId, long amount, string? note, string? actor = null) =>
+        Credits.CreditMoves.Move(connection, userId, Credits.CreditMoves.Grant, amount, note, actor);
 
+    /// <summary>A charge's or refund's ledger row (see <see cref="Credits.Charges"/>; their actor stays null).</summary>
     public static void AddLedger(DbConnection connection, string userId, string kind, long amount, string? requestId, int? run, string? note) =>
         connection.Execute(
             """
@@ -81,13 +77,13 @@ public static class UserStore
     public static List<LedgerEntry> Ledger(DbConnection connection, string userId, int limit = 1000)
     {
         using var command = connection.Sql(
-            "SELECT id, kind, amount, request_id, run, note, created_at FROM ledger WHERE user_id = @u ORDER BY id DESC LIMIT @l",
+            "SELECT id, kind, amount, request_id, run, note, created_at, actor FROM ledger WHERE user_id = @u ORDER BY id DESC LIMIT @l",
             ("@u", userId), ("@l", limit));
         using var reader = command.ExecuteReader();
         var list = new List<LedgerEntry>();
         while (reader.Read())
         {
-            list.Add(new LedgerEntry(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), reader.StringOrNull(3), reader.IntOrNull(4), reader.StringOrNull(5), reader.GetInt64(6)));
+            list.Add(new LedgerEntry(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), reader.StringOrNull(3), reader.IntOrNull(4), reader.StringOrNull(5), reader.GetInt64(6), reader.StringOrNull(7)));
         }
         return list;
     }

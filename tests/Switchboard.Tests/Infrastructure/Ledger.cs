@@ -25,5 +25,12 @@ public static class Ledger
         return 0;
     });
 
+    /// <summary>The credits audit finds no problem (it also runs when every <see cref="TestStore"/> is disposed).</summary>
+    public static void AssertAudited(TestStore store)
+    {
+        var report = store.Audit();
+        Assert.True(report.Ok, "credits audit: " + report.ToJson().ToJsonString());
+    }
+
     public static T Query<T>(TestStore store, Func<System.Data.Common.DbConnection, T> read) => store.Query(read);
 }

@@ -1,6 +1,7 @@
 using System.Data.Common;
 using Npgsql;
 using Switchboard.Config;
+using Switchboard.Credits;
 using Switchboard.Storage;
 
 namespace Switchboard.Tests.Infrastructure;
@@ -107,8 +108,73 @@ public sealed class TestStore : IAsyncDisposable
         return read(connection);
     }
 
+    /// <summary>
+    /// Says this test leaves its store deliberately unauditable (e.g. it breaks the store for
+    /// good), with why; without it, every test's store must pass the credits audit when disposed.
+    /// </summary>
+    public void SkipAuditBecause(string reason) => _skipAuditReason = reason;
+
+    private string? _skipAuditReason;
+
+    /// <summary>Runs <see cref="CreditsAudit"/> on this store, on a fresh connection (retried once after clearing the pools).</summary>
+    public AuditReport Audit()
+    {
+        try
+        {
+            return AuditOnce();
+        }
+        catch (DbException)
+        {
+            // A test may have cut the store off and let it back (StoreOutageTests): pooled
+            // connections are then dead; new ones work.
+            NpgsqlConnection.ClearAllPools();
+            return AuditOnce();
+        }
+    }
+
+    private AuditReport AuditOnce()
+    {
+        using var connection = Store.Open();
+        return CreditsAudit.Run(connection);
+    }
+
+    /// <summary>Whether the test wrote a store: a schema exists (opening the store just for the audit would create one).</summary>
+    private bool HasSchema()
+    {
+        if (_store is not null)
+        {
+            return true;
+        }
+        if (_database is null)
+        {
+            return File.Exists(System.IO.Path.Combine(Path, "switchboard.db"));
+        }
+        using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(TestServices.PostgresAdmin) { Database = _database, Pooling = false }.ConnectionString);
+        connection.Open();
+        return connection.Scalar<bool>("SELECT to_regclass('public.ledger') IS NOT NULL");
+    }
+
+    /// <summary>
+    /// The credits audit runs after every test that wrote a store (before the store is dropped):
+    /// a test that leaves a balance off its ledger, a charge twice or a refund missing fails here.
+    /// The store is removed either way; the problems are in the exception.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
+        AuditReport? failed = null;
+        Exception? unreachable = null;
+        try
+        {
+            if (_skipAuditReason is null && HasSchema())
+            {
+                var report = Audit();
+                failed = report.Ok ? null : report;
+            }
+        }
+        catch (DbException ex)
+        {
+            unreachable = ex;
+        }
         if (_store is not null)
         {
             await _store.DisposeAsync();
@@ -127,6 +193,18 @@ public sealed class TestStore : IAsyncDisposable
         catch (IOException)
         {
             // A process of the test may still hold a file open; the temp folder is cleaned eventually.
+        }
+        if (unreachable is not null)
+        {
+            throw new InvalidOperationException(
+                $"the credits audit could not reach the {Kind} store after the test (call SkipAuditBecause if the test breaks it on purpose): {unreachable.Message}", unreachable);
+        }
+        if (failed is not null)
+        {
+            var shown = failed.Problems.Take(20).Select(p => p.ToJson().ToJsonString());
+            throw new InvalidOperationException(
+                $"the credits audit failed after the test ({failed.Problems.Count}{(failed.Truncated ? "+" : "")} problem(s)): {string.Join(", ", shown)}"
+                + (failed.Problems.Count > 20 ? ", …" : ""));
         }
     }
 }

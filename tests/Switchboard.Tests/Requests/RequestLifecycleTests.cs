@@ -24,13 +24,14 @@ public abstract class RequestLifecycleTests(StoreKind kind) : IAsyncLifetime
     private SwitchboardFactory _app = null!;
     private HttpClient _client = null!;
     private string _userId = "";
+    private string _key = "";
 
     public async Task InitializeAsync()
     {
         await Infrastructure.Cli.ApplyCatalog(_dir, Catalog);
-        (_userId, var key) = await Infrastructure.Cli.CreateUser(_dir, "alice", 100);
+        (_userId, _key) = await Infrastructure.Cli.CreateUser(_dir, "alice", 100);
         _app = new SwitchboardFactory(_dir);
-        _client = _app.ClientFor(key);
+        _client = _app.ClientFor(_key);
     }
 
     public async Task DisposeAsync()
@@ -96,7 +97,10 @@ public abstract class RequestLifecycleTests(StoreKind kind) : IAsyncLifetime
     [Fact]
     public async Task ConcurrentIdenticalSubmissionsChargeOnce()
     {
-        var responses = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => Post("/svc/text/shout/", new { word = "race", name = "all" })));
+        // From many clients at once (each its own connection), as well as several from one.
+        var clients = Enumerable.Range(0, 10).Select(_ => _app.ClientFor(_key)).Append(_client).ToList();
+        var responses = await Task.WhenAll(Enumerable.Range(0, 30).Select(i =>
+            clients[i % clients.Count].PostAsJsonAsync("/svc/text/shout/", new { word = "race", name = "all" })));
 
         Assert.Single(responses, r => r.StatusCode == HttpStatusCode.Accepted);
         Assert.All(responses, r => Assert.True(r.StatusCode is HttpStatusCode.Accepted or HttpStatusCode.OK));
@@ -104,6 +108,7 @@ public abstract class RequestLifecycleTests(StoreKind kind) : IAsyncLifetime
         Assert.Single(ids);
         Assert.Equal(1, Ledger.Count(_dir, "charge", ids[0]));
         Assert.Equal(95, Ledger.Balance(_dir, _userId));
+        Ledger.AssertAudited(_dir);
     }
 
     [Fact]
@@ -256,7 +261,9 @@ public abstract class RequestLifecycleTests(StoreKind kind) : IAsyncLifetime
         var me = (await _client.GetFromJsonAsync<JsonObject>("/svc/me/"))!;
 
         Assert.Equal("alice", me["name"]!.GetValue<string>());
+        Assert.Equal(100, me["balance"]!.GetValue<long>());
         Assert.Equal(100, me["credits"]!.GetValue<long>());
+        Assert.Empty(me["offers"]!.AsArray());
     }
 }
 

@@ -1,0 +1,114 @@
+using System.Data.Common;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Switchboard.Errors;
+using Switchboard.Storage;
+using Switchboard.Users;
+
+namespace Switchboard.Credits;
+
+/// <summary>
+/// <c>GET /svc/me/</c>: the caller, their balance, and what they bought over a period
+/// (<c>?since=30d</c>): per offer, the requests created in it, how they ended, and the credits
+/// they cost net of refunds.
+/// </summary>
+public static class AccountEndpoints
+{
+    public static readonly TimeSpan DefaultPeriod = TimeSpan.FromDays(30);
+
+    /// <summary>The longest period <c>since</c> may name.</summary>
+    public static readonly TimeSpan MaxPeriod = TimeSpan.FromDays(3660);
+
+    /// <summary>Maps <c>/me/</c> on the <c>/svc</c> group (which checks the API key).</summary>
+    public static RouteGroupBuilder MapAccountEndpoints(this RouteGroupBuilder svc)
+    {
+        svc.MapGet("/me/", Me);
+        return svc;
+    }
+
+    /// <summary><c>&lt;n&gt;m</c>, <c>&lt;n&gt;h</c> or <c>&lt;n&gt;d</c> (n ≥ 1, at most <see cref="MaxPeriod"/>); null when malformed.</summary>
+    public static TimeSpan? ParsePeriod(string text)
+    {
+        if (text.Length < 2 || !int.TryParse(text.AsSpan(0, text.Length - 1), NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n < 1)
+        {
+            return null;
+        }
+        var period = text[^1] switch
+        {
+            'm' => TimeSpan.FromMinutes(n),
+            'h' => TimeSpan.FromHours(n),
+            'd' => TimeSpan.FromDays(n),
+            _ => (TimeSpan?)null,
+        };
+        return period <= MaxPeriod ? period : null;
+    }
+
+    private static IResult Me(HttpContext http, Store store)
+    {
+        var since = http.Request.Query["since"];
+        var period = DefaultPeriod;
+        if (since.Count > 0)
+        {
+            if (since.Count > 1 || ParsePeriod(since[0] ?? "") is not { } parsed)
+            {
+                return Problems.Of(400, "invalid_since", "Malformed period",
+                    "since is a number of minutes, hours or days: 90m, 1h, 24h, 7d, 30d (at most 3660d).");
+            }
+            period = parsed;
+        }
+        var from = Clock.NowMs() - (long)period.TotalMilliseconds;
+        using var connection = store.Open();
+        var user = UserStore.Find(connection, http.User().Id)!;
+        return TypedResults.Ok(new JsonObject
+        {
+            ["id"] = user.Id,
+            ["name"] = user.Name,
+            ["balance"] = user.Credits,
+            // Kept from the first version of this answer: the same number as balance.
+            ["credits"] = user.Credits,
+            ["is_admin"] = user.IsAdmin,
+            ["since"] = Clock.Iso(from),
+            ["offers"] = Offers(connection, user.Id, from),
+        });
+    }
+
+    /// <summary>
+    /// The user's requests created since <paramref name="from"/> (index requests_user), per
+    /// offer; each request's credits are its ledger rows' (charges minus refunds, every run),
+    /// found through ledger_once by the request's seq.
+    /// </summary>
+    public static JsonArray Offers(DbConnection connection, string userId, long from)
+    {
+        using var command = connection.Sql(
+            """
+            SELECT service, action, COUNT(*),
+                SUM(CASE WHEN status = 'succeeded' THEN 1 ELSE 0 END),
+                SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END),
+                SUM(CASE WHEN status = 'cancelled' THEN 1 ELSE 0 END),
+                CAST(SUM(spent) AS BIGINT)
+            FROM (
+                SELECT r.service, r.action, r.status,
+                    COALESCE((SELECT -SUM(l.amount) FROM ledger l WHERE l.request_seq = r.seq AND l.kind IN ('charge', 'refund')), 0) AS spent
+                FROM requests r
+                WHERE r.user_id = @u AND r.created_at >= @from) mine
+            GROUP BY service, action
+            ORDER BY service, action
+            """,
+            ("@u", userId), ("@from", from));
+        using var reader = command.ExecuteReader();
+        var offers = new JsonArray();
+        while (reader.Read())
+        {
+            offers.Add(new JsonObject
+            {
+                ["offer"] = reader.GetString(0) + "/" + reader.GetString(1),
+                ["requests"] = reader.GetInt64(2),
+                ["succeeded"] = reader.GetInt64(3),
+                ["failed"] = reader.GetInt64(4),
+                ["cancelled"] = reader.GetInt64(5),
+                ["credits"] = reader.GetInt64(6),
+            });
+        }
+        return offers;
+    }
+}

@@ -1,0 +1,137 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Switchboard.Errors;
+using Switchboard.Storage;
+using Switchboard.Users;
+
+namespace Switchboard.Credits;
+
+/// <summary>
+/// Credits in the admin JSON API (<c>/admin/api</c>, admin keys only): grant or adjust a user's
+/// credits, read a user's ledger, audit the store. The rules are <see cref="CreditMoves"/>'s and
+/// the audit <see cref="CreditsAudit"/>'s, the same the CLI runs.
+/// </summary>
+public static class CreditsAdminEndpoints
+{
+    /// <summary>A credit move's body is a few fields; anything longer is not one.</summary>
+    public const int MaxBodyBytes = 16 * 1024;
+
+    public const int DefaultLedgerLimit = 100;
+    public const int MaxLedgerLimit = 1000;
+
+    public static RouteGroupBuilder MapCreditsAdmin(this RouteGroupBuilder admin)
+    {
+        admin.MapPost("/users/{name}/credits", Move);
+        admin.MapGet("/users/{name}/ledger", Ledger);
+        admin.MapGet("/credits/audit", Audit);
+        return admin;
+    }
+
+    private static async Task<IResult> Move(string name, HttpContext http, Store store)
+    {
+        var (body, problem) = await ReadObject(http.Request);
+        if (problem is not null)
+        {
+            return problem;
+        }
+        var kind = body!["kind"] is JsonValue k && k.TryGetValue<string>(out var text) ? text : null;
+        if (kind is not (CreditMoves.Grant or CreditMoves.Adjust))
+        {
+            return Bad("invalid_kind", "kind must be \"grant\" or \"adjust\".");
+        }
+        if (body["amount"] is not JsonValue a || a.GetValueKind() != JsonValueKind.Number || !a.TryGetValue<long>(out var amount))
+        {
+            return Bad("invalid_amount", "amount must be a whole number of credits.");
+        }
+        string? note = null;
+        if (body["note"] is { } n && (n.GetValueKind() != JsonValueKind.String || (note = n.GetValue<string>()) is null))
+        {
+            return Bad("invalid_note", "note must be a string.");
+        }
+        try
+        {
+            CreditMoves.Validate(kind, amount, note);
+            var actor = http.User().Name;
+            var move = await store.WriteAsync(c => CreditMoves.Apply(c, name, kind, amount, note, actor));
+            return TypedResults.Ok(new JsonObject
+            {
+                ["name"] = move.User.Name,
+                ["balance"] = move.User.Credits,
+                ["entry"] = CreditMoves.ToJson(move.Entry),
+            });
+        }
+        catch (CreditMoveException ex)
+        {
+            return ex.Code switch
+            {
+                "user_not_found" => UserNotFound(name),
+                "insufficient_credits" => Problems.Of(409, ex.Code, "Not enough credits", ex.Message),
+                _ => Bad(ex.Code, ex.Message),
+            };
+        }
+    }
+
+    private static IResult Ledger(string name, HttpContext http, Store store)
+    {
+        var limit = DefaultLedgerLimit;
+        var text = http.Request.Query["limit"];
+        if (text.Count > 0
+            && (text.Count > 1 || !int.TryParse(text[0], NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit < 1 || limit > MaxLedgerLimit))
+        {
+            return Bad("invalid_limit", $"limit is a whole number from 1 to {MaxLedgerLimit}.");
+        }
+        using var connection = store.Open();
+        if (UserStore.Find(connection, name) is not { } user)
+        {
+            return UserNotFound(name);
+        }
+        return TypedResults.Ok(new JsonObject
+        {
+            ["name"] = user.Name,
+            ["balance"] = user.Credits,
+            ["ledger"] = new JsonArray([.. UserStore.Ledger(connection, user.Id, limit).Select(e => (JsonNode)CreditMoves.ToJson(e))]),
+        });
+    }
+
+    private static IResult Audit(Store store)
+    {
+        using var connection = store.Open();
+        return TypedResults.Ok(CreditsAudit.Run(connection).ToJson());
+    }
+
+    /// <summary>The body as a JSON object, or the 400 <c>invalid_json</c> that says why not (never more than <see cref="MaxBodyBytes"/> read).</summary>
+    private static async Task<(JsonObject? Body, ProblemHttpResult? Problem)> ReadObject(HttpRequest request)
+    {
+        var buffer = new MemoryStream();
+        var chunk = new byte[4096];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, request.HttpContext.RequestAborted)) > 0)
+        {
+            if (buffer.Length + read > MaxBodyBytes)
+            {
+                return (null, Bad("invalid_json", $"The body is larger than {MaxBodyBytes} bytes."));
+            }
+            buffer.Write(chunk, 0, read);
+        }
+        try
+        {
+            if (JsonNode.Parse(buffer.ToArray()) is not JsonObject body)
+            {
+                return (null, Bad("invalid_json", "The body must be a JSON object: {\"kind\", \"amount\", \"note\"}."));
+            }
+            // Reading the properties once here makes a duplicate name fail now, as malformed JSON.
+            _ = body.Count;
+            return (body, null);
+        }
+        catch (Exception ex) when (ex is JsonException or ArgumentException)
+        {
+            return (null, Bad("invalid_json", "The body is not valid JSON."));
+        }
+    }
+
+    private static ProblemHttpResult Bad(string code, string detail) => Problems.Of(400, code, "Invalid credit move", detail);
+
+    private static ProblemHttpResult UserNotFound(string name) => Problems.Of(404, "user_not_found", "No such user", $"No user is named '{name}'.");
+}
