@@ -23,6 +23,8 @@ public sealed class UsageFlusher(UsageRecorder recorder, Store store, IOptions<S
     /// </summary>
     internal int MaxPendingKeys { get; init; } = 200_000;
 
+    // Never disposed: a host may call StopAsync (which flushes) after disposing its services, and
+    // a SemaphoreSlim whose wait handle is never used holds nothing that needs freeing.
     private readonly SemaphoreSlim _flushing = new(1, 1);
     private Dictionary<UsageKey, UsageTotals> _pending = [];
 
@@ -138,10 +140,4 @@ public sealed class UsageFlusher(UsageRecorder recorder, Store store, IOptions<S
             ("@minute", key.Minute), ("@resource", key.Resource), ("@handler", key.Handler), ("@user", key.UserId),
             ("@calls", t.Calls), ("@icredits", t.IntegrationCredits), ("@ucredits", t.UserCredits), ("@errors", t.Errors),
             ("@lsum", t.LatencySumMs), ("@lmax", t.LatencyMaxMs));
-
-    public override void Dispose()
-    {
-        _flushing.Dispose();
-        base.Dispose();
-    }
 }
