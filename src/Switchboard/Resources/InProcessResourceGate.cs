@@ -47,7 +47,7 @@ public sealed class InProcessResourceGate(InProcessJobQueue queue) : IResourceGa
             }
             if (state.Lane.Count > 0)
             {
-                return ValueTask.FromResult(new GateAnswer(false, TimeSpan.Zero));
+                return ValueTask.FromResult(new GateAnswer(false, TimeSpan.Zero, GateWait.Lane));
             }
             return ValueTask.FromResult(Take(state, need.Spec, key, need.Credits, now));
         }
@@ -62,12 +62,12 @@ public sealed class InProcessResourceGate(InProcessJobQueue queue) : IResourceGa
         }
         if (spec.MaxConcurrent is { } slots && state.Holders.Count >= slots)
         {
-            return new GateAnswer(false, TimeSpan.FromMilliseconds(Math.Max(1, state.Holders.Values.Min() - now)));
+            return new GateAnswer(false, TimeSpan.FromMilliseconds(Math.Max(1, state.Holders.Values.Min() - now)), GateWait.Slot);
         }
         var interval = GateMath.IntervalMs(spec);
         if (interval > 0 && state.Tat - GateMath.ToleranceMs(spec) > now)
         {
-            return new GateAnswer(false, TimeSpan.FromMilliseconds(state.Tat - GateMath.ToleranceMs(spec) - now));
+            return new GateAnswer(false, TimeSpan.FromMilliseconds(state.Tat - GateMath.ToleranceMs(spec) - now), GateWait.Rate);
         }
         var period = GateMath.PeriodMs(spec);
         var window = now / period * period;
@@ -77,7 +77,7 @@ public sealed class InProcessResourceGate(InProcessJobQueue queue) : IResourceGa
         }
         if (spec.Credits is { } budget && state.Spent + credits > budget)
         {
-            return new GateAnswer(false, TimeSpan.FromMilliseconds(window + period - now));
+            return new GateAnswer(false, TimeSpan.FromMilliseconds(window + period - now), GateWait.Budget);
         }
         state.Holders[job] = now + spec.LeaseSeconds * 1000L;
         if (interval > 0)

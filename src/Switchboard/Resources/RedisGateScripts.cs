@@ -21,25 +21,28 @@ internal static class RedisGateScripts
 
         """;
 
-    /// <summary>KEYS: holders, tat, spent prefix. Slot, rate token and credits together, or nothing: returns {1, 0} or {0, wait ms}.</summary>
+    /// <summary>
+    /// KEYS: holders, tat, spent prefix. Slot, rate token and credits together, or nothing:
+    /// returns {1, 0, 0} or {0, wait ms, what is missing: 2 slot, 3 rate, 4 budget}.
+    /// </summary>
     private const string Take = """
         local function take(job, credits, a)
           local lease, maxc, interval, tolerance, budget, period = a[1], a[2], a[3], a[4], a[5], a[6]
           redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
           if maxc > 0 and redis.call('ZCARD', KEYS[1]) >= maxc then
             local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-            return {0, math.max(1, tonumber(first[2]) - now)}
+            return {0, math.max(1, tonumber(first[2]) - now), 2}
           end
           local tat = tonumber(redis.call('GET', KEYS[2]) or '0')
           if interval > 0 and tat - tolerance > now then
-            return {0, tat - tolerance - now}
+            return {0, tat - tolerance - now, 3}
           end
           local window = math.floor(now / period) * period
           local spentKey = KEYS[3] .. window
           if budget >= 0 then
             local spent = tonumber(redis.call('GET', spentKey) or '0')
             if spent + credits > budget then
-              return {0, window + period - now}
+              return {0, window + period - now, 4}
             end
           end
           redis.call('ZADD', KEYS[1], now + lease, job)
@@ -51,7 +54,7 @@ internal static class RedisGateScripts
             redis.call('INCRBY', spentKey, credits)
             redis.call('PEXPIRE', spentKey, period * 2)
           end
-          return {1, 0}
+          return {1, 0, 0}
         end
 
         local function spec(from)
@@ -62,15 +65,15 @@ internal static class RedisGateScripts
 
         """;
 
-    /// <summary>KEYS: holders, tat, spent prefix, lane. ARGV: job, credits, spec (6). {1, 0} taken (or already reserved for it), else {0, wait ms}.</summary>
+    /// <summary>KEYS: holders, tat, spent prefix, lane. ARGV: job, credits, spec (6). {1, 0, 0} taken (or already reserved for it), {0, 0, 1} others wait, else as <see cref="Take"/>.</summary>
     public const string Acquire = Prelude + Take + """
         local a = spec(3)
         if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
           redis.call('ZADD', KEYS[1], now + a[1], ARGV[1])
-          return {1, 0}
+          return {1, 0, 0}
         end
         if redis.call('LLEN', KEYS[4]) > 0 then
-          return {0, 0}
+          return {0, 0, 1}
         end
         return take(ARGV[1], tonumber(ARGV[2]), a)
         """;

@@ -37,7 +37,7 @@ public sealed class RedisResourceGate(IConnectionMultiplexer redis, RedisSetting
             RedisGateScripts.Acquire,
             [.. TakeKeys(need.Name), Key(need.Name, "lane")],
             [job.ToString(), need.Credits, .. Spec(need.Spec)]))!;
-        return new GateAnswer((long)result[0] == 1, TimeSpan.FromMilliseconds((long)result[1]));
+        return new GateAnswer((long)result[0] == 1, TimeSpan.FromMilliseconds((long)result[1]), (GateWait)(long)result[2]);
     }
 
     public async ValueTask ParkAsync(ResourceNeed need, JobMessage job) =>

@@ -9,8 +9,11 @@ public sealed record ResourceNeed(ResourceSpec Spec, long Credits)
     public string Name => Spec.Name;
 }
 
-/// <summary>The answer to an acquisition: taken, or not now (and roughly when to look again).</summary>
-public readonly record struct GateAnswer(bool Acquired, TimeSpan RetryAfter);
+/// <summary>What an acquisition lacked.</summary>
+public enum GateWait { None = 0, Lane = 1, Slot = 2, Rate = 3, Budget = 4 }
+
+/// <summary>The answer to an acquisition: taken, or not now (what was missing, and roughly when to look again).</summary>
+public readonly record struct GateAnswer(bool Acquired, TimeSpan RetryAfter, GateWait Missing = GateWait.None);
 
 /// <summary>Where a parked job stands: 1 is next.</summary>
 public readonly record struct LanePosition(long Position, TimeSpan Eta);

@@ -16,9 +16,21 @@ public sealed class ResourceWaker(
     private readonly SemaphoreSlim _nudge = new(0, 1);
     private long _lastRenewMs;
 
+    // One count per slot released here, for a worker waiting briefly in JobRunner (one waiter
+    // per release, not all: a release frees one slot). Capped, so releases nobody waited for
+    // do not pile up into a burst of pointless retries later.
+    private readonly SemaphoreSlim _released = new(0, int.MaxValue);
+
+    /// <summary>Waits (briefly) for a slot to be released in this process.</summary>
+    public Task<bool> WaitForReleaseAsync(TimeSpan timeout) => _released.WaitAsync(timeout);
+
     /// <summary>Capacity may have returned (a slot was released here): wake now.</summary>
     public void Nudge()
     {
+        if (_released.CurrentCount < 4)
+        {
+            _released.Release();
+        }
         try
         {
             _nudge.Release();

@@ -54,7 +54,7 @@ public abstract class ResourceGateContract : IAsyncLifetime
 
         Assert.True(await Take(need, a));
         Assert.True(await Take(need, b));
-        Assert.False(await Take(need, c));
+        Assert.Equal(GateWait.Slot, (await Gate.TryAcquireAsync(need, c)).Missing);
         await Gate.ReleaseAsync(need, a, TimeSpan.FromMilliseconds(5));
         Assert.True(await Take(need, c));
     }
@@ -94,6 +94,7 @@ public abstract class ResourceGateContract : IAsyncLifetime
         // Ten at once, plus one per 100 ms that the calls themselves took.
         Assert.InRange(taken, 10, 10 + (int)(clock.ElapsedMilliseconds / 100) + 1);
         Assert.InRange(answer.RetryAfter, TimeSpan.FromMilliseconds(1), TimeSpan.FromMilliseconds(100));
+        Assert.Equal(GateWait.Rate, answer.Missing);
         await Task.Delay(250);
         Assert.True(await Take(need, Job()));
     }
@@ -109,6 +110,7 @@ public abstract class ResourceGateContract : IAsyncLifetime
         Assert.True(await Take(need, Job()));
         var refused = await Gate.TryAcquireAsync(need, Job());
         Assert.False(refused.Acquired);
+        Assert.Equal(GateWait.Budget, refused.Missing);
         Assert.InRange(refused.RetryAfter, TimeSpan.FromMilliseconds(1), TimeSpan.FromSeconds(2));
         Assert.NotNull(await Gate.ExhaustedAsync(need));
 
@@ -139,7 +141,7 @@ public abstract class ResourceGateContract : IAsyncLifetime
 
         await Gate.ReleaseAsync(need, holder, TimeSpan.FromMilliseconds(10));
         var newcomer = Job();
-        Assert.False(await Take(need, newcomer)); // the lane goes first
+        Assert.Equal(GateWait.Lane, (await Gate.TryAcquireAsync(need, newcomer)).Missing); // the lane goes first
         await Gate.WakeAsync([spec]);
         Assert.Equal(parked[0], await Delivered(TimeSpan.FromSeconds(5)));
         Assert.Equal(1, (await Gate.PositionAsync(need, parked[1]))!.Value.Position);
@@ -198,5 +200,20 @@ public sealed class RedisResourceGateTests : ResourceGateContract
     {
         await ((RedisJobQueue)Queue).DisposeAsync();
         await _redis.DisposeAsync();
+    }
+
+    /// <summary>Fail closed: with Redis gone, an acquisition is an error (the job waits), never a slot.</summary>
+    [Fact]
+    public async Task AnUnreachableRedisRefusesInsteadOfLettingJobsRunUnlimited()
+    {
+        var settings = RedisSettings.Parse($"127.0.0.1:{RedisTestServer.FreePort()}", "tdead");
+        var options = settings.Options.Clone();
+        options.ConnectTimeout = 500;
+        options.AsyncTimeout = 500;
+        await using var dead = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(options);
+        var gate = new RedisResourceGate(dead, settings);
+        var need = new ResourceNeed(new ResourceSpec("api", 1, null, null, TimeSpan.FromDays(1), OnExhausted.Wait, 60), 0);
+
+        await Assert.ThrowsAnyAsync<StackExchange.Redis.RedisException>(async () => await gate.TryAcquireAsync(need, new JobMessage("x", 1)));
     }
 }
