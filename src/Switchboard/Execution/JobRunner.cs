@@ -48,6 +48,10 @@ public sealed class JobRunner(
             {
                 queue.EnqueueLater(message, TimeSpan.FromMilliseconds(wait));
             }
+            else
+            {
+                await ForgetReservation(message);
+            }
             await queue.AckAsync(delivery);
             return;
         }
@@ -124,6 +128,32 @@ public sealed class JobRunner(
 
     private static readonly TimeSpan GateRetry = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// A message that claims nothing may still be a woken job with capacity reserved in its name
+    /// (it was cancelled while it waited): once the request has finished, the reservation is
+    /// given back at once instead of lapsing after <c>lease_s</c>.
+    /// </summary>
+    private async Task ForgetReservation(JobMessage message)
+    {
+        if (needs.All.Count == 0)
+        {
+            return;
+        }
+        string? handler;
+        using (var connection = store.Open())
+        {
+            // Only a finished request: a queued or running one may hold the slot rightfully (this
+            // message is then a duplicate of one being worked on).
+            handler = connection.Scalar<string>(
+                "SELECT handler FROM requests WHERE id = @id AND run = @run AND status NOT IN ('queued', 'running')",
+                ("@id", message.RequestId), ("@run", message.Run));
+        }
+        if (handler is not null && needs.For(handler) is { } need)
+        {
+            await ReleaseSlot(need, message, ran: null);
+        }
+    }
+
     /// <summary>How long a worker may wait for a slot or a rate token before its job is parked.</summary>
     private static readonly TimeSpan BriefWait = TimeSpan.FromMilliseconds(100);
 
@@ -160,7 +190,7 @@ public sealed class JobRunner(
         }
     }
 
-    private async Task ReleaseSlot(ResourceNeed need, JobMessage message, TimeSpan ran)
+    private async Task ReleaseSlot(ResourceNeed need, JobMessage message, TimeSpan? ran)
     {
         try
         {

@@ -102,13 +102,16 @@ public sealed class InProcessResourceGate(InProcessJobQueue queue) : IResourceGa
         return ValueTask.CompletedTask;
     }
 
-    public ValueTask ReleaseAsync(ResourceNeed need, JobMessage job, TimeSpan ran)
+    public ValueTask ReleaseAsync(ResourceNeed need, JobMessage job, TimeSpan? ran)
     {
         lock (_states)
         {
             var state = For(need.Name);
             state.Holders.Remove(job.ToString());
-            state.AverageRunMs = state.AverageRunMs * 0.8 + ran.TotalMilliseconds * 0.2;
+            if (ran is { } time)
+            {
+                state.AverageRunMs = state.AverageRunMs * 0.8 + time.TotalMilliseconds * 0.2;
+            }
         }
         return ValueTask.CompletedTask;
     }
@@ -137,6 +140,17 @@ public sealed class InProcessResourceGate(InProcessJobQueue queue) : IResourceGa
         lock (_states)
         {
             var now = Clock.NowMs();
+            foreach (var (name, state) in _states.Where(s => s.Value.Lane.Count > 0 && resources.All(r => r.Name != s.Key)))
+            {
+                // The resource left the map: its jobs run ungated now.
+                while (state.Lane.First is { } head)
+                {
+                    state.Lane.RemoveFirst();
+                    state.Parked.Remove(head.Value.Job);
+                    JobMessage.TryParse(head.Value.Job, out var message);
+                    woken.Add(message);
+                }
+            }
             foreach (var spec in resources)
             {
                 if (!_states.TryGetValue(spec.Name, out var state))

@@ -78,13 +78,33 @@ internal static class RedisGateScripts
         return take(ARGV[1], tonumber(ARGV[2]), a)
         """;
 
-    /// <summary>KEYS: lane, parked, held. ARGV: job, credits. Appends once; the lane's copy counts as held. Returns the lane's length.</summary>
+    /// <summary>
+    /// KEYS: lane, parked, held, lanes. ARGV: job, credits, resource. Appends once; the lane's
+    /// copy counts as held; the resource is listed in <c>lanes</c> (so a lane is never forgotten).
+    /// Returns the lane's length.
+    /// </summary>
     public const string Park = """
         if redis.call('SADD', KEYS[2], ARGV[1]) == 1 then
           redis.call('RPUSH', KEYS[1], ARGV[2] .. '|' .. ARGV[1])
           redis.call('HINCRBY', KEYS[3], ARGV[1], 1)
+          redis.call('SADD', KEYS[4], ARGV[3])
         end
         return redis.call('LLEN', KEYS[1])
+        """;
+
+    /// <summary>
+    /// KEYS: lane, parked, stream, lanes. ARGV: resource. Sends a whole lane on without limits
+    /// (its resource left the map; the copies only move) and forgets it. Returns how many moved.
+    /// </summary>
+    public const string Drain = """
+        local entries = redis.call('LRANGE', KEYS[1], 0, -1)
+        for _, entry in ipairs(entries) do
+          local bar = string.find(entry, '|', 1, true)
+          redis.call('XADD', KEYS[3], '*', 'm', string.sub(entry, bar + 1))
+        end
+        redis.call('DEL', KEYS[1], KEYS[2])
+        redis.call('SREM', KEYS[4], ARGV[1])
+        return #entries
         """;
 
     /// <summary>
@@ -111,11 +131,14 @@ internal static class RedisGateScripts
         return {woken, 0}
         """;
 
-    /// <summary>KEYS: holders, avg. ARGV: job, ran ms. Frees the slot and folds the run time into the average.</summary>
+    /// <summary>KEYS: holders, avg. ARGV: job, ran ms (-1: unused). Frees the slot and folds the run time into the average.</summary>
     public const string Release = """
         redis.call('ZREM', KEYS[1], ARGV[1])
-        local avg = tonumber(redis.call('GET', KEYS[2]) or ARGV[2])
-        redis.call('SET', KEYS[2], math.floor(avg * 0.8 + tonumber(ARGV[2]) * 0.2), 'EX', 86400)
+        local ran = tonumber(ARGV[2])
+        if ran >= 0 then
+          local avg = tonumber(redis.call('GET', KEYS[2]) or ARGV[2])
+          redis.call('SET', KEYS[2], math.floor(avg * 0.8 + ran * 0.2), 'EX', 86400)
+        end
         return 1
         """;
 

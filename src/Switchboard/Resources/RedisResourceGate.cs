@@ -40,17 +40,19 @@ public sealed class RedisResourceGate(IConnectionMultiplexer redis, RedisSetting
         return new GateAnswer((long)result[0] == 1, TimeSpan.FromMilliseconds((long)result[1]), (GateWait)(long)result[2]);
     }
 
+    private RedisKey Lanes => settings.Key("res:lanes");
+
     public async ValueTask ParkAsync(ResourceNeed need, JobMessage job) =>
         await Database.ScriptEvaluateAsync(
             RedisGateScripts.Park,
-            [Key(need.Name, "lane"), Key(need.Name, "parked"), _queue.Held],
-            [job.ToString(), need.Credits]);
+            [Key(need.Name, "lane"), Key(need.Name, "parked"), _queue.Held, Lanes],
+            [job.ToString(), need.Credits, need.Name]);
 
-    public async ValueTask ReleaseAsync(ResourceNeed need, JobMessage job, TimeSpan ran) =>
+    public async ValueTask ReleaseAsync(ResourceNeed need, JobMessage job, TimeSpan? ran) =>
         await Database.ScriptEvaluateAsync(
             RedisGateScripts.Release,
             [Key(need.Name, "holders"), Key(need.Name, "avg")],
-            [job.ToString(), (long)ran.TotalMilliseconds]);
+            [job.ToString(), ran is { } time ? (long)time.TotalMilliseconds : -1]);
 
     public async ValueTask RenewAsync(IReadOnlyCollection<(ResourceNeed Need, JobMessage Job)> held)
     {
@@ -66,6 +68,11 @@ public sealed class RedisResourceGate(IConnectionMultiplexer redis, RedisSetting
 
     public async ValueTask<TimeSpan?> WakeAsync(IReadOnlyCollection<ResourceSpec> resources)
     {
+        foreach (var gone in (await Database.SetMembersAsync(Lanes)).Select(m => (string)m!).Where(n => resources.All(r => r.Name != n)))
+        {
+            await Database.ScriptEvaluateAsync(
+                RedisGateScripts.Drain, [Key(gone, "lane"), Key(gone, "parked"), _queue.Stream, Lanes], [gone]);
+        }
         TimeSpan? next = null;
         foreach (var spec in resources)
         {

@@ -41,16 +41,20 @@ public interface IResourceGate
     /// <summary>Puts the job at the end of its resource's lane (once: parking a parked job again changes nothing). The lane counts as a held copy of the message.</summary>
     ValueTask ParkAsync(ResourceNeed need, JobMessage job);
 
-    /// <summary>Gives the slot back (capacity returns at once); <paramref name="ran"/> feeds the wait estimates.</summary>
-    ValueTask ReleaseAsync(ResourceNeed need, JobMessage job, TimeSpan ran);
+    /// <summary>
+    /// Gives the slot back (capacity returns at once); <paramref name="ran"/> feeds the wait
+    /// estimates (null: a reservation given up unused, for a job that turned out cancelled).
+    /// </summary>
+    ValueTask ReleaseAsync(ResourceNeed need, JobMessage job, TimeSpan? ran);
 
     /// <summary>Extends the slot leases of running jobs.</summary>
     ValueTask RenewAsync(IReadOnlyCollection<(ResourceNeed Need, JobMessage Job)> held);
 
     /// <summary>
     /// Sends parked jobs on, first in line first, as far as capacity allows (reserving it for
-    /// them). Returns how long until capacity may return at the latest (a rate token, a budget
-    /// period), or null when nothing waits.
+    /// them). Lanes of resources no longer in the map are sent on whole (their jobs now run
+    /// ungated): a config change never strands a parked job. Returns how long until capacity may
+    /// return at the latest (a rate token, a budget period), or null when nothing waits.
     /// </summary>
     ValueTask<TimeSpan?> WakeAsync(IReadOnlyCollection<ResourceSpec> resources);
 

@@ -47,22 +47,23 @@ public sealed class ResourceWaker(
         {
             var wait = MaxIdle;
             var resources = needs.All;
-            if (resources.Count > 0)
+            try
             {
-                try
+                // Also with an empty map: lanes of resources removed from it are sent on.
+                await RenewIfDue(resources);
+                if (await gate.WakeAsync(resources) is { } due && due < wait)
                 {
-                    await RenewIfDue(resources);
-                    if (await gate.WakeAsync(resources) is { } due && due < wait)
-                    {
-                        wait = due < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : due;
-                    }
-                    health.Reachable();
+                    wait = due < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : due;
                 }
-                catch (Exception ex) when (ex is not OperationCanceledException)
+                health.Reachable();
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                if (resources.Count > 0)
                 {
                     health.Unreachable(ex, logger);
-                    wait = TimeSpan.FromSeconds(1);
                 }
+                wait = TimeSpan.FromSeconds(1);
             }
             try
             {
@@ -78,6 +79,10 @@ public sealed class ResourceWaker(
     /// <summary>Every third of the shortest lease, the slots of jobs running here are extended.</summary>
     private async Task RenewIfDue(IReadOnlyCollection<Config.ResourceSpec> resources)
     {
+        if (resources.Count == 0)
+        {
+            return;
+        }
         var now = Environment.TickCount64;
         var every = resources.Min(r => r.LeaseSeconds) * 1000L / 3;
         if (now - _lastRenewMs < every)

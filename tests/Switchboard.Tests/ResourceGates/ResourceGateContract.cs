@@ -154,6 +154,25 @@ public abstract class ResourceGateContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ALaneWhoseResourceLeftTheMapIsSentOnWhole()
+    {
+        var spec = Spec(slots: 1);
+        var need = new ResourceNeed(spec, 0);
+        Assert.True(await Take(need, Job()));
+        var parked = new[] { Job(), Job() };
+        foreach (var job in parked)
+        {
+            await Gate.ParkAsync(need, job);
+        }
+
+        Assert.Null(await Gate.WakeAsync([]));
+
+        Assert.Equal(parked[0], await Delivered(TimeSpan.FromSeconds(5)));
+        Assert.Equal(parked[1], await Delivered(TimeSpan.FromSeconds(5)));
+        Assert.Null(await Gate.PositionAsync(need, parked[1]));
+    }
+
+    [Fact]
     public async Task ExhaustedMeansSpentBudgetOrJobsAlreadyWaiting()
     {
         var spec = Spec(slots: 1);

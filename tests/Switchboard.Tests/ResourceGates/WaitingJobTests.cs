@@ -1,0 +1,100 @@
+using System.Net;
+using System.Net.Http.Json;
+using Switchboard.Storage;
+using Switchboard.Tests.Infrastructure;
+
+namespace Switchboard.Tests.ResourceGates;
+
+/// <summary>What happens to jobs while they wait in a lane: cancelled, or their resource removed from the map.</summary>
+public sealed class WaitingJobTests : IAsyncLifetime
+{
+    private readonly TestStore _store = TestStore.Create(StoreKind.Sqlite);
+    private SwitchboardFactory _app = null!;
+    private HttpClient _client = null!;
+
+    public async Task InitializeAsync()
+    {
+        var (_, key) = await Infrastructure.Cli.CreateUser(_store, "alice", 1000);
+        await Infrastructure.Cli.ApplyCatalog(_store, """
+            handlers:
+              - {id: echo.render, credits: 1, resource: one}
+            offers:
+              - {service: text, action: slow, handler: echo.render, price: 2, prompt_template: "Slowly {n}", params: {delay_ms: 1500}}
+              - {service: text, action: quick, handler: echo.render, price: 1, prompt_template: "Quickly {n}"}
+            """);
+        await PushResources("resource_map:\n  one: {max_concurrent: 1}\n");
+        _app = new SwitchboardFactory(_store);
+        _client = _app.ClientFor(key);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _app.DisposeAsync();
+        await _store.DisposeAsync();
+    }
+
+    private async Task PushResources(string yaml)
+    {
+        var file = Path.Combine(_store.Path, $"resources-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(file, yaml);
+        var (exit, _, error) = await Infrastructure.Cli.Run(_store, "config", "push", file, "--id", "resource_map");
+        Assert.True(exit == 0, error);
+    }
+
+    private async Task<string> Submit(string action, int n)
+    {
+        var response = await _client.PostAsJsonAsync($"/svc/text/{action}/", new { n });
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        return await SwitchboardFactory.IdOf(response);
+    }
+
+    private async Task WaitUntilParked(string id)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while ((await SwitchboardFactory.Get(_client, id))["queue_position"] is null)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"{id} never waited in the lane");
+            await Task.Delay(20);
+        }
+    }
+
+    [Fact]
+    public async Task ACancelledWaitingJobGivesItsReservedSlotBackAtOnce()
+    {
+        var slow = await Submit("slow", 1);
+        await SwitchboardFactory.WaitFor(_client, slow, TimeSpan.FromSeconds(10), "running");
+        var cancelled = await Submit("quick", 2);
+        await WaitUntilParked(cancelled);
+        Assert.Equal(HttpStatusCode.OK, (await _client.DeleteAsync($"/svc/request/{cancelled}/")).StatusCode);
+
+        await SwitchboardFactory.WaitForEnd(_client, slow);
+        var next = await Submit("quick", 3);
+
+        // The slot reserved for the cancelled job comes back when its message finds it cancelled,
+        // not after lease_s (60 s).
+        var done = await SwitchboardFactory.WaitForEnd(_client, next, TimeSpan.FromSeconds(5));
+        Assert.Equal("succeeded", done["status"]!.GetValue<string>());
+        Assert.Equal("cancelled", (await SwitchboardFactory.Get(_client, cancelled))["status"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task JobsWaitingForAResourceRemovedFromTheMapRunUngated()
+    {
+        var slow = await Submit("slow", 1);
+        await SwitchboardFactory.WaitFor(_client, slow, TimeSpan.FromSeconds(10), "running");
+        var waiting = new[] { await Submit("quick", 2), await Submit("quick", 3) };
+        foreach (var id in waiting)
+        {
+            await WaitUntilParked(id);
+        }
+
+        await PushResources("resource_map: {}\n");
+
+        // Sent on before the slow one finished: no longer limited, and never stranded.
+        foreach (var id in waiting)
+        {
+            Assert.Equal("succeeded", (await SwitchboardFactory.WaitForEnd(_client, id, TimeSpan.FromSeconds(5)))["status"]!.GetValue<string>());
+        }
+        Assert.Equal("running", (await SwitchboardFactory.Get(_client, slow))["status"]!.GetValue<string>());
+    }
+}
