@@ -1,4 +1,3 @@
-using System.Data.Common;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
 using Switchboard.Config;
@@ -24,9 +23,7 @@ public sealed class JobRunner(
     ExecutorIdentity identity,
     AppConfigs configs,
     ResourceNeeds needs,
-    IResourceGate gate,
-    ResourceWaker waker,
-    GateHealth gateHealth,
+    ResourceSlots slots,
     UsageRecorder usage,
     IOptions<SwitchboardOptions> options,
     ILogger<JobRunner> logger)
@@ -50,7 +47,7 @@ public sealed class JobRunner(
             }
             else
             {
-                await ForgetReservation(message);
+                await slots.ForgetReservationAsync(message);
             }
             await queue.AckAsync(delivery);
             return;
@@ -84,7 +81,8 @@ public sealed class JobRunner(
                 return;
             }
             var need = needs.For(job.Handler);
-            if (need is not null && !await Acquire(job, need, delivery.Message))
+            if (need is not null && !await slots.AcquireOrParkAsync(need, delivery.Message,
+                    giveBack: () => Finish(job, c => JobStore.Release(c, job, identity.Owner, Clock.NowMs()))))
             {
                 return;
             }
@@ -94,114 +92,6 @@ public sealed class JobRunner(
         finally
         {
             inFlight.Remove(tracked);
-        }
-    }
-
-    /// <summary>
-    /// Takes the job's resource capacity. When there is none, the claim is given back (queued,
-    /// the attempt not counted) and the job parked in its resource's lane, holding no worker; the
-    /// gate sends it again in its turn. When the gate cannot be reached the job waits the same way
-    /// (fail closed) and comes back after a pause.
-    /// </summary>
-    private async Task<bool> Acquire(ClaimedJob job, ResourceNeed need, JobMessage message)
-    {
-        try
-        {
-            if (await TryAcquire(need, message))
-            {
-                logger.LogDebug("Acquired {Resource} for {RequestId}", need.Name, job.RequestId);
-                return true;
-            }
-            await Finish(job, c => JobStore.Release(c, job, identity.Owner, Clock.NowMs()));
-            await gate.ParkAsync(need, message);
-            waker.Nudge();
-            logger.LogDebug("Parked {RequestId} run {Run} for resource {Resource}", job.RequestId, job.Run, need.Name);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException and not DbException)
-        {
-            gateHealth.Unreachable(ex, logger);
-            await Finish(job, c => JobStore.Release(c, job, identity.Owner, Clock.NowMs()));
-            queue.EnqueueLater(message, GateRetry);
-        }
-        return false;
-    }
-
-    private static readonly TimeSpan GateRetry = TimeSpan.FromSeconds(2);
-
-    /// <summary>
-    /// A message that claims nothing may still be a woken job with capacity reserved in its name
-    /// (it was cancelled while it waited): once the request has finished, the reservation is
-    /// given back at once instead of lapsing after <c>lease_s</c>.
-    /// </summary>
-    private async Task ForgetReservation(JobMessage message)
-    {
-        if (needs.All.Count == 0)
-        {
-            return;
-        }
-        string? handler;
-        using (var connection = store.Open())
-        {
-            // Only a finished request: a queued or running one may hold the slot rightfully (this
-            // message is then a duplicate of one being worked on).
-            handler = connection.Scalar<string>(
-                "SELECT handler FROM requests WHERE id = @id AND run = @run AND status NOT IN ('queued', 'running')",
-                ("@id", message.RequestId), ("@run", message.Run));
-        }
-        if (handler is not null && needs.For(handler) is { } need)
-        {
-            await ReleaseSlot(need, message, ran: null);
-        }
-    }
-
-    /// <summary>How long a worker may wait for a slot or a rate token before its job is parked.</summary>
-    private static readonly TimeSpan BriefWait = TimeSpan.FromMilliseconds(100);
-
-    /// <summary>
-    /// Parking costs two store writes and a trip through the lane, which for short jobs costs
-    /// more than the wait itself: a job that lacks only a slot (one is released here or
-    /// elsewhere within milliseconds) or a rate token due within <see cref="BriefWait"/> waits
-    /// that long in its worker first. Jobs already in the lane, or a spent budget, park at once.
-    /// </summary>
-    private async Task<bool> TryAcquire(ResourceNeed need, JobMessage message)
-    {
-        var until = Environment.TickCount64 + (long)BriefWait.TotalMilliseconds;
-        while (true)
-        {
-            var answer = await gate.TryAcquireAsync(need, message);
-            var left = TimeSpan.FromMilliseconds(until - Environment.TickCount64);
-            if (answer.Acquired || answer.Missing is not (GateWait.Slot or GateWait.Rate) || left <= TimeSpan.Zero)
-            {
-                return answer.Acquired;
-            }
-            if (answer.Missing == GateWait.Rate)
-            {
-                if (answer.RetryAfter > left)
-                {
-                    return false;
-                }
-                await Task.Delay(answer.RetryAfter);
-            }
-            else
-            {
-                // Released here: woken at once; elsewhere: seen at the next look.
-                await waker.WaitForReleaseAsync(TimeSpan.FromMilliseconds(Math.Min(20, left.TotalMilliseconds)));
-            }
-        }
-    }
-
-    private async Task ReleaseSlot(ResourceNeed need, JobMessage message, TimeSpan? ran)
-    {
-        try
-        {
-            await gate.ReleaseAsync(need, message, ran);
-            waker.Nudge();
-            logger.LogDebug("Released {Resource} for {RequestId}", need.Name, message.RequestId);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            // The slot's lease runs out instead: capacity returns within lease_s.
-            gateHealth.Unreachable(ex, logger);
         }
     }
 
@@ -231,7 +121,7 @@ public sealed class JobRunner(
             if (need is not null)
             {
                 tracked.Resource = null;
-                await ReleaseSlot(need, tracked.Message, ran);
+                await slots.ReleaseAsync(need, tracked.Message, ran);
             }
             // A failed call's integration credits count too: the API was called.
             var succeeded = failure is null && context.Results.Count == job.CreateQty;

@@ -80,6 +80,7 @@ public static class ServiceRegistration
         services.AddUsage();
         services.AddSingleton<JobRunner>();
         services.AddSingleton<ResourceWaker>();
+        services.AddSingleton<ResourceSlots>();
         services.AddHostedService(sp => sp.GetRequiredService<ResourceWaker>());
         services.AddHostedService<ExecutorService>();
         services.AddHostedService<LeaseRenewer>();
