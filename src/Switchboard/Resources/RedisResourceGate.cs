@@ -66,12 +66,20 @@ public sealed class RedisResourceGate(IConnectionMultiplexer redis, RedisSetting
         }
     }
 
+    private static readonly TimeSpan DrainCheckInterval = TimeSpan.FromSeconds(2);
+    private long _nextDrainCheck;
+
     public async ValueTask<TimeSpan?> WakeAsync(IReadOnlyCollection<ResourceSpec> resources)
     {
-        foreach (var gone in (await Database.SetMembersAsync(Lanes)).Select(m => (string)m!).Where(n => resources.All(r => r.Name != n)))
+        // Resources leave the map rarely: their lanes are looked for every few seconds, not at every wake.
+        if (Environment.TickCount64 >= Interlocked.Read(ref _nextDrainCheck))
         {
-            await Database.ScriptEvaluateAsync(
-                RedisGateScripts.Drain, [Key(gone, "lane"), Key(gone, "parked"), _queue.Stream, Lanes], [gone]);
+            Interlocked.Exchange(ref _nextDrainCheck, Environment.TickCount64 + (long)DrainCheckInterval.TotalMilliseconds);
+            foreach (var gone in (await Database.SetMembersAsync(Lanes)).Select(m => (string)m!).Where(n => resources.All(r => r.Name != n)))
+            {
+                await Database.ScriptEvaluateAsync(
+                    RedisGateScripts.Drain, [Key(gone, "lane"), Key(gone, "parked"), _queue.Stream, Lanes], [gone]);
+            }
         }
         TimeSpan? next = null;
         foreach (var spec in resources)

@@ -36,7 +36,7 @@ public sealed class ResourceSlots(
             }
             await giveBack();
             await gate.ParkAsync(need, job);
-            waker.Nudge();
+            waker.Parked();
             logger.LogDebug("Parked {RequestId} run {Run} for resource {Resource}", job.RequestId, job.Run, need.Name);
         }
         catch (Exception ex) when (ex is not OperationCanceledException and not DbException)
@@ -87,7 +87,7 @@ public sealed class ResourceSlots(
         try
         {
             await gate.ReleaseAsync(need, job, ran);
-            waker.Nudge();
+            waker.Released();
             logger.LogDebug("Released {Resource} for {RequestId}", need.Name, job.RequestId);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)

@@ -4,9 +4,9 @@ namespace Switchboard.Resources;
 
 /// <summary>
 /// Sends parked jobs on as capacity returns, and renews the slot leases of this process's
-/// running jobs. It runs at once after a local release (<see cref="Nudge"/>), when the gate says
-/// a rate token or a budget period is due, and at least every <see cref="MaxIdle"/> (releases in
-/// other executors are seen that way). While the gate cannot be reached it retries, logging once
+/// running jobs. It runs at once after a local park, after a local release while jobs wait
+/// (<see cref="Released"/>), when the gate says a rate token or a budget period is due, and at
+/// least every <see cref="MaxIdle"/> (parks and releases in other executors are seen that way). While the gate cannot be reached it retries, logging once
 /// per outage: jobs wait, nothing runs unlimited.
 /// </summary>
 public sealed class ResourceWaker(
@@ -16,7 +16,11 @@ public sealed class ResourceWaker(
     private readonly SemaphoreSlim _nudge = new(0, 1);
     private long _lastRenewMs;
 
-    // One count per slot released here, for a worker waiting briefly in JobRunner (one waiter
+    // Whether the last look found jobs waiting: while none do, a release needs no wake (which
+    // would cost Redis calls on every job).
+    private volatile bool _waiting = true;
+
+    // One count per slot released here, for a worker waiting briefly in ResourceSlots (one waiter
     // per release, not all: a release frees one slot). Capped, so releases nobody waited for
     // do not pile up into a burst of pointless retries later.
     private readonly SemaphoreSlim _released = new(0, int.MaxValue);
@@ -24,13 +28,28 @@ public sealed class ResourceWaker(
     /// <summary>Waits (briefly) for a slot to be released in this process.</summary>
     public Task<bool> WaitForReleaseAsync(TimeSpan timeout) => _released.WaitAsync(timeout);
 
-    /// <summary>Capacity may have returned (a slot was released here): wake now.</summary>
-    public void Nudge()
+    /// <summary>A slot was released here: a briefly waiting worker may take it, and parked jobs (if any) may move.</summary>
+    public void Released()
     {
         if (_released.CurrentCount < 4)
         {
             _released.Release();
         }
+        if (_waiting)
+        {
+            Wake();
+        }
+    }
+
+    /// <summary>A job was parked here: look at the lanes now.</summary>
+    public void Parked()
+    {
+        _waiting = true;
+        Wake();
+    }
+
+    private void Wake()
+    {
         try
         {
             _nudge.Release();
@@ -51,9 +70,11 @@ public sealed class ResourceWaker(
             {
                 // Also with an empty map: lanes of resources removed from it are sent on.
                 await RenewIfDue(resources);
-                if (await gate.WakeAsync(resources) is { } due && due < wait)
+                var due = await gate.WakeAsync(resources);
+                _waiting = due is not null;
+                if (due is { } next && next < wait)
                 {
-                    wait = due < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : due;
+                    wait = next < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : next;
                 }
                 health.Reachable();
             }

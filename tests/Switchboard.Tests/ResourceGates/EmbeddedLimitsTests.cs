@@ -7,6 +7,7 @@ using Switchboard.Tests.Infrastructure;
 namespace Switchboard.Tests.ResourceGates;
 
 /// <summary>The same limits in the embedded default (one process, in-process gate), and the API's reject mode.</summary>
+[Collection(LoadSensitiveCollection.Name)]
 public sealed class EmbeddedLimitsTests : IAsyncLifetime
 {
     private readonly TestStore _store = TestStore.Create(StoreKind.Sqlite);
