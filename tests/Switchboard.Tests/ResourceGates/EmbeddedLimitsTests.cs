@@ -51,8 +51,9 @@ public sealed class EmbeddedLimitsTests : IAsyncLifetime
     [Fact]
     public async Task MaxConcurrentHoldsAndWaitingJobsShowTheirPlace()
     {
-        _upstream.Fallback = call => FakeOpenAi.EchoN(call).After(TimeSpan.FromMilliseconds(50));
-        var ids = new string[200];
+        // Calls longer than the 100 ms a job may wait in its worker, so most jobs are parked.
+        _upstream.Fallback = call => FakeOpenAi.EchoN(call).After(TimeSpan.FromMilliseconds(150));
+        var ids = new string[120];
         await Parallel.ForAsync(0, ids.Length, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (i, _) =>
         {
             var response = await _client.PostAsJsonAsync("/svc/chat/ask/", new { n = i });
@@ -82,7 +83,7 @@ public sealed class EmbeddedLimitsTests : IAsyncLifetime
         Assert.True(waiting["eta_s"]!.GetValue<double>() >= 0);
         Assert.InRange(_upstream.MaxInFlight, 1, 4);
         Assert.True(_upstream.AverageInFlight >= 2.5, $"the upstream averaged {_upstream.AverageInFlight:0.00} calls in flight");
-        Assert.Equal(10_000 - 200, Ledger.Balance(_store, _userId));
+        Assert.Equal(10_000 - 120, Ledger.Balance(_store, _userId));
         Ledger.AssertBalanced(_store);
     }
 
