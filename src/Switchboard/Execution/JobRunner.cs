@@ -25,6 +25,7 @@ public sealed class JobRunner(
     ResourceNeeds needs,
     ResourceSlots slots,
     UsageRecorder usage,
+    UsageMetrics metrics,
     IOptions<SwitchboardOptions> options,
     ILogger<JobRunner> logger)
 {
@@ -125,7 +126,9 @@ public sealed class JobRunner(
             }
             // A failed call's integration credits count too: the API was called.
             var succeeded = failure is null && context.Results.Count == job.CreateQty;
-            usage.Record(needs.ResourceOf(job.Handler), job.Handler, job.UserId, needs.CreditsOf(job.Handler), succeeded ? job.Price : 0, !succeeded, ran);
+            var (resource, credits, earned) = (needs.ResourceOf(job.Handler), needs.CreditsOf(job.Handler), succeeded ? job.Price : 0);
+            usage.Record(resource, job.Handler, job.UserId, credits, earned, !succeeded, ran);
+            metrics.Record(resource, job.Handler, credits, earned, !succeeded, ran);
         }
         await Record(job, context, failure, abort.IsCancellationRequested, tracked.Abort.IsCancellationRequested, timeoutCts.IsCancellationRequested, timeout);
     }

@@ -11,6 +11,7 @@ public static class UsageRegistration
     public static IServiceCollection AddUsage(this IServiceCollection services)
     {
         services.AddSingleton<UsageRecorder>();
+        services.AddSingleton<UsageMetrics>();
         services.AddSingleton<UsageFlusher>();
         services.AddHostedService(sp => sp.GetRequiredService<UsageFlusher>());
         return services;
