@@ -1,5 +1,6 @@
 using Switchboard.Credits;
 using Switchboard.Errors;
+using Switchboard.Resources;
 using Switchboard.Usage;
 using Switchboard.Users;
 
@@ -22,6 +23,7 @@ public static class AdminApi
                 : Problems.Of(403, "admin_required", "Admins only", "This endpoint needs the API key of an admin user."));
         admin.MapCreditsAdmin();
         admin.MapUsageAdmin();
+        admin.MapResourcesAdmin();
         return admin;
     }
 }

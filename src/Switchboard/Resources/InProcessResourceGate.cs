@@ -210,6 +210,22 @@ public sealed class InProcessResourceGate(InProcessJobQueue queue) : IResourceGa
         return need.Spec.Credits is { } budget && spent + need.Credits > budget ? TimeSpan.FromMilliseconds(window + period - now) : TimeSpan.Zero;
     }
 
+    public ValueTask<ResourceState> StateAsync(ResourceSpec spec)
+    {
+        lock (_states)
+        {
+            var now = Clock.NowMs();
+            var period = GateMath.PeriodMs(spec);
+            var window = now / period * period;
+            var state = For(spec.Name);
+            return ValueTask.FromResult(new ResourceState(
+                state.Holders.Count(h => h.Value > now),
+                state.Lane.Count,
+                state.Window == window ? state.Spent : 0,
+                DateTimeOffset.FromUnixTimeMilliseconds(window + period)));
+        }
+    }
+
     public ValueTask<TimeSpan?> ExhaustedAsync(ResourceNeed need)
     {
         lock (_states)

@@ -151,6 +151,14 @@ internal static class RedisGateScripts
         return 1
         """;
 
+    /// <summary>KEYS: holders, lane, spent prefix. ARGV: period ms. Returns {slots held, lane length, spent this period, period end ms}.</summary>
+    public const string State = Prelude + """
+        local period = tonumber(ARGV[1])
+        local window = math.floor(now / period) * period
+        return {redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf'), redis.call('LLEN', KEYS[2]),
+          tonumber(redis.call('GET', KEYS[3] .. window) or '0'), window + period}
+        """;
+
     /// <summary>
     /// KEYS: lane, avg, spent prefix. ARGV: entry (credits|job) or empty, credits, budget, period.
     /// Returns {position (0: not parked), lane length, average run ms, budget wait ms}.

@@ -113,6 +113,15 @@ public sealed class RedisResourceGate(IConnectionMultiplexer redis, RedisSetting
         return position == 0 ? null : new LanePosition(position, GateMath.Eta(need.Spec, position, average, budgetWait));
     }
 
+    public async ValueTask<ResourceState> StateAsync(ResourceSpec spec)
+    {
+        var result = (RedisResult[])(await Database.ScriptEvaluateAsync(
+            RedisGateScripts.State,
+            [Key(spec.Name, "holders"), Key(spec.Name, "lane"), Key(spec.Name, "spent:")],
+            [GateMath.PeriodMs(spec)]))!;
+        return new ResourceState((long)result[0], (long)result[1], (long)result[2], DateTimeOffset.FromUnixTimeMilliseconds((long)result[3]));
+    }
+
     public async ValueTask<TimeSpan?> ExhaustedAsync(ResourceNeed need)
     {
         var (_, length, average, budgetWait) = await Look(need, "");

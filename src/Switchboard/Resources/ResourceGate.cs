@@ -15,6 +15,9 @@ public enum GateWait { None = 0, Lane = 1, Slot = 2, Rate = 3, Budget = 4 }
 /// <summary>The answer to an acquisition: taken, or not now (what was missing, and roughly when to look again).</summary>
 public readonly record struct GateAnswer(bool Acquired, TimeSpan RetryAfter, GateWait Missing = GateWait.None);
 
+/// <summary>A resource right now: slots held (running or reserved), jobs in its lane, integration credits spent this period.</summary>
+public readonly record struct ResourceState(long InUse, long Waiting, long Spent, DateTimeOffset PeriodEnds);
+
 /// <summary>Where a parked job stands: 1 is next.</summary>
 public readonly record struct LanePosition(long Position, TimeSpan Eta);
 
@@ -60,6 +63,9 @@ public interface IResourceGate
 
     /// <summary>The job's place in its lane, or null when it is not parked.</summary>
     ValueTask<LanePosition?> PositionAsync(ResourceNeed need, JobMessage job);
+
+    /// <summary>What the resource looks like now (for operators: the admin API, later the panel and metrics).</summary>
+    ValueTask<ResourceState> StateAsync(ResourceSpec spec);
 
     /// <summary>For <c>on_exhausted: reject</c>: null when new work is welcome, else how long until it may be (budget spent, or jobs already waiting).</summary>
     ValueTask<TimeSpan?> ExhaustedAsync(ResourceNeed need);

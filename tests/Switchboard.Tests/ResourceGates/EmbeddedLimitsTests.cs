@@ -93,6 +93,28 @@ public sealed class EmbeddedLimitsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AdminsSeeEachResourceWithItsLimitsAndState()
+    {
+        var admin = await Infrastructure.Cli.Json(_store, "users", "create", "boss", "--admin");
+        var adminClient = _app.ClientFor(admin["api_key"]!.GetValue<string>());
+        var accepted = await _client.PostAsJsonAsync("/svc/text/say/", new { n = 1 });
+        await SwitchboardFactory.WaitForEnd(_client, await SwitchboardFactory.IdOf(accepted));
+
+        var response = await adminClient.GetAsync("/admin/api/resources");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var resources = (await response.Content.ReadFromJsonAsync<JsonObject>())!["resources"]!.AsArray();
+        Assert.Equal(["api", "scarce"], resources.Select(r => r!["name"]!.GetValue<string>()));
+        var scarce = resources[1]!;
+        Assert.Equal(2, scarce["credits"]!.GetValue<long>());
+        Assert.Equal("reject", scarce["on_exhausted"]!.GetValue<string>());
+        Assert.Equal(1, scarce["spent"]!.GetValue<long>());
+        Assert.Equal(0, scarce["in_use"]!.GetValue<long>());
+        Assert.Equal(4, resources[0]!["max_concurrent"]!.GetValue<int>());
+        Assert.Equal(HttpStatusCode.Forbidden, (await _client.GetAsync("/admin/api/resources")).StatusCode);
+    }
+
+    [Fact]
     public async Task ARejectModeResourceRefusesWith429BeforeChargingOnceItsBudgetIsSpent()
     {
         for (var i = 0; i < 2; i++)

@@ -173,6 +173,24 @@ public abstract class ResourceGateContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TheStateShowsSlotsInUseJobsWaitingAndCreditsSpent()
+    {
+        var spec = Spec(slots: 3, credits: 100);
+        var need = new ResourceNeed(spec, 4);
+        Assert.Equal(0, (await Gate.StateAsync(spec)).InUse);
+
+        Assert.True(await Take(need, Job()));
+        Assert.True(await Take(need, Job()));
+        await Gate.ParkAsync(need, Job());
+
+        var state = await Gate.StateAsync(spec);
+        Assert.Equal(2, state.InUse);
+        Assert.Equal(1, state.Waiting);
+        Assert.Equal(8, state.Spent);
+        Assert.InRange(state.PeriodEnds, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddDays(1).AddSeconds(1));
+    }
+
+    [Fact]
     public async Task ExhaustedMeansSpentBudgetOrJobsAlreadyWaiting()
     {
         var spec = Spec(slots: 1);
