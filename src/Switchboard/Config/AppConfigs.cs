@@ -83,10 +83,13 @@ public sealed class AppConfigs
         }
     }
 
-    /// <summary>Reloads unpinned ids whose active version changed. Cheap when nothing changed (one read of a counter).</summary>
-    public void Refresh()
+    /// <summary>
+    /// Reloads unpinned ids whose active version changed, when <paramref name="count"/> (the
+    /// store's <c>config_version</c>, read by <see cref="StoreWatcher"/> with the other counters)
+    /// moved; nothing to do otherwise.
+    /// </summary>
+    public void Refresh(long count)
     {
-        var count = _store.ChangeCount();
         if (count == _changeCount)
         {
             return;
@@ -178,30 +181,4 @@ public sealed class AppConfigs
     private void LogLoaded(LoadedConfig config) =>
         _logger.LogInformation("Config {Id} version {Version} loaded{Pinned}", config.Id, config.Version,
             _bootstrap.ConfigIds.GetValueOrDefault(config.Id) is null ? " (active version)" : " (pinned)");
-}
-
-/// <summary>Loads the configs before the roles start, then follows the active versions.</summary>
-public sealed class AppConfigWatcher(AppConfigs configs, IOptions<SwitchboardOptions> options, ILogger<AppConfigWatcher> logger) : BackgroundService
-{
-    public override Task StartAsync(CancellationToken cancellationToken)
-    {
-        configs.LoadAtStart();
-        return base.StartAsync(cancellationToken);
-    }
-
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(options.Value.StorePollInterval);
-        while (await timer.WaitForNextTickAsync(stoppingToken))
-        {
-            try
-            {
-                configs.Refresh();
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                logger.LogWarning(ex, "Config poll failed; the loaded configs stay");
-            }
-        }
-    }
 }

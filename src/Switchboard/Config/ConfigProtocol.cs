@@ -187,7 +187,7 @@ public static partial class ConfigProtocol
     /// </summary>
     private static string Replace(string text, string source, string root, Func<Secret, string?> replacement) => Errors(source, () =>
     {
-        var stream = YamlJson.Load(text);
+        var stream = YamlJson.Load(text, out var shifts);
         var secrets = new List<Secret>();
         if (stream.Documents.Count > 0)
         {
@@ -198,7 +198,6 @@ public static partial class ConfigProtocol
         {
             return text;
         }
-        var shifts = YamlJson.Shifts(text);
         var result = new StringBuilder(text);
         foreach (var (secret, with) in edits.OrderByDescending(e => e.s.Node.Start.Index))
         {
@@ -237,7 +236,8 @@ public static partial class ConfigProtocol
                     var childPath = YamlJson.Child(path, kind == KeyKind.Plain ? name : name[1..]);
                     if (kind == KeyKind.Encrypted)
                     {
-                        secrets.Add(new Secret(childPath, (YamlScalarNode)CheckScalar(value, childPath), SecretText(value, childPath)));
+                        // SecretText refuses anything but a string scalar.
+                        secrets.Add(new Secret(childPath, (YamlScalarNode)value, SecretText(value, childPath)));
                     }
                     else
                     {
@@ -252,12 +252,6 @@ public static partial class ConfigProtocol
                 }
                 break;
         }
-    }
-
-    private static YamlNode CheckScalar(YamlNode value, string path)
-    {
-        SecretText(value, path);
-        return value;
     }
 
     [GeneratedRegex(@"^\(Line: \d+, Col: \d+, Idx: \d+\) - \(Line: \d+, Col: \d+, Idx: \d+\): ")]

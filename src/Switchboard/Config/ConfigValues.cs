@@ -81,6 +81,10 @@ public sealed class ConfigValues(JsonObject values, string path, List<string> er
         return null;
     }
 
+    /// <summary>
+    /// Seconds as a number, or a number with a unit (s, m, h, d, w). Null for anything else,
+    /// including a duration no <see cref="TimeSpan"/> can hold (never an exception).
+    /// </summary>
     public static TimeSpan? ParseDuration(string text)
     {
         text = text.Trim();
@@ -90,19 +94,13 @@ public sealed class ConfigValues(JsonObject values, string path, List<string> er
         }
         var unit = char.IsLetter(text[^1]) ? text[^1] : 's';
         var digits = char.IsLetter(text[^1]) ? text[..^1] : text;
-        if (!long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n > 100_000_000)
+        long? unitSeconds = unit switch { 's' => 1, 'm' => 60, 'h' => 3600, 'd' => 86_400, 'w' => 604_800, _ => null };
+        if (unitSeconds is not { } per || !long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var n)
+            || (double)n * per >= TimeSpan.MaxValue.TotalSeconds)
         {
             return null;
         }
-        return unit switch
-        {
-            's' => TimeSpan.FromSeconds(n),
-            'm' => TimeSpan.FromMinutes(n),
-            'h' => TimeSpan.FromHours(n),
-            'd' => TimeSpan.FromDays(n),
-            'w' => TimeSpan.FromDays(7 * n),
-            _ => null,
-        };
+        return TimeSpan.FromSeconds((double)n * per);
     }
 
     /// <summary>Keys that are not in <paramref name="known"/> are errors: a typo must not silently mean "default".</summary>

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text;
 using System.Text.RegularExpressions;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
@@ -31,10 +32,16 @@ public static partial class YamlJson
     }
 
     /// <summary>The representation tree, with the <c>!ENV</c> spellings YAML itself cannot read made readable first.</summary>
-    public static YamlStream Load(string yaml)
+    public static YamlStream Load(string yaml) => Load(yaml, out _);
+
+    /// <param name="shifts">
+    /// Where that quoting moved text: (index in the parsed text, characters added there), so that
+    /// a mark of the parsed text can be mapped back to the original.
+    /// </param>
+    public static YamlStream Load(string yaml, out List<(int At, int Delta)> shifts)
     {
         var stream = new YamlStream();
-        stream.Load(new StringReader(QuoteBareEnv(yaml)));
+        stream.Load(new StringReader(QuoteBareEnv(yaml, out shifts)));
         return stream;
     }
 
@@ -48,24 +55,24 @@ public static partial class YamlJson
     /// part of a tag. An !ENV value is always a string, so a bare <c>${VAR}</c> after the tag is
     /// quoted before parsing; the replacement has the same line breaks, so marks keep their lines.
     /// </summary>
-    private static string QuoteBareEnv(string yaml) => yaml.Contains("!ENV", StringComparison.Ordinal) ? BareEnv().Replace(yaml, "!ENV \"$1\"") : yaml;
-
-    /// <summary>Where the quoting above moved text: (index in the parsed text, characters added there).</summary>
-    public static List<(int At, int Delta)> Shifts(string yaml)
+    private static string QuoteBareEnv(string yaml, out List<(int At, int Delta)> shifts)
     {
-        var shifts = new List<(int, int)>();
+        shifts = [];
         if (!yaml.Contains("!ENV", StringComparison.Ordinal))
         {
-            return shifts;
+            return yaml;
         }
-        var moved = 0;
+        var quoted = new StringBuilder(yaml.Length + 16);
+        var at = 0;
         foreach (Match match in BareEnv().Matches(yaml))
         {
-            var delta = "!ENV \"\"".Length + match.Groups[1].Length - match.Length;
-            shifts.Add((match.Index + moved, delta));
-            moved += delta;
+            quoted.Append(yaml, at, match.Index - at);
+            var replacement = $"!ENV \"{match.Groups[1].Value}\"";
+            shifts.Add((quoted.Length, replacement.Length - match.Length));
+            quoted.Append(replacement);
+            at = match.Index + match.Length;
         }
-        return shifts;
+        return quoted.Append(yaml, at, yaml.Length - at).ToString();
     }
 
     /// <summary>The dotted key path of a child: <c>a.b</c>, <c>a[0]</c>.</summary>

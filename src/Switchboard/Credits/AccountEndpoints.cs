@@ -1,6 +1,6 @@
 using System.Data.Common;
-using System.Globalization;
 using System.Text.Json.Nodes;
+using Switchboard.Config;
 using Switchboard.Errors;
 using Switchboard.Storage;
 using Switchboard.Users;
@@ -27,21 +27,10 @@ public static class AccountEndpoints
     }
 
     /// <summary><c>&lt;n&gt;m</c>, <c>&lt;n&gt;h</c> or <c>&lt;n&gt;d</c> (n ≥ 1, at most <see cref="MaxPeriod"/>); null when malformed.</summary>
-    public static TimeSpan? ParsePeriod(string text)
-    {
-        if (text.Length < 2 || !int.TryParse(text.AsSpan(0, text.Length - 1), NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n < 1)
-        {
-            return null;
-        }
-        var period = text[^1] switch
-        {
-            'm' => TimeSpan.FromMinutes(n),
-            'h' => TimeSpan.FromHours(n),
-            'd' => TimeSpan.FromDays(n),
-            _ => (TimeSpan?)null,
-        };
-        return period <= MaxPeriod ? period : null;
-    }
+    public static TimeSpan? ParsePeriod(string text) =>
+        text.Length > 1 && !char.IsWhiteSpace(text[0]) && text[^1] is 'm' or 'h' or 'd' && ConfigValues.ParseDuration(text) is { } period && period > TimeSpan.Zero && period <= MaxPeriod
+            ? period
+            : null;
 
     private static IResult Me(HttpContext http, Store store)
     {

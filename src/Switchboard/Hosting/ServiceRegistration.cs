@@ -28,9 +28,14 @@ public static class ServiceRegistration
         services.AddSingleton(sp => bootstrap.OpenStore(sp.GetRequiredService<IOptions<SwitchboardOptions>>().Value.Synchronous));
         // First hosted service: the schema is ready before anything else starts.
         services.AddHostedService<StoreInitializer>();
-        // Second: the app configs are loaded (or the start fails, naming what is missing).
+        // Second: app configs, catalog and key caches are loaded (or the start fails, naming what
+        // is missing), then followed. Every role reads the catalog: the API to sell, the executor
+        // to find a handler's resource.
         services.AddSingleton<AppConfigs>();
-        services.AddHostedService<AppConfigWatcher>();
+        services.AddSingleton<CatalogCache>();
+        services.AddSingleton<ApiKeyCache>();
+        services.AddSingleton<StoreWatcher>();
+        services.AddHostedService(sp => sp.GetRequiredService<StoreWatcher>());
         if (bootstrap.Source == StoreKind.Sqlite)
         {
             services.AddHostedService(sp => new WalCheckpointer((SqliteStore)sp.GetRequiredService<Store>(), sp.GetRequiredService<ILogger<WalCheckpointer>>()));
@@ -46,11 +51,6 @@ public static class ServiceRegistration
             services.AddSwitchboardRedis(bootstrap.RedisUri, bootstrap.RedisPrefix).AddRedisJobQueue();
         }
         services.AddHandlers();
-        // Every role reads the catalog: the API to sell, the executor to find a handler's resource.
-        services.AddSingleton<CatalogCache>();
-        services.AddSingleton<ApiKeyCache>();
-        services.AddSingleton<StoreWatcher>();
-        services.AddHostedService(sp => sp.GetRequiredService<StoreWatcher>());
         services.AddSingleton<ResourceNeeds>();
         services.AddSingleton<GateHealth>();
         if (bootstrap.RedisUri is null)

@@ -62,7 +62,7 @@ public static partial class RequestEndpoints
                 json["eta_s"] = Math.Round(lane.Eta.TotalSeconds, 1);
             }
         }
-        catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
+        catch (Exception ex) when (GateHealth.IsUnreachableError(ex))
         {
             // The gate is unreachable: the request object is still right without the estimate.
         }

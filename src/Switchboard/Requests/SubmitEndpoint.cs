@@ -116,7 +116,7 @@ public static class SubmitEndpoint
         {
             return await gate.ExhaustedAsync(need);
         }
-        catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
+        catch (Exception ex) when (GateHealth.IsUnreachableError(ex))
         {
             return null;
         }

@@ -127,7 +127,8 @@ public sealed class GateHealth
 {
     private int _down;
 
-    public bool IsUnreachable => Volatile.Read(ref _down) == 1;
+    /// <summary>An error that means the gate (Redis) cannot be reached now, as opposed to a bug.</summary>
+    public static bool IsUnreachableError(Exception ex) => ex is StackExchange.Redis.RedisException or TimeoutException;
 
     public DateTimeOffset? Since { get; private set; }
 

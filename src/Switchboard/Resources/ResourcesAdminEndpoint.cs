@@ -38,7 +38,7 @@ public static class ResourcesAdminEndpoint
                     });
                 }
             }
-            catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
+            catch (Exception ex) when (GateHealth.IsUnreachableError(ex))
             {
                 return Problems.Of(503, "resource_gate_unavailable", "The resource gate cannot be reached", "Jobs that need a resource wait until it can.");
             }

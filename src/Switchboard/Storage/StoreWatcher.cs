@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Switchboard.Catalog;
+using Switchboard.Config;
 using Switchboard.Hosting;
 using Switchboard.Users;
 
@@ -7,9 +8,10 @@ namespace Switchboard.Storage;
 
 /// <summary>
 /// Polls the store's change counters so that edits made by another process (the management
-/// CLI, another replica) reach this process's caches within one poll interval.
+/// CLI, another replica) reach this process's caches and app configs within one poll interval.
 /// </summary>
-public sealed class StoreWatcher(Store store, CatalogCache catalog, ApiKeyCache keys, IOptions<SwitchboardOptions> options, ILogger<StoreWatcher> logger) : BackgroundService
+public sealed class StoreWatcher(
+    Store store, CatalogCache catalog, ApiKeyCache keys, AppConfigs configs, IOptions<SwitchboardOptions> options, ILogger<StoreWatcher> logger) : BackgroundService
 {
     private long _catalogVersion = -1;
     private long _authVersion = -1;
@@ -19,6 +21,7 @@ public sealed class StoreWatcher(Store store, CatalogCache catalog, ApiKeyCache 
         using var connection = store.Open();
         var catalogVersion = Meta.Read(connection, Meta.CatalogVersion);
         var authVersion = Meta.Read(connection, Meta.AuthVersion);
+        var configVersion = Meta.Read(connection, Meta.ConfigVersion);
         if (catalogVersion != _catalogVersion)
         {
             catalog.Current = CatalogStore.Load(connection);
@@ -30,11 +33,16 @@ public sealed class StoreWatcher(Store store, CatalogCache catalog, ApiKeyCache 
             keys.Clear();
             _authVersion = authVersion;
         }
+        configs.Refresh(configVersion);
     }
 
-    /// <summary>The caches are loaded before the API serves its first request.</summary>
+    /// <summary>
+    /// The app configs and the caches are loaded before any role starts; configs that are
+    /// missing or wrong stop the start here, naming what is wrong.
+    /// </summary>
     public override Task StartAsync(CancellationToken cancellationToken)
     {
+        configs.LoadAtStart();
         Refresh();
         return base.StartAsync(cancellationToken);
     }

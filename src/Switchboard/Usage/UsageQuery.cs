@@ -33,16 +33,7 @@ public static class UsageQuery
     /// </summary>
     public static long? SinceMs(string text, long nowMs)
     {
-        TimeSpan? duration;
-        try
-        {
-            duration = ConfigValues.ParseDuration(text);
-        }
-        catch (Exception ex) when (ex is OverflowException or ArgumentException)
-        {
-            return null;
-        }
-        if (duration is not { } d || d <= TimeSpan.Zero)
+        if (ConfigValues.ParseDuration(text) is not { } d || d <= TimeSpan.Zero)
         {
             return null;
         }

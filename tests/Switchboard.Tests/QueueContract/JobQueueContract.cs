@@ -204,8 +204,7 @@ public sealed class RedisJobQueueContractTests : JobQueueContract
     {
         var settings = RedisTestServer.Settings();
         _redis = await RedisTestServer.Connect(settings);
-        return new RedisJobQueue(_redis, settings, "consumer-1", TimeSpan.FromSeconds(30),
-            Microsoft.Extensions.Logging.Abstractions.NullLogger<RedisJobQueue>.Instance, RedisTestServer.FastOptions);
+        return RedisTestServer.FastQueue(_redis, settings);
     }
 
     protected override Task Sent() => ((RedisJobQueue)Queue).FlushAsync();

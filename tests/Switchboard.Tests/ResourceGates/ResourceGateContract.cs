@@ -228,9 +228,7 @@ public sealed class RedisResourceGateTests : ResourceGateContract
     {
         var settings = RedisTestServer.Settings();
         _redis = await RedisTestServer.Connect(settings);
-        var queue = new RedisJobQueue(_redis, settings, "consumer-1", TimeSpan.FromSeconds(30),
-            Microsoft.Extensions.Logging.Abstractions.NullLogger<RedisJobQueue>.Instance, RedisTestServer.FastOptions);
-        return (new RedisResourceGate(_redis, settings), queue);
+        return (new RedisResourceGate(_redis, settings), RedisTestServer.FastQueue(_redis, settings));
     }
 
     protected override async Task DisposeGate()
