@@ -236,8 +236,9 @@ public static partial class ConfigProtocol
                     var childPath = YamlJson.Child(path, kind == KeyKind.Plain ? name : name[1..]);
                     if (kind == KeyKind.Encrypted)
                     {
-                        // SecretText refuses anything but a string scalar.
-                        secrets.Add(new Secret(childPath, (YamlScalarNode)value, SecretText(value, childPath)));
+                        // SecretText refuses anything but a string scalar, before the cast.
+                        var text = SecretText(value, childPath);
+                        secrets.Add(new Secret(childPath, (YamlScalarNode)value, text));
                     }
                     else
                     {

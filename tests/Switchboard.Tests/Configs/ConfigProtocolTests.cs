@@ -139,6 +139,23 @@ public sealed class ConfigProtocolTests
         Assert.DoesNotContain("   at ", error.Message);
     }
 
+    [Theory]
+    [InlineData("90", 90)]
+    [InlineData("5m", 300)]
+    [InlineData("1w", 604_800)]
+    [InlineData("100000000d", null)]
+    [InlineData("9223372036854775807w", null)]
+    [InlineData("1y", null)]
+    [InlineData("-5s", null)]
+    public void DurationsOutOfRangeAreRefusedNotThrown(string text, int? seconds)
+    {
+        Assert.Equal(seconds, ConfigValues.ParseDuration(text) is { } d ? (int)d.TotalSeconds : null);
+
+        var errors = new List<string>();
+        ResourceMap.Read(new System.Text.Json.Nodes.JsonObject { ["api"] = new System.Text.Json.Nodes.JsonObject { ["period"] = text } }, errors);
+        Assert.Equal(seconds is null, errors.Any(e => e.Contains("resource_map.api.period must be a duration")));
+    }
+
     [Fact]
     public void EnvForms()
     {
