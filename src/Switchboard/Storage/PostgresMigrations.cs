@@ -140,6 +140,25 @@ public static class PostgresMigrations
             latency_max_ms bigint NOT NULL DEFAULT 0,
             PRIMARY KEY (minute, resource, handler, user_id));
         """,
+
+        // 6: deals (see the SQLite step for what each part is).
+        """
+        CREATE TABLE deals (
+            name text PRIMARY KEY,
+            offers jsonb NOT NULL,
+            price integer CHECK (price >= 0),
+            price_modifier integer NOT NULL DEFAULT 0 CHECK (price_modifier BETWEEN 0 AND 100),
+            addons jsonb NOT NULL DEFAULT '[]',
+            addons_modifier integer NOT NULL DEFAULT 0 CHECK (addons_modifier BETWEEN 0 AND 100),
+            enabled integer NOT NULL DEFAULT 1);
+        ALTER TABLE requests ADD COLUMN parent text;
+        ALTER TABLE requests ADD COLUMN step integer;
+        ALTER TABLE requests ADD COLUMN pipeline text;
+        CREATE INDEX requests_parent ON requests (parent, step) WHERE parent IS NOT NULL;
+        ALTER TABLE ledger ADD COLUMN step integer;
+        DROP INDEX ledger_once;
+        CREATE UNIQUE INDEX ledger_once ON ledger (request_seq, run, kind, COALESCE(step, -1)) WHERE request_seq IS NOT NULL;
+        """,
     ];
 
     public static int Latest => Steps.Length;

@@ -145,6 +145,30 @@ public static class SqliteMigrations
             latency_max_ms INTEGER NOT NULL DEFAULT 0,
             PRIMARY KEY (minute, resource, handler, user_id)) WITHOUT ROWID;
         """,
+
+        // 6: deals (Deals/). A deal's definition is its catalog row; its items (offers and
+        // add-ons, each "service/action" with a pipeline mode) are kept as JSON lists. A deal
+        // request is a `requests` row of kind 'deal' that holds the charge; each of its items is a
+        // row of kind 'step' (parent = the deal's id, step = its place, pipeline = its mode) that
+        // the executor runs like any request. A step's refund is a ledger row of the deal's seq
+        // and run with the step's place, hence `step` joins the unique key of ledger_once.
+        """
+        CREATE TABLE deals (
+            name TEXT PRIMARY KEY,
+            offers TEXT NOT NULL,
+            price INTEGER CHECK (price >= 0),
+            price_modifier INTEGER NOT NULL DEFAULT 0 CHECK (price_modifier BETWEEN 0 AND 100),
+            addons TEXT NOT NULL DEFAULT '[]',
+            addons_modifier INTEGER NOT NULL DEFAULT 0 CHECK (addons_modifier BETWEEN 0 AND 100),
+            enabled INTEGER NOT NULL DEFAULT 1);
+        ALTER TABLE requests ADD COLUMN parent TEXT;
+        ALTER TABLE requests ADD COLUMN step INTEGER;
+        ALTER TABLE requests ADD COLUMN pipeline TEXT;
+        CREATE INDEX requests_parent ON requests (parent, step) WHERE parent IS NOT NULL;
+        ALTER TABLE ledger ADD COLUMN step INTEGER;
+        DROP INDEX ledger_once;
+        CREATE UNIQUE INDEX ledger_once ON ledger (request_seq, run, kind, COALESCE(step, -1)) WHERE request_seq IS NOT NULL;
+        """,
     ];
 
     public static int Latest => Steps.Length;
