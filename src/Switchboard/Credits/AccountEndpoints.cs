@@ -79,7 +79,7 @@ public static class AccountEndpoints
                 SELECT r.service, r.action, r.status,
                     COALESCE((SELECT -SUM(l.amount) FROM ledger l WHERE l.request_seq = r.seq AND l.kind IN ('charge', 'refund')), 0) AS spent
                 FROM requests r
-                WHERE r.user_id = @u AND r.created_at >= @from) mine
+                WHERE r.user_id = @u AND r.created_at >= @from AND r.kind <> 'step') mine
             GROUP BY service, action
             ORDER BY service, action
             """,

@@ -14,7 +14,7 @@ public sealed class InsufficientCreditsException(long balance, long price)
 
 /// <summary>
 /// Charges and refunds of one run of one request. Each writes a ledger row keyed by
-/// (request, run, kind): the unique index makes a second charge or refund fail the whole unit,
+/// (request, run, kind, step; step only on a deal's refunds): the unique index makes a second charge or refund fail the whole unit,
 /// so callers can retry or be redelivered freely. Run both inside the unit that changes the
 /// request's status, so money and state move together.
 /// </summary>
@@ -36,13 +36,14 @@ public static class Charges
         UserStore.AddLedger(connection, userId, "charge", -price, requestId, run, null);
     }
 
-    public static void Refund(DbConnection connection, string userId, string requestId, int run, long price, string note)
+    /// <param name="step">For a deal: the step whose share this is (each step is refunded at most once per run).</param>
+    public static void Refund(DbConnection connection, string userId, string requestId, int run, long price, string note, int? step = null)
     {
         if (price <= 0)
         {
             return;
         }
-        UserStore.AddLedger(connection, userId, "refund", price, requestId, run, note);
+        UserStore.AddLedger(connection, userId, "refund", price, requestId, run, note, step);
         connection.Execute("UPDATE users SET credits = credits + @p WHERE id = @u", ("@p", price), ("@u", userId));
     }
 }

@@ -57,6 +57,7 @@ public sealed record AuditReport(long Users, long LedgerRows, long Requests, IRe
 /// <item><c>duplicate_charge</c>, <c>duplicate_refund</c>, <c>refund_without_charge</c>, <c>refund_mismatch</c> (per run of a request): at most one of each, and a refund gives back exactly its run's charge;</item>
 /// <item><c>missing_charge</c>, <c>charge_mismatch</c> (the current run of a request with a price): charged once, its price;</item>
 /// <item><c>missing_refund</c> (current run failed or cancelled, price &gt; 0, not refunded), <c>unexpected_refund</c> (current run queued, running, succeeded or expired, refunded).</item>
+/// <item>Deals: the deal is charged like an offer; each step of its current run is refunded its share once when it failed or was cancelled, never otherwise (<c>missing_refund</c>, <c>unexpected_refund</c>, <c>refund_mismatch</c>, naming the step), and a run is never refunded more than it was charged.</item>
 /// </list>
 /// The first <see cref="MaxPerCheck"/> problems of each check are listed; <c>truncated</c> says there were more.
 /// </summary>
@@ -65,11 +66,13 @@ public static class CreditsAudit
     public const int MaxPerCheck = 1000;
 
     // Each (request, run)'s charge and refund rows, summed: the base of the per-request checks.
-    // Only rows tied to a request (the partial index ledger_once covers exactly those).
+    // Only rows tied to a request (the partial index ledger_once covers exactly those). A deal's
+    // run has a refund per failed or cancelled step: `refund_keys` counts the distinct ones.
     private const string Runs = """
         SELECT request_seq, run,
             SUM(CASE WHEN kind = 'charge' THEN 1 ELSE 0 END) AS charges,
             SUM(CASE WHEN kind = 'refund' THEN 1 ELSE 0 END) AS refunds,
+            COUNT(DISTINCT CASE WHEN kind = 'refund' THEN COALESCE(step, -1) END) AS refund_keys,
             CAST(SUM(CASE WHEN kind = 'charge' THEN amount ELSE 0 END) AS BIGINT) AS charged,
             CAST(SUM(CASE WHEN kind = 'refund' THEN amount ELSE 0 END) AS BIGINT) AS refunded
         FROM ledger WHERE request_seq IS NOT NULL GROUP BY request_seq, run
@@ -127,6 +130,7 @@ public static class CreditsAudit
                    OR (l.kind = 'adjust' AND l.amount = 0)
                    OR (l.kind IN ('charge', 'refund') AND (r.seq IS NULL OR l.run IS NULL OR l.run < 1 OR l.run > r.run OR r.user_id <> l.user_id))
                    OR (l.kind IN ('grant', 'adjust') AND l.request_seq IS NOT NULL)
+                   OR (l.step IS NOT NULL AND (l.kind <> 'refund' OR r.kind <> 'deal'))
                 ORDER BY l.id
                 """,
                 r => new AuditProblem(
@@ -137,23 +141,25 @@ public static class CreditsAudit
 
             Check(
                 $"""
-                SELECT r.id, g.run, g.charges, g.refunds, g.charged, g.refunded
+                SELECT r.id, g.run, g.charges, g.refunds, g.charged, g.refunded, g.refund_keys
                 FROM ({Runs}) g JOIN requests r ON r.seq = g.request_seq
-                WHERE g.charges > 1 OR g.refunds > 1 OR (g.refunds > 0 AND g.charges = 0)
-                   OR (g.charges = 1 AND g.refunds = 1 AND g.refunded <> -g.charged)
+                WHERE g.charges > 1 OR g.refunds > g.refund_keys OR (g.refunds > 0 AND g.charges = 0)
+                   OR (r.kind <> 'deal' AND g.charges = 1 AND g.refunds = 1 AND g.refunded <> -g.charged)
+                   OR (r.kind = 'deal' AND g.refunded > -g.charged)
                 ORDER BY g.request_seq, g.run
                 """,
                 r =>
                 {
                     var (run, charges, refunds, charged, refunded) = (r.GetInt64(1), r.GetInt64(2), r.GetInt64(3), r.GetInt64(4), r.GetInt64(5));
                     return charges > 1 ? new AuditProblem("duplicate_charge", null, r.GetString(0), $"run {run} is charged {charges} times ({-charged} credits)")
-                        : refunds > 1 ? new AuditProblem("duplicate_refund", null, r.GetString(0), $"run {run} is refunded {refunds} times ({refunded} credits)")
+                        : refunds > r.GetInt64(6) ? new AuditProblem("duplicate_refund", null, r.GetString(0), $"run {run} is refunded {refunds} times ({refunded} credits)")
                         : charges == 0 ? new AuditProblem("refund_without_charge", null, r.GetString(0), $"run {run} is refunded {refunded} credits but was never charged")
                         : new AuditProblem("refund_mismatch", null, r.GetString(0), $"run {run} was charged {-charged} credits but refunded {refunded}");
                 });
 
             // The current run of each request: requests in seq order, each joined to its run's
-            // rows through ledger_once (grouping by the primary key needs no sort).
+            // rows through ledger_once (grouping by the primary key needs no sort). Steps are
+            // never charged (their deal is); a deal's refunds are checked per step below.
             Check(
                 """
                 SELECT r.id, r.status, r.price, r.run,
@@ -161,11 +167,12 @@ public static class CreditsAudit
                     COUNT(CASE WHEN l.kind = 'refund' THEN 1 END),
                     CAST(COALESCE(SUM(CASE WHEN l.kind = 'charge' THEN l.amount END), 0) AS BIGINT)
                 FROM requests r LEFT JOIN ledger l ON l.request_seq = r.seq AND l.run = r.run
+                WHERE r.kind <> 'step'
                 GROUP BY r.seq
                 HAVING (r.price > 0 AND COUNT(CASE WHEN l.kind = 'charge' THEN 1 END) = 0)
                    OR (COUNT(CASE WHEN l.kind = 'charge' THEN 1 END) = 1 AND SUM(CASE WHEN l.kind = 'charge' THEN l.amount END) <> -r.price)
-                   OR (r.price > 0 AND r.status IN ('failed', 'cancelled') AND COUNT(CASE WHEN l.kind = 'refund' THEN 1 END) = 0)
-                   OR (r.status IN ('queued', 'running', 'succeeded', 'expired') AND COUNT(CASE WHEN l.kind = 'refund' THEN 1 END) > 0)
+                   OR (r.kind <> 'deal' AND r.price > 0 AND r.status IN ('failed', 'cancelled') AND COUNT(CASE WHEN l.kind = 'refund' THEN 1 END) = 0)
+                   OR (r.kind <> 'deal' AND r.status IN ('queued', 'running', 'succeeded', 'expired') AND COUNT(CASE WHEN l.kind = 'refund' THEN 1 END) > 0)
                 ORDER BY r.seq
                 """,
                 r =>
@@ -176,6 +183,28 @@ public static class CreditsAudit
                         : charges == 1 && charged != -price ? new AuditProblem("charge_mismatch", null, id, $"run {run} ({status}) has a price of {price} but was charged {-charged}")
                         : refunds == 0 ? new AuditProblem("missing_refund", null, id, $"run {run} is {status} but its {price} credits were not refunded")
                         : new AuditProblem("unexpected_refund", null, id, $"run {run} is {status} but was refunded");
+                });
+
+            // Each step of a deal's current run: refunded its share exactly once when it failed or
+            // was cancelled (and has a share), never otherwise.
+            Check(
+                """
+                SELECT d.id, s.step, s.status, s.price, COUNT(l.id), CAST(COALESCE(SUM(l.amount), 0) AS BIGINT)
+                FROM requests s
+                JOIN requests d ON d.id = s.parent AND d.run = s.run
+                LEFT JOIN ledger l ON l.request_seq = d.seq AND l.run = d.run AND l.kind = 'refund' AND l.step = s.step
+                WHERE s.kind = 'step'
+                GROUP BY s.seq, d.seq
+                HAVING (s.price > 0 AND s.status IN ('failed', 'cancelled') AND (COUNT(l.id) <> 1 OR COALESCE(SUM(l.amount), 0) <> s.price))
+                   OR (s.status NOT IN ('failed', 'cancelled') AND COUNT(l.id) > 0)
+                ORDER BY s.seq
+                """,
+                r =>
+                {
+                    var (deal, step, status, share, refunds, refunded) = (r.GetString(0), r.GetInt32(1), r.GetString(2), r.GetInt64(3), r.GetInt64(4), r.GetInt64(5));
+                    return status is not ("failed" or "cancelled") ? new AuditProblem("unexpected_refund", null, deal, $"step {step} is {status} but was refunded {refunded}")
+                        : refunds == 0 ? new AuditProblem("missing_refund", null, deal, $"step {step} is {status} but its share of {share} credits was not refunded")
+                        : new AuditProblem("refund_mismatch", null, deal, $"step {step} ({status}) has a share of {share} but was refunded {refunded} in {refunds} rows");
                 });
 
             return new AuditReport(users, ledgerRows, requests, problems, truncated);

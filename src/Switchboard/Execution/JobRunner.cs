@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
 using Switchboard.Config;
+using Switchboard.Deals;
 using Switchboard.Handlers;
 using Switchboard.Hosting;
 using Switchboard.Queue;
@@ -26,6 +27,8 @@ public sealed class JobRunner(
     ResourceSlots slots,
     UsageRecorder usage,
     UsageMetrics metrics,
+    StepInputs stepInputs,
+    StepOutputs stepOutputs,
     IOptions<SwitchboardOptions> options,
     ILogger<JobRunner> logger)
 {
@@ -81,6 +84,12 @@ public sealed class JobRunner(
                 await Finish(job, c => JobStore.Fail(c, job, identity.Owner, "handler_not_installed", $"the handler '{job.Handler}' is not installed (service_map config)", null, Clock.NowMs()));
                 return;
             }
+            StepInput? input = null;
+            if (job.Pipeline is { } mode && mode != Catalog.Pipeline.None && (input = await stepInputs.ResolveAsync(job)) is null)
+            {
+                await Finish(job, c => JobStore.Fail(c, job, identity.Owner, "step_input_missing", "the results this step takes from the step before it are not in the store", null, Clock.NowMs()));
+                return;
+            }
             var need = needs.For(job.Handler);
             if (need is not null && !await slots.AcquireOrParkAsync(need, delivery.Message,
                     giveBack: () => Finish(job, c => JobStore.Release(c, job, identity.Owner, Clock.NowMs()))))
@@ -88,7 +97,7 @@ public sealed class JobRunner(
                 return;
             }
             tracked.Resource = need;
-            await Run(job, handler, tracked, abort);
+            await Run(job, handler, tracked, input, abort);
         }
         finally
         {
@@ -96,10 +105,12 @@ public sealed class JobRunner(
         }
     }
 
-    private async Task Run(ClaimedJob job, IServiceHandler handler, InFlightJob tracked, CancellationToken abort)
+    /// <param name="input">A pipeline step's prompt and the data passed to it; null for any other job.</param>
+    private async Task Run(ClaimedJob job, IServiceHandler handler, InFlightJob tracked, StepInput? input, CancellationToken abort)
     {
         var parameters = JsonNode.Parse(job.ParamsJson) as JsonObject ?? [];
-        var context = new HandlerContext(job.RequestId, job.Attempt, job.Prompt, parameters, job.CreateQty, logger, configs.Handlers.For(job.Handler));
+        var context = new HandlerContext(
+            job.RequestId, job.Attempt, input?.Prompt ?? job.Prompt, parameters, job.CreateQty, logger, configs.Handlers.For(job.Handler), input?.Input);
         var timeout = TimeSpan.FromSeconds(ReadTimeout(parameters, configs.Api.JobTimeoutSeconds));
         using var timeoutCts = new CancellationTokenSource(timeout);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(abort, tracked.Abort.Token, timeoutCts.Token);
@@ -158,6 +169,11 @@ public sealed class JobRunner(
                 return;
             }
             var results = new JsonArray([.. context.Results.Select(r => r.DeepClone())]).ToJsonString();
+            if (job.Parent is not null)
+            {
+                await StepSucceeded(job, owner, results, usage);
+                return;
+            }
             await Reported(job, JobStore.SucceedAsync(store, job, owner, results, usage));
             return;
         }
@@ -196,6 +212,25 @@ public sealed class JobRunner(
         }
         await Finish(job, c => JobStore.Fail(c, job, owner, classified.Code, classified.Message, usage, Clock.NowMs()));
         logger.LogInformation("Request failed ({Code}) after {Attempt} attempt(s)", classified.Code, job.Attempt);
+    }
+
+    /// <summary>
+    /// A deal's step: its success, the next step's start and the deal's status in one unit; then
+    /// its results go to the job data store and the next step's message is sent, in that order,
+    /// so the next step finds them.
+    /// </summary>
+    private async Task StepSucceeded(ClaimedJob job, string owner, string results, string? usage)
+    {
+        var (done, next) = await store.WriteAsync(c => DealSteps.Succeed(c, job, owner, results, usage, Clock.NowMs()));
+        if (!await Reported(job, Task.FromResult(done)))
+        {
+            return;
+        }
+        await stepOutputs.SaveAsync(job.RequestId, job.Run, results);
+        if (next is { } message)
+        {
+            await queue.EnqueueAsync(message, CancellationToken.None);
+        }
     }
 
     private Task<bool> Finish(ClaimedJob job, Func<System.Data.Common.DbConnection, bool> write, bool singleStatement = false) =>

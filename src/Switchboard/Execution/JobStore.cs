@@ -5,10 +5,10 @@ using Switchboard.Storage;
 
 namespace Switchboard.Execution;
 
-/// <summary>What a worker needs to run a claimed request.</summary>
+/// <summary>What a worker needs to run a claimed request. <see cref="Parent"/> and <see cref="Step"/> are set on a deal's step.</summary>
 public sealed record ClaimedJob(
     string RequestId, int Run, int Attempt, int MaxAttempts, string UserId, string Handler, string Prompt,
-    string ParamsJson, int CreateQty, long Price);
+    string ParamsJson, int CreateQty, long Price, string? Parent = null, int? Step = null, string? Pipeline = null);
 
 /// <summary>
 /// The executor's state transitions. Every statement is conditional on the exact claim it acts
@@ -27,7 +27,7 @@ public static class JobStore
         UPDATE requests SET status = 'running', owner = @owner, attempts = attempts + 1, lease_until = @lease,
             not_before = NULL, started_at = COALESCE(started_at, @now), updated_at = @now
         WHERE id = @id AND run = @run AND status = @queued AND (not_before IS NULL OR not_before <= @now)
-        RETURNING attempts, max_attempts, user_id, handler, prompt, params, create_qty, price
+        RETURNING attempts, max_attempts, user_id, handler, prompt, params, create_qty, price, parent, step, pipeline
         """;
 
     /// <summary>
@@ -45,7 +45,8 @@ public static class JobStore
             return null;
         }
         return new ClaimedJob(message.RequestId, message.Run, reader.GetInt32(0), reader.GetInt32(1), reader.GetString(2),
-            reader.GetString(3), reader.GetString(4), reader.GetString(5), reader.GetInt32(6), reader.GetInt64(7));
+            reader.GetString(3), reader.GetString(4), reader.GetString(5), reader.GetInt32(6), reader.GetInt64(7),
+            reader.StringOrNull(8), reader.IntOrNull(9), reader.StringOrNull(10));
     }
 
     /// <summary>
@@ -62,7 +63,8 @@ public static class JobStore
             not_before = NULL, started_at = COALESCE(r.started_at, m.now), updated_at = m.now
         FROM unnest(@ids::text[], @runs::integer[], @owners::text[], @leases::bigint[], @nows::bigint[]) AS m(id, run, owner, lease, now)
         WHERE r.id = m.id AND r.run = m.run AND r.status = @queued AND (r.not_before IS NULL OR r.not_before <= m.now)
-        RETURNING r.id, r.run, r.attempts, r.max_attempts, r.user_id, r.handler, r.prompt, r.params, r.create_qty, r.price
+        RETURNING r.id, r.run, r.attempts, r.max_attempts, r.user_id, r.handler, r.prompt, r.params, r.create_qty, r.price,
+            r.parent, r.step, r.pipeline
         """;
 
     /// <summary>
@@ -85,7 +87,8 @@ public static class JobStore
             {
                 var message = new JobMessage(reader.GetString(0), reader.GetInt32(1));
                 claimed[message] = new ClaimedJob(message.RequestId, message.Run, reader.GetInt32(2), reader.GetInt32(3), reader.GetString(4),
-                    reader.GetString(5), reader.GetString(6), reader.GetString(7), reader.GetInt32(8), reader.GetInt64(9));
+                    reader.GetString(5), reader.GetString(6), reader.GetString(7), reader.GetInt32(8), reader.GetInt64(9),
+                    reader.StringOrNull(10), reader.IntOrNull(11), reader.StringOrNull(12));
             }
         }
         return [.. items.Select(i => claimed.Remove(i.Message, out var job) ? job : null)];
@@ -152,7 +155,10 @@ public static class JobStore
         return [.. items.Select(i => done.Remove((i.Job.RequestId, i.Job.Run, i.Job.Attempt)))];
     });
 
-    /// <summary>Fails the run and refunds it; the refund happens only if this call moved the status.</summary>
+    /// <summary>
+    /// Fails the run and refunds it; the refund happens only if this call moved the status. A
+    /// deal's step refunds its share and stops the steps that wait for it (<see cref="Deals.DealSteps.Failed"/>).
+    /// </summary>
     public static bool Fail(DbConnection connection, ClaimedJob job, string owner, string code, string message, string? usageJson, long now)
     {
         var changed = connection.Execute(
@@ -162,7 +168,11 @@ public static class JobStore
             WHERE {Mine}
             """,
             Key(job, owner, now, ("@code", code), ("@message", message), ("@usage", new Json(usageJson)))) == 1;
-        if (changed)
+        if (changed && job.Parent is { } deal)
+        {
+            Deals.DealSteps.Failed(connection, new Deals.StepRef(deal, job.Step!.Value, job.Run, job.UserId, job.Price), code, message, now);
+        }
+        else if (changed)
         {
             Charges.Refund(connection, job.UserId, job.RequestId, job.Run, job.Price, code);
         }

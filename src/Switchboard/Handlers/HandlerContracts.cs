@@ -19,7 +19,9 @@ public interface IServiceHandler
 }
 
 /// <summary>What a handler gets for one attempt of one request.</summary>
-public sealed class HandlerContext(string requestId, int attempt, string prompt, JsonObject parameters, int quantity, ILogger logger, JsonObject? settings = null)
+public sealed class HandlerContext(
+    string requestId, int attempt, string prompt, JsonObject parameters, int quantity, ILogger logger, JsonObject? settings = null,
+    IReadOnlyList<JsonNode>? input = null)
 {
     private readonly List<JsonNode> _results = [];
     private readonly JsonObject _usage = [];
@@ -40,6 +42,12 @@ public sealed class HandlerContext(string requestId, int attempt, string prompt,
     /// overlaid with the method's), secrets already decrypted; read-only by convention.
     /// </summary>
     public JsonObject Settings { get; } = settings ?? [];
+
+    /// <summary>
+    /// For a deal's pipeline step, the results passed to it by the step before (the same data
+    /// as the prompt's <c>{input}</c>, structured); empty otherwise.
+    /// </summary>
+    public IReadOnlyList<JsonNode> Input { get; } = input ?? [];
 
     /// <summary>How many results to produce (the offer's <c>create_qty</c>).</summary>
     public int Quantity { get; } = quantity;

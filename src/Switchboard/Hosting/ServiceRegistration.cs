@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Options;
+using StackExchange.Redis;
 using Switchboard.Catalog;
 using Switchboard.Config;
+using Switchboard.Deals;
 using Switchboard.Execution;
 using Switchboard.Handlers;
 using Switchboard.Queue;
@@ -79,6 +81,9 @@ public static class ServiceRegistration
         // First: stopped last, so its final flush has the attempts that end during shutdown.
         services.AddUsage();
         services.AddSingleton<JobRunner>();
+        services.AddSingleton(sp => new StepOutputs(
+            sp.GetRequiredService<Store>(), sp.GetService<IConnectionMultiplexer>(), sp.GetService<RedisSettings>(), sp.GetRequiredService<ILogger<StepOutputs>>()));
+        services.AddSingleton<StepInputs>();
         services.AddSingleton<ResourceWaker>();
         services.AddSingleton<ResourceSlots>();
         services.AddHostedService(sp => sp.GetRequiredService<ResourceWaker>());

@@ -32,15 +32,16 @@ public static class ReconStore
     /// </summary>
     public static (List<JobMessage> Requeued, int Failed) RecoverExpiredLeases(DbConnection connection, long now)
     {
-        var expired = new List<(string Id, int Run, int Attempts, int Max, string Owner, string User, long Price)>();
+        var expired = new List<(string Id, int Run, int Attempts, int Max, string Owner, string User, long Price, string? Parent, int? Step)>();
         using (var command = connection.Sql(
-            "SELECT id, run, attempts, max_attempts, owner, user_id, price FROM requests WHERE status = 'running' AND lease_until < @now",
+            "SELECT id, run, attempts, max_attempts, owner, user_id, price, parent, step FROM requests WHERE status = 'running' AND lease_until < @now",
             ("@now", now)))
         using (var reader = command.ExecuteReader())
         {
             while (reader.Read())
             {
-                expired.Add((reader.GetString(0), reader.GetInt32(1), reader.GetInt32(2), reader.GetInt32(3), reader.StringOrNull(4) ?? "", reader.GetString(5), reader.GetInt64(6)));
+                expired.Add((reader.GetString(0), reader.GetInt32(1), reader.GetInt32(2), reader.GetInt32(3), reader.StringOrNull(4) ?? "",
+                    reader.GetString(5), reader.GetInt64(6), reader.StringOrNull(7), reader.IntOrNull(8)));
             }
         }
         var requeued = new List<JobMessage>();
@@ -59,7 +60,15 @@ public static class ReconStore
                     WHERE {Same}
                     """, args) == 1)
                 {
-                    Charges.Refund(connection, r.User, r.Id, r.Run, r.Price, "worker_lost");
+                    if (r.Parent is { } deal)
+                    {
+                        Deals.DealSteps.Failed(connection, new Deals.StepRef(deal, r.Step!.Value, r.Run, r.User, r.Price), "worker_lost",
+                            "the worker running this step stopped responding", now);
+                    }
+                    else
+                    {
+                        Charges.Refund(connection, r.User, r.Id, r.Run, r.Price, "worker_lost");
+                    }
                     failed++;
                 }
             }
@@ -72,9 +81,29 @@ public static class ReconStore
         return (requeued, failed);
     }
 
-    /// <summary>Succeeded requests past their expiration lose their results and become expired.</summary>
-    public static int ExpireResults(DbConnection connection, long now) =>
-        connection.Execute(
-            "UPDATE requests SET status = 'expired', results = NULL, updated_at = @now WHERE status = 'succeeded' AND expires_at IS NOT NULL AND expires_at <= @now",
-            ("@now", now));
+    /// <summary>
+    /// Succeeded requests past their expiration lose their results and become expired; a deal's
+    /// steps with it (steps have no expiration of their own: their deal's is the earliest of its offers').
+    /// </summary>
+    public static int ExpireResults(DbConnection connection, long now)
+    {
+        var expired = new List<(string Id, string Kind)>();
+        using (var command = connection.Sql(
+            "UPDATE requests SET status = 'expired', results = NULL, updated_at = @now WHERE status = 'succeeded' AND expires_at IS NOT NULL AND expires_at <= @now RETURNING id, kind",
+            ("@now", now)))
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                expired.Add((reader.GetString(0), reader.GetString(1)));
+            }
+        }
+        foreach (var (deal, _) in expired.Where(e => e.Kind == "deal"))
+        {
+            connection.Execute(
+                "UPDATE requests SET status = 'expired', results = NULL, updated_at = @now WHERE parent = @deal AND status = 'succeeded'",
+                ("@now", now), ("@deal", deal));
+        }
+        return expired.Count;
+    }
 }

@@ -22,6 +22,7 @@ public static partial class RequestEndpoints
         svc.MapAccountEndpoints();
         svc.MapGet("/request/{id}/", Get);
         svc.MapDelete("/request/{id}/", Cancel);
+        svc.MapPost("/deal/{name}/", Deals.DealSubmitEndpoint.Handle);
         svc.MapPost("/{service}/{action}/", SubmitEndpoint.Handle);
         return app;
     }
@@ -33,16 +34,18 @@ public static partial class RequestEndpoints
             return InvalidId();
         }
         RequestRecord? request;
+        JsonObject json;
         using (var connection = store.Open())
         {
             request = RequestRecord.Load(connection, id);
+            // Another user's request answers exactly like a missing one: ids reveal nothing. A
+            // deal's steps are shown in their deal.
+            if (request is null || request.UserId != http.User().Id || request.IsStep)
+            {
+                return Problems.RequestNotFound();
+            }
+            json = request.Kind == "deal" ? Deals.DealView.ToJson(connection, request) : request.ToJson();
         }
-        // Another user's request answers exactly like a missing one: ids reveal nothing.
-        if (request is null || request.UserId != http.User().Id)
-        {
-            return Problems.RequestNotFound();
-        }
-        var json = request.ToJson();
         if (request.Status == RequestStatus.Queued && needs.For(request.Handler) is { } need)
         {
             await AddWaiting(json, gate, need, new JobMessage(id, request.Run));
@@ -75,7 +78,7 @@ public static partial class RequestEndpoints
             return InvalidId();
         }
         var userId = http.User().Id;
-        var (outcome, request) = await store.WriteAsync(c => RequestStore.Cancel(c, id, userId, Clock.NowMs()));
+        var (outcome, request, stopped) = await store.WriteAsync(c => RequestStore.Cancel(c, id, userId, Clock.NowMs()));
         switch (outcome)
         {
             case RequestStore.CancelOutcome.NotFound:
@@ -83,8 +86,16 @@ public static partial class RequestEndpoints
             case RequestStore.CancelOutcome.AlreadyFinished:
                 return Problems.Of(409, "request_finished", "The request has finished", $"It is {request!.Status}; only queued or running requests can be cancelled.");
             default:
-                inFlight.Cancel(id);
-                return TypedResults.Ok(request!.ToJson());
+                foreach (var job in stopped)
+                {
+                    inFlight.Cancel(job);
+                }
+                if (request!.Kind == "deal")
+                {
+                    using var connection = store.Open();
+                    return TypedResults.Ok(Deals.DealView.ToJson(connection, request));
+                }
+                return TypedResults.Ok(request.ToJson());
         }
     }
 

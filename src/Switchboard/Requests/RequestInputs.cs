@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using Switchboard.Catalog;
 
 namespace Switchboard.Requests;
 
@@ -15,16 +14,17 @@ public sealed class RequestInputs
     public SortedDictionary<string, (string Text, bool IsNumber)> Values { get; }
 
     /// <summary>
-    /// Reads a JSON object body. Every problem is collected by field name, so one 400 answer
-    /// names them all.
+    /// Reads a JSON object of inputs, which must be exactly <paramref name="variables"/> (an
+    /// offer's template variables, or a deal's inputs). Every problem is collected by field
+    /// name, so one 400 answer names them all.
     /// </summary>
-    public static RequestInputs? Validate(JsonElement body, PromptTemplate template, int maxValueChars, Dictionary<string, string> errors)
+    public static RequestInputs? Validate(JsonElement body, IReadOnlyList<string> variables, int maxValueChars, Dictionary<string, string> errors)
     {
         var values = new SortedDictionary<string, (string, bool)>(StringComparer.Ordinal);
         foreach (var property in body.EnumerateObject())
         {
             var name = property.Name;
-            if (!template.Variables.Contains(name))
+            if (!variables.Contains(name))
             {
                 errors[name] = "is not an input of this action";
                 continue;
@@ -60,7 +60,7 @@ public sealed class RequestInputs
                     break;
             }
         }
-        foreach (var variable in template.Variables)
+        foreach (var variable in variables)
         {
             if (!values.ContainsKey(variable) && !errors.ContainsKey(variable))
             {
@@ -106,11 +106,11 @@ public sealed class RequestInputs
     }
 
     /// <summary>
-    /// The request id: 128 bits of SHA-256 over user, offer, canonical inputs and the optional
-    /// Idempotency-Key. Each part is length-prefixed so no two different requests share an
-    /// encoding; a string "1" and a number 1 differ.
+    /// The request id: 128 bits of SHA-256 over user, offer (or deal), canonical inputs, a deal's
+    /// chosen add-ons (as a set) and the optional Idempotency-Key. Each part is length-prefixed
+    /// so no two different requests share an encoding; a string "1" and a number 1 differ.
     /// </summary>
-    public string RequestId(string userId, string kind, string target, string? idempotencyKey)
+    public string RequestId(string userId, string kind, string target, string? idempotencyKey, IEnumerable<string>? addons = null)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         void Part(string s)
@@ -129,6 +129,10 @@ public sealed class RequestInputs
             Part(name);
             Part(isNumber ? "n" : "s");
             Part(text);
+        }
+        foreach (var addon in (addons ?? []).Order(StringComparer.Ordinal))
+        {
+            Part("+" + addon);
         }
         Part(idempotencyKey ?? "");
         Span<byte> digest = stackalloc byte[32];

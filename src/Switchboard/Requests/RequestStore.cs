@@ -149,13 +149,22 @@ public static class RequestStore
         AlreadyFinished,
     }
 
-    /// <summary>Cancels a queued or running request of this user and refunds its run, once.</summary>
-    public static (CancelOutcome Outcome, RequestRecord? Request) Cancel(DbConnection connection, string id, string userId, long now)
+    /// <summary>
+    /// Cancels a queued or running request of this user and refunds its run, once; a deal, each
+    /// of its unfinished steps (<see cref="Deals.DealStore.Cancel"/>). Returns the request as it
+    /// is now and the jobs to stop if they are running here.
+    /// </summary>
+    public static (CancelOutcome Outcome, RequestRecord? Request, List<string> Stop) Cancel(DbConnection connection, string id, string userId, long now)
     {
         var current = RequestRecord.Load(connection, id);
-        if (current is null || current.UserId != userId)
+        if (current is null || current.UserId != userId || current.IsStep)
         {
-            return (CancelOutcome.NotFound, null);
+            return (CancelOutcome.NotFound, null, []);
+        }
+        if (current.Kind == "deal")
+        {
+            var (outcome, stopped) = Deals.DealStore.Cancel(connection, current, now);
+            return (outcome, RequestRecord.Load(connection, id), stopped);
         }
         var changed = connection.Execute(
             """
@@ -166,9 +175,9 @@ public static class RequestStore
             ("@id", id), ("@run", current.Run), ("@now", now));
         if (changed == 0)
         {
-            return (CancelOutcome.AlreadyFinished, current);
+            return (CancelOutcome.AlreadyFinished, current, []);
         }
         Charges.Refund(connection, userId, id, current.Run, current.Price, "cancelled");
-        return (CancelOutcome.Cancelled, RequestRecord.Load(connection, id));
+        return (CancelOutcome.Cancelled, RequestRecord.Load(connection, id), [id]);
     }
 }

@@ -34,52 +34,38 @@ public static class SubmitEndpoint
             return Problems.Of(503, "handler_not_installed", "This action is not available now",
                 $"Its handler '{offer.Handler}' is not installed (service_map config).");
         }
-        if (needs.For(offer.Handler) is { Spec.OnExhausted: OnExhausted.Reject } need && await Exhausted(gate, need) is { } wait)
+        if (await Rejected(http, needs, gate, offer.Handler) is { } rejected)
         {
-            var seconds = Math.Max(1, (long)Math.Ceiling(wait.TotalSeconds));
-            http.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            return Problems.Of(429, "resource_exhausted", "The resource this action uses is exhausted",
-                $"'{need.Name}' takes no new work now (on_exhausted: reject); try again in {seconds} s.",
-                new Dictionary<string, object?> { ["resource"] = need.Name, ["retry_after_s"] = seconds });
+            return rejected;
         }
-        if (!IsJson(http.Request.ContentType))
+        var (document, idempotencyKey, problem) = await ReadJson(http, settings);
+        if (problem is not null)
         {
-            return Problems.Of(415, "unsupported_media_type", "The body must be JSON", "Send 'Content-Type: application/json'.");
-        }
-        var idempotencyKey = http.Request.Headers["Idempotency-Key"].ToString();
-        if (idempotencyKey.Length > 255)
-        {
-            return Problems.Of(400, "invalid_idempotency_key", "The Idempotency-Key header is too long", "At most 255 characters.");
-        }
-        var (body, tooLarge) = await ReadBody(http.Request, settings.MaxBodyBytes, http.RequestAborted);
-        if (tooLarge)
-        {
-            return Problems.Of(413, "body_too_large", "The body is too large", $"At most {settings.MaxBodyBytes} bytes.");
+            return problem;
         }
         RequestInputs? inputs;
         var errors = new Dictionary<string, string>(StringComparer.Ordinal);
-        try
+        using (document)
         {
-            using var document = JsonDocument.Parse(body);
-            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            if (document!.RootElement.ValueKind != JsonValueKind.Object)
             {
                 return Problems.Of(400, "body_not_object", "The body must be a JSON object", "Send the action's inputs as a JSON object.");
             }
-            inputs = RequestInputs.Validate(document.RootElement, offer.Template, settings.MaxValueChars, errors);
-        }
-        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
-        {
-            // InvalidOperationException: well-formed JSON whose strings cannot be text, such as
-            // an escaped lone surrogate ("\ud800").
-            return Problems.Of(400, "invalid_json", "The body is not valid JSON");
+            try
+            {
+                inputs = RequestInputs.Validate(document.RootElement, offer.Template.Variables, settings.MaxValueChars, errors);
+            }
+            catch (InvalidOperationException)
+            {
+                return InvalidJson();
+            }
         }
         if (inputs is null)
         {
-            return Problems.Of(400, "invalid_inputs", "The inputs are not valid", string.Join("; ", errors.Select(e => $"{e.Key} {e.Value}")),
-                new Dictionary<string, object?> { ["errors"] = errors });
+            return InvalidInputs(errors);
         }
         var user = http.User();
-        var id = inputs.RequestId(user.Id, "offer", $"{service}/{action}", idempotencyKey.Length > 0 ? idempotencyKey : null);
+        var id = inputs.RequestId(user.Id, "offer", $"{service}/{action}", idempotencyKey);
         var request = new NewRequest(
             id, user.Id, service, action, offer.Handler, inputs.ToJson(), offer.Template.Render(inputs.AsText()),
             offer.ParamsJson, offer.CreateQty, offer.Expiration, offer.Price, settings.MaxAttempts);
@@ -90,8 +76,7 @@ public static class SubmitEndpoint
         }
         catch (InsufficientCreditsException ex)
         {
-            return Problems.Of(402, "insufficient_credits", "Not enough credits", ex.Message,
-                new Dictionary<string, object?> { ["balance"] = ex.Balance, ["price"] = ex.Price });
+            return NotEnoughCredits(ex);
         }
         if (result.Outcome == SubmitOutcome.Existing)
         {
@@ -106,20 +91,80 @@ public static class SubmitEndpoint
 
     public sealed record Accepted(string Id, string Status, string Url);
 
+    internal static IResult NotEnoughCredits(InsufficientCreditsException ex) =>
+        Problems.Of(402, "insufficient_credits", "Not enough credits", ex.Message,
+            new Dictionary<string, object?> { ["balance"] = ex.Balance, ["price"] = ex.Price });
+
+    internal static IResult InvalidInputs(Dictionary<string, string> errors) =>
+        Problems.Of(400, "invalid_inputs", "The inputs are not valid", string.Join("; ", errors.Select(e => $"{e.Key} {e.Value}")),
+            new Dictionary<string, object?> { ["errors"] = errors });
+
     /// <summary>
-    /// Whether a reject-mode resource is exhausted. When the gate cannot be reached the request
-    /// is accepted: its job then waits for the gate like any other (fail closed at execution).
+    /// The checks every submission shares, in order: JSON content type (415), Idempotency-Key
+    /// length (400), body size (413, never buffering more than the limit), well-formed JSON (400).
+    /// The key is null when absent. On success the caller disposes the document.
     /// </summary>
-    private static async Task<TimeSpan?> Exhausted(IResourceGate gate, ResourceNeed need)
+    internal static async Task<(JsonDocument? Document, string? IdempotencyKey, IResult? Problem)> ReadJson(HttpContext http, ApiConfig settings)
     {
+        if (!IsJson(http.Request.ContentType))
+        {
+            return (null, null, Problems.Of(415, "unsupported_media_type", "The body must be JSON", "Send 'Content-Type: application/json'."));
+        }
+        var idempotencyKey = http.Request.Headers["Idempotency-Key"].ToString();
+        if (idempotencyKey.Length > 255)
+        {
+            return (null, null, Problems.Of(400, "invalid_idempotency_key", "The Idempotency-Key header is too long", "At most 255 characters."));
+        }
+        var (body, tooLarge) = await ReadBody(http.Request, settings.MaxBodyBytes, http.RequestAborted);
+        if (tooLarge)
+        {
+            return (null, null, Problems.Of(413, "body_too_large", "The body is too large", $"At most {settings.MaxBodyBytes} bytes."));
+        }
         try
         {
-            return await gate.ExhaustedAsync(need);
+            return (JsonDocument.Parse(body), idempotencyKey.Length > 0 ? idempotencyKey : null, null);
+        }
+        catch (JsonException)
+        {
+            return (null, null, InvalidJson());
+        }
+    }
+
+    /// <summary>
+    /// Also the answer when reading a string of a parsed body throws InvalidOperationException:
+    /// well-formed JSON whose strings cannot be text, such as an escaped lone surrogate ("\ud800").
+    /// </summary>
+    internal static IResult InvalidJson() => Problems.Of(400, "invalid_json", "The body is not valid JSON");
+
+    /// <summary>
+    /// 429 when the handler's resource is exhausted and set to reject new work. When the gate
+    /// cannot be reached the request is accepted: its job then waits for the gate like any other
+    /// (fail closed at execution).
+    /// </summary>
+    internal static async Task<IResult?> Rejected(HttpContext http, ResourceNeeds needs, IResourceGate gate, string handler)
+    {
+        if (needs.For(handler) is not { Spec.OnExhausted: OnExhausted.Reject } need)
+        {
+            return null;
+        }
+        TimeSpan? wait;
+        try
+        {
+            wait = await gate.ExhaustedAsync(need);
         }
         catch (Exception ex) when (GateHealth.IsUnreachableError(ex))
         {
             return null;
         }
+        if (wait is null)
+        {
+            return null;
+        }
+        var seconds = Math.Max(1, (long)Math.Ceiling(wait.Value.TotalSeconds));
+        http.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return Problems.Of(429, "resource_exhausted", "The resource this action uses is exhausted",
+            $"'{need.Name}' takes no new work now (on_exhausted: reject); try again in {seconds} s.",
+            new Dictionary<string, object?> { ["resource"] = need.Name, ["retry_after_s"] = seconds });
     }
 
     private static bool IsJson(string? contentType)

@@ -66,13 +66,14 @@ public static class UserStore
         Credits.CreditMoves.Move(connection, userId, Credits.CreditMoves.Grant, amount, note, actor);
 
     /// <summary>A charge's or refund's ledger row (see <see cref="Credits.Charges"/>; their actor stays null).</summary>
-    public static void AddLedger(DbConnection connection, string userId, string kind, long amount, string? requestId, int? run, string? note) =>
+    /// <param name="step">A deal's refunds are per step: the step's place in the deal (null otherwise).</param>
+    public static void AddLedger(DbConnection connection, string userId, string kind, long amount, string? requestId, int? run, string? note, int? step = null) =>
         connection.Execute(
             """
-            INSERT INTO ledger (user_id, kind, amount, request_id, request_seq, run, note, created_at)
-            VALUES (@u, @k, @a, @r, (SELECT seq FROM requests WHERE id = @r), @run, @note, @now)
+            INSERT INTO ledger (user_id, kind, amount, request_id, request_seq, run, note, created_at, step)
+            VALUES (@u, @k, @a, @r, (SELECT seq FROM requests WHERE id = @r), @run, @note, @now, @step)
             """,
-            ("@u", userId), ("@k", kind), ("@a", amount), ("@r", requestId), ("@run", run), ("@note", note), ("@now", Clock.NowMs()));
+            ("@u", userId), ("@k", kind), ("@a", amount), ("@r", requestId), ("@run", run), ("@note", note), ("@now", Clock.NowMs()), ("@step", step));
 
     public static List<LedgerEntry> Ledger(DbConnection connection, string userId, int limit = 1000)
     {

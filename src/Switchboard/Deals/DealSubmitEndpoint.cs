@@ -1,0 +1,148 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Switchboard.Catalog;
+using Switchboard.Config;
+using Switchboard.Credits;
+using Switchboard.Errors;
+using Switchboard.Queue;
+using Switchboard.Requests;
+using Switchboard.Resources;
+using Switchboard.Storage;
+using Switchboard.Users;
+
+namespace Switchboard.Deals;
+
+/// <summary>
+/// <c>POST /svc/deal/{name}/</c> with <c>{"inputs": {...}, "addons": [...]}</c>: validate, price,
+/// store the deal and its steps and charge the price in one transaction, send the steps that
+/// can start, answer 202. The same checks and answers as an offer's submit where they apply.
+/// </summary>
+public static class DealSubmitEndpoint
+{
+    public static async Task<IResult> Handle(
+        string name, HttpContext http, CatalogCache catalog, Store store, IJobQueue queue, AppConfigs configs,
+        ResourceNeeds needs, IResourceGate gate)
+    {
+        var settings = configs.Api;
+        var snapshot = catalog.Current;
+        var deal = snapshot.FindDeal(name);
+        if (deal is null || !snapshot.IsLive(deal))
+        {
+            return UnknownDeal(name);
+        }
+        var (document, idempotencyKey, problem) = await SubmitEndpoint.ReadJson(http, settings);
+        if (problem is not null)
+        {
+            return problem;
+        }
+        DealQuote? quote;
+        RequestInputs? inputs;
+        using (document)
+        {
+            var body = document!.RootElement;
+            if (body.ValueKind != JsonValueKind.Object)
+            {
+                return Problems.Of(400, "body_not_object", "The body must be a JSON object", "Send {\"inputs\": {...}, \"addons\": [...]}.");
+            }
+            var unknown = body.EnumerateObject().Select(p => p.Name).Where(n => n is not ("inputs" or "addons")).ToList();
+            if (unknown.Count > 0)
+            {
+                return Problems.Of(400, "invalid_body", "Unknown fields in the body",
+                    $"Unknown: {string.Join(", ", unknown)}. A deal takes 'inputs' (an object) and 'addons' (a list of offer names).");
+            }
+            var errors = new Dictionary<string, string>(StringComparer.Ordinal);
+            try
+            {
+                if (Addons(body, errors) is not { } addons || DealPricing.Quote(snapshot, deal, addons, errors) is not { } priced)
+                {
+                    return Problems.Of(400, "invalid_addons", "The add-ons are not valid", string.Join("; ", errors.Select(e => $"{e.Key} {e.Value}")),
+                        new Dictionary<string, object?> { ["errors"] = errors });
+                }
+                quote = priced;
+                var variables = DealInputs.Of(quote.Items.Select(i => (i.Item, i.Offer)));
+                if (!body.TryGetProperty("inputs", out var given))
+                {
+                    given = EmptyObject;
+                }
+                if (given.ValueKind != JsonValueKind.Object)
+                {
+                    return SubmitEndpoint.InvalidInputs(new Dictionary<string, string> { ["inputs"] = "must be an object" });
+                }
+                inputs = RequestInputs.Validate(given, variables, settings.MaxValueChars, errors);
+            }
+            catch (InvalidOperationException)
+            {
+                return SubmitEndpoint.InvalidJson();
+            }
+            if (inputs is null)
+            {
+                return SubmitEndpoint.InvalidInputs(errors);
+            }
+        }
+        foreach (var item in quote.Items)
+        {
+            if (!configs.Services.IsInstalled(item.Offer.Handler))
+            {
+                return Problems.Of(503, "handler_not_installed", "This deal is not available now",
+                    $"The handler '{item.Offer.Handler}' of {item.Item.Offer} is not installed (service_map config).");
+            }
+            if (await SubmitEndpoint.Rejected(http, needs, gate, item.Offer.Handler) is { } rejected)
+            {
+                return rejected;
+            }
+        }
+        var user = http.User();
+        var chosen = quote.ChosenAddons.ToList();
+        var id = inputs.RequestId(user.Id, "deal", name, idempotencyKey, chosen);
+        var text = inputs.AsText();
+        var steps = quote.Items.Select(i => new NewStep(
+            i.Step, i.Offer.Service, i.Offer.Action, i.Offer.Handler, i.Item.Pipeline,
+            i.Item.Waits ? i.Offer.Template.Source : i.Offer.Template.Render(text),
+            i.Offer.ParamsJson, i.Offer.CreateQty, i.Share)).ToList();
+        var expiration = quote.Items.Select(i => i.Offer.Expiration).Where(e => e is not null).Min();
+        var parameters = new JsonObject { ["addons"] = new JsonArray([.. chosen.Select(a => (JsonNode)a)]) }.ToJsonString();
+        var newDeal = new NewDeal(id, user.Id, name, inputs.ToJson(), parameters, expiration, quote.Price, settings.MaxAttempts, steps);
+        SubmitResult result;
+        List<JobMessage> start;
+        try
+        {
+            (result, start) = await store.WriteAsync(c => DealStore.Submit(c, newDeal, Clock.NowMs()));
+        }
+        catch (InsufficientCreditsException ex)
+        {
+            return SubmitEndpoint.NotEnoughCredits(ex);
+        }
+        if (result.Outcome == SubmitOutcome.Existing)
+        {
+            using var connection = store.Open();
+            return TypedResults.Ok(DealView.ToJson(connection, result.Existing!));
+        }
+        // Committed: a step message lost from here on (crash) is found by recon, like an offer's.
+        foreach (var message in start)
+        {
+            await queue.EnqueueAsync(message, CancellationToken.None);
+        }
+        var url = RequestRecord.UrlOf(id);
+        return TypedResults.Accepted(url, new SubmitEndpoint.Accepted(id, RequestStatus.Queued, url));
+    }
+
+    private static readonly JsonElement EmptyObject = JsonDocument.Parse("{}").RootElement.Clone();
+
+    /// <summary>The chosen add-ons: absent or null is none; anything but a list of strings is an error.</summary>
+    private static List<string>? Addons(JsonElement body, Dictionary<string, string> errors)
+    {
+        if (!body.TryGetProperty("addons", out var addons) || addons.ValueKind == JsonValueKind.Null)
+        {
+            return [];
+        }
+        if (addons.ValueKind != JsonValueKind.Array || addons.EnumerateArray().Any(a => a.ValueKind != JsonValueKind.String))
+        {
+            errors["addons"] = "must be a list of offer names (\"service/action\")";
+            return null;
+        }
+        return [.. addons.EnumerateArray().Select(a => a.GetString()!)];
+    }
+
+    public static IResult UnknownDeal(string name) =>
+        Problems.Of(404, "unknown_deal", "No such deal", $"There is no deal '{name}'.");
+}
