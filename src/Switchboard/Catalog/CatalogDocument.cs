@@ -20,11 +20,12 @@ public static partial class CatalogDocument
     [GeneratedRegex("^[a-z][a-z0-9_]*\\.[a-z][a-z0-9_]*$")]
     private static partial Regex HandlerId();
 
-    public sealed record Parsed(IReadOnlyList<HandlerEntry> Handlers, IReadOnlyList<OfferEntry> Offers, IReadOnlyList<string> Errors);
+    public sealed record Parsed(IReadOnlyList<HandlerEntry> Handlers, IReadOnlyList<OfferEntry> Offers, IReadOnlyList<DealEntry> Deals, IReadOnlyList<string> Errors);
 
     /// <param name="implementations">Handler ids this build has code for.</param>
     /// <param name="existingHandlers">Handlers already in the store (offers may name them).</param>
-    public static Parsed Parse(string yaml, IReadOnlySet<string> implementations, IReadOnlySet<string> existingHandlers)
+    /// <param name="existingOffers">Offers already in the store, as "service/action" (deals may name them).</param>
+    public static Parsed Parse(string yaml, IReadOnlySet<string> implementations, IReadOnlySet<string> existingHandlers, IReadOnlySet<string> existingOffers)
     {
         JsonNode? root;
         try
@@ -33,16 +34,22 @@ public static partial class CatalogDocument
         }
         catch (YamlException ex)
         {
-            return new Parsed([], [], [$"line {ex.Start.Line}, column {ex.Start.Column}: {ex.Message}"]);
+            return new Parsed([], [], [], [$"line {ex.Start.Line}, column {ex.Start.Column}: {ex.Message}"]);
         }
+        return Parse(root, implementations, existingHandlers, existingOffers);
+    }
+
+    /// <summary>The same checks on a document already read (the admin API's JSON bodies).</summary>
+    public static Parsed Parse(JsonNode? root, IReadOnlySet<string> implementations, IReadOnlySet<string> existingHandlers, IReadOnlySet<string> existingOffers)
+    {
         var errors = new List<string>();
         if (root is not JsonObject doc)
         {
-            return new Parsed([], [], ["the file must be a mapping with 'handlers' and/or 'offers'"]);
+            return new Parsed([], [], [], ["the file must be a mapping with 'handlers', 'offers' and/or 'deals'"]);
         }
-        foreach (var key in doc.Select(p => p.Key).Where(k => k is not ("handlers" or "offers")))
+        foreach (var key in doc.Select(p => p.Key).Where(k => k is not ("handlers" or "offers" or "deals")))
         {
-            errors.Add($"unknown top-level key '{key}' (expected handlers, offers)");
+            errors.Add($"unknown top-level key '{key}' (expected handlers, offers, deals)");
         }
         var handlers = new List<HandlerEntry>();
         // Every id the file names, valid or not: an offer naming a handler with its own error
@@ -79,6 +86,9 @@ public static partial class CatalogDocument
             }
         }
         var offers = new List<OfferEntry>();
+        // As with handlers: every offer the file names, valid or not, so that a deal naming an
+        // offer with its own error gets no second, misleading "unknown offer" error.
+        var namedOffers = new HashSet<string>(existingOffers, StringComparer.Ordinal);
         foreach (var (item, i) in Items(doc, "offers", errors))
         {
             var where = $"offers[{i}]";
@@ -88,6 +98,7 @@ public static partial class CatalogDocument
             if (service is not null && action is not null)
             {
                 e.Where = $"{where} ({service}/{action})";
+                namedOffers.Add($"{service}/{action}");
             }
             if (service is not null && !Slug().IsMatch(service))
             {
@@ -137,7 +148,8 @@ public static partial class CatalogDocument
                 offers.Add(new OfferEntry(service, action, handler, price.Value, template, qty, expiration, parameters, enabled));
             }
         }
-        return new Parsed(handlers, offers, errors);
+        var deals = ParseDeals(doc, namedOffers, errors);
+        return new Parsed(handlers, offers, deals, errors);
     }
 
     private static IEnumerable<(JsonObject Item, int Index)> Items(JsonObject doc, string key, List<string> errors)
@@ -187,6 +199,7 @@ public static partial class CatalogDocument
                 ["params"] = o.Params.DeepClone(),
                 ["enabled"] = o.Enabled,
             })]),
+            ["deals"] = new JsonArray([.. catalog.Deals.Select(d => (JsonNode)ToJson(d))]),
         };
         return YamlJson.Write(doc);
     }

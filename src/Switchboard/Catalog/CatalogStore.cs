@@ -4,7 +4,7 @@ using Switchboard.Storage;
 
 namespace Switchboard.Catalog;
 
-/// <summary>Reads and upserts handlers and offers in the store.</summary>
+/// <summary>Reads and upserts handlers, offers and deals in the store.</summary>
 public static class CatalogStore
 {
     public static CatalogSnapshot Load(DbConnection connection)
@@ -36,11 +36,55 @@ public static class CatalogStore
                     reader.GetInt32(5), reader.IntOrNull(6), JsonNode.Parse(reader.GetString(7)) as JsonObject ?? [], reader.GetInt64(8) != 0));
             }
         }
-        return new CatalogSnapshot(handlers, offers);
+        return new CatalogSnapshot(handlers, offers, LoadDeals(connection));
+    }
+
+    /// <summary>Every deal (enabled or not) in name order, or the one named <paramref name="name"/>.</summary>
+    public static IReadOnlyList<DealEntry> LoadDeals(DbConnection connection, string? name = null)
+    {
+        const string Select = "SELECT name, offers, price, price_modifier, addons, addons_modifier, enabled FROM deals";
+        var deals = new List<DealEntry>();
+        using (var command = name is null ? connection.Sql(Select) : connection.Sql(Select + " WHERE name = @name", ("@name", name)))
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                // Like a template that no longer parses: a row whose items were edited into
+                // something unreadable is left out rather than taking the catalog down.
+                if (ReadItems(reader.GetString(1)) is { } offers && ReadItems(reader.GetString(4)) is { } addons)
+                {
+                    deals.Add(new DealEntry(reader.GetString(0), offers, reader.IntOrNull(2), reader.GetInt32(3), addons, reader.GetInt32(5), reader.GetInt64(6) != 0));
+                }
+            }
+        }
+        // Ordinal, not the database's collation: both stores (and export) list deals alike.
+        return [.. deals.OrderBy(d => d.Name, StringComparer.Ordinal)];
+    }
+
+    private static List<DealItem>? ReadItems(string json)
+    {
+        try
+        {
+            var items = new List<DealItem>();
+            foreach (var node in JsonNode.Parse(json) as JsonArray ?? [])
+            {
+                if (node?["offer"]?.GetValue<string>().Split('/') is not [var service, var action]
+                    || node["pipeline"]?.GetValue<string>() is not { } pipeline || !Pipeline.Modes.Contains(pipeline))
+                {
+                    return null;
+                }
+                items.Add(new DealItem(service, action, pipeline));
+            }
+            return items;
+        }
+        catch (Exception ex) when (ex is System.Text.Json.JsonException or InvalidOperationException)
+        {
+            return null;
+        }
     }
 
     /// <summary>Upserts every entry in one transaction (run it on the writer); entries not named are left alone.</summary>
-    public static void Upsert(DbConnection connection, IEnumerable<HandlerEntry> handlers, IEnumerable<OfferEntry> offers)
+    public static void Upsert(DbConnection connection, IEnumerable<HandlerEntry> handlers, IEnumerable<OfferEntry> offers, IEnumerable<DealEntry>? deals = null)
     {
         foreach (var h in handlers)
         {
@@ -65,6 +109,31 @@ public static class CatalogStore
                 ("@template", o.Template.Source), ("@qty", o.CreateQty), ("@expiration", o.Expiration),
                 ("@params", new Json(o.ParamsJson)), ("@enabled", o.Enabled ? 1 : 0));
         }
+        foreach (var d in deals ?? [])
+        {
+            connection.Execute(
+                """
+                INSERT INTO deals (name, offers, price, price_modifier, addons, addons_modifier, enabled)
+                VALUES (@name, @offers, @price, @price_modifier, @addons, @addons_modifier, @enabled)
+                ON CONFLICT (name) DO UPDATE SET offers = excluded.offers, price = excluded.price,
+                    price_modifier = excluded.price_modifier, addons = excluded.addons,
+                    addons_modifier = excluded.addons_modifier, enabled = excluded.enabled
+                """,
+                ("@name", d.Name), ("@offers", new Json(CatalogDocument.ToJson(d.Offers).ToJsonString())), ("@price", d.Price),
+                ("@price_modifier", d.PriceModifier), ("@addons", new Json(CatalogDocument.ToJson(d.Addons).ToJsonString())),
+                ("@addons_modifier", d.AddonsModifier), ("@enabled", d.Enabled ? 1 : 0));
+        }
         Meta.Bump(connection, Meta.CatalogVersion);
+    }
+
+    /// <summary>Removes a deal (run it on the writer); false, and nothing bumped, when there is none by that name.</summary>
+    public static bool DeleteDeal(DbConnection connection, string name)
+    {
+        if (connection.Execute("DELETE FROM deals WHERE name = @name", ("@name", name)) == 0)
+        {
+            return false;
+        }
+        Meta.Bump(connection, Meta.CatalogVersion);
+        return true;
     }
 }

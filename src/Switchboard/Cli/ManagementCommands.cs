@@ -179,12 +179,13 @@ public static class ManagementCommands
                     error.WriteLine($"{file}: no such file");
                     return 1;
                 }
-                HashSet<string> existing;
+                CatalogSnapshot existing;
                 using (var connection = store.Open())
                 {
-                    existing = [.. CatalogStore.Load(connection).Handlers.Keys];
+                    existing = CatalogStore.Load(connection);
                 }
-                var parsed = CatalogDocument.Parse(File.ReadAllText(file), handlers.Ids, existing);
+                var parsed = CatalogDocument.Parse(
+                    File.ReadAllText(file), handlers.Ids, existing.Handlers.Keys.ToHashSet(), existing.Offers.Select(o => $"{o.Service}/{o.Action}").ToHashSet());
                 if (parsed.Errors.Count > 0)
                 {
                     foreach (var problem in parsed.Errors)
@@ -196,10 +197,10 @@ public static class ManagementCommands
                 }
                 store.Write(c =>
                 {
-                    CatalogStore.Upsert(c, parsed.Handlers, parsed.Offers);
+                    CatalogStore.Upsert(c, parsed.Handlers, parsed.Offers, parsed.Deals);
                     return 0;
                 });
-                output.WriteLine($"applied {parsed.Handlers.Count} handler(s) and {parsed.Offers.Count} offer(s)");
+                output.WriteLine($"applied {parsed.Handlers.Count} handler(s), {parsed.Offers.Count} offer(s) and {parsed.Deals.Count} deal(s)");
                 return 0;
             case "export":
                 using (var connection = store.Open())

@@ -1,0 +1,181 @@
+using Switchboard.Catalog;
+using Switchboard.Storage;
+using Switchboard.Tests.Infrastructure;
+
+namespace Switchboard.Tests.Catalog;
+
+/// <summary>
+/// Deals in the catalog: the <c>deals:</c> part of the file (every bad entry named), its round
+/// trip through the store, and the admin JSON API that edits them, on both stores.
+/// </summary>
+public abstract class DealCatalogTests(StoreKind kind) : IAsyncLifetime
+{
+    /// <summary>Offers a deal can bundle; draft and tweet take the item before them as {input}.</summary>
+    public const string Offers = """
+        handlers:
+          - {id: echo.render, credits: 1}
+        offers:
+          - {service: text, action: outline, handler: echo.render, price: 3, prompt_template: "Outline {topic}"}
+          - {service: text, action: draft, handler: echo.render, price: 6, prompt_template: "Draft a {tone} post from {input}"}
+          - {service: text, action: tweet, handler: echo.render, price: 2, prompt_template: "Tweet {input}"}
+          - {service: image, action: cover, handler: echo.render, price: 4, prompt_template: "Cover for {topic} in {style}"}
+        """;
+
+    private readonly TestStore _dir = TestStore.Create(kind);
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync() => await _dir.DisposeAsync();
+
+    private async Task<(int Exit, string Out, string Err)> Apply(string yaml)
+    {
+        var file = Path.Combine(_dir.Path, $"c-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(file, yaml);
+        return await Infrastructure.Cli.Run(_dir, "catalog", "apply", file);
+    }
+
+    private async Task<string> Export() => (await Infrastructure.Cli.Run(_dir, "catalog", "export")).Out;
+
+    private CatalogSnapshot Stored => _dir.Query(CatalogStore.Load);
+
+    [Fact]
+    public async Task EveryBadDealIsNamedAndNothingIsApplied()
+    {
+        var (exit, _, error) = await Apply(Offers + """
+
+              - {service: text, action: broken, handler: echo.render, price: -1, prompt_template: "x"}
+            deals:
+              - {name: unknown-offer, offers: [{offer: text/outline}, {offer: text/drafts, pipeline: overwrite}]}
+              - {name: piped-first, offers: [{offer: text/draft, pipeline: overwrite}]}
+              - {name: modifiers, offers: [{offer: text/outline}], price_modifier: 101, addons_modifier: -1}
+              - {name: negative, offers: [{offer: text/outline}], price: -5}
+              - {name: unknown-offer, offers: [{offer: text/outline}]}
+              - {name: Not A Slug, offers: [{offer: text/outline}]}
+              - {name: empty, offers: []}
+              - {name: missing}
+              - {name: bad-mode, offers: [{offer: text/outline}, {offer: text/draft, pipeline: sideways}]}
+              - {name: ambiguous, offers: [{offer: text/outline}], price: 5, price_modifier: 10}
+              - {name: twice, offers: [{offer: text/outline}], addons: [{offer: image/cover}, {offer: image/cover, pipeline: none}]}
+              - {name: extra, offers: [{offer: text/outline, colour: red}], colour: blue}
+              - {name: bad-offer, offers: [{offer: outline}]}
+              - {name: broken-offer, offers: [{offer: text/broken}]}
+            """);
+
+        Assert.Equal(1, exit);
+        Assert.Contains("deals[0] (unknown-offer): offers[1] unknown offer 'text/drafts'", error);
+        Assert.Contains("deals[1] (piped-first): offers[0] pipeline must be none: the first offer has no item before it", error);
+        Assert.Contains("deals[2] (modifiers): price_modifier must be between 0 and 100", error);
+        Assert.Contains("deals[2] (modifiers): addons_modifier must be between 0 and 100", error);
+        Assert.Contains("deals[3] (negative): price must be >= 0", error);
+        Assert.Contains("deals[4] (unknown-offer): name appears twice in this file", error);
+        Assert.Contains("deals[5] (Not A Slug): name must be a lowercase slug", error);
+        Assert.Contains("deals[6] (empty): offers must name at least one offer", error);
+        Assert.Contains("deals[7] (missing): offers is required", error);
+        Assert.Contains("deals[8] (bad-mode): offers[1] pipeline 'sideways' is not a pipeline mode (one of none, overwrite, extend, pass_through)", error);
+        Assert.Contains("deals[9] (ambiguous): price_modifier must be 0 with a fixed price (price 5 and price_modifier 10 are ambiguous", error);
+        Assert.Contains("deals[10] (twice): addons[1] offer 'image/cover' is already an add-on of this deal (add-ons are chosen by offer name)", error);
+        Assert.Contains("deals[11]: unknown key 'colour'", error);
+        Assert.Contains("deals[11] (extra): offers[0] unknown key 'colour'", error);
+        Assert.Contains("deals[12] (bad-offer): offers[0] offer must be 'service/action' (got 'outline')", error);
+        // An offer with an error of its own is reported once, at the offer.
+        Assert.Contains("offers[4] (text/broken): price must be >= 0", error);
+        Assert.DoesNotContain("unknown offer 'text/broken'", error);
+        Assert.DoesNotContain("deals[4] (unknown-offer): offers", error);
+        Assert.Contains("not applied", error);
+        Assert.Empty(Stored.Deals);
+        Assert.Empty(Stored.Offers);
+    }
+
+    [Fact]
+    public async Task ADealMayNameOffersAlreadyInTheStore()
+    {
+        Assert.Equal(0, (await Apply(Offers)).Exit);
+        var version = _dir.Query(c => Meta.Read(c, Meta.CatalogVersion));
+
+        var (exit, output, error) = await Apply("""
+            deals:
+              - {name: pack, offers: [{offer: text/outline}, {offer: text/draft, pipeline: extend}]}
+            """);
+        var (badExit, _, badError) = await Apply("""
+            deals:
+              - {name: other, offers: [{offer: text/outline}, {offer: text/nope}]}
+            """);
+
+        Assert.True(exit == 0, error);
+        Assert.Contains("applied 0 handler(s), 0 offer(s) and 1 deal(s)", output);
+        Assert.Equal(1, badExit);
+        Assert.Contains("deals[0] (other): offers[1] unknown offer 'text/nope'", badError);
+        Assert.Equal(version + 1, _dir.Query(c => Meta.Read(c, Meta.CatalogVersion)));
+        var deal = Assert.Single(Stored.Deals);
+        Assert.Equal([new DealItem("text", "outline", Pipeline.None), new DealItem("text", "draft", Pipeline.Extend)], deal.Offers);
+    }
+
+    [Fact]
+    public async Task ApplyExportApplyRoundTripsDeals()
+    {
+        var yaml = Offers + """
+
+            deals:
+              - name: blog-pack
+                offers:
+                  - {offer: text/outline, pipeline: none}
+                  - {offer: text/draft, pipeline: overwrite}
+                price: null
+                price_modifier: 10
+                addons:
+                  - {offer: text/tweet, pipeline: pass_through}
+                  - {offer: image/cover}
+                addons_modifier: 20
+              - {name: a-fixed_one, offers: [{offer: image/cover}], price: 7, enabled: false}
+            """;
+        Assert.Equal(0, (await Apply(yaml)).Exit);
+        var first = await Export();
+        Assert.Equal(0, (await Apply(first)).Exit);
+        Assert.Equal(first, await Export());
+
+        var deals = Stored.Deals;
+        Assert.Equal(["a-fixed_one", "blog-pack"], deals.Select(d => d.Name));
+        var fixedOne = deals[0];
+        Assert.Equal((7, 0, 0, false), (fixedOne.Price!.Value, fixedOne.PriceModifier, fixedOne.AddonsModifier, fixedOne.Enabled));
+        Assert.Empty(fixedOne.Addons);
+        var pack = deals[1];
+        Assert.Equal((null, 10, 20, true), (pack.Price, pack.PriceModifier, pack.AddonsModifier, pack.Enabled));
+        Assert.Equal(["text/outline", "text/draft"], pack.Offers.Select(i => i.Offer));
+        Assert.Equal([new DealItem("text", "tweet", Pipeline.PassThrough), new DealItem("image", "cover", Pipeline.None)], pack.Addons);
+        Assert.Equal("/svc/deal/blog-pack/", pack.Path);
+
+        // An upsert by name: a deal not named is left alone, a named one replaced whole.
+        Assert.Equal(0, (await Apply("""
+            deals:
+              - {name: blog-pack, offers: [{offer: text/outline}], price: 2}
+            """)).Exit);
+        Assert.Equal(["a-fixed_one", "blog-pack"], Stored.Deals.Select(d => d.Name));
+        var replaced = Stored.FindDeal("blog-pack")!;
+        Assert.Equal((2, 0), (replaced.Price!.Value, replaced.PriceModifier));
+        Assert.Empty(replaced.Addons);
+    }
+
+    [Fact]
+    public async Task TheExampleDealAppliesAndItsOffersExist()
+    {
+        var root = new DirectoryInfo(AppContext.BaseDirectory);
+        while (!File.Exists(Path.Combine(root.FullName, "Switchboard.slnx")))
+        {
+            root = root.Parent ?? throw new DirectoryNotFoundException("repository root not found");
+        }
+        var example = Path.Combine(root.FullName, "examples", "catalog.yaml");
+        var (exit, output, error) = await Infrastructure.Cli.Run(_dir, "catalog", "apply", example);
+
+        Assert.True(exit == 0, error);
+        Assert.Contains("1 deal(s)", output);
+        var catalog = Stored;
+        var deal = Assert.Single(catalog.LiveDeals);
+        Assert.Contains(deal.Offers.Concat(deal.Addons), i => i.Waits);
+        Assert.NotEmpty(deal.Addons);
+        Assert.All(deal.Offers.Concat(deal.Addons), i => Assert.Equal("echo.render", catalog.FindOffer(i)!.Handler));
+    }
+}
+
+public sealed class DealCatalogOnSqlite() : DealCatalogTests(StoreKind.Sqlite);
+
+public sealed class DealCatalogOnPostgres() : DealCatalogTests(StoreKind.Postgres);
