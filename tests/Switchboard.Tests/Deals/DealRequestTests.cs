@@ -194,6 +194,34 @@ public abstract class DealRequestTests(StoreKind kind) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TheAuditChecksEveryStepsRefund()
+    {
+        var deal = await BuyAndWait("broken", new { topic = "audit" });
+        var id = deal["id"]!.GetValue<string>();
+        Ledger.AssertAudited(_dir);
+        List<(string Kind, string? Request)> Problems() => [.. _dir.Audit().Problems.Select(p => (p.Kind, p.RequestId))];
+
+        // The failed step's refund gone (its credits with it, so only the refund is wrong).
+        var share = RefundOf(id, 1);
+        _dir.Query(c => c.Execute("DELETE FROM ledger WHERE request_id = @id AND step = 1", ("@id", id))
+            + c.Execute("UPDATE users SET credits = credits - @s WHERE id = @u", ("@s", share), ("@u", _userId)));
+        Assert.Equal([("missing_refund", id)], Problems());
+
+        // Back, but one credit too many; and a refund of a step that succeeded.
+        _dir.Query(c => c.Execute(
+            "INSERT INTO ledger (user_id, kind, amount, request_id, request_seq, run, step, created_at) SELECT user_id, 'refund', @a, id, seq, run, 1, 1 FROM requests WHERE id = @id",
+            ("@a", share + 1), ("@id", id)) + c.Execute(
+            "INSERT INTO ledger (user_id, kind, amount, request_id, request_seq, run, step, created_at) SELECT user_id, 'refund', 1, id, seq, run, 0, 1 FROM requests WHERE id = @id",
+            ("@id", id)) + c.Execute("UPDATE users SET credits = credits + @s WHERE id = @u", ("@s", share + 2), ("@u", _userId)));
+        Assert.Equal([("refund_mismatch", id), ("unexpected_refund", id)], Problems().Order().ToList());
+
+        _dir.Query(c => c.Execute("DELETE FROM ledger WHERE request_id = @id AND step = 0", ("@id", id))
+            + c.Execute("UPDATE ledger SET amount = amount - 1 WHERE request_id = @id AND step = 1", ("@id", id))
+            + c.Execute("UPDATE users SET credits = credits - 2 WHERE id = @u", ("@u", _userId)));
+        Ledger.AssertAudited(_dir);
+    }
+
+    [Fact]
     public async Task TheSameDealTwiceIsOneRequestChargedOnceAndAddOnsArePartOfTheId()
     {
         var first = await Buy("mixed", new { topic = "tea", tone = "dry" }, ["t/c", "t/a"]);
