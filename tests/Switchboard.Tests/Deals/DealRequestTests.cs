@@ -181,6 +181,13 @@ public abstract class DealRequestTests(StoreKind kind) : IAsyncLifetime
         Assert.Equal(2, Ledger.Count(_dir, "refund", id));
         Assert.Equal(1000 - 70 + shares[1] + shares[2], Ledger.Balance(_dir, _userId));
         Ledger.AssertAudited(_dir);
+        // The client's account counts the deal, net of its refunds; its steps are not requests of their own.
+        var me = (await _client.GetFromJsonAsync<JsonObject>("/svc/me/"))!;
+        var offers = me["offers"]!.AsArray();
+        var line = Assert.Single(offers);
+        Assert.Equal("deal/broken", line!["offer"]!.GetValue<string>());
+        Assert.Equal(1, line["failed"]!.GetValue<long>());
+        Assert.Equal(70 - shares[1] - shares[2], line["credits"]!.GetValue<long>());
 
         // Submitted again, a failed deal runs again under its id: a new run, charged again.
         var again = await Buy("broken", new { topic = "rain" }, ["t/b"]);
