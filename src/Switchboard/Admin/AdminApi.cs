@@ -1,3 +1,4 @@
+using Switchboard.Catalog;
 using Switchboard.Credits;
 using Switchboard.Errors;
 using Switchboard.Resources;
@@ -24,6 +25,7 @@ public static class AdminApi
         admin.MapCreditsAdmin();
         admin.MapUsageAdmin();
         admin.MapResourcesAdmin();
+        admin.MapDealsAdmin();
         return admin;
     }
 }

@@ -1,8 +1,12 @@
 using System.Text.Json.Nodes;
+using Switchboard.Deals;
 
 namespace Switchboard.Catalog;
 
-/// <summary>An OpenAPI 3.0 document of the live catalog: one path per offer, its template variables as required properties.</summary>
+/// <summary>
+/// An OpenAPI 3.0 document of the live catalog: one path per offer, its template variables as
+/// required properties; per deal, its purchase and its quote.
+/// </summary>
 public static class OpenApiDocument
 {
     public static JsonObject Build(CatalogSnapshot catalog)
@@ -63,6 +67,10 @@ public static class OpenApiDocument
                     },
                 },
             };
+        }
+        foreach (var deal in catalog.LiveDeals)
+        {
+            AddDeal(paths, catalog, deal);
         }
         paths["/svc/request/{id}/"] = new JsonObject
         {
@@ -127,6 +135,19 @@ public static class OpenApiDocument
                             ["error"] = new JsonObject { ["type"] = "object", ["nullable"] = true },
                         },
                     },
+                    ["DealQuote"] = new JsonObject
+                    {
+                        ["type"] = "object",
+                        ["required"] = new JsonArray("deal", "price", "primary", "addons", "steps"),
+                        ["properties"] = new JsonObject
+                        {
+                            ["deal"] = new JsonObject { ["type"] = "string" },
+                            ["price"] = new JsonObject { ["type"] = "integer", ["description"] = "Credits the deal costs with these add-ons" },
+                            ["primary"] = new JsonObject { ["type"] = "object" },
+                            ["addons"] = new JsonObject { ["type"] = "object" },
+                            ["steps"] = new JsonObject { ["type"] = "array", ["items"] = new JsonObject { ["type"] = "object" } },
+                        },
+                    },
                     ["Problem"] = new JsonObject
                     {
                         ["type"] = "object",
@@ -143,6 +164,113 @@ public static class OpenApiDocument
             },
         };
     }
+
+    /// <summary>
+    /// <c>POST /svc/deal/{name}/</c> and <c>GET /svc/deal/{name}/quote</c>. Their operation ids
+    /// start with a capital, which no offer's can (services and actions are lowercase slugs).
+    /// </summary>
+    private static void AddDeal(JsonObject paths, CatalogSnapshot catalog, DealEntry deal)
+    {
+        var primary = deal.Offers.Select(i => (i, catalog.FindOffer(i)!)).ToList();
+        var required = DealInputs.Of(primary);
+        // Like offers, only what can be bought now: add-ons that are not available are left out.
+        var addons = deal.Addons.Where(catalog.IsLive).ToList();
+        var optional = addons.SelectMany(a => CatalogEndpoints.ExtraInputs(catalog, primary, a, required)).Distinct();
+        var inputs = new JsonObject();
+        foreach (var variable in required.Concat(optional))
+        {
+            inputs[variable] = new JsonObject
+            {
+                ["oneOf"] = new JsonArray(new JsonObject { ["type"] = "string" }, new JsonObject { ["type"] = "number" }),
+            };
+        }
+        var price = DealPricing.Quote(catalog, deal, [], new Dictionary<string, string>())!.Price;
+        var id = deal.Name.Replace('-', '_');
+        paths[deal.Path] = new JsonObject
+        {
+            ["post"] = new JsonObject
+            {
+                ["operationId"] = $"Deal_{id}",
+                ["tags"] = new JsonArray("deal"),
+                ["summary"] = $"deal {deal.Name} ({price} credits without add-ons; {string.Join(", ", deal.Offers.Select(i => i.Offer))})",
+                ["requestBody"] = new JsonObject
+                {
+                    ["required"] = true,
+                    ["content"] = new JsonObject
+                    {
+                        ["application/json"] = new JsonObject
+                        {
+                            ["schema"] = new JsonObject
+                            {
+                                ["type"] = "object",
+                                ["required"] = new JsonArray("inputs"),
+                                ["properties"] = new JsonObject
+                                {
+                                    ["inputs"] = new JsonObject
+                                    {
+                                        ["type"] = "object",
+                                        ["description"] = "The inputs of the deal's offers; a chosen add-on may need more.",
+                                        ["required"] = new JsonArray([.. required.Select(v => (JsonNode)v)]),
+                                        ["properties"] = inputs,
+                                        ["additionalProperties"] = false,
+                                    },
+                                    ["addons"] = AddonNames(addons),
+                                },
+                                ["additionalProperties"] = false,
+                            },
+                        },
+                    },
+                },
+                ["responses"] = new JsonObject
+                {
+                    ["202"] = Response("Accepted: the deal is queued", "#/components/schemas/Accepted"),
+                    ["200"] = Response("The same request exists already (not charged again)", "#/components/schemas/Request"),
+                    ["400"] = ProblemResponse("Invalid body, inputs or add-ons"),
+                    ["401"] = ProblemResponse("Missing or invalid API key"),
+                    ["402"] = ProblemResponse("Not enough credits"),
+                    ["404"] = ProblemResponse("Unknown deal"),
+                    ["413"] = ProblemResponse("Body too large"),
+                    ["415"] = ProblemResponse("Body is not JSON"),
+                },
+            },
+        };
+        paths[$"{deal.Path}quote"] = new JsonObject
+        {
+            ["get"] = new JsonObject
+            {
+                ["operationId"] = $"Quote_{id}",
+                ["tags"] = new JsonArray("deal"),
+                ["summary"] = $"The price of deal {deal.Name} with these add-ons (nothing is charged)",
+                ["security"] = new JsonArray(),
+                ["parameters"] = new JsonArray(new JsonObject
+                {
+                    ["name"] = "addons",
+                    ["in"] = "query",
+                    ["required"] = false,
+                    ["description"] = "Comma-separated add-on offers; absent or empty is none.",
+                    ["style"] = "form",
+                    ["explode"] = false,
+                    ["schema"] = AddonNames(addons),
+                }),
+                ["responses"] = new JsonObject
+                {
+                    ["200"] = Response("The price and its split over the steps", "#/components/schemas/DealQuote"),
+                    ["400"] = ProblemResponse("An add-on is unknown, repeated or not available"),
+                    ["404"] = ProblemResponse("Unknown deal"),
+                },
+            },
+        };
+    }
+
+    /// <summary>A list of add-on names (an empty list when there are none: an enum may not be empty).</summary>
+    private static JsonObject AddonNames(IReadOnlyList<DealItem> addons) => addons.Count == 0
+        ? new JsonObject { ["type"] = "array", ["maxItems"] = 0, ["items"] = new JsonObject { ["type"] = "string" } }
+        : new JsonObject
+        {
+            ["type"] = "array",
+            ["uniqueItems"] = true,
+            ["items"] = new JsonObject { ["type"] = "string", ["enum"] = new JsonArray([.. addons.Select(a => (JsonNode)a.Offer)]) },
+        };
 
     private static JsonObject Response(string description, string schema) => new()
     {

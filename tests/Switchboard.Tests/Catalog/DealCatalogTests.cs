@@ -1,6 +1,11 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
 using Switchboard.Catalog;
 using Switchboard.Storage;
 using Switchboard.Tests.Infrastructure;
+using static Switchboard.Tests.Catalog.DealEndpointTests;
 
 namespace Switchboard.Tests.Catalog;
 
@@ -173,6 +178,128 @@ public abstract class DealCatalogTests(StoreKind kind) : IAsyncLifetime
         Assert.Contains(deal.Offers.Concat(deal.Addons), i => i.Waits);
         Assert.NotEmpty(deal.Addons);
         Assert.All(deal.Offers.Concat(deal.Addons), i => Assert.Equal("echo.render", catalog.FindOffer(i)!.Handler));
+    }
+
+    private static StringContent Body(string json) => new(json, Encoding.UTF8, "application/json");
+
+    private async Task<(SwitchboardFactory App, HttpClient Admin)> StartWithAdmin()
+    {
+        Assert.Equal(0, (await Apply(Offers)).Exit);
+        var root = await Infrastructure.Cli.Json(_dir, "users", "create", "root", "--admin");
+        var app = new SwitchboardFactory(_dir);
+        return (app, app.ClientFor(root["api_key"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task AdminsCreateReadReplaceAndDeleteDealsAndTheLiveCatalogFollows()
+    {
+        var (app, admin) = await StartWithAdmin();
+        await using var _ = app;
+        using var anyone = app.CreateClient();
+
+        var created = await admin.PutAsync("/admin/api/deals/blog-pack", Body("""
+            {"offers": [{"offer": "text/outline"}, {"offer": "text/draft", "pipeline": "overwrite"}],
+             "price_modifier": 10, "addons": [{"offer": "image/cover"}]}
+            """));
+
+        Assert.Equal(HttpStatusCode.OK, created.StatusCode);
+        var entry = (await created.Content.ReadFromJsonAsync<JsonObject>())!;
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse("""
+            {"name": "blog-pack", "offers": [{"offer": "text/outline", "pipeline": "none"}, {"offer": "text/draft", "pipeline": "overwrite"}],
+             "price": null, "price_modifier": 10, "addons": [{"offer": "image/cover", "pipeline": "none"}], "addons_modifier": 0, "enabled": true}
+            """), entry), entry.ToJsonString());
+        // No restart and no reload by hand: the version bump reaches the running catalog.
+        Assert.Equal(8, (await QuoteOnceLive(anyone, "/svc/deal/blog-pack/quote", q => q["price"]!.GetValue<long>() == 8))["price"]!.GetValue<long>());
+
+        var replaced = await admin.PutAsync("/admin/api/deals/blog-pack", Body("""{"name": "blog-pack", "offers": [{"offer": "image/cover"}], "price": 3}"""));
+        var quiet = await admin.PutAsync("/admin/api/deals/quiet", Body("""{"offers": [{"offer": "text/outline"}], "enabled": false}"""));
+
+        Assert.Equal(HttpStatusCode.OK, replaced.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, quiet.StatusCode);
+        Assert.Empty((await replaced.Content.ReadFromJsonAsync<JsonObject>())!["addons"]!.AsArray());
+        await QuoteOnceLive(anyone, "/svc/deal/blog-pack/quote", q => q["price"]!.GetValue<long>() == 3);
+        var list = (await admin.GetFromJsonAsync<JsonObject>("/admin/api/deals"))!["deals"]!.AsArray();
+        Assert.Equal(["blog-pack", "quiet"], list.Select(d => d!["name"]!.GetValue<string>()));
+        Assert.False(list[1]!["enabled"]!.GetValue<bool>());
+        var one = await admin.GetFromJsonAsync<JsonObject>("/admin/api/deals/quiet");
+        Assert.True(JsonNode.DeepEquals(list[1], one));
+        await Problem(await anyone.GetAsync("/svc/deal/quiet/quote"), HttpStatusCode.NotFound, "unknown_deal");
+
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync("/admin/api/deals/blog-pack")).StatusCode);
+        await Problem(await admin.GetAsync("/admin/api/deals/blog-pack"), HttpStatusCode.NotFound, "unknown_deal");
+        await Problem(await admin.DeleteAsync("/admin/api/deals/blog-pack"), HttpStatusCode.NotFound, "unknown_deal");
+        await Until(async () => (await anyone.GetAsync("/svc/deal/blog-pack/quote")).StatusCode == HttpStatusCode.NotFound);
+        Assert.Equal(["quiet"], Stored.Deals.Select(d => d.Name));
+    }
+
+    [Fact]
+    public async Task TheDealsAdminApiNeedsAnAdminKey()
+    {
+        var (app, _) = await StartWithAdmin();
+        await using var __ = app;
+        var (_, key) = await Infrastructure.Cli.CreateUser(_dir, "alice", 100);
+        using var alice = app.ClientFor(key);
+        using var anyone = app.CreateClient();
+        const string deal = """{"offers": [{"offer": "text/outline"}]}""";
+
+        await Problem(await alice.GetAsync("/admin/api/deals"), HttpStatusCode.Forbidden, "admin_required");
+        await Problem(await alice.GetAsync("/admin/api/deals/pack"), HttpStatusCode.Forbidden, "admin_required");
+        await Problem(await alice.PutAsync("/admin/api/deals/pack", Body(deal)), HttpStatusCode.Forbidden, "admin_required");
+        await Problem(await alice.DeleteAsync("/admin/api/deals/pack"), HttpStatusCode.Forbidden, "admin_required");
+        await Problem(await anyone.PutAsync("/admin/api/deals/pack", Body(deal)), HttpStatusCode.Unauthorized, "missing_api_key");
+        Assert.Empty(Stored.Deals);
+    }
+
+    [Fact]
+    public async Task AnInvalidDealBodyIs400WithEveryErrorAndStoresNothing()
+    {
+        var (app, admin) = await StartWithAdmin();
+        await using var _ = app;
+
+        var invalid = await Problem(await admin.PutAsync("/admin/api/deals/pack", Body("""
+            {"offers": [{"offer": "text/nope"}, {"offer": "text/draft", "pipeline": "sideways"}], "price": -1, "colour": "red",
+             "addons": [{"offer": "image/cover"}, {"offer": "image/cover"}]}
+            """)), HttpStatusCode.BadRequest, "invalid_deal");
+        var renamed = await Problem(await admin.PutAsync("/admin/api/deals/pack", Body("""{"name": "other", "offers": [{"offer": "text/outline"}]}""")),
+            HttpStatusCode.BadRequest, "invalid_deal");
+        var badName = await Problem(await admin.PutAsync("/admin/api/deals/Pack", Body("""{"offers": [{"offer": "text/outline"}]}""")),
+            HttpStatusCode.BadRequest, "invalid_deal");
+        await Problem(await admin.PutAsync("/admin/api/deals/pack", Body("""{"offers": """)), HttpStatusCode.BadRequest, "invalid_json");
+        await Problem(await admin.PutAsync("/admin/api/deals/pack", Body("""[{"offers": []}]""")), HttpStatusCode.BadRequest, "invalid_json");
+
+        Assert.Equal(
+            ["unknown key 'colour'", "offers[0] unknown offer 'text/nope'",
+             "offers[1] pipeline 'sideways' is not a pipeline mode (one of none, overwrite, extend, pass_through)", "price must be >= 0",
+             "addons[1] offer 'image/cover' is already an add-on of this deal (add-ons are chosen by offer name)"],
+            Errors(invalid));
+        Assert.StartsWith("name \"other\" does not match the deal's path ('pack')", Assert.Single(Errors(renamed)));
+        Assert.Equal(["name must be a lowercase slug (a-z, 0-9, '-', '_')"], Errors(badName));
+        Assert.Empty(Stored.Deals);
+    }
+
+    private static IEnumerable<string> Errors(JsonObject problem) => problem["errors"]!.AsArray().Select(e => e!.GetValue<string>());
+
+    /// <summary>Polls a quote (the live catalog follows the store within a poll) until it answers 200 and <paramref name="done"/> holds.</summary>
+    private static async Task<JsonObject> QuoteOnceLive(HttpClient client, string path, Func<JsonObject, bool> done)
+    {
+        JsonObject? quote = null;
+        await Until(async () =>
+        {
+            var response = await client.GetAsync(path);
+            quote = response.IsSuccessStatusCode ? await response.Content.ReadFromJsonAsync<JsonObject>() : null;
+            return quote is not null && done(quote);
+        });
+        return quote!;
+    }
+
+    private static async Task Until(Func<Task<bool>> condition)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the live catalog did not follow the store within 10 s");
+            await Task.Delay(20);
+        }
     }
 }
 

@@ -1,0 +1,43 @@
+using Microsoft.Extensions.Primitives;
+using Switchboard.Catalog;
+using Switchboard.Errors;
+
+namespace Switchboard.Deals;
+
+/// <summary>
+/// <c>GET /svc/deal/{name}/quote?addons=a,b</c>: what the deal costs with these add-ons and how
+/// the price splits over its steps. Public like the catalog it is read from; it charges nothing,
+/// so a client can show the price before it buys.
+/// </summary>
+public static class DealQuoteEndpoint
+{
+    public static IEndpointRouteBuilder MapDealQuote(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/svc/deal/{name}/quote", Handle);
+        return app;
+    }
+
+    private static IResult Handle(string name, HttpRequest request, CatalogCache catalog)
+    {
+        // One snapshot for the whole answer: the catalog may be swapped meanwhile.
+        var snapshot = catalog.Current;
+        if (snapshot.FindDeal(name) is not { } deal || !snapshot.IsLive(deal))
+        {
+            return UnknownDeal(name);
+        }
+        var errors = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (DealPricing.Quote(snapshot, deal, Addons(request.Query["addons"]), errors) is not { } quote)
+        {
+            return Problems.Of(400, "invalid_addons", "The add-ons are not valid", string.Join("; ", errors.Select(e => $"{e.Key} {e.Value}")),
+                new Dictionary<string, object?> { ["errors"] = errors });
+        }
+        return TypedResults.Ok(quote.ToJson());
+    }
+
+    /// <summary>Add-on names from <c>?addons=a,b</c> (the parameter may also repeat); empty or absent is none.</summary>
+    public static IReadOnlyList<string> Addons(StringValues values) =>
+        [.. values.SelectMany(v => (v ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))];
+
+    private static IResult UnknownDeal(string name) =>
+        Problems.Of(404, "unknown_deal", "No such deal", $"No deal named '{name}' is on sale.");
+}
