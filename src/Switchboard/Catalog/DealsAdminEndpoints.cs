@@ -40,7 +40,7 @@ public static partial class DealsAdminEndpoints
     private static IResult Get(string name, Store store)
     {
         using var connection = store.Open();
-        return CatalogStore.LoadDeals(connection, name) is [var deal] ? TypedResults.Ok(CatalogDocument.ToJson(deal)) : UnknownDeal(name);
+        return CatalogStore.LoadDeals(connection, name) is [var deal] ? TypedResults.Ok(CatalogDocument.ToJson(deal)) : Problems.UnknownDeal(name);
     }
 
     private static async Task<IResult> Put(string name, HttpRequest request, Store store)
@@ -74,7 +74,7 @@ public static partial class DealsAdminEndpoints
     }
 
     private static async Task<IResult> Delete(string name, Store store) =>
-        await store.WriteAsync(c => CatalogStore.DeleteDeal(c, name)) ? TypedResults.NoContent() : UnknownDeal(name);
+        await store.WriteAsync(c => CatalogStore.DeleteDeal(c, name)) ? TypedResults.NoContent() : Problems.UnknownDeal(name);
 
     /// <summary>The body as a JSON object, or null when it is not one (or is larger than <see cref="MaxBodyBytes"/>).</summary>
     private static async Task<JsonObject?> ReadObject(HttpRequest request)
@@ -113,6 +113,4 @@ public static partial class DealsAdminEndpoints
         return Problems.Of(400, "invalid_deal", "Invalid deal", $"Deal '{name}': {string.Join("; ", list)}",
             new Dictionary<string, object?> { ["errors"] = list });
     }
-
-    private static IResult UnknownDeal(string name) => Problems.Of(404, "unknown_deal", "No such deal", $"No deal is named '{name}'.");
 }

@@ -29,14 +29,7 @@ public static class OpenApiDocument
                     ["operationId"] = $"{offer.Service}_{offer.Action}".Replace('-', '_'),
                     ["tags"] = new JsonArray(offer.Service),
                     ["summary"] = $"{offer.Service}/{offer.Action} ({offer.Price} credits, {offer.CreateQty} result(s))",
-                    ["parameters"] = new JsonArray(new JsonObject
-                    {
-                        ["name"] = "Idempotency-Key",
-                        ["in"] = "header",
-                        ["required"] = false,
-                        ["description"] = "Mixed into the request id, to ask for a deliberate re-run of the same inputs.",
-                        ["schema"] = new JsonObject { ["type"] = "string", ["maxLength"] = 255 },
-                    }),
+                    ["parameters"] = new JsonArray(IdempotencyKey()),
                     ["requestBody"] = new JsonObject
                     {
                         ["required"] = true,
@@ -165,6 +158,15 @@ public static class OpenApiDocument
         };
     }
 
+    private static JsonObject IdempotencyKey() => new()
+    {
+        ["name"] = "Idempotency-Key",
+        ["in"] = "header",
+        ["required"] = false,
+        ["description"] = "Mixed into the request id, to ask for a deliberate re-run of the same inputs.",
+        ["schema"] = new JsonObject { ["type"] = "string", ["maxLength"] = 255 },
+    };
+
     /// <summary>
     /// <c>POST /svc/deal/{name}/</c> and <c>GET /svc/deal/{name}/quote</c>. Their operation ids
     /// start with a capital, which no offer's can (services and actions are lowercase slugs).
@@ -193,6 +195,7 @@ public static class OpenApiDocument
                 ["operationId"] = $"Deal_{id}",
                 ["tags"] = new JsonArray("deal"),
                 ["summary"] = $"deal {deal.Name} ({price} credits without add-ons; {string.Join(", ", deal.Offers.Select(i => i.Offer))})",
+                ["parameters"] = new JsonArray(IdempotencyKey()),
                 ["requestBody"] = new JsonObject
                 {
                     ["required"] = true,

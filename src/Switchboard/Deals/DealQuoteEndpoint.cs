@@ -23,7 +23,7 @@ public static class DealQuoteEndpoint
         var snapshot = catalog.Current;
         if (snapshot.FindDeal(name) is not { } deal || !snapshot.IsLive(deal))
         {
-            return UnknownDeal(name);
+            return Problems.UnknownDeal(name);
         }
         var errors = new Dictionary<string, string>(StringComparer.Ordinal);
         if (DealPricing.Quote(snapshot, deal, Addons(request.Query["addons"]), errors) is not { } quote)
@@ -37,7 +37,4 @@ public static class DealQuoteEndpoint
     /// <summary>Add-on names from <c>?addons=a,b</c> (the parameter may also repeat); empty or absent is none.</summary>
     public static IReadOnlyList<string> Addons(StringValues values) =>
         [.. values.SelectMany(v => (v ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))];
-
-    private static IResult UnknownDeal(string name) =>
-        Problems.Of(404, "unknown_deal", "No such deal", $"No deal named '{name}' is on sale.");
 }

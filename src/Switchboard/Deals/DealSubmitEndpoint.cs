@@ -28,7 +28,7 @@ public static class DealSubmitEndpoint
         var deal = snapshot.FindDeal(name);
         if (deal is null || !snapshot.IsLive(deal))
         {
-            return UnknownDeal(name);
+            return Problems.UnknownDeal(name);
         }
         var (document, idempotencyKey, problem) = await SubmitEndpoint.ReadJson(http, settings);
         if (problem is not null)
@@ -142,7 +142,4 @@ public static class DealSubmitEndpoint
         }
         return [.. addons.EnumerateArray().Select(a => a.GetString()!)];
     }
-
-    public static IResult UnknownDeal(string name) =>
-        Problems.Of(404, "unknown_deal", "No such deal", $"There is no deal '{name}'.");
 }

@@ -34,4 +34,7 @@ public static class Problems
 
     public static ProblemHttpResult RequestNotFound() =>
         Of(StatusCodes.Status404NotFound, "request_not_found", "No such request");
+
+    public static ProblemHttpResult UnknownDeal(string name) =>
+        Of(StatusCodes.Status404NotFound, "unknown_deal", "No such deal", $"There is no deal '{name}'.");
 }

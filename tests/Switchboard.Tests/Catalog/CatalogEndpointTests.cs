@@ -59,11 +59,11 @@ public sealed class CatalogEndpointTests : IAsyncLifetime
         var schema = paths["/svc/text/shout/"]!["post"]!["requestBody"]!["content"]!["application/json"]!["schema"]!;
         Assert.Equal(["word", "name"], schema["required"]!.AsArray().Select(v => v!.GetValue<string>()));
         Assert.False(schema["additionalProperties"]!.GetValue<bool>());
-        // Every @ref resolves inside the document.
+        // Every $ref resolves inside the document.
         foreach (var reference in Refs(doc))
         {
             var target = reference.TrimStart('#', '/').Split('/').Aggregate((JsonNode?)doc, (node, part) => node?[part]);
-            Assert.True(target is not null, $"unresolved @ref {reference}");
+            Assert.True(target is not null, $"unresolved $ref {reference}");
         }
         var operationIds = paths.SelectMany(p => p.Value!.AsObject().Where(o => o.Value is JsonObject op && op["operationId"] is not null).Select(o => o.Value!["operationId"]!.GetValue<string>())).ToList();
         Assert.Equal(operationIds.Count, operationIds.Distinct().Count());
@@ -71,7 +71,7 @@ public sealed class CatalogEndpointTests : IAsyncLifetime
 
     private static IEnumerable<string> Refs(JsonNode? node) => node switch
     {
-        JsonObject obj => obj.SelectMany(p => p.Key == "@ref" ? [p.Value!.GetValue<string>()] : Refs(p.Value)),
+        JsonObject obj => obj.SelectMany(p => p.Key == "$ref" ? [p.Value!.GetValue<string>()] : Refs(p.Value)),
         JsonArray arr => arr.SelectMany(Refs),
         _ => [],
     };
