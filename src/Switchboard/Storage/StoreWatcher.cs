@@ -26,7 +26,7 @@ public sealed class StoreWatcher(
         {
             catalog.Current = CatalogStore.Load(connection);
             _catalogVersion = catalogVersion;
-            logger.LogInformation("Catalog version {Version} loaded: {Offers} offers", catalogVersion, catalog.Current.Offers.Count);
+            logger.LogInformation("Catalog version {Version} loaded: {Offers} offers, {Deals} deals", catalogVersion, catalog.Current.Offers.Count, catalog.Current.Deals.Count);
         }
         if (authVersion != _authVersion)
         {
