@@ -47,17 +47,7 @@ public static class OpenApiDocument
                             },
                         },
                     },
-                    ["responses"] = new JsonObject
-                    {
-                        ["202"] = Response("Accepted: the request is queued", "#/components/schemas/Accepted"),
-                        ["200"] = Response("The same request exists already (not charged again)", "#/components/schemas/Request"),
-                        ["400"] = ProblemResponse("Invalid body or inputs"),
-                        ["401"] = ProblemResponse("Missing or invalid API key"),
-                        ["402"] = ProblemResponse("Not enough credits"),
-                        ["404"] = ProblemResponse("Unknown service or action"),
-                        ["413"] = ProblemResponse("Body too large"),
-                        ["415"] = ProblemResponse("Body is not JSON"),
-                    },
+                    ["responses"] = SubmitResponses("the request", "Invalid body or inputs", "Unknown service or action"),
                 },
             };
         }
@@ -158,6 +148,19 @@ public static class OpenApiDocument
         };
     }
 
+    /// <summary>The answers of a purchase, an offer's or a deal's.</summary>
+    private static JsonObject SubmitResponses(string what, string invalid, string unknown) => new()
+    {
+        ["202"] = Response($"Accepted: {what} is queued", "#/components/schemas/Accepted"),
+        ["200"] = Response("The same request exists already (not charged again)", "#/components/schemas/Request"),
+        ["400"] = ProblemResponse(invalid),
+        ["401"] = ProblemResponse("Missing or invalid API key"),
+        ["402"] = ProblemResponse("Not enough credits"),
+        ["404"] = ProblemResponse(unknown),
+        ["413"] = ProblemResponse("Body too large"),
+        ["415"] = ProblemResponse("Body is not JSON"),
+    };
+
     private static JsonObject IdempotencyKey() => new()
     {
         ["name"] = "Idempotency-Key",
@@ -224,17 +227,7 @@ public static class OpenApiDocument
                         },
                     },
                 },
-                ["responses"] = new JsonObject
-                {
-                    ["202"] = Response("Accepted: the deal is queued", "#/components/schemas/Accepted"),
-                    ["200"] = Response("The same request exists already (not charged again)", "#/components/schemas/Request"),
-                    ["400"] = ProblemResponse("Invalid body, inputs or add-ons"),
-                    ["401"] = ProblemResponse("Missing or invalid API key"),
-                    ["402"] = ProblemResponse("Not enough credits"),
-                    ["404"] = ProblemResponse("Unknown deal"),
-                    ["413"] = ProblemResponse("Body too large"),
-                    ["415"] = ProblemResponse("Body is not JSON"),
-                },
+                ["responses"] = SubmitResponses("the deal", "Invalid body, inputs or add-ons", "Unknown deal"),
             },
         };
         paths[$"{deal.Path}quote"] = new JsonObject
