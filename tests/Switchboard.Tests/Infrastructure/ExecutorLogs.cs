@@ -59,4 +59,24 @@ public static class ExecutorLogs
             list.Add(interval);
         }
     }
+
+    /// <summary>The requests this executor logged a claim of ("Claimed …"), with how many times.</summary>
+    public static Dictionary<string, int> Claims(SwitchboardProcess executor) => Lines(executor, "Claimed ");
+
+    /// <summary>The requests this executor logged the end of ("Ended …"), with how many times.</summary>
+    public static Dictionary<string, int> Ends(SwitchboardProcess executor) => Lines(executor, "Ended ");
+
+    private static Dictionary<string, int> Lines(SwitchboardProcess executor, string prefix)
+    {
+        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var entry in executor.Logs)
+        {
+            if (entry["Message"]?.GetValue<string>().StartsWith(prefix, StringComparison.Ordinal) == true
+                && entry["State"]?["RequestId"]?.GetValue<string>() is { } requestId)
+            {
+                counts[requestId] = counts.GetValueOrDefault(requestId) + 1;
+            }
+        }
+        return counts;
+    }
 }
