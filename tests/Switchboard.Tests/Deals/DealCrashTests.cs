@@ -1,0 +1,105 @@
+using System.Net;
+using System.Net.Http.Json;
+using Switchboard.Storage;
+using Switchboard.Tests.Infrastructure;
+
+namespace Switchboard.Tests.Deals;
+
+/// <summary>
+/// A deal's pipeline survives a kill -9 of the embedded server in the middle of a step: after a
+/// restart every deal ends succeeded with exactly its results, the steps that had finished keep
+/// their results and are not run again, and each deal stays charged once, never refunded.
+/// </summary>
+public abstract class DealCrashTests(StoreKind kind)
+{
+    // Three items, fast → slow → fast: the kill lands while middle steps run, with first steps
+    // done, last steps waiting, and some deals already over.
+    private const string Catalog = """
+        handlers:
+          - {id: echo.render, credits: 1}
+        offers:
+          - {service: p, action: first, handler: echo.render, price: 3, prompt_template: "First({n})"}
+          - {service: p, action: slow, handler: echo.render, price: 5, prompt_template: "Slow[{input}]", params: {delay_ms: 1500}}
+          - {service: p, action: last, handler: echo.render, price: 2, prompt_template: "Last[{input}]"}
+        deals:
+          - name: relay
+            offers:
+              - {offer: p/first, pipeline: none}
+              - {offer: p/slow, pipeline: overwrite}
+              - {offer: p/last, pipeline: overwrite}
+        """;
+
+    private const int Deals = 8;
+    private const long Price = 3 + 5 + 2;
+
+    /// <summary>What echo.render makes of deal <paramref name="n"/>, step by step.</summary>
+    public static List<List<string>> Expected(int n) =>
+        [[$"First({n}) #1"], [$"Slow[First({n}) #1] #1"], [$"Last[Slow[First({n}) #1] #1] #1"]];
+
+    [Fact]
+    public async Task DealsKilledMidPipelineFinishAfterARestartWithoutRerunningFinishedSteps()
+    {
+        await using var dir = TestStore.Create(kind);
+        await Infrastructure.Cli.ApplyCatalog(dir, Catalog);
+        var (userId, key) = await Infrastructure.Cli.CreateUser(dir, "alice", 1000);
+        var ids = new List<string>();
+        await using (var first = await SwitchboardProcess.Start(dir, "--workers", "4", "--Switchboard:LeaseSeconds=2"))
+        {
+            using var client = first.Client(key);
+            for (var i = 0; i < Deals; i++)
+            {
+                var response = await client.PostAsJsonAsync("/svc/deal/relay/", new { inputs = new { n = i } });
+                Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+                ids.Add(await SwitchboardFactory.IdOf(response));
+            }
+            // Four workers, eight slow steps of 1.5 s: once every first step and a slow one have
+            // succeeded while another slow one runs, the store holds every stage of a pipeline.
+            await DealRows.WaitUntil(
+                () => DealRows.Count(dir, 0, "succeeded") == Deals && DealRows.Count(dir, 1, "succeeded") >= 1 && DealRows.Count(dir, 1, "running") >= 1,
+                TimeSpan.FromSeconds(20), () => "every first step and a slow one to succeed while another slow one runs");
+            await first.Kill();
+        }
+        var before = DealRows.Read(dir);
+        var killedRunning = before.Values.Where(r => r.Kind == "step" && r.Status == "running").ToList();
+        Assert.Contains(killedRunning, r => r.Step == 1);
+        var done = before.Values.Where(r => r.Status == "succeeded").ToList();
+        Assert.Equal(Deals, done.Count(r => r.Step == 0));
+
+        await using var second = await SwitchboardProcess.Start(dir, "--workers", "4", "--Switchboard:LeaseSeconds=2", "--Switchboard:ReconInterval=00:00:00.250");
+        using var after = second.Client(key);
+        for (var i = 0; i < Deals; i++)
+        {
+            var deal = await SwitchboardFactory.WaitFor(after, ids[i], TimeSpan.FromSeconds(30), "succeeded", "failed", "cancelled");
+            Assert.Equal("succeeded", deal["status"]!.GetValue<string>());
+            Assert.Equal(Expected(i), deal["steps"]!.AsArray().Select(s => s!["results"]!.AsArray().Select(r => r!.GetValue<string>()).ToList()));
+        }
+
+        var rows = DealRows.Read(dir);
+        // What had succeeded before the kill is untouched: same results, same times, same attempts.
+        foreach (var row in done)
+        {
+            Assert.Equal(row, rows[row.Id]);
+        }
+        // A step that was running when the process died ran again once its lease expired: one more claim.
+        foreach (var row in killedRunning)
+        {
+            Assert.Equal(row.Attempts + 1, rows[row.Id].Attempts);
+        }
+        for (var i = 0; i < Deals; i++)
+        {
+            var steps = DealRows.StepsOf(rows, ids[i]);
+            Assert.Equal(Expected(i), steps.Select(s => s.ResultList));
+            Assert.All(steps, s => Assert.Equal("succeeded", s.Status));
+            Assert.Equal(1, steps[0].Attempts);
+            DealRows.AssertRanInOrder(steps);
+            Assert.Equal(1, Ledger.Count(dir, "charge", ids[i]));
+            Assert.Equal(0, Ledger.Count(dir, "refund", ids[i]));
+        }
+        Assert.Equal(1000 - (Deals * Price), Ledger.Balance(dir, userId));
+        Ledger.AssertAudited(dir);
+    }
+}
+
+public sealed class DealCrashOnSqlite() : DealCrashTests(StoreKind.Sqlite);
+
+public sealed class DealCrashOnPostgres() : DealCrashTests(StoreKind.Postgres);

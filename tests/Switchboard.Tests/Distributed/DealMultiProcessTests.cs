@@ -1,0 +1,147 @@
+using System.Net;
+using System.Net.Http.Json;
+using Switchboard.Storage;
+using Switchboard.Tests.Deals;
+using Switchboard.Tests.Infrastructure;
+
+namespace Switchboard.Tests.Distributed;
+
+/// <summary>
+/// Deals in the distributed deployment (api, two executors and recon as separate OS processes
+/// on PostgreSQL and Redis): an executor killed while pipeline steps run loses no deal, runs no
+/// step twice at once and charges nothing twice.
+/// </summary>
+public sealed class DealMultiProcessTests : IAsyncLifetime
+{
+    // Three items, fast → slow-ish → fast: the kill lands while middle steps run.
+    private const string Catalog = """
+        handlers:
+          - {id: echo.render, credits: 1}
+        offers:
+          - {service: p, action: first, handler: echo.render, price: 3, prompt_template: "First({n})"}
+          - {service: p, action: slow, handler: echo.render, price: 5, prompt_template: "Slow[{input}]", params: {delay_ms: 400}}
+          - {service: p, action: last, handler: echo.render, price: 2, prompt_template: "Last[{input}]"}
+        deals:
+          - name: relay
+            offers:
+              - {offer: p/first, pipeline: none}
+              - {offer: p/slow, pipeline: overwrite}
+              - {offer: p/last, pipeline: overwrite}
+        """;
+
+    private const int Deals = 20;
+    private const long Price = 3 + 5 + 2;
+
+    /// <summary>Short leases so a killed executor's steps come back within seconds; claims and ends in the debug log.</summary>
+    private static readonly Dictionary<string, string> Fast = new()
+    {
+        ["Switchboard__LeaseSeconds"] = "3",
+        ["Switchboard__ReconInterval"] = "00:00:00.500",
+        ["Switchboard__ReconLeaseSeconds"] = "3",
+        ["Switchboard__ShutdownGrace"] = "00:00:05",
+        ["Logging__LogLevel__Switchboard.Execution.JobRunner"] = "Debug",
+    };
+
+    private readonly TestStore _store = TestStore.Create(StoreKind.Postgres, redis: true);
+    private readonly List<SwitchboardProcess> _processes = [];
+    private string _key = "";
+    private string _userId = "";
+
+    public async Task InitializeAsync()
+    {
+        await Infrastructure.Cli.ApplyCatalog(_store, Catalog);
+        (_userId, _key) = await Infrastructure.Cli.CreateUser(_store, "alice", 10_000);
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var process in _processes)
+        {
+            await process.DisposeAsync();
+        }
+        await _store.DisposeAsync();
+    }
+
+    private async Task<SwitchboardProcess> Start(string role, params string[] args)
+    {
+        var process = await SwitchboardProcess.StartRole(_store, role, args, Fast);
+        _processes.Add(process);
+        return process;
+    }
+
+    /// <summary>The steps (at place <paramref name="step"/>, or any) running under this executor's claim now (its owner name holds its pid).</summary>
+    private List<string> RunningOn(SwitchboardProcess executor, int? step = null) => _store.Query(c =>
+    {
+        using var command = c.Sql(
+            "SELECT id FROM requests WHERE kind = 'step' AND status = 'running' AND owner LIKE @owner AND (@step < 0 OR step = @step)",
+            ("@owner", $"%:{executor.Pid}:%"), ("@step", step ?? -1));
+        using var reader = command.ExecuteReader();
+        var ids = new List<string>();
+        while (reader.Read())
+        {
+            ids.Add(reader.GetString(0));
+        }
+        return ids;
+    });
+
+    private long DealsSucceeded() => _store.Query(c => c.Scalar<long>("SELECT COUNT(*) FROM requests WHERE kind = 'deal' AND status = 'succeeded'"));
+
+    [Fact]
+    public async Task KillingAnExecutorWhilePipelineStepsRunLosesNoDealAndRunsNoStepTwice()
+    {
+        var api = await Start("api");
+        var first = await Start("executor", "--workers", "4");
+        var second = await Start("executor", "--workers", "4");
+        await Start("recon");
+        using var client = api.Client(_key);
+        var ids = new string[Deals];
+        await Parallel.ForAsync(0, Deals, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (i, _) =>
+        {
+            var response = await client.PostAsJsonAsync("/svc/deal/relay/", new { inputs = new { n = i } });
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+            ids[i] = await SwitchboardFactory.IdOf(response);
+        });
+
+        await DealRows.WaitUntil(
+            () => DealRows.Count(_store, 0, "succeeded") >= 1 && RunningOn(first, step: 1).Count > 0,
+            TimeSpan.FromSeconds(20), () => "a middle step to run on the first executor");
+        await first.Kill();
+        var killedAt = new Dictionary<SwitchboardProcess, DateTimeOffset> { [first] = DateTimeOffset.UtcNow };
+        var before = DealRows.Read(_store);
+        var killedRunning = RunningOn(first).Select(id => before[id]).ToList();
+        Assert.Contains(killedRunning, r => r.Step == 1);
+        var done = before.Values.Where(r => r.Status == "succeeded").ToList();
+
+        await DealRows.WaitUntil(() => DealsSucceeded() == Deals, TimeSpan.FromSeconds(30),
+            () => $"every deal to succeed ({DealsSucceeded()} of {Deals})");
+        // The last "Ended" lines may still be on their way through the pipe.
+        await DealRows.WaitUntil(() => ExecutorLogs.Claims(second).Values.Sum() == ExecutorLogs.Ends(second).Values.Sum(),
+            TimeSpan.FromSeconds(10), () => "the second executor's log to show every claim ended");
+
+        var rows = DealRows.Read(_store);
+        foreach (var row in done)
+        {
+            Assert.Equal(row, rows[row.Id]);
+        }
+        var rerun = ExecutorLogs.Claims(second);
+        foreach (var row in killedRunning)
+        {
+            // The killed claim's lease expired, recon requeued it and the live executor ran it.
+            Assert.Equal(row.Attempts + 1, rows[row.Id].Attempts);
+            Assert.True(rerun.ContainsKey(row.Id), $"step {row.Id} was not run again by the live executor");
+        }
+        for (var i = 0; i < Deals; i++)
+        {
+            var deal = await SwitchboardFactory.Get(client, ids[i]);
+            Assert.Equal("succeeded", deal["status"]!.GetValue<string>());
+            var steps = DealRows.StepsOf(rows, ids[i]);
+            Assert.Equal(DealCrashTests.Expected(i), steps.Select(s => s.ResultList));
+            DealRows.AssertRanInOrder(steps);
+            Assert.Equal(1, Ledger.Count(_store, "charge", ids[i]));
+            Assert.Equal(0, Ledger.Count(_store, "refund", ids[i]));
+        }
+        Assert.Equal(10_000 - (Deals * Price), Ledger.Balance(_store, _userId));
+        Ledger.AssertAudited(_store);
+        ExecutorLogs.AssertNeverRanTwiceAtOnce([first, second], killedAt);
+    }
+}
