@@ -1,4 +1,5 @@
-# Helpers shared by bench/run.sh and bench/run-distributed.sh; sourced after each defines
+# shellcheck shell=bash
+# Helpers shared by bench/run.sh, bench/run-deals.sh and bench/run-distributed.sh; sourced after each defines
 # log, die, LOG (its log folder), PIDS (processes to clean up), QUIET_MAX and QUIET_WAIT.
 
 now_ms() { date +%s%3N; }
@@ -50,6 +51,56 @@ quiet_check() {
   ((busy > QUIET_MAX)) && log "WARNING: ${busy}% CPU used by other processes before $1; this round is suspect"
   ((busy > ROUND_BUSY)) && ROUND_BUSY=$busy
   return 0
+}
+
+# ---- servers on 127.0.0.1 (run.sh, run-deals.sh; run-distributed.sh takes free_port from
+# scripts/services.sh, sourced after this file) -----------------------------------------------
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# Our servers listen below the kernel's ephemeral range, where no client socket (wrk's, curl's)
+# can already hold the port.
+EPHEMERAL_LOW=$(awk '{ print $1 }' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+free_port() {
+  local port i low=20000 high=$((EPHEMERAL_LOW - 1))
+  ((high - low >= 1000)) || low=$((high - 1000))
+  for ((i = 0; i < 100; i++)); do
+    port=$((low + RANDOM % (high - low + 1)))
+    if ! port_in_use "$port"; then echo "$port"; return 0; fi
+  done
+  die "no free port found"
+}
+
+# wait_http PID URL PATTERN: until GET URL answers with a body containing PATTERN (30 s).
+# Returns 1 at once if process PID exits first.
+wait_http() {
+  local i
+  for ((i = 0; i < 300; i++)); do
+    if curl -fsS --max-time 2 "$2" 2>/dev/null | grep -q -- "$3"; then return 0; fi
+    kill -0 "$1" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  die "$2 did not answer with '$3' within 30 s"
+}
+
+# start_server LOG PATH PATTERN COMMAND...: runs COMMAND --urls http://127.0.0.1:PORT on a free
+# port until GET PATH answers with PATTERN; on another port if it exits at start (port taken
+# after all). Sets SERVER_PID and SERVER_URL.
+start_server() {
+  local log=$1 path=$2 pattern=$3 attempt port
+  shift 3
+  : >"$log"
+  for ((attempt = 1; attempt <= 5; attempt++)); do
+    port=$(free_port)
+    SERVER_URL="http://127.0.0.1:$port"
+    "$@" --urls "$SERVER_URL" >>"$log" 2>&1 &
+    SERVER_PID=$!
+    PIDS+=("$SERVER_PID")
+    if wait_http "$SERVER_PID" "$SERVER_URL$path" "$pattern"; then return 0; fi
+    wait "$SERVER_PID" 2>/dev/null || true
+    forget_pid "$SERVER_PID"
+    log "$1 exited at start on port $port (see $log); trying another port"
+  done
+  die "could not start $1 (see $log)"
 }
 
 # ---- tools, build, services --------------------------------------------------------------------
