@@ -4,6 +4,7 @@ using Switchboard.Admin;
 using Switchboard.Catalog;
 using Switchboard.Config;
 using Switchboard.Errors;
+using Switchboard.Observability;
 using Switchboard.Requests;
 
 namespace Switchboard.Hosting;
@@ -49,9 +50,11 @@ public static class ServeHost
         var builder = Host.CreateApplicationBuilder(args);
         builder.Configuration.AddCommandLine(args, Switches);
         builder.Logging.AddFilter("System.Net.Http.HttpClient", LogLevel.Warning);
+        builder.Logging.AddSwitchboardLogs(builder.Configuration, role);
         var bootstrap = Bootstrap(builder.Configuration);
         RequireSharedQueue(bootstrap, role);
         builder.Services.AddSwitchboardCore(bootstrap);
+        builder.Services.AddSwitchboardMetrics(builder.Configuration, role);
         if (role == Role.Executor)
         {
             builder.Services.AddExecutor(bootstrap);
@@ -83,6 +86,7 @@ public static class ServeHost
         // Per-request framework logs would cost more than the requests; settings may lower these.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("System.Net.Http.HttpClient", LogLevel.Warning);
+        builder.Logging.AddSwitchboardLogs(builder.Configuration, role);
         if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]))
         {
             builder.WebHost.UseUrls(DefaultUrl);
@@ -99,12 +103,14 @@ public static class ServeHost
         var bootstrap = Bootstrap(builder.Configuration);
         RequireSharedQueue(bootstrap, role);
         builder.Services.AddSwitchboardCore(bootstrap);
+        builder.Services.AddSwitchboardMetrics(builder.Configuration, role);
         if (role == Role.Serve)
         {
             builder.Services.AddExecutor(bootstrap).AddRecon(bootstrap, ReconLease(builder.Configuration));
         }
 
         var app = builder.Build();
+        app.UseSwitchboardMetrics();
         app.UseExceptionHandler(new ExceptionHandlerOptions { StatusCodeSelector = StatusFor });
         app.UseStatusCodePages(async context =>
         {
