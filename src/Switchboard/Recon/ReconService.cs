@@ -13,7 +13,7 @@ namespace Switchboard.Recon;
 /// and expires results past their expiration.
 /// </summary>
 public sealed class ReconService(
-    Store store, IJobQueue queue, IReconLeadership leadership, IOptions<SwitchboardOptions> options, ILogger<ReconService> logger)
+    Store store, IJobQueue queue, IReconLeadership leadership, ReconRepairs repairs, IOptions<SwitchboardOptions> options, ILogger<ReconService> logger)
     : BackgroundService
 {
     /// <summary>A queued request younger than this may still be on its way to the queue: not checked yet.</summary>
@@ -57,17 +57,20 @@ public sealed class ReconService(
         foreach (var message in requeued)
         {
             await queue.EnqueueAsync(message);
-            logger.LogWarning("Requeued request {RequestId}: its lease expired", message.RequestId);
+            repairs.Record(ReconRepairs.Requeued);
+            logger.LogInformation("Recon requeued request {RequestId} (run {Run}): its worker's lease expired", message.RequestId, message.Run);
         }
-        if (failed > 0)
+        foreach (var id in failed)
         {
-            logger.LogWarning("Failed {Count} requests whose lease expired on their last attempt", failed);
+            repairs.Record(ReconRepairs.FailedLost);
+            logger.LogInformation("Recon failed request {RequestId} with worker_lost: its lease expired on its last attempt", id);
         }
         await DispatchMissing(now, firstPass ? now : now - (long)DispatchGrace.TotalMilliseconds);
         var expired = await store.WriteAsync(c => ReconStore.ExpireResults(c, now));
-        if (expired > 0)
+        foreach (var id in expired)
         {
-            logger.LogInformation("Expired the results of {Count} requests", expired);
+            repairs.Record(ReconRepairs.Expired);
+            logger.LogInformation("Recon expired request {RequestId}: its results are past their expiration", id);
         }
     }
 
@@ -87,10 +90,8 @@ public sealed class ReconService(
         foreach (var (message, notBefore) in queued.Where(q => missing.Contains(q.Message)))
         {
             queue.EnqueueLater(message, TimeSpan.FromMilliseconds(Math.Max(0, (notBefore ?? now) - now)));
-        }
-        if (missing.Count > 0)
-        {
-            logger.LogWarning("Dispatched {Count} queued requests of which the queue held no message", missing.Count);
+            repairs.Record(ReconRepairs.Dispatched);
+            logger.LogInformation("Recon dispatched request {RequestId} (run {Run}) again: it is queued and the queue held no message for it", message.RequestId, message.Run);
         }
     }
 }

@@ -28,9 +28,9 @@ public static class ReconStore
 
     /// <summary>
     /// Running requests whose lease expired (their worker died or hung): back to queued, or
-    /// failed with a refund once their attempts are used up. Returns the ones to dispatch.
+    /// failed with a refund once their attempts are used up. Returns the ones to dispatch and the ids of the failed ones.
     /// </summary>
-    public static (List<JobMessage> Requeued, int Failed) RecoverExpiredLeases(DbConnection connection, long now)
+    public static (List<JobMessage> Requeued, List<string> Failed) RecoverExpiredLeases(DbConnection connection, long now)
     {
         var expired = new List<(string Id, int Run, int Attempts, int Max, string Owner, string User, long Price, string? Parent, int? Step)>();
         using (var command = connection.Sql(
@@ -45,7 +45,7 @@ public static class ReconStore
             }
         }
         var requeued = new List<JobMessage>();
-        var failed = 0;
+        var failed = new List<string>();
         foreach (var r in expired)
         {
             const string Same = "id = @id AND run = @run AND attempts = @attempts AND owner = @owner AND status = @running AND lease_until < @now";
@@ -69,7 +69,7 @@ public static class ReconStore
                     {
                         Charges.Refund(connection, r.User, r.Id, r.Run, r.Price, "worker_lost");
                     }
-                    failed++;
+                    failed.Add(r.Id);
                 }
             }
             else if (connection.Execute(
@@ -85,7 +85,7 @@ public static class ReconStore
     /// Succeeded requests past their expiration lose their results and become expired; a deal's
     /// steps with it (steps have no expiration of their own: their deal's is the earliest of its offers').
     /// </summary>
-    public static int ExpireResults(DbConnection connection, long now)
+    public static List<string> ExpireResults(DbConnection connection, long now)
     {
         var expired = new List<(string Id, string Kind)>();
         using (var command = connection.Sql(
@@ -104,6 +104,6 @@ public static class ReconStore
                 "UPDATE requests SET status = 'expired', results = NULL, updated_at = @now WHERE parent = @deal AND status = 'succeeded'",
                 ("@now", now), ("@deal", deal));
         }
-        return expired.Count;
+        return [.. expired.Select(e => e.Id)];
     }
 }
