@@ -18,7 +18,7 @@ public sealed record LoadedConfig(string Id, string? Version, long? Seq, string?
 public sealed class AppConfigs
 {
     /// <summary>The ids this build reads; others named in meta.ids are loaded and kept for whoever asks.</summary>
-    public static readonly string[] KnownIds = [ApiConfig.Id, ServiceMap.Id, HandlerSettings.Id, ResourceMap.Id];
+    public static readonly string[] KnownIds = [ApiConfig.Id, ServiceMap.Id, HandlerSettings.Id, ResourceMap.Id, ReconConfig.Id];
 
     private readonly BootstrapConfig _bootstrap;
     private readonly ConfigStore _store;
@@ -28,7 +28,7 @@ public sealed class AppConfigs
     private long _changeCount = -1;
 
     private sealed record State(
-        IReadOnlyDictionary<string, LoadedConfig> Loaded, ApiConfig Api, ServiceMap Services, HandlerSettings Handlers, ResourceMap Resources);
+        IReadOnlyDictionary<string, LoadedConfig> Loaded, ApiConfig Api, ServiceMap Services, HandlerSettings Handlers, ResourceMap Resources, ReconConfig Recon);
 
     public AppConfigs(BootstrapConfig bootstrap, Store store, IOptions<SwitchboardOptions> options, ILogger<AppConfigs> logger)
     {
@@ -36,7 +36,7 @@ public sealed class AppConfigs
         _store = new ConfigStore(store, bootstrap.ConfigTable);
         _options = options.Value;
         _logger = logger;
-        _state = new State(new Dictionary<string, LoadedConfig>(), ApiConfig.Defaults(_options), ServiceMap.Everything, HandlerSettings.None, ResourceMap.Empty);
+        _state = new State(new Dictionary<string, LoadedConfig>(), ApiConfig.Defaults(_options), ServiceMap.Everything, HandlerSettings.None, ResourceMap.Empty, ReconConfig.Defaults);
     }
 
     public ApiConfig Api => _state.Api;
@@ -46,6 +46,8 @@ public sealed class AppConfigs
     public HandlerSettings Handlers => _state.Handlers;
 
     public ResourceMap Resources => _state.Resources;
+
+    public ReconConfig Recon => _state.Recon;
 
     public LoadedConfig? Get(string id) => _state.Loaded.GetValueOrDefault(id);
 
@@ -147,7 +149,7 @@ public sealed class AppConfigs
         var views = Views(id => loaded.GetValueOrDefault(id)?.Values ?? [], _options, errors);
         if (errors.Count == 0)
         {
-            return new State(loaded, views.Api, views.Services, views.Handlers, views.Resources);
+            return new State(loaded, views.Api, views.Services, views.Handlers, views.Resources, views.Recon);
         }
         var versions = string.Join(", ", loaded.Values.Where(c => c.Version is not null).Select(c => $"{c.Id}@{c.Version}"));
         var message = $"the configs ({versions}) are not valid: {string.Join("; ", errors)}";
@@ -160,12 +162,13 @@ public sealed class AppConfigs
     }
 
     /// <summary>Reads the known ids' values into their typed forms; problems go to <paramref name="errors"/>.</summary>
-    public static (ApiConfig Api, ServiceMap Services, HandlerSettings Handlers, ResourceMap Resources) Views(
+    public static (ApiConfig Api, ServiceMap Services, HandlerSettings Handlers, ResourceMap Resources, ReconConfig Recon) Views(
         Func<string, JsonObject> values, SwitchboardOptions options, List<string> errors) =>
         (ApiConfig.Read(values(ApiConfig.Id), options, errors),
          ServiceMap.Read(values(ServiceMap.Id), errors),
          HandlerSettings.Read(values(HandlerSettings.Id), errors),
-         ResourceMap.Read(values(ResourceMap.Id), errors));
+         ResourceMap.Read(values(ResourceMap.Id), errors),
+         ReconConfig.Read(values(ReconConfig.Id), errors));
 
     /// <summary>The problems a document would have as config <paramref name="id"/> (push checks before storing).</summary>
     public static List<string> Validate(string id, JsonObject values)
