@@ -1,6 +1,7 @@
 using Switchboard.Catalog;
 using Switchboard.Credits;
 using Switchboard.Errors;
+using Switchboard.Recon;
 using Switchboard.Resources;
 using Switchboard.Usage;
 using Switchboard.Users;
@@ -26,6 +27,7 @@ public static class AdminApi
         admin.MapUsageAdmin();
         admin.MapResourcesAdmin();
         admin.MapDealsAdmin();
+        admin.MapHealthAdmin();
         return admin;
     }
 }

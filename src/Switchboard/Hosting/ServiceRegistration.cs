@@ -55,6 +55,8 @@ public static class ServiceRegistration
         services.AddHandlers();
         services.AddSingleton<ResourceNeeds>();
         services.AddSingleton<GateHealth>();
+        // GET /admin/api/health, in every role that serves HTTP.
+        services.AddSingleton<HealthProbe>();
         if (bootstrap.RedisUri is null)
         {
             services.AddSingleton<IResourceGate>(sp => new InProcessResourceGate((InProcessJobQueue)sp.GetRequiredService<IJobQueue>()));
@@ -99,8 +101,15 @@ public static class ServiceRegistration
     public static IServiceCollection AddRecon(this IServiceCollection services, BootstrapConfig bootstrap, TimeSpan reconLease)
     {
         services.AddSingleton<IReconLeadership, SoleLeader>();
+        services.AddSingleton<ReconRepairs>();
         services.AddSingleton<ReconService>();
         services.AddHostedService(sp => sp.GetRequiredService<ReconService>());
+        // The watch and its alerts: their own loop and sender, so neither delays a repair.
+        services.AddSingleton(sp => new DiscordNotifier(() => sp.GetRequiredService<AppConfigs>().Recon, sp.GetRequiredService<ILogger<DiscordNotifier>>()));
+        services.AddHostedService(sp => sp.GetRequiredService<DiscordNotifier>());
+        services.AddSingleton<AlertEngine>();
+        services.AddSingleton<HealthWatch>();
+        services.AddHostedService(sp => sp.GetRequiredService<HealthWatch>());
         if (bootstrap.RedisUri is not null)
         {
             // Several recon processes may run; the lease (a key in Redis) picks the active one.

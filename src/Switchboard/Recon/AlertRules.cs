@@ -1,0 +1,67 @@
+using System.Globalization;
+using Switchboard.Config;
+
+namespace Switchboard.Recon;
+
+/// <summary>
+/// One alert condition true now for one subject. It fires once it has held for
+/// <see cref="For"/> (zero: at once); <see cref="Summary"/> says what is wrong, with numbers.
+/// </summary>
+public sealed record AlertCondition(string Alert, string Subject, string Summary, TimeSpan For);
+
+/// <summary>The alert names (stable: they are metric labels and in Discord messages) and what makes each true.</summary>
+public static class AlertRules
+{
+    public const string NoExecutor = "no_executor";
+    public const string OldestQueued = "oldest_queued";
+    public const string ErrorRate = "error_rate";
+    public const string Budget = "budget";
+    public const string Unreachable = "unreachable";
+    public const string Repairs = "repairs";
+
+    public static List<AlertCondition> Check(HealthSnapshot s, AlertThresholds t, long repairsLastMinute)
+    {
+        var conditions = new List<AlertCondition>();
+        var covered = s.CoveredHandlers;
+        foreach (var queue in s.QueuesByHandler.Where(q => q.Depth > 0))
+        {
+            // Unknown (registry unreadable) is not "none": the unreachable alert covers that case.
+            if (covered is not null && !covered.Contains(queue.Name))
+            {
+                conditions.Add(new(NoExecutor, queue.Name,
+                    $"{queue.Depth} queued requests of handler {queue.Name} and no live executor runs it", t.NoExecutor));
+            }
+            if (queue.OldestAgeSeconds > t.OldestQueued.TotalSeconds)
+            {
+                conditions.Add(new(OldestQueued, queue.Name,
+                    $"the oldest queued request of handler {queue.Name} has waited {queue.OldestAgeSeconds:0} s (threshold {t.OldestQueued.TotalSeconds:0} s; {queue.Depth} queued)", TimeSpan.Zero));
+            }
+        }
+        foreach (var handler in s.Errors.Where(e => e.Calls >= t.ErrorRateMinCalls && e.Ratio * 100 > t.ErrorRatePercent))
+        {
+            conditions.Add(new(ErrorRate, handler.Handler,
+                $"handler {handler.Handler} failed {handler.Errors} of {handler.Calls} calls ({Percent(handler.Ratio)}) over the last {t.ErrorRateWindow.TotalSeconds:0} s (threshold {t.ErrorRatePercent}%)", TimeSpan.Zero));
+        }
+        foreach (var resource in s.Resources ?? [])
+        {
+            if (resource.UsedRatio is { } ratio && ratio * 100 >= t.BudgetPercent)
+            {
+                conditions.Add(new(Budget, resource.Name,
+                    $"resource {resource.Name} has used {resource.Spent} of its {resource.Credits} credits this period ({Percent(ratio)}, threshold {t.BudgetPercent}%)", TimeSpan.Zero));
+            }
+        }
+        foreach (var dependency in s.Dependencies.Where(d => !d.Up))
+        {
+            conditions.Add(new(Unreachable, dependency.Name,
+                $"{dependency.Name} cannot be reached: {dependency.Error}", t.Unreachable));
+        }
+        if (repairsLastMinute > t.RepairsPerMinute)
+        {
+            conditions.Add(new(Repairs, "recon",
+                $"recon made {repairsLastMinute} repairs in the last minute (threshold {t.RepairsPerMinute}): workers are losing jobs or the queue is losing messages", TimeSpan.Zero));
+        }
+        return conditions;
+    }
+
+    private static string Percent(double ratio) => (ratio * 100).ToString("0.#", CultureInfo.InvariantCulture) + "%";
+}

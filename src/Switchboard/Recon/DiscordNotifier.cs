@@ -1,0 +1,218 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using System.Threading.Channels;
+using Switchboard.Config;
+using Switchboard.Storage;
+
+namespace Switchboard.Recon;
+
+/// <summary>
+/// Sends alert changes to the Discord webhook of the <c>recon</c> config, off recon's path:
+/// <see cref="Post"/> only writes to a bounded channel (never waits; when full the notice is
+/// dropped with a log line), and one background loop sends. At most
+/// <c>discord.max_per_minute</c> messages a minute: the excess is dropped, logged, and counted
+/// in the next message sent. A 429 is retried after Discord's <c>retry_after</c> (JSON body,
+/// seconds, or the Retry-After header); a 5xx or a network error after a growing delay; either
+/// at most <see cref="MaxAttempts"/> times. Any other status is final. The webhook URL is a
+/// secret: no log line has it.
+/// </summary>
+public sealed class DiscordNotifier : BackgroundService
+{
+    public const int MaxAttempts = 5;
+    private static readonly TimeSpan MaxRetryAfter = TimeSpan.FromSeconds(60);
+
+    private readonly Channel<AlertNotice> _channel;
+    private readonly HttpClient _http;
+    private readonly Func<ReconConfig> _config;
+    private readonly ILogger<DiscordNotifier> _logger;
+    private readonly Queue<long> _sent = new();
+    private int _suppressed;
+
+    /// <param name="config">The live recon config (read at each message: a new webhook applies at once).</param>
+    /// <param name="retryBase">First delay after a 5xx or network error; doubled each time.</param>
+    public DiscordNotifier(Func<ReconConfig> config, ILogger<DiscordNotifier> logger, TimeSpan? retryBase = null, TimeSpan? timeout = null)
+    {
+        _config = config;
+        _logger = logger;
+        RetryBase = retryBase ?? TimeSpan.FromSeconds(1);
+        // Its own client, not IHttpClientFactory's: the factory's handlers log request URLs.
+        _http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
+        {
+            Timeout = timeout ?? TimeSpan.FromSeconds(10),
+        };
+        _channel = Channel.CreateBounded<AlertNotice>(
+            new BoundedChannelOptions(256) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true },
+            dropped => _logger.LogWarning("Alert message for {Alert} {Subject} dropped: 256 messages already wait to be sent", dropped.Alert, dropped.Subject));
+    }
+
+    public TimeSpan RetryBase { get; }
+
+    /// <summary>Messages Discord accepted (for tests and the health endpoint).</summary>
+    public long Delivered => Interlocked.Read(ref _delivered);
+
+    private long _delivered;
+
+    /// <summary>Queues a notice; never blocks.</summary>
+    public void Post(AlertNotice notice) => _channel.Writer.TryWrite(notice);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await foreach (var notice in _channel.Reader.ReadAllAsync(stoppingToken))
+            {
+                var config = _config();
+                if (config.DiscordWebhook is not { } webhook)
+                {
+                    continue; // No webhook: the alert is logged and exported, nothing to send.
+                }
+                if (!TakeSlot(config.MaxMessagesPerMinute))
+                {
+                    _suppressed++;
+                    _logger.LogWarning("Alert message for {Alert} {Subject} not sent to Discord: over {PerMinute} messages a minute (discord.max_per_minute)",
+                        notice.Alert, notice.Subject, config.MaxMessagesPerMinute);
+                    continue;
+                }
+                if (await SendAsync(webhook, Payload(notice, _suppressed), notice, stoppingToken))
+                {
+                    _suppressed = 0;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping: notices still queued are dropped (they were logged when they happened).
+        }
+    }
+
+    public override void Dispose()
+    {
+        _http.Dispose();
+        base.Dispose();
+    }
+
+    private bool TakeSlot(int perMinute)
+    {
+        var now = Environment.TickCount64;
+        while (_sent.TryPeek(out var oldest) && oldest <= now - 60_000)
+        {
+            _sent.Dequeue();
+        }
+        if (_sent.Count >= perMinute)
+        {
+            return false;
+        }
+        _sent.Enqueue(now);
+        return true;
+    }
+
+    private async Task<bool> SendAsync(string webhook, JsonObject payload, AlertNotice notice, CancellationToken stoppingToken)
+    {
+        var delay = RetryBase;
+        for (var attempt = 1; ; attempt++)
+        {
+            TimeSpan wait;
+            try
+            {
+                using var response = await _http.PostAsJsonAsync(webhook, payload, stoppingToken);
+                if (response.IsSuccessStatusCode)
+                {
+                    Interlocked.Increment(ref _delivered);
+                    return true;
+                }
+                if (response.StatusCode == HttpStatusCode.TooManyRequests)
+                {
+                    wait = await RetryAfter(response, stoppingToken);
+                }
+                else if ((int)response.StatusCode >= 500)
+                {
+                    wait = delay;
+                    delay *= 2;
+                }
+                else
+                {
+                    _logger.LogError("Discord refused the alert message for {Alert} {Subject} with {Status}; check discord.webhook in the recon config",
+                        notice.Alert, notice.Subject, (int)response.StatusCode);
+                    return false;
+                }
+                if (attempt < MaxAttempts)
+                {
+                    _logger.LogWarning("Discord answered {Status} to the alert message for {Alert} {Subject}; retrying in {Seconds:0.###} s",
+                        (int)response.StatusCode, notice.Alert, notice.Subject, wait.TotalSeconds);
+                }
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !stoppingToken.IsCancellationRequested)
+            {
+                wait = delay;
+                delay *= 2;
+                // The exception's message may hold the URL: only its type is logged.
+                _logger.LogWarning("Could not reach Discord for the alert message for {Alert} {Subject} ({Error}); attempt {Attempt} of {Max}",
+                    notice.Alert, notice.Subject, ex is TaskCanceledException ? "timeout" : ex.GetType().Name, attempt, MaxAttempts);
+            }
+            if (attempt >= MaxAttempts)
+            {
+                _logger.LogError("Gave up sending the alert message for {Alert} {Subject} to Discord after {Max} attempts", notice.Alert, notice.Subject, MaxAttempts);
+                return false;
+            }
+            await Task.Delay(wait, stoppingToken);
+        }
+    }
+
+    /// <summary>Discord's <c>retry_after</c> (seconds, a float, in the JSON body), else the Retry-After header, else a second; at most a minute.</summary>
+    private static async Task<TimeSpan> RetryAfter(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        double? seconds = null;
+        try
+        {
+            var body = await response.Content.ReadAsStringAsync(cancellationToken);
+            if (JsonNode.Parse(body) is JsonObject json && json["retry_after"] is JsonValue value && value.TryGetValue<double>(out var s))
+            {
+                seconds = s;
+            }
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            // Not JSON: fall back to the header.
+        }
+        if (seconds is null && response.Headers.RetryAfter is { } header)
+        {
+            seconds = header.Delta?.TotalSeconds ?? (header.Date is { } date ? (date - DateTimeOffset.UtcNow).TotalSeconds : null);
+        }
+        if (seconds is null && response.Headers.TryGetValues("Retry-After", out var raw)
+            && double.TryParse(raw.FirstOrDefault(), NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed))
+        {
+            seconds = parsed;
+        }
+        var wait = TimeSpan.FromSeconds(Math.Max(0, seconds ?? 1));
+        return wait > MaxRetryAfter ? MaxRetryAfter : wait;
+    }
+
+    /// <summary>One Discord message: a line of text and an embed (red when firing, green when resolved); no mentions.</summary>
+    public static JsonObject Payload(AlertNotice notice, int suppressed)
+    {
+        var state = notice.Firing ? "FIRING" : "RESOLVED";
+        var content = $"[{state}] {notice.Alert} {notice.Subject}: {notice.Summary}";
+        if (suppressed > 0)
+        {
+            content += $" ({suppressed} earlier alert messages were not sent: rate limit; see GET /admin/api/health)";
+        }
+        return new JsonObject
+        {
+            ["content"] = content.Length > 2000 ? content[..1997] + "..." : content,
+            ["allowed_mentions"] = new JsonObject { ["parse"] = new JsonArray() },
+            ["embeds"] = new JsonArray(new JsonObject
+            {
+                ["title"] = $"{state}: {notice.Alert} ({notice.Subject})",
+                ["description"] = notice.Summary.Length > 4000 ? notice.Summary[..3997] + "..." : notice.Summary,
+                ["color"] = notice.Firing ? 0xD83C3E : 0x2EA043,
+                ["timestamp"] = Clock.Iso(notice.AtMs),
+                ["fields"] = new JsonArray(
+                    new JsonObject { ["name"] = "alert", ["value"] = notice.Alert, ["inline"] = true },
+                    new JsonObject { ["name"] = "subject", ["value"] = notice.Subject, ["inline"] = true },
+                    new JsonObject { ["name"] = notice.Firing ? "since" : "fired at", ["value"] = Clock.Iso(notice.SinceMs), ["inline"] = true }),
+            }),
+        };
+    }
+}

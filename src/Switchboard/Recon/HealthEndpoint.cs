@@ -1,0 +1,43 @@
+using System.Text.Json.Nodes;
+using Switchboard.Storage;
+
+namespace Switchboard.Recon;
+
+/// <summary>
+/// <c>GET /admin/api/health</c>: the whole picture, taken now by <see cref="HealthProbe"/> (the
+/// same code the recon runs): live executors, queues, dependencies, resource budgets, error
+/// rates. Alerts are known where the recon runs (serve, recon): <c>alerts.firing</c> is then the
+/// list of alerts firing; in an <c>api</c> process it is null (see the recon's metrics or logs).
+/// Always 200 while the process answers: what is down is in the body.
+/// </summary>
+public static class HealthEndpoint
+{
+    public static RouteGroupBuilder MapHealthAdmin(this RouteGroupBuilder admin)
+    {
+        admin.MapGet("/health", async (HealthProbe probe, IServiceProvider services) =>
+        {
+            var snapshot = await probe.TakeAsync();
+            var json = snapshot.ToJson();
+            var engine = services.GetService<AlertEngine>();
+            var leading = services.GetService<IReconLeadership>()?.IsLeader;
+            json["recon"] = new JsonObject
+            {
+                ["in_process"] = engine is not null,
+                ["leading"] = leading,
+                ["repairs_last_minute"] = services.GetService<ReconRepairs>()?.LastMinute(),
+            };
+            json["alerts"] = new JsonObject
+            {
+                ["firing"] = engine is null || leading != true ? null : new JsonArray([.. engine.Firing.Select(f => (JsonNode)new JsonObject
+                {
+                    ["alert"] = f.Alert,
+                    ["subject"] = f.Subject,
+                    ["summary"] = f.Summary,
+                    ["since"] = Clock.Iso(f.SinceMs),
+                })]),
+            };
+            return TypedResults.Ok(json);
+        });
+        return admin;
+    }
+}

@@ -1,0 +1,243 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+using Switchboard.Config;
+using Switchboard.Execution;
+using Switchboard.Handlers;
+using Switchboard.Hosting;
+using Switchboard.Observability;
+using Switchboard.Queue;
+using Switchboard.Resources;
+using Switchboard.Storage;
+
+namespace Switchboard.Recon;
+
+/// <summary>
+/// Takes a <see cref="HealthSnapshot"/>: what recon's alerts and <c>GET /admin/api/health</c>
+/// read. Every check is bounded (<see cref="CheckTimeout"/>) and one that fails is reported as
+/// such, never thrown: a health check must answer most when something is down. Registered in
+/// every role, so an <c>api</c> process answers from the same code as the recon.
+/// </summary>
+public sealed class HealthProbe(
+    Store store, AppConfigs configs, ResourceNeeds needs, IResourceGate gate, InFlightJobs inFlight, HandlerRegistry handlers,
+    ExecutorIdentity identity, IOptions<SwitchboardOptions> options, IServiceProvider services)
+{
+    public static readonly TimeSpan CheckTimeout = TimeSpan.FromSeconds(5);
+
+    private readonly IConnectionMultiplexer? _redis = services.GetService<IConnectionMultiplexer>();
+    private readonly RedisSettings? _redisSettings = services.GetService<RedisSettings>();
+    private readonly Dictionary<string, long> _downSince = new(StringComparer.Ordinal);
+    private readonly Lock _lock = new();
+    private HashSet<string> _published = new(StringComparer.Ordinal);
+
+    public async Task<HealthSnapshot> TakeAsync()
+    {
+        var now = Clock.NowMs();
+        var window = configs.Recon.Alerts.ErrorRateWindow;
+        var storeCheck = Check("store", () => Task.Run(() =>
+        {
+            using var connection = store.Open();
+            connection.Scalar<long>("SELECT 1");
+        }));
+        var redisCheck = _redis is null ? null : Check("redis", () => _redis.GetDatabase().PingAsync());
+        var dependencies = new List<DependencyInfo> { await storeCheck };
+        if (redisCheck is not null)
+        {
+            dependencies.Add(await redisCheck);
+        }
+        var storeUp = dependencies[0].Up;
+        var read = storeUp ? await Bounded(() => Task.Run(() => ReadStore(now, window))) : null;
+        var byHandler = read?.ByHandler ?? [];
+        var errors = read?.Errors;
+        var byResource = byHandler
+            .Where(q => needs.ResourceOf(q.Name) is not null)
+            .GroupBy(q => needs.ResourceOf(q.Name)!, StringComparer.Ordinal)
+            .Select(g => new QueueInfo(g.Key, g.Sum(q => q.Depth), g.Max(q => q.OldestAgeSeconds)))
+            .OrderBy(q => q.Name, StringComparer.Ordinal)
+            .ToList();
+        return new HealthSnapshot(now, await Executors(now), byHandler, byResource, dependencies, await Resources(), errors ?? [], window);
+    }
+
+    /// <summary>Sets recon's gauges from a snapshot (the leading recon, every pass).</summary>
+    public void Publish(HealthSnapshot snapshot)
+    {
+        if (snapshot.Executors is { } executors)
+        {
+            SwitchboardMetrics.ExecutorsLive.Set(executors.Count);
+        }
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var queue in snapshot.QueuesByHandler)
+        {
+            SwitchboardMetrics.QueueDepth.WithLabels(queue.Name).Set(queue.Depth);
+            SwitchboardMetrics.QueueOldestAge.WithLabels(queue.Name).Set(queue.OldestAgeSeconds);
+            seen.Add(queue.Name);
+        }
+        // A handler whose queue emptied reads 0, not its last depth.
+        foreach (var gone in _published.Except(seen))
+        {
+            SwitchboardMetrics.QueueDepth.WithLabels(gone).Set(0);
+            SwitchboardMetrics.QueueOldestAge.WithLabels(gone).Set(0);
+        }
+        _published = seen;
+        foreach (var dependency in snapshot.Dependencies)
+        {
+            SwitchboardMetrics.DependencyUp.WithLabels(dependency.Name).Set(dependency.Up ? 1 : 0);
+            SwitchboardMetrics.DependencyLatency.WithLabels(dependency.Name).Set(dependency.LatencySeconds);
+        }
+        foreach (var resource in snapshot.Resources ?? [])
+        {
+            SwitchboardMetrics.ResourceCreditsUsed.WithLabels(resource.Name).Set(resource.Spent);
+            if (resource.UsedRatio is { } ratio)
+            {
+                SwitchboardMetrics.ResourceBudgetUsedRatio.WithLabels(resource.Name).Set(ratio);
+            }
+        }
+        foreach (var handler in snapshot.Errors)
+        {
+            SwitchboardMetrics.HandlerErrorRatio.WithLabels(handler.Handler).Set(handler.Ratio);
+        }
+    }
+
+    private async Task<DependencyInfo> Check(string name, Func<Task> probe)
+    {
+        var watch = Stopwatch.StartNew();
+        string? error = null;
+        try
+        {
+            await probe().WaitAsync(CheckTimeout);
+        }
+        catch (Exception ex)
+        {
+            error = ex is TimeoutException ? $"no answer within {CheckTimeout.TotalSeconds:0} s" : ex.GetType().Name + ": " + ex.Message;
+        }
+        var latency = watch.Elapsed.TotalSeconds;
+        long? since;
+        lock (_lock)
+        {
+            if (error is null)
+            {
+                _downSince.Remove(name);
+                since = null;
+            }
+            else
+            {
+                _downSince.TryAdd(name, Clock.NowMs());
+                since = _downSince[name];
+            }
+        }
+        return new DependencyInfo(name, error is null, latency, since, error);
+    }
+
+    private static async Task<T?> Bounded<T>(Func<Task<T>> work) where T : struct
+    {
+        try
+        {
+            return await work().WaitAsync(CheckTimeout);
+        }
+        catch (Exception ex) when (ex is TimeoutException or System.Data.Common.DbException or InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Queued requests per handler, with the oldest one's wait counted from when it became due
+    /// (queued, or its retry time); and each handler's calls and errors over the window.
+    /// </summary>
+    private (List<QueueInfo>? ByHandler, List<HandlerErrors>? Errors) ReadStore(long now, TimeSpan window)
+    {
+        using var connection = store.Open();
+        var queues = new List<QueueInfo>();
+        using (var command = connection.Sql(
+            """
+            SELECT handler, COUNT(*),
+                MIN(CASE WHEN not_before IS NOT NULL AND not_before > updated_at THEN not_before ELSE updated_at END)
+            FROM requests WHERE status = 'queued' AND kind <> 'deal' GROUP BY handler ORDER BY handler
+            """))
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                queues.Add(new QueueInfo(reader.GetString(0), reader.GetInt64(1), Math.Max(0, now - reader.GetInt64(2)) / 1000.0));
+            }
+        }
+        var since = now - (long)window.TotalMilliseconds;
+        var errors = new List<HandlerErrors>();
+        using (var command = connection.Sql(
+            """
+            SELECT handler, CAST(SUM(calls) AS BIGINT), CAST(SUM(errors) AS BIGINT)
+            FROM usage_minutes WHERE minute >= @since GROUP BY handler ORDER BY handler
+            """, ("@since", since - (since % 60_000))))
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                errors.Add(new HandlerErrors(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2)));
+            }
+        }
+        return (queues, errors);
+    }
+
+    /// <summary>Live executors: the Redis registry (a key per executor, gone three beats after its last), or this process in the embedded mode.</summary>
+    private async Task<IReadOnlyList<ExecutorInfo>?> Executors(long now)
+    {
+        if (_redis is null || _redisSettings is null)
+        {
+            return [new ExecutorInfo(identity.Owner, [.. handlers.Ids.Order(StringComparer.Ordinal)], "in-process",
+                options.Value.Workers, inFlight.Snapshot.Count, null, now, InProcess: true)];
+        }
+        try
+        {
+            var database = _redis.GetDatabase();
+            var entries = await database.SortedSetRangeByRankWithScoresAsync(_redisSettings.Key("executors")).WaitAsync(CheckTimeout);
+            if (entries.Length == 0)
+            {
+                return [];
+            }
+            var states = await database.StringGetAsync([.. entries.Select(e => _redisSettings.Key($"executor:{e.Element}"))]).WaitAsync(CheckTimeout);
+            var live = new List<ExecutorInfo>();
+            for (var i = 0; i < entries.Length; i++)
+            {
+                if (states[i].IsNullOrEmpty || JsonNode.Parse(states[i].ToString()) is not JsonObject state)
+                {
+                    continue; // Its key expired: the executor stopped beating.
+                }
+                live.Add(new ExecutorInfo(
+                    entries[i].Element.ToString(),
+                    [.. (state["handlers"] as JsonArray ?? []).Select(h => h?.GetValue<string>() ?? "")],
+                    state["version"]?.GetValue<string>() ?? "unknown",
+                    state["workers"]?.GetValue<int>(),
+                    state["in_flight"]?.GetValue<int>() ?? 0,
+                    state["started_at"]?.GetValue<string>(),
+                    (long)entries[i].Score,
+                    InProcess: false));
+            }
+            return live;
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException or System.Text.Json.JsonException or InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    private async Task<IReadOnlyList<ResourceHealth>?> Resources()
+    {
+        var list = new List<ResourceHealth>();
+        try
+        {
+            foreach (var spec in configs.Resources.Resources.Values.OrderBy(r => r.Name, StringComparer.Ordinal))
+            {
+                var state = await gate.StateAsync(spec).AsTask().WaitAsync(CheckTimeout);
+                list.Add(new ResourceHealth(spec.Name, spec.Credits, state.Spent,
+                    spec.Credits is > 0 and var credits ? (double)state.Spent / credits : null,
+                    state.InUse, state.Waiting, state.PeriodEnds.ToUnixTimeMilliseconds()));
+            }
+        }
+        catch (Exception ex) when (GateHealth.IsUnreachableError(ex))
+        {
+            return null;
+        }
+        return list;
+    }
+}
