@@ -1,0 +1,147 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging.Abstractions;
+using Switchboard.Config;
+using Switchboard.Recon;
+using Switchboard.Tests.Infrastructure;
+
+namespace Switchboard.Tests.Recon;
+
+/// <summary>
+/// Alert changes reach a fake Discord webhook on 127.0.0.1 (the fake upstream server, answering
+/// 204 or 429): once when firing, once when resolved, retried on 429, rate-limited, and never
+/// holding up the caller.
+/// </summary>
+public sealed class DiscordNotifierTests : IAsyncLifetime
+{
+    private FakeOpenAi _discord = null!;
+    private ReconConfig _config = ReconConfig.Defaults;
+    private DiscordNotifier _notifier = null!;
+
+    public async Task InitializeAsync()
+    {
+        _discord = await FakeOpenAi.StartAsync();
+        _discord.Fallback = _ => FakeReply.Text(204, "");
+        _config = ReconConfig.Defaults with { DiscordWebhook = _discord.Address + "/api/webhooks/1/token" };
+        _notifier = new DiscordNotifier(() => _config, NullLogger<DiscordNotifier>.Instance, retryBase: TimeSpan.FromMilliseconds(50));
+        await _notifier.StartAsync(CancellationToken.None);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _notifier.StopAsync(CancellationToken.None);
+        _notifier.Dispose();
+        await _discord.DisposeAsync();
+    }
+
+    private static AlertCondition Old(string handler) => new(AlertRules.OldestQueued, handler, $"the oldest queued request of {handler} waited 400 s", TimeSpan.Zero);
+
+    [Fact]
+    public async Task AnAlertIsSentOnceWhenItFiresAndOnceWhenItResolves()
+    {
+        var engine = new AlertEngine(_notifier, NullLogger<AlertEngine>.Instance);
+        engine.Evaluate([Old("openai.chat")], 1_000);
+        engine.Evaluate([Old("openai.chat")], 2_000);
+        engine.Evaluate([Old("openai.chat")], 3_000);
+        Assert.Single(engine.Firing);
+        engine.Evaluate([], 4_000);
+        Assert.Empty(engine.Firing);
+
+        var calls = await _discord.WaitForCalls(2, TimeSpan.FromSeconds(10));
+        await Task.Delay(300);
+        Assert.Equal(2, _discord.Calls.Count);
+        Assert.All(calls, c => Assert.Equal("/api/webhooks/1/token", c.Path));
+        Assert.StartsWith("[FIRING] oldest_queued openai.chat: the oldest queued request", calls[0].Json["content"]!.GetValue<string>());
+        Assert.Equal("FIRING: oldest_queued (openai.chat)", calls[0].Json["embeds"]![0]!["title"]!.GetValue<string>());
+        Assert.StartsWith("[RESOLVED] oldest_queued openai.chat", calls[1].Json["content"]!.GetValue<string>());
+        Assert.Empty(calls[1].Json["allowed_mentions"]!["parse"]!.AsArray());
+    }
+
+    [Fact]
+    public async Task AConditionMustHoldForItsDurationBeforeFiring()
+    {
+        var engine = new AlertEngine(_notifier, NullLogger<AlertEngine>.Instance);
+        var noExecutor = new AlertCondition(AlertRules.NoExecutor, "echo.render", "3 queued and no executor", TimeSpan.FromSeconds(30));
+        engine.Evaluate([noExecutor], 0);
+        engine.Evaluate([noExecutor], 29_000);
+        Assert.Empty(engine.Firing);
+        engine.Evaluate([], 29_500);
+        engine.Evaluate([noExecutor], 30_000);
+        Assert.Empty(engine.Firing);
+        engine.Evaluate([noExecutor], 60_000);
+        Assert.Equal(30_000, Assert.Single(engine.Firing).SinceMs);
+        await _discord.WaitForCalls(1, TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task A429IsRetriedAfterDiscordsRetryAfterAndTheMessageArrivesOnce()
+    {
+        _discord.Enqueue(FakeReply.Json(429, new System.Text.Json.Nodes.JsonObject { ["message"] = "You are being rate limited.", ["retry_after"] = 0.4, ["global"] = false }));
+        _notifier.Post(new AlertNotice(true, "unreachable", "redis", "redis cannot be reached", 1_000, 1_000));
+
+        var calls = await _discord.WaitForCalls(2, TimeSpan.FromSeconds(10));
+        Assert.True(calls[1].ReceivedAt - calls[0].ReceivedAt >= TimeSpan.FromSeconds(0.39), $"retried after {calls[1].ReceivedAt - calls[0].ReceivedAt}");
+        Assert.Equal(calls[0].Body, calls[1].Body);
+        await Task.Delay(300);
+        Assert.Equal(2, _discord.Calls.Count);
+        Assert.Equal(1, _notifier.Delivered);
+    }
+
+    [Fact]
+    public async Task A429WithOnlyARetryAfterHeaderIsRetriedAfterIt()
+    {
+        _discord.Enqueue(FakeReply.Text(429, "slow down").WithHeader("Retry-After", "1"));
+        _notifier.Post(new AlertNotice(true, "budget", "openai", "used 95%", 1_000, 1_000));
+
+        var calls = await _discord.WaitForCalls(2, TimeSpan.FromSeconds(10));
+        Assert.True(calls[1].ReceivedAt - calls[0].ReceivedAt >= TimeSpan.FromSeconds(0.95));
+        Assert.Equal(1, _notifier.Delivered);
+    }
+
+    [Fact]
+    public async Task ServerErrorsAreRetriedABoundedNumberOfTimes()
+    {
+        _discord.Fallback = _ => FakeReply.Text(502, "bad gateway");
+        _notifier.Post(new AlertNotice(true, "budget", "openai", "used 95%", 1_000, 1_000));
+
+        await _discord.WaitForCalls(DiscordNotifier.MaxAttempts, TimeSpan.FromSeconds(10));
+        await Task.Delay(1_000);
+        Assert.Equal(DiscordNotifier.MaxAttempts, _discord.Calls.Count);
+        Assert.Equal(0, _notifier.Delivered);
+    }
+
+    [Fact]
+    public async Task MessagesOverTheRateLimitAreDroppedNotQueued()
+    {
+        _config = _config with { MaxMessagesPerMinute = 2 };
+        for (var i = 0; i < 5; i++)
+        {
+            _notifier.Post(new AlertNotice(true, "error_rate", $"h{i}", "failing", 1_000, 1_000));
+        }
+
+        var calls = await _discord.WaitForCalls(2, TimeSpan.FromSeconds(10));
+        await Task.Delay(500);
+        Assert.Equal(2, _discord.Calls.Count);
+        Assert.Contains("error_rate h0", calls[0].Json["content"]!.GetValue<string>());
+        Assert.Contains("error_rate h1", calls[1].Json["content"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public void TheSuppressedCountIsToldInTheNextMessage()
+    {
+        var payload = DiscordNotifier.Payload(new AlertNotice(false, "error_rate", "h", "failing", 1_000, 500), suppressed: 3);
+        Assert.Contains("3 earlier alert messages were not sent", payload["content"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task PostingNeverWaitsForASlowWebhook()
+    {
+        _discord.Fallback = _ => FakeReply.Text(204, "").After(TimeSpan.FromSeconds(30));
+        var watch = Stopwatch.StartNew();
+        for (var i = 0; i < 1_000; i++)
+        {
+            _notifier.Post(new AlertNotice(true, "error_rate", $"h{i}", "failing", 1_000, 1_000));
+        }
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(1), $"posting took {watch.Elapsed}");
+        await _discord.WaitForCalls(1, TimeSpan.FromSeconds(10));
+    }
+}
