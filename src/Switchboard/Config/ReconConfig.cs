@@ -41,7 +41,8 @@ public sealed record ReconConfig(string? DiscordWebhook, int MaxMessagesPerMinut
         var discord = Section(top, "discord", errors);
         discord?.OnlyKnown("webhook", "max_per_minute");
         var webhook = discord?.Text("webhook") ?? top.Text("discord_webhook");
-        if (webhook is not null && !(Uri.TryCreate(webhook, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"))
+        // At push the secret is masked: its URL is checked when a process loads it.
+        if (webhook is not null && webhook != ConfigProtocol.Mask && !(Uri.TryCreate(webhook, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"))
         {
             // The value is a secret: the message names the key, never the value.
             errors.Add($"{(discord?.Values["webhook"] is not null ? discord.At("webhook") : top.At("discord_webhook"))} must be an http(s) URL");
