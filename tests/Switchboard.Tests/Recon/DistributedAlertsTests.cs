@@ -1,0 +1,99 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Switchboard.Config;
+using Switchboard.Storage;
+using Switchboard.Tests.Infrastructure;
+
+namespace Switchboard.Tests.Recon;
+
+/// <summary>
+/// The distributed deployment, every role its own OS process (PostgreSQL + Redis): with no
+/// executor running, queued work fires <c>no_executor</c> from the recon to a fake Discord
+/// webhook; an executor starting resolves it. The <c>api</c> process answers
+/// <c>GET /admin/api/health</c> from the same checks. No log line holds the webhook.
+/// </summary>
+public sealed class DistributedAlertsTests : IAsyncLifetime
+{
+    private static readonly Dictionary<string, string> Fast = new()
+    {
+        ["Switchboard__ReconInterval"] = "00:00:00.300",
+        ["Switchboard__ReconLeaseSeconds"] = "3",
+        ["Switchboard__StorePollInterval"] = "00:00:00.200",
+    };
+
+    private readonly TestStore _store = TestStore.Create(StoreKind.Postgres, redis: true);
+    private readonly List<SwitchboardProcess> _processes = [];
+    private FakeOpenAi _discord = null!;
+
+    public async Task InitializeAsync()
+    {
+        _store.WriteBootstrap(Path.GetFileName(_store.ConfigPath!), "", $"fernet_key: {Fernet.GenerateKey()}");
+        _discord = await FakeOpenAi.StartAsync();
+        _discord.Fallback = _ => FakeReply.Text(204, "");
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var process in _processes)
+        {
+            await process.DisposeAsync();
+        }
+        await _discord.DisposeAsync();
+        await _store.DisposeAsync();
+    }
+
+    private async Task<SwitchboardProcess> Start(string role)
+    {
+        var process = await SwitchboardProcess.StartRole(_store, role, [], Fast);
+        _processes.Add(process);
+        return process;
+    }
+
+    [Fact]
+    public async Task QueuedWorkWithNoExecutorAlertsUntilOneStarts()
+    {
+        await Infrastructure.Cli.ApplyCatalog(_store, """
+            handlers:
+              - {id: echo.render, credits: 0}
+            offers:
+              - {service: echo, action: say, handler: echo.render, price: 1, prompt_template: "Say {n}"}
+            """);
+        var file = Path.Combine(_store.Path, "recon.yaml");
+        await File.WriteAllTextAsync(file, $"discord:\n  ~webhook: {_discord.Address}/api/webhooks/7/secret-token\nalerts: {{no_executor_s: 1}}\n");
+        var (exit, _, error) = await Infrastructure.Cli.Run(_store, "config", "push", file, "--id", "recon");
+        Assert.True(exit == 0, error);
+        var (_, key) = await Infrastructure.Cli.CreateUser(_store, "alice", 10);
+        var admin = (await Infrastructure.Cli.Json(_store, "users", "create", "root", "--admin"))["api_key"]!.GetValue<string>();
+
+        var api = await Start("api");
+        await Start("recon");
+        using var user = api.Client(key);
+        var response = await user.PostAsJsonAsync("/svc/echo/say/", new { n = 1 });
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var id = await SwitchboardFactory.IdOf(response);
+
+        var fired = await _discord.WaitForCalls(1, TimeSpan.FromSeconds(20));
+        Assert.StartsWith("[FIRING] no_executor echo.render: 1 queued requests", fired[0].Json["content"]!.GetValue<string>());
+
+        using var root = api.Client(admin);
+        var health = (await root.GetFromJsonAsync<JsonObject>("/admin/api/health"))!;
+        Assert.Equal(0, health["executors"]!["live"]!.GetValue<int>());
+        Assert.Equal(1, health["queues"]!["depth"]!.GetValue<long>());
+        Assert.Null(health["alerts"]!["firing"]);
+        Assert.False(health["recon"]!["in_process"]!.GetValue<bool>());
+
+        await Start("executor");
+        await SwitchboardFactory.WaitFor(user, id, TimeSpan.FromSeconds(20), "succeeded");
+        var calls = await _discord.WaitForCalls(2, TimeSpan.FromSeconds(20));
+        Assert.StartsWith("[RESOLVED] no_executor echo.render", calls[1].Json["content"]!.GetValue<string>());
+        health = (await root.GetFromJsonAsync<JsonObject>("/admin/api/health"))!;
+        Assert.Equal(1, health["executors"]!["live"]!.GetValue<int>());
+        Assert.Contains("echo.render", health["executors"]!["registry"]![0]!["handlers"]!.AsArray().Select(h => h!.GetValue<string>()));
+
+        await Task.Delay(500);
+        Assert.Equal(2, _discord.Calls.Count);
+        Assert.Contains(_processes, p => p.Role == "recon" && p.Logged("Alert no_executor firing for echo.render"));
+        Assert.DoesNotContain(_processes.SelectMany(p => p.Logs), line => line.ToJsonString().Contains("secret-token", StringComparison.Ordinal));
+    }
+}
