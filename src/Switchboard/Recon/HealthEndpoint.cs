@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Switchboard.Resources;
 using Switchboard.Storage;
 
 namespace Switchboard.Recon;
@@ -14,10 +15,12 @@ public static class HealthEndpoint
 {
     public static RouteGroupBuilder MapHealthAdmin(this RouteGroupBuilder admin)
     {
-        admin.MapGet("/health", async (HealthProbe probe, IServiceProvider services) =>
+        admin.MapGet("/health", async (HealthProbe probe, GateHealth gate, IServiceProvider services) =>
         {
             var snapshot = await probe.TakeAsync();
             var json = snapshot.ToJson();
+            // This process's executors' view of the resource gate (Redis), when they found it down.
+            json["gate_unreachable_since"] = gate.Since is { } since ? Clock.Iso(since.ToUnixTimeMilliseconds()) : null;
             var engine = services.GetService<AlertEngine>();
             var leading = services.GetService<IReconLeadership>()?.IsLeader;
             json["recon"] = new JsonObject

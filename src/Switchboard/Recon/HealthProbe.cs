@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Reflection;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -24,6 +25,12 @@ public sealed class HealthProbe(
     ExecutorIdentity identity, IOptions<SwitchboardOptions> options, IServiceProvider services)
 {
     public static readonly TimeSpan CheckTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>This build's version, as the executor heartbeat reports it.</summary>
+    private static readonly string Version =
+        typeof(HealthProbe).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
+        ?? typeof(HealthProbe).Assembly.GetName().Version?.ToString()
+        ?? "unknown";
 
     private readonly IConnectionMultiplexer? _redis = services.GetService<IConnectionMultiplexer>();
     private readonly RedisSettings? _redisSettings = services.GetService<RedisSettings>();
@@ -184,7 +191,7 @@ public sealed class HealthProbe(
     {
         if (_redis is null || _redisSettings is null)
         {
-            return [new ExecutorInfo(identity.Owner, [.. handlers.Ids.Order(StringComparer.Ordinal)], "in-process",
+            return [new ExecutorInfo(identity.Owner, [.. handlers.Ids.Order(StringComparer.Ordinal)], Version,
                 options.Value.Workers, inFlight.Snapshot.Count, null, now, InProcess: true)];
         }
         try
