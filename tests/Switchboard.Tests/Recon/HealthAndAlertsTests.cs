@@ -218,4 +218,24 @@ public sealed class HealthAndAlertsTests : IAsyncLifetime
         await SwitchboardFactory.WaitForEnd(s.User, second);
         await WaitForHealth(s.Admin, h => !Firing(h, "oldest_queued"), TimeSpan.FromSeconds(5));
     }
+
+    [Fact]
+    public async Task FailingCallsShowInTheErrorRateAndFireItsAlert()
+    {
+        var s = await Start(TestStore.Create(StoreKind.Sqlite), TimeSpan.Zero, "{error_rate: {percent: 50, window_s: 60, min_calls: 2}}");
+        _upstream.Fallback = _ => FakeReply.Error(400, "bad request");
+        var ids = new List<string> { await Submit(s.User, 1), await Submit(s.User, 2) };
+        foreach (var id in ids)
+        {
+            Assert.Equal("failed", (await SwitchboardFactory.WaitForEnd(s.User, id))["status"]!.GetValue<string>());
+        }
+
+        var health = await WaitForHealth(s.Admin, h => Firing(h, "error_rate"), TimeSpan.FromSeconds(10));
+        var errors = health["errors"]!["by_handler"]!.AsArray().Single()!;
+        Assert.Equal("openai.chat", errors["handler"]!.GetValue<string>());
+        Assert.Equal(100, errors["error_percent"]!.GetValue<double>());
+        Assert.Equal(60, health["errors"]!["window_s"]!.GetValue<long>());
+        var call = (await _discord.WaitForCalls(1, TimeSpan.FromSeconds(10)))[0];
+        Assert.StartsWith("[FIRING] error_rate openai.chat: handler openai.chat failed 2 of 2 calls (100%)", call.Json["content"]!.GetValue<string>());
+    }
 }
