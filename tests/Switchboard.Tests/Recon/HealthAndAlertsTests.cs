@@ -238,4 +238,27 @@ public sealed class HealthAndAlertsTests : IAsyncLifetime
         var call = (await _discord.WaitForCalls(1, TimeSpan.FromSeconds(10)))[0];
         Assert.StartsWith("[FIRING] error_rate openai.chat: handler openai.chat failed 2 of 2 calls (100%)", call.Json["content"]!.GetValue<string>());
     }
+
+    [Fact]
+    public async Task RedisGoingAwayFiresUnreachableAndItsReturnResolvesIt()
+    {
+        var redis = new RedisServerProcess(Directory.CreateTempSubdirectory("redis-").FullName);
+        _owned.Add(redis);
+        await redis.Start();
+        var s = await Start(TestStore.Create(StoreKind.Postgres, redisUri: redis.Uri), TimeSpan.Zero, "{unreachable_s: 1}");
+        await WaitForHealth(s.Admin, h => h["dependencies"]!["redis"]!["up"]!.GetValue<bool>(), TimeSpan.FromSeconds(10));
+
+        await redis.Kill();
+        var down = await WaitForHealth(s.Admin, h => Firing(h, "unreachable"), TimeSpan.FromSeconds(30));
+        Assert.False(down["dependencies"]!["redis"]!["up"]!.GetValue<bool>());
+        Assert.NotNull(down["dependencies"]!["redis"]!["down_since"]);
+        Assert.True(down["dependencies"]!["store"]!["up"]!.GetValue<bool>());
+        var fired = await _discord.WaitForCalls(1, TimeSpan.FromSeconds(10));
+        Assert.StartsWith("[FIRING] unreachable redis: redis cannot be reached", fired[0].Json["content"]!.GetValue<string>());
+
+        await redis.Start();
+        await WaitForHealth(s.Admin, h => !Firing(h, "unreachable") && h["dependencies"]!["redis"]!["up"]!.GetValue<bool>(), TimeSpan.FromSeconds(30));
+        var calls = await _discord.WaitForCalls(2, TimeSpan.FromSeconds(10));
+        Assert.StartsWith("[RESOLVED] unreachable redis", calls[1].Json["content"]!.GetValue<string>());
+    }
 }
