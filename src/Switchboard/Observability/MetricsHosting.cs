@@ -1,11 +1,107 @@
+using Prometheus;
+using Switchboard.Config;
 using Switchboard.Hosting;
 
 namespace Switchboard.Observability;
 
-/// <summary>How each role exports its metrics (to be filled: /metrics on HTTP roles, --metrics-urls on the others).</summary>
+/// <summary>
+/// How each role exports its metrics (Prometheus text at <c>/metrics</c>): the HTTP roles
+/// (serve, api) on their main URL, with HTTP request metrics by route template; any role on a
+/// listener of its own with <c>--metrics-urls</c> (the only way for executor and recon, which
+/// have no other HTTP). With <c>--metrics-urls</c> the main URL no longer serves
+/// <c>/metrics</c>, so it can stay off a public port.
+/// </summary>
 public static class MetricsHosting
 {
-    public static IServiceCollection AddSwitchboardMetrics(this IServiceCollection services, IConfiguration configuration, Role role) => services;
+    /// <summary>The configuration key <c>--metrics-urls</c> sets.</summary>
+    public const string UrlsKey = "Switchboard:MetricsUrls";
 
-    public static WebApplication UseSwitchboardMetrics(this WebApplication app) => app;
+    public static IServiceCollection AddSwitchboardMetrics(this IServiceCollection services, IConfiguration configuration, Role role)
+    {
+        // Read now, not at the first scrape: a bad URL fails the start with a message naming the switch.
+        if (ListenUrls(configuration) is { } urls)
+        {
+            services.AddHostedService(sp => new MetricsListener(urls, sp.GetRequiredService<ILogger<MetricsListener>>()));
+        }
+        return services;
+    }
+
+    public static WebApplication UseSwitchboardMetrics(this WebApplication app)
+    {
+        // WebApplication runs routing before any middleware added here, so the endpoint is
+        // known: requests are labelled with its route pattern (/svc/request/{id}/), never the
+        // raw path, so request ids and client-chosen names never become label values.
+        app.UseHttpMetrics(options =>
+        {
+            options.CaptureMetricsUrl = false;
+        });
+        if (ListenUrls(app.Configuration) is null)
+        {
+            app.MapMetrics();
+        }
+        return app;
+    }
+
+    /// <summary>The listener's URLs (<c>;</c>-separated, like <c>--urls</c>), or null when none is set.</summary>
+    public static IReadOnlyList<string>? ListenUrls(IConfiguration configuration)
+    {
+        var value = configuration[UrlsKey];
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            return null;
+        }
+        var urls = value.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        foreach (var url in urls)
+        {
+            if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttp
+                || string.IsNullOrEmpty(uri.Host) || uri.IsDefaultPort || uri.AbsolutePath != "/" || uri.Query.Length > 0)
+            {
+                throw new BootstrapException(
+                    $"--metrics-urls: '{url}' is not a listen URL; give http://HOST:PORT (for example http://127.0.0.1:9101), several separated by ';'");
+            }
+        }
+        return urls;
+    }
+}
+
+/// <summary>A small Kestrel server of its own that answers <c>GET /metrics</c> and nothing else.</summary>
+public sealed class MetricsListener(IReadOnlyList<string> urls, ILogger<MetricsListener> logger) : IHostedService, IAsyncDisposable
+{
+    private WebApplication? _app;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
+        builder.WebHost.UseKestrelCore().UseUrls([.. urls]);
+        var app = builder.Build();
+        app.UseMetricServer("/metrics");
+        try
+        {
+            await app.StartAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is IOException or InvalidOperationException)
+        {
+            await app.DisposeAsync();
+            // An ArgumentException: the command line prints its message, not a stack trace.
+            throw new BootstrapException($"--metrics-urls: cannot listen on {string.Join(", ", urls)}: {ex.Message}");
+        }
+        _app = app;
+        logger.LogInformation("Metrics on {Urls}/metrics", string.Join(", ", urls));
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_app is not null)
+        {
+            await _app.StopAsync(cancellationToken);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.DisposeAsync();
+        }
+    }
 }
