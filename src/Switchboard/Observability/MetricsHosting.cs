@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using Prometheus;
 using Switchboard.Config;
 using Switchboard.Hosting;
@@ -59,8 +61,35 @@ public static class MetricsHosting
                 throw new BootstrapException(
                     $"--metrics-urls: '{url}' is not a listen URL; give http://HOST:PORT (for example http://127.0.0.1:9101), several separated by ';'");
             }
+            Probe(uri);
         }
         return urls;
+    }
+
+    /// <summary>
+    /// Binds the address for a moment, so that a port in use fails the start here with one
+    /// line, not later inside the host's start with a stack trace. (Another process may still
+    /// take the port in between: the listener's start then fails the host.)
+    /// </summary>
+    private static void Probe(Uri uri)
+    {
+        var address = uri.IsLoopback && uri.HostNameType == UriHostNameType.Dns ? IPAddress.Loopback
+            : IPAddress.TryParse(uri.Host.Trim('[', ']'), out var parsed) ? parsed
+            : null;
+        if (address is null)
+        {
+            return; // A host name: Kestrel resolves it at start.
+        }
+        try
+        {
+            var listener = new TcpListener(address, uri.Port);
+            listener.Start();
+            listener.Stop();
+        }
+        catch (SocketException ex)
+        {
+            throw new BootstrapException($"--metrics-urls: cannot listen on {uri.GetLeftPart(UriPartial.Authority)}: {ex.Message}");
+        }
     }
 }
 
