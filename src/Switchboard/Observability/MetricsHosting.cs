@@ -20,6 +20,9 @@ public static class MetricsHosting
 
     public static IServiceCollection AddSwitchboardMetrics(this IServiceCollection services, IConfiguration configuration, Role role)
     {
+        ConfigureDefaults.Value.ToString();
+        // Metrics without labels (jobs in flight, live executors) are exported from the start, at 0.
+        System.Runtime.CompilerServices.RuntimeHelpers.RunClassConstructor(typeof(SwitchboardMetrics).TypeHandle);
         // Read now, not at the first scrape: a bad URL fails the start with a message naming the switch.
         if (ListenUrls(configuration) is { } urls)
         {
@@ -43,6 +46,25 @@ public static class MetricsHosting
         }
         return app;
     }
+
+    /// <summary>The .NET meters exported beside Switchboard's own metrics.</summary>
+    public static readonly IReadOnlySet<string> ExportedMeters = new HashSet<string>(StringComparer.Ordinal) { "System.Runtime" };
+
+    /// <summary>
+    /// prometheus-net's defaults are process-wide, so they are set once per process. Its meter
+    /// adapter would export every .NET meter under a name made of the meter's and the
+    /// instrument's (switchboard_usage_switchboard_handler_calls) and counters as gauges; only
+    /// the runtime's meter is kept (GC, thread pool, exceptions). The usage meter's numbers are
+    /// Switchboard's own counters (switchboard_integration_credits_total, ...), and the HTTP
+    /// ones come from the middleware. The process metrics (process_*, dotnet_*) stay;
+    /// prometheus-net's own debug metrics go.
+    /// </summary>
+    private static readonly Lazy<bool> ConfigureDefaults = new(() =>
+    {
+        Metrics.ConfigureMeterAdapter(o => o.InstrumentFilterPredicate = instrument => ExportedMeters.Contains(instrument.Meter.Name));
+        Metrics.SuppressDefaultMetrics(new SuppressDefaultMetricOptions { SuppressDebugMetrics = true, SuppressEventCounters = true });
+        return true;
+    });
 
     /// <summary>The listener's URLs (<c>;</c>-separated, like <c>--urls</c>), or null when none is set.</summary>
     public static IReadOnlyList<string>? ListenUrls(IConfiguration configuration)
