@@ -137,7 +137,7 @@ public sealed class MetricsListener(IReadOnlyList<string> urls, ILogger<MetricsL
             throw new BootstrapException($"--metrics-urls: cannot listen on {string.Join(", ", urls)}: {ex.Message}");
         }
         _app = app;
-        logger.LogInformation("Metrics on {Urls}/metrics", string.Join(", ", urls));
+        logger.LogInformation("Metrics on {Urls}", string.Join(", ", urls.Select(u => u.TrimEnd('/') + "/metrics")));
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)

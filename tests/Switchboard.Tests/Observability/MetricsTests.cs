@@ -142,6 +142,18 @@ public sealed partial class MetricsTests : IAsyncLifetime
         Assert.True(executor.Logged("Metrics on"), "the executor logs where its metrics are");
     }
 
+    [Fact]
+    public async Task WithMetricsUrlsServeAnswersMetricsOnlyThere()
+    {
+        _store = TestStore.Create(StoreKind.Sqlite);
+        var metricsUrl = $"http://127.0.0.1:{SwitchboardProcess.FreePort()}";
+        await using var app = new SwitchboardFactory(_store, new() { ["Switchboard:MetricsUrls"] = metricsUrl });
+        using var client = app.CreateClient();
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/metrics")).StatusCode);
+        using var scraper = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        Assert.Contains("switchboard_jobs_in_flight", await scraper.GetStringAsync(metricsUrl + "/metrics"));
+    }
+
     [Theory]
     [InlineData("127.0.0.1:9101", "is not a listen URL")]
     [InlineData("https://127.0.0.1:9101", "is not a listen URL")]
