@@ -143,6 +143,39 @@ public sealed partial class MetricsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AParkedJobsWaitForItsResourceCountsInResourceWait()
+    {
+        var resource = "r" + Guid.NewGuid().ToString("N")[..10];
+        _store = TestStore.Create(StoreKind.Sqlite);
+        await Infrastructure.Cli.ApplyCatalog(_store, $$$"""
+            handlers:
+              - {id: echo.render, credits: 1, resource: {{{resource}}}}
+            offers:
+              - {service: {{{_service}}}, action: slow, handler: echo.render, price: 1, prompt_template: "Slowly {name}", params: {delay_ms: 800}}
+              - {service: {{{_service}}}, action: ok, handler: echo.render, price: 1, prompt_template: "Hello {name}"}
+            """);
+        var file = Path.Combine(_store.Path, "resources.yaml");
+        await File.WriteAllTextAsync(file, $"resource_map:\n  {resource}: {{max_concurrent: 1}}\n");
+        Assert.Equal(0, (await Infrastructure.Cli.Run(_store, "config", "push", file, "--id", "resource_map")).Exit);
+        var (_, key) = await Infrastructure.Cli.CreateUser(_store, "alice", 100);
+        await using var app = new SwitchboardFactory(_store);
+        using var client = app.ClientFor(key);
+        var before = Exposition.Parse(await client.GetStringAsync("/metrics"));
+
+        var slow = await SwitchboardFactory.IdOf(await Submit(client, "slow", null));
+        await SwitchboardFactory.WaitFor(client, slow, TimeSpan.FromSeconds(10), "running");
+        var waiting = await SwitchboardFactory.IdOf(await Submit(client, "ok", null));
+        await SwitchboardFactory.WaitFor(client, waiting, TimeSpan.FromSeconds(20), "succeeded");
+
+        var after = Exposition.Parse(await Settled(client, "/metrics"));
+        Assert.Equal(2, after.Sum("switchboard_resource_wait_seconds_count", ("resource", resource)));
+        // The second job waited, parked, for most of the first one's 800 ms.
+        Assert.InRange(after.Sum("switchboard_resource_wait_seconds_sum", ("resource", resource)), 0.3, 10);
+        // Parking gave its first claim back.
+        Assert.True(Delta(before, after, "switchboard_requests_processed_total", ("handler", "echo.render"), ("outcome", "released")) >= 1);
+    }
+
+    [Fact]
     public async Task WithMetricsUrlsServeAnswersMetricsOnlyThere()
     {
         _store = TestStore.Create(StoreKind.Sqlite);
