@@ -38,6 +38,10 @@ public sealed partial class MetricsTests : IAsyncLifetime
           - {service: {{{_service}}}, action: ok, handler: echo.render, price: 1, prompt_template: "Hello {name}"}
           - {service: {{{_service}}}, action: bad, handler: echo.render, price: 1, prompt_template: "Fail {name}", params: {fail: true}}
           - {service: {{{_service}}}, action: flaky, handler: echo.render, price: 1, prompt_template: "Flaky {name}", params: {fail_times: 1}}
+        deals:
+          - name: {{{_service}}}-deal
+            offers:
+              - {offer: {{{_service}}}/ok, pipeline: none}
         """;
 
     public Task InitializeAsync() => Task.CompletedTask;
@@ -111,6 +115,35 @@ public sealed partial class MetricsTests : IAsyncLifetime
         // The usage meter is not exported a second time under the meter adapter's names.
         Assert.DoesNotContain("switchboard_usage_", text);
         Assert.Contains("system_runtime_dotnet_gc_collections", text);
+    }
+
+    [Fact]
+    public async Task DealSubmissionsCountByTheDealsName()
+    {
+        _store = TestStore.Create(StoreKind.Sqlite);
+        await Infrastructure.Cli.ApplyCatalog(_store, CatalogYaml);
+        var (_, key) = await Infrastructure.Cli.CreateUser(_store, "alice", 100);
+        await using var app = new SwitchboardFactory(_store);
+        using var client = app.ClientFor(key);
+        var deal = $"/svc/deal/{_service}-deal/";
+
+        Task<HttpResponseMessage> Post(object body)
+        {
+            var message = new HttpRequestMessage(HttpMethod.Post, deal) { Content = JsonContent.Create(body) };
+            message.Headers.Add("Idempotency-Key", "deal-once");
+            return client.SendAsync(message);
+        }
+        var accepted = await Post(new { inputs = new { name = "x" } });
+        Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await Post(new { inputs = new { name = "x" } })).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await Post(new { inputs = new { } })).StatusCode);
+        await SwitchboardFactory.WaitFor(client, await SwitchboardFactory.IdOf(accepted), TimeSpan.FromSeconds(20), "succeeded");
+
+        var metrics = Exposition.Parse(await Settled(client, "/metrics"));
+        var target = $"{_service}-deal";
+        Assert.Equal(1, metrics.Sum("switchboard_submissions_total", ("kind", "deal"), ("target", target), ("outcome", "accepted"), ("code", "")));
+        Assert.Equal(1, metrics.Sum("switchboard_submissions_total", ("kind", "deal"), ("target", target), ("outcome", "duplicate"), ("code", "")));
+        Assert.Equal(1, metrics.Sum("switchboard_submissions_total", ("kind", "deal"), ("target", target), ("outcome", "rejected"), ("code", "invalid_inputs")));
     }
 
     [Fact]
