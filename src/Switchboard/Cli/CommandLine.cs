@@ -26,6 +26,9 @@ public static class CommandLine
           catalog apply FILE.yaml | catalog export
         """ + "\n" + UsageCommand.Usage + "\n" + ConfigCommands.Usage + "\n" + """
 
+        serve, api, executor and recon take --metrics-urls URL (e.g. http://127.0.0.1:9101): Prometheus
+        metrics at URL/metrics (serve and api otherwise answer /metrics on their main URL).
+
         Every command takes --config FILE (the bootstrap config: store and queue; api, executor
         and recon need one with redis.uri). Without it, commands use the embedded store in
         --data DIR (default ./data).

@@ -4,6 +4,7 @@ using Switchboard.Catalog;
 using Switchboard.Config;
 using Switchboard.Credits;
 using Switchboard.Errors;
+using Switchboard.Observability;
 using Switchboard.Queue;
 using Switchboard.Requests;
 using Switchboard.Resources;
@@ -20,6 +21,24 @@ namespace Switchboard.Deals;
 public static class DealSubmitEndpoint
 {
     public static async Task<IResult> Handle(
+        string name, HttpContext http, CatalogCache catalog, Store store, IJobQueue queue, AppConfigs configs,
+        ResourceNeeds needs, IResourceGate gate)
+    {
+        var known = catalog.Current.FindDeal(name) is not null;
+        try
+        {
+            var result = await Submit(name, http, catalog, store, queue, configs, needs, gate);
+            SubmissionMetrics.Deal(known, name, result);
+            return result;
+        }
+        catch (Exception ex)
+        {
+            SubmissionMetrics.Threw(known, "deal", name, ex);
+            throw;
+        }
+    }
+
+    private static async Task<IResult> Submit(
         string name, HttpContext http, CatalogCache catalog, Store store, IJobQueue queue, AppConfigs configs,
         ResourceNeeds needs, IResourceGate gate)
     {

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Switchboard.Observability;
 using Switchboard.Queue;
 
 namespace Switchboard.Execution;
@@ -36,9 +37,27 @@ public sealed class InFlightJobs
 
     public ICollection<InFlightJob> Snapshot => _jobs.Values;
 
-    public void Add(InFlightJob job) => _jobs[job.RequestId] = job;
+    // switchboard_jobs_in_flight follows the dictionary: up on a new entry, down when one leaves
+    // (a replaced entry's own Remove finds nothing, so it is not counted twice).
+    public void Add(InFlightJob job)
+    {
+        if (_jobs.TryAdd(job.RequestId, job))
+        {
+            SwitchboardMetrics.JobsInFlight.Inc();
+        }
+        else
+        {
+            _jobs[job.RequestId] = job;
+        }
+    }
 
-    public void Remove(InFlightJob job) => _jobs.TryRemove(new KeyValuePair<string, InFlightJob>(job.RequestId, job));
+    public void Remove(InFlightJob job)
+    {
+        if (_jobs.TryRemove(new KeyValuePair<string, InFlightJob>(job.RequestId, job)))
+        {
+            SwitchboardMetrics.JobsInFlight.Dec();
+        }
+    }
 
     public void Cancel(string requestId)
     {

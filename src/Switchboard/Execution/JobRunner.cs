@@ -4,6 +4,7 @@ using Switchboard.Config;
 using Switchboard.Deals;
 using Switchboard.Handlers;
 using Switchboard.Hosting;
+using Switchboard.Observability;
 using Switchboard.Queue;
 using Switchboard.Resources;
 using Switchboard.Usage;
@@ -76,23 +77,23 @@ public sealed class JobRunner(
             var handler = handlers.Find(job.Handler);
             if (handler is null)
             {
-                await Finish(job, c => JobStore.Fail(c, job, identity.Owner, "handler_unavailable", $"no handler '{job.Handler}' in this executor", null, Clock.NowMs()));
+                await Finish(job, c => JobStore.Fail(c, job, identity.Owner, "handler_unavailable", $"no handler '{job.Handler}' in this executor", null, Clock.NowMs()), Failed);
                 return;
             }
             if (!configs.Services.IsInstalled(job.Handler))
             {
-                await Finish(job, c => JobStore.Fail(c, job, identity.Owner, "handler_not_installed", $"the handler '{job.Handler}' is not installed (service_map config)", null, Clock.NowMs()));
+                await Finish(job, c => JobStore.Fail(c, job, identity.Owner, "handler_not_installed", $"the handler '{job.Handler}' is not installed (service_map config)", null, Clock.NowMs()), Failed);
                 return;
             }
             StepInput? input = null;
             if (job.Pipeline is { } mode && mode != Catalog.Pipeline.None && (input = await stepInputs.ResolveAsync(job)) is null)
             {
-                await Finish(job, c => JobStore.Fail(c, job, identity.Owner, "step_input_missing", "the results this step takes from the step before it are not in the store", null, Clock.NowMs()));
+                await Finish(job, c => JobStore.Fail(c, job, identity.Owner, "step_input_missing", "the results this step takes from the step before it are not in the store", null, Clock.NowMs()), Failed);
                 return;
             }
             var need = needs.For(job.Handler);
             if (need is not null && !await slots.AcquireOrParkAsync(need, delivery.Message,
-                    giveBack: () => Finish(job, c => JobStore.Release(c, job, identity.Owner, Clock.NowMs()))))
+                    giveBack: () => Finish(job, c => JobStore.Release(c, job, identity.Owner, Clock.NowMs()), Released)))
             {
                 return;
             }
@@ -127,6 +128,7 @@ public sealed class JobRunner(
         finally
         {
             var ran = TimeSpan.FromMilliseconds(Environment.TickCount64 - started);
+            SwitchboardMetrics.JobDuration.WithLabels(job.Handler).Observe(ran.TotalSeconds);
             // The slot stands for a call to the external API: it is free once the handler
             // returns, before the outcome is written.
             var need = tracked.Resource;
@@ -165,7 +167,7 @@ public sealed class JobRunner(
         {
             if (context.Results.Count != job.CreateQty)
             {
-                await Finish(job, c => JobStore.Fail(c, job, owner, "handler_result_count", $"the handler produced {context.Results.Count} results, {job.CreateQty} were ordered", usage, Clock.NowMs()));
+                await Finish(job, c => JobStore.Fail(c, job, owner, "handler_result_count", $"the handler produced {context.Results.Count} results, {job.CreateQty} were ordered", usage, Clock.NowMs()), Failed);
                 return;
             }
             var results = new JsonArray([.. context.Results.Select(r => r.DeepClone())]).ToJsonString();
@@ -174,18 +176,19 @@ public sealed class JobRunner(
                 await StepSucceeded(job, owner, results, usage);
                 return;
             }
-            await Reported(job, JobStore.SucceedAsync(store, job, owner, results, usage));
+            await Reported(job, JobStore.SucceedAsync(store, job, owner, results, usage), Succeeded);
             return;
         }
         if (failure is OperationCanceledException && aborted && !timedOut)
         {
             // Cancelled by the client, or the lease went to someone else: the store already says what happened.
+            Processed(job, Cancelled);
             logger.LogInformation("Job stopped: cancelled or lease lost");
             return;
         }
         if (failure is OperationCanceledException && shuttingDown && !timedOut)
         {
-            await Finish(job, c => JobStore.Release(c, job, owner, Clock.NowMs()));
+            await Finish(job, c => JobStore.Release(c, job, owner, Clock.NowMs()), Released);
             logger.LogInformation("Job released on shutdown");
             return;
         }
@@ -203,14 +206,15 @@ public sealed class JobRunner(
         {
             var delay = RetryPolicy.Delay(_options, job.Attempt, classified.RetryAfter);
             var due = Clock.NowMs() + (long)delay.TotalMilliseconds;
-            if (await Finish(job, c => JobStore.Retry(c, job, owner, classified.Code, classified.Message, due, Clock.NowMs()), singleStatement: true))
+            if (await Finish(job, c => JobStore.Retry(c, job, owner, classified.Code, classified.Message, due, Clock.NowMs()), Retried, singleStatement: true))
             {
+                SwitchboardMetrics.Retries.WithLabels(job.Handler).Inc();
                 logger.LogInformation("Attempt {Attempt} failed ({Code}); retrying in {Delay} ms", job.Attempt, classified.Code, (long)delay.TotalMilliseconds);
                 queue.EnqueueLater(new JobMessage(job.RequestId, job.Run), delay);
             }
             return;
         }
-        await Finish(job, c => JobStore.Fail(c, job, owner, classified.Code, classified.Message, usage, Clock.NowMs()));
+        await Finish(job, c => JobStore.Fail(c, job, owner, classified.Code, classified.Message, usage, Clock.NowMs()), Failed);
         logger.LogInformation("Request failed ({Code}) after {Attempt} attempt(s)", classified.Code, job.Attempt);
     }
 
@@ -222,7 +226,7 @@ public sealed class JobRunner(
     private async Task StepSucceeded(ClaimedJob job, string owner, string results, string? usage)
     {
         var (done, next) = await store.WriteAsync(c => DealSteps.Succeed(c, job, owner, results, usage, Clock.NowMs()));
-        if (!await Reported(job, Task.FromResult(done)))
+        if (!await Reported(job, Task.FromResult(done), Succeeded))
         {
             return;
         }
@@ -233,18 +237,25 @@ public sealed class JobRunner(
         }
     }
 
-    private Task<bool> Finish(ClaimedJob job, Func<System.Data.Common.DbConnection, bool> write, bool singleStatement = false) =>
-        Reported(job, singleStatement ? store.WriteStatementAsync(write) : store.WriteAsync(write));
+    // Outcomes of switchboard_requests_processed_total: how a claim ended, once per claim.
+    private const string Succeeded = "succeeded", Failed = "failed", Retried = "retried", Cancelled = "cancelled", Released = "released";
 
-    private async Task<bool> Reported(ClaimedJob job, Task<bool> write)
+    private Task<bool> Finish(ClaimedJob job, Func<System.Data.Common.DbConnection, bool> write, string outcome, bool singleStatement = false) =>
+        Reported(job, singleStatement ? store.WriteStatementAsync(write) : store.WriteAsync(write), outcome);
+
+    /// <summary>Counts the claim's end: <paramref name="outcome"/> once written, else cancelled (the request changed hands).</summary>
+    private async Task<bool> Reported(ClaimedJob job, Task<bool> write, string outcome)
     {
         var done = await write;
+        Processed(job, done ? outcome : Cancelled);
         if (!done)
         {
             logger.LogWarning("Outcome of attempt {Attempt} not written: the request changed hands (cancelled, or taken over after a lost lease)", job.Attempt);
         }
         return done;
     }
+
+    private static void Processed(ClaimedJob job, string outcome) => SwitchboardMetrics.RequestsProcessed.WithLabels(job.Handler, outcome).Inc();
 }
 
 /// <summary>This process's name as a job owner: unique per start, readable in the store.</summary>

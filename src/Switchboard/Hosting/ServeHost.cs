@@ -34,6 +34,7 @@ public static class ServeHost
         ["--data"] = "Switchboard:DataDir",
         ["--workers"] = "Switchboard:Workers",
         ["--config"] = "Switchboard:Config",
+        ["--metrics-urls"] = MetricsHosting.UrlsKey,
     };
 
     /// <summary>The bootstrap config the settings name (<c>Switchboard:Config</c>), or the embedded default in <c>Switchboard:DataDir</c>.</summary>

@@ -1,11 +1,158 @@
+using System.Net;
+using System.Net.Sockets;
+using Prometheus;
+using Switchboard.Config;
 using Switchboard.Hosting;
 
 namespace Switchboard.Observability;
 
-/// <summary>How each role exports its metrics (to be filled: /metrics on HTTP roles, --metrics-urls on the others).</summary>
+/// <summary>
+/// How each role exports its metrics (Prometheus text at <c>/metrics</c>): the HTTP roles
+/// (serve, api) on their main URL, with HTTP request metrics by route template; any role on a
+/// listener of its own with <c>--metrics-urls</c> (the only way for executor and recon, which
+/// have no other HTTP). With <c>--metrics-urls</c> the main URL no longer serves
+/// <c>/metrics</c>, so it can stay off a public port.
+/// </summary>
 public static class MetricsHosting
 {
-    public static IServiceCollection AddSwitchboardMetrics(this IServiceCollection services, IConfiguration configuration, Role role) => services;
+    /// <summary>The configuration key <c>--metrics-urls</c> sets.</summary>
+    public const string UrlsKey = "Switchboard:MetricsUrls";
 
-    public static WebApplication UseSwitchboardMetrics(this WebApplication app) => app;
+    public static IServiceCollection AddSwitchboardMetrics(this IServiceCollection services, IConfiguration configuration, Role role)
+    {
+        ConfigureDefaults.Value.ToString();
+        // Metrics without labels (jobs in flight, live executors) are exported from the start, at 0.
+        System.Runtime.CompilerServices.RuntimeHelpers.RunClassConstructor(typeof(SwitchboardMetrics).TypeHandle);
+        // Read now, not at the first scrape: a bad URL fails the start with a message naming the switch.
+        if (ListenUrls(configuration) is { } urls)
+        {
+            services.AddHostedService(sp => new MetricsListener(urls, sp.GetRequiredService<ILogger<MetricsListener>>()));
+        }
+        return services;
+    }
+
+    public static WebApplication UseSwitchboardMetrics(this WebApplication app)
+    {
+        // WebApplication runs routing before any middleware added here, so the endpoint is
+        // known: requests are labelled with its route pattern (/svc/request/{id}/), never the
+        // raw path, so request ids and client-chosen names never become label values.
+        app.UseHttpMetrics(options =>
+        {
+            options.CaptureMetricsUrl = false;
+        });
+        if (ListenUrls(app.Configuration) is null)
+        {
+            app.MapMetrics();
+        }
+        return app;
+    }
+
+    /// <summary>The .NET meters exported beside Switchboard's own metrics.</summary>
+    public static readonly IReadOnlySet<string> ExportedMeters = new HashSet<string>(StringComparer.Ordinal) { "System.Runtime" };
+
+    /// <summary>
+    /// prometheus-net's defaults are process-wide, so they are set once per process. Its meter
+    /// adapter would export every .NET meter under a name made of the meter's and the
+    /// instrument's (switchboard_usage_switchboard_handler_calls) and counters as gauges; only
+    /// the runtime's meter is kept (GC, thread pool, exceptions). The usage meter's numbers are
+    /// Switchboard's own counters (switchboard_integration_credits_total, ...), and the HTTP
+    /// ones come from the middleware. The process metrics (process_*, dotnet_*) stay;
+    /// prometheus-net's own debug metrics go.
+    /// </summary>
+    private static readonly Lazy<bool> ConfigureDefaults = new(() =>
+    {
+        Metrics.ConfigureMeterAdapter(o => o.InstrumentFilterPredicate = instrument => ExportedMeters.Contains(instrument.Meter.Name));
+        Metrics.SuppressDefaultMetrics(new SuppressDefaultMetricOptions { SuppressDebugMetrics = true, SuppressEventCounters = true });
+        return true;
+    });
+
+    /// <summary>The listener's URLs (<c>;</c>-separated, like <c>--urls</c>), or null when none is set.</summary>
+    public static IReadOnlyList<string>? ListenUrls(IConfiguration configuration)
+    {
+        var value = configuration[UrlsKey];
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            return null;
+        }
+        var urls = value.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        foreach (var url in urls)
+        {
+            if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttp
+                || string.IsNullOrEmpty(uri.Host) || uri.IsDefaultPort || uri.AbsolutePath != "/" || uri.Query.Length > 0)
+            {
+                throw new BootstrapException(
+                    $"--metrics-urls: '{url}' is not a listen URL; give http://HOST:PORT (for example http://127.0.0.1:9101), several separated by ';'");
+            }
+            Probe(uri);
+        }
+        return urls;
+    }
+
+    /// <summary>
+    /// Binds the address for a moment, so that a port in use fails the start here with one
+    /// line, not later inside the host's start with a stack trace. (Another process may still
+    /// take the port in between: the listener's start then fails the host.)
+    /// </summary>
+    private static void Probe(Uri uri)
+    {
+        var address = uri.IsLoopback && uri.HostNameType == UriHostNameType.Dns ? IPAddress.Loopback
+            : IPAddress.TryParse(uri.Host.Trim('[', ']'), out var parsed) ? parsed
+            : null;
+        if (address is null)
+        {
+            return; // A host name: Kestrel resolves it at start.
+        }
+        try
+        {
+            var listener = new TcpListener(address, uri.Port);
+            listener.Start();
+            listener.Stop();
+        }
+        catch (SocketException ex)
+        {
+            throw new BootstrapException($"--metrics-urls: cannot listen on {uri.GetLeftPart(UriPartial.Authority)}: {ex.Message}");
+        }
+    }
+}
+
+/// <summary>A small Kestrel server of its own that answers <c>GET /metrics</c> and nothing else.</summary>
+public sealed class MetricsListener(IReadOnlyList<string> urls, ILogger<MetricsListener> logger) : IHostedService, IAsyncDisposable
+{
+    private WebApplication? _app;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
+        builder.WebHost.UseKestrelCore().UseUrls([.. urls]);
+        var app = builder.Build();
+        app.UseMetricServer("/metrics");
+        try
+        {
+            await app.StartAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is IOException or InvalidOperationException)
+        {
+            await app.DisposeAsync();
+            // An ArgumentException: the command line prints its message, not a stack trace.
+            throw new BootstrapException($"--metrics-urls: cannot listen on {string.Join(", ", urls)}: {ex.Message}");
+        }
+        _app = app;
+        logger.LogInformation("Metrics on {Urls}", string.Join(", ", urls.Select(u => u.TrimEnd('/') + "/metrics")));
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_app is not null)
+        {
+            await _app.StopAsync(cancellationToken);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.DisposeAsync();
+        }
+    }
 }

@@ -41,6 +41,16 @@ public static class SwitchboardMetrics
         "switchboard_retries_total", "Attempts that failed transiently and were scheduled again, by handler.",
         new CounterConfiguration { LabelNames = ["handler"] });
 
+    /// <summary>Integration credits spent by attempts (failed ones too: the API was called), by <c>resource</c> ("" when none) and <c>handler</c>. The Prometheus side of the <c>Switchboard.Usage</c> meter.</summary>
+    public static readonly Counter IntegrationCredits = Metrics.CreateCounter(
+        "switchboard_integration_credits_total", "Integration credits spent by handler attempts, by resource and handler.",
+        new CounterConfiguration { LabelNames = ["resource", "handler"] });
+
+    /// <summary>User credits earned by successful attempts, by <c>resource</c> and <c>handler</c>.</summary>
+    public static readonly Counter UserCreditsEarned = Metrics.CreateCounter(
+        "switchboard_user_credits_earned_total", "User credits earned by successful handler attempts, by resource and handler.",
+        new CounterConfiguration { LabelNames = ["resource", "handler"] });
+
     // ---- recon ---------------------------------------------------------------------------------
 
     public static readonly Gauge QueueDepth = Metrics.CreateGauge(

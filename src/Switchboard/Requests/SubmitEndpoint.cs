@@ -6,6 +6,7 @@ using Switchboard.Config;
 using Switchboard.Credits;
 using Switchboard.Errors;
 using Switchboard.Hosting;
+using Switchboard.Observability;
 using Switchboard.Queue;
 using Switchboard.Resources;
 using Switchboard.Storage;
@@ -17,6 +18,24 @@ namespace Switchboard.Requests;
 public static class SubmitEndpoint
 {
     public static async Task<IResult> Handle(
+        string service, string action, HttpContext http, CatalogCache catalog, Store store, IJobQueue queue, AppConfigs configs,
+        ResourceNeeds needs, IResourceGate gate)
+    {
+        var known = catalog.Current.FindOffer(service, action) is not null;
+        try
+        {
+            var result = await Submit(service, action, http, catalog, store, queue, configs, needs, gate);
+            SubmissionMetrics.Offer(known, service, action, result);
+            return result;
+        }
+        catch (Exception ex)
+        {
+            SubmissionMetrics.Threw(known, "offer", $"{service}/{action}", ex);
+            throw;
+        }
+    }
+
+    private static async Task<IResult> Submit(
         string service, string action, HttpContext http, CatalogCache catalog, Store store, IJobQueue queue, AppConfigs configs,
         ResourceNeeds needs, IResourceGate gate)
     {

@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using System.Data.Common;
+using Switchboard.Observability;
 using Switchboard.Queue;
 using Switchboard.Storage;
 
@@ -19,6 +21,18 @@ public sealed class ResourceSlots(
     private static readonly TimeSpan GateRetry = TimeSpan.FromSeconds(2);
 
     /// <summary>
+    /// When this process parked each job (by message), so that its wait in the lane counts in
+    /// switchboard_resource_wait_seconds when it comes back here. A job woken on another
+    /// executor counts there only its brief wait; its entry here is dropped once the table is
+    /// full and the entry older than <see cref="ParkedForgetAfter"/>.
+    /// </summary>
+    private readonly ConcurrentDictionary<string, long> _parkedAt = new(StringComparer.Ordinal);
+
+    private const int ParkedMax = 10_000;
+
+    private static readonly TimeSpan ParkedForgetAfter = TimeSpan.FromHours(1);
+
+    /// <summary>
     /// Takes the job's capacity. When there is none, <paramref name="giveBack"/> returns the
     /// claim (queued, the attempt not counted) and the job is parked in its resource's lane,
     /// holding no worker; the gate sends it again in its turn. When the gate cannot be reached
@@ -27,15 +41,20 @@ public sealed class ResourceSlots(
     /// </summary>
     public async Task<bool> AcquireOrParkAsync(ResourceNeed need, JobMessage job, Func<Task> giveBack)
     {
+        var started = Environment.TickCount64;
         try
         {
             if (await TryAcquire(need, job))
             {
+                var now = Environment.TickCount64;
+                var since = _parkedAt.TryRemove(job.ToString(), out var parked) ? parked : started;
+                SwitchboardMetrics.ResourceWait.WithLabels(need.Name).Observe((now - since) / 1000.0);
                 logger.LogDebug("Acquired {Resource} for {RequestId}", need.Name, job.RequestId);
                 return true;
             }
             await giveBack();
             await gate.ParkAsync(need, job);
+            RememberParked(job, started);
             waker.Parked();
             logger.LogDebug("Parked {RequestId} run {Run} for resource {Resource}", job.RequestId, job.Run, need.Name);
         }
@@ -46,6 +65,27 @@ public sealed class ResourceSlots(
             queue.EnqueueLater(job, GateRetry);
         }
         return false;
+    }
+
+    private void RememberParked(JobMessage job, long at)
+    {
+        if (_parkedAt.Count >= ParkedMax)
+        {
+            var before = Environment.TickCount64 - (long)ParkedForgetAfter.TotalMilliseconds;
+            foreach (var (key, parked) in _parkedAt)
+            {
+                if (parked < before)
+                {
+                    _parkedAt.TryRemove(key, out _);
+                }
+            }
+            if (_parkedAt.Count >= ParkedMax)
+            {
+                return;
+            }
+        }
+        // A job parked again (woken, then beaten to its capacity) keeps its first time.
+        _parkedAt.TryAdd(job.ToString(), at);
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using Switchboard.Observability;
 
 namespace Switchboard.Usage;
 
@@ -39,6 +40,10 @@ public sealed class UsageMetrics : IDisposable
             _errors.Add(1, tags);
         }
         _latency.Record(latency.TotalSeconds, tags);
+        // For Prometheus, with its naming (the meter itself is not exported there: see MetricsHosting).
+        var labels = (resource ?? "", handler);
+        SwitchboardMetrics.IntegrationCredits.WithLabels(labels.Item1, labels.Item2).Inc(integrationCredits);
+        SwitchboardMetrics.UserCreditsEarned.WithLabels(labels.Item1, labels.Item2).Inc(userCredits);
     }
 
     public void Dispose() => _meter.Dispose();
