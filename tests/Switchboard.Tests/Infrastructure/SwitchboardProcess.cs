@@ -9,7 +9,7 @@ namespace Switchboard.Tests.Infrastructure;
 /// <summary>
 /// The built <c>switchboard</c> binary as a real OS process on 127.0.0.1 (serve, api, executor
 /// or recon), for what an in-memory host cannot show: several processes sharing a deployment,
-/// and a kill -9 in the middle of work. Logs are JSON lines, kept in memory for assertions and
+/// and a kill -9 in the middle of work. Logs are JSON lines (the servers' default format), kept in memory for assertions and
 /// written to the test's folder.
 /// </summary>
 public sealed class SwitchboardProcess : IAsyncDisposable
@@ -33,7 +33,7 @@ public sealed class SwitchboardProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
-    /// <summary>Every log entry so far (the console's JSON format: Timestamp, LogLevel, Category, Message, State).</summary>
+    /// <summary>Every log entry so far (the servers' JSON lines: Timestamp, LogLevel, Category, Role, RequestId, Message, State, Scopes).</summary>
     public IReadOnlyCollection<JsonObject> Logs => _logs;
 
     /// <summary>Starts <c>switchboard serve</c> and waits until it is ready.</summary>
@@ -61,10 +61,6 @@ public sealed class SwitchboardProcess : IAsyncDisposable
         args.AddRange(store.ProcessArgs);
         args.AddRange(extraArgs);
         args.ForEach(info.ArgumentList.Add);
-        info.Environment["Logging__Console__FormatterName"] = "json";
-        info.Environment["Logging__Console__FormatterOptions__TimestampFormat"] = "O";
-        info.Environment["Logging__Console__FormatterOptions__UseUtcTimestamp"] = "true";
-        info.Environment["Logging__Console__FormatterOptions__IncludeScopes"] = "true";
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())
         {
             info.Environment[key] = value;
