@@ -16,6 +16,7 @@ public sealed class SwitchboardProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly ConcurrentQueue<JsonObject> _logs = new();
+    private readonly ConcurrentQueue<string> _stdout = new();
 
     private SwitchboardProcess(Process process, string role, Uri? address)
     {
@@ -35,6 +36,9 @@ public sealed class SwitchboardProcess : IAsyncDisposable
 
     /// <summary>Every log entry so far (the servers' JSON lines: Timestamp, LogLevel, Category, Role, RequestId, Message, State, Scopes).</summary>
     public IReadOnlyCollection<JsonObject> Logs => _logs;
+
+    /// <summary>Every line the process wrote on stdout so far, as written.</summary>
+    public IReadOnlyCollection<string> StdoutLines => _stdout;
 
     /// <summary>Starts <c>switchboard serve</c> and waits until it is ready.</summary>
     public static Task<SwitchboardProcess> Start(TestStore store, params string[] extraArgs) => StartRole(store, "serve", extraArgs);
@@ -69,7 +73,14 @@ public sealed class SwitchboardProcess : IAsyncDisposable
         var started = new SwitchboardProcess(process, role, address);
         var log = File.AppendText(Path.Combine(store.Path, $"{role}-{process.Id}.log"));
         log.AutoFlush = true;
-        process.OutputDataReceived += (_, e) => started.Record(log, e.Data);
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                started._stdout.Enqueue(e.Data);
+            }
+            started.Record(log, e.Data);
+        };
         process.ErrorDataReceived += (_, e) => started.Record(log, e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
