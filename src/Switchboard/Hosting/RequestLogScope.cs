@@ -39,26 +39,30 @@ public static class RequestLogging
 
     /// <summary>Begins a <see cref="RequestLogScope"/> around every endpoint of the group (add it first, so other filters log inside it).</summary>
     public static RouteGroupBuilder WithRequestLogScope(this RouteGroupBuilder group) =>
-        group.AddEndpointFilter(async (context, next) =>
+        group.AddEndpointFilterFactory((factory, next) =>
         {
-            var http = context.HttpContext;
-            var logger = http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(Category);
-            var scope = new RequestLogScope();
-            if (http.GetRouteValue("id") is string id && IsRequestId(id))
+            // One logger per endpoint, made when the endpoint is built, not per call.
+            var logger = factory.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger(Category);
+            return async context =>
             {
-                scope.RequestId = id;
-            }
-            http.Features.Set(scope);
-            using (logger.BeginScope(scope))
-            {
-                var result = await next(context);
-                if (scope.RequestId is not null && logger.IsEnabled(LogLevel.Debug))
+                var http = context.HttpContext;
+                var scope = new RequestLogScope();
+                if (http.GetRouteValue("id") is string id && IsRequestId(id))
                 {
-                    logger.LogDebug("{Method} {Path} answered {Status}", http.Request.Method, http.Request.Path.Value,
-                        (result as IStatusCodeHttpResult)?.StatusCode ?? http.Response.StatusCode);
+                    scope.RequestId = id;
                 }
-                return result;
-            }
+                http.Features.Set(scope);
+                using (logger.BeginScope(scope))
+                {
+                    var result = await next(context);
+                    if (scope.RequestId is not null && logger.IsEnabled(LogLevel.Debug))
+                    {
+                        logger.LogDebug("{Method} {Path} answered {Status}", http.Request.Method, http.Request.Path.Value,
+                            (result as IStatusCodeHttpResult)?.StatusCode ?? http.Response.StatusCode);
+                    }
+                    return result;
+                }
+            };
         });
 
     /// <summary>From now on, this call's log lines carry <paramref name="requestId"/>.</summary>
