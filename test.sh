@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite, from a clean clone: installs what the tests need (redis-server and
-# PostgreSQL from Debian, via scripts/services.sh), starts a throwaway PostgreSQL and Redis on
+# The whole test suite, from a clean clone: installs what the tests need (redis-server,
+# PostgreSQL, Prometheus and Alertmanager from Debian, via scripts/services.sh), checks deploy/
+# with promtool and amtool, starts a throwaway PostgreSQL and Redis on
 # free 127.0.0.1 ports (handed to the tests as SWITCHBOARD_TEST_PG / SWITCHBOARD_TEST_REDIS),
 # restores, builds and runs every test, stops the servers and removes their files on exit (also
 # on failure), and ends with one line "N passed, N failed". Exits non-zero on any failure.
@@ -19,6 +20,19 @@ trap 'stop_services; rm -rf "$results" "$services"' EXIT
 
 setup_failed() { echo "could not $1"; echo "0 passed, 1 failed"; exit 1; }
 ensure_packages || setup_failed "install redis-server and PostgreSQL"
+ensure_monitoring_packages || setup_failed "install prometheus and prometheus-alertmanager"
+# The test that scrapes a running server starts this Prometheus (and fails without it).
+SWITCHBOARD_TEST_PROMETHEUS=$(command -v prometheus)
+export SWITCHBOARD_TEST_PROMETHEUS
+
+# deploy/ is checked by the real tools: a config they refuse fails the run before any test.
+deploy_checks() {
+  promtool check config deploy/prometheus.yml &&
+    promtool check rules deploy/alerts.yml &&
+    promtool test rules deploy/alerts.test.yml &&
+    amtool check-config deploy/alertmanager.yml
+}
+deploy_checks || setup_failed "pass the promtool and amtool checks of deploy/ (see above)"
 start_postgres "$services" -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
   || setup_failed "start PostgreSQL"
 start_redis "$services" || setup_failed "start redis-server"

@@ -4,6 +4,7 @@
 #
 #   source scripts/services.sh
 #   ensure_packages                     # apt-get install redis-server / postgresql if missing
+#   ensure_monitoring_packages          # apt-get install prometheus / prometheus-alertmanager
 #   dir=$(mktemp -d /tmp/sb-svc.XXXXXX)
 #   trap 'stop_services; rm -rf "$dir"' EXIT
 #   start_postgres "$dir" -c fsync=off  # exports PG_PORT, PG_URI (Npgsql connection string)
@@ -55,10 +56,40 @@ ensure_packages() {
   _sb_say "installing ${missing[*]} with apt-get"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q || return 1
+  _sb_apt_updated=1
   # The postgresql package may create and start a default cluster on 5432; we never use it.
   apt-get install -y -q --no-install-recommends "${missing[@]}" || return 1
   if ! command -v redis-server >/dev/null 2>&1 || [ -z "$(_sb_pg_bin)" ]; then
     _sb_say "redis-server or the PostgreSQL server binaries are still missing after apt-get install"
+    return 1
+  fi
+}
+
+# Prometheus, promtool, Alertmanager and amtool from Debian (2.42 and 0.25 on Debian 12), for
+# the checks of deploy/ and the test that scrapes a running server. The packages may start their
+# own services on :9090 and :9093 where an init system lets them; the tests never use those.
+ensure_monitoring_packages() {
+  local missing=()
+  command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 \
+    || missing+=(prometheus)
+  command -v amtool >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
+  if [ "${#missing[@]}" -eq 0 ]; then
+    return 0
+  fi
+  if [ "$(id -u)" -ne 0 ]; then
+    _sb_say "missing ${missing[*]} and not root: install them (apt-get install ${missing[*]})"
+    return 1
+  fi
+  _sb_say "installing ${missing[*]} with apt-get"
+  export DEBIAN_FRONTEND=noninteractive
+  if [ -z "${_sb_apt_updated:-}" ]; then
+    apt-get update -q || return 1
+    _sb_apt_updated=1
+  fi
+  apt-get install -y -q --no-install-recommends "${missing[@]}" || return 1
+  if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1 \
+      || ! command -v amtool >/dev/null 2>&1; then
+    _sb_say "prometheus, promtool or amtool is still missing after apt-get install"
     return 1
   fi
 }

@@ -113,6 +113,7 @@ public static class DealSubmitEndpoint
         var user = http.User();
         var chosen = quote.ChosenAddons.ToList();
         var id = inputs.RequestId(user.Id, "deal", name, idempotencyKey, chosen);
+        Hosting.RequestLogging.SetLogRequestId(http, id);
         var text = inputs.AsText();
         var steps = quote.Items.Select(i => new NewStep(
             i.Step, i.Offer.Service, i.Offer.Action, i.Offer.Handler, i.Item.Pipeline,

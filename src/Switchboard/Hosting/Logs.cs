@@ -1,7 +1,51 @@
+using Microsoft.Extensions.Logging.Console;
+
 namespace Switchboard.Hosting;
 
-/// <summary>How every role writes its logs (to be filled: JSON lines on stdout).</summary>
+/// <summary>
+/// How every server role writes its logs: one JSON object per line on stdout (the shape of the
+/// built-in JSON console formatter, plus <c>Role</c> and <c>RequestId</c>: see
+/// <see cref="JsonLogFormatter"/>), or readable single lines with <c>--log-format text</c>
+/// (<c>Switchboard:LogFormat</c>). The management commands build no host and log nothing, so
+/// their stdout stays their JSON result.
+/// </summary>
 public static class Logs
 {
-    public static ILoggingBuilder AddSwitchboardLogs(this ILoggingBuilder logging, IConfiguration configuration, Role role) => logging;
+    public const string Json = "json";
+    public const string Text = "text";
+
+    public static ILoggingBuilder AddSwitchboardLogs(this ILoggingBuilder logging, IConfiguration configuration, Role role)
+    {
+        var format = (configuration["Switchboard:LogFormat"] ?? configuration["log-format"] ?? Json).Trim().ToLowerInvariant();
+        logging.AddConsole();
+        switch (format)
+        {
+            case Json:
+                logging.AddConsoleFormatter<JsonLogFormatter, JsonLogFormatterOptions>(o =>
+                {
+                    o.Role = role.ToString().ToLowerInvariant();
+                    // Forced, not defaults: a log shipper parses these fields.
+                    o.IncludeScopes = true;
+                    o.UseUtcTimestamp = true;
+                    o.TimestampFormat = "O";
+                });
+                // After the host's binding of Logging:Console, so a FormatterName there cannot
+                // switch a server back to the formatter without Role.
+                logging.Services.Configure<ConsoleLoggerOptions>(o => o.FormatterName = JsonLogFormatter.FormatterName);
+                break;
+            case Text:
+                logging.AddSimpleConsole(o =>
+                {
+                    o.SingleLine = true;
+                    o.IncludeScopes = true;
+                    o.UseUtcTimestamp = true;
+                    o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+                });
+                logging.Services.Configure<ConsoleLoggerOptions>(o => o.FormatterName = ConsoleFormatterNames.Simple);
+                break;
+            default:
+                throw new Config.BootstrapException($"Switchboard:LogFormat (--log-format) is '{format}'; it must be json or text");
+        }
+        return logging;
+    }
 }

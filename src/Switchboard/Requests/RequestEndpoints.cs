@@ -3,6 +3,7 @@ using Switchboard.Credits;
 using Switchboard.Errors;
 using System.Text.Json.Nodes;
 using Switchboard.Execution;
+using Switchboard.Hosting;
 using Switchboard.Queue;
 using Switchboard.Resources;
 using Switchboard.Storage;
@@ -18,7 +19,7 @@ public static partial class RequestEndpoints
 
     public static IEndpointRouteBuilder MapRequestEndpoints(this IEndpointRouteBuilder app)
     {
-        var svc = app.MapGroup("/svc").WithStoreErrors().RequireApiKey();
+        var svc = app.MapGroup("/svc").WithRequestLogScope().WithStoreErrors().RequireApiKey();
         svc.MapAccountEndpoints();
         svc.MapGet("/request/{id}/", Get);
         svc.MapDelete("/request/{id}/", Cancel);

@@ -85,6 +85,7 @@ public static class SubmitEndpoint
         }
         var user = http.User();
         var id = inputs.RequestId(user.Id, "offer", $"{service}/{action}", idempotencyKey);
+        http.SetLogRequestId(id);
         var request = new NewRequest(
             id, user.Id, service, action, offer.Handler, inputs.ToJson(), offer.Template.Render(inputs.AsText()),
             offer.ParamsJson, offer.CreateQty, offer.Expiration, offer.Price, settings.MaxAttempts);

@@ -9,13 +9,14 @@ namespace Switchboard.Tests.Infrastructure;
 /// <summary>
 /// The built <c>switchboard</c> binary as a real OS process on 127.0.0.1 (serve, api, executor
 /// or recon), for what an in-memory host cannot show: several processes sharing a deployment,
-/// and a kill -9 in the middle of work. Logs are JSON lines, kept in memory for assertions and
+/// and a kill -9 in the middle of work. Logs are JSON lines (the servers' default format), kept in memory for assertions and
 /// written to the test's folder.
 /// </summary>
 public sealed class SwitchboardProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly ConcurrentQueue<JsonObject> _logs = new();
+    private readonly ConcurrentQueue<string> _stdout = new();
 
     private SwitchboardProcess(Process process, string role, Uri? address)
     {
@@ -33,8 +34,11 @@ public sealed class SwitchboardProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
-    /// <summary>Every log entry so far (the console's JSON format: Timestamp, LogLevel, Category, Message, State).</summary>
+    /// <summary>Every log entry so far (the servers' JSON lines: Timestamp, LogLevel, Category, Role, RequestId, Message, State, Scopes).</summary>
     public IReadOnlyCollection<JsonObject> Logs => _logs;
+
+    /// <summary>Every line the process wrote on stdout so far, as written.</summary>
+    public IReadOnlyCollection<string> StdoutLines => _stdout;
 
     /// <summary>Starts <c>switchboard serve</c> and waits until it is ready.</summary>
     public static Task<SwitchboardProcess> Start(TestStore store, params string[] extraArgs) => StartRole(store, "serve", extraArgs);
@@ -61,10 +65,6 @@ public sealed class SwitchboardProcess : IAsyncDisposable
         args.AddRange(store.ProcessArgs);
         args.AddRange(extraArgs);
         args.ForEach(info.ArgumentList.Add);
-        info.Environment["Logging__Console__FormatterName"] = "json";
-        info.Environment["Logging__Console__FormatterOptions__TimestampFormat"] = "O";
-        info.Environment["Logging__Console__FormatterOptions__UseUtcTimestamp"] = "true";
-        info.Environment["Logging__Console__FormatterOptions__IncludeScopes"] = "true";
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())
         {
             info.Environment[key] = value;
@@ -73,7 +73,14 @@ public sealed class SwitchboardProcess : IAsyncDisposable
         var started = new SwitchboardProcess(process, role, address);
         var log = File.AppendText(Path.Combine(store.Path, $"{role}-{process.Id}.log"));
         log.AutoFlush = true;
-        process.OutputDataReceived += (_, e) => started.Record(log, e.Data);
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                started._stdout.Enqueue(e.Data);
+            }
+            started.Record(log, e.Data);
+        };
         process.ErrorDataReceived += (_, e) => started.Record(log, e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();

@@ -12,6 +12,9 @@ public static class TestServices
     /// <summary><c>host:port</c> of the throwaway Redis server test.sh started.</summary>
     public static string Redis => Required("SWITCHBOARD_TEST_REDIS");
 
+    /// <summary>The <c>prometheus</c> server binary (Debian's package, installed by test.sh).</summary>
+    public static string Prometheus => Required("SWITCHBOARD_TEST_PROMETHEUS");
+
     private static string Required(string name) =>
         Environment.GetEnvironmentVariable(name) is { Length: > 0 } value
             ? value

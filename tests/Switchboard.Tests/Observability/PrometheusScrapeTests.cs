@@ -1,0 +1,207 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Switchboard.Storage;
+using Switchboard.Tests.Infrastructure;
+
+namespace Switchboard.Tests.Observability;
+
+/// <summary>
+/// A real Prometheus (the binary test.sh installs, on a free 127.0.0.1 port with its own
+/// storage) scraping a running <c>serve</c> every second: what the server exports is what
+/// Prometheus stores, and the Grafana dashboard's queries are valid PromQL. Without the binary
+/// these tests fail; they are never skipped.
+/// </summary>
+public sealed class PrometheusScrapeTests : IAsyncLifetime
+{
+    private const string Catalog = """
+        handlers:
+          - {id: echo.render, credits: 1}
+        offers:
+          - {service: text, action: shout, handler: echo.render, price: 1, prompt_template: "Say {word}", create_qty: 1}
+        """;
+
+    private readonly TestStore _store = TestStore.Create(StoreKind.Sqlite);
+    private SwitchboardProcess? _serve;
+    private Process? _prometheus;
+    private HttpClient _query = new();
+    private string _key = "";
+
+    public async Task InitializeAsync()
+    {
+        await Infrastructure.Cli.ApplyCatalog(_store, Catalog);
+        (_, _key) = await Infrastructure.Cli.CreateUser(_store, "alice", 100);
+        _serve = await SwitchboardProcess.Start(_store);
+        _query = await StartPrometheus(_serve.Address!);
+    }
+
+    public async Task DisposeAsync()
+    {
+        _query.Dispose();
+        if (_prometheus is { HasExited: false })
+        {
+            _prometheus.Kill(entireProcessTree: true);
+            await _prometheus.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        }
+        _prometheus?.Dispose();
+        if (_serve is not null)
+        {
+            await _serve.DisposeAsync();
+        }
+        await _store.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task PrometheusReadsTheRequestsProcessedCounterOfARunningServe()
+    {
+        using var client = _serve!.Client(_key);
+        var ids = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            var response = await client.PostAsJsonAsync("/svc/text/shout/", new { word = $"w{i}" });
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+            ids.Add(await SwitchboardFactory.IdOf(response));
+        }
+        foreach (var id in ids)
+        {
+            await WaitUntil(async () =>
+                (await client.GetFromJsonAsync<JsonObject>($"/svc/request/{id}/"))!["status"]!.GetValue<string>() == "succeeded",
+                $"request {id} to succeed");
+        }
+
+        const string query = "sum(switchboard_requests_processed_total{job=\"switchboard\",handler=\"echo.render\",outcome=\"succeeded\"})";
+        double? seen = null;
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while ((seen = Value(await Query(query))) < ids.Count || seen is null)
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                var up = Value(await Query("up{job=\"switchboard\"}"));
+                Assert.Fail($"Prometheus read {seen?.ToString(CultureInfo.InvariantCulture) ?? "no series"} for {query} within 30 s (up = {up?.ToString(CultureInfo.InvariantCulture) ?? "no series"})");
+            }
+            await Task.Delay(200);
+        }
+        Assert.Equal(ids.Count, seen);
+    }
+
+    [Fact]
+    public async Task EveryQueryOfTheGrafanaDashboardIsValidPromQL()
+    {
+        var dashboard = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(RepositoryRoot(), "deploy", "grafana", "dashboard.json")))!;
+        var expressions = dashboard["panels"]!.AsArray()
+            .SelectMany(p => p!["targets"]?.AsArray() ?? [])
+            .Select(t => t!["expr"]!.GetValue<string>())
+            .ToList();
+        Assert.True(expressions.Count >= 10, $"only {expressions.Count} queries in the dashboard");
+        foreach (var expression in expressions)
+        {
+            // Grafana's variable; Prometheus itself does not know it.
+            var result = await Query(expression.Replace("$__rate_interval", "1m", StringComparison.Ordinal));
+            Assert.True(result["status"]?.GetValue<string>() == "success", $"{expression}: {result.ToJsonString()}");
+        }
+    }
+
+    private async Task<HttpClient> StartPrometheus(Uri target)
+    {
+        var folder = Path.Combine(_store.Path, "prometheus");
+        Directory.CreateDirectory(folder);
+        var config = Path.Combine(folder, "prometheus.yml");
+        await File.WriteAllTextAsync(config, $"""
+            global:
+              scrape_interval: 1s
+              evaluation_interval: 1s
+            scrape_configs:
+              - job_name: switchboard
+                metrics_path: /metrics
+                static_configs:
+                  - targets: ["{target.Authority}"]
+            """);
+        var port = SwitchboardProcess.FreePort();
+        var info = new ProcessStartInfo(TestServices.Prometheus)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in new[]
+        {
+            $"--config.file={config}",
+            $"--storage.tsdb.path={Path.Combine(folder, "data")}",
+            $"--web.listen-address=127.0.0.1:{port}",
+            "--log.level=warn",
+        })
+        {
+            info.ArgumentList.Add(arg);
+        }
+        _prometheus = Process.Start(info)!;
+        var log = File.AppendText(Path.Combine(folder, "prometheus.log"));
+        log.AutoFlush = true;
+        _prometheus.OutputDataReceived += (_, e) => Write(log, e.Data);
+        _prometheus.ErrorDataReceived += (_, e) => Write(log, e.Data);
+        _prometheus.BeginOutputReadLine();
+        _prometheus.BeginErrorReadLine();
+
+        var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(10) };
+        await WaitUntil(async () =>
+        {
+            Assert.False(_prometheus.HasExited, $"prometheus exited with {(_prometheus.HasExited ? _prometheus.ExitCode : 0)}; see {folder}/prometheus.log");
+            try
+            {
+                return (await client.GetAsync("/-/ready")).IsSuccessStatusCode;
+            }
+            catch (HttpRequestException)
+            {
+                return false; // Not listening yet.
+            }
+        }, "prometheus to be ready");
+        return client;
+
+        static void Write(StreamWriter log, string? line)
+        {
+            if (line is not null)
+            {
+                lock (log)
+                {
+                    log.WriteLine(line);
+                }
+            }
+        }
+    }
+
+    /// <summary>An instant query through Prometheus's HTTP API: the whole answer (status, data or error).</summary>
+    private async Task<JsonObject> Query(string promql)
+    {
+        var response = await _query.GetAsync("/api/v1/query?query=" + Uri.EscapeDataString(promql));
+        return (JsonObject)JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+    }
+
+    /// <summary>The value of a one-series vector answer; null when it has no series.</summary>
+    private static double? Value(JsonObject answer) =>
+        answer["data"]?["result"]?.AsArray() is [{ } series, ..]
+            ? double.Parse(series["value"]![1]!.GetValue<string>(), CultureInfo.InvariantCulture)
+            : null;
+
+    private static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Switchboard.slnx")))
+            {
+                return dir.FullName;
+            }
+        }
+        throw new InvalidOperationException("no Switchboard.slnx above " + AppContext.BaseDirectory);
+    }
+
+    private static async Task WaitUntil(Func<Task<bool>> condition, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
+            await Task.Delay(200);
+        }
+    }
+}
