@@ -78,11 +78,11 @@ public sealed class AlertRulesTests
     public void RepairsAreCountedOverTheLastMinute()
     {
         var repairs = new ReconRepairs();
-        var before = Observability.SwitchboardMetrics.ReconRepairs.WithLabels(ReconRepairs.Dispatched).Value;
+        var before = global::Switchboard.Observability.SwitchboardMetrics.ReconRepairs.WithLabels(ReconRepairs.Dispatched).Value;
         repairs.Record(ReconRepairs.Dispatched, 3);
         repairs.Record(ReconRepairs.Requeued);
         Assert.Equal(4, repairs.LastMinute());
-        Assert.True(Observability.SwitchboardMetrics.ReconRepairs.WithLabels(ReconRepairs.Dispatched).Value >= before + 3);
+        Assert.True(global::Switchboard.Observability.SwitchboardMetrics.ReconRepairs.WithLabels(ReconRepairs.Dispatched).Value >= before + 3);
     }
 }
 
@@ -110,10 +110,10 @@ public sealed class ReconRepairMetricsTests : IAsyncLifetime
         var response = await client.PostAsJsonAsync("/svc/echo/say/", new { n = 1 });
         var id = await SwitchboardFactory.IdOf(response);
         await SwitchboardFactory.WaitFor(client, id, TimeSpan.FromSeconds(10), "succeeded");
-        var before = Observability.SwitchboardMetrics.ReconRepairs.WithLabels(ReconRepairs.Expired).Value;
+        var before = global::Switchboard.Observability.SwitchboardMetrics.ReconRepairs.WithLabels(ReconRepairs.Expired).Value;
 
         _store.Query(c => c.Execute("UPDATE requests SET expires_at = 1 WHERE id = @id", ("@id", id)));
         await SwitchboardFactory.WaitFor(client, id, TimeSpan.FromSeconds(5), "expired");
-        Assert.True(Observability.SwitchboardMetrics.ReconRepairs.WithLabels(ReconRepairs.Expired).Value >= before + 1);
+        Assert.True(global::Switchboard.Observability.SwitchboardMetrics.ReconRepairs.WithLabels(ReconRepairs.Expired).Value >= before + 1);
     }
 }
