@@ -77,6 +77,14 @@ public static class SwitchboardMetrics
         "switchboard_resource_credits_used", "Integration credits used in the resource's current period.",
         new GaugeConfiguration { LabelNames = ["resource"] });
 
+    public static readonly Gauge ResourceSlotsInUse = Metrics.CreateGauge(
+        "switchboard_resource_slots_in_use", "Slots of the resource held by running jobs (all executors).",
+        new GaugeConfiguration { LabelNames = ["resource"] });
+
+    public static readonly Gauge ResourceJobsWaiting = Metrics.CreateGauge(
+        "switchboard_resource_jobs_waiting", "Jobs parked in the resource's lane, waiting for a slot.",
+        new GaugeConfiguration { LabelNames = ["resource"] });
+
     public static readonly Gauge ResourceBudgetUsedRatio = Metrics.CreateGauge(
         "switchboard_resource_budget_used_ratio", "Share (0-1) of the resource's period budget used.",
         new GaugeConfiguration { LabelNames = ["resource"] });

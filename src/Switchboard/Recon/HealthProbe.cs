@@ -95,6 +95,8 @@ public sealed class HealthProbe(
         foreach (var resource in snapshot.Resources ?? [])
         {
             SwitchboardMetrics.ResourceCreditsUsed.WithLabels(resource.Name).Set(resource.Spent);
+            SwitchboardMetrics.ResourceSlotsInUse.WithLabels(resource.Name).Set(resource.InUse);
+            SwitchboardMetrics.ResourceJobsWaiting.WithLabels(resource.Name).Set(resource.Waiting);
             if (resource.UsedRatio is { } ratio)
             {
                 SwitchboardMetrics.ResourceBudgetUsedRatio.WithLabels(resource.Name).Set(ratio);

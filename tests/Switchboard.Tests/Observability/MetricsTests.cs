@@ -283,6 +283,55 @@ public sealed partial class MetricsTests : IAsyncLifetime
     [GeneratedRegex("[0-9a-f]{32}")]
     private static partial Regex RequestIdLike();
 
+    [Fact]
+    public async Task ReconsGaugesShowResourcesExecutorsAndTheStore()
+    {
+        // A resource name no other test uses: its gauges are this test's alone.
+        var resource = "r" + Guid.NewGuid().ToString("N")[..10];
+        _store = TestStore.Create(StoreKind.Sqlite);
+        await Infrastructure.Cli.ApplyCatalog(_store, $$$"""
+            handlers:
+              - {id: echo.render, credits: 5, resource: {{{resource}}}}
+            offers:
+              - {service: {{{_service}}}, action: slow, handler: echo.render, price: 1, prompt_template: "Slow {n}", params: {delay_ms: 3000}}
+            """);
+        var file = Path.Combine(_store.Path, "resources.yaml");
+        await File.WriteAllTextAsync(file, $$"""
+            resource_map:
+              {{resource}}: {max_concurrent: 1, credits: 100, period: 1h}
+            """);
+        var (exit, _, error) = await Infrastructure.Cli.Run(_store, "config", "push", file, "--id", "resource_map");
+        Assert.True(exit == 0, error);
+        var (_, key) = await Infrastructure.Cli.CreateUser(_store, "alice", 100);
+        await using var app = new SwitchboardFactory(_store);
+        using var client = app.ClientFor(key);
+        using var anonymous = app.CreateClient();
+
+        for (var n = 0; n < 3; n++)
+        {
+            Assert.Equal(HttpStatusCode.Accepted, (await client.PostAsJsonAsync($"/svc/{_service}/slow/", new { n })).StatusCode);
+        }
+
+        // One job holds the only slot, two wait in its lane; recon's health pass publishes it.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        Exposition metrics;
+        do
+        {
+            await Task.Delay(100);
+            metrics = Exposition.Parse(await anonymous.GetStringAsync("/metrics"));
+        }
+        while ((metrics.Sum("switchboard_resource_slots_in_use", ("resource", resource)) != 1
+                || metrics.Sum("switchboard_resource_jobs_waiting", ("resource", resource)) != 2)
+            && DateTime.UtcNow < deadline);
+        Assert.Equal(1, metrics.Sum("switchboard_resource_slots_in_use", ("resource", resource)));
+        Assert.Equal(2, metrics.Sum("switchboard_resource_jobs_waiting", ("resource", resource)));
+        // The running job's 5 integration credits are reserved from the period's 100.
+        Assert.Equal(5, metrics.Sum("switchboard_resource_credits_used", ("resource", resource)));
+        Assert.Equal(0.05, metrics.Sum("switchboard_resource_budget_used_ratio", ("resource", resource)), 3);
+        Assert.True(metrics.Sum("switchboard_executors_live") >= 1);
+        Assert.Equal(1, metrics.Sum("switchboard_dependency_up", ("dependency", "store")));
+    }
+
     /// <summary>The samples of a Prometheus text exposition.</summary>
     private sealed partial class Exposition
     {
