@@ -114,9 +114,12 @@ public sealed class DealMultiProcessTests : IAsyncLifetime
 
         await DealRows.WaitUntil(() => DealsSucceeded() == Deals, TimeSpan.FromSeconds(30),
             () => $"every deal to succeed ({DealsSucceeded()} of {Deals})");
-        // The last "Ended" lines may still be on their way through the pipe.
-        await DealRows.WaitUntil(() => ExecutorLogs.Claims(second).Values.Sum() == ExecutorLogs.Ends(second).Values.Sum(),
-            TimeSpan.FromSeconds(10), () => "the second executor's log to show every claim ended");
+        // The last lines may still be on their way through the pipe: a re-run step's "Claimed"
+        // and "Ended" can both be missing while the counts already match.
+        await DealRows.WaitUntil(
+            () => ExecutorLogs.Claims(second).Values.Sum() == ExecutorLogs.Ends(second).Values.Sum()
+                && killedRunning.All(r => ExecutorLogs.Ends(second).ContainsKey(r.Id)),
+            TimeSpan.FromSeconds(10), () => "the second executor's log to show every claim ended, the killed steps' included");
 
         var rows = DealRows.Read(_store);
         foreach (var row in done)
