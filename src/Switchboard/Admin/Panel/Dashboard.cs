@@ -132,7 +132,7 @@ public static class Dashboard
         for (var i = 0; i <= 4; i++)
         {
             var y = top + plot - plot * i / 4.0;
-            svg.Append($"""<line class="grid" x1="{left}" x2="{width}" y1="{F(y)}" y2="{F(y)}"/><text class="axis" x="{left - 6}" y="{F(y + 4)}" text-anchor="end">{E(F(max * i / 4))}</text>""");
+            svg.Append($"""<line class="grid" x1="{left}" x2="{width}" y1="{F(y)}" y2="{F(y)}"/><text class="axis" x="{left - 6}" y="{F(y + 4)}" text-anchor="end">{E((max * i / 4).ToString("0.##", CultureInfo.InvariantCulture))}</text>""");
         }
         for (var h = 0; h < Hours; h++)
         {
