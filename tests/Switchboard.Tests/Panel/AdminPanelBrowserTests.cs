@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using Microsoft.Playwright;
 using Switchboard.Storage;
 using Switchboard.Tests.Infrastructure;
@@ -15,8 +16,16 @@ public sealed class AdminPanelBrowserTests(Chromium chromium) : IClassFixture<Ch
     private const string Password = "correct horse battery";
     private const string Hostile = "<script>alert(1)</script>";
 
+    private const string Catalog = """
+        handlers:
+          - {id: echo.render, credits: 1}
+        offers:
+          - {service: text, action: shout, handler: echo.render, price: 1, prompt_template: "Say {word}", create_qty: 1}
+        """;
+
     private readonly TestStore _store = TestStore.Create(StoreKind.Sqlite);
     private SwitchboardProcess? _serve;
+    private string _key = "";
 
     public async Task InitializeAsync()
     {
@@ -25,6 +34,8 @@ public sealed class AdminPanelBrowserTests(Chromium chromium) : IClassFixture<Ch
             var (exit, _, error) = await Infrastructure.Cli.Run(_store, admin ? ["users", "create", name, "--admin", "--password", Password] : ["users", "create", name, "--password", Password]);
             Assert.True(exit == 0, error);
         }
+        await Infrastructure.Cli.ApplyCatalog(_store, Catalog);
+        (_, _key) = await Infrastructure.Cli.CreateUser(_store, "alice", 100);
         _serve = await SwitchboardProcess.Start(_store);
     }
 
@@ -53,6 +64,11 @@ public sealed class AdminPanelBrowserTests(Chromium chromium) : IClassFixture<Ch
     [Fact]
     public async Task AnAdminLogsInSeesTheDashboardAndLogsOut()
     {
+        using var api = _serve!.Client(_key);
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal(202, (int)(await api.PostAsJsonAsync("/svc/text/shout/", new { word = $"w{i}" })).StatusCode);
+        }
         var page = await Page();
         await Chromium.Scenario(page, nameof(AnAdminLogsInSeesTheDashboardAndLogsOut), async () =>
         {
@@ -66,6 +82,7 @@ public sealed class AdminPanelBrowserTests(Chromium chromium) : IClassFixture<Ch
             Assert.Equal("root", await page.Locator("[data-test=user]").InnerTextAsync());
             Assert.Equal("Dashboard", await page.Locator("h1").InnerTextAsync());
             Assert.Equal(1, await page.Locator("svg.chart").CountAsync());
+            Assert.Equal("3", await page.Locator(".tile b").First.InnerTextAsync()); // Requests, 24 h.
             Assert.Contains("Queue depth", await page.Locator(".tiles").InnerTextAsync());
             Assert.Contains("Live executors", await page.Locator(".tiles").InnerTextAsync());
             Assert.Equal(7, await page.Locator(".nav-item.disabled").CountAsync());

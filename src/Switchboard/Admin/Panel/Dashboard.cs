@@ -26,7 +26,7 @@ public static class Dashboard
         var oldest = snapshot.QueuesByHandler.Count == 0 ? 0 : snapshot.QueuesByHandler.Max(q => q.OldestAgeSeconds);
         var body = new StringBuilder();
         body.Append("""<section class="tiles">""");
-        Tile(body, "Requests, 24 h", total.Sum().ToString(CultureInfo.InvariantCulture), $"{total.Sum() / (Hours * 60.0):0.##} per minute on average");
+        Tile(body, "Requests, 24 h", total.Sum().ToString(CultureInfo.InvariantCulture), $"{total.Sum() / (Hours * 60.0):0.###} per minute on average");
         Tile(body, "Failures, 24 h", failed.Sum().ToString(CultureInfo.InvariantCulture), total.Sum() == 0 ? "none yet" : $"{100.0 * failed.Sum() / total.Sum():0.#}% of requests", failed.Sum() > 0 ? "warn" : "");
         Tile(body, "Queue depth", depth.ToString(CultureInfo.InvariantCulture), $"oldest waiting {Age(oldest)}");
         Tile(body, "Live executors", snapshot.Executors?.Count.ToString(CultureInfo.InvariantCulture) ?? "?",
