@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, from a clean clone: installs what the tests need (redis-server,
-# PostgreSQL, Prometheus and Alertmanager from Debian, via scripts/services.sh), checks deploy/
+# PostgreSQL, Prometheus, Alertmanager and chromium from Debian, via scripts/services.sh), checks deploy/
 # with promtool and amtool, starts a throwaway PostgreSQL and Redis on
 # free 127.0.0.1 ports (handed to the tests as SWITCHBOARD_TEST_PG / SWITCHBOARD_TEST_REDIS),
 # restores, builds and runs every test, stops the servers and removes their files on exit (also
@@ -21,6 +21,10 @@ trap 'stop_services; rm -rf "$results" "$services"' EXIT
 setup_failed() { echo "could not $1"; echo "0 passed, 1 failed"; exit 1; }
 ensure_packages || setup_failed "install redis-server and PostgreSQL"
 ensure_monitoring_packages || setup_failed "install prometheus and prometheus-alertmanager"
+ensure_chromium || setup_failed "install chromium"
+# The admin panel's browser tests save screenshots here (login, dashboard, and any failed
+# scenario's page); the folder is kept after the run.
+export SWITCHBOARD_TEST_SCREENSHOTS="$PWD/TestResults/screenshots"
 # The test that scrapes a running server starts this Prometheus (and fails without it).
 SWITCHBOARD_TEST_PROMETHEUS=$(command -v prometheus)
 export SWITCHBOARD_TEST_PROMETHEUS

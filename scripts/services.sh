@@ -5,6 +5,7 @@
 #   source scripts/services.sh
 #   ensure_packages                     # apt-get install redis-server / postgresql if missing
 #   ensure_monitoring_packages          # apt-get install prometheus / prometheus-alertmanager
+#   ensure_chromium                     # apt-get install chromium (the admin panel's browser tests)
 #   dir=$(mktemp -d /tmp/sb-svc.XXXXXX)
 #   trap 'stop_services; rm -rf "$dir"' EXIT
 #   start_postgres "$dir" -c fsync=off  # exports PG_PORT, PG_URI (Npgsql connection string)
@@ -90,6 +91,27 @@ ensure_monitoring_packages() {
   if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1 \
       || ! command -v amtool >/dev/null 2>&1; then
     _sb_say "prometheus, promtool or amtool is still missing after apt-get install"
+    return 1
+  fi
+}
+
+# Debian's chromium at /usr/bin/chromium, which the admin panel's Playwright tests drive
+# (Playwright never downloads a browser here).
+ensure_chromium() {
+  [ -x /usr/bin/chromium ] && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    _sb_say "missing chromium and not root: install it (apt-get install chromium)"
+    return 1
+  fi
+  _sb_say "installing chromium with apt-get"
+  export DEBIAN_FRONTEND=noninteractive
+  if [ -z "${_sb_apt_updated:-}" ]; then
+    apt-get update -q || return 1
+    _sb_apt_updated=1
+  fi
+  apt-get install -y -q --no-install-recommends chromium || return 1
+  if [ ! -x /usr/bin/chromium ]; then
+    _sb_say "/usr/bin/chromium is still missing after apt-get install"
     return 1
   fi
 }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
 using Switchboard.Admin;
+using Switchboard.Admin.Panel;
 using Switchboard.Catalog;
 using Switchboard.Config;
 using Switchboard.Errors;
@@ -108,7 +109,9 @@ public static class ServeHost
         if (role == Role.Serve)
         {
             builder.Services.AddExecutor(bootstrap).AddRecon(bootstrap, ReconLease(builder.Configuration));
+            builder.Services.AddHostedService<FirstAdmin>();
         }
+        builder.Services.AddAdminPanel();
 
         var app = builder.Build();
         app.UseSwitchboardMetrics();
@@ -128,6 +131,7 @@ public static class ServeHost
         app.MapCatalogEndpoints();
         app.MapRequestEndpoints();
         app.MapAdminApi();
+        app.MapAdminPanel();
         return app;
     }
 

@@ -22,6 +22,25 @@ public static class UserStore
         return reader.Read() ? new UserInfo(reader.GetString(0), reader.GetString(1), reader.GetInt64(2) != 0, reader.GetInt64(3)) : null;
     }
 
+    /// <summary>The user whose password this is, or null (no such user, no password set, or a wrong one).</summary>
+    public static UserInfo? CheckPassword(DbConnection connection, string name, string password)
+    {
+        using var command = connection.Sql("SELECT id, name, is_admin, credits, password_hash FROM users WHERE name = @n", ("@n", name));
+        using var reader = command.ExecuteReader();
+        if (!reader.Read() || reader.StringOrNull(4) is not { } hash)
+        {
+            return null;
+        }
+        var user = new UserInfo(reader.GetString(0), reader.GetString(1), reader.GetInt64(2) != 0, reader.GetInt64(3));
+        return Passwords.VerifyHashedPassword(user.Name, hash, password) == PasswordVerificationResult.Failed ? null : user;
+    }
+
+    public static long Count(DbConnection connection)
+    {
+        using var command = connection.Sql("SELECT COUNT(*) FROM users");
+        return Convert.ToInt64(command.ExecuteScalar());
+    }
+
     public static UserInfo Create(DbConnection connection, string name, bool admin, long credits, string? password, string? actor = null)
     {
         if (Find(connection, name) is not null)

@@ -1,0 +1,124 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Antiforgery;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Switchboard.Storage;
+using Switchboard.Users;
+using static Switchboard.Admin.Panel.PanelHtml;
+
+namespace Switchboard.Admin.Panel;
+
+/// <summary>
+/// The admin panel under <c>/admin/</c>: server-rendered HTML, a login form checked against the
+/// users' password hashes, a cookie of its own scheme (the API keys of <c>/svc</c> and
+/// <c>/admin/api</c> are untouched), antiforgery on every form, admins only.
+/// </summary>
+public static class AdminPanel
+{
+    public const string Scheme = "SwitchboardAdmin";
+    private const string AdminClaim = "switchboard:admin";
+
+    public static IServiceCollection AddAdminPanel(this IServiceCollection services)
+    {
+        services.AddAuthentication().AddCookie(Scheme, o =>
+        {
+            o.Cookie.Name = "switchboard_admin";
+            o.Cookie.Path = "/admin";
+            o.Cookie.HttpOnly = true;
+            o.Cookie.SameSite = SameSiteMode.Strict;
+            o.LoginPath = "/admin/login";
+            o.ExpireTimeSpan = TimeSpan.FromHours(8);
+            o.SlidingExpiration = true;
+        });
+        services.AddAntiforgery(o => o.Cookie.Name = "switchboard_admin_af");
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<LoginThrottle>();
+        return services;
+    }
+
+    public static WebApplication MapAdminPanel(this WebApplication app)
+    {
+        app.MapGet("/admin/panel.css", () => TypedResults.Text(Css.Value, "text/css; charset=utf-8"));
+        app.MapGet("/admin/login", (HttpContext http, IAntiforgery af) => LoginForm(http, af, null, ""));
+        app.MapPost("/admin/login", Login);
+        app.MapPost("/admin/logout", Logout);
+        app.MapGet("/admin", async (HttpContext http, IAntiforgery af, IServiceProvider services) =>
+            await Admin(http) is { } user ? Frame("Dashboard", user, Token(http, af), await Dashboard.Render(services)) : Refuse(http));
+        return app;
+    }
+
+    private static readonly Lazy<string> Css = new(() =>
+    {
+        using var stream = typeof(AdminPanel).Assembly.GetManifestResourceStream("panel.css")!;
+        return new StreamReader(stream).ReadToEnd();
+    });
+
+    private static string Token(HttpContext http, IAntiforgery af)
+    {
+        var tokens = af.GetAndStoreTokens(http);
+        return Hidden(tokens.FormFieldName, tokens.RequestToken);
+    }
+
+    /// <summary>The signed-in admin's name, or null.</summary>
+    private static async Task<string?> Admin(HttpContext http)
+    {
+        var result = await http.AuthenticateAsync(Scheme);
+        return result.Succeeded && result.Principal.HasClaim(AdminClaim, "1") ? result.Principal.Identity?.Name : null;
+    }
+
+    private static IResult Refuse(HttpContext http) => TypedResults.Redirect("/admin/login");
+
+    private static IResult LoginForm(HttpContext http, IAntiforgery af, string? error, string name, int status = 200) =>
+        Bare("Log in", $"""
+            <h2>Log in</h2>
+            {(error is null ? "" : $"<p class=\"alert\" role=\"alert\">{E(error)}</p>")}
+            <form method="post" action="/admin/login" class="stack">{Token(http, af)}
+            <label>User name<input name="username" autocomplete="username" required value="{E(name)}"></label>
+            <label>Password<input name="password" type="password" autocomplete="current-password" required></label>
+            <button class="btn primary" type="submit">Log in</button></form>
+            """, status);
+
+    private static async Task<IResult> Login(HttpContext http, IAntiforgery af, Store store, LoginThrottle throttle, ILoggerFactory logs)
+    {
+        if (!await af.IsRequestValidAsync(http))
+        {
+            return Bare("Refused", "<h2>Refused</h2><p>The form expired or did not come from this site. <a href=\"/admin/login\">Log in again</a>.</p>", 400);
+        }
+        var form = await http.Request.ReadFormAsync();
+        var name = form["username"].ToString().Trim();
+        var password = form["password"].ToString();
+        if (throttle.IsLockedOut(name))
+        {
+            return LoginForm(http, af, $"Too many failed attempts: try again in {LoginThrottle.Lockout.TotalMinutes:0} minutes.", name, 429);
+        }
+        UserInfo? user;
+        using (var connection = store.Open())
+        {
+            user = name.Length == 0 || password.Length == 0 ? null : UserStore.CheckPassword(connection, name, password);
+        }
+        if (user is null)
+        {
+            throttle.Failed(name);
+            logs.CreateLogger("Switchboard.Admin.Panel").LogWarning("Admin panel: failed login for {User}", name);
+            return LoginForm(http, af, "Wrong user name or password.", name, 401);
+        }
+        throttle.Succeeded(name);
+        if (!user.IsAdmin)
+        {
+            return Bare("Admins only", $"<h2>Admins only</h2><p>{E(user.Name)} is not an admin: the panel is for admins.</p>", 403);
+        }
+        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, user.Name), new Claim(ClaimTypes.NameIdentifier, user.Id), new Claim(AdminClaim, "1")], Scheme);
+        await http.SignInAsync(Scheme, new ClaimsPrincipal(identity));
+        return TypedResults.Redirect("/admin/");
+    }
+
+    private static async Task<IResult> Logout(HttpContext http, IAntiforgery af)
+    {
+        if (!await af.IsRequestValidAsync(http))
+        {
+            return Bare("Refused", "<h2>Refused</h2><p>The form expired. <a href=\"/admin/\">Back</a>.</p>", 400);
+        }
+        await http.SignOutAsync(Scheme);
+        return TypedResults.Redirect("/admin/login");
+    }
+}

@@ -1,0 +1,74 @@
+using Microsoft.Playwright;
+
+namespace Switchboard.Tests.Infrastructure;
+
+/// <summary>
+/// One headless Debian chromium (<c>/usr/bin/chromium</c>, installed by test.sh) shared by a
+/// test class; each test opens its own context (own cookies) at 1366×768. Without the binary
+/// the tests fail: they are never skipped. Playwright never downloads a browser here.
+/// </summary>
+public sealed class Chromium : IAsyncLifetime
+{
+    public const string ExecutablePath = "/usr/bin/chromium";
+
+    private IPlaywright? _playwright;
+
+    public IBrowser Browser { get; private set; } = null!;
+
+    /// <summary>Where screenshots go: <c>SWITCHBOARD_TEST_SCREENSHOTS</c>, or TestResults/screenshots beside the test binaries.</summary>
+    public static string ScreenshotDir =>
+        Environment.GetEnvironmentVariable("SWITCHBOARD_TEST_SCREENSHOTS") is { Length: > 0 } dir
+            ? dir
+            : Path.Combine(AppContext.BaseDirectory, "TestResults", "screenshots");
+
+    public async Task InitializeAsync()
+    {
+        if (!File.Exists(ExecutablePath))
+        {
+            throw new InvalidOperationException($"{ExecutablePath} is missing: install Debian's chromium (./test.sh does: apt-get install chromium)");
+        }
+        _playwright = await Playwright.CreateAsync();
+        Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = ExecutablePath,
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+            Timeout = 30_000,
+        }).WaitAsync(TimeSpan.FromSeconds(60));
+    }
+
+    public async Task<IPage> NewPage(Uri baseUrl)
+    {
+        var context = await Browser.NewContextAsync(new BrowserNewContextOptions
+        {
+            BaseURL = baseUrl.ToString(),
+            ViewportSize = new ViewportSize { Width = 1366, Height = 768 },
+        });
+        context.SetDefaultTimeout(15_000);
+        return await context.NewPageAsync();
+    }
+
+    /// <summary>Runs a scenario; when it fails, saves the page as NAME-failed.png before rethrowing.</summary>
+    public static async Task Scenario(IPage page, string name, Func<Task> steps)
+    {
+        try
+        {
+            await steps();
+        }
+        catch
+        {
+            Directory.CreateDirectory(ScreenshotDir);
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ScreenshotDir, name + "-failed.png"), FullPage = true });
+            throw;
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (Browser is not null)
+        {
+            await Browser.CloseAsync();
+        }
+        _playwright?.Dispose();
+    }
+}

@@ -1,0 +1,173 @@
+using System.Net.Http.Json;
+using Microsoft.Playwright;
+using Switchboard.Storage;
+using Switchboard.Tests.Infrastructure;
+
+namespace Switchboard.Tests.Panel;
+
+/// <summary>
+/// The admin panel in a real browser (Debian's chromium through Playwright) against
+/// <c>switchboard serve</c> on real Kestrel: login, wrong password, lockout, a non-admin
+/// refused, logout, the dashboard, and a hostile user name shown as text. Users are made with
+/// the CLI, as an operator would; each scenario uses its own user, so lockouts never cross.
+/// </summary>
+public sealed class AdminPanelBrowserTests(Chromium chromium) : IClassFixture<Chromium>, IAsyncLifetime
+{
+    private const string Password = "correct horse battery";
+    private const string Hostile = "<script>alert(1)</script>";
+
+    private const string Catalog = """
+        handlers:
+          - {id: echo.render, credits: 1}
+        offers:
+          - {service: text, action: shout, handler: echo.render, price: 1, prompt_template: "Say {word}", create_qty: 1}
+        """;
+
+    private readonly TestStore _store = TestStore.Create(StoreKind.Sqlite);
+    private SwitchboardProcess? _serve;
+    private string _key = "";
+
+    public async Task InitializeAsync()
+    {
+        foreach (var (name, admin) in new[] { ("root", true), ("ops", true), ("locked", true), ("bob", false), (Hostile, true) })
+        {
+            var (exit, _, error) = await Infrastructure.Cli.Run(_store, admin ? ["users", "create", name, "--admin", "--password", Password] : ["users", "create", name, "--password", Password]);
+            Assert.True(exit == 0, error);
+        }
+        await Infrastructure.Cli.ApplyCatalog(_store, Catalog);
+        (_, _key) = await Infrastructure.Cli.CreateUser(_store, "alice", 100);
+        _serve = await SwitchboardProcess.Start(_store);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_serve is not null)
+        {
+            await _serve.DisposeAsync();
+        }
+        await _store.DisposeAsync();
+    }
+
+    private async Task<IPage> Page() => await chromium.NewPage(_serve!.Address!);
+
+    /// <summary>Fills the login form and submits it; returns the response to the POST.</summary>
+    private static async Task<IResponse> LogIn(IPage page, string name, string password)
+    {
+        await page.GotoAsync("/admin/login");
+        await page.FillAsync("input[name=username]", name);
+        await page.FillAsync("input[name=password]", password);
+        return await page.RunAndWaitForResponseAsync(
+            () => page.ClickAsync("button[type=submit]"),
+            r => r.Url.EndsWith("/admin/login", StringComparison.Ordinal) && r.Request.Method == "POST");
+    }
+
+    [Fact]
+    public async Task AnAdminLogsInSeesTheDashboardAndLogsOut()
+    {
+        using var api = _serve!.Client(_key);
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal(202, (int)(await api.PostAsJsonAsync("/svc/text/shout/", new { word = $"w{i}" })).StatusCode);
+        }
+        var page = await Page();
+        await Chromium.Scenario(page, nameof(AnAdminLogsInSeesTheDashboardAndLogsOut), async () =>
+        {
+            await page.GotoAsync("/admin/");
+            Assert.EndsWith("/admin/login", page.Url);
+            Directory.CreateDirectory(Chromium.ScreenshotDir);
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Chromium.ScreenshotDir, "login.png") });
+
+            await LogIn(page, "root", Password);
+            await page.WaitForURLAsync("**/admin/");
+            Assert.Equal("root", await page.Locator("[data-test=user]").InnerTextAsync());
+            Assert.Equal("Dashboard", await page.Locator("h1").InnerTextAsync());
+            Assert.Equal(1, await page.Locator("svg.chart").CountAsync());
+            Assert.Equal("3", await page.Locator(".tile b").First.InnerTextAsync()); // Requests, 24 h.
+            Assert.Contains("Queue depth", await page.Locator(".tiles").InnerTextAsync());
+            Assert.Contains("Live executors", await page.Locator(".tiles").InnerTextAsync());
+            Assert.Equal(7, await page.Locator(".nav-item.disabled").CountAsync());
+            var css = await page.EvaluateAsync<string>("getComputedStyle(document.querySelector('.sidebar')).display");
+            Assert.Equal("block", css); // The stylesheet loaded (served by the app, no CDN).
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Chromium.ScreenshotDir, "dashboard.png") });
+
+            await page.ClickAsync("text=Log out");
+            await page.WaitForURLAsync("**/admin/login");
+            await page.GotoAsync("/admin/");
+            Assert.EndsWith("/admin/login", page.Url);
+        });
+    }
+
+    [Fact]
+    public async Task AWrongPasswordIsRefusedWithAMessage()
+    {
+        var page = await Page();
+        await Chromium.Scenario(page, nameof(AWrongPasswordIsRefusedWithAMessage), async () =>
+        {
+            var response = await LogIn(page, "ops", "not the password");
+            Assert.Equal(401, response.Status);
+            Assert.Contains("Wrong user name or password", await page.Locator(".alert").InnerTextAsync());
+            await page.GotoAsync("/admin/");
+            Assert.EndsWith("/admin/login", page.Url);
+        });
+    }
+
+    [Fact]
+    public async Task FiveFailuresLockTheUserOutEvenWithTheRightPassword()
+    {
+        var page = await Page();
+        await Chromium.Scenario(page, nameof(FiveFailuresLockTheUserOutEvenWithTheRightPassword), async () =>
+        {
+            for (var i = 0; i < 5; i++)
+            {
+                Assert.Equal(401, (await LogIn(page, "locked", "wrong " + i)).Status);
+            }
+            var response = await LogIn(page, "locked", Password);
+            Assert.Equal(429, response.Status);
+            Assert.Contains("Too many failed attempts", await page.Locator(".alert").InnerTextAsync());
+            await page.GotoAsync("/admin/");
+            Assert.EndsWith("/admin/login", page.Url);
+        });
+    }
+
+    [Fact]
+    public async Task ANonAdminIsRefusedWith403()
+    {
+        var page = await Page();
+        await Chromium.Scenario(page, nameof(ANonAdminIsRefusedWith403), async () =>
+        {
+            var response = await LogIn(page, "bob", Password);
+            Assert.Equal(403, response.Status);
+            Assert.Contains("Admins only", await page.Locator("h2").InnerTextAsync());
+            await page.GotoAsync("/admin/");
+            Assert.EndsWith("/admin/login", page.Url);
+        });
+    }
+
+    [Fact]
+    public async Task AHostileUserNameIsShownAsText()
+    {
+        var page = await Page();
+        var dialogs = 0;
+        page.Dialog += (_, dialog) =>
+        {
+            dialogs++;
+            _ = dialog.DismissAsync();
+        };
+        await Chromium.Scenario(page, nameof(AHostileUserNameIsShownAsText), async () =>
+        {
+            await LogIn(page, Hostile, Password);
+            await page.WaitForURLAsync("**/admin/");
+            Assert.Equal(Hostile, await page.Locator("[data-test=user]").InnerTextAsync());
+            Assert.Equal(0, await page.Locator("header script").CountAsync());
+            Assert.Equal(0, dialogs);
+        });
+    }
+
+    [Fact]
+    public async Task AFormPostedWithoutItsAntiforgeryTokenIsRefused()
+    {
+        using var client = new HttpClient { BaseAddress = _serve!.Address };
+        var response = await client.PostAsync("/admin/login", new FormUrlEncodedContent(new Dictionary<string, string> { ["username"] = "root", ["password"] = Password }));
+        Assert.Equal(400, (int)response.StatusCode);
+    }
+}
