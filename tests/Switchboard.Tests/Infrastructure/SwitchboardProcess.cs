@@ -17,6 +17,7 @@ public sealed class SwitchboardProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly ConcurrentQueue<JsonObject> _logs = new();
     private readonly ConcurrentQueue<string> _stdout = new();
+    private readonly ConcurrentQueue<string> _stderr = new();
 
     private SwitchboardProcess(Process process, string role, Uri? address)
     {
@@ -39,6 +40,8 @@ public sealed class SwitchboardProcess : IAsyncDisposable
 
     /// <summary>Every line the process wrote on stdout so far, as written.</summary>
     public IReadOnlyCollection<string> StdoutLines => _stdout;
+
+    public IReadOnlyCollection<string> StderrLines => _stderr;
 
     /// <summary>Starts <c>switchboard serve</c> and waits until it is ready.</summary>
     public static Task<SwitchboardProcess> Start(TestStore store, params string[] extraArgs) => StartRole(store, "serve", extraArgs);
@@ -81,7 +84,14 @@ public sealed class SwitchboardProcess : IAsyncDisposable
             }
             started.Record(log, e.Data);
         };
-        process.ErrorDataReceived += (_, e) => started.Record(log, e.Data);
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                started._stderr.Enqueue(e.Data);
+            }
+            started.Record(log, e.Data);
+        };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         var readyLine = role switch { "executor" => "Executor started", "recon" => "Recon started", _ => null };

@@ -6,7 +6,8 @@ namespace Switchboard.Admin.Panel;
 
 /// <summary>
 /// On the first <c>serve</c> with no users at all, creates the admin <c>admin</c> with a random
-/// password and logs it once at Warning: the only place it is ever shown (the store keeps its hash).
+/// password and prints it once on stderr: the only place it is ever shown (the store keeps its
+/// hash). Not through the logger: log lines are shipped and kept, and a password must not be.
 /// Registered after the store initializer, so the tables exist.
 /// </summary>
 public sealed class FirstAdmin(Store store, ILogger<FirstAdmin> logger) : IHostedService
@@ -20,7 +21,8 @@ public sealed class FirstAdmin(Store store, ILogger<FirstAdmin> logger) : IHoste
             UserStore.Count(c) == 0 ? UserStore.Create(c, Name, admin: true, credits: 0, password, actor: "first serve") : null);
         if (created is not null)
         {
-            logger.LogWarning("No users yet: created the admin '{User}' with the password {Password} (shown once; log in at /admin/)", Name, password);
+            await Console.Error.WriteLineAsync($"switchboard: no users yet: created the admin '{Name}' with the password {password} (shown once; log in at /admin/)");
+            logger.LogWarning("No users yet: created the admin '{User}'; its password was printed once on stderr", Name);
         }
     }
 
