@@ -115,3 +115,14 @@ need_apt() {
     || { apt-get update >>"$LOG/apt.log" 2>&1 && apt-get install -y "${missing[@]}" >>"$LOG/apt.log" 2>&1; } \
     || die "apt-get install ${missing[*]} (see $LOG/apt.log)"
 }
+
+# The EXIT trap's work: SIGKILL every process in PIDS, remove every folder in TMPDIRS.
+kill_owned() {
+  local pid dir
+  for pid in "${PIDS[@]:-}"; do
+    if [[ -n "$pid" ]]; then kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
+  done
+  for dir in "${TMPDIRS[@]:-}"; do
+    if [[ -n "$dir" && -d "$dir" ]]; then rm -rf -- "$dir"; fi
+  done
+}

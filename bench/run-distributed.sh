@@ -76,11 +76,9 @@ source scripts/services.sh
 PIDS=()
 WORK=""
 cleanup() {
-  local status=$? pid
+  local status=$?
   set +e
-  for pid in "${PIDS[@]:-}"; do
-    if [[ -n "$pid" ]]; then kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
-  done
+  kill_owned
   stop_services
   [[ -n "$WORK" && -d "$WORK" ]] && rm -rf -- "$WORK"
   exit "$status"

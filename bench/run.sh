@@ -49,14 +49,9 @@ source bench/lib.sh
 PIDS=()
 TMPDIRS=()
 cleanup() {
-  local status=$? pid dir
+  local status=$?
   set +e
-  for pid in "${PIDS[@]:-}"; do
-    if [[ -n "$pid" ]]; then kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
-  done
-  for dir in "${TMPDIRS[@]:-}"; do
-    if [[ -n "$dir" && -d "$dir" ]]; then rm -rf -- "$dir"; fi
-  done
+  kill_owned
   exit "$status"
 }
 trap cleanup EXIT

@@ -23,7 +23,8 @@ public sealed class StepInputs(Store store, StepOutputs outputs)
     {
         var modes = new SortedDictionary<int, (string Id, string Pipeline)>();
         string? inputsJson = null;
-        using (var connection = store.Open())
+        // One connection for the plan and, where Redis has no copy, the results.
+        using var connection = store.Open();
         using (var command = connection.Sql(
             "SELECT step, id, pipeline, inputs FROM requests WHERE parent = @deal AND run = @run AND step <= @step ORDER BY step",
             ("@deal", job.Parent), ("@run", job.Run), ("@step", job.Step)))
@@ -40,7 +41,7 @@ public sealed class StepInputs(Store store, StepOutputs outputs)
         {
             return null;
         }
-        var stored = await outputs.LoadAsync(sources, job.Run);
+        var stored = await outputs.LoadAsync(sources, job.Run, connection);
         var input = new List<JsonNode>();
         foreach (var id in sources)
         {

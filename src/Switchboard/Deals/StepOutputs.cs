@@ -38,8 +38,11 @@ public sealed class StepOutputs(Store store, IConnectionMultiplexer? redis = nul
         }
     }
 
-    /// <summary>The results of these steps (of one run), by step id: from Redis where a copy is, else from the database.</summary>
-    public async Task<Dictionary<string, string>> LoadAsync(IReadOnlyList<string> stepIds, int run)
+    /// <summary>
+    /// The results of these steps (of one run), by step id: from Redis where a copy is, else from
+    /// the database, through <paramref name="connection"/> when the caller has one open.
+    /// </summary>
+    public async Task<Dictionary<string, string>> LoadAsync(IReadOnlyList<string> stepIds, int run, DbConnection? connection = null)
     {
         var found = new Dictionary<string, string>(StringComparer.Ordinal);
         if (redis is not null && stepIds.Count > 0)
@@ -63,10 +66,10 @@ public sealed class StepOutputs(Store store, IConnectionMultiplexer? redis = nul
         var missing = stepIds.Where(id => !found.ContainsKey(id)).ToList();
         if (missing.Count > 0)
         {
-            using var connection = store.Open();
+            using var opened = connection is null ? store.Open() : null;
             foreach (var id in missing)
             {
-                if (Read(connection, id, run) is { } results)
+                if (Read(connection ?? opened!, id, run) is { } results)
                 {
                     found[id] = results;
                 }
