@@ -68,5 +68,9 @@ fi
 if [ "$failed" -gt 0 ] && [ "$status" -eq 0 ]; then
   status=1
 fi
+if [ "$failed" -gt 0 ]; then
+  # The failures again, last: CI logs keep the tail of the output.
+  python3 scripts/failed-tests.py "$trx" || grep -o 'testName="[^"]*"[^>]*outcome="Failed"' "$trx"
+fi
 echo "$passed passed, $failed failed"
 exit "$status"
