@@ -13,7 +13,7 @@ namespace Switchboard.Tests.Panel;
 /// </summary>
 public sealed class AdminPanelBrowserTests(Chromium chromium) : IClassFixture<Chromium>, IAsyncLifetime
 {
-    private const string Password = "correct horse battery";
+    private const string Password = PanelSession.Password;
     private const string Hostile = "<script>alert(1)</script>";
 
     private const string Catalog = """
@@ -50,16 +50,7 @@ public sealed class AdminPanelBrowserTests(Chromium chromium) : IClassFixture<Ch
 
     private async Task<IPage> Page() => await chromium.NewPage(_serve!.Address!);
 
-    /// <summary>Fills the login form and submits it; returns the response to the POST.</summary>
-    private static async Task<IResponse> LogIn(IPage page, string name, string password)
-    {
-        await page.GotoAsync("/admin/login");
-        await page.FillAsync("input[name=username]", name);
-        await page.FillAsync("input[name=password]", password);
-        return await page.RunAndWaitForResponseAsync(
-            () => page.ClickAsync("button[type=submit]"),
-            r => r.Url.EndsWith("/admin/login", StringComparison.Ordinal) && r.Request.Method == "POST");
-    }
+    private static Task<IResponse> LogIn(IPage page, string name, string password) => PanelSession.LogIn(page, name, password);
 
     [Fact]
     public async Task AnAdminLogsInSeesTheDashboardAndLogsOut()
@@ -85,7 +76,8 @@ public sealed class AdminPanelBrowserTests(Chromium chromium) : IClassFixture<Ch
             Assert.Equal("3", await page.Locator(".tile b").First.InnerTextAsync()); // Requests, 24 h.
             Assert.Contains("Queue depth", await page.Locator(".tiles").InnerTextAsync());
             Assert.Contains("Live executors", await page.Locator(".tiles").InnerTextAsync());
-            Assert.Equal(7, await page.Locator(".nav-item.disabled").CountAsync());
+            Assert.Equal(8, await page.Locator(".sidebar a.nav-item").CountAsync());
+            Assert.Equal("Dashboard", await page.Locator(".nav-item.active").InnerTextAsync());
             var css = await page.EvaluateAsync<string>("getComputedStyle(document.querySelector('.sidebar')).display");
             Assert.Equal("block", css); // The stylesheet loaded (served by the app, no CDN).
             await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Chromium.ScreenshotDir, "dashboard.png") });

@@ -39,12 +39,44 @@ public static class AdminPanel
     public static WebApplication MapAdminPanel(this WebApplication app)
     {
         app.MapGet("/admin/panel.css", () => TypedResults.Text(Css.Value, "text/css; charset=utf-8"));
-        app.MapGet("/admin/login", (HttpContext http, IAntiforgery af) => LoginForm(http, af, null, ""));
+        app.MapGet("/admin/login", (HttpContext http) => LoginForm(http, null, ""));
         app.MapPost("/admin/login", Login);
         app.MapPost("/admin/logout", Logout);
-        app.MapGet("/admin", async (HttpContext http, IAntiforgery af, IServiceProvider services) =>
-            await Admin(http) is { } user ? Frame("Dashboard", user, Token(http, af), await Dashboard.Render(services)) : Refuse(http));
+        var panel = app.MapGroup("/admin").AddEndpointFilter(AdminsOnly);
+        panel.MapGet("/", async (HttpContext http, IServiceProvider services) => Frame(http, "Dashboard", await Dashboard.Render(services)));
+        panel.MapHandlersPage();
+        panel.MapOffersPage();
+        panel.MapDealsPage();
+        panel.MapUsersPage();
+        panel.MapRequestsPage();
+        panel.MapConfigsPage();
+        panel.MapResourcesPage();
         return app;
+    }
+
+    private const string UserItem = "switchboard.panel.user";
+
+    /// <summary>The signed-in admin's name (set by <see cref="AdminsOnly"/> for every panel page).</summary>
+    public static string SignedIn(HttpContext http) => http.Items[UserItem] as string ?? "";
+
+    /// <summary>
+    /// Every page of the group: a signed-in admin, or the login page; and every POST carries a
+    /// valid antiforgery token, or nothing is done.
+    /// </summary>
+    private static async ValueTask<object?> AdminsOnly(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var http = context.HttpContext;
+        var result = await http.AuthenticateAsync(Scheme);
+        if (!result.Succeeded || !result.Principal.HasClaim(AdminClaim, "1"))
+        {
+            return TypedResults.Redirect("/admin/login");
+        }
+        http.Items[UserItem] = result.Principal.Identity?.Name ?? "";
+        if (HttpMethods.IsPost(http.Request.Method) && !await http.RequestServices.GetRequiredService<IAntiforgery>().IsRequestValidAsync(http))
+        {
+            return Frame(http, "Refused", "<section class=\"card\"><p>The form expired or did not come from this site: nothing was changed. Go back, reload the page and try again.</p></section>", 400);
+        }
+        return await next(context);
     }
 
     private static readonly Lazy<string> Css = new(() =>
@@ -53,26 +85,11 @@ public static class AdminPanel
         return new StreamReader(stream).ReadToEnd();
     });
 
-    private static string Token(HttpContext http, IAntiforgery af)
-    {
-        var tokens = af.GetAndStoreTokens(http);
-        return Hidden(tokens.FormFieldName, tokens.RequestToken);
-    }
-
-    /// <summary>The signed-in admin's name, or null.</summary>
-    private static async Task<string?> Admin(HttpContext http)
-    {
-        var result = await http.AuthenticateAsync(Scheme);
-        return result.Succeeded && result.Principal.HasClaim(AdminClaim, "1") ? result.Principal.Identity?.Name : null;
-    }
-
-    private static IResult Refuse(HttpContext http) => TypedResults.Redirect("/admin/login");
-
-    private static IResult LoginForm(HttpContext http, IAntiforgery af, string? error, string name, int status = 200) =>
+    private static IResult LoginForm(HttpContext http, string? error, string name, int status = 200) =>
         Bare("Log in", $"""
             <h2>Log in</h2>
             {(error is null ? "" : $"<p class=\"alert\" role=\"alert\">{E(error)}</p>")}
-            <form method="post" action="/admin/login" class="stack">{Token(http, af)}
+            <form method="post" action="/admin/login" class="stack">{Token(http)}
             <label>User name<input name="username" autocomplete="username" required value="{E(name)}"></label>
             <label>Password<input name="password" type="password" autocomplete="current-password" required></label>
             <button class="btn primary" type="submit">Log in</button></form>
@@ -89,7 +106,7 @@ public static class AdminPanel
         var password = form["password"].ToString();
         if (throttle.IsLockedOut(name))
         {
-            return LoginForm(http, af, $"Too many failed attempts: try again in {LoginThrottle.Lockout.TotalMinutes:0} minutes.", name, 429);
+            return LoginForm(http, $"Too many failed attempts: try again in {LoginThrottle.Lockout.TotalMinutes:0} minutes.", name, 429);
         }
         UserInfo? user;
         using (var connection = store.Open())
@@ -100,7 +117,7 @@ public static class AdminPanel
         {
             throttle.Failed(name);
             logs.CreateLogger("Switchboard.Admin.Panel").LogWarning("Admin panel: failed login for {User}", name);
-            return LoginForm(http, af, "Wrong user name or password.", name, 401);
+            return LoginForm(http, "Wrong user name or password.", name, 401);
         }
         throttle.Succeeded(name);
         if (!user.IsAdmin)
