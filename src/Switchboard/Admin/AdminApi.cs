@@ -1,4 +1,5 @@
 using Switchboard.Catalog;
+using Switchboard.Config;
 using Switchboard.Credits;
 using Switchboard.Errors;
 using Switchboard.Recon;
@@ -28,6 +29,7 @@ public static class AdminApi
         admin.MapResourcesAdmin();
         admin.MapDealsAdmin();
         admin.MapHealthAdmin();
+        admin.MapConfigsAdmin();
         return admin;
     }
 }

@@ -131,7 +131,7 @@ public static class ConfigCommands
             return 1;
         }
         var reveal = args.Has("reveal");
-        output.Write(ConfigProtocol.Show(config.Content, Source(config), id, reveal ? bootstrap.Keys() : null, reveal));
+        output.Write(ConfigProtocol.Show(config.Content, ConfigDiff.Source(config), id, reveal ? bootstrap.Keys() : null, reveal));
         return 0;
     }
 
@@ -166,18 +166,13 @@ public static class ConfigCommands
         var rewritten = configs.RewriteAll(config =>
         {
             versions++;
-            return ConfigProtocol.Rotate(config.Content, Source(config), config.Id, keys);
+            return ConfigProtocol.Rotate(config.Content, ConfigDiff.Source(config), config.Id, keys);
         });
         output.WriteLine(new JsonObject { ["versions"] = versions, ["rewritten"] = rewritten }.ToJsonString(Json));
         return 0;
     }
 
-    private static string Source(ConfigVersion config) => $"config {config.Id}@{config.Version}";
-
-    /// <summary>
-    /// Differences by key path. Plain values are shown; secrets never are, only whether they
-    /// changed (compared decrypted, since every encryption has a fresh IV).
-    /// </summary>
+    /// <summary>Differences by key path (<see cref="ConfigDiff"/>): secrets never shown, only whether they changed.</summary>
     private static int Diff(Args args, BootstrapConfig bootstrap, ConfigStore configs, TextWriter output, TextWriter error)
     {
         var id = args.Word(2, "config id");
@@ -186,63 +181,13 @@ public static class ConfigCommands
         {
             return 1;
         }
-        var keys = bootstrap.Keys();
-        (Dictionary<string, string> Values, HashSet<string> Secrets) Flat(ConfigVersion config)
-        {
-            var reading = new ConfigProtocol.Reading(id, keys, mask: keys is null, keepEnv: true);
-            var values = new Dictionary<string, string>(StringComparer.Ordinal);
-            Flatten(ConfigProtocol.Load(config.Content, Source(config), reading), id, values);
-            return (values, [.. reading.SecretPaths]);
-        }
-        var (before, beforeSecrets) = Flat(a);
-        var (after, afterSecrets) = Flat(b);
         output.WriteLine($"--- {id}@{from}");
         output.WriteLine($"+++ {id}@{to}");
-        foreach (var path in before.Keys.Union(after.Keys).Order(StringComparer.Ordinal))
+        foreach (var line in ConfigDiff.Compute(a, b, bootstrap.Keys()))
         {
-            var secret = beforeSecrets.Contains(path) || afterSecrets.Contains(path);
-            var (had, has) = (before.TryGetValue(path, out var old), after.TryGetValue(path, out var now));
-            var line = (had, has, secret) switch
-            {
-                (true, false, true) => $"- {path}: (secret)",
-                (false, true, true) => $"+ {path}: (secret)",
-                (true, true, true) when keys is null => $"? {path}: secret (no fernet_key to compare)",
-                (true, true, true) => old == now ? $"= {path}: secret unchanged" : $"~ {path}: secret changed",
-                (true, false, false) => $"- {path}: {old}",
-                (false, true, false) => $"+ {path}: {now}",
-                _ => old == now ? null : $"~ {path}: {old} -> {now}",
-            };
-            if (line is not null)
-            {
-                output.WriteLine(line);
-            }
+            output.WriteLine(line.Text);
         }
         return 0;
-    }
-
-    private static void Flatten(JsonNode? node, string path, Dictionary<string, string> into)
-    {
-        switch (node)
-        {
-            case JsonObject obj when obj.Count > 0:
-                foreach (var (key, value) in obj)
-                {
-                    Flatten(value, YamlJson.Child(path, key), into);
-                }
-                break;
-            case JsonArray list when list.Count > 0:
-                for (var i = 0; i < list.Count; i++)
-                {
-                    Flatten(list[i], $"{path}[{i}]", into);
-                }
-                break;
-            case JsonValue value when value.TryGetValue<byte[]>(out var bytes) && !value.TryGetValue<string>(out _):
-                into[path] = "bytes " + JsonSerializer.Serialize(Encoding.UTF8.GetString(bytes));
-                break;
-            default:
-                into[path] = node?.ToJsonString() ?? "null";
-                break;
-        }
     }
 
     public static int KeyGen(TextWriter output)

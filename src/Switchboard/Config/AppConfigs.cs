@@ -51,14 +51,18 @@ public sealed class AppConfigs
 
     public LoadedConfig? Get(string id) => _state.Loaded.GetValueOrDefault(id);
 
-    private IEnumerable<string> Ids => KnownIds.Union(_bootstrap.ConfigIds.Keys);
+    /// <summary>The stored versions (the admin API and panel list, diff and roll back through it).</summary>
+    public ConfigStore Versions => _store;
+
+    /// <summary>The ids this process reads: the known ones and those its bootstrap names.</summary>
+    public IEnumerable<string> ReadIds => KnownIds.Union(_bootstrap.ConfigIds.Keys);
 
     /// <summary>Loads every config; throws <see cref="ConfigException"/> naming what is missing or wrong.</summary>
     public void LoadAtStart()
     {
         _changeCount = _store.ChangeCount();
         var loaded = new Dictionary<string, LoadedConfig>(StringComparer.Ordinal);
-        foreach (var id in Ids)
+        foreach (var id in ReadIds)
         {
             var pinned = _bootstrap.ConfigIds.GetValueOrDefault(id);
             var row = _store.Get(id, pinned);
@@ -100,7 +104,7 @@ public sealed class AppConfigs
         var current = _state;
         var loaded = new Dictionary<string, LoadedConfig>(current.Loaded, StringComparer.Ordinal);
         var changed = new List<LoadedConfig>();
-        foreach (var id in Ids.Where(id => _bootstrap.ConfigIds.GetValueOrDefault(id) is null))
+        foreach (var id in ReadIds.Where(id => _bootstrap.ConfigIds.GetValueOrDefault(id) is null))
         {
             var row = _store.Get(id, null);
             // Rotation rewrites a version in place: the hash tells that a reload is due.

@@ -7,36 +7,19 @@ namespace Switchboard.Resources;
 
 /// <summary>
 /// <c>GET /admin/api/resources</c>: every resource of the live map with its limits and its state
-/// now (slots in use, jobs waiting, credits spent this period). 503 <c>resource_gate_unavailable</c>
-/// when the gate cannot be reached.
+/// now (slots in use, jobs waiting, credits spent this period, calls in the last minute;
+/// <see cref="ResourceOverview"/>). 503 <c>resource_gate_unavailable</c> when the gate cannot be reached.
 /// </summary>
 public static class ResourcesAdminEndpoint
 {
     public static RouteGroupBuilder MapResourcesAdmin(this RouteGroupBuilder admin)
     {
-        admin.MapGet("/resources", async (AppConfigs configs, IResourceGate gate, GateHealth health) =>
+        admin.MapGet("/resources", async (AppConfigs configs, IResourceGate gate, GateHealth health, Store store) =>
         {
-            var resources = new JsonArray();
+            List<ResourceView> views;
             try
             {
-                foreach (var spec in configs.Resources.Resources.Values.OrderBy(r => r.Name, StringComparer.Ordinal))
-                {
-                    var state = await gate.StateAsync(spec);
-                    resources.Add(new JsonObject
-                    {
-                        ["name"] = spec.Name,
-                        ["max_concurrent"] = spec.MaxConcurrent,
-                        ["rpm"] = spec.Rpm,
-                        ["credits"] = spec.Credits,
-                        ["period_s"] = (long)spec.Period.TotalSeconds,
-                        ["on_exhausted"] = spec.OnExhausted.ToString().ToLowerInvariant(),
-                        ["lease_s"] = spec.LeaseSeconds,
-                        ["in_use"] = state.InUse,
-                        ["waiting"] = state.Waiting,
-                        ["spent"] = state.Spent,
-                        ["period_ends_at"] = Clock.Iso(state.PeriodEnds.ToUnixTimeMilliseconds()),
-                    });
-                }
+                views = await ResourceOverview.TakeAsync(configs, gate, store);
             }
             catch (Exception ex) when (GateHealth.IsUnreachableError(ex))
             {
@@ -44,7 +27,7 @@ public static class ResourcesAdminEndpoint
             }
             return Results.Ok(new JsonObject
             {
-                ["resources"] = resources,
+                ["resources"] = new JsonArray([.. views.Select(v => (JsonNode)v.ToJson())]),
                 ["gate_unreachable_since"] = health.Since is { } since ? Clock.Iso(since.ToUnixTimeMilliseconds()) : null,
             });
         });

@@ -13,7 +13,7 @@ namespace Switchboard.Admin.Panel;
 /// </summary>
 public static class Dashboard
 {
-    private const int Hours = 24;
+    internal const int Hours = 24;
 
     public static async Task<string> Render(IServiceProvider services)
     {
@@ -120,14 +120,14 @@ public static class Dashboard
         return (total, failed);
     }
 
-    /// <summary>An SVG bar per hour: its average requests per minute, the failed part on top in red.</summary>
-    private static string Chart(long[] total, long[] failed, long nowMs)
+    /// <summary>An SVG bar per hour (oldest first, the last ending now): its average <paramref name="what"/> per minute, the failed part on top in red.</summary>
+    internal static string Chart(long[] total, long[] failed, long nowMs, string what = "requests")
     {
         const int width = 960, height = 200, left = 40, bottom = 24, top = 10;
         var max = Math.Max(1.0, total.Max() / 60.0);
         var step = (width - left) / (double)Hours;
         var plot = height - bottom - top;
-        var svg = new StringBuilder($"""<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="Requests per minute per hour, last 24 hours">""");
+        var svg = new StringBuilder($"""<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{E(what)} per minute per hour, last 24 hours">""");
         string F(double v) => v.ToString("0.#", CultureInfo.InvariantCulture);
         for (var i = 0; i <= 4; i++)
         {
@@ -142,7 +142,7 @@ public static class Dashboard
             var hTotal = plot * rpm / max;
             var hFail = plot * fpm / max;
             var start = DateTimeOffset.FromUnixTimeMilliseconds(nowMs - (Hours - h) * 3_600_000L);
-            svg.Append($"""<g><title>{E($"{start:HH:mm} UTC: {total[h]} requests ({rpm:0.##}/min), {failed[h]} failed")}</title>""");
+            svg.Append($"""<g><title>{E($"{start:HH:mm} UTC: {total[h]} {what} ({rpm:0.##}/min), {failed[h]} failed")}</title>""");
             svg.Append($"""<rect class="ok" x="{F(x)}" y="{F(top + plot - hTotal)}" width="{F(step - 6)}" height="{F(hTotal - hFail)}" rx="2"/>""");
             svg.Append($"""<rect class="fail" x="{F(x)}" y="{F(top + plot - hFail)}" width="{F(step - 6)}" height="{F(hFail)}"/></g>""");
             if (h % 3 == 0)

@@ -1,13 +1,110 @@
+using System.Globalization;
+using System.Text;
+using Switchboard.Config;
+using Switchboard.Resources;
+using Switchboard.Storage;
+using Switchboard.Usage;
+using static Switchboard.Admin.Panel.PanelForms;
 using static Switchboard.Admin.Panel.PanelHtml;
 
 namespace Switchboard.Admin.Panel;
 
-/// <summary>The Resources page (not built yet).</summary>
+/// <summary>
+/// Resources: per resource of the live map, its limits and its state now as usage bars (slots
+/// in use, calls in the last minute against the rpm, credits spent this period against the
+/// budget, jobs waiting), and its calls per hour over 24 h from usage. The same
+/// <see cref="ResourceOverview"/> as <c>GET /admin/api/resources</c>.
+/// </summary>
 public static class ResourcesPage
 {
     public static RouteGroupBuilder MapResourcesPage(this RouteGroupBuilder panel)
     {
-        panel.MapGet("/resources", (HttpContext http) => Frame(http, "Resources", """<section class="card"><p class="muted">Not built yet.</p></section>"""));
+        panel.MapGet("/resources", Render);
         return panel;
+    }
+
+    private static async Task<IResult> Render(HttpContext http, AppConfigs configs, IResourceGate gate, Store store)
+    {
+        List<ResourceView> views;
+        try
+        {
+            views = await ResourceOverview.TakeAsync(configs, gate, store);
+        }
+        catch (Exception ex) when (GateHealth.IsUnreachableError(ex))
+        {
+            return Frame(http, "Resources", """<section class="card"><p class="alert" role="alert">The resource gate (Redis) cannot be reached: jobs that need a resource wait until it can. Reload to try again.</p></section>""", 503);
+        }
+        if (views.Count == 0)
+        {
+            return Frame(http, "Resources", """<section class="card"><p class="muted">No resources configured. Push a <code>resource_map</code> config (see docs/configuration.md) to limit concurrency, rate and credits per integration.</p></section>""");
+        }
+        var now = Clock.NowMs();
+        var hours = HourlyCalls(store, now);
+        var body = new StringBuilder();
+        foreach (var v in views)
+        {
+            var s = v.Spec;
+            string[] limits =
+            [
+                s.MaxConcurrent is { } m ? $"{m} at once" : "no concurrency limit",
+                s.Rpm is { } r ? $"{r} per minute" : "no rate limit",
+                s.Credits is { } c ? $"{c} credits per {Period(s.Period)}" : "no credit budget",
+                $"when exhausted: {s.OnExhausted.ToString().ToLowerInvariant()}",
+            ];
+            var (calls, errors) = hours.TryGetValue(s.Name, out var series) ? series : (new long[Dashboard.Hours], new long[Dashboard.Hours]);
+            body.Append($"""
+                <section class="card resource" data-resource="{E(s.Name)}">
+                <div class="card-head"><h2>{E(s.Name)}</h2><span class="muted">{E(string.Join(" · ", limits))}</span></div>
+                <div class="grid2">
+                <div>
+                {Bar("Slots in use", v.State.InUse, s.MaxConcurrent, "slots")}
+                {Bar("Calls in the last minute", v.CallsLastMinute, s.Rpm, "calls")}
+                {Bar("Credits spent this period", v.State.Spent, s.Credits, "credits", $"period ends {Clock.Iso(v.State.PeriodEnds.ToUnixTimeMilliseconds())}")}
+                <p class="waiting">{(v.State.Waiting == 0 ? "<span class=\"muted\">No job waiting.</span>" : $"{Badge($"{v.State.Waiting} waiting", "info")} for a slot, the rate or the budget")}</p>
+                </div>
+                <div><h3 class="sub">Calls per minute, by hour (24 h)</h3>{Dashboard.Chart(calls, errors, now, "calls")}</div>
+                </div></section>
+                """);
+        }
+        return Frame(http, "Resources", body.ToString());
+    }
+
+    private static string Period(TimeSpan period) =>
+        period.TotalDays >= 1 && period.TotalDays % 1 == 0 ? $"{period.TotalDays:0} d"
+        : period.TotalHours >= 1 && period.TotalHours % 1 == 0 ? $"{period.TotalHours:0} h"
+        : $"{period.TotalSeconds:0} s";
+
+    /// <summary>A usage bar: <paramref name="used"/> of <paramref name="limit"/>, or the count alone when there is no limit.</summary>
+    private static string Bar(string label, long used, long? limit, string unit, string? note = null)
+    {
+        var ratio = limit is > 0 ? Math.Clamp((double)used / limit.Value, 0, 1) : 0;
+        var text = limit is null ? $"{used} {unit} (no limit)" : $"{used} of {limit} {unit}";
+        return $"""
+            <div class="bar-row"><div class="bar-label"><b>{E(label)}</b><span>{E(text)}{(note is null ? "" : $" · {E(note)}")}</span></div>
+            <div class="bar"><div class="fill{(ratio >= 0.9 ? " bad" : ratio >= 0.7 ? " warn" : "")}" style="width:{(ratio * 100).ToString("0.#", CultureInfo.InvariantCulture)}%"></div></div></div>
+            """;
+    }
+
+    /// <summary>Calls and errors per hour over the last 24 h for each resource, from <c>usage_minutes</c>.</summary>
+    private static Dictionary<string, (long[] Calls, long[] Errors)> HourlyCalls(Store store, long now)
+    {
+        var from = now - Dashboard.Hours * 3_600_000L;
+        var result = new Dictionary<string, (long[], long[])>(StringComparer.Ordinal);
+        using var connection = store.Open();
+        foreach (var row in UsageQuery.Totals(connection, new UsageFilter(from / 60_000 * 60_000, PerMinute: true)))
+        {
+            if (row.Resource is null)
+            {
+                continue;
+            }
+            if (!result.TryGetValue(row.Resource, out var series))
+            {
+                result[row.Resource] = series = (new long[Dashboard.Hours], new long[Dashboard.Hours]);
+            }
+            var h = (int)Math.Clamp((row.Minute!.Value - from) / 3_600_000, 0, Dashboard.Hours - 1);
+            series.Item1[h] += row.Calls;
+            series.Item2[h] += row.Errors;
+        }
+        return result;
     }
 }
