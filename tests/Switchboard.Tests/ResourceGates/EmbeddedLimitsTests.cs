@@ -112,6 +112,18 @@ public sealed class EmbeddedLimitsTests : IAsyncLifetime
         Assert.Equal(0, scarce["in_use"]!.GetValue<long>());
         Assert.Equal(4, resources[0]!["max_concurrent"]!.GetValue<int>());
         Assert.Equal(HttpStatusCode.Forbidden, (await _client.GetAsync("/admin/api/resources")).StatusCode);
+
+        // The call counts once usage is flushed (every 2 s by default).
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        long calls;
+        do
+        {
+            await Task.Delay(100);
+            var now = (await adminClient.GetFromJsonAsync<JsonObject>("/admin/api/resources"))!["resources"]!.AsArray();
+            calls = now.Single(r => r!["name"]!.GetValue<string>() == "scarce")!["calls_last_minute"]!.GetValue<long>();
+        }
+        while (calls == 0 && DateTime.UtcNow < deadline);
+        Assert.Equal(1, calls);
     }
 
     [Fact]

@@ -55,15 +55,14 @@ public static class ResourcesPage
             body.Append($"""
                 <section class="card resource" data-resource="{E(s.Name)}">
                 <div class="card-head"><h2>{E(s.Name)}</h2><span class="muted">{E(string.Join(" · ", limits))}</span></div>
-                <div class="grid2">
-                <div>
+                <div class="bars3">
                 {Bar("Slots in use", v.State.InUse, s.MaxConcurrent, "slots")}
                 {Bar("Calls in the last minute", v.CallsLastMinute, s.Rpm, "calls")}
-                {Bar("Credits spent this period", v.State.Spent, s.Credits, "credits", $"period ends {Clock.Iso(v.State.PeriodEnds.ToUnixTimeMilliseconds())}")}
-                <p class="waiting">{(v.State.Waiting == 0 ? "<span class=\"muted\">No job waiting.</span>" : $"{Badge($"{v.State.Waiting} waiting", "info")} for a slot, the rate or the budget")}</p>
+                {Bar("Credits spent this period", v.State.Spent, s.Credits, "credits", $"until {v.State.PeriodEnds.UtcDateTime:yyyy-MM-dd HH:mm} UTC")}
                 </div>
-                <div><h3 class="sub">Calls per minute, by hour (24 h)</h3>{Dashboard.Chart(calls, errors, now, "calls")}</div>
-                </div></section>
+                <p class="waiting">{(v.State.Waiting == 0 ? "<span class=\"muted\">No job waiting.</span>" : $"{Badge($"{v.State.Waiting} waiting", "info")} for a slot, the rate or the budget")}</p>
+                <h3 class="sub">Calls per minute, by hour (24 h)</h3>{Dashboard.Chart(calls, errors, now, "calls")}
+                </section>
                 """);
         }
         return Frame(http, "Resources", body.ToString());
@@ -80,8 +79,9 @@ public static class ResourcesPage
         var ratio = limit is > 0 ? Math.Clamp((double)used / limit.Value, 0, 1) : 0;
         var text = limit is null ? $"{used} {unit} (no limit)" : $"{used} of {limit} {unit}";
         return $"""
-            <div class="bar-row"><div class="bar-label"><b>{E(label)}</b><span>{E(text)}{(note is null ? "" : $" · {E(note)}")}</span></div>
-            <div class="bar"><div class="fill{(ratio >= 0.9 ? " bad" : ratio >= 0.7 ? " warn" : "")}" style="width:{(ratio * 100).ToString("0.#", CultureInfo.InvariantCulture)}%"></div></div></div>
+            <div class="bar-row"><div class="bar-label"><b>{E(label)}</b><span>{E(text)}</span></div>
+            <div class="bar"><div class="fill{(ratio >= 0.9 ? " bad" : ratio >= 0.7 ? " warn" : "")}" style="width:{(ratio * 100).ToString("0.#", CultureInfo.InvariantCulture)}%"></div></div>
+            {(note is null ? "" : $"<small class=\"muted\">{E(note)}</small>")}</div>
             """;
     }
 

@@ -1,0 +1,161 @@
+using System.Net.Http.Json;
+using Microsoft.Playwright;
+using Switchboard.Config;
+using Switchboard.Storage;
+using Switchboard.Tests.Infrastructure;
+
+namespace Switchboard.Tests.Panel;
+
+/// <summary>
+/// The Configs and Resources pages in a real browser against <c>switchboard serve</c>: versions
+/// with author and comment, a diff that never shows a secret, a rollback through its
+/// confirmation, and a resource's slots, calls and budget after requests ran on it.
+/// </summary>
+public sealed class ConfigsAndResourcesBrowserTests(Chromium chromium) : IClassFixture<Chromium>, IAsyncLifetime
+{
+    private const string SecretOne = "sk-first-secret";
+    private const string SecretTwo = "sk-second-secret";
+
+    private readonly TestStore _store = TestStore.Create(StoreKind.Sqlite);
+    private string _boot = "";
+    private SwitchboardProcess? _serve;
+    private string _key = "";
+
+    public async Task InitializeAsync()
+    {
+        _boot = _store.WriteBootstrap("configs.yaml", "", $"fernet_key: {Fernet.GenerateKey()}");
+        await PushConfig("svc_handlers", $"openai:\n  base_url: http://127.0.0.1:1/v1\n  ~api_key: {SecretOne}\n", "--author", "alice", "--comment", "first keys");
+        await PushConfig("svc_handlers", $"openai:\n  base_url: http://127.0.0.1:2/v1\n  ~api_key: {SecretTwo}\n", "--author", "bob", "--comment", "<b>rotated</b>");
+        await PushConfig("resource_map", "resource_map:\n  gpu: {max_concurrent: 2, rpm: 600, credits: 100, period: 1h}\n", "--author", "alice");
+        await PanelSession.CreateAdmin(_store, "root");
+        await Infrastructure.Cli.ApplyCatalog(_store, """
+            handlers:
+              - {id: echo.render, credits: 3, resource: gpu}
+            offers:
+              - {service: text, action: shout, handler: echo.render, price: 1, prompt_template: "Say {word}"}
+            """);
+        (_, _key) = await Infrastructure.Cli.CreateUser(_store, "alice", 100);
+        _serve = await SwitchboardProcess.Start(_store, "--config", _boot);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_serve is not null)
+        {
+            await _serve.DisposeAsync();
+        }
+        await _store.DisposeAsync();
+    }
+
+    private async Task PushConfig(string id, string yaml, params string[] more)
+    {
+        var file = Path.Combine(_store.Path, $"{id}-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(file, yaml);
+        var (exit, _, error) = await Infrastructure.Cli.RunArgs(["config", "push", file, "--id", id, .. more, "--config", _boot]);
+        Assert.True(exit == 0, error);
+    }
+
+    [Fact]
+    public async Task AnAdminDiffsTwoVersionsWithoutSeeingSecretsAndRollsBackAfterConfirming()
+    {
+        var page = await PanelSession.AdminPage(chromium, _serve!, "root");
+        await Chromium.Scenario(page, nameof(AnAdminDiffsTwoVersionsWithoutSeeingSecretsAndRollsBackAfterConfirming), async () =>
+        {
+            await page.ClickAsync(".sidebar >> text=Configs");
+            await page.WaitForURLAsync("**/admin/configs");
+            var row = page.Locator("tr", new() { HasText = "svc_handlers" });
+            Assert.Contains("1.1", await row.InnerTextAsync());
+            await PanelSession.Screenshot(page, "configs");
+
+            await page.ClickAsync("a[href='/admin/configs/svc_handlers']");
+            Assert.Equal(2, await page.Locator("tr[data-version]").CountAsync());
+            Assert.Contains("alice", await page.Locator("tr[data-version='1.0']").InnerTextAsync());
+            Assert.Contains("<b>rotated</b>", await page.Locator("tr[data-version='1.1']").InnerTextAsync()); // As text.
+            Assert.Contains("active", await page.Locator("tr[data-version='1.1'] .badge").InnerTextAsync());
+            await PanelSession.Screenshot(page, "config-versions");
+
+            await page.Locator("tr[data-version='1.0']").GetByText("Diff with active").ClickAsync();
+            var diff = await page.Locator("[data-test=diff]").InnerTextAsync();
+            Assert.Contains("svc_handlers.openai.base_url", diff);
+            Assert.Contains("http://127.0.0.1:2/v1", diff);
+            Assert.Contains("(secret, changed)", diff);
+            var html = await page.ContentAsync();
+            Assert.DoesNotContain("sk-", html);
+            Assert.DoesNotContain("gAAAAA", html);
+            await PanelSession.Screenshot(page, "config-diff");
+
+            await page.GoBackAsync();
+            await page.Locator("tr[data-version='1.0']").GetByText("Roll back to this").ClickAsync();
+            Assert.Contains("Make version 1.0 of svc_handlers active?", await page.Locator(".confirm h2").InnerTextAsync());
+            Assert.Contains("http://127.0.0.1:1/v1", await page.Locator(".confirm [data-test=diff]").InnerTextAsync());
+            Assert.DoesNotContain("sk-", await page.ContentAsync());
+            await PanelSession.Screenshot(page, "config-rollback-confirm");
+            // Nothing changed by showing the confirmation.
+            Assert.Contains("\"active\":true", (await Infrastructure.Cli.RunArgs("config", "list", "svc_handlers", "--config", _boot)).Out.Split('\n')[1]);
+
+            await page.ClickAsync("[data-test=confirm]");
+            Assert.Contains("Rolled back", await page.Locator(".notice").InnerTextAsync());
+            Assert.Contains("active", await page.Locator("tr[data-version='1.0'] .badge").InnerTextAsync());
+            Assert.Equal(0, await page.Locator("tr[data-version='1.1'] .badge").CountAsync());
+            var listed = (await Infrastructure.Cli.RunArgs("config", "list", "svc_handlers", "--config", _boot)).Out.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Contains("\"active\":true", listed[0]);
+            Assert.Contains("\"active\":false", listed[1]);
+
+            await page.GotoAsync("/admin/configs/svc_handlers/versions/1.1");
+            var content = await page.Locator("[data-test=content]").InnerTextAsync();
+            Assert.Contains("~api_key: " + ConfigProtocol.Mask, content);
+            Assert.DoesNotContain("sk-", await page.ContentAsync());
+        });
+    }
+
+    [Fact]
+    public async Task ARollbackPostedWithoutConfirmingOnlyAsksAgain()
+    {
+        var page = await PanelSession.AdminPage(chromium, _serve!, "root");
+        await Chromium.Scenario(page, nameof(ARollbackPostedWithoutConfirmingOnlyAsksAgain), async () =>
+        {
+            var before = (await Infrastructure.Cli.RunArgs("config", "list", "svc_handlers", "--config", _boot)).Out;
+            var target = before.Split('\n')[0].Contains("\"active\":true", StringComparison.Ordinal) ? "1.1" : "1.0";
+            await page.GotoAsync($"/admin/configs/svc_handlers/rollback?to={target}");
+            // The same form without its confirm field: the panel asks again and changes nothing.
+            await page.EvalOnSelectorAsync("input[name=confirm]", "e => e.remove()");
+            await page.RunAndWaitForResponseAsync(() => page.ClickAsync("[data-test=confirm]"), r => r.Url.Contains("/rollback?to=", StringComparison.Ordinal));
+            Assert.EndsWith($"/rollback?to={target}", page.Url);
+            Assert.Equal(1, await page.Locator("[data-test=confirm]").CountAsync());
+            Assert.Equal(before, (await Infrastructure.Cli.RunArgs("config", "list", "svc_handlers", "--config", _boot)).Out);
+        });
+    }
+
+    [Fact]
+    public async Task TheResourcesPageShowsSlotsCallsAndTheBudgetSpent()
+    {
+        using var api = _serve!.Client(_key);
+        for (var i = 0; i < 2; i++)
+        {
+            var accepted = await api.PostAsJsonAsync("/svc/text/shout/", new { word = $"w{i}" });
+            Assert.Equal(202, (int)accepted.StatusCode);
+        }
+        var page = await PanelSession.AdminPage(chromium, _serve!, "root");
+        await Chromium.Scenario(page, nameof(TheResourcesPageShowsSlotsCallsAndTheBudgetSpent), async () =>
+        {
+            // The budget counts at once; the calls once usage is flushed (every 2 s).
+            var card = page.Locator("[data-resource=gpu]");
+            var deadline = DateTime.UtcNow.AddSeconds(15);
+            string text;
+            do
+            {
+                await page.GotoAsync("/admin/resources");
+                text = await card.InnerTextAsync();
+            }
+            while (!(text.Contains("6 of 100 credits", StringComparison.Ordinal) && text.Contains("2 of 600 calls", StringComparison.Ordinal))
+                && DateTime.UtcNow < deadline && await Task.Delay(200).ContinueWith(_ => true));
+            Assert.Contains("6 of 100 credits", text);
+            Assert.Contains("2 of 600 calls", text);
+            Assert.Contains("0 of 2 slots", text);
+            Assert.Contains("No job waiting", text);
+            Assert.Equal(1, await card.Locator("svg.chart").CountAsync());
+            Assert.Equal("Resources", await page.Locator(".nav-item.active").InnerTextAsync());
+            await PanelSession.Screenshot(page, "resources");
+        });
+    }
+}
