@@ -44,7 +44,8 @@ public sealed class Chromium : IAsyncLifetime
             BaseURL = baseUrl.ToString(),
             ViewportSize = new ViewportSize { Width = 1366, Height = 768 },
         });
-        context.SetDefaultTimeout(15_000);
+        // Generous: a 2-core CI machine runs the rest of the suite beside the browser.
+        context.SetDefaultTimeout(30_000);
         return await context.NewPageAsync();
     }
 
