@@ -64,9 +64,29 @@ public sealed class CatalogPagesBrowserTests(Chromium chromium, CatalogPanelServ
 
     private Task<IPage> AdminPage() => PanelSession.AdminPage(chromium, server.Serve, CatalogPanelServer.Admin);
 
-    /// <summary>Clicks a submit button and returns the response to the POST it sends (before any redirect).</summary>
-    private static Task<IResponse> Submit(IPage page, string button) =>
-        page.RunAndWaitForResponseAsync(() => page.ClickAsync(button), r => r.Request.Method == "POST");
+    /// <summary>Clicks a submit button; returns the response to the POST (before any redirect) once the page it leads to has loaded.</summary>
+    private static async Task<IResponse> Submit(IPage page, string button)
+    {
+        await MarkStale(page);
+        var response = await page.RunAndWaitForResponseAsync(() => page.ClickAsync(button), r => r.Request.Method == "POST");
+        await Fresh(page);
+        return response;
+    }
+
+    /// <summary>Clicks and waits until the page it leads to (<paramref name="url"/>, a glob) has loaded.</summary>
+    private static async Task Follow(IPage page, string selector, string url)
+    {
+        await MarkStale(page);
+        await page.ClickAsync(selector);
+        await page.WaitForURLAsync(url);
+        await Fresh(page);
+    }
+
+    // The panel's pages have no script: the test marks the document it leaves, so that a later
+    // step never reads (or clicks in) the old page while the new one is still on its way.
+    private static Task MarkStale(IPage page) => page.EvaluateAsync("document.body.dataset.stale = '1'");
+
+    private static Task Fresh(IPage page) => page.Locator("body:not([data-stale])").WaitForAsync();
 
     private static async Task Until(Func<Task<bool>> condition, string what)
     {
@@ -87,8 +107,7 @@ public sealed class CatalogPagesBrowserTests(Chromium chromium, CatalogPanelServ
             await page.GotoAsync("/admin/handlers");
             await page.SelectOptionAsync("#new select[name=id]", "echo.render");
             await page.FillAsync("#new input[name=credits]", "1");
-            await page.ClickAsync("#new button[type=submit]");
-            await page.WaitForURLAsync("**/admin/handlers?done=created");
+            await Follow(page, "#new button[type=submit]", "**/admin/handlers?done=created");
             Assert.Equal("Created.", await page.Locator(".notice").InnerTextAsync());
             Assert.Contains("enabled", await page.Locator("tr[data-handler='echo.render']").InnerTextAsync());
             await PanelSession.Screenshot(page, "catalog-handlers");
@@ -119,8 +138,7 @@ public sealed class CatalogPagesBrowserTests(Chromium chromium, CatalogPanelServ
             Assert.Null(Stored.FindOffer("greet", "hello"));
             await PanelSession.Screenshot(page, "catalog-offer-preview");
 
-            await page.ClickAsync("button:has-text('Create offer')");
-            await page.WaitForURLAsync("**/admin/offers/greet/hello?done=created");
+            await Follow(page, "button:has-text('Create offer')", "**/admin/offers/greet/hello?done=created");
             var saved = Stored.FindOffer("greet", "hello")!;
             Assert.Equal(3, saved.Price);
             Assert.Equal("warm", saved.Params["style"]!.GetValue<string>());
@@ -161,8 +179,7 @@ public sealed class CatalogPagesBrowserTests(Chromium chromium, CatalogPanelServ
             await PanelSession.Screenshot(page, "catalog-deal-form-errors");
 
             await page.FillAsync("textarea[name=offers]", "text/outline\ntext/draft overwrite");
-            await page.ClickAsync("button:has-text('Create deal')");
-            await page.WaitForURLAsync("**/admin/deals/blog-pack?done=created");
+            await Follow(page, "button:has-text('Create deal')", "**/admin/deals/blog-pack?done=created");
 
             Assert.Equal("POST /svc/deal/blog-pack/", await page.Locator("[data-test=endpoint]").InnerTextAsync());
             Assert.Equal("topic tone", await page.Locator("[data-test=inputs]").InnerTextAsync());
@@ -171,8 +188,7 @@ public sealed class CatalogPagesBrowserTests(Chromium chromium, CatalogPanelServ
             Assert.Equal("8", await page.Locator("[data-test=quote-total]").InnerTextAsync()); // (3 + 6) less 10%, rounded.
 
             await page.CheckAsync("[data-test=addons] input[value='image/cover']");
-            await page.ClickAsync("[data-test=addons] button");
-            await page.WaitForURLAsync("**/admin/deals/blog-pack?addons=image%2Fcover");
+            await Follow(page, "[data-test=addons] button", "**/admin/deals/blog-pack?addons=image%2Fcover");
 
             var withCover = await Quote(anyone, "/svc/deal/blog-pack/quote?addons=image/cover");
             Assert.Equal(withCover["price"]!.GetValue<long>().ToString(), await page.Locator("[data-test=quote-total]").InnerTextAsync());
@@ -212,16 +228,14 @@ public sealed class CatalogPagesBrowserTests(Chromium chromium, CatalogPanelServ
         {
             await Until(async () => await Call() != HttpStatusCode.NotFound, "misc/toggle being live");
             await page.GotoAsync("/admin/offers");
-            await page.ClickAsync("tr[data-offer='misc/toggle'] button:has-text('Disable')");
-            await page.WaitForURLAsync("**/admin/offers?done=disabled");
+            await Follow(page, "tr[data-offer='misc/toggle'] button:has-text('Disable')", "**/admin/offers?done=disabled");
 
             Assert.Equal("Disabled.", await page.Locator(".notice").InnerTextAsync());
             Assert.Equal("disabled", await page.Locator("tr[data-offer='misc/toggle'] [data-test=status]").InnerTextAsync());
             Assert.Equal("not live", await page.Locator("tr[data-offer='misc/toggle'] [data-test=live]").InnerTextAsync());
             await Until(async () => await Call() == HttpStatusCode.NotFound, "the disabled offer answering 404");
 
-            await page.ClickAsync("tr[data-offer='misc/toggle'] button:has-text('Enable')");
-            await page.WaitForURLAsync("**/admin/offers?done=enabled");
+            await Follow(page, "tr[data-offer='misc/toggle'] button:has-text('Enable')", "**/admin/offers?done=enabled");
             Assert.Equal("live", await page.Locator("tr[data-offer='misc/toggle'] [data-test=live]").InnerTextAsync());
             await Until(async () => await Call() != HttpStatusCode.NotFound, "the enabled offer answering again");
         });
@@ -234,19 +248,21 @@ public sealed class CatalogPagesBrowserTests(Chromium chromium, CatalogPanelServ
         await Chromium.Scenario(page, nameof(AHandlerInUseIsNotDeletedAndAnUnusedOfferIsAfterConfirmation), async () =>
         {
             await page.GotoAsync("/admin/handlers");
-            await page.ClickAsync("tr[data-handler='openai.chat'] a:has-text('Delete')");
-            await page.WaitForURLAsync("**/admin/handlers/openai.chat/delete");
+            await Follow(page, "tr[data-handler='openai.chat'] a:has-text('Delete')", "**/admin/handlers/openai.chat/delete");
 
             Assert.Contains("Offers run on it: image/cover, misc/spare", await page.Locator("[data-test=in-use]").InnerTextAsync());
             Assert.Equal(0, await page.Locator("[data-test=confirm]").CountAsync());
             Assert.True(Stored.Handlers.ContainsKey("openai.chat"));
+            await PanelSession.Screenshot(page, "catalog-handler-in-use");
+            await page.GotoAsync("/admin/handlers/openai.chat");
+            Assert.Equal("2", await page.InputValueAsync("input[name=credits]"));
+            await PanelSession.Screenshot(page, "catalog-handler-edit");
 
             await page.GotoAsync("/admin/offers");
-            await page.ClickAsync("tr[data-offer='misc/spare'] a:has-text('Delete')");
-            await page.WaitForURLAsync("**/admin/offers/misc/spare/delete");
+            await Follow(page, "tr[data-offer='misc/spare'] a:has-text('Delete')", "**/admin/offers/misc/spare/delete");
             Assert.NotNull(Stored.FindOffer("misc", "spare")); // The confirmation page changes nothing.
-            await page.ClickAsync("[data-test=confirm]");
-            await page.WaitForURLAsync("**/admin/offers?done=deleted");
+            await PanelSession.Screenshot(page, "catalog-offer-delete");
+            await Follow(page, "[data-test=confirm]", "**/admin/offers?done=deleted");
 
             Assert.Equal("Deleted.", await page.Locator(".notice").InnerTextAsync());
             Assert.Equal(0, await page.Locator("tr[data-offer='misc/spare']").CountAsync());
@@ -277,8 +293,7 @@ public sealed class CatalogPagesBrowserTests(Chromium chromium, CatalogPanelServ
             await page.FillAsync("textarea[name=params]", $$"""{"note": "{{Img}}"}""");
             await Submit(page, "button[name=preview]");
             Assert.Equal(["x"], await page.Locator("[data-test=variables] li").AllInnerTextsAsync());
-            await page.ClickAsync("button:has-text('Create offer')");
-            await page.WaitForURLAsync("**/admin/offers/xss/probe?done=created");
+            await Follow(page, "button:has-text('Create offer')", "**/admin/offers/xss/probe?done=created");
             Assert.Equal(Img, Stored.FindOffer("xss", "probe")!.Params["note"]!.GetValue<string>());
 
             foreach (var path in new[] { "/admin/offers/xss/probe", "/admin/offers", "/admin/handlers/openai.chat" })
