@@ -105,6 +105,8 @@ public sealed class CatalogPagesBrowserTests(Chromium chromium, CatalogPanelServ
         await Chromium.Scenario(page, nameof(AHandlerAndAnOfferMadeThroughTheFormsAreCallable), async () =>
         {
             await page.GotoAsync("/admin/handlers");
+            Assert.Equal(["echo.render"], await page.Locator("#new select[name=id] option").AllInnerTextsAsync()); // Only what is not configured yet.
+            await PanelSession.Screenshot(page, "catalog-handlers-new");
             await page.SelectOptionAsync("#new select[name=id]", "echo.render");
             await page.FillAsync("#new input[name=credits]", "1");
             await Follow(page, "#new button[type=submit]", "**/admin/handlers?done=created");
@@ -262,6 +264,11 @@ public sealed class CatalogPagesBrowserTests(Chromium chromium, CatalogPanelServ
             await Follow(page, "tr[data-offer='misc/spare'] a:has-text('Delete')", "**/admin/offers/misc/spare/delete");
             Assert.NotNull(Stored.FindOffer("misc", "spare")); // The confirmation page changes nothing.
             await PanelSession.Screenshot(page, "catalog-offer-delete");
+            // The POST itself wants confirm=yes: a form without it deletes nothing.
+            await page.EvaluateAsync("document.querySelector('input[name=confirm]').remove()");
+            Assert.Equal(400, (await Submit(page, "[data-test=confirm]")).Status);
+            Assert.NotNull(Stored.FindOffer("misc", "spare"));
+            await page.GotoAsync("/admin/offers/misc/spare/delete");
             await Follow(page, "[data-test=confirm]", "**/admin/offers?done=deleted");
 
             Assert.Equal("Deleted.", await page.Locator(".notice").InnerTextAsync());

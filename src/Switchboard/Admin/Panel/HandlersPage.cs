@@ -40,7 +40,7 @@ public static class HandlersPage
     private static string Path(string id) => $"/admin/handlers/{Uri.EscapeDataString(id)}";
 
     private static IResult List(HttpContext http, Store store, HandlerRegistry registry, JsonObject? draft = null,
-        Dictionary<string, List<string>>? errors = null, int status = 200, string? alert = null)
+        Dictionary<string, List<string>>? errors = null, int status = 200)
     {
         var catalog = Stored(store);
         var rows = new StringBuilder();
@@ -66,7 +66,6 @@ public static class HandlersPage
             ? """<p class="muted">Every handler this build has code for is configured.</p>"""
             : HandlerForm(http, "/admin/handlers", draft, errors, free, "Create handler");
         return Frame(http, "Handlers", $"""
-            {(alert is null ? "" : $"<p class=\"alert\" role=\"alert\" data-test=\"alert\">{E(alert)}</p>")}
             <section class="card"><div class="card-head"><h2>Configured handlers</h2><span class="muted">the code behind offers; credits are what one call costs internally</span></div>
             <table><thead><tr><th>Id</th><th class="num">Credits per call</th><th>Resource</th><th>Status</th><th class="num">Offers</th><th></th></tr></thead>
             <tbody>{rows}</tbody></table></section>
