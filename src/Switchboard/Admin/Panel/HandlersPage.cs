@@ -88,7 +88,7 @@ public static class HandlersPage
             {Field("Credits per call", "credits", Text(values, "credits") ?? "1", errors, "internal cost of one call, 0 or more", "number", "min=\"0\" step=\"1\"")}
             {Field("Resource", "resource", Text(values, "resource"), errors, "the resource gate it takes a slot of; empty for none")}
             {Check("Enabled", "enabled", values?["enabled"]?.GetValue<bool>() ?? true)}
-            <div class="actions wide"><button class="btn primary" type="submit">{E(button)}</button><a class="btn ghost" href="/admin/handlers">Cancel</a></div>
+            <div class="actions wide"><button class="btn primary" type="submit">{E(button)}</button>{(ids is null ? "<a class=\"btn ghost\" href=\"/admin/handlers\">Cancel</a>" : "")}</div>
             </form>
             """;
     }
