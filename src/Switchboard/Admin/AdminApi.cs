@@ -27,6 +27,7 @@ public static class AdminApi
         admin.MapCreditsAdmin();
         admin.MapUsageAdmin();
         admin.MapResourcesAdmin();
+        admin.MapCatalogAdmin();
         admin.MapDealsAdmin();
         admin.MapHealthAdmin();
         admin.MapConfigsAdmin();

@@ -126,14 +126,57 @@ public static class CatalogStore
         Meta.Bump(connection, Meta.CatalogVersion);
     }
 
-    /// <summary>Removes a deal (run it on the writer); false, and nothing bumped, when there is none by that name.</summary>
-    public static bool DeleteDeal(DbConnection connection, string name)
+    /// <summary>The offers ("service/action") that run on handler <paramref name="id"/>.</summary>
+    public static IReadOnlyList<string> OffersOf(DbConnection connection, string id)
     {
-        if (connection.Execute("DELETE FROM deals WHERE name = @name", ("@name", name)) == 0)
+        var offers = new List<string>();
+        using var command = connection.Sql("SELECT service, action FROM offers WHERE handler = @id", ("@id", id));
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            offers.Add($"{reader.GetString(0)}/{reader.GetString(1)}");
+        }
+        return [.. offers.Order(StringComparer.Ordinal)];
+    }
+
+    /// <summary>Turns a handler on or off (run it on the writer); false, and nothing bumped, when there is none.</summary>
+    public static bool SetHandlerEnabled(DbConnection connection, string id, bool enabled) =>
+        Changed(connection, connection.Execute("UPDATE handlers SET enabled = @on WHERE id = @id", ("@on", enabled ? 1 : 0), ("@id", id)));
+
+    /// <summary>Turns an offer on or off (run it on the writer); false, and nothing bumped, when there is none.</summary>
+    public static bool SetOfferEnabled(DbConnection connection, string service, string action, bool enabled) =>
+        Changed(connection, connection.Execute("UPDATE offers SET enabled = @on WHERE service = @service AND action = @action",
+            ("@on", enabled ? 1 : 0), ("@service", service), ("@action", action)));
+
+    /// <summary>Turns a deal on or off (run it on the writer); false, and nothing bumped, when there is none.</summary>
+    public static bool SetDealEnabled(DbConnection connection, string name, bool enabled) =>
+        Changed(connection, connection.Execute("UPDATE deals SET enabled = @on WHERE name = @name", ("@on", enabled ? 1 : 0), ("@name", name)));
+
+    /// <summary>
+    /// Removes a handler (run it on the writer); false, and nothing bumped, when there is none.
+    /// The offers' foreign key refuses it while an offer runs on it: check <see cref="OffersOf"/> first.
+    /// </summary>
+    public static bool DeleteHandler(DbConnection connection, string id) =>
+        Changed(connection, connection.Execute("DELETE FROM handlers WHERE id = @id", ("@id", id)));
+
+    /// <summary>
+    /// Removes an offer (run it on the writer); false, and nothing bumped, when there is none.
+    /// Its past requests stay: they hold their own copy of handler, prompt and params.
+    /// </summary>
+    public static bool DeleteOffer(DbConnection connection, string service, string action) =>
+        Changed(connection, connection.Execute("DELETE FROM offers WHERE service = @service AND action = @action", ("@service", service), ("@action", action)));
+
+    private static bool Changed(DbConnection connection, int rows)
+    {
+        if (rows == 0)
         {
             return false;
         }
         Meta.Bump(connection, Meta.CatalogVersion);
         return true;
     }
+
+    /// <summary>Removes a deal (run it on the writer); false, and nothing bumped, when there is none by that name.</summary>
+    public static bool DeleteDeal(DbConnection connection, string name) =>
+        Changed(connection, connection.Execute("DELETE FROM deals WHERE name = @name", ("@name", name)));
 }

@@ -119,4 +119,14 @@ public static partial class PanelForms
     /// <summary>A page for a thing that is not there (an unknown name in the path).</summary>
     public static IResult NotFound(HttpContext http, string title, string text, string back) =>
         Frame(http, title, $"""<section class="card"><p>{E(text)}</p><p><a href="{E(back)}">Back</a></p></section>""", 404);
+
+    /// <summary>
+    /// A number field as the shared validators take it: a whole number when the text is one, the
+    /// text itself otherwise (so the validator says what is wrong with it), null when empty.
+    /// </summary>
+    public static System.Text.Json.Nodes.JsonNode? Number(string? text) =>
+        string.IsNullOrWhiteSpace(text) ? null
+        : long.TryParse(text.Trim(), System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var n)
+            ? System.Text.Json.Nodes.JsonValue.Create(n)
+            : System.Text.Json.Nodes.JsonValue.Create(text.Trim());
 }

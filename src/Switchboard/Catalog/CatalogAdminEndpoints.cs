@@ -1,0 +1,152 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Switchboard.Errors;
+using Switchboard.Handlers;
+using Switchboard.Storage;
+
+namespace Switchboard.Catalog;
+
+/// <summary>
+/// Handlers and offers in the admin JSON API (<c>/admin/api</c>, admin keys only): list, read,
+/// create or replace (PUT; <c>enabled: false</c> disables), delete. A body is the entry the
+/// catalog file holds, saved through <see cref="CatalogEdits"/> (the rules of <c>catalog apply</c>);
+/// a delete refuses while the entry is used (409), naming what uses it.
+/// </summary>
+public static class CatalogAdminEndpoints
+{
+    /// <summary>One catalog entry; prompt templates are the long part, and none is this long.</summary>
+    public const int MaxBodyBytes = 64 * 1024;
+
+    public static RouteGroupBuilder MapCatalogAdmin(this RouteGroupBuilder admin)
+    {
+        admin.MapGet("/handlers", ListHandlers);
+        admin.MapGet("/handlers/{id}", GetHandler);
+        admin.MapPut("/handlers/{id}", PutHandler);
+        admin.MapDelete("/handlers/{id}", DeleteHandler);
+        admin.MapGet("/offers", ListOffers);
+        admin.MapGet("/offers/{service}/{action}", GetOffer);
+        admin.MapPut("/offers/{service}/{action}", PutOffer);
+        admin.MapDelete("/offers/{service}/{action}", DeleteOffer);
+        return admin;
+    }
+
+    /// <summary>A handler as the catalog file and this API write it.</summary>
+    public static JsonObject ToJson(HandlerEntry h) => new()
+    {
+        ["id"] = h.Id,
+        ["credits"] = h.Credits,
+        ["resource"] = h.Resource,
+        ["enabled"] = h.Enabled,
+    };
+
+    /// <summary>An offer as the catalog file and this API write it.</summary>
+    public static JsonObject ToJson(OfferEntry o) => new()
+    {
+        ["service"] = o.Service,
+        ["action"] = o.Action,
+        ["handler"] = o.Handler,
+        ["price"] = o.Price,
+        ["prompt_template"] = o.Template.Source,
+        ["create_qty"] = o.CreateQty,
+        ["expiration"] = o.Expiration,
+        ["params"] = o.Params.DeepClone(),
+        ["enabled"] = o.Enabled,
+    };
+
+    private static CatalogSnapshot Stored(Store store)
+    {
+        using var connection = store.Open();
+        return CatalogStore.Load(connection);
+    }
+
+    private static IResult ListHandlers(Store store) =>
+        TypedResults.Ok(new JsonObject { ["handlers"] = new JsonArray([.. Stored(store).Handlers.Values.Select(h => (JsonNode)ToJson(h))]) });
+
+    private static IResult GetHandler(string id, Store store) =>
+        Stored(store).Handlers.GetValueOrDefault(id) is { } h ? TypedResults.Ok(ToJson(h)) : UnknownHandler(id);
+
+    private static async Task<IResult> PutHandler(string id, HttpRequest request, Store store, HandlerRegistry handlers)
+    {
+        if (await ReadObject(request) is not { } body)
+        {
+            return InvalidJson("handler");
+        }
+        var edit = await CatalogEdits.SaveHandler(store, handlers.Ids, id, body);
+        return edit.Entry is { } saved ? TypedResults.Ok(ToJson(saved)) : Invalid("invalid_handler", "Invalid handler", $"Handler '{id}'", edit.Errors);
+    }
+
+    private static async Task<IResult> DeleteHandler(string id, Store store)
+    {
+        var done = await CatalogEdits.DeleteHandler(store, id);
+        return done.Deleted ? TypedResults.NoContent()
+            : !done.Found ? UnknownHandler(id)
+            : Problems.Of(409, "handler_in_use", "The handler is in use",
+                $"Offers run on handler '{id}': {string.Join(", ", done.UsedBy)}. Delete them or move them to another handler first.",
+                new Dictionary<string, object?> { ["offers"] = done.UsedBy });
+    }
+
+    private static IResult ListOffers(Store store) =>
+        TypedResults.Ok(new JsonObject { ["offers"] = new JsonArray([.. Stored(store).Offers.Select(o => (JsonNode)ToJson(o))]) });
+
+    private static IResult GetOffer(string service, string action, Store store) =>
+        Stored(store).FindOffer(service, action) is { } o ? TypedResults.Ok(ToJson(o)) : UnknownOffer(service, action);
+
+    private static async Task<IResult> PutOffer(string service, string action, HttpRequest request, Store store, HandlerRegistry handlers)
+    {
+        if (await ReadObject(request) is not { } body)
+        {
+            return InvalidJson("offer");
+        }
+        var edit = await CatalogEdits.SaveOffer(store, handlers.Ids, service, action, body);
+        return edit.Entry is { } saved ? TypedResults.Ok(ToJson(saved)) : Invalid("invalid_offer", "Invalid offer", $"Offer '{service}/{action}'", edit.Errors);
+    }
+
+    private static async Task<IResult> DeleteOffer(string service, string action, Store store)
+    {
+        var done = await CatalogEdits.DeleteOffer(store, service, action);
+        return done.Deleted ? TypedResults.NoContent()
+            : !done.Found ? UnknownOffer(service, action)
+            : Problems.Of(409, "offer_in_use", "The offer is in use",
+                $"Deals name offer '{service}/{action}': {string.Join(", ", done.UsedBy)}. Take it out of them first.",
+                new Dictionary<string, object?> { ["deals"] = done.UsedBy });
+    }
+
+    private static IResult UnknownHandler(string id) =>
+        Problems.Of(404, "unknown_handler", "No such handler", $"There is no handler '{id}'.");
+
+    private static IResult UnknownOffer(string service, string action) =>
+        Problems.Of(404, "unknown_offer", "No such offer", $"There is no offer '{service}/{action}'.");
+
+    internal static IResult InvalidJson(string what) =>
+        Problems.Of(400, "invalid_json", $"Invalid {what}", $"The body must be one {what} as a JSON object of at most {MaxBodyBytes} bytes.");
+
+    internal static IResult Invalid(string code, string title, string subject, IReadOnlyList<string> errors) =>
+        Problems.Of(400, code, title, $"{subject}: {string.Join("; ", errors)}", new Dictionary<string, object?> { ["errors"] = errors });
+
+    /// <summary>The body as a JSON object, or null when it is not one (or is larger than <see cref="MaxBodyBytes"/>).</summary>
+    internal static async Task<JsonObject?> ReadObject(HttpRequest request)
+    {
+        var buffer = new MemoryStream();
+        var chunk = new byte[4096];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, request.HttpContext.RequestAborted)) > 0)
+        {
+            if (buffer.Length + read > MaxBodyBytes)
+            {
+                return null;
+            }
+            buffer.Write(chunk, 0, read);
+        }
+        try
+        {
+            var body = JsonNode.Parse(buffer.ToArray()) as JsonObject;
+            // Reading the properties once here makes a duplicate name fail now, as malformed JSON.
+            _ = body?.Count;
+            return body;
+        }
+        catch (Exception ex) when (ex is JsonException or ArgumentException)
+        {
+            return null;
+        }
+    }
+}
