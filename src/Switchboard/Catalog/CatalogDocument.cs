@@ -22,24 +22,25 @@ public static partial class CatalogDocument
 
     public sealed record Parsed(IReadOnlyList<HandlerEntry> Handlers, IReadOnlyList<OfferEntry> Offers, IReadOnlyList<DealEntry> Deals, IReadOnlyList<string> Errors);
 
-    /// <param name="implementations">Handler ids this build has code for.</param>
-    /// <param name="existingHandlers">Handlers already in the store (offers may name them).</param>
-    /// <param name="existingOffers">Offers already in the store, as "service/action" (deals may name them).</param>
-    public static Parsed Parse(string yaml, IReadOnlySet<string> implementations, IReadOnlySet<string> existingHandlers, IReadOnlySet<string> existingOffers)
+    /// <summary>The catalog file read as a document, or null with the YAML error (line, column, message).</summary>
+    public static JsonNode? ReadYaml(string yaml, out string? error)
     {
-        JsonNode? root;
+        error = null;
         try
         {
-            root = YamlJson.Parse(yaml);
+            return YamlJson.Parse(yaml);
         }
         catch (YamlException ex)
         {
-            return new Parsed([], [], [], [$"line {ex.Start.Line}, column {ex.Start.Column}: {ex.Message}"]);
+            error = $"line {ex.Start.Line}, column {ex.Start.Column}: {ex.Message}";
+            return null;
         }
-        return Parse(root, implementations, existingHandlers, existingOffers);
     }
 
-    /// <summary>The same checks on a document already read (the admin API's JSON bodies).</summary>
+    /// <summary>Parses and checks a catalog document (the file read by <see cref="ReadYaml"/>, or the admin API's JSON bodies).</summary>
+    /// <param name="implementations">Handler ids this build has code for.</param>
+    /// <param name="existingHandlers">Handlers already in the store (offers may name them).</param>
+    /// <param name="existingOffers">Offers already in the store, as "service/action" (deals may name them).</param>
     public static Parsed Parse(JsonNode? root, IReadOnlySet<string> implementations, IReadOnlySet<string> existingHandlers, IReadOnlySet<string> existingOffers)
     {
         var errors = new List<string>();

@@ -91,6 +91,24 @@ public static class CatalogEdits
         });
     }
 
+    /// <summary>
+    /// <c>catalog apply</c>: a whole catalog document checked against the store and upserted in
+    /// one unit (run it on the writer), under the same lock as the single edits; nothing is
+    /// written when it has errors.
+    /// </summary>
+    public static CatalogDocument.Parsed Apply(DbConnection connection, IReadOnlySet<string> implementations, JsonNode? document)
+    {
+        LockCatalog(connection);
+        var existing = CatalogStore.Load(connection);
+        var parsed = CatalogDocument.Parse(document, implementations,
+            existing.Handlers.Keys.ToHashSet(StringComparer.Ordinal), existing.Offers.Select(o => $"{o.Service}/{o.Action}").ToHashSet(StringComparer.Ordinal));
+        if (parsed.Errors.Count == 0)
+        {
+            CatalogStore.Upsert(connection, parsed.Handlers, parsed.Offers, parsed.Deals);
+        }
+        return parsed;
+    }
+
     /// <summary>Turns a handler on or off; false when there is none.</summary>
     public static Task<bool> EnableHandler(Store store, string id, bool enabled) =>
         store.WriteAsync(c => CatalogStore.SetHandlerEnabled(c, id, enabled));

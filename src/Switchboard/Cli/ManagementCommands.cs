@@ -179,13 +179,10 @@ public static class ManagementCommands
                     error.WriteLine($"{file}: no such file");
                     return 1;
                 }
-                CatalogSnapshot existing;
-                using (var connection = store.Open())
-                {
-                    existing = CatalogStore.Load(connection);
-                }
-                var parsed = CatalogDocument.Parse(
-                    File.ReadAllText(file), handlers.Ids, existing.Handlers.Keys.ToHashSet(), existing.Offers.Select(o => $"{o.Service}/{o.Action}").ToHashSet());
+                var document = CatalogDocument.ReadYaml(File.ReadAllText(file), out var yamlError);
+                var parsed = yamlError is not null
+                    ? new CatalogDocument.Parsed([], [], [], [yamlError])
+                    : store.Write(c => CatalogEdits.Apply(c, handlers.Ids, document));
                 if (parsed.Errors.Count > 0)
                 {
                     foreach (var problem in parsed.Errors)
@@ -195,11 +192,6 @@ public static class ManagementCommands
                     error.WriteLine($"{file}: not applied ({parsed.Errors.Count} problem(s))");
                     return 1;
                 }
-                store.Write(c =>
-                {
-                    CatalogStore.Upsert(c, parsed.Handlers, parsed.Offers, parsed.Deals);
-                    return 0;
-                });
                 output.WriteLine($"applied {parsed.Handlers.Count} handler(s), {parsed.Offers.Count} offer(s) and {parsed.Deals.Count} deal(s)");
                 return 0;
             case "export":
