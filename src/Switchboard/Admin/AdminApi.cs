@@ -2,6 +2,7 @@ using Switchboard.Catalog;
 using Switchboard.Credits;
 using Switchboard.Errors;
 using Switchboard.Recon;
+using Switchboard.Requests;
 using Switchboard.Resources;
 using Switchboard.Usage;
 using Switchboard.Users;
@@ -28,6 +29,8 @@ public static class AdminApi
         admin.MapResourcesAdmin();
         admin.MapDealsAdmin();
         admin.MapHealthAdmin();
+        admin.MapUsersAdmin();
+        admin.MapRequestsAdmin();
         return admin;
     }
 }
