@@ -59,16 +59,16 @@ public static class RequestsPage
         var byField = errors.Count > 0 ? ByField(errors, FilterFields) : null;
         var body = new StringBuilder();
         body.Append($"""
-            <section class="card"><form method="get" action="/admin/requests" class="filters" data-test="filters">
+            <section class="card"><form method="get" action="/admin/requests" class="filters request-filters" data-test="filters">
             <label>Status<select name="status"><option value="">any</option>{string.Concat(RequestAdmin.Statuses.Select(s => $"<option value=\"{E(s)}\"{(Raw("status") == s ? " selected" : "")}>{E(s)}</option>"))}</select></label>
-            <label>User<input name="user" value="{E(Raw("user"))}" placeholder="name" size="12"></label>
-            <label>Offer<input name="offer" value="{E(Raw("offer"))}" placeholder="service/action" size="16"></label>
-            <label>Deal<input name="deal" value="{E(Raw("deal"))}" placeholder="deal name" size="12"></label>
+            <label>User<input name="user" value="{E(Raw("user"))}" placeholder="name" size="10"></label>
+            <label>Offer<input name="offer" value="{E(Raw("offer"))}" placeholder="service/action" size="13"></label>
+            <label>Deal<input name="deal" value="{E(Raw("deal"))}" placeholder="deal name" size="10"></label>
             <label>From (UTC)<input type="datetime-local" name="from" value="{E(Raw("from"))}"></label>
             <label>To (UTC)<input type="datetime-local" name="to" value="{E(Raw("to"))}"></label>
-            <button class="btn primary" type="submit">Filter</button><a class="btn ghost" href="/admin/requests">Clear</a>
+            <span class="request-buttons"><button class="btn primary" type="submit">Filter</button><a class="btn ghost" href="/admin/requests">Clear</a></span>
             </form>{(byField is null ? "" : $"""<div class="alert" role="alert" data-test="filter-errors">{string.Join("<br>", errors.Select(E))}</div>""")}
-            <p class="muted hint-line">Times are UTC. Newest first, {PageSize} per page; a deal's steps are shown on its deal.</p></section>
+            <p class="muted request-hint">Times are UTC. Newest first, {PageSize} per page; a deal's steps are shown on its deal.</p></section>
             """);
         RequestPage? page = null;
         if (filter is not null)
@@ -126,7 +126,7 @@ public static class RequestsPage
         var shown = json["status"]!.GetValue<string>();
         var target = r.Kind == "deal" ? r.Action : $"{r.Service}/{r.Action}";
         var addons = r.Kind == "deal" && json["addons"] is JsonArray { Count: > 0 } list ? $" <span class=\"muted\">+ {E(string.Join(", ", list.Select(a => a!.GetValue<string>())))}</span>" : "";
-        var actions = new StringBuilder();
+        var actions = new StringBuilder("<span class=\"request-actions\">");
         if (r.Status == RequestStatus.Failed)
         {
             actions.Append($"""<a class="btn primary" href="{E(path)}/retry" data-test="retry">Retry</a>""");
@@ -135,7 +135,7 @@ public static class RequestsPage
         {
             actions.Append(DangerLink($"{path}/cancel", "Cancel request"));
         }
-        actions.Append("""<a class="btn ghost" href="/admin/requests">All requests</a>""");
+        actions.Append("""<a class="btn ghost" href="/admin/requests">All requests</a></span>""");
         var body = new StringBuilder();
         if (alert is not null)
         {
@@ -152,14 +152,14 @@ public static class RequestsPage
             <dt>Attempts</dt><dd>{E(r.Attempts)} of {E(r.MaxAttempts)}</dd>
             <dt>Price</dt><dd>{E(r.Price)} credits</dd>
             <dt>Handler</dt><dd class="mono">{E(r.Handler)}</dd>
-            <dt>Created</dt><dd>{E(When(r.CreatedAt))} UTC</dd>
-            <dt>Started</dt><dd>{E(When(r.Kind == "deal" ? ParseMs(json["started_at"]) : r.StartedAt))}</dd>
-            <dt>Finished</dt><dd>{E(When(r.FinishedAt))}</dd>
-            {(r.ExpiresAt is { } expires ? $"<dt>Results expire</dt><dd>{E(When(expires))}</dd>" : "")}
+            <dt>Created (UTC)</dt><dd>{E(When(r.CreatedAt))}</dd>
+            <dt>Started (UTC)</dt><dd>{E(When(r.Kind == "deal" ? ParseMs(json["started_at"]) : r.StartedAt))}</dd>
+            <dt>Finished (UTC)</dt><dd>{E(When(r.FinishedAt))}</dd>
+            {(r.ExpiresAt is { } expires ? $"<dt>Results expire (UTC)</dt><dd>{E(When(expires))}</dd>" : "")}
             {(r.ErrorCode is null ? "" : $"<dt>Error</dt><dd data-test=\"error\"><code class=\"mono\">{E(r.ErrorCode)}</code> {E(r.ErrorMessage)}</dd>")}
             </dl></section>
             <section class="card"><h2>Inputs</h2><pre class="block" data-test="inputs">{E(PrettyJson(r.Inputs))}</pre>
-            <h2 class="sub">Results</h2><pre class="block" data-test="results">{E(r.Results is null ? "none yet" : PrettyJson(r.Results))}</pre></section></div>
+            <h2 class="request-sub">Results</h2><pre class="block" data-test="results">{E(r.Results is null ? "none yet" : PrettyJson(r.Results))}</pre></section></div>
             """);
         if (json["steps"] is JsonArray steps)
         {
@@ -181,21 +181,23 @@ public static class RequestsPage
             }
             body.Append("</tbody></table></section>");
         }
-        body.Append("""
+        // A deal's refunds are per step; an offer's rows have none.
+        var deal = r.Kind == "deal";
+        body.Append($"""
             <section class="card"><h2>Ledger</h2><table data-test="ledger"><thead><tr><th>Time (UTC)</th><th>Kind</th><th class="num">Amount</th>
-            <th class="num">Run</th><th class="num">Step</th><th>Note</th><th>Actor</th></tr></thead><tbody>
+            <th class="num">Run</th>{(deal ? "<th class=\"num\">Step</th>" : "")}<th>Note</th><th>Actor</th></tr></thead><tbody>
             """);
         foreach (var (e, step) in detail.Ledger)
         {
             body.Append($"""
                 <tr><td>{E(When(e.CreatedAt))}</td><td>{Badge(e.Kind, e.Kind == "refund" ? "ok" : "info")}</td>
                 <td class="num">{E(e.Amount.ToString("+#,0;-#,0;0", CultureInfo.InvariantCulture))}</td><td class="num">{E(e.Run)}</td>
-                <td class="num">{E(step)}</td><td>{E(e.Note)}</td><td>{E(e.Actor)}</td></tr>
+                {(deal ? $"<td class=\"num\">{E(step)}</td>" : "")}<td>{E(e.Note)}</td><td>{E(e.Actor)}</td></tr>
                 """);
         }
         if (detail.Ledger.Count == 0)
         {
-            body.Append(EmptyRow(7, "No ledger entries (free, or not charged yet)."));
+            body.Append(EmptyRow(deal ? 7 : 6, "No ledger entries (free, or not charged yet)."));
         }
         body.Append("</tbody></table></section>");
         return Frame(http, $"Request {Short(r.Id)}", body.ToString(), status, actions.ToString());

@@ -150,8 +150,8 @@ public static class UsersPage
         body.Append($"""
             <div class="grid2 users-grid"><section class="card"><h2>Grant or adjust credits</h2>{FormErrors(errors)}
             <form method="post" action="{E(path)}/credits" class="form" data-test="credits">{Token(http)}
-            {Select("Kind", "kind", [(CreditMoves.Grant, "Grant (adds credits)"), (CreditMoves.Adjust, "Adjust (up or down, needs a note)")], form.Kind, errors)}
-            {Field("Amount", "amount", form.Amount, errors, "Credits; an adjustment may be negative.", "number", "step=\"1\" required")}
+            {Select("Kind", "kind", [(CreditMoves.Grant, "Grant: add credits"), (CreditMoves.Adjust, "Adjust: up or down")], form.Kind, errors)}
+            {Field("Amount", "amount", form.Amount, errors, "An adjustment may be negative, and needs a note.", "number", "step=\"1\" required")}
             <div class="wide">{Field("Note", "note", form.Note, errors, "Why: kept in the ledger with your name.", extra: $"maxlength=\"{CreditMoves.MaxNoteLength}\"")}</div>
             <div class="wide actions"><button class="btn primary" type="submit">Move credits</button></div></form></section>
             <section class="card"><div class="card-head"><h2>API keys</h2>{Button(http, $"{path}/keys", "Create API key", "primary")}</div>
