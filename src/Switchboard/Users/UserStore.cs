@@ -103,15 +103,22 @@ public static class UserStore
     }
 
     /// <summary>Every user, by name, with its count of active keys.</summary>
-    public static List<UserSummary> List(DbConnection connection)
+    public static List<UserSummary> List(DbConnection connection) => Summaries(connection, null);
+
+    /// <summary>One user (by name or id) as listings show it, or null.</summary>
+    public static UserSummary? Summary(DbConnection connection, string nameOrId) => Summaries(connection, nameOrId).FirstOrDefault();
+
+    private static List<UserSummary> Summaries(DbConnection connection, string? nameOrId)
     {
         using var command = connection.Sql(
-            """
+            $"""
             SELECT u.id, u.name, u.is_admin, u.credits, u.created_at, COALESCE(k.active, 0)
             FROM users u
             LEFT JOIN (SELECT user_id, COUNT(*) AS active FROM api_keys WHERE revoked_at IS NULL GROUP BY user_id) k ON k.user_id = u.id
+            {(nameOrId is null ? "" : "WHERE u.name = @n OR u.id = @n")}
             ORDER BY u.name
-            """);
+            """,
+            nameOrId is null ? [] : [("@n", nameOrId)]);
         using var reader = command.ExecuteReader();
         var list = new List<UserSummary>();
         while (reader.Read())

@@ -85,12 +85,11 @@ public static class UsersAdminEndpoints
     private static IResult Get(string name, Store store)
     {
         using var connection = store.Open();
-        if (UserStore.Find(connection, name) is not { } user)
+        if (UserStore.Summary(connection, name) is not { } user)
         {
             return UserNotFound(name);
         }
-        var summary = UserStore.List(connection).First(u => u.Id == user.Id);
-        var json = ToJson(summary);
+        var json = ToJson(user);
         json["keys"] = new JsonArray([.. UserStore.Keys(connection, user.Id).Select(k => (JsonNode)ToJson(k))]);
         return TypedResults.Ok(json);
     }

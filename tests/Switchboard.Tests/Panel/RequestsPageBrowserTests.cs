@@ -32,6 +32,11 @@ public sealed class RequestsPanelServe : IAsyncLifetime
             offers:
               - {service: text, action: shout, handler: echo.render, price: 5, prompt_template: "Say {word}"}
               - {service: text, action: broken, handler: echo.render, price: 4, prompt_template: "Never {thing}", params: {fail: "the model is on strike"}}
+            deals:
+              - name: pair
+                offers:
+                  - {offer: text/shout}
+                  - {offer: text/broken}
             """);
         foreach (var name in new[] { "dana", "eve", Hostile })
         {
@@ -182,6 +187,27 @@ public sealed class RequestsPageBrowserTests(Chromium chromium, RequestsPanelSer
             }
         }
         throw new TimeoutException("no request waited for the resource");
+    }
+
+    [Fact]
+    public async Task ADealIsShownWithItsStepsAndTheirRefunds()
+    {
+        var id = await Submit("eve", "/svc/deal/pair/", new { inputs = new { word = "hi", thing = "x" } });
+        var page = await Admin();
+        await Chromium.Scenario(page, nameof(ADealIsShownWithItsStepsAndTheirRefunds), async () =>
+        {
+            await page.GotoAsync("/admin/requests?deal=pair");
+            var rows = await Rows(page);
+            Assert.Single(rows);
+            Assert.Contains("pair", rows[0]);
+            await page.ClickAsync($"table[data-test=requests] a[href='/admin/requests/{id}']");
+            var steps = await page.Locator("table[data-test=steps] tbody tr").AllInnerTextsAsync();
+            Assert.Equal(2, steps.Count);
+            Assert.Contains("text/shout", steps[0]);
+            Assert.Contains("text/broken", steps[1]);
+            Assert.Contains("charge", await page.Locator("table[data-test=ledger]").InnerTextAsync());
+            await PanelSession.Screenshot(page, "request-deal");
+        });
     }
 
     [Fact]

@@ -296,6 +296,36 @@ public abstract class RequestAdminEndpointTests(StoreKind kind) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ARetryOfADealNoLongerLiveIs409AndChangesNothing()
+    {
+        var id = await Submit("/svc/deal/doomed/", new { inputs = new { topic = "owls" } }, "failed");
+        await Infrastructure.Cli.ApplyCatalog(_dir, """
+            deals:
+              - {name: doomed, offers: [{offer: t/a}, {offer: t/fail, pipeline: overwrite}], price: 12, enabled: false}
+            """);
+        _app.Refresh();
+
+        await Problem(await Retry(id), HttpStatusCode.Conflict, "deal_not_live");
+
+        Assert.Equal(1, Charges(id));
+    }
+
+    [Fact]
+    public async Task ARetryWhoseHandlerIsNotInstalledIs503AndChangesNothing()
+    {
+        var id = await Failed();
+        var file = Path.Combine(_dir.Path, "services.yaml");
+        await File.WriteAllTextAsync(file, "installed: [openai]\n");
+        var (exit, _, error) = await Infrastructure.Cli.Run(_dir, "config", "push", file, "--id", "service_map");
+        Assert.True(exit == 0, error);
+        _app.Refresh();
+
+        await Problem(await Retry(id), HttpStatusCode.ServiceUnavailable, "handler_not_installed");
+
+        Assert.Equal(1, Charges(id));
+    }
+
+    [Fact]
     public async Task ACancelRefundsOnceAndAFinishedRequestIs409()
     {
         var id = await Submit("/svc/text/slow/", new { thing = "a" }, "running");
