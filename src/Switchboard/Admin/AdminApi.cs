@@ -3,6 +3,7 @@ using Switchboard.Config;
 using Switchboard.Credits;
 using Switchboard.Errors;
 using Switchboard.Recon;
+using Switchboard.Requests;
 using Switchboard.Resources;
 using Switchboard.Usage;
 using Switchboard.Users;
@@ -31,6 +32,8 @@ public static class AdminApi
         admin.MapDealsAdmin();
         admin.MapHealthAdmin();
         admin.MapConfigsAdmin();
+        admin.MapUsersAdmin();
+        admin.MapRequestsAdmin();
         return admin;
     }
 }

@@ -32,10 +32,7 @@ public static class ManagementCommands
                     throw new UsageException("--password needs a value");
                 }
                 var (user, key) = store.Write(c =>
-                {
-                    var created = UserStore.Create(c, name, args.Has("admin"), credits, args.Option("password"), args.Option("actor") ?? OsUser());
-                    return (created, UserStore.CreateKey(c, created.Id));
-                });
+                    UserStore.CreateWithKey(c, name, args.Has("admin"), credits, args.Option("password"), args.Option("actor") ?? OsUser()));
                 output.WriteLine(new JsonObject { ["id"] = user.Id, ["name"] = user.Name, ["api_key"] = key }.ToJsonString(Json));
                 return 0;
             case "list":

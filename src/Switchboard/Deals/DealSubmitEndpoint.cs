@@ -100,10 +100,9 @@ public static class DealSubmitEndpoint
         }
         foreach (var item in quote.Items)
         {
-            if (!configs.Services.IsInstalled(item.Offer.Handler))
+            if (NotInstalled(configs, item) is { } notInstalled)
             {
-                return Problems.Of(503, "handler_not_installed", "This deal is not available now",
-                    $"The handler '{item.Offer.Handler}' of {item.Item.Offer} is not installed (service_map config).");
+                return notInstalled;
             }
             if (await SubmitEndpoint.Rejected(http, needs, gate, item.Offer.Handler) is { } rejected)
             {
@@ -114,14 +113,7 @@ public static class DealSubmitEndpoint
         var chosen = quote.ChosenAddons.ToList();
         var id = inputs.RequestId(user.Id, "deal", name, idempotencyKey, chosen);
         Hosting.RequestLogging.SetLogRequestId(http, id);
-        var text = inputs.AsText();
-        var steps = quote.Items.Select(i => new NewStep(
-            i.Step, i.Offer.Service, i.Offer.Action, i.Offer.Handler, i.Item.Pipeline,
-            i.Item.Waits ? i.Offer.Template.Source : i.Offer.Template.Render(text),
-            i.Offer.ParamsJson, i.Offer.CreateQty, i.Share)).ToList();
-        var expiration = quote.Items.Select(i => i.Offer.Expiration).Where(e => e is not null).Min();
-        var parameters = new JsonObject { ["addons"] = new JsonArray([.. chosen.Select(a => (JsonNode)a)]) }.ToJsonString();
-        var newDeal = new NewDeal(id, user.Id, name, inputs.ToJson(), parameters, expiration, quote.Price, settings.MaxAttempts, steps);
+        var newDeal = Build(id, user.Id, quote, inputs, settings);
         SubmitResult result;
         List<JobMessage> start;
         try
@@ -145,6 +137,30 @@ public static class DealSubmitEndpoint
         var url = RequestRecord.UrlOf(id);
         return TypedResults.Accepted(url, new SubmitEndpoint.Accepted(id, RequestStatus.Queued, url));
     }
+
+    /// <summary>
+    /// The deal request a quote makes of these inputs (its steps, each a snapshot of its offer;
+    /// the chosen add-ons kept in its params): the one copy for a client's submit and an admin's
+    /// retry (<see cref="RequestAdmin.Retry"/>), which rebuilds it from the current catalog.
+    /// </summary>
+    internal static NewDeal Build(string id, string userId, DealQuote quote, RequestInputs inputs, ApiConfig settings)
+    {
+        var text = inputs.AsText();
+        var steps = quote.Items.Select(i => new NewStep(
+            i.Step, i.Offer.Service, i.Offer.Action, i.Offer.Handler, i.Item.Pipeline,
+            i.Item.Waits ? i.Offer.Template.Source : i.Offer.Template.Render(text),
+            i.Offer.ParamsJson, i.Offer.CreateQty, i.Share)).ToList();
+        var expiration = quote.Items.Select(i => i.Offer.Expiration).Where(e => e is not null).Min();
+        var parameters = new JsonObject { ["addons"] = new JsonArray([.. quote.ChosenAddons.Select(a => (JsonNode)a)]) }.ToJsonString();
+        return new NewDeal(id, userId, quote.Deal.Name, inputs.ToJson(), parameters, expiration, quote.Price, settings.MaxAttempts, steps);
+    }
+
+    /// <summary>503 when the handler of one of the quote's items is not installed here (service_map config), else null.</summary>
+    internal static IResult? NotInstalled(AppConfigs configs, QuotedItem item) =>
+        configs.Services.IsInstalled(item.Offer.Handler)
+            ? null
+            : Problems.Of(503, "handler_not_installed", "This deal is not available now",
+                $"The handler '{item.Offer.Handler}' of {item.Item.Offer} is not installed (service_map config).");
 
     private static readonly JsonElement EmptyObject = JsonDocument.Parse("{}").RootElement.Clone();
 

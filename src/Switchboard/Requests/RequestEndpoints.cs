@@ -17,6 +17,9 @@ public static partial class RequestEndpoints
     [GeneratedRegex("^[0-9a-f]{32}$")]
     private static partial Regex RequestId();
 
+    /// <summary>Whether <paramref name="id"/> has the shape of a request id (32 lowercase hex characters).</summary>
+    internal static bool IsRequestId(string id) => RequestId().IsMatch(id);
+
     public static IEndpointRouteBuilder MapRequestEndpoints(this IEndpointRouteBuilder app)
     {
         var svc = app.MapGroup("/svc").WithRequestLogScope().WithStoreErrors().RequireApiKey();
@@ -78,19 +81,14 @@ public static partial class RequestEndpoints
         {
             return InvalidId();
         }
-        var userId = http.User().Id;
-        var (outcome, request, stopped) = await store.WriteAsync(c => RequestStore.Cancel(c, id, userId, Clock.NowMs()));
+        var (outcome, request) = await CancelAndStop(store, inFlight, id, http.User().Id);
         switch (outcome)
         {
             case RequestStore.CancelOutcome.NotFound:
                 return Problems.RequestNotFound();
             case RequestStore.CancelOutcome.AlreadyFinished:
-                return Problems.Of(409, "request_finished", "The request has finished", $"It is {request!.Status}; only queued or running requests can be cancelled.");
+                return RequestFinished(request!);
             default:
-                foreach (var job in stopped)
-                {
-                    inFlight.Cancel(job);
-                }
                 if (request!.Kind == "deal")
                 {
                     using var connection = store.Open();
@@ -99,6 +97,25 @@ public static partial class RequestEndpoints
                 return TypedResults.Ok(request.ToJson());
         }
     }
+
+    /// <summary>
+    /// A cancel, for the client's DELETE and an admin's (<see cref="RequestAdmin.Cancel"/>): the
+    /// request of this user is cancelled and refunded in one unit, then the jobs it had running
+    /// in this process are stopped at once (elsewhere they stop at their next heartbeat).
+    /// </summary>
+    internal static async Task<(RequestStore.CancelOutcome Outcome, RequestRecord? Request)> CancelAndStop(
+        Store store, InFlightJobs inFlight, string id, string userId)
+    {
+        var (outcome, request, stopped) = await store.WriteAsync(c => RequestStore.Cancel(c, id, userId, Clock.NowMs()));
+        foreach (var job in stopped)
+        {
+            inFlight.Cancel(job);
+        }
+        return (outcome, request);
+    }
+
+    internal static IResult RequestFinished(RequestRecord request) =>
+        Problems.Of(409, "request_finished", "The request has finished", $"It is {request.Status}; only queued or running requests can be cancelled.");
 
     private static IResult InvalidId() =>
         Problems.Of(400, "invalid_request_id", "Malformed request id", "A request id is 32 lowercase hexadecimal characters.");

@@ -48,10 +48,9 @@ public static class SubmitEndpoint
                 ? Problems.Of(404, "unknown_action", "No such action", $"Service '{service}' has no action '{action}'.")
                 : Problems.Of(404, "unknown_service", "No such service", $"There is no service '{service}'.");
         }
-        if (!configs.Services.IsInstalled(offer.Handler))
+        if (NotInstalled(configs, offer) is { } notInstalled)
         {
-            return Problems.Of(503, "handler_not_installed", "This action is not available now",
-                $"Its handler '{offer.Handler}' is not installed (service_map config).");
+            return notInstalled;
         }
         if (await Rejected(http, needs, gate, offer.Handler) is { } rejected)
         {
@@ -86,9 +85,7 @@ public static class SubmitEndpoint
         var user = http.User();
         var id = inputs.RequestId(user.Id, "offer", $"{service}/{action}", idempotencyKey);
         http.SetLogRequestId(id);
-        var request = new NewRequest(
-            id, user.Id, service, action, offer.Handler, inputs.ToJson(), offer.Template.Render(inputs.AsText()),
-            offer.ParamsJson, offer.CreateQty, offer.Expiration, offer.Price, settings.MaxAttempts);
+        var request = Build(id, user.Id, offer, inputs, settings);
         SubmitResult result;
         try
         {
@@ -110,6 +107,22 @@ public static class SubmitEndpoint
     }
 
     public sealed record Accepted(string Id, string Status, string Url);
+
+    /// <summary>
+    /// The request an offer makes of these inputs (a snapshot of the offer: handler, rendered
+    /// prompt, params, price): the one copy for a client's submit and an admin's retry
+    /// (<see cref="RequestAdmin.Retry"/>), which rebuilds it from the current catalog.
+    /// </summary>
+    internal static NewRequest Build(string id, string userId, OfferEntry offer, RequestInputs inputs, ApiConfig settings) =>
+        new(id, userId, offer.Service, offer.Action, offer.Handler, inputs.ToJson(), offer.Template.Render(inputs.AsText()),
+            offer.ParamsJson, offer.CreateQty, offer.Expiration, offer.Price, settings.MaxAttempts);
+
+    /// <summary>503 when the offer's handler is not installed here (service_map config), else null.</summary>
+    internal static IResult? NotInstalled(AppConfigs configs, OfferEntry offer) =>
+        configs.Services.IsInstalled(offer.Handler)
+            ? null
+            : Problems.Of(503, "handler_not_installed", "This action is not available now",
+                $"Its handler '{offer.Handler}' is not installed (service_map config).");
 
     internal static IResult NotEnoughCredits(InsufficientCreditsException ex) =>
         Problems.Of(402, "insufficient_credits", "Not enough credits", ex.Message,

@@ -7,6 +7,18 @@ namespace Switchboard.Users;
 
 public sealed record UserInfo(string Id, string Name, bool IsAdmin, long Credits);
 
+/// <summary>A user as listings show it: with when it was made and how many keys it can use.</summary>
+public sealed record UserSummary(string Id, string Name, bool IsAdmin, long Credits, long CreatedAt, int ActiveKeys);
+
+/// <summary>An API key as listings show it: its prefix only (the key itself is never stored).</summary>
+public sealed record KeyInfo(string Prefix, long CreatedAt, long? RevokedAt)
+{
+    public bool Active => RevokedAt is null;
+}
+
+/// <summary>A user of that name exists already (an <see cref="ArgumentException"/>, as the CLI reports it).</summary>
+public sealed class UserExistsException(string name) : ArgumentException($"a user named '{name}' exists already");
+
 /// <summary>One ledger row; <see cref="Actor"/> is who made a grant or adjustment (null for charges and refunds).</summary>
 public sealed record LedgerEntry(long Id, string Kind, long Amount, string? RequestId, int? Run, string? Note, long CreatedAt, string? Actor);
 
@@ -41,11 +53,111 @@ public static class UserStore
         return Convert.ToInt64(command.ExecuteScalar());
     }
 
+    public const int MaxNameLength = 100;
+
+    public const int MinPasswordLength = 8;
+
+    /// <summary>
+    /// What is wrong with a new user made by an admin (the panel and <c>POST /admin/api/users</c>),
+    /// each message led by the field it is about: a name (not blank, at most
+    /// <see cref="MaxNameLength"/> characters), initial credits from 0 to
+    /// <see cref="Credits.CreditMoves.MaxAmount"/>, and a password of at least
+    /// <see cref="MinPasswordLength"/> characters, which an admin must have (it logs in to the
+    /// panel with it). Empty when it can be created (unless the name is taken).
+    /// </summary>
+    public static List<string> CheckNew(string name, bool admin, string? password, long credits)
+    {
+        var errors = new List<string>();
+        if (string.IsNullOrWhiteSpace(name))
+        {
+            errors.Add("name must not be empty");
+        }
+        else if (name.Length > MaxNameLength)
+        {
+            errors.Add($"name is at most {MaxNameLength} characters");
+        }
+        else if (name != name.Trim())
+        {
+            errors.Add("name must not start or end with spaces");
+        }
+        if (credits < 0)
+        {
+            errors.Add("credits must be >= 0");
+        }
+        else if (credits > Credits.CreditMoves.MaxAmount)
+        {
+            errors.Add($"credits must be at most {Credits.CreditMoves.MaxAmount}");
+        }
+        if (string.IsNullOrEmpty(password))
+        {
+            if (admin)
+            {
+                errors.Add("password is required for an admin (admins log in to the panel with it)");
+            }
+        }
+        else if (password.Length < MinPasswordLength)
+        {
+            errors.Add($"password must be at least {MinPasswordLength} characters");
+        }
+        return errors;
+    }
+
+    /// <summary>Every user, by name, with its count of active keys.</summary>
+    public static List<UserSummary> List(DbConnection connection) => Summaries(connection, null);
+
+    /// <summary>One user (by name or id) as listings show it, or null.</summary>
+    public static UserSummary? Summary(DbConnection connection, string nameOrId) => Summaries(connection, nameOrId).FirstOrDefault();
+
+    private static List<UserSummary> Summaries(DbConnection connection, string? nameOrId)
+    {
+        using var command = connection.Sql(
+            $"""
+            SELECT u.id, u.name, u.is_admin, u.credits, u.created_at, COALESCE(k.active, 0)
+            FROM users u
+            LEFT JOIN (SELECT user_id, COUNT(*) AS active FROM api_keys WHERE revoked_at IS NULL GROUP BY user_id) k ON k.user_id = u.id
+            {(nameOrId is null ? "" : "WHERE u.name = @n OR u.id = @n")}
+            ORDER BY u.name
+            """,
+            nameOrId is null ? [] : [("@n", nameOrId)]);
+        using var reader = command.ExecuteReader();
+        var list = new List<UserSummary>();
+        while (reader.Read())
+        {
+            list.Add(new UserSummary(reader.GetString(0), reader.GetString(1), reader.GetInt64(2) != 0, reader.GetInt64(3), reader.GetInt64(4),
+                Convert.ToInt32(reader.GetValue(5), System.Globalization.CultureInfo.InvariantCulture)));
+        }
+        return list;
+    }
+
+    /// <summary>The keys of a user, newest first, revoked ones included.</summary>
+    public static List<KeyInfo> Keys(DbConnection connection, string userId)
+    {
+        using var command = connection.Sql(
+            "SELECT prefix, created_at, revoked_at FROM api_keys WHERE user_id = @u ORDER BY created_at DESC, prefix", ("@u", userId));
+        using var reader = command.ExecuteReader();
+        var list = new List<KeyInfo>();
+        while (reader.Read())
+        {
+            list.Add(new KeyInfo(reader.GetString(0), reader.GetInt64(1), reader.LongOrNull(2)));
+        }
+        return list;
+    }
+
+    /// <summary>The user a key (by prefix) belongs to, or null when there is no such key.</summary>
+    public static UserInfo? OwnerOfKey(DbConnection connection, string prefix)
+    {
+        var userId = connection.Scalar<string?>("SELECT user_id FROM api_keys WHERE prefix = @p", ("@p", KeyName(prefix)));
+        return userId is null ? null : Find(connection, userId);
+    }
+
+    /// <summary>A whole key may be pasted where a prefix is asked for: only its prefix part is the key's name.</summary>
+    public static string KeyName(string prefix) => prefix.Length > 11 ? prefix[..11] : prefix;
+
     public static UserInfo Create(DbConnection connection, string name, bool admin, long credits, string? password, string? actor = null)
     {
         if (Find(connection, name) is not null)
         {
-            throw new ArgumentException($"a user named '{name}' exists already");
+            throw new UserExistsException(name);
         }
         var id = "u_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
         connection.Execute(
@@ -57,6 +169,16 @@ public static class UserStore
             Grant(connection, id, credits, "initial credits", actor);
         }
         return new UserInfo(id, name, admin, credits);
+    }
+
+    /// <summary>
+    /// A new user and its first API key, as <c>users create</c>, the panel and
+    /// <c>POST /admin/api/users</c> make it (run inside a writer unit). The key is returned once.
+    /// </summary>
+    public static (UserInfo User, string Key) CreateWithKey(DbConnection connection, string name, bool admin, long credits, string? password, string? actor)
+    {
+        var created = Create(connection, name, admin, credits, password, actor);
+        return (created, CreateKey(connection, created.Id));
     }
 
     /// <summary>Creates a key; the clear key is returned once and never stored.</summary>
@@ -72,8 +194,7 @@ public static class UserStore
 
     public static int RevokeKey(DbConnection connection, string prefix)
     {
-        // A whole key may be pasted: only its prefix part is the key's name.
-        var name = prefix.Length > 11 ? prefix[..11] : prefix;
+        var name = KeyName(prefix);
         var revoked = connection.Execute(
             "UPDATE api_keys SET revoked_at = @now WHERE prefix = @p AND revoked_at IS NULL", ("@p", name), ("@now", Clock.NowMs()));
         Meta.Bump(connection, Meta.AuthVersion);

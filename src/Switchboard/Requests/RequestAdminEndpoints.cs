@@ -1,0 +1,116 @@
+using System.Text.Json.Nodes;
+using Switchboard.Catalog;
+using Switchboard.Config;
+using Switchboard.Errors;
+using Switchboard.Execution;
+using Switchboard.Queue;
+using Switchboard.Storage;
+
+namespace Switchboard.Requests;
+
+/// <summary>
+/// Requests in the admin JSON API (<c>/admin/api</c>, admin keys only): search, read (with the
+/// ledger rows of the id), retry a failed one, cancel a queued or running one. The rules are
+/// <see cref="RequestAdmin"/>'s, the same the panel's Requests page runs.
+/// </summary>
+public static class RequestAdminEndpoints
+{
+    public static RouteGroupBuilder MapRequestsAdmin(this RouteGroupBuilder admin)
+    {
+        admin.MapGet("/requests", Search);
+        admin.MapGet("/requests/{id}", Get);
+        admin.MapPost("/requests/{id}/retry", Retry);
+        admin.MapPost("/requests/{id}/cancel", Cancel);
+        return admin;
+    }
+
+    private static IResult Search(HttpContext http, Store store)
+    {
+        var query = http.Request.Query;
+        var errors = new List<string>();
+        errors.AddRange(query.Where(q => q.Value.Count > 1).Select(q => $"{q.Key} is given more than once"));
+        var filter = RequestAdmin.ParseFilter(name => query[name].ToString(), errors);
+        if (filter is null || errors.Count > 0)
+        {
+            return Problems.Of(400, "invalid_filter", "Invalid filter", string.Join("; ", errors), new Dictionary<string, object?> { ["errors"] = errors });
+        }
+        RequestPage page;
+        using (var connection = store.Open())
+        {
+            page = RequestAdmin.Search(connection, filter);
+        }
+        return TypedResults.Ok(new JsonObject
+        {
+            ["requests"] = new JsonArray([.. page.Rows.Select(r => (JsonNode)ToJson(r))]),
+            ["before"] = page.Older,
+        });
+    }
+
+    private static IResult Get(string id, Store store)
+    {
+        using var connection = store.Open();
+        return RequestAdmin.Detail(connection, id) is { } detail ? TypedResults.Ok(detail.Json) : Problems.RequestNotFound();
+    }
+
+    private static async Task<IResult> Retry(string id, Store store, CatalogCache catalog, AppConfigs configs, IJobQueue queue)
+    {
+        var result = await RequestAdmin.Retry(id, store, catalog.Current, configs, queue);
+        switch (result.Outcome)
+        {
+            case RetryOutcome.Retried:
+                using (var connection = store.Open())
+                {
+                    return TypedResults.Json(RequestAdmin.Detail(connection, id)!.Json, statusCode: 202);
+                }
+            case RetryOutcome.NotFound:
+                return Problems.RequestNotFound();
+            case RetryOutcome.InsufficientCredits:
+                return Problems.Of(402, "insufficient_credits", "Not enough credits", result.Detail,
+                    new Dictionary<string, object?> { ["balance"] = result.Balance, ["price"] = result.Price });
+            default:
+                return Problem(result);
+        }
+    }
+
+    /// <summary>The problem of a retry refused for the request's state or the catalog's (nothing was changed).</summary>
+    internal static IResult Problem(RetryResult result) => result.Outcome switch
+    {
+        RetryOutcome.NotFailed => Problems.Of(409, "request_not_failed", "The request has not failed", result.Detail),
+        RetryOutcome.OfferNotLive => Problems.Of(409, "offer_not_live", "The offer is not live now", result.Detail),
+        RetryOutcome.DealNotLive => Problems.Of(409, "deal_not_live", "The deal is not live now", result.Detail),
+        RetryOutcome.InputsChanged => Problems.Of(409, "inputs_changed", "The inputs no longer fit", result.Detail),
+        RetryOutcome.NotInstalled => Problems.Of(503, "handler_not_installed", "This action is not available now", result.Detail),
+        _ => throw new ArgumentOutOfRangeException(nameof(result), result.Outcome, "not a refusal"),
+    };
+
+    private static async Task<IResult> Cancel(string id, Store store, InFlightJobs inFlight)
+    {
+        var (outcome, request) = await RequestAdmin.Cancel(id, store, inFlight);
+        switch (outcome)
+        {
+            case RequestStore.CancelOutcome.NotFound:
+                return Problems.RequestNotFound();
+            case RequestStore.CancelOutcome.AlreadyFinished:
+                return RequestEndpoints.RequestFinished(request!);
+            default:
+                using (var connection = store.Open())
+                {
+                    return TypedResults.Ok(RequestAdmin.Detail(connection, id)!.Json);
+                }
+        }
+    }
+
+    public static JsonObject ToJson(RequestRow r) => new()
+    {
+        ["id"] = r.Id,
+        ["kind"] = r.Kind,
+        [r.Kind == "deal" ? "deal" : "offer"] = r.Target,
+        ["user"] = r.User,
+        ["status"] = r.Status,
+        ["price"] = r.Price,
+        ["run"] = r.Run,
+        ["attempts"] = r.Attempts,
+        ["max_attempts"] = r.MaxAttempts,
+        ["created_at"] = Clock.Iso(r.CreatedAt),
+    };
+}

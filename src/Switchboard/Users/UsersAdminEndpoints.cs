@@ -1,0 +1,178 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Switchboard.Errors;
+using Switchboard.Storage;
+
+namespace Switchboard.Users;
+
+/// <summary>
+/// Users and their API keys in the admin JSON API (<c>/admin/api</c>, admin keys only): list,
+/// create (with its first key, shown once), read (keys by prefix only), create a key, revoke a
+/// key. The rules are <see cref="UserStore"/>'s, the same the CLI and the panel run.
+/// </summary>
+public static class UsersAdminEndpoints
+{
+    /// <summary>A new user's body is a few fields; anything longer is not one.</summary>
+    public const int MaxBodyBytes = 16 * 1024;
+
+    public static RouteGroupBuilder MapUsersAdmin(this RouteGroupBuilder admin)
+    {
+        admin.MapGet("/users", List);
+        admin.MapPost("/users", Create);
+        admin.MapGet("/users/{name}", Get);
+        admin.MapPost("/users/{name}/keys", CreateKey);
+        admin.MapDelete("/keys/{prefix}", RevokeKey);
+        return admin;
+    }
+
+    private static IResult List(Store store)
+    {
+        using var connection = store.Open();
+        return TypedResults.Ok(new JsonObject { ["users"] = new JsonArray([.. UserStore.List(connection).Select(u => (JsonNode)ToJson(u))]) });
+    }
+
+    private static async Task<IResult> Create(HttpContext http, Store store)
+    {
+        if (await ReadObject(http.Request) is not { } body)
+        {
+            return Problems.Of(400, "invalid_json", "Invalid user",
+                $"The body must be a JSON object of at most {MaxBodyBytes} bytes: {{\"name\", \"admin\", \"password\", \"credits\"}}.");
+        }
+        var errors = new List<string>();
+        var name = Text(body, "name", errors) ?? "";
+        var password = Text(body, "password", errors);
+        var admin = false;
+        if (body["admin"] is { } a)
+        {
+            if (a.GetValueKind() is JsonValueKind.True or JsonValueKind.False)
+            {
+                admin = a.GetValue<bool>();
+            }
+            else
+            {
+                errors.Add("admin must be true or false");
+            }
+        }
+        long credits = 0;
+        if (body["credits"] is { } c && (c is not JsonValue value || value.GetValueKind() != JsonValueKind.Number || !value.TryGetValue(out credits)))
+        {
+            errors.Add("credits must be a whole number");
+        }
+        var unknown = body.Select(p => p.Key).Where(k => k is not ("name" or "admin" or "password" or "credits")).ToList();
+        errors.AddRange(unknown.Select(k => $"{k} is not a field of a user (name, admin, password, credits)"));
+        if (errors.Count == 0)
+        {
+            errors.AddRange(UserStore.CheckNew(name, admin, password, credits));
+        }
+        if (errors.Count > 0)
+        {
+            return Problems.Of(400, "invalid_user", "Invalid user", string.Join("; ", errors), new Dictionary<string, object?> { ["errors"] = errors });
+        }
+        try
+        {
+            var actor = http.User().Name;
+            var (user, key) = await store.WriteAsync(c => UserStore.CreateWithKey(c, name, admin, credits, password, actor));
+            var json = new JsonObject { ["id"] = user.Id, ["name"] = user.Name, ["is_admin"] = user.IsAdmin, ["credits"] = user.Credits, ["api_key"] = key };
+            return TypedResults.Json(json, statusCode: 201);
+        }
+        catch (UserExistsException ex)
+        {
+            return Problems.Of(409, "user_exists", "The user exists already", ex.Message);
+        }
+    }
+
+    private static IResult Get(string name, Store store)
+    {
+        using var connection = store.Open();
+        if (UserStore.Summary(connection, name) is not { } user)
+        {
+            return UserNotFound(name);
+        }
+        var json = ToJson(user);
+        json["keys"] = new JsonArray([.. UserStore.Keys(connection, user.Id).Select(k => (JsonNode)ToJson(k))]);
+        return TypedResults.Ok(json);
+    }
+
+    private static async Task<IResult> CreateKey(string name, Store store)
+    {
+        var created = await store.WriteAsync(c => UserStore.Find(c, name) is { } user ? (user, UserStore.CreateKey(c, user.Id)) : default);
+        if (created.user is null)
+        {
+            return UserNotFound(name);
+        }
+        return TypedResults.Json(new JsonObject
+        {
+            ["name"] = created.user.Name,
+            ["prefix"] = UserStore.KeyName(created.Item2),
+            ["api_key"] = created.Item2,
+        }, statusCode: 201);
+    }
+
+    private static async Task<IResult> RevokeKey(string prefix, Store store) =>
+        await store.WriteAsync(c => UserStore.RevokeKey(c, prefix)) > 0
+            ? TypedResults.Ok(new JsonObject { ["prefix"] = UserStore.KeyName(prefix), ["revoked"] = true })
+            : Problems.Of(404, "key_not_found", "No such key", $"No active key has the prefix '{UserStore.KeyName(prefix)}'.");
+
+    public static JsonObject ToJson(UserSummary u) => new()
+    {
+        ["id"] = u.Id,
+        ["name"] = u.Name,
+        ["is_admin"] = u.IsAdmin,
+        ["credits"] = u.Credits,
+        ["active_keys"] = u.ActiveKeys,
+        ["created_at"] = Clock.Iso(u.CreatedAt),
+    };
+
+    public static JsonObject ToJson(KeyInfo k) => new()
+    {
+        ["prefix"] = k.Prefix,
+        ["created_at"] = Clock.Iso(k.CreatedAt),
+        ["revoked_at"] = Clock.Iso(k.RevokedAt),
+        ["active"] = k.Active,
+    };
+
+    private static ProblemHttpResult UserNotFound(string name) => Problems.Of(404, "user_not_found", "No such user", $"No user is named '{name}'.");
+
+    /// <summary>A string field (absent or null is null); anything else is an error for that field.</summary>
+    private static string? Text(JsonObject body, string field, List<string> errors)
+    {
+        if (body[field] is not { } node)
+        {
+            return null;
+        }
+        if (node.GetValueKind() != JsonValueKind.String)
+        {
+            errors.Add($"{field} must be a string");
+            return null;
+        }
+        return node.GetValue<string>();
+    }
+
+    /// <summary>The body as a JSON object, or null when it is not one (or is larger than <see cref="MaxBodyBytes"/>).</summary>
+    private static async Task<JsonObject?> ReadObject(HttpRequest request)
+    {
+        var buffer = new MemoryStream();
+        var chunk = new byte[4096];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, request.HttpContext.RequestAborted)) > 0)
+        {
+            if (buffer.Length + read > MaxBodyBytes)
+            {
+                return null;
+            }
+            buffer.Write(chunk, 0, read);
+        }
+        try
+        {
+            var body = JsonNode.Parse(buffer.ToArray()) as JsonObject;
+            // Reading the properties once here makes a duplicate name fail now, as malformed JSON.
+            _ = body?.Count;
+            return body;
+        }
+        catch (Exception ex) when (ex is JsonException or ArgumentException)
+        {
+            return null;
+        }
+    }
+}
