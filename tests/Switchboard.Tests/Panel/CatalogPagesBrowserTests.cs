@@ -158,6 +158,23 @@ public sealed class CatalogPagesBrowserTests(Chromium chromium, CatalogPanelServ
         }, "GET /svc/ listing greet/hello");
         var submitted = await alice.PostAsJsonAsync("/svc/greet/hello/", new { name = "Ann", friend = "Bo" });
         Assert.Equal(HttpStatusCode.Accepted, submitted.StatusCode);
+        var id = (await submitted.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
+
+        // The request the new endpoint sold is on the requests page, and its detail shows what it did.
+        await Chromium.Scenario(page, nameof(AHandlerAndAnOfferMadeThroughTheFormsAreCallable) + "-request", async () =>
+        {
+            await page.GotoAsync("/admin/requests?offer=greet/hello");
+            var row = page.Locator($"table[data-test=requests] tbody tr:has(a[href='/admin/requests/{id}'])");
+            Assert.Contains("greet/hello", await row.InnerTextAsync());
+            Assert.Contains("alice", await row.InnerTextAsync());
+            await Until(async () =>
+            {
+                await page.GotoAsync($"/admin/requests/{id}");
+                return (await page.Locator("[data-test=status]").InnerTextAsync()).Contains("succeeded", StringComparison.Ordinal);
+            }, "the request succeeding");
+            Assert.Contains("Hello Ann, meet Bo", await page.Locator("main").InnerTextAsync());
+            await PanelSession.Screenshot(page, "catalog-offer-request");
+        });
     }
 
     [Fact]
