@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Switchboard.Admin;
 using Switchboard.Errors;
 using Switchboard.Handlers;
 using Switchboard.Storage;
@@ -30,29 +31,6 @@ public static class CatalogAdminEndpoints
         return admin;
     }
 
-    /// <summary>A handler as the catalog file and this API write it.</summary>
-    public static JsonObject ToJson(HandlerEntry h) => new()
-    {
-        ["id"] = h.Id,
-        ["credits"] = h.Credits,
-        ["resource"] = h.Resource,
-        ["enabled"] = h.Enabled,
-    };
-
-    /// <summary>An offer as the catalog file and this API write it.</summary>
-    public static JsonObject ToJson(OfferEntry o) => new()
-    {
-        ["service"] = o.Service,
-        ["action"] = o.Action,
-        ["handler"] = o.Handler,
-        ["price"] = o.Price,
-        ["prompt_template"] = o.Template.Source,
-        ["create_qty"] = o.CreateQty,
-        ["expiration"] = o.Expiration,
-        ["params"] = o.Params.DeepClone(),
-        ["enabled"] = o.Enabled,
-    };
-
     private static CatalogSnapshot Stored(Store store)
     {
         using var connection = store.Open();
@@ -60,19 +38,19 @@ public static class CatalogAdminEndpoints
     }
 
     private static IResult ListHandlers(Store store) =>
-        TypedResults.Ok(new JsonObject { ["handlers"] = new JsonArray([.. Stored(store).Handlers.Values.Select(h => (JsonNode)ToJson(h))]) });
+        TypedResults.Ok(new JsonObject { ["handlers"] = new JsonArray([.. Stored(store).Handlers.Values.Select(h => (JsonNode)CatalogDocument.ToJson(h))]) });
 
     private static IResult GetHandler(string id, Store store) =>
-        Stored(store).Handlers.GetValueOrDefault(id) is { } h ? TypedResults.Ok(ToJson(h)) : UnknownHandler(id);
+        Stored(store).Handlers.GetValueOrDefault(id) is { } h ? TypedResults.Ok(CatalogDocument.ToJson(h)) : UnknownHandler(id);
 
     private static async Task<IResult> PutHandler(string id, HttpRequest request, Store store, HandlerRegistry handlers)
     {
-        if (await ReadObject(request) is not { } body)
+        if (await AdminJson.ReadObject(request, MaxBodyBytes) is not { } body)
         {
             return InvalidJson("handler");
         }
         var edit = await CatalogEdits.SaveHandler(store, handlers.Ids, id, body);
-        return edit.Entry is { } saved ? TypedResults.Ok(ToJson(saved)) : Invalid("invalid_handler", "Invalid handler", $"Handler '{id}'", edit.Errors);
+        return edit.Entry is { } saved ? TypedResults.Ok(CatalogDocument.ToJson(saved)) : Invalid("invalid_handler", "Invalid handler", $"Handler '{id}'", edit.Errors);
     }
 
     private static async Task<IResult> DeleteHandler(string id, Store store)
@@ -86,19 +64,19 @@ public static class CatalogAdminEndpoints
     }
 
     private static IResult ListOffers(Store store) =>
-        TypedResults.Ok(new JsonObject { ["offers"] = new JsonArray([.. Stored(store).Offers.Select(o => (JsonNode)ToJson(o))]) });
+        TypedResults.Ok(new JsonObject { ["offers"] = new JsonArray([.. Stored(store).Offers.Select(o => (JsonNode)CatalogDocument.ToJson(o))]) });
 
     private static IResult GetOffer(string service, string action, Store store) =>
-        Stored(store).FindOffer(service, action) is { } o ? TypedResults.Ok(ToJson(o)) : UnknownOffer(service, action);
+        Stored(store).FindOffer(service, action) is { } o ? TypedResults.Ok(CatalogDocument.ToJson(o)) : UnknownOffer(service, action);
 
     private static async Task<IResult> PutOffer(string service, string action, HttpRequest request, Store store, HandlerRegistry handlers)
     {
-        if (await ReadObject(request) is not { } body)
+        if (await AdminJson.ReadObject(request, MaxBodyBytes) is not { } body)
         {
             return InvalidJson("offer");
         }
         var edit = await CatalogEdits.SaveOffer(store, handlers.Ids, service, action, body);
-        return edit.Entry is { } saved ? TypedResults.Ok(ToJson(saved)) : Invalid("invalid_offer", "Invalid offer", $"Offer '{service}/{action}'", edit.Errors);
+        return edit.Entry is { } saved ? TypedResults.Ok(CatalogDocument.ToJson(saved)) : Invalid("invalid_offer", "Invalid offer", $"Offer '{service}/{action}'", edit.Errors);
     }
 
     private static async Task<IResult> DeleteOffer(string service, string action, Store store)
@@ -122,31 +100,4 @@ public static class CatalogAdminEndpoints
 
     internal static IResult Invalid(string code, string title, string subject, IReadOnlyList<string> errors) =>
         Problems.Of(400, code, title, $"{subject}: {string.Join("; ", errors)}", new Dictionary<string, object?> { ["errors"] = errors });
-
-    /// <summary>The body as a JSON object, or null when it is not one (or is larger than <see cref="MaxBodyBytes"/>).</summary>
-    internal static async Task<JsonObject?> ReadObject(HttpRequest request)
-    {
-        var buffer = new MemoryStream();
-        var chunk = new byte[4096];
-        int read;
-        while ((read = await request.Body.ReadAsync(chunk, request.HttpContext.RequestAborted)) > 0)
-        {
-            if (buffer.Length + read > MaxBodyBytes)
-            {
-                return null;
-            }
-            buffer.Write(chunk, 0, read);
-        }
-        try
-        {
-            var body = JsonNode.Parse(buffer.ToArray()) as JsonObject;
-            // Reading the properties once here makes a duplicate name fail now, as malformed JSON.
-            _ = body?.Count;
-            return body;
-        }
-        catch (Exception ex) when (ex is JsonException or ArgumentException)
-        {
-            return null;
-        }
-    }
 }

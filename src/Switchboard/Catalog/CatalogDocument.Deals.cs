@@ -10,6 +10,29 @@ public static partial class CatalogDocument
     private static readonly string[] ItemKeys = ["offer", "pipeline"];
 
     /// <summary>One deal as the file and the admin API write it.</summary>
+    /// <summary>A handler as the catalog file and the admin API write it.</summary>
+    public static JsonObject ToJson(HandlerEntry h) => new()
+    {
+        ["id"] = h.Id,
+        ["credits"] = h.Credits,
+        ["resource"] = h.Resource,
+        ["enabled"] = h.Enabled,
+    };
+
+    /// <summary>An offer as the catalog file and the admin API write it.</summary>
+    public static JsonObject ToJson(OfferEntry o) => new()
+    {
+        ["service"] = o.Service,
+        ["action"] = o.Action,
+        ["handler"] = o.Handler,
+        ["price"] = o.Price,
+        ["prompt_template"] = o.Template.Source,
+        ["create_qty"] = o.CreateQty,
+        ["expiration"] = o.Expiration,
+        ["params"] = o.Params.DeepClone(),
+        ["enabled"] = o.Enabled,
+    };
+
     public static JsonObject ToJson(DealEntry deal) => new()
     {
         ["name"] = deal.Name,

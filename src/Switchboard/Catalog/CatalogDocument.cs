@@ -181,25 +181,8 @@ public static partial class CatalogDocument
     {
         var doc = new JsonObject
         {
-            ["handlers"] = new JsonArray([.. catalog.Handlers.Values.OrderBy(h => h.Id, StringComparer.Ordinal).Select(h => (JsonNode)new JsonObject
-            {
-                ["id"] = h.Id,
-                ["credits"] = h.Credits,
-                ["resource"] = h.Resource,
-                ["enabled"] = h.Enabled,
-            })]),
-            ["offers"] = new JsonArray([.. catalog.Offers.Select(o => (JsonNode)new JsonObject
-            {
-                ["service"] = o.Service,
-                ["action"] = o.Action,
-                ["handler"] = o.Handler,
-                ["price"] = o.Price,
-                ["prompt_template"] = o.Template.Source,
-                ["create_qty"] = o.CreateQty,
-                ["expiration"] = o.Expiration,
-                ["params"] = o.Params.DeepClone(),
-                ["enabled"] = o.Enabled,
-            })]),
+            ["handlers"] = new JsonArray([.. catalog.Handlers.Values.OrderBy(h => h.Id, StringComparer.Ordinal).Select(h => (JsonNode)ToJson(h))]),
+            ["offers"] = new JsonArray([.. catalog.Offers.Select(o => (JsonNode)ToJson(o))]),
             ["deals"] = new JsonArray([.. catalog.Deals.Select(d => (JsonNode)ToJson(d))]),
         };
         return YamlJson.Write(doc);

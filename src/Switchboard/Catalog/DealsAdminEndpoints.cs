@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Switchboard.Admin;
 using Switchboard.Errors;
 using Switchboard.Storage;
 
@@ -39,7 +40,7 @@ public static class DealsAdminEndpoints
 
     private static async Task<IResult> Put(string name, HttpRequest request, Store store)
     {
-        if (await CatalogAdminEndpoints.ReadObject(request) is not { } body)
+        if (await AdminJson.ReadObject(request, CatalogAdminEndpoints.MaxBodyBytes) is not { } body)
         {
             return CatalogAdminEndpoints.InvalidJson("deal");
         }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Switchboard.Admin;
 using Switchboard.Errors;
 using Switchboard.Storage;
 using Switchboard.Users;
@@ -31,12 +32,11 @@ public static class CreditsAdminEndpoints
 
     private static async Task<IResult> Move(string name, HttpContext http, Store store)
     {
-        var (body, problem) = await ReadObject(http.Request);
-        if (problem is not null)
+        if (await AdminJson.ReadObject(http.Request, MaxBodyBytes) is not { } body)
         {
-            return problem;
+            return Bad("invalid_json", $"The body must be a JSON object of at most {MaxBodyBytes} bytes: {{\"kind\", \"amount\", \"note\"}}.");
         }
-        var kind = body!["kind"] is JsonValue k && k.TryGetValue<string>(out var text) ? text : null;
+        var kind = body["kind"] is JsonValue k && k.TryGetValue<string>(out var text) ? text : null;
         if (kind is not (CreditMoves.Grant or CreditMoves.Adjust))
         {
             return Bad("invalid_kind", "kind must be \"grant\" or \"adjust\".");
@@ -99,36 +99,6 @@ public static class CreditsAdminEndpoints
     {
         using var connection = store.Open();
         return TypedResults.Ok(CreditsAudit.Run(connection).ToJson());
-    }
-
-    /// <summary>The body as a JSON object, or the 400 <c>invalid_json</c> that says why not (never more than <see cref="MaxBodyBytes"/> read).</summary>
-    private static async Task<(JsonObject? Body, ProblemHttpResult? Problem)> ReadObject(HttpRequest request)
-    {
-        var buffer = new MemoryStream();
-        var chunk = new byte[4096];
-        int read;
-        while ((read = await request.Body.ReadAsync(chunk, request.HttpContext.RequestAborted)) > 0)
-        {
-            if (buffer.Length + read > MaxBodyBytes)
-            {
-                return (null, Bad("invalid_json", $"The body is larger than {MaxBodyBytes} bytes."));
-            }
-            buffer.Write(chunk, 0, read);
-        }
-        try
-        {
-            if (JsonNode.Parse(buffer.ToArray()) is not JsonObject body)
-            {
-                return (null, Bad("invalid_json", "The body must be a JSON object: {\"kind\", \"amount\", \"note\"}."));
-            }
-            // Reading the properties once here makes a duplicate name fail now, as malformed JSON.
-            _ = body.Count;
-            return (body, null);
-        }
-        catch (Exception ex) when (ex is JsonException or ArgumentException)
-        {
-            return (null, Bad("invalid_json", "The body is not valid JSON."));
-        }
     }
 
     private static ProblemHttpResult Bad(string code, string detail) => Problems.Of(400, code, "Invalid credit move", detail);

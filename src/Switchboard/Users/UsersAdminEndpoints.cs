@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Switchboard.Admin;
 using Switchboard.Errors;
 using Switchboard.Storage;
 
@@ -34,7 +35,7 @@ public static class UsersAdminEndpoints
 
     private static async Task<IResult> Create(HttpContext http, Store store)
     {
-        if (await ReadObject(http.Request) is not { } body)
+        if (await AdminJson.ReadObject(http.Request, MaxBodyBytes) is not { } body)
         {
             return Problems.Of(400, "invalid_json", "Invalid user",
                 $"The body must be a JSON object of at most {MaxBodyBytes} bytes: {{\"name\", \"admin\", \"password\", \"credits\"}}.");
@@ -147,32 +148,5 @@ public static class UsersAdminEndpoints
             return null;
         }
         return node.GetValue<string>();
-    }
-
-    /// <summary>The body as a JSON object, or null when it is not one (or is larger than <see cref="MaxBodyBytes"/>).</summary>
-    private static async Task<JsonObject?> ReadObject(HttpRequest request)
-    {
-        var buffer = new MemoryStream();
-        var chunk = new byte[4096];
-        int read;
-        while ((read = await request.Body.ReadAsync(chunk, request.HttpContext.RequestAborted)) > 0)
-        {
-            if (buffer.Length + read > MaxBodyBytes)
-            {
-                return null;
-            }
-            buffer.Write(chunk, 0, read);
-        }
-        try
-        {
-            var body = JsonNode.Parse(buffer.ToArray()) as JsonObject;
-            // Reading the properties once here makes a duplicate name fail now, as malformed JSON.
-            _ = body?.Count;
-            return body;
-        }
-        catch (Exception ex) when (ex is JsonException or ArgumentException)
-        {
-            return null;
-        }
     }
 }

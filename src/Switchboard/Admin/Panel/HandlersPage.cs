@@ -129,7 +129,7 @@ public static class HandlersPage
 
     private static IResult Edit(HttpContext http, string id, Store store) =>
         Stored(store).Handlers.GetValueOrDefault(id) is { } h
-            ? EditPage(http, id, CatalogAdminEndpoints.ToJson(h), null, 200, Stored(store).Offers.Where(o => o.Handler == id).ToList())
+            ? EditPage(http, id, CatalogDocument.ToJson(h), null, 200, Stored(store).Offers.Where(o => o.Handler == id).ToList())
             : NotFound(http, "No such handler", $"There is no handler '{id}'.", "/admin/handlers");
 
     private static IResult EditPage(HttpContext http, string id, JsonObject values, Dictionary<string, List<string>>? errors, int status, IReadOnlyList<OfferEntry> offers)
