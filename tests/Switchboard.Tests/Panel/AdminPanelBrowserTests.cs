@@ -156,6 +156,22 @@ public sealed class AdminPanelBrowserTests(Chromium chromium) : IClassFixture<Ch
     }
 
     [Fact]
+    public async Task APanelPostWithTheAdminsCookieButNoAntiforgeryTokenChangesNothing()
+    {
+        var page = await PanelSession.AdminPage(chromium, _serve!, "root");
+        await Chromium.Scenario(page, nameof(APanelPostWithTheAdminsCookieButNoAntiforgeryTokenChangesNothing), async () =>
+        {
+            // The browser's cookies (the admin's session) go along; the form's token does not.
+            var form = page.Context.APIRequest.CreateFormData();
+            form.Set("confirm", "yes");
+            var response = await page.Context.APIRequest.PostAsync("/admin/offers/text/shout/delete", new() { Form = form, MaxRedirects = 0 });
+            Assert.Equal(400, response.Status);
+            Assert.Contains("nothing was changed", await response.TextAsync());
+            Assert.NotNull(_store.Query(Switchboard.Catalog.CatalogStore.Load).FindOffer("text", "shout"));
+        });
+    }
+
+    [Fact]
     public async Task AFormPostedWithoutItsAntiforgeryTokenIsRefused()
     {
         using var client = new HttpClient { BaseAddress = _serve!.Address };
