@@ -135,23 +135,25 @@ public static class RequestAdmin
     }
 
     /// <summary>
-    /// Requests (never a deal's steps) matching the filter, newest first (by arrival, the
-    /// primary key walked backwards), <see cref="RequestFilter.Limit"/> at most. A user filter
-    /// goes through <c>requests_user</c>.
+    /// The statement <see cref="Search"/> runs for <paramref name="filter"/> (its plans are
+    /// tested): newest first by arrival, a user's through <c>requests_user_seq</c>, failed ones
+    /// through <c>requests_failed</c>, others by the primary key walked backwards.
     /// </summary>
-    public static RequestPage Search(DbConnection connection, RequestFilter filter)
+    /// <param name="userId">The id of <see cref="RequestFilter.User"/>, looked up first: a value the planner can weigh (a subquery's is unknown to it, so PostgreSQL walked the whole table for a rare user).</param>
+    public static (string Sql, (string, object?)[] Args) SearchSql(RequestFilter filter, string? userId)
     {
         var where = new List<string> { "r.kind <> 'step'" };
         var args = new List<(string, object?)> { ("@limit", filter.Limit + 1) };
         if (filter.Status is { } status)
         {
-            where.Add("r.status = @status");
-            args.Add(("@status", status));
+            // A literal, not a parameter (it is one of Statuses, checked by ParseFilter): only
+            // then may SQLite use the partial index of failed requests.
+            where.Add($"r.status = '{Statuses.Single(s => s == status)}'");
         }
-        if (filter.User is { } user)
+        if (filter.User is not null)
         {
-            where.Add("r.user_id = (SELECT id FROM users WHERE name = @user)");
-            args.Add(("@user", user));
+            where.Add("r.user_id = @user");
+            args.Add(("@user", userId));
         }
         if (filter.Offer is { } offer)
         {
@@ -179,14 +181,24 @@ public static class RequestAdmin
             where.Add("r.seq < @before");
             args.Add(("@before", before));
         }
-        using var command = connection.Sql(
-            $"""
+        return ($"""
             SELECT r.seq, r.id, r.kind, r.service, r.action, u.name, r.status, r.price, r.run, r.attempts, r.max_attempts, r.created_at
             FROM requests r JOIN users u ON u.id = r.user_id
             WHERE {string.Join(" AND ", where)}
             ORDER BY r.seq DESC LIMIT @limit
-            """,
-            [.. args]);
+            """, [.. args]);
+    }
+
+    /// <summary>Requests (never a deal's steps) matching the filter, <see cref="RequestFilter.Limit"/> at most, and the cursor of the next page.</summary>
+    public static RequestPage Search(DbConnection connection, RequestFilter filter)
+    {
+        string? userId = null;
+        if (filter.User is { } name && (userId = UserStore.Find(connection, name)?.Id) is null)
+        {
+            return new RequestPage([], null);
+        }
+        var (sql, args) = SearchSql(filter, userId);
+        using var command = connection.Sql(sql, args);
         using var reader = command.ExecuteReader();
         var rows = new List<RequestRow>();
         while (reader.Read())

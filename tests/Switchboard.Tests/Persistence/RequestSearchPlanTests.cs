@@ -1,0 +1,97 @@
+using Switchboard.Requests;
+using Switchboard.Storage;
+using Switchboard.Tests.Infrastructure;
+
+namespace Switchboard.Tests.Persistence;
+
+/// <summary>
+/// The admins' request searches (the panel's Requests page, <c>GET /admin/api/requests</c>) find
+/// their rows through an index on a table of many requests, on both stores: a user's through
+/// <c>requests_user_seq</c>, failed ones through <c>requests_failed</c>, and the dashboard's last 24 h
+/// through <c>requests_created</c>. Without them a user's page sorted all that user's rows and a status
+/// page walked the table (bench/README.md, "Admin panel and admin API").
+/// </summary>
+public abstract class RequestSearchPlanTests(StoreKind kind) : IAsyncLifetime
+{
+    private const int Rows = 20_000;
+
+    private readonly TestStore _store = TestStore.Create(kind);
+
+    public Task InitializeAsync()
+    {
+        // Free requests of two users, one in a hundred of them the rare user's and failed: rows
+        // the store could hold (price 0, so the credits audit has nothing to say).
+        _store.Store.Write(c =>
+        {
+            c.Execute("INSERT INTO users (id, name, credits, created_at) VALUES ('u1', 'many', 0, 0), ('u2', 'rare', 0, 0)");
+            for (var i = 0; i < Rows; i++)
+            {
+                var rare = i % 100 == 0;
+                c.Execute(
+                    """
+                    INSERT INTO requests (id, user_id, kind, service, action, handler, status, inputs, prompt, params, create_qty, price, run, max_attempts, created_at, updated_at)
+                    VALUES (@id, @user, 'offer', 's', 'a', 'echo.render', @status, @inputs, 'p', @params, 1, 0, 1, 3, @at, @at)
+                    """,
+                    ("@id", $"r{i:D8}"), ("@user", rare ? "u2" : "u1"), ("@status", rare ? "failed" : "succeeded"),
+                    ("@inputs", new Json("{}")), ("@params", new Json("{}")), ("@at", 1_000_000L + i));
+            }
+            c.Execute(kind == StoreKind.Postgres ? "ANALYZE requests" : "ANALYZE");
+            return 0;
+        });
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync() => await _store.DisposeAsync();
+
+    private string Plan(RequestFilter filter) => Plan(RequestAdmin.SearchSql(filter, filter.User is null ? null : "u2"));
+
+    private string Plan((string Sql, (string, object?)[] Args) statement)
+    {
+        var (sql, args) = statement;
+        return _store.Query(c =>
+        {
+            using var command = c.Sql((kind == StoreKind.Postgres ? "EXPLAIN " : "EXPLAIN QUERY PLAN ") + sql, args);
+            using var reader = command.ExecuteReader();
+            var lines = new List<string>();
+            while (reader.Read())
+            {
+                lines.Add(Convert.ToString(reader.GetValue(reader.FieldCount - 1), System.Globalization.CultureInfo.InvariantCulture)!);
+            }
+            return string.Join("\n", lines);
+        });
+    }
+
+    private static RequestFilter Filter(string? status = null, string? user = null) =>
+        new(status, user, null, null, null, null, RequestAdmin.DefaultLimit, null);
+
+    [Fact]
+    public void AUsersRequestsComeThroughTheUserAndSeqIndex()
+    {
+        var plan = Plan(Filter(user: "rare"));
+        Assert.Contains("requests_user_seq", plan);
+        Assert.DoesNotContain("TEMP B-TREE", plan); // SQLite: no sort of the user's rows.
+        Assert.DoesNotContain("Sort", plan); // PostgreSQL: the same.
+    }
+
+    [Fact]
+    public void FailedRequestsComeThroughTheirPartialIndex() =>
+        Assert.Contains("requests_failed", Plan(Filter(status: RequestStatus.Failed)));
+
+    [Fact]
+    public void TheDashboardsLastDayComesThroughTheCreatedIndex() =>
+        Assert.Contains("requests_created", Plan((Admin.Panel.Dashboard.HourlySql, [("@from", 1_000_000L + Rows - 10)])));
+
+    [Fact]
+    public void TheSearchStillAnswersWhatItShould()
+    {
+        var page = _store.Query(c => RequestAdmin.Search(c, Filter(status: RequestStatus.Failed, user: "rare")));
+        Assert.Equal(RequestAdmin.DefaultLimit, page.Rows.Count);
+        Assert.All(page.Rows, r => Assert.Equal(("rare", "failed"), (r.User, r.Status)));
+        Assert.Equal($"r{Rows - 100:D8}", page.Rows[0].Id); // Newest first.
+        Assert.NotNull(page.Older);
+    }
+}
+
+public sealed class RequestSearchPlanTestsOnSqlite() : RequestSearchPlanTests(StoreKind.Sqlite);
+
+public sealed class RequestSearchPlanTestsOnPostgres() : RequestSearchPlanTests(StoreKind.Postgres);
