@@ -16,7 +16,19 @@ public sealed class StoreWatcher(
     private long _catalogVersion = -1;
     private long _authVersion = -1;
 
+    // One refresh at a time: a call made while the poll is halfway through (it has taken the new
+    // config count but not yet swapped the configs) waits for it, so "refresh now" means done.
+    private readonly Lock _refreshing = new();
+
     public void Refresh()
+    {
+        lock (_refreshing)
+        {
+            RefreshOnce();
+        }
+    }
+
+    private void RefreshOnce()
     {
         using var connection = store.Open();
         var catalogVersion = Meta.Read(connection, Meta.CatalogVersion);

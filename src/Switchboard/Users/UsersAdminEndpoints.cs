@@ -75,6 +75,7 @@ public static class UsersAdminEndpoints
             var actor = http.User().Name;
             var (user, key) = await store.WriteAsync(c => UserStore.CreateWithKey(c, name, admin, credits, password, actor));
             var json = new JsonObject { ["id"] = user.Id, ["name"] = user.Name, ["is_admin"] = user.IsAdmin, ["credits"] = user.Credits, ["api_key"] = key };
+            NotStored(http);
             return TypedResults.Json(json, statusCode: 201);
         }
         catch (UserExistsException ex)
@@ -95,13 +96,14 @@ public static class UsersAdminEndpoints
         return TypedResults.Ok(json);
     }
 
-    private static async Task<IResult> CreateKey(string name, Store store)
+    private static async Task<IResult> CreateKey(string name, HttpContext http, Store store)
     {
         var created = await store.WriteAsync(c => UserStore.Find(c, name) is { } user ? (user, UserStore.CreateKey(c, user.Id)) : default);
         if (created.user is null)
         {
             return UserNotFound(name);
         }
+        NotStored(http);
         return TypedResults.Json(new JsonObject
         {
             ["name"] = created.user.Name,
@@ -109,6 +111,9 @@ public static class UsersAdminEndpoints
             ["api_key"] = created.Item2,
         }, statusCode: 201);
     }
+
+    /// <summary>An answer holding a new API key: no cache, proxy or browser history may keep it.</summary>
+    private static void NotStored(HttpContext http) => http.Response.Headers.CacheControl = "no-store";
 
     private static async Task<IResult> RevokeKey(string prefix, Store store) =>
         await store.WriteAsync(c => UserStore.RevokeKey(c, prefix)) > 0

@@ -92,6 +92,7 @@ public sealed class UsersAdminEndpointTests : IAsyncLifetime
     {
         var response = await _root.PostAsync("/admin/api/users/alice/keys", null);
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        Assert.True(response.Headers.CacheControl?.NoStore, "an answer holding a key must not be cached");
         var made = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
         var key = made["api_key"]!.GetValue<string>();
         var prefix = made["prefix"]!.GetValue<string>();
