@@ -126,3 +126,48 @@ kill_owned() {
     if [[ -n "$dir" && -d "$dir" ]]; then rm -rf -- "$dir"; fi
   done
 }
+
+# The EXIT trap of run.sh, run-deals.sh and run-panel.sh: kill what the script started (PIDS),
+# remove its temp dirs (TMPDIRS), keep its exit status.
+_exit_owned() {
+  local status=$?
+  set +e
+  kill_owned
+  exit "$status"
+}
+
+own_cleanup() {
+  PIDS=()
+  TMPDIRS=()
+  trap _exit_owned EXIT
+  trap 'exit 130' INT TERM
+}
+
+# A Release build of the app into LOG/build-switchboard.log (skipped with SKIP_BUILD=1); dies
+# when there is none to run at $SWITCHBOARD.
+build_switchboard() {
+  if [[ "${SKIP_BUILD:-}" != 1 ]]; then
+    log "building Release"
+    dotnet build -c Release -nologo -v q src/Switchboard/Switchboard.csproj >"$LOG/build-switchboard.log" 2>&1 \
+      || die "build of Switchboard (see $LOG/build-switchboard.log)"
+  fi
+  [[ -x "$SWITCHBOARD" ]] || die "Release build missing ($SWITCHBOARD)"
+}
+
+# MACHINE: cores, CPU, memory, OS, kernel, .NET; then whatever the script adds ("$@", e.g. the
+# PostgreSQL and Redis versions), then wrk's version.
+# shellcheck disable=SC2120  # the arguments are optional
+describe_machine() {
+  local cpu mem os runtime virt wrk_version
+  cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+  mem=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
+  os=$( (. /etc/os-release && echo "$PRETTY_NAME") 2>/dev/null || uname -s)
+  runtime=$(dotnet --list-runtimes | awk '/^Microsoft.AspNetCore.App / { v = $2 } END { print v }')
+  virt=$(lscpu 2>/dev/null | awk -F': *' '/^Hypervisor vendor/ { print ", " $2 " guest" }')
+  wrk_version=$( { wrk -v 2>&1 || true; } | awk 'NR == 1 { print $1, $2 }')
+  MACHINE="$(nproc) cores ($cpu$virt), $mem RAM, $os, kernel $(uname -r), .NET SDK $(dotnet --version) (ASP.NET Core $runtime)"
+  local extra
+  for extra in "$@"; do MACHINE+=", $extra"; done
+  MACHINE+=", $wrk_version"
+  log "machine: $MACHINE"
+}

@@ -49,36 +49,15 @@ die() { log "FAILED: $*"; exit 1; }
 # shellcheck source=bench/lib.sh
 source bench/lib.sh
 
-# ---- processes and temp dirs we own, cleaned up on any exit --------------------------------
-PIDS=()
-TMPDIRS=()
-cleanup() {
-  local status=$?
-  set +e
-  kill_owned
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+own_cleanup
 
 need_apt wrk:wrk sqlite3:sqlite3 curl:curl
 command -v dotnet >/dev/null || die "dotnet is not installed"
 
-if [[ "${SKIP_BUILD:-}" != 1 ]]; then
-  log "building Release"
-  dotnet build -c Release -nologo -v q src/Switchboard/Switchboard.csproj >"$LOG/build-switchboard.log" 2>&1 \
-    || die "build of Switchboard (see $LOG/build-switchboard.log)"
-fi
-[[ -x "$SWITCHBOARD" ]] || die "Release build missing ($SWITCHBOARD)"
+build_switchboard
 
 # ---- the machine -------------------------------------------------------------------------------
-CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
-MEM=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
-OS=$( (. /etc/os-release && echo "$PRETTY_NAME") 2>/dev/null || uname -s)
-RUNTIME=$(dotnet --list-runtimes | awk '/^Microsoft.AspNetCore.App / { v = $2 } END { print v }')
-VIRT=$(lscpu 2>/dev/null | awk -F': *' '/^Hypervisor vendor/ { print ", " $2 " guest" }')
-MACHINE="$(nproc) cores ($CPU$VIRT), $MEM RAM, $OS, kernel $(uname -r), .NET SDK $(dotnet --version) (ASP.NET Core $RUNTIME), $( { wrk -v 2>&1 || true; } | awk 'NR == 1 { print $1, $2 }')"
-log "machine: $MACHINE"
+describe_machine
 log "RUNS=$RUNS DURATION=$DURATION WARMUP=$WARMUP THREADS=$THREADS CONNECTIONS=$CONNECTIONS PARALLEL=$PARALLEL SERVE_ARGS='$SERVE_ARGS' SWITCHBOARD=$SWITCHBOARD"
 
 WRK=(wrk "-t$THREADS" "-c$CONNECTIONS" --latency)

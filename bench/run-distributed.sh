@@ -144,13 +144,7 @@ PG_DURABILITY=$(psql_db postgres "SELECT string_agg(name || '=' || current_setti
 [[ "$PG_STAT_STATEMENTS" == 1 ]] && psql_db postgres "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null
 
 # ---- the machine -------------------------------------------------------------------------------
-CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
-MEM=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
-OS=$( (. /etc/os-release && echo "$PRETTY_NAME") 2>/dev/null || uname -s)
-RUNTIME=$(dotnet --list-runtimes | awk '/^Microsoft.AspNetCore.App / { v = $2 } END { print v }')
-VIRT=$(lscpu 2>/dev/null | awk -F': *' '/^Hypervisor vendor/ { print ", " $2 " guest" }')
-MACHINE="$(nproc) cores ($CPU$VIRT), $MEM RAM, $OS, kernel $(uname -r), .NET SDK $(dotnet --version) (ASP.NET Core $RUNTIME), PostgreSQL $PG_VERSION ($PG_DURABILITY), Redis $(redis-server --version | grep -o 'v=[^ ]*' | cut -c3-), Node.js $(node --version), $( { wrk -v 2>&1 || true; } | awk 'NR == 1 { print $1, $2 }')"
-log "machine: $MACHINE"
+describe_machine "PostgreSQL $PG_VERSION ($PG_DURABILITY)" "Redis $(redis-server --version | grep -o 'v=[^ ]*' | cut -c3-)" "Node.js $(node --version)"
 log "RUNS=$RUNS REQUESTS=$REQUESTS WARMUP_REQUESTS=$WARMUP_REQUESTS THREADS=$THREADS CONNECTIONS=$CONNECTIONS EXECUTORS='$EXECUTORS' EXECUTOR_ARGS='$EXECUTOR_ARGS' BULLMQ_CONCURRENCY=$BULLMQ_CONCURRENCY"
 
 # BullMQ's npm install happens once, here, not inside a measured round.
