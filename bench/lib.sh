@@ -171,3 +171,24 @@ describe_machine() {
   MACHINE+=", $wrk_version"
   log "machine: $MACHINE"
 }
+
+# ---- the embedded serve's store (run.sh, run-deals.sh, run-panel.sh: SB_DB, SB_DIR, SB_PID) -----
+sql() { sqlite3 -cmd '.timeout 10000' "$SB_DB" "$1"; }
+
+stop_serve() {
+  stop_process "$SB_PID"
+  rm -rf -- "$SB_DIR"
+}
+
+# Until no request, deal or step is queued or running; dies after DRAIN_TIMEOUT seconds. A
+# waiting step always has a running deal, so this covers steps that wait too. Two counts on the
+# partial indexes of queued and running rows, not a scan of the table while the executor drains.
+drain() {
+  local deadline=$(($(date +%s) + DRAIN_TIMEOUT)) pending
+  while true; do
+    pending=$(sql "SELECT (SELECT COUNT(*) FROM requests WHERE status = 'queued') + (SELECT COUNT(*) FROM requests WHERE status = 'running')")
+    [[ "$pending" == 0 ]] && return 0
+    (($(date +%s) < deadline)) || die "$pending requests still pending after ${DRAIN_TIMEOUT} s (server log in $LOG)"
+    sleep 0.2
+  done
+}

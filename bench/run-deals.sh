@@ -144,27 +144,6 @@ YAML
   SB_URL=$SERVER_URL
 }
 
-stop_serve() {
-  stop_process "$SB_PID"
-  rm -rf -- "$SB_DIR"
-}
-
-sql() { sqlite3 -cmd '.timeout 10000' "$SB_DB" "$1"; }
-
-# Until no request, deal or step is queued or running; fails after DRAIN_TIMEOUT seconds. A
-# waiting step always has a running deal, so this covers steps that wait too (and the checks after
-# the drain want every step succeeded). Two counts on the partial indexes of queued and running
-# rows, not a scan of the table five times a second while the executor drains.
-drain() {
-  local deadline=$(($(date +%s) + DRAIN_TIMEOUT)) pending
-  while true; do
-    pending=$(sql "SELECT (SELECT COUNT(*) FROM requests WHERE status = 'queued') + (SELECT COUNT(*) FROM requests WHERE status = 'running')")
-    [[ "$pending" == 0 ]] && return 0
-    (($(date +%s) < deadline)) || die "$pending requests still pending after ${DRAIN_TIMEOUT} s (server log in $LOG)"
-    sleep 0.2
-  done
-}
-
 # smoke DEAL: one deal alone, before any load; it must succeed with the expected step results
 # (for pipe3: the pipeline's hand-over, overwrite then extend). Fails the run with what it saw.
 smoke() {

@@ -65,7 +65,6 @@ log "RUNS=$RUNS DURATION=$DURATION WARMUP=$WARMUP SEED_S=$SEED_S FAIL_EVERY=$FAI
 SB_DIR=$(mktemp -d "${TMPDIR:-/tmp}/switchboard-panel.XXXXXX")
 TMPDIRS+=("$SB_DIR")
 SB_DB="$SB_DIR/switchboard.db"
-sql() { sqlite3 -cmd '.timeout 10000' "$SB_DB" "$1"; }
 
 # A throwaway password for a throwaway store (it is gone with the temp dir when the script ends).
 ADMIN_PASSWORD="bench-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
@@ -105,17 +104,6 @@ SB_URL=$SERVER_URL
 log "serve on $SB_URL (pid $SB_PID), data in $SB_DIR"
 
 # ---- seed the store ------------------------------------------------------------------------------
-# Until no request is queued or running (two counts on the partial indexes of those rows).
-drain() {
-  local deadline=$(($(date +%s) + DRAIN_TIMEOUT)) pending
-  while true; do
-    pending=$(sql "SELECT (SELECT COUNT(*) FROM requests WHERE status = 'queued') + (SELECT COUNT(*) FROM requests WHERE status = 'running')")
-    [[ "$pending" == 0 ]] && return 0
-    (($(date +%s) < deadline)) || die "$pending requests still pending after ${DRAIN_TIMEOUT} s (server log in $LOG)"
-    sleep 0.5
-  done
-}
-
 ROUND_BUSY=0
 quiet_check seeding
 SEED_BUSY=$ROUND_BUSY

@@ -117,24 +117,6 @@ YAML
   SB_URL=$SERVER_URL
 }
 
-stop_serve() {
-  stop_process "$SB_PID"
-  rm -rf -- "$SB_DIR"
-}
-
-sql() { sqlite3 -cmd '.timeout 10000' "$SB_DB" "$1"; }
-
-# Until no request is queued or running; fails after DRAIN_TIMEOUT seconds.
-drain() {
-  local deadline=$(($(date +%s) + DRAIN_TIMEOUT)) pending
-  while true; do
-    pending=$(sql "SELECT COUNT(*) FROM requests WHERE status IN ('queued','running')")
-    [[ "$pending" == 0 ]] && return 0
-    (($(date +%s) < deadline)) || die "$pending requests still pending after ${DRAIN_TIMEOUT} s (server log in $LOG)"
-    sleep 0.2
-  done
-}
-
 # submit_load OUTFILE TAG SECONDS: the unique-body POST load, checked for errors.
 submit_load() {
   local out=$1 tag=$2 seconds=$3 n
