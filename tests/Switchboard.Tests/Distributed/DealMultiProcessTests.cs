@@ -11,7 +11,7 @@ namespace Switchboard.Tests.Distributed;
 /// on PostgreSQL and Redis): an executor killed while pipeline steps run loses no deal, runs no
 /// step twice at once and charges nothing twice.
 /// </summary>
-public sealed class DealMultiProcessTests : IAsyncLifetime
+public sealed class DealMultiProcessTests() : ProcessTestBase(Catalog)
 {
     // Three items, fast → slow-ish → fast: the kill lands while middle steps run.
     private const string Catalog = """
@@ -32,45 +32,8 @@ public sealed class DealMultiProcessTests : IAsyncLifetime
     private const int Deals = 20;
     private const long Price = 3 + 5 + 2;
 
-    /// <summary>Short leases so a killed executor's steps come back within seconds; claims and ends in the debug log.</summary>
-    private static readonly Dictionary<string, string> Fast = new()
-    {
-        ["Switchboard__LeaseSeconds"] = "3",
-        ["Switchboard__ReconInterval"] = "00:00:00.500",
-        ["Switchboard__ReconLeaseSeconds"] = "3",
-        ["Switchboard__ShutdownGrace"] = "00:00:05",
-        ["Logging__LogLevel__Switchboard.Execution.JobRunner"] = "Debug",
-    };
-
-    private readonly TestStore _store = TestStore.Create(StoreKind.Postgres, redis: true);
-    private readonly List<SwitchboardProcess> _processes = [];
-    private string _key = "";
-    private string _userId = "";
-
-    public async Task InitializeAsync()
-    {
-        await Infrastructure.Cli.ApplyCatalog(_store, Catalog);
-        (_userId, _key) = await Infrastructure.Cli.CreateUser(_store, "alice", 10_000);
-    }
-
-    public async Task DisposeAsync()
-    {
-        foreach (var process in _processes)
-        {
-            await process.DisposeAsync();
-        }
-        await _store.DisposeAsync();
-    }
-
-    private async Task<SwitchboardProcess> Start(string role, params string[] args)
-    {
-        var process = await SwitchboardProcess.StartRole(_store, role, args, Fast);
-        _processes.Add(process);
-        return process;
-    }
-
     /// <summary>The steps (at place <paramref name="step"/>, or any) running under this executor's claim now (its owner name holds its pid).</summary>
-    private List<string> RunningOn(SwitchboardProcess executor, int? step = null) => _store.Query(c =>
+    private List<string> RunningOn(SwitchboardProcess executor, int? step = null) => Store.Query(c =>
     {
         using var command = c.Sql(
             "SELECT id FROM requests WHERE kind = 'step' AND status = 'running' AND owner LIKE @owner AND (@step < 0 OR step = @step)",
@@ -84,7 +47,7 @@ public sealed class DealMultiProcessTests : IAsyncLifetime
         return ids;
     });
 
-    private long DealsSucceeded() => _store.Query(c => c.Scalar<long>("SELECT COUNT(*) FROM requests WHERE kind = 'deal' AND status = 'succeeded'"));
+    private long DealsSucceeded() => Store.Query(c => c.Scalar<long>("SELECT COUNT(*) FROM requests WHERE kind = 'deal' AND status = 'succeeded'"));
 
     [Fact]
     public async Task KillingAnExecutorWhilePipelineStepsRunLosesNoDealAndRunsNoStepTwice()
@@ -93,7 +56,7 @@ public sealed class DealMultiProcessTests : IAsyncLifetime
         var first = await Start("executor", "--workers", "4");
         var second = await Start("executor", "--workers", "4");
         await Start("recon");
-        using var client = api.Client(_key);
+        using var client = api.Client(Key);
         var ids = new string[Deals];
         await Parallel.ForAsync(0, Deals, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (i, _) =>
         {
@@ -103,11 +66,11 @@ public sealed class DealMultiProcessTests : IAsyncLifetime
         });
 
         await DealRows.WaitUntil(
-            () => DealRows.Count(_store, 0, "succeeded") >= 1 && RunningOn(first, step: 1).Count > 0,
+            () => DealRows.Count(Store, 0, "succeeded") >= 1 && RunningOn(first, step: 1).Count > 0,
             TimeSpan.FromSeconds(20), () => "a middle step to run on the first executor");
         await first.Kill();
         var killedAt = new Dictionary<SwitchboardProcess, DateTimeOffset> { [first] = DateTimeOffset.UtcNow };
-        var before = DealRows.Read(_store);
+        var before = DealRows.Read(Store);
         var killedRunning = RunningOn(first).Select(id => before[id]).ToList();
         Assert.Contains(killedRunning, r => r.Step == 1);
         var done = before.Values.Where(r => r.Status == "succeeded").ToList();
@@ -121,7 +84,7 @@ public sealed class DealMultiProcessTests : IAsyncLifetime
                 && killedRunning.All(r => ExecutorLogs.Ends(second).ContainsKey(r.Id)),
             TimeSpan.FromSeconds(10), () => "the second executor's log to show every claim ended, the killed steps' included");
 
-        var rows = DealRows.Read(_store);
+        var rows = DealRows.Read(Store);
         foreach (var row in done)
         {
             Assert.Equal(row, rows[row.Id]);
@@ -140,11 +103,11 @@ public sealed class DealMultiProcessTests : IAsyncLifetime
             var steps = DealRows.StepsOf(rows, ids[i]);
             Assert.Equal(DealCrashTests.Expected(i), steps.Select(s => s.ResultList));
             DealRows.AssertRanInOrder(steps);
-            Assert.Equal(1, Ledger.Count(_store, "charge", ids[i]));
-            Assert.Equal(0, Ledger.Count(_store, "refund", ids[i]));
+            Assert.Equal(1, Ledger.Count(Store, "charge", ids[i]));
+            Assert.Equal(0, Ledger.Count(Store, "refund", ids[i]));
         }
-        Assert.Equal(10_000 - (Deals * Price), Ledger.Balance(_store, _userId));
-        Ledger.AssertAudited(_store);
+        Assert.Equal(10_000 - (Deals * Price), Ledger.Balance(Store, UserId));
+        Ledger.AssertAudited(Store);
         ExecutorLogs.AssertNeverRanTwiceAtOnce([first, second], killedAt);
     }
 }

@@ -11,7 +11,7 @@ namespace Switchboard.Tests.Distributed;
 /// recon) on the PostgreSQL and Redis that test.sh started: whatever process is killed, every
 /// accepted request finishes once, charged once, with all its results.
 /// </summary>
-public sealed class MultiProcessTests : IAsyncLifetime
+public sealed class MultiProcessTests() : ProcessTestBase(Catalog)
 {
     private const string Catalog = """
         handlers:
@@ -22,46 +22,9 @@ public sealed class MultiProcessTests : IAsyncLifetime
 
     private const int Requests = 500;
 
-    /// <summary>Short leases so a killed process's work comes back within seconds.</summary>
-    private static readonly Dictionary<string, string> Fast = new()
-    {
-        ["Switchboard__LeaseSeconds"] = "3",
-        ["Switchboard__ReconInterval"] = "00:00:00.500",
-        ["Switchboard__ReconLeaseSeconds"] = "3",
-        ["Switchboard__ShutdownGrace"] = "00:00:05",
-        ["Logging__LogLevel__Switchboard.Execution.JobRunner"] = "Debug",
-    };
-
-    private readonly TestStore _store = TestStore.Create(StoreKind.Postgres, redis: true);
-    private readonly List<SwitchboardProcess> _processes = [];
-    private string _key = "";
-    private string _userId = "";
-
-    public async Task InitializeAsync()
-    {
-        await Infrastructure.Cli.ApplyCatalog(_store, Catalog);
-        (_userId, _key) = await Infrastructure.Cli.CreateUser(_store, "alice", 10_000);
-    }
-
-    public async Task DisposeAsync()
-    {
-        foreach (var process in _processes)
-        {
-            await process.DisposeAsync();
-        }
-        await _store.DisposeAsync();
-    }
-
-    private async Task<SwitchboardProcess> Start(string role, params string[] args)
-    {
-        var process = await SwitchboardProcess.StartRole(_store, role, args, Fast);
-        _processes.Add(process);
-        return process;
-    }
-
     private async Task<List<string>> Submit(SwitchboardProcess api, int count)
     {
-        using var client = api.Client(_key);
+        using var client = api.Client(Key);
         var ids = new string[count];
         await Parallel.ForAsync(0, count, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, _) =>
         {
@@ -73,7 +36,7 @@ public sealed class MultiProcessTests : IAsyncLifetime
     }
 
     private long Count(string status) =>
-        _store.Query(c => c.Scalar<long>("SELECT COUNT(*) FROM requests WHERE status = @s", ("@s", status)));
+        Store.Query(c => c.Scalar<long>("SELECT COUNT(*) FROM requests WHERE status = @s", ("@s", status)));
 
     private async Task WaitUntil(Func<bool> condition, TimeSpan timeout, string what)
     {
@@ -89,7 +52,7 @@ public sealed class MultiProcessTests : IAsyncLifetime
     private void AssertAllFinishedOnce(IReadOnlyCollection<string> ids)
     {
         Assert.Equal(ids.Count, Count("succeeded"));
-        _store.Query(c =>
+        Store.Query(c =>
         {
             using var command = c.Sql(
                 """
@@ -108,8 +71,8 @@ public sealed class MultiProcessTests : IAsyncLifetime
             }
             return 0;
         });
-        Assert.Equal(10_000 - ids.Count, Ledger.Balance(_store, _userId));
-        Ledger.AssertBalanced(_store);
+        Assert.Equal(10_000 - ids.Count, Ledger.Balance(Store, UserId));
+        Ledger.AssertBalanced(Store);
     }
 
     [Fact]
