@@ -192,3 +192,29 @@ drain() {
     sleep 0.2
   done
 }
+
+# ---- the bench store's user and catalog -------------------------------------------------------
+# new_key NAME [OPTIONS…]: creates the user with the CLI (OPTIONS: --credits, --admin, the
+# store's --data or --config) and prints its API key; fails when none was printed.
+new_key() {
+  local key
+  key=$("$SWITCHBOARD" users create "$@" | sed -n 's/.*"api_key":"\([^"]*\)".*/\1/p')
+  [[ -n "$key" ]] || die "users create $1 printed no api_key"
+  echo "$key"
+}
+
+# The catalog every script starts from: echo.render on the resource "local" and the offer
+# bench/echo. A script appends its own entries of the offers list (and a deals section).
+# shellcheck disable=SC2034 # used by the scripts that source this file
+ECHO_CATALOG='handlers:
+  - id: echo.render
+    credits: 1
+    resource: local
+offers:
+  - service: bench
+    action: echo
+    handler: echo.render
+    price: 1
+    prompt_template: "Echo {text}"
+    create_qty: 1
+    params: {}'

@@ -99,21 +99,10 @@ start_serve() {
   SB_DIR=$(mktemp -d "${TMPDIR:-/tmp}/switchboard-deals.XXXXXX")
   TMPDIRS+=("$SB_DIR")
   SB_DB="$SB_DIR/switchboard.db"
-  SB_KEY=$("$SWITCHBOARD" users create bench --credits 1000000000 --data "$SB_DIR" | sed -n 's/.*"api_key":"\([^"]*\)".*/\1/p')
-  [[ -n "$SB_KEY" ]] || die "users create printed no api_key"
-  cat >"$SB_DIR/catalog.yaml" <<'YAML'
-handlers:
-  - id: echo.render
-    credits: 1
-    resource: local
-offers:
-  - service: bench
-    action: echo
-    handler: echo.render
-    price: 1
-    prompt_template: "Echo {text}"
-    create_qty: 1
-    params: {}
+  SB_KEY=$(new_key bench --credits 1000000000 --data "$SB_DIR")
+  {
+    echo "$ECHO_CATALOG"
+    cat <<'YAML'
   - service: bench
     action: relay
     handler: echo.render
@@ -135,6 +124,7 @@ deals:
       - {offer: bench/echo, pipeline: none}
     price_modifier: 10
 YAML
+  } >"$SB_DIR/catalog.yaml"
   "$SWITCHBOARD" catalog apply "$SB_DIR/catalog.yaml" --data "$SB_DIR" >"$LOG/$name-catalog.log" 2>&1 \
     || die "catalog apply (see $LOG/$name-catalog.log)"
   # The catalog (deals included) is live once /svc/ lists the offers.

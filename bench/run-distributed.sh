@@ -205,22 +205,8 @@ meta: {source: postgres}
 postgres: {uri: 'Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=$name'}
 redis: {uri: '$REDIS_URI', prefix: $name}
 YAML
-  SB_KEY=$("$SWITCHBOARD" users create bench --credits 1000000000 --config "$CFG" | sed -n 's/.*"api_key":"\([^"]*\)".*/\1/p')
-  [[ -n "$SB_KEY" ]] || die "users create printed no api_key"
-  cat >"$WORK/catalog.yaml" <<'YAML'
-handlers:
-  - id: echo.render
-    credits: 1
-    resource: local
-offers:
-  - service: bench
-    action: echo
-    handler: echo.render
-    price: 1
-    prompt_template: "Echo {text}"
-    create_qty: 1
-    params: {}
-YAML
+  SB_KEY=$(new_key bench --credits 1000000000 --config "$CFG")
+  echo "$ECHO_CATALOG" >"$WORK/catalog.yaml"
   "$SWITCHBOARD" catalog apply "$WORK/catalog.yaml" --config "$CFG" >/dev/null
   if [[ -n "$gated" ]]; then
     printf 'resource_map:\n  local: %s\n' "$GATE" >"$WORK/resources.yaml"

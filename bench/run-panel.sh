@@ -68,24 +68,12 @@ SB_DB="$SB_DIR/switchboard.db"
 
 # A throwaway password for a throwaway store (it is gone with the temp dir when the script ends).
 ADMIN_PASSWORD="bench-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
-ADMIN_KEY=$("$SWITCHBOARD" users create root --admin --password "$ADMIN_PASSWORD" --data "$SB_DIR" | sed -n 's/.*"api_key":"\([^"]*\)".*/\1/p')
-[[ -n "$ADMIN_KEY" ]] || die "users create root printed no api_key"
+ADMIN_KEY=$(new_key root --admin --password "$ADMIN_PASSWORD" --data "$SB_DIR")
 CLIENT=client
-CLIENT_KEY=$("$SWITCHBOARD" users create "$CLIENT" --credits 1000000000 --data "$SB_DIR" | sed -n 's/.*"api_key":"\([^"]*\)".*/\1/p')
-[[ -n "$CLIENT_KEY" ]] || die "users create $CLIENT printed no api_key"
-cat >"$SB_DIR/catalog.yaml" <<'YAML'
-handlers:
-  - id: echo.render
-    credits: 1
-    resource: local
-offers:
-  - service: bench
-    action: echo
-    handler: echo.render
-    price: 1
-    prompt_template: "Echo {text}"
-    create_qty: 1
-    params: {}
+CLIENT_KEY=$(new_key "$CLIENT" --credits 1000000000 --data "$SB_DIR")
+{
+  echo "$ECHO_CATALOG"
+  cat <<'YAML'
   - service: bench
     action: fail
     handler: echo.render
@@ -95,6 +83,7 @@ offers:
     params:
       fail: "told to fail by bench/run-panel.sh"
 YAML
+} >"$SB_DIR/catalog.yaml"
 "$SWITCHBOARD" catalog apply "$SB_DIR/catalog.yaml" --data "$SB_DIR" >"$LOG/catalog.log" 2>&1 \
   || die "catalog apply (see $LOG/catalog.log)"
 # shellcheck disable=SC2086 # SERVE_ARGS is a list of words on purpose
@@ -109,7 +98,7 @@ quiet_check seeding
 SEED_BUSY=$ROUND_BUSY
 log "seeding: ${SEED_S} s of POST /svc/bench/echo/ (every ${FAIL_EVERY}th to /svc/bench/fail/), wrk -t2 -c64"
 BENCH_KEY=$CLIENT_KEY BENCH_TAG="seed$STAMP" BENCH_FAIL_EVERY=$FAIL_EVERY \
-  wrk -t2 -c64 "-d${SEED_S}s" -s bench/panel-seed.lua "$SB_URL" >"$LOG/seed.txt" 2>&1 || die "wrk failed (see $LOG/seed.txt)"
+  wrk -t2 -c64 "-d${SEED_S}s" -s bench/submit.lua "$SB_URL" >"$LOG/seed.txt" 2>&1 || die "wrk failed (see $LOG/seed.txt)"
 for n in non_2xx other_2xx socket_errors; do
   [[ "$(field "$LOG/seed.txt" "$n")" == 0 ]] || die "$n in $LOG/seed.txt"
 done

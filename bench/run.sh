@@ -93,22 +93,8 @@ start_serve() {
   SB_DIR=$(mktemp -d "${TMPDIR:-/tmp}/switchboard-bench.XXXXXX")
   TMPDIRS+=("$SB_DIR")
   SB_DB="$SB_DIR/switchboard.db"
-  SB_KEY=$("$SWITCHBOARD" users create bench --credits 1000000000 --data "$SB_DIR" | sed -n 's/.*"api_key":"\([^"]*\)".*/\1/p')
-  [[ -n "$SB_KEY" ]] || die "users create printed no api_key"
-  cat >"$SB_DIR/catalog.yaml" <<'YAML'
-handlers:
-  - id: echo.render
-    credits: 1
-    resource: local
-offers:
-  - service: bench
-    action: echo
-    handler: echo.render
-    price: 1
-    prompt_template: "Echo {text}"
-    create_qty: 1
-    params: {}
-YAML
+  SB_KEY=$(new_key bench --credits 1000000000 --data "$SB_DIR")
+  echo "$ECHO_CATALOG" >"$SB_DIR/catalog.yaml"
   "$SWITCHBOARD" catalog apply "$SB_DIR/catalog.yaml" --data "$SB_DIR" >/dev/null
   # The offer is live once the catalog lists it.
   # shellcheck disable=SC2086 # SERVE_ARGS is a list of words on purpose

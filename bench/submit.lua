@@ -4,6 +4,9 @@
 --
 -- Environment: BENCH_KEY (API key, required), BENCH_PATH (default /svc/bench/echo/),
 -- BENCH_TAG (makes bodies unique across wrk runs on the same store).
+-- BENCH_FAIL_EVERY=N (default 0: never) with BENCH_FAIL_PATH (default /svc/bench/fail/): every
+-- N-th request of a thread goes to that path instead (run-panel.sh: an offer whose handler
+-- fails permanently, so failed requests are spread evenly over the store's history).
 -- BENCH_REQUESTS=N with BENCH_THREADS=T (wrk's -t) and BENCH_DONE_DIR (an empty folder): send
 -- exactly N requests in all (each thread its share) and stop each thread once all its answers
 -- are in; the last thread to finish ends wrk, instead of running for -d (give a -d longer than
@@ -13,6 +16,8 @@
 local key = os.getenv("BENCH_KEY") or error("BENCH_KEY is not set")
 local path = os.getenv("BENCH_PATH") or "/svc/bench/echo/"
 local tag = os.getenv("BENCH_TAG") or "t"
+local fail_path = os.getenv("BENCH_FAIL_PATH") or "/svc/bench/fail/"
+local fail_every = tonumber(os.getenv("BENCH_FAIL_EVERY") or "0") or 0
 
 local threads = {}
 local next_id = 0
@@ -84,7 +89,11 @@ end
 
 function request()
   counter = counter + 1
-  return wrk.format("POST", path, headers, prefix .. counter .. '"}')
+  local p = path
+  if fail_every > 0 and counter % fail_every == 0 then
+    p = fail_path
+  end
+  return wrk.format("POST", p, headers, prefix .. counter .. '"}')
 end
 
 function response(status, hdrs, body)
