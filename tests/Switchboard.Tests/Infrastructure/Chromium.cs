@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 
 namespace Switchboard.Tests.Infrastructure;
@@ -62,6 +63,20 @@ public sealed class Chromium : IAsyncLifetime
             await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ScreenshotDir, name + "-failed.png"), FullPage = true });
             throw;
         }
+    }
+
+    /// <summary>
+    /// Waits until the page is at a URL matching <paramref name="glob"/> (<c>*</c> matches
+    /// anything) and its document has been parsed. Not <c>page.WaitForURLAsync</c>: when the URL
+    /// already matches, it reads the load states it has seen and only then listens for the load
+    /// event, so a load arriving between the two is lost and it times out (seen in CI after
+    /// "networkidle" had fired). Both checks here poll inside the browser instead.
+    /// </summary>
+    public static async Task Arrive(IPage page, string glob)
+    {
+        var pattern = new Regex("^" + Regex.Escape(glob).Replace(@"\*", ".*", StringComparison.Ordinal) + "$");
+        await Assertions.Expect(page).ToHaveURLAsync(pattern, new() { Timeout = 30_000 });
+        await page.WaitForFunctionAsync("() => document.readyState !== 'loading'");
     }
 
     public async Task DisposeAsync()

@@ -30,7 +30,7 @@ public static class PanelSession
     {
         var page = await chromium.NewPage(serve.Address!);
         await LogIn(page, name, Password);
-        await page.WaitForURLAsync("**/admin/");
+        await Chromium.Arrive(page, "**/admin/");
         return page;
     }
 

@@ -69,7 +69,7 @@ public sealed class AdminPanelBrowserTests(Chromium chromium) : IClassFixture<Ch
             await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Chromium.ScreenshotDir, "login.png") });
 
             await LogIn(page, "root", Password);
-            await page.WaitForURLAsync("**/admin/");
+            await Chromium.Arrive(page, "**/admin/");
             Assert.Equal("root", await page.Locator("[data-test=user]").InnerTextAsync());
             Assert.Equal("Dashboard", await page.Locator("h1").InnerTextAsync());
             Assert.Equal(1, await page.Locator("svg.chart").CountAsync());
@@ -83,7 +83,7 @@ public sealed class AdminPanelBrowserTests(Chromium chromium) : IClassFixture<Ch
             await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Chromium.ScreenshotDir, "dashboard.png") });
 
             await page.ClickAsync("text=Log out");
-            await page.WaitForURLAsync("**/admin/login");
+            await Chromium.Arrive(page, "**/admin/login");
             await page.GotoAsync("/admin/");
             Assert.EndsWith("/admin/login", page.Url);
         });
@@ -148,7 +148,7 @@ public sealed class AdminPanelBrowserTests(Chromium chromium) : IClassFixture<Ch
         await Chromium.Scenario(page, nameof(AHostileUserNameIsShownAsText), async () =>
         {
             await LogIn(page, Hostile, Password);
-            await page.WaitForURLAsync("**/admin/");
+            await Chromium.Arrive(page, "**/admin/");
             Assert.Equal(Hostile, await page.Locator("[data-test=user]").InnerTextAsync());
             Assert.Equal(0, await page.Locator("header script").CountAsync());
             Assert.Equal(0, dialogs);

@@ -78,7 +78,7 @@ public sealed class CatalogPagesBrowserTests(Chromium chromium, CatalogPanelServ
     {
         await MarkStale(page);
         await page.ClickAsync(selector);
-        await page.WaitForURLAsync(url);
+        await Chromium.Arrive(page, url);
         await Fresh(page);
     }
 

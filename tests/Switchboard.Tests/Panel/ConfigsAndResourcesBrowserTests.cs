@@ -62,7 +62,7 @@ public sealed class ConfigsAndResourcesBrowserTests(Chromium chromium) : IClassF
         await Chromium.Scenario(page, nameof(AnAdminDiffsTwoVersionsWithoutSeeingSecretsAndRollsBackAfterConfirming), async () =>
         {
             await page.ClickAsync(".sidebar >> text=Configs");
-            await page.WaitForURLAsync("**/admin/configs");
+            await Chromium.Arrive(page, "**/admin/configs");
             var row = page.Locator("tr", new() { HasText = "svc_handlers" });
             Assert.Contains("1.1", await row.InnerTextAsync());
             await PanelSession.Screenshot(page, "configs");

@@ -102,14 +102,14 @@ public sealed class RequestsPageBrowserTests(Chromium chromium, RequestsPanelSer
 
             await page.SelectOptionAsync("form[data-test=filters] select[name=status]", "failed");
             await page.ClickAsync("form[data-test=filters] button[type=submit]");
-            await page.WaitForURLAsync("**/admin/requests?status=failed*");
+            await Chromium.Arrive(page, "**/admin/requests?status=failed*");
             var rows = await Rows(page);
             Assert.True(rows.Count >= 3);
             Assert.All(rows, r => Assert.Contains("failed", r));
 
             await page.FillAsync("form[data-test=filters] input[name=user]", "dana");
             await page.ClickAsync("form[data-test=filters] button[type=submit]");
-            await page.WaitForURLAsync("**user=dana*");
+            await Chromium.Arrive(page, "**user=dana*");
             rows = await Rows(page);
             Assert.Equal(2, rows.Count);
             Assert.All(rows, r => Assert.Contains("dana", r));
@@ -132,7 +132,7 @@ public sealed class RequestsPageBrowserTests(Chromium chromium, RequestsPanelSer
             Assert.Contains("charge", await page.Locator(".confirm").InnerTextAsync());
             await PanelSession.Screenshot(page, "request-retry-confirm");
             await page.ClickAsync("[data-test=confirm]");
-            await page.WaitForURLAsync($"**/admin/requests/{failed}?done=retried");
+            await Chromium.Arrive(page, $"**/admin/requests/{failed}?done=retried");
             Assert.Contains("Queued again", await page.Locator(".notice").InnerTextAsync());
             Assert.Equal("2", await page.Locator("[data-test=run]").InnerTextAsync());
             ledger = await page.Locator("table[data-test=ledger] tbody tr").AllInnerTextsAsync();
@@ -154,7 +154,7 @@ public sealed class RequestsPageBrowserTests(Chromium chromium, RequestsPanelSer
             Assert.Contains("credits back", await page.Locator(".confirm").InnerTextAsync());
             await PanelSession.Screenshot(page, "request-cancel-confirm");
             await page.ClickAsync("[data-test=confirm]");
-            await page.WaitForURLAsync($"**/admin/requests/{queued}?done=cancelled");
+            await Chromium.Arrive(page, $"**/admin/requests/{queued}?done=cancelled");
             Assert.Contains("Cancelled and refunded", await page.Locator(".notice").InnerTextAsync());
             Assert.Contains("cancelled", await page.Locator("[data-test=status]").InnerTextAsync());
             Assert.Contains("refund", await page.Locator("table[data-test=ledger]").InnerTextAsync());

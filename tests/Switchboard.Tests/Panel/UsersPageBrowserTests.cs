@@ -118,7 +118,7 @@ public sealed class UsersPageBrowserTests(Chromium chromium, UsersPanelServe fix
             await page.FillAsync("form[data-test=credits] input[name=amount]", "15");
             await page.FillAsync("form[data-test=credits] input[name=note]", "welcome bonus");
             await page.ClickAsync("form[data-test=credits] button[type=submit]");
-            await page.WaitForURLAsync("**/admin/users/erin?done=credits");
+            await Chromium.Arrive(page, "**/admin/users/erin?done=credits");
             Assert.Contains("Credits moved", await page.Locator(".notice").InnerTextAsync());
             Assert.Equal("25", await page.Locator("[data-test=balance]").InnerTextAsync());
             var newest = await page.Locator("table[data-test=ledger] tbody tr").First.InnerTextAsync();
@@ -167,7 +167,7 @@ public sealed class UsersPageBrowserTests(Chromium chromium, UsersPanelServe fix
             Assert.Contains(prefix, await page.Locator(".confirm h2").InnerTextAsync());
             await PanelSession.Screenshot(page, "user-key-revoke-confirm");
             await page.ClickAsync("[data-test=confirm]");
-            await page.WaitForURLAsync("**/admin/users/fay?done=revoked");
+            await Chromium.Arrive(page, "**/admin/users/fay?done=revoked");
             Assert.Contains("Key revoked", await page.Locator(".notice").InnerTextAsync());
 
             var deadline = DateTime.UtcNow.AddSeconds(10);
