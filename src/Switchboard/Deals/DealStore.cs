@@ -107,17 +107,17 @@ public static class DealStore
     /// its share, once; finished steps keep their results. Returns the steps that may be running
     /// somewhere, for the caller to stop. Steps first, then the deal (the lock order of <see cref="DealSteps"/>).
     /// </summary>
-    public static (RequestStore.CancelOutcome Outcome, List<string> Stopped) Cancel(DbConnection connection, RequestRecord deal, long now)
+    public static (RequestStore.CancelOutcome Outcome, List<string> Stopped) Cancel(DbConnection connection, RequestRecord deal, long now, string by)
     {
         var cancelled = new List<(string Id, int Step, long Share)>();
         using (var command = connection.Sql(
             """
             UPDATE requests SET status = 'cancelled', owner = NULL, lease_until = NULL, not_before = NULL, error_code = 'cancelled',
-                error_message = 'the deal was cancelled by the client', finished_at = @now, updated_at = @now
+                error_message = @stepMessage, finished_at = @now, updated_at = @now
             WHERE parent = @deal AND run = @run AND status IN (@queued, @running, @waiting)
             RETURNING id, step, price
             """,
-            ("@now", now), ("@deal", deal.Id), ("@run", deal.Run),
+            ("@now", now), ("@deal", deal.Id), ("@run", deal.Run), ("@stepMessage", $"the deal was cancelled by {by}"),
             ("@queued", RequestStatus.Queued), ("@running", RequestStatus.Running), ("@waiting", RequestStatus.Waiting)))
         using (var reader = command.ExecuteReader())
         {
@@ -128,11 +128,11 @@ public static class DealStore
         }
         var changed = connection.Execute(
             """
-            UPDATE requests SET status = 'cancelled', error_code = 'cancelled', error_message = 'cancelled by the client',
+            UPDATE requests SET status = 'cancelled', error_code = 'cancelled', error_message = @message,
                 finished_at = @now, updated_at = @now
             WHERE id = @id AND run = @run AND status = @running
             """,
-            ("@now", now), ("@id", deal.Id), ("@run", deal.Run), ("@running", RequestStatus.Running));
+            ("@now", now), ("@message", $"cancelled by {by}"), ("@id", deal.Id), ("@run", deal.Run), ("@running", RequestStatus.Running));
         if (changed == 0)
         {
             // Ended meanwhile; then none of its steps was left to cancel either (a deal ends

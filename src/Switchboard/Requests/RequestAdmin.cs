@@ -372,9 +372,10 @@ public static class RequestAdmin
 
     /// <summary>
     /// Cancels a queued or running request (a deal: its unfinished steps) as its own user would,
-    /// refunded once, and stops its jobs running here; a deal's step alone is not found.
+    /// refunded once, and stops its jobs running here; a deal's step alone is not found. The
+    /// stored message names the admin.
     /// </summary>
-    public static async Task<(RequestStore.CancelOutcome Outcome, RequestRecord? Request)> Cancel(string id, Store store, InFlightJobs inFlight)
+    public static async Task<(RequestStore.CancelOutcome Outcome, RequestRecord? Request)> Cancel(string id, string admin, Store store, InFlightJobs inFlight)
     {
         RequestRecord? current;
         using (var connection = store.Open())
@@ -385,6 +386,6 @@ public static class RequestAdmin
         {
             return (RequestStore.CancelOutcome.NotFound, null);
         }
-        return await RequestEndpoints.CancelAndStop(store, inFlight, id, current.UserId);
+        return await RequestEndpoints.CancelAndStop(store, inFlight, id, current.UserId, $"the admin {admin}");
     }
 }

@@ -5,6 +5,7 @@ using Switchboard.Errors;
 using Switchboard.Execution;
 using Switchboard.Queue;
 using Switchboard.Storage;
+using Switchboard.Users;
 
 namespace Switchboard.Requests;
 
@@ -83,9 +84,9 @@ public static class RequestAdminEndpoints
         _ => throw new ArgumentOutOfRangeException(nameof(result), result.Outcome, "not a refusal"),
     };
 
-    private static async Task<IResult> Cancel(string id, Store store, InFlightJobs inFlight)
+    private static async Task<IResult> Cancel(string id, HttpContext http, Store store, InFlightJobs inFlight)
     {
-        var (outcome, request) = await RequestAdmin.Cancel(id, store, inFlight);
+        var (outcome, request) = await RequestAdmin.Cancel(id, http.User().Name, store, inFlight);
         switch (outcome)
         {
             case RequestStore.CancelOutcome.NotFound:

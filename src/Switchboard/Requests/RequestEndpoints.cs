@@ -81,7 +81,7 @@ public static partial class RequestEndpoints
         {
             return InvalidId();
         }
-        var (outcome, request) = await CancelAndStop(store, inFlight, id, http.User().Id);
+        var (outcome, request) = await CancelAndStop(store, inFlight, id, http.User().Id, "the client");
         switch (outcome)
         {
             case RequestStore.CancelOutcome.NotFound:
@@ -104,9 +104,9 @@ public static partial class RequestEndpoints
     /// in this process are stopped at once (elsewhere they stop at their next heartbeat).
     /// </summary>
     internal static async Task<(RequestStore.CancelOutcome Outcome, RequestRecord? Request)> CancelAndStop(
-        Store store, InFlightJobs inFlight, string id, string userId)
+        Store store, InFlightJobs inFlight, string id, string userId, string by)
     {
-        var (outcome, request, stopped) = await store.WriteAsync(c => RequestStore.Cancel(c, id, userId, Clock.NowMs()));
+        var (outcome, request, stopped) = await store.WriteAsync(c => RequestStore.Cancel(c, id, userId, Clock.NowMs(), by));
         foreach (var job in stopped)
         {
             inFlight.Cancel(job);

@@ -151,10 +151,11 @@ public static class RequestStore
 
     /// <summary>
     /// Cancels a queued or running request of this user and refunds its run, once; a deal, each
-    /// of its unfinished steps (<see cref="Deals.DealStore.Cancel"/>). Returns the request as it
-    /// is now and the jobs to stop if they are running here.
+    /// of its unfinished steps (<see cref="Deals.DealStore.Cancel"/>). <paramref name="by"/> says who
+    /// ("the client", "the admin NAME") in the stored message. Returns the request as it is now and
+    /// the jobs to stop if they are running here.
     /// </summary>
-    public static (CancelOutcome Outcome, RequestRecord? Request, List<string> Stop) Cancel(DbConnection connection, string id, string userId, long now)
+    public static (CancelOutcome Outcome, RequestRecord? Request, List<string> Stop) Cancel(DbConnection connection, string id, string userId, long now, string by)
     {
         var current = RequestRecord.Load(connection, id);
         if (current is null || current.UserId != userId || current.IsStep)
@@ -163,16 +164,16 @@ public static class RequestStore
         }
         if (current.Kind == "deal")
         {
-            var (outcome, stopped) = Deals.DealStore.Cancel(connection, current, now);
+            var (outcome, stopped) = Deals.DealStore.Cancel(connection, current, now, by);
             return (outcome, RequestRecord.Load(connection, id), stopped);
         }
         var changed = connection.Execute(
             """
             UPDATE requests SET status = 'cancelled', owner = NULL, lease_until = NULL, not_before = NULL,
-                error_code = 'cancelled', error_message = 'cancelled by the client', finished_at = @now, updated_at = @now
+                error_code = 'cancelled', error_message = @message, finished_at = @now, updated_at = @now
             WHERE id = @id AND run = @run AND status IN ('queued', 'running')
             """,
-            ("@id", id), ("@run", current.Run), ("@now", now));
+            ("@id", id), ("@run", current.Run), ("@now", now), ("@message", $"cancelled by {by}"));
         if (changed == 0)
         {
             return (CancelOutcome.AlreadyFinished, current, []);

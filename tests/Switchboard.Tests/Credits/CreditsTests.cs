@@ -54,7 +54,9 @@ public abstract class CreditsTests(StoreKind kind) : IAsyncLifetime
     private async Task<string> Cancelled()
     {
         var id = await SubmitAndWait("/svc/text/slow/", new { thing = Guid.NewGuid().ToString("N") }, "running");
-        Assert.Equal(HttpStatusCode.OK, (await _alice.DeleteAsync($"/svc/request/{id}/")).StatusCode);
+        var response = await _alice.DeleteAsync($"/svc/request/{id}/");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("cancelled by the client", (await response.Content.ReadFromJsonAsync<JsonObject>())!["error"]!["message"]!.GetValue<string>());
         return id;
     }
 

@@ -334,7 +334,10 @@ public abstract class RequestAdminEndpointTests(StoreKind kind) : IAsyncLifetime
         var response = await Cancel(id);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("cancelled", (await response.Content.ReadFromJsonAsync<JsonObject>())!["status"]!.GetValue<string>());
+        var cancelled = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
+        Assert.Equal("cancelled", cancelled["status"]!.GetValue<string>());
+        // The client sees who cancelled it.
+        Assert.Equal("cancelled by the admin root", cancelled["error"]!["message"]!.GetValue<string>());
         Assert.Equal(100, Balance);
         Assert.Equal(1, Ledger.Count(_dir, "refund", id));
         await Problem(await Cancel(id), HttpStatusCode.Conflict, "request_finished");

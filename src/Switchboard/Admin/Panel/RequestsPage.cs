@@ -282,7 +282,7 @@ public static class RequestsPage
         {
             return ConfirmCancel(id, http, store);
         }
-        var (outcome, request) = await RequestAdmin.Cancel(id, store, inFlight);
+        var (outcome, request) = await RequestAdmin.Cancel(id, AdminPanel.SignedIn(http), store, inFlight);
         return outcome switch
         {
             RequestStore.CancelOutcome.NotFound => NotFound(http, "No such request", $"No request has the id '{id}'.", "/admin/requests"),
