@@ -181,6 +181,18 @@ public static class SqliteMigrations
         CREATE INDEX requests_failed ON requests (seq) WHERE status = 'failed';
         CREATE INDEX requests_created ON requests (created_at);
         """,
+
+        // 8: the admin panel's state shared by every api process of a deployment (Admin/Panel/
+        // PanelKeyRing.cs, LoginThrottle.cs): the Data Protection keys that sign the login cookie
+        // and the antiforgery tokens (each sealed with the Fernet key when there is one), so a
+        // cookie made by one process opens the panel on another and survives restarts; and the
+        // failed logins per user name, so a lockout holds across processes. A failure row lives
+        // until its lockout ends; the index lets each new failure clear the expired ones.
+        """
+        CREATE TABLE panel_keys (name TEXT PRIMARY KEY, xml TEXT NOT NULL, created_at INTEGER NOT NULL);
+        CREATE TABLE login_failures (name TEXT PRIMARY KEY, failures INTEGER NOT NULL, until_ms INTEGER NOT NULL);
+        CREATE INDEX login_failures_until ON login_failures (until_ms);
+        """,
     ];
 
     public static int Latest => Steps.Length;

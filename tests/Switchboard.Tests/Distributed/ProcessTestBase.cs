@@ -44,9 +44,12 @@ public abstract class ProcessTestBase(string catalog) : IAsyncLifetime
         await Store.DisposeAsync();
     }
 
-    protected async Task<SwitchboardProcess> Start(string role, params string[] args)
+    protected Task<SwitchboardProcess> Start(string role, params string[] args) => Start(role, new Dictionary<string, string>(), args);
+
+    /// <summary>Starts a role with <paramref name="environment"/> on top of the short-lease settings.</summary>
+    protected async Task<SwitchboardProcess> Start(string role, IReadOnlyDictionary<string, string> environment, params string[] args)
     {
-        var process = await SwitchboardProcess.StartRole(Store, role, args, Fast);
+        var process = await SwitchboardProcess.StartRole(Store, role, args, new Dictionary<string, string>(Fast.Concat(environment)));
         _processes.Add(process);
         return process;
     }

@@ -1,9 +1,11 @@
+using System.Net;
+using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 
 namespace Switchboard.Tests.Infrastructure;
 
-/// <summary>Logging in to the admin panel in a browser page, for the panel's browser tests.</summary>
-public static class PanelSession
+/// <summary>Logging in to the admin panel, in a browser page or over plain HTTP.</summary>
+public static partial class PanelSession
 {
     public const string Password = "correct horse battery";
 
@@ -40,4 +42,28 @@ public static class PanelSession
         Directory.CreateDirectory(Chromium.ScreenshotDir);
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Chromium.ScreenshotDir, name + ".png"), FullPage = true });
     }
+
+    /// <summary>A client that keeps the panel's cookies in <paramref name="cookies"/> (shared by clients of several processes on 127.0.0.1) and does not follow redirects.</summary>
+    public static HttpClient HttpClient(Uri address, CookieContainer cookies) =>
+        new(new HttpClientHandler { CookieContainer = cookies, AllowAutoRedirect = false }) { BaseAddress = address };
+
+    /// <summary>The antiforgery token of the first form on the page at <paramref name="path"/>.</summary>
+    public static async Task<string> FormToken(HttpClient client, string path)
+    {
+        var match = TokenField().Match(await client.GetStringAsync(path));
+        Assert.True(match.Success, $"no form with an antiforgery token on {path}");
+        return WebUtility.HtmlDecode(match.Groups[1].Value);
+    }
+
+    /// <summary>Posts the login form (with the token of the login page) over HTTP; 302 when it opened the panel.</summary>
+    public static async Task<HttpResponseMessage> LogIn(HttpClient client, string name, string password) =>
+        await client.PostAsync("/admin/login", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["__RequestVerificationToken"] = await FormToken(client, "/admin/login"),
+            ["username"] = name,
+            ["password"] = password,
+        }));
+
+    [GeneratedRegex("name=\"__RequestVerificationToken\" value=\"([^\"]+)\"")]
+    private static partial Regex TokenField();
 }

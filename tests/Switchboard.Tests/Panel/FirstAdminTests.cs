@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text.RegularExpressions;
 using Switchboard.Storage;
 using Switchboard.Tests.Infrastructure;
 
@@ -10,7 +9,7 @@ namespace Switchboard.Tests.Panel;
 /// password, logged once at Warning and stored only as a hash; that password opens the panel,
 /// whose dashboard reads the store of either kind. A second start creates nothing.
 /// </summary>
-public sealed partial class FirstAdminTests
+public sealed class FirstAdminTests
 {
     [Theory]
     [InlineData(StoreKind.Sqlite)]
@@ -43,16 +42,8 @@ public sealed partial class FirstAdminTests
             Assert.True(isAdmin);
             Assert.DoesNotContain(password, hash, StringComparison.Ordinal);
 
-            using var client = new HttpClient(new HttpClientHandler { CookieContainer = new CookieContainer(), AllowAutoRedirect = false }) { BaseAddress = serve.Address };
-            var form = await client.GetStringAsync("/admin/login");
-            var token = TokenField().Match(form).Groups[1].Value;
-            var login = await client.PostAsync("/admin/login", new FormUrlEncodedContent(new Dictionary<string, string>
-            {
-                ["__RequestVerificationToken"] = WebUtility.HtmlDecode(token),
-                ["username"] = "admin",
-                ["password"] = password,
-            }));
-            Assert.Equal(HttpStatusCode.Redirect, login.StatusCode);
+            using var client = PanelSession.HttpClient(serve.Address!, new CookieContainer());
+            Assert.Equal(HttpStatusCode.Redirect, (await PanelSession.LogIn(client, "admin", password)).StatusCode);
             var dashboard = await client.GetAsync("/admin/");
             Assert.Equal(HttpStatusCode.OK, dashboard.StatusCode);
             Assert.Contains("Requests per minute, last 24 h", await dashboard.Content.ReadAsStringAsync());
@@ -63,7 +54,4 @@ public sealed partial class FirstAdminTests
             Assert.Equal(1L, store.Query(c => c.Scalar<long>("SELECT COUNT(*) FROM users")));
         }
     }
-
-    [GeneratedRegex("name=\"__RequestVerificationToken\" value=\"([^\"]+)\"")]
-    private static partial Regex TokenField();
 }

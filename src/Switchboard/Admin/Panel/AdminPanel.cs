@@ -31,6 +31,7 @@ public static class AdminPanel
             o.SlidingExpiration = true;
         });
         services.AddAntiforgery(o => o.Cookie.Name = "switchboard_admin_af");
+        PanelKeyRing.AddPanelKeyRing(services);
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<LoginThrottle>();
         return services;
@@ -115,11 +116,11 @@ public static class AdminPanel
         }
         if (user is null)
         {
-            throttle.Failed(name);
+            await throttle.Failed(name);
             logs.CreateLogger("Switchboard.Admin.Panel").LogWarning("Admin panel: failed login for {User}", name);
             return LoginForm(http, "Wrong user name or password.", name, 401);
         }
-        throttle.Succeeded(name);
+        await throttle.Succeeded(name);
         if (!user.IsAdmin)
         {
             return Bare("Admins only", $"<h2>Admins only</h2><p>{E(user.Name)} is not an admin: the panel is for admins.</p>", 403);

@@ -1,25 +1,45 @@
-using System.Collections.Concurrent;
+using Switchboard.Storage;
 
 namespace Switchboard.Admin.Panel;
 
 /// <summary>
-/// Locks a user name out of the login form for 5 minutes after 5 failures in a row. In memory,
-/// per process: a restart or another api process starts counting afresh (acceptable for a
-/// panel that admins alone use; the password hashes stay slow either way).
+/// Locks a user name out of the login form for 5 minutes after 5 failures in a row (each within
+/// 5 minutes of the one before). Kept in the store (<c>login_failures</c>), so the count and the
+/// lockout hold across every api process of a deployment and across restarts. A locked name's
+/// attempts are refused before its password is checked and are not counted.
 /// </summary>
-public sealed class LoginThrottle(TimeProvider time)
+public sealed class LoginThrottle(Store store, TimeProvider time)
 {
     public const int MaxFailures = 5;
     public static readonly TimeSpan Lockout = TimeSpan.FromMinutes(5);
 
-    private readonly ConcurrentDictionary<string, (int Failures, DateTimeOffset Until)> _state = new(StringComparer.Ordinal);
+    private long Now => time.GetUtcNow().ToUnixTimeMilliseconds();
 
-    public bool IsLockedOut(string name) =>
-        _state.TryGetValue(name, out var s) && s.Failures >= MaxFailures && s.Until > time.GetUtcNow();
+    public bool IsLockedOut(string name)
+    {
+        using var connection = store.Open();
+        return connection.Scalar<long?>("SELECT failures FROM login_failures WHERE name = @name AND until_ms > @now", ("@name", name), ("@now", Now)) >= MaxFailures;
+    }
 
-    public void Failed(string name) =>
-        _state.AddOrUpdate(name, _ => (1, time.GetUtcNow() + Lockout), (_, s) =>
-            s.Failures >= MaxFailures && s.Until <= time.GetUtcNow() ? (1, time.GetUtcNow() + Lockout) : (s.Failures + 1, time.GetUtcNow() + Lockout));
+    /// <summary>
+    /// Counts a failure. Expired rows go first (every name's, so names tried once do not pile
+    /// up), then the name's count grows and its window restarts.
+    /// </summary>
+    public Task Failed(string name)
+    {
+        var now = Now;
+        return store.WriteAsync(connection =>
+        {
+            connection.Execute("DELETE FROM login_failures WHERE until_ms <= @now", ("@now", now));
+            connection.Execute(
+                """
+                INSERT INTO login_failures (name, failures, until_ms) VALUES (@name, 1, @until)
+                ON CONFLICT (name) DO UPDATE SET failures = login_failures.failures + 1, until_ms = @until
+                """,
+                ("@name", name), ("@until", now + (long)Lockout.TotalMilliseconds));
+        });
+    }
 
-    public void Succeeded(string name) => _state.TryRemove(name, out _);
+    public Task Succeeded(string name) =>
+        store.WriteAsync(connection => connection.Execute("DELETE FROM login_failures WHERE name = @name", ("@name", name)));
 }
