@@ -7,8 +7,9 @@ namespace Switchboard.Recon;
 /// <summary>
 /// <c>GET /admin/api/health</c>: the whole picture, taken now by <see cref="HealthProbe"/> (the
 /// same code the recon runs): live executors, queues, dependencies, resource budgets, error
-/// rates. Alerts are known where the recon runs (serve, recon): <c>alerts.firing</c> is then the
-/// list of alerts firing; in an <c>api</c> process it is null (see the recon's metrics or logs).
+/// rates. <c>alerts</c> is what fires (<see cref="AlertBoard.Current"/>): the leading recon's own
+/// list in its process, the store's last report elsewhere (with when, and whether it is stale);
+/// <c>firing</c> is null until a recon has reported.
 /// Always 200 while the process answers: what is down is in the body.
 /// </summary>
 public static class HealthEndpoint
@@ -29,15 +30,18 @@ public static class HealthEndpoint
                 ["leading"] = leading,
                 ["repairs_last_minute"] = services.GetService<ReconRepairs>()?.LastMinute(),
             };
+            var report = AlertBoard.Current(services);
             json["alerts"] = new JsonObject
             {
-                ["firing"] = engine is null || leading != true ? null : new JsonArray([.. engine.Firing.Select(f => (JsonNode)new JsonObject
+                ["firing"] = report is null ? null : new JsonArray([.. report.Firing.Select(f => (JsonNode)new JsonObject
                 {
                     ["alert"] = f.Alert,
                     ["subject"] = f.Subject,
                     ["summary"] = f.Summary,
                     ["since"] = Clock.Iso(f.SinceMs),
                 })]),
+                ["reported_at"] = Clock.Iso(report?.ReportedAtMs),
+                ["stale"] = report?.Stale,
             };
             return TypedResults.Ok(json);
         });

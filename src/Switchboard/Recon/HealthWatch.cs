@@ -8,12 +8,16 @@ namespace Switchboard.Recon;
 /// <summary>
 /// Recon's watch, beside its repairs and on the same interval but in its own loop (a slow
 /// health check never delays a repair): while this process leads, takes a health snapshot,
-/// sets recon's gauges from it, and evaluates the alerts of the <c>recon</c> config.
+/// sets recon's gauges from it, evaluates the alerts of the <c>recon</c> config, and reports
+/// what fires to the store (<see cref="AlertBoard"/>) for the other processes to show.
 /// </summary>
 public sealed class HealthWatch(
     HealthProbe probe, AlertEngine alerts, ReconRepairs repairs, AppConfigs configs, IReconLeadership leadership,
-    IOptions<SwitchboardOptions> options, ILogger<HealthWatch> logger) : BackgroundService
+    Store store, IOptions<SwitchboardOptions> options, ILogger<HealthWatch> logger) : BackgroundService
 {
+    private IReadOnlyList<FiringAlert>? _reported;
+    private long _reportedAtMs;
+
     /// <summary>The last snapshot taken while leading (null before the first, or when not leading).</summary>
     public HealthSnapshot? Last { get; private set; }
 
@@ -29,6 +33,7 @@ public sealed class HealthWatch(
                 {
                     alerts.Reset();
                     Last = null;
+                    _reported = null;
                     wasLeader = false;
                 }
                 continue;
@@ -40,12 +45,26 @@ public sealed class HealthWatch(
                 probe.Publish(snapshot);
                 alerts.Evaluate(AlertRules.Check(snapshot, configs.Recon.Alerts, repairs.LastMinute()), Clock.NowMs());
                 Last = snapshot;
+                await Report(alerts.Firing);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                logger.LogWarning(ex, "Health check failed; next in {Interval}", options.Value.ReconInterval);
+                logger.LogWarning(ex, "Health check or alert report failed; next in {Interval}", options.Value.ReconInterval);
             }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+
+    /// <summary>Writes the firing alerts to the store when which ones fire changed, or when the last report is getting old.</summary>
+    private async Task Report(IReadOnlyList<FiringAlert> firing)
+    {
+        var now = Clock.NowMs();
+        var same = _reported is not null && _reported.Select(f => (f.Alert, f.Subject)).SequenceEqual(firing.Select(f => (f.Alert, f.Subject)));
+        if (same && now - _reportedAtMs < AlertBoard.RefreshEvery.TotalMilliseconds)
+        {
+            return;
+        }
+        await store.WriteAsync(connection => AlertBoard.Publish(connection, firing, now));
+        (_reported, _reportedAtMs) = (firing, now);
     }
 }

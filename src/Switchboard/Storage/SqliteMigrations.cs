@@ -182,16 +182,20 @@ public static class SqliteMigrations
         CREATE INDEX requests_created ON requests (created_at);
         """,
 
-        // 8: the admin panel's state shared by every api process of a deployment (Admin/Panel/
-        // PanelKeyRing.cs, LoginThrottle.cs): the Data Protection keys that sign the login cookie
-        // and the antiforgery tokens (each sealed with the Fernet key when there is one), so a
-        // cookie made by one process opens the panel on another and survives restarts; and the
-        // failed logins per user name, so a lockout holds across processes. A failure row lives
-        // until its lockout ends; the index lets each new failure clear the expired ones.
+        // 8: what every process of a deployment must see alike, for the admin panel and the
+        // health endpoint. The Data Protection keys that sign the login cookie and the
+        // antiforgery tokens (Admin/Panel/PanelKeyRing.cs; each sealed with the Fernet key when
+        // there is one), so a cookie made by one process opens the panel on another and survives
+        // restarts. The failed logins per user name (LoginThrottle.cs), so a lockout holds across
+        // processes; a failure row lives until its lockout ends, and the index lets each new
+        // failure clear the expired ones. The alerts the leading recon reports as firing, and
+        // when it last reported (Recon/AlertBoard.cs), so an api process shows them too.
         """
         CREATE TABLE panel_keys (name TEXT PRIMARY KEY, xml TEXT NOT NULL, created_at INTEGER NOT NULL);
         CREATE TABLE login_failures (name TEXT PRIMARY KEY, failures INTEGER NOT NULL, until_ms INTEGER NOT NULL);
         CREATE INDEX login_failures_until ON login_failures (until_ms);
+        CREATE TABLE alerts_firing (alert TEXT NOT NULL, subject TEXT NOT NULL, summary TEXT NOT NULL, since_ms INTEGER NOT NULL, PRIMARY KEY (alert, subject));
+        INSERT INTO meta (key, value) VALUES ('alerts_reported_at', 0);
         """,
     ];
 

@@ -11,7 +11,8 @@ namespace Switchboard.Tests.Recon;
 /// The distributed deployment, every role its own OS process (PostgreSQL + Redis): with no
 /// executor running, queued work fires <c>no_executor</c> from the recon to a fake Discord
 /// webhook; an executor starting resolves it. The <c>api</c> process answers
-/// <c>GET /admin/api/health</c> from the same checks. No log line holds the webhook.
+/// <c>GET /admin/api/health</c> from the same checks, with the alerts the recon reported to the
+/// store. No log line holds the webhook.
 /// </summary>
 public sealed class DistributedAlertsTests : IAsyncLifetime
 {
@@ -50,6 +51,24 @@ public sealed class DistributedAlertsTests : IAsyncLifetime
         return process;
     }
 
+    private static List<string> FiringHere(JsonObject health) =>
+        health["alerts"]!["firing"] is JsonArray firing ? [.. firing.Select(a => a!["alert"]!.GetValue<string>())] : [];
+
+    private static async Task<JsonObject> HealthWhen(HttpClient admin, Func<JsonObject, bool> until)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (true)
+        {
+            var health = (await admin.GetFromJsonAsync<JsonObject>("/admin/api/health"))!;
+            if (until(health))
+            {
+                return health;
+            }
+            Assert.True(DateTime.UtcNow < deadline, "health never matched: " + health.ToJsonString());
+            await Task.Delay(200);
+        }
+    }
+
     [Fact]
     public async Task QueuedWorkWithNoExecutorAlertsUntilOneStarts()
     {
@@ -77,17 +96,24 @@ public sealed class DistributedAlertsTests : IAsyncLifetime
         Assert.StartsWith("[FIRING] no_executor echo.render: 1 queued requests", fired[0].Json["content"]!.GetValue<string>());
 
         using var root = api.Client(admin);
-        var health = (await root.GetFromJsonAsync<JsonObject>("/admin/api/health"))!;
+        // The api process runs no recon: it shows the alerts the recon reported to the store.
+        var health = await HealthWhen(root, h => FiringHere(h).Contains("no_executor"));
         Assert.Equal(0, health["executors"]!["live"]!.GetValue<int>());
         Assert.Equal(1, health["queues"]!["depth"]!.GetValue<long>());
-        Assert.Null(health["alerts"]!["firing"]);
+        Assert.False(health["alerts"]!["stale"]!.GetValue<bool>());
+        Assert.Equal("echo.render", health["alerts"]!["firing"]![0]!["subject"]!.GetValue<string>());
         Assert.False(health["recon"]!["in_process"]!.GetValue<bool>());
+        // So does its panel's dashboard.
+        await PanelSession.CreateAdmin(_store, "ops");
+        using var panel = PanelSession.HttpClient(api.Address!, new CookieContainer());
+        Assert.Equal(HttpStatusCode.Redirect, (await PanelSession.LogIn(panel, "ops", PanelSession.Password)).StatusCode);
+        Assert.Contains("<li><b>no_executor</b> echo.render<br>", await panel.GetStringAsync("/admin/"), StringComparison.Ordinal);
 
         await Start("executor");
         await SwitchboardFactory.WaitFor(user, id, TimeSpan.FromSeconds(20), "succeeded");
         var calls = await _discord.WaitForCalls(2, TimeSpan.FromSeconds(20));
         Assert.StartsWith("[RESOLVED] no_executor echo.render", calls[1].Json["content"]!.GetValue<string>());
-        health = (await root.GetFromJsonAsync<JsonObject>("/admin/api/health"))!;
+        health = await HealthWhen(root, h => FiringHere(h).Count == 0);
         Assert.Equal(1, health["executors"]!["live"]!.GetValue<int>());
         Assert.Contains("echo.render", health["executors"]!["registry"]![0]!["handlers"]!.AsArray().Select(h => h!.GetValue<string>()));
 

@@ -18,9 +18,8 @@ public static class Dashboard
     public static async Task<string> Render(IServiceProvider services)
     {
         var snapshot = await services.GetRequiredService<HealthProbe>().TakeAsync();
-        var engine = services.GetService<AlertEngine>();
-        var leading = services.GetService<IReconLeadership>()?.IsLeader;
-        IReadOnlyList<FiringAlert>? firing = engine is null || leading != true ? null : engine.Firing;
+        var report = AlertBoard.Current(services);
+        var firing = report?.Firing;
         var (total, failed) = Buckets(services.GetRequiredService<Store>(), snapshot.AtMs);
         var depth = snapshot.QueuesByHandler.Sum(q => q.Depth);
         var oldest = snapshot.QueuesByHandler.Count == 0 ? 0 : snapshot.QueuesByHandler.Max(q => q.OldestAgeSeconds);
@@ -31,7 +30,7 @@ public static class Dashboard
         Tile(body, "Queue depth", depth.ToString(CultureInfo.InvariantCulture), $"oldest waiting {Age(oldest)}");
         Tile(body, "Live executors", snapshot.Executors?.Count.ToString(CultureInfo.InvariantCulture) ?? "?",
             snapshot.Executors is null ? "registry unreachable" : $"{snapshot.Executors.Sum(e => e.InFlight)} jobs in flight", snapshot.Executors is { Count: > 0 } ? "" : "warn");
-        Tile(body, "Alerts firing", firing?.Count.ToString(CultureInfo.InvariantCulture) ?? "–", firing is null ? "the recon runs elsewhere" : firing.Count == 0 ? "all clear" : "see below", firing is { Count: > 0 } ? "bad" : "");
+        Tile(body, "Alerts firing", firing?.Count.ToString(CultureInfo.InvariantCulture) ?? "–", firing is null ? "no recon has reported" : report!.Stale ? $"as of {Clock.Iso(report.ReportedAtMs)}" : firing.Count == 0 ? "all clear" : "see below", firing is { Count: > 0 } ? "bad" : "");
         body.Append("</section>");
 
         body.Append("""<section class="card"><div class="card-head"><h2>Requests per minute, last 24 h</h2><span class="legend"><i class="ok"></i>succeeded or pending <i class="fail"></i>failed</span></div>""");
@@ -56,15 +55,19 @@ public static class Dashboard
             }
         }
         body.Append("""</section><section class="card"><h2>Alerts firing</h2>""");
-        if (firing is null)
+        if (report is null)
         {
-            body.Append("""<p class="muted">Alerts are evaluated where the recon runs; this process does not lead it.</p>""");
+            body.Append("""<p class="muted">No recon has reported alerts to this store yet: start one (<code>serve</code> runs its own, or the <code>recon</code> role).</p>""");
         }
-        else if (firing.Count == 0)
+        else if (report.Stale)
+        {
+            body.Append($"""<p class="alert">The recon last reported at {E(Clock.Iso(report.ReportedAtMs))}: none is leading now, or it cannot reach the store. What it reported then:</p>""");
+        }
+        if (firing is { Count: 0 })
         {
             body.Append("""<p class="muted">Nothing firing.</p>""");
         }
-        else
+        else if (firing is not null)
         {
             body.Append("<ul class=\"alerts\">");
             foreach (var f in firing)
