@@ -8,6 +8,7 @@ using Switchboard.Credits;
 using Switchboard.Deals;
 using Switchboard.Execution;
 using Switchboard.Queue;
+using Switchboard.Resources;
 using Switchboard.Storage;
 using Switchboard.Users;
 
@@ -53,10 +54,13 @@ public enum RetryOutcome
     InputsChanged,
     NotInstalled,
     InsufficientCredits,
+
+    /// <summary>A resource the request needs is exhausted and set to reject new work, as a submit would be refused.</summary>
+    ResourceExhausted,
 }
 
 /// <summary>What a retry did: the new run, or why nothing was changed (<see cref="Detail"/> says it for people).</summary>
-public sealed record RetryResult(RetryOutcome Outcome, int Run = 0, string Detail = "", long Balance = 0, long Price = 0);
+public sealed record RetryResult(RetryOutcome Outcome, int Run = 0, string Detail = "", long Balance = 0, long Price = 0, ResourceRefusal? Refusal = null);
 
 /// <summary>
 /// Requests for admins, the one copy of the rules behind the panel's Requests page and
@@ -261,7 +265,7 @@ public static class RequestAdmin
     /// job(s) as a submit does. Only a failed request: the status is checked again in the
     /// writer unit, so of two retries at once one makes the new run and the other finds it queued.
     /// </summary>
-    public static async Task<RetryResult> Retry(string id, Store store, CatalogSnapshot catalog, AppConfigs configs, IJobQueue queue)
+    public static async Task<RetryResult> Retry(string id, Store store, CatalogSnapshot catalog, AppConfigs configs, IJobQueue queue, ResourceNeeds needs, IResourceGate gate)
     {
         RequestRecord? current;
         using (var connection = store.Open())
@@ -279,8 +283,8 @@ public static class RequestAdmin
         try
         {
             return current.Kind == "deal"
-                ? await RetryDeal(current, store, catalog, configs, queue)
-                : await RetryOffer(current, store, catalog, configs, queue);
+                ? await RetryDeal(current, store, catalog, configs, queue, needs, gate)
+                : await RetryOffer(current, store, catalog, configs, queue, needs, gate);
         }
         catch (InsufficientCreditsException ex)
         {
@@ -288,10 +292,13 @@ public static class RequestAdmin
         }
     }
 
+    private static RetryResult Refused(ResourceRefusal refusal) =>
+        new(RetryOutcome.ResourceExhausted, Detail: refusal.Detail, Refusal: refusal);
+
     private static RetryResult NotFailed(string status) =>
         new(RetryOutcome.NotFailed, Detail: $"It is {status}; only a failed request can be retried.");
 
-    private static async Task<RetryResult> RetryOffer(RequestRecord current, Store store, CatalogSnapshot catalog, AppConfigs configs, IJobQueue queue)
+    private static async Task<RetryResult> RetryOffer(RequestRecord current, Store store, CatalogSnapshot catalog, AppConfigs configs, IJobQueue queue, ResourceNeeds needs, IResourceGate gate)
     {
         var target = $"{current.Service}/{current.Action}";
         var offer = catalog.FindOffer(current.Service, current.Action);
@@ -302,6 +309,10 @@ public static class RequestAdmin
         if (!configs.Services.IsInstalled(offer.Handler))
         {
             return new RetryResult(RetryOutcome.NotInstalled, Detail: $"The handler '{offer.Handler}' of {target} is not installed (service_map config).");
+        }
+        if (await SubmitEndpoint.Exhausted(needs, gate, offer.Handler) is { } refusal)
+        {
+            return Refused(refusal);
         }
         var errors = new Dictionary<string, string>(StringComparer.Ordinal);
         if (Inputs(current, offer.Template.Variables, configs.Api, errors) is not { } inputs)
@@ -319,7 +330,7 @@ public static class RequestAdmin
         return new RetryResult(RetryOutcome.Retried, result.Run);
     }
 
-    private static async Task<RetryResult> RetryDeal(RequestRecord current, Store store, CatalogSnapshot catalog, AppConfigs configs, IJobQueue queue)
+    private static async Task<RetryResult> RetryDeal(RequestRecord current, Store store, CatalogSnapshot catalog, AppConfigs configs, IJobQueue queue, ResourceNeeds needs, IResourceGate gate)
     {
         var name = current.Action;
         var deal = catalog.FindDeal(name);
@@ -336,6 +347,13 @@ public static class RequestAdmin
         if (quote.Items.FirstOrDefault(i => !configs.Services.IsInstalled(i.Offer.Handler)) is { } missing)
         {
             return new RetryResult(RetryOutcome.NotInstalled, Detail: $"The handler '{missing.Offer.Handler}' of {missing.Item.Offer} is not installed (service_map config).");
+        }
+        foreach (var item in quote.Items)
+        {
+            if (await SubmitEndpoint.Exhausted(needs, gate, item.Offer.Handler) is { } refusal)
+            {
+                return Refused(refusal);
+            }
         }
         var variables = DealInputs.Of(quote.Items.Select(i => (i.Item, i.Offer)));
         if (Inputs(current, variables, configs.Api, errors) is not { } inputs)

@@ -4,6 +4,7 @@ using Switchboard.Config;
 using Switchboard.Errors;
 using Switchboard.Execution;
 using Switchboard.Queue;
+using Switchboard.Resources;
 using Switchboard.Storage;
 using Switchboard.Users;
 
@@ -53,9 +54,9 @@ public static class RequestAdminEndpoints
         return RequestAdmin.Detail(connection, id) is { } detail ? TypedResults.Ok(detail.Json) : Problems.RequestNotFound();
     }
 
-    private static async Task<IResult> Retry(string id, Store store, CatalogCache catalog, AppConfigs configs, IJobQueue queue)
+    private static async Task<IResult> Retry(string id, HttpContext http, Store store, CatalogCache catalog, AppConfigs configs, IJobQueue queue, ResourceNeeds needs, IResourceGate gate)
     {
-        var result = await RequestAdmin.Retry(id, store, catalog.Current, configs, queue);
+        var result = await RequestAdmin.Retry(id, store, catalog.Current, configs, queue, needs, gate);
         switch (result.Outcome)
         {
             case RetryOutcome.Retried:
@@ -65,6 +66,8 @@ public static class RequestAdminEndpoints
                 }
             case RetryOutcome.NotFound:
                 return Problems.RequestNotFound();
+            case RetryOutcome.ResourceExhausted:
+                return SubmitEndpoint.ResourceExhausted(http, result.Refusal!);
             case RetryOutcome.InsufficientCredits:
                 return Problems.Of(402, "insufficient_credits", "Not enough credits", result.Detail,
                     new Dictionary<string, object?> { ["balance"] = result.Balance, ["price"] = result.Price });

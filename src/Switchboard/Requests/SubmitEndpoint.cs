@@ -169,12 +169,16 @@ public static class SubmitEndpoint
     /// </summary>
     internal static IResult InvalidJson() => Problems.Of(400, "invalid_json", "The body is not valid JSON");
 
+    /// <summary>429 when the handler's resource is exhausted and set to reject new work (see <see cref="Exhausted"/>).</summary>
+    internal static async Task<IResult?> Rejected(HttpContext http, ResourceNeeds needs, IResourceGate gate, string handler) =>
+        await Exhausted(needs, gate, handler) is { } exhausted ? ResourceExhausted(http, exhausted) : null;
+
     /// <summary>
-    /// 429 when the handler's resource is exhausted and set to reject new work. When the gate
-    /// cannot be reached the request is accepted: its job then waits for the gate like any other
-    /// (fail closed at execution).
+    /// The handler's resource and the seconds until it takes new work, when it is exhausted and
+    /// set to reject; else null. When the gate cannot be reached the work is accepted: its job
+    /// then waits for the gate like any other (fail closed at execution).
     /// </summary>
-    internal static async Task<IResult?> Rejected(HttpContext http, ResourceNeeds needs, IResourceGate gate, string handler)
+    internal static async Task<ResourceRefusal?> Exhausted(ResourceNeeds needs, IResourceGate gate, string handler)
     {
         if (needs.For(handler) is not { Spec.OnExhausted: OnExhausted.Reject } need)
         {
@@ -189,15 +193,14 @@ public static class SubmitEndpoint
         {
             return null;
         }
-        if (wait is null)
-        {
-            return null;
-        }
-        var seconds = Math.Max(1, (long)Math.Ceiling(wait.Value.TotalSeconds));
-        http.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        return Problems.Of(429, "resource_exhausted", "The resource this action uses is exhausted",
-            $"'{need.Name}' takes no new work now (on_exhausted: reject); try again in {seconds} s.",
-            new Dictionary<string, object?> { ["resource"] = need.Name, ["retry_after_s"] = seconds });
+        return wait is null ? null : new ResourceRefusal(need.Name, Math.Max(1, (long)Math.Ceiling(wait.Value.TotalSeconds)));
+    }
+
+    internal static IResult ResourceExhausted(HttpContext http, ResourceRefusal refusal)
+    {
+        http.Response.Headers.RetryAfter = refusal.Seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return Problems.Of(429, "resource_exhausted", "The resource this action uses is exhausted", refusal.Detail,
+            new Dictionary<string, object?> { ["resource"] = refusal.Resource, ["retry_after_s"] = refusal.Seconds });
     }
 
     private static bool IsJson(string? contentType)
@@ -234,4 +237,10 @@ public static class SubmitEndpoint
             }
         }
     }
+}
+
+/// <summary>A resource set to <c>on_exhausted: reject</c> refusing new work for <see cref="Seconds"/> more.</summary>
+public sealed record ResourceRefusal(string Resource, long Seconds)
+{
+    public string Detail => $"'{Resource}' takes no new work now (on_exhausted: reject); try again in {Seconds} s.";
 }

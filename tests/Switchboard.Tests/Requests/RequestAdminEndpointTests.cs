@@ -326,6 +326,28 @@ public abstract class RequestAdminEndpointTests(StoreKind kind) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ARetryOnAResourceThatRejectsNewWorkIs429AndChangesNothing()
+    {
+        var id = await Failed();
+        // The handler now draws on a budget of 0 credits that rejects new work when spent.
+        await Infrastructure.Cli.ApplyCatalog(_dir, "handlers:\n  - {id: echo.render, credits: 1, resource: scarce}\n");
+        var file = Path.Combine(_dir.Path, "resources.yaml");
+        await File.WriteAllTextAsync(file, "resource_map:\n  scarce: {credits: 0, period: 1h, on_exhausted: reject}\n");
+        var (exit, _, error) = await Infrastructure.Cli.Run(_dir, "config", "push", file, "--id", "resource_map");
+        Assert.True(exit == 0, error);
+        _app.Refresh();
+
+        var response = await Retry(id);
+        var problem = await Problem(response, HttpStatusCode.TooManyRequests, "resource_exhausted");
+        Assert.Equal("scarce", problem["resource"]!.GetValue<string>());
+        Assert.True(response.Headers.RetryAfter?.Delta > TimeSpan.Zero);
+
+        Assert.Equal(1, Charges(id));
+        Assert.Equal("failed", (await _root.GetFromJsonAsync<JsonObject>($"/admin/api/requests/{id}"))!["status"]!.GetValue<string>());
+        await AuditPasses();
+    }
+
+    [Fact]
     public async Task ACancelRefundsOnceAndAFinishedRequestIs409()
     {
         var id = await Submit("/svc/text/slow/", new { thing = "a" }, "running");

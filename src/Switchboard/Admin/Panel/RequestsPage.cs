@@ -8,6 +8,7 @@ using Switchboard.Config;
 using Switchboard.Execution;
 using Switchboard.Queue;
 using Switchboard.Requests;
+using Switchboard.Resources;
 using Switchboard.Storage;
 using static Switchboard.Admin.Panel.PanelForms;
 using static Switchboard.Admin.Panel.PanelHtml;
@@ -243,20 +244,21 @@ public static class RequestsPage
             """);
     }
 
-    private static async Task<IResult> Retry(string id, HttpContext http, Store store, CatalogCache catalog, AppConfigs configs, IJobQueue queue)
+    private static async Task<IResult> Retry(string id, HttpContext http, Store store, CatalogCache catalog, AppConfigs configs, IJobQueue queue, ResourceNeeds needs, IResourceGate gate)
     {
         var form = await http.Request.ReadFormAsync();
         if (form["confirm"].ToString() != "yes")
         {
             return ConfirmRetry(id, http, store);
         }
-        var result = await RequestAdmin.Retry(id, store, catalog.Current, configs, queue);
+        var result = await RequestAdmin.Retry(id, store, catalog.Current, configs, queue, needs, gate);
         return result.Outcome switch
         {
             RetryOutcome.Retried => Done(PathOf(id), "retried"),
             RetryOutcome.NotFound => NotFound(http, "No such request", $"No request has the id '{id}'.", "/admin/requests"),
             RetryOutcome.InsufficientCredits => Show(http, store, id, $"Not retried: not enough credits ({result.Detail}). Nothing was changed.", 402),
             RetryOutcome.NotInstalled => Show(http, store, id, $"Not retried: {result.Detail} Nothing was changed.", 503),
+            RetryOutcome.ResourceExhausted => Show(http, store, id, $"Not retried: {result.Detail} Nothing was changed.", 429),
             _ => Show(http, store, id, $"Not retried: {result.Detail} Nothing was changed.", 409),
         };
     }
