@@ -7,8 +7,9 @@
 #   bench/run-panel.sh
 #
 # Steps: a fresh data dir with an admin (`root`, a random throwaway password) and a client user;
-# a catalog with offers bench/echo (echo.render) and bench/fail (echo.render told to fail
-# permanently); serve; SEED_S seconds of unique-body POSTs (every FAIL_EVERY-th to bench/fail),
+# a catalog with offers bench/echo (echo.render), bench/fail (echo.render told to fail
+# permanently), bench/rare and the deal bench-pack (never asked for: their searches find nothing);
+# serve; SEED_S seconds of unique-body POSTs (every FAIL_EVERY-th to bench/fail),
 # drained; a panel session cookie from the login form; then RUNS runs, each measuring every
 # endpoint in turn for DURATION seconds with wrk on one connection (one request at a time).
 #
@@ -82,6 +83,16 @@ CLIENT_KEY=$(new_key "$CLIENT" --credits 1000000000 --data "$SB_DIR")
     create_qty: 1
     params:
       fail: "told to fail by bench/run-panel.sh"
+  - service: bench
+    action: rare
+    handler: echo.render
+    price: 1
+    prompt_template: "Never asked for {text}"
+deals:
+  - name: bench-pack
+    offers:
+      - {offer: bench/echo, pipeline: none}
+      - {offer: bench/rare, pipeline: none}
 YAML
 } >"$SB_DIR/catalog.yaml"
 "$SWITCHBOARD" catalog apply "$SB_DIR/catalog.yaml" --data "$SB_DIR" >"$LOG/catalog.log" 2>&1 \
@@ -129,7 +140,8 @@ SAMPLE_ID=$(sql "SELECT id FROM requests WHERE status = 'failed' ORDER BY seq LI
 # How SQLite runs the queries behind the slower endpoints (the text of RequestAdmin.Search and
 # Dashboard.Buckets with the parameters filled in), for the reading in the README.
 {
-  for where in "" "AND r.status = 'failed'" "AND r.user_id = (SELECT id FROM users WHERE name = '$CLIENT')"; do
+  for where in "" "AND r.status = 'failed'" "AND r.user_id = (SELECT id FROM users WHERE name = '$CLIENT')" \
+    "AND r.kind = 'offer' AND r.service = 'bench' AND r.action = 'rare'" "AND r.kind = 'deal' AND r.service = 'deal' AND r.action = 'bench-pack'"; do
     echo "-- GET /admin/api/requests ${where:+($where)}"
     sql "EXPLAIN QUERY PLAN SELECT r.seq, r.id, r.kind, r.service, r.action, u.name, r.status, r.price, r.run, r.attempts, r.max_attempts, r.created_at FROM requests r JOIN users u ON u.id = r.user_id WHERE r.kind <> 'step' $where ORDER BY r.seq DESC LIMIT 51"
   done
@@ -167,6 +179,9 @@ ENDPOINTS=(
   "panel /admin/requests?status=failed|/admin/requests?status=failed|cookie"
   "panel /admin/resources|/admin/resources|cookie"
   "panel /admin/users|/admin/users|cookie"
+  "GET /admin/api/requests?offer=bench/fail|/admin/api/requests?offer=bench/fail|key"
+  "GET /admin/api/requests?offer=bench/rare (none)|/admin/api/requests?offer=bench/rare|key"
+  "GET /admin/api/requests?deal=bench-pack (none)|/admin/api/requests?deal=bench-pack|key"
 )
 N=${#ENDPOINTS[@]}
 LABEL=() URLPATH=() AUTH=()

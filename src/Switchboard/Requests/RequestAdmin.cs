@@ -167,7 +167,7 @@ public static class RequestAdmin
         }
         if (filter.Deal is { } deal)
         {
-            where.Add("r.kind = 'deal' AND r.action = @deal");
+            where.Add("r.kind = 'deal' AND r.service = 'deal' AND r.action = @deal");
             args.Add(("@deal", deal));
         }
         if (filter.From is { } from)

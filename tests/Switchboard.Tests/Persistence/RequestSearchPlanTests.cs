@@ -7,8 +7,8 @@ namespace Switchboard.Tests.Persistence;
 /// <summary>
 /// The admins' request searches (the panel's Requests page, <c>GET /admin/api/requests</c>) find
 /// their rows through an index on a table of many requests, on both stores: a user's through
-/// <c>requests_user_seq</c>, failed ones through <c>requests_failed</c>, and the dashboard's last 24 h
-/// through <c>requests_created</c>. Without them a user's page sorted all that user's rows and a status
+/// <c>requests_user_seq</c>, failed ones through <c>requests_failed</c>, an offer's or a deal's through
+/// <c>requests_target_seq</c>, and the dashboard's last 24 h through <c>requests_created</c>. Without them a user's page sorted all that user's rows and a status
 /// page walked the table (bench/README.md, "Admin panel and admin API").
 /// </summary>
 public abstract class RequestSearchPlanTests(StoreKind kind) : IAsyncLifetime
@@ -19,7 +19,8 @@ public abstract class RequestSearchPlanTests(StoreKind kind) : IAsyncLifetime
 
     public Task InitializeAsync()
     {
-        // Free requests of two users, one in a hundred of them the rare user's and failed: rows
+        // Free requests of two users, one in a hundred of them the rare user's, of the rare offer
+        // s/rare, and failed: rows
         // the store could hold (price 0, so the credits audit has nothing to say).
         _store.Store.Write(c =>
         {
@@ -30,9 +31,9 @@ public abstract class RequestSearchPlanTests(StoreKind kind) : IAsyncLifetime
                 c.Execute(
                     """
                     INSERT INTO requests (id, user_id, kind, service, action, handler, status, inputs, prompt, params, create_qty, price, run, max_attempts, created_at, updated_at)
-                    VALUES (@id, @user, 'offer', 's', 'a', 'echo.render', @status, @inputs, 'p', @params, 1, 0, 1, 3, @at, @at)
+                    VALUES (@id, @user, 'offer', 's', @action, 'echo.render', @status, @inputs, 'p', @params, 1, 0, 1, 3, @at, @at)
                     """,
-                    ("@id", $"r{i:D8}"), ("@user", rare ? "u2" : "u1"), ("@status", rare ? "failed" : "succeeded"),
+                    ("@id", $"r{i:D8}"), ("@user", rare ? "u2" : "u1"), ("@action", rare ? "rare" : "a"), ("@status", rare ? "failed" : "succeeded"),
                     ("@inputs", new Json("{}")), ("@params", new Json("{}")), ("@at", 1_000_000L + i));
             }
             c.Execute(kind == StoreKind.Postgres ? "ANALYZE requests" : "ANALYZE");
@@ -61,8 +62,8 @@ public abstract class RequestSearchPlanTests(StoreKind kind) : IAsyncLifetime
         });
     }
 
-    private static RequestFilter Filter(string? status = null, string? user = null) =>
-        new(status, user, null, null, null, null, RequestAdmin.DefaultLimit, null);
+    private static RequestFilter Filter(string? status = null, string? user = null, string? offer = null, string? deal = null) =>
+        new(status, user, offer, deal, null, null, RequestAdmin.DefaultLimit, null);
 
     [Fact]
     public void AUsersRequestsComeThroughTheUserAndSeqIndex()
@@ -78,6 +79,19 @@ public abstract class RequestSearchPlanTests(StoreKind kind) : IAsyncLifetime
         Assert.Contains("requests_failed", Plan(Filter(status: RequestStatus.Failed)));
 
     [Fact]
+    public void AnOffersRequestsComeThroughTheTargetIndex()
+    {
+        var plan = Plan(Filter(offer: "s/rare"));
+        Assert.Contains("requests_target_seq", plan);
+        Assert.DoesNotContain("TEMP B-TREE", plan);
+        Assert.DoesNotContain("Sort", plan);
+    }
+
+    [Fact]
+    public void ADealsRequestsComeThroughTheTargetIndex() =>
+        Assert.Contains("requests_target_seq", Plan(Filter(deal: "pack")));
+
+    [Fact]
     public void TheDashboardsLastDayComesThroughTheCreatedIndex() =>
         Assert.Contains("requests_created", Plan((Admin.Panel.Dashboard.HourlySql, [("@from", 1_000_000L + Rows - 10)])));
 
@@ -89,6 +103,10 @@ public abstract class RequestSearchPlanTests(StoreKind kind) : IAsyncLifetime
         Assert.All(page.Rows, r => Assert.Equal(("rare", "failed"), (r.User, r.Status)));
         Assert.Equal($"r{Rows - 100:D8}", page.Rows[0].Id); // Newest first.
         Assert.NotNull(page.Older);
+        var offer = _store.Query(c => RequestAdmin.Search(c, Filter(offer: "s/rare")));
+        Assert.Equal(RequestAdmin.DefaultLimit, offer.Rows.Count);
+        Assert.All(offer.Rows, r => Assert.Equal("s/rare", r.Target));
+        Assert.Equal($"r{Rows - 100:D8}", offer.Rows[0].Id);
     }
 }
 
