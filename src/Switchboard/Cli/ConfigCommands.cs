@@ -16,7 +16,7 @@ public static class ConfigCommands
     public const string Usage = """
           config push FILE --id ID [--version V] [--comment C] [--author A] [--encrypted] [--inactive]
           config list [ID] | config show ID [--version V] [--reveal] | config pull ID [--version V]
-          config diff ID V1 V2 | config rollback ID --to V | config rotate-key
+          config diff ID V1 V2 | config rollback ID --to V [--author A] | config rotate-key
           keygen                                          prints a new Fernet key
         """;
 
@@ -149,7 +149,7 @@ public static class ConfigCommands
     {
         var id = args.Word(2, "config id");
         var version = args.Option("to") ?? throw new UsageException("config rollback needs --to VERSION");
-        if (!configs.Activate(id, version))
+        if (!configs.Activate(id, version, args.Option("author") ?? Author()))
         {
             error.WriteLine($"config '{id}' has no version {version}");
             return 1;

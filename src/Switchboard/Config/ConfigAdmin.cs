@@ -42,16 +42,28 @@ public static class ConfigAdmin
     public static string Masked(ConfigVersion version) =>
         ConfigProtocol.Show(version.Content, ConfigDiff.Source(version), version.Id, keys: null, reveal: false);
 
-    /// <summary>Makes <paramref name="version"/> active again and logs who did; false when there is no such version.</summary>
+    /// <summary>How many activations of an id the admin API and the panel show.</summary>
+    public const int HistoryLimit = 50;
+
+    /// <summary>Makes <paramref name="version"/> active again, recorded and logged with who did; false when there is no such version.</summary>
     public static bool Rollback(AppConfigs configs, string id, string version, string actor, ILogger logger)
     {
-        if (!configs.Versions.Activate(id, version))
+        if (!configs.Versions.Activate(id, version, actor))
         {
             return false;
         }
         logger.LogInformation("Config {Id} rolled back to version {Version} by {Actor}", id, version, actor);
         return true;
     }
+
+    public static JsonObject ToJson(ConfigActivation a) => new()
+    {
+        ["version"] = a.Version,
+        ["previous"] = a.Previous,
+        ["action"] = a.Action,
+        ["actor"] = a.Actor,
+        ["at"] = Clock.Iso(a.At),
+    };
 
     public static JsonObject ToJson(ConfigVersion v) => new()
     {

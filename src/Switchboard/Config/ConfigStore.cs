@@ -11,6 +11,9 @@ namespace Switchboard.Config;
 public sealed record ConfigVersion(
     string Id, string Version, string Content, string Hash, string Author, string? Comment, long CreatedAt, bool Active, long Seq);
 
+/// <summary>A version made active: by a push (<c>push</c>) or a rollback or roll forward (<c>rollback</c>), by whom, replacing which.</summary>
+public sealed record ConfigActivation(string Id, string Version, string? Previous, string Action, string Actor, long At);
+
 /// <summary>
 /// App configs in the store (SPEC.md §6): every version of every id kept forever, one version
 /// per id active. The table's name comes from the bootstrap (<c>meta.collection</c>). Every
@@ -112,7 +115,7 @@ public sealed partial class ConfigStore
             }
             if (activate)
             {
-                c.Execute($"UPDATE {_table} SET active = 0 WHERE config_id = @id AND active = 1", ("@id", id));
+                MakeActive(c, id, chosen, "push", author, insert: true);
             }
             c.Execute($"""
                 INSERT INTO {_table} (config_id, version, content, content_hash, author, comment, created_at, active)
@@ -124,8 +127,11 @@ public sealed partial class ConfigStore
         });
     }
 
-    /// <summary>Makes <paramref name="version"/> the active one (rollback, or forward again). Returns false when there is no such version.</summary>
-    public bool Activate(string id, string version)
+    /// <summary>
+    /// Makes <paramref name="version"/> the active one (rollback, or forward again), recorded
+    /// with <paramref name="actor"/>. Returns false when there is no such version.
+    /// </summary>
+    public bool Activate(string id, string version, string actor)
     {
         EnsureTable();
         return _store.Write(c =>
@@ -135,10 +141,49 @@ public sealed partial class ConfigStore
             {
                 return false;
             }
-            c.Execute($"UPDATE {_table} SET active = 0 WHERE config_id = @id AND active = 1", ("@id", id));
-            c.Execute($"UPDATE {_table} SET active = 1 WHERE config_id = @id AND version = @version", ("@id", id), ("@version", version));
+            MakeActive(c, id, version, "rollback", actor, insert: false);
             return true;
         });
+    }
+
+    /// <summary>
+    /// Inside a write: the active version of <paramref name="id"/> steps down and
+    /// <paramref name="version"/> takes its place (unless <paramref name="insert"/>: the caller
+    /// inserts it active), and the change is recorded in <c>config_activations</c>.
+    /// </summary>
+    private void MakeActive(DbConnection c, string id, string version, string action, string actor, bool insert)
+    {
+        var previous = Active(c, id)?.Version;
+        c.Execute($"UPDATE {_table} SET active = 0 WHERE config_id = @id AND active = 1", ("@id", id));
+        if (!insert)
+        {
+            c.Execute($"UPDATE {_table} SET active = 1 WHERE config_id = @id AND version = @version", ("@id", id), ("@version", version));
+        }
+        c.Execute(
+            """
+            INSERT INTO config_activations (collection, config_id, version, previous, action, actor, at)
+            VALUES (@collection, @id, @version, @previous, @action, @actor, @now)
+            """,
+            ("@collection", _table), ("@id", id), ("@version", version), ("@previous", previous), ("@action", action), ("@actor", actor), ("@now", Clock.NowMs()));
+    }
+
+    /// <summary>The activations of <paramref name="id"/>, newest first, <paramref name="limit"/> at most.</summary>
+    public IReadOnlyList<ConfigActivation> History(string id, int limit)
+    {
+        using var connection = _store.Open();
+        using var command = connection.Sql(
+            """
+            SELECT version, previous, action, actor, at FROM config_activations
+            WHERE collection = @collection AND config_id = @id ORDER BY seq DESC LIMIT @limit
+            """,
+            ("@collection", _table), ("@id", id), ("@limit", limit));
+        using var reader = command.ExecuteReader();
+        var list = new List<ConfigActivation>();
+        while (reader.Read())
+        {
+            list.Add(new ConfigActivation(id, reader.GetString(0), reader.StringOrNull(1), reader.GetString(2), reader.GetString(3), reader.GetInt64(4)));
+        }
+        return list;
     }
 
     /// <summary>Rewrites the content of every stored version in one transaction (key rotation); all or nothing.</summary>

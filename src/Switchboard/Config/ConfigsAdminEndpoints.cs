@@ -7,7 +7,7 @@ namespace Switchboard.Config;
 
 /// <summary>
 /// Configs in the admin JSON API (<c>/admin/api</c>, admin keys only): the ids, each id's
-/// versions (author, time, comment), a version's text with its secrets masked, the diff of two
+/// versions (author, time, comment) and activations (who made which version active), a version's text with its secrets masked, the diff of two
 /// versions, and rollback (<see cref="ConfigAdmin"/>, the panel's code too).
 /// </summary>
 public static class ConfigsAdminEndpoints
@@ -23,7 +23,12 @@ public static class ConfigsAdminEndpoints
             var versions = configs.Versions.List(id);
             return versions.Count == 0 && !configs.ReadIds.Contains(id)
                 ? NoConfig(id)
-                : TypedResults.Ok(new JsonObject { ["id"] = id, ["versions"] = new JsonArray([.. versions.Select(v => (JsonNode)ConfigAdmin.ToJson(v))]) });
+                : TypedResults.Ok(new JsonObject
+                {
+                    ["id"] = id,
+                    ["versions"] = new JsonArray([.. versions.Select(v => (JsonNode)ConfigAdmin.ToJson(v))]),
+                    ["history"] = new JsonArray([.. configs.Versions.History(id, ConfigAdmin.HistoryLimit).Select(a => (JsonNode)ConfigAdmin.ToJson(a))]),
+                });
         });
         admin.MapGet("/configs/{id}/versions/{version}", (string id, string version, AppConfigs configs) =>
         {

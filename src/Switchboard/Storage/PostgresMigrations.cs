@@ -195,6 +195,22 @@ public static class PostgresMigrations
         """
         CREATE INDEX requests_target_seq ON requests (service, action, seq);
         """,
+
+        // 10: who made which config version active, and when (Config/ConfigStore.cs): a push
+        // that activates, a rollback (or roll forward) from the CLI, the admin API or the panel.
+        // The configs table is named by the bootstrap (meta.collection), hence the column.
+        """
+        CREATE TABLE config_activations (
+            seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            collection TEXT NOT NULL,
+            config_id TEXT NOT NULL,
+            version TEXT NOT NULL,
+            previous TEXT,
+            action TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            at BIGINT NOT NULL);
+        CREATE INDEX config_activations_id ON config_activations (collection, config_id, seq);
+        """,
     ];
 
     public static int Latest => Steps.Length;

@@ -96,8 +96,10 @@ public abstract class ConfigCommandTests(StoreKind kind) : IAsyncLifetime
         Assert.DoesNotContain("secret\"", diff);
         Assert.DoesNotContain("sk-", diff);
 
-        var (rolled, _, _) = await Config(_boot, "rollback", "svc_handlers", "--to", "1.0");
+        var (rolled, _, _) = await Config(_boot, "rollback", "svc_handlers", "--to", "1.0", "--author", "carol");
         Assert.Equal(0, rolled);
+        var last = _dir.Query(c => c.Scalar<string>("SELECT actor || ' ' || action || ' ' || version || ' ' || previous FROM config_activations ORDER BY seq DESC LIMIT 1"));
+        Assert.Equal("carol rollback 1.0 1.1", last);
         listed = await List("svc_handlers");
         Assert.Equal(["1.0", "1.1"], listed.Select(v => v["version"]!.GetValue<string>()));
         Assert.Equal([true, false], listed.Select(v => v["active"]!.GetValue<bool>()));

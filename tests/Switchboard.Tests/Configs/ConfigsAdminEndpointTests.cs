@@ -8,7 +8,7 @@ namespace Switchboard.Tests.Configs;
 
 /// <summary>
 /// Configs in the admin JSON API on SQLite and PostgreSQL: ids, versions, a version masked, the
-/// diff (secrets never shown), rollback, and each bad input.
+/// diff (secrets never shown), rollback with its record of who did it, and each bad input.
 /// </summary>
 public abstract class ConfigsAdminEndpointTests(StoreKind kind) : IAsyncLifetime
 {
@@ -118,6 +118,12 @@ public abstract class ConfigsAdminEndpointTests(StoreKind kind) : IAsyncLifetime
         Assert.Equal(200, (int)response.StatusCode);
         var (_, body) = await Get("/admin/api/configs/svc_handlers");
         Assert.Equal([true, false], body["versions"]!.AsArray().Select(v => v!["active"]!.GetValue<bool>()));
+        // Who made which version active, newest first: the two pushes, then root's rollback.
+        var history = body["history"]!.AsArray().Select(a => a!.AsObject()).ToList();
+        Assert.Equal(
+            [("1.0", "1.1", "rollback", "root"), ("1.1", "1.0", "push", "bob"), ("1.0", null, "push", "alice")],
+            history.Select(a => (a["version"]!.GetValue<string>(), a["previous"]?.GetValue<string>(), a["action"]!.GetValue<string>(), a["actor"]!.GetValue<string>())));
+        Assert.All(history, a => Assert.NotNull(a["at"]));
         var deadline = DateTime.UtcNow.AddSeconds(10);
         string? loaded;
         do

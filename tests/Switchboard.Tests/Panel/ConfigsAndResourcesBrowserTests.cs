@@ -100,6 +100,13 @@ public sealed class ConfigsAndResourcesBrowserTests(Chromium chromium) : IClassF
             var listed = (await Infrastructure.Cli.RunArgs("config", "list", "svc_handlers", "--config", _boot)).Out.Split('\n', StringSplitOptions.RemoveEmptyEntries);
             Assert.Contains("\"active\":true", listed[0]);
             Assert.Contains("\"active\":false", listed[1]);
+            // The activations record the rollback, by the signed-in admin, above the pushes.
+            var history = await page.Locator("table[data-test=history] tbody tr").AllInnerTextsAsync();
+            Assert.Equal(3, history.Count);
+            Assert.Contains("rolled back", history[0]);
+            Assert.Contains("root", history[0]);
+            Assert.Contains("pushed", history[2]);
+            await PanelSession.Screenshot(page, "config-rolled-back");
 
             await page.GotoAsync("/admin/configs/svc_handlers/versions/1.1");
             var content = await page.Locator("[data-test=content]").InnerTextAsync();

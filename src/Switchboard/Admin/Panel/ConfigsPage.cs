@@ -75,6 +75,17 @@ public static class ConfigsPage
                 <td><div class="row-actions">{actions}</div></td></tr>
                 """);
         }
+        var history = new StringBuilder();
+        var seq = versions.ToDictionary(v => v.Version, v => v.Seq, StringComparer.Ordinal);
+        foreach (var a in configs.Versions.History(id, ConfigAdmin.HistoryLimit))
+        {
+            var how = a.Action == "push" ? "pushed"
+                : a.Previous is not null && seq.GetValueOrDefault(a.Version) > seq.GetValueOrDefault(a.Previous) ? "rolled forward" : "rolled back";
+            history.Append($"""
+                <tr data-activation="{E(a.Action)}"><td>{E(Clock.Iso(a.At))}</td><td><b>{E(a.Version)}</b></td><td>{E(a.Previous ?? "–")}</td>
+                <td>{how}</td><td>{E(a.Actor)}</td></tr>
+                """);
+        }
         var options = versions.Select(v => (v.Version, v.Version)).ToList();
         var compare = versions.Count < 2 ? "" : $"""
             <section class="card"><h2>Compare two versions</h2><form method="get" action="{E(Url(id))}/diff" class="filters">
@@ -87,6 +98,9 @@ public static class ConfigsPage
             <table><thead><tr><th>Version</th><th>Author</th><th>Created (UTC)</th><th>Comment</th><th>SHA-256</th><th></th></tr></thead>
             <tbody>{(versions.Count == 0 ? EmptyRow(6, "No version stored: the defaults apply.") : rows.ToString())}</tbody></table></section>
             {compare}
+            <section class="card"><h2>Activations</h2>
+            <table data-test="history"><thead><tr><th>When (UTC)</th><th>Made active</th><th>Replacing</th><th>How</th><th>By</th></tr></thead>
+            <tbody>{(history.Length == 0 ? EmptyRow(5, "No version was made active yet.") : history.ToString())}</tbody></table></section>
             """);
     }
 
