@@ -33,7 +33,7 @@ public static class ConfigCommands
             "pull" => Pull(args, configs, output, error),
             "diff" => Diff(args, bootstrap, configs, output, error),
             "rollback" => Rollback(args, configs, output, error),
-            "rotate-key" => RotateKey(bootstrap, configs, output),
+            "rotate-key" => RotateKey(bootstrap, configs, store, output),
             var other => throw new UsageException($"config has no subcommand '{other}'"),
         };
     }
@@ -158,7 +158,7 @@ public static class ConfigCommands
         return 0;
     }
 
-    private static int RotateKey(BootstrapConfig bootstrap, ConfigStore configs, TextWriter output)
+    private static int RotateKey(BootstrapConfig bootstrap, ConfigStore configs, Store store, TextWriter output)
     {
         var keys = bootstrap.Keys() ?? throw new ConfigException("no fernet_key or fernet_keys in the bootstrap config: nothing to rotate to");
         var versions = 0;
@@ -167,7 +167,8 @@ public static class ConfigCommands
             versions++;
             return ConfigProtocol.Rotate(config.Content, ConfigDiff.Source(config), config.Id, keys);
         });
-        output.WriteLine(new JsonObject { ["versions"] = versions, ["rewritten"] = rewritten }.ToJsonString(Json));
+        var panelKeys = Admin.Panel.PanelKeyRing.Reseal(store, keys);
+        output.WriteLine(new JsonObject { ["versions"] = versions, ["rewritten"] = rewritten, ["panel_keys"] = panelKeys }.ToJsonString(Json));
         return 0;
     }
 

@@ -139,7 +139,7 @@ public abstract class ConfigCommandTests(StoreKind kind) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task RotateKeyPutsEveryVersionUnderTheNewKey()
+    public async Task RotateKeyPutsEveryVersionAndPanelKeyUnderTheNewKey()
     {
         await Push(File("h1.yaml", HandlersV1), "svc_handlers");
         await Push(File("h2.yaml", HandlersV1.Replace("sk-first-secret", "sk-second-secret")), "svc_handlers");
@@ -148,12 +148,22 @@ public abstract class ConfigCommandTests(StoreKind kind) : IAsyncLifetime
         var both = _dir.WriteBootstrap("both.yaml", "", "fernet_keys:", $"  - {newKey}", $"  - {_key}");
         var newOnly = _dir.WriteBootstrap("new.yaml", "", $"fernet_key: {newKey}");
 
+        // A panel key (Admin/Panel/PanelKeyRing.cs) sealed under the old key, as serve stores them.
+        var secret = "<masterKey><value>the panel key</value></masterKey>";
+        var sealedKey = new MultiFernet([new Fernet(_key)]).Encrypt(System.Text.Encoding.UTF8.GetBytes(secret));
+        await _dir.Store.WriteAsync(c => c.Execute(
+            "INSERT INTO panel_keys (name, xml, created_at) VALUES ('key-1', @xml, 0)",
+            ("@xml", $"<key id=\"1\"><descriptor><encryptedSecret decryptorType=\"FernetXmlDecryptor\"><fernet>{sealedKey}</fernet></encryptedSecret></descriptor></key>")));
+
         var (before, _, _) = await Config(newOnly, "show", "svc_handlers", "--version", "1.0", "--reveal");
         Assert.Equal(1, before);
         var (exit, output, error) = await Config(both, "rotate-key");
         Assert.True(exit == 0, error);
         Assert.Equal(3, JsonNode.Parse(output)!["versions"]!.GetValue<int>());
         Assert.Equal(2, JsonNode.Parse(output)!["rewritten"]!.GetValue<int>());
+        Assert.Equal(1, JsonNode.Parse(output)!["panel_keys"]!.GetValue<int>());
+        var resealed = System.Xml.Linq.XElement.Parse(_dir.Query(c => c.Scalar<string>("SELECT xml FROM panel_keys"))!).Descendants("fernet").Single().Value;
+        Assert.Equal(secret, System.Text.Encoding.UTF8.GetString(new MultiFernet([new Fernet(newKey)]).Decrypt(resealed)));
 
         var (_, first, _) = await Config(newOnly, "show", "svc_handlers", "--version", "1.0", "--reveal");
         var (_, second, _) = await Config(newOnly, "show", "svc_handlers", "--reveal");

@@ -45,6 +45,42 @@ public sealed class PanelKeyRing(Store store) : IXmlRepository
         return elements;
     }
 
+    /// <summary>
+    /// For <c>config rotate-key</c>: every stored key sealed under an older Fernet key is sealed
+    /// again under the first one, in one unit, so that dropping the old key later signs nobody
+    /// out. Returns how many keys were rewritten.
+    /// </summary>
+    public static int Reseal(Store store, MultiFernet keys) => store.Write(connection =>
+    {
+        var rows = new List<(string Name, string Xml)>();
+        using (var command = connection.Sql("SELECT name, xml FROM panel_keys"))
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                rows.Add((reader.GetString(0), reader.GetString(1)));
+            }
+        }
+        var rewritten = 0;
+        foreach (var (name, xml) in rows)
+        {
+            var key = XElement.Parse(xml);
+            var changed = false;
+            foreach (var sealedSecret in key.Descendants("fernet"))
+            {
+                var token = keys.Rotate(sealedSecret.Value);
+                changed |= token != sealedSecret.Value;
+                sealedSecret.Value = token;
+            }
+            if (changed)
+            {
+                connection.Execute("UPDATE panel_keys SET xml = @xml WHERE name = @name", ("@xml", key.ToString(SaveOptions.DisableFormatting)), ("@name", name));
+                rewritten++;
+            }
+        }
+        return rewritten;
+    });
+
     /// <summary>A new key; two processes making one at the same time both keep theirs (their names differ).</summary>
     public void StoreElement(XElement element, string friendlyName) =>
         store.Write(connection => connection.Execute(
