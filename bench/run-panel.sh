@@ -19,6 +19,8 @@
 #   WARMUP=2        seconds of un-measured load per endpoint before the first run (JIT)
 #   SEED_S=20       seconds of submissions that fill the store (wrk -t2 -c64)
 #   FAIL_EVERY=100  every N-th submission of a wrk thread goes to the failing offer (0: none)
+#   SPREAD_HOURS=0  after seeding, move each request's created_at back by (seq % N) hours, so the
+#                   store holds N hours of history as a day of traffic would (0: all made now)
 #   SERVE_ARGS=     extra arguments for `Switchboard serve`
 #   DRAIN_TIMEOUT=120  seconds the executor gets to finish the seeded backlog
 #   QUIET_MAX=15    before each run, wait (up to QUIET_WAIT=30 s) until the rest of the machine
@@ -34,6 +36,7 @@ DURATION=${DURATION:-5}
 WARMUP=${WARMUP:-2}
 SEED_S=${SEED_S:-20}
 FAIL_EVERY=${FAIL_EVERY:-100}
+SPREAD_HOURS=${SPREAD_HOURS:-0}
 SERVE_ARGS=${SERVE_ARGS:-}
 DRAIN_TIMEOUT=${DRAIN_TIMEOUT:-120}
 QUIET_MAX=${QUIET_MAX:-15}
@@ -60,7 +63,7 @@ build_switchboard
 # ---- the machine -------------------------------------------------------------------------------
 describe_machine
 COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-log "RUNS=$RUNS DURATION=$DURATION WARMUP=$WARMUP SEED_S=$SEED_S FAIL_EVERY=$FAIL_EVERY SERVE_ARGS='$SERVE_ARGS' SWITCHBOARD=$SWITCHBOARD (on $COMMIT)"
+log "RUNS=$RUNS DURATION=$DURATION WARMUP=$WARMUP SEED_S=$SEED_S FAIL_EVERY=$FAIL_EVERY SPREAD_HOURS=$SPREAD_HOURS SERVE_ARGS='$SERVE_ARGS' SWITCHBOARD=$SWITCHBOARD (on $COMMIT)"
 
 # ---- serve with an admin, a client and the catalog ----------------------------------------------
 SB_DIR=$(mktemp -d "${TMPDIR:-/tmp}/switchboard-panel.XXXXXX")
@@ -133,20 +136,26 @@ log "store: $ROWS requests ($SUCCEEDED succeeded, $FAILED failed, $OTHER other),
   echo "bench: data_dir_mb $DB_MB"
   echo "bench: drain_s $DRAIN_S"
 } >>"$LOG/seed.txt"
+if ((SPREAD_HOURS > 0)); then
+  # Every request has finished (drained): moving created_at changes only what the dashboard
+  # and the time filters read.
+  sql "UPDATE requests SET created_at = created_at - (seq % $SPREAD_HOURS) * 3600000" >/dev/null
+  log "spread the requests' created_at over $SPREAD_HOURS hours"
+fi
 # A failed request (charge and refund in its ledger) from the middle of the history.
 SAMPLE_ID=$(sql "SELECT id FROM requests WHERE status = 'failed' ORDER BY seq LIMIT 1 OFFSET $((FAILED / 2))")
 [[ -n "$SAMPLE_ID" ]] || SAMPLE_ID=$(sql "SELECT id FROM requests ORDER BY seq LIMIT 1 OFFSET $((ROWS / 2))")
 
 # How SQLite runs the queries behind the slower endpoints (the text of RequestAdmin.Search and
-# Dashboard.Buckets with the parameters filled in), for the reading in the README.
+# HourlyRequestCounts with the parameters filled in), for the reading in the README.
 {
   for where in "" "AND r.status = 'failed'" "AND r.user_id = (SELECT id FROM users WHERE name = '$CLIENT')" \
     "AND r.kind = 'offer' AND r.service = 'bench' AND r.action = 'rare'" "AND r.kind = 'deal' AND r.service = 'deal' AND r.action = 'bench-pack'"; do
     echo "-- GET /admin/api/requests ${where:+($where)}"
     sql "EXPLAIN QUERY PLAN SELECT r.seq, r.id, r.kind, r.service, r.action, u.name, r.status, r.price, r.run, r.attempts, r.max_attempts, r.created_at FROM requests r JOIN users u ON u.id = r.user_id WHERE r.kind <> 'step' $where ORDER BY r.seq DESC LIMIT 51"
   done
-  echo "-- dashboard: Dashboard.Buckets"
-  sql "EXPLAIN QUERY PLAN SELECT (created_at - 0) / 3600000 AS h, COUNT(*), SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) FROM requests WHERE created_at >= 0 GROUP BY h"
+  echo "-- dashboard: HourlyRequestCounts"
+  sql "EXPLAIN QUERY PLAN SELECT created_at / 3600000 AS h, COUNT(*), SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) FROM requests WHERE created_at >= 0 GROUP BY h"
 } >"$LOG/query-plans.txt" 2>&1
 
 # ---- the panel's session cookie, from the login form -----------------------------------------------
@@ -280,7 +289,7 @@ for ((r = 1; r <= RUNS; r++)); do TABLE+=" ${BUSY[r - 1]}% |"; done
 
 REPORT="$OUT/panel-results-$STAMP.md"
 {
-  echo "Run $STAMP on $COMMIT: \`bench/run-panel.sh\` with RUNS=$RUNS DURATION=$DURATION WARMUP=$WARMUP SEED_S=$SEED_S FAIL_EVERY=$FAIL_EVERY SERVE_ARGS='$SERVE_ARGS'"
+  echo "Run $STAMP on $COMMIT: \`bench/run-panel.sh\` with RUNS=$RUNS DURATION=$DURATION WARMUP=$WARMUP SEED_S=$SEED_S FAIL_EVERY=$FAIL_EVERY SPREAD_HOURS=$SPREAD_HOURS SERVE_ARGS='$SERVE_ARGS'"
   echo
   echo "Machine: $MACHINE"
   echo

@@ -93,7 +93,7 @@ public abstract class RequestSearchPlanTests(StoreKind kind) : IAsyncLifetime
 
     [Fact]
     public void TheDashboardsLastDayComesThroughTheCreatedIndex() =>
-        Assert.Contains("requests_created", Plan((Admin.Panel.Dashboard.HourlySql, [("@from", 1_000_000L + Rows - 10)])));
+        Assert.Contains("requests_created", Plan((Admin.Panel.HourlyRequestCounts.HourlySql, [("@from", 1_000_000L + Rows - 10)])));
 
     [Fact]
     public void TheSearchStillAnswersWhatItShould()

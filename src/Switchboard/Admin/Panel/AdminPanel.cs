@@ -34,6 +34,7 @@ public static class AdminPanel
         PanelKeyRing.AddPanelKeyRing(services);
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<LoginThrottle>();
+        services.AddSingleton<HourlyRequestCounts>();
         return services;
     }
 

@@ -7,8 +7,8 @@ using static Switchboard.Admin.Panel.PanelHtml;
 namespace Switchboard.Admin.Panel;
 
 /// <summary>
-/// The dashboard: the last 24 h of requests as a server-rendered SVG chart (from the requests
-/// table), and the health snapshot that <c>GET /admin/api/health</c> shows (the same
+/// The dashboard: the requests of the last 24 clock hours as a server-rendered SVG chart
+/// (<see cref="HourlyRequestCounts"/>), and the health snapshot that <c>GET /admin/api/health</c> shows (the same
 /// <see cref="HealthProbe"/>): queues, live executors, resource slots and budgets, alerts firing.
 /// </summary>
 public static class Dashboard
@@ -20,12 +20,13 @@ public static class Dashboard
         var snapshot = await services.GetRequiredService<HealthProbe>().TakeAsync();
         var report = AlertBoard.Current(services);
         var firing = report?.Firing;
-        var (total, failed) = Buckets(services.GetRequiredService<Store>(), snapshot.AtMs);
+        var (total, failed) = services.GetRequiredService<HourlyRequestCounts>().Last(snapshot.AtMs);
         var depth = snapshot.QueuesByHandler.Sum(q => q.Depth);
         var oldest = snapshot.QueuesByHandler.Count == 0 ? 0 : snapshot.QueuesByHandler.Max(q => q.OldestAgeSeconds);
         var body = new StringBuilder();
         body.Append("""<section class="tiles">""");
-        Tile(body, "Requests, 24 h", total.Sum().ToString(CultureInfo.InvariantCulture), $"{total.Sum() / (Hours * 60.0):0.###} per minute on average");
+        var minutes = Enumerable.Range(0, Hours).Sum(h => MinutesOf(h, snapshot.AtMs));
+        Tile(body, "Requests, 24 h", total.Sum().ToString(CultureInfo.InvariantCulture), $"{total.Sum() / minutes:0.###} per minute on average");
         Tile(body, "Failures, 24 h", failed.Sum().ToString(CultureInfo.InvariantCulture), total.Sum() == 0 ? "none yet" : $"{100.0 * failed.Sum() / total.Sum():0.#}% of requests", failed.Sum() > 0 ? "warn" : "");
         Tile(body, "Queue depth", depth.ToString(CultureInfo.InvariantCulture), $"oldest waiting {Age(oldest)}");
         Tile(body, "Live executors", snapshot.Executors?.Count.ToString(CultureInfo.InvariantCulture) ?? "?",
@@ -100,37 +101,18 @@ public static class Dashboard
     private static string Age(double seconds) =>
         seconds < 1 ? "–" : seconds < 120 ? $"{seconds:0} s" : seconds < 7200 ? $"{seconds / 60:0} min" : $"{seconds / 3600:0.#} h";
 
-    /// <summary>Requests and failures per hour since @from (through <c>requests_created</c>: older history is not read; its plan is tested).</summary>
-    internal const string HourlySql =
-        "SELECT (created_at - @from) / 3600000 AS h, COUNT(*), SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) FROM requests WHERE created_at >= @from GROUP BY h";
+    /// <summary>Minutes of hour <paramref name="h"/> of the chart so far: 60, or those of the current hour.</summary>
+    private static double MinutesOf(int h, long nowMs) =>
+        h < Hours - 1 ? 60 : Math.Max(1, (nowMs - HourlyRequestCounts.FirstHourStart(nowMs) - (Hours - 1) * 3_600_000L) / 60_000.0);
 
-    /// <summary>Requests and failures per hour over the last 24 hours, oldest first.</summary>
-    private static (long[] Total, long[] Failed) Buckets(Store store, long nowMs)
-    {
-        var total = new long[Hours];
-        var failed = new long[Hours];
-        var from = nowMs - Hours * 3_600_000L;
-        using var connection = store.Open();
-        using var command = connection.Sql(
-            HourlySql, ("@from", from));
-        using var reader = command.ExecuteReader();
-        while (reader.Read())
-        {
-            var h = Convert.ToInt64(reader.GetValue(0), CultureInfo.InvariantCulture);
-            if (h is >= 0 and < Hours)
-            {
-                total[h] = Convert.ToInt64(reader.GetValue(1), CultureInfo.InvariantCulture);
-                failed[h] = Convert.ToInt64(reader.GetValue(2), CultureInfo.InvariantCulture);
-            }
-        }
-        return (total, failed);
-    }
-
-    /// <summary>An SVG bar per hour (oldest first, the last ending now): its average <paramref name="what"/> per minute, the failed part on top in red.</summary>
+    /// <summary>
+    /// An SVG bar per clock hour (oldest first, the last being the current hour, so far): its
+    /// average <paramref name="what"/> per minute, the failed part on top in red.
+    /// </summary>
     internal static string Chart(long[] total, long[] failed, long nowMs, string what = "requests")
     {
         const int width = 960, height = 200, left = 40, bottom = 24, top = 10;
-        var max = Math.Max(1.0, total.Max() / 60.0);
+        var max = Math.Max(1.0, Enumerable.Range(0, Hours).Max(h => total[h] / MinutesOf(h, nowMs)));
         var step = (width - left) / (double)Hours;
         var plot = height - bottom - top;
         var svg = new StringBuilder($"""<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{E(what)} per minute per hour, last 24 hours">""");
@@ -143,11 +125,11 @@ public static class Dashboard
         for (var h = 0; h < Hours; h++)
         {
             var x = left + h * step + 3;
-            var rpm = total[h] / 60.0;
-            var fpm = failed[h] / 60.0;
+            var rpm = total[h] / MinutesOf(h, nowMs);
+            var fpm = failed[h] / MinutesOf(h, nowMs);
             var hTotal = plot * rpm / max;
             var hFail = plot * fpm / max;
-            var start = DateTimeOffset.FromUnixTimeMilliseconds(nowMs - (Hours - h) * 3_600_000L);
+            var start = DateTimeOffset.FromUnixTimeMilliseconds(HourlyRequestCounts.FirstHourStart(nowMs) + h * 3_600_000L);
             svg.Append($"""<g><title>{E($"{start:HH:mm} UTC: {total[h]} {what} ({rpm:0.##}/min), {failed[h]} failed")}</title>""");
             svg.Append($"""<rect class="ok" x="{F(x)}" y="{F(top + plot - hTotal)}" width="{F(step - 6)}" height="{F(hTotal - hFail)}" rx="2"/>""");
             svg.Append($"""<rect class="fail" x="{F(x)}" y="{F(top + plot - hFail)}" width="{F(step - 6)}" height="{F(hFail)}"/></g>""");

@@ -85,13 +85,13 @@ public static class ResourcesPage
             """;
     }
 
-    /// <summary>Calls and errors per hour over the last 24 h for each resource, from <c>usage_minutes</c>.</summary>
+    /// <summary>Calls and errors per clock hour over the last 24 (as the dashboard's) for each resource, from <c>usage_minutes</c>.</summary>
     private static Dictionary<string, (long[] Calls, long[] Errors)> HourlyCalls(Store store, long now)
     {
-        var from = now - Dashboard.Hours * 3_600_000L;
+        var from = HourlyRequestCounts.FirstHourStart(now);
         var result = new Dictionary<string, (long[], long[])>(StringComparer.Ordinal);
         using var connection = store.Open();
-        foreach (var row in UsageQuery.Totals(connection, new UsageFilter(from / 60_000 * 60_000, PerMinute: true)))
+        foreach (var row in UsageQuery.Totals(connection, new UsageFilter(from, PerMinute: true)))
         {
             if (row.Resource is null)
             {
