@@ -54,7 +54,6 @@ public static class ConfigCommands
             return 1;
         }
         string stored;
-        var reading = new ConfigProtocol.Reading(id, keys: null, mask: true, keepEnv: true);
         if (args.Has("encrypted"))
         {
             ConfigProtocol.CheckSealed(text, file, id, bootstrap.Keys());
@@ -64,6 +63,11 @@ public static class ConfigCommands
         {
             stored = ConfigProtocol.Seal(text, file, id, bootstrap.Keys(create: true));
         }
+        // Checked with its secrets open when this process has the keys (so a ~webhook that is
+        // not a URL is refused now, not when a process loads it); masked otherwise. The checks
+        // name a bad secret's path, never its value.
+        var keys = bootstrap.Keys();
+        var reading = new ConfigProtocol.Reading(id, keys, mask: keys is null, keepEnv: true);
         var values = ConfigProtocol.Unwrap(id, ConfigProtocol.Load(stored, file, reading));
         var problems = AppConfigs.Validate(id, values);
         if (problems.Count > 0)

@@ -82,6 +82,17 @@ public sealed class ReconConfigTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnEncryptedWebhookThatIsNotAUrlIsRefusedAtPushWithoutShowingIt()
+    {
+        var (exit, _, error) = await Push("discord:\n  ~webhook: discord.example/api/webhooks/1/no-scheme-secret\n");
+        Assert.Equal(1, exit);
+        Assert.Contains("recon.discord.webhook must be an http(s) URL", error);
+        Assert.DoesNotContain("no-scheme-secret", error);
+        // Nothing stored (the configs table is made by the first push that stores).
+        Assert.Equal(0L, _store.Query(c => c.Scalar<long>("SELECT COUNT(*) FROM sqlite_master WHERE name = 'configs'") == 0 ? 0 : c.Scalar<long>("SELECT COUNT(*) FROM configs")));
+    }
+
+    [Fact]
     public async Task AGoodConfigIsStoredWithItsWebhookEncrypted()
     {
         var (exit, output, error) = await Push("discord:\n  ~webhook: https://discord.example/api/webhooks/1/very-secret\nalerts: {no_executor_s: 60}\n");
