@@ -12,15 +12,20 @@ namespace Switchboard.Recon;
 /// Sends alert changes to the Discord webhook of the <c>recon</c> config, off recon's path:
 /// <see cref="Post"/> only writes to a bounded channel (never waits; when full the notice is
 /// dropped with a log line), and one background loop sends. At most
-/// <c>discord.max_per_minute</c> messages a minute: the excess is dropped, logged, and counted
-/// in the next message sent. A 429 is retried after Discord's <c>retry_after</c> (JSON body,
-/// seconds, or the Retry-After header); a 5xx or a network error after a growing delay; either
-/// at most <see cref="MaxAttempts"/> times. Any other status is final. The webhook URL is a
-/// secret: no log line has it.
+/// <c>discord.max_per_minute</c> messages a minute: changes over that are held (the latest per
+/// alert and subject, <see cref="MaxHeld"/> at most) and sent together in one digest message as
+/// soon as the limit allows, so a "resolved" is never lost to the limit. A 429 is retried after
+/// Discord's <c>retry_after</c> (JSON body, seconds, or the Retry-After header); a 5xx or a
+/// network error after a growing delay; either at most <see cref="MaxAttempts"/> times. Any other
+/// status is final. The webhook URL is a secret: no log line has it.
 /// </summary>
 public sealed class DiscordNotifier : BackgroundService
 {
     public const int MaxAttempts = 5;
+
+    /// <summary>Alerts (by name and subject) held for the next digest at most; changes beyond are dropped and counted.</summary>
+    public const int MaxHeld = 100;
+
     private static readonly TimeSpan MaxRetryAfter = TimeSpan.FromSeconds(60);
 
     private readonly Channel<AlertNotice> _channel;
@@ -28,15 +33,21 @@ public sealed class DiscordNotifier : BackgroundService
     private readonly Func<ReconConfig> _config;
     private readonly ILogger<DiscordNotifier> _logger;
     private readonly Queue<long> _sent = new();
+    private readonly long _windowMs;
+
+    /// <summary>Changes waiting for the rate limit: the first and the latest per alert and subject, in arrival order.</summary>
+    private readonly OrderedDictionary<(string Alert, string Subject), (AlertNotice First, AlertNotice Last)> _held = [];
     private int _suppressed;
 
     /// <param name="config">The live recon config (read at each message: a new webhook applies at once).</param>
     /// <param name="retryBase">First delay after a 5xx or network error; doubled each time.</param>
-    public DiscordNotifier(Func<ReconConfig> config, ILogger<DiscordNotifier> logger, TimeSpan? retryBase = null, TimeSpan? timeout = null)
+    /// <param name="window">The span <c>max_per_minute</c> counts over: a minute (shorter in tests).</param>
+    public DiscordNotifier(Func<ReconConfig> config, ILogger<DiscordNotifier> logger, TimeSpan? retryBase = null, TimeSpan? timeout = null, TimeSpan? window = null)
     {
         _config = config;
         _logger = logger;
         RetryBase = retryBase ?? TimeSpan.FromSeconds(1);
+        _windowMs = (long)(window ?? TimeSpan.FromMinutes(1)).TotalMilliseconds;
         // Its own client, not IHttpClientFactory's: the factory's handlers log request URLs.
         _http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
         {
@@ -61,29 +72,92 @@ public sealed class DiscordNotifier : BackgroundService
     {
         try
         {
-            await foreach (var notice in _channel.Reader.ReadAllAsync(stoppingToken))
+            while (true)
             {
+                var notice = await NextAsync(stoppingToken);
                 var config = _config();
                 if (config.DiscordWebhook is not { } webhook)
                 {
-                    continue; // No webhook: the alert is logged and exported, nothing to send.
-                }
-                if (!TakeSlot(config.MaxMessagesPerMinute))
-                {
-                    _suppressed++;
-                    _logger.LogWarning("Alert message for {Alert} {Subject} not sent to Discord: over {PerMinute} messages a minute (discord.max_per_minute)",
-                        notice.Alert, notice.Subject, config.MaxMessagesPerMinute);
+                    _held.Clear(); // No webhook: alerts are logged and exported, nothing to send.
                     continue;
                 }
-                if (await SendAsync(webhook, Payload(notice, _suppressed), notice, stoppingToken))
+                if (notice is not null)
                 {
-                    _suppressed = 0;
+                    Hold(notice);
+                }
+                if (_held.Count == 0)
+                {
+                    continue;
+                }
+                if (TakeSlot(config.MaxMessagesPerMinute))
+                {
+                    await SendHeldAsync(webhook, stoppingToken);
+                }
+                else if (notice is not null)
+                {
+                    _logger.LogInformation("Alert message for {Alert} {Subject} held: over {PerMinute} messages a minute (discord.max_per_minute); it goes in the next digest",
+                        notice.Alert, notice.Subject, config.MaxMessagesPerMinute);
                 }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
-            // Stopping: notices still queued are dropped (they were logged when they happened).
+            // Stopping: notices still queued or held are dropped (they were logged when they happened).
+        }
+    }
+
+    /// <summary>The next notice; or null when notices are held and the rate limit may let them go now.</summary>
+    private async Task<AlertNotice?> NextAsync(CancellationToken stoppingToken)
+    {
+        if (_channel.Reader.TryRead(out var ready))
+        {
+            return ready;
+        }
+        if (_held.Count == 0)
+        {
+            return await _channel.Reader.ReadAsync(stoppingToken);
+        }
+        using var wake = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        wake.CancelAfter(TimeSpan.FromMilliseconds(Math.Max(1, _sent.TryPeek(out var oldest) ? oldest + _windowMs - Environment.TickCount64 : 1)));
+        try
+        {
+            return await _channel.Reader.ReadAsync(wake.Token);
+        }
+        catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+        {
+            return null;
+        }
+    }
+
+    private void Hold(AlertNotice notice)
+    {
+        var key = (notice.Alert, notice.Subject);
+        if (_held.TryGetValue(key, out var held))
+        {
+            _held[key] = (held.First, notice);
+        }
+        else if (_held.Count < MaxHeld)
+        {
+            _held.Add(key, (notice, notice));
+        }
+        else
+        {
+            _suppressed++;
+            _logger.LogWarning("Alert message for {Alert} {Subject} dropped: {Held} alerts already wait for the rate limit", notice.Alert, notice.Subject, MaxHeld);
+        }
+    }
+
+    /// <summary>One message for what is held: the change itself when it is one, else a digest of all.</summary>
+    private async Task SendHeldAsync(string webhook, CancellationToken stoppingToken)
+    {
+        var held = _held.Values.ToList();
+        _held.Clear();
+        var (payload, alert, subject) = held is [var one] && one.First == one.Last
+            ? (Payload(one.Last, _suppressed), one.Last.Alert, one.Last.Subject)
+            : (Digest(held, _suppressed), "digest", $"{held.Count} alerts");
+        if (await SendAsync(webhook, payload, alert, subject, stoppingToken))
+        {
+            _suppressed = 0;
         }
     }
 
@@ -96,7 +170,7 @@ public sealed class DiscordNotifier : BackgroundService
     private bool TakeSlot(int perMinute)
     {
         var now = Environment.TickCount64;
-        while (_sent.TryPeek(out var oldest) && oldest <= now - 60_000)
+        while (_sent.TryPeek(out var oldest) && oldest <= now - _windowMs)
         {
             _sent.Dequeue();
         }
@@ -108,7 +182,7 @@ public sealed class DiscordNotifier : BackgroundService
         return true;
     }
 
-    private async Task<bool> SendAsync(string webhook, JsonObject payload, AlertNotice notice, CancellationToken stoppingToken)
+    private async Task<bool> SendAsync(string webhook, JsonObject payload, string alert, string subject, CancellationToken stoppingToken)
     {
         var delay = RetryBase;
         for (var attempt = 1; ; attempt++)
@@ -134,13 +208,13 @@ public sealed class DiscordNotifier : BackgroundService
                 else
                 {
                     _logger.LogError("Discord refused the alert message for {Alert} {Subject} with {Status}; check discord.webhook in the recon config",
-                        notice.Alert, notice.Subject, (int)response.StatusCode);
+                        alert, subject, (int)response.StatusCode);
                     return false;
                 }
                 if (attempt < MaxAttempts)
                 {
                     _logger.LogWarning("Discord answered {Status} to the alert message for {Alert} {Subject}; retrying in {Seconds:0.###} s",
-                        (int)response.StatusCode, notice.Alert, notice.Subject, wait.TotalSeconds);
+                        (int)response.StatusCode, alert, subject, wait.TotalSeconds);
                 }
             }
             catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !stoppingToken.IsCancellationRequested)
@@ -149,11 +223,11 @@ public sealed class DiscordNotifier : BackgroundService
                 delay *= 2;
                 // The exception's message may hold the URL: only its type is logged.
                 _logger.LogWarning("Could not reach Discord for the alert message for {Alert} {Subject} ({Error}); attempt {Attempt} of {Max}",
-                    notice.Alert, notice.Subject, ex is TaskCanceledException ? "timeout" : ex.GetType().Name, attempt, MaxAttempts);
+                    alert, subject, ex is TaskCanceledException ? "timeout" : ex.GetType().Name, attempt, MaxAttempts);
             }
             if (attempt >= MaxAttempts)
             {
-                _logger.LogError("Gave up sending the alert message for {Alert} {Subject} to Discord after {Max} attempts", notice.Alert, notice.Subject, MaxAttempts);
+                _logger.LogError("Gave up sending the alert message for {Alert} {Subject} to Discord after {Max} attempts", alert, subject, MaxAttempts);
                 return false;
             }
             await Task.Delay(wait, stoppingToken);
@@ -194,10 +268,7 @@ public sealed class DiscordNotifier : BackgroundService
     {
         var state = notice.Firing ? "FIRING" : "RESOLVED";
         var content = $"[{state}] {notice.Alert} {notice.Subject}: {notice.Summary}";
-        if (suppressed > 0)
-        {
-            content += $" ({suppressed} earlier alert messages were not sent: rate limit; see GET /admin/api/health)";
-        }
+        content += Suppressed(suppressed);
         return new JsonObject
         {
             ["content"] = content.Length > 2000 ? content[..1997] + "..." : content,
@@ -213,6 +284,27 @@ public sealed class DiscordNotifier : BackgroundService
                     new JsonObject { ["name"] = "subject", ["value"] = notice.Subject, ["inline"] = true },
                     new JsonObject { ["name"] = notice.Firing ? "since" : "fired at", ["value"] = Clock.Iso(notice.SinceMs), ["inline"] = true }),
             }),
+        };
+    }
+
+    private static string Suppressed(int count) =>
+        count > 0 ? $" ({count} earlier alert messages were not sent: rate limit; see GET /admin/api/health)" : "";
+
+    /// <summary>
+    /// One message for the changes held back by the rate limit, oldest first: a line each in the
+    /// text (an alert that fired and resolved meanwhile says so), and an embed each for the
+    /// first ten (Discord's limit).
+    /// </summary>
+    public static JsonObject Digest(IReadOnlyList<(AlertNotice First, AlertNotice Last)> changes, int suppressed)
+    {
+        var lines = changes.Select(c =>
+            $"[{(c.Last.Firing ? "FIRING" : c.First.Firing ? "FIRED AND RESOLVED" : "RESOLVED")}] {c.Last.Alert} {c.Last.Subject}: {c.Last.Summary}");
+        var content = $"{changes.Count} alert changes held back by the rate limit (discord.max_per_minute){Suppressed(suppressed)}:\n{string.Join("\n", lines)}";
+        return new JsonObject
+        {
+            ["content"] = content.Length > 2000 ? content[..1997] + "..." : content,
+            ["allowed_mentions"] = new JsonObject { ["parse"] = new JsonArray() },
+            ["embeds"] = new JsonArray([.. changes.Take(10).Select(c => (JsonNode)Payload(c.Last, 0)["embeds"]![0]!.DeepClone())]),
         };
     }
 }

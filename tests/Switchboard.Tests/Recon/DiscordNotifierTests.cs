@@ -8,8 +8,8 @@ namespace Switchboard.Tests.Recon;
 
 /// <summary>
 /// Alert changes reach a fake Discord webhook on 127.0.0.1 (the fake upstream server, answering
-/// 204 or 429): once when firing, once when resolved, retried on 429, rate-limited, and never
-/// holding up the caller.
+/// 204 or 429): once when firing, once when resolved, retried on 429, rate-limited (the excess
+/// held and sent as one digest), and never holding up the caller.
 /// </summary>
 public sealed class DiscordNotifierTests : IAsyncLifetime
 {
@@ -110,19 +110,37 @@ public sealed class DiscordNotifierTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task MessagesOverTheRateLimitAreDroppedNotQueued()
+    public async Task MessagesOverTheRateLimitAreHeldAndSentAsOneDigestWhenTheLimitAllows()
     {
         _config = _config with { MaxMessagesPerMinute = 2 };
+        // A "minute" of one second, so the held changes go out within the test.
+        using var notifier = new DiscordNotifier(() => _config, NullLogger<DiscordNotifier>.Instance, window: TimeSpan.FromSeconds(1));
+        await notifier.StartAsync(CancellationToken.None);
         for (var i = 0; i < 5; i++)
         {
-            _notifier.Post(new AlertNotice(true, "error_rate", $"h{i}", "failing", 1_000, 1_000));
+            notifier.Post(new AlertNotice(true, "error_rate", $"h{i}", $"h{i} failing", 1_000, 1_000));
         }
+        notifier.Post(new AlertNotice(false, "error_rate", "h2", "h2 failing", 2_000, 1_000));
 
-        var calls = await _discord.WaitForCalls(2, TimeSpan.FromSeconds(10));
-        await Task.Delay(500);
-        Assert.Equal(2, _discord.Calls.Count);
-        Assert.Contains("error_rate h0", calls[0].Json["content"]!.GetValue<string>());
-        Assert.Contains("error_rate h1", calls[1].Json["content"]!.GetValue<string>());
+        var calls = await _discord.WaitForCalls(3, TimeSpan.FromSeconds(10));
+        await Task.Delay(1_500);
+        await notifier.StopAsync(CancellationToken.None);
+
+        Assert.Equal(3, _discord.Calls.Count);
+        Assert.StartsWith("[FIRING] error_rate h0", calls[0].Json["content"]!.GetValue<string>());
+        Assert.StartsWith("[FIRING] error_rate h1", calls[1].Json["content"]!.GetValue<string>());
+        Assert.True(calls[2].ReceivedAt - calls[0].ReceivedAt >= TimeSpan.FromSeconds(0.9), $"digest after {calls[2].ReceivedAt - calls[0].ReceivedAt}");
+        // The rest in one message, oldest first; h2 fired and resolved while held.
+        Assert.Equal(
+            [
+                "3 alert changes held back by the rate limit (discord.max_per_minute):",
+                "[FIRED AND RESOLVED] error_rate h2: h2 failing",
+                "[FIRING] error_rate h3: h3 failing",
+                "[FIRING] error_rate h4: h4 failing",
+            ],
+            calls[2].Json["content"]!.GetValue<string>().Split('\n'));
+        Assert.Equal(3, calls[2].Json["embeds"]!.AsArray().Count);
+        Assert.Equal(3, notifier.Delivered);
     }
 
     [Fact]
