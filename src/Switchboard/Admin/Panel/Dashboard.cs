@@ -8,8 +8,9 @@ namespace Switchboard.Admin.Panel;
 
 /// <summary>
 /// The dashboard: the requests of the last 24 clock hours as a server-rendered SVG chart
-/// (<see cref="HourlyRequestCounts"/>), and the health snapshot that <c>GET /admin/api/health</c> shows (the same
-/// <see cref="HealthProbe"/>): queues, live executors, resource slots and budgets, alerts firing.
+/// (<see cref="HourlyRequestCounts"/>), and the health snapshot that <c>GET /admin/api/health</c>
+/// shows (the same <see cref="HealthProbe"/>): queues, live executors, resource slots and
+/// budgets, alerts firing (<see cref="AlertBoard"/>).
 /// </summary>
 public static class Dashboard
 {
