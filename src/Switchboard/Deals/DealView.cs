@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Text.Json.Nodes;
+using Switchboard.Queue;
 using Switchboard.Requests;
 using Switchboard.Storage;
 
@@ -12,7 +13,11 @@ namespace Switchboard.Deals;
 /// </summary>
 public static class DealView
 {
-    public static JsonObject ToJson(DbConnection connection, RequestRecord deal)
+    /// <summary>A queued step of a deal: its place in the object, and what its job is (to show where it waits).</summary>
+    public sealed record QueuedStep(JsonObject Json, string Handler, JobMessage Job);
+
+    /// <param name="queued">When given, receives the steps that are queued now.</param>
+    public static JsonObject ToJson(DbConnection connection, RequestRecord deal, List<QueuedStep>? queued = null)
     {
         var json = deal.ToJson();
         var steps = new JsonArray();
@@ -20,7 +25,7 @@ public static class DealView
         long? startedAt = null;
         using (var command = connection.Sql(
             """
-            SELECT step, service, action, pipeline, status, results, error_code, error_message, price, attempts, started_at, finished_at
+            SELECT step, service, action, pipeline, status, results, error_code, error_message, price, attempts, started_at, finished_at, id, handler
             FROM requests WHERE parent = @id AND run = @run ORDER BY step
             """,
             ("@id", deal.Id), ("@run", deal.Run)))
@@ -32,7 +37,7 @@ public static class DealView
                 var stepStarted = reader.LongOrNull(10);
                 started |= stepStarted is not null || status is not (RequestStatus.Queued or RequestStatus.Waiting);
                 startedAt = stepStarted is { } s && (startedAt is null || s < startedAt) ? s : startedAt;
-                steps.Add(new JsonObject
+                var step = new JsonObject
                 {
                     ["step"] = reader.GetInt32(0),
                     ["offer"] = reader.GetString(1) + "/" + reader.GetString(2),
@@ -44,7 +49,12 @@ public static class DealView
                     ["attempts"] = reader.GetInt32(9),
                     ["started_at"] = Clock.Iso(stepStarted),
                     ["finished_at"] = Clock.Iso(reader.LongOrNull(11)),
-                });
+                };
+                steps.Add(step);
+                if (status == RequestStatus.Queued)
+                {
+                    queued?.Add(new QueuedStep(step, reader.GetString(13), new JobMessage(reader.GetString(12), deal.Run)));
+                }
             }
         }
         if (deal.Status == RequestStatus.Running && !started)

@@ -39,6 +39,7 @@ public static partial class RequestEndpoints
         }
         RequestRecord? request;
         JsonObject json;
+        var queuedSteps = new List<Deals.DealView.QueuedStep>();
         using (var connection = store.Open())
         {
             request = RequestRecord.Load(connection, id);
@@ -48,11 +49,19 @@ public static partial class RequestEndpoints
             {
                 return Problems.RequestNotFound();
             }
-            json = request.Kind == "deal" ? Deals.DealView.ToJson(connection, request) : request.ToJson();
+            json = request.Kind == "deal" ? Deals.DealView.ToJson(connection, request, queuedSteps) : request.ToJson();
         }
         if (request.Status == RequestStatus.Queued && needs.For(request.Handler) is { } need)
         {
             await AddWaiting(json, gate, need, new JobMessage(id, request.Run));
+        }
+        // A deal's queued steps, each where it stands in its resource's lane.
+        foreach (var step in queuedSteps)
+        {
+            if (needs.For(step.Handler) is { } stepNeed)
+            {
+                await AddWaiting(step.Json, gate, stepNeed, step.Job);
+            }
         }
         return TypedResults.Ok(json);
     }
