@@ -37,13 +37,12 @@ public static class OpenApiDocument
                         {
                             ["application/json"] = new JsonObject
                             {
-                                ["schema"] = new JsonObject
+                                ["schema"] = Required(new JsonObject
                                 {
                                     ["type"] = "object",
-                                    ["required"] = new JsonArray([.. offer.Template.Variables.Select(v => (JsonNode)v)]),
                                     ["properties"] = properties,
                                     ["additionalProperties"] = false,
-                                },
+                                }, offer.Template.Variables),
                             },
                         },
                     },
@@ -206,24 +205,23 @@ public static class OpenApiDocument
                     {
                         ["application/json"] = new JsonObject
                         {
-                            ["schema"] = new JsonObject
+                            // "inputs" may be left out when the deal needs none (the endpoint takes that).
+                            ["schema"] = Required(new JsonObject
                             {
                                 ["type"] = "object",
-                                ["required"] = new JsonArray("inputs"),
                                 ["properties"] = new JsonObject
                                 {
-                                    ["inputs"] = new JsonObject
+                                    ["inputs"] = Required(new JsonObject
                                     {
                                         ["type"] = "object",
                                         ["description"] = "The inputs of the deal's offers; a chosen add-on may need more.",
-                                        ["required"] = new JsonArray([.. required.Select(v => (JsonNode)v)]),
                                         ["properties"] = inputs,
                                         ["additionalProperties"] = false,
-                                    },
+                                    }, required),
                                     ["addons"] = AddonNames(addons),
                                 },
                                 ["additionalProperties"] = false,
-                            },
+                            }, required.Count > 0 ? ["inputs"] : []),
                         },
                     },
                 },
@@ -279,4 +277,14 @@ public static class OpenApiDocument
         ["description"] = description,
         ["content"] = new JsonObject { ["application/problem+json"] = new JsonObject { ["schema"] = new JsonObject { ["$ref"] = "#/components/schemas/Problem" } } },
     };
+
+    /// <summary>Adds <c>required</c> to an object schema when anything is: OpenAPI 3.0 allows no empty list there.</summary>
+    private static JsonObject Required(JsonObject schema, IReadOnlyCollection<string> names)
+    {
+        if (names.Count > 0)
+        {
+            schema["required"] = new JsonArray([.. names.Select(n => (JsonNode)n)]);
+        }
+        return schema;
+    }
 }

@@ -17,6 +17,7 @@ public sealed class DealEndpointTests : IAsyncLifetime
         await Infrastructure.Cli.ApplyCatalog(_dir, DealCatalogTests.Offers + """
 
               - {service: image, action: hidden, handler: echo.render, price: 1, prompt_template: "Hidden {what}", enabled: false}
+              - {service: text, action: hello, handler: echo.render, price: 1, prompt_template: "Say hello"}
             deals:
               - name: blog-pack
                 offers: [{offer: text/outline}, {offer: text/draft, pipeline: overwrite}]
@@ -26,6 +27,7 @@ public sealed class DealEndpointTests : IAsyncLifetime
               - {name: fixed, offers: [{offer: image/cover}], price: 1}
               - {name: off, offers: [{offer: text/outline}], enabled: false}
               - {name: hidden, offers: [{offer: text/outline}, {offer: image/hidden}]}
+              - {name: plain, offers: [{offer: text/hello}], price: 1}
             """);
         _app = new SwitchboardFactory(_dir);
         _client = _app.CreateClient();
@@ -45,7 +47,7 @@ public sealed class DealEndpointTests : IAsyncLifetime
     {
         var deals = (await _client.GetFromJsonAsync<JsonObject>("/svc/"))!["deals"]!.AsArray();
 
-        Assert.Equal(["blog-pack", "fixed"], deals.Select(d => d!["name"]!.GetValue<string>()));
+        Assert.Equal(["blog-pack", "fixed", "plain"], deals.Select(d => d!["name"]!.GetValue<string>()));
         var pack = deals[0]!;
         Assert.Equal("/svc/deal/blog-pack/", pack["path"]!.GetValue<string>());
         // The draft takes the outline as {input}: only its {tone} is the client's.
@@ -79,6 +81,14 @@ public sealed class DealEndpointTests : IAsyncLifetime
         Assert.Equal(["topic", "tone", "style"], inputs["properties"]!.AsObject().Select(p => p.Key));
         Assert.Equal(["text/tweet", "image/cover"], Strings(body["properties"]!["addons"]!["items"]!["enum"]));
         Assert.Equal(["200", "202", "400", "401", "402", "404", "413", "415"], post["responses"]!.AsObject().Select(r => r.Key).Order());
+        // Nothing to require: OpenAPI 3.0 allows no empty "required" list, so there is none
+        // (the endpoint takes a body without "inputs" then), for a deal as for an offer.
+        var plain = paths["/svc/deal/plain/"]!["post"]!["requestBody"]!["content"]!["application/json"]!["schema"]!.AsObject();
+        Assert.False(plain.ContainsKey("required"));
+        Assert.False(plain["properties"]!["inputs"]!.AsObject().ContainsKey("required"));
+        var hello = paths["/svc/text/hello/"]!["post"]!["requestBody"]!["content"]!["application/json"]!["schema"]!.AsObject();
+        Assert.False(hello.ContainsKey("required"));
+        Assert.DoesNotContain(Required(doc), list => list.Count == 0);
         var quote = paths["/svc/deal/blog-pack/quote"]!["get"]!;
         Assert.Equal("addons", quote["parameters"]![0]!["name"]!.GetValue<string>());
         Assert.Empty(quote["security"]!.AsArray());
@@ -101,6 +111,14 @@ public sealed class DealEndpointTests : IAsyncLifetime
         Assert.Equal(code, problem["code"]!.GetValue<string>());
         return problem;
     }
+
+    /// <summary>Every "required" list of a schema in the document (not the booleans of parameters and bodies).</summary>
+    private static IEnumerable<JsonArray> Required(JsonNode? node) => node switch
+    {
+        JsonObject obj => obj.SelectMany(p => p.Key == "required" && p.Value is JsonArray list ? [list] : Required(p.Value)),
+        JsonArray arr => arr.SelectMany(Required),
+        _ => [],
+    };
 
     private static IEnumerable<string> Refs(JsonNode? node) => node switch
     {
