@@ -83,7 +83,7 @@ public sealed class DiscordNotifierTests : IAsyncLifetime
         Assert.Equal(calls[0].Body, calls[1].Body);
         await Task.Delay(300);
         Assert.Equal(2, _discord.Calls.Count);
-        Assert.Equal(1, _notifier.Delivered);
+        await Delivered(_notifier, 1);
     }
 
     [Fact]
@@ -94,7 +94,18 @@ public sealed class DiscordNotifierTests : IAsyncLifetime
 
         var calls = await _discord.WaitForCalls(2, TimeSpan.FromSeconds(10));
         Assert.True(calls[1].ReceivedAt - calls[0].ReceivedAt >= TimeSpan.FromSeconds(0.95));
-        Assert.Equal(1, _notifier.Delivered);
+        await Delivered(_notifier, 1);
+    }
+
+    /// <summary>Waits until the notifier counts <paramref name="count"/> messages delivered: the fake records a call before it answers, the notifier counts after.</summary>
+    private static async Task Delivered(DiscordNotifier notifier, long count)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (notifier.Delivered < count && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+        Assert.Equal(count, notifier.Delivered);
     }
 
     [Fact]
@@ -113,23 +124,25 @@ public sealed class DiscordNotifierTests : IAsyncLifetime
     public async Task MessagesOverTheRateLimitAreHeldAndSentAsOneDigestWhenTheLimitAllows()
     {
         _config = _config with { MaxMessagesPerMinute = 2 };
-        // A "minute" of one second, so the held changes go out within the test.
-        using var notifier = new DiscordNotifier(() => _config, NullLogger<DiscordNotifier>.Instance, window: TimeSpan.FromSeconds(1));
-        await notifier.StartAsync(CancellationToken.None);
+        // A "minute" of five seconds, so the held changes go out within the test; long enough
+        // for the first two sends on a busy machine. Every change is queued before it starts.
+        using var notifier = new DiscordNotifier(() => _config, NullLogger<DiscordNotifier>.Instance, window: TimeSpan.FromSeconds(5));
         for (var i = 0; i < 5; i++)
         {
             notifier.Post(new AlertNotice(true, "error_rate", $"h{i}", $"h{i} failing", 1_000, 1_000));
         }
         notifier.Post(new AlertNotice(false, "error_rate", "h2", "h2 failing", 2_000, 1_000));
+        await notifier.StartAsync(CancellationToken.None);
 
-        var calls = await _discord.WaitForCalls(3, TimeSpan.FromSeconds(10));
-        await Task.Delay(1_500);
+        var calls = await _discord.WaitForCalls(3, TimeSpan.FromSeconds(20));
+        await Delivered(notifier, 3);
+        await Task.Delay(500);
         await notifier.StopAsync(CancellationToken.None);
 
         Assert.Equal(3, _discord.Calls.Count);
         Assert.StartsWith("[FIRING] error_rate h0", calls[0].Json["content"]!.GetValue<string>());
         Assert.StartsWith("[FIRING] error_rate h1", calls[1].Json["content"]!.GetValue<string>());
-        Assert.True(calls[2].ReceivedAt - calls[0].ReceivedAt >= TimeSpan.FromSeconds(0.9), $"digest after {calls[2].ReceivedAt - calls[0].ReceivedAt}");
+        Assert.True(calls[2].ReceivedAt - calls[0].ReceivedAt >= TimeSpan.FromSeconds(4.5), $"digest after {calls[2].ReceivedAt - calls[0].ReceivedAt}");
         // The rest in one message, oldest first; h2 fired and resolved while held.
         Assert.Equal(
             [
@@ -140,7 +153,6 @@ public sealed class DiscordNotifierTests : IAsyncLifetime
             ],
             calls[2].Json["content"]!.GetValue<string>().Split('\n'));
         Assert.Equal(3, calls[2].Json["embeds"]!.AsArray().Count);
-        Assert.Equal(3, notifier.Delivered);
     }
 
     [Fact]
