@@ -231,7 +231,8 @@ YAML
   # The api connects to Redis at its first submission. Under 64 concurrent first requests that
   # connect took 15 s (StackExchange.Redis gave up once, then reconnected) and wrk's 2 s timeout
   # counted socket errors, so one request goes first, alone.
-  local t=$(now_ms) status
+  local t status
+  t=$(now_ms)
   status=$(curl -sS -o "$LOG/$name-first.json" -w '%{http_code}' --max-time 60 -X POST "$API_URL/svc/bench/echo/" \
     -H "Authorization: Bearer $SB_KEY" -H 'Content-Type: application/json' -d "{\"text\":\"first-$name\"}") || true
   [[ "$status" == 202 ]] || die "the first submission answered '$status' (see $LOG/$name-first.json, $LOG/$name-api.log)"

@@ -125,7 +125,7 @@ check_stored() {
 # (a) accepted/s: 202s per second of the measured wrk run, executor running as in production.
 measure_accept() {
   local round=$1
-  local out="$LOG/accept-$round.txt" t0 stored
+  local out="$LOG/accept-$round.txt" t0
   start_serve "accept-$round"
   submit_load "$LOG/accept-$round-warmup.txt" "warm$round" "$WARMUP"
   drain

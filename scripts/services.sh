@@ -127,8 +127,8 @@ _sb_port_busy() {
 # Prints a TCP port that nothing on this machine uses (random, so that runs side by side rarely
 # pick the same one).
 free_port() {
-  local port i
-  for i in $(seq 1 200); do
+  local port _
+  for _ in $(seq 1 200); do
     port=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
     if ! _sb_port_busy "$port"; then
       echo "$port"
@@ -243,8 +243,8 @@ _sb_alive() {
 
 # Waits (up to 10 s) until process PID is gone, then kills it for good.
 _sb_reap() {
-  local pid=$1 i
-  for i in $(seq 1 100); do
+  local pid=$1 _
+  for _ in $(seq 1 100); do
     _sb_alive "$pid" || return 0
     sleep 0.1
   done

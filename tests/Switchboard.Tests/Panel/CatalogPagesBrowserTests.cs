@@ -137,6 +137,8 @@ public sealed class CatalogPagesBrowserTests(Chromium chromium, CatalogPanelServ
             Assert.Equal(200, previewed.Status);
             Assert.Equal(["name", "friend"], await page.Locator("[data-test=variables] li").AllInnerTextsAsync());
             Assert.Equal("POST /svc/greet/hello/", await page.Locator("[data-test=endpoint]").InnerTextAsync());
+            // A preview says what the offer will be once saved: nothing is live yet.
+            Assert.Contains("Once saved", await page.Locator(".preview").InnerTextAsync());
             Assert.Null(Stored.FindOffer("greet", "hello"));
             await PanelSession.Screenshot(page, "catalog-offer-preview");
 

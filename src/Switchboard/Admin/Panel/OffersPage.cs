@@ -160,7 +160,7 @@ public static class OffersPage
             <div class="preview">
             <dl class="kv"><dt>Endpoint</dt><dd><code data-test="endpoint">{E(endpoint)}</code></dd>
             <dt>Price</dt><dd>{E(v.Price.Length == 0 ? "–" : v.Price)} credits per request, {E(v.CreateQty.Length == 0 ? "1" : v.CreateQty)} result(s) each</dd>
-            <dt>Live</dt><dd>{(live ? Badge("live") : Badge("not live", "bad"))} {(handler is null ? "<span class=\"muted\">no such handler</span>" : handler.Enabled ? "" : "<span class=\"muted\">its handler is disabled</span>")}</dd></dl>
+            <dt>Once saved</dt><dd data-test="once-saved">{(live ? Badge("live") : Badge("not live", "bad"))} {(handler is null ? "<span class=\"muted\">no such handler</span>" : handler.Enabled ? "" : "<span class=\"muted\">its handler is disabled</span>")}</dd></dl>
             <h3>Inputs</h3>{inputs}
             {(body.Length == 0 ? "" : $"<h3>Request body</h3>{body}")}
             </div>
