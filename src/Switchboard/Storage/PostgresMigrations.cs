@@ -176,9 +176,9 @@ public static class PostgresMigrations
         // health endpoint. The Data Protection keys that sign the login cookie and the
         // antiforgery tokens (Admin/Panel/PanelKeyRing.cs; each sealed with the Fernet key when
         // there is one), so a cookie made by one process opens the panel on another and survives
-        // restarts. The failed logins per user name (LoginThrottle.cs), so a lockout holds across
-        // processes; a failure row lives until its lockout ends, and the index lets each new
-        // failure clear the expired ones. The alerts the leading recon reports as firing, and
+        // restarts. The failed logins per user name and per name and address (LoginThrottle.cs;
+        // column name holds the key), so a lockout holds across processes; a failure row lives
+        // until its lockout ends, and the index lets each new failure clear the expired ones. The alerts the leading recon reports as firing, and
         // when it last reported (Recon/AlertBoard.cs), so an api process shows them too.
         """
         CREATE TABLE panel_keys (name TEXT PRIMARY KEY, xml TEXT NOT NULL, created_at BIGINT NOT NULL);

@@ -5,8 +5,9 @@ using Switchboard.Tests.Infrastructure;
 namespace Switchboard.Tests.Panel;
 
 /// <summary>
-/// The login lockout, kept in the store: two throttles on one store stand for two api
-/// processes, so failures counted by one lock the name out on the other.
+/// The login lockout, kept in the store, per name and address and per name: two throttles on
+/// one store stand for two api processes, so failures counted by one lock the name out on the
+/// other.
 /// </summary>
 public abstract class LoginThrottleTests(StoreKind kind) : IAsyncLifetime
 {
@@ -26,25 +27,52 @@ public abstract class LoginThrottleTests(StoreKind kind) : IAsyncLifetime
 
     private LoginThrottle Throttle() => new(_store.Store, _clock);
 
+    private const string Here = "192.0.2.1";
+    private const string There = "198.51.100.7";
+
+    private static async Task Fail(LoginThrottle throttle, string name, string address, int times)
+    {
+        for (var i = 0; i < times; i++)
+        {
+            await throttle.Failed(name, address);
+        }
+    }
+
     [Fact]
-    public async Task FiveFailuresLockANameForFiveMinutesAndOnlyThatName()
+    public async Task FiveFailuresLockANameForFiveMinutesFromThatAddressOnly()
     {
         var throttle = Throttle();
-        for (var i = 0; i < 4; i++)
-        {
-            await throttle.Failed("root");
-        }
-        Assert.False(throttle.IsLockedOut("root"));
-        await throttle.Failed("root");
-        Assert.True(throttle.IsLockedOut("root"));
-        Assert.False(throttle.IsLockedOut("ops"));
+        await Fail(throttle, "root", Here, 4);
+        Assert.False(throttle.IsLockedOut("root", Here));
+        await throttle.Failed("root", Here);
+        Assert.True(throttle.IsLockedOut("root", Here));
+        // The admin, elsewhere, still gets in; and other names from here are not locked.
+        Assert.False(throttle.IsLockedOut("root", There));
+        Assert.False(throttle.IsLockedOut("ops", Here));
         _clock.Now += TimeSpan.FromMinutes(4.9);
-        Assert.True(throttle.IsLockedOut("root"));
+        Assert.True(throttle.IsLockedOut("root", Here));
         _clock.Now += TimeSpan.FromMinutes(0.2);
-        Assert.False(throttle.IsLockedOut("root"));
+        Assert.False(throttle.IsLockedOut("root", Here));
         // After the lockout the count starts again: one more failure does not lock at once.
-        await throttle.Failed("root");
-        Assert.False(throttle.IsLockedOut("root"));
+        await throttle.Failed("root", Here);
+        Assert.False(throttle.IsLockedOut("root", Here));
+    }
+
+    [Fact]
+    public async Task FiftyFailuresSpreadOverAddressesLockTheNameEverywhere()
+    {
+        var throttle = Throttle();
+        for (var i = 0; i < 9; i++)
+        {
+            await Fail(throttle, "root", $"203.0.113.{i}", 5);
+        }
+        await Fail(throttle, "root", "203.0.113.9", 4);
+        Assert.False(throttle.IsLockedOut("root", Here));
+        await throttle.Failed("root", "203.0.113.9");
+        Assert.True(throttle.IsLockedOut("root", Here));
+        Assert.False(throttle.IsLockedOut("ops", Here));
+        _clock.Now += TimeSpan.FromMinutes(5.1);
+        Assert.False(throttle.IsLockedOut("root", Here));
     }
 
     [Fact]
@@ -53,36 +81,46 @@ public abstract class LoginThrottleTests(StoreKind kind) : IAsyncLifetime
         var (a, b) = (Throttle(), Throttle());
         for (var i = 0; i < 5; i++)
         {
-            await (i % 2 == 0 ? a : b).Failed("root");
+            await (i % 2 == 0 ? a : b).Failed("root", Here);
         }
-        Assert.True(a.IsLockedOut("root"));
-        Assert.True(b.IsLockedOut("root"));
+        Assert.True(a.IsLockedOut("root", Here));
+        Assert.True(b.IsLockedOut("root", Here));
     }
 
     [Fact]
     public async Task FailuresFartherApartThanTheWindowDoNotAddUp()
     {
         var throttle = Throttle();
-        for (var i = 0; i < 4; i++)
-        {
-            await throttle.Failed("root");
-        }
+        await Fail(throttle, "root", Here, 4);
         _clock.Now += TimeSpan.FromMinutes(6);
-        await throttle.Failed("root");
-        Assert.False(throttle.IsLockedOut("root"));
+        await throttle.Failed("root", Here);
+        Assert.False(throttle.IsLockedOut("root", Here));
     }
 
     [Fact]
-    public async Task ASuccessClearsTheFailures()
+    public async Task ASuccessClearsTheFailuresFromItsAddressButNotTheNameWideCount()
     {
         var throttle = Throttle();
-        for (var i = 0; i < 4; i++)
+        await Fail(throttle, "root", Here, 4);
+        await throttle.Succeeded("root", Here);
+        await throttle.Failed("root", Here);
+        Assert.False(throttle.IsLockedOut("root", Here));
+        // 5 before and after the success, 45 more from elsewhere: the name-wide 50 is reached.
+        for (var i = 0; i < 9; i++)
         {
-            await throttle.Failed("root");
+            await Fail(throttle, "root", $"203.0.113.{i}", 5);
         }
-        await throttle.Succeeded("root");
-        await throttle.Failed("root");
-        Assert.False(throttle.IsLockedOut("root"));
+        Assert.True(throttle.IsLockedOut("root", There));
+    }
+
+    [Fact]
+    public async Task NoUserNameSpellsAnotherKey()
+    {
+        var throttle = Throttle();
+        // A naive "address name" key would make these failures count for root from Here.
+        await Fail(throttle, $"{Here} root", There, 5);
+        await Fail(throttle, $"@{Here} root", There, 5);
+        Assert.False(throttle.IsLockedOut("root", Here));
     }
 
     [Fact]
@@ -91,11 +129,12 @@ public abstract class LoginThrottleTests(StoreKind kind) : IAsyncLifetime
         var throttle = Throttle();
         for (var i = 0; i < 20; i++)
         {
-            await throttle.Failed("guess" + i);
+            await throttle.Failed("guess" + i, Here);
         }
         _clock.Now += TimeSpan.FromMinutes(6);
-        await throttle.Failed("root");
-        Assert.Equal(1L, _store.Query(c => c.Scalar<long>("SELECT COUNT(*) FROM login_failures")));
+        await throttle.Failed("root", Here);
+        // One row for root from Here, one for root from anywhere.
+        Assert.Equal(2L, _store.Query(c => c.Scalar<long>("SELECT COUNT(*) FROM login_failures")));
     }
 }
 

@@ -106,7 +106,10 @@ public static class AdminPanel
         var form = await http.Request.ReadFormAsync();
         var name = form["username"].ToString().Trim();
         var password = form["password"].ToString();
-        if (throttle.IsLockedOut(name))
+        // Behind a reverse proxy every client has the proxy's address: the per-address limit then
+        // acts as the name-wide one (docs/operations.md).
+        var address = http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+        if (throttle.IsLockedOut(name, address))
         {
             return LoginForm(http, $"Too many failed attempts: try again in {LoginThrottle.Lockout.TotalMinutes:0} minutes.", name, 429);
         }
@@ -117,11 +120,11 @@ public static class AdminPanel
         }
         if (user is null)
         {
-            await throttle.Failed(name);
+            await throttle.Failed(name, address);
             logs.CreateLogger("Switchboard.Admin.Panel").LogWarning("Admin panel: failed login for {User}", name);
             return LoginForm(http, "Wrong user name or password.", name, 401);
         }
-        await throttle.Succeeded(name);
+        await throttle.Succeeded(name, address);
         if (!user.IsAdmin)
         {
             return Bare("Admins only", $"<h2>Admins only</h2><p>{E(user.Name)} is not an admin: the panel is for admins.</p>", 403);

@@ -3,43 +3,68 @@ using Switchboard.Storage;
 namespace Switchboard.Admin.Panel;
 
 /// <summary>
-/// Locks a user name out of the login form for 5 minutes after 5 failures in a row (each within
-/// 5 minutes of the one before). Kept in the store (<c>login_failures</c>), so the count and the
-/// lockout hold across every api process of a deployment and across restarts. A locked name's
-/// attempts are refused before its password is checked and are not counted.
+/// Locks a user name out of the login form for 5 minutes: from one client address after 5
+/// failures in a row there, and from everywhere after 50 failures from any addresses (each
+/// failure within 5 minutes of the one before). Keyed per address first so that a stranger
+/// guessing passwords locks out only their own address, not the admin's; the name-wide limit
+/// still stops a guesser who spreads over many addresses. Kept in the store
+/// (<c>login_failures</c>, one row per key), so counts and lockouts hold across every api
+/// process of a deployment and across restarts. A locked attempt is refused before its password
+/// is checked and is not counted.
 /// </summary>
 public sealed class LoginThrottle(Store store, TimeProvider time)
 {
     public const int MaxFailures = 5;
+    public const int MaxFailuresFromAnywhere = 50;
     public static readonly TimeSpan Lockout = TimeSpan.FromMinutes(5);
 
     private long Now => time.GetUtcNow().ToUnixTimeMilliseconds();
 
-    public bool IsLockedOut(string name)
+    // Distinct prefixes, so no user name can spell another key (names may hold any character).
+    private static string ByAddress(string name, string address) => $"@{address} {name}";
+
+    private static string ByName(string name) => "=" + name;
+
+    public bool IsLockedOut(string name, string address)
     {
         using var connection = store.Open();
-        return connection.Scalar<long?>("SELECT failures FROM login_failures WHERE name = @name AND until_ms > @now", ("@name", name), ("@now", Now)) >= MaxFailures;
+        return connection.Scalar<long>(
+            """
+            SELECT COUNT(*) FROM login_failures WHERE until_ms > @now
+              AND ((name = @pair AND failures >= @max) OR (name = @name AND failures >= @maxAll))
+            """,
+            ("@now", Now), ("@pair", ByAddress(name, address)), ("@name", ByName(name)),
+            ("@max", MaxFailures), ("@maxAll", MaxFailuresFromAnywhere)) > 0;
     }
 
     /// <summary>
-    /// Counts a failure. Expired rows go first (every name's, so names tried once do not pile
-    /// up), then the name's count grows and its window restarts.
+    /// Counts a failure for the name from this address and for the name. Expired rows go first
+    /// (every key's, so names tried once do not pile up), then each count grows and its window
+    /// restarts.
     /// </summary>
-    public Task Failed(string name)
+    public Task Failed(string name, string address)
     {
         var now = Now;
+        var until = now + (long)Lockout.TotalMilliseconds;
         return store.WriteAsync(connection =>
         {
             connection.Execute("DELETE FROM login_failures WHERE until_ms <= @now", ("@now", now));
-            connection.Execute(
-                """
-                INSERT INTO login_failures (name, failures, until_ms) VALUES (@name, 1, @until)
-                ON CONFLICT (name) DO UPDATE SET failures = login_failures.failures + 1, until_ms = @until
-                """,
-                ("@name", name), ("@until", now + (long)Lockout.TotalMilliseconds));
+            foreach (var key in new[] { ByAddress(name, address), ByName(name) })
+            {
+                connection.Execute(
+                    """
+                    INSERT INTO login_failures (name, failures, until_ms) VALUES (@key, 1, @until)
+                    ON CONFLICT (name) DO UPDATE SET failures = login_failures.failures + 1, until_ms = @until
+                    """,
+                    ("@key", key), ("@until", until));
+            }
         });
     }
 
-    public Task Succeeded(string name) =>
-        store.WriteAsync(connection => connection.Execute("DELETE FROM login_failures WHERE name = @name", ("@name", name)));
+    /// <summary>
+    /// Clears the count of the name from this address only: the name-wide count runs out on its
+    /// own, so an admin's login does not reset a guesser spread over many addresses.
+    /// </summary>
+    public Task Succeeded(string name, string address) =>
+        store.WriteAsync(connection => connection.Execute("DELETE FROM login_failures WHERE name = @key", ("@key", ByAddress(name, address))));
 }
