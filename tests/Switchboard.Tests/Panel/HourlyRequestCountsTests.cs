@@ -6,7 +6,8 @@ namespace Switchboard.Tests.Panel;
 
 /// <summary>
 /// The dashboard's hourly counts: the last 24 clock hours by when requests were made, on both
-/// stores; settled hours are counted once per process, so a load reads only the last two hours.
+/// stores; settled hours are counted once per process, so a load reads only the last two hours
+/// (and any hour since the first one with a request still unfinished).
 /// </summary>
 public abstract class HourlyRequestCountsTests(StoreKind kind) : IAsyncLifetime
 {
@@ -89,6 +90,31 @@ public abstract class HourlyRequestCountsTests(StoreKind kind) : IAsyncLifetime
 
         // Another process counts everything afresh.
         Assert.Equal(10, new HourlyRequestCounts(_store.Store).Last(Now + Hour).Total.Sum());
+    }
+
+    [Fact]
+    public async Task AnHourWithARequestStillUnfinishedIsCountedUntilItEnds()
+    {
+        var current = Now / Hour * Hour;
+        await Made(current - 5 * Hour, 2);
+        await Made(current - 8 * Hour, 1, "queued");
+        var counts = new HourlyRequestCounts(_store.Store);
+        var (total, failed) = counts.Last(Now);
+        Assert.Equal((1, 0), (total[15], failed[15]));
+        Assert.Equal(24, counts.HoursCountedLastLoad);
+        // 02:00 is not kept while its request is queued: every load counts from there on.
+        counts.Last(Now);
+        Assert.Equal(9, counts.HoursCountedLastLoad);
+
+        await _store.Store.WriteAsync(c => c.Execute("UPDATE requests SET status = 'failed' WHERE status = 'queued'"));
+        (total, failed) = counts.Last(Now + 60_000);
+        Assert.Equal((1, 1), (total[15], failed[15]));
+        Assert.Equal(2, total[18]);
+        Assert.Equal(9, counts.HoursCountedLastLoad);
+
+        // Now that it ended, the hour is kept like the others.
+        counts.Last(Now + 120_000);
+        Assert.Equal(2, counts.HoursCountedLastLoad);
     }
 }
 

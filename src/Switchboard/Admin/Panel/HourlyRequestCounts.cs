@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Globalization;
 using Switchboard.Storage;
 
@@ -7,10 +8,10 @@ namespace Switchboard.Admin.Panel;
 /// The dashboard's requests and failures per clock hour over the last <see cref="Dashboard.Hours"/>
 /// hours (by when each request was made). Counting them all on every load cost ≈ 0.8 µs per
 /// request of the day (bench/README.md); so the counts of hours that have settled (ended at least
-/// <see cref="Settle"/> ago: their requests are done, retries and all, with rare exceptions) are
-/// kept in this process, and each load counts only the hours after them: the current hour and the
-/// one before. A request of a settled hour that fails later still is not shown as failed here
-/// (its request page and the requests search show it).
+/// <see cref="Settle"/> ago, and none of their requests still queued, running or waiting) are
+/// kept in this process, and each load counts only the hours after the first unsettled one:
+/// usually the current hour and the one before. An hour with a request still unfinished is
+/// counted again at every load until that request ends, so its outcome shows.
 /// </summary>
 public sealed class HourlyRequestCounts(Store store)
 {
@@ -18,7 +19,9 @@ public sealed class HourlyRequestCounts(Store store)
     public static readonly TimeSpan Settle = TimeSpan.FromHours(1);
 
     /// <summary>Counts by hour index (ms since the epoch ÷ one hour), for settled hours only.</summary>
-    private readonly Dictionary<long, (long Total, long Failed)> _settled = [];
+    private readonly Dictionary<long, HourCounts> _settled = [];
+
+    private readonly record struct HourCounts(long Total, long Failed, long Unfinished);
     private readonly Lock _lock = new();
 
     /// <summary>Requests per hour counted by SQL on the last load (for tests: what the cache spared).</summary>
@@ -54,34 +57,44 @@ public sealed class HourlyRequestCounts(Store store)
         {
             for (var h = from; h <= lastSettled; h++)
             {
-                _settled[h] = counted.GetValueOrDefault(h);
+                var hour = counted.GetValueOrDefault(h);
+                if (hour.Unfinished == 0)
+                {
+                    _settled[h] = hour;
+                }
             }
             for (var h = first; h <= current; h++)
             {
-                var (t, f) = h < from ? _settled[h] : counted.GetValueOrDefault(h);
-                total[h - first] = t;
-                failed[h - first] = f;
+                var hour = h < from ? _settled[h] : counted.GetValueOrDefault(h);
+                total[h - first] = hour.Total;
+                failed[h - first] = hour.Failed;
             }
         }
         HoursCountedLastLoad = (int)(current - from + 1);
         return (total, failed);
     }
 
-    /// <summary>Requests and failures per clock hour from <paramref name="fromMs"/> on (through <c>requests_created</c>; its plan is tested).</summary>
+    /// <summary>Requests, failures and unfinished requests per clock hour from <paramref name="fromMs"/> on (through <c>requests_created</c>; its plan is tested).</summary>
     internal const string HourlySql =
-        "SELECT created_at / 3600000 AS h, COUNT(*), SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) FROM requests WHERE created_at >= @from GROUP BY h";
+        """
+        SELECT created_at / 3600000 AS h, COUNT(*), SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END),
+            SUM(CASE WHEN status IN ('queued', 'running', 'waiting') THEN 1 ELSE 0 END)
+        FROM requests WHERE created_at >= @from GROUP BY h
+        """;
 
-    private Dictionary<long, (long Total, long Failed)> Count(long fromMs)
+    private Dictionary<long, HourCounts> Count(long fromMs)
     {
-        var counts = new Dictionary<long, (long, long)>();
+        var counts = new Dictionary<long, HourCounts>();
         using var connection = store.Open();
         using var command = connection.Sql(HourlySql, ("@from", fromMs));
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
-            counts[Convert.ToInt64(reader.GetValue(0), CultureInfo.InvariantCulture)] =
-                (Convert.ToInt64(reader.GetValue(1), CultureInfo.InvariantCulture), Convert.ToInt64(reader.GetValue(2), CultureInfo.InvariantCulture));
+            counts[Long(reader, 0)] = new HourCounts(Long(reader, 1), Long(reader, 2), Long(reader, 3));
         }
         return counts;
     }
+
+    // SUM and the hour are numeric on PostgreSQL, integers on SQLite.
+    private static long Long(DbDataReader reader, int i) => Convert.ToInt64(reader.GetValue(i), CultureInfo.InvariantCulture);
 }
