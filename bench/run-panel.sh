@@ -155,7 +155,7 @@ SAMPLE_ID=$(sql "SELECT id FROM requests WHERE status = 'failed' ORDER BY seq LI
     sql "EXPLAIN QUERY PLAN SELECT r.seq, r.id, r.kind, r.service, r.action, u.name, r.status, r.price, r.run, r.attempts, r.max_attempts, r.created_at FROM requests r JOIN users u ON u.id = r.user_id WHERE r.kind <> 'step' $where ORDER BY r.seq DESC LIMIT 51"
   done
   echo "-- dashboard: HourlyRequestCounts"
-  sql "EXPLAIN QUERY PLAN SELECT created_at / 3600000 AS h, COUNT(*), SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) FROM requests WHERE created_at >= 0 GROUP BY h"
+  sql "EXPLAIN QUERY PLAN SELECT created_at / 3600000 AS h, COUNT(*), SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END), SUM(CASE WHEN status IN ('queued', 'running', 'waiting') THEN 1 ELSE 0 END) FROM requests WHERE created_at >= 0 GROUP BY h"
 } >"$LOG/query-plans.txt" 2>&1
 
 # ---- the panel's session cookie, from the login form -----------------------------------------------
