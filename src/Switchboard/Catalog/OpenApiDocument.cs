@@ -56,13 +56,7 @@ public static class OpenApiDocument
         }
         paths["/svc/request/{id}/"] = new JsonObject
         {
-            ["parameters"] = new JsonArray(new JsonObject
-            {
-                ["name"] = "id",
-                ["in"] = "path",
-                ["required"] = true,
-                ["schema"] = new JsonObject { ["type"] = "string", ["pattern"] = "^[0-9a-f]{32}$" },
-            }),
+            ["parameters"] = new JsonArray(RequestIdParameter()),
             ["get"] = new JsonObject
             {
                 ["operationId"] = "get_request",
@@ -80,6 +74,23 @@ public static class OpenApiDocument
                     ["200"] = Response("Cancelled and refunded", "#/components/schemas/Request"),
                     ["404"] = ProblemResponse("No such request"),
                     ["409"] = ProblemResponse("Already finished"),
+                },
+            },
+        };
+        paths["/svc/request/{id}/ws"] = new JsonObject
+        {
+            ["parameters"] = new JsonArray(RequestIdParameter()),
+            ["get"] = new JsonObject
+            {
+                ["operationId"] = "follow_request",
+                ["description"] = "Live status: a WebSocket upgrade. The server sends the request object (text frames, as GET "
+                    + "/svc/request/{id}/ shows it) at once and at each change, then closes with 1000 and the final status "
+                    + "(1001 when the server stops).",
+                ["responses"] = new JsonObject
+                {
+                    ["101"] = new JsonObject { ["description"] = "Switched to the WebSocket protocol" },
+                    ["400"] = ProblemResponse("Not a WebSocket upgrade (websocket_required) or a malformed id"),
+                    ["404"] = ProblemResponse("No such request"),
                 },
             },
         };
@@ -270,6 +281,14 @@ public static class OpenApiDocument
     {
         ["description"] = description,
         ["content"] = new JsonObject { ["application/json"] = new JsonObject { ["schema"] = new JsonObject { ["$ref"] = schema } } },
+    };
+
+    private static JsonObject RequestIdParameter() => new()
+    {
+        ["name"] = "id",
+        ["in"] = "path",
+        ["required"] = true,
+        ["schema"] = new JsonObject { ["type"] = "string", ["pattern"] = "^[0-9a-f]{32}$" },
     };
 
     private static JsonObject ProblemResponse(string description) => new()

@@ -116,6 +116,7 @@ public static class ServeHost
         var app = builder.Build();
         app.UseSwitchboardMetrics();
         app.UseExceptionHandler(new ExceptionHandlerOptions { StatusCodeSelector = StatusFor });
+        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
         app.UseStatusCodePages(async context =>
         {
             var status = context.HttpContext.Response.StatusCode;

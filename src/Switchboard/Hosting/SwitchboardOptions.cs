@@ -43,6 +43,10 @@ public sealed class SwitchboardOptions
     /// <summary>How often the store's change counters are read (catalog and key edits from other processes).</summary>
     public TimeSpan StorePollInterval { get; set; } = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>How often a live status WebSocket (<c>/svc/request/{id}/ws</c>) reads its request for changes.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00", ErrorMessage = "Switchboard:LiveStatusPollInterval must be between 10 ms and 1 minute")]
+    public TimeSpan LiveStatusPollInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
     /// <summary>How often recon looks for expired leases and expired results.</summary>
     public TimeSpan ReconInterval { get; set; } = TimeSpan.FromSeconds(2);
 

@@ -25,6 +25,7 @@ public static partial class RequestEndpoints
         var svc = app.MapGroup("/svc").WithRequestLogScope().WithStoreErrors().RequireApiKey();
         svc.MapAccountEndpoints();
         svc.MapGet("/request/{id}/", Get);
+        svc.MapGet("/request/{id}/ws", LiveStatusSocket.Handle);
         svc.MapDelete("/request/{id}/", Cancel);
         svc.MapPost("/deal/{name}/", Deals.DealSubmitEndpoint.Handle);
         svc.MapPost("/{service}/{action}/", SubmitEndpoint.Handle);
@@ -126,6 +127,6 @@ public static partial class RequestEndpoints
     internal static IResult RequestFinished(RequestRecord request) =>
         Problems.Of(409, "request_finished", "The request has finished", $"It is {request.Status}; only queued or running requests can be cancelled.");
 
-    private static IResult InvalidId() =>
+    internal static IResult InvalidId() =>
         Problems.Of(400, "invalid_request_id", "Malformed request id", "A request id is 32 lowercase hexadecimal characters.");
 }

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
-using Npgsql;
 using Switchboard.Storage;
 using Switchboard.Tests.Infrastructure;
 
@@ -24,22 +23,10 @@ public sealed class StoreOutageTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        SetConnections(allowed: true);
+        _store.SetConnections(allowed: true);
         Ledger.AssertBalanced(_store);
         await _app.DisposeAsync();
         await _store.DisposeAsync();
-    }
-
-    /// <summary>Refuses (or allows again) new connections to the test's database and ends the open ones.</summary>
-    private void SetConnections(bool allowed)
-    {
-        using var admin = new NpgsqlConnection(TestServices.PostgresAdmin);
-        admin.Open();
-        SqlExtensions.Exec(admin, $"ALTER DATABASE {_store.DatabaseName} ALLOW_CONNECTIONS {(allowed ? "true" : "false")}");
-        if (!allowed)
-        {
-            SqlExtensions.Exec(admin, $"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{_store.DatabaseName}'");
-        }
     }
 
     [Fact]
@@ -50,7 +37,7 @@ public sealed class StoreOutageTests : IAsyncLifetime
         var id = await SwitchboardFactory.IdOf(before);
         await SwitchboardFactory.WaitForEnd(_client, id);
 
-        SetConnections(allowed: false);
+        _store.SetConnections(allowed: false);
         foreach (var call in new Func<Task<HttpResponseMessage>>[]
         {
             () => _client.PostAsJsonAsync("/svc/text/shout/", new { word = "down", name = "bo" }),
@@ -65,7 +52,7 @@ public sealed class StoreOutageTests : IAsyncLifetime
         }
         Assert.Equal(HttpStatusCode.ServiceUnavailable, (await _app.CreateClient().GetAsync("/readyz")).StatusCode);
 
-        SetConnections(allowed: true);
+        _store.SetConnections(allowed: true);
         var after = await _client.PostAsJsonAsync("/svc/text/shout/", new { word = "back", name = "bo" });
         Assert.Equal(HttpStatusCode.Accepted, after.StatusCode);
         var done = await SwitchboardFactory.WaitForEnd(_client, await SwitchboardFactory.IdOf(after));

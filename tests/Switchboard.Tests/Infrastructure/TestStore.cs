@@ -84,6 +84,18 @@ public sealed class TestStore : IAsyncDisposable
     /// <summary>The PostgreSQL database of this test, when on PostgreSQL.</summary>
     public string? DatabaseName => _database;
 
+    /// <summary>PostgreSQL only: refuses (or allows again) new connections to this test's database, and ends the open ones when refusing: an outage as the processes see it.</summary>
+    public void SetConnections(bool allowed)
+    {
+        using var admin = new NpgsqlConnection(TestServices.PostgresAdmin);
+        admin.Open();
+        SqlExtensions.Exec(admin, $"ALTER DATABASE {_database} ALLOW_CONNECTIONS {(allowed ? "true" : "false")}");
+        if (!allowed)
+        {
+            SqlExtensions.Exec(admin, $"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{_database}'");
+        }
+    }
+
     /// <summary>What a command line adds to reach this store: <c>--data DIR</c> or <c>--config FILE</c>.</summary>
     public string[] ProcessArgs { get; }
 

@@ -257,22 +257,11 @@ public sealed class UsageStoreOnSqlite() : UsageStoreTests(StoreKind.Sqlite)
 /// <summary>PostgreSQL: the database refuses connections and its sessions are ended (the server is unreachable for this store).</summary>
 public sealed class UsageStoreOnPostgres() : UsageStoreTests(StoreKind.Postgres)
 {
-    protected override void Break() => SetConnections(allowed: false);
+    protected override void Break() => Dir.SetConnections(allowed: false);
 
     protected override void Repair()
     {
-        SetConnections(allowed: true);
+        Dir.SetConnections(allowed: true);
         NpgsqlConnection.ClearAllPools();
-    }
-
-    private void SetConnections(bool allowed)
-    {
-        using var admin = new NpgsqlConnection(TestServices.PostgresAdmin);
-        admin.Open();
-        SqlExtensions.Exec(admin, $"ALTER DATABASE {Dir.DatabaseName} ALLOW_CONNECTIONS {(allowed ? "true" : "false")}");
-        if (!allowed)
-        {
-            SqlExtensions.Exec(admin, $"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{Dir.DatabaseName}'");
-        }
     }
 }
