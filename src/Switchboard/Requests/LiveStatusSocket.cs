@@ -111,8 +111,7 @@ public static class LiveStatusSocket
     private static (string Status, string Json)? Read(Store store, string id, string userId)
     {
         using var connection = store.Open();
-        var request = RequestRecord.Load(connection, id);
-        if (request is null || request.UserId != userId || request.IsStep)
+        if (RequestEndpoints.LoadOwn(connection, id, userId) is not { } request)
         {
             return null;
         }

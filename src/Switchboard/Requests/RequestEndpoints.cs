@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Text.RegularExpressions;
 using Switchboard.Credits;
 using Switchboard.Errors;
@@ -43,10 +44,8 @@ public static partial class RequestEndpoints
         var queuedSteps = new List<Deals.DealView.QueuedStep>();
         using (var connection = store.Open())
         {
-            request = RequestRecord.Load(connection, id);
-            // Another user's request answers exactly like a missing one: ids reveal nothing. A
-            // deal's steps are shown in their deal.
-            if (request is null || request.UserId != http.User().Id || request.IsStep)
+            request = LoadOwn(connection, id, http.User().Id);
+            if (request is null)
             {
                 return Problems.RequestNotFound();
             }
@@ -66,6 +65,13 @@ public static partial class RequestEndpoints
         }
         return TypedResults.Ok(json);
     }
+
+    /// <summary>
+    /// The caller's request, or null. Another user's request answers exactly like a missing one:
+    /// ids reveal nothing. A deal's steps are shown in their deal, not on their own.
+    /// </summary>
+    internal static RequestRecord? LoadOwn(DbConnection connection, string id, string userId) =>
+        RequestRecord.Load(connection, id) is { } request && request.UserId == userId && !request.IsStep ? request : null;
 
     /// <summary>A job parked for its resource shows where it stands: <c>waiting_for</c>, <c>queue_position</c> (1 is next), <c>eta_s</c>.</summary>
     private static async Task AddWaiting(JsonObject json, IResourceGate gate, ResourceNeed need, JobMessage job)
