@@ -34,23 +34,40 @@ public sealed class PrometheusScrapeTests : IAsyncLifetime
         await Infrastructure.Cli.ApplyCatalog(_store, Catalog);
         (_, _key) = await Infrastructure.Cli.CreateUser(_store, "alice", 100);
         _serve = await SwitchboardProcess.Start(_store);
-        _query = await StartPrometheus(_serve.Address!);
+        try
+        {
+            _query = await StartPrometheus(_serve.Address!);
+        }
+        catch
+        {
+            // xUnit does not dispose a class whose InitializeAsync failed: stop serve here, or it outlives the run.
+            await StopProcesses();
+            throw;
+        }
     }
 
     public async Task DisposeAsync()
     {
         _query.Dispose();
+        await StopProcesses();
+        await _store.DisposeAsync();
+    }
+
+    /// <summary>Stops Prometheus and serve, once: a second call finds nothing left to stop.</summary>
+    private async Task StopProcesses()
+    {
         if (_prometheus is { HasExited: false })
         {
             _prometheus.Kill(entireProcessTree: true);
             await _prometheus.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
         }
         _prometheus?.Dispose();
+        _prometheus = null;
         if (_serve is not null)
         {
             await _serve.DisposeAsync();
+            _serve = null;
         }
-        await _store.DisposeAsync();
     }
 
     [Fact]
