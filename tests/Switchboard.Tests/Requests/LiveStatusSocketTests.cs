@@ -34,48 +34,51 @@ public abstract class LiveStatusSocketTests(StoreKind kind) : IAsyncLifetime
               - {offer: live/next, pipeline: overwrite}
         """;
 
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
+    protected static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
 
-    private readonly TestStore _store = TestStore.Create(kind);
-    private SwitchboardProcess _serve = null!;
-
-    protected TestStore Store => _store;
-
-    protected SwitchboardProcess Serve => _serve;
-
-    protected HttpClient Client => _client;
     private string _key = "", _otherKey = "";
-    private HttpClient _client = null!;
+
+    protected TestStore Store { get; } = TestStore.Create(kind);
+
+    protected SwitchboardProcess Serve { get; private set; } = null!;
+
+    protected HttpClient Client { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
-        await Infrastructure.Cli.ApplyCatalog(_store, Catalog);
-        (_, _key) = await Infrastructure.Cli.CreateUser(_store, "alice", 1000);
-        (_, _otherKey) = await Infrastructure.Cli.CreateUser(_store, "bob", 1000);
-        _serve = await SwitchboardProcess.Start(_store, "--workers", "4", "--Switchboard:LiveStatusPollInterval=00:00:00.050");
-        _client = _serve.Client(_key);
+        await Infrastructure.Cli.ApplyCatalog(Store, Catalog);
+        (_, _key) = await Infrastructure.Cli.CreateUser(Store, "alice", 1000);
+        (_, _otherKey) = await Infrastructure.Cli.CreateUser(Store, "bob", 1000);
+        Serve = await SwitchboardProcess.Start(Store, "--workers", "4", "--Switchboard:LiveStatusPollInterval=00:00:00.050");
+        Client = Serve.Client(_key);
     }
 
     public async Task DisposeAsync()
     {
-        _client.Dispose();
-        await _serve.DisposeAsync();
-        await _store.DisposeAsync();
+        Client.Dispose();
+        await Serve.DisposeAsync();
+        await Store.DisposeAsync();
     }
 
     protected async Task<string> Submit(string path, object body)
     {
-        var response = await _client.PostAsJsonAsync(path, body);
+        var response = await Client.PostAsJsonAsync(path, body);
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         return await SwitchboardFactory.IdOf(response);
     }
 
-    protected async Task<ClientWebSocket> Connect(string id, string? key = null)
+    /// <summary>A socket not yet connected, keeping the handshake's answer, and the address of <paramref name="id"/>'s live status.</summary>
+    private (ClientWebSocket Socket, Uri Uri) NewSocket(string id, string key)
     {
         var socket = new ClientWebSocket();
         socket.Options.CollectHttpResponseDetails = true;
-        socket.Options.SetRequestHeader("Authorization", $"Bearer {key ?? _key}");
-        var uri = new UriBuilder(_serve.Address!) { Scheme = "ws", Path = $"/svc/request/{id}/ws" }.Uri;
+        socket.Options.SetRequestHeader("Authorization", $"Bearer {key}");
+        return (socket, new UriBuilder(Serve.Address!) { Scheme = "ws", Path = $"/svc/request/{id}/ws" }.Uri);
+    }
+
+    protected async Task<ClientWebSocket> Connect(string id)
+    {
+        var (socket, uri) = NewSocket(id, _key);
         using var timeout = new CancellationTokenSource(Timeout);
         await socket.ConnectAsync(uri, timeout.Token);
         return socket;
@@ -107,7 +110,7 @@ public abstract class LiveStatusSocketTests(StoreKind kind) : IAsyncLifetime
         }
     }
 
-    private static string Status(JsonObject request) => request["status"]!.GetValue<string>();
+    protected static string Status(JsonObject request) => request["status"]!.GetValue<string>();
 
     /// <summary>No two messages in a row are the same: each says something new.</summary>
     private static void EachSaysSomethingNew(List<JsonObject> messages)
@@ -132,7 +135,7 @@ public abstract class LiveStatusSocketTests(StoreKind kind) : IAsyncLifetime
         Assert.Equal("succeeded", Status(messages[^1]));
         Assert.All(messages, m => Assert.Equal(id, m["id"]!.GetValue<string>()));
         EachSaysSomethingNew(messages);
-        var got = await SwitchboardFactory.Get(_client, id);
+        var got = await SwitchboardFactory.Get(Client, id);
         Assert.True(JsonNode.DeepEquals(got, messages[^1]), $"last message {messages[^1].ToJsonString()} differs from GET {got.ToJsonString()}");
         Assert.Equal(["Slow 1 #1"], got["results"]!.AsArray().Select(r => r!.GetValue<string>()));
     }
@@ -150,7 +153,7 @@ public abstract class LiveStatusSocketTests(StoreKind kind) : IAsyncLifetime
         // The second step waited for the first: some message shows it waiting while the first ran.
         Assert.Contains(messages, m => m["steps"]!.AsArray() is [var first, var second]
             && Status(first!.AsObject()) == "running" && Status(second!.AsObject()) == "waiting");
-        var got = await SwitchboardFactory.Get(_client, id);
+        var got = await SwitchboardFactory.Get(Client, id);
         Assert.True(JsonNode.DeepEquals(got, messages[^1]), $"last message {messages[^1].ToJsonString()} differs from GET {got.ToJsonString()}");
         Assert.Equal(["Next[Slow 7 #1] #1"], got["steps"]![1]!["results"]!.AsArray().Select(r => r!.GetValue<string>()));
     }
@@ -161,8 +164,8 @@ public abstract class LiveStatusSocketTests(StoreKind kind) : IAsyncLifetime
         var id = await Submit("/svc/live/stuck/", new { n = 2 });
         using var socket = await Connect(id);
         var reading = ReadToClose(socket);
-        await SwitchboardFactory.WaitFor(_client, id, Timeout, "running");
-        Assert.Equal(HttpStatusCode.OK, (await _client.DeleteAsync($"/svc/request/{id}/")).StatusCode);
+        await SwitchboardFactory.WaitFor(Client, id, Timeout, "running");
+        Assert.Equal(HttpStatusCode.OK, (await Client.DeleteAsync($"/svc/request/{id}/")).StatusCode);
         var messages = await reading;
 
         Assert.Equal("cancelled", Status(messages[^1]));
@@ -173,7 +176,7 @@ public abstract class LiveStatusSocketTests(StoreKind kind) : IAsyncLifetime
     public async Task AFinishedRequestIsSentOnceAndClosedAtOnce()
     {
         var id = await Submit("/svc/live/quick/", new { n = 3 });
-        await SwitchboardFactory.WaitFor(_client, id, Timeout, "succeeded");
+        await SwitchboardFactory.WaitFor(Client, id, Timeout, "succeeded");
         using var socket = await Connect(id);
         var messages = await ReadToClose(socket);
 
@@ -191,7 +194,7 @@ public abstract class LiveStatusSocketTests(StoreKind kind) : IAsyncLifetime
         await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "bye", timeout.Token);
         Assert.Equal(WebSocketState.Closed, socket.State);
         // The server still answers, and the request goes on regardless.
-        Assert.Equal("running", Status(await SwitchboardFactory.WaitFor(_client, id, Timeout, "running")));
+        Assert.Equal("running", Status(await SwitchboardFactory.WaitFor(Client, id, Timeout, "running")));
     }
 
     [Fact]
@@ -200,9 +203,9 @@ public abstract class LiveStatusSocketTests(StoreKind kind) : IAsyncLifetime
         var id = await Submit("/svc/live/stuck/", new { n = 8 });
         using var socket = await Connect(id);
         var reading = ReadToClose(socket);
-        await SwitchboardFactory.WaitFor(_client, id, Timeout, "running");
+        await SwitchboardFactory.WaitFor(Client, id, Timeout, "running");
 
-        Assert.Equal(0, await _serve.Terminate(Timeout));
+        Assert.Equal(0, await Serve.Terminate(Timeout));
         await reading;
         Assert.Equal(WebSocketCloseStatus.EndpointUnavailable, socket.CloseStatus);
     }
@@ -213,12 +216,12 @@ public abstract class LiveStatusSocketTests(StoreKind kind) : IAsyncLifetime
         var id = await Submit("/svc/live/quick/", new { n = 5 });
         foreach (var (target, key) in new[] { (id, _otherKey), ("0123456789abcdef0123456789abcdef", _key) })
         {
-            using var socket = new ClientWebSocket();
-            socket.Options.CollectHttpResponseDetails = true;
-            socket.Options.SetRequestHeader("Authorization", $"Bearer {key}");
-            var uri = new UriBuilder(_serve.Address!) { Scheme = "ws", Path = $"/svc/request/{target}/ws" }.Uri;
-            await Assert.ThrowsAsync<WebSocketException>(() => socket.ConnectAsync(uri, CancellationToken.None));
-            Assert.Equal(HttpStatusCode.NotFound, socket.HttpStatusCode);
+            var (socket, uri) = NewSocket(target, key);
+            using (socket)
+            {
+                await Assert.ThrowsAsync<WebSocketException>(() => socket.ConnectAsync(uri, CancellationToken.None));
+                Assert.Equal(HttpStatusCode.NotFound, socket.HttpStatusCode);
+            }
         }
     }
 
@@ -229,7 +232,7 @@ public abstract class LiveStatusSocketTests(StoreKind kind) : IAsyncLifetime
     public async Task APlainHttpCallGetsAProblem(string path, bool withKey, int status, string code)
     {
         var id = await Submit("/svc/live/quick/", new { n = 6 });
-        using var client = withKey ? _serve.Client(_key) : new HttpClient { BaseAddress = _serve.Address };
+        using var client = withKey ? Serve.Client(_key) : new HttpClient { BaseAddress = Serve.Address };
         var response = await client.GetAsync(path.Replace("{id}", id, StringComparison.Ordinal));
 
         Assert.Equal(status, (int)response.StatusCode);
@@ -248,7 +251,7 @@ public sealed class LiveStatusSocketOnPostgres() : LiveStatusSocketTests(StoreKi
         var id = await Submit("/svc/live/pause/", new { n = 9 });
         using var socket = await Connect(id);
         var reading = ReadToClose(socket);
-        await SwitchboardFactory.WaitFor(Client, id, TimeSpan.FromSeconds(20), "running");
+        await SwitchboardFactory.WaitFor(Client, id, Timeout, "running");
 
         // The handler sleeps 3 s; the store is gone for 1 s of it, read by the socket 20 times.
         Store.SetConnections(allowed: false);
@@ -256,7 +259,7 @@ public sealed class LiveStatusSocketOnPostgres() : LiveStatusSocketTests(StoreKi
         Store.SetConnections(allowed: true);
         var messages = await reading;
 
-        Assert.Equal("succeeded", messages[^1]["status"]!.GetValue<string>());
+        Assert.Equal("succeeded", Status(messages[^1]));
         Assert.Equal(WebSocketCloseStatus.NormalClosure, socket.CloseStatus);
         // Logged once for the outage, not once per failed read.
         Assert.Single(Serve.Logs, e => e["Message"]?.GetValue<string>().StartsWith($"Live status of request {id}", StringComparison.Ordinal) == true);
