@@ -137,6 +137,10 @@ public static partial class CatalogDocument
                 if (p is JsonObject po)
                 {
                     parameters = (JsonObject)po.DeepClone();
+                    if (Handlers.EndpointProfiles.LegacyParams(po) is { Count: > 0 } legacy)
+                    {
+                        e.Add("params", Handlers.EndpointProfiles.Fix(handler ?? "module.method", legacy));
+                    }
                 }
                 else
                 {

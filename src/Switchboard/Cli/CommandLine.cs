@@ -24,6 +24,7 @@ public static class CommandLine
           credits adjust NAME N --note TEXT [--actor A]   N may be negative; refused below zero
           credits show NAME | credits audit               audit: balances against the ledger, charges and refunds
           catalog apply FILE.yaml | catalog export
+          catalog check                                   lists offers not live until moved to an endpoint profile
         """ + "\n" + UsageCommand.Usage + "\n" + ConfigCommands.Usage + "\n" + """
 
         serve, api, executor and recon take --metrics-urls URL (e.g. http://127.0.0.1:9101): Prometheus

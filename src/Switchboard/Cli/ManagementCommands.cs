@@ -167,7 +167,7 @@ public static class ManagementCommands
 
     public static int Catalog(Args args, Store store, HandlerRegistry handlers, TextWriter output, TextWriter error)
     {
-        switch (args.Word(1, "subcommand (apply, export)"))
+        switch (args.Word(1, "subcommand (apply, export, check)"))
         {
             case "apply":
                 var file = args.Word(2, "catalog file");
@@ -197,8 +197,29 @@ public static class ManagementCommands
                     output.Write(CatalogDocument.Export(CatalogStore.Load(connection)));
                 }
                 return 0;
+            case "check":
+                return CatalogCheck(store, output);
             default:
-                throw new UsageException("catalog takes apply or export");
+                throw new UsageException("catalog takes apply, export or check");
         }
+    }
+
+    /// <summary>
+    /// Lists stored offers that are not live because their params still name a URL or a key
+    /// variable (stored before endpoint profiles), with what to do; exit 1 when there are any.
+    /// </summary>
+    private static int CatalogCheck(Store store, TextWriter output)
+    {
+        using var connection = store.Open();
+        var stale = CatalogStore.Load(connection).Offers
+            .Select(o => (Offer: o, Legacy: EndpointProfiles.LegacyParams(o.Params)))
+            .Where(x => x.Legacy.Count > 0)
+            .ToList();
+        foreach (var (offer, legacy) in stale)
+        {
+            output.WriteLine($"{offer.Service}/{offer.Action} ({offer.Handler}): not live; {EndpointProfiles.Fix(offer.Handler, legacy)}");
+        }
+        output.WriteLine(stale.Count == 0 ? "every offer is fine" : $"{stale.Count} offer(s) to fix");
+        return stale.Count == 0 ? 0 : 1;
     }
 }

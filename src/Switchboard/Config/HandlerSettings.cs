@@ -14,6 +14,9 @@ namespace Switchboard.Config;
 /// </code>
 /// A handler <c>module.method</c> gets the module's keys overlaid with the method's mapping
 /// (and with a top-level <c>module.method</c> mapping, if the document uses dotted ids).
+/// A module's or method's <c>endpoints</c> mapping holds named endpoint profiles
+/// (<c>{base_url, ~api_key | api_key_env}</c>); its own <c>base_url</c> and key are the profile
+/// named <c>default</c>. Offers pick a profile by name (<see cref="Handlers.EndpointProfiles"/>).
 /// </summary>
 public sealed class HandlerSettings(JsonObject values)
 {
@@ -51,11 +54,61 @@ public sealed class HandlerSettings(JsonObject values)
     {
         foreach (var (key, value) in values)
         {
-            if (value is not JsonObject)
+            if (value is not JsonObject module)
             {
                 errors.Add($"{Id}.{key} must be a mapping of settings for handler module '{key}'");
+                continue;
+            }
+            CheckEndpoints(module, $"{Id}.{key}", errors);
+            foreach (var (method, settings) in module)
+            {
+                if (settings is JsonObject methodSettings && method != "endpoints")
+                {
+                    CheckEndpoints(methodSettings, $"{Id}.{key}.{method}", errors);
+                }
             }
         }
         return new HandlerSettings(values);
+    }
+
+    /// <summary>Checks the shape of <c>endpoints</c> and each profile's <c>base_url</c>; messages name paths, never values.</summary>
+    private static void CheckEndpoints(JsonObject settings, string path, List<string> errors)
+    {
+        CheckBaseUrl(settings, path, errors);
+        if (settings["endpoints"] is not { } endpoints)
+        {
+            return;
+        }
+        if (endpoints is not JsonObject profiles)
+        {
+            errors.Add($"{path}.endpoints must be a mapping of endpoint profiles by name");
+            return;
+        }
+        foreach (var (name, profile) in profiles)
+        {
+            if (profile is not JsonObject p)
+            {
+                errors.Add($"{path}.endpoints.{name} must be a mapping with base_url and ~api_key or api_key_env");
+            }
+            else if (p["base_url"] is null)
+            {
+                errors.Add($"{path}.endpoints.{name}.base_url is required");
+            }
+            else
+            {
+                CheckBaseUrl(p, $"{path}.endpoints.{name}", errors);
+            }
+        }
+    }
+
+    private static void CheckBaseUrl(JsonObject settings, string path, List<string> errors)
+    {
+        // An !ENV reference is checked when it is loaded, with its value.
+        var url = settings["base_url"];
+        if (url is not null && !(url is JsonValue v && v.TryGetValue<string>(out var s) && s.StartsWith("!ENV ", StringComparison.Ordinal))
+            && !Handlers.EndpointProfiles.TryBaseUrl(url, out _))
+        {
+            errors.Add($"{path}.base_url must be an absolute http(s) URL without user info, query or fragment");
+        }
     }
 }

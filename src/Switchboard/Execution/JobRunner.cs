@@ -91,6 +91,11 @@ public sealed class JobRunner(
                 await Finish(job, c => JobStore.Fail(c, job, identity.Owner, "step_input_missing", "the results this step takes from the step before it are not in the store", null, Clock.NowMs()), Failed);
                 return;
             }
+            if (input is not null && ResultCaps.InputTooLarge(input, configs.Api) is { } tooLarge)
+            {
+                await Finish(job, c => JobStore.Fail(c, job, identity.Owner, tooLarge.Code, tooLarge.Message, null, Clock.NowMs()), Failed);
+                return;
+            }
             var need = needs.For(job.Handler);
             if (need is not null && !await slots.AcquireOrParkAsync(need, delivery.Message,
                     giveBack: () => Finish(job, c => JobStore.Release(c, job, identity.Owner, Clock.NowMs()), Released)))
@@ -111,7 +116,8 @@ public sealed class JobRunner(
     {
         var parameters = JsonNode.Parse(job.ParamsJson) as JsonObject ?? [];
         var context = new HandlerContext(
-            job.RequestId, job.Attempt, input?.Prompt ?? job.Prompt, parameters, job.CreateQty, logger, configs.Handlers.For(job.Handler), input?.Input);
+            job.RequestId, job.Attempt, input?.Prompt ?? job.Prompt, parameters, job.CreateQty, logger, configs.Handlers.For(job.Handler), input?.Input,
+            configs.Api.MaxUpstreamBytes);
         var timeout = TimeSpan.FromSeconds(ReadTimeout(parameters, configs.Api.JobTimeoutSeconds));
         using var timeoutCts = new CancellationTokenSource(timeout);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(abort, tracked.Abort.Token, timeoutCts.Token);
@@ -171,6 +177,12 @@ public sealed class JobRunner(
                 return;
             }
             var results = new JsonArray([.. context.Results.Select(r => r.DeepClone())]).ToJsonString();
+            if (ResultCaps.ResultsTooLarge(context.Results, results, configs.Api) is { } tooLarge)
+            {
+                // Nothing of it is stored: the request fails whole and is refunded.
+                await Finish(job, c => JobStore.Fail(c, job, owner, tooLarge.Code, tooLarge.Message, usage, Clock.NowMs()), Failed);
+                return;
+            }
             if (job.Parent is not null)
             {
                 await StepSucceeded(job, owner, results, usage);

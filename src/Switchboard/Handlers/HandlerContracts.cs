@@ -21,7 +21,7 @@ public interface IServiceHandler
 /// <summary>What a handler gets for one attempt of one request.</summary>
 public sealed class HandlerContext(
     string requestId, int attempt, string prompt, JsonObject parameters, int quantity, ILogger logger, JsonObject? settings = null,
-    IReadOnlyList<JsonNode>? input = null)
+    IReadOnlyList<JsonNode>? input = null, long maxUpstreamBytes = Config.ApiConfig.DefaultMaxUpstreamBytes)
 {
     private readonly List<JsonNode> _results = [];
     private readonly JsonObject _usage = [];
@@ -53,6 +53,12 @@ public sealed class HandlerContext(
     public int Quantity { get; } = quantity;
 
     public ILogger Logger { get; } = logger;
+
+    /// <summary>
+    /// The most bytes to read from one upstream answer (<c>api</c> config <c>max_upstream_bytes</c>):
+    /// read with <see cref="Outbound.UpstreamBody"/>, never whole and then checked.
+    /// </summary>
+    public long MaxUpstreamBytes { get; } = maxUpstreamBytes;
 
     public IReadOnlyList<JsonNode> Results => _results;
 

@@ -4,18 +4,20 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Switchboard.Outbound;
 
 namespace Switchboard.Handlers;
 
 /// <summary>
-/// <c>openai.chat</c>: any OpenAI-compatible <c>POST {base_url}/chat/completions</c>.
-/// Settings (<c>svc_handlers</c> config, <c>openai</c> or <c>openai.chat</c>): <c>base_url</c>,
-/// <c>~api_key</c>. Params (the offer's; <c>base_url</c> there wins): <c>base_url</c>,
-/// <c>model</c> (required), <c>api_key_env</c> (name of an environment variable holding the
-/// key, used when the settings have no <c>api_key</c>), <c>system</c> (a system message), and the sampling
+/// <c>openai.chat</c>: any OpenAI-compatible <c>POST {base_url}/chat/completions</c>, at the
+/// endpoint profile the offer's <c>params.endpoint</c> names (<see cref="EndpointProfiles"/>:
+/// URL and key are operator settings in <c>svc_handlers</c>, never params). Params:
+/// <c>endpoint</c>, <c>model</c> (required), <c>system</c> (a system message), and the sampling
 /// fields passed through as given: temperature, top_p, max_tokens, max_completion_tokens,
 /// presence_penalty, frequency_penalty, seed, stop. One call asks for <c>n</c> = create_qty
-/// choices; servers that return fewer are asked again for the rest.
+/// choices; servers that return fewer are asked again for the rest. Calls go through the guarded
+/// client (<see cref="Outbound.OutboundGuard"/>) and answers are read up to
+/// <see cref="HandlerContext.MaxUpstreamBytes"/>.
 /// </summary>
 public sealed class OpenAiChatHandler(IHttpClientFactory httpClients) : IServiceHandler
 {
@@ -29,20 +31,10 @@ public sealed class OpenAiChatHandler(IHttpClientFactory httpClients) : IService
     public async Task ExecuteAsync(HandlerContext context, CancellationToken cancellationToken)
     {
         var p = context.Params;
-        var settings = context.Settings;
-        var baseUrl = p.GetString("base_url") ?? settings.GetString("base_url")
-            ?? throw HandlerException.Permanent("handler_misconfigured", "base_url is required (svc_handlers config or the offer's params)");
+        var endpoint = EndpointProfiles.Resolve(context.Settings, p);
         var model = p.GetString("model") ?? throw HandlerException.Permanent("handler_misconfigured", "params.model is required");
-        var apiKey = settings.GetString("api_key");
-        if (apiKey is null && (p.GetString("api_key_env") ?? settings.GetString("api_key_env")) is { Length: > 0 } keyVariable)
-        {
-            apiKey = Environment.GetEnvironmentVariable(keyVariable);
-            if (string.IsNullOrEmpty(apiKey))
-            {
-                throw HandlerException.Permanent("handler_misconfigured", $"environment variable {keyVariable} (params.api_key_env) is not set");
-            }
-        }
-        var url = baseUrl.TrimEnd('/') + "/chat/completions";
+        var apiKey = endpoint.ApiKey;
+        var url = endpoint.BaseUrl.AbsoluteUri.TrimEnd('/') + "/chat/completions";
         var client = httpClients.CreateClient(HttpClientName);
 
         // Bounded: a server that keeps returning nothing must not loop forever.
@@ -60,7 +52,12 @@ public sealed class OpenAiChatHandler(IHttpClientFactory httpClients) : IService
             HttpResponseMessage response;
             try
             {
-                response = await client.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken);
+                response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+            }
+            catch (HttpRequestException ex) when (OutboundGuard.WasRefused(ex))
+            {
+                context.Logger.LogWarning("Endpoint profile {Endpoint}: {Reason}", endpoint.Name, ex.InnerException?.Message);
+                throw new HandlerException(OutboundCodes.AddressRefused, "the upstream's address is not one this service may call", transient: false, inner: ex);
             }
             catch (HttpRequestException ex)
             {
@@ -68,10 +65,10 @@ public sealed class OpenAiChatHandler(IHttpClientFactory httpClients) : IService
             }
             using (response)
             {
-                var text = await response.Content.ReadAsStringAsync(cancellationToken);
+                var text = await UpstreamBody.ReadAsync(response, context.MaxUpstreamBytes, cancellationToken);
                 if (!response.IsSuccessStatusCode)
                 {
-                    throw Classify(response, text);
+                    throw UpstreamErrors.Classify(response, text, context.Logger, apiKey);
                 }
                 ReadChoices(context, text);
             }
@@ -138,60 +135,5 @@ public sealed class OpenAiChatHandler(IHttpClientFactory httpClients) : IService
                 }
             }
         }
-    }
-
-    private static HandlerException Classify(HttpResponseMessage response, string body)
-    {
-        var status = (int)response.StatusCode;
-        var upstreamMessage = UpstreamMessage(body);
-        return response.StatusCode switch
-        {
-            HttpStatusCode.TooManyRequests => HandlerException.Retry("upstream_rate_limited", "the upstream API is rate limiting", RetryAfter(response)),
-            HttpStatusCode.RequestTimeout or HttpStatusCode.Conflict or >= HttpStatusCode.InternalServerError =>
-                HandlerException.Retry("upstream_error", $"the upstream API answered {status}", RetryAfter(response)),
-            HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden =>
-                HandlerException.Permanent("upstream_auth_failed", $"the upstream API refused the credentials ({status})"),
-            _ => HandlerException.Permanent("upstream_rejected", $"the upstream API rejected the call ({status}){upstreamMessage}"),
-        };
-    }
-
-    private static string UpstreamMessage(string body)
-    {
-        try
-        {
-            // {"error": {"message": ...}} as OpenAI sends it, or {"error": "..."} as some compatible servers do.
-            var error = (JsonNode.Parse(body) as JsonObject)?["error"];
-            if (((error as JsonObject)?["message"] ?? error) is JsonValue v && v.TryGetValue<string>(out var message))
-            {
-                return ": " + (message.Length > 300 ? message[..300] + "…" : message);
-            }
-        }
-        catch (JsonException)
-        {
-            // Not JSON: the status code says enough.
-        }
-        return "";
-    }
-
-    /// <summary>Retry-After in seconds or as an HTTP date, or OpenAI's retry-after-ms.</summary>
-    public static TimeSpan? RetryAfter(HttpResponseMessage response)
-    {
-        if (response.Headers.TryGetValues("retry-after-ms", out var ms)
-            && double.TryParse(ms.FirstOrDefault(), NumberStyles.Float, CultureInfo.InvariantCulture, out var millis)
-            && millis >= 0 && millis < TimeSpan.MaxValue.TotalMilliseconds)
-        {
-            return TimeSpan.FromMilliseconds(millis);
-        }
-        var retryAfter = response.Headers.RetryAfter;
-        if (retryAfter?.Delta is { } delta)
-        {
-            return delta;
-        }
-        if (retryAfter?.Date is { } date)
-        {
-            var wait = date - DateTimeOffset.UtcNow;
-            return wait > TimeSpan.Zero ? wait : TimeSpan.Zero;
-        }
-        return null;
     }
 }

@@ -5,6 +5,7 @@ using Switchboard.Config;
 using Switchboard.Deals;
 using Switchboard.Execution;
 using Switchboard.Handlers;
+using Switchboard.Outbound;
 using Switchboard.Queue;
 using Switchboard.Recon;
 using Switchboard.Resources;
@@ -70,7 +71,9 @@ public static class ServiceRegistration
 
     public static IServiceCollection AddHandlers(this IServiceCollection services)
     {
-        services.AddHttpClient(OpenAiChatHandler.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan);
+        // Every outbound client is a guarded one (Outbound/): checked addresses, no redirects.
+        services.AddOutbound();
+        services.AddGuardedHttpClient(OpenAiChatHandler.HttpClientName);
         services.AddSingleton<IServiceHandler, EchoRenderHandler>();
         services.AddSingleton<IServiceHandler, OpenAiChatHandler>();
         services.AddSingleton<HandlerRegistry>();
@@ -105,7 +108,8 @@ public static class ServiceRegistration
         services.AddSingleton<ReconService>();
         services.AddHostedService(sp => sp.GetRequiredService<ReconService>());
         // The watch and its alerts: their own loop and sender, so neither delays a repair.
-        services.AddSingleton(sp => new DiscordNotifier(() => sp.GetRequiredService<AppConfigs>().Recon, sp.GetRequiredService<ILogger<DiscordNotifier>>()));
+        services.AddSingleton(sp => new DiscordNotifier(
+            () => sp.GetRequiredService<AppConfigs>().Recon, sp.GetRequiredService<ILogger<DiscordNotifier>>(), sp.GetRequiredService<IOptions<OutboundOptions>>().Value));
         services.AddHostedService(sp => sp.GetRequiredService<DiscordNotifier>());
         services.AddSingleton<AlertEngine>();
         services.AddSingleton<HealthWatch>();

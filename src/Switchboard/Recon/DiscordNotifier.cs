@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using Switchboard.Config;
+using Switchboard.Outbound;
 using Switchboard.Storage;
 
 namespace Switchboard.Recon;
@@ -42,14 +43,18 @@ public sealed class DiscordNotifier : BackgroundService
     /// <param name="config">The live recon config (read at each message: a new webhook applies at once).</param>
     /// <param name="retryBase">First delay after a 5xx or network error; doubled each time.</param>
     /// <param name="window">The span <c>max_per_minute</c> counts over: a minute (shorter in tests).</param>
-    public DiscordNotifier(Func<ReconConfig> config, ILogger<DiscordNotifier> logger, TimeSpan? retryBase = null, TimeSpan? timeout = null, TimeSpan? window = null)
+    /// <param name="outbound">Where the webhook may point (the process's <c>Switchboard:Outbound</c>); the defaults refuse loopback and private addresses.</param>
+    public DiscordNotifier(
+        Func<ReconConfig> config, ILogger<DiscordNotifier> logger, OutboundOptions? outbound = null, TimeSpan? retryBase = null, TimeSpan? timeout = null,
+        TimeSpan? window = null)
     {
         _config = config;
         _logger = logger;
         RetryBase = retryBase ?? TimeSpan.FromSeconds(1);
         _windowMs = (long)(window ?? TimeSpan.FromMinutes(1)).TotalMilliseconds;
-        // Its own client, not IHttpClientFactory's: the factory's handlers log request URLs.
-        _http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
+        // Its own client, not IHttpClientFactory's: the factory's handlers log request URLs. The
+        // guard's handler, as every outbound client: a webhook URL is config an admin may roll back.
+        _http = new HttpClient(OutboundGuard.CreateHandler(outbound ?? new OutboundOptions()))
         {
             Timeout = timeout ?? TimeSpan.FromSeconds(10),
         };
@@ -64,6 +69,11 @@ public sealed class DiscordNotifier : BackgroundService
     public long Delivered => Interlocked.Read(ref _delivered);
 
     private long _delivered;
+
+    /// <summary>Messages not sent because the webhook's address was refused by the outbound guard.</summary>
+    public long Refused => Interlocked.Read(ref _refused);
+
+    private long _refused;
 
     /// <summary>Queues a notice; never blocks.</summary>
     public void Post(AlertNotice notice) => _channel.Writer.TryWrite(notice);
@@ -216,6 +226,14 @@ public sealed class DiscordNotifier : BackgroundService
                     _logger.LogWarning("Discord answered {Status} to the alert message for {Alert} {Subject}; retrying in {Seconds:0.###} s",
                         (int)response.StatusCode, alert, subject, wait.TotalSeconds);
                 }
+            }
+            catch (HttpRequestException ex) when (OutboundGuard.WasRefused(ex))
+            {
+                // Final: the webhook points somewhere outbound calls may not go; retrying changes nothing.
+                Interlocked.Increment(ref _refused);
+                _logger.LogError("The alert message for {Alert} {Subject} was not sent: discord.webhook points to an address outbound calls may not reach (Switchboard:Outbound)",
+                    alert, subject);
+                return false;
             }
             catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !stoppingToken.IsCancellationRequested)
             {

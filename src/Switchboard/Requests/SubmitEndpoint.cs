@@ -5,6 +5,7 @@ using Switchboard.Catalog;
 using Switchboard.Config;
 using Switchboard.Credits;
 using Switchboard.Errors;
+using Switchboard.Handlers;
 using Switchboard.Hosting;
 using Switchboard.Observability;
 using Switchboard.Queue;
@@ -48,7 +49,7 @@ public static class SubmitEndpoint
                 ? Problems.Of(404, "unknown_action", "No such action", $"Service '{service}' has no action '{action}'.")
                 : Problems.Of(404, "unknown_service", "No such service", $"There is no service '{service}'.");
         }
-        if (NotInstalled(configs, offer) is { } notInstalled)
+        if ((NotInstalled(configs, offer) ?? NeedsEndpointProfile(offer)) is { } notInstalled)
         {
             return notInstalled;
         }
@@ -116,6 +117,16 @@ public static class SubmitEndpoint
     internal static NewRequest Build(string id, string userId, OfferEntry offer, RequestInputs inputs, ApiConfig settings) =>
         new(id, userId, offer.Service, offer.Action, offer.Handler, inputs.ToJson(), offer.Template.Render(inputs.AsText()),
             offer.ParamsJson, offer.CreateQty, offer.Expiration, offer.Price, settings.MaxAttempts);
+
+    /// <summary>
+    /// 503, before any charge, for an offer stored before endpoint profiles with a URL or key
+    /// variable in its params: not live until an admin moves them to a profile.
+    /// </summary>
+    internal static IResult? NeedsEndpointProfile(OfferEntry offer) =>
+        EndpointProfiles.LegacyParams(offer.Params).Count == 0
+            ? null
+            : Problems.Of(503, EndpointProfiles.LegacyParamsCode, "This action is not available now",
+                "Its offer must be moved to an endpoint profile by an admin (see `switchboard catalog check`).");
 
     /// <summary>503 when the offer's handler is not installed here (service_map config), else null.</summary>
     internal static IResult? NotInstalled(AppConfigs configs, OfferEntry offer) =>

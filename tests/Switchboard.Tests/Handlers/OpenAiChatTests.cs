@@ -3,7 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Text.Json.Nodes;
-using Switchboard.Handlers;
+using Switchboard.Outbound;
 using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Handlers;
@@ -31,9 +31,18 @@ public sealed class OpenAiChatTests : IAsyncLifetime
     {
         Environment.SetEnvironmentVariable(_keyVariable, _apiKey);
         _fake = await FakeOpenAi.StartAsync();
-        var common = $"base_url: {_fake.BaseUrl}, model: test-model, api_key_env: {_keyVariable}";
-        var keyless = $"base_url: {_fake.BaseUrl}, model: test-model, api_key_env: {_unsetVariable}";
-        var nowhere = $"base_url: http://127.0.0.1:{ClosedPort()}/v1, model: test-model, api_key_env: {_keyVariable}";
+        // URLs and key variables are the operator's (svc_handlers endpoint profiles); offers only pick a profile.
+        await Infrastructure.Cli.PushConfig(_dir, "svc_handlers", $$"""
+            openai:
+              base_url: {{_fake.BaseUrl}}
+              api_key_env: {{_keyVariable}}
+              endpoints:
+                keyless: {base_url: "{{_fake.BaseUrl}}", api_key_env: {{_unsetVariable}}}
+                nowhere: {base_url: "http://127.0.0.1:{{ClosedPort()}}/v1", api_key_env: {{_keyVariable}}}
+            """);
+        var common = "model: test-model";
+        var keyless = "endpoint: keyless, model: test-model";
+        var nowhere = "endpoint: nowhere, model: test-model";
         await Infrastructure.Cli.ApplyCatalog(_dir, $$"""
             handlers:
               - {id: openai.chat, credits: 1, resource: openai}
@@ -174,8 +183,7 @@ public sealed class OpenAiChatTests : IAsyncLifetime
         Assert.Equal(0.5, body["presence_penalty"]!.GetValue<double>());
         Assert.Equal(["END"], body["stop"]!.AsArray().Select(s => s!.GetValue<string>()));
         // Switchboard's own params are not the upstream's business.
-        Assert.Null(body["base_url"]);
-        Assert.Null(body["api_key_env"]);
+        Assert.Null(body["endpoint"]);
         Assert.Null(body["system"]);
         Assert.Null(body["timeout_s"]);
     }
@@ -286,7 +294,7 @@ public sealed class OpenAiChatTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task ABadRequestWhoseErrorIsAPlainStringFailsWithThatMessage()
+    public async Task ABadRequestWhoseErrorIsAPlainStringFailsWithItsStatusButNotItsText()
     {
         _fake.Enqueue(FakeReply.Json(400, new JsonObject { ["error"] = "unknown model" }));
 
@@ -296,12 +304,14 @@ public sealed class OpenAiChatTests : IAsyncLifetime
         Assert.Equal("failed", Status(done));
         Assert.Equal(1, done["attempts"]!.GetValue<int>());
         Assert.Equal("upstream_rejected", ErrorCode(done));
-        Assert.Contains("unknown model", done["error"]!["message"]!.GetValue<string>());
+        // Upstream text is never echoed to the client (it may repeat what it was sent); the status is.
+        Assert.Contains("400", done["error"]!["message"]!.GetValue<string>());
+        Assert.DoesNotContain("unknown model", done["error"]!["message"]!.GetValue<string>());
         AssertRefunded(id);
     }
 
     [Fact]
-    public async Task ABadRequestFailsAtOnceWithTheUpstreamMessageAndRefunds()
+    public async Task ABadRequestFailsAtOnceWithTheStatusAndErrorTypeTokenAndRefunds()
     {
         _fake.Enqueue(FakeReply.Error(400, "bad things"));
 
@@ -312,7 +322,8 @@ public sealed class OpenAiChatTests : IAsyncLifetime
         Assert.Equal(1, done["attempts"]!.GetValue<int>());
         Assert.Equal("upstream_rejected", ErrorCode(done));
         Assert.Contains("400", done["error"]!["message"]!.GetValue<string>());
-        Assert.Contains("bad things", done["error"]!["message"]!.GetValue<string>());
+        Assert.Contains("fake_error", done["error"]!["message"]!.GetValue<string>());
+        Assert.DoesNotContain("bad things", done["error"]!["message"]!.GetValue<string>());
         Assert.Empty(Results(done));
         Assert.Single(_fake.Calls);
         AssertRefunded(id);
@@ -359,7 +370,9 @@ public sealed class OpenAiChatTests : IAsyncLifetime
         Assert.Equal("failed", Status(done));
         Assert.Equal(1, done["attempts"]!.GetValue<int>());
         Assert.Equal("handler_misconfigured", ErrorCode(done));
-        Assert.Contains(_unsetVariable, done["error"]!["message"]!.GetValue<string>());
+        // The client is told the credential is missing, never which variable holds it.
+        Assert.DoesNotContain(_unsetVariable, done["error"]!["message"]!.GetValue<string>());
+        Assert.Contains("credential", done["error"]!["message"]!.GetValue<string>());
         Assert.Empty(_fake.Calls);
         AssertRefunded(id);
     }
@@ -396,7 +409,7 @@ public sealed class OpenAiChatRetryAfterTests
     {
         using var response = Response();
 
-        Assert.Null(OpenAiChatHandler.RetryAfter(response));
+        Assert.Null(UpstreamErrors.RetryAfter(response));
     }
 
     [Fact]
@@ -404,7 +417,7 @@ public sealed class OpenAiChatRetryAfterTests
     {
         using var response = Response(("Retry-After", "7"));
 
-        Assert.Equal(TimeSpan.FromSeconds(7), OpenAiChatHandler.RetryAfter(response));
+        Assert.Equal(TimeSpan.FromSeconds(7), UpstreamErrors.RetryAfter(response));
     }
 
     [Fact]
@@ -412,7 +425,7 @@ public sealed class OpenAiChatRetryAfterTests
     {
         using var response = Response(("Retry-After", DateTimeOffset.UtcNow.AddSeconds(30).ToString("R")));
 
-        var wait = OpenAiChatHandler.RetryAfter(response);
+        var wait = UpstreamErrors.RetryAfter(response);
 
         // HTTP dates have whole seconds.
         Assert.NotNull(wait);
@@ -424,7 +437,7 @@ public sealed class OpenAiChatRetryAfterTests
     {
         using var response = Response(("Retry-After", "Wed, 21 Oct 2015 07:28:00 GMT"));
 
-        Assert.Equal(TimeSpan.Zero, OpenAiChatHandler.RetryAfter(response));
+        Assert.Equal(TimeSpan.Zero, UpstreamErrors.RetryAfter(response));
     }
 
     [Fact]
@@ -432,7 +445,7 @@ public sealed class OpenAiChatRetryAfterTests
     {
         using var response = Response(("retry-after-ms", "1500"), ("Retry-After", "2"));
 
-        Assert.Equal(TimeSpan.FromMilliseconds(1500), OpenAiChatHandler.RetryAfter(response));
+        Assert.Equal(TimeSpan.FromMilliseconds(1500), UpstreamErrors.RetryAfter(response));
     }
 
     [Fact]
@@ -440,7 +453,7 @@ public sealed class OpenAiChatRetryAfterTests
     {
         using var response = Response(("retry-after-ms", "250.5"));
 
-        Assert.Equal(TimeSpan.FromMilliseconds(250.5), OpenAiChatHandler.RetryAfter(response));
+        Assert.Equal(TimeSpan.FromMilliseconds(250.5), UpstreamErrors.RetryAfter(response));
     }
 
     [Fact]
@@ -448,7 +461,7 @@ public sealed class OpenAiChatRetryAfterTests
     {
         using var response = Response(("retry-after-ms", "soon"), ("Retry-After", "3"));
 
-        Assert.Equal(TimeSpan.FromSeconds(3), OpenAiChatHandler.RetryAfter(response));
+        Assert.Equal(TimeSpan.FromSeconds(3), UpstreamErrors.RetryAfter(response));
     }
 
     [Theory]
@@ -460,7 +473,7 @@ public sealed class OpenAiChatRetryAfterTests
     {
         using var response = Response(("retry-after-ms", millis), ("Retry-After", "4"));
 
-        Assert.Equal(TimeSpan.FromSeconds(4), OpenAiChatHandler.RetryAfter(response));
+        Assert.Equal(TimeSpan.FromSeconds(4), UpstreamErrors.RetryAfter(response));
     }
 
     [Fact]
@@ -468,7 +481,7 @@ public sealed class OpenAiChatRetryAfterTests
     {
         using var response = Response(("Retry-After", "in a while"));
 
-        Assert.Null(OpenAiChatHandler.RetryAfter(response));
+        Assert.Null(UpstreamErrors.RetryAfter(response));
     }
 
     [Fact]
@@ -477,6 +490,6 @@ public sealed class OpenAiChatRetryAfterTests
         using var response = new HttpResponseMessage(HttpStatusCode.ServiceUnavailable);
         response.Headers.RetryAfter = new RetryConditionHeaderValue(TimeSpan.FromSeconds(12));
 
-        Assert.Equal(TimeSpan.FromSeconds(12), OpenAiChatHandler.RetryAfter(response));
+        Assert.Equal(TimeSpan.FromSeconds(12), UpstreamErrors.RetryAfter(response));
     }
 }

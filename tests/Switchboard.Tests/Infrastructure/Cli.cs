@@ -63,6 +63,18 @@ public static class Cli
         return (user["id"]!.GetValue<string>(), user["api_key"]!.GetValue<string>());
     }
 
+    /// <summary>Pushes (and activates) a version of an app config, as an operator would with <c>config push</c>.</summary>
+    public static async Task PushConfig(TestStore store, string id, string yaml)
+    {
+        var file = Path.Combine(store.Path, $"{id}-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(file, yaml);
+        var (exit, _, error) = await Run(store, "config", "push", file, "--id", id);
+        Assert.True(exit == 0, $"config push {id} failed: {error}");
+    }
+
+    /// <summary>Points openai.chat's default endpoint profile at <paramref name="baseUrl"/> (operator config, as offers may no longer).</summary>
+    public static Task PushOpenAiEndpoint(TestStore store, string baseUrl) => PushConfig(store, "svc_handlers", $"openai:\n  base_url: {baseUrl}\n");
+
     public static async Task ApplyCatalog(TestStore store, string yaml)
     {
         var file = Path.Combine(store.Path, $"catalog-{Guid.NewGuid():N}.yaml");

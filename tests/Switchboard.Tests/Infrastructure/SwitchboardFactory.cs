@@ -26,6 +26,8 @@ public sealed class SwitchboardFactory : WebApplicationFactory<Program>
             ["Switchboard:ReconInterval"] = "00:00:00.200",
             ["Switchboard:StorePollInterval"] = "00:00:00.100",
             ["Switchboard:ShutdownGrace"] = "00:00:01",
+            // The fake upstreams listen on 127.0.0.1: allowed here, refused by default (Security tests).
+            ["Switchboard:Outbound:AllowLoopback"] = "true",
         };
         foreach (var (key, value) in settings ?? [])
         {

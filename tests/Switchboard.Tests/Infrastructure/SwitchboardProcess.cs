@@ -68,6 +68,8 @@ public sealed class SwitchboardProcess : IAsyncDisposable
         args.AddRange(store.ProcessArgs);
         args.AddRange(extraArgs);
         args.ForEach(info.ArgumentList.Add);
+        // The fake upstreams listen on 127.0.0.1: allowed here, refused by default (Security tests).
+        info.Environment["Switchboard__Outbound__AllowLoopback"] = "true";
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())
         {
             info.Environment[key] = value;

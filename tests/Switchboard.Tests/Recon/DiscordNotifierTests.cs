@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging.Abstractions;
 using Switchboard.Config;
+using Switchboard.Outbound;
 using Switchboard.Recon;
 using Switchboard.Tests.Infrastructure;
 
@@ -13,6 +14,9 @@ namespace Switchboard.Tests.Recon;
 /// </summary>
 public sealed class DiscordNotifierTests : IAsyncLifetime
 {
+    /// <summary>The fake webhook listens on 127.0.0.1, which outbound calls may reach only when allowed.</summary>
+    private static readonly OutboundOptions Loopback = new() { AllowLoopback = true };
+
     private FakeOpenAi _discord = null!;
     private ReconConfig _config = ReconConfig.Defaults;
     private DiscordNotifier _notifier = null!;
@@ -22,7 +26,7 @@ public sealed class DiscordNotifierTests : IAsyncLifetime
         _discord = await FakeOpenAi.StartAsync();
         _discord.Fallback = _ => FakeReply.Text(204, "");
         _config = ReconConfig.Defaults with { DiscordWebhook = _discord.Address + "/api/webhooks/1/token" };
-        _notifier = new DiscordNotifier(() => _config, NullLogger<DiscordNotifier>.Instance, retryBase: TimeSpan.FromMilliseconds(50));
+        _notifier = new DiscordNotifier(() => _config, NullLogger<DiscordNotifier>.Instance, Loopback, retryBase: TimeSpan.FromMilliseconds(50));
         await _notifier.StartAsync(CancellationToken.None);
     }
 
@@ -126,7 +130,7 @@ public sealed class DiscordNotifierTests : IAsyncLifetime
         _config = _config with { MaxMessagesPerMinute = 2 };
         // A "minute" of five seconds, so the held changes go out within the test; long enough
         // for the first two sends on a busy machine. Every change is queued before it starts.
-        using var notifier = new DiscordNotifier(() => _config, NullLogger<DiscordNotifier>.Instance, window: TimeSpan.FromSeconds(5));
+        using var notifier = new DiscordNotifier(() => _config, NullLogger<DiscordNotifier>.Instance, Loopback, window: TimeSpan.FromSeconds(5));
         for (var i = 0; i < 5; i++)
         {
             notifier.Post(new AlertNotice(true, "error_rate", $"h{i}", $"h{i} failing", 1_000, 1_000));

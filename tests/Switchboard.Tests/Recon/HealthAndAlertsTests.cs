@@ -47,11 +47,12 @@ public sealed class HealthAndAlertsTests : IAsyncLifetime
             store.WriteBootstrap(Path.GetFileName(store.ConfigPath), "", $"fernet_key: {Switchboard.Config.Fernet.GenerateKey()}");
         }
         _upstream.Fallback = _ => FakeReply.Choices("ok").After(upstreamDelay);
+        await Infrastructure.Cli.PushOpenAiEndpoint(store, _upstream.BaseUrl);
         await Infrastructure.Cli.ApplyCatalog(store, $$"""
             handlers:
               - {id: openai.chat, credits: 1, resource: api}
             offers:
-              - {service: chat, action: ask, handler: openai.chat, price: 1, prompt_template: "Q {n}", params: {base_url: "{{_upstream.BaseUrl}}", model: m } }
+              - {service: chat, action: ask, handler: openai.chat, price: 1, prompt_template: "Q {n}", params: {model: m} }
             """);
         await Push(store, "resource_map", "resource_map:\n  api: {max_concurrent: 1, credits: 10}\n");
         await Push(store, "recon", $"discord:\n  ~webhook: {_discord.Address}/api/webhooks/9/secret-token\nalerts: {alerts}\n");

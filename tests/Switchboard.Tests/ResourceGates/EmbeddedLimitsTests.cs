@@ -21,12 +21,13 @@ public sealed class EmbeddedLimitsTests : IAsyncLifetime
         _upstream = await FakeOpenAi.StartAsync();
         string key;
         (_userId, key) = await Infrastructure.Cli.CreateUser(_store, "alice", 10_000);
+        await Infrastructure.Cli.PushOpenAiEndpoint(_store, _upstream.BaseUrl);
         await Infrastructure.Cli.ApplyCatalog(_store, $$"""
             handlers:
               - {id: openai.chat, credits: 2, resource: api}
               - {id: echo.render, credits: 1, resource: scarce}
             offers:
-              - {service: chat, action: ask, handler: openai.chat, price: 1, prompt_template: "Q {n}", params: {base_url: "{{_upstream.BaseUrl}}", model: m } }
+              - {service: chat, action: ask, handler: openai.chat, price: 1, prompt_template: "Q {n}", params: {model: m} }
               - {service: text, action: say, handler: echo.render, price: 3, prompt_template: "Say {n}"}
             """);
         var file = Path.Combine(_store.Path, "resources.yaml");

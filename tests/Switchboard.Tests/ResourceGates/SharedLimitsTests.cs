@@ -54,11 +54,12 @@ public sealed class SharedLimitsTests : IAsyncLifetime
 
     private async Task Setup(string resource)
     {
+        await Infrastructure.Cli.PushOpenAiEndpoint(_store, _upstream.BaseUrl);
         await Infrastructure.Cli.ApplyCatalog(_store, $$"""
             handlers:
               - {id: openai.chat, credits: 1, resource: api}
             offers:
-              - {service: chat, action: ask, handler: openai.chat, price: 1, prompt_template: "Q {n}", params: {base_url: "{{_upstream.BaseUrl}}", model: m } }
+              - {service: chat, action: ask, handler: openai.chat, price: 1, prompt_template: "Q {n}", params: {model: m} }
             """);
         var file = Path.Combine(_store.Path, "resources.yaml");
         await File.WriteAllTextAsync(file, "resource_map:\n  api: " + resource + "\n");

@@ -1,0 +1,126 @@
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+
+namespace Switchboard.Handlers;
+
+/// <summary>Where a handler sends a call and the credential it sends: one operator-defined endpoint profile.</summary>
+public sealed record EndpointProfile(string Name, Uri BaseUrl, string? ApiKey);
+
+/// <summary>
+/// Endpoint profiles (SPEC.md §6, <c>svc_handlers</c>): credentials and the hosts they go to are
+/// operator configuration, never offer params. A module's (or method's) settings hold
+/// <code>
+/// openai:
+///   base_url: https://api.openai.com/v1      # the profile named "default"
+///   api_key_env: OPENAI_API_KEY
+///   endpoints:
+///     local: {base_url: http://10.0.0.5:8000/v1, ~api_key: sk-…}
+/// </code>
+/// and an offer picks one with <c>params.endpoint: NAME</c> (absent: <c>default</c>). Every
+/// handler that calls out resolves its profile here, so none reads a URL or an environment
+/// variable name from params.
+/// </summary>
+public static partial class EndpointProfiles
+{
+    public const string Default = "default";
+
+    /// <summary>The offer param that names a profile.</summary>
+    public const string Param = "endpoint";
+
+    /// <summary>Error code of an offer that still carries a URL or key variable in its params.</summary>
+    public const string LegacyParamsCode = "offer_needs_endpoint_profile";
+
+    /// <summary>Params that used to pick a host or a key; refused now (they let an admin send any variable to any host).</summary>
+    public static readonly string[] RemovedParams = ["base_url", "api_key_env", "api_key"];
+
+    [GeneratedRegex(@"\A[a-z0-9][a-z0-9_-]{0,63}\z")]
+    private static partial Regex Name();
+
+    /// <summary>The removed params <paramref name="parameters"/> has, if any.</summary>
+    public static IReadOnlyList<string> LegacyParams(JsonObject parameters) => [.. RemovedParams.Where(parameters.ContainsKey)];
+
+    /// <summary>What to do instead, for an offer of <paramref name="handler"/> that has <paramref name="legacy"/> in its params.</summary>
+    public static string Fix(string handler, IReadOnlyList<string> legacy)
+    {
+        var module = handler.Split('.')[0];
+        return $"{string.Join(" and ", legacy)} can no longer be set on an offer: move the URL and credential to "
+            + $"svc_handlers.{module}.endpoints.<name> (base_url, ~api_key or api_key_env; pushed with `switchboard config push`) and set params.{Param}: <name>";
+    }
+
+    /// <summary>
+    /// The profile an offer's params pick from a handler's settings. A failure is permanent and
+    /// its message names neither an environment variable nor a secret's config path.
+    /// </summary>
+    public static EndpointProfile Resolve(JsonObject settings, JsonObject parameters)
+    {
+        if (LegacyParams(parameters) is { Count: > 0 })
+        {
+            throw HandlerException.Permanent(LegacyParamsCode, "this offer sets a URL or credential in its params, which is no longer allowed; an admin must move it to an endpoint profile");
+        }
+        var name = parameters.GetString(Param) ?? Default;
+        if (!Name().IsMatch(name))
+        {
+            throw HandlerException.Permanent("invalid_params", $"params.{Param} must be a profile name (a-z, 0-9, '-', '_')");
+        }
+        var profile = (settings["endpoints"] as JsonObject)?[name] as JsonObject;
+        if (profile is null && name == Default)
+        {
+            profile = settings;
+        }
+        if (profile is null)
+        {
+            throw HandlerException.Permanent("endpoint_not_configured", $"the endpoint profile '{name}' is not configured");
+        }
+        if (!TryBaseUrl(profile["base_url"], out var baseUrl))
+        {
+            throw HandlerException.Permanent("endpoint_not_configured", $"the endpoint profile '{name}' has no valid base_url");
+        }
+        var apiKey = profile.GetString("api_key");
+        if (apiKey is null && profile.GetString("api_key_env") is { Length: > 0 } variable)
+        {
+            apiKey = Environment.GetEnvironmentVariable(variable);
+            if (string.IsNullOrEmpty(apiKey))
+            {
+                throw HandlerException.Permanent("handler_misconfigured", $"the credential of endpoint profile '{name}' is not configured");
+            }
+        }
+        return new EndpointProfile(name, baseUrl, apiKey);
+    }
+
+    /// <summary>An absolute http(s) URL without user info, query or fragment (which would change where a key goes).</summary>
+    public static bool TryBaseUrl(JsonNode? node, out Uri url)
+    {
+        url = null!;
+        return node is JsonValue v && v.TryGetValue<string>(out var text)
+            && Uri.TryCreate(text, UriKind.Absolute, out var parsed)
+            && parsed.Scheme is "http" or "https"
+            && parsed.UserInfo.Length == 0 && parsed.Query.Length == 0 && parsed.Fragment.Length == 0
+            && (url = parsed) is not null;
+    }
+
+    /// <summary>
+    /// What decides where credentials go in a <c>svc_handlers</c> document: every <c>base_url</c>,
+    /// <c>api_key</c>, <c>api_key_env</c> and <c>endpoints</c> entry by path (secrets open, so compare only).
+    /// </summary>
+    public static SortedDictionary<string, string> Routing(JsonObject values)
+    {
+        var found = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        void Walk(JsonObject node, string path)
+        {
+            foreach (var (key, value) in node)
+            {
+                var at = path.Length == 0 ? key : $"{path}.{key}";
+                if (key is "base_url" or "api_key" or "api_key_env" or "endpoints")
+                {
+                    found[at] = value?.ToJsonString() ?? "null";
+                }
+                else if (value is JsonObject child)
+                {
+                    Walk(child, at);
+                }
+            }
+        }
+        Walk(values, "");
+        return found;
+    }
+}
