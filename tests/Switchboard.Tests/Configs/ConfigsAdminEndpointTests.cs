@@ -114,14 +114,17 @@ public abstract class ConfigsAdminEndpointTests(StoreKind kind) : IAsyncLifetime
     [Fact]
     public async Task RollbackActivatesTheVersionAndTheProcessLoadsIt()
     {
+        // An admin may roll back svc_handlers only between versions with the same endpoint
+        // profiles (1.1 has another host and key: the operator's to undo): 1.2 has 1.0's.
+        await Push(HandlersV1 + "\n  organization: acme\n", "--author", "carol");
         var response = await _admin.PostAsJsonAsync("/admin/api/configs/svc_handlers/rollback", new { to = "1.0" });
         Assert.Equal(200, (int)response.StatusCode);
         var (_, body) = await Get("/admin/api/configs/svc_handlers");
-        Assert.Equal([true, false], body["versions"]!.AsArray().Select(v => v!["active"]!.GetValue<bool>()));
-        // Who made which version active, newest first: the two pushes, then root's rollback.
+        Assert.Equal([true, false, false], body["versions"]!.AsArray().Select(v => v!["active"]!.GetValue<bool>()));
+        // Who made which version active, newest first: the three pushes, then root's rollback.
         var history = body["history"]!.AsArray().Select(a => a!.AsObject()).ToList();
         Assert.Equal(
-            [("1.0", "1.1", "rollback", "root"), ("1.1", "1.0", "push", "bob"), ("1.0", null, "push", "alice")],
+            [("1.0", "1.2", "rollback", "root"), ("1.2", "1.1", "push", "carol"), ("1.1", "1.0", "push", "bob"), ("1.0", null, "push", "alice")],
             history.Select(a => (a["version"]!.GetValue<string>(), a["previous"]?.GetValue<string>(), a["action"]!.GetValue<string>(), a["actor"]!.GetValue<string>())));
         Assert.All(history, a => Assert.NotNull(a["at"]));
         var deadline = DateTime.UtcNow.AddSeconds(10);
