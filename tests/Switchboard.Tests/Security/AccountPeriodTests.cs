@@ -10,7 +10,7 @@ namespace Switchboard.Tests.Security;
 /// <summary>
 /// <c>GET /svc/me/?since=</c> reads every request of the caller's in the period and their ledger
 /// rows: the period is at most <see cref="AccountEndpoints.MaxPeriod"/> (90 days), beyond it 400,
-/// and the read goes through indexes over that range only, on both stores (a table of ten years
+/// and the read goes through indexes over that range of created_at only, on both stores (a table of ten years
 /// of requests, as the old 3660d bound allowed to read in one call).
 /// </summary>
 public abstract class AccountPeriodTests(StoreKind kind) : IAsyncLifetime
@@ -68,7 +68,8 @@ public abstract class AccountPeriodTests(StoreKind kind) : IAsyncLifetime
     {
         var plan = Plan(Clock.NowMs() - (long)AccountEndpoints.MaxPeriod.TotalMilliseconds);
 
-        Assert.True(plan.Contains("requests_user", StringComparison.Ordinal), plan);
+        // Either index reads the period's range of created_at only (PostgreSQL picks requests_created for a user with most rows).
+        Assert.True(plan.Contains("requests_user", StringComparison.Ordinal) || plan.Contains("requests_created", StringComparison.Ordinal), plan);
         Assert.True(plan.Contains("ledger_once", StringComparison.Ordinal), plan);
         Assert.DoesNotContain("SCAN r\n", plan + "\n"); // SQLite: no walk of the requests table.
         Assert.DoesNotContain("SCAN l\n", plan + "\n");
