@@ -90,14 +90,17 @@ public abstract class LiveChannelTests(StoreKind kind) : IAsyncLifetime
         Assert.True(socket.HttpResponseHeaders!.ContainsKey("Retry-After"), "429 without Retry-After");
     }
 
-    /// <summary>The value of an unlabelled metric of the serve process.</summary>
-    private async Task<double> Metric(string name)
+    /// <summary>The values of unlabelled metrics of the serve process, read in one scrape (so they agree with each other).</summary>
+    private async Task<double[]> Metrics(params string[] names)
     {
         using var scraper = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         var text = await scraper.GetStringAsync(_metricsUrl + "/metrics");
-        var match = Regex.Match(text, $"^{name} (\\S+)$", RegexOptions.Multiline);
-        return match.Success ? double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture) : 0;
+        return [.. names.Select(name => Regex.Match(text, $"^{name} (\\S+)$", RegexOptions.Multiline) is { Success: true } match
+            ? double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture)
+            : 0)];
     }
+
+    private async Task<double> Metric(string name) => (await Metrics(name))[0];
 
     private async Task WaitForOpenChannels(int count)
     {
@@ -208,18 +211,18 @@ public abstract class LiveChannelTests(StoreKind kind) : IAsyncLifetime
         }
         await WaitForOpenChannels(requests + 5);
 
-        var ticks = await Metric("switchboard_live_status_ticks_total");
-        var reads = await Metric("switchboard_live_status_store_reads_total");
+        string[] counters = ["switchboard_live_status_ticks_total", "switchboard_live_status_store_reads_total"];
+        var before = await Metrics(counters);
         var deadline = DateTime.UtcNow + Timeout;
-        while (await Metric("switchboard_live_status_ticks_total") < ticks + 10)
+        double[] after;
+        while ((after = await Metrics(counters))[0] < before[0] + 10)
         {
             Assert.True(DateTime.UtcNow < deadline, "the poller did not tick 10 times");
             await Task.Delay(100);
         }
-        var moreTicks = await Metric("switchboard_live_status_ticks_total") - ticks;
-        var moreReads = await Metric("switchboard_live_status_store_reads_total") - reads;
+        var (moreTicks, moreReads) = (after[0] - before[0], after[1] - before[1]);
 
-        // A scrape may fall inside a tick: a tick's queries, at most, are counted on one side only.
+        // A scrape may fall inside a tick (counted, its queries not all yet): one tick's queries at most.
         Assert.InRange(moreReads, queriesPerTick * (moreTicks - 1), queriesPerTick * (moreTicks + 1));
     }
 }
