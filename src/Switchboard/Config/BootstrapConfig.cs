@@ -49,11 +49,11 @@ public sealed record BootstrapConfig(
         {
             if (!File.Exists(KeyFile) && create)
             {
-                Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(KeyFile))!);
+                PrivateFiles.CreateFolder(Path.GetDirectoryName(Path.GetFullPath(KeyFile))!);
                 var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
                 if (!OperatingSystem.IsWindows())
                 {
-                    options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+                    options.UnixCreateMode = PrivateFiles.FileMode;
                 }
                 try
                 {

@@ -16,8 +16,12 @@ public static class AccountEndpoints
 {
     public static readonly TimeSpan DefaultPeriod = TimeSpan.FromDays(30);
 
-    /// <summary>The longest period <c>since</c> may name.</summary>
-    public static readonly TimeSpan MaxPeriod = TimeSpan.FromDays(3660);
+    /// <summary>
+    /// The longest period <c>since</c> may name. Each call reads every request of the caller's in
+    /// the period (through requests_user) and their ledger rows: the bound keeps one call's cost
+    /// to a season's requests, not a decade's.
+    /// </summary>
+    public static readonly TimeSpan MaxPeriod = TimeSpan.FromDays(90);
 
     /// <summary>Maps <c>/me/</c> on the <c>/svc</c> group (which checks the API key).</summary>
     public static RouteGroupBuilder MapAccountEndpoints(this RouteGroupBuilder svc)
@@ -41,7 +45,7 @@ public static class AccountEndpoints
             if (since.Count > 1 || ParsePeriod(since[0] ?? "") is not { } parsed)
             {
                 return Problems.Of(400, "invalid_since", "Malformed period",
-                    "since is a number of minutes, hours or days: 90m, 1h, 24h, 7d, 30d (at most 3660d).");
+                    $"since is a number of minutes, hours or days: 90m, 1h, 24h, 7d, 30d (at most {MaxPeriod.TotalDays:0}d).");
             }
             period = parsed;
         }
@@ -66,24 +70,25 @@ public static class AccountEndpoints
     /// offer; each request's credits are its ledger rows' (charges minus refunds, every run),
     /// found through ledger_once by the request's seq.
     /// </summary>
+    public const string OffersSql =
+        """
+        SELECT service, action, COUNT(*),
+            SUM(CASE WHEN status = 'succeeded' THEN 1 ELSE 0 END),
+            SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END),
+            SUM(CASE WHEN status = 'cancelled' THEN 1 ELSE 0 END),
+            CAST(SUM(spent) AS BIGINT)
+        FROM (
+            SELECT r.service, r.action, r.status,
+                COALESCE((SELECT -SUM(l.amount) FROM ledger l WHERE l.request_seq = r.seq AND l.kind IN ('charge', 'refund')), 0) AS spent
+            FROM requests r
+            WHERE r.user_id = @u AND r.created_at >= @from AND r.kind <> 'step') mine
+        GROUP BY service, action
+        ORDER BY service, action
+        """;
+
     public static JsonArray Offers(DbConnection connection, string userId, long from)
     {
-        using var command = connection.Sql(
-            """
-            SELECT service, action, COUNT(*),
-                SUM(CASE WHEN status = 'succeeded' THEN 1 ELSE 0 END),
-                SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END),
-                SUM(CASE WHEN status = 'cancelled' THEN 1 ELSE 0 END),
-                CAST(SUM(spent) AS BIGINT)
-            FROM (
-                SELECT r.service, r.action, r.status,
-                    COALESCE((SELECT -SUM(l.amount) FROM ledger l WHERE l.request_seq = r.seq AND l.kind IN ('charge', 'refund')), 0) AS spent
-                FROM requests r
-                WHERE r.user_id = @u AND r.created_at >= @from AND r.kind <> 'step') mine
-            GROUP BY service, action
-            ORDER BY service, action
-            """,
-            ("@u", userId), ("@from", from));
+        using var command = connection.Sql(OffersSql, ("@u", userId), ("@from", from));
         using var reader = command.ExecuteReader();
         var offers = new JsonArray();
         while (reader.Read())

@@ -112,6 +112,7 @@ public static class ServeHost
             builder.Services.AddHostedService<FirstAdmin>();
         }
         builder.Services.AddAdminPanel();
+        builder.Services.AddLiveChannels();
 
         var app = builder.Build();
         app.UseSwitchboardMetrics();

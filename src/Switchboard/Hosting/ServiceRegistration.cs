@@ -124,10 +124,11 @@ public static class ServiceRegistration
 }
 
 /// <summary>Applies migrations before any other hosted service starts.</summary>
-public sealed class StoreInitializer(Store store, ILogger<StoreInitializer> logger) : IHostedService
+public sealed class StoreInitializer(Store store, BootstrapConfig bootstrap, ILogger<StoreInitializer> logger) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
+        PrivateFiles.ReportAtStart(store, bootstrap.KeyFile, logger);
         store.Migrate();
         logger.LogInformation("Store ready: {Kind} at {Where}", store.Kind, store.Description);
         return Task.CompletedTask;

@@ -47,6 +47,22 @@ public sealed class SwitchboardOptions
     [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00", ErrorMessage = "Switchboard:LiveStatusPollInterval must be between 10 ms and 1 minute")]
     public TimeSpan LiveStatusPollInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>Request ids one live status poll reads per query (an <c>IN</c> list); more watched requests take more queries.</summary>
+    [Range(1, 1000, ErrorMessage = "Switchboard:LiveStatusBatch must be between 1 and 1000")]
+    public int LiveStatusBatch { get; set; } = 500;
+
+    /// <summary>How often an open live channel re-checks its API key while nothing changes (it also checks before every push).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00", ErrorMessage = "Switchboard:LiveKeyCheckInterval must be between 100 ms and 1 minute")]
+    public TimeSpan LiveKeyCheckInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Live channels (status WebSockets and later streams) one user may have open on one process; 429 above.</summary>
+    [Range(1, 1_000_000, ErrorMessage = "Switchboard:LiveChannelsPerUser must be between 1 and 1000000")]
+    public int LiveChannelsPerUser { get; set; } = 20;
+
+    /// <summary>Live channels one process keeps open in all; 429 above.</summary>
+    [Range(1, 10_000_000, ErrorMessage = "Switchboard:LiveChannelsPerProcess must be between 1 and 10000000")]
+    public int LiveChannelsPerProcess { get; set; } = 10_000;
+
     /// <summary>How often recon looks for expired leases and expired results.</summary>
     public TimeSpan ReconInterval { get; set; } = TimeSpan.FromSeconds(2);
 

@@ -1,5 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
 using Prometheus;
 using Switchboard.Config;
 using Switchboard.Hosting;
@@ -7,16 +9,27 @@ using Switchboard.Hosting;
 namespace Switchboard.Observability;
 
 /// <summary>
-/// How each role exports its metrics (Prometheus text at <c>/metrics</c>): the HTTP roles
-/// (serve, api) on their main URL, with HTTP request metrics by route template; any role on a
+/// How each role exports its metrics (Prometheus text at <c>/metrics</c>): any role on a
 /// listener of its own with <c>--metrics-urls</c> (the only way for executor and recon, which
-/// have no other HTTP). With <c>--metrics-urls</c> the main URL no longer serves
-/// <c>/metrics</c>, so it can stay off a public port.
+/// have no other HTTP); the HTTP roles (serve, api) on their main URL only when the operator
+/// sets a bearer token for it (<see cref="BearerTokenKey"/> or <see cref="BearerTokenFileKey"/>),
+/// since the main URL is the public one and the metrics show revenue, credits and queue depth.
+/// Without either, nothing serves <c>/metrics</c> (404). No address check: behind a local
+/// reverse proxy every client would look local.
 /// </summary>
 public static class MetricsHosting
 {
     /// <summary>The configuration key <c>--metrics-urls</c> sets.</summary>
     public const string UrlsKey = "Switchboard:MetricsUrls";
+
+    /// <summary>The token scrapers of the main URL's <c>/metrics</c> send as <c>Authorization: Bearer</c>.</summary>
+    public const string BearerTokenKey = "Switchboard:MetricsBearerToken";
+
+    /// <summary>A file holding that token (its first line), for secrets mounted as files.</summary>
+    public const string BearerTokenFileKey = "Switchboard:MetricsBearerTokenFile";
+
+    /// <summary>Shorter tokens are refused at start: the token is all that guards the main URL's metrics.</summary>
+    public const int MinTokenLength = 16;
 
     public static IServiceCollection AddSwitchboardMetrics(this IServiceCollection services, IConfiguration configuration, Role role)
     {
@@ -28,6 +41,7 @@ public static class MetricsHosting
         {
             services.AddHostedService(sp => new MetricsListener(urls, sp.GetRequiredService<ILogger<MetricsListener>>()));
         }
+        BearerToken(configuration);
         return services;
     }
 
@@ -40,11 +54,76 @@ public static class MetricsHosting
         {
             options.CaptureMetricsUrl = false;
         });
-        if (ListenUrls(app.Configuration) is null)
+        if (BearerToken(app.Configuration) is { } token)
         {
-            app.MapMetrics();
+            app.Use(async (context, next) =>
+            {
+                if (context.GetEndpoint()?.Metadata.GetMetadata<BearerTokenRequired>() is null || HasToken(context, token))
+                {
+                    await next(context);
+                    return;
+                }
+                context.Response.Headers.WWWAuthenticate = "Bearer";
+                await Errors.Problems.Of(StatusCodes.Status401Unauthorized, "metrics_token_required", "A metrics bearer token is required",
+                    "Send the operator's metrics token as 'Authorization: Bearer <token>'.").ExecuteAsync(context);
+            });
+            app.MapMetrics().WithMetadata(new BearerTokenRequired());
+            app.Logger.LogInformation("Metrics on the main URL at /metrics, for scrapers with the metrics bearer token");
         }
         return app;
+    }
+
+    /// <summary>Marks the main URL's <c>/metrics</c> endpoint, the one the token guards.</summary>
+    private sealed class BearerTokenRequired;
+
+    /// <summary>
+    /// Compares SHA-256 digests in constant time, so neither the token's bytes nor its length
+    /// show in how long a wrong guess takes.
+    /// </summary>
+    private static bool HasToken(HttpContext context, byte[] tokenDigest)
+    {
+        var header = context.Request.Headers.Authorization.ToString();
+        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+        var given = SHA256.HashData(Encoding.UTF8.GetBytes(header[7..].Trim()));
+        return CryptographicOperations.FixedTimeEquals(given, tokenDigest);
+    }
+
+    /// <summary>
+    /// The SHA-256 digest of the main URL's metrics token, or null when none is set (the main
+    /// URL then does not serve <c>/metrics</c>). Errors name the setting, never the value.
+    /// </summary>
+    public static byte[]? BearerToken(IConfiguration configuration)
+    {
+        var inline = configuration[BearerTokenKey];
+        var file = configuration[BearerTokenFileKey];
+        if (!string.IsNullOrEmpty(inline) && !string.IsNullOrEmpty(file))
+        {
+            throw new BootstrapException($"{BearerTokenKey} and {BearerTokenFileKey} are both set: give one");
+        }
+        string? token = inline;
+        if (!string.IsNullOrEmpty(file))
+        {
+            try
+            {
+                token = File.ReadLines(file).FirstOrDefault() ?? "";
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw new BootstrapException($"{BearerTokenFileKey}: cannot read the token file: {ex.GetType().Name}");
+            }
+        }
+        if (token is null || (token = token.Trim()).Length == 0 && string.IsNullOrEmpty(file))
+        {
+            return null;
+        }
+        if (token.Length < MinTokenLength || token.Any(char.IsControl))
+        {
+            throw new BootstrapException($"the metrics bearer token ({(file is null ? BearerTokenKey : BearerTokenFileKey)}) must be at least {MinTokenLength} characters, without control characters");
+        }
+        return SHA256.HashData(Encoding.UTF8.GetBytes(token));
     }
 
     /// <summary>The .NET meters exported beside Switchboard's own metrics.</summary>

@@ -17,6 +17,20 @@ public static class SwitchboardMetrics
         "switchboard_submissions_total", "Submissions to /svc by offer or deal and outcome.",
         new CounterConfiguration { LabelNames = ["kind", "target", "outcome", "code"] });
 
+    /// <summary>Live channels (status WebSockets) open on this process.</summary>
+    public static readonly Gauge LiveChannelsOpen = Metrics.CreateGauge(
+        "switchboard_live_channels_open", "Live channels (status WebSockets) open on this process.");
+
+    public static readonly Counter LiveChannelsRefused = Metrics.CreateCounter(
+        "switchboard_live_channels_refused_total", "Live channels refused with 429 because a per-user or per-process cap was reached.");
+
+    /// <summary>Batched change-marker queries of the live status poller (one per batch of watched requests per tick).</summary>
+    public static readonly Counter LiveStatusStoreReads = Metrics.CreateCounter(
+        "switchboard_live_status_store_reads_total", "Store queries made by the live status poller to find changed requests.");
+
+    public static readonly Counter LiveStatusTicks = Metrics.CreateCounter(
+        "switchboard_live_status_ticks_total", "Live status poller rounds that had requests to watch.");
+
     // ---- executor ------------------------------------------------------------------------------
 
     /// <summary>Attempts ended, by <c>handler</c> and <c>outcome</c> (succeeded, failed, retried, cancelled, released).</summary>

@@ -13,9 +13,13 @@ namespace Switchboard.Requests;
 /// Live status, <c>GET /svc/request/{id}/ws</c>: a WebSocket that sends the request object (as
 /// <c>GET /svc/request/{id}/</c> shows it, without the queue estimate, which moves on its own) at
 /// once and again at each change, then closes normally once the request has finished. The
-/// process reads the request's row every <see cref="SwitchboardOptions.LiveStatusPollInterval"/>
-/// (a primary-key read; a deal's steps with it): changes made by any process of a deployment
-/// show, and nothing new has to be kept or published.
+/// process's <see cref="LiveStatusPoller"/> reads the change markers of every watched request in
+/// batches and wakes a socket only when its request changed; the socket then reads its request
+/// (a primary-key read; a deal's steps with it). Changes made by any process of a deployment
+/// show, and nothing new has to be kept or published. Each socket holds a lease of
+/// <see cref="LiveChannels"/> (429 before the upgrade when a cap is reached), and re-checks its
+/// API key before every push and every <see cref="SwitchboardOptions.LiveKeyCheckInterval"/>:
+/// a revoked key (or a user who is gone) gets close code 1008 and nothing more.
 /// </summary>
 public static class LiveStatusSocket
 {
@@ -26,7 +30,8 @@ public static class LiveStatusSocket
     private static readonly TimeSpan CloseWait = TimeSpan.FromSeconds(5);
 
     public static async Task<IResult> Handle(
-        string id, HttpContext http, Store store, IOptions<SwitchboardOptions> options, IHostApplicationLifetime lifetime, ILoggerFactory logs)
+        string id, HttpContext http, Store store, LiveChannels channels, LiveStatusPoller poller, ApiKeyCache keys,
+        IOptions<SwitchboardOptions> options, IHostApplicationLifetime lifetime, ILoggerFactory logs)
     {
         if (!RequestEndpoints.IsRequestId(id))
         {
@@ -43,19 +48,30 @@ public static class LiveStatusSocket
             return Problems.Of(400, "websocket_required", "A WebSocket upgrade is required",
                 $"Connect with a WebSocket client to follow the request live, or read it once at {RequestRecord.UrlOf(id)}.");
         }
+        using var lease = channels.TryAcquire(userId);
+        if (lease is null)
+        {
+            return LiveChannels.Refused(http);
+        }
+        var key = http.PresentedApiKey();
         using var socket = await http.WebSockets.AcceptWebSocketAsync();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, lifetime.ApplicationStopping);
+        using var watch = poller.Start(id);
         // Not cancellable: a cancelled receive aborts the socket, and the server's own close must still go out.
         var clientClosed = WaitForClose(socket);
         var (status, json) = first;
         var storeDown = false;
+        var logger = logs.CreateLogger(typeof(LiveStatusSocket));
         try
         {
             await Send(socket, json, stop.Token);
+            // One pending wait of each kind, renewed only once it completed.
+            var wake = watch.WaitAsync(stop.Token);
+            var keyCheck = Task.Delay(options.Value.LiveKeyCheckInterval, stop.Token);
             while (!Finished.Contains(status))
             {
-                var tick = Task.Delay(options.Value.LiveStatusPollInterval, stop.Token);
-                if (await Task.WhenAny(tick, clientClosed) == clientClosed)
+                var done = await Task.WhenAny(wake, keyCheck, clientClosed);
+                if (done == clientClosed)
                 {
                     // The client said goodbye: answer its close frame to end the handshake.
                     if (socket.State == WebSocketState.CloseReceived)
@@ -64,21 +80,33 @@ public static class LiveStatusSocket
                     }
                     return Results.Empty;
                 }
-                await tick;
+                await done; // Throws when the server stops.
+                if (!KeyStillValid(keys, key, userId))
+                {
+                    await socket.CloseOutputAsync(WebSocketCloseStatus.PolicyViolation, "api key no longer valid", stop.Token);
+                    break;
+                }
+                if (done == keyCheck)
+                {
+                    keyCheck = Task.Delay(options.Value.LiveKeyCheckInterval, stop.Token);
+                    continue;
+                }
+                wake = watch.WaitAsync(stop.Token);
                 (string Status, string Json)? now;
                 try
                 {
-                    now = Read(store, id, userId);
+                    now = watch.StoreError is { } error ? throw error : Read(store, id, userId);
                 }
                 catch (DbException ex)
                 {
-                    // The store is down for a moment: the socket stays open and reads again at
-                    // the next tick. Logged once per outage, not at every tick.
+                    // The store is down for a moment: the socket stays open and is woken again
+                    // once the store answers. Logged once per outage, not at every tick.
                     if (!storeDown)
                     {
-                        logs.CreateLogger(typeof(LiveStatusSocket)).LogWarning(ex, "Live status of request {RequestId}: the store could not be read", id);
+                        logger.LogWarning(ex, "Live status of request {RequestId}: the store could not be read", id);
                     }
                     storeDown = true;
+                    watch.Retry();
                     continue;
                 }
                 storeDown = false;
@@ -92,7 +120,10 @@ public static class LiveStatusSocket
                     await Send(socket, json, stop.Token);
                 }
             }
-            await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, status, stop.Token);
+            if (socket.State == WebSocketState.Open)
+            {
+                await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, status, stop.Token);
+            }
         }
         catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested && socket.State == WebSocketState.Open)
         {
@@ -105,6 +136,23 @@ public static class LiveStatusSocket
         }
         await Task.WhenAny(clientClosed, Task.Delay(CloseWait, CancellationToken.None));
         return Results.Empty;
+    }
+
+    /// <summary>
+    /// The key is looked up as every request's is (<see cref="ApiKeyCache"/>, emptied when keys or
+    /// users change anywhere), so whatever stops a key from authenticating also ends its sockets.
+    /// While the store cannot be read the socket is kept: nothing new can be pushed anyway.
+    /// </summary>
+    private static bool KeyStillValid(ApiKeyCache keys, string key, string userId)
+    {
+        try
+        {
+            return keys.Find(key)?.Id == userId;
+        }
+        catch (DbException)
+        {
+            return true;
+        }
     }
 
     /// <summary>The request's status and its object as JSON, or null when this user has no such request.</summary>

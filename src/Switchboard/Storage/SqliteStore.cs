@@ -31,7 +31,12 @@ public sealed class SqliteStore : Store
         // hot index pages of requests and ledger stay in memory under load.
         _pragmas = $"PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON; PRAGMA synchronous={synchronous.ToUpperInvariant()}; PRAGMA cache_size=-32768;";
         FilePath = Path.GetFullPath(filePath);
-        Directory.CreateDirectory(Path.GetDirectoryName(FilePath)!);
+        // Created private before SQLite opens it: SQLite gives -wal and -shm the main file's mode.
+        var folder = Path.GetDirectoryName(FilePath)!;
+        FolderOpenToOthers = PrivateFiles.IsOpenToOthers(folder);
+        PrivateFiles.CreateFolder(folder);
+        PrivateFiles.CreateFile(FilePath);
+        Narrowed = PrivateFiles.Narrow(FilePath, FilePath + "-wal", FilePath + "-shm");
         _connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = FilePath,
@@ -43,6 +48,12 @@ public sealed class SqliteStore : Store
     }
 
     public string FilePath { get; }
+
+    /// <summary>Files of this store that were open to group or others and are now 0600 (logged at start).</summary>
+    public IReadOnlyList<string> Narrowed { get; }
+
+    /// <summary>Whether the database's existing folder is open to group or others (logged at start, left as it is).</summary>
+    public bool FolderOpenToOthers { get; }
 
     public override StoreKind Kind => StoreKind.Sqlite;
 

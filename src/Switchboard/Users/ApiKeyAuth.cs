@@ -17,7 +17,7 @@ public static class ApiKeyAuth
                 http.Response.Headers.WWWAuthenticate = "Bearer";
                 return Problems.MissingKey();
             }
-            var user = http.RequestServices.GetRequiredService<ApiKeyCache>().Find(header[7..].Trim());
+            var user = http.RequestServices.GetRequiredService<ApiKeyCache>().Find(http.PresentedApiKey());
             if (user is null)
             {
                 http.Response.Headers.WWWAuthenticate = "Bearer error=\"invalid_token\"";
@@ -26,6 +26,9 @@ public static class ApiKeyAuth
             http.Items[ItemKey] = user;
             return await next(context);
         });
+
+    /// <summary>The key of the <c>Authorization: Bearer</c> header (checked by the group's filter; live channels check it again later).</summary>
+    public static string PresentedApiKey(this HttpContext http) => http.Request.Headers.Authorization.ToString()[7..].Trim();
 
     /// <summary>The caller, as authenticated by the group's filter.</summary>
     public static AuthUser User(this HttpContext http) => (AuthUser)http.Items[ItemKey]!;

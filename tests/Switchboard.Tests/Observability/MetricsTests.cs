@@ -21,7 +21,9 @@ public sealed class ProcessMetricsCollection
 /// <summary>
 /// What each role exports at <c>/metrics</c>: submissions by catalog target and outcome, the
 /// executor's attempts, durations and retries, HTTP requests by route pattern; no request id in
-/// any label; <c>--metrics-urls</c> on a real executor process.
+/// any label; <c>--metrics-urls</c> on a real executor process. The main URL serves
+/// <c>/metrics</c> only with the operator's bearer token, so these tests set one and scrape
+/// with it (see Security.MetricsExposureTests for what happens without it).
 /// </summary>
 [Collection(ProcessMetricsCollection.Name)]
 public sealed partial class MetricsTests : IAsyncLifetime
@@ -30,6 +32,18 @@ public sealed partial class MetricsTests : IAsyncLifetime
     private readonly string _service = "m" + Guid.NewGuid().ToString("N")[..10];
     private readonly List<SwitchboardProcess> _processes = [];
     private TestStore? _store;
+
+    private const string Token = "metrics-token-for-the-tests";
+
+    private static Dictionary<string, string?> WithToken() => new() { [Switchboard.Observability.MetricsHosting.BearerTokenKey] = Token };
+
+    /// <summary>A client of the main URL that sends the metrics token.</summary>
+    private static HttpClient Scraper(SwitchboardFactory app)
+    {
+        var client = app.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", Token);
+        return client;
+    }
 
     private string CatalogYaml => $$$"""
         handlers:
@@ -64,10 +78,10 @@ public sealed partial class MetricsTests : IAsyncLifetime
         _store = TestStore.Create(StoreKind.Sqlite);
         await Infrastructure.Cli.ApplyCatalog(_store, CatalogYaml);
         var (_, key) = await Infrastructure.Cli.CreateUser(_store, "alice", 100);
-        await using var app = new SwitchboardFactory(_store);
+        await using var app = new SwitchboardFactory(_store, WithToken());
         using var client = app.ClientFor(key);
-        using var anonymous = app.CreateClient();
-        var before = Exposition.Parse(await anonymous.GetStringAsync("/metrics"));
+        using var scraper = Scraper(app);
+        var before = Exposition.Parse(await scraper.GetStringAsync("/metrics"));
 
         var ok = await Submit(client, "ok", "once");
         Assert.Equal(HttpStatusCode.Accepted, ok.StatusCode);
@@ -83,7 +97,7 @@ public sealed partial class MetricsTests : IAsyncLifetime
         await SwitchboardFactory.WaitFor(client, await SwitchboardFactory.IdOf(bad), timeout, "failed");
         await SwitchboardFactory.WaitFor(client, await SwitchboardFactory.IdOf(flaky), timeout, "succeeded");
 
-        var text = await Settled(anonymous, "/metrics");
+        var text = await Settled(scraper, "/metrics");
         var after = Exposition.Parse(text);
         string Target(string action) => $"{_service}/{action}";
         Assert.Equal(1, after.Sum("switchboard_submissions_total", ("kind", "offer"), ("target", Target("ok")), ("outcome", "accepted"), ("code", "")));
@@ -123,7 +137,7 @@ public sealed partial class MetricsTests : IAsyncLifetime
         _store = TestStore.Create(StoreKind.Sqlite);
         await Infrastructure.Cli.ApplyCatalog(_store, CatalogYaml);
         var (_, key) = await Infrastructure.Cli.CreateUser(_store, "alice", 100);
-        await using var app = new SwitchboardFactory(_store);
+        await using var app = new SwitchboardFactory(_store, WithToken());
         using var client = app.ClientFor(key);
         var deal = $"/svc/deal/{_service}-deal/";
 
@@ -139,7 +153,8 @@ public sealed partial class MetricsTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.BadRequest, (await Post(new { inputs = new { } })).StatusCode);
         await SwitchboardFactory.WaitFor(client, await SwitchboardFactory.IdOf(accepted), TimeSpan.FromSeconds(20), "succeeded");
 
-        var metrics = Exposition.Parse(await Settled(client, "/metrics"));
+        using var scraper = Scraper(app);
+        var metrics = Exposition.Parse(await Settled(scraper, "/metrics"));
         var target = $"{_service}-deal";
         Assert.Equal(1, metrics.Sum("switchboard_submissions_total", ("kind", "deal"), ("target", target), ("outcome", "accepted"), ("code", "")));
         Assert.Equal(1, metrics.Sum("switchboard_submissions_total", ("kind", "deal"), ("target", target), ("outcome", "duplicate"), ("code", "")));
@@ -154,7 +169,7 @@ public sealed partial class MetricsTests : IAsyncLifetime
         var (_, key) = await Infrastructure.Cli.CreateUser(_store, "alice", 100);
         var metricsUrl = $"http://127.0.0.1:{SwitchboardProcess.FreePort()}";
         var executor = await Start("executor", "--metrics-urls", metricsUrl);
-        var api = await Start("api");
+        var api = await Start("api", $"--{Switchboard.Observability.MetricsHosting.BearerTokenKey}={Token}");
         using var client = api.Client(key);
 
         var response = await Submit(client, "ok", null);
@@ -169,7 +184,8 @@ public sealed partial class MetricsTests : IAsyncLifetime
         // The listener serves /metrics and nothing else.
         Assert.Equal(HttpStatusCode.NotFound, (await scraper.GetAsync(metricsUrl + "/svc/")).StatusCode);
         // The api process counts its own side on its main URL.
-        var apiMetrics = Exposition.Parse(await client.GetStringAsync("/metrics"));
+        using var apiScraper = api.Client(Token);
+        var apiMetrics = Exposition.Parse(await apiScraper.GetStringAsync("/metrics"));
         Assert.Equal(1, apiMetrics.Sum("switchboard_submissions_total", ("kind", "offer"), ("target", $"{_service}/ok"), ("outcome", "accepted")));
         Assert.Equal(0, apiMetrics.Sum("switchboard_requests_processed_total"));
         Assert.True(executor.Logged("Metrics on"), "the executor logs where its metrics are");
@@ -191,16 +207,17 @@ public sealed partial class MetricsTests : IAsyncLifetime
         await File.WriteAllTextAsync(file, $"resource_map:\n  {resource}: {{max_concurrent: 1}}\n");
         Assert.Equal(0, (await Infrastructure.Cli.Run(_store, "config", "push", file, "--id", "resource_map")).Exit);
         var (_, key) = await Infrastructure.Cli.CreateUser(_store, "alice", 100);
-        await using var app = new SwitchboardFactory(_store);
+        await using var app = new SwitchboardFactory(_store, WithToken());
         using var client = app.ClientFor(key);
-        var before = Exposition.Parse(await client.GetStringAsync("/metrics"));
+        using var scraper = Scraper(app);
+        var before = Exposition.Parse(await scraper.GetStringAsync("/metrics"));
 
         var slow = await SwitchboardFactory.IdOf(await Submit(client, "slow", null));
         await SwitchboardFactory.WaitFor(client, slow, TimeSpan.FromSeconds(10), "running");
         var waiting = await SwitchboardFactory.IdOf(await Submit(client, "ok", null));
         await SwitchboardFactory.WaitFor(client, waiting, TimeSpan.FromSeconds(20), "succeeded");
 
-        var after = Exposition.Parse(await Settled(client, "/metrics"));
+        var after = Exposition.Parse(await Settled(scraper, "/metrics"));
         Assert.Equal(2, after.Sum("switchboard_resource_wait_seconds_count", ("resource", resource)));
         // The second job waited, parked, for most of the first one's 800 ms.
         Assert.InRange(after.Sum("switchboard_resource_wait_seconds_sum", ("resource", resource)), 0.3, 10);
@@ -303,9 +320,9 @@ public sealed partial class MetricsTests : IAsyncLifetime
         var (exit, _, error) = await Infrastructure.Cli.Run(_store, "config", "push", file, "--id", "resource_map");
         Assert.True(exit == 0, error);
         var (_, key) = await Infrastructure.Cli.CreateUser(_store, "alice", 100);
-        await using var app = new SwitchboardFactory(_store);
+        await using var app = new SwitchboardFactory(_store, WithToken());
         using var client = app.ClientFor(key);
-        using var anonymous = app.CreateClient();
+        using var scraper = Scraper(app);
 
         for (var n = 0; n < 3; n++)
         {
@@ -318,7 +335,7 @@ public sealed partial class MetricsTests : IAsyncLifetime
         do
         {
             await Task.Delay(100);
-            metrics = Exposition.Parse(await anonymous.GetStringAsync("/metrics"));
+            metrics = Exposition.Parse(await scraper.GetStringAsync("/metrics"));
         }
         while ((metrics.Sum("switchboard_resource_slots_in_use", ("resource", resource)) != 1
                 || metrics.Sum("switchboard_resource_jobs_waiting", ("resource", resource)) != 2)

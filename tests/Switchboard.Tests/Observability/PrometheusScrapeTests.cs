@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Switchboard.Observability;
 using Switchboard.Storage;
 using Switchboard.Tests.Infrastructure;
 
@@ -33,10 +34,13 @@ public sealed class PrometheusScrapeTests : IAsyncLifetime
     {
         await Infrastructure.Cli.ApplyCatalog(_store, Catalog);
         (_, _key) = await Infrastructure.Cli.CreateUser(_store, "alice", 100);
-        _serve = await SwitchboardProcess.Start(_store);
+        // serve and Prometheus read the same token file: the main URL's /metrics needs the token.
+        var tokenFile = Path.Combine(_store.Path, "metrics.token");
+        await File.WriteAllTextAsync(tokenFile, "prometheus-scrape-token-" + Guid.NewGuid().ToString("N") + "\n");
+        _serve = await SwitchboardProcess.Start(_store, $"--{MetricsHosting.BearerTokenFileKey}={tokenFile}");
         try
         {
-            _query = await StartPrometheus(_serve.Address!);
+            _query = await StartPrometheus(_serve.Address!, tokenFile);
         }
         catch
         {
@@ -120,7 +124,7 @@ public sealed class PrometheusScrapeTests : IAsyncLifetime
         }
     }
 
-    private async Task<HttpClient> StartPrometheus(Uri target)
+    private async Task<HttpClient> StartPrometheus(Uri target, string tokenFile)
     {
         var folder = Path.Combine(_store.Path, "prometheus");
         Directory.CreateDirectory(folder);
@@ -132,6 +136,8 @@ public sealed class PrometheusScrapeTests : IAsyncLifetime
             scrape_configs:
               - job_name: switchboard
                 metrics_path: /metrics
+                authorization:
+                  credentials_file: "{tokenFile}"
                 static_configs:
                   - targets: ["{target.Authority}"]
             """);

@@ -1,0 +1,126 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Switchboard.Observability;
+using Switchboard.Storage;
+using Switchboard.Tests.Infrastructure;
+
+namespace Switchboard.Tests.Security;
+
+/// <summary>
+/// <c>/metrics</c> (revenue, credits, queue depth) is not on the public URL by default: it is
+/// served on the <c>--metrics-urls</c> listener, or on the public URL only to a scraper with the
+/// operator's bearer token; the token is never logged. Real serve processes on Kestrel.
+/// </summary>
+public sealed class MetricsExposureTests : IAsyncLifetime
+{
+    private const string Token = "a-metrics-token-of-the-operator";
+
+    private readonly TestStore _store = TestStore.Create(StoreKind.Sqlite);
+    private SwitchboardProcess? _serve;
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        if (_serve is not null)
+        {
+            await _serve.DisposeAsync();
+        }
+        await _store.DisposeAsync();
+    }
+
+    private static async Task<HttpResponseMessage> Scrape(Uri address, string? token = null)
+    {
+        using var client = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(10) };
+        if (token is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+        return await client.GetAsync("/metrics");
+    }
+
+    private static async Task AssertProblem(HttpResponseMessage response, HttpStatusCode status, string code)
+    {
+        Assert.Equal(status, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(code, (await response.Content.ReadFromJsonAsync<JsonObject>())!["code"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task ThePublicUrlDoesNotServeMetricsByDefault()
+    {
+        _serve = await SwitchboardProcess.Start(_store);
+
+        await AssertProblem(await Scrape(_serve.Address!), HttpStatusCode.NotFound, "not_found");
+        // Not even to a caller who sends some bearer token.
+        await AssertProblem(await Scrape(_serve.Address!, Token), HttpStatusCode.NotFound, "not_found");
+    }
+
+    [Fact]
+    public async Task TheMetricsListenerServesThemAndThePublicUrlStillDoesNot()
+    {
+        var listener = new Uri($"http://127.0.0.1:{SwitchboardProcess.FreePort()}");
+        _serve = await SwitchboardProcess.Start(_store, "--metrics-urls", listener.ToString().TrimEnd('/'));
+
+        var scraped = await Scrape(listener);
+        Assert.Equal(HttpStatusCode.OK, scraped.StatusCode);
+        Assert.Contains("switchboard_jobs_in_flight", await scraped.Content.ReadAsStringAsync());
+        await AssertProblem(await Scrape(_serve.Address!), HttpStatusCode.NotFound, "not_found");
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task WithABearerTokenThePublicUrlServesMetricsToItsHolderOnly(bool fromFile)
+    {
+        string setting;
+        if (fromFile)
+        {
+            var file = Path.Combine(_store.Path, "metrics.token");
+            await File.WriteAllTextAsync(file, Token + "\n");
+            setting = $"--{MetricsHosting.BearerTokenFileKey}={file}";
+        }
+        else
+        {
+            setting = $"--{MetricsHosting.BearerTokenKey}={Token}";
+        }
+        _serve = await SwitchboardProcess.Start(_store, setting);
+
+        var scraped = await Scrape(_serve.Address!, Token);
+        Assert.Equal(HttpStatusCode.OK, scraped.StatusCode);
+        Assert.Contains("switchboard_jobs_in_flight", await scraped.Content.ReadAsStringAsync());
+        foreach (var wrong in new[] { null, "", Token + "x", Token[..^1], Token.ToUpperInvariant(), "Basic " + Token })
+        {
+            var refused = await Scrape(_serve.Address!, wrong);
+            await AssertProblem(refused, HttpStatusCode.Unauthorized, "metrics_token_required");
+            Assert.Equal("Bearer", refused.Headers.WwwAuthenticate.ToString());
+        }
+        // The token is in no log line and no answer.
+        Assert.DoesNotContain(_serve.StdoutLines.Concat(_serve.StderrLines), l => l.Contains(Token, StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("weak-t0ken")]
+    [InlineData("   ")]
+    public async Task AWeakTokenFailsTheStartWithoutEchoingIt(string token)
+    {
+        var (exit, output, error) = await Infrastructure.Cli.RunProcess(TimeSpan.FromSeconds(30),
+            "serve", "--data", _store.Path, "--urls", $"http://127.0.0.1:{SwitchboardProcess.FreePort()}", $"--{MetricsHosting.BearerTokenFileKey}={WriteToken(token)}");
+
+        Assert.NotEqual(0, exit);
+        Assert.Contains(MetricsHosting.BearerTokenFileKey, error);
+        if (token.Trim().Length > 0)
+        {
+            Assert.DoesNotContain(token, output + error);
+        }
+    }
+
+    private string WriteToken(string token)
+    {
+        var file = Path.Combine(_store.Path, "weak.token");
+        File.WriteAllText(file, token);
+        return file;
+    }
+}
