@@ -112,8 +112,11 @@ public static class ServeHost
             builder.Services.AddHostedService<FirstAdmin>();
         }
         builder.Services.AddAdminPanel();
+        builder.Services.AddTrustedProxies();
 
         var app = builder.Build();
+        // First: every later part (login lockout, the panel's cookie) sees the client's address and scheme.
+        app.UseForwardedHeaders();
         app.UseSwitchboardMetrics();
         app.UseExceptionHandler(new ExceptionHandlerOptions { StatusCodeSelector = StatusFor });
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
