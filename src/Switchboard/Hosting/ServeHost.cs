@@ -116,7 +116,7 @@ public static class ServeHost
 
         var app = builder.Build();
         // First: every later part (login lockout, the panel's cookie) sees the client's address and scheme.
-        app.UseForwardedHeaders();
+        app.UseTrustedProxies();
         app.UseSwitchboardMetrics();
         app.UseExceptionHandler(new ExceptionHandlerOptions { StatusCodeSelector = StatusFor });
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });

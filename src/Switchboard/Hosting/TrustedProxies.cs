@@ -8,7 +8,7 @@ namespace Switchboard.Hosting;
 /// <c>X-Forwarded-For</c> and <c>X-Forwarded-Proto</c> believed only from the reverse proxies
 /// the process configuration names (<see cref="SwitchboardOptions.KnownProxies"/>,
 /// <see cref="SwitchboardOptions.KnownNetworks"/>): the framework's middleware, with its default
-/// trust of loopback removed, so a client cannot claim another address (and escape the login
+/// trust of loopback removed, and not in the pipeline at all when none is named, so a client cannot claim another address (and escape the login
 /// lockout) or https. Behind a TLS-terminating proxy the request's scheme is then https, and the
 /// panel's cookie is <c>Secure</c>.
 /// </summary>
@@ -35,5 +35,19 @@ public static class TrustedProxies
             }
         });
         return services;
+    }
+
+    /// <summary>
+    /// The middleware, only when a proxy or network is named: with both lists empty it would
+    /// believe every peer.
+    /// </summary>
+    public static WebApplication UseTrustedProxies(this WebApplication app)
+    {
+        var options = app.Services.GetRequiredService<IOptions<SwitchboardOptions>>().Value;
+        if (options.KnownProxies.Length > 0 || options.KnownNetworks.Length > 0)
+        {
+            app.UseForwardedHeaders();
+        }
+        return app;
     }
 }
