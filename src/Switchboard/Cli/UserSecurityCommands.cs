@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.Json.Nodes;
 using Switchboard.Storage;
 using Switchboard.Users;
 
@@ -37,7 +36,7 @@ public static class UserSecurityCommands
                 _ => store.Write(c => UserSecurity.SetDisabled(c, name, sub == "disable")),
             };
             using var connection = store.Open();
-            output.WriteLine(ToJson(connection, user).ToJsonString());
+            output.WriteLine(UserSecurity.ToJson(connection, user).ToJsonString());
             return 0;
         }
         catch (UserSecurityException ex)
@@ -45,12 +44,6 @@ public static class UserSecurityCommands
             error.WriteLine($"switchboard: {ex.Message} (nothing changed)");
             return 1;
         }
-    }
-
-    public static JsonObject ToJson(System.Data.Common.DbConnection connection, UserInfo user)
-    {
-        var state = UserSecurity.State(connection, user.Id);
-        return new JsonObject { ["name"] = user.Name, ["is_admin"] = state?.IsAdmin, ["disabled"] = state?.Disabled };
     }
 
     private static UserInfo SetPassword(Args args, Store store, string name, TextReader? input, TextWriter error)

@@ -1,6 +1,6 @@
 using System.Data.Common;
 using System.Security.Cryptography;
-using Microsoft.AspNetCore.Identity;
+using System.Text.Json.Nodes;
 using Switchboard.Storage;
 
 namespace Switchboard.Users;
@@ -105,8 +105,12 @@ public static class UserSecurity
         return user;
     }
 
-    public static bool IsDisabled(DbConnection connection, string userId) =>
-        connection.Scalar<long>("SELECT COUNT(*) FROM users WHERE id = @id AND disabled_at IS NOT NULL", ("@id", userId)) > 0;
+    /// <summary>A user's security state as the CLI prints it and the admin API answers.</summary>
+    public static JsonObject ToJson(DbConnection connection, UserInfo user)
+    {
+        var state = State(connection, user.Id);
+        return new JsonObject { ["name"] = user.Name, ["is_admin"] = state?.IsAdmin, ["disabled"] = state?.Disabled };
+    }
 
     private static UserInfo Require(DbConnection connection, string name) =>
         UserStore.Find(connection, name) ?? throw new UserSecurityException(404, "user_not_found", $"no user named '{name}'");
@@ -121,7 +125,4 @@ public static class UserSecurity
                 $"cannot {what} '{user.Name}': it is the last enabled admin (grant admin to another user first)");
         }
     }
-
-    /// <summary>Whether a verification result lets the user in.</summary>
-    public static bool Succeeded(PasswordVerificationResult result) => result != PasswordVerificationResult.Failed;
 }

@@ -1,4 +1,3 @@
-using Switchboard.Cli;
 using Switchboard.Errors;
 using Switchboard.Storage;
 
@@ -28,7 +27,7 @@ public static class UserSecurityEndpoints
         {
             var user = await store.WriteAsync(change);
             using var connection = store.Open();
-            return TypedResults.Ok(UserSecurityCommands.ToJson(connection, user));
+            return TypedResults.Ok(UserSecurity.ToJson(connection, user));
         }
         catch (UserSecurityException ex)
         {

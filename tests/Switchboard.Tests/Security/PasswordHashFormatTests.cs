@@ -21,6 +21,8 @@ public sealed class PasswordHashFormatTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _store.DisposeAsync();
 
+    private const int HmacSha512 = 2;
+
     /// <summary>Identity's V3 format: 0x01, the PRF (2 = HMAC-SHA512), the iteration count, big-endian.</summary>
     private static (int Prf, int Iterations) Format(string hash)
     {
@@ -40,11 +42,9 @@ public sealed class PasswordHashFormatTests : IAsyncLifetime
         Assert.True(exit == 0, error);
 
         var (prf, iterations) = Format(StoredHash("root"));
-        Assert.Equal((int)KeyDerivationPrfSha512, prf);
+        Assert.Equal(HmacSha512, prf);
         Assert.True(iterations >= 210_000, $"{iterations} iterations");
     }
-
-    private const int KeyDerivationPrfSha512 = 2;
 
     public static TheoryData<string> OldHashers => new() { "v2", "v3-sha512-10000" };
 
@@ -65,7 +65,7 @@ public sealed class PasswordHashFormatTests : IAsyncLifetime
 
         var stored = StoredHash("root");
         Assert.NotEqual(oldHash, stored);
-        Assert.Equal((KeyDerivationPrfSha512, PasswordHashes.Iterations), Format(stored));
+        Assert.Equal((HmacSha512, PasswordHashes.Iterations), Format(stored));
         using var again = PanelApps.Client(app, new CookieContainer());
         Assert.Equal(HttpStatusCode.Redirect, (await PanelSession.LogIn(again, "root", PanelSession.Password)).StatusCode);
     }

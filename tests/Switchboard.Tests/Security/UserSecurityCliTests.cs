@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Identity;
 using Switchboard.Storage;
 using Switchboard.Tests.Infrastructure;
 using Switchboard.Users;
@@ -39,8 +40,8 @@ public abstract class UserSecurityCliTests(StoreKind kind) : IAsyncLifetime
         Assert.Equal("bob", JsonNode.Parse(output)!["name"]!.GetValue<string>());
         var after = Row("bob");
         Assert.NotEqual(before.Stamp, after.Stamp);
-        Assert.True(UserSecurity.Succeeded(PasswordHashes.Verify(after.Hash, "bob's new password")));
-        Assert.False(UserSecurity.Succeeded(PasswordHashes.Verify(after.Hash, PanelSession.Password)));
+        Assert.Equal(PasswordVerificationResult.Success, PasswordHashes.Verify(after.Hash, "bob's new password"));
+        Assert.Equal(PasswordVerificationResult.Failed, PasswordHashes.Verify(after.Hash, PanelSession.Password));
         Assert.DoesNotContain("new password", output + error);
     }
 
