@@ -33,6 +33,7 @@ public static class AdminApi
         admin.MapHealthAdmin();
         admin.MapConfigsAdmin();
         admin.MapUsersAdmin();
+        admin.MapUserSecurityAdmin();
         admin.MapRequestsAdmin();
         return admin;
     }

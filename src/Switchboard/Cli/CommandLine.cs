@@ -19,6 +19,7 @@ public static class CommandLine
           recon                                           repairs and expiry; one active, the others stand by
           users create NAME [--admin] [--credits N] [--password P] [--actor A]
           users list
+        """ + "\n" + UserSecurityCommands.Usage + "\n" + """
           keys create NAME | keys revoke KEY_PREFIX
           credits grant NAME N [--note TEXT] [--actor A]
           credits adjust NAME N --note TEXT [--actor A]   N may be negative; refused below zero
@@ -35,12 +36,13 @@ public static class CommandLine
         --data DIR (default ./data).
         """;
 
-    private static readonly HashSet<string> Flags = ["admin", "help", "reveal", "encrypted", "inactive", "per-minute"];
+    private static readonly HashSet<string> Flags = ["admin", "help", "reveal", "encrypted", "inactive", "per-minute", "password-stdin"];
 
     /// <summary>The command named by the arguments; anything else (none, or only options) means serve.</summary>
     public static string CommandOf(string[] args) => args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "serve";
 
-    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
+    /// <param name="input">stdin for the commands that read it; null means the console's.</param>
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, TextReader? input = null)
     {
         var command = CommandOf(args);
         try
@@ -80,6 +82,7 @@ public static class CommandLine
             store.Migrate();
             return command switch
             {
+                "users" when UserSecurityCommands.Handles(parsed) => UserSecurityCommands.Run(parsed, store, input, output, error),
                 "users" => ManagementCommands.Users(parsed, store, output),
                 "keys" => ManagementCommands.Keys(parsed, store, output, error),
                 "credits" => ManagementCommands.Credits(parsed, store, output, error),

@@ -113,8 +113,11 @@ public static class ServeHost
         }
         builder.Services.AddAdminPanel();
         builder.Services.AddLiveChannels();
+        builder.Services.AddTrustedProxies();
 
         var app = builder.Build();
+        // First: every later part (login lockout, the panel's cookie) sees the client's address and scheme.
+        app.UseTrustedProxies();
         app.UseSwitchboardMetrics();
         app.UseExceptionHandler(new ExceptionHandlerOptions { StatusCodeSelector = StatusFor });
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });

@@ -82,4 +82,29 @@ public sealed class SwitchboardOptions
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00", ErrorMessage = "Switchboard:UsageFlushInterval must be > 0 and at most 1 hour")]
     public TimeSpan UsageFlushInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// How long an admin panel session lasts at most after its login, however active (the idle
+    /// timeout of 8 hours slides; this does not).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:01:00", "30.00:00:00", ErrorMessage = "Switchboard:PanelSessionLifetime must be between 1 minute and 30 days")]
+    public TimeSpan PanelSessionLifetime { get; set; } = TimeSpan.FromHours(12);
+
+    /// <summary>Password checks (panel logins) one process runs at once; 0 means one per CPU core.</summary>
+    [Range(0, 1024)]
+    public int LoginHashConcurrency { get; set; }
+
+    /// <summary>How long a login waits for a free password check before it is refused with 503 and Retry-After.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00", ErrorMessage = "Switchboard:LoginHashWait must be between 0 and 1 minute")]
+    public TimeSpan LoginHashWait { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Addresses of reverse proxies whose <c>X-Forwarded-For</c>/<c>X-Forwarded-Proto</c> are
+    /// believed (<c>Switchboard:KnownProxies:0=10.0.0.5</c>). None by default: the headers are
+    /// then ignored from everyone, loopback included.
+    /// </summary>
+    public string[] KnownProxies { get; set; } = [];
+
+    /// <summary>Networks of trusted reverse proxies, in CIDR form (<c>10.0.0.0/8</c>).</summary>
+    public string[] KnownNetworks { get; set; } = [];
 }

@@ -211,6 +211,16 @@ public static class PostgresMigrations
             at BIGINT NOT NULL);
         CREATE INDEX config_activations_id ON config_activations (collection, config_id, seq);
         """,
+
+        // 11: users' security state (Users/UserSecurity.cs): a stamp that changes whenever the
+        // password changes, admin rights are removed or the user is disabled (a panel session
+        // carries the stamp it was opened with and ends when it differs), and when the user was
+        // disabled (its keys stop authenticating, it cannot log in). Existing users start with
+        // the empty stamp, which their next change replaces.
+        """
+        ALTER TABLE users ADD COLUMN security_stamp TEXT NOT NULL DEFAULT '';
+        ALTER TABLE users ADD COLUMN disabled_at BIGINT;
+        """,
     ];
 
     public static int Latest => Steps.Length;

@@ -7,7 +7,8 @@ public sealed record AuthUser(string Id, string Name, bool IsAdmin);
 
 /// <summary>
 /// Key hash → user, filled on first use. Cleared whenever the store's auth_version changes
-/// (a key created or revoked anywhere), so a revocation takes effect within one poll interval.
+/// (a key created or revoked, a user disabled, enabled or its admin rights changed anywhere), so a
+/// revocation takes effect within one poll interval. A disabled user's keys do not authenticate.
 /// Unknown keys are not cached: a guessing client costs one indexed lookup per try.
 /// </summary>
 public sealed class ApiKeyCache(Store store)
@@ -32,7 +33,7 @@ public sealed class ApiKeyCache(Store store)
         using var command = connection.Sql(
             """
             SELECT u.id, u.name, u.is_admin FROM api_keys k JOIN users u ON u.id = k.user_id
-            WHERE k.key_hash = @hash AND k.revoked_at IS NULL
+            WHERE k.key_hash = @hash AND k.revoked_at IS NULL AND u.disabled_at IS NULL
             """,
             ("@hash", hash));
         using var reader = command.ExecuteReader();

@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using Microsoft.AspNetCore.Identity;
 using System.Data.Common;
 using Switchboard.Storage;
 
@@ -25,26 +24,11 @@ public sealed record LedgerEntry(long Id, string Kind, long Amount, string? Requ
 /// <summary>Users, their API keys and their credits; every write runs inside a writer unit.</summary>
 public static class UserStore
 {
-    private static readonly PasswordHasher<string> Passwords = new();
-
     public static UserInfo? Find(DbConnection connection, string nameOrId)
     {
         using var command = connection.Sql("SELECT id, name, is_admin, credits FROM users WHERE name = @n OR id = @n", ("@n", nameOrId));
         using var reader = command.ExecuteReader();
         return reader.Read() ? new UserInfo(reader.GetString(0), reader.GetString(1), reader.GetInt64(2) != 0, reader.GetInt64(3)) : null;
-    }
-
-    /// <summary>The user whose password this is, or null (no such user, no password set, or a wrong one).</summary>
-    public static UserInfo? CheckPassword(DbConnection connection, string name, string password)
-    {
-        using var command = connection.Sql("SELECT id, name, is_admin, credits, password_hash FROM users WHERE name = @n", ("@n", name));
-        using var reader = command.ExecuteReader();
-        if (!reader.Read() || reader.StringOrNull(4) is not { } hash)
-        {
-            return null;
-        }
-        var user = new UserInfo(reader.GetString(0), reader.GetString(1), reader.GetInt64(2) != 0, reader.GetInt64(3));
-        return Passwords.VerifyHashedPassword(user.Name, hash, password) == PasswordVerificationResult.Failed ? null : user;
     }
 
     public static long Count(DbConnection connection)
@@ -161,9 +145,9 @@ public static class UserStore
         }
         var id = "u_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
         connection.Execute(
-            "INSERT INTO users (id, name, is_admin, password_hash, credits, created_at) VALUES (@id, @name, @admin, @pw, 0, @now)",
+            "INSERT INTO users (id, name, is_admin, password_hash, credits, created_at, security_stamp) VALUES (@id, @name, @admin, @pw, 0, @now, @stamp)",
             ("@id", id), ("@name", name), ("@admin", admin ? 1 : 0),
-            ("@pw", password is null ? null : Passwords.HashPassword(name, password)), ("@now", Clock.NowMs()));
+            ("@pw", password is null ? null : PasswordHashes.Hash(password)), ("@now", Clock.NowMs()), ("@stamp", UserSecurity.NewStamp()));
         if (credits > 0)
         {
             Grant(connection, id, credits, "initial credits", actor);

@@ -34,7 +34,7 @@ public abstract class LoginThrottleTests(StoreKind kind) : IAsyncLifetime
     {
         for (var i = 0; i < times; i++)
         {
-            await throttle.Failed(name, address);
+            await throttle.TryReserve(name, address);
         }
     }
 
@@ -44,7 +44,7 @@ public abstract class LoginThrottleTests(StoreKind kind) : IAsyncLifetime
         var throttle = Throttle();
         await Fail(throttle, "root", Here, 4);
         Assert.False(throttle.IsLockedOut("root", Here));
-        await throttle.Failed("root", Here);
+        await throttle.TryReserve("root", Here);
         Assert.True(throttle.IsLockedOut("root", Here));
         // The admin, elsewhere, still gets in; and other names from here are not locked.
         Assert.False(throttle.IsLockedOut("root", There));
@@ -54,7 +54,7 @@ public abstract class LoginThrottleTests(StoreKind kind) : IAsyncLifetime
         _clock.Now += TimeSpan.FromMinutes(0.2);
         Assert.False(throttle.IsLockedOut("root", Here));
         // After the lockout the count starts again: one more failure does not lock at once.
-        await throttle.Failed("root", Here);
+        await throttle.TryReserve("root", Here);
         Assert.False(throttle.IsLockedOut("root", Here));
     }
 
@@ -68,7 +68,7 @@ public abstract class LoginThrottleTests(StoreKind kind) : IAsyncLifetime
         }
         await Fail(throttle, "root", "203.0.113.9", 4);
         Assert.False(throttle.IsLockedOut("root", Here));
-        await throttle.Failed("root", "203.0.113.9");
+        await throttle.TryReserve("root", "203.0.113.9");
         Assert.True(throttle.IsLockedOut("root", Here));
         Assert.False(throttle.IsLockedOut("ops", Here));
         _clock.Now += TimeSpan.FromMinutes(5.1);
@@ -81,7 +81,7 @@ public abstract class LoginThrottleTests(StoreKind kind) : IAsyncLifetime
         var (a, b) = (Throttle(), Throttle());
         for (var i = 0; i < 5; i++)
         {
-            await (i % 2 == 0 ? a : b).Failed("root", Here);
+            await (i % 2 == 0 ? a : b).TryReserve("root", Here);
         }
         Assert.True(a.IsLockedOut("root", Here));
         Assert.True(b.IsLockedOut("root", Here));
@@ -93,7 +93,7 @@ public abstract class LoginThrottleTests(StoreKind kind) : IAsyncLifetime
         var throttle = Throttle();
         await Fail(throttle, "root", Here, 4);
         _clock.Now += TimeSpan.FromMinutes(6);
-        await throttle.Failed("root", Here);
+        await throttle.TryReserve("root", Here);
         Assert.False(throttle.IsLockedOut("root", Here));
     }
 
@@ -103,7 +103,7 @@ public abstract class LoginThrottleTests(StoreKind kind) : IAsyncLifetime
         var throttle = Throttle();
         await Fail(throttle, "root", Here, 4);
         await throttle.Succeeded("root", Here);
-        await throttle.Failed("root", Here);
+        await throttle.TryReserve("root", Here);
         Assert.False(throttle.IsLockedOut("root", Here));
         // 5 before and after the success, 45 more from elsewhere: the name-wide 50 is reached.
         for (var i = 0; i < 9; i++)
@@ -129,10 +129,10 @@ public abstract class LoginThrottleTests(StoreKind kind) : IAsyncLifetime
         var throttle = Throttle();
         for (var i = 0; i < 20; i++)
         {
-            await throttle.Failed("guess" + i, Here);
+            await throttle.TryReserve("guess" + i, Here);
         }
         _clock.Now += TimeSpan.FromMinutes(6);
-        await throttle.Failed("root", Here);
+        await throttle.TryReserve("root", Here);
         // One row for root from Here, one for root from anywhere.
         Assert.Equal(2L, _store.Query(c => c.Scalar<long>("SELECT COUNT(*) FROM login_failures")));
     }

@@ -1,7 +1,10 @@
 using System.Security.Claims;
+using System.Security.Cryptography;
+using System.Text;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Identity;
 using Switchboard.Storage;
 using Switchboard.Users;
 using static Switchboard.Admin.Panel.PanelHtml;
@@ -29,7 +32,14 @@ public static class AdminPanel
             o.LoginPath = "/admin/login";
             o.ExpireTimeSpan = TimeSpan.FromHours(8);
             o.SlidingExpiration = true;
+            // Secure whenever the client's scheme is https, as UseForwardedHeaders sets it from a
+            // trusted proxy (Hosting/TrustedProxies.cs).
+            o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+            o.EventsType = typeof(PanelSessions);
         });
+        services.AddOptions<CookieAuthenticationOptions>(Scheme).Configure<TimeProvider>((o, time) => o.TimeProvider = time);
+        services.AddSingleton<PanelSessions>();
+        services.AddSingleton<PasswordChecks>();
         services.AddAntiforgery(o => o.Cookie.Name = "switchboard_admin_af");
         PanelKeyRing.AddPanelKeyRing(services);
         services.AddSingleton(TimeProvider.System);
@@ -40,6 +50,7 @@ public static class AdminPanel
 
     public static WebApplication MapAdminPanel(this WebApplication app)
     {
+        app.Use(SecurityHeaders);
         app.MapGet("/admin/panel.css", () => TypedResults.Text(Css.Value, "text/css; charset=utf-8"));
         app.MapGet("/admin/login", (HttpContext http) => LoginForm(http, null, ""));
         app.MapPost("/admin/login", Login);
@@ -81,6 +92,26 @@ public static class AdminPanel
         return await next(context);
     }
 
+    /// <summary>
+    /// The panel's pages run no script and load nothing from elsewhere; they may not be framed,
+    /// post forms elsewhere or leak their URLs (request ids, names) to other sites.
+    /// </summary>
+    public const string ContentSecurityPolicy =
+        "default-src 'self'; script-src 'none'; object-src 'none'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
+
+    private static Task SecurityHeaders(HttpContext http, RequestDelegate next)
+    {
+        if (http.Request.Path.StartsWithSegments("/admin") && !http.Request.Path.StartsWithSegments("/admin/api"))
+        {
+            var headers = http.Response.Headers;
+            headers.ContentSecurityPolicy = ContentSecurityPolicy;
+            headers.XContentTypeOptions = "nosniff";
+            headers.XFrameOptions = "DENY";
+            headers["Referrer-Policy"] = "same-origin";
+        }
+        return next(http);
+    }
+
     private static readonly Lazy<string> Css = new(() =>
     {
         using var stream = typeof(AdminPanel).Assembly.GetManifestResourceStream("panel.css")!;
@@ -97,7 +128,13 @@ public static class AdminPanel
             <button class="btn primary" type="submit">Log in</button></form>
             """, status);
 
-    private static async Task<IResult> Login(HttpContext http, IAntiforgery af, Store store, LoginThrottle throttle, ILoggerFactory logs)
+    /// <summary>
+    /// One answer (401, the same page) for an unknown name, a wrong password, a disabled user and
+    /// a non-admin's right password, after the same work: the attempt is counted by the throttle
+    /// first, then exactly one password hash is computed (an unknown name's against a dummy).
+    /// </summary>
+    private static async Task<IResult> Login(HttpContext http, IAntiforgery af, Store store, LoginThrottle throttle, PasswordChecks checks,
+        PanelSessions sessions, ILoggerFactory logs)
     {
         if (!await af.IsRequestValidAsync(http))
         {
@@ -106,32 +143,64 @@ public static class AdminPanel
         var form = await http.Request.ReadFormAsync();
         var name = form["username"].ToString().Trim();
         var password = form["password"].ToString();
-        // Behind a reverse proxy every client has the proxy's address: the per-address limit then
-        // acts as the name-wide one (docs/operations.md).
+        // The client's address, or the one a trusted proxy forwarded (Hosting/TrustedProxies.cs).
+        // Behind an untrusted proxy every client has the proxy's address: the per-address limit
+        // then acts as the name-wide one (docs/operations.md).
         var address = http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
-        if (throttle.IsLockedOut(name, address))
+        if (!await checks.TryEnter())
         {
-            return LoginForm(http, $"Too many failed attempts: try again in {LoginThrottle.Lockout.TotalMinutes:0} minutes.", name, 429);
+            http.Response.Headers.RetryAfter = "2";
+            return LoginForm(http, "Too many logins at once: try again in a few seconds.", name, 503);
         }
-        UserInfo? user;
-        using (var connection = store.Open())
+        try
         {
-            user = name.Length == 0 || password.Length == 0 ? null : UserStore.CheckPassword(connection, name, password);
+            if (!await throttle.TryReserve(name, address))
+            {
+                return LoginForm(http, $"Too many failed attempts: try again in {LoginThrottle.Lockout.TotalMinutes:0} minutes.", name, 429);
+            }
+            LoginRecord? user;
+            using (var connection = store.Open())
+            {
+                user = UserSecurity.ForLogin(connection, name);
+            }
+            var result = checks.Verify(user?.PasswordHash, password);
+            if (user is not { IsAdmin: true, Disabled: false } || result == PasswordVerificationResult.Failed)
+            {
+                LogFailure(logs.CreateLogger("Switchboard.Admin.Panel"), name, user, result);
+                return LoginForm(http, "Wrong user name or password.", name, 401);
+            }
+            if (result == PasswordVerificationResult.SuccessRehashNeeded)
+            {
+                var stronger = PasswordHashes.Hash(password);
+                await store.WriteAsync(c => UserSecurity.Rehash(c, user.Id, user.PasswordHash!, stronger));
+            }
+            await throttle.Succeeded(name, address);
+            var identity = new ClaimsIdentity(
+                [new Claim(ClaimTypes.Name, user.Name), new Claim(ClaimTypes.NameIdentifier, user.Id), new Claim(AdminClaim, "1"), .. sessions.SessionClaims(user)],
+                Scheme);
+            await http.SignInAsync(Scheme, new ClaimsPrincipal(identity));
+            return TypedResults.Redirect("/admin/");
         }
+        finally
+        {
+            checks.Exit();
+        }
+    }
+
+    // Per process: the same typed name gives the same key in this process's logs, so repeated
+    // guesses can be told apart without the name (often a password typed in the wrong field).
+    private static readonly byte[] NameKey = RandomNumberGenerator.GetBytes(32);
+
+    private static void LogFailure(ILogger logger, string name, LoginRecord? user, PasswordVerificationResult result)
+    {
         if (user is null)
         {
-            await throttle.Failed(name, address);
-            logs.CreateLogger("Switchboard.Admin.Panel").LogWarning("Admin panel: failed login for {User}", name);
-            return LoginForm(http, "Wrong user name or password.", name, 401);
+            logger.LogWarning("Admin panel: failed login for an unknown user name (key {NameKey})",
+                Convert.ToHexStringLower(HMACSHA256.HashData(NameKey, Encoding.UTF8.GetBytes(name)))[..16]);
+            return;
         }
-        await throttle.Succeeded(name, address);
-        if (!user.IsAdmin)
-        {
-            return Bare("Admins only", $"<h2>Admins only</h2><p>{E(user.Name)} is not an admin: the panel is for admins.</p>", 403);
-        }
-        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, user.Name), new Claim(ClaimTypes.NameIdentifier, user.Id), new Claim(AdminClaim, "1")], Scheme);
-        await http.SignInAsync(Scheme, new ClaimsPrincipal(identity));
-        return TypedResults.Redirect("/admin/");
+        var why = result == PasswordVerificationResult.Failed ? "wrong password" : user.Disabled ? "user disabled" : "not an admin";
+        logger.LogWarning("Admin panel: failed login for {User} ({Reason})", user.Name, why);
     }
 
     private static async Task<IResult> Logout(HttpContext http, IAntiforgery af)

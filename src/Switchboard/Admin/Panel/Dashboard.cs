@@ -52,7 +52,7 @@ public static class Dashboard
                 var budget = r.Credits is null ? $"{r.Spent} spent, no budget" : $"{r.Spent} of {r.Credits} credits";
                 body.Append($"""
                     <div class="bar-row"><div class="bar-label"><b>{E(r.Name)}</b><span>{E(budget)} · {E(r.InUse)} in use · {E(r.Waiting)} waiting</span></div>
-                    <div class="bar"><div class="fill{(ratio >= 0.9 ? " bad" : ratio >= 0.7 ? " warn" : "")}" style="width:{(ratio * 100).ToString("0.#", CultureInfo.InvariantCulture)}%"></div></div></div>
+                    <svg class="bar" viewBox="0 0 100 8" preserveAspectRatio="none" role="presentation"><rect class="fill{(ratio >= 0.9 ? " bad" : ratio >= 0.7 ? " warn" : "")}" width="{(ratio * 100).ToString("0.#", CultureInfo.InvariantCulture)}" height="8"/></svg></div>
                     """);
             }
         }

@@ -9,8 +9,9 @@ namespace Switchboard.Admin.Panel;
 /// guessing passwords locks out only their own address, not the admin's; the name-wide limit
 /// still stops a guesser who spreads over many addresses. Kept in the store
 /// (<c>login_failures</c>, one row per key), so counts and lockouts hold across every api
-/// process of a deployment and across restarts. A locked attempt is refused before its password
-/// is checked and is not counted.
+/// process of a deployment and across restarts. Every attempt is counted before its password is
+/// checked (<see cref="TryReserve"/>); a locked attempt is refused unchecked and not counted; a
+/// success clears the count from its address.
 /// </summary>
 public sealed class LoginThrottle(Store store, TimeProvider time)
 {
@@ -25,6 +26,7 @@ public sealed class LoginThrottle(Store store, TimeProvider time)
 
     private static string ByName(string name) => "=" + name;
 
+    /// <summary>Whether the next attempt for the name from this address would be refused.</summary>
     public bool IsLockedOut(string name, string address)
     {
         using var connection = store.Open();
@@ -38,28 +40,43 @@ public sealed class LoginThrottle(Store store, TimeProvider time)
     }
 
     /// <summary>
-    /// Counts a failure for the name from this address and for the name. Expired rows go first
-    /// (every key's, so names tried once do not pile up), then each count grows and its window
-    /// restarts.
+    /// Counts an attempt as a failure before its password is checked, or refuses it (false) when
+    /// the name is locked out from this address or everywhere. Each count grows by one
+    /// conditional upsert that returns the new count only when it was below the limit, so
+    /// attempts racing on every api process (the row is locked while it is counted) together
+    /// get no more password checks than the limit. Expired rows go first (every key's, so names
+    /// tried once do not pile up); each count's window restarts at each attempt.
     /// </summary>
-    public Task Failed(string name, string address)
+    public Task<bool> TryReserve(string name, string address)
     {
         var now = Now;
         var until = now + (long)Lockout.TotalMilliseconds;
         return store.WriteAsync(connection =>
         {
             connection.Execute("DELETE FROM login_failures WHERE until_ms <= @now", ("@now", now));
-            foreach (var key in new[] { ByAddress(name, address), ByName(name) })
+            if (!Take(connection, ByAddress(name, address), MaxFailures, until))
             {
-                connection.Execute(
-                    """
-                    INSERT INTO login_failures (name, failures, until_ms) VALUES (@key, 1, @until)
-                    ON CONFLICT (name) DO UPDATE SET failures = login_failures.failures + 1, until_ms = @until
-                    """,
-                    ("@key", key), ("@until", until));
+                return false;
             }
+            if (Take(connection, ByName(name), MaxFailuresFromAnywhere, until))
+            {
+                return true;
+            }
+            // Locked everywhere: the count from this address is given back.
+            connection.Execute("UPDATE login_failures SET failures = failures - 1 WHERE name = @key", ("@key", ByAddress(name, address)));
+            return false;
         });
     }
+
+    private static bool Take(System.Data.Common.DbConnection connection, string key, int max, long until) =>
+        connection.Scalar<long?>(
+            """
+            INSERT INTO login_failures (name, failures, until_ms) VALUES (@key, 1, @until)
+            ON CONFLICT (name) DO UPDATE SET failures = login_failures.failures + 1, until_ms = @until
+            WHERE login_failures.failures < @max
+            RETURNING failures
+            """,
+            ("@key", key), ("@until", until), ("@max", max)) is not null;
 
     /// <summary>
     /// Clears the count of the name from this address only: the name-wide count runs out on its

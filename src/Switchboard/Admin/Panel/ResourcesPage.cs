@@ -80,7 +80,7 @@ public static class ResourcesPage
         var text = limit is null ? $"{used} {unit} (no limit)" : $"{used} of {limit} {unit}";
         return $"""
             <div class="bar-row"><div class="bar-label"><b>{E(label)}</b><span>{E(text)}</span></div>
-            <div class="bar"><div class="fill{(ratio >= 0.9 ? " bad" : ratio >= 0.7 ? " warn" : "")}" style="width:{(ratio * 100).ToString("0.#", CultureInfo.InvariantCulture)}%"></div></div>
+            <svg class="bar" viewBox="0 0 100 8" preserveAspectRatio="none" role="presentation"><rect class="fill{(ratio >= 0.9 ? " bad" : ratio >= 0.7 ? " warn" : "")}" width="{(ratio * 100).ToString("0.#", CultureInfo.InvariantCulture)}" height="8"/></svg>
             {(note is null ? "" : $"<small class=\"muted\">{E(note)}</small>")}</div>
             """;
     }

@@ -1,0 +1,37 @@
+using Switchboard.Errors;
+using Switchboard.Storage;
+
+namespace Switchboard.Users;
+
+/// <summary>
+/// A user's admin rights and disabled state in the admin JSON API, with
+/// <see cref="UserSecurity"/>'s rules (the CLI's): <c>POST /admin/api/users/{name}/disable</c> and
+/// <c>/enable</c>, <c>PUT</c> and <c>DELETE /admin/api/users/{name}/admin</c>. The last enabled
+/// admin cannot be disabled or lose its rights (409 <c>last_admin</c>). Passwords are set with
+/// the CLI only: an admin cannot take over another admin's panel login through the API.
+/// </summary>
+public static class UserSecurityEndpoints
+{
+    public static RouteGroupBuilder MapUserSecurityAdmin(this RouteGroupBuilder admin)
+    {
+        admin.MapPost("/users/{name}/disable", (string name, Store store) => Change(store, c => UserSecurity.SetDisabled(c, name, true)));
+        admin.MapPost("/users/{name}/enable", (string name, Store store) => Change(store, c => UserSecurity.SetDisabled(c, name, false)));
+        admin.MapPut("/users/{name}/admin", (string name, Store store) => Change(store, c => UserSecurity.SetAdmin(c, name, true)));
+        admin.MapDelete("/users/{name}/admin", (string name, Store store) => Change(store, c => UserSecurity.SetAdmin(c, name, false)));
+        return admin;
+    }
+
+    private static async Task<IResult> Change(Store store, Func<System.Data.Common.DbConnection, UserInfo> change)
+    {
+        try
+        {
+            var user = await store.WriteAsync(change);
+            using var connection = store.Open();
+            return TypedResults.Ok(UserSecurity.ToJson(connection, user));
+        }
+        catch (UserSecurityException ex)
+        {
+            return Problems.Of(ex.Status, ex.Code, ex.Status == 404 ? "No such user" : "Refused", ex.Message);
+        }
+    }
+}

@@ -1,0 +1,101 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Switchboard.Storage;
+using Switchboard.Tests.Infrastructure;
+
+namespace Switchboard.Tests.Security;
+
+/// <summary>
+/// A disabled user's API keys stop authenticating on a running api process (it reloads keys when
+/// <c>auth_version</c> moves, as for a revoked key) and work again once it is enabled; the admin
+/// API disables, enables, grants and removes admin rights with problem+json errors, and never
+/// leaves the deployment without an enabled admin.
+/// </summary>
+public abstract class DisabledUserTests(StoreKind kind) : IAsyncLifetime
+{
+    private readonly TestStore _store = TestStore.Create(kind);
+    private SwitchboardFactory _app = null!;
+    private string _alice = "";
+    private HttpClient _root = null!;
+
+    public async Task InitializeAsync()
+    {
+        (_, _alice) = await Infrastructure.Cli.CreateUser(_store, "alice", 10);
+        var root = await Infrastructure.Cli.Json(_store, "users", "create", "root", "--admin");
+        _app = new SwitchboardFactory(_store);
+        _root = _app.ClientFor(root["api_key"]!.GetValue<string>());
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _app.DisposeAsync();
+        await _store.DisposeAsync();
+    }
+
+    private Task<HttpStatusCode> UntilMe(string key, HttpStatusCode wanted) => Until(key, "/svc/me/", wanted);
+
+    /// <summary>Polls until <paramref name="path"/> answers <paramref name="wanted"/> (processes reload keys within a poll interval); the last status after 15 s.</summary>
+    private async Task<HttpStatusCode> Until(string key, string path, HttpStatusCode wanted)
+    {
+        using var client = _app.ClientFor(key);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        HttpStatusCode status;
+        while ((status = (await client.GetAsync(path)).StatusCode) != wanted && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+        return status;
+    }
+
+    [Fact]
+    public async Task ADisabledUsersKeyGets401UntilItIsEnabled()
+    {
+        Assert.Equal(HttpStatusCode.OK, await UntilMe(_alice, HttpStatusCode.OK));
+
+        await PanelApps.Ok(_store, "users", "disable", "alice");
+        Assert.Equal(HttpStatusCode.Unauthorized, await UntilMe(_alice, HttpStatusCode.Unauthorized));
+
+        await PanelApps.Ok(_store, "users", "enable", "alice");
+        Assert.Equal(HttpStatusCode.OK, await UntilMe(_alice, HttpStatusCode.OK));
+    }
+
+    [Fact]
+    public async Task TheAdminApiDisablesEnablesAndChangesAdminRights()
+    {
+        var disabled = await _root.PostAsync("/admin/api/users/alice/disable", null);
+        Assert.Equal(HttpStatusCode.OK, disabled.StatusCode);
+        Assert.True((await disabled.Content.ReadFromJsonAsync<JsonObject>())!["disabled"]!.GetValue<bool>());
+        Assert.Equal(HttpStatusCode.Unauthorized, await UntilMe(_alice, HttpStatusCode.Unauthorized));
+        Assert.Equal(HttpStatusCode.OK, (await _root.PostAsync("/admin/api/users/alice/enable", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, await UntilMe(_alice, HttpStatusCode.OK));
+
+        var granted = await _root.PutAsync("/admin/api/users/alice/admin", null);
+        Assert.True((await granted.Content.ReadFromJsonAsync<JsonObject>())!["is_admin"]!.GetValue<bool>());
+        Assert.Equal(HttpStatusCode.OK, await Until(_alice, "/admin/api/users", HttpStatusCode.OK));
+        Assert.Equal(HttpStatusCode.OK, (await _root.DeleteAsync("/admin/api/users/alice/admin")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, await Until(_alice, "/admin/api/users", HttpStatusCode.Forbidden));
+    }
+
+    [Fact]
+    public async Task TheLastEnabledAdminCanNeitherBeDisabledNorLoseItsRights()
+    {
+        foreach (var response in new[] { await _root.PostAsync("/admin/api/users/root/disable", null), await _root.DeleteAsync("/admin/api/users/root/admin") })
+        {
+            Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+            Assert.Equal("last_admin", (await response.Content.ReadFromJsonAsync<JsonObject>())!["code"]!.GetValue<string>());
+        }
+        var missing = await _root.PostAsync("/admin/api/users/nobody/disable", null);
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        Assert.Equal("user_not_found", (await missing.Content.ReadFromJsonAsync<JsonObject>())!["code"]!.GetValue<string>());
+        var (exit, _, error) = await Infrastructure.Cli.Run(_store, "users", "disable", "root");
+        Assert.Equal(1, exit);
+        Assert.Contains("last enabled admin", error);
+        Assert.Equal(HttpStatusCode.OK, (await _root.GetAsync("/admin/api/users")).StatusCode);
+    }
+}
+
+public sealed class DisabledUserOnSqlite() : DisabledUserTests(StoreKind.Sqlite);
+
+public sealed class DisabledUserOnPostgres() : DisabledUserTests(StoreKind.Postgres);

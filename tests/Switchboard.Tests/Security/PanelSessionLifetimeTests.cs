@@ -1,0 +1,59 @@
+using System.Net;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Switchboard.Storage;
+using Switchboard.Tests.Infrastructure;
+
+namespace Switchboard.Tests.Security;
+
+/// <summary>
+/// A panel session ends <c>Switchboard:PanelSessionLifetime</c> (12 h) after its login however
+/// active it was: the idle timeout slides with use, the lifetime does not. Time is a clock the
+/// test moves, given to the process as its <see cref="TimeProvider"/>.
+/// </summary>
+public sealed class PanelSessionLifetimeTests : IAsyncLifetime
+{
+    private sealed class MovableClock : TimeProvider
+    {
+        private long _ticks = DateTimeOffset.UtcNow.UtcTicks;
+
+        public override DateTimeOffset GetUtcNow() => new(Interlocked.Read(ref _ticks), TimeSpan.Zero);
+
+        public void Advance(TimeSpan by) => Interlocked.Add(ref _ticks, by.Ticks);
+    }
+
+    private readonly TestStore _store = TestStore.Create(StoreKind.Sqlite);
+    private readonly MovableClock _clock = new();
+    private WebApplicationFactory<Program> _app = null!;
+
+    public async Task InitializeAsync()
+    {
+        await PanelSession.CreateAdmin(_store, "root");
+        _app = new SwitchboardFactory(_store).WithWebHostBuilder(b => b.ConfigureTestServices(s => s.AddSingleton<TimeProvider>(_clock)));
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _app.DisposeAsync();
+        await _store.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task AnActiveSessionEndsTwelveHoursAfterItsLogin()
+    {
+        using var client = PanelApps.Client(_app, new CookieContainer());
+        Assert.Equal(HttpStatusCode.Redirect, (await PanelSession.LogIn(client, "root", PanelSession.Password)).StatusCode);
+
+        // Used every hour: the 8-hour idle timeout never runs out.
+        for (var hour = 1; hour <= 11; hour++)
+        {
+            _clock.Advance(TimeSpan.FromHours(1));
+            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/admin/")).StatusCode);
+        }
+        _clock.Advance(TimeSpan.FromMinutes(61));
+        var after = await client.GetAsync("/admin/");
+        Assert.Equal(HttpStatusCode.Redirect, after.StatusCode);
+        Assert.Equal("/admin/login", after.Headers.Location?.OriginalString);
+    }
+}

@@ -1,0 +1,72 @@
+using System.Buffers.Binary;
+using System.Net;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.Options;
+using Switchboard.Storage;
+using Switchboard.Tests.Infrastructure;
+using Switchboard.Users;
+
+namespace Switchboard.Tests.Security;
+
+/// <summary>
+/// New password hashes are PBKDF2-HMAC-SHA512 with at least 210,000 iterations (read from the
+/// stored format, which names both); a stored hash of an older kind still logs in, and is
+/// replaced by a new one at that login.
+/// </summary>
+public sealed class PasswordHashFormatTests : IAsyncLifetime
+{
+    private readonly TestStore _store = TestStore.Create(StoreKind.Sqlite);
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync() => await _store.DisposeAsync();
+
+    private const int HmacSha512 = 2;
+
+    /// <summary>Identity's V3 format: 0x01, the PRF (2 = HMAC-SHA512), the iteration count, big-endian.</summary>
+    private static (int Prf, int Iterations) Format(string hash)
+    {
+        var bytes = Convert.FromBase64String(hash);
+        Assert.Equal(0x01, bytes[0]);
+        return (BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(1)), BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(5)));
+    }
+
+    private string StoredHash(string name) =>
+        _store.Query(c => c.Scalar<string>("SELECT password_hash FROM users WHERE name = @n", ("@n", name)))!;
+
+    [Fact]
+    public async Task ANewPasswordIsHashedWithPbkdf2Sha512AndAtLeast210000Iterations()
+    {
+        await PanelSession.CreateAdmin(_store, "root");
+        var (exit, _, error) = await PanelApps.Cli(_store, "another password\n", "users", "password", "root", "--password-stdin");
+        Assert.True(exit == 0, error);
+
+        var (prf, iterations) = Format(StoredHash("root"));
+        Assert.Equal(HmacSha512, prf);
+        Assert.True(iterations >= 210_000, $"{iterations} iterations");
+    }
+
+    public static TheoryData<string> OldHashers => new() { "v2", "v3-sha512-10000" };
+
+    [Theory]
+    [MemberData(nameof(OldHashers))]
+    public async Task AnOldHashLogsInAndIsReplacedByANewOne(string kind)
+    {
+        await PanelSession.CreateAdmin(_store, "root");
+        var old = new PasswordHasher<string>(Options.Create(kind == "v2"
+            ? new PasswordHasherOptions { CompatibilityMode = PasswordHasherCompatibilityMode.IdentityV2 }
+            : new PasswordHasherOptions { IterationCount = 10_000 }));
+        var oldHash = old.HashPassword("root", PanelSession.Password);
+        await _store.Store.WriteAsync(c => c.Execute("UPDATE users SET password_hash = @h WHERE name = 'root'", ("@h", oldHash)));
+
+        await using var app = new SwitchboardFactory(_store);
+        using var client = PanelApps.Client(app, new CookieContainer());
+        Assert.Equal(HttpStatusCode.Redirect, (await PanelSession.LogIn(client, "root", PanelSession.Password)).StatusCode);
+
+        var stored = StoredHash("root");
+        Assert.NotEqual(oldHash, stored);
+        Assert.Equal((HmacSha512, PasswordHashes.Iterations), Format(stored));
+        using var again = PanelApps.Client(app, new CookieContainer());
+        Assert.Equal(HttpStatusCode.Redirect, (await PanelSession.LogIn(again, "root", PanelSession.Password)).StatusCode);
+    }
+}

@@ -1,0 +1,108 @@
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Identity;
+using Switchboard.Storage;
+using Switchboard.Tests.Infrastructure;
+using Switchboard.Users;
+
+namespace Switchboard.Tests.Security;
+
+/// <summary>
+/// The operator's user commands: a password read from stdin (never from the command line alone),
+/// with the API's length rule; admin rights granted and removed; users disabled and enabled; a
+/// new security stamp at each change that takes access away; never zero enabled admins.
+/// </summary>
+public abstract class UserSecurityCliTests(StoreKind kind) : IAsyncLifetime
+{
+    private readonly TestStore _store = TestStore.Create(kind);
+
+    public async Task InitializeAsync()
+    {
+        await PanelSession.CreateAdmin(_store, "root");
+        await PanelApps.Ok(_store, "users", "create", "bob", "--password", PanelSession.Password);
+    }
+
+    public async Task DisposeAsync() => await _store.DisposeAsync();
+
+    private (string Hash, string Stamp, bool Admin, bool Disabled) Row(string name) => _store.Query(c =>
+    {
+        var login = UserSecurity.ForLogin(c, name)!;
+        return (login.PasswordHash!, login.Stamp, login.IsAdmin, login.Disabled);
+    });
+
+    [Fact]
+    public async Task APasswordReadFromStdinReplacesTheOldOneAndTheStamp()
+    {
+        var before = Row("bob");
+
+        var (exit, output, error) = await PanelApps.Cli(_store, "bob's new password\n", "users", "password", "bob", "--password-stdin");
+
+        Assert.True(exit == 0, error);
+        Assert.Equal("bob", JsonNode.Parse(output)!["name"]!.GetValue<string>());
+        var after = Row("bob");
+        Assert.NotEqual(before.Stamp, after.Stamp);
+        Assert.Equal(PasswordVerificationResult.Success, PasswordHashes.Verify(after.Hash, "bob's new password"));
+        Assert.Equal(PasswordVerificationResult.Failed, PasswordHashes.Verify(after.Hash, PanelSession.Password));
+        Assert.DoesNotContain("new password", output + error);
+    }
+
+    [Fact]
+    public async Task NoPasswordIsTakenFromTheCommandLineAlone()
+    {
+        var before = Row("bob");
+
+        var onArgv = await PanelApps.Cli(_store, "", "users", "password", "bob", "--password", "an argv password");
+        var noStdinFlag = await PanelApps.Cli(_store, "a piped password\n", "users", "password", "bob");
+        var tooShort = await PanelApps.Cli(_store, "short\n", "users", "password", "bob", "--password-stdin");
+        var empty = await PanelApps.Cli(_store, "", "users", "password", "bob", "--password-stdin");
+
+        Assert.Equal(2, onArgv.Exit);
+        Assert.Contains("--password-stdin", onArgv.Err);
+        Assert.Equal(2, noStdinFlag.Exit);
+        Assert.Contains("--password-stdin", noStdinFlag.Err);
+        Assert.Equal(1, tooShort.Exit);
+        Assert.Contains("at least 8 characters", tooShort.Err);
+        Assert.Equal(2, empty.Exit);
+        Assert.Equal(before, Row("bob"));
+        Assert.Equal(1, (await PanelApps.Cli(_store, "a long password\n", "users", "password", "nobody", "--password-stdin")).Exit);
+    }
+
+    [Fact]
+    public async Task AdminRightsAreGrantedAndRemovedAndRemovalChangesTheStamp()
+    {
+        await PanelApps.Ok(_store, "users", "grant-admin", "bob");
+        var granted = Row("bob");
+        Assert.True(granted.Admin);
+
+        await PanelApps.Ok(_store, "users", "remove-admin", "bob");
+        var removed = Row("bob");
+        Assert.False(removed.Admin);
+        Assert.NotEqual(granted.Stamp, removed.Stamp);
+    }
+
+    [Fact]
+    public async Task UsersAreDisabledAndEnabledButNeverTheLastAdmin()
+    {
+        var stamp = Row("bob").Stamp;
+        await PanelApps.Ok(_store, "users", "disable", "bob");
+        Assert.True(Row("bob").Disabled);
+        Assert.NotEqual(stamp, Row("bob").Stamp);
+        await PanelApps.Ok(_store, "users", "enable", "bob");
+        Assert.False(Row("bob").Disabled);
+
+        foreach (var command in new[] { "disable", "remove-admin" })
+        {
+            var (exit, _, error) = await Infrastructure.Cli.Run(_store, "users", command, "root");
+            Assert.Equal(1, exit);
+            Assert.Contains("last enabled admin", error);
+        }
+        Assert.Equal((true, false), (Row("root").Admin, Row("root").Disabled));
+        // With a second admin, the first may go.
+        await PanelApps.Ok(_store, "users", "grant-admin", "bob");
+        await PanelApps.Ok(_store, "users", "disable", "root");
+        Assert.True(Row("root").Disabled);
+    }
+}
+
+public sealed class UserSecurityCliOnSqlite() : UserSecurityCliTests(StoreKind.Sqlite);
+
+public sealed class UserSecurityCliOnPostgres() : UserSecurityCliTests(StoreKind.Postgres);
