@@ -18,13 +18,14 @@ public static class CommandLine
           executor [--workers N]                          runs jobs from the shared queue
           recon                                           repairs and expiry; one active, the others stand by
           users create NAME [--admin] [--credits N] [--password P] [--actor A]
+          users rename NAME_OR_ID NEW_NAME                 names: 1-64 of A-Z a-z 0-9 . _ @ + -, a letter or digit at each end
           users list
           keys create NAME | keys revoke KEY_PREFIX
           credits grant NAME N [--note TEXT] [--actor A]
           credits adjust NAME N --note TEXT [--actor A]   N may be negative; refused below zero
           credits show NAME | credits audit               audit: balances against the ledger, charges and refunds
           catalog apply FILE.yaml | catalog export
-        """ + "\n" + UsageCommand.Usage + "\n" + ConfigCommands.Usage + "\n" + """
+        """ + "\n" + UsageCommand.Usage + "\n" + ConfigCommands.Usage + "\n" + AuditCommand.Usage + "\n" + """
 
         serve, api, executor and recon take --metrics-urls URL (e.g. http://127.0.0.1:9101): Prometheus
         metrics at URL/metrics (serve and api otherwise answer /metrics on their main URL).
@@ -70,22 +71,25 @@ public static class CommandLine
             {
                 return ConfigCommands.KeyGen(output);
             }
-            if (command is not ("users" or "keys" or "credits" or "catalog" or "config" or "usage"))
+            if (command is not ("users" or "keys" or "credits" or "catalog" or "config" or "usage" or "audit"))
             {
                 throw new UsageException($"unknown command '{command}'");
             }
             var bootstrap = BootstrapConfig.Resolve(parsed.Option("config"), parsed.Option("data") ?? "./data");
             await using var store = bootstrap.OpenStore();
             store.Migrate();
-            return command switch
+            var exit = command switch
             {
                 "users" => ManagementCommands.Users(parsed, store, output),
                 "keys" => ManagementCommands.Keys(parsed, store, output, error),
                 "credits" => ManagementCommands.Credits(parsed, store, output, error),
                 "config" => ConfigCommands.Run(parsed, bootstrap, store, BuiltInHandlers(), output, error),
                 "usage" => UsageCommand.Run(parsed, store, output, error),
+                "audit" => AuditCommand.Run(parsed, store, output, error),
                 _ => ManagementCommands.Catalog(parsed, store, BuiltInHandlers(), output, error),
             };
+            // The one recording point of the CLI: every command that changed something.
+            return exit == 0 && AuditCommand.ActionOf(parsed) is (var action, true) ? AuditCommand.Record(parsed, store, action, error) : exit;
         }
         catch (UsageException ex)
         {
