@@ -28,7 +28,7 @@ public static class ManagementCommands
                     throw new UsageException("--password needs a value");
                 }
                 // The same rules as the admin API and the panel, before the store is touched.
-                if (UserStore.CheckNew(name, args.Has("admin"), args.Option("password"), credits) is { Count: > 0 } errors)
+                if (UserStore.CheckNew(name, args.Has("admin"), args.Option("password"), credits, adminNeedsPassword: false) is { Count: > 0 } errors)
                 {
                     throw new UsageException(string.Join("; ", errors));
                 }

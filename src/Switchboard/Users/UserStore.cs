@@ -62,7 +62,11 @@ public static class UserStore
     /// at least <see cref="MinPasswordLength"/> characters, which an admin must have (it logs in
     /// to the panel with it). Empty when it can be created (unless the name is taken).
     /// </summary>
-    public static List<string> CheckNew(string name, bool admin, string? password, long credits)
+    /// <param name="adminNeedsPassword">
+    /// False for <c>users create</c> only: the operator may make an admin that has only an API key
+    /// (for the admin API from scripts; it cannot log in to the panel). A password given is checked all the same.
+    /// </param>
+    public static List<string> CheckNew(string name, bool admin, string? password, long credits, bool adminNeedsPassword = true)
     {
         var errors = new List<string>();
         if (UserNames.Problem(name) is { } nameProblem)
@@ -79,7 +83,7 @@ public static class UserStore
         }
         if (string.IsNullOrEmpty(password))
         {
-            if (admin)
+            if (admin && adminNeedsPassword)
             {
                 errors.Add("password is required for an admin (admins log in to the panel with it)");
             }
