@@ -1,4 +1,3 @@
-using System.Data.Common;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -37,7 +36,17 @@ public static class AuditFilters
             var status = result is IStatusCodeHttpResult { StatusCode: { } code } ? code : StatusCodes.Status200OK;
             if (status < 400)
             {
-                await Record(http, channel, actor(http), status);
+                try
+                {
+                    await Record(http, channel, actor(http), status);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // The action is done and its answer stands (see above): a record that
+                    // cannot be made is an error for the operator, never a 500 for the admin.
+                    http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(AuditLog))
+                        .LogError(ex, "Audit: the record of {Method} {Path} could not be written (the action was done)", http.Request.Method, http.Request.Path);
+                }
             }
             return result;
         });
@@ -65,16 +74,8 @@ public static class AuditFilters
             ? string.Join('/', route.Select(r => r.Item2!.GetValue<string>()))
             : (fields as JsonObject)?["name"] is JsonValue name && name.TryGetValue<string>(out var n) ? n : null;
         var action = $"{http.Request.Method} {(http.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? http.Request.Path.ToString()}";
-        try
-        {
-            var store = http.RequestServices.GetRequiredService<Store>();
-            await store.WriteAsync(c => AuditLog.Record(c, actor, channel, http.Connection.RemoteIpAddress?.ToString(), action, target, status, details));
-        }
-        catch (Exception ex) when (ex is DbException or InvalidOperationException or TimeoutException)
-        {
-            http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(AuditLog))
-                .LogError(ex, "Audit: the record of {Action} by {Actor} could not be written (the action was done)", action, actor);
-        }
+        var store = http.RequestServices.GetRequiredService<Store>();
+        await store.WriteAsync(c => AuditLog.Record(c, actor, channel, http.Connection.RemoteIpAddress?.ToString(), action, target, status, details));
     }
 
     /// <summary>The request's fields, redacted: a form's (but its antiforgery token), a JSON object's; any other body by size and hash only.</summary>

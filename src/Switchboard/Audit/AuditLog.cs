@@ -64,7 +64,7 @@ public static class AuditLog
             ("@target", target is null ? null : Short(target)), ("@status", status), ("@details", json));
     }
 
-    private static string Short(string text) => text.Length > MaxShortText ? text[..MaxShortText] + "…" : text;
+    private static string Short(string text) => AuditRedaction.Clean(text.Length > MaxShortText ? text[..MaxShortText] + "…" : text);
 
     /// <summary>The rows that pass every filter given, newest first, at most <see cref="AuditFilter.Limit"/> (clamped to 1..<see cref="MaxLimit"/>).</summary>
     public static List<AuditEntry> Read(DbConnection connection, AuditFilter filter)

@@ -16,6 +16,8 @@ public static class AuditRedaction
 {
     public const string Redacted = "[redacted]";
 
+    public const string InvalidText = "[invalid text]";
+
     private static readonly HashSet<string> SecretWords = ["password", "passwd", "secret", "token", "apikey", "fernet", "credential", "credentials", "authorization", "cookie"];
 
     /// <summary>A <c>~</c> key, or a name with a secret word as one of its parts (<c>new_password</c>, <c>api_key</c>, but not <c>max_tokens</c>).</summary>
@@ -38,10 +40,23 @@ public static class AuditRedaction
     {
         JsonObject o => Object(o.Select(p => (p.Key, p.Value))),
         JsonArray a => new JsonArray([.. a.Select(Redact)]),
-        JsonValue v when v.TryGetValue<string>(out var s) => LooksSecret(s) ? Redacted : s,
+        JsonValue v when v.GetValueKind() == System.Text.Json.JsonValueKind.String => Text(v) is not { } s ? InvalidText : LooksSecret(s) ? Redacted : Clean(s),
         null => null,
         _ => node.DeepClone(),
     };
+
+    /// <summary>A parsed string, or null when it holds an escaped lone surrogate (<c>"\ud800"</c>), which System.Text.Json will not read as text.</summary>
+    private static string? Text(JsonValue value)
+    {
+        try
+        {
+            return value.GetValue<string>();
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
 
     /// <summary>A JSON object of named values (form fields, CLI options), each redacted.</summary>
     public static JsonObject Object(IEnumerable<(string Name, JsonNode? Value)> fields)
@@ -49,10 +64,17 @@ public static class AuditRedaction
         var result = new JsonObject();
         foreach (var (name, value) in fields)
         {
-            result[name] = IsSecretName(name) ? (value is null ? null : Redacted) : Redact(value);
+            result[Clean(name)] = IsSecretName(name) ? (value is null ? null : Redacted) : Redact(value);
         }
         return result;
     }
+
+    /// <summary>
+    /// The text with any lone surrogate replaced by U+FFFD: a request may carry one (<c>"\ud800"</c>),
+    /// and neither the JSON writer nor PostgreSQL's UTF-8 would take it.
+    /// </summary>
+    public static string Clean(string text) =>
+        text.Any(char.IsSurrogate) ? Encoding.UTF8.GetString(Encoding.UTF8.GetBytes(text)) : text;
 
     public static string Hash(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
 }

@@ -188,6 +188,15 @@ public static class UsersAdminEndpoints
             errors.Add($"{field} must be a string");
             return null;
         }
-        return node.GetValue<string>();
+        try
+        {
+            return node.GetValue<string>();
+        }
+        catch (InvalidOperationException)
+        {
+            // An escaped lone surrogate ("\ud800") parses as JSON but is not text.
+            errors.Add($"{field} must be valid Unicode text");
+            return null;
+        }
     }
 }

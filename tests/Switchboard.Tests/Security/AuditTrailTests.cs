@@ -217,6 +217,27 @@ public sealed class AuditTrailTests
     [Theory]
     [InlineData(StoreKind.Sqlite)]
     [InlineData(StoreKind.Postgres)]
+    public async Task ALoneSurrogateOrASecretLookingValueInARequestIsStoredSafely(StoreKind kind)
+    {
+        await using var store = TestStore.Create(kind);
+        var fields = (JsonObject)JsonNode.Parse("""{"note": "a\ud800b", "lone": "\udc00", "nested": {"api_key": "x", "v": "sb_abcdefgh_0123456789"}, "max_tokens": 5}""")!;
+
+        await store.Store.WriteAsync(c => AuditLog.Record(c, "root\ud800", AuditLog.Api, "::1", "PUT /x", "t\ud800", 200, (JsonObject)AuditRedaction.Redact(fields)!));
+
+        var row = Assert.Single(Rows(store));
+        Assert.Equal("root\ufffd", row.Actor);
+        Assert.Equal("t\ufffd", row.Target);
+        var details = JsonNode.Parse(row.Details!)!;
+        Assert.Equal(AuditRedaction.InvalidText, details["note"]!.GetValue<string>());
+        Assert.Equal(AuditRedaction.InvalidText, details["lone"]!.GetValue<string>());
+        Assert.Equal(AuditRedaction.Redacted, details["nested"]!["api_key"]!.GetValue<string>());
+        Assert.Equal(AuditRedaction.Redacted, details["nested"]!["v"]!.GetValue<string>());
+        Assert.Equal(5, details["max_tokens"]!.GetValue<int>());
+    }
+
+    [Theory]
+    [InlineData(StoreKind.Sqlite)]
+    [InlineData(StoreKind.Postgres)]
     public async Task TheReadApiFiltersAndPagesNewestFirst(StoreKind kind)
     {
         await using var store = TestStore.Create(kind);
