@@ -1,3 +1,4 @@
+using Switchboard.Audit;
 using Switchboard.Catalog;
 using Switchboard.Config;
 using Switchboard.Credits;
@@ -25,6 +26,7 @@ public static class AdminApi
             context.HttpContext.User().IsAdmin
                 ? await next(context)
                 : Problems.Of(403, "admin_required", "Admins only", "This endpoint needs the API key of an admin user."));
+        admin.RecordAdminActions(AuditLog.Api, http => http.User().Name);
         admin.MapCreditsAdmin();
         admin.MapUsageAdmin();
         admin.MapResourcesAdmin();
@@ -35,6 +37,7 @@ public static class AdminApi
         admin.MapUsersAdmin();
         admin.MapUserSecurityAdmin();
         admin.MapRequestsAdmin();
+        admin.MapAuditAdmin();
         return admin;
     }
 }

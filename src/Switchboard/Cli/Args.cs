@@ -47,6 +47,9 @@ public sealed class Args
 
     public IReadOnlyList<string> Positional => _positional;
 
+    /// <summary>Every option given, in no particular order (flags have a null value).</summary>
+    public IReadOnlyDictionary<string, string?> Options => _options;
+
     public bool Has(string name) => _options.ContainsKey(name);
 
     public string? Option(string name) => _options.GetValueOrDefault(name);

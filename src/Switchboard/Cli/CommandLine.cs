@@ -18,6 +18,7 @@ public static class CommandLine
           executor [--workers N]                          runs jobs from the shared queue
           recon                                           repairs and expiry; one active, the others stand by
           users create NAME [--admin] [--credits N] [--password P] [--actor A]
+          users rename NAME_OR_ID NEW_NAME                 names: 1-64 of A-Z a-z 0-9 . _ @ + -, a letter or digit at each end
           users list
         """ + "\n" + UserSecurityCommands.Usage + "\n" + """
           keys create NAME | keys revoke KEY_PREFIX
@@ -26,7 +27,7 @@ public static class CommandLine
           credits show NAME | credits audit               audit: balances against the ledger, charges and refunds
           catalog apply FILE.yaml | catalog export
           catalog check                                   lists offers not live until moved to an endpoint profile
-        """ + "\n" + UsageCommand.Usage + "\n" + ConfigCommands.Usage + "\n" + """
+        """ + "\n" + UsageCommand.Usage + "\n" + ConfigCommands.Usage + "\n" + AuditCommand.Usage + "\n" + """
 
         serve, api, executor and recon take --metrics-urls URL (e.g. http://127.0.0.1:9101): Prometheus
         metrics at URL/metrics (serve and api otherwise answer /metrics on their main URL).
@@ -73,14 +74,14 @@ public static class CommandLine
             {
                 return ConfigCommands.KeyGen(output);
             }
-            if (command is not ("users" or "keys" or "credits" or "catalog" or "config" or "usage"))
+            if (command is not ("users" or "keys" or "credits" or "catalog" or "config" or "usage" or "audit"))
             {
                 throw new UsageException($"unknown command '{command}'");
             }
             var bootstrap = BootstrapConfig.Resolve(parsed.Option("config"), parsed.Option("data") ?? "./data");
             await using var store = bootstrap.OpenStore();
             store.Migrate();
-            return command switch
+            var exit = command switch
             {
                 "users" when UserSecurityCommands.Handles(parsed) => UserSecurityCommands.Run(parsed, store, input, output, error),
                 "users" => ManagementCommands.Users(parsed, store, output),
@@ -88,8 +89,11 @@ public static class CommandLine
                 "credits" => ManagementCommands.Credits(parsed, store, output, error),
                 "config" => ConfigCommands.Run(parsed, bootstrap, store, BuiltInHandlers(), output, error),
                 "usage" => UsageCommand.Run(parsed, store, output, error),
+                "audit" => AuditCommand.Run(parsed, store, output, error),
                 _ => ManagementCommands.Catalog(parsed, store, BuiltInHandlers(), output, error),
             };
+            // The one recording point of the CLI: every command that changed something.
+            return exit == 0 && AuditCommand.ActionOf(parsed) is (var action, true) ? AuditCommand.Record(parsed, store, action, error) : exit;
         }
         catch (UsageException ex)
         {

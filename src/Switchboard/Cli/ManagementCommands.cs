@@ -18,22 +18,36 @@ public static class ManagementCommands
 
     public static int Users(Args args, Store store, TextWriter output)
     {
-        switch (args.Word(1, "subcommand (create, list)"))
+        switch (args.Word(1, "subcommand (create, rename, list)"))
         {
             case "create":
                 var name = args.Word(2, "user name");
                 var credits = args.Has("credits") ? args.Number(args.Option("credits"), "--credits") : 0;
-                if (credits < 0)
-                {
-                    throw new UsageException("--credits must be >= 0");
-                }
                 if (args.Has("password") && string.IsNullOrEmpty(args.Option("password")))
                 {
                     throw new UsageException("--password needs a value");
                 }
+                // The same rules as the admin API and the panel, before the store is touched.
+                if (UserStore.CheckNew(name, args.Has("admin"), args.Option("password"), credits, adminNeedsPassword: false) is { Count: > 0 } errors)
+                {
+                    throw new UsageException(string.Join("; ", errors));
+                }
                 var (user, key) = store.Write(c =>
                     UserStore.CreateWithKey(c, name, args.Has("admin"), credits, args.Option("password"), args.Option("actor") ?? OsUser()));
                 output.WriteLine(new JsonObject { ["id"] = user.Id, ["name"] = user.Name, ["api_key"] = key }.ToJsonString(Json));
+                return 0;
+            case "rename":
+                var old = args.Word(2, "user name or id");
+                var renamed = args.Word(3, "new name");
+                if (UserNames.Problem(renamed) is { } problem)
+                {
+                    throw new UsageException(problem);
+                }
+                if (store.Write(c => UserStore.Rename(c, old, renamed)) is not { } before)
+                {
+                    throw new ArgumentException($"no user named '{old}'");
+                }
+                output.WriteLine(new JsonObject { ["id"] = before.Id, ["name"] = renamed, ["previous"] = before.Name }.ToJsonString(Json));
                 return 0;
             case "list":
                 using (var connection = store.Open())
@@ -53,7 +67,7 @@ public static class ManagementCommands
                 }
                 return 0;
             default:
-                throw new UsageException("users takes create or list");
+                throw new UsageException("users takes create, rename or list");
         }
     }
 

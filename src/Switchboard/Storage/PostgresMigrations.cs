@@ -221,6 +221,31 @@ public static class PostgresMigrations
         ALTER TABLE users ADD COLUMN security_stamp TEXT NOT NULL DEFAULT '';
         ALTER TABLE users ADD COLUMN disabled_at BIGINT;
         """,
+
+        // 12: the audit trail, as in SqliteMigrations. The triggers
+        // refuse UPDATE, DELETE and TRUNCATE whatever the caller.
+        """
+        CREATE TABLE audit_log (
+            id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            at BIGINT NOT NULL,
+            actor TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            address TEXT,
+            action TEXT NOT NULL,
+            target TEXT,
+            status INTEGER,
+            details TEXT);
+        CREATE INDEX audit_log_actor ON audit_log (actor, id);
+        CREATE INDEX audit_log_action ON audit_log (action, id);
+        CREATE INDEX audit_log_target ON audit_log (target, id);
+        CREATE INDEX audit_log_at ON audit_log (at);
+        CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS
+        'BEGIN RAISE EXCEPTION ''audit_log is append-only''; END';
+        CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log
+        FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
+        CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+        FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
+        """,
     ];
 
     public static int Latest => Steps.Length;

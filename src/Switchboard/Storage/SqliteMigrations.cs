@@ -231,6 +231,31 @@ public static class SqliteMigrations
         ALTER TABLE users ADD COLUMN security_stamp TEXT NOT NULL DEFAULT '';
         ALTER TABLE users ADD COLUMN disabled_at INTEGER;
         """,
+
+        // 12: the audit trail (Audit/AuditLog.cs): every admin and
+        // operator action, append-only. The triggers refuse UPDATE and DELETE whatever the
+        // caller, so no code path (or hand-run SQL through the app's user) can rewrite history.
+        // Indexes serve the read API's filters, each newest first by id.
+        """
+        CREATE TABLE audit_log (
+            id INTEGER PRIMARY KEY,
+            at INTEGER NOT NULL,
+            actor TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            address TEXT,
+            action TEXT NOT NULL,
+            target TEXT,
+            status INTEGER,
+            details TEXT);
+        CREATE INDEX audit_log_actor ON audit_log (actor, id);
+        CREATE INDEX audit_log_action ON audit_log (action, id);
+        CREATE INDEX audit_log_target ON audit_log (target, id);
+        CREATE INDEX audit_log_at ON audit_log (at);
+        CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+        CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+        """,
     ];
 
     public static int Latest => Steps.Length;

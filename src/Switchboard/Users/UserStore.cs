@@ -37,32 +37,25 @@ public static class UserStore
         return Convert.ToInt64(command.ExecuteScalar());
     }
 
-    public const int MaxNameLength = 100;
-
     public const int MinPasswordLength = 8;
 
     /// <summary>
-    /// What is wrong with a new user made by an admin (the panel and <c>POST /admin/api/users</c>),
-    /// each message led by the field it is about: a name (not blank, at most
-    /// <see cref="MaxNameLength"/> characters), initial credits from 0 to
-    /// <see cref="Credits.CreditMoves.MaxAmount"/>, and a password of at least
-    /// <see cref="MinPasswordLength"/> characters, which an admin must have (it logs in to the
-    /// panel with it). Empty when it can be created (unless the name is taken).
+    /// What is wrong with a new user, the one check the admin API, the panel and <c>users create</c>
+    /// run, each message led by the field it is about: a name by <see cref="UserNames"/>' rule,
+    /// initial credits from 0 to <see cref="Credits.CreditMoves.MaxAmount"/>, and a password of
+    /// at least <see cref="MinPasswordLength"/> characters, which an admin must have (it logs in
+    /// to the panel with it). Empty when it can be created (unless the name is taken).
     /// </summary>
-    public static List<string> CheckNew(string name, bool admin, string? password, long credits)
+    /// <param name="adminNeedsPassword">
+    /// False for <c>users create</c> only: the operator may make an admin that has only an API key
+    /// (for the admin API from scripts; it cannot log in to the panel). A password given is checked all the same.
+    /// </param>
+    public static List<string> CheckNew(string name, bool admin, string? password, long credits, bool adminNeedsPassword = true)
     {
         var errors = new List<string>();
-        if (string.IsNullOrWhiteSpace(name))
+        if (UserNames.Problem(name) is { } nameProblem)
         {
-            errors.Add("name must not be empty");
-        }
-        else if (name.Length > MaxNameLength)
-        {
-            errors.Add($"name is at most {MaxNameLength} characters");
-        }
-        else if (name != name.Trim())
-        {
-            errors.Add("name must not start or end with spaces");
+            errors.Add(nameProblem);
         }
         if (credits < 0)
         {
@@ -74,7 +67,7 @@ public static class UserStore
         }
         if (string.IsNullOrEmpty(password))
         {
-            if (admin)
+            if (admin && adminNeedsPassword)
             {
                 errors.Add("password is required for an admin (admins log in to the panel with it)");
             }
@@ -137,9 +130,13 @@ public static class UserStore
     /// <summary>A whole key may be pasted where a prefix is asked for: only its prefix part is the key's name.</summary>
     public static string KeyName(string prefix) => prefix.Length > 11 ? prefix[..11] : prefix;
 
+    /// <summary>Whether another user (not <paramref name="exceptId"/>) has this name, ignoring ASCII case.</summary>
+    private static bool Taken(DbConnection connection, string name, string? exceptId = null) =>
+        connection.Scalar<long>("SELECT COUNT(*) FROM users WHERE (lower(name) = lower(@n) OR id = @n) AND id <> @x", ("@n", name), ("@x", exceptId ?? "")) > 0;
+
     public static UserInfo Create(DbConnection connection, string name, bool admin, long credits, string? password, string? actor = null)
     {
-        if (Find(connection, name) is not null)
+        if (Taken(connection, name))
         {
             throw new UserExistsException(name);
         }
@@ -163,6 +160,33 @@ public static class UserStore
     {
         var created = Create(connection, name, admin, credits, password, actor);
         return (created, CreateKey(connection, created.Id));
+    }
+
+    /// <summary>
+    /// Renames the user <paramref name="nameOrId"/> (by name or id, so a stored name that breaks
+    /// <see cref="UserNames"/>' rule, e.g. one holding '/', can still be addressed by its id) to
+    /// <paramref name="newName"/>, which must follow the rule (<see cref="ArgumentException"/>
+    /// otherwise). Returns the user as it was, or null when there is none. Keys, credits and the
+    /// ledger follow the id, so they are unchanged; ledger rows keep the actor names they had.
+    /// </summary>
+    public static UserInfo? Rename(DbConnection connection, string nameOrId, string newName)
+    {
+        if (UserNames.Problem(newName) is { } problem)
+        {
+            throw new ArgumentException(problem);
+        }
+        if (Find(connection, nameOrId) is not { } user)
+        {
+            return null;
+        }
+        if (Taken(connection, newName, user.Id))
+        {
+            throw new UserExistsException(newName);
+        }
+        connection.Execute("UPDATE users SET name = @n WHERE id = @id", ("@n", newName), ("@id", user.Id));
+        // Cached keys carry their user's name: reload them.
+        Meta.Bump(connection, Meta.AuthVersion);
+        return user;
     }
 
     /// <summary>Creates a key; the clear key is returned once and never stored.</summary>

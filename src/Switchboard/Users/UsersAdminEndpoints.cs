@@ -22,6 +22,7 @@ public static class UsersAdminEndpoints
         admin.MapGet("/users", List);
         admin.MapPost("/users", Create);
         admin.MapGet("/users/{name}", Get);
+        admin.MapPost("/users/by-id/{id}/rename", Rename);
         admin.MapPost("/users/{name}/keys", CreateKey);
         admin.MapDelete("/keys/{prefix}", RevokeKey);
         return admin;
@@ -112,6 +113,41 @@ public static class UsersAdminEndpoints
         }, statusCode: 201);
     }
 
+    /// <summary>
+    /// Renames a user addressed by its id, so that a stored name no route can carry (one with
+    /// '/', from before the name rules) can still be fixed. The body is <c>{"name": NEW}</c>.
+    /// </summary>
+    private static async Task<IResult> Rename(string id, HttpContext http, Store store)
+    {
+        if (await AdminJson.ReadObject(http.Request, MaxBodyBytes) is not { } body)
+        {
+            return Problems.Of(400, "invalid_json", "Invalid rename", $"The body must be a JSON object of at most {MaxBodyBytes} bytes: {{\"name\": NEW}}.");
+        }
+        var errors = new List<string>();
+        var name = Text(body, "name", errors);
+        errors.AddRange(body.Select(p => p.Key).Where(k => k != "name").Select(k => $"{k} is not a field of a rename (name)"));
+        if (errors.Count == 0 && UserNames.Problem(name) is { } problem)
+        {
+            errors.Add(problem);
+        }
+        if (errors.Count > 0)
+        {
+            return Problems.Of(400, "invalid_name", "Invalid name", string.Join("; ", errors), new Dictionary<string, object?> { ["errors"] = errors });
+        }
+        try
+        {
+            // By id only (Find also matches names): {id} must not pick a user by its name.
+            var before = await store.WriteAsync(c => UserStore.Find(c, id) is { } u && u.Id == id ? UserStore.Rename(c, id, name!) : null);
+            return before is null
+                ? Problems.Of(404, "user_not_found", "No such user", "No user has this id.")
+                : TypedResults.Ok(new JsonObject { ["id"] = before.Id, ["name"] = name, ["previous"] = before.Name });
+        }
+        catch (UserExistsException ex)
+        {
+            return Problems.Of(409, "user_exists", "The user exists already", ex.Message);
+        }
+    }
+
     /// <summary>An answer holding a new API key: no cache, proxy or browser history may keep it.</summary>
     private static void NotStored(HttpContext http) => http.Response.Headers.CacheControl = "no-store";
 
@@ -152,6 +188,15 @@ public static class UsersAdminEndpoints
             errors.Add($"{field} must be a string");
             return null;
         }
-        return node.GetValue<string>();
+        try
+        {
+            return node.GetValue<string>();
+        }
+        catch (InvalidOperationException)
+        {
+            // An escaped lone surrogate ("\ud800") parses as JSON but is not text.
+            errors.Add($"{field} must be valid Unicode text");
+            return null;
+        }
     }
 }

@@ -18,7 +18,8 @@ public sealed class UsersPanelServe : IAsyncLifetime
         await PanelSession.CreateAdmin(Store, "root");
         await Infrastructure.Cli.CreateUser(Store, "erin", 10);
         await Infrastructure.Cli.CreateUser(Store, "fay", 0);
-        await Infrastructure.Cli.CreateUser(Store, Hostile, 3);
+        // Refused as a new name now (UserNames): kept as a stored name from before the rules.
+        await LegacyUsers.Create(Store, Hostile, 3);
         Serve = await SwitchboardProcess.Start(Store);
     }
 

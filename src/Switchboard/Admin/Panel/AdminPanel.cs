@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Identity;
+using Switchboard.Audit;
 using Switchboard.Storage;
 using Switchboard.Users;
 using static Switchboard.Admin.Panel.PanelHtml;
@@ -55,7 +56,7 @@ public static class AdminPanel
         app.MapGet("/admin/login", (HttpContext http) => LoginForm(http, null, ""));
         app.MapPost("/admin/login", Login);
         app.MapPost("/admin/logout", Logout);
-        var panel = app.MapGroup("/admin").AddEndpointFilter(AdminsOnly);
+        var panel = app.MapGroup("/admin").AddEndpointFilter(AdminsOnly).RecordAdminActions(AuditLog.Panel, SignedIn);
         panel.MapGet("/", async (HttpContext http, IServiceProvider services) => Frame(http, "Dashboard", await Dashboard.Render(services)));
         panel.MapHandlersPage();
         panel.MapOffersPage();

@@ -85,6 +85,7 @@ public static class PanelHtml
         ["created"] = "Created.",
         ["credits"] = "Credits moved; the ledger below shows the entry.",
         ["revoked"] = "Key revoked: it no longer authenticates.",
+        ["renamed"] = "User renamed: its keys, credits and ledger are unchanged.",
         ["retried"] = "Queued again as a new run (charged again).",
         ["cancelled"] = "Cancelled and refunded.",
         ["rolledback"] = "Rolled back: the chosen version is active again.",

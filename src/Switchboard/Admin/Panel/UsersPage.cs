@@ -28,6 +28,7 @@ public static class UsersPage
         panel.MapPost("/users", Create);
         panel.MapGet("/users/{name}", (string name, HttpContext http, Store store) => Show(http, store, name));
         panel.MapPost("/users/{name}/credits", Move);
+        panel.MapPost("/users/{name}/rename", Rename);
         panel.MapPost("/users/{name}/keys", CreateKey);
         panel.MapGet("/users/{name}/keys/{prefix}/revoke", ConfirmRevoke);
         panel.MapPost("/users/{name}/keys/{prefix}/revoke", Revoke);
@@ -35,6 +36,9 @@ public static class UsersPage
     }
 
     public static string PathOf(string name) => "/admin/users/" + Uri.EscapeDataString(name);
+
+    /// <summary>A user's page by name, or by id when the name (stored before the name rules) breaks them: '/' cannot be in a route value.</summary>
+    private static string PathOf(string id, string name) => PathOf(UserNames.IsValid(name) ? name : id);
 
     private static IResult List(HttpContext http, Store store, NewUserForm? form = null, Dictionary<string, List<string>>? errors = null, int status = 200)
     {
@@ -49,7 +53,7 @@ public static class UsersPage
         foreach (var u in users)
         {
             body.Append($"""
-                <tr><td><a href="{E(PathOf(u.Name))}">{E(u.Name)}</a></td><td>{(u.IsAdmin ? Badge("admin", "info") : "<span class=\"muted\">user</span>")}</td>
+                <tr><td><a href="{E(PathOf(u.Id, u.Name))}">{E(u.Name)}</a></td><td>{(u.IsAdmin ? Badge("admin", "info") : "<span class=\"muted\">user</span>")}</td>
                 <td class="num">{E(u.Credits.ToString("N0", CultureInfo.InvariantCulture))}</td><td class="num">{E(u.ActiveKeys)}</td><td>{E(RequestsPage.When(u.CreatedAt))}</td></tr>
                 """);
         }
@@ -102,7 +106,7 @@ public static class UsersPage
             return List(http, store, form, ByField([$"name is taken: {ex.Message}"], NewUserFields), 400);
         }
         return Secret(http, "User created", $"{user.Name} was created{(user.IsAdmin ? " as an admin" : "")} with {user.Credits} credits. Its first API key:",
-            key, PathOf(user.Name), $"Open {user.Name}");
+            key, PathOf(user.Id, user.Name), $"Open {user.Name}");
     }
 
     /// <summary>
@@ -122,7 +126,8 @@ public static class UsersPage
 
     private sealed record MoveForm(string Kind, string Amount, string Note);
 
-    private static IResult Show(HttpContext http, Store store, string name, MoveForm? form = null, Dictionary<string, List<string>>? errors = null, int status = 200)
+    private static IResult Show(HttpContext http, Store store, string name, MoveForm? form = null, Dictionary<string, List<string>>? errors = null, int status = 200,
+        Dictionary<string, List<string>>? renameErrors = null)
     {
         UserInfo? user;
         List<LedgerEntry> ledger;
@@ -137,7 +142,7 @@ public static class UsersPage
             ledger = UserStore.Ledger(connection, user.Id, LedgerRows);
             keys = UserStore.Keys(connection, user.Id);
         }
-        var path = PathOf(user.Name);
+        var path = PathOf(user.Id, user.Name);
         var body = new StringBuilder();
         body.Append($"""
             <section class="tiles user-tiles">
@@ -193,6 +198,12 @@ public static class UsersPage
             body.Append(EmptyRow(8, "No ledger entries yet."));
         }
         body.Append("</tbody></table></section>");
+        body.Append($"""
+            <section class="card"><h2>Rename</h2>{FormErrors(renameErrors)}
+            <form method="post" action="{E(path)}/rename" class="form" data-test="rename">{Token(http)}
+            {Field("New name", "new_name", "", renameErrors, $"1-{UserNames.MaxLength} of A-Z a-z 0-9 . _ @ + -, a letter or digit at each end. Keys, credits and the ledger stay with the user.", extra: "required autocomplete=\"off\"")}
+            <div class="wide actions"><button class="btn" type="submit">Rename user</button></div></form></section>
+            """);
         return Frame(http, $"User {user.Name}", body.ToString(), status, """<a class="btn ghost" href="/admin/users">All users</a>""");
     }
 
@@ -210,7 +221,7 @@ public static class UsersPage
             CreditMoves.Validate(form.Kind, amount, note);
             var actor = AdminPanel.SignedIn(http);
             var move = await store.WriteAsync(c => CreditMoves.Apply(c, name, form.Kind, amount, note, actor));
-            return Done(PathOf(move.User.Name), "credits");
+            return Done(PathOf(move.User.Id, move.User.Name), "credits");
         }
         catch (CreditMoveException ex) when (ex.Code != "user_not_found")
         {
@@ -223,6 +234,27 @@ public static class UsersPage
         }
     }
 
+    /// <summary>The rename form: the same rule as the API and the CLI (<see cref="UserStore.Rename"/>).</summary>
+    private static async Task<IResult> Rename(string name, HttpContext http, Store store)
+    {
+        var f = await http.Request.ReadFormAsync();
+        var newName = f["new_name"].ToString();
+        try
+        {
+            if (await store.WriteAsync(c => UserStore.Rename(c, name, newName)) is not { } before)
+            {
+                return NotFound(http, "No such user", $"No user is named '{name}'.", "/admin/users");
+            }
+            return Done(PathOf(before.Id, newName), "renamed");
+        }
+        catch (ArgumentException ex)
+        {
+            // A broken rule, or a taken name (UserExistsException): nothing was changed.
+            var message = ex is UserExistsException ? $"name is taken: {ex.Message}" : ex.Message;
+            return Show(http, store, name, status: 400, renameErrors: new Dictionary<string, List<string>> { ["new_name"] = [message] });
+        }
+    }
+
     private static async Task<IResult> CreateKey(string name, HttpContext http, Store store)
     {
         var created = await store.WriteAsync(c => UserStore.Find(c, name) is { } user ? (User: user, Key: UserStore.CreateKey(c, user.Id)) : default);
@@ -230,7 +262,7 @@ public static class UsersPage
         {
             return NotFound(http, "No such user", $"No user is named '{name}'.", "/admin/users");
         }
-        return Secret(http, "API key created", $"A new API key for {created.User.Name}:", created.Key, PathOf(created.User.Name), $"Back to {created.User.Name}");
+        return Secret(http, "API key created", $"A new API key for {created.User.Name}:", created.Key, PathOf(created.User.Id, created.User.Name), $"Back to {created.User.Name}");
     }
 
     /// <summary>The key, if it is an active key of this user (a prefix of another user's key is not found here).</summary>
@@ -248,7 +280,7 @@ public static class UsersPage
         {
             return NotFound(http, "No such key", $"'{name}' has no active key with the prefix '{prefix}'.", "/admin/users");
         }
-        var path = PathOf(user.Name);
+        var path = PathOf(user.Id, user.Name);
         return Confirm(http, "Revoke API key", $"Revoke the key {key.Prefix}… of {user.Name}?",
             $"{path}/keys/{Uri.EscapeDataString(key.Prefix)}/revoke", "Revoke key", path,
             "<p>Anything using this key is refused (401) from the next request that reaches a server after its store poll. This cannot be undone: make a new key instead.</p>");
@@ -266,6 +298,6 @@ public static class UsersPage
             return ConfirmRevoke(name, prefix, http, store);
         }
         await store.WriteAsync(c => UserStore.RevokeKey(c, key.Prefix));
-        return Done(PathOf(user.Name), "revoked");
+        return Done(PathOf(user.Id, user.Name), "revoked");
     }
 }

@@ -1,0 +1,80 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace Switchboard.Audit;
+
+/// <summary>
+/// What an audit row may say about a request's fields: everything but secrets. A field is a
+/// secret by its name (a <c>~</c> key of a config, or one that names a password, key, token or
+/// secret); its value becomes <see cref="Redacted"/> at any depth. A string that looks like an
+/// API key or a Fernet token is redacted wherever it is, whatever its field is called.
+/// Documents (a config's YAML) are never copied in: the recording points keep their size and
+/// hash only.
+/// </summary>
+public static class AuditRedaction
+{
+    public const string Redacted = "[redacted]";
+
+    public const string InvalidText = "[invalid text]";
+
+    private static readonly HashSet<string> SecretWords = ["password", "passwd", "secret", "token", "apikey", "fernet", "credential", "credentials", "authorization", "cookie"];
+
+    /// <summary>A <c>~</c> key, or a name with a secret word as one of its parts (<c>new_password</c>, <c>api_key</c>, but not <c>max_tokens</c>).</summary>
+    public static bool IsSecretName(string name)
+    {
+        if (name.StartsWith('~'))
+        {
+            return true;
+        }
+        var parts = name.ToLowerInvariant().Split(['_', '-', '.', ' ']);
+        return parts[^1] == "key" || parts.Any(SecretWords.Contains);
+    }
+
+    /// <summary>A value that is a secret whatever it is called: an API key (<c>sb_…</c>) or a Fernet token (<c>gAAAAA…</c>).</summary>
+    public static bool LooksSecret(string value) =>
+        value.StartsWith("sb_", StringComparison.Ordinal) && value.Length > 12 || value.StartsWith("gAAAAA", StringComparison.Ordinal);
+
+    /// <summary>A redacted deep copy of <paramref name="node"/>.</summary>
+    public static JsonNode? Redact(JsonNode? node) => node switch
+    {
+        JsonObject o => Object(o.Select(p => (p.Key, p.Value))),
+        JsonArray a => new JsonArray([.. a.Select(Redact)]),
+        JsonValue v when v.GetValueKind() == System.Text.Json.JsonValueKind.String => Text(v) is not { } s ? InvalidText : LooksSecret(s) ? Redacted : Clean(s),
+        null => null,
+        _ => node.DeepClone(),
+    };
+
+    /// <summary>A parsed string, or null when it holds an escaped lone surrogate (<c>"\ud800"</c>), which System.Text.Json will not read as text.</summary>
+    private static string? Text(JsonValue value)
+    {
+        try
+        {
+            return value.GetValue<string>();
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>A JSON object of named values (form fields, CLI options), each redacted.</summary>
+    public static JsonObject Object(IEnumerable<(string Name, JsonNode? Value)> fields)
+    {
+        var result = new JsonObject();
+        foreach (var (name, value) in fields)
+        {
+            result[Clean(name)] = IsSecretName(name) ? (value is null ? null : Redacted) : Redact(value);
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// The text with any lone surrogate replaced by U+FFFD: a request may carry one (<c>"\ud800"</c>),
+    /// and neither the JSON writer nor PostgreSQL's UTF-8 would take it.
+    /// </summary>
+    public static string Clean(string text) =>
+        text.Any(char.IsSurrogate) ? Encoding.UTF8.GetString(Encoding.UTF8.GetBytes(text)) : text;
+
+    public static string Hash(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
+}

@@ -1,0 +1,206 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Switchboard.Storage;
+using Switchboard.Tests.Infrastructure;
+
+namespace Switchboard.Tests.Security;
+
+/// <summary>
+/// One rule for users' names (Users/UserNames.cs), applied by the admin API, the panel's form
+/// and <c>users create</c> alike, with the same checks of passwords and credits in the CLI as
+/// in the API; names stored before the rule keep working and are renamed by an admin (by id in
+/// the API, so even a name holding '/' can be reached), then managed as any other.
+/// </summary>
+public sealed class UserNameRulesTests
+{
+    /// <summary>Names the rule refuses: controls, bidi overrides, paths, whitespace, edges, length, non-ASCII, a trailing newline.</summary>
+    public static readonly string[] BadNames =
+    [
+        "a\u0000b", "bell\u0007", "evil\u202etxt.exe", "x\u200by", "../x", "a/b", "a\\b", "a..b", "a b", " alice", "tab\tname",
+        ".hidden", "-dash", "dash-", "trail.", "alice\n", "é", "аdmin", new string('a', 65), "<img src=x>", "a%2Fb", "a;b", "",
+    ];
+
+    private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
+
+    private static async Task<JsonObject> Problem(HttpResponseMessage response, HttpStatusCode status, string code)
+    {
+        Assert.Equal(status, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
+        Assert.Equal(code, problem["code"]!.GetValue<string>());
+        return problem;
+    }
+
+    private static long Users(TestStore store) => store.Query(c => c.Scalar<long>("SELECT COUNT(*) FROM users"));
+
+    [Fact]
+    public async Task EveryBadNameIsRefusedByTheApiAsInvalidUserAndNothingIsCreated()
+    {
+        await using var store = TestStore.Create(StoreKind.Sqlite);
+        var root = await Infrastructure.Cli.Json(store, "users", "create", "root", "--admin", "--password", "long enough");
+        await using var app = new SwitchboardFactory(store);
+        using var client = app.ClientFor(root["api_key"]!.GetValue<string>());
+
+        foreach (var name in BadNames)
+        {
+            var body = new JsonObject { ["name"] = name, ["credits"] = 5 }.ToJsonString();
+            var problem = await Problem(await client.PostAsync("/admin/api/users", Json(body)), HttpStatusCode.BadRequest, "invalid_user");
+            Assert.Contains(problem["errors"]!.AsArray(), e => e!.GetValue<string>().StartsWith("name ", StringComparison.Ordinal));
+        }
+        // A lone surrogate is valid JSON but not text: 400, not 500.
+        foreach (var body in new[] { """{"name": "\ud800"}""", """{"name": "ok", "password": "\udc00\udc00\udc00\udc00\udc00\udc00\udc00\udc00"}""" })
+        {
+            await Problem(await client.PostAsync("/admin/api/users", Json(body)), HttpStatusCode.BadRequest, "invalid_user");
+        }
+        Assert.Equal(1, Users(store));
+
+        // Good names: letters, digits and . _ @ + - inside; an e-mail address fits. Case-insensitively unique.
+        foreach (var name in new[] { "a", "Bob", "carol.smith", "d_e-f", "ops+billing@example.com", new string('z', 64) })
+        {
+            Assert.Equal(HttpStatusCode.Created, (await client.PostAsync("/admin/api/users", Json(new JsonObject { ["name"] = name }.ToJsonString()))).StatusCode);
+        }
+        await Problem(await client.PostAsync("/admin/api/users", Json("""{"name": "BOB"}""")), HttpStatusCode.Conflict, "user_exists");
+    }
+
+    [Fact]
+    public async Task UsersCreateInTheCliRefusesWhatTheApiRefuses()
+    {
+        await using var store = TestStore.Create(StoreKind.Sqlite);
+
+        foreach (var name in BadNames)
+        {
+            var (exit, _, error) = await Infrastructure.Cli.Run(store, "users", "create", name);
+            Assert.True(exit == 2, $"'{name}': exit {exit}");
+            Assert.Contains("switchboard: name ", error);
+        }
+        // The API's other checks, from the same place: an admin's password length, the credits range.
+        var shortPassword = await Infrastructure.Cli.Run(store, "users", "create", "boss", "--admin", "--password", "x");
+        Assert.Equal(2, shortPassword.Exit);
+        Assert.Contains("password must be at least 8 characters", shortPassword.Err);
+        var tooRich = await Infrastructure.Cli.Run(store, "users", "create", "rich", "--credits", "9223372036854775807");
+        Assert.Equal(2, tooRich.Exit);
+        Assert.Contains("credits must be at most", tooRich.Err);
+        Assert.Equal(0, Users(store));
+    }
+
+    [Fact]
+    public async Task ThePanelFormRefusesABadNameBesideTheField()
+    {
+        await using var store = TestStore.Create(StoreKind.Sqlite);
+        await PanelSession.CreateAdmin(store, "root");
+        await using var app = new SwitchboardFactory(store);
+        using var panel = app.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true });
+        Assert.Equal(HttpStatusCode.Redirect, (await PanelSession.LogIn(panel, "root", PanelSession.Password)).StatusCode);
+
+        foreach (var name in new[] { "../x", "a/b", "evil\u202etxt", "a b" })
+        {
+            var response = await panel.PostAsync("/admin/users", new FormUrlEncodedContent(new Dictionary<string, string>
+            {
+                ["__RequestVerificationToken"] = await PanelSession.FormToken(panel, "/admin/users"),
+                ["name"] = name,
+                ["credits"] = "1",
+            }));
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            var html = await response.Content.ReadAsStringAsync();
+            Assert.True(System.Text.RegularExpressions.Regex.IsMatch(html, "data-field-error=\"name\">(may hold only|must not)"), html);
+        }
+        Assert.Equal(1, Users(store));
+    }
+
+    [Theory]
+    [InlineData(StoreKind.Sqlite)]
+    [InlineData(StoreKind.Postgres)]
+    public async Task ALegacyNameWithASlashStillAuthenticatesAndIsRenamedThroughTheApiThenManagedNormally(StoreKind kind)
+    {
+        await using var store = TestStore.Create(kind);
+        var root = await Infrastructure.Cli.Json(store, "users", "create", "root", "--admin", "--password", "long enough");
+        var (id, key) = await LegacyUsers.Create(store, "a/b", 10);
+        await using var app = new SwitchboardFactory(store);
+        using var admin = app.ClientFor(root["api_key"]!.GetValue<string>());
+        using var legacy = app.ClientFor(key);
+
+        // It keeps working as it is: its key, its balance.
+        var me = await legacy.GetFromJsonAsync<JsonObject>("/svc/me/");
+        Assert.Equal(10, me!["credits"]!.GetValue<long>());
+
+        // Renamed by id: a bad new name, a taken one (ignoring case) and an unknown id change nothing.
+        await Problem(await admin.PostAsync($"/admin/api/users/by-id/{id}/rename", Json("""{"name": "c/d"}""")), HttpStatusCode.BadRequest, "invalid_name");
+        await Problem(await admin.PostAsync($"/admin/api/users/by-id/{id}/rename", Json("""{"name": "ROOT"}""")), HttpStatusCode.Conflict, "user_exists");
+        await Problem(await admin.PostAsync($"/admin/api/users/by-id/{id}/rename", Json("""{"name": "ab", "admin": true}""")), HttpStatusCode.BadRequest, "invalid_name");
+        await Problem(await admin.PostAsync($"/admin/api/users/by-id/{id}/rename", Json("""{"name": "\ud800"}""")), HttpStatusCode.BadRequest, "invalid_name");
+        await Problem(await admin.PostAsync("/admin/api/users/by-id/u_nobody/rename", Json("""{"name": "ab"}""")), HttpStatusCode.NotFound, "user_not_found");
+        await Problem(await admin.PostAsync("/admin/api/users/by-id/root/rename", Json("""{"name": "ab"}""")), HttpStatusCode.NotFound, "user_not_found");
+        Assert.Equal("a/b", store.Query(c => c.Scalar<string>("SELECT name FROM users WHERE id = @id", ("@id", id))));
+
+        var renamed = await admin.PostAsync($"/admin/api/users/by-id/{id}/rename", Json("""{"name": "ab"}"""));
+        Assert.Equal(HttpStatusCode.OK, renamed.StatusCode);
+        Assert.Equal("a/b", (await renamed.Content.ReadFromJsonAsync<JsonObject>())!["previous"]!.GetValue<string>());
+
+        // Managed as any other user from then on: read, granted credits, given a key.
+        var shown = (await admin.GetFromJsonAsync<JsonObject>("/admin/api/users/ab"))!;
+        Assert.Equal(id, shown["id"]!.GetValue<string>());
+        var grant = await admin.PostAsync("/admin/api/users/ab/credits", Json("""{"kind": "grant", "amount": 5, "note": "after the rename"}"""));
+        Assert.Equal(HttpStatusCode.OK, grant.StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await admin.PostAsync("/admin/api/users/ab/keys", null)).StatusCode);
+        app.Refresh();
+        Assert.Equal(15, (await legacy.GetFromJsonAsync<JsonObject>("/svc/me/"))!["credits"]!.GetValue<long>());
+    }
+
+    [Theory]
+    [InlineData(StoreKind.Sqlite)]
+    [InlineData(StoreKind.Postgres)]
+    public async Task TheCliRenamesALegacyNameByNameOrIdAndRefusesABadNewName(StoreKind kind)
+    {
+        await using var store = TestStore.Create(kind);
+        var (id, _) = await LegacyUsers.Create(store, "old name", 3);
+        await LegacyUsers.Create(store, "x/y");
+
+        var bad = await Infrastructure.Cli.Run(store, "users", "rename", "old name", "new name");
+        Assert.Equal(2, bad.Exit);
+        var byName = await Infrastructure.Cli.Json(store, "users", "rename", "old name", "newname");
+        Assert.Equal(id, byName["id"]!.GetValue<string>());
+        Assert.Equal("old name", byName["previous"]!.GetValue<string>());
+        var slashId = store.Query(c => c.Scalar<string>("SELECT id FROM users WHERE name = 'x/y'"))!;
+        await Infrastructure.Cli.Json(store, "users", "rename", slashId, "xy");
+
+        var shown = await Infrastructure.Cli.Json(store, "credits", "show", "newname");
+        Assert.Equal(3, shown["credits"]!.GetValue<long>());
+        Assert.Equal(["newname", "xy"], store.Query(c => UserStoreNames(c)));
+    }
+
+    private static List<string> UserStoreNames(System.Data.Common.DbConnection c) =>
+        Switchboard.Users.UserStore.List(c).Select(u => u.Name).ToList();
+
+    [Fact]
+    public async Task ThePanelRenamesALegacyNameFromItsPageReachedById()
+    {
+        await using var store = TestStore.Create(StoreKind.Sqlite);
+        await PanelSession.CreateAdmin(store, "root");
+        var (id, _) = await LegacyUsers.Create(store, "a/b", 4);
+        await using var app = new SwitchboardFactory(store);
+        using var panel = app.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true });
+        await PanelSession.LogIn(panel, "root", PanelSession.Password);
+
+        // The list links the page by id: '/' cannot travel in a route value.
+        Assert.Contains($"href=\"/admin/users/{id}\"", await panel.GetStringAsync("/admin/users"));
+        var token = await PanelSession.FormToken(panel, $"/admin/users/{id}");
+        var refused = await panel.PostAsync($"/admin/users/{id}/rename", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["__RequestVerificationToken"] = token,
+            ["new_name"] = "still/bad",
+        }));
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        var done = await panel.PostAsync($"/admin/users/{id}/rename", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["__RequestVerificationToken"] = token,
+            ["new_name"] = "fixed",
+        }));
+
+        Assert.Equal(HttpStatusCode.Redirect, done.StatusCode);
+        Assert.Equal("/admin/users/fixed?done=renamed", done.Headers.Location?.OriginalString);
+        Assert.Contains("User fixed", await panel.GetStringAsync("/admin/users/fixed"));
+    }
+}
