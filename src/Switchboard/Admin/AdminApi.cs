@@ -21,7 +21,7 @@ public static class AdminApi
 {
     public static RouteGroupBuilder MapAdminApi(this WebApplication app)
     {
-        var admin = app.MapGroup("/admin/api").WithStoreErrors().RequireApiKey();
+        var admin = app.MapGroup("/admin/api").WithStoreErrors().RequireApiKey().RequireJsonBodies();
         admin.AddEndpointFilter(async (context, next) =>
             context.HttpContext.User().IsAdmin
                 ? await next(context)

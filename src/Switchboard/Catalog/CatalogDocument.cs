@@ -14,10 +14,10 @@ public static partial class CatalogDocument
     /// <summary>Service names that are paths of the API itself.</summary>
     public static readonly IReadOnlySet<string> ReservedServices = new HashSet<string>(StringComparer.Ordinal) { "request", "deal", "me" };
 
-    [GeneratedRegex("^[a-z0-9][a-z0-9_-]{0,62}$")]
+    [GeneratedRegex("^[a-z0-9][a-z0-9_-]{0,62}\\z")]
     public static partial Regex Slug();
 
-    [GeneratedRegex("^[a-z][a-z0-9_]*\\.[a-z][a-z0-9_]*$")]
+    [GeneratedRegex("^[a-z][a-z0-9_]*\\.[a-z][a-z0-9_]*\\z")]
     private static partial Regex HandlerId();
 
     public sealed record Parsed(IReadOnlyList<HandlerEntry> Handlers, IReadOnlyList<OfferEntry> Offers, IReadOnlyList<DealEntry> Deals, IReadOnlyList<string> Errors);

@@ -24,7 +24,7 @@ public sealed partial class PromptTemplate
     /// <summary>Distinct variable names in order of first use: the endpoint's required inputs.</summary>
     public IReadOnlyList<string> Variables { get; }
 
-    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]{0,63}$")]
+    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]{0,63}\\z")]
     private static partial Regex VariableName();
 
     public static bool TryParse(string source, out PromptTemplate template, out string error)

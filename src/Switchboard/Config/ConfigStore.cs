@@ -35,13 +35,13 @@ public sealed partial class ConfigStore
         _table = CheckTable(table);
     }
 
-    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]{0,62}$")]
+    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]{0,62}\\z")]
     private static partial Regex TableName();
 
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\\z")]
     private static partial Regex VersionText();
 
-    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_.-]{0,99}$")]
+    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_.-]{0,99}\\z")]
     private static partial Regex IdText();
 
     public static string CheckTable(string name) => TableName().IsMatch(name)

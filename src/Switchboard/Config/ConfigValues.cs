@@ -6,7 +6,10 @@ namespace Switchboard.Config;
 
 /// <summary>
 /// Typed reads from a loaded config, each problem added to <c>errors</c> with its key path. A
-/// whole number may also be a string of digits, since <c>!ENV</c> values are strings.
+/// whole number may also be a string of digits, since <c>!ENV</c> values are strings. An error
+/// names the key and what it must be, never the value found: that may be a decrypted <c>~</c>
+/// secret or an environment variable's value put at the wrong key, and errors reach the CLI,
+/// the logs and the admin API.
 /// </summary>
 public sealed class ConfigValues(JsonObject values, string path, List<string> errors)
 {
@@ -43,7 +46,7 @@ public sealed class ConfigValues(JsonObject values, string path, List<string> er
         }
         if (number < min || number > max)
         {
-            Errors.Add($"{At(key)} must be between {min} and {max}, not {number}");
+            Errors.Add($"{At(key)} must be between {min} and {max}");
             return null;
         }
         return number;
@@ -77,7 +80,7 @@ public sealed class ConfigValues(JsonObject values, string path, List<string> er
         {
             return duration;
         }
-        Errors.Add($"{At(key)} must be a duration such as 30s, 5m, 1h, 1d or 1w, not '{text}'");
+        Errors.Add($"{At(key)} must be a duration such as 30s, 5m, 1h, 1d or 1w");
         return null;
     }
 

@@ -23,7 +23,7 @@ public sealed partial class ResourceMap(IReadOnlyDictionary<string, ResourceSpec
 
     public IReadOnlyDictionary<string, ResourceSpec> Resources { get; } = resources;
 
-    [GeneratedRegex("^[A-Za-z0-9_.-]{1,100}$")]
+    [GeneratedRegex("^[A-Za-z0-9_.-]{1,100}\\z")]
     private static partial Regex Name();
 
     public static ResourceMap Read(JsonObject values, List<string> errors)
@@ -48,7 +48,7 @@ public sealed partial class ResourceMap(IReadOnlyDictionary<string, ResourceSpec
             {
                 null or "wait" => OnExhausted.Wait,
                 "reject" => OnExhausted.Reject,
-                var other => Invalid(errors, $"{read.At("on_exhausted")} must be wait or reject, not '{other}'"),
+                _ => Invalid(errors, $"{read.At("on_exhausted")} must be wait or reject"),
             };
             resources[name] = new ResourceSpec(
                 name,

@@ -45,7 +45,8 @@ public static class CreditMoves
         {
             throw new CreditMoveException("invalid_kind", "kind must be 'grant' or 'adjust'");
         }
-        if (Math.Abs(amount) > MaxAmount)
+        // Not Math.Abs: it throws on long.MinValue.
+        if (amount is < -MaxAmount or > MaxAmount)
         {
             throw new CreditMoveException("invalid_amount", $"an amount is at most {MaxAmount} credits either way");
         }

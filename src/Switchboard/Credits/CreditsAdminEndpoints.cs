@@ -32,9 +32,10 @@ public static class CreditsAdminEndpoints
 
     private static async Task<IResult> Move(string name, HttpContext http, Store store)
     {
-        if (await AdminJson.ReadObject(http.Request, MaxBodyBytes) is not { } body)
+        var (body, problem) = await AdminJson.Read(http.Request, MaxBodyBytes, "{\"kind\", \"amount\", \"note\"}", "kind", "amount", "note");
+        if (body is null)
         {
-            return Bad("invalid_json", $"The body must be a JSON object of at most {MaxBodyBytes} bytes: {{\"kind\", \"amount\", \"note\"}}.");
+            return problem!;
         }
         var kind = body["kind"] is JsonValue k && k.TryGetValue<string>(out var text) ? text : null;
         if (kind is not (CreditMoves.Grant or CreditMoves.Adjust))

@@ -63,15 +63,16 @@ public static class DealSubmitEndpoint
             {
                 return Problems.Of(400, "body_not_object", "The body must be a JSON object", "Send {\"inputs\": {...}, \"addons\": [...]}.");
             }
-            var unknown = body.EnumerateObject().Select(p => p.Name).Where(n => n is not ("inputs" or "addons")).ToList();
-            if (unknown.Count > 0)
-            {
-                return Problems.Of(400, "invalid_body", "Unknown fields in the body",
-                    $"Unknown: {string.Join(", ", unknown)}. A deal takes 'inputs' (an object) and 'addons' (a list of offer names).");
-            }
             var errors = new Dictionary<string, string>(StringComparer.Ordinal);
             try
             {
+                // In the try: reading a name that is not text ("\ud800") throws InvalidOperationException.
+                var unknown = body.EnumerateObject().Select(p => p.Name).Where(n => n is not ("inputs" or "addons")).ToList();
+                if (unknown.Count > 0)
+                {
+                    return Problems.Of(400, "invalid_body", "Unknown fields in the body",
+                        $"Unknown: {string.Join(", ", unknown)}. A deal takes 'inputs' (an object) and 'addons' (a list of offer names).");
+                }
                 if (Addons(body, errors) is not { } addons || DealPricing.Quote(snapshot, deal, addons, errors) is not { } priced)
                 {
                     return Problems.Of(400, "invalid_addons", "The add-ons are not valid", string.Join("; ", errors.Select(e => $"{e.Key} {e.Value}")),

@@ -132,6 +132,7 @@ public static class ServeHost
             };
             await Problems.Of(status, code, title).ExecuteAsync(context.HttpContext);
         });
+        app.UseRequestTextChecks();
         app.MapHealthEndpoints();
         app.MapCatalogEndpoints();
         app.MapRequestEndpoints();

@@ -15,7 +15,7 @@ namespace Switchboard.Requests;
 /// <summary>The client API under <c>/svc</c> that needs an API key: submit, read, cancel, who am I.</summary>
 public static partial class RequestEndpoints
 {
-    [GeneratedRegex("^[0-9a-f]{32}$")]
+    [GeneratedRegex("^[0-9a-f]{32}\\z")]
     private static partial Regex RequestId();
 
     /// <summary>Whether <paramref name="id"/> has the shape of a request id (32 lowercase hex characters).</summary>

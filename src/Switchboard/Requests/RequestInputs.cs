@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -44,6 +45,12 @@ public sealed class RequestInputs
                         errors[name] = $"is longer than {maxValueChars} characters";
                         continue;
                     }
+                    if (!Admin.AdminJson.IsText(text))
+                    {
+                        // NUL cannot be stored in PostgreSQL text; the other control characters only hide what a value is.
+                        errors[name] = "contains a control character (only tab and line breaks are allowed)";
+                        continue;
+                    }
                     values[name] = (text, false);
                     break;
                 case JsonValueKind.Number:
@@ -51,6 +58,11 @@ public sealed class RequestInputs
                     if (raw.Length > 100)
                     {
                         errors[name] = "is a number too long to be useful";
+                        continue;
+                    }
+                    if (!IsFinite(raw))
+                    {
+                        errors[name] = "is a number beyond what a double holds";
                         continue;
                     }
                     values[name] = (raw, true);
@@ -68,6 +80,17 @@ public sealed class RequestInputs
             }
         }
         return errors.Count == 0 ? new RequestInputs(values) : null;
+    }
+
+    /// <summary>
+    /// Whether a JSON number is one a double holds: neither beyond its range (1e400) nor
+    /// vanishing below it (1e-400). Inputs keep their raw text, but such a number cannot be stored
+    /// in PostgreSQL jsonb (numeric overflow) and means nothing to a model.
+    /// </summary>
+    private static bool IsFinite(string raw)
+    {
+        var value = double.Parse(raw, NumberStyles.Float, CultureInfo.InvariantCulture);
+        return double.IsFinite(value) && (value != 0 || !raw.Split('e', 'E')[0].Any(c => c is >= '1' and <= '9'));
     }
 
     private static string Describe(JsonValueKind kind) => kind switch

@@ -214,7 +214,7 @@ public static class SubmitEndpoint
             new Dictionary<string, object?> { ["resource"] = refusal.Resource, ["retry_after_s"] = refusal.Seconds });
     }
 
-    private static bool IsJson(string? contentType)
+    internal static bool IsJson(string? contentType)
     {
         if (string.IsNullOrEmpty(contentType))
         {
@@ -226,7 +226,7 @@ public static class SubmitEndpoint
     }
 
     /// <summary>Reads at most <paramref name="limit"/> bytes; more (declared or sent) is "too large", never buffered whole.</summary>
-    private static async Task<(ReadOnlyMemory<byte> Body, bool TooLarge)> ReadBody(HttpRequest request, int limit, CancellationToken cancellationToken)
+    internal static async Task<(ReadOnlyMemory<byte> Body, bool TooLarge)> ReadBody(HttpRequest request, int limit, CancellationToken cancellationToken)
     {
         if (request.ContentLength > limit)
         {

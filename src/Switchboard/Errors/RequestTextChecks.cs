@@ -1,0 +1,49 @@
+using Microsoft.AspNetCore.Http.Features;
+
+namespace Switchboard.Errors;
+
+/// <summary>
+/// Checks that come before any endpoint, for every endpoint (those added later too): a query
+/// string with a control character is refused (400 <c>invalid_query</c>; PostgreSQL refuses NUL
+/// in text, which would otherwise surface as a 503 from whichever endpoint passes it to the
+/// store), and a form body that cannot be read (a multipart body without its boundary, too many
+/// fields) is refused (400 <c>invalid_form</c>) instead of failing, as a 500, in the antiforgery
+/// check or the endpoint that reads it. The form read here is the one the endpoint gets
+/// (ASP.NET Core keeps it on the request), so nothing is read twice.
+/// </summary>
+public static class RequestTextChecks
+{
+    public static WebApplication UseRequestTextChecks(this WebApplication app)
+    {
+        app.Use(async (http, next) =>
+        {
+            if (http.Request.Query.Any(q => HasControl(q.Key) || q.Value.Any(v => v is not null && HasControl(v))))
+            {
+                await Problems.Of(400, "invalid_query", "The query string is not valid", "A query value may not hold control characters.")
+                    .ExecuteAsync(http);
+                return;
+            }
+            if (http.Request.HasFormContentType && http.Features.Get<IFormFeature>()?.Form is null)
+            {
+                try
+                {
+                    await http.Request.ReadFormAsync(http.RequestAborted);
+                }
+                catch (BadHttpRequestException ex)
+                {
+                    await Problems.Of(ex.StatusCode, ex.StatusCode == 413 ? "body_too_large" : "invalid_form", "The form cannot be read").ExecuteAsync(http);
+                    return;
+                }
+                catch (Exception ex) when (ex is InvalidDataException or IOException)
+                {
+                    await Problems.Of(400, "invalid_form", "The form cannot be read", "Send a well-formed form body.").ExecuteAsync(http);
+                    return;
+                }
+            }
+            await next(http);
+        });
+        return app;
+    }
+
+    private static bool HasControl(string s) => s.Any(char.IsControl);
+}

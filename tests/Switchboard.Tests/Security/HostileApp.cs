@@ -1,0 +1,118 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+using Switchboard.Storage;
+using Switchboard.Tests.Infrastructure;
+
+namespace Switchboard.Tests.Security;
+
+/// <summary>
+/// A serve process in memory on a store of its own with one offer (t/a, 10 credits), one deal
+/// (solo), a user alice (1000 credits) and an admin root: what the security tests of bad input
+/// call, and the store rows they compare before and after.
+/// </summary>
+public sealed class HostileApp : IAsyncDisposable
+{
+    public const string Catalog = """
+        handlers:
+          - {id: echo.render, credits: 1}
+        offers:
+          - {service: t, action: a, handler: echo.render, price: 10, prompt_template: "A({topic})"}
+        deals:
+          - name: solo
+            offers:
+              - {offer: t/a, pipeline: none}
+        """;
+
+    private HostileApp(TestStore dir) => Dir = dir;
+
+    public TestStore Dir { get; }
+
+    public SwitchboardFactory App { get; private set; } = null!;
+
+    public HttpClient User { get; private set; } = null!;
+
+    public HttpClient Admin { get; private set; } = null!;
+
+    public string UserId { get; private set; } = "";
+
+    public static async Task<HostileApp> Start(StoreKind kind)
+    {
+        var app = new HostileApp(TestStore.Create(kind));
+        await Infrastructure.Cli.ApplyCatalog(app.Dir, Catalog);
+        (app.UserId, var key) = await Infrastructure.Cli.CreateUser(app.Dir, "alice", 1000);
+        var root = await Infrastructure.Cli.Json(app.Dir, "users", "create", "root", "--admin");
+        app.App = new SwitchboardFactory(app.Dir);
+        app.User = app.App.ClientFor(key);
+        app.Admin = app.App.ClientFor(root["api_key"]!.GetValue<string>());
+        return app;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await App.DisposeAsync();
+        await Dir.DisposeAsync();
+    }
+
+    public static ByteArrayContent Body(string text, string? contentType = "application/json")
+    {
+        var content = new ByteArrayContent(Encoding.UTF8.GetBytes(text));
+        if (contentType is not null)
+        {
+            content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+        }
+        return content;
+    }
+
+    /// <summary>Users, keys, ledger, requests, offers, deals and handlers: what a refused call must leave as it was.</summary>
+    public string State() => Dir.Query(c =>
+    {
+        var rows = new StringBuilder();
+        foreach (var sql in new[]
+        {
+            "SELECT id || '|' || name || '|' || credits || '|' || is_admin FROM users ORDER BY id",
+            "SELECT prefix || '|' || COALESCE(revoked_at, 0) FROM api_keys ORDER BY prefix",
+            "SELECT id || '|' || kind || '|' || amount FROM ledger ORDER BY id",
+            "SELECT id || '|' || status FROM requests ORDER BY id",
+            "SELECT service || '/' || action || '|' || price || '|' || prompt_template FROM offers ORDER BY service, action",
+            "SELECT name FROM deals ORDER BY name",
+            "SELECT id || '|' || credits FROM handlers ORDER BY id",
+        })
+        {
+            using var command = c.Sql(sql);
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                rows.AppendLine(reader.GetString(0));
+            }
+        }
+        return rows.ToString();
+    });
+
+    /// <summary>Asserts a problem answer with this status and code.</summary>
+    public static async Task<JsonObject> AssertProblem(HttpResponseMessage response, HttpStatusCode status, string code)
+    {
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(status == response.StatusCode, $"{(int)response.StatusCode}: {text}");
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = JsonNode.Parse(text)!.AsObject();
+        Assert.Equal(code, problem["code"]!.GetValue<string>());
+        return problem;
+    }
+
+    public async Task<JsonObject> Refused(Func<Task<HttpResponseMessage>> call, HttpStatusCode status, string code)
+    {
+        var before = State();
+        var problem = await AssertProblem(await call(), status, code);
+        Assert.Equal(before, State());
+        return problem;
+    }
+
+    public Task<HttpResponseMessage> Post(HttpClient client, string path, string body, string? contentType = "application/json") =>
+        client.PostAsync(path, Body(body, contentType));
+
+    public Task<HttpResponseMessage> Put(HttpClient client, string path, string body) => client.PutAsync(path, Body(body));
+
+    public static async Task<JsonObject> Json(HttpResponseMessage response) => (await response.Content.ReadFromJsonAsync<JsonObject>())!;
+}
