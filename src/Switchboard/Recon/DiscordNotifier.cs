@@ -57,6 +57,8 @@ public sealed class DiscordNotifier : BackgroundService
         _http = new HttpClient(OutboundGuard.CreateHandler(outbound ?? new OutboundOptions()))
         {
             Timeout = timeout ?? TimeSpan.FromSeconds(10),
+            // Discord answers with a few hundred bytes; a webhook host sending more is not read whole.
+            MaxResponseContentBufferSize = 64 * 1024,
         };
         _channel = Channel.CreateBounded<AlertNotice>(
             new BoundedChannelOptions(256) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true },
