@@ -30,7 +30,8 @@ public static class CommandLine
         """ + "\n" + UsageCommand.Usage + "\n" + ConfigCommands.Usage + "\n" + AuditCommand.Usage + "\n" + """
 
         serve, api, executor and recon take --metrics-urls URL (e.g. http://127.0.0.1:9101): Prometheus
-        metrics at URL/metrics (serve and api otherwise answer /metrics on their main URL).
+        metrics at URL/metrics. serve and api answer /metrics on their main URL only with
+        Switchboard__MetricsBearerToken (or ...TokenFile) set, to that bearer token.
 
         Every command takes --config FILE (the bootstrap config: store and queue; api, executor
         and recon need one with redis.uri). Without it, commands use the embedded store in

@@ -103,25 +103,30 @@ public static class MetricsHosting
         {
             throw new BootstrapException($"{BearerTokenKey} and {BearerTokenFileKey} are both set: give one");
         }
-        string? token = inline;
+        string token;
         if (!string.IsNullOrEmpty(file))
         {
             try
             {
-                token = File.ReadLines(file).FirstOrDefault() ?? "";
+                token = (File.ReadLines(file).FirstOrDefault() ?? "").Trim();
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
                 throw new BootstrapException($"{BearerTokenFileKey}: cannot read the token file: {ex.GetType().Name}");
             }
         }
-        if (token is null || (token = token.Trim()).Length == 0 && string.IsNullOrEmpty(file))
+        else if (string.IsNullOrWhiteSpace(inline))
         {
             return null;
         }
+        else
+        {
+            token = inline.Trim();
+        }
         if (token.Length < MinTokenLength || token.Any(char.IsControl))
         {
-            throw new BootstrapException($"the metrics bearer token ({(file is null ? BearerTokenKey : BearerTokenFileKey)}) must be at least {MinTokenLength} characters, without control characters");
+            var setting = string.IsNullOrEmpty(file) ? BearerTokenKey : BearerTokenFileKey;
+            throw new BootstrapException($"the metrics bearer token ({setting}) must be at least {MinTokenLength} characters, without control characters");
         }
         return SHA256.HashData(Encoding.UTF8.GetBytes(token));
     }

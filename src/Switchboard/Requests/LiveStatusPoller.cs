@@ -21,7 +21,6 @@ public sealed class LiveStatusPoller(Store store, IOptions<SwitchboardOptions> o
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<string, List<Watch>> _watches = new(StringComparer.Ordinal);
-    private bool _storeDown;
 
     /// <summary>Starts watching <paramref name="id"/>; the first tick wakes the watch (its marker is not known yet).</summary>
     public Watch Start(string id)
@@ -54,7 +53,15 @@ public sealed class LiveStatusPoller(Store store, IOptions<SwitchboardOptions> o
         using var timer = new PeriodicTimer(options.Value.LiveStatusPollInterval);
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
-            Tick();
+            try
+            {
+                Tick();
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // Not a store outage (those wake the sockets): a bug must not stop the host.
+                logger.LogError(ex, "Live status poll failed");
+            }
         }
     }
 
@@ -78,16 +85,10 @@ public sealed class LiveStatusPoller(Store store, IOptions<SwitchboardOptions> o
         }
         catch (DbException ex)
         {
-            // Each socket logs the outage once with its request id; here it is only counted.
-            if (!_storeDown)
-            {
-                logger.LogDebug(ex, "Live status: the store could not be read");
-            }
-            _storeDown = true;
+            // Each socket logs the outage once, with its request id.
             WakeAll(ex);
             return;
         }
-        _storeDown = false;
         lock (_lock)
         {
             foreach (var (id, list) in _watches)

@@ -230,3 +230,45 @@ public abstract class LiveChannelTests(StoreKind kind) : IAsyncLifetime
 public sealed class LiveChannelsOnSqlite() : LiveChannelTests(StoreKind.Sqlite);
 
 public sealed class LiveChannelsOnPostgres() : LiveChannelTests(StoreKind.Postgres);
+
+/// <summary>The live channel registry's counting and its options, without a server.</summary>
+public sealed class LiveChannelRegistryTests
+{
+    private static Switchboard.Requests.LiveChannels Registry(int perUser, int perProcess) =>
+        new(Microsoft.Extensions.Options.Options.Create(new Switchboard.Hosting.SwitchboardOptions { LiveChannelsPerUser = perUser, LiveChannelsPerProcess = perProcess }));
+
+    [Fact]
+    public void ALeaseDisposedTwiceGivesItsPlaceBackOnce()
+    {
+        var channels = Registry(perUser: 2, perProcess: 3);
+        var a = channels.TryAcquire("u1")!;
+        var b = channels.TryAcquire("u1")!;
+        Assert.Null(channels.TryAcquire("u1"));
+        var c = channels.TryAcquire("u2")!;
+        Assert.Null(channels.TryAcquire("u3"));
+
+        a.Dispose();
+        a.Dispose();
+        Assert.Equal(2, channels.Open);
+        Assert.NotNull(channels.TryAcquire("u3"));
+        Assert.Null(channels.TryAcquire("u1"));
+        b.Dispose();
+        c.Dispose();
+        Assert.Equal(1, channels.Open);
+    }
+
+    [Theory]
+    [InlineData(nameof(Switchboard.Hosting.SwitchboardOptions.LiveChannelsPerUser), 0)]
+    [InlineData(nameof(Switchboard.Hosting.SwitchboardOptions.LiveChannelsPerProcess), 0)]
+    [InlineData(nameof(Switchboard.Hosting.SwitchboardOptions.LiveStatusBatch), 0)]
+    [InlineData(nameof(Switchboard.Hosting.SwitchboardOptions.LiveStatusBatch), 1001)]
+    public void OutOfRangeLimitsAreRefusedAtStart(string property, int value)
+    {
+        var options = new Switchboard.Hosting.SwitchboardOptions();
+        typeof(Switchboard.Hosting.SwitchboardOptions).GetProperty(property)!.SetValue(options, value);
+        var errors = new List<System.ComponentModel.DataAnnotations.ValidationResult>();
+
+        Assert.False(System.ComponentModel.DataAnnotations.Validator.TryValidateObject(options, new(options), errors, validateAllProperties: true));
+        Assert.Contains(errors, e => e.ErrorMessage!.Contains(property, StringComparison.Ordinal));
+    }
+}
