@@ -117,6 +117,11 @@ public static class UserSecurity
 
     private static void KeepAnAdmin(DbConnection connection, UserInfo user, string what)
     {
+        // The bump first: its row lock, held to the commit, queues every such change in the
+        // deployment behind this one, so two admins removed at once on PostgreSQL cannot each
+        // count the other as the one left (the count below is a statement of its own, and sees
+        // what the change before it committed). A refusal rolls the bump back with the unit.
+        Meta.Bump(connection, Meta.AuthVersion);
         var others = connection.Scalar<long>(
             "SELECT COUNT(*) FROM users WHERE is_admin = 1 AND disabled_at IS NULL AND id <> @id", ("@id", user.Id));
         if (others == 0)
