@@ -35,6 +35,10 @@ public static class AuditRedaction
     public static bool LooksSecret(string value) =>
         value.StartsWith("sb_", StringComparison.Ordinal) && value.Length > 12 || value.StartsWith("gAAAAA", StringComparison.Ordinal);
 
+    /// <summary>A row's target: an API key pasted where its prefix was asked for (<c>keys revoke</c> takes either) keeps its prefix only.</summary>
+    public static string Target(string target) =>
+        !LooksSecret(target) ? target : target.StartsWith("sb_", StringComparison.Ordinal) ? Users.UserStore.KeyName(target) : Redacted;
+
     /// <summary>A redacted deep copy of <paramref name="node"/>.</summary>
     public static JsonNode? Redact(JsonNode? node) => node switch
     {

@@ -152,6 +152,9 @@ public sealed class AuditTrailTests
         var (_, aliceKey) = await Infrastructure.Cli.CreateUser(store, "alice", 1);
         await Infrastructure.Cli.Json(store, "credits", "grant", "alice", "9", "--note", "bonus", "--actor", "ops-anna");
         var key = await Infrastructure.Cli.Json(store, "keys", "create", "alice");
+        var pasted = await Infrastructure.Cli.Json(store, "keys", "create", "alice");
+        // A whole key pasted where its prefix is asked for: the row keeps the prefix only.
+        await Infrastructure.Cli.Json(store, "keys", "revoke", pasted["api_key"]!.GetValue<string>());
         await Infrastructure.Cli.Json(store, "users", "rename", "alice", "alice2");
         await Infrastructure.Cli.ApplyCatalog(store, """
             handlers:
@@ -165,7 +168,7 @@ public sealed class AuditTrailTests
         await Infrastructure.Cli.Run(store, "users", "create", "bad/name");
 
         var rows = Rows(store);
-        Assert.Equal(["catalog apply", "users rename", "keys create", "credits grant", "users create", "users create"], rows.Select(r => r.Action));
+        Assert.Equal(["catalog apply", "users rename", "keys revoke", "keys create", "keys create", "credits grant", "users create", "users create"], rows.Select(r => r.Action));
         Assert.All(rows, r =>
         {
             Assert.Equal(AuditLog.Cli, r.Channel);
@@ -173,14 +176,14 @@ public sealed class AuditTrailTests
             Assert.Equal(Environment.UserName, JsonNode.Parse(r.Details!)!["os_user"]!.GetValue<string>());
         });
         Assert.EndsWith(".yaml", rows[0].Target);
-        Assert.Equal(["alice", "alice", "alice", "alice", "boss"], rows.Skip(1).Select(r => r.Target));
+        Assert.Equal(["alice", pasted["api_key"]!.GetValue<string>()[..11], "alice", "alice", "alice", "alice", "boss"], rows.Skip(1).Select(r => r.Target));
         Assert.Equal("ops-anna", rows[^1].Actor);
-        Assert.Equal("ops-anna", rows[3].Actor);
+        Assert.Equal("ops-anna", rows[5].Actor);
         Assert.Equal(Environment.UserName, rows[1].Actor);
         Assert.Equal(AuditRedaction.Redacted, JsonNode.Parse(rows[^1].Details!)!["options"]!["password"]!.GetValue<string>());
         Assert.Equal("alice2", JsonNode.Parse(rows[1].Details!)!["args"]![0]!.GetValue<string>());
         var stored = AllRows(store);
-        foreach (var secret in new[] { AdminPassword, boss["api_key"]!.GetValue<string>(), aliceKey, key["api_key"]!.GetValue<string>() })
+        foreach (var secret in new[] { AdminPassword, boss["api_key"]!.GetValue<string>(), aliceKey, key["api_key"]!.GetValue<string>(), pasted["api_key"]!.GetValue<string>() })
         {
             Assert.DoesNotContain(secret, stored);
         }
