@@ -199,6 +199,40 @@ public sealed class AuditTrailTests
     [Theory]
     [InlineData(StoreKind.Sqlite)]
     [InlineData(StoreKind.Postgres)]
+    public async Task ConfigCommandsAreRecordedWithoutTheSecretsTheyCarryOrShow(StoreKind kind)
+    {
+        await using var store = TestStore.Create(kind);
+        var fernetKey = Switchboard.Config.Fernet.GenerateKey();
+        var boot = store.WriteBootstrap("audit-configs.yaml", "", $"fernet_key: {fernetKey}");
+        var file = Path.Combine(store.Path, "notes.yaml");
+        await File.WriteAllTextAsync(file, "greeting: hello\n~token: sk-audit-secret\n");
+        async Task Config(params string[] args)
+        {
+            var (exit, _, error) = await Infrastructure.Cli.RunArgs(["config", .. args, "--config", boot]);
+            Assert.True(exit == 0, error);
+        }
+
+        await Config("push", file, "--id", "notes", "--author", "ops-anna");
+        await Config("push", file, "--id", "notes", "--version", "2.0");
+        await Config("rollback", "notes", "--to", "1.0", "--author", "ops-ben");
+        await Config("show", "notes", "--reveal");
+        await Config("show", "notes");
+        await Config("list");
+
+        var rows = Rows(store);
+        Assert.Equal(["config show", "config rollback", "config push", "config push"], rows.Select(r => r.Action));
+        Assert.Equal(["notes", "notes", file, file], rows.Select(r => r.Target));
+        Assert.Equal("ops-ben", rows[1].Actor);
+        Assert.Equal("ops-anna", rows[3].Actor);
+        Assert.Equal("true", JsonNode.Parse(rows[0].Details!)!["options"]!["reveal"]!.GetValue<string>());
+        var stored = AllRows(store);
+        Assert.DoesNotContain("sk-audit-secret", stored);
+        Assert.DoesNotContain(fernetKey, stored);
+    }
+
+    [Theory]
+    [InlineData(StoreKind.Sqlite)]
+    [InlineData(StoreKind.Postgres)]
     public async Task TheStoreRefusesToChangeOrRemoveAnAuditRow(StoreKind kind)
     {
         await using var store = TestStore.Create(kind);
