@@ -257,7 +257,7 @@ public sealed class AuditTrailTests
     public async Task ALoneSurrogateOrASecretLookingValueInARequestIsStoredSafely(StoreKind kind)
     {
         await using var store = TestStore.Create(kind);
-        var fields = (JsonObject)JsonNode.Parse("""{"note": "a\ud800b", "lone": "\udc00", "nested": {"api_key": "x", "v": "sb_abcdefgh_0123456789"}, "max_tokens": 5}""")!;
+        var fields = (JsonObject)JsonNode.Parse("""{"note": "a\ud800b", "lone": "\udc00", "nested": {"api_key": "x", "v": "sb_abcdefgh_0123456789", "w": ["sk-proj-0123456789abcdef"]}, "max_tokens": 5}""")!;
 
         await store.Store.WriteAsync(c => AuditLog.Record(c, "root\ud800", AuditLog.Api, "::1", "PUT /x", "t\ud800", 200, (JsonObject)AuditRedaction.Redact(fields)!));
 
@@ -269,6 +269,7 @@ public sealed class AuditTrailTests
         Assert.Equal(AuditRedaction.InvalidText, details["lone"]!.GetValue<string>());
         Assert.Equal(AuditRedaction.Redacted, details["nested"]!["api_key"]!.GetValue<string>());
         Assert.Equal(AuditRedaction.Redacted, details["nested"]!["v"]!.GetValue<string>());
+        Assert.Equal(AuditRedaction.Redacted, details["nested"]!["w"]![0]!.GetValue<string>());
         Assert.Equal(5, details["max_tokens"]!.GetValue<int>());
     }
 
