@@ -61,7 +61,7 @@ public static class AuditLog
             VALUES (@at, @actor, @channel, @address, @action, @target, @status, @details)
             """,
             ("@at", Clock.NowMs()), ("@actor", Short(actor)), ("@channel", channel), ("@address", address), ("@action", Short(action)),
-            ("@target", target is null ? null : Short(target)), ("@status", status), ("@details", json));
+            ("@target", target is null ? null : Short(AuditRedaction.Target(target))), ("@status", status), ("@details", json));
     }
 
     private static string Short(string text) => AuditRedaction.Clean(text.Length > MaxShortText ? text[..MaxShortText] + "…" : text);

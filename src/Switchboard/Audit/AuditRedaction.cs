@@ -31,9 +31,19 @@ public static class AuditRedaction
         return parts[^1] == "key" || parts.Any(SecretWords.Contains);
     }
 
-    /// <summary>A value that is a secret whatever it is called: an API key (<c>sb_…</c>) or a Fernet token (<c>gAAAAA…</c>).</summary>
+    /// <summary>
+    /// A value that is a secret whatever it is called: one of our API keys (<c>sb_…</c>, longer
+    /// than a prefix), a Fernet token (<c>gAAAAA…</c>), an OpenAI-style key (<c>sk-…</c>), a bearer header.
+    /// </summary>
     public static bool LooksSecret(string value) =>
-        value.StartsWith("sb_", StringComparison.Ordinal) && value.Length > 12 || value.StartsWith("gAAAAA", StringComparison.Ordinal);
+        value.StartsWith("sb_", StringComparison.Ordinal) && value.Length > 12
+        || value.StartsWith("gAAAAA", StringComparison.Ordinal)
+        || value.StartsWith("sk-", StringComparison.Ordinal) && value.Length >= 20
+        || value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>A row's target: an API key pasted where its prefix was asked for (<c>keys revoke</c> takes either) keeps its prefix only.</summary>
+    public static string Target(string target) =>
+        !LooksSecret(target) ? target : target.StartsWith("sb_", StringComparison.Ordinal) ? Users.UserStore.KeyName(target) : Redacted;
 
     /// <summary>A redacted deep copy of <paramref name="node"/>.</summary>
     public static JsonNode? Redact(JsonNode? node) => node switch

@@ -152,6 +152,9 @@ public sealed class AuditTrailTests
         var (_, aliceKey) = await Infrastructure.Cli.CreateUser(store, "alice", 1);
         await Infrastructure.Cli.Json(store, "credits", "grant", "alice", "9", "--note", "bonus", "--actor", "ops-anna");
         var key = await Infrastructure.Cli.Json(store, "keys", "create", "alice");
+        var pasted = await Infrastructure.Cli.Json(store, "keys", "create", "alice");
+        // A whole key pasted where its prefix is asked for: the row keeps the prefix only.
+        await Infrastructure.Cli.Json(store, "keys", "revoke", pasted["api_key"]!.GetValue<string>());
         await Infrastructure.Cli.Json(store, "users", "rename", "alice", "alice2");
         await Infrastructure.Cli.ApplyCatalog(store, """
             handlers:
@@ -165,7 +168,7 @@ public sealed class AuditTrailTests
         await Infrastructure.Cli.Run(store, "users", "create", "bad/name");
 
         var rows = Rows(store);
-        Assert.Equal(["catalog apply", "users rename", "keys create", "credits grant", "users create", "users create"], rows.Select(r => r.Action));
+        Assert.Equal(["catalog apply", "users rename", "keys revoke", "keys create", "keys create", "credits grant", "users create", "users create"], rows.Select(r => r.Action));
         Assert.All(rows, r =>
         {
             Assert.Equal(AuditLog.Cli, r.Channel);
@@ -173,14 +176,14 @@ public sealed class AuditTrailTests
             Assert.Equal(Environment.UserName, JsonNode.Parse(r.Details!)!["os_user"]!.GetValue<string>());
         });
         Assert.EndsWith(".yaml", rows[0].Target);
-        Assert.Equal(["alice", "alice", "alice", "alice", "boss"], rows.Skip(1).Select(r => r.Target));
+        Assert.Equal(["alice", pasted["api_key"]!.GetValue<string>()[..11], "alice", "alice", "alice", "alice", "boss"], rows.Skip(1).Select(r => r.Target));
         Assert.Equal("ops-anna", rows[^1].Actor);
-        Assert.Equal("ops-anna", rows[3].Actor);
+        Assert.Equal("ops-anna", rows[5].Actor);
         Assert.Equal(Environment.UserName, rows[1].Actor);
         Assert.Equal(AuditRedaction.Redacted, JsonNode.Parse(rows[^1].Details!)!["options"]!["password"]!.GetValue<string>());
         Assert.Equal("alice2", JsonNode.Parse(rows[1].Details!)!["args"]![0]!.GetValue<string>());
         var stored = AllRows(store);
-        foreach (var secret in new[] { AdminPassword, boss["api_key"]!.GetValue<string>(), aliceKey, key["api_key"]!.GetValue<string>() })
+        foreach (var secret in new[] { AdminPassword, boss["api_key"]!.GetValue<string>(), aliceKey, key["api_key"]!.GetValue<string>(), pasted["api_key"]!.GetValue<string>() })
         {
             Assert.DoesNotContain(secret, stored);
         }
@@ -191,6 +194,40 @@ public sealed class AuditTrailTests
         Assert.Equal("alice", JsonNode.Parse(Assert.Single(lines))!["target"]!.GetValue<string>());
         var bad = await Infrastructure.Cli.Run(store, "audit", "--limit", "0");
         Assert.Equal(2, bad.Exit);
+    }
+
+    [Theory]
+    [InlineData(StoreKind.Sqlite)]
+    [InlineData(StoreKind.Postgres)]
+    public async Task ConfigCommandsAreRecordedWithoutTheSecretsTheyCarryOrShow(StoreKind kind)
+    {
+        await using var store = TestStore.Create(kind);
+        var fernetKey = Switchboard.Config.Fernet.GenerateKey();
+        var boot = store.WriteBootstrap("audit-configs.yaml", "", $"fernet_key: {fernetKey}");
+        var file = Path.Combine(store.Path, "notes.yaml");
+        await File.WriteAllTextAsync(file, "greeting: hello\n~token: sk-audit-secret\n");
+        async Task Config(params string[] args)
+        {
+            var (exit, _, error) = await Infrastructure.Cli.RunArgs(["config", .. args, "--config", boot]);
+            Assert.True(exit == 0, error);
+        }
+
+        await Config("push", file, "--id", "notes", "--author", "ops-anna");
+        await Config("push", file, "--id", "notes", "--version", "2.0");
+        await Config("rollback", "notes", "--to", "1.0", "--author", "ops-ben");
+        await Config("show", "notes", "--reveal");
+        await Config("show", "notes");
+        await Config("list");
+
+        var rows = Rows(store);
+        Assert.Equal(["config show", "config rollback", "config push", "config push"], rows.Select(r => r.Action));
+        Assert.Equal(["notes", "notes", file, file], rows.Select(r => r.Target));
+        Assert.Equal("ops-ben", rows[1].Actor);
+        Assert.Equal("ops-anna", rows[3].Actor);
+        Assert.Equal("true", JsonNode.Parse(rows[0].Details!)!["options"]!["reveal"]!.GetValue<string>());
+        var stored = AllRows(store);
+        Assert.DoesNotContain("sk-audit-secret", stored);
+        Assert.DoesNotContain(fernetKey, stored);
     }
 
     [Theory]
@@ -220,7 +257,7 @@ public sealed class AuditTrailTests
     public async Task ALoneSurrogateOrASecretLookingValueInARequestIsStoredSafely(StoreKind kind)
     {
         await using var store = TestStore.Create(kind);
-        var fields = (JsonObject)JsonNode.Parse("""{"note": "a\ud800b", "lone": "\udc00", "nested": {"api_key": "x", "v": "sb_abcdefgh_0123456789"}, "max_tokens": 5}""")!;
+        var fields = (JsonObject)JsonNode.Parse("""{"note": "a\ud800b", "lone": "\udc00", "nested": {"api_key": "x", "v": "sb_abcdefgh_0123456789", "w": ["sk-proj-0123456789abcdef"]}, "max_tokens": 5}""")!;
 
         await store.Store.WriteAsync(c => AuditLog.Record(c, "root\ud800", AuditLog.Api, "::1", "PUT /x", "t\ud800", 200, (JsonObject)AuditRedaction.Redact(fields)!));
 
@@ -232,6 +269,7 @@ public sealed class AuditTrailTests
         Assert.Equal(AuditRedaction.InvalidText, details["lone"]!.GetValue<string>());
         Assert.Equal(AuditRedaction.Redacted, details["nested"]!["api_key"]!.GetValue<string>());
         Assert.Equal(AuditRedaction.Redacted, details["nested"]!["v"]!.GetValue<string>());
+        Assert.Equal(AuditRedaction.Redacted, details["nested"]!["w"]![0]!.GetValue<string>());
         Assert.Equal(5, details["max_tokens"]!.GetValue<int>());
     }
 
