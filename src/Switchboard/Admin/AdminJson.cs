@@ -89,17 +89,11 @@ public static class AdminJson
     /// <summary>Decodes every name and string now, so that no endpoint meets a bad one later.</summary>
     private static bool IsText(JsonNode? node) => node switch
     {
-        JsonObject o => o.All(p => IsText(p.Key) && IsText(p.Value)),
+        JsonObject o => o.All(p => InputText.IsText(p.Key) && IsText(p.Value)),
         JsonArray a => a.All(IsText),
-        JsonValue v when v.GetValueKind() == JsonValueKind.String => IsText(v.GetValue<string>()),
+        JsonValue v when v.GetValueKind() == JsonValueKind.String => InputText.IsText(v.GetValue<string>()),
         _ => true,
     };
-
-    /// <summary>
-    /// No control character but tab, line feed and carriage return (prompt templates have them);
-    /// PostgreSQL refuses NUL in text, and the others only hide what a value is.
-    /// </summary>
-    public static bool IsText(string s) => !s.Any(c => char.IsControl(c) && c is not ('\t' or '\n' or '\r'));
 
     private static IResult UnsupportedMediaType() =>
         Problems.Of(415, "unsupported_media_type", "The body must be JSON", "Send 'Content-Type: application/json'.");

@@ -48,7 +48,9 @@ public sealed partial class ConfigStore
         ? name
         : throw new ConfigException($"'meta.collection' is '{name}'; it must be a table name (letters, digits, _; at most 63)");
 
-    public static string CheckVersion(string version) => VersionText().IsMatch(version)
+    public static bool IsVersion(string version) => VersionText().IsMatch(version);
+
+    public static string CheckVersion(string version) => IsVersion(version)
         ? version
         : throw new ConfigException($"'{version}' is not a version (letters, digits, '.', '_', '-'; such as 1.0)");
 

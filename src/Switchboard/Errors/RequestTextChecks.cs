@@ -8,7 +8,8 @@ namespace Switchboard.Errors;
 /// in text, which would otherwise surface as a 503 from whichever endpoint passes it to the
 /// store), and a form body that cannot be read (a multipart body without its boundary, too many
 /// fields) is refused (400 <c>invalid_form</c>) instead of failing, as a 500, in the antiforgery
-/// check or the endpoint that reads it. The form read here is the one the endpoint gets
+/// check or the endpoint that reads it, as is a form value with a control character other than
+/// tab and line breaks (<see cref="InputText"/>, the rule of JSON bodies). The form read here is the one the endpoint gets
 /// (ASP.NET Core keeps it on the request), so nothing is read twice.
 /// </summary>
 public static class RequestTextChecks
@@ -25,9 +26,10 @@ public static class RequestTextChecks
             }
             if (http.Request.HasFormContentType && http.Features.Get<IFormFeature>()?.Form is null)
             {
+                IFormCollection form;
                 try
                 {
-                    await http.Request.ReadFormAsync(http.RequestAborted);
+                    form = await http.Request.ReadFormAsync(http.RequestAborted);
                 }
                 catch (BadHttpRequestException ex)
                 {
@@ -37,6 +39,12 @@ public static class RequestTextChecks
                 catch (Exception ex) when (ex is InvalidDataException or IOException)
                 {
                     await Problems.Of(400, "invalid_form", "The form cannot be read", "Send a well-formed form body.").ExecuteAsync(http);
+                    return;
+                }
+                if (form.Any(f => !InputText.IsText(f.Key) || f.Value.Any(v => v is not null && !InputText.IsText(v))))
+                {
+                    await Problems.Of(400, "invalid_form", "The form is not valid", "A form value may not hold control characters but tab and line breaks.")
+                        .ExecuteAsync(http);
                     return;
                 }
             }

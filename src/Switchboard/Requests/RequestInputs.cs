@@ -45,9 +45,8 @@ public sealed class RequestInputs
                         errors[name] = $"is longer than {maxValueChars} characters";
                         continue;
                     }
-                    if (!Admin.AdminJson.IsText(text))
+                    if (!Errors.InputText.IsText(text))
                     {
-                        // NUL cannot be stored in PostgreSQL text; the other control characters only hide what a value is.
                         errors[name] = "contains a control character (only tab and line breaks are allowed)";
                         continue;
                     }

@@ -212,7 +212,8 @@ public abstract class ConfigCommandTests(StoreKind kind) : IAsyncLifetime
         var (exit, _, error) = await Config(_boot, "push", bad, "--id", "resource_map");
         Assert.Equal(1, exit);
         Assert.Contains("resource_map.openai.max_concurent is not a known setting", error);
-        Assert.Contains("resource_map.openai.on_exhausted must be wait or reject, not 'maybe'", error);
+        Assert.Contains("resource_map.openai.on_exhausted must be wait or reject", error);
+        Assert.DoesNotContain("maybe", error); // the value may be a secret: errors name the path only
         Assert.Contains("resource_map.openai.period must be a duration", error);
         Assert.Contains("resource_map.openai.rpm must be between 1 and", error);
         Assert.Contains("resource_map.bad name: a resource name", error);
@@ -398,7 +399,7 @@ public abstract class ConfigCommandTests(StoreKind kind) : IAsyncLifetime
             (["push", file, "--id", "bad id!"], 1, "'bad id!' is not a config id"),
             (["push", file, "--id", "api", "--version", "1 0"], 1, "'1 0' is not a version"),
             (["push", File("broken.yaml", "a: [1,\n"), "--id", "api"], 1, "broken.yaml:2:1:"),
-            (["push", File("big.yaml", "max_attempts: 1000\n"), "--id", "api"], 1, "api.max_attempts must be between 1 and 100, not 1000"),
+            (["push", File("big.yaml", "max_attempts: 1000\n"), "--id", "api"], 1, "api.max_attempts must be between 1 and 100"),
             (["frob"], 2, "config has no subcommand 'frob'"),
             (["show", "nothing"], 1, "config 'nothing' has no active version"),
             (["show", "api", "--version", "7.0"], 1, "config 'api' has no version 7.0"),

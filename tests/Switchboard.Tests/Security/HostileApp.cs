@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
 using Switchboard.Storage;
@@ -113,6 +112,4 @@ public sealed class HostileApp : IAsyncDisposable
         client.PostAsync(path, Body(body, contentType));
 
     public Task<HttpResponseMessage> Put(HttpClient client, string path, string body) => client.PutAsync(path, Body(body));
-
-    public static async Task<JsonObject> Json(HttpResponseMessage response) => (await response.Content.ReadFromJsonAsync<JsonObject>())!;
 }

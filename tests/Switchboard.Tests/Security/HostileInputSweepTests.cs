@@ -22,6 +22,10 @@ public abstract partial class HostileInputSweepTests(StoreKind kind, ITestOutput
     private SwitchboardFactory _app = null!;
     private readonly Dictionary<string, HttpClient> _clients = [];
     private string _requestId = "";
+    private string _panelToken = "";
+
+    /// <summary>The identity that calls the panel's pages with a session (and only those).</summary>
+    private const string Panel = "panel";
 
     private const string Catalog = """
         handlers:
@@ -48,6 +52,11 @@ public abstract partial class HostileInputSweepTests(StoreKind kind, ITestOutput
         _clients["anonymous"] = Client(address, null);
         _clients["user"] = Client(address, userKey);
         _clients["admin"] = Client(address, root["api_key"]!.GetValue<string>());
+        // The panel: an admin signed in with a session cookie, and the antiforgery token its forms carry.
+        await PanelSession.CreateAdmin(_dir, "panelroot");
+        _clients[Panel] = PanelSession.HttpClient(address, new CookieContainer());
+        Assert.Equal(HttpStatusCode.Redirect, (await PanelSession.LogIn(_clients[Panel], "panelroot", PanelSession.Password)).StatusCode);
+        _panelToken = await PanelSession.FormToken(_clients[Panel], "/admin/users");
         var accepted = await _clients["user"].PostAsync("/svc/t/a/", Json("""{"topic": "setup"}"""));
         _requestId = await SwitchboardFactory.IdOf(accepted);
         await SwitchboardFactory.WaitForEnd(_clients["user"], _requestId);
@@ -275,7 +284,15 @@ public abstract partial class HostileInputSweepTests(StoreKind kind, ITestOutput
         var hasBody = method is "POST" or "PUT" or "PATCH";
         var declared = Bodies.GetValueOrDefault($"{method} {pattern}");
         Func<HttpContent?> validBody = () => declared.Body is { } b ? Json(b) : hasBody ? Json("{}") : null;
-        foreach (var identity in _clients.Keys)
+        var isPanel = pattern.StartsWith("/admin", StringComparison.Ordinal) && !pattern.StartsWith("/admin/api/", StringComparison.Ordinal);
+        if (isPanel && pattern != "/admin/logout")
+        {
+            foreach (var c in PanelCases(method, pattern, parameters, real))
+            {
+                yield return c;
+            }
+        }
+        foreach (var identity in _clients.Keys.Where(k => k != Panel))
         {
             // Hostile path values: one parameter at a time, the others real.
             foreach (var parameter in parameters)
@@ -334,6 +351,58 @@ public abstract partial class HostileInputSweepTests(StoreKind kind, ITestOutput
                 yield return new(identity, method, target, $"{field} twice", () => Json(valid.TrimEnd('}') + $", \"{field}\": {JsonNode.Parse(valid)![field]!.ToJsonString()}}}"));
             }
         }
+    }
+
+    /// <summary>
+    /// Panel forms whose fields the endpoint checks, so that they may be posted on real entries;
+    /// every other panel POST acts whatever its fields say (enable, revoke, retry), so it gets
+    /// hostile paths only.
+    /// </summary>
+    private static readonly HashSet<string> CheckedForms =
+    [
+        "/admin/users", "/admin/users/{name}/credits", "/admin/offers/new", "/admin/offers/{service}/{action}",
+        "/admin/handlers", "/admin/handlers/{id}", "/admin/deals/new", "/admin/deals/{name}", "/admin/configs/{id}/rollback", "/admin/login",
+    ];
+
+    private static readonly string[] FormFields =
+    [
+        "username", "name", "password", "admin", "credits", "kind", "amount", "note", "service", "action", "handler", "price",
+        "prompt_template", "create_qty", "expiration", "params", "id", "resource", "offers", "addons", "price_modifier", "addons_modifier", "to", "enabled",
+    ];
+
+    /// <summary>Form values no field accepts: every field of the form is set to one of them at once.</summary>
+    private static readonly string[] HostileFormValues =
+    [
+        "a\0b", "\u001b[2J", "\u007f", "x\u0085", new string('f', HugeChars), "-9223372036854775808", "9223372036854775807", "1e400", "NaN", "-Infinity",
+    ];
+
+    private IEnumerable<Case> PanelCases(string method, string pattern, List<string> parameters, string real)
+    {
+        FormUrlEncodedContent Form(string? value) => new(
+            new[] { new KeyValuePair<string, string>("__RequestVerificationToken", _panelToken) }
+                .Concat(value is null ? [] : FormFields.Select(f => new KeyValuePair<string, string>(f, value))));
+        Func<HttpContent?> tokenOnly = () => method == "GET" ? null : Form(null);
+        foreach (var parameter in parameters)
+        {
+            foreach (var value in HostilePathValues)
+            {
+                yield return new(Panel, method, Url(pattern, p => p == parameter ? value : RealValue(pattern, p)), $"{parameter}={Shorten(value)}", tokenOnly);
+            }
+        }
+        if (method == "GET")
+        {
+            foreach (var value in HostileQueryValues)
+            {
+                yield return new(Panel, method, real + "?" + string.Join("&", QueryNames.Append("q").Append("page").Select(n => $"{n}={value}")), $"all={Shorten(value)}", tokenOnly);
+            }
+            yield break;
+        }
+        var target = CheckedForms.Contains(pattern) ? real : Url(pattern, _ => "x%0A");
+        foreach (var value in HostileFormValues)
+        {
+            yield return new(Panel, method, target, $"every field {Shorten(value)}", () => Form(value));
+        }
+        yield return new(Panel, method, target, "malformed multipart", () => Raw("--x\r\nContent-Disposition: form-data\r\n", "multipart/form-data; boundary=x"));
     }
 
     private static IEnumerable<(string Name, string Value)> HostileHeaders(string identity)

@@ -177,6 +177,11 @@ public static class ConfigsPage
     {
         var form = await http.Request.ReadFormAsync();
         var to = form["to"].ToString();
+        if (to.Length > 0 && !ConfigStore.IsVersion(to))
+        {
+            // Not echoed into the redirect below: a hostile "to" would make the Location header any size.
+            return NotFound(http, "Configs", $"Config '{id}' has no such version.", Url(id));
+        }
         if (form["confirm"] != "yes" || to.Length == 0)
         {
             return TypedResults.Redirect($"{Url(id)}/rollback?to={Uri.EscapeDataString(to)}");
