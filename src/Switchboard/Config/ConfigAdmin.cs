@@ -45,16 +45,59 @@ public static class ConfigAdmin
     /// <summary>How many activations of an id the admin API and the panel show.</summary>
     public const int HistoryLimit = 50;
 
-    /// <summary>Makes <paramref name="version"/> active again, recorded and logged with who did; false when there is no such version.</summary>
-    public static bool Rollback(AppConfigs configs, string id, string version, string actor, ILogger logger)
+    /// <summary>What an admin's rollback did.</summary>
+    public enum RollbackOutcome { Done, NoVersion, OperatorOnly }
+
+    /// <summary>
+    /// Makes <paramref name="version"/> active again for an admin (the admin API and the panel),
+    /// recorded and logged with who did. Refused (<see cref="RollbackOutcome.OperatorOnly"/>) when it
+    /// would change where a credential is sent or which one is used (<see cref="AdminMayActivate"/>):
+    /// endpoint profiles are the operator's, whose CLI rollback has no such limit.
+    /// </summary>
+    public static RollbackOutcome Rollback(AppConfigs configs, BootstrapConfig bootstrap, string id, string version, string actor, ILogger logger)
     {
+        if (configs.Versions.Get(id, version) is not { } target)
+        {
+            return RollbackOutcome.NoVersion;
+        }
+        if (!AdminMayActivate(configs, bootstrap, target))
+        {
+            return RollbackOutcome.OperatorOnly;
+        }
         if (!configs.Versions.Activate(id, version, actor))
+        {
+            return RollbackOutcome.NoVersion;
+        }
+        logger.LogInformation("Config {Id} rolled back to version {Version} by {Actor}", id, version, actor);
+        return RollbackOutcome.Done;
+    }
+
+    /// <summary>
+    /// False when activating <paramref name="target"/> would change the <c>svc_handlers</c> endpoint
+    /// profiles (hosts, credentials, variable names: <see cref="Handlers.EndpointProfiles.Routing"/>)
+    /// of the active version. A version that does not open (a key is missing) counts as different.
+    /// </summary>
+    public static bool AdminMayActivate(AppConfigs configs, BootstrapConfig bootstrap, ConfigVersion target)
+    {
+        if (target.Id != HandlerSettings.Id)
+        {
+            return true;
+        }
+        try
+        {
+            SortedDictionary<string, string> Routing(ConfigVersion? v) => v is null ? [] : Handlers.EndpointProfiles.Routing(
+                ConfigProtocol.Unwrap(v.Id, ConfigProtocol.Load(v.Content, $"config {v.Id}@{v.Version}", new ConfigProtocol.Reading(v.Id, bootstrap.Keys()))));
+            return Routing(configs.Versions.Get(target.Id, null)).SequenceEqual(Routing(target));
+        }
+        catch (ConfigException)
         {
             return false;
         }
-        logger.LogInformation("Config {Id} rolled back to version {Version} by {Actor}", id, version, actor);
-        return true;
     }
+
+    /// <summary>Why an admin may not make this rollback, for the admin API's problem and the panel.</summary>
+    public const string OperatorOnlyReason =
+        "This rollback would change where credentials are sent or which credentials are used; endpoint profiles are the operator's (`switchboard config rollback`).";
 
     public static JsonObject ToJson(ConfigActivation a) => new()
     {

@@ -70,35 +70,14 @@ public static class ConfigsAdminEndpoints
             {
                 return Problems.Of(400, "invalid_json", "Invalid rollback", "The body must be a JSON object {\"to\": \"VERSION\"}.");
             }
-            if (id == HandlerSettings.Id && configs.Versions.Get(id, to) is { } target && !SameEndpoints(configs.Versions.Get(id, null), target, bootstrap))
+            return ConfigAdmin.Rollback(configs, bootstrap, id, to, http.User().Name, logs.CreateLogger(typeof(ConfigsAdminEndpoints))) switch
             {
-                return Problems.Of(403, "endpoint_profiles_operator_only", "Endpoint profiles are the operator's",
-                    "This rollback would change where credentials are sent or which credentials are used; the operator does it with `switchboard config rollback`.");
-            }
-            return ConfigAdmin.Rollback(configs, id, to, http.User().Name, logs.CreateLogger(typeof(ConfigsAdminEndpoints)))
-                ? TypedResults.Ok(new JsonObject { ["id"] = id, ["version"] = to, ["active"] = true })
-                : NoVersion(id, to);
+                ConfigAdmin.RollbackOutcome.Done => TypedResults.Ok(new JsonObject { ["id"] = id, ["version"] = to, ["active"] = true }),
+                ConfigAdmin.RollbackOutcome.OperatorOnly => Problems.Of(403, "endpoint_profiles_operator_only", "Endpoint profiles are the operator's", ConfigAdmin.OperatorOnlyReason),
+                _ => NoVersion(id, to),
+            };
         });
         return admin;
-    }
-
-    /// <summary>
-    /// True when two <c>svc_handlers</c> versions send the same credentials to the same hosts
-    /// (<see cref="Handlers.EndpointProfiles.Routing"/>): what an admin may roll back. A version
-    /// that does not open (a key is missing) counts as different.
-    /// </summary>
-    private static bool SameEndpoints(ConfigVersion? active, ConfigVersion target, BootstrapConfig bootstrap)
-    {
-        try
-        {
-            SortedDictionary<string, string> Routing(ConfigVersion? v) => v is null ? [] : Handlers.EndpointProfiles.Routing(
-                ConfigProtocol.Unwrap(HandlerSettings.Id, ConfigProtocol.Load(v.Content, $"config {HandlerSettings.Id}@{v.Version}", new ConfigProtocol.Reading(HandlerSettings.Id, bootstrap.Keys()))));
-            return Routing(active).SequenceEqual(Routing(target));
-        }
-        catch (ConfigException)
-        {
-            return false;
-        }
     }
 
     /// <summary>The "to" of a rollback body, or null when the body is not {"to": "…"}.</summary>

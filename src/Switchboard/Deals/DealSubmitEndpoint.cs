@@ -101,9 +101,9 @@ public static class DealSubmitEndpoint
         }
         foreach (var item in quote.Items)
         {
-            if (NotInstalled(configs, item) is { } notInstalled)
+            if ((NotInstalled(configs, item) ?? SubmitEndpoint.NeedsEndpointProfile(item.Offer)) is { } notLive)
             {
-                return notInstalled;
+                return notLive;
             }
             if (await SubmitEndpoint.Rejected(http, needs, gate, item.Offer.Handler) is { } rejected)
             {

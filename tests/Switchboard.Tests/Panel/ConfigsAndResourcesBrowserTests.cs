@@ -27,6 +27,7 @@ public sealed class ConfigsAndResourcesBrowserTests(Chromium chromium) : IClassF
         await PushConfig("svc_handlers", $"openai:\n  base_url: http://127.0.0.1:1/v1\n  ~api_key: {SecretOne}\n", "--author", "alice", "--comment", "first keys");
         await PushConfig("svc_handlers", $"openai:\n  base_url: http://127.0.0.1:2/v1\n  ~api_key: {SecretTwo}\n", "--author", "bob", "--comment", "<b>rotated</b>");
         await PushConfig("resource_map", "resource_map:\n  gpu: {max_concurrent: 2, rpm: 600, credits: 100, period: 1h}\n", "--author", "alice");
+        await PushConfig("resource_map", "resource_map:\n  gpu: {max_concurrent: 2, rpm: 600, credits: 100, period: 1h}\n  cpu: {max_concurrent: 4}\n", "--author", "bob");
         await PanelSession.CreateAdmin(_store, "root");
         await Infrastructure.Cli.ApplyCatalog(_store, """
             handlers:
@@ -84,20 +85,28 @@ public sealed class ConfigsAndResourcesBrowserTests(Chromium chromium) : IClassF
             Assert.DoesNotContain("gAAAAA", html);
             await PanelSession.Screenshot(page, "config-diff");
 
+            // Endpoint profiles are the operator's: 1.0 sends another key to another host, so the
+            // panel shows why it cannot activate it and offers no button; nothing changes.
             await page.GoBackAsync();
             await page.Locator("tr[data-version='1.0']").GetByText("Roll back to this").ClickAsync();
-            Assert.Contains("Make version 1.0 of svc_handlers active?", await page.Locator(".confirm h2").InnerTextAsync());
-            Assert.Contains("http://127.0.0.1:1/v1", await page.Locator(".confirm [data-test=diff]").InnerTextAsync());
-            Assert.DoesNotContain("sk-", await page.ContentAsync());
+            Assert.Contains("switchboard config rollback", await page.Locator("[data-test=operator-only]").InnerTextAsync());
+            Assert.Equal(0, await page.Locator("[data-test=confirm]").CountAsync());
+            Assert.Contains("\"active\":true", (await Infrastructure.Cli.RunArgs("config", "list", "svc_handlers", "--config", _boot)).Out.Split('\n')[1]);
+
+            // Any other config rolls back after confirming.
+            await page.GotoAsync("/admin/configs/resource_map");
+            await page.Locator("tr[data-version='1.0']").GetByText("Roll back to this").ClickAsync();
+            Assert.Contains("Make version 1.0 of resource_map active?", await page.Locator(".confirm h2").InnerTextAsync());
+            Assert.Contains("resource_map.cpu", await page.Locator(".confirm [data-test=diff]").InnerTextAsync());
             await PanelSession.Screenshot(page, "config-rollback-confirm");
             // Nothing changed by showing the confirmation.
-            Assert.Contains("\"active\":true", (await Infrastructure.Cli.RunArgs("config", "list", "svc_handlers", "--config", _boot)).Out.Split('\n')[1]);
+            Assert.Contains("\"active\":true", (await Infrastructure.Cli.RunArgs("config", "list", "resource_map", "--config", _boot)).Out.Split('\n')[1]);
 
             await page.ClickAsync("[data-test=confirm]");
             Assert.Contains("Rolled back", await page.Locator(".notice").InnerTextAsync());
             Assert.Contains("active", await page.Locator("tr[data-version='1.0'] .badge").InnerTextAsync());
             Assert.Equal(0, await page.Locator("tr[data-version='1.1'] .badge").CountAsync());
-            var listed = (await Infrastructure.Cli.RunArgs("config", "list", "svc_handlers", "--config", _boot)).Out.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            var listed = (await Infrastructure.Cli.RunArgs("config", "list", "resource_map", "--config", _boot)).Out.Split('\n', StringSplitOptions.RemoveEmptyEntries);
             Assert.Contains("\"active\":true", listed[0]);
             Assert.Contains("\"active\":false", listed[1]);
             // The activations record the rollback, by the signed-in admin, above the pushes.
@@ -121,15 +130,15 @@ public sealed class ConfigsAndResourcesBrowserTests(Chromium chromium) : IClassF
         var page = await PanelSession.AdminPage(chromium, _serve!, "root");
         await Chromium.Scenario(page, nameof(ARollbackPostedWithoutConfirmingOnlyAsksAgain), async () =>
         {
-            var before = (await Infrastructure.Cli.RunArgs("config", "list", "svc_handlers", "--config", _boot)).Out;
+            var before = (await Infrastructure.Cli.RunArgs("config", "list", "resource_map", "--config", _boot)).Out;
             var target = before.Split('\n')[0].Contains("\"active\":true", StringComparison.Ordinal) ? "1.1" : "1.0";
-            await page.GotoAsync($"/admin/configs/svc_handlers/rollback?to={target}");
+            await page.GotoAsync($"/admin/configs/resource_map/rollback?to={target}");
             // The same form without its confirm field: the panel asks again and changes nothing.
             await page.EvalOnSelectorAsync("input[name=confirm]", "e => e.remove()");
             await page.RunAndWaitForResponseAsync(() => page.ClickAsync("[data-test=confirm]"), r => r.Url.Contains("/rollback?to=", StringComparison.Ordinal));
             Assert.EndsWith($"/rollback?to={target}", page.Url);
             Assert.Equal(1, await page.Locator("[data-test=confirm]").CountAsync());
-            Assert.Equal(before, (await Infrastructure.Cli.RunArgs("config", "list", "svc_handlers", "--config", _boot)).Out);
+            Assert.Equal(before, (await Infrastructure.Cli.RunArgs("config", "list", "resource_map", "--config", _boot)).Out);
         });
     }
 

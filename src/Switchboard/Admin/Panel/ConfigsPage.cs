@@ -165,6 +165,13 @@ public static class ConfigsPage
         {
             return NotFound(http, "Configs", $"Config '{id}' has no version '{to}'.", Url(id));
         }
+        if (!ConfigAdmin.AdminMayActivate(configs, bootstrap, target))
+        {
+            return Frame(http, $"Config {id}", $"""
+                <p><a href="{E(Url(id))}">← Versions of {E(id)}</a></p>
+                <section class="card" data-test="operator-only"><h2>Version {E(to)} cannot be activated from the panel</h2><p>{E(ConfigAdmin.OperatorOnlyReason)}</p></section>
+                """, 403);
+        }
         var active = configs.Versions.Get(id, null);
         var details = active is null
             ? "<p>No version is active now: the defaults apply.</p>"
@@ -173,7 +180,7 @@ public static class ConfigsPage
             details, ("to", to));
     }
 
-    private static async Task<IResult> Rollback(string id, HttpContext http, AppConfigs configs, ILoggerFactory logs)
+    private static async Task<IResult> Rollback(string id, HttpContext http, AppConfigs configs, BootstrapConfig bootstrap, ILoggerFactory logs)
     {
         var form = await http.Request.ReadFormAsync();
         var to = form["to"].ToString();
@@ -186,8 +193,12 @@ public static class ConfigsPage
         {
             return TypedResults.Redirect($"{Url(id)}/rollback?to={Uri.EscapeDataString(to)}");
         }
-        return ConfigAdmin.Rollback(configs, id, to, AdminPanel.SignedIn(http), logs.CreateLogger(typeof(ConfigsPage)))
-            ? Done(Url(id), "rolledback")
-            : NotFound(http, "Configs", $"Config '{id}' has no version '{to}'.", Url(id));
+        return ConfigAdmin.Rollback(configs, bootstrap, id, to, AdminPanel.SignedIn(http), logs.CreateLogger(typeof(ConfigsPage))) switch
+        {
+            ConfigAdmin.RollbackOutcome.Done => Done(Url(id), "rolledback"),
+            // Only a hand-made POST gets here: the confirmation page already refuses.
+            ConfigAdmin.RollbackOutcome.OperatorOnly => TypedResults.Redirect($"{Url(id)}/rollback?to={Uri.EscapeDataString(to)}"),
+            _ => NotFound(http, "Configs", $"Config '{id}' has no version '{to}'.", Url(id)),
+        };
     }
 }
