@@ -7,7 +7,7 @@ namespace Switchboard.Users;
 public sealed record UserInfo(string Id, string Name, bool IsAdmin, long Credits);
 
 /// <summary>A user as listings show it: with when it was made and how many keys it can use.</summary>
-public sealed record UserSummary(string Id, string Name, bool IsAdmin, long Credits, long CreatedAt, int ActiveKeys);
+public sealed record UserSummary(string Id, string Name, bool IsAdmin, long Credits, long CreatedAt, int ActiveKeys, long? DisabledAt = null);
 
 /// <summary>An API key as listings show it: its prefix only (the key itself is never stored).</summary>
 public sealed record KeyInfo(string Prefix, long CreatedAt, long? RevokedAt)
@@ -89,7 +89,7 @@ public static class UserStore
     {
         using var command = connection.Sql(
             $"""
-            SELECT u.id, u.name, u.is_admin, u.credits, u.created_at, COALESCE(k.active, 0)
+            SELECT u.id, u.name, u.is_admin, u.credits, u.created_at, COALESCE(k.active, 0), u.disabled_at
             FROM users u
             LEFT JOIN (SELECT user_id, COUNT(*) AS active FROM api_keys WHERE revoked_at IS NULL GROUP BY user_id) k ON k.user_id = u.id
             {(nameOrId is null ? "" : "WHERE u.name = @n OR u.id = @n")}
@@ -101,7 +101,7 @@ public static class UserStore
         while (reader.Read())
         {
             list.Add(new UserSummary(reader.GetString(0), reader.GetString(1), reader.GetInt64(2) != 0, reader.GetInt64(3), reader.GetInt64(4),
-                Convert.ToInt32(reader.GetValue(5), System.Globalization.CultureInfo.InvariantCulture)));
+                Convert.ToInt32(reader.GetValue(5), System.Globalization.CultureInfo.InvariantCulture), reader.LongOrNull(6)));
         }
         return list;
     }

@@ -164,6 +164,7 @@ public static class UsersAdminEndpoints
         ["credits"] = u.Credits,
         ["active_keys"] = u.ActiveKeys,
         ["created_at"] = Clock.Iso(u.CreatedAt),
+        ["disabled_at"] = Clock.Iso(u.DisabledAt),
     };
 
     public static JsonObject ToJson(KeyInfo k) => new()

@@ -67,8 +67,11 @@ public abstract class DisabledUserTests(StoreKind kind) : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, disabled.StatusCode);
         Assert.True((await disabled.Content.ReadFromJsonAsync<JsonObject>())!["disabled"]!.GetValue<bool>());
         Assert.Equal(HttpStatusCode.Unauthorized, await UntilMe(_alice, HttpStatusCode.Unauthorized));
+        // Listings say so.
+        Assert.NotNull((await _root.GetFromJsonAsync<JsonObject>("/admin/api/users/alice"))!["disabled_at"]);
         Assert.Equal(HttpStatusCode.OK, (await _root.PostAsync("/admin/api/users/alice/enable", null)).StatusCode);
         Assert.Equal(HttpStatusCode.OK, await UntilMe(_alice, HttpStatusCode.OK));
+        Assert.Null((await _root.GetFromJsonAsync<JsonObject>("/admin/api/users/alice"))!["disabled_at"]);
 
         var granted = await _root.PutAsync("/admin/api/users/alice/admin", null);
         Assert.True((await granted.Content.ReadFromJsonAsync<JsonObject>())!["is_admin"]!.GetValue<bool>());

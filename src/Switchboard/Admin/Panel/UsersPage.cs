@@ -53,7 +53,7 @@ public static class UsersPage
         foreach (var u in users)
         {
             body.Append($"""
-                <tr><td><a href="{E(PathOf(u.Id, u.Name))}">{E(u.Name)}</a></td><td>{(u.IsAdmin ? Badge("admin", "info") : "<span class=\"muted\">user</span>")}</td>
+                <tr><td><a href="{E(PathOf(u.Id, u.Name))}">{E(u.Name)}</a></td><td>{(u.IsAdmin ? Badge("admin", "info") : "<span class=\"muted\">user</span>")}{(u.DisabledAt is null ? "" : " " + Badge("disabled", "bad"))}</td>
                 <td class="num">{E(u.Credits.ToString("N0", CultureInfo.InvariantCulture))}</td><td class="num">{E(u.ActiveKeys)}</td><td>{E(RequestsPage.When(u.CreatedAt))}</td></tr>
                 """);
         }
