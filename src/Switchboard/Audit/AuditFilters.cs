@@ -20,6 +20,14 @@ public static class AuditFilters
     /// <summary>Most of a request body read again for its record (the admin API's bodies are smaller).</summary>
     private const int MaxBodyBytes = 128 * 1024;
 
+    private static readonly object NothingDoneKey = new();
+
+    /// <summary>
+    /// Marks this request as one that changed nothing though it answers below 400 (a form posted
+    /// without its confirmation, answered with the confirmation page again): it is not recorded.
+    /// </summary>
+    public static void NothingDone(HttpContext http) => http.Items[NothingDoneKey] = true;
+
     public static RouteGroupBuilder RecordAdminActions(this RouteGroupBuilder group, string channel, Func<HttpContext, string> actor)
     {
         group.AddEndpointFilter(async (context, next) =>
@@ -34,7 +42,7 @@ public static class AuditFilters
             http.Request.EnableBuffering();
             var result = await next(context);
             var status = result is IStatusCodeHttpResult { StatusCode: { } code } ? code : StatusCodes.Status200OK;
-            if (status < 400)
+            if (status < 400 && !http.Items.ContainsKey(NothingDoneKey))
             {
                 try
                 {

@@ -1,4 +1,5 @@
 using System.Text;
+using Switchboard.Audit;
 using Switchboard.Config;
 using Switchboard.Storage;
 using static Switchboard.Admin.Panel.PanelForms;
@@ -191,14 +192,21 @@ public static class ConfigsPage
         }
         if (form["confirm"] != "yes" || to.Length == 0)
         {
-            return TypedResults.Redirect($"{Url(id)}/rollback?to={Uri.EscapeDataString(to)}");
+            return AskAgain(http, id, to);
         }
         return ConfigAdmin.Rollback(configs, bootstrap, id, to, AdminPanel.SignedIn(http), logs.CreateLogger(typeof(ConfigsPage))) switch
         {
             ConfigAdmin.RollbackOutcome.Done => Done(Url(id), "rolledback"),
             // Only a hand-made POST gets here: the confirmation page already refuses.
-            ConfigAdmin.RollbackOutcome.OperatorOnly => TypedResults.Redirect($"{Url(id)}/rollback?to={Uri.EscapeDataString(to)}"),
+            ConfigAdmin.RollbackOutcome.OperatorOnly => AskAgain(http, id, to),
             _ => NotFound(http, "Configs", $"Config '{id}' has no version '{to}'.", Url(id)),
         };
+    }
+
+    /// <summary>Back to the confirmation page: nothing was done, so nothing is recorded.</summary>
+    private static IResult AskAgain(HttpContext http, string id, string to)
+    {
+        AuditFilters.NothingDone(http);
+        return TypedResults.Redirect($"{Url(id)}/rollback?to={Uri.EscapeDataString(to)}");
     }
 }

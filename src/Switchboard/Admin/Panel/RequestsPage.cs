@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Switchboard.Audit;
 using Switchboard.Catalog;
 using Switchboard.Config;
 using Switchboard.Execution;
@@ -249,6 +250,7 @@ public static class RequestsPage
         var form = await http.Request.ReadFormAsync();
         if (form["confirm"].ToString() != "yes")
         {
+            AuditFilters.NothingDone(http);
             return ConfirmRetry(id, http, store);
         }
         var result = await RequestAdmin.Retry(id, store, catalog.Current, configs, queue, needs, gate);
@@ -282,6 +284,7 @@ public static class RequestsPage
         var form = await http.Request.ReadFormAsync();
         if (form["confirm"].ToString() != "yes")
         {
+            AuditFilters.NothingDone(http);
             return ConfirmCancel(id, http, store);
         }
         var (outcome, request) = await RequestAdmin.Cancel(id, AdminPanel.SignedIn(http), store, inFlight);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Switchboard.Audit;
 using Switchboard.Credits;
 using Switchboard.Storage;
 using Switchboard.Users;
@@ -295,6 +296,7 @@ public static class UsersPage
         }
         if (f["confirm"].ToString() != "yes")
         {
+            AuditFilters.NothingDone(http);
             return ConfirmRevoke(name, prefix, http, store);
         }
         await store.WriteAsync(c => UserStore.RevokeKey(c, key.Prefix));
