@@ -122,7 +122,7 @@ public sealed partial class MetricsTests : IAsyncLifetime
         // HTTP requests by route pattern and status; the request ids in the paths are nowhere.
         Assert.Equal(3, Delta(before, after, "http_requests_received_total", ("code", "202"), ("method", "POST"), ("endpoint", "/svc/{service}/{action}/")));
         Assert.True(after.Sum("http_requests_received_total", ("code", "200"), ("method", "GET"), ("endpoint", "/svc/request/{id}/")) >= 3);
-        Assert.False(RequestIdLike().IsMatch(text), "a 32-hex string (a request id?) appears in /metrics");
+        Assert.False(RequestIdLike().IsMatch(text), "a 32-hex string (a request id?) appears in /metrics: " + string.Join(" | ", text.Split('\n').Where(l => RequestIdLike().IsMatch(l))));
         // Usage: a credit per attempt (echo.render costs 1), the price of each success earned.
         Assert.Equal(4, Delta(before, after, "switchboard_integration_credits_total", ("resource", ""), ("handler", "echo.render")));
         Assert.Equal(2, Delta(before, after, "switchboard_user_credits_earned_total", ("resource", ""), ("handler", "echo.render")));
