@@ -27,20 +27,9 @@ public abstract partial class HostileInputSweepTests(StoreKind kind, ITestOutput
     /// <summary>The identity that calls the panel's pages with a session (and only those).</summary>
     private const string Panel = "panel";
 
-    private const string Catalog = """
-        handlers:
-          - {id: echo.render, credits: 1}
-        offers:
-          - {service: t, action: a, handler: echo.render, price: 10, prompt_template: "A({topic})"}
-        deals:
-          - name: solo
-            offers:
-              - {offer: t/a, pipeline: none}
-        """;
-
     public async Task InitializeAsync()
     {
-        await Infrastructure.Cli.ApplyCatalog(_dir, Catalog);
+        await Infrastructure.Cli.ApplyCatalog(_dir, HostileApp.Catalog);
         var (_, userKey) = await Infrastructure.Cli.CreateUser(_dir, "alice", 1000);
         var root = await Infrastructure.Cli.Json(_dir, "users", "create", "root", "--admin");
         // Real Kestrel on an ephemeral port: the in-memory TestServer refuses some hostile paths
