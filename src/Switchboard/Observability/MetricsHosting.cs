@@ -50,9 +50,38 @@ public static class MetricsHosting
         // WebApplication runs routing before any middleware added here, so the endpoint is
         // known: requests are labelled with its route pattern (/svc/request/{id}/), never the
         // raw path, so request ids and client-chosen names never become label values.
+        // prometheus-net also labels requests with the route values "controller" and "action" (MVC's
+        // names), and our routes call a client-chosen segment "action" (/svc/{service}/{action}/,
+        // the offers' admin routes): any text a client sends, even unauthenticated, would become a
+        // label value, growing series (memory, /metrics) without bound. Those values are held back
+        // while prometheus-net copies the route data (the first thing UseHttpMetrics does) and put
+        // back before the endpoint binds them.
+        app.Use((context, next) =>
+        {
+            var values = context.Request.RouteValues;
+            foreach (var name in MvcRouteValues)
+            {
+                if (values.Remove(name, out var value))
+                {
+                    context.Items[HeldRouteValue + name] = value;
+                }
+            }
+            return next(context);
+        });
         app.UseHttpMetrics(options =>
         {
             options.CaptureMetricsUrl = false;
+        });
+        app.Use((context, next) =>
+        {
+            foreach (var name in MvcRouteValues)
+            {
+                if (context.Items.Remove(HeldRouteValue + name, out var value))
+                {
+                    context.Request.RouteValues[name] = value;
+                }
+            }
+            return next(context);
         });
         if (BearerToken(app.Configuration) is { } token)
         {
@@ -72,6 +101,9 @@ public static class MetricsHosting
         }
         return app;
     }
+
+    private static readonly string[] MvcRouteValues = ["action", "controller"];
+    private const string HeldRouteValue = "switchboard.metrics.held.";
 
     /// <summary>Marks the main URL's <c>/metrics</c> endpoint, the one the token guards.</summary>
     private sealed class BearerTokenRequired;

@@ -90,6 +90,12 @@ public sealed partial class MetricsTests : IAsyncLifetime
         var bad = await Submit(client, "bad", null);
         var flaky = await Submit(client, "flaky", null);
         Assert.Equal(HttpStatusCode.NotFound, (await Submit(client, "nope", null)).StatusCode);
+        // A name a client makes up, even without a key, is never a label value (the "action" route value).
+        var madeUp = "x" + Guid.NewGuid().ToString("N");
+        using (var anonymous = app.CreateClient())
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.PostAsJsonAsync($"/svc/{_service}/{madeUp}/", new { })).StatusCode);
+        }
         Assert.Equal(HttpStatusCode.BadRequest, (await client.PostAsJsonAsync($"/svc/{_service}/ok/", new { })).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await client.PostAsJsonAsync("/svc/deal/no-such-deal/", new { })).StatusCode);
         var timeout = TimeSpan.FromSeconds(20);
@@ -107,6 +113,8 @@ public sealed partial class MetricsTests : IAsyncLifetime
         Assert.Equal(1, after.Sum("switchboard_submissions_total", ("kind", "offer"), ("target", Target("flaky")), ("outcome", "accepted")));
         // Names not in the catalog are never labels: they count as "unknown".
         Assert.DoesNotContain(Target("nope"), text);
+        Assert.DoesNotContain(madeUp, text);
+        Assert.DoesNotContain("action=\"ok\"", text);
         Assert.DoesNotContain("no-such-deal", text);
         Assert.Equal(1, Delta(before, after, "switchboard_submissions_total", ("kind", "offer"), ("target", "unknown"), ("outcome", "rejected"), ("code", "unknown_action")));
         Assert.Equal(1, Delta(before, after, "switchboard_submissions_total", ("kind", "deal"), ("target", "unknown"), ("outcome", "rejected"), ("code", "unknown_deal")));
