@@ -112,6 +112,6 @@ public static class AuditFilters
         {
             // Not JSON: kept by size and hash below.
         }
-        return new JsonObject { ["bytes"] = request.Body.Length, ["sha256"] = AuditRedaction.Hash(Encoding.UTF8.GetString(buffer)) };
+        return new JsonObject { ["bytes"] = request.Body.Length, ["sha256"] = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(buffer)) };
     }
 }

@@ -53,7 +53,7 @@ public static class AuditLog
         var json = details?.ToJsonString();
         if (json is { Length: > MaxDetailsChars })
         {
-            json = new JsonObject { ["truncated"] = true, ["chars"] = json.Length, ["sha256"] = AuditRedaction.Hash(json) }.ToJsonString();
+            json = new JsonObject { ["truncated"] = true, ["chars"] = json.Length, ["sha256"] = Config.ConfigStore.HashOf(json) }.ToJsonString();
         }
         connection.Execute(
             """

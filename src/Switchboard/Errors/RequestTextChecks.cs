@@ -18,7 +18,8 @@ public static class RequestTextChecks
     {
         app.Use(async (http, next) =>
         {
-            if (http.Request.Query.Any(q => HasControl(q.Key) || q.Value.Any(v => v is not null && HasControl(v))))
+            // Most requests (every submit) have no query string: nothing to parse.
+            if (http.Request.QueryString.HasValue && http.Request.Query.Any(q => HasControl(q.Key) || q.Value.Any(v => v is not null && HasControl(v))))
             {
                 await Problems.Of(400, "invalid_query", "The query string is not valid", "A query value may not hold control characters.")
                     .ExecuteAsync(http);
