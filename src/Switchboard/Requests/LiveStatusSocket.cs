@@ -125,8 +125,10 @@ public static class LiveStatusSocket
                 await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, status, stop.Token);
             }
         }
-        catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested && socket.State == WebSocketState.Open)
+        catch (Exception) when (lifetime.ApplicationStopping.IsCancellationRequested && socket.State == WebSocketState.Open)
         {
+            // Whatever stopping interrupted (a wait, or a read of a store being disposed), the
+            // client is told the server is going away.
             await socket.CloseOutputAsync(WebSocketCloseStatus.EndpointUnavailable, "server stopping", CancellationToken.None);
         }
         catch (Exception ex) when (ex is OperationCanceledException or WebSocketException)
