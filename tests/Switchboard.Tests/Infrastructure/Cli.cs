@@ -26,7 +26,7 @@ public static class Cli
     /// <summary>Runs the built executable as an OS process (bounded in time), as two operators' shells would.</summary>
     public static async Task<(int Exit, string Out, string Err)> RunProcess(TimeSpan timeout, params string[] args)
     {
-        var info = new System.Diagnostics.ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "Switchboard"))
+        var info = new System.Diagnostics.ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "switchboard"))
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
