@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, from a clean clone: installs what the tests need (redis-server,
-# PostgreSQL, Prometheus, Alertmanager and chromium from Debian, via scripts/services.sh), checks deploy/
+# PostgreSQL, Prometheus, Alertmanager, chromium, curl and jq from Debian, via scripts/services.sh), checks deploy/
 # with promtool and amtool, starts a throwaway PostgreSQL and Redis on
 # free 127.0.0.1 ports (handed to the tests as SWITCHBOARD_TEST_PG / SWITCHBOARD_TEST_REDIS),
 # restores, builds and runs every test, stops the servers and removes their files on exit (also
@@ -22,6 +22,7 @@ setup_failed() { echo "could not $1"; echo "0 passed, 1 failed"; exit 1; }
 ensure_packages || setup_failed "install redis-server and PostgreSQL"
 ensure_monitoring_packages || setup_failed "install prometheus and prometheus-alertmanager"
 ensure_chromium || setup_failed "install chromium"
+ensure_tour_tools || setup_failed "install curl and jq"
 # The admin panel's browser tests save screenshots here (login, dashboard, and any failed
 # scenario's page); the folder is kept after the run.
 export SWITCHBOARD_TEST_SCREENSHOTS="$PWD/TestResults/screenshots"

@@ -6,6 +6,7 @@
 #   ensure_packages                     # apt-get install redis-server / postgresql if missing
 #   ensure_monitoring_packages          # apt-get install prometheus / prometheus-alertmanager
 #   ensure_chromium                     # apt-get install chromium (the admin panel's browser tests)
+#   ensure_tour_tools                   # apt-get install curl / jq (the README tour's test)
 #   dir=$(mktemp -d /tmp/sb-svc.XXXXXX)
 #   trap 'stop_services; rm -rf "$dir"' EXIT
 #   start_postgres "$dir" -c fsync=off  # exports PG_PORT, PG_URI (Npgsql connection string)
@@ -112,6 +113,31 @@ ensure_chromium() {
   apt-get install -y -q --no-install-recommends chromium || return 1
   if [ ! -x /usr/bin/chromium ]; then
     _sb_say "/usr/bin/chromium is still missing after apt-get install"
+    return 1
+  fi
+}
+
+# curl and jq from Debian: the README's tour uses them, and its test runs the tour as written.
+ensure_tour_tools() {
+  local missing=()
+  command -v curl >/dev/null 2>&1 || missing+=(curl)
+  command -v jq >/dev/null 2>&1 || missing+=(jq)
+  if [ "${#missing[@]}" -eq 0 ]; then
+    return 0
+  fi
+  if [ "$(id -u)" -ne 0 ]; then
+    _sb_say "missing ${missing[*]} and not root: install them (apt-get install ${missing[*]})"
+    return 1
+  fi
+  _sb_say "installing ${missing[*]} with apt-get"
+  export DEBIAN_FRONTEND=noninteractive
+  if [ -z "${_sb_apt_updated:-}" ]; then
+    apt-get update -q || return 1
+    _sb_apt_updated=1
+  fi
+  apt-get install -y -q --no-install-recommends "${missing[@]}" || return 1
+  if ! command -v curl >/dev/null 2>&1 || ! command -v jq >/dev/null 2>&1; then
+    _sb_say "curl or jq is still missing after apt-get install"
     return 1
   fi
 }
