@@ -169,7 +169,7 @@ public sealed partial class ReadmeTourTests(ITestOutputHelper output)
         }
     }
 
-    [GeneratedRegex(@"\bpassword\b\W{0,8}([A-Za-z0-9]{20,})")]
+    [GeneratedRegex(@"\bpassword\b\W{0,8}([A-Za-z0-9]{20,})", RegexOptions.IgnoreCase)]
     private static partial Regex PrintedPassword();
 
     private static (TourBlock Build, TourBlock Server, List<TourBlock> Steps) Plan(IReadOnlyList<TourBlock> blocks)

@@ -69,14 +69,21 @@ public sealed class TourShell : IAsyncDisposable
         };
         info.ArgumentList.Add("-c");
         info.ArgumentList.Add("set -euo pipefail\n" + script);
-        // A reader's terminal has none of the MSBuild variables `dotnet test` hands its test host;
-        // the README's `dotnet publish` must work without them.
-        foreach (var name in info.Environment.Keys.Where(k => k.StartsWith("MSBuild", StringComparison.OrdinalIgnoreCase)).ToList())
+        // A reader's terminal has none of the variables `dotnet test` hands its test host (MSBuild's
+        // and the test platform's): the README's `dotnet publish` must work without them.
+        foreach (var name in info.Environment.Keys.Where(HandedByDotnetTest).ToList())
         {
             info.Environment.Remove(name);
         }
+        // And the build leaves no server behind, which would outlive the test holding its output pipe.
+        info.Environment["MSBUILDDISABLENODEREUSE"] = "1";
+        info.Environment["UseSharedCompilation"] = "false";
         return info;
     }
+
+    private static bool HandedByDotnetTest(string name) =>
+        name.StartsWith("MSBuild", StringComparison.OrdinalIgnoreCase) || name.StartsWith("_MSBUILD", StringComparison.Ordinal)
+        || name.StartsWith("VSTEST_", StringComparison.Ordinal) || name == "DOTNET_HOST_PATH";
 
     private void Keep(string? line)
     {
