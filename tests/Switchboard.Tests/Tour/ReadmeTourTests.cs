@@ -72,9 +72,9 @@ public sealed partial class ReadmeTourTests(ITestOutputHelper output)
         Assert.True(built.Exit == 0, $"the build block failed ({built.Exit}):\n{built.Out}\n{built.Err}");
 
         var folder = Directory.CreateTempSubdirectory("sb-tour-").FullName;
-        var links = LinkRepository(root, folder);
         try
         {
+            LinkRepository(root, folder);
             var url = $"http://127.0.0.1:{SwitchboardProcess.FreePort()}";
             await using var serverShell = TourShell.Start(WithUrl(server.Text, url), folder);
             await WaitUntilReady(serverShell, url);
@@ -96,8 +96,11 @@ public sealed partial class ReadmeTourTests(ITestOutputHelper output)
         }
         finally
         {
-            // The links first, one by one: only then can the folder go without touching what they point at.
-            links.ForEach(File.Delete);
+            // The links first, each unlinked alone: only then can the folder go without touching what they point at.
+            foreach (var link in new DirectoryInfo(folder).EnumerateFileSystemInfos().Where(e => e.LinkTarget is not null))
+            {
+                File.Delete(link.FullName);
+            }
             Directory.Delete(folder, recursive: true);
         }
     }
@@ -188,22 +191,13 @@ public sealed partial class ReadmeTourTests(ITestOutputHelper output)
     /// <summary>
     /// The tour's folder: links to the repository's top-level entries (out/, examples/, …) beside
     /// its own ./data, so the server starts on a fresh store and the repository's is left alone.
-    /// Returns the links.
     /// </summary>
-    private static List<string> LinkRepository(string root, string folder)
+    private static void LinkRepository(string root, string folder)
     {
-        var links = new List<string>();
-        foreach (var entry in new DirectoryInfo(root).EnumerateFileSystemInfos())
+        foreach (var entry in new DirectoryInfo(root).EnumerateFileSystemInfos().Where(e => !e.Name.StartsWith('.') && e.Name != "data"))
         {
-            if (entry.Name.StartsWith('.') || entry.Name == "data")
-            {
-                continue;
-            }
-            var link = Path.Combine(folder, entry.Name);
-            File.CreateSymbolicLink(link, entry.FullName);
-            links.Add(link);
+            File.CreateSymbolicLink(Path.Combine(folder, entry.Name), entry.FullName);
         }
-        return links;
     }
 
     private static async Task WaitUntilReady(TourShell serverShell, string url)
