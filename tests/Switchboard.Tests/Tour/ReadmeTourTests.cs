@@ -21,7 +21,7 @@ public sealed partial class ReadmeTourTests(ITestOutputHelper output)
     private static readonly TimeSpan StepsTimeout = TimeSpan.FromMinutes(3);
 
     [Fact]
-    public void EveryBlockOfTheTourRunsUnlessItIsOptionalForTheInternetOrAToolDebianDoesNotPackage()
+    public async Task EveryBlockOfTheTourRunsUnlessItIsOptionalForTheInternetOrAToolDebianDoesNotPackage()
     {
         var section = ReadmeTour.Section();
         var blocks = ReadmeTour.Blocks();
@@ -57,6 +57,9 @@ public sealed partial class ReadmeTourTests(ITestOutputHelper output)
         foreach (var block in optional)
         {
             output.WriteLine($"skipped block {block.Index}: {block.OptionalReason}");
+            // Not run, but at least read by bash: a typo there would reach readers unseen.
+            var (exit, _, error) = await TourShell.Run("bash -n <<'BLOCK'\n" + block.Text + "\nBLOCK", Path.GetTempPath(), TimeSpan.FromSeconds(30));
+            Assert.True(exit == 0, $"optional block {block.Index} is not valid bash: {error}");
         }
     }
 
