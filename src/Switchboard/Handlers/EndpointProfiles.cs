@@ -98,7 +98,7 @@ public static partial class EndpointProfiles
     public static string? Missing(JsonObject settings, string handler, string name)
     {
         var at = name == Default ? $"svc_handlers.{handler.Split('.')[0]}" : $"svc_handlers.{handler.Split('.')[0]}.endpoints.{name}";
-        if (Find(settings, name) is not { } profile)
+        if (Find(settings, name) is not { } profile || profile["base_url"] is null)
         {
             return $"endpoint profile '{name}' is not configured: set {at}.base_url (and ~api_key or api_key_env)";
         }

@@ -35,6 +35,9 @@ public static class HealthRegistration
             services.AddSingleton(sp => new HandlerReadiness(
                 sp.GetRequiredService<Catalog.CatalogCache>(), sp.GetRequiredService<AppConfigs>(), sp.GetRequiredService<HandlerRegistry>(),
                 MissingEnv(sp), sp.GetRequiredService<ILogger<HandlerReadiness>>()));
+            // The framework logs every degraded probe (every few seconds from a load balancer) as a
+            // warning; the problems are logged once when they appear (HandlerReadiness, ExecutorCredentials).
+            services.AddLogging(b => b.AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.Error));
             var checks = services.AddHealthChecks()
                 .AddCheck<StoreHealthCheck>("store", HealthStatus.Unhealthy, [Ready], CheckTimeout)
                 .AddCheck<HandlersHealthCheck>("handlers", HealthStatus.Degraded, [Ready], CheckTimeout);
