@@ -25,13 +25,14 @@ public sealed class ExecutorCredentials(AppConfigs configs, HandlerRegistry hand
     {
         get
         {
-            var (settings, services) = (configs.Handlers, configs.Services);
-            if (_view is { } view && view.Settings == settings && view.Services == services)
+            if (_view is { } view && view.Settings == configs.Handlers && view.Services == configs.Services)
             {
                 return view.Missing;
             }
             lock (_lock)
             {
+                // Read again under the lock: a caller that waited must not replace a newer view with its older inputs.
+                var (settings, services) = (configs.Handlers, configs.Services);
                 if (_view is { } again && again.Settings == settings && again.Services == services)
                 {
                     return again.Missing;

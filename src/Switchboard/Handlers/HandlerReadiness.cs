@@ -53,13 +53,18 @@ public sealed class HandlerReadiness(
 
     private View Current()
     {
-        var (snapshot, settings, services, missing) = (catalog.Current, configs.Handlers, configs.Services, missingEnv());
-        if (_view is { } view && view.Catalog == snapshot && view.Settings == settings && view.Services == services && view.MissingEnv == missing)
+        if (_view is { } view && IsCurrent(view))
         {
             return view;
         }
         lock (_lock)
         {
+            // Read again under the lock: a caller that waited must not replace a newer view with its older inputs.
+            if (_view is { } again && IsCurrent(again))
+            {
+                return again;
+            }
+            var (snapshot, settings, services, missing) = (catalog.Current, configs.Handlers, configs.Services, missingEnv());
             var before = _view?.ByOffer.Values.Select(p => p.Text).ToHashSet() ?? [];
             var found = Find(snapshot.Offers, settings, services, handlers, missing);
             foreach (var problem in found.Values.Where(p => !before.Contains(p.Text)))
@@ -71,6 +76,9 @@ public sealed class HandlerReadiness(
             return next;
         }
     }
+
+    private bool IsCurrent(View view) =>
+        view.Catalog == catalog.Current && view.Settings == configs.Handlers && view.Services == configs.Services && view.MissingEnv == missingEnv();
 
     /// <summary>
     /// The offers of <paramref name="offers"/> whose installed handler calls a profile that

@@ -22,7 +22,7 @@ public static class HealthRegistration
     /// <summary>A check that hangs counts as failed after this long.</summary>
     public static readonly TimeSpan CheckTimeout = TimeSpan.FromSeconds(5);
 
-    /// <summary>The handler checks every role runs (after the store watcher, so configs are loaded), and the health checks of the HTTP roles.</summary>
+    /// <summary>The handler checks of the roles that sell or run jobs (after the store watcher, so configs are loaded), and the health checks of the HTTP roles.</summary>
     public static IServiceCollection AddSwitchboardHealth(this IServiceCollection services, BootstrapConfig bootstrap, Role role)
     {
         if (role is Role.Serve or Role.Api)
@@ -46,7 +46,10 @@ public static class HealthRegistration
                 checks.AddCheck<RedisHealthCheck>("redis", HealthStatus.Degraded, [Ready], CheckTimeout);
             }
         }
-        services.AddHostedService<HandlerWatch>();
+        if (role != Role.Recon)
+        {
+            services.AddHostedService<HandlerWatch>();
+        }
         return services;
     }
 

@@ -25,7 +25,7 @@ public sealed class RedisHealthCheck(IConnectionMultiplexer redis, GateHealth ga
             }
             return HealthCheckResult.Healthy($"Redis (queue and resource gate) answers in {latency.TotalMilliseconds:0.#} ms");
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        catch (Exception ex) when (ex is not OperationCanceledException)
         {
             return HealthCheckResult.Degraded($"Redis (queue and resource gate) cannot be reached ({ex.GetType().Name}): new requests are stored and wait for it");
         }

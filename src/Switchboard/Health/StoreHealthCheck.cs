@@ -20,11 +20,14 @@ public sealed class StoreHealthCheck(Store store) : IHealthCheck
             {
                 using var connection = store.Open();
                 return connection.Scalar<long>("SELECT COUNT(*) FROM schema_migrations");
-            }, cancellationToken);
+            }, cancellationToken).WaitAsync(cancellationToken);
             return HealthCheckResult.Healthy($"{store.Kind} answers ({migrations} migrations applied)");
         }
-        catch (Exception ex) when (ex is System.Data.Common.DbException or InvalidOperationException or TimeoutException)
+        catch (Exception ex) when (ex is not OperationCanceledException)
         {
+            // Any failure, not only DbException: the framework would otherwise publish the
+            // exception's message, which may name the host and user. A timeout (cancellation) is
+            // reported by the framework as "A timeout occurred while running check.".
             return new HealthCheckResult(context.Registration.FailureStatus, $"{store.Kind} cannot be reached ({ex.GetType().Name})");
         }
     }
