@@ -205,12 +205,9 @@ public static class ManagementCommands
                 }
                 output.WriteLine($"applied {parsed.Handlers.Count} handler(s), {parsed.Offers.Count} offer(s) and {parsed.Deals.Count} deal(s)");
                 // Applied all the same (exit 0): the config may come after the catalog.
-                var (problems, notes) = HandlerConfigReport.Of(bootstrap, store, handlers, out var unread);
-                foreach (var line in problems?.Select(p => $"warning: {p.Text}; not live (503 handler_misconfigured) until it is set") ?? [$"warning: the handlers' configs could not be read to check them: {unread}"])
-                {
-                    error.WriteLine(line);
-                }
-                notes.ToList().ForEach(n => error.WriteLine("note: " + n));
+                var (problems, notes) = HandlerConfigReport.Of(bootstrap, store, handlers);
+                problems.ForEach(p => error.WriteLine("warning: " + p));
+                notes.ForEach(n => error.WriteLine("note: " + n));
                 return 0;
             case "export":
                 using (var connection = store.Open())
@@ -238,10 +235,10 @@ public static class ManagementCommands
             .Where(x => x.Legacy.Count > 0)
             .Select(x => $"{x.Offer.Service}/{x.Offer.Action} ({x.Offer.Handler}): not live; {EndpointProfiles.Fix(x.Offer.Handler, x.Legacy)}")
             .ToList();
-        var (problems, notes) = HandlerConfigReport.Of(bootstrap, store, handlers, out var unread);
-        stale.AddRange(problems?.Select(p => $"{p.Text}; not live (503 handler_misconfigured) until it is set") ?? [$"the handlers' configs could not be read to check them: {unread}"]);
+        var (problems, notes) = HandlerConfigReport.Of(bootstrap, store, handlers);
+        stale.AddRange(problems);
         stale.ForEach(output.WriteLine);
-        notes.ToList().ForEach(n => output.WriteLine("note: " + n));
+        notes.ForEach(n => output.WriteLine("note: " + n));
         output.WriteLine(stale.Count == 0 ? "every offer is fine" : $"{stale.Count} offer(s) to fix");
         return stale.Count == 0 ? 0 : 1;
     }

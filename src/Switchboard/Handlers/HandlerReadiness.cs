@@ -115,25 +115,23 @@ public sealed class HandlerReadiness(
 public static class HandlerConfigReport
 {
     /// <summary>
-    /// The stored catalog's offers whose handler cannot run with the active <c>svc_handlers</c>
-    /// and <c>service_map</c> (null and <paramref name="unread"/> set when the configs cannot be
-    /// read), and the profiles whose key is an executor's environment variable, which only the
-    /// executors can check (operator-facing: names, never values).
+    /// Problems: the stored catalog's offers whose handler cannot run with the active
+    /// <c>svc_handlers</c> and <c>service_map</c> (or one line saying the configs could not be
+    /// read). Notes: the profiles whose key is an executor's environment variable, which only the
+    /// executors can check. Operator-facing: names and paths, never values.
     /// </summary>
-    public static (IReadOnlyList<HandlerProblem>? Problems, IReadOnlyList<string> Notes) Of(
-        Config.BootstrapConfig bootstrap, Storage.Store store, HandlerRegistry handlers, out string? unread)
+    public static (List<string> Problems, List<string> Notes) Of(Config.BootstrapConfig bootstrap, Storage.Store store, HandlerRegistry handlers)
     {
-        unread = null;
         var configs = new AppConfigs(bootstrap, store, Microsoft.Extensions.Options.Options.Create(new Hosting.SwitchboardOptions()),
             Microsoft.Extensions.Logging.Abstractions.NullLogger<AppConfigs>.Instance);
         try
         {
             configs.LoadAtStart();
         }
-        catch (Exception ex) when (ex is ConfigException or System.Security.Cryptography.CryptographicException)
+        catch (Exception ex) when (ex is ArgumentException or System.Security.Cryptography.CryptographicException)
         {
-            unread = ex.Message;
-            return (null, []);
+            // ConfigException and BootstrapException (both ArgumentException) name paths, never values.
+            return ([$"the handlers' configs could not be read to check them: {ex.Message}"], []);
         }
         CatalogSnapshot catalog;
         using (var connection = store.Open())
@@ -149,6 +147,6 @@ public static class HandlerConfigReport
             .Where(x => x.Variable is not null)
             .Select(x => $"{x.Offer.Service}/{x.Offer.Action} ({x.Offer.Handler}): endpoint profile '{x.Profile}' reads its key from environment variable {x.Variable} on each executor; an executor without it says so in its log, /readyz and the credential_missing alert")
             .ToList();
-        return ([.. problems.Values], notes);
+        return ([.. problems.Values.Select(p => $"{p.Text}; not live (503 {HandlerReadiness.Code}) until it is set")], notes);
     }
 }
