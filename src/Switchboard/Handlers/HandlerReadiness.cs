@@ -28,7 +28,7 @@ public sealed record HandlerProblem(string Offer, string Handler, string Profile
 /// submit path is benchmarked), so a fixed config makes them live within one store poll. Each new
 /// problem is logged once as a warning. <paramref name="missingEnv"/> is the variables missing on
 /// every executor: this process's own in <c>serve</c>, the heartbeats' in the distributed
-/// deployment (<see cref="ExecutorReports"/>).
+/// deployment (<see cref="Health.ExecutorReports"/>).
 /// </summary>
 public sealed class HandlerReadiness(
     CatalogCache catalog, AppConfigs configs, HandlerRegistry handlers, Func<IReadOnlySet<string>> missingEnv, ILogger<HandlerReadiness> logger)
