@@ -91,7 +91,7 @@ public static class CommandLine
                 "config" => ConfigCommands.Run(parsed, bootstrap, store, BuiltInHandlers(), output, error),
                 "usage" => UsageCommand.Run(parsed, store, output, error),
                 "audit" => AuditCommand.Run(parsed, store, output, error),
-                _ => ManagementCommands.Catalog(parsed, store, BuiltInHandlers(), output, error),
+                _ => ManagementCommands.Catalog(parsed, bootstrap, store, BuiltInHandlers(), output, error),
             };
             // The one recording point of the CLI: every command that changed something.
             return exit == 0 && AuditCommand.ActionOf(parsed) is (var action, true) ? AuditCommand.Record(parsed, store, action, error) : exit;

@@ -179,7 +179,7 @@ public static class ManagementCommands
         }
     }
 
-    public static int Catalog(Args args, Store store, HandlerRegistry handlers, TextWriter output, TextWriter error)
+    public static int Catalog(Args args, Config.BootstrapConfig bootstrap, Store store, HandlerRegistry handlers, TextWriter output, TextWriter error)
     {
         switch (args.Word(1, "subcommand (apply, export, check)"))
         {
@@ -204,6 +204,10 @@ public static class ManagementCommands
                     return 1;
                 }
                 output.WriteLine($"applied {parsed.Handlers.Count} handler(s), {parsed.Offers.Count} offer(s) and {parsed.Deals.Count} deal(s)");
+                // Applied all the same (exit 0): the config may come after the catalog.
+                var (problems, notes) = HandlerConfigReport.Of(bootstrap, store, handlers);
+                problems.ForEach(p => error.WriteLine("warning: " + p));
+                notes.ForEach(n => error.WriteLine("note: " + n));
                 return 0;
             case "export":
                 using (var connection = store.Open())
@@ -212,7 +216,7 @@ public static class ManagementCommands
                 }
                 return 0;
             case "check":
-                return CatalogCheck(store, output);
+                return CatalogCheck(bootstrap, store, handlers, output);
             default:
                 throw new UsageException("catalog takes apply, export or check");
         }
@@ -220,19 +224,21 @@ public static class ManagementCommands
 
     /// <summary>
     /// Lists stored offers that are not live because their params still name a URL or a key
-    /// variable (stored before endpoint profiles), with what to do; exit 1 when there are any.
+    /// variable (stored before endpoint profiles), or because their handler's endpoint profile is
+    /// missing from svc_handlers, with what to do; exit 1 when there are any.
     /// </summary>
-    private static int CatalogCheck(Store store, TextWriter output)
+    private static int CatalogCheck(Config.BootstrapConfig bootstrap, Store store, HandlerRegistry handlers, TextWriter output)
     {
         using var connection = store.Open();
         var stale = CatalogStore.Load(connection).Offers
             .Select(o => (Offer: o, Legacy: EndpointProfiles.LegacyParams(o.Params)))
             .Where(x => x.Legacy.Count > 0)
+            .Select(x => $"{x.Offer.Service}/{x.Offer.Action} ({x.Offer.Handler}): not live; {EndpointProfiles.Fix(x.Offer.Handler, x.Legacy)}")
             .ToList();
-        foreach (var (offer, legacy) in stale)
-        {
-            output.WriteLine($"{offer.Service}/{offer.Action} ({offer.Handler}): not live; {EndpointProfiles.Fix(offer.Handler, legacy)}");
-        }
+        var (problems, notes) = HandlerConfigReport.Of(bootstrap, store, handlers);
+        stale.AddRange(problems);
+        stale.ForEach(output.WriteLine);
+        notes.ForEach(n => output.WriteLine("note: " + n));
         output.WriteLine(stale.Count == 0 ? "every offer is fine" : $"{stale.Count} offer(s) to fix");
         return stale.Count == 0 ? 0 : 1;
     }

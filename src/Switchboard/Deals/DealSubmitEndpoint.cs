@@ -101,7 +101,7 @@ public static class DealSubmitEndpoint
         }
         foreach (var item in quote.Items)
         {
-            if ((NotInstalled(configs, item) ?? SubmitEndpoint.NeedsEndpointProfile(item.Offer)) is { } notLive)
+            if ((NotInstalled(configs, item) ?? SubmitEndpoint.NeedsEndpointProfile(item.Offer) ?? http.RequestServices.GetRequiredService<Switchboard.Handlers.HandlerReadiness>().NotLive(item.Offer)) is { } notLive)
             {
                 return notLive;
             }

@@ -44,6 +44,7 @@ public sealed class ExecutorHeartbeat : BackgroundService
     private readonly RedisKey _index;
     private readonly long _startedAt = Clock.NowMs();
     private readonly RedisOutageLog _outage;
+    private readonly Func<IReadOnlyCollection<string>> _missingEnv;
 
     /// <param name="redis">The shared multiplexer.</param>
     /// <param name="settings">Names the keys.</param>
@@ -52,7 +53,13 @@ public sealed class ExecutorHeartbeat : BackgroundService
     /// <param name="workers">Jobs it runs at once.</param>
     /// <param name="inFlight">Jobs running right now; called once per beat.</param>
     /// <param name="interval">Time between beats; the key expires after three.</param>
-    public ExecutorHeartbeat(IConnectionMultiplexer redis, RedisSettings settings, string owner, IReadOnlyCollection<string> handlers, int workers, Func<int> inFlight, TimeSpan interval, ILogger<ExecutorHeartbeat> logger)
+    /// <param name="missingEnv">
+    /// The environment variables named by its handlers' endpoint profiles that are not set here
+    /// (<see cref="Handlers.ExecutorCredentials"/>); called once per beat. Names only, never values.
+    /// </param>
+    public ExecutorHeartbeat(
+        IConnectionMultiplexer redis, RedisSettings settings, string owner, IReadOnlyCollection<string> handlers, int workers, Func<int> inFlight, TimeSpan interval,
+        ILogger<ExecutorHeartbeat> logger, Func<IReadOnlyCollection<string>>? missingEnv = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(owner);
         if (interval <= TimeSpan.Zero)
@@ -69,6 +76,7 @@ public sealed class ExecutorHeartbeat : BackgroundService
         _key = settings.Key($"executor:{owner}");
         _index = settings.Key("executors");
         _outage = new RedisOutageLog(logger, "the executor heartbeat");
+        _missingEnv = missingEnv ?? (() => []);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -98,6 +106,7 @@ public sealed class ExecutorHeartbeat : BackgroundService
             ["workers"] = _workers,
             ["in_flight"] = _inFlight(),
             ["started_at"] = Clock.Iso(_startedAt),
+            ["missing_env"] = new JsonArray([.. _missingEnv().Select(v => (JsonNode?)v)]),
         };
         var interval = (long)_interval.TotalMilliseconds;
         try

@@ -57,20 +57,13 @@ public static partial class EndpointProfiles
         {
             throw HandlerException.Permanent(LegacyParamsCode, "this offer sets a URL or credential in its params, which is no longer allowed; an admin must move it to an endpoint profile");
         }
-        var name = parameters.GetString(Param) ?? Default;
+        var name = NameIn(parameters);
         if (!Name().IsMatch(name))
         {
             throw HandlerException.Permanent("invalid_params", $"params.{Param} must be a profile name (a-z, 0-9, '-', '_')");
         }
-        var profile = (settings["endpoints"] as JsonObject)?[name] as JsonObject;
-        if (profile is null && name == Default)
-        {
-            profile = settings;
-        }
-        if (profile is null)
-        {
-            throw HandlerException.Permanent("endpoint_not_configured", $"the endpoint profile '{name}' is not configured");
-        }
+        var profile = Find(settings, name)
+            ?? throw HandlerException.Permanent("endpoint_not_configured", $"the endpoint profile '{name}' is not configured");
         if (!TryBaseUrl(profile["base_url"], out var baseUrl))
         {
             throw HandlerException.Permanent("endpoint_not_configured", $"the endpoint profile '{name}' has no valid base_url");
@@ -86,6 +79,42 @@ public static partial class EndpointProfiles
         }
         return new EndpointProfile(name, baseUrl, apiKey);
     }
+
+    /// <summary>The profile an offer's params name (absent: <see cref="Default"/>).</summary>
+    public static string NameIn(JsonObject parameters) => parameters.GetString(Param) ?? Default;
+
+    /// <summary>Whether <paramref name="name"/> is a well-formed profile name (a malformed one is the offer's error, not the config's).</summary>
+    public static bool IsName(string name) => Name().IsMatch(name);
+
+    /// <summary>Profile <paramref name="name"/> in a handler's merged settings; <see cref="Default"/> is the settings' own keys.</summary>
+    private static JsonObject? Find(JsonObject settings, string name) =>
+        (settings["endpoints"] as JsonObject)?[name] as JsonObject ?? (name == Default ? settings : null);
+
+    /// <summary>
+    /// What is missing from the config for handler <paramref name="handler"/> to call profile
+    /// <paramref name="name"/>, as the config path an operator must set; null when the profile has
+    /// a valid base_url. Names paths only, never values.
+    /// </summary>
+    public static string? Missing(JsonObject settings, string handler, string name)
+    {
+        var at = name == Default ? $"svc_handlers.{handler.Split('.')[0]}" : $"svc_handlers.{handler.Split('.')[0]}.endpoints.{name}";
+        if (Find(settings, name) is not { } profile || profile["base_url"] is null)
+        {
+            return $"endpoint profile '{name}' is not configured: set {at}.base_url (and ~api_key or api_key_env)";
+        }
+        return TryBaseUrl(profile["base_url"], out _) ? null : $"endpoint profile '{name}' has no valid base_url: set {at}.base_url";
+    }
+
+    /// <summary>The environment variable profile <paramref name="name"/> reads its key from (its <c>api_key_env</c>, when it has no <c>~api_key</c>); else null.</summary>
+    public static string? KeyVariable(JsonObject settings, string name) =>
+        Find(settings, name) is { } profile && profile.GetString("api_key") is null && profile.GetString("api_key_env") is { Length: > 0 } variable
+            ? variable
+            : null;
+
+    /// <summary>Every profile in a handler's merged settings: <see cref="Default"/> when it has keys of its own, and each of <c>endpoints</c>.</summary>
+    public static IEnumerable<string> Names(JsonObject settings) =>
+        (settings.ContainsKey("base_url") || settings.ContainsKey("api_key_env") ? [Default] : Array.Empty<string>())
+            .Concat((settings["endpoints"] as JsonObject)?.Select(e => e.Key) ?? []);
 
     /// <summary>An absolute http(s) URL without user info, query or fragment (which would change where a key goes).</summary>
     public static bool TryBaseUrl(JsonNode? node, out Uri url)

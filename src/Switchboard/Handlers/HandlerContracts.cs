@@ -16,6 +16,16 @@ public interface IServiceHandler
     /// permanent failure whose text is logged but never shown to the client.
     /// </summary>
     Task ExecuteAsync(HandlerContext context, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The endpoint profile (<see cref="EndpointProfiles"/>, <c>svc_handlers</c>) an offer with
+    /// these params makes this handler call, or null for a handler that calls nothing outside.
+    /// A handler that calls out must say so here: it is what <see cref="HandlerReadiness"/> reads to
+    /// keep an offer whose profile or credential is missing from being sold (503
+    /// <c>handler_misconfigured</c>) and what <see cref="ExecutorCredentials"/> reads to check an
+    /// executor's environment variables.
+    /// </summary>
+    string? EndpointProfileFor(JsonObject parameters) => null;
 }
 
 /// <summary>What a handler gets for one attempt of one request.</summary>

@@ -26,6 +26,8 @@ public sealed class OpenAiChatHandler(IHttpClientFactory httpClients) : IService
 
     public string Id => "openai.chat";
 
+    public string? EndpointProfileFor(JsonObject parameters) => EndpointProfiles.NameIn(parameters);
+
     public async Task ExecuteAsync(HandlerContext context, CancellationToken cancellationToken)
     {
         var p = context.Params;

@@ -5,6 +5,7 @@ using Switchboard.Admin.Panel;
 using Switchboard.Catalog;
 using Switchboard.Config;
 using Switchboard.Errors;
+using Switchboard.Health;
 using Switchboard.Observability;
 using Switchboard.Requests;
 
@@ -65,6 +66,8 @@ public static class ServeHost
         {
             builder.Services.AddRecon(bootstrap, ReconLease(builder.Configuration));
         }
+        // Health (Health/): the handler checks; no HTTP, so no health endpoints.
+        builder.Services.AddSwitchboardHealth(bootstrap, role);
         return builder.Build();
     }
 
@@ -114,6 +117,8 @@ public static class ServeHost
         builder.Services.AddAdminPanel();
         builder.Services.AddLiveChannels();
         builder.Services.AddTrustedProxies();
+        // Health (Health/): AddHealthChecks with the store, Redis and handler checks; /healthz and /readyz below.
+        builder.Services.AddSwitchboardHealth(bootstrap, role);
 
         var app = builder.Build();
         // First: every later part (login lockout, the panel's cookie) sees the client's address and scheme.
@@ -133,7 +138,7 @@ public static class ServeHost
             await Problems.Of(status, code, title).ExecuteAsync(context.HttpContext);
         });
         app.UseRequestTextChecks();
-        app.MapHealthEndpoints();
+        app.MapSwitchboardHealth();
         app.MapCatalogEndpoints();
         app.MapRequestEndpoints();
         app.MapAdminApi();

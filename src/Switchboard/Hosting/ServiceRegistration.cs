@@ -85,6 +85,8 @@ public static class ServiceRegistration
     {
         // First: stopped last, so its final flush has the attempts that end during shutdown.
         services.AddUsage();
+        // The credentials only this executor can see (its environment): checked at start and per svc_handlers change.
+        services.AddSingleton<ExecutorCredentials>();
         services.AddSingleton<JobRunner>();
         services.AddSingleton(sp => new StepOutputs(
             sp.GetRequiredService<Store>(), sp.GetService<IConnectionMultiplexer>(), sp.GetService<RedisSettings>(), sp.GetRequiredService<ILogger<StepOutputs>>()));

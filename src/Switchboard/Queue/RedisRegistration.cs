@@ -117,7 +117,8 @@ public static class RedisRegistration
                 sp.GetRequiredService<IOptions<SwitchboardOptions>>().Value.Workers,
                 () => inFlight.Snapshot.Count,
                 interval ?? DefaultHeartbeatInterval,
-                sp.GetRequiredService<ILogger<ExecutorHeartbeat>>());
+                sp.GetRequiredService<ILogger<ExecutorHeartbeat>>(),
+                sp.GetService<ExecutorCredentials>() is { } credentials ? () => credentials.Missing : null);
         }));
         services.AddHostedService(sp => sp.GetRequiredService<ExecutorHeartbeat>());
         return services;

@@ -18,6 +18,7 @@ public static class AlertRules
     public const string Budget = "budget";
     public const string Unreachable = "unreachable";
     public const string Repairs = "repairs";
+    public const string CredentialMissing = "credential_missing";
 
     public static List<AlertCondition> Check(HealthSnapshot s, AlertThresholds t, long repairsLastMinute)
     {
@@ -54,6 +55,13 @@ public static class AlertRules
         {
             conditions.Add(new(Unreachable, dependency.Name,
                 $"{dependency.Name} cannot be reached: {dependency.Error}", t.Unreachable));
+        }
+        // One alert per variable, naming the executors that lack it (never a value: they only report names).
+        foreach (var lacking in (s.Executors ?? []).SelectMany(e => (e.MissingEnv ?? []).Select(v => (Variable: v, e.Owner))).GroupBy(x => x.Variable, StringComparer.Ordinal))
+        {
+            var owners = lacking.Select(x => x.Owner).Order(StringComparer.Ordinal).ToList();
+            conditions.Add(new(CredentialMissing, lacking.Key,
+                $"environment variable {lacking.Key}, named by an endpoint profile in svc_handlers, is not set on {owners.Count} executor(s) ({string.Join(", ", owners)}): their offers cannot run there", TimeSpan.Zero));
         }
         if (repairsLastMinute > t.RepairsPerMinute)
         {

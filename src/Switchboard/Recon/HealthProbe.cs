@@ -34,6 +34,7 @@ public sealed class HealthProbe(
 
     private readonly IConnectionMultiplexer? _redis = services.GetService<IConnectionMultiplexer>();
     private readonly RedisSettings? _redisSettings = services.GetService<RedisSettings>();
+    private readonly ExecutorCredentials? _credentials = services.GetService<ExecutorCredentials>();
     private readonly Dictionary<string, long> _downSince = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
     private HashSet<string> _published = new(StringComparer.Ordinal);
@@ -63,7 +64,7 @@ public sealed class HealthProbe(
             .Select(g => new QueueInfo(g.Key, g.Sum(q => q.Depth), g.Max(q => q.OldestAgeSeconds)))
             .OrderBy(q => q.Name, StringComparer.Ordinal)
             .ToList();
-        return new HealthSnapshot(now, await Executors(now), byHandler, byResource, dependencies, await Resources(), errors ?? [], window);
+        return new HealthSnapshot(now, await ExecutorsAsync(), byHandler, byResource, dependencies, await Resources(), errors ?? [], window);
     }
 
     /// <summary>Sets recon's gauges from a snapshot (the leading recon, every pass).</summary>
@@ -189,12 +190,12 @@ public sealed class HealthProbe(
     }
 
     /// <summary>Live executors: the Redis registry (a key per executor, gone three beats after its last), or this process in the embedded mode.</summary>
-    private async Task<IReadOnlyList<ExecutorInfo>?> Executors(long now)
+    public async Task<IReadOnlyList<ExecutorInfo>?> ExecutorsAsync()
     {
         if (_redis is null || _redisSettings is null)
         {
             return [new ExecutorInfo(identity.Owner, [.. handlers.Ids.Order(StringComparer.Ordinal)], Version,
-                options.Value.Workers, inFlight.Snapshot.Count, null, now, InProcess: true)];
+                options.Value.Workers, inFlight.Snapshot.Count, null, Clock.NowMs(), InProcess: true, [.. _credentials?.Missing ?? new HashSet<string>()])];
         }
         try
         {
@@ -220,7 +221,8 @@ public sealed class HealthProbe(
                     state["in_flight"]?.GetValue<int>() ?? 0,
                     state["started_at"]?.GetValue<string>(),
                     (long)entries[i].Score,
-                    InProcess: false));
+                    InProcess: false,
+                    [.. (state["missing_env"] as JsonArray ?? []).Select(v => v?.GetValue<string>() ?? "")]));
             }
             return live;
         }

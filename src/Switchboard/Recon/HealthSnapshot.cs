@@ -3,8 +3,13 @@ using Switchboard.Storage;
 
 namespace Switchboard.Recon;
 
-/// <summary>A live executor: from its Redis heartbeat, or this process's own in the embedded mode.</summary>
-public sealed record ExecutorInfo(string Owner, IReadOnlyList<string> Handlers, string Version, int? Workers, int InFlight, string? StartedAt, long LastBeatMs, bool InProcess);
+/// <summary>
+/// A live executor: from its Redis heartbeat, or this process's own in the embedded mode.
+/// <see cref="MissingEnv"/>: the variables its handlers' profiles name that it does not have (names only).
+/// </summary>
+public sealed record ExecutorInfo(
+    string Owner, IReadOnlyList<string> Handlers, string Version, int? Workers, int InFlight, string? StartedAt, long LastBeatMs, bool InProcess,
+    IReadOnlyList<string>? MissingEnv = null);
 
 /// <summary>Queued requests of one handler (or resource): how many, and how long the oldest due one has waited.</summary>
 public sealed record QueueInfo(string Name, long Depth, double OldestAgeSeconds);
@@ -52,6 +57,7 @@ public sealed record HealthSnapshot(
                 ["started_at"] = e.StartedAt,
                 ["last_beat_at"] = Clock.Iso(e.LastBeatMs),
                 ["in_process"] = e.InProcess,
+                ["missing_env"] = new JsonArray([.. (e.MissingEnv ?? []).Select(v => (JsonNode?)v)]),
             })]),
         },
         ["queues"] = new JsonObject

@@ -49,7 +49,7 @@ public static class SubmitEndpoint
                 ? Problems.Of(404, "unknown_action", "No such action", $"Service '{service}' has no action '{action}'.")
                 : Problems.Of(404, "unknown_service", "No such service", $"There is no service '{service}'.");
         }
-        if ((NotInstalled(configs, offer) ?? NeedsEndpointProfile(offer)) is { } notInstalled)
+        if ((NotInstalled(configs, offer) ?? NeedsEndpointProfile(offer) ?? http.RequestServices.GetRequiredService<HandlerReadiness>().NotLive(offer)) is { } notInstalled)
         {
             return notInstalled;
         }

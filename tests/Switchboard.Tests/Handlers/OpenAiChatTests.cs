@@ -362,19 +362,21 @@ public sealed class OpenAiChatTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task AKeyVariableThatIsNotSetFailsWithoutCallingTheUpstream()
+    public async Task AKeyVariableThatIsNotSetMakesTheOfferNotLiveBeforeAnyCharge()
     {
-        var id = await Submit("nokey", new { thing = "x" });
-        var done = await SwitchboardFactory.WaitForEnd(_client, id, TimeSpan.FromSeconds(10));
+        // Issue 16: in serve the api knows its own executor lacks the variable, so the offer is
+        // refused at submit (it used to be accepted, charged, then failed and refunded).
+        var response = await _client.PostAsJsonAsync("/svc/chat/nokey/", new { thing = "x" });
+        var problem = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
 
-        Assert.Equal("failed", Status(done));
-        Assert.Equal(1, done["attempts"]!.GetValue<int>());
-        Assert.Equal("handler_misconfigured", ErrorCode(done));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal("handler_misconfigured", problem["code"]!.GetValue<string>());
         // The client is told the credential is missing, never which variable holds it.
-        Assert.DoesNotContain(_unsetVariable, done["error"]!["message"]!.GetValue<string>());
-        Assert.Contains("credential", done["error"]!["message"]!.GetValue<string>());
+        Assert.DoesNotContain(_unsetVariable, problem.ToJsonString());
+        Assert.Contains("credential", problem["detail"]!.GetValue<string>());
         Assert.Empty(_fake.Calls);
-        AssertRefunded(id);
+        Assert.Equal(Credits, Ledger.Balance(_dir, _userId));
+        Assert.Equal(0, Ledger.RequestCount(_dir));
     }
 
     [Fact]

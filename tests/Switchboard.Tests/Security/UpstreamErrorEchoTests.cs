@@ -84,11 +84,14 @@ public sealed class UpstreamErrorEchoTests : IAsyncLifetime
     [Fact]
     public async Task AMissingCredentialIsReportedWithoutNamingItsVariable()
     {
-        var done = await Run("nokey");
+        // Issue 16: refused at submit (503) rather than failed after the charge.
+        var response = await _client.PostAsJsonAsync("/svc/chat/nokey/", new { q = "x" });
+        var text = await response.Content.ReadAsStringAsync();
 
-        Assert.Equal("handler_misconfigured", done["error"]!["code"]!.GetValue<string>());
-        Assert.DoesNotContain(_unsetVariable, done.ToJsonString());
-        Assert.DoesNotContain("api_key_env", done.ToJsonString());
+        Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal("handler_misconfigured", JsonNode.Parse(text)!["code"]!.GetValue<string>());
+        Assert.DoesNotContain(_unsetVariable, text);
+        Assert.DoesNotContain("api_key_env", text);
         Assert.Empty(_upstream.Calls);
     }
 }

@@ -1,0 +1,44 @@
+using Microsoft.Extensions.Options;
+using Switchboard.Handlers;
+using Switchboard.Hosting;
+
+namespace Switchboard.Health;
+
+/// <summary>
+/// Makes the handler checks run at start, after the configs and the catalog are loaded (one
+/// warning per problem in the log), and again at every store poll, so a change of the catalog or
+/// of <c>svc_handlers</c> is logged when it is loaded rather than at the next request.
+/// </summary>
+public sealed class HandlerWatch(IServiceProvider services, IOptions<SwitchboardOptions> options, ILogger<HandlerWatch> logger) : BackgroundService
+{
+    private readonly HandlerReadiness? _readiness = services.GetService<HandlerReadiness>();
+    private readonly ExecutorCredentials? _credentials = services.GetService<ExecutorCredentials>();
+
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        Check();
+        return base.StartAsync(cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.Value.StorePollInterval);
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            try
+            {
+                Check();
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                logger.LogWarning(ex, "Handler check failed; the last view stays");
+            }
+        }
+    }
+
+    private void Check()
+    {
+        _ = _credentials?.Missing;
+        _ = _readiness?.Problems;
+    }
+}
