@@ -26,7 +26,9 @@ public static class AccountEndpoints
     /// <summary>Maps <c>/me/</c> on the <c>/svc</c> group (which checks the API key).</summary>
     public static RouteGroupBuilder MapAccountEndpoints(this RouteGroupBuilder svc)
     {
-        svc.MapGet("/me/", Me);
+        svc.MapGet("/me/", Me)
+            .WithName("get_me").WithTags("account").WithSummary("The caller, their balance and what they bought over a period")
+            .Produces<AccountView>().ProducesProblem(400);
         return svc;
     }
 
@@ -106,3 +108,12 @@ public static class AccountEndpoints
         return offers;
     }
 }
+
+/// <summary><c>GET /svc/me/</c> (built as JSON; this record describes it for the OpenAPI document).</summary>
+/// <param name="Credits">The same number as <see cref="Balance"/>, kept from the first version of this answer.</param>
+/// <param name="Since">The start of the period <see cref="Offers"/> covers.</param>
+public sealed record AccountView(string Id, string Name, long Balance, long Credits, bool IsAdmin, string Since, IReadOnlyList<OfferSpending> Offers);
+
+/// <param name="Offer">"service/action".</param>
+/// <param name="Credits">What the requests cost, net of refunds.</param>
+public sealed record OfferSpending(string Offer, long Requests, long Succeeded, long Failed, long Cancelled, long Credits);

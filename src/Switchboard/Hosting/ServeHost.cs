@@ -6,6 +6,7 @@ using Switchboard.Catalog;
 using Switchboard.Config;
 using Switchboard.Errors;
 using Switchboard.Observability;
+using Switchboard.OpenApi;
 using Switchboard.Requests;
 
 namespace Switchboard.Hosting;
@@ -114,6 +115,8 @@ public static class ServeHost
         builder.Services.AddAdminPanel();
         builder.Services.AddLiveChannels();
         builder.Services.AddTrustedProxies();
+        // The API's OpenAPI documents and their reference at /docs (OpenApi/OpenApiSetup.cs).
+        builder.Services.AddSwitchboardOpenApi();
 
         var app = builder.Build();
         // First: every later part (login lockout, the panel's cookie) sees the client's address and scheme.
@@ -138,6 +141,8 @@ public static class ServeHost
         app.MapRequestEndpoints();
         app.MapAdminApi();
         app.MapAdminPanel();
+        // /svc/openapi.json, /admin/api/openapi.json, /docs/ and /docs/problems.
+        app.MapSwitchboardDocs();
         return app;
     }
 

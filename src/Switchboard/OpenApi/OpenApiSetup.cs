@@ -1,0 +1,109 @@
+using Microsoft.AspNetCore.OpenApi;
+using Microsoft.OpenApi;
+using Scalar.AspNetCore;
+using Switchboard.Errors;
+
+namespace Switchboard.OpenApi;
+
+/// <summary>
+/// The HTTP API described by Microsoft.AspNetCore.OpenApi from the endpoints themselves: the
+/// client API (<c>/svc/...</c>, document <c>svc</c>, with the live catalog's offers and deals
+/// added per request by <see cref="CatalogPathsTransformer"/>) and the admin API
+/// (<c>/admin/api/...</c>, document <c>admin</c>); both OpenAPI 3.1, read by the interactive
+/// reference at <c>/docs</c> (Scalar, served from the binary) next to the page of problem codes.
+/// </summary>
+public static class OpenApiSetup
+{
+    public const string Svc = "svc";
+    public const string Admin = "admin";
+
+    /// <summary>Where each document is served (the client document's URL predates this setup: clients use it).</summary>
+    public const string SvcUrl = "/svc/openapi.json";
+    public const string AdminUrl = "/admin/api/openapi.json";
+
+    public const string BearerScheme = "bearer";
+
+    public static IServiceCollection AddSwitchboardOpenApi(this IServiceCollection services)
+    {
+        services.AddOpenApi(Svc, o =>
+        {
+            o.ShouldInclude = d => d.RelativePath?.StartsWith("svc/", StringComparison.Ordinal) == true;
+            o.AddDocumentTransformer((document, _, _) => Describe(document, "Switchboard client API",
+                "Buy generative-AI actions: submit an offer or a deal (202 and a request to poll), read, follow or cancel it. "
+                + "The catalog's offers and deals appear as paths of their own."));
+            AddCommon(o);
+            o.AddDocumentTransformer<CatalogPathsTransformer>();
+        });
+        services.AddOpenApi(Admin, o =>
+        {
+            o.ShouldInclude = d => d.RelativePath?.StartsWith("admin/api/", StringComparison.Ordinal) == true;
+            o.AddDocumentTransformer((document, _, _) => Describe(document, "Switchboard admin API",
+                "Operators' API: users, keys, credits, catalog, deals, configs, requests, usage, health and audit. Every call needs the API key of an admin user."));
+            AddCommon(o);
+        });
+        return services;
+    }
+
+    private static void AddCommon(OpenApiOptions o)
+    {
+        o.AddDocumentTransformer<TrailingSlashes>();
+        o.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Components ??= new OpenApiComponents();
+            document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
+            document.Components.SecuritySchemes[BearerScheme] = new OpenApiSecurityScheme
+            {
+                Type = SecuritySchemeType.Http,
+                Scheme = "bearer",
+                Description = "A user's API key: `Authorization: Bearer <key>`.",
+            };
+            return Task.CompletedTask;
+        });
+        o.AddSchemaTransformer(ProblemSchema.NumbersAreNumbers);
+        o.AddSchemaTransformer(ProblemSchema.AddCode);
+    }
+
+    private static Task Describe(OpenApiDocument document, string title, string description)
+    {
+        document.Info = new OpenApiInfo { Title = title, Version = "1", Description = description };
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// The endpoints of a group need an API key (the group's filter checks it): their operations
+    /// say so with the bearer scheme.
+    /// </summary>
+    public static TBuilder RequiresApiKeyInOpenApi<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
+        builder.AddOpenApiOperationTransformer((operation, context, _) =>
+        {
+            operation.Security = [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(BearerScheme, context.Document)] = [] }];
+            return Task.CompletedTask;
+        });
+
+    /// <summary>
+    /// Serves both documents, the reference at <c>/docs/</c> and the problem codes at
+    /// <c>/docs/problems</c>. Every path is public: the documents describe routes and shapes,
+    /// never data, and each route they list still checks its key (docs/security.md).
+    /// </summary>
+    public static WebApplication MapSwitchboardDocs(this WebApplication app)
+    {
+        // MapOpenApi takes the document's name from the route: each URL admits only its own name.
+        app.MapOpenApi("/{documentName:regex(^svc$)}/openapi.json");
+        app.MapOpenApi("/{documentName:regex(^admin$)}/api/openapi.json");
+        app.UseDocsHeaders();
+        app.MapScalarApiReference("/docs", o => o
+            .WithTitle("Switchboard API")
+            .AddDocument(Svc, "Client API", SvcUrl, isDefault: true)
+            .AddDocument(Admin, "Admin API", AdminUrl)
+            // Offline: the script is the one bundled in Scalar.AspNetCore (its default), and
+            // nothing else is fetched from elsewhere: no web fonts, telemetry, agent or MCP.
+            .DisableDefaultFonts()
+            .DisableTelemetry()
+            .DisableAgent()
+            .DisableMcp()
+            .WithNonce()
+            .AddHttpAuthentication(BearerScheme, _ => { }));
+        app.MapProblemsPage();
+        return app;
+    }
+}
