@@ -1,4 +1,5 @@
 using Switchboard.Deals;
+using Switchboard.OpenApi;
 
 namespace Switchboard.Catalog;
 
@@ -12,7 +13,7 @@ public static class CatalogEndpoints
     {
         app.MapGet("/svc/", (CatalogCache catalog) => TypedResults.Ok(List(catalog.Current)))
             .WithName("list_catalog").WithTags("catalog")
-            .WithSummary("The live offers, grouped by service, and the live deals (no key needed)");
+            .WithSummary("The live offers, grouped by service, and the live deals (no key needed)").IsPublicInOpenApi();
         app.MapDealQuote();
         return app;
     }

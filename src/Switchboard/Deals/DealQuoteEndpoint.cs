@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Primitives;
 using Switchboard.Catalog;
 using Switchboard.Errors;
+using Switchboard.OpenApi;
 
 namespace Switchboard.Deals;
 
@@ -15,7 +16,7 @@ public static class DealQuoteEndpoint
     {
         app.MapGet("/svc/deal/{name}/quote", Handle)
             .WithName("quote_deal").WithTags("deal").WithSummary("The price of a deal with these add-ons (nothing is charged)")
-            .Produces<DealQuoteView>().ProducesProblem(400).ProducesProblem(404);
+            .Produces<DealQuoteView>().ProducesProblem(400).ProducesProblem(404).IsPublicInOpenApi();
         return app;
     }
 

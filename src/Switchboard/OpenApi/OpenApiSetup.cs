@@ -66,6 +66,12 @@ public static class OpenApiSetup
     private static Task Describe(OpenApiDocument document, string title, string description)
     {
         document.Info = new OpenApiInfo { Title = title, Version = "1", Description = description };
+        // The framework names the origin the document was asked on, with a trailing slash
+        // that would double the paths' own.
+        foreach (var server in document.Servers ?? [])
+        {
+            server.Url = server.Url?.TrimEnd('/');
+        }
         return Task.CompletedTask;
     }
 
@@ -77,6 +83,14 @@ public static class OpenApiSetup
         builder.AddOpenApiOperationTransformer((operation, context, _) =>
         {
             operation.Security = [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(BearerScheme, context.Document)] = [] }];
+            return Task.CompletedTask;
+        });
+
+    /// <summary>An endpoint that needs no API key says so (an empty security list).</summary>
+    public static TBuilder IsPublicInOpenApi<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
+        builder.AddOpenApiOperationTransformer((operation, _, _) =>
+        {
+            operation.Security = [];
             return Task.CompletedTask;
         });
 
