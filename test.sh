@@ -40,7 +40,7 @@ deploy_checks || setup_failed "pass the promtool and amtool checks of deploy/ (s
 # The OpenAPI documents are checked by tools no one here wrote (OpenApiClientTests): redocly,
 # openapi-typescript, tsc and openapi-fetch, pinned by tests/openapi-client/package-lock.json.
 if ! command -v npm >/dev/null; then
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nodejs npm \
+  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nodejs npm; } \
     || setup_failed "install node and npm"
 fi
 (cd tests/openapi-client && npm ci --no-audit --no-fund) || setup_failed "install tests/openapi-client (npm ci)"

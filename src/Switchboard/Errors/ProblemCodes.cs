@@ -14,7 +14,10 @@ public static class ProblemCodes
     public const string PageUrl = "/docs/problems";
 
     /// <summary>A problem's <c>type</c>: a relative reference (RFC 9457 allows one) to its code on the page.</summary>
-    public static string TypeOf(string code) => $"{PageUrl}#{code}";
+    public static string TypeOf(string code) => $"{PageUrl}#{Anchor(code)}";
+
+    /// <summary>The code's anchor on the page: itself, or one anchor for every <c>http_</c> code.</summary>
+    public static string Anchor(string code) => code.StartsWith(HttpStatusPrefix, StringComparison.Ordinal) ? "http_status" : code;
 
     /// <summary>
     /// Codes made of a status (<c>http_</c> + status) for answers no endpoint chose: a status

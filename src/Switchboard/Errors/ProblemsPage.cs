@@ -34,7 +34,7 @@ public static class ProblemsPage
             .Append("<table><thead><tr><th>code</th><th>status</th><th>meaning</th></tr></thead><tbody>");
         foreach (var problem in ProblemCodes.All)
         {
-            html.Append("<tr id=\"").Append(E(problem.Code)).Append("\"><td><code>").Append(E(problem.Code)).Append("</code></td><td>")
+            html.Append("<tr id=\"").Append(E(ProblemCodes.Anchor(problem.Code))).Append("\"><td><code>").Append(E(problem.Code)).Append("</code></td><td>")
                 .Append(problem.Status == 0 ? "any" : problem.Status).Append("</td><td>").Append(E(problem.Meaning).Replace("`", ""))
                 .Append("</td></tr>");
         }
