@@ -45,6 +45,12 @@ internal sealed class CatalogPathsTransformer(CatalogCache catalog) : IOpenApiDo
         {
             AddDeal(document, snapshot, deal, dealSubmit, quote);
         }
+        // The generic routes' own tags go with them when no path uses them any more.
+        var used = document.Paths.Values.SelectMany(p => p.Operations?.Values.AsEnumerable() ?? []).SelectMany(o => o.Tags?.AsEnumerable() ?? []).Select(t => t.Name).ToHashSet();
+        foreach (var unused in document.Tags.Where(t => !used.Contains(t.Name)).ToList())
+        {
+            document.Tags.Remove(unused);
+        }
         return Task.CompletedTask;
     }
 

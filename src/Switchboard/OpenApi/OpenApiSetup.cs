@@ -107,6 +107,8 @@ public static class OpenApiSetup
         app.UseDocsHeaders();
         app.MapScalarApiReference("/docs", o => o
             .WithTitle("Switchboard API")
+            // A few dozen operations: all of them in view at once.
+            .ExpandAllTags()
             .AddDocument(Svc, "Client API", SvcUrl, isDefault: true)
             .AddDocument(Admin, "Admin API", AdminUrl)
             // Offline: the script is the one bundled in Scalar.AspNetCore (its default), and
@@ -115,7 +117,10 @@ public static class OpenApiSetup
             .DisableTelemetry()
             .DisableAgent()
             .DisableMcp()
+            // Its bar links to the vendor's hosted services (share, SDKs, deploy): not this API's.
+            .HideDeveloperTools()
             .WithNonce()
+            .AddPreferredSecuritySchemes(BearerScheme)
             .AddHttpAuthentication(BearerScheme, _ => { }));
         app.MapProblemsPage();
         return app;
