@@ -38,7 +38,7 @@ public static class OpenApiSetup
         {
             o.ShouldInclude = d => d.RelativePath?.StartsWith("admin/api/", StringComparison.Ordinal) == true;
             o.AddDocumentTransformer((document, _, _) => Describe(document, "Switchboard admin API",
-                "Operators' API: users, keys, credits, catalog, deals, configs, requests, usage, health and audit. Every call needs the API key of an admin user."));
+                "Admins' API: users, keys, credits, catalog, deals, configs, requests, usage, health and audit. Every call needs the API key of an admin user."));
             AddCommon(o);
         });
         return services;
