@@ -1,6 +1,10 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.OpenApi;
+using Microsoft.AspNetCore.OutputCaching;
 using Microsoft.OpenApi;
 using Scalar.AspNetCore;
+using Switchboard.Catalog;
 using Switchboard.Errors;
 
 namespace Switchboard.OpenApi;
@@ -25,6 +29,7 @@ public static class OpenApiSetup
 
     public static IServiceCollection AddSwitchboardOpenApi(this IServiceCollection services)
     {
+        services.AddOutputCache();
         services.AddOpenApi(Svc, o =>
         {
             o.ShouldInclude = d => d.RelativePath?.StartsWith("svc/", StringComparison.Ordinal) == true;
@@ -86,6 +91,11 @@ public static class OpenApiSetup
             return Task.CompletedTask;
         });
 
+    private static void PerCatalog(OutputCachePolicyBuilder policy) => policy
+        .Expire(TimeSpan.FromMinutes(1))
+        // Snapshots are swapped whole, never changed: the instance names the catalog.
+        .VaryByValue(http => new("catalog", RuntimeHelpers.GetHashCode(http.RequestServices.GetRequiredService<CatalogCache>().Current).ToString(CultureInfo.InvariantCulture)));
+
     /// <summary>An endpoint that needs no API key says so (an empty security list).</summary>
     public static TBuilder IsPublicInOpenApi<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
         builder.AddOpenApiOperationTransformer((operation, _, _) =>
@@ -101,9 +111,13 @@ public static class OpenApiSetup
     /// </summary>
     public static WebApplication MapSwitchboardDocs(this WebApplication app)
     {
+        // The framework builds a document on every request (tens of milliseconds); these URLs
+        // are public, so an answer is kept per catalog snapshot (the client document follows the
+        // catalog) for a minute at most. Only endpoints that ask for it are cached.
+        app.UseOutputCache();
         // MapOpenApi takes the document's name from the route: each URL admits only its own name.
-        app.MapOpenApi("/{documentName:regex(^svc$)}/openapi.json");
-        app.MapOpenApi("/{documentName:regex(^admin$)}/api/openapi.json");
+        app.MapOpenApi("/{documentName:regex(^svc$)}/openapi.json").CacheOutput(PerCatalog);
+        app.MapOpenApi("/{documentName:regex(^admin$)}/api/openapi.json").CacheOutput(PerCatalog);
         app.UseDocsHeaders();
         app.MapScalarApiReference("/docs", o => o
             .WithTitle("Switchboard API")
