@@ -84,7 +84,15 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
             """{"handler": "echo.render", "price": 2, "prompt_template": "Draw {what} in {style}"}""", Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.OK, put.StatusCode);
 
+        // The process takes the change at its next poll of the store (100 ms here); a document
+        // cached for the old catalog (up to a minute) would miss the deadline.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
         var doc = await Document("/svc/openapi.json");
+        while (!Paths(doc).Contains("/svc/image/draw/") && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+            doc = await Document("/svc/openapi.json");
+        }
         var body = doc["paths"]!["/svc/image/draw/"]!["post"]!["requestBody"]!["content"]!["application/json"]!["schema"]!;
         Assert.Equal(["what", "style"], body["required"]!.AsArray().Select(v => v!.GetValue<string>()));
         Assert.False(body["additionalProperties"]!.GetValue<bool>());
