@@ -3,6 +3,7 @@ using Switchboard.Catalog;
 using Switchboard.Config;
 using Switchboard.Credits;
 using Switchboard.Errors;
+using Switchboard.OpenApi;
 using Switchboard.Recon;
 using Switchboard.Requests;
 using Switchboard.Resources;
@@ -21,7 +22,8 @@ public static class AdminApi
 {
     public static RouteGroupBuilder MapAdminApi(this WebApplication app)
     {
-        var admin = app.MapGroup("/admin/api").WithStoreErrors().RequireApiKey().RequireJsonBodies();
+        var admin = app.MapGroup("/admin/api").WithStoreErrors().RequireApiKey().RequireJsonBodies()
+            .RequiresApiKeyInOpenApi().ProducesProblem(401).ProducesProblem(403).ProducesProblem(503);
         admin.AddEndpointFilter(async (context, next) =>
             context.HttpContext.User().IsAdmin
                 ? await next(context)

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Switchboard.Errors;
 using Switchboard.Storage;
 
@@ -12,7 +13,9 @@ public static class AuditAdminEndpoints
 {
     public static RouteGroupBuilder MapAuditAdmin(this RouteGroupBuilder admin)
     {
-        admin.MapGet("/audit", Read);
+        admin.MapGet("/audit", Read)
+            .WithName("read_audit").WithTags("audit").WithSummary("The audit trail of admin actions")
+            .Produces<JsonObject>(200).ProducesProblem(400);
         return admin;
     }
 

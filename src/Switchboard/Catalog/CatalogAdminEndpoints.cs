@@ -20,14 +20,30 @@ public static class CatalogAdminEndpoints
 
     public static RouteGroupBuilder MapCatalogAdmin(this RouteGroupBuilder admin)
     {
-        admin.MapGet("/handlers", ListHandlers);
-        admin.MapGet("/handlers/{id}", GetHandler);
-        admin.MapPut("/handlers/{id}", PutHandler);
-        admin.MapDelete("/handlers/{id}", DeleteHandler);
-        admin.MapGet("/offers", ListOffers);
-        admin.MapGet("/offers/{service}/{action}", GetOffer);
-        admin.MapPut("/offers/{service}/{action}", PutOffer);
-        admin.MapDelete("/offers/{service}/{action}", DeleteOffer);
+        admin.MapGet("/handlers", ListHandlers)
+            .WithName("list_handlers").WithTags("catalog").WithSummary("The stored handlers")
+            .Produces<JsonObject>(200);
+        admin.MapGet("/handlers/{id}", GetHandler)
+            .WithName("get_handler").WithTags("catalog").WithSummary("A handler")
+            .Produces<JsonObject>(200).ProducesProblem(404);
+        admin.MapPut("/handlers/{id}", PutHandler)
+            .WithName("put_handler").WithTags("catalog").WithSummary("Create or replace a handler")
+            .Produces<JsonObject>(200).ProducesProblem(400);
+        admin.MapDelete("/handlers/{id}", DeleteHandler)
+            .WithName("delete_handler").WithTags("catalog").WithSummary("Delete a handler no offer uses")
+            .Produces(StatusCodes.Status204NoContent).ProducesProblem(404).ProducesProblem(409);
+        admin.MapGet("/offers", ListOffers)
+            .WithName("list_offers").WithTags("catalog").WithSummary("The stored offers")
+            .Produces<JsonObject>(200);
+        admin.MapGet("/offers/{service}/{action}", GetOffer)
+            .WithName("get_offer").WithTags("catalog").WithSummary("An offer")
+            .Produces<JsonObject>(200).ProducesProblem(404);
+        admin.MapPut("/offers/{service}/{action}", PutOffer)
+            .WithName("put_offer").WithTags("catalog").WithSummary("Create or replace an offer")
+            .Produces<JsonObject>(200).ProducesProblem(400);
+        admin.MapDelete("/offers/{service}/{action}", DeleteOffer)
+            .WithName("delete_offer").WithTags("catalog").WithSummary("Delete an offer no deal uses")
+            .Produces(StatusCodes.Status204NoContent).ProducesProblem(404).ProducesProblem(409);
         return admin;
     }
 

@@ -16,10 +16,18 @@ public static class DealsAdminEndpoints
 {
     public static RouteGroupBuilder MapDealsAdmin(this RouteGroupBuilder admin)
     {
-        admin.MapGet("/deals", List);
-        admin.MapGet("/deals/{name}", Get);
-        admin.MapPut("/deals/{name}", Put);
-        admin.MapDelete("/deals/{name}", Delete);
+        admin.MapGet("/deals", List)
+            .WithName("list_deals").WithTags("deals").WithSummary("The stored deals")
+            .Produces<JsonObject>(200);
+        admin.MapGet("/deals/{name}", Get)
+            .WithName("get_deal").WithTags("deals").WithSummary("A deal")
+            .Produces<JsonObject>(200).ProducesProblem(404);
+        admin.MapPut("/deals/{name}", Put)
+            .WithName("put_deal").WithTags("deals").WithSummary("Create or replace a deal")
+            .Produces<JsonObject>(200).ProducesProblem(400);
+        admin.MapDelete("/deals/{name}", Delete)
+            .WithName("delete_deal").WithTags("deals").WithSummary("Delete a deal")
+            .Produces(StatusCodes.Status204NoContent).ProducesProblem(404);
         return admin;
     }
 

@@ -17,7 +17,9 @@ public static class ConfigsAdminEndpoints
     public static RouteGroupBuilder MapConfigsAdmin(this RouteGroupBuilder admin)
     {
         admin.MapGet("/configs", (AppConfigs configs, BootstrapConfig bootstrap) =>
-            TypedResults.Ok(new JsonObject { ["configs"] = new JsonArray([.. ConfigAdmin.Summaries(configs, bootstrap).Select(s => (JsonNode)s.ToJson())]) }));
+            TypedResults.Ok(new JsonObject { ["configs"] = new JsonArray([.. ConfigAdmin.Summaries(configs, bootstrap).Select(s => (JsonNode)s.ToJson())]) }))
+            .WithName("list_configs").WithTags("configs").WithSummary("The configs and their current versions")
+            .Produces<JsonObject>(200);
         admin.MapGet("/configs/{id}", (string id, AppConfigs configs) =>
         {
             var versions = configs.Versions.List(id);
@@ -29,7 +31,9 @@ public static class ConfigsAdminEndpoints
                     ["versions"] = new JsonArray([.. versions.Select(v => (JsonNode)ConfigAdmin.ToJson(v))]),
                     ["history"] = new JsonArray([.. configs.Versions.History(id, ConfigAdmin.HistoryLimit).Select(a => (JsonNode)ConfigAdmin.ToJson(a))]),
                 });
-        });
+        })
+            .WithName("get_config").WithTags("configs").WithSummary("A config's versions")
+            .Produces<JsonObject>(200).ProducesProblem(404);
         admin.MapGet("/configs/{id}/versions/{version}", (string id, string version, AppConfigs configs) =>
         {
             if (configs.Versions.Get(id, version) is not { } v)
@@ -40,7 +44,9 @@ public static class ConfigsAdminEndpoints
             json["id"] = id;
             json["content"] = ConfigAdmin.Masked(v);
             return TypedResults.Ok(json);
-        });
+        })
+            .WithName("get_config_version").WithTags("configs").WithSummary("One version of a config")
+            .Produces<JsonObject>(200).ProducesProblem(404);
         admin.MapGet("/configs/{id}/diff", (string id, string? from, string? to, AppConfigs configs, BootstrapConfig bootstrap) =>
         {
             if (string.IsNullOrEmpty(from) || string.IsNullOrEmpty(to))
@@ -62,7 +68,9 @@ public static class ConfigsAdminEndpoints
                 ["to"] = to,
                 ["changes"] = new JsonArray([.. ConfigDiff.Compute(a, b, bootstrap.Keys()).Select(l => (JsonNode)l.ToJson())]),
             });
-        });
+        })
+            .WithName("diff_config").WithTags("configs").WithSummary("The difference between two versions of a config")
+            .Produces<JsonObject>(200).ProducesProblem(400).ProducesProblem(404);
         admin.MapPost("/configs/{id}/rollback", async (string id, HttpContext http, AppConfigs configs, BootstrapConfig bootstrap, ILoggerFactory logs) =>
         {
             var to = await ReadTo(http.Request);
@@ -76,7 +84,9 @@ public static class ConfigsAdminEndpoints
                 ConfigAdmin.RollbackOutcome.OperatorOnly => Problems.Of(403, "endpoint_profiles_operator_only", "Endpoint profiles are the operator's", ConfigAdmin.OperatorOnlyReason),
                 _ => NoVersion(id, to),
             };
-        });
+        })
+            .WithName("rollback_config").WithTags("configs").WithSummary("Make an earlier version of a config current")
+            .Produces<JsonObject>(200).ProducesProblem(400).ProducesProblem(403).ProducesProblem(404);
         return admin;
     }
 

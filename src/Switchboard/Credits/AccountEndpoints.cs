@@ -1,5 +1,5 @@
 using System.Data.Common;
-using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Switchboard.Config;
 using Switchboard.Errors;
 using Switchboard.Storage;
@@ -26,7 +26,9 @@ public static class AccountEndpoints
     /// <summary>Maps <c>/me/</c> on the <c>/svc</c> group (which checks the API key).</summary>
     public static RouteGroupBuilder MapAccountEndpoints(this RouteGroupBuilder svc)
     {
-        svc.MapGet("/me/", Me);
+        svc.MapGet("/me/", Me)
+            .WithName("get_me").WithTags("account").WithSummary("The caller, their balance and what they bought over a period")
+            .ProducesProblem(400);
         return svc;
     }
 
@@ -36,7 +38,7 @@ public static class AccountEndpoints
             ? period
             : null;
 
-    private static IResult Me(HttpContext http, Store store)
+    private static Results<Ok<AccountView>, ProblemHttpResult> Me(HttpContext http, Store store)
     {
         var since = http.Request.Query["since"];
         var period = DefaultPeriod;
@@ -52,17 +54,8 @@ public static class AccountEndpoints
         var from = Clock.NowMs() - (long)period.TotalMilliseconds;
         using var connection = store.Open();
         var user = UserStore.Find(connection, http.User().Id)!;
-        return TypedResults.Ok(new JsonObject
-        {
-            ["id"] = user.Id,
-            ["name"] = user.Name,
-            ["balance"] = user.Credits,
-            // Kept from the first version of this answer: the same number as balance.
-            ["credits"] = user.Credits,
-            ["is_admin"] = user.IsAdmin,
-            ["since"] = Clock.Iso(from),
-            ["offers"] = Offers(connection, user.Id, from),
-        });
+        // credits: kept from the first version of this answer, the same number as balance.
+        return TypedResults.Ok(new AccountView(user.Id, user.Name, user.Credits, user.Credits, user.IsAdmin, Clock.Iso(from)!, Offers(connection, user.Id, from)));
     }
 
     /// <summary>
@@ -86,23 +79,26 @@ public static class AccountEndpoints
         ORDER BY service, action
         """;
 
-    public static JsonArray Offers(DbConnection connection, string userId, long from)
+    public static List<OfferSpending> Offers(DbConnection connection, string userId, long from)
     {
         using var command = connection.Sql(OffersSql, ("@u", userId), ("@from", from));
         using var reader = command.ExecuteReader();
-        var offers = new JsonArray();
+        var offers = new List<OfferSpending>();
         while (reader.Read())
         {
-            offers.Add(new JsonObject
-            {
-                ["offer"] = reader.GetString(0) + "/" + reader.GetString(1),
-                ["requests"] = reader.GetInt64(2),
-                ["succeeded"] = reader.GetInt64(3),
-                ["failed"] = reader.GetInt64(4),
-                ["cancelled"] = reader.GetInt64(5),
-                ["credits"] = reader.GetInt64(6),
-            });
+            offers.Add(new OfferSpending(
+                reader.GetString(0) + "/" + reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4),
+                reader.GetInt64(5), reader.GetInt64(6)));
         }
         return offers;
     }
 }
+
+/// <summary><c>GET /svc/me/</c>.</summary>
+/// <param name="Credits">The same number as <see cref="Balance"/>, kept from the first version of this answer.</param>
+/// <param name="Since">The start of the period <see cref="Offers"/> covers.</param>
+public sealed record AccountView(string Id, string Name, long Balance, long Credits, bool IsAdmin, string Since, IReadOnlyList<OfferSpending> Offers);
+
+/// <param name="Offer">"service/action".</param>
+/// <param name="Credits">What the requests cost, net of refunds.</param>
+public sealed record OfferSpending(string Offer, long Requests, long Succeeded, long Failed, long Cancelled, long Credits);

@@ -24,9 +24,15 @@ public static class CreditsAdminEndpoints
 
     public static RouteGroupBuilder MapCreditsAdmin(this RouteGroupBuilder admin)
     {
-        admin.MapPost("/users/{name}/credits", Move);
-        admin.MapGet("/users/{name}/ledger", Ledger);
-        admin.MapGet("/credits/audit", Audit);
+        admin.MapPost("/users/{name}/credits", Move)
+            .WithName("move_credits").WithTags("credits").WithSummary("Grant or adjust a user's credits")
+            .Produces<JsonObject>(200).ProducesProblem(400).ProducesProblem(404).ProducesProblem(409);
+        admin.MapGet("/users/{name}/ledger", Ledger)
+            .WithName("get_ledger").WithTags("credits").WithSummary("A user's ledger, newest first")
+            .Produces<JsonObject>(200).ProducesProblem(400).ProducesProblem(404);
+        admin.MapGet("/credits/audit", Audit)
+            .WithName("audit_credits").WithTags("credits").WithSummary("Check every balance against its ledger")
+            .Produces<JsonObject>(200);
         return admin;
     }
 

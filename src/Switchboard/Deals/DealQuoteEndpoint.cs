@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Primitives;
 using Switchboard.Catalog;
 using Switchboard.Errors;
+using Switchboard.OpenApi;
 
 namespace Switchboard.Deals;
 
@@ -13,7 +14,9 @@ public static class DealQuoteEndpoint
 {
     public static IEndpointRouteBuilder MapDealQuote(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/svc/deal/{name}/quote", Handle);
+        app.MapGet("/svc/deal/{name}/quote", Handle)
+            .WithName("quote_deal").WithTags("deal").WithSummary("The price of a deal with these add-ons (nothing is charged)")
+            .Produces<DealQuoteView>().ProducesProblem(400).ProducesProblem(404).IsPublicInOpenApi();
         return app;
     }
 
@@ -38,3 +41,15 @@ public static class DealQuoteEndpoint
     public static IReadOnlyList<string> Addons(StringValues values) =>
         [.. values.SelectMany(v => (v ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))];
 }
+
+/// <summary>A deal's quote (built as JSON by <see cref="DealQuote.ToJson"/>; these records describe it for the OpenAPI document).</summary>
+public sealed record DealQuoteView(string Deal, long Price, QuotePrimary Primary, QuoteAddons Addons, IReadOnlyList<QuoteStep> Steps);
+
+/// <param name="FixedPrice">The deal's fixed price, when it has one.</param>
+/// <param name="Modifier">Percent off the list price, when the deal has no fixed price.</param>
+public sealed record QuotePrimary(long ListPrice, int? FixedPrice, int? Modifier, long Price);
+
+public sealed record QuoteAddons(IReadOnlyList<string> Chosen, long ListPrice, int Modifier, long Price);
+
+/// <param name="Price">The step's share of the deal's price.</param>
+public sealed record QuoteStep(int Step, string Offer, string Pipeline, bool Addon, long ListPrice, long Price);

@@ -5,13 +5,14 @@ namespace Switchboard.Errors;
 
 /// <summary>
 /// Every client error is application/problem+json with a stable <c>code</c> extension that
-/// clients can branch on; titles are for people and may change.
+/// clients can branch on; titles are for people and may change. The <c>type</c> points to the
+/// code's entry on the server's own page of codes (<see cref="ProblemCodes"/>).
 /// </summary>
 public static class Problems
 {
     public static ProblemHttpResult Of(int status, string code, string title, string? detail = null, IDictionary<string, object?>? extra = null)
     {
-        var problem = new ProblemDetails { Status = status, Title = title, Detail = detail, Type = $"https://switchboard.dev/problems/{code}" };
+        var problem = new ProblemDetails { Status = status, Title = title, Detail = detail, Type = ProblemCodes.TypeOf(code) };
         problem.Extensions["code"] = code;
         if (extra is not null)
         {

@@ -7,6 +7,7 @@ using Switchboard.Config;
 using Switchboard.Errors;
 using Switchboard.Health;
 using Switchboard.Observability;
+using Switchboard.OpenApi;
 using Switchboard.Requests;
 
 namespace Switchboard.Hosting;
@@ -119,6 +120,8 @@ public static class ServeHost
         builder.Services.AddTrustedProxies();
         // Health (Health/): AddHealthChecks with the store, Redis and handler checks; /healthz and /readyz below.
         builder.Services.AddSwitchboardHealth(bootstrap, role);
+        // The API's OpenAPI documents and their reference at /docs (OpenApi/OpenApiSetup.cs).
+        builder.Services.AddSwitchboardOpenApi();
 
         var app = builder.Build();
         // First: every later part (login lockout, the panel's cookie) sees the client's address and scheme.
@@ -143,6 +146,8 @@ public static class ServeHost
         app.MapRequestEndpoints();
         app.MapAdminApi();
         app.MapAdminPanel();
+        // /svc/openapi.json, /admin/api/openapi.json, /docs/ and /docs/problems.
+        app.MapSwitchboardDocs();
         return app;
     }
 

@@ -44,7 +44,9 @@ public static class HealthEndpoint
                 ["stale"] = report?.Stale,
             };
             return TypedResults.Ok(json);
-        });
+        })
+            .WithName("get_health").WithTags("health").WithSummary("The deployment's health: executors, queue, gate, upstreams and alerts")
+            .Produces<JsonObject>(200);
         return admin;
     }
 }

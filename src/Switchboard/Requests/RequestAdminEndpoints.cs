@@ -19,10 +19,18 @@ public static class RequestAdminEndpoints
 {
     public static RouteGroupBuilder MapRequestsAdmin(this RouteGroupBuilder admin)
     {
-        admin.MapGet("/requests", Search);
-        admin.MapGet("/requests/{id}", Get);
-        admin.MapPost("/requests/{id}/retry", Retry);
-        admin.MapPost("/requests/{id}/cancel", Cancel);
+        admin.MapGet("/requests", Search)
+            .WithName("search_requests").WithTags("requests").WithSummary("Search every user's requests")
+            .Produces<JsonObject>(200).ProducesProblem(400);
+        admin.MapGet("/requests/{id}", Get)
+            .WithName("get_request_detail").WithTags("requests").WithSummary("A request with its jobs and ledger rows")
+            .Produces<JsonObject>(200).ProducesProblem(404);
+        admin.MapPost("/requests/{id}/retry", Retry)
+            .WithName("retry_request").WithTags("requests").WithSummary("Run a failed request again (charged again)")
+            .Produces<JsonObject>(202).ProducesProblem(402).ProducesProblem(404).ProducesProblem(409);
+        admin.MapPost("/requests/{id}/cancel", Cancel)
+            .WithName("cancel_request_admin").WithTags("requests").WithSummary("Cancel a user's request and refund it")
+            .Produces<JsonObject>(200).ProducesProblem(404).ProducesProblem(409);
         return admin;
     }
 

@@ -5,6 +5,7 @@ using Switchboard.Errors;
 using System.Text.Json.Nodes;
 using Switchboard.Execution;
 using Switchboard.Hosting;
+using Switchboard.OpenApi;
 using Switchboard.Queue;
 using Switchboard.Resources;
 using Switchboard.Storage;
@@ -23,15 +24,34 @@ public static partial class RequestEndpoints
 
     public static IEndpointRouteBuilder MapRequestEndpoints(this IEndpointRouteBuilder app)
     {
-        var svc = app.MapGroup("/svc").WithRequestLogScope().WithStoreErrors().RequireApiKey();
+        var svc = app.MapGroup("/svc").WithRequestLogScope().WithStoreErrors().RequireApiKey()
+            .RequiresApiKeyInOpenApi().ProducesProblem(401).ProducesProblem(503);
         svc.MapAccountEndpoints();
-        svc.MapGet("/request/{id}/", Get);
-        svc.MapGet("/request/{id}/ws", LiveStatusSocket.Handle);
-        svc.MapDelete("/request/{id}/", Cancel);
-        svc.MapPost("/deal/{name}/", Deals.DealSubmitEndpoint.Handle);
-        svc.MapPost("/{service}/{action}/", SubmitEndpoint.Handle);
+        svc.MapGet("/request/{id}/", Get)
+            .WithName("get_request").WithTags("requests").WithSummary("A request: its status, results or error")
+            .Produces<RequestView>().ProducesProblem(400).ProducesProblem(404);
+        svc.MapGet("/request/{id}/ws", LiveStatusSocket.Handle)
+            .WithName("follow_request").WithTags("requests").WithSummary("Live status over a WebSocket")
+            .WithDescription("A WebSocket upgrade. The server sends the request object (text frames, as GET /svc/request/{id}/ "
+                + "shows it) at once and at each change, then closes with 1000 and the final status (1001 when the server stops).")
+            .Produces(StatusCodes.Status101SwitchingProtocols).ProducesProblem(400).ProducesProblem(404).ProducesProblem(429);
+        svc.MapDelete("/request/{id}/", Cancel)
+            .WithName("cancel_request").WithTags("requests").WithSummary("Cancel a queued or running request and refund it")
+            .Produces<RequestView>().ProducesProblem(400).ProducesProblem(404).ProducesProblem(409);
+        // The two purchases below stand for every live deal and offer: the client document
+        // shows one path per deal and offer instead (OpenApi/CatalogPathsTransformer.cs).
+        svc.MapPost("/deal/{name}/", Deals.DealSubmitEndpoint.Handle)
+            .WithName("buy_deal").WithTags("deal").WithSummary("Buy a deal").Purchase();
+        svc.MapPost("/{service}/{action}/", SubmitEndpoint.Handle)
+            .WithName("submit_offer").WithSummary("Submit an offer's inputs").Purchase();
         return app;
     }
+
+    /// <summary>The answers of a purchase, an offer's or a deal's.</summary>
+    private static RouteHandlerBuilder Purchase(this RouteHandlerBuilder endpoint) => endpoint
+        .Produces<SubmitEndpoint.Accepted>(StatusCodes.Status202Accepted)
+        .Produces<RequestView>(StatusCodes.Status200OK)
+        .ProducesProblem(400).ProducesProblem(402).ProducesProblem(404).ProducesProblem(413).ProducesProblem(415).ProducesProblem(429);
 
     private static async Task<IResult> Get(string id, HttpContext http, Store store, ResourceNeeds needs, IResourceGate gate)
     {

@@ -30,7 +30,9 @@ public static class ResourcesAdminEndpoint
                 ["resources"] = new JsonArray([.. views.Select(v => (JsonNode)v.ToJson())]),
                 ["gate_unreachable_since"] = health.Since is { } since ? Clock.Iso(since.ToUnixTimeMilliseconds()) : null,
             });
-        });
+        })
+            .WithName("list_resources").WithTags("resources").WithSummary("Each resource's limits, use and queue")
+            .Produces<JsonObject>(200);
         return admin;
     }
 }

@@ -10,7 +10,9 @@ public static class UsageAdminEndpoint
 {
     public static RouteGroupBuilder MapUsageAdmin(this RouteGroupBuilder admin)
     {
-        admin.MapGet("/usage", Handle);
+        admin.MapGet("/usage", Handle)
+            .WithName("get_usage").WithTags("usage").WithSummary("Upstream usage (tokens, calls) per period and offer")
+            .Produces<JsonObject>(200).ProducesProblem(400);
         return admin;
     }
 

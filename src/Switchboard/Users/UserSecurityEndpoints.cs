@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Switchboard.Errors;
 using Switchboard.Storage;
 
@@ -14,10 +15,18 @@ public static class UserSecurityEndpoints
 {
     public static RouteGroupBuilder MapUserSecurityAdmin(this RouteGroupBuilder admin)
     {
-        admin.MapPost("/users/{name}/disable", (string name, Store store) => Change(store, c => UserSecurity.SetDisabled(c, name, true)));
-        admin.MapPost("/users/{name}/enable", (string name, Store store) => Change(store, c => UserSecurity.SetDisabled(c, name, false)));
-        admin.MapPut("/users/{name}/admin", (string name, Store store) => Change(store, c => UserSecurity.SetAdmin(c, name, true)));
-        admin.MapDelete("/users/{name}/admin", (string name, Store store) => Change(store, c => UserSecurity.SetAdmin(c, name, false)));
+        admin.MapPost("/users/{name}/disable", (string name, Store store) => Change(store, c => UserSecurity.SetDisabled(c, name, true)))
+            .WithName("disable_user").WithTags("users").WithSummary("Disable a user (its keys and sessions stop working)")
+            .Produces<JsonObject>(200).ProducesProblem(404).ProducesProblem(409);
+        admin.MapPost("/users/{name}/enable", (string name, Store store) => Change(store, c => UserSecurity.SetDisabled(c, name, false)))
+            .WithName("enable_user").WithTags("users").WithSummary("Enable a user")
+            .Produces<JsonObject>(200).ProducesProblem(404);
+        admin.MapPut("/users/{name}/admin", (string name, Store store) => Change(store, c => UserSecurity.SetAdmin(c, name, true)))
+            .WithName("grant_admin").WithTags("users").WithSummary("Make a user an admin")
+            .Produces<JsonObject>(200).ProducesProblem(404);
+        admin.MapDelete("/users/{name}/admin", (string name, Store store) => Change(store, c => UserSecurity.SetAdmin(c, name, false)))
+            .WithName("revoke_admin").WithTags("users").WithSummary("Take a user's admin rights")
+            .Produces<JsonObject>(200).ProducesProblem(404).ProducesProblem(409);
         return admin;
     }
 

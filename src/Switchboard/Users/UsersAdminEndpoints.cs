@@ -19,12 +19,24 @@ public static class UsersAdminEndpoints
 
     public static RouteGroupBuilder MapUsersAdmin(this RouteGroupBuilder admin)
     {
-        admin.MapGet("/users", List);
-        admin.MapPost("/users", Create);
-        admin.MapGet("/users/{name}", Get);
-        admin.MapPost("/users/by-id/{id}/rename", Rename);
-        admin.MapPost("/users/{name}/keys", CreateKey);
-        admin.MapDelete("/keys/{prefix}", RevokeKey);
+        admin.MapGet("/users", List)
+            .WithName("list_users").WithTags("users").WithSummary("The users")
+            .Produces<JsonObject>(200);
+        admin.MapPost("/users", Create)
+            .WithName("create_user").WithTags("users").WithSummary("Create a user (and its first API key)")
+            .Produces<JsonObject>(201).ProducesProblem(400).ProducesProblem(409);
+        admin.MapGet("/users/{name}", Get)
+            .WithName("get_user").WithTags("users").WithSummary("A user")
+            .Produces<JsonObject>(200).ProducesProblem(404);
+        admin.MapPost("/users/by-id/{id}/rename", Rename)
+            .WithName("rename_user").WithTags("users").WithSummary("Rename a user")
+            .Produces<JsonObject>(200).ProducesProblem(400).ProducesProblem(404).ProducesProblem(409);
+        admin.MapPost("/users/{name}/keys", CreateKey)
+            .WithName("create_key").WithTags("users").WithSummary("Issue a new API key for a user (shown once)")
+            .Produces<JsonObject>(201).ProducesProblem(404);
+        admin.MapDelete("/keys/{prefix}", RevokeKey)
+            .WithName("revoke_key").WithTags("users").WithSummary("Revoke an API key")
+            .Produces<JsonObject>(200).ProducesProblem(404);
         return admin;
     }
 

@@ -1,0 +1,103 @@
+namespace Switchboard.Errors;
+
+/// <summary>A stable problem <c>code</c>: the status it comes with and what it means.</summary>
+public sealed record ProblemCode(string Code, int Status, string Meaning);
+
+/// <summary>
+/// Every stable <c>code</c> a problem answer can carry: the one list that the page at
+/// <see cref="PageUrl"/>, the OpenAPI documents (the <c>code</c> property's enum), docs/problems.md
+/// and the tests read. A problem's <c>type</c> is this page's anchor of its code.
+/// </summary>
+public static class ProblemCodes
+{
+    /// <summary>The page that lists the codes, served by the server itself (see <see cref="ProblemsPage"/>).</summary>
+    public const string PageUrl = "/docs/problems";
+
+    /// <summary>A problem's <c>type</c>: a relative reference (RFC 9457 allows one) to its code on the page.</summary>
+    public static string TypeOf(string code) => $"{PageUrl}#{Anchor(code)}";
+
+    /// <summary>The code's anchor on the page: itself, or one anchor for every <c>http_</c> code.</summary>
+    public static string Anchor(string code) => code.StartsWith(HttpStatusPrefix, StringComparison.Ordinal) ? "http_status" : code;
+
+    /// <summary>
+    /// Codes made of a status (<c>http_</c> + status) for answers no endpoint chose: a status
+    /// page or a framework answer with no code of its own.
+    /// </summary>
+    public const string HttpStatusPrefix = "http_";
+
+    public static readonly IReadOnlyList<ProblemCode> All =
+    [
+        // Any endpoint
+        new("missing_api_key", 401, "No `Authorization: Bearer <key>` header was sent."),
+        new("invalid_api_key", 401, "The API key is unknown or was revoked (or its user is disabled)."),
+        new("admin_required", 403, "The endpoint is for admins and the key is not an admin's."),
+        new("store_unavailable", 503, "The store failed; nothing was stored or charged. Try again."),
+        new("not_found", 404, "No endpoint has this path."),
+        new("method_not_allowed", 405, "The endpoint does not take this HTTP method."),
+        new("body_too_large", 413, "The body is larger than the endpoint accepts."),
+        new("unsupported_media_type", 415, "The body must be JSON (`Content-Type: application/json`)."),
+        new("invalid_json", 400, "The body is not well-formed JSON (or not the JSON object the endpoint takes)."),
+        new("invalid_form", 400, "A form body cannot be read."),
+        new("invalid_query", 400, "The query string is malformed or holds characters that are not text."),
+        new("internal_error", 500, "An unexpected error; reported to the operators."),
+        new(HttpStatusPrefix + "<status>", 0, "Any other HTTP status without a code of its own (for example `http_400`)."),
+
+        // Submitting an offer or a deal
+        new("unknown_service", 404, "No live offer has this service."),
+        new("unknown_action", 404, "The service has no live offer with this action."),
+        new("unknown_deal", 404, "There is no live deal of this name."),
+        new("handler_not_installed", 503, "The offer's handler is not installed here (service_map config); nothing was charged."),
+        new("handler_misconfigured", 503, "The offer's handler lacks its endpoint or credential in the config; nothing was charged."),
+        new("offer_needs_endpoint_profile", 503, "The offer keeps a URL or key in its params and must move to an endpoint profile; nothing was charged."),
+        new("resource_exhausted", 429, "The resource the action uses takes no new work now; see `retry_after_s` and Retry-After."),
+        new("resource_gate_unavailable", 503, "The resource gate cannot be reached."),
+        new("body_not_object", 400, "The body must be a JSON object."),
+        new("invalid_inputs", 400, "Inputs are missing, unknown or not strings or numbers; `errors` says which."),
+        new("invalid_addons", 400, "An add-on is unknown, repeated or not available; `errors` says which."),
+        new("invalid_idempotency_key", 400, "The Idempotency-Key header is longer than 255 characters."),
+        new("insufficient_credits", 402, "The balance does not cover the price; `balance` and `price` say by how much. (409 on an admin's credit move.)"),
+
+        // Reading and cancelling a request
+        new("invalid_request_id", 400, "A request id is 32 lowercase hexadecimal characters."),
+        new("request_not_found", 404, "No request of yours has this id."),
+        new("request_finished", 409, "The request has finished; only queued or running requests can be cancelled."),
+        new("websocket_required", 400, "The live status endpoint needs a WebSocket upgrade."),
+        new("too_many_live_channels", 429, "Too many live status sockets are open for this key."),
+        new("invalid_since", 400, "`since` is a number of minutes, hours or days (90m, 24h, 30d; at most 90d)."),
+
+        // The admin API
+        new("invalid_body", 400, "The admin body is not the JSON object the endpoint takes."),
+        new("unknown_field", 400, "The admin body has a field the endpoint does not know."),
+        new("invalid_filter", 400, "A search filter is malformed."),
+        new("invalid_name", 400, "The name does not follow the naming rules."),
+        new("invalid_user", 400, "The user is not valid."),
+        new("invalid_password", 400, "The password does not meet the rules."),
+        new("user_exists", 409, "A user of this name exists already."),
+        new("user_not_found", 404, "No user has this name."),
+        new("last_admin", 409, "The last enabled admin cannot be disabled or lose admin rights."),
+        new("key_not_found", 404, "No API key has this prefix."),
+        new("invalid_kind", 400, "A credit move's kind is `grant` or `adjust`."),
+        new("invalid_amount", 400, "A credit move's amount is a whole number of credits."),
+        new("invalid_note", 400, "A credit move's note must be a string."),
+        new("note_required", 400, "An adjustment needs a note."),
+        new("invalid_limit", 400, "`limit` is a whole number in the allowed range."),
+        new("invalid_handler", 400, "The handler is not valid; `errors` says why."),
+        new("invalid_offer", 400, "The offer is not valid; `errors` says why."),
+        new("invalid_deal", 400, "The deal is not valid; `errors` says why."),
+        new("unknown_handler", 404, "No handler has this id."),
+        new("unknown_offer", 404, "No offer has this service and action."),
+        new("handler_in_use", 409, "Offers name the handler; take it out of them first."),
+        new("offer_in_use", 409, "Deals name the offer; take it out of them first."),
+        new("offer_not_live", 409, "The request's offer is not live any more."),
+        new("deal_not_live", 409, "The request's deal is not live any more."),
+        new("inputs_changed", 409, "The offer's inputs changed since the request was made."),
+        new("request_not_failed", 409, "Only a failed request can be retried."),
+        new("endpoint_profiles_operator_only", 403, "Endpoint profiles are changed by an operator with the CLI, not over the API."),
+        new("config_not_found", 404, "No config has this id."),
+        new("version_not_found", 404, "The config has no such version."),
+        new("invalid_diff", 400, "The diff's versions are not valid."),
+
+        // The metrics endpoint
+        new("metrics_token_required", 401, "The metrics endpoint needs its bearer token."),
+    ];
+}
