@@ -33,7 +33,7 @@ DRAIN_TIMEOUT=${DRAIN_TIMEOUT:-$((30 + 30 * DURATION))}
 QUIET_MAX=${QUIET_MAX:-15}
 QUIET_WAIT=${QUIET_WAIT:-30}
 
-SWITCHBOARD=${SWITCHBOARD:-src/Switchboard/bin/Release/net10.0/Switchboard}
+SWITCHBOARD=${SWITCHBOARD:-src/Switchboard/bin/Release/net10.0/switchboard}
 HELLO=bench/Hello/bin/Release/net10.0/Hello
 OUT=bench/out
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)

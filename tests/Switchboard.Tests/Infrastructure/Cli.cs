@@ -3,14 +3,18 @@ using Switchboard.Cli;
 
 namespace Switchboard.Tests.Infrastructure;
 
-/// <summary>Runs the management commands in process, as an operator would from the shell.</summary>
+/// <summary>
+/// Runs the management commands in process, as an operator would from the shell, with an empty
+/// stdin that is not a terminal (so no command prompts); <c>Infrastructure/Cli.RunProcess</c> runs
+/// the built binary.
+/// </summary>
 public static class Cli
 {
     public static async Task<(int Exit, string Out, string Err)> Run(TestStore store, params string[] args)
     {
         var output = new StringWriter();
         var error = new StringWriter();
-        var exit = await CommandLine.RunAsync([.. args, .. store.ProcessArgs], output, error);
+        var exit = await CommandLine.RunAsync([.. args, .. store.ProcessArgs], output, error, TextReader.Null);
         return (exit, output.ToString(), error.ToString());
     }
 
@@ -19,14 +23,14 @@ public static class Cli
     {
         var output = new StringWriter();
         var error = new StringWriter();
-        var exit = await CommandLine.RunAsync(args, output, error);
+        var exit = await CommandLine.RunAsync(args, output, error, TextReader.Null);
         return (exit, output.ToString(), error.ToString());
     }
 
     /// <summary>Runs the built executable as an OS process (bounded in time), as two operators' shells would.</summary>
     public static async Task<(int Exit, string Out, string Err)> RunProcess(TimeSpan timeout, params string[] args)
     {
-        var info = new System.Diagnostics.ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "Switchboard"))
+        var info = new System.Diagnostics.ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "switchboard"))
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
