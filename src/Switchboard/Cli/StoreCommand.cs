@@ -12,18 +12,8 @@ namespace Switchboard.Cli;
 /// </summary>
 public sealed class StoreCommand : Command
 {
-    private readonly Option<string?> _config = new("--config")
-    {
-        Description = "The bootstrap config (store and queue). Without it, the embedded store in --data",
-        HelpName = "FILE",
-    };
-
-    private readonly Option<string> _data = new("--data")
-    {
-        Description = "The embedded store's folder (used without --config)",
-        HelpName = "DIR",
-        DefaultValueFactory = _ => "./data",
-    };
+    private readonly Option<string> _config = Commands.Shared.Config();
+    private readonly Option<string> _data = Commands.Shared.Data();
 
     public StoreCommand(string name, string description, CliContext context, Func<ParseResult, StoreAccess, int> run) : base(name, description)
     {

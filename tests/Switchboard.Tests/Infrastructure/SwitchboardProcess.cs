@@ -54,7 +54,7 @@ public sealed class SwitchboardProcess : IAsyncDisposable
     {
         var http = role is "serve" or "api";
         var address = http ? new Uri($"http://127.0.0.1:{FreePort()}") : null;
-        var info = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "switchboard"))
+        var info = new ProcessStartInfo(Cli.Executable)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

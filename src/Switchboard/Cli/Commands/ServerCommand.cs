@@ -26,7 +26,7 @@ public sealed class ServerCommand : Command
     {
         if (role is Role.Serve or Role.Api)
         {
-            Add(new Option<string>("--urls") { Description = $"Where the HTTP API listens (default {ServeHost.DefaultUrl}); several separated by ;", HelpName = "URL" });
+            Add(Shared.LastWins("--urls", "URL", $"Where the HTTP API listens (default {ServeHost.DefaultUrl}); several separated by ;"));
             // Not an option: said so with the one that is, instead of a bare "unrecognized".
             Add(new Option<string>("--port", "-p")
             {
@@ -36,16 +36,21 @@ public sealed class ServerCommand : Command
         }
         if (role is Role.Serve or Role.Executor)
         {
-            Add(new Option<int>("--workers") { Description = "Jobs run at once by this process", HelpName = "N" });
+            var workers = Shared.LastWins("--workers", "N", "Jobs run at once by this process");
+            workers.Validators.Add(r =>
+            {
+                if (!int.TryParse(r.GetValueOrDefault<string>(), out _))
+                {
+                    r.AddError($"--workers must be a whole number, not '{r.GetValueOrDefault<string>()}'");
+                }
+            });
+            Add(workers);
         }
-        Add(new Option<string>("--config") { Description = "The bootstrap config (store and queue). Without it, the embedded store in --data", HelpName = "FILE" });
-        Add(new Option<string>("--data") { Description = "The embedded store's folder (used without --config)", HelpName = "DIR", DefaultValueFactory = _ => "./data" });
-        Add(new Option<string>("--metrics-urls") { Description = "A metrics-only listener: Prometheus metrics at URL/metrics (e.g. http://127.0.0.1:9101)", HelpName = "URL" });
-        Add(new Option<string>("--log-format")
-        {
-            Description = "Log lines on stdout: text (readable) or json (one object a line). Default: text on a terminal, json otherwise",
-            HelpName = "FORMAT",
-        }.AcceptOnlyFromAmong(Logs.Text, Logs.Json));
+        Add(Shared.Config());
+        Add(Shared.Data());
+        Add(Shared.LastWins("--metrics-urls", "URL", "A metrics-only listener: Prometheus metrics at URL/metrics (e.g. http://127.0.0.1:9101)"));
+        Add(Shared.LastWins("--log-format", "FORMAT", "Log lines on stdout: text (readable) or json (one object a line). Default: text on a terminal, json otherwise")
+            .AcceptOnlyFromAmong(Logs.Text, Logs.Json));
         SetAction(async (_, _) =>
         {
             var args = context.ServerArgs.ToArray();
