@@ -13,8 +13,7 @@ public sealed class ConfigCommand : Command
         var list = new StoreCommand("list", "Lists stored versions, one JSON line each", context, (parse, s) => ConfigCommands.List(s, parse.GetValue(listId), context.Output))
         {
             Recorded = StoreCommand.OnlyReads,
-        };
-        list.Add(listId);
+        }.With(listId);
         Add(list);
 
         var showId = Id();
@@ -25,10 +24,7 @@ public sealed class ConfigCommand : Command
             ConfigCommands.Show(s, parse.GetValue(showId)!, parse.GetValue(showVersion), parse.GetValue(reveal), context.Output, context.Error))
         {
             Recorded = parse => parse.GetValue(reveal),
-        };
-        show.Add(showId);
-        show.Add(showVersion);
-        show.Add(reveal);
+        }.With(showId, showVersion, reveal);
         Add(show);
 
         var pullId = Id();
@@ -37,9 +33,7 @@ public sealed class ConfigCommand : Command
             ConfigCommands.Pull(s, parse.GetValue(pullId)!, parse.GetValue(pullVersion), context.Output, context.Error))
         {
             Recorded = StoreCommand.OnlyReads,
-        };
-        pull.Add(pullId);
-        pull.Add(pullVersion);
+        }.With(pullId, pullVersion);
         Add(pull);
 
         var diffId = Id();
@@ -49,10 +43,7 @@ public sealed class ConfigCommand : Command
             ConfigCommands.Diff(s, parse.GetValue(diffId)!, parse.GetValue(from)!, parse.GetValue(to)!, context.Output, context.Error))
         {
             Recorded = StoreCommand.OnlyReads,
-        };
-        diff.Add(diffId);
-        diff.Add(from);
-        diff.Add(to);
+        }.With(diffId, from, to);
         Add(diff);
 
         var rollbackId = Id();

@@ -15,8 +15,7 @@ public sealed class CreditsCommand : Command
             ManagementCommands.ShowCredits(s.Store, parse.GetValue(name)!, context.Output, context.Error))
         {
             Recorded = StoreCommand.OnlyReads,
-        };
-        show.Add(name);
+        }.With(name);
         Add(show);
         Add(new StoreCommand("audit", "Checks balances against the ledger, charges and refunds (exit 1 when they disagree)", context, (_, s) =>
             ManagementCommands.AuditCredits(s.Store, context.Output))
