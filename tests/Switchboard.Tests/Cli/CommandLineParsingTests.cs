@@ -15,7 +15,8 @@ namespace Switchboard.Tests.Cli;
 /// and version at every level without starting a server or creating <c>./data</c>; unknown
 /// commands and options refused with a suggestion and exit 2; the server commands' .NET
 /// configuration overrides reaching the host; completion through the <c>[suggest]</c>
-/// directive and the bash script; passwords from stdin; readable logs on a terminal.
+/// directive and the bash script; passwords from stdin or a prompt; readable
+/// logs on a terminal.
 /// </summary>
 public sealed partial class CommandLineParsingTests : IDisposable
 {
@@ -182,6 +183,21 @@ public sealed partial class CommandLineParsingTests : IDisposable
     }
 
     [Fact]
+    public async Task OnATerminalAnAdminsPasswordIsPromptedForTwice()
+    {
+        await using var store = TestStore.Create(StoreKind.Sqlite);
+
+        // (Whether the terminal echoes is not asserted: keys typed in the instant between the
+        // prompt's write and the read that turns echo off would be echoed by the terminal itself.)
+        var (exit, screen) = await AtATerminal([Infrastructure.Cli.Executable, "users", "create", "boss", "--admin", .. store.ProcessArgs],
+            ("New password: ", "typed passphrase\r"), ("Again: ", "typed passphrase\r"));
+
+        Assert.True(exit == 0, screen);
+        Assert.Contains("\"name\":\"boss\"", screen);
+        Assert.Equal(PasswordVerificationResult.Success, PasswordHashes.Verify(Hash(store, "boss"), "typed passphrase"));
+    }
+
+    [Fact]
     public async Task OnATerminalServeWritesReadableLinesAndTheFirstAdminBannerUnlessJsonIsAskedFor()
     {
         var readable = await UnderATerminal("serve", "--data", Path.Combine(_folder, "text"));
@@ -232,6 +248,48 @@ public sealed partial class CommandLineParsingTests : IDisposable
         {
             process.Kill(entireProcessTree: true);
             await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        }
+    }
+
+    /// <summary>
+    /// Runs a command with a pseudo-terminal as its stdin and stdout (util-linux <c>script</c>),
+    /// answering each prompt once it is on the screen; the exit code and the whole screen.
+    /// </summary>
+    private static async Task<(int Exit, string Screen)> AtATerminal(string[] command, params (string Prompt, string Answer)[] dialogue)
+    {
+        var info = new ProcessStartInfo("script", ["-qefc", string.Join(' ', command.Select(a => $"'{a}'")), "/dev/null"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        using var process = Process.Start(info)!;
+        using var deadline = new CancellationTokenSource(Timeout);
+        var screen = new System.Text.StringBuilder();
+        var buffer = new char[256];
+        try
+        {
+            foreach (var (prompt, answer) in dialogue)
+            {
+                while (!screen.ToString().EndsWith(prompt, StringComparison.Ordinal))
+                {
+                    var read = await process.StandardOutput.ReadAsync(buffer, deadline.Token);
+                    Assert.True(read > 0, $"no prompt '{prompt}' before the end: {screen}");
+                    screen.Append(buffer, 0, read);
+                }
+                await process.StandardInput.WriteAsync(answer);
+                await process.StandardInput.FlushAsync(deadline.Token);
+            }
+            screen.Append(await process.StandardOutput.ReadToEndAsync(deadline.Token));
+            await process.WaitForExitAsync(deadline.Token);
+            return (process.ExitCode, screen.ToString());
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
         }
     }
 
