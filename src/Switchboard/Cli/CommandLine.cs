@@ -84,6 +84,10 @@ public static class CommandLine
             new KeygenCommand(context),
             new CompletionCommand(context),
         };
+        // `switchboard help`, as before the parser: the root's help.
+        var help = new Command("help", "Shows the commands") { Hidden = true };
+        help.SetAction(_ => root.Parse(["--help"]).Invoke(new InvocationConfiguration { Output = context.Output, Error = context.Error }));
+        root.Add(help);
         // A bare `switchboard` used to start a server: now it shows the commands and fails, so a
         // service that still runs it bare stops loudly instead of exiting "successfully".
         root.SetAction(parse =>
