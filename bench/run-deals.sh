@@ -17,7 +17,7 @@
 #   THREADS=2       wrk threads
 #   CONNECTIONS=64  wrk connections
 #   PARALLEL=1      also measure parallel3 (0: baseline and pipe3 only)
-#   SERVE_ARGS=     extra arguments for `Switchboard serve` (e.g. "--workers 256")
+#   SERVE_ARGS=     extra arguments for `switchboard serve` (e.g. "--workers 256")
 #   DRAIN_TIMEOUT=  seconds to wait for the executor to finish a backlog (default 30 + 30×DURATION)
 #   QUIET_MAX=15    before each measured run, wait (up to QUIET_WAIT=30 s) until the rest of the
 #                   machine uses less than this % of all cores; the value seen is reported per round
@@ -38,7 +38,7 @@ DRAIN_TIMEOUT=${DRAIN_TIMEOUT:-$((30 + 30 * DURATION))}
 QUIET_MAX=${QUIET_MAX:-15}
 QUIET_WAIT=${QUIET_WAIT:-30}
 
-SWITCHBOARD=${SWITCHBOARD:-src/Switchboard/bin/Release/net10.0/Switchboard}
+SWITCHBOARD=${SWITCHBOARD:-src/Switchboard/bin/Release/net10.0/switchboard}
 OUT=bench/out
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 LOG="$OUT/deals-$STAMP"

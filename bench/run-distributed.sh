@@ -57,7 +57,7 @@ SUBMIT_TIMEOUT=${SUBMIT_TIMEOUT:-300}
 QUIET_MAX=${QUIET_MAX:-15}
 QUIET_WAIT=${QUIET_WAIT:-30}
 
-SWITCHBOARD=${SWITCHBOARD:-src/Switchboard/bin/Release/net10.0/Switchboard}
+SWITCHBOARD=${SWITCHBOARD:-src/Switchboard/bin/Release/net10.0/switchboard}
 [[ "$SWITCHBOARD" == /* ]] || SWITCHBOARD="$ROOT/$SWITCHBOARD"
 OUT=bench/out
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)

@@ -21,7 +21,7 @@
 #   FAIL_EVERY=100  every N-th submission of a wrk thread goes to the failing offer (0: none)
 #   SPREAD_HOURS=0  after seeding, move each request's created_at back by (seq % N) hours, so the
 #                   store holds N hours of history as a day of traffic would (0: all made now)
-#   SERVE_ARGS=     extra arguments for `Switchboard serve`
+#   SERVE_ARGS=     extra arguments for `switchboard serve`
 #   DRAIN_TIMEOUT=120  seconds the executor gets to finish the seeded backlog
 #   QUIET_MAX=15    before each run, wait (up to QUIET_WAIT=30 s) until the rest of the machine
 #                   uses less than this % of all cores; the value seen is reported per run
@@ -42,7 +42,7 @@ DRAIN_TIMEOUT=${DRAIN_TIMEOUT:-120}
 QUIET_MAX=${QUIET_MAX:-15}
 QUIET_WAIT=${QUIET_WAIT:-30}
 
-SWITCHBOARD=${SWITCHBOARD:-src/Switchboard/bin/Release/net10.0/Switchboard}
+SWITCHBOARD=${SWITCHBOARD:-src/Switchboard/bin/Release/net10.0/switchboard}
 OUT=bench/out
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 LOG="$OUT/panel-$STAMP"

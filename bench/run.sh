@@ -12,7 +12,7 @@
 #                   several seconds under load on 2 cores before the code is at full speed)
 #   THREADS=2       wrk threads
 #   CONNECTIONS=64  wrk connections
-#   SERVE_ARGS=     extra arguments for `Switchboard serve` (e.g. "--workers 16")
+#   SERVE_ARGS=     extra arguments for `switchboard serve` (e.g. "--workers 16")
 #   DRAIN_TIMEOUT=  seconds to wait for the executor to finish the backlog (default 30 + 30×DURATION)
 #   QUIET_MAX=15    before each measured run, wait (up to QUIET_WAIT=30 s) until the rest of the
 #                   machine uses less than this % of all cores; the value seen is reported per round
@@ -33,7 +33,7 @@ DRAIN_TIMEOUT=${DRAIN_TIMEOUT:-$((30 + 30 * DURATION))}
 QUIET_MAX=${QUIET_MAX:-15}
 QUIET_WAIT=${QUIET_WAIT:-30}
 
-SWITCHBOARD=${SWITCHBOARD:-src/Switchboard/bin/Release/net10.0/Switchboard}
+SWITCHBOARD=${SWITCHBOARD:-src/Switchboard/bin/Release/net10.0/switchboard}
 HELLO=bench/Hello/bin/Release/net10.0/Hello
 OUT=bench/out
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)

@@ -1,123 +1,103 @@
+using System.CommandLine;
+using System.CommandLine.Help;
+using System.CommandLine.Invocation;
 using System.Data.Common;
-using Microsoft.Extensions.DependencyInjection;
-using Switchboard.Config;
-using Switchboard.Handlers;
-using Switchboard.Hosting;
-using Switchboard.Storage;
+using Switchboard.Cli.Commands;
 
 namespace Switchboard.Cli;
 
-/// <summary>The one executable's commands.</summary>
+/// <summary>
+/// The one executable's command line: a System.CommandLine <see cref="RootCommand"/> built from
+/// one command class per verb (<c>Cli/Commands/</c>). The library parses, writes <c>--help</c>
+/// at every level and <c>--version</c>, refuses unknown commands and options with a "did you
+/// mean" and answers the <c>[suggest]</c> directive for shell completion. Exit codes: 0 done,
+/// 1 failed (docs/cli.md says which commands use 1 for a finding), 2 usage.
+/// </summary>
 public static class CommandLine
 {
-    public const string Usage = """
-        usage: switchboard <command> [options]
+    public const int Ok = 0;
+    public const int Failed = 1;
+    public const int Usage = 2;
 
-          serve [--urls URL] [--data DIR] [--workers N]   api + executor + recon in one process (default http://127.0.0.1:8080, ./data)
-          api [--urls URL]                                the HTTP API alone (distributed deployment)
-          executor [--workers N]                          runs jobs from the shared queue
-          recon                                           repairs and expiry; one active, the others stand by
-          users create NAME [--admin] [--credits N] [--password P] [--actor A]
-          users rename NAME_OR_ID NEW_NAME                 names: 1-64 of A-Z a-z 0-9 . _ @ + -, a letter or digit at each end
-          users list
-        """ + "\n" + UserSecurityCommands.Usage + "\n" + """
-          keys create NAME | keys revoke KEY_PREFIX
-          credits grant NAME N [--note TEXT] [--actor A]
-          credits adjust NAME N --note TEXT [--actor A]   N may be negative; refused below zero
-          credits show NAME | credits audit               audit: balances against the ledger, charges and refunds
-          catalog apply FILE.yaml | catalog export
-          catalog check                                   lists offers not live until moved to an endpoint profile
-        """ + "\n" + UsageCommand.Usage + "\n" + ConfigCommands.Usage + "\n" + AuditCommand.Usage + "\n" + """
-
-        serve, api, executor and recon take --metrics-urls URL (e.g. http://127.0.0.1:9101): Prometheus
-        metrics at URL/metrics. serve and api answer /metrics on their main URL only with
-        Switchboard__MetricsBearerToken (or ...TokenFile) set, to that bearer token.
-
-        Every command takes --config FILE (the bootstrap config: store and queue; api, executor
-        and recon need one with redis.uri). Without it, commands use the embedded store in
-        --data DIR (default ./data).
-        """;
-
-    private static readonly HashSet<string> Flags = ["admin", "help", "reveal", "encrypted", "inactive", "per-minute", "password-stdin"];
-
-    /// <summary>The command named by the arguments; anything else (none, or only options) means serve.</summary>
-    public static string CommandOf(string[] args) => args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "serve";
-
-    /// <param name="input">stdin for the commands that read it; null means the console's.</param>
+    /// <param name="input">stdin for the commands that read it; null means the console's (a prompt when it is a terminal).</param>
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, TextReader? input = null)
     {
-        var command = CommandOf(args);
+        var (parserArgs, serverArgs) = ConfigOverrides.Split(args);
+        var root = Build(new CliContext(output, error, input, serverArgs));
+        // Response files (@file) off: a word is what it says (a password or a file name may start with @).
+        var parse = root.Parse(parserArgs, new ParserConfiguration { ResponseFileTokenReplacer = null });
+        var failedToParse = parse.Action is ParseErrorAction;
+        var invocation = new InvocationConfiguration
+        {
+            Output = failedToParse ? error : output, // the help after a parse error goes with the error, not into a pipe
+            Error = error,
+            // The servers' host handles SIGTERM/SIGINT itself (a graceful drain); exceptions are ours to word.
+            ProcessTerminationTimeout = null,
+            EnableDefaultExceptionHandler = false,
+        };
         try
         {
-            var rest = args.Length > 0 && args[0] == command ? args[1..] : args;
-            switch (command)
-            {
-                case "serve":
-                    await ServeHost.Build(rest).RunAsync();
-                    return 0;
-                case "api":
-                    await ServeHost.Build(rest, Role.Api).RunAsync();
-                    return 0;
-                case "executor":
-                    await ServeHost.BuildWorker(rest, Role.Executor).RunAsync();
-                    return 0;
-                case "recon":
-                    await ServeHost.BuildWorker(rest, Role.Recon).RunAsync();
-                    return 0;
-            }
-            var parsed = new Args(args, Flags);
-            if (command is "help" or "--help" || parsed.Has("help"))
-            {
-                output.WriteLine(Usage);
-                return 0;
-            }
-            if (command == "keygen")
-            {
-                return ConfigCommands.KeyGen(output);
-            }
-            if (command is not ("users" or "keys" or "credits" or "catalog" or "config" or "usage" or "audit"))
-            {
-                throw new UsageException($"unknown command '{command}'");
-            }
-            var bootstrap = BootstrapConfig.Resolve(parsed.Option("config"), parsed.Option("data") ?? "./data");
-            await using var store = bootstrap.OpenStore();
-            store.Migrate();
-            var exit = command switch
-            {
-                "users" when UserSecurityCommands.Handles(parsed) => UserSecurityCommands.Run(parsed, store, input, output, error),
-                "users" => ManagementCommands.Users(parsed, store, output),
-                "keys" => ManagementCommands.Keys(parsed, store, output, error),
-                "credits" => ManagementCommands.Credits(parsed, store, output, error),
-                "config" => ConfigCommands.Run(parsed, bootstrap, store, BuiltInHandlers(), output, error),
-                "usage" => UsageCommand.Run(parsed, store, output, error),
-                "audit" => AuditCommand.Run(parsed, store, output, error),
-                _ => ManagementCommands.Catalog(parsed, bootstrap, store, BuiltInHandlers(), output, error),
-            };
-            // The one recording point of the CLI: every command that changed something.
-            return exit == 0 && AuditCommand.ActionOf(parsed) is (var action, true) ? AuditCommand.Record(parsed, store, action, error) : exit;
+            var exit = await parse.InvokeAsync(invocation);
+            return failedToParse ? Usage : exit;
         }
         catch (UsageException ex)
         {
             error.WriteLine($"switchboard: {ex.Message}");
-            error.WriteLine(Usage);
-            return 2;
+            error.WriteLine();
+            // The command's own help, as --help writes it, on stderr.
+            var help = root.Parse([.. CliAudit.ActionOf(parse).Split(' ', StringSplitOptions.RemoveEmptyEntries), "--help"]);
+            await help.InvokeAsync(new InvocationConfiguration { Output = error, Error = error });
+            return Usage;
         }
         catch (ArgumentException ex)
         {
             error.WriteLine($"switchboard: {ex.Message}");
-            return 1;
+            return Failed;
         }
         catch (DbException ex)
         {
             error.WriteLine($"switchboard: the store failed: {ex.Message}");
-            return 1;
+            return Failed;
         }
     }
 
-    private static HandlerRegistry BuiltInHandlers()
+    /// <summary>The root command and every verb under it, writing to <paramref name="context"/>'s streams.</summary>
+    public static RootCommand Build(CliContext context)
     {
-        var services = new ServiceCollection();
-        services.AddHandlers();
-        return services.BuildServiceProvider().GetRequiredService<HandlerRegistry>();
+        var root = new RootCommand("""
+            Switchboard sells generative-AI integrations as asynchronous REST actions.
+            One executable, every role: `switchboard serve` runs a server; the other commands manage its store.
+            Reference: docs/cli.md. Exit codes: 0 done, 1 failed, 2 usage.
+            """)
+        {
+            new ServerCommand(Hosting.Role.Serve, context),
+            new ServerCommand(Hosting.Role.Api, context),
+            new ServerCommand(Hosting.Role.Executor, context),
+            new ServerCommand(Hosting.Role.Recon, context),
+            new UsersCommand(context),
+            new KeysCommand(context),
+            new CreditsCommand(context),
+            new CatalogCommand(context),
+            new ConfigCommand(context),
+            UsageCommand.Create(context),
+            AuditCommand.Create(context),
+            new KeygenCommand(context),
+            new CompletionCommand(context),
+        };
+        // `switchboard help`, as before the parser: the root's help.
+        var help = new Command("help", "Shows the commands") { Hidden = true };
+        help.SetAction(_ => root.Parse(["--help"]).Invoke(new InvocationConfiguration { Output = context.Output, Error = context.Error }));
+        root.Add(help);
+        // A bare `switchboard` used to start a server: now it shows the commands and fails, so a
+        // service that still runs it bare stops loudly instead of exiting "successfully".
+        root.SetAction(parse =>
+        {
+            new HelpAction().Invoke(parse);
+            return Failed;
+        });
+        return root;
     }
 }
+
+/// <summary>Bad input on the command line, found after parsing (exit 2, with the command's help).</summary>
+public sealed class UsageException(string message) : Exception(message);

@@ -7,42 +7,23 @@ using Switchboard.Storage;
 namespace Switchboard.Cli;
 
 /// <summary>
-/// <c>switchboard config …</c>: app configs in the store, every version kept (SPEC.md §6). The
-/// commands write to the store directly; running processes follow the active version within a
-/// poll interval.
+/// What <c>switchboard config …</c> does (<see cref="Commands.ConfigCommand"/> parses it): app
+/// configs in the store, every version kept (SPEC.md §6). Running processes follow the active
+/// version within a poll interval.
 /// </summary>
 public static class ConfigCommands
 {
-    public const string Usage = """
-          config push FILE --id ID [--version V] [--comment C] [--author A] [--encrypted] [--inactive]
-          config list [ID] | config show ID [--version V] [--reveal] | config pull ID [--version V]
-          config diff ID V1 V2 | config rollback ID --to V [--author A] | config rotate-key
-          keygen                                          prints a new Fernet key
-        """;
-
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = false };
 
-    public static int Run(Args args, BootstrapConfig bootstrap, Store store, HandlerRegistry handlers, TextWriter output, TextWriter error)
-    {
-        var configs = new ConfigStore(store, bootstrap.ConfigTable);
-        return args.Word(1, "subcommand (push, list, show, pull, diff, rollback, rotate-key)") switch
-        {
-            "push" => Push(args, bootstrap, configs, handlers, output, error),
-            "list" => List(args, configs, output),
-            "show" => Show(args, bootstrap, configs, output, error),
-            "pull" => Pull(args, configs, output, error),
-            "diff" => Diff(args, bootstrap, configs, output, error),
-            "rollback" => Rollback(args, configs, output, error),
-            "rotate-key" => RotateKey(bootstrap, configs, store, output),
-            var other => throw new UsageException($"config has no subcommand '{other}'"),
-        };
-    }
+    private static ConfigStore Configs(StoreAccess access) => new(access.Store, access.Bootstrap.ConfigTable);
 
-    private static int Push(Args args, BootstrapConfig bootstrap, ConfigStore configs, HandlerRegistry handlers, TextWriter output, TextWriter error)
+    public record PushOptions(string File, string Id, string? Version, string? Comment, string? Author, bool Encrypted, bool Inactive);
+
+    public static int Push(StoreAccess access, HandlerRegistry handlers, PushOptions push, TextWriter output, TextWriter error)
     {
-        var file = args.Word(2, "config file");
-        var id = ConfigStore.CheckId(args.Option("id") ?? throw new UsageException("config push needs --id ID"));
-        var version = args.Option("version") is { } v ? ConfigStore.CheckVersion(v) : null;
+        var (bootstrap, file) = (access.Bootstrap, push.File);
+        var id = ConfigStore.CheckId(push.Id);
+        var version = push.Version is { } v ? ConfigStore.CheckVersion(v) : null;
         string text;
         try
         {
@@ -54,7 +35,7 @@ public static class ConfigCommands
             return 1;
         }
         string stored;
-        if (args.Has("encrypted"))
+        if (push.Encrypted)
         {
             ConfigProtocol.CheckSealed(text, file, id, bootstrap.Keys());
             stored = text;
@@ -84,7 +65,7 @@ public static class ConfigCommands
                 error.WriteLine($"{file}: warning: this build has no handler '{name}' (its handlers: {string.Join(", ", handlers.Ids.Order())})");
             }
         }
-        var pushed = configs.Push(id, version, stored, args.Option("author") ?? Author(), args.Option("comment"), activate: !args.Has("inactive"));
+        var pushed = Configs(access).Push(id, version, stored, push.Author ?? Author(), push.Comment, activate: !push.Inactive);
         output.WriteLine(new JsonObject
         {
             ["id"] = pushed.Id,
@@ -98,9 +79,9 @@ public static class ConfigCommands
 
     private static string Author() => Environment.UserName is { Length: > 0 } name ? name : "unknown";
 
-    private static int List(Args args, ConfigStore configs, TextWriter output)
+    public static int List(StoreAccess access, string? id, TextWriter output)
     {
-        foreach (var config in configs.List(args.Positional.Count > 2 ? args.Positional[2] : null))
+        foreach (var config in Configs(access).List(id))
         {
             output.WriteLine(new JsonObject
             {
@@ -126,22 +107,19 @@ public static class ConfigCommands
         return config;
     }
 
-    private static int Show(Args args, BootstrapConfig bootstrap, ConfigStore configs, TextWriter output, TextWriter error)
+    public static int Show(StoreAccess access, string id, string? version, bool reveal, TextWriter output, TextWriter error)
     {
-        var id = args.Word(2, "config id");
-        if (Find(configs, id, args.Option("version"), error) is not { } config)
+        if (Find(Configs(access), id, version, error) is not { } config)
         {
             return 1;
         }
-        var reveal = args.Has("reveal");
-        output.Write(ConfigProtocol.Show(config.Content, ConfigDiff.Source(config), id, reveal ? bootstrap.Keys() : null, reveal));
+        output.Write(ConfigProtocol.Show(config.Content, ConfigDiff.Source(config), id, reveal ? access.Bootstrap.Keys() : null, reveal));
         return 0;
     }
 
-    private static int Pull(Args args, ConfigStore configs, TextWriter output, TextWriter error)
+    public static int Pull(StoreAccess access, string id, string? version, TextWriter output, TextWriter error)
     {
-        var id = args.Word(2, "config id");
-        if (Find(configs, id, args.Option("version"), error) is not { } config)
+        if (Find(Configs(access), id, version, error) is not { } config)
         {
             return 1;
         }
@@ -149,11 +127,9 @@ public static class ConfigCommands
         return 0;
     }
 
-    private static int Rollback(Args args, ConfigStore configs, TextWriter output, TextWriter error)
+    public static int Rollback(StoreAccess access, string id, string version, string? author, TextWriter output, TextWriter error)
     {
-        var id = args.Word(2, "config id");
-        var version = args.Option("to") ?? throw new UsageException("config rollback needs --to VERSION");
-        if (!configs.Activate(id, version, args.Option("author") ?? Author()))
+        if (!Configs(access).Activate(id, version, author ?? Author()))
         {
             error.WriteLine($"config '{id}' has no version {version}");
             return 1;
@@ -162,8 +138,9 @@ public static class ConfigCommands
         return 0;
     }
 
-    private static int RotateKey(BootstrapConfig bootstrap, ConfigStore configs, Store store, TextWriter output)
+    public static int RotateKey(StoreAccess access, TextWriter output)
     {
+        var (bootstrap, configs, store) = (access.Bootstrap, Configs(access), access.Store);
         var keys = bootstrap.Keys() ?? throw new ConfigException("no fernet_key or fernet_keys in the bootstrap config: nothing to rotate to");
         var versions = 0;
         var rewritten = configs.RewriteAll(config =>
@@ -177,26 +154,19 @@ public static class ConfigCommands
     }
 
     /// <summary>Differences by key path (<see cref="ConfigDiff"/>): secrets never shown, only whether they changed.</summary>
-    private static int Diff(Args args, BootstrapConfig bootstrap, ConfigStore configs, TextWriter output, TextWriter error)
+    public static int Diff(StoreAccess access, string id, string from, string to, TextWriter output, TextWriter error)
     {
-        var id = args.Word(2, "config id");
-        var (from, to) = (args.Word(3, "first version"), args.Word(4, "second version"));
+        var configs = Configs(access);
         if (Find(configs, id, from, error) is not { } a || Find(configs, id, to, error) is not { } b)
         {
             return 1;
         }
         output.WriteLine($"--- {id}@{from}");
         output.WriteLine($"+++ {id}@{to}");
-        foreach (var line in ConfigDiff.Compute(a, b, bootstrap.Keys()))
+        foreach (var line in ConfigDiff.Compute(a, b, access.Bootstrap.Keys()))
         {
             output.WriteLine(line.Text);
         }
-        return 0;
-    }
-
-    public static int KeyGen(TextWriter output)
-    {
-        output.WriteLine(Fernet.GenerateKey());
         return 0;
     }
 }

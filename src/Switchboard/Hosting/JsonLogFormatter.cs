@@ -20,7 +20,11 @@ public sealed class JsonLogFormatterOptions : JsonConsoleFormatterOptions
 /// Exception, State with the template as <c>{OriginalFormat}</c>, Scopes) with two fields more:
 /// <c>Role</c> on every line, and <c>RequestId</c> whenever the message's properties or a scope
 /// name a request (<c>RequestId</c> or <c>request_id</c>), so one request can be followed across
-/// processes with a single field. The built-in formatter cannot add fields, hence this copy.
+/// processes with a single field. The built-in formatter cannot add fields, hence this copy:
+/// with it, <c>Role</c> and the request id could only travel as scopes, inside the
+/// <c>Scopes</c> array (the request id as one of several <c>RequestId</c>s, ASP.NET Core's
+/// connection id being another), and every reader (deploy/fluentd.conf, grep, the tests) would
+/// have to search an array instead of reading one top-level field.
 /// </summary>
 public sealed class JsonLogFormatter : ConsoleFormatter, IDisposable
 {

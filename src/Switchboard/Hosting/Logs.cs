@@ -3,20 +3,24 @@ using Microsoft.Extensions.Logging.Console;
 namespace Switchboard.Hosting;
 
 /// <summary>
-/// How every server role writes its logs: one JSON object per line on stdout (the shape of the
-/// built-in JSON console formatter, plus <c>Role</c> and <c>RequestId</c>: see
-/// <see cref="JsonLogFormatter"/>), or readable single lines with <c>--log-format text</c>
-/// (<c>Switchboard:LogFormat</c>). The management commands build no host and log nothing, so
-/// their stdout stays their JSON result.
+/// How every server role writes its logs on stdout: readable single lines when stdout is a
+/// terminal (a person reads them), one JSON object per line when it is not (a container
+/// runtime, Fluentd, a file: the shape of the built-in JSON console formatter plus <c>Role</c>
+/// and <c>RequestId</c>, see <see cref="JsonLogFormatter"/>). <c>--log-format json|text</c>
+/// (<c>Switchboard:LogFormat</c>) chooses either way. The management commands build no host and
+/// log nothing, so their stdout stays their JSON result.
 /// </summary>
 public static class Logs
 {
     public const string Json = "json";
     public const string Text = "text";
 
+    /// <summary>Without a choice: text for a terminal, JSON lines for anything else (what shippers parse).</summary>
+    public static string DefaultFormat => Console.IsOutputRedirected ? Json : Text;
+
     public static ILoggingBuilder AddSwitchboardLogs(this ILoggingBuilder logging, IConfiguration configuration, Role role)
     {
-        var format = (configuration["Switchboard:LogFormat"] ?? configuration["log-format"] ?? Json).Trim().ToLowerInvariant();
+        var format = (configuration["Switchboard:LogFormat"] ?? configuration["log-format"] ?? DefaultFormat).Trim().ToLowerInvariant();
         logging.AddConsole();
         switch (format)
         {

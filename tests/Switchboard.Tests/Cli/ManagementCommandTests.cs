@@ -76,7 +76,7 @@ public abstract class ManagementCommandTests(StoreKind kind) : IAsyncLifetime
         var (exit, _, error) = await Infrastructure.Cli.Run(_dir, args);
 
         Assert.Equal(2, exit);
-        Assert.Contains("usage:", error);
+        Assert.Contains("Usage:", error);
     }
 
     [Fact]

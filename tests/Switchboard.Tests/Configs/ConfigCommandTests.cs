@@ -395,16 +395,16 @@ public abstract class ConfigCommandTests(StoreKind kind) : IAsyncLifetime
         var cases = new (string[] Args, int Exit, string Message)[]
         {
             (["push", Path.Combine(_dir.Path, "missing.yaml"), "--id", "api"], 1, "missing.yaml: cannot read it"),
-            (["push", file], 2, "config push needs --id ID"),
+            (["push", file], 2, "Option '--id' is required."),
             (["push", file, "--id", "bad id!"], 1, "'bad id!' is not a config id"),
             (["push", file, "--id", "api", "--version", "1 0"], 1, "'1 0' is not a version"),
             (["push", File("broken.yaml", "a: [1,\n"), "--id", "api"], 1, "broken.yaml:2:1:"),
             (["push", File("big.yaml", "max_attempts: 1000\n"), "--id", "api"], 1, "api.max_attempts must be between 1 and 100"),
-            (["frob"], 2, "config has no subcommand 'frob'"),
+            (["frob"], 2, "Unrecognized command or argument 'frob'"),
             (["show", "nothing"], 1, "config 'nothing' has no active version"),
             (["show", "api", "--version", "7.0"], 1, "config 'api' has no version 7.0"),
             (["diff", "api", "1.0", "9.9"], 1, "config 'api' has no version 9.9"),
-            (["rollback", "api"], 2, "config rollback needs --to VERSION"),
+            (["rollback", "api"], 2, "Option '--to' is required."),
         };
         foreach (var (args, exit, message) in cases)
         {

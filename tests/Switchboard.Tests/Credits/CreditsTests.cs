@@ -160,7 +160,7 @@ public abstract class CreditsTests(StoreKind kind) : IAsyncLifetime
         var (exit, _, error) = await Infrastructure.Cli.Run(_dir, args);
 
         Assert.Equal(2, exit);
-        Assert.Contains("usage:", error);
+        Assert.Contains("Usage:", error);
         Assert.Equal(rows, LedgerRows);
         Assert.Equal(100, Balance);
     }

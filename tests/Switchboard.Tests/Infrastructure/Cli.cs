@@ -3,14 +3,18 @@ using Switchboard.Cli;
 
 namespace Switchboard.Tests.Infrastructure;
 
-/// <summary>Runs the management commands in process, as an operator would from the shell.</summary>
+/// <summary>
+/// Runs the management commands in process, as an operator would from the shell, with an empty
+/// stdin that is not a terminal (so no command prompts); <c>Infrastructure/Cli.RunProcess</c> runs
+/// the built binary.
+/// </summary>
 public static class Cli
 {
     public static async Task<(int Exit, string Out, string Err)> Run(TestStore store, params string[] args)
     {
         var output = new StringWriter();
         var error = new StringWriter();
-        var exit = await CommandLine.RunAsync([.. args, .. store.ProcessArgs], output, error);
+        var exit = await CommandLine.RunAsync([.. args, .. store.ProcessArgs], output, error, TextReader.Null);
         return (exit, output.ToString(), error.ToString());
     }
 
@@ -19,23 +23,34 @@ public static class Cli
     {
         var output = new StringWriter();
         var error = new StringWriter();
-        var exit = await CommandLine.RunAsync(args, output, error);
+        var exit = await CommandLine.RunAsync(args, output, error, TextReader.Null);
         return (exit, output.ToString(), error.ToString());
     }
 
     /// <summary>Runs the built executable as an OS process (bounded in time), as two operators' shells would.</summary>
-    public static async Task<(int Exit, string Out, string Err)> RunProcess(TimeSpan timeout, params string[] args)
+    public static Task<(int Exit, string Out, string Err)> RunProcess(TimeSpan timeout, params string[] args) =>
+        RunProcessIn(null, null, timeout, args);
+
+    /// <summary>
+    /// Runs the built executable in <paramref name="workingDirectory"/> (null: this process's),
+    /// with <paramref name="stdin"/> piped to it (null: an empty stdin), bounded in time.
+    /// </summary>
+    public static async Task<(int Exit, string Out, string Err)> RunProcessIn(string? workingDirectory, string? stdin, TimeSpan timeout, params string[] args)
     {
-        var info = new System.Diagnostics.ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "switchboard"))
+        var info = new System.Diagnostics.ProcessStartInfo(Executable)
         {
+            RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
+            WorkingDirectory = workingDirectory ?? "",
         };
         args.ToList().ForEach(info.ArgumentList.Add);
         using var process = System.Diagnostics.Process.Start(info)!;
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
+        await process.StandardInput.WriteAsync(stdin ?? "");
+        process.StandardInput.Close();
         using var cts = new CancellationTokenSource(timeout);
         try
         {
@@ -48,6 +63,9 @@ public static class Cli
         }
         return (process.ExitCode, await output, await error);
     }
+
+    /// <summary>The built executable (lowercase, as the docs name it).</summary>
+    public static string Executable => Path.Combine(AppContext.BaseDirectory, "switchboard");
 
     public static async Task<JsonObject> Json(TestStore store, params string[] args)
     {

@@ -9,7 +9,7 @@ namespace Switchboard.Tests.Infrastructure;
 /// <summary>
 /// The built <c>switchboard</c> binary as a real OS process on 127.0.0.1 (serve, api, executor
 /// or recon), for what an in-memory host cannot show: several processes sharing a deployment,
-/// and a kill -9 in the middle of work. Logs are JSON lines (the servers' default format), kept in memory for assertions and
+/// and a kill -9 in the middle of work. Logs are JSON lines (what a server writes when stdout is not a terminal), kept in memory for assertions and
 /// written to the test's folder.
 /// </summary>
 public sealed class SwitchboardProcess : IAsyncDisposable
@@ -54,7 +54,7 @@ public sealed class SwitchboardProcess : IAsyncDisposable
     {
         var http = role is "serve" or "api";
         var address = http ? new Uri($"http://127.0.0.1:{FreePort()}") : null;
-        var info = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "switchboard"))
+        var info = new ProcessStartInfo(Cli.Executable)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

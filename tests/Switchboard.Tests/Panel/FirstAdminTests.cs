@@ -1,4 +1,5 @@
 using System.Net;
+using Switchboard.Admin.Panel;
 using Switchboard.Storage;
 using Switchboard.Tests.Infrastructure;
 
@@ -6,7 +7,8 @@ namespace Switchboard.Tests.Panel;
 
 /// <summary>
 /// The first <c>serve</c> on an empty store creates the admin <c>admin</c> with a random
-/// password, logged once at Warning and stored only as a hash; that password opens the panel,
+/// password, printed once on stderr in a framed block with the panel's URL (the log only says
+/// so, at Warning) and stored only as a hash; that password opens the panel,
 /// whose dashboard reads the store of either kind. A second start creates nothing.
 /// </summary>
 public sealed class FirstAdminTests
@@ -20,16 +22,19 @@ public sealed class FirstAdminTests
         string password;
         await using (var serve = await SwitchboardProcess.Start(store))
         {
-            // The line is written before Kestrel listens; its reading from stdout may lag a little.
-            for (var i = 0; i < 50 && !serve.Logged("No users yet"); i++)
+            // The log says so at Warning; the password itself is in a framed block on stderr,
+            // written once the server listens (its reading may lag a little behind /readyz).
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while (DateTime.UtcNow < deadline && !serve.StderrLines.Any(l => l.StartsWith(FirstAdmin.PasswordLabel, StringComparison.Ordinal)))
             {
                 await Task.Delay(100);
             }
             var entry = serve.Logs.Single(e => e["Message"]!.GetValue<string>().StartsWith("No users yet: created the admin", StringComparison.Ordinal));
             Assert.Equal("Warning", entry["LogLevel"]!.GetValue<string>());
-            // The password is printed on stderr, never in a (shipped) log line.
-            var printed = serve.StderrLines.Single(l => l.StartsWith("switchboard: no users yet: created the admin 'admin' with the password ", StringComparison.Ordinal));
-            password = printed.Split(' ')[11];
+            var banner = serve.StderrLines.ToList();
+            password = banner.Single(l => l.StartsWith(FirstAdmin.PasswordLabel, StringComparison.Ordinal))[FirstAdmin.PasswordLabel.Length..];
+            Assert.Contains($"   Panel:     {serve.Address}admin/", banner);
+            Assert.Contains("   User:      admin", banner);
             Assert.True(password.Length >= 20);
             Assert.DoesNotContain(serve.StdoutLines, l => l.Contains(password, StringComparison.Ordinal));
             var (isAdmin, hash) = store.Query(c =>
