@@ -19,8 +19,8 @@ public sealed class OpenAiChatTests : IAsyncLifetime
 
     private readonly TestStore _dir = TestStore.Create(Storage.StoreKind.Sqlite);
     // Unique per test: tests of other classes run in parallel in the same process.
-    private readonly string _keyVariable = $"SWITCHBOARD_TEST_OPENAI_KEY_{Guid.NewGuid():N}";
-    private readonly string _unsetVariable = $"SWITCHBOARD_TEST_OPENAI_UNSET_{Guid.NewGuid():N}";
+    private readonly string _keyVariable = $"SWITCHBOARD_TEST_OPENAI_KEY_{TestNames.Short()}";
+    private readonly string _unsetVariable = $"SWITCHBOARD_TEST_OPENAI_UNSET_{TestNames.Short()}";
     private readonly string _apiKey = $"sk-test-{Guid.NewGuid():N}";
     private FakeOpenAi _fake = null!;
     private SwitchboardFactory _app = null!;

@@ -25,7 +25,7 @@ public sealed class ExecutorCredentialsTests() : ProcessTestBase(Catalog), IAsyn
           - {service: chat, action: haiku, handler: openai.chat, price: 20, prompt_template: "Write a haiku about {subject}.", params: {model: gpt-4o-mini}}
         """;
 
-    private readonly string _variable = $"SWITCHBOARD_TEST_EXECUTOR_KEY_{Guid.NewGuid():N}";
+    private readonly string _variable = $"SWITCHBOARD_TEST_EXECUTOR_KEY_{TestNames.Short()}";
     private readonly string _key = $"sk-test-{Guid.NewGuid():N}";
     private FakeOpenAi _upstream = null!;
 

@@ -34,7 +34,7 @@ public abstract class HandlerMisconfiguredTests(StoreKind kind) : IAsyncLifetime
 
     private readonly TestStore _store = TestStore.Create(kind);
     // Unique per test: tests of other classes run in parallel in the same process.
-    private readonly string _keyVariable = $"SWITCHBOARD_TEST_HAIKU_KEY_{Guid.NewGuid():N}";
+    private readonly string _keyVariable = $"SWITCHBOARD_TEST_HAIKU_KEY_{TestNames.Short()}";
     private readonly string _key = $"sk-test-{Guid.NewGuid():N}";
     private readonly LogSink _logs = new();
     private FakeOpenAi _upstream = null!;

@@ -18,7 +18,7 @@ public sealed class ServeCredentialsTests : IAsyncLifetime
 {
     private readonly TestStore _store = TestStore.Create(StoreKind.Sqlite);
     // Unique per test: tests of other classes run in parallel in the same process.
-    private readonly string _variable = $"SWITCHBOARD_TEST_SERVE_KEY_{Guid.NewGuid():N}";
+    private readonly string _variable = $"SWITCHBOARD_TEST_SERVE_KEY_{TestNames.Short()}";
     private readonly string _key = $"sk-test-{Guid.NewGuid():N}";
     private FakeOpenAi _upstream = null!;
     private SwitchboardFactory _app = null!;

@@ -13,7 +13,7 @@ public sealed class UpstreamErrorEchoTests : IAsyncLifetime
     private const string Secret = "sk-live-0123456789abcdefSECRET";
 
     private readonly TestStore _store = TestStore.Create(Storage.StoreKind.Sqlite);
-    private readonly string _unsetVariable = $"SWITCHBOARD_TEST_UNSET_{Guid.NewGuid():N}";
+    private readonly string _unsetVariable = $"SWITCHBOARD_TEST_UNSET_{TestNames.Short()}";
     private FakeOpenAi _upstream = null!;
     private SwitchboardFactory _app = null!;
     private HttpClient _client = null!;
