@@ -47,11 +47,11 @@ TMPDIRS+=("$SB_DIR")
 "$SWITCHBOARD" users create alice --credits 100 --data "$SB_DIR/data" >/dev/null || die "users create"
 "$SWITCHBOARD" catalog apply examples/catalog.yaml --data "$SB_DIR/data" >/dev/null 2>&1 || die "catalog apply"
 
-# hyperfine's median of one command, in ms.
+# hyperfine's median of one command, in ms. (Callers run quiet_check first: these run in a
+# subshell, where ROUND_BUSY would be lost.)
 timed() {
   local name=$1
   shift
-  quiet_check "$name"
   hyperfine --runs "$RUNS" --warmup 2 --style none --export-json "$LOG/$name.json" "$@" >"$LOG/$name.txt" 2>&1 \
     || die "hyperfine $name (see $LOG/$name.txt)"
   jq -r '.results[0].median * 1000 | floor' "$LOG/$name.json"
@@ -60,7 +60,6 @@ timed() {
 # ms from the start of `serve` to the first 200 of /readyz, median of RUNS starts on fresh data.
 serve_start() {
   local exe=$1 name=$2 i t0 pid port samples=()
-  quiet_check "$name"
   for ((i = 0; i < RUNS; i++)); do
     port=$(free_port)
     rm -rf "$SB_DIR/start"
@@ -79,22 +78,31 @@ serve_start() {
   printf '%s\n' "${samples[@]}" | median
 }
 
+quiet_check help
 HELP=$(timed help "$SWITCHBOARD --help")
+quiet_check users-list
 LIST=$(timed users-list "$SWITCHBOARD users list --data $SB_DIR/data")
+quiet_check dotnet-run
 DOTNET_RUN=$(timed dotnet-run-users-list "dotnet run --project src/Switchboard -c Release --no-build -- users list --data $SB_DIR/data")
+quiet_check serve-start
 START=$(serve_start "$SWITCHBOARD" serve-start)
 BASE_START=
-[[ -n "$BASELINE" ]] && BASE_START=$(serve_start "$BASELINE" baseline-serve-start)
+if [[ -n "$BASELINE" ]]; then
+  quiet_check baseline-serve-start
+  BASE_START=$(serve_start "$BASELINE" baseline-serve-start)
+fi
 
 # The documents, on one serve with the example catalog.
 start_server "$LOG/serve.log" /healthz healthy "$SWITCHBOARD" serve --data "$SB_DIR/data"
 docs_rps() {
-  quiet_check "$1"
   wrk -t1 -c1 -d"${DURATION}s" --latency "$SERVER_URL$1" >"$LOG/wrk-${1//\//_}.txt" 2>&1 || die "wrk $1"
   awk '/^Requests\/sec/ { printf "%.0f", $2 }' "$LOG/wrk-${1//\//_}.txt"
 }
+quiet_check openapi
 OPENAPI_RPS=$(docs_rps /svc/openapi.json)
+quiet_check readyz
 READYZ_RPS=$(docs_rps /readyz)
+quiet_check healthz
 HEALTHZ_RPS=$(docs_rps /healthz)
 
 {
