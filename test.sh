@@ -40,10 +40,7 @@ deploy_checks() {
 deploy_checks || setup_failed "pass the promtool and amtool checks of deploy/ (see above)"
 # The OpenAPI documents are checked by tools no one here wrote (OpenApiClientTests): redocly,
 # openapi-typescript, tsc and openapi-fetch, pinned by tests/openapi-client/package-lock.json.
-if ! command -v npm >/dev/null; then
-  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nodejs npm; } \
-    || setup_failed "install node and npm"
-fi
+ensure_node || setup_failed "install node and npm"
 (cd tests/openapi-client && npm ci --no-audit --no-fund) || setup_failed "install tests/openapi-client (npm ci)"
 start_postgres "$services" -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
   || setup_failed "start PostgreSQL"

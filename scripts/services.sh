@@ -7,6 +7,7 @@
 #   ensure_monitoring_packages          # apt-get install prometheus / prometheus-alertmanager
 #   ensure_chromium                     # apt-get install chromium (the admin panel's browser tests)
 #   ensure_tour_tools                   # apt-get install curl / jq (the README tour's test)
+#   ensure_node                         # apt-get install nodejs / npm when npm is missing (OpenAPI tools)
 #   dir=$(mktemp -d /tmp/sb-svc.XXXXXX)
 #   trap 'stop_services; rm -rf "$dir"' EXIT
 #   start_postgres "$dir" -c fsync=off  # exports PG_PORT, PG_URI (Npgsql connection string)
@@ -43,6 +44,22 @@ _sb_as_pg() {
   fi
 }
 
+# apt-get install PACKAGES… as root (one apt-get update per shell), or say what to install and
+# fail when not root.
+_sb_apt_install() {
+  if [ "$(id -u)" -ne 0 ]; then
+    _sb_say "missing $* and not root: install them (apt-get install $*)"
+    return 1
+  fi
+  _sb_say "installing $* with apt-get"
+  export DEBIAN_FRONTEND=noninteractive
+  if [ -z "${_sb_apt_updated:-}" ]; then
+    apt-get update -q || return 1
+    _sb_apt_updated=1
+  fi
+  apt-get install -y -q --no-install-recommends "$@"
+}
+
 ensure_packages() {
   local missing=()
   command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1 \
@@ -51,16 +68,8 @@ ensure_packages() {
   if [ "${#missing[@]}" -eq 0 ]; then
     return 0
   fi
-  if [ "$(id -u)" -ne 0 ]; then
-    _sb_say "missing ${missing[*]} and not root: install them (apt-get install ${missing[*]})"
-    return 1
-  fi
-  _sb_say "installing ${missing[*]} with apt-get"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -q || return 1
-  _sb_apt_updated=1
   # The postgresql package may create and start a default cluster on 5432; we never use it.
-  apt-get install -y -q --no-install-recommends "${missing[@]}" || return 1
+  _sb_apt_install "${missing[@]}" || return 1
   if ! command -v redis-server >/dev/null 2>&1 || [ -z "$(_sb_pg_bin)" ]; then
     _sb_say "redis-server or the PostgreSQL server binaries are still missing after apt-get install"
     return 1
@@ -78,17 +87,7 @@ ensure_monitoring_packages() {
   if [ "${#missing[@]}" -eq 0 ]; then
     return 0
   fi
-  if [ "$(id -u)" -ne 0 ]; then
-    _sb_say "missing ${missing[*]} and not root: install them (apt-get install ${missing[*]})"
-    return 1
-  fi
-  _sb_say "installing ${missing[*]} with apt-get"
-  export DEBIAN_FRONTEND=noninteractive
-  if [ -z "${_sb_apt_updated:-}" ]; then
-    apt-get update -q || return 1
-    _sb_apt_updated=1
-  fi
-  apt-get install -y -q --no-install-recommends "${missing[@]}" || return 1
+  _sb_apt_install "${missing[@]}" || return 1
   if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1 \
       || ! command -v amtool >/dev/null 2>&1; then
     _sb_say "prometheus, promtool or amtool is still missing after apt-get install"
@@ -100,21 +99,18 @@ ensure_monitoring_packages() {
 # (Playwright never downloads a browser here).
 ensure_chromium() {
   [ -x /usr/bin/chromium ] && return 0
-  if [ "$(id -u)" -ne 0 ]; then
-    _sb_say "missing chromium and not root: install it (apt-get install chromium)"
-    return 1
-  fi
-  _sb_say "installing chromium with apt-get"
-  export DEBIAN_FRONTEND=noninteractive
-  if [ -z "${_sb_apt_updated:-}" ]; then
-    apt-get update -q || return 1
-    _sb_apt_updated=1
-  fi
-  apt-get install -y -q --no-install-recommends chromium || return 1
+  _sb_apt_install chromium || return 1
   if [ ! -x /usr/bin/chromium ]; then
     _sb_say "/usr/bin/chromium is still missing after apt-get install"
     return 1
   fi
+}
+
+# Node.js and npm from Debian when npm is missing: the OpenAPI tools of tests/openapi-client.
+ensure_node() {
+  command -v npm >/dev/null 2>&1 && return 0
+  _sb_apt_install nodejs npm || return 1
+  command -v npm >/dev/null 2>&1 || { _sb_say "npm is still missing after apt-get install"; return 1; }
 }
 
 # curl and jq from Debian: the README's tour uses them, and its test runs the tour as written.
@@ -125,17 +121,7 @@ ensure_tour_tools() {
   if [ "${#missing[@]}" -eq 0 ]; then
     return 0
   fi
-  if [ "$(id -u)" -ne 0 ]; then
-    _sb_say "missing ${missing[*]} and not root: install them (apt-get install ${missing[*]})"
-    return 1
-  fi
-  _sb_say "installing ${missing[*]} with apt-get"
-  export DEBIAN_FRONTEND=noninteractive
-  if [ -z "${_sb_apt_updated:-}" ]; then
-    apt-get update -q || return 1
-    _sb_apt_updated=1
-  fi
-  apt-get install -y -q --no-install-recommends "${missing[@]}" || return 1
+  _sb_apt_install "${missing[@]}" || return 1
   if ! command -v curl >/dev/null 2>&1 || ! command -v jq >/dev/null 2>&1; then
     _sb_say "curl or jq is still missing after apt-get install"
     return 1
