@@ -12,8 +12,7 @@ namespace Switchboard.Handlers;
 /// </summary>
 public sealed class ExecutorCredentials(AppConfigs configs, HandlerRegistry handlers, ILogger<ExecutorCredentials> logger)
 {
-    private readonly Lock _lock = new();
-    private volatile View? _view;
+    private SnapshotMemo<View>? _memo;
 
     private sealed record View(HandlerSettings Settings, ServiceMap Services, IReadOnlySet<string> Missing);
 
@@ -21,35 +20,21 @@ public sealed class ExecutorCredentials(AppConfigs configs, HandlerRegistry hand
     /// The variables named by installed handlers' profiles that are unset or empty here, in name
     /// order. Computed once per config snapshot (reference checks otherwise), so any path may ask.
     /// </summary>
-    public IReadOnlySet<string> Missing
+    public IReadOnlySet<string> Missing =>
+        (_memo ?? LazyInitializer.EnsureInitialized(ref _memo, () => new SnapshotMemo<View>(v => v.Settings == configs.Handlers && v.Services == configs.Services, Next))).Current.Missing;
+
+    private View Next(View? previous)
     {
-        get
+        var (settings, services) = (configs.Handlers, configs.Services);
+        var before = previous?.Missing ?? new HashSet<string>();
+        var missing = Check(settings, services);
+        foreach (var (variable, profiles) in missing.Where(m => !before.Contains(m.Key)))
         {
-            if (_view is { } view && view.Settings == configs.Handlers && view.Services == configs.Services)
-            {
-                return view.Missing;
-            }
-            lock (_lock)
-            {
-                // Read again under the lock: a caller that waited must not replace a newer view with its older inputs.
-                var (settings, services) = (configs.Handlers, configs.Services);
-                if (_view is { } again && again.Settings == settings && again.Services == services)
-                {
-                    return again.Missing;
-                }
-                var before = _view?.Missing ?? new HashSet<string>();
-                var missing = Check(settings, services);
-                foreach (var (variable, profiles) in missing.Where(m => !before.Contains(m.Key)))
-                {
-                    logger.LogWarning(
-                        "Environment variable {Variable} is not set on this executor: the credential of {Profiles} cannot be sent, so their offers are not live here; set it and restart the executor",
-                        variable, string.Join(", ", profiles));
-                }
-                var names = new SortedSet<string>(missing.Keys, StringComparer.Ordinal);
-                _view = new View(settings, services, names);
-                return names;
-            }
+            logger.LogWarning(
+                "Environment variable {Variable} is not set on this executor: the credential of {Profiles} cannot be sent, so their offers are not live here; set it and restart the executor",
+                variable, string.Join(", ", profiles));
         }
+        return new View(settings, services, new SortedSet<string>(missing.Keys, StringComparer.Ordinal));
     }
 
     /// <summary>Missing variables, each with the profiles (as config paths) that name it.</summary>

@@ -35,8 +35,6 @@ public sealed class HandlerReadiness(
 {
     public const string Code = "handler_misconfigured";
 
-    private readonly Lock _lock = new();
-    private volatile View? _view;
 
     private sealed record View(
         CatalogSnapshot Catalog, HandlerSettings Settings, ServiceMap Services, IReadOnlySet<string> MissingEnv,
@@ -51,30 +49,21 @@ public sealed class HandlerReadiness(
             ? Errors.Problems.Of(503, Code, "This action is not available now", problem.Detail)
             : null;
 
-    private View Current()
+    private SnapshotMemo<View>? _memo;
+
+    // Made once (the loser of a first race is dropped before use): the delegates cost nothing per call after.
+    private View Current() => (_memo ?? LazyInitializer.EnsureInitialized(ref _memo, () => new SnapshotMemo<View>(IsCurrent, Next))).Current;
+
+    private View Next(View? previous)
     {
-        if (_view is { } view && IsCurrent(view))
+        var (snapshot, settings, services, missing) = (catalog.Current, configs.Handlers, configs.Services, missingEnv());
+        var before = previous?.ByOffer.Values.Select(p => p.Text).ToHashSet() ?? [];
+        var found = Find(snapshot.Offers, settings, services, handlers, missing);
+        foreach (var problem in found.Values.Where(p => !before.Contains(p.Text)))
         {
-            return view;
+            logger.LogWarning("Offer not live, its handler cannot run: {Problem}", problem.Text);
         }
-        lock (_lock)
-        {
-            // Read again under the lock: a caller that waited must not replace a newer view with its older inputs.
-            if (_view is { } again && IsCurrent(again))
-            {
-                return again;
-            }
-            var (snapshot, settings, services, missing) = (catalog.Current, configs.Handlers, configs.Services, missingEnv());
-            var before = _view?.ByOffer.Values.Select(p => p.Text).ToHashSet() ?? [];
-            var found = Find(snapshot.Offers, settings, services, handlers, missing);
-            foreach (var problem in found.Values.Where(p => !before.Contains(p.Text)))
-            {
-                logger.LogWarning("Offer not live, its handler cannot run: {Problem}", problem.Text);
-            }
-            var next = new View(snapshot, settings, services, missing, found);
-            _view = next;
-            return next;
-        }
+        return new View(snapshot, settings, services, missing, found);
     }
 
     private bool IsCurrent(View view) =>
