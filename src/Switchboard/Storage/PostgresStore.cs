@@ -58,8 +58,6 @@ public sealed class PostgresStore : Store
         return connection;
     }
 
-    public override void Migrate() => PostgresMigrations.Apply(this);
-
     public override async ValueTask DisposeAsync()
     {
         await base.DisposeAsync();

@@ -83,6 +83,4 @@ public sealed class SqliteStore : Store
         SqlExtensions.Exec(connection, "PRAGMA wal_autocheckpoint=20000; PRAGMA journal_size_limit=67108864;");
         return connection;
     }
-
-    public override void Migrate() => SqliteMigrations.Apply(this);
 }

@@ -34,7 +34,7 @@ public abstract class Store : IAsyncDisposable
     internal virtual DbConnection OpenWriter() => Open();
 
     /// <summary>Applies the schema migrations this build has and the store lacks; safe when several processes start at once.</summary>
-    public abstract void Migrate();
+    public void Migrate() => MigrationRunner.Apply(this);
 
     /// <summary>Largest group of units committed in one transaction.</summary>
     internal abstract int MaxBatch { get; }

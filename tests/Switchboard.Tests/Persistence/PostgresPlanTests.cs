@@ -113,7 +113,7 @@ public sealed class PostgresMigrationTests : IAsyncLifetime
 
         await Task.WhenAll(stores.Select(s => Task.Run(s.Migrate)));
 
-        Assert.Equal(PostgresMigrations.Latest, _store.Query(c => c.Scalar<long>("SELECT COUNT(*) FROM schema_migrations")));
+        Assert.Equal(Migrations.Latest, _store.Query(c => c.Scalar<long>("SELECT COUNT(*) FROM schema_migrations")));
         foreach (var store in stores)
         {
             await store.DisposeAsync();

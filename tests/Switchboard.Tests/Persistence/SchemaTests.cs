@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Text;
+using Switchboard.Config;
 using Switchboard.Storage;
 using Switchboard.Tests.Infrastructure;
 using Switchboard.Tests.OpenApi;
@@ -22,15 +23,60 @@ public sealed class SchemaTests
     {
         await using var store = TestStore.Create(kind);
 
-        var actual = store.Query(c => kind == StoreKind.Sqlite ? SqliteSchema(c) : PostgresSchema(c));
+        var actual = store.Query(c => Schema(kind, c));
 
-        var file = Path.Combine(OpenApiClientTests.RepoRoot(), "tests", "Switchboard.Tests", "Persistence", "Schema", $"{kind.ToString().ToLowerInvariant()}.txt");
+        var file = ExpectedFile(kind);
         if (Environment.GetEnvironmentVariable("SWITCHBOARD_ACCEPT_SCHEMA") == "1")
         {
             await File.WriteAllTextAsync(file, actual);
         }
         Assert.Equal(await File.ReadAllTextAsync(file), actual);
     }
+
+    /// <summary>
+    /// A deployment of an older build keeps its recorded versions: the next start applies only the
+    /// steps after them, and the store ends up as a fresh one.
+    /// </summary>
+    [Theory]
+    [InlineData(StoreKind.Sqlite)]
+    [InlineData(StoreKind.Postgres)]
+    public async Task AStoreOfAnOlderBuildGetsOnlyTheStepsItLacks(StoreKind kind)
+    {
+        const int older = 6;
+        await using var test = TestStore.Create(kind);
+        await using (var store = kind == StoreKind.Sqlite
+            ? new SqliteStore(Path.Combine(test.Path, "switchboard.db"))
+            : (Store)new PostgresStore(BootstrapConfig.Load(test.ConfigPath!).PostgresUri!))
+        {
+            if (store is SqliteStore)
+            {
+                using var connection = store.Open();
+                SqlExtensions.Exec(connection, "PRAGMA journal_mode=WAL;");
+            }
+            // What a build of six steps left behind, each recorded with its number as its time.
+            store.Write(c =>
+            {
+                c.Execute($"CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at {Migrations.Dialect.Of(kind).BigInt} NOT NULL)");
+                for (var version = 1; version <= older; version++)
+                {
+                    SqlExtensions.Exec(c, Migrations.Step(version, kind));
+                    c.Execute("INSERT INTO schema_migrations (version, applied_at) VALUES (@v, @v)", ("@v", version));
+                }
+                return 0;
+            });
+        }
+
+        var actual = test.Query(c => Schema(kind, c));
+
+        Assert.Equal(await File.ReadAllTextAsync(ExpectedFile(kind)), actual);
+        var appliedAt = test.Query(c => c.Scalar<string>($"SELECT {(kind == StoreKind.Sqlite ? "group_concat(applied_at, ',')" : "string_agg(applied_at::text, ',' ORDER BY version)")} FROM schema_migrations WHERE version <= {older}"));
+        Assert.Equal("1,2,3,4,5,6", appliedAt);
+    }
+
+    private static string ExpectedFile(StoreKind kind) =>
+        Path.Combine(OpenApiClientTests.RepoRoot(), "tests", "Switchboard.Tests", "Persistence", "Schema", $"{kind.ToString().ToLowerInvariant()}.txt");
+
+    private static string Schema(StoreKind kind, DbConnection connection) => kind == StoreKind.Sqlite ? SqliteSchema(connection) : PostgresSchema(connection);
 
     /// <summary>SQLite keeps each object's CREATE text as written (ALTERs edit it): compared byte for byte.</summary>
     private static string SqliteSchema(DbConnection connection)

@@ -1,19 +1,38 @@
-using System.Data.Common;
-
 namespace Switchboard.Storage;
 
 /// <summary>
-/// The SQLite schema, versioned. Each entry runs once, in order, inside one immediate
-/// transaction, so two processes starting on the same file cannot both apply it. Never edit a
-/// shipped entry: add one (and its PostgreSQL twin in <see cref="PostgresMigrations"/>).
+/// The schema of both stores, versioned: step N is the same step on SQLite and PostgreSQL,
+/// written once. Where the stores differ, the difference stands here: a type or clause named by
+/// <see cref="Dialect"/> in the shared text, or a whole statement chosen by
+/// <see cref="Dialect.Pick"/>. Times are epoch milliseconds and JSON is <c>jsonb</c> on
+/// PostgreSQL, text on SQLite, so the shared SQL of the features reads the same on both.
+/// <see cref="MigrationRunner"/> applies the steps a store lacks. Never edit a shipped step
+/// (SQLite keeps each CREATE as written, and Persistence/Schema/ holds what both stores end up
+/// with): add one.
 /// </summary>
-public static class SqliteMigrations
+public static class Migrations
 {
-    private static readonly string[] Steps =
+    /// <summary>What the shared text of a step calls a type or clause that the stores spell differently.</summary>
+    public sealed record Dialect(StoreKind Kind, string BigInt, string Json, string Identity, string WithoutRowId)
+    {
+        // SQLite's INTEGER is 64-bit; its INTEGER PRIMARY KEY is the rowid, which grows on insert.
+        public static readonly Dialect Sqlite = new(StoreKind.Sqlite,
+            BigInt: "INTEGER", Json: "TEXT", Identity: "INTEGER PRIMARY KEY", WithoutRowId: " WITHOUT ROWID");
+
+        public static readonly Dialect Postgres = new(StoreKind.Postgres,
+            BigInt: "bigint", Json: "jsonb", Identity: "bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY", WithoutRowId: "");
+
+        public static Dialect Of(StoreKind kind) => kind == StoreKind.Sqlite ? Sqlite : Postgres;
+
+        /// <summary>A statement that has no common form: each store's, side by side.</summary>
+        public string Pick(string sqlite, string postgres) => Kind == StoreKind.Sqlite ? sqlite : postgres;
+    }
+
+    private static readonly Func<Dialect, string>[] Steps =
     [
         // 1: the request spine.
-        """
-        CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+        d => $$"""
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value {{d.BigInt}} NOT NULL);
         INSERT INTO meta (key, value) VALUES ('catalog_version', 0), ('auth_version', 0);
 
         CREATE TABLE users (
@@ -21,30 +40,30 @@ public static class SqliteMigrations
             name TEXT NOT NULL UNIQUE,
             is_admin INTEGER NOT NULL DEFAULT 0,
             password_hash TEXT,
-            credits INTEGER NOT NULL DEFAULT 0 CHECK (credits >= 0),
-            created_at INTEGER NOT NULL);
+            credits {{d.BigInt}} NOT NULL DEFAULT 0 CHECK (credits >= 0),
+            created_at {{d.BigInt}} NOT NULL);
 
         CREATE TABLE api_keys (
             prefix TEXT PRIMARY KEY,
             key_hash TEXT NOT NULL UNIQUE,
             user_id TEXT NOT NULL REFERENCES users(id),
-            created_at INTEGER NOT NULL,
-            revoked_at INTEGER);
+            created_at {{d.BigInt}} NOT NULL,
+            revoked_at {{d.BigInt}});
 
-        -- Append-only (rows are never deleted, so rowid ids only grow). The partial unique index
+        -- Append-only (rows are never deleted, so ids only grow). The partial unique index
         -- makes a second charge (or refund) of one run of one request impossible, whatever
         -- retries or redeliveries happen. It is keyed by the request's seq, not its random id:
         -- seqs grow, so the index appends instead of dirtying a random page per request.
         CREATE TABLE ledger (
-            id INTEGER PRIMARY KEY,
+            id {{d.Identity}},
             user_id TEXT NOT NULL REFERENCES users(id),
             kind TEXT NOT NULL CHECK (kind IN ('grant', 'charge', 'refund', 'adjust')),
-            amount INTEGER NOT NULL,
+            amount {{d.BigInt}} NOT NULL,
             request_id TEXT,
-            request_seq INTEGER,
+            request_seq {{d.BigInt}},
             run INTEGER,
             note TEXT,
-            created_at INTEGER NOT NULL);
+            created_at {{d.BigInt}} NOT NULL);
         CREATE UNIQUE INDEX ledger_once ON ledger (request_seq, run, kind) WHERE request_seq IS NOT NULL;
         CREATE INDEX ledger_user ON ledger (user_id, id);
 
@@ -58,11 +77,11 @@ public static class SqliteMigrations
             service TEXT NOT NULL,
             action TEXT NOT NULL,
             handler TEXT NOT NULL REFERENCES handlers(id),
-            price INTEGER NOT NULL CHECK (price >= 0),
+            price {{d.BigInt}} NOT NULL CHECK (price >= 0),
             prompt_template TEXT NOT NULL,
             create_qty INTEGER NOT NULL CHECK (create_qty >= 1),
             expiration INTEGER,
-            params TEXT NOT NULL DEFAULT '{}',
+            params {{d.Json}} NOT NULL DEFAULT '{}',
             enabled INTEGER NOT NULL DEFAULT 1,
             PRIMARY KEY (service, action));
 
@@ -71,7 +90,7 @@ public static class SqliteMigrations
         -- `run` counts re-runs of the same id (after failure, cancel or expiry); `attempts`
         -- counts claims within a run.
         CREATE TABLE requests (
-            seq INTEGER PRIMARY KEY,
+            seq {{d.Identity}},
             id TEXT NOT NULL UNIQUE,
             user_id TEXT NOT NULL REFERENCES users(id),
             kind TEXT NOT NULL,
@@ -79,27 +98,27 @@ public static class SqliteMigrations
             action TEXT NOT NULL,
             handler TEXT NOT NULL,
             status TEXT NOT NULL,
-            inputs TEXT NOT NULL,
+            inputs {{d.Json}} NOT NULL,
             prompt TEXT NOT NULL,
-            params TEXT NOT NULL,
+            params {{d.Json}} NOT NULL,
             create_qty INTEGER NOT NULL,
             expiration INTEGER,
-            price INTEGER NOT NULL,
+            price {{d.BigInt}} NOT NULL,
             run INTEGER NOT NULL,
             attempts INTEGER NOT NULL DEFAULT 0,
             max_attempts INTEGER NOT NULL,
             owner TEXT,
-            lease_until INTEGER,
-            not_before INTEGER,
-            results TEXT,
+            lease_until {{d.BigInt}},
+            not_before {{d.BigInt}},
+            results {{d.Json}},
             error_code TEXT,
             error_message TEXT,
-            usage TEXT,
-            created_at INTEGER NOT NULL,
-            updated_at INTEGER NOT NULL,
-            started_at INTEGER,
-            finished_at INTEGER,
-            expires_at INTEGER);
+            usage {{d.Json}},
+            created_at {{d.BigInt}} NOT NULL,
+            updated_at {{d.BigInt}} NOT NULL,
+            started_at {{d.BigInt}},
+            finished_at {{d.BigInt}},
+            expires_at {{d.BigInt}});
         CREATE INDEX requests_status ON requests (status, lease_until);
         CREATE INDEX requests_expiry ON requests (expires_at) WHERE expires_at IS NOT NULL;
         """,
@@ -107,7 +126,7 @@ public static class SqliteMigrations
         // 2: partial indexes for what recon scans, instead of one on (status, lease_until) that
         // every by-id statement could be planned through (see JobStore: statements that find
         // their row by id compare the status with a parameter, which no partial index matches).
-        """
+        _ => """
         DROP INDEX requests_status;
         CREATE INDEX requests_running ON requests (lease_until) WHERE status = 'running';
         CREATE INDEX requests_queued ON requests (seq) WHERE status = 'queued';
@@ -115,7 +134,7 @@ public static class SqliteMigrations
 
         // 3: the change counter of app configs (Config/ConfigStore.cs). Their table is created by
         // ConfigStore itself, since the bootstrap names it (meta.collection).
-        """
+        _ => """
         INSERT INTO meta (key, value) VALUES ('config_version', 0);
         """,
 
@@ -123,27 +142,27 @@ public static class SqliteMigrations
         // CLI, its --actor, or the admin API's user); charges and refunds leave it null (their
         // request says whose they are). requests_user serves GET /svc/me/ (a user's requests
         // over a period).
-        """
+        _ => """
         ALTER TABLE ledger ADD COLUMN actor TEXT;
         CREATE INDEX requests_user ON requests (user_id, created_at);
         """,
 
         // 5: usage per minute and (resource, handler, user), written by Usage/UsageFlusher.cs
         // (upserts that add up). The key leads with the minute: the queries read a time range.
-        // WITHOUT ROWID: the rows live in the key's b-tree, not in a second one.
-        """
+        // WITHOUT ROWID (SQLite): the rows live in the key's b-tree, not in a second one.
+        d => $$"""
         CREATE TABLE usage_minutes (
-            minute INTEGER NOT NULL,
+            minute {{d.BigInt}} NOT NULL,
             resource TEXT NOT NULL DEFAULT '',
             handler TEXT NOT NULL,
             user_id TEXT NOT NULL,
-            calls INTEGER NOT NULL DEFAULT 0,
-            integration_credits INTEGER NOT NULL DEFAULT 0,
-            user_credits INTEGER NOT NULL DEFAULT 0,
-            errors INTEGER NOT NULL DEFAULT 0,
-            latency_sum_ms INTEGER NOT NULL DEFAULT 0,
-            latency_max_ms INTEGER NOT NULL DEFAULT 0,
-            PRIMARY KEY (minute, resource, handler, user_id)) WITHOUT ROWID;
+            calls {{d.BigInt}} NOT NULL DEFAULT 0,
+            integration_credits {{d.BigInt}} NOT NULL DEFAULT 0,
+            user_credits {{d.BigInt}} NOT NULL DEFAULT 0,
+            errors {{d.BigInt}} NOT NULL DEFAULT 0,
+            latency_sum_ms {{d.BigInt}} NOT NULL DEFAULT 0,
+            latency_max_ms {{d.BigInt}} NOT NULL DEFAULT 0,
+            PRIMARY KEY (minute, resource, handler, user_id)){{d.WithoutRowId}};
         """,
 
         // 6: deals (Deals/). A deal's definition is its catalog row; its items (offers and
@@ -152,13 +171,13 @@ public static class SqliteMigrations
         // row of kind 'step' (parent = the deal's id, step = its place, pipeline = its mode) that
         // the executor runs like any request. A step's refund is a ledger row of the deal's seq
         // and run with the step's place, hence `step` joins the unique key of ledger_once.
-        """
+        d => $$"""
         CREATE TABLE deals (
             name TEXT PRIMARY KEY,
-            offers TEXT NOT NULL,
+            offers {{d.Json}} NOT NULL,
             price INTEGER CHECK (price >= 0),
             price_modifier INTEGER NOT NULL DEFAULT 0 CHECK (price_modifier BETWEEN 0 AND 100),
-            addons TEXT NOT NULL DEFAULT '[]',
+            addons {{d.Json}} NOT NULL DEFAULT '[]',
             addons_modifier INTEGER NOT NULL DEFAULT 0 CHECK (addons_modifier BETWEEN 0 AND 100),
             enabled INTEGER NOT NULL DEFAULT 1);
         ALTER TABLE requests ADD COLUMN parent TEXT;
@@ -176,7 +195,7 @@ public static class SqliteMigrations
         // range (and the dashboard's last 24 h) without reading older history. user_id, seq and
         // created_at never change, so the first and last cost one entry per insert; the partial
         // index holds failed requests only.
-        """
+        _ => """
         CREATE INDEX requests_user_seq ON requests (user_id, seq);
         CREATE INDEX requests_failed ON requests (seq) WHERE status = 'failed';
         CREATE INDEX requests_created ON requests (created_at);
@@ -188,13 +207,14 @@ public static class SqliteMigrations
         // there is one), so a cookie made by one process opens the panel on another and survives
         // restarts. The failed logins per user name and per name and address (LoginThrottle.cs;
         // column name holds the key), so a lockout holds across processes; a failure row lives
-        // until its lockout ends, and the index lets each new failure clear the expired ones. The alerts the leading recon reports as firing, and
-        // when it last reported (Recon/AlertBoard.cs), so an api process shows them too.
-        """
-        CREATE TABLE panel_keys (name TEXT PRIMARY KEY, xml TEXT NOT NULL, created_at INTEGER NOT NULL);
-        CREATE TABLE login_failures (name TEXT PRIMARY KEY, failures INTEGER NOT NULL, until_ms INTEGER NOT NULL);
+        // until its lockout ends, and the index lets each new failure clear the expired ones. The
+        // alerts the leading recon reports as firing, and when it last reported
+        // (Recon/AlertBoard.cs), so an api process shows them too.
+        d => $$"""
+        CREATE TABLE panel_keys (name TEXT PRIMARY KEY, xml TEXT NOT NULL, created_at {{d.BigInt}} NOT NULL);
+        CREATE TABLE login_failures (name TEXT PRIMARY KEY, failures INTEGER NOT NULL, until_ms {{d.BigInt}} NOT NULL);
         CREATE INDEX login_failures_until ON login_failures (until_ms);
-        CREATE TABLE alerts_firing (alert TEXT NOT NULL, subject TEXT NOT NULL, summary TEXT NOT NULL, since_ms INTEGER NOT NULL, PRIMARY KEY (alert, subject));
+        CREATE TABLE alerts_firing (alert TEXT NOT NULL, subject TEXT NOT NULL, summary TEXT NOT NULL, since_ms {{d.BigInt}} NOT NULL, PRIMARY KEY (alert, subject));
         INSERT INTO meta (key, value) VALUES ('alerts_reported_at', 0);
         """,
 
@@ -202,23 +222,23 @@ public static class SqliteMigrations
         // a deal's row being service 'deal'), newest first, without walking the table back
         // from the newest request: an offer with few requests read every row before (measured
         // in bench/README.md). service, action and seq never change: one entry per insert.
-        """
+        _ => """
         CREATE INDEX requests_target_seq ON requests (service, action, seq);
         """,
 
         // 10: who made which config version active, and when (Config/ConfigStore.cs): a push
         // that activates, a rollback (or roll forward) from the CLI, the admin API or the panel.
         // The configs table is named by the bootstrap (meta.collection), hence the column.
-        """
+        d => $$"""
         CREATE TABLE config_activations (
-            seq INTEGER PRIMARY KEY,
+            seq {{d.Identity}},
             collection TEXT NOT NULL,
             config_id TEXT NOT NULL,
             version TEXT NOT NULL,
             previous TEXT,
             action TEXT NOT NULL,
             actor TEXT NOT NULL,
-            at INTEGER NOT NULL);
+            at {{d.BigInt}} NOT NULL);
         CREATE INDEX config_activations_id ON config_activations (collection, config_id, seq);
         """,
 
@@ -227,19 +247,19 @@ public static class SqliteMigrations
         // carries the stamp it was opened with and ends when it differs), and when the user was
         // disabled (its keys stop authenticating, it cannot log in). Existing users start with
         // the empty stamp, which their next change replaces.
-        """
+        d => $$"""
         ALTER TABLE users ADD COLUMN security_stamp TEXT NOT NULL DEFAULT '';
-        ALTER TABLE users ADD COLUMN disabled_at INTEGER;
+        ALTER TABLE users ADD COLUMN disabled_at {{d.BigInt}};
         """,
 
-        // 12: the audit trail (Audit/AuditLog.cs): every admin and
-        // operator action, append-only. The triggers refuse UPDATE and DELETE whatever the
-        // caller, so no code path (or hand-run SQL through the app's user) can rewrite history.
-        // Indexes serve the read API's filters, each newest first by id.
-        """
+        // 12: the audit trail (Audit/AuditLog.cs): every admin and operator action, append-only.
+        // The triggers refuse UPDATE and DELETE (and TRUNCATE, which PostgreSQL has) whatever
+        // the caller, so no code path (or hand-run SQL through the app's user) can rewrite
+        // history. Indexes serve the read API's filters, each newest first by id.
+        d => $$"""
         CREATE TABLE audit_log (
-            id INTEGER PRIMARY KEY,
-            at INTEGER NOT NULL,
+            id {{d.Identity}},
+            at {{d.BigInt}} NOT NULL,
             actor TEXT NOT NULL,
             channel TEXT NOT NULL,
             address TEXT,
@@ -251,37 +271,27 @@ public static class SqliteMigrations
         CREATE INDEX audit_log_action ON audit_log (action, id);
         CREATE INDEX audit_log_target ON audit_log (target, id);
         CREATE INDEX audit_log_at ON audit_log (at);
-        CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
-        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
-        CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
-        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
-        """,
+
+        """ + d.Pick(
+            sqlite: """
+            CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+            BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+            CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+            BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+            """,
+            postgres: """
+            CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS
+            'BEGIN RAISE EXCEPTION ''audit_log is append-only''; END';
+            CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log
+            FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
+            CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+            FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
+            """),
     ];
 
+    /// <summary>The schema version this build brings a store to.</summary>
     public static int Latest => Steps.Length;
 
-    public static void Apply(SqliteStore store)
-    {
-        using (var connection = store.Open())
-        {
-            // WAL is a property of the file: set once, every later connection inherits it.
-            // (It cannot be changed inside a transaction, hence its own connection.)
-            SqlExtensions.Exec(connection, "PRAGMA journal_mode=WAL;");
-        }
-        store.Write(connection =>
-        {
-            connection.Execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
-            var current = connection.Scalar<long?>("SELECT MAX(version) FROM schema_migrations") ?? 0;
-            if (current > Steps.Length)
-            {
-                throw new InvalidOperationException($"The database at {store.FilePath} has schema version {current}, newer than this build ({Steps.Length}).");
-            }
-            for (var version = (int)current + 1; version <= Steps.Length; version++)
-            {
-                SqlExtensions.Exec(connection, Steps[version - 1]);
-                connection.Execute("INSERT INTO schema_migrations (version, applied_at) VALUES (@v, @t)", ("@v", version), ("@t", Clock.NowMs()));
-            }
-            return current;
-        });
-    }
+    /// <summary>Step <paramref name="version"/> (from 1) as a script for one kind of store.</summary>
+    public static string Step(int version, StoreKind kind) => Steps[version - 1](Dialect.Of(kind));
 }
