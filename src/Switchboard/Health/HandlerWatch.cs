@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Switchboard.Handlers;
 using Switchboard.Hosting;
+using Switchboard.Storage;
 
 namespace Switchboard.Health;
 
@@ -20,21 +21,9 @@ public sealed class HandlerWatch(IServiceProvider services, IOptions<Switchboard
         return base.StartAsync(cancellationToken);
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(options.Value.StorePollInterval);
-        while (await timer.WaitForNextTickAsync(stoppingToken))
-        {
-            try
-            {
-                Check();
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                logger.LogWarning(ex, "Handler check failed; the last view stays");
-            }
-        }
-    }
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        PollLoop.RunAsync(options.Value.StorePollInterval, Check,
+            ex => logger.LogWarning(ex, "Handler check failed; the last view stays"), stoppingToken);
 
     private void Check()
     {

@@ -48,22 +48,10 @@ public sealed class LiveStatusPoller(Store store, IOptions<SwitchboardOptions> o
         }
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(options.Value.LiveStatusPollInterval);
-        while (await timer.WaitForNextTickAsync(stoppingToken))
-        {
-            try
-            {
-                Tick();
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                // Not a store outage (those wake the sockets): a bug must not stop the host.
-                logger.LogError(ex, "Live status poll failed");
-            }
-        }
-    }
+    // A round that throws is not a store outage (those wake the sockets, in Tick): a bug must not stop the host.
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        PollLoop.RunAsync(options.Value.LiveStatusPollInterval, Tick,
+            ex => logger.LogError(ex, "Live status poll failed"), stoppingToken);
 
     /// <summary>One round: read the markers of every watched request and wake the watches whose marker moved.</summary>
     internal void Tick()

@@ -59,19 +59,7 @@ public sealed class StoreWatcher(
         return base.StartAsync(cancellationToken);
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(options.Value.StorePollInterval);
-        while (await timer.WaitForNextTickAsync(stoppingToken))
-        {
-            try
-            {
-                Refresh();
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                logger.LogWarning(ex, "Store poll failed; caches keep their last state");
-            }
-        }
-    }
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        PollLoop.RunAsync(options.Value.StorePollInterval, Refresh,
+            ex => logger.LogWarning(ex, "Store poll failed; caches keep their last state"), stoppingToken);
 }
