@@ -39,6 +39,7 @@ public sealed class JobRunner(
     public async Task RunAsync(JobDelivery delivery, CancellationToken abort)
     {
         var message = delivery.Message;
+        var claimSentAt = Environment.TickCount64;
         var now = Clock.NowMs();
         var job = await JobStore.ClaimAsync(store, message, identity.Owner, now + (_options.LeaseSeconds * 1000L), now);
         if (job is null)
@@ -62,16 +63,16 @@ public sealed class JobRunner(
             // Debug: one line per claim and per end, with the owner, so a test (or an operator
             // chasing a double execution) can line up who ran what when.
             logger.LogDebug("Claimed {RequestId} run {Run} attempt {Attempt} as {Owner}", job.RequestId, job.Run, job.Attempt, identity.Owner);
-            await ExecuteClaimed(job, delivery, abort);
+            await ExecuteClaimed(job, delivery, claimSentAt, abort);
             logger.LogDebug("Ended {RequestId} run {Run} attempt {Attempt} as {Owner}", job.RequestId, job.Run, job.Attempt, identity.Owner);
         }
         await queue.AckAsync(delivery);
     }
 
-    private async Task ExecuteClaimed(ClaimedJob job, JobDelivery delivery, CancellationToken abort)
+    private async Task ExecuteClaimed(ClaimedJob job, JobDelivery delivery, long claimSentAt, CancellationToken abort)
     {
         using var tracked = new InFlightJob(job.RequestId, job.Run, job.Attempt, delivery);
-        inFlight.Add(tracked);
+        inFlight.Add(tracked, claimSentAt);
         try
         {
             var handler = handlers.Find(job.Handler);
@@ -125,6 +126,8 @@ public sealed class JobRunner(
         var started = Environment.TickCount64;
         try
         {
+            // No upstream call starts once this process's view of the lease has lapsed (InFlightJobs).
+            tracked.ThrowIfLeaseLapsed();
             await handler.ExecuteAsync(context, linked.Token);
         }
         catch (Exception ex)

@@ -9,7 +9,8 @@ namespace Switchboard.Execution;
 /// Heartbeat for every job in flight in this process, in one writer unit per tick (and one touch
 /// of their queue deliveries, so the queue does not reclaim them): a long job
 /// keeps its lease and is never mistaken for a dead one; a job whose lease was lost (recon gave
-/// it away, or it was cancelled elsewhere) is stopped.
+/// it away, or it was cancelled elsewhere) is stopped. A renewal also moves the job's local
+/// lease (<see cref="InFlightJobs"/>); a job whose renewals fail past it is stopped by that.
 /// </summary>
 public sealed class LeaseRenewer(InFlightJobs inFlight, Store store, IJobQueue queue, ExecutorIdentity identity, IOptions<SwitchboardOptions> options, ILogger<LeaseRenewer> logger)
     : BackgroundService
@@ -27,12 +28,18 @@ public sealed class LeaseRenewer(InFlightJobs inFlight, Store store, IJobQueue q
             }
             try
             {
+                // Before the statement is sent: the local lease counts the time the renewal takes.
+                var sentAt = Environment.TickCount64;
                 var until = Clock.NowMs() + (long)lease.TotalMilliseconds;
                 var lost = await store.WriteAsync(c => jobs.Where(j => !JobStore.Renew(c, j, identity.Owner, until)).ToList());
                 foreach (var job in lost)
                 {
                     logger.LogWarning("Lease of request {RequestId} lost; stopping its handler", job.RequestId);
                     inFlight.Cancel(job.RequestId);
+                }
+                foreach (var job in jobs.Except(lost))
+                {
+                    inFlight.Renewed(job, sentAt);
                 }
                 await queue.TouchAsync([.. jobs.Except(lost).Select(j => j.Delivery)]);
             }

@@ -49,7 +49,8 @@ public static class ServeHost
         TimeSpan.FromSeconds(configuration.GetValue("Switchboard:ReconLeaseSeconds", new SwitchboardOptions().ReconLeaseSeconds));
 
     /// <summary>The roles without HTTP: a plain host with their hosted services.</summary>
-    public static IHost BuildWorker(string[] args, Role role)
+    /// <param name="holdDataFolder">Lock the SQLite store's folder (<see cref="DataFolderHolding"/>): the server commands do, in-memory test hosts do not.</param>
+    public static IHost BuildWorker(string[] args, Role role, bool holdDataFolder = false)
     {
         var builder = Host.CreateApplicationBuilder(args);
         builder.Configuration.AddCommandLine(args, Switches);
@@ -58,6 +59,10 @@ public static class ServeHost
         var bootstrap = Bootstrap(builder.Configuration);
         RequireSharedQueue(bootstrap, role);
         builder.Services.AddSwitchboardCore(bootstrap);
+        if (holdDataFolder)
+        {
+            builder.Services.AddDataFolderLock(bootstrap, role, urls: null);
+        }
         builder.Services.AddSwitchboardMetrics(builder.Configuration, role);
         if (role == Role.Executor)
         {
@@ -85,7 +90,8 @@ public static class ServeHost
         }
     }
 
-    public static WebApplication Build(string[] args, Role role = Role.Serve)
+    /// <param name="holdDataFolder">Lock the SQLite store's folder (<see cref="DataFolderHolding"/>): the server commands do, in-memory test hosts do not.</param>
+    public static WebApplication Build(string[] args, Role role = Role.Serve, bool holdDataFolder = false)
     {
         var builder = WebApplication.CreateBuilder(args);
         builder.Configuration.AddCommandLine(args, Switches);
@@ -109,6 +115,10 @@ public static class ServeHost
         var bootstrap = Bootstrap(builder.Configuration);
         RequireSharedQueue(bootstrap, role);
         builder.Services.AddSwitchboardCore(bootstrap);
+        if (holdDataFolder)
+        {
+            builder.Services.AddDataFolderLock(bootstrap, role, builder.WebHost.GetSetting(WebHostDefaults.ServerUrlsKey));
+        }
         builder.Services.AddSwitchboardMetrics(builder.Configuration, role);
         if (role == Role.Serve)
         {

@@ -23,6 +23,16 @@ public sealed class SwitchboardOptions
     [Range(1, 86_400)]
     public int LeaseSeconds { get; set; } = 60;
 
+    /// <summary>
+    /// How long before its lease runs out, by its own clock, an executor stops a job (cancels its
+    /// handler; starts none): the time another process's stall, or clocks apart, may take without
+    /// two upstream calls at once. Null: a quarter of the lease. At most half the lease.
+    /// </summary>
+    public TimeSpan? LeaseMargin { get; set; }
+
+    /// <summary>The part of a lease an executor uses: <see cref="LeaseSeconds"/> less <see cref="LeaseMargin"/>.</summary>
+    public TimeSpan UsableLease => TimeSpan.FromSeconds(LeaseSeconds) - (LeaseMargin ?? TimeSpan.FromSeconds(LeaseSeconds / 4.0));
+
     /// <summary>Claims per request run before a transient failure becomes final.</summary>
     [Range(1, 100)]
     public int MaxAttempts { get; set; } = 3;

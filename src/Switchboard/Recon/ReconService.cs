@@ -53,7 +53,7 @@ public sealed class ReconService(
     public async Task RepairOnce(bool firstPass = false)
     {
         var now = Clock.NowMs();
-        var (requeued, failed) = await store.WriteAsync(c => ReconStore.RecoverExpiredLeases(c, now));
+        var (requeued, failed) = await store.WriteAsync(c => ReconStore.RecoverExpiredLeases(c, now, leaseBefore: now));
         foreach (var message in requeued)
         {
             await queue.EnqueueAsync(message);

@@ -30,12 +30,16 @@ public static class ReconStore
     /// Running requests whose lease expired (their worker died or hung): back to queued, or
     /// failed with a refund once their attempts are used up. Returns the ones to dispatch and the ids of the failed ones.
     /// </summary>
-    public static (List<JobMessage> Requeued, List<string> Failed) RecoverExpiredLeases(DbConnection connection, long now)
+    /// <param name="leaseBefore">
+    /// Rows with <c>lease_until</c> before this: recon passes now; an embedded server taking back
+    /// its dead predecessor's jobs at start passes <see cref="long.MaxValue"/> (its data-folder lock proves no one else runs them).
+    /// </param>
+    public static (List<JobMessage> Requeued, List<string> Failed) RecoverExpiredLeases(DbConnection connection, long now, long leaseBefore)
     {
         var expired = new List<(string Id, int Run, int Attempts, int Max, string Owner, string User, long Price, string? Parent, int? Step)>();
         using (var command = connection.Sql(
-            "SELECT id, run, attempts, max_attempts, owner, user_id, price, parent, step FROM requests WHERE status = 'running' AND lease_until < @now",
-            ("@now", now)))
+            "SELECT id, run, attempts, max_attempts, owner, user_id, price, parent, step FROM requests WHERE status = 'running' AND lease_until < @before",
+            ("@before", leaseBefore)))
         using (var reader = command.ExecuteReader())
         {
             while (reader.Read())
@@ -48,8 +52,8 @@ public static class ReconStore
         var failed = new List<string>();
         foreach (var r in expired)
         {
-            const string Same = "id = @id AND run = @run AND attempts = @attempts AND owner = @owner AND status = @running AND lease_until < @now";
-            (string, object?)[] args = [("@id", r.Id), ("@run", r.Run), ("@attempts", r.Attempts), ("@owner", r.Owner), ("@now", now), ("@running", "running")];
+            const string Same = "id = @id AND run = @run AND attempts = @attempts AND owner = @owner AND status = @running AND lease_until < @before";
+            (string, object?)[] args = [("@id", r.Id), ("@run", r.Run), ("@attempts", r.Attempts), ("@owner", r.Owner), ("@now", now), ("@before", leaseBefore), ("@running", "running")];
             if (r.Attempts >= r.Max)
             {
                 if (connection.Execute(

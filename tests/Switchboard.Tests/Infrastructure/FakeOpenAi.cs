@@ -18,6 +18,9 @@ public sealed record FakeCall(int Index, DateTimeOffset ReceivedAt, string Metho
     public string? Header(string name) => Headers.GetValueOrDefault(name);
 }
 
+/// <summary>How a call ended: <paramref name="Answered"/> in full, or abandoned by the client before the answer (a cancelled handler).</summary>
+public sealed record FakeCallEnd(bool Answered, DateTimeOffset At);
+
 /// <summary>What the fake answers to one call: a status, a body, headers, optionally after a delay.</summary>
 public sealed record FakeReply(int Status, string Body, IReadOnlyDictionary<string, string> Headers, TimeSpan Delay)
 {
@@ -122,6 +125,11 @@ public sealed class FakeOpenAi : IAsyncDisposable
         }
     }
 
+    private readonly ConcurrentDictionary<int, FakeCallEnd> _ends = new();
+
+    /// <summary>How each call ended so far, by <see cref="FakeCall.Index"/>: answered in full, or abandoned by the client first.</summary>
+    public IReadOnlyDictionary<int, FakeCallEnd> Ends => _ends;
+
     /// <summary>Waits (bounded) until at least <paramref name="count"/> calls arrived.</summary>
     public async Task<IReadOnlyList<FakeCall>> WaitForCalls(int count, TimeSpan timeout)
     {
@@ -217,6 +225,7 @@ public sealed class FakeOpenAi : IAsyncDisposable
             }
             catch (OperationCanceledException)
             {
+                _ends[call.Index] = new FakeCallEnd(false, DateTimeOffset.UtcNow);
                 return; // The client hung up: nobody to answer.
             }
         }
@@ -227,6 +236,7 @@ public sealed class FakeOpenAi : IAsyncDisposable
         }
         http.Response.ContentType = "application/json";
         await http.Response.WriteAsync(reply.Body, http.RequestAborted);
+        _ends[call.Index] = new FakeCallEnd(true, DateTimeOffset.UtcNow);
     }
 
     public async ValueTask DisposeAsync()

@@ -56,11 +56,11 @@ public sealed class ServerCommand : Command
             var args = context.ServerArgs.ToArray();
             if (role is Role.Serve or Role.Api)
             {
-                await ServeHost.Build(args, role).RunAsync();
+                await ServeHost.Build(args, role, holdDataFolder: true).RunAsync();
             }
             else
             {
-                await ServeHost.BuildWorker(args, role).RunAsync();
+                await ServeHost.BuildWorker(args, role, holdDataFolder: true).RunAsync();
             }
             return CommandLine.Ok;
         });
