@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
-using Switchboard.Handlers;
-using Switchboard.Hosting;
+using Switchboard.Catalog;
+using Switchboard.Config;
 
 namespace Switchboard.Health;
 
