@@ -3,7 +3,7 @@
 # Meant to be sourced (by test.sh, bench scripts), not run:
 #
 #   source scripts/services.sh
-#   ensure_packages                     # apt-get install redis-server / postgresql if missing
+#   ensure_packages                     # apt-get install redis-server / postgresql / python3 if missing
 #   ensure_monitoring_packages          # apt-get install prometheus / prometheus-alertmanager
 #   ensure_chromium                     # apt-get install chromium (the admin panel's browser tests)
 #   ensure_tour_tools                   # apt-get install curl / jq (the README tour's test)
@@ -65,6 +65,8 @@ ensure_packages() {
   command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1 \
     || missing+=(redis-server)
   [ -n "$(_sb_pg_bin)" ] || missing+=(postgresql)
+  # scripts/folder-graph (Architecture/FolderGraphTests) and the failed-tests summary are Python.
+  command -v python3 >/dev/null 2>&1 || missing+=(python3)
   if [ "${#missing[@]}" -eq 0 ]; then
     return 0
   fi

@@ -3,7 +3,6 @@ using Switchboard.Catalog;
 using Switchboard.Config;
 using Switchboard.Credits;
 using Switchboard.Errors;
-using Switchboard.OpenApi;
 using Switchboard.Recon;
 using Switchboard.Requests;
 using Switchboard.Resources;

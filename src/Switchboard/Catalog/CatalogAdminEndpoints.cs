@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Switchboard.Admin;
 using Switchboard.Errors;
 using Switchboard.Handlers;
 using Switchboard.Storage;

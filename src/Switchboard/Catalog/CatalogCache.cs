@@ -1,6 +1,6 @@
 namespace Switchboard.Catalog;
 
-/// <summary>The live catalog of this process, swapped whole by <see cref="Storage.StoreWatcher"/>.</summary>
+/// <summary>The live catalog of this process, swapped whole by <see cref="Hosting.StoreWatcher"/>.</summary>
 public sealed class CatalogCache
 {
     private volatile CatalogSnapshot _current = CatalogSnapshot.Empty;

@@ -1,10 +1,9 @@
-using Switchboard.Deals;
-using Switchboard.OpenApi;
+using Switchboard.Users;
 
 namespace Switchboard.Catalog;
 
 /// <summary>
-/// The public face of the catalog: <c>GET /svc/</c> and deal quotes (no key needed). Its
+/// The public face of the catalog: <c>GET /svc/</c> (no key needed; deal quotes are <c>Deals/DealQuoteEndpoint</c>'s). Its
 /// OpenAPI paths are added by <see cref="OpenApi.CatalogPathsTransformer"/>.
 /// </summary>
 public static class CatalogEndpoints
@@ -14,7 +13,6 @@ public static class CatalogEndpoints
         app.MapGet("/svc/", (CatalogCache catalog) => TypedResults.Ok(List(catalog.Current)))
             .WithName("list_catalog").WithTags("catalog")
             .WithSummary("The live offers, grouped by service, and the live deals (no key needed)").IsPublicInOpenApi();
-        app.MapDealQuote();
         return app;
     }
 

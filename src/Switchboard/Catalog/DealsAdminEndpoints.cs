@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Switchboard.Admin;
 using Switchboard.Errors;
 using Switchboard.Storage;
 

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.CommandLine.Help;
 using System.CommandLine.Invocation;
 using System.Data.Common;
+using Switchboard.Config;
 using Switchboard.Cli.Commands;
 
 namespace Switchboard.Cli;
@@ -70,10 +71,10 @@ public static class CommandLine
             Reference: docs/cli.md. Exit codes: 0 done, 1 failed, 2 usage.
             """)
         {
-            new ServerCommand(Hosting.Role.Serve, context),
-            new ServerCommand(Hosting.Role.Api, context),
-            new ServerCommand(Hosting.Role.Executor, context),
-            new ServerCommand(Hosting.Role.Recon, context),
+            new ServerCommand(Role.Serve, context),
+            new ServerCommand(Role.Api, context),
+            new ServerCommand(Role.Executor, context),
+            new ServerCommand(Role.Recon, context),
             new UsersCommand(context),
             new KeysCommand(context),
             new CreditsCommand(context),

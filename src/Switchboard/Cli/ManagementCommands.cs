@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Switchboard.Config;
 using Switchboard.Catalog;
 using Switchboard.Credits;
 using Switchboard.Handlers;

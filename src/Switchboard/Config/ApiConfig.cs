@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using Switchboard.Hosting;
+using Switchboard.Handlers;
 
 namespace Switchboard.Config;
 
@@ -19,7 +19,7 @@ public sealed record ApiConfig(
 {
     public const string Id = "api";
 
-    public const long DefaultMaxUpstreamBytes = 16 * 1024 * 1024;
+    public const long DefaultMaxUpstreamBytes = UpstreamBody.DefaultMaxBytes;
     public const long DefaultMaxResultBytes = 4 * 1024 * 1024;
     public const long DefaultMaxResultsBytes = 16 * 1024 * 1024;
     private const long MaxCap = 1024L * 1024 * 1024;

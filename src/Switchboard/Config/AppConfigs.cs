@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
-using Switchboard.Hosting;
 using Switchboard.Storage;
 
 namespace Switchboard.Config;
@@ -91,7 +90,7 @@ public sealed class AppConfigs
 
     /// <summary>
     /// Reloads unpinned ids whose active version changed, when <paramref name="count"/> (the
-    /// store's <c>config_version</c>, read by <see cref="StoreWatcher"/> with the other counters)
+    /// store's <c>config_version</c>, read by <see cref="Hosting.StoreWatcher"/> with the other counters)
     /// moved; nothing to do otherwise.
     /// </summary>
     public void Refresh(long count)

@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Switchboard.Admin;
 using Switchboard.Errors;
 using Switchboard.Storage;
 using Switchboard.Users;

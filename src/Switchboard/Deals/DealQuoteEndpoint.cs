@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Primitives;
 using Switchboard.Catalog;
 using Switchboard.Errors;
-using Switchboard.OpenApi;
+using Switchboard.Users;
 
 namespace Switchboard.Deals;
 

@@ -101,7 +101,7 @@ public static class DealSubmitEndpoint
         }
         foreach (var item in quote.Items)
         {
-            if ((NotInstalled(configs, item) ?? SubmitEndpoint.NeedsEndpointProfile(item.Offer) ?? http.RequestServices.GetRequiredService<Switchboard.Handlers.HandlerReadiness>().NotLive(item.Offer)) is { } notLive)
+            if ((NotInstalled(configs, item) ?? SubmitEndpoint.NeedsEndpointProfile(item.Offer) ?? http.RequestServices.GetRequiredService<Switchboard.Catalog.HandlerReadiness>().NotLive(item.Offer)) is { } notLive)
             {
                 return notLive;
             }
@@ -113,7 +113,7 @@ public static class DealSubmitEndpoint
         var user = http.User();
         var chosen = quote.ChosenAddons.ToList();
         var id = inputs.RequestId(user.Id, "deal", name, idempotencyKey, chosen);
-        Hosting.RequestLogging.SetLogRequestId(http, id);
+        Observability.RequestLogging.SetLogRequestId(http, id);
         var newDeal = Build(id, user.Id, quote, inputs, settings);
         SubmitResult result;
         List<JobMessage> start;

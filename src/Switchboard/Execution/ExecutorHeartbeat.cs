@@ -16,6 +16,9 @@ namespace Switchboard.Execution;
 /// </summary>
 public sealed class ExecutorHeartbeat : BackgroundService
 {
+    /// <summary>Default time between executor heartbeats.</summary>
+    public static readonly TimeSpan DefaultInterval = TimeSpan.FromSeconds(5);
+
     // KEYS: executor key, executors set. ARGV: json, ttl ms, owner, trim-before ms (Redis clock).
     // (Redis before 7 refuses a write after TIME unless the script replicates effects.)
     private const string BeatScript = """
@@ -55,7 +58,7 @@ public sealed class ExecutorHeartbeat : BackgroundService
     /// <param name="interval">Time between beats; the key expires after three.</param>
     /// <param name="missingEnv">
     /// The environment variables named by its handlers' endpoint profiles that are not set here
-    /// (<see cref="Handlers.ExecutorCredentials"/>); called once per beat. Names only, never values.
+    /// (<see cref="Config.ExecutorCredentials"/>); called once per beat. Names only, never values.
     /// </param>
     public ExecutorHeartbeat(
         IConnectionMultiplexer redis, RedisSettings settings, string owner, IReadOnlyCollection<string> handlers, int workers, Func<int> inFlight, TimeSpan interval,

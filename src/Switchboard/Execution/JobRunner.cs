@@ -3,7 +3,6 @@ using Microsoft.Extensions.Options;
 using Switchboard.Config;
 using Switchboard.Deals;
 using Switchboard.Handlers;
-using Switchboard.Hosting;
 using Switchboard.Observability;
 using Switchboard.Queue;
 using Switchboard.Resources;

@@ -1,4 +1,4 @@
-using Switchboard.Hosting;
+using Switchboard.Config;
 
 namespace Switchboard.Execution;
 

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 
+
 namespace Switchboard.Handlers;
 
 /// <summary>
@@ -31,7 +32,7 @@ public interface IServiceHandler
 /// <summary>What a handler gets for one attempt of one request.</summary>
 public sealed class HandlerContext(
     string requestId, int attempt, string prompt, JsonObject parameters, int quantity, ILogger logger, JsonObject? settings = null,
-    IReadOnlyList<JsonNode>? input = null, long maxUpstreamBytes = Config.ApiConfig.DefaultMaxUpstreamBytes)
+    IReadOnlyList<JsonNode>? input = null, long maxUpstreamBytes = UpstreamBody.DefaultMaxBytes)
 {
     private readonly List<JsonNode> _results = [];
     private readonly JsonObject _usage = [];
@@ -66,7 +67,7 @@ public sealed class HandlerContext(
 
     /// <summary>
     /// The most bytes to read from one upstream answer (<c>api</c> config <c>max_upstream_bytes</c>):
-    /// read with <see cref="Outbound.UpstreamBody"/>, never whole and then checked.
+    /// read with <see cref="UpstreamBody"/>, never whole and then checked.
     /// </summary>
     public long MaxUpstreamBytes { get; } = maxUpstreamBytes;
 

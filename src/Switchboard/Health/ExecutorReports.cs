@@ -1,4 +1,4 @@
-using Switchboard.Queue;
+using Switchboard.Execution;
 using Switchboard.Recon;
 
 namespace Switchboard.Health;
@@ -6,9 +6,9 @@ namespace Switchboard.Health;
 /// <summary>
 /// What the executors report of their credentials, read from their heartbeats by an <c>api</c>
 /// process (which cannot see an executor's environment): every
-/// <see cref="RedisRegistration.DefaultHeartbeatInterval"/>, the live executors and the
+/// <see cref="ExecutorHeartbeat.DefaultInterval"/>, the live executors and the
 /// variables that every one of them lacks (<see cref="MissingEverywhere"/>, which
-/// <see cref="Handlers.HandlerReadiness"/> uses to keep those offers from being sold). A
+/// <see cref="Catalog.HandlerReadiness"/> uses to keep those offers from being sold). A
 /// variable that only some executors lack keeps the offers live (the others can run them) and
 /// shows in <c>/readyz</c> and the <c>credential_missing</c> alert. When the registry cannot
 /// be read the last view stays.
@@ -43,7 +43,7 @@ public sealed class ExecutorReports(HealthProbe probe, ILogger<ExecutorReports> 
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(RedisRegistration.DefaultHeartbeatInterval);
+        using var timer = new PeriodicTimer(ExecutorHeartbeat.DefaultInterval);
         do
         {
             try

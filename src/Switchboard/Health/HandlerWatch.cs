@@ -1,7 +1,8 @@
 using Microsoft.Extensions.Options;
 using Switchboard.Handlers;
-using Switchboard.Hosting;
 using Switchboard.Storage;
+using Switchboard.Catalog;
+using Switchboard.Config;
 
 namespace Switchboard.Health;
 

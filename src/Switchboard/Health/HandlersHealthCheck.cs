@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Switchboard.Handlers;
+using Switchboard.Config;
+using Switchboard.Catalog;
 
 namespace Switchboard.Health;
 

@@ -1,10 +1,9 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Switchboard.Catalog;
 using Switchboard.Config;
 using Switchboard.Handlers;
-using Switchboard.Hosting;
-using Switchboard.Recon;
 
 namespace Switchboard.Health;
 

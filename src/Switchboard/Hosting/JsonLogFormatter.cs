@@ -7,6 +7,8 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Options;
 
+using Switchboard.Config;
+
 namespace Switchboard.Hosting;
 
 public sealed class JsonLogFormatterOptions : JsonConsoleFormatterOptions

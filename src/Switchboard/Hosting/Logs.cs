@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Logging.Console;
 
+using Switchboard.Config;
+
 namespace Switchboard.Hosting;
 
 /// <summary>

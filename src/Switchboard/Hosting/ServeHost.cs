@@ -4,6 +4,7 @@ using Switchboard.Admin;
 using Switchboard.Admin.Panel;
 using Switchboard.Catalog;
 using Switchboard.Config;
+using Switchboard.Deals;
 using Switchboard.Errors;
 using Switchboard.Health;
 using Switchboard.Observability;
@@ -12,16 +13,6 @@ using Switchboard.Requests;
 
 namespace Switchboard.Hosting;
 
-/// <summary>The server commands: which roles a process runs.</summary>
-public enum Role
-{
-    /// <summary>api + executor + recon in one process.</summary>
-    Serve,
-    Api,
-    Executor,
-    Recon,
-}
-
 /// <summary>
 /// Builds a server process: <c>serve</c> (every role), <c>api</c> (HTTP only), <c>executor</c>
 /// or <c>recon</c> (no HTTP). The bootstrap config (<c>--config</c>) chooses the store and the
@@ -29,8 +20,6 @@ public enum Role
 /// </summary>
 public static class ServeHost
 {
-    public const string DefaultUrl = "http://127.0.0.1:8080";
-
     /// <summary>Command-line switches and the configuration keys they set.</summary>
     public static readonly Dictionary<string, string> Switches = new()
     {
@@ -101,7 +90,7 @@ public static class ServeHost
         builder.Logging.AddSwitchboardLogs(builder.Configuration, role);
         if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]))
         {
-            builder.WebHost.UseUrls(DefaultUrl);
+            builder.WebHost.UseUrls(SwitchboardOptions.DefaultUrl);
         }
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower);
         builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = c =>
@@ -153,6 +142,7 @@ public static class ServeHost
         app.UseRequestTextChecks();
         app.MapSwitchboardHealth();
         app.MapCatalogEndpoints();
+        app.MapDealQuote();
         app.MapRequestEndpoints();
         app.MapAdminApi();
         app.MapAdminPanel();

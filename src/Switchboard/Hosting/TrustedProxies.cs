@@ -2,6 +2,8 @@ using System.Net;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.Options;
 
+using Switchboard.Config;
+
 namespace Switchboard.Hosting;
 
 /// <summary>

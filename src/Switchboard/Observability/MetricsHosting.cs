@@ -4,7 +4,6 @@ using System.Security.Cryptography;
 using System.Text;
 using Prometheus;
 using Switchboard.Config;
-using Switchboard.Hosting;
 
 namespace Switchboard.Observability;
 

@@ -2,7 +2,6 @@ using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
 using Switchboard.Catalog;
-using Switchboard.Deals;
 
 namespace Switchboard.OpenApi;
 

@@ -6,6 +6,7 @@ using Microsoft.OpenApi;
 using Scalar.AspNetCore;
 using Switchboard.Catalog;
 using Switchboard.Errors;
+using Switchboard.Users;
 
 namespace Switchboard.OpenApi;
 
@@ -24,8 +25,6 @@ public static class OpenApiSetup
     /// <summary>Where each document is served (the client document's URL predates this setup: clients use it).</summary>
     public const string SvcUrl = "/svc/openapi.json";
     public const string AdminUrl = "/admin/api/openapi.json";
-
-    public const string BearerScheme = "bearer";
 
     public static IServiceCollection AddSwitchboardOpenApi(this IServiceCollection services)
     {
@@ -56,7 +55,7 @@ public static class OpenApiSetup
         {
             document.Components ??= new OpenApiComponents();
             document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
-            document.Components.SecuritySchemes[BearerScheme] = new OpenApiSecurityScheme
+            document.Components.SecuritySchemes[ApiKeyOpenApi.BearerScheme] = new OpenApiSecurityScheme
             {
                 Type = SecuritySchemeType.Http,
                 Scheme = "bearer",
@@ -80,29 +79,10 @@ public static class OpenApiSetup
         return Task.CompletedTask;
     }
 
-    /// <summary>
-    /// The endpoints of a group need an API key (the group's filter checks it): their operations
-    /// say so with the bearer scheme.
-    /// </summary>
-    public static TBuilder RequiresApiKeyInOpenApi<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
-        builder.AddOpenApiOperationTransformer((operation, context, _) =>
-        {
-            operation.Security = [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(BearerScheme, context.Document)] = [] }];
-            return Task.CompletedTask;
-        });
-
     private static void PerCatalog(OutputCachePolicyBuilder policy) => policy
         .Expire(TimeSpan.FromMinutes(1))
         // Snapshots are swapped whole, never changed: the instance names the catalog.
         .VaryByValue(http => new("catalog", RuntimeHelpers.GetHashCode(http.RequestServices.GetRequiredService<CatalogCache>().Current).ToString(CultureInfo.InvariantCulture)));
-
-    /// <summary>An endpoint that needs no API key says so (an empty security list).</summary>
-    public static TBuilder IsPublicInOpenApi<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
-        builder.AddOpenApiOperationTransformer((operation, _, _) =>
-        {
-            operation.Security = [];
-            return Task.CompletedTask;
-        });
 
     /// <summary>
     /// Serves both documents, the reference at <c>/docs/</c> and the problem codes at
@@ -134,8 +114,8 @@ public static class OpenApiSetup
             // Its bar links to the vendor's hosted services (share, SDKs, deploy): not this API's.
             .HideDeveloperTools()
             .WithNonce()
-            .AddPreferredSecuritySchemes(BearerScheme)
-            .AddHttpAuthentication(BearerScheme, _ => { }));
+            .AddPreferredSecuritySchemes(ApiKeyOpenApi.BearerScheme)
+            .AddHttpAuthentication(ApiKeyOpenApi.BearerScheme, _ => { }));
         app.MapProblemsPage();
         return app;
     }

@@ -6,7 +6,6 @@ using StackExchange.Redis;
 using Switchboard.Config;
 using Switchboard.Execution;
 using Switchboard.Handlers;
-using Switchboard.Hosting;
 using Switchboard.Observability;
 using Switchboard.Queue;
 using Switchboard.Resources;

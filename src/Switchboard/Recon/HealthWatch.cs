@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Options;
 using Switchboard.Config;
-using Switchboard.Hosting;
 using Switchboard.Storage;
 
 namespace Switchboard.Recon;

@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Options;
-using Switchboard.Hosting;
+using Switchboard.Config;
 using Switchboard.Queue;
 using Switchboard.Storage;
 

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 using Switchboard.Errors;
-using Switchboard.Hosting;
+using Switchboard.Config;
 using Switchboard.Observability;
 
 namespace Switchboard.Requests;

@@ -2,7 +2,7 @@ using System.Data.Common;
 using System.Text;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
-using Switchboard.Hosting;
+using Switchboard.Config;
 using Switchboard.Observability;
 using Switchboard.Storage;
 

@@ -3,7 +3,7 @@ using System.Net.WebSockets;
 using System.Text;
 using Microsoft.Extensions.Options;
 using Switchboard.Errors;
-using Switchboard.Hosting;
+using Switchboard.Config;
 using Switchboard.Storage;
 using Switchboard.Users;
 

@@ -1,11 +1,10 @@
 using System.Data.Common;
 using System.Text.RegularExpressions;
+using Switchboard.Observability;
 using Switchboard.Credits;
 using Switchboard.Errors;
 using System.Text.Json.Nodes;
 using Switchboard.Execution;
-using Switchboard.Hosting;
-using Switchboard.OpenApi;
 using Switchboard.Queue;
 using Switchboard.Resources;
 using Switchboard.Storage;

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Switchboard.Catalog;
@@ -6,7 +5,6 @@ using Switchboard.Config;
 using Switchboard.Credits;
 using Switchboard.Errors;
 using Switchboard.Handlers;
-using Switchboard.Hosting;
 using Switchboard.Observability;
 using Switchboard.Queue;
 using Switchboard.Resources;
@@ -150,7 +148,7 @@ public static class SubmitEndpoint
     /// </summary>
     internal static async Task<(JsonDocument? Document, string? IdempotencyKey, IResult? Problem)> ReadJson(HttpContext http, ApiConfig settings)
     {
-        if (!IsJson(http.Request.ContentType))
+        if (!JsonBodies.IsJson(http.Request.ContentType))
         {
             return (null, null, Problems.Of(415, "unsupported_media_type", "The body must be JSON", "Send 'Content-Type: application/json'."));
         }
@@ -159,7 +157,7 @@ public static class SubmitEndpoint
         {
             return (null, null, Problems.Of(400, "invalid_idempotency_key", "The Idempotency-Key header is too long", "At most 255 characters."));
         }
-        var (body, tooLarge) = await ReadBody(http.Request, settings.MaxBodyBytes, http.RequestAborted);
+        var (body, tooLarge) = await JsonBodies.ReadBody(http.Request, settings.MaxBodyBytes, http.RequestAborted);
         if (tooLarge)
         {
             return (null, null, Problems.Of(413, "body_too_large", "The body is too large", $"At most {settings.MaxBodyBytes} bytes."));
@@ -212,41 +210,6 @@ public static class SubmitEndpoint
         http.Response.Headers.RetryAfter = refusal.Seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         return Problems.Of(429, "resource_exhausted", "The resource this action uses is exhausted", refusal.Detail,
             new Dictionary<string, object?> { ["resource"] = refusal.Resource, ["retry_after_s"] = refusal.Seconds });
-    }
-
-    internal static bool IsJson(string? contentType)
-    {
-        if (string.IsNullOrEmpty(contentType))
-        {
-            return false;
-        }
-        var media = contentType.Split(';', 2)[0].Trim();
-        return media.Equals("application/json", StringComparison.OrdinalIgnoreCase)
-            || (media.StartsWith("application/", StringComparison.OrdinalIgnoreCase) && media.EndsWith("+json", StringComparison.OrdinalIgnoreCase));
-    }
-
-    /// <summary>Reads at most <paramref name="limit"/> bytes; more (declared or sent) is "too large", never buffered whole.</summary>
-    internal static async Task<(ReadOnlyMemory<byte> Body, bool TooLarge)> ReadBody(HttpRequest request, int limit, CancellationToken cancellationToken)
-    {
-        if (request.ContentLength > limit)
-        {
-            return (default, true);
-        }
-        var buffer = new ArrayBufferWriter<byte>((int)Math.Min(request.ContentLength ?? 1024, limit) + 1);
-        while (true)
-        {
-            var memory = buffer.GetMemory(4096);
-            var read = await request.Body.ReadAsync(memory, cancellationToken);
-            if (read == 0)
-            {
-                return (buffer.WrittenMemory, false);
-            }
-            buffer.Advance(read);
-            if (buffer.WrittenCount > limit)
-            {
-                return (default, true);
-            }
-        }
     }
 }
 

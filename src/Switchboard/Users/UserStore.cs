@@ -42,7 +42,7 @@ public static class UserStore
     /// <summary>
     /// What is wrong with a new user, the one check the admin API, the panel and <c>users create</c>
     /// run, each message led by the field it is about: a name by <see cref="UserNames"/>' rule,
-    /// initial credits from 0 to <see cref="Credits.CreditMoves.MaxAmount"/>, and a password of
+    /// initial credits from 0 to <see cref="CreditMoves.MaxAmount"/>, and a password of
     /// at least <see cref="MinPasswordLength"/> characters, which an admin must have (it logs in
     /// to the panel with it). Empty when it can be created (unless the name is taken).
     /// </summary>
@@ -61,9 +61,9 @@ public static class UserStore
         {
             errors.Add("credits must be >= 0");
         }
-        else if (credits > Credits.CreditMoves.MaxAmount)
+        else if (credits > CreditMoves.MaxAmount)
         {
-            errors.Add($"credits must be at most {Credits.CreditMoves.MaxAmount}");
+            errors.Add($"credits must be at most {CreditMoves.MaxAmount}");
         }
         if (string.IsNullOrEmpty(password))
         {
@@ -209,9 +209,9 @@ public static class UserStore
         return revoked;
     }
 
-    /// <summary>A grant of initial credits; operators' grants and adjustments go through <see cref="Credits.CreditMoves"/>.</summary>
+    /// <summary>A grant of initial credits; operators' grants and adjustments go through <see cref="CreditMoves"/>.</summary>
     public static LedgerEntry Grant(DbConnection connection, string userId, long amount, string? note, string? actor = null) =>
-        Credits.CreditMoves.Move(connection, userId, Credits.CreditMoves.Grant, amount, note, actor);
+        CreditMoves.Move(connection, userId, CreditMoves.Grant, amount, note, actor);
 
     /// <summary>A charge's or refund's ledger row (see <see cref="Credits.Charges"/>; their actor stays null).</summary>
     /// <param name="step">A deal's refunds are per step: the step's place in the deal (null otherwise).</param>

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Switchboard.Admin;
 using Switchboard.Errors;
 using Switchboard.Storage;
 

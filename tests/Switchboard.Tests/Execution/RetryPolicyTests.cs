@@ -1,3 +1,4 @@
+using Switchboard.Config;
 using Switchboard.Execution;
 using Switchboard.Hosting;
 

@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Switchboard.Hosting;
 using Switchboard.Storage;
 
 namespace Switchboard.Tests.Infrastructure;

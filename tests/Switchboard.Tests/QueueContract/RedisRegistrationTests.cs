@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Switchboard.Hosting;
 using Switchboard.Queue;
 using Switchboard.Recon;
 using Switchboard.Tests.Infrastructure;

@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json.Nodes;
+using Switchboard.Config;
 using Switchboard.Hosting;
 using Switchboard.Storage;
 using Switchboard.Tests.Infrastructure;

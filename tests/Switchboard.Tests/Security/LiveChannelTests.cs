@@ -235,7 +235,7 @@ public sealed class LiveChannelsOnPostgres() : LiveChannelTests(StoreKind.Postgr
 public sealed class LiveChannelRegistryTests
 {
     private static Switchboard.Requests.LiveChannels Registry(int perUser, int perProcess) =>
-        new(Microsoft.Extensions.Options.Options.Create(new Switchboard.Hosting.SwitchboardOptions { LiveChannelsPerUser = perUser, LiveChannelsPerProcess = perProcess }));
+        new(Microsoft.Extensions.Options.Options.Create(new Switchboard.Config.SwitchboardOptions { LiveChannelsPerUser = perUser, LiveChannelsPerProcess = perProcess }));
 
     [Fact]
     public void ALeaseDisposedTwiceGivesItsPlaceBackOnce()
@@ -258,14 +258,14 @@ public sealed class LiveChannelRegistryTests
     }
 
     [Theory]
-    [InlineData(nameof(Switchboard.Hosting.SwitchboardOptions.LiveChannelsPerUser), 0)]
-    [InlineData(nameof(Switchboard.Hosting.SwitchboardOptions.LiveChannelsPerProcess), 0)]
-    [InlineData(nameof(Switchboard.Hosting.SwitchboardOptions.LiveStatusBatch), 0)]
-    [InlineData(nameof(Switchboard.Hosting.SwitchboardOptions.LiveStatusBatch), 1001)]
+    [InlineData(nameof(Switchboard.Config.SwitchboardOptions.LiveChannelsPerUser), 0)]
+    [InlineData(nameof(Switchboard.Config.SwitchboardOptions.LiveChannelsPerProcess), 0)]
+    [InlineData(nameof(Switchboard.Config.SwitchboardOptions.LiveStatusBatch), 0)]
+    [InlineData(nameof(Switchboard.Config.SwitchboardOptions.LiveStatusBatch), 1001)]
     public void OutOfRangeLimitsAreRefusedAtStart(string property, int value)
     {
-        var options = new Switchboard.Hosting.SwitchboardOptions();
-        typeof(Switchboard.Hosting.SwitchboardOptions).GetProperty(property)!.SetValue(options, value);
+        var options = new Switchboard.Config.SwitchboardOptions();
+        typeof(Switchboard.Config.SwitchboardOptions).GetProperty(property)!.SetValue(options, value);
         var errors = new List<System.ComponentModel.DataAnnotations.ValidationResult>();
 
         Assert.False(System.ComponentModel.DataAnnotations.Validator.TryValidateObject(options, new(options), errors, validateAllProperties: true));

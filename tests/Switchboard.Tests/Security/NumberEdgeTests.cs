@@ -36,7 +36,7 @@ public abstract class NumberEdgeTests(StoreKind kind) : IAsyncLifetime
     [Fact]
     public void TheSmallestLongIsRefusedByTheRulesTheCliShares()
     {
-        var refused = Assert.Throws<Switchboard.Credits.CreditMoveException>(() => Switchboard.Credits.CreditMoves.Validate("adjust", long.MinValue, "edge"));
+        var refused = Assert.Throws<Switchboard.Users.CreditMoveException>(() => Switchboard.Users.CreditMoves.Validate("adjust", long.MinValue, "edge"));
         Assert.Equal("invalid_amount", refused.Code);
     }
 

@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Switchboard.Config;
 using Switchboard.Hosting;
 using Switchboard.Storage;
 using Switchboard.Tests.Infrastructure;

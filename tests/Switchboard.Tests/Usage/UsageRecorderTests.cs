@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Switchboard.Config;
 using Switchboard.Hosting;
 using Switchboard.Usage;
 

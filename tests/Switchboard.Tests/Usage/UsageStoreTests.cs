@@ -3,6 +3,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using Switchboard.Config;
 using Switchboard.Hosting;
 using Switchboard.Storage;
 using Switchboard.Tests.Infrastructure;

@@ -59,7 +59,7 @@ public sealed class FirstAdmin(Store store, IServer server, IHostApplicationLife
     private string PanelUrl()
     {
         var addresses = server.Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
-        var address = addresses.FirstOrDefault(a => a.StartsWith("http://", StringComparison.OrdinalIgnoreCase)) ?? addresses.FirstOrDefault() ?? Hosting.ServeHost.DefaultUrl;
+        var address = addresses.FirstOrDefault(a => a.StartsWith("http://", StringComparison.OrdinalIgnoreCase)) ?? addresses.FirstOrDefault() ?? Config.SwitchboardOptions.DefaultUrl;
         foreach (var wildcard in new[] { "://+:", "://*:", "://0.0.0.0:", "://[::]:" })
         {
             address = address.Replace(wildcard, "://localhost:", StringComparison.Ordinal);

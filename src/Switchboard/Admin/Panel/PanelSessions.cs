@@ -3,7 +3,7 @@ using System.Security.Claims;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.Extensions.Options;
-using Switchboard.Hosting;
+using Switchboard.Config;
 using Switchboard.Storage;
 using Switchboard.Users;
 

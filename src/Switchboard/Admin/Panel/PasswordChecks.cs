@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Options;
-using Switchboard.Hosting;
+using Switchboard.Config;
 using Switchboard.Users;
 
 namespace Switchboard.Admin.Panel;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Switchboard.Config;
 using Switchboard.Audit;
 using Switchboard.Credits;
 using Switchboard.Storage;

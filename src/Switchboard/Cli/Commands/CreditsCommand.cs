@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Switchboard.Credits;
+using Switchboard.Users;
 
 namespace Switchboard.Cli.Commands;
 

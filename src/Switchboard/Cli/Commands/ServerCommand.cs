@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Switchboard.Config;
 using Switchboard.Hosting;
 
 namespace Switchboard.Cli.Commands;
@@ -26,7 +27,7 @@ public sealed class ServerCommand : Command
     {
         if (role is Role.Serve or Role.Api)
         {
-            Add(Shared.LastWins("--urls", "URL", $"Where the HTTP API listens (default {ServeHost.DefaultUrl}); several separated by ;"));
+            Add(Shared.LastWins("--urls", "URL", $"Where the HTTP API listens (default {SwitchboardOptions.DefaultUrl}); several separated by ;"));
             // Not an option: said so with the one that is, instead of a bare "unrecognized".
             Add(new Option<string>("--port", "-p")
             {

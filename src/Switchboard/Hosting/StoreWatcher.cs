@@ -1,10 +1,10 @@
 using Microsoft.Extensions.Options;
 using Switchboard.Catalog;
 using Switchboard.Config;
-using Switchboard.Hosting;
+using Switchboard.Storage;
 using Switchboard.Users;
 
-namespace Switchboard.Storage;
+namespace Switchboard.Hosting;
 
 /// <summary>
 /// Polls the store's change counters so that edits made by another process (the management

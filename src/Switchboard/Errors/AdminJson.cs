@@ -1,9 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Switchboard.Errors;
-using Switchboard.Requests;
 
-namespace Switchboard.Admin;
+namespace Switchboard.Errors;
 
 /// <summary>A read admin body: the object, or the problem to answer instead (never both).</summary>
 public readonly record struct AdminBody(JsonObject? Object, IResult? Problem);
@@ -14,7 +12,7 @@ public readonly record struct AdminBody(JsonObject? Object, IResult? Problem);
 /// JSON no deeper than <see cref="MaxDepth"/> whose every string is text (400 <c>invalid_json</c>:
 /// no lone surrogate, no control character but tab and line breaks), and only the endpoint's
 /// declared fields (400 <c>unknown_field</c>). The checks are the client API's
-/// (<see cref="SubmitEndpoint"/>), reused, plus the string walk, which admin bodies need because
+/// (<see cref="JsonBodies"/>), reused, plus the string walk, which admin bodies need because
 /// they are kept as <see cref="JsonNode"/>s whose strings are only decoded when an endpoint reads them.
 /// </summary>
 public static class AdminJson
@@ -32,7 +30,7 @@ public static class AdminJson
         {
             var request = context.HttpContext.Request;
             var hasBody = request.ContentLength > 0 || (request.ContentLength is null && request.Headers.TransferEncoding.Count > 0);
-            return hasBody && !SubmitEndpoint.IsJson(request.ContentType) ? UnsupportedMediaType() : await next(context);
+            return hasBody && !JsonBodies.IsJson(request.ContentType) ? UnsupportedMediaType() : await next(context);
         });
 
     /// <summary>
@@ -42,11 +40,11 @@ public static class AdminJson
     /// </summary>
     public static async Task<AdminBody> Read(HttpRequest request, int maxBytes, string shape, params string[] fields)
     {
-        if (!SubmitEndpoint.IsJson(request.ContentType))
+        if (!JsonBodies.IsJson(request.ContentType))
         {
             return new(null, UnsupportedMediaType());
         }
-        var (bytes, tooLarge) = await SubmitEndpoint.ReadBody(request, maxBytes, request.HttpContext.RequestAborted);
+        var (bytes, tooLarge) = await JsonBodies.ReadBody(request, maxBytes, request.HttpContext.RequestAborted);
         if (tooLarge)
         {
             return new(null, Problems.Of(413, "body_too_large", "The body is too large", $"At most {maxBytes} bytes."));

@@ -1,9 +1,8 @@
 using System.Data.Common;
 using System.Text.Json.Nodes;
 using Switchboard.Storage;
-using Switchboard.Users;
 
-namespace Switchboard.Credits;
+namespace Switchboard.Users;
 
 /// <summary>
 /// An operator's credit move refused, with a stable code the CLI and the admin API both show:

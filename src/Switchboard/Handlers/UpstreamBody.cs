@@ -1,7 +1,6 @@
 using System.Text;
-using Switchboard.Handlers;
 
-namespace Switchboard.Outbound;
+namespace Switchboard.Handlers;
 
 /// <summary>
 /// Reads an upstream's answer with a bound (the <c>api</c> config's <c>max_upstream_bytes</c>):
@@ -12,6 +11,9 @@ namespace Switchboard.Outbound;
 public static class UpstreamBody
 {
     public const string TooLargeCode = "upstream_too_large";
+
+    /// <summary>The bound when the <c>api</c> config sets none (<c>ApiConfig.DefaultMaxUpstreamBytes</c> is this).</summary>
+    public const long DefaultMaxBytes = 16 * 1024 * 1024;
 
     public static async Task<string> ReadAsync(HttpResponseMessage response, long maxBytes, CancellationToken cancellationToken)
     {

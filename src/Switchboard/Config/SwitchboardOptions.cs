@@ -1,11 +1,14 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace Switchboard.Hosting;
+namespace Switchboard.Config;
 
 /// <summary>Settings of a Switchboard process (section <c>Switchboard</c>; command-line switches map onto it).</summary>
 public sealed class SwitchboardOptions
 {
     public const string Section = "Switchboard";
+
+    /// <summary>Where the HTTP roles listen when neither <c>--urls</c> nor <c>ASPNETCORE_URLS</c> says.</summary>
+    public const string DefaultUrl = "http://127.0.0.1:8080";
 
     /// <summary>Folder of the embedded store (<c>--data</c>).</summary>
     [Required]

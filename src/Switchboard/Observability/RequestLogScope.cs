@@ -1,6 +1,6 @@
 using System.Collections;
 
-namespace Switchboard.Hosting;
+namespace Switchboard.Observability;
 
 /// <summary>
 /// The log scope of one API call under <c>/svc</c>: every line logged while the endpoint runs

@@ -3,10 +3,11 @@ using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 using Switchboard.Execution;
 using Switchboard.Handlers;
-using Switchboard.Hosting;
+using Switchboard.Config;
+using Switchboard.Queue;
 using Switchboard.Recon;
 
-namespace Switchboard.Queue;
+namespace Switchboard.Hosting;
 
 /// <summary>
 /// Container registrations of the Redis parts of the distributed deployment. Each role picks
@@ -23,9 +24,6 @@ public static class RedisRegistration
 {
     /// <summary>Default lease of the recon leader key: how long recon may be leaderless after the leader dies.</summary>
     public static readonly TimeSpan DefaultReconLease = TimeSpan.FromSeconds(15);
-
-    /// <summary>Default time between executor heartbeats.</summary>
-    public static readonly TimeSpan DefaultHeartbeatInterval = TimeSpan.FromSeconds(5);
 
     /// <summary>
     /// Registers <see cref="RedisSettings"/> and one shared <see cref="IConnectionMultiplexer"/>.
@@ -102,7 +100,7 @@ public static class RedisRegistration
     /// <c>Workers</c>, <see cref="InFlightJobs"/>), so call it after <c>AddExecutor()</c>; pass
     /// <paramref name="create"/> to describe it otherwise.
     /// </summary>
-    /// <param name="interval">Time between beats; <see cref="DefaultHeartbeatInterval"/> when null.</param>
+    /// <param name="interval">Time between beats; <see cref="ExecutorHeartbeat.DefaultInterval"/> when null.</param>
     /// <param name="create">Builds the heartbeat instead of the default description.</param>
     public static IServiceCollection AddExecutorHeartbeat(this IServiceCollection services, TimeSpan? interval = null, Func<IServiceProvider, ExecutorHeartbeat>? create = null)
     {
@@ -116,7 +114,7 @@ public static class RedisRegistration
                 sp.GetRequiredService<HandlerRegistry>().Ids,
                 sp.GetRequiredService<IOptions<SwitchboardOptions>>().Value.Workers,
                 () => inFlight.Snapshot.Count,
-                interval ?? DefaultHeartbeatInterval,
+                interval ?? ExecutorHeartbeat.DefaultInterval,
                 sp.GetRequiredService<ILogger<ExecutorHeartbeat>>(),
                 sp.GetService<ExecutorCredentials>() is { } credentials ? () => credentials.Missing : null);
         }));

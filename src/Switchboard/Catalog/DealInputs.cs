@@ -1,6 +1,5 @@
-using Switchboard.Catalog;
 
-namespace Switchboard.Deals;
+namespace Switchboard.Catalog;
 
 /// <summary>What a client sends to a deal.</summary>
 public static class DealInputs

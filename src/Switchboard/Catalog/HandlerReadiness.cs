@@ -1,7 +1,7 @@
-using Switchboard.Catalog;
+using Switchboard.Handlers;
 using Switchboard.Config;
 
-namespace Switchboard.Handlers;
+namespace Switchboard.Catalog;
 
 /// <summary>
 /// An offer whose handler cannot run: the endpoint profile it calls is missing from
@@ -111,7 +111,7 @@ public static class HandlerConfigReport
     /// </summary>
     public static (List<string> Problems, List<string> Notes) Of(Config.BootstrapConfig bootstrap, Storage.Store store, HandlerRegistry handlers)
     {
-        var configs = new AppConfigs(bootstrap, store, Microsoft.Extensions.Options.Options.Create(new Hosting.SwitchboardOptions()),
+        var configs = new AppConfigs(bootstrap, store, Microsoft.Extensions.Options.Options.Create(new SwitchboardOptions()),
             Microsoft.Extensions.Logging.Abstractions.NullLogger<AppConfigs>.Instance);
         try
         {

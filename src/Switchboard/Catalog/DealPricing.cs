@@ -1,7 +1,6 @@
 using System.Text.Json.Nodes;
-using Switchboard.Catalog;
 
-namespace Switchboard.Deals;
+namespace Switchboard.Catalog;
 
 /// <summary>One item of a priced deal request: its offer, list price and share of the price charged.</summary>
 public sealed record QuotedItem(int Step, DealItem Item, bool Addon, OfferEntry Offer, long ListPrice, long Share);

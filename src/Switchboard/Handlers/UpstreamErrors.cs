@@ -3,9 +3,8 @@ using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using Switchboard.Handlers;
 
-namespace Switchboard.Outbound;
+namespace Switchboard.Handlers;
 
 /// <summary>Stable codes of outbound failures every handler shares.</summary>
 public static class OutboundCodes

@@ -1,6 +1,6 @@
-using Switchboard.Config;
+using Switchboard.Handlers;
 
-namespace Switchboard.Handlers;
+namespace Switchboard.Config;
 
 /// <summary>
 /// This executor's view of the credentials it must read from its own environment: every
