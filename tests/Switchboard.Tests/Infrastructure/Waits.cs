@@ -20,51 +20,30 @@ namespace Switchboard.Tests.Infrastructure;
 public static class Wait
 {
     /// <summary>Short enough that a wait ends close to when its condition starts holding.</summary>
-    public static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(20);
+    public static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(20);
 
     /// <summary>Polls <paramref name="condition"/> until it holds; fails naming <paramref name="what"/> after <paramref name="timeout"/>.</summary>
     public static Task Until(Func<bool> condition, TimeSpan timeout, string what, TimeSpan? poll = null) =>
-        For(() => Task.FromResult(condition()), held => held, timeout, what, poll);
+        Until(() => Task.FromResult(condition()), timeout, () => what, poll);
 
     /// <summary>Polls <paramref name="condition"/> until it holds; fails naming <paramref name="what"/> after <paramref name="timeout"/>.</summary>
     public static Task Until(Func<Task<bool>> condition, TimeSpan timeout, string what, TimeSpan? poll = null) =>
-        For(condition, held => held, timeout, what, poll);
+        Until(condition, timeout, () => what, poll);
 
     /// <summary>As <see cref="Until(Func{bool}, TimeSpan, string, TimeSpan?)"/>, the message built only on failure (it may query what is there).</summary>
-    public static async Task Until(Func<bool> condition, TimeSpan timeout, Func<string> what, TimeSpan? poll = null)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!condition())
-        {
-            if (clock.Elapsed >= timeout)
-            {
-                throw new TimeoutException($"timed out after {timeout} waiting for {what()}");
-            }
-            await Task.Delay(poll ?? Poll);
-        }
-    }
+    public static Task Until(Func<bool> condition, TimeSpan timeout, Func<string> what, TimeSpan? poll = null) =>
+        Until(() => Task.FromResult(condition()), timeout, what, poll);
+
+    /// <summary>As <see cref="Until(Func{Task{bool}}, TimeSpan, string, TimeSpan?)"/>, the message built only on failure (it may query what is there).</summary>
+    public static Task Until(Func<Task<bool>> condition, TimeSpan timeout, Func<string> what, TimeSpan? poll = null) =>
+        Poll(condition, held => held, timeout, _ => $"timed out after {timeout} waiting for {what()}", poll);
 
     /// <summary>
     /// Reads a value until <paramref name="done"/> holds for it, and returns that value; fails
     /// naming <paramref name="what"/> and the last value read after <paramref name="timeout"/>.
     /// </summary>
-    public static async Task<T> For<T>(Func<Task<T>> read, Func<T, bool> done, TimeSpan timeout, string what, TimeSpan? poll = null)
-    {
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            var value = await read();
-            if (done(value))
-            {
-                return value;
-            }
-            if (clock.Elapsed >= timeout)
-            {
-                throw new TimeoutException($"timed out after {timeout} waiting for {what}; last seen: {Describe(value)}");
-            }
-            await Task.Delay(poll ?? Poll);
-        }
-    }
+    public static Task<T> For<T>(Func<Task<T>> read, Func<T, bool> done, TimeSpan timeout, string what, TimeSpan? poll = null) =>
+        Poll(read, done, timeout, last => $"timed out after {timeout} waiting for {what}; last seen: {Describe(last)}", poll);
 
     /// <summary>As <see cref="For{T}(Func{Task{T}}, Func{T, bool}, TimeSpan, string, TimeSpan?)"/> for a value read without awaiting.</summary>
     public static Task<T> For<T>(Func<T> read, Func<T, bool> done, TimeSpan timeout, string what, TimeSpan? poll = null) =>
@@ -77,6 +56,26 @@ public static class Wait
     /// <summary>Reads a value until it equals <paramref name="expected"/>, and returns it.</summary>
     public static Task<T> ForValue<T>(Func<T> read, T expected, TimeSpan timeout, string what, TimeSpan? poll = null) =>
         ForValue(() => Task.FromResult(read()), expected, timeout, what, poll);
+
+    // The one loop: the condition is read at least once, and once more after the last pause,
+    // so a deadline never fails a condition that held by then.
+    private static async Task<T> Poll<T>(Func<Task<T>> read, Func<T, bool> done, TimeSpan timeout, Func<T, string> failure, TimeSpan? poll)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            var value = await read();
+            if (done(value))
+            {
+                return value;
+            }
+            if (clock.Elapsed >= timeout)
+            {
+                throw new TimeoutException(failure(value));
+            }
+            await Task.Delay(poll ?? Interval);
+        }
+    }
 
     private static string Describe(object? value) => value switch
     {
