@@ -65,7 +65,7 @@ public sealed class DealMultiProcessTests() : ProcessTestBase(Catalog)
             ids[i] = await SwitchboardFactory.IdOf(response);
         });
 
-        await DealRows.WaitUntil(
+        await Wait.Until(
             () => DealRows.Count(Store, 0, "succeeded") >= 1 && RunningOn(first, step: 1).Count > 0,
             TimeSpan.FromSeconds(20), () => "a middle step to run on the first executor");
         await first.Kill();
@@ -75,11 +75,11 @@ public sealed class DealMultiProcessTests() : ProcessTestBase(Catalog)
         Assert.Contains(killedRunning, r => r.Step == 1);
         var done = before.Values.Where(r => r.Status == "succeeded").ToList();
 
-        await DealRows.WaitUntil(() => DealsSucceeded() == Deals, TimeSpan.FromSeconds(30),
+        await Wait.Until(() => DealsSucceeded() == Deals, TimeSpan.FromSeconds(30),
             () => $"every deal to succeed ({DealsSucceeded()} of {Deals})");
         // The last lines may still be on their way through the pipe: a re-run step's "Claimed"
         // and "Ended" can both be missing while the counts already match.
-        await DealRows.WaitUntil(
+        await Wait.Until(
             () => ExecutorLogs.Claims(second).Values.Sum() == ExecutorLogs.Ends(second).Values.Sum()
                 && killedRunning.All(r => ExecutorLogs.Ends(second).ContainsKey(r.Id)),
             TimeSpan.FromSeconds(10), () => "the second executor's log to show every claim ended, the killed steps' included");

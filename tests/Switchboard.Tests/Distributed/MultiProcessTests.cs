@@ -38,15 +38,9 @@ public sealed class MultiProcessTests() : ProcessTestBase(Catalog)
     private long Count(string status) =>
         Store.Query(c => c.Scalar<long>("SELECT COUNT(*) FROM requests WHERE status = @s", ("@s", status)));
 
-    private async Task WaitUntil(Func<bool> condition, TimeSpan timeout, string what)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}; statuses: queued {Count("queued")}, running {Count("running")}, succeeded {Count("succeeded")}, failed {Count("failed")}");
-            await Task.Delay(100);
-        }
-    }
+    private Task WaitUntil(Func<bool> condition, TimeSpan timeout, string what) =>
+        Wait.Until(condition, timeout, () => $"{what}; statuses: queued {Count("queued")}, running {Count("running")}, succeeded {Count("succeeded")}, failed {Count("failed")}",
+            poll: TimeSpan.FromMilliseconds(100));
 
     /// <summary>Every request succeeded with all its results, each charged once and never refunded, and the books balance.</summary>
     private void AssertAllFinishedOnce(IReadOnlyCollection<string> ids)

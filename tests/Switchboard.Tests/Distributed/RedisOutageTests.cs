@@ -73,12 +73,8 @@ public sealed class RedisOutageTests : IAsyncLifetime
         await _redis.Start();
         ids.AddRange(await Submit(150, 50));
 
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (Count("succeeded") < ids.Count)
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"only {Count("succeeded")} of {ids.Count} succeeded; queued {Count("queued")}, running {Count("running")}");
-            await Task.Delay(100);
-        }
+        await Wait.Until(() => Count("succeeded") >= ids.Count, TimeSpan.FromSeconds(60),
+            () => $"all {ids.Count} to succeed: {Count("succeeded")} did; queued {Count("queued")}, running {Count("running")}", poll: TimeSpan.FromMilliseconds(100));
         foreach (var id in ids)
         {
             Assert.Equal(1, Ledger.Count(_store, "charge", id));

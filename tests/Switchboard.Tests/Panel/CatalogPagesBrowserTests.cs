@@ -88,15 +88,7 @@ public sealed class CatalogPagesBrowserTests(Chromium chromium, CatalogPanelServ
 
     private static Task Fresh(IPage page) => page.Locator("body:not([data-stale])").WaitForAsync();
 
-    private static async Task Until(Func<Task<bool>> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"{what} did not happen within 15 s");
-            await Task.Delay(100);
-        }
-    }
+    private static Task Until(Func<Task<bool>> condition, string what) => Wait.Until(condition, TimeSpan.FromSeconds(15), what);
 
     [Fact]
     public async Task AHandlerAndAnOfferMadeThroughTheFormsAreCallable()

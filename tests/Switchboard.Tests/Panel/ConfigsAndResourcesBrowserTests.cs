@@ -156,15 +156,13 @@ public sealed class ConfigsAndResourcesBrowserTests(Chromium chromium) : IClassF
         {
             // The budget counts at once; the calls once usage is flushed (every 2 s).
             var card = page.Locator("[data-resource=gpu]");
-            var deadline = DateTime.UtcNow.AddSeconds(15);
-            string text;
-            do
-            {
-                await page.GotoAsync("/admin/resources");
-                text = await card.InnerTextAsync();
-            }
-            while (!(text.Contains("6 of 100 credits", StringComparison.Ordinal) && text.Contains("2 of 600 calls", StringComparison.Ordinal))
-                && DateTime.UtcNow < deadline && await Task.Delay(200).ContinueWith(_ => true));
+            var text = await Wait.For(async () =>
+                {
+                    await page.GotoAsync("/admin/resources");
+                    return await card.InnerTextAsync();
+                },
+                now => now.Contains("6 of 100 credits", StringComparison.Ordinal) && now.Contains("2 of 600 calls", StringComparison.Ordinal),
+                TimeSpan.FromSeconds(15), "the gpu card to show the budget spent and the calls", poll: TimeSpan.FromMilliseconds(200));
             Assert.Contains("6 of 100 credits", text);
             Assert.Contains("2 of 600 calls", text);
             Assert.Contains("0 of 2 slots", text);

@@ -24,11 +24,8 @@ public sealed class FirstAdminTests
         {
             // The log says so at Warning; the password itself is in a framed block on stderr,
             // written once the server listens (its reading may lag a little behind /readyz).
-            var deadline = DateTime.UtcNow.AddSeconds(10);
-            while (DateTime.UtcNow < deadline && !serve.StderrLines.Any(l => l.StartsWith(FirstAdmin.PasswordLabel, StringComparison.Ordinal)))
-            {
-                await Task.Delay(100);
-            }
+            await Wait.Until(() => serve.StderrLines.Any(l => l.StartsWith(FirstAdmin.PasswordLabel, StringComparison.Ordinal)),
+                TimeSpan.FromSeconds(10), "the password line on stderr");
             var entry = serve.Logs.Single(e => e["Message"]!.GetValue<string>().StartsWith("No users yet: created the admin", StringComparison.Ordinal));
             Assert.Equal("Warning", entry["LogLevel"]!.GetValue<string>());
             var banner = serve.StderrLines.ToList();

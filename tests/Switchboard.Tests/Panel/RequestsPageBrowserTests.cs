@@ -169,25 +169,18 @@ public sealed class RequestsPageBrowserTests(Chromium chromium, RequestsPanelSer
     {
         using var client = Serve.Client(fixture.Users[user].Key);
         var deadline = DateTime.UtcNow.AddSeconds(20);
-        for (var n = 0; DateTime.UtcNow < deadline; n++)
+        for (var n = 0; ; n++)
         {
             var id = await Submit(user, "/svc/text/shout/", new { word = $"wait {n}" });
-            var until = DateTime.UtcNow.AddSeconds(3);
-            while (DateTime.UtcNow < until)
+            var request = await Wait.For(() => SwitchboardFactory.Get(client, id),
+                r => r["queue_position"] is not null || r["status"]!.GetValue<string>() is not ("queued" or "running"),
+                TimeSpan.FromSeconds(20), $"request {id} to wait in the lane or end");
+            if (request["queue_position"] is not null)
             {
-                var request = await SwitchboardFactory.Get(client, id);
-                if (request["queue_position"] is not null)
-                {
-                    return id;
-                }
-                if (request["status"]!.GetValue<string>() is not ("queued" or "running"))
-                {
-                    break;
-                }
-                await Task.Delay(50);
+                return id;
             }
+            Assert.True(DateTime.UtcNow < deadline, "no request waited for the resource");
         }
-        throw new TimeoutException("no request waited for the resource");
     }
 
     [Fact]

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using StackExchange.Redis;
 using Switchboard.Execution;
 using Switchboard.Queue;
+using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.QueueContract;
 
@@ -22,7 +23,7 @@ public sealed class ExecutorHeartbeatTests
         var index = settings.Key("executors");
 
         await heartbeat.StartAsync(CancellationToken.None);
-        Assert.True(await RedisTestServer.Eventually(() => database.KeyExistsAsync(key), TimeSpan.FromSeconds(2)));
+        await Wait.Until(() => database.KeyExistsAsync(key), TimeSpan.FromSeconds(2), "the heartbeat key");
 
         var ttl = await database.KeyTimeToLiveAsync(key);
         Assert.NotNull(ttl);
@@ -38,6 +39,7 @@ public sealed class ExecutorHeartbeatTests
 
         // Beats keep it alive past its TTL and carry the current load.
         inFlight = 5;
+        // Not a wait: time must pass beyond the key's TTL (3 beats) to show the beats keep it.
         await Task.Delay(4 * interval);
         Assert.Equal(5, (int?)JsonNode.Parse((string)(await database.StringGetAsync(key))!)!["in_flight"]);
 
@@ -57,7 +59,7 @@ public sealed class ExecutorHeartbeatTests
         using var heartbeat = new ExecutorHeartbeat(redis, settings, "alive", [], 1, () => 0, TimeSpan.FromMilliseconds(200), NullLogger<ExecutorHeartbeat>.Instance);
 
         await heartbeat.StartAsync(CancellationToken.None);
-        Assert.True(await RedisTestServer.Eventually(async () => await database.SortedSetScoreAsync(index, "alive") is not null, TimeSpan.FromSeconds(2)));
+        await Wait.Until(async () => await database.SortedSetScoreAsync(index, "alive") is not null, TimeSpan.FromSeconds(2), "the live executor in the index");
         Assert.Null(await database.SortedSetScoreAsync(index, "long-gone"));
         await heartbeat.StopAsync(CancellationToken.None);
     }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using StackExchange.Redis;
 using Switchboard.Queue;
+using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.QueueContract;
 
@@ -85,6 +86,7 @@ public sealed class RedisJobQueueTests : IAsyncLifetime
         Assert.NotNull(delivery);
 
         using var stopTouching = new CancellationTokenSource();
+        // An executor's renewer, touching at its own pace: not a wait.
         var heartbeat = Task.Run(async () =>
         {
             while (!stopTouching.IsCancellationRequested)
@@ -197,7 +199,7 @@ public sealed class RedisJobQueueTests : IAsyncLifetime
         var message = Message();
         await leaving.EnqueueAsync(message);
         await leaving.FlushAsync();
-        await Task.Delay(200);
+        await Wait.ForValue(async () => await leaving.DepthAsync(), 0L, TimeSpan.FromSeconds(10), "the blocked fetch to take the entry (depth)");
         await leaving.DisposeAsync();
 
         var staying = NewQueue("staying", reclaimAfter: TimeSpan.FromMinutes(5));
@@ -221,6 +223,7 @@ public sealed class RedisJobQueueTests : IAsyncLifetime
 
         var one = await ReadWithin(first, TimeSpan.FromSeconds(5));
         Assert.NotNull(one);
+        // Not a wait: time for a greedy consumer to fetch more, which it must NOT do.
         await Task.Delay(300);
 
         // The other nine are still there for another executor.

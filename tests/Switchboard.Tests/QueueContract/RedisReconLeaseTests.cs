@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using StackExchange.Redis;
 using Switchboard.Queue;
 using Switchboard.Recon;
+using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.QueueContract;
 
@@ -49,9 +50,10 @@ public sealed class RedisReconLeaseTests : IAsyncLifetime
     {
         var (a, _) = await StartRecon("a");
         var (b, _) = await StartRecon("b");
-        Assert.True(await RedisTestServer.Eventually(() => Task.FromResult(a.IsLeader || b.IsLeader), TimeSpan.FromSeconds(2)));
+        await Wait.Until(() => a.IsLeader || b.IsLeader, TimeSpan.FromSeconds(2), "a leader");
 
-        // Across several renewals: never both, never neither.
+        // Across several renewals: never both, never neither. Not a wait: the samples must span
+        // 2.5 leases to show the invariant holds through renewals.
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < 2.5 * Lease)
         {
@@ -65,8 +67,9 @@ public sealed class RedisReconLeaseTests : IAsyncLifetime
     public async Task WhenTheLeaderStopsRenewingTheStandbyLeadsWithinOneLease()
     {
         var (leader, connection) = await StartRecon("leader");
-        Assert.True(await RedisTestServer.Eventually(() => Task.FromResult(leader.IsLeader), TimeSpan.FromSeconds(2)));
+        await Wait.Until(() => leader.IsLeader, TimeSpan.FromSeconds(2), "the first recon to lead");
         var (standby, _) = await StartRecon("standby");
+        // Not a wait: half a lease of the standby's attempts, none of which may take the lease.
         await Task.Delay(Lease / 2);
         Assert.False(standby.IsLeader);
 
@@ -74,8 +77,8 @@ public sealed class RedisReconLeaseTests : IAsyncLifetime
         var died = Stopwatch.StartNew();
         await connection.DisposeAsync();
 
-        Assert.True(await RedisTestServer.Eventually(() => Task.FromResult(!leader.IsLeader), Lease), "the old leader kept acting");
-        Assert.True(await RedisTestServer.Eventually(() => Task.FromResult(standby.IsLeader), 1.5 * Lease), "the standby did not take over");
+        await Wait.Until(() => !leader.IsLeader, Lease, "the old leader to stop acting");
+        await Wait.Until(() => standby.IsLeader, 1.5 * Lease, "the standby to take over");
         Assert.InRange(died.Elapsed.TotalMilliseconds, 0, Lease.TotalMilliseconds + 150);
         Assert.False(leader.IsLeader);
     }
@@ -84,8 +87,9 @@ public sealed class RedisReconLeaseTests : IAsyncLifetime
     public async Task AGracefulStopReleasesTheLeaseAtOnce()
     {
         var (leader, _) = await StartRecon("leader");
-        Assert.True(await RedisTestServer.Eventually(() => Task.FromResult(leader.IsLeader), TimeSpan.FromSeconds(2)));
+        await Wait.Until(() => leader.IsLeader, TimeSpan.FromSeconds(2), "the first recon to lead");
         var (standby, _) = await StartRecon("standby");
+        // Not a wait: the standby is mid-way between two attempts when the leader stops.
         await Task.Delay(Lease / 2);
 
         var stopped = Stopwatch.StartNew();
@@ -94,7 +98,7 @@ public sealed class RedisReconLeaseTests : IAsyncLifetime
         Assert.False(leader.IsLeader);
         Assert.NotEqual("leader", (string?)await Holder());
         // The standby tries every third of a lease: well before the key would have expired.
-        Assert.True(await RedisTestServer.Eventually(() => Task.FromResult(standby.IsLeader), Lease), "the standby did not take over");
+        await Wait.Until(() => standby.IsLeader, Lease, "the standby to take over");
         Assert.InRange(stopped.Elapsed.TotalMilliseconds, 0, (Lease / 3).TotalMilliseconds + 150);
     }
 }

@@ -115,15 +115,12 @@ public sealed class EmbeddedLimitsTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Forbidden, (await _client.GetAsync("/admin/api/resources")).StatusCode);
 
         // The call counts once usage is flushed (every 2 s by default).
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        long calls;
-        do
-        {
-            await Task.Delay(100);
-            var now = (await adminClient.GetFromJsonAsync<JsonObject>("/admin/api/resources"))!["resources"]!.AsArray();
-            calls = now.Single(r => r!["name"]!.GetValue<string>() == "scarce")!["calls_last_minute"]!.GetValue<long>();
-        }
-        while (calls == 0 && DateTime.UtcNow < deadline);
+        var calls = await Wait.For(async () =>
+            {
+                var now = (await adminClient.GetFromJsonAsync<JsonObject>("/admin/api/resources"))!["resources"]!.AsArray();
+                return now.Single(r => r!["name"]!.GetValue<string>() == "scarce")!["calls_last_minute"]!.GetValue<long>();
+            },
+            counted => counted != 0, TimeSpan.FromSeconds(10), "scarce's calls_last_minute", poll: TimeSpan.FromMilliseconds(100));
         Assert.Equal(1, calls);
     }
 

@@ -1,6 +1,7 @@
 using Switchboard.Config;
 using Switchboard.Queue;
 using Switchboard.Resources;
+using Switchboard.Tests.Infrastructure;
 using Switchboard.Tests.QueueContract;
 
 namespace Switchboard.Tests.ResourceGates;
@@ -66,6 +67,7 @@ public abstract class ResourceGateContract : IAsyncLifetime
         var (renewed, expired, waiting) = (Job(), Job(), Job());
 
         Assert.True(await Take(need, renewed));
+        // Not a wait: 1.8 s renewed every 0.3 s, longer than the 1 s lease it must outlive.
         for (var i = 0; i < 6; i++)
         {
             await Task.Delay(300);
@@ -75,8 +77,7 @@ public abstract class ResourceGateContract : IAsyncLifetime
 
         await Gate.ReleaseAsync(need, renewed, TimeSpan.Zero);
         Assert.True(await Take(need, expired));
-        await Task.Delay(1300);
-        Assert.True(await Take(need, waiting));
+        await Wait.Until(() => Take(need, waiting), TimeSpan.FromSeconds(10), "the expired slot to return");
     }
 
     [Fact]
@@ -95,8 +96,7 @@ public abstract class ResourceGateContract : IAsyncLifetime
         Assert.InRange(taken, 10, 10 + (int)(clock.ElapsedMilliseconds / 100) + 1);
         Assert.InRange(answer.RetryAfter, TimeSpan.FromMilliseconds(1), TimeSpan.FromMilliseconds(100));
         Assert.Equal(GateWait.Rate, answer.Missing);
-        await Task.Delay(250);
-        Assert.True(await Take(need, Job()));
+        await Wait.Until(() => Take(need, Job()), TimeSpan.FromSeconds(5), "the rate to let one more through");
     }
 
     [Fact]
@@ -104,7 +104,8 @@ public abstract class ResourceGateContract : IAsyncLifetime
     {
         var need = new ResourceNeed(Spec(credits: 10, period: TimeSpan.FromSeconds(2)), 4);
 
-        // The period is aligned to the clock: wait for the start of one so all three fall in it.
+        // The period is aligned to the clock: wait for the start of one so all three fall in it
+        // (a time to reach, not a condition to poll).
         await Task.Delay(TimeSpan.FromMilliseconds(2000 - DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() % 2000 + 50));
         Assert.True(await Take(need, Job()));
         Assert.True(await Take(need, Job()));
@@ -114,8 +115,7 @@ public abstract class ResourceGateContract : IAsyncLifetime
         Assert.InRange(refused.RetryAfter, TimeSpan.FromMilliseconds(1), TimeSpan.FromSeconds(2));
         Assert.NotNull(await Gate.ExhaustedAsync(need));
 
-        await Task.Delay(refused.RetryAfter + TimeSpan.FromMilliseconds(100));
-        Assert.True(await Take(need, Job()));
+        await Wait.Until(() => Take(need, Job()), refused.RetryAfter + TimeSpan.FromSeconds(5), "the next period's budget");
     }
 
     [Fact]

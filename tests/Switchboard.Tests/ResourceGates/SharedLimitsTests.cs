@@ -90,15 +90,14 @@ public sealed class SharedLimitsTests : IAsyncLifetime
     private long Count(string status) =>
         _store.Query(c => c.Scalar<long>("SELECT COUNT(*) FROM requests WHERE status = @s", ("@s", status)));
 
-    private async Task WaitForSucceeded(long count, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (Count("succeeded") < count)
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"{Count("succeeded")} of {count} succeeded; queued {Count("queued")}, running {Count("running")}, failed {Count("failed")}");
-            await Task.Delay(100);
-        }
-    }
+    private Task WaitForSucceeded(long count, TimeSpan timeout, Func<Task>? meanwhile = null) =>
+        Wait.Until(async () =>
+            {
+                await (meanwhile?.Invoke() ?? Task.CompletedTask);
+                return Count("succeeded") >= count;
+            },
+            timeout, () => $"{count} to succeed: {Count("succeeded")} did; queued {Count("queued")}, running {Count("running")}, failed {Count("failed")}",
+            poll: TimeSpan.FromMilliseconds(100));
 
     private void AssertChargedOnceEach(int requests)
     {
@@ -170,17 +169,14 @@ public sealed class SharedLimitsTests : IAsyncLifetime
         var ids = await Submit(api, 14);
         using var client = api.Client(_key);
         var sawPosition = false;
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (Count("succeeded") < 14 && DateTime.UtcNow < deadline)
+        await WaitForSucceeded(14, TimeSpan.FromSeconds(35), async () =>
         {
             foreach (var id in ids)
             {
                 var request = await SwitchboardFactory.Get(client, id);
                 sawPosition |= request["queue_position"] is not null && request["eta_s"] is not null && request["waiting_for"]?.GetValue<string>() == "api";
             }
-            await Task.Delay(100);
-        }
-        await WaitForSucceeded(14, TimeSpan.FromSeconds(5));
+        });
 
         Assert.True(sawPosition, "a waiting request never showed its queue_position");
         // Five calls per period: the 6th and the 11th call were taken in a later period than the

@@ -48,15 +48,8 @@ public sealed class WaitingJobTests : IAsyncLifetime
         return await SwitchboardFactory.IdOf(response);
     }
 
-    private async Task WaitUntilParked(string id)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while ((await SwitchboardFactory.Get(_client, id))["queue_position"] is null)
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"{id} never waited in the lane");
-            await Task.Delay(20);
-        }
-    }
+    private Task WaitUntilParked(string id) =>
+        Wait.Until(async () => (await SwitchboardFactory.Get(_client, id))["queue_position"] is not null, TimeSpan.FromSeconds(10), $"{id} to wait in the lane");
 
     [Fact]
     public async Task ACancelledWaitingJobGivesItsReservedSlotBackAtOnce()

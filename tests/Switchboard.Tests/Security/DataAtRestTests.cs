@@ -41,12 +41,7 @@ public sealed class DataAtRestTests : IAsyncLifetime
         _serve = await SwitchboardProcess.Start(_store, "--data", data);
         using var client = new HttpClient { BaseAddress = _serve.Address, Timeout = TimeSpan.FromSeconds(10) };
         (await client.GetAsync("/admin/login")).EnsureSuccessStatusCode();
-        var deadline = DateTime.UtcNow + Timeout;
-        while (!File.Exists(Path.Combine(data, "fernet.key")))
-        {
-            Assert.True(DateTime.UtcNow < deadline, "serve made no fernet.key");
-            await Task.Delay(50);
-        }
+        await Wait.Until(() => File.Exists(Path.Combine(data, "fernet.key")), Timeout, "serve to make fernet.key");
     }
 
     [Fact]

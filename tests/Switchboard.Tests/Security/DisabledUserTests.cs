@@ -35,17 +35,11 @@ public abstract class DisabledUserTests(StoreKind kind) : IAsyncLifetime
 
     private Task<HttpStatusCode> UntilMe(string key, HttpStatusCode wanted) => Until(key, "/svc/me/", wanted);
 
-    /// <summary>Polls until <paramref name="path"/> answers <paramref name="wanted"/> (processes reload keys within a poll interval); the last status after 15 s.</summary>
+    /// <summary>Polls until <paramref name="path"/> answers <paramref name="wanted"/> (processes reload keys within a poll interval); fails after 15 s.</summary>
     private async Task<HttpStatusCode> Until(string key, string path, HttpStatusCode wanted)
     {
         using var client = _app.ClientFor(key);
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
-        HttpStatusCode status;
-        while ((status = (await client.GetAsync(path)).StatusCode) != wanted && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(50);
-        }
-        return status;
+        return await Wait.ForValue(async () => (await client.GetAsync(path)).StatusCode, wanted, TimeSpan.FromSeconds(15), $"the status of {path}");
     }
 
     [Fact]

@@ -102,16 +102,8 @@ public abstract class LiveChannelTests(StoreKind kind) : IAsyncLifetime
 
     private async Task<double> Metric(string name) => (await Metrics(name))[0];
 
-    private async Task WaitForOpenChannels(int count)
-    {
-        var deadline = DateTime.UtcNow + Timeout;
-        double open;
-        while ((open = await Metric("switchboard_live_channels_open")) != count)
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"{open} live channels open after {Timeout}, expected {count}");
-            await Task.Delay(50);
-        }
-    }
+    private Task WaitForOpenChannels(int count) =>
+        Wait.ForValue(() => Metric("switchboard_live_channels_open"), count, Timeout, "switchboard_live_channels_open");
 
     [Fact]
     public async Task ARevokedKeysSocketIsClosedWith1008WhileItsRequestStillRuns()
@@ -213,13 +205,7 @@ public abstract class LiveChannelTests(StoreKind kind) : IAsyncLifetime
 
         string[] counters = ["switchboard_live_status_ticks_total", "switchboard_live_status_store_reads_total"];
         var before = await Metrics(counters);
-        var deadline = DateTime.UtcNow + Timeout;
-        double[] after;
-        while ((after = await Metrics(counters))[0] < before[0] + 10)
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the poller did not tick 10 times");
-            await Task.Delay(100);
-        }
+        var after = await Wait.For(() => Metrics(counters), now => now[0] >= before[0] + 10, Timeout, "the poller to tick 10 times");
         var (moreTicks, moreReads) = (after[0] - before[0], after[1] - before[1]);
 
         // A scrape may fall inside a tick (counted, its queries not all yet): one tick's queries at most.

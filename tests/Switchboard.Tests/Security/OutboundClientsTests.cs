@@ -31,12 +31,7 @@ public sealed class OutboundClientsTests : IAsyncLifetime
         {
             notifier.Post(new AlertNotice(true, "queue_depth", "global", "deep queue", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()));
 
-            var deadline = DateTime.UtcNow.AddSeconds(20);
-            while (notifier.Refused == 0)
-            {
-                Assert.True(DateTime.UtcNow < deadline, "the notice was neither refused nor sent within 20 s");
-                await Task.Delay(20);
-            }
+            await Wait.Until(() => notifier.Refused > 0, TimeSpan.FromSeconds(20), "the notice to be refused");
             Assert.Equal(0, notifier.Delivered);
             Assert.Empty(_fake.Calls);
         }

@@ -82,11 +82,7 @@ public sealed class PanelHeadersBrowserTests(Chromium chromium) : IClassFixture<
             // The check sees a violation when there is one: an inline style is refused and reported.
             await page.EvaluateAsync("document.body.insertAdjacentHTML('beforeend', '<div style=\"color: red\">inline</div>')");
             await Assertions.Expect(page.Locator("text=inline")).ToHaveCountAsync(1);
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-            while (violations.IsEmpty && DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(50);
-            }
+            await Wait.Until(() => !violations.IsEmpty, TimeSpan.FromSeconds(10), "the page to report the inline style");
             Assert.Contains(violations, v => v.Contains("inline style", StringComparison.OrdinalIgnoreCase));
         });
     }

@@ -90,7 +90,8 @@ public abstract class PanelSessionRevocationTests(StoreKind kind) : IAsyncLifeti
         var (exit, _, error) = await PanelApps.Cli(_store, "ops has a new one\n", "users", "password", "ops", "--password-stdin");
         Assert.True(exit == 0, error);
 
-        // Past the stamp cache of every process: the store has been read again meanwhile.
+        // Past the stamp cache of every process: the store has been read again meanwhile. Not a
+        // wait for a condition: time must pass to show the session is NOT closed.
         await Task.Delay(Admin.Panel.PanelSessions.CacheFor * 2);
         Assert.Equal(HttpStatusCode.OK, (await onB.GetAsync("/admin/")).StatusCode);
     }

@@ -163,17 +163,12 @@ public sealed partial class ReadmeTourTests(ITestOutputHelper output)
     /// </summary>
     private static async Task<string> FirstAdminPassword(TourShell serverShell)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (true)
-        {
-            var found = serverShell.Lines.Select(l => PrintedPassword().Match(l)).Where(m => m.Success).Select(m => m.Groups[1].Value).Distinct().ToList();
-            if (found.Count == 1)
-            {
-                return found[0];
-            }
-            Assert.True(found.Count == 0 && DateTime.UtcNow < deadline, $"expected the server to print one first admin password, found {found.Count}:\n{string.Join('\n', serverShell.Lines)}");
-            await Task.Delay(100);
-        }
+        List<string> Printed() => [.. serverShell.Lines.Select(l => PrintedPassword().Match(l)).Where(m => m.Success).Select(m => m.Groups[1].Value).Distinct()];
+        await Wait.Until(() => Printed().Count > 0, TimeSpan.FromSeconds(10),
+            () => $"the server to print the first admin password:\n{string.Join('\n', serverShell.Lines)}", poll: TimeSpan.FromMilliseconds(100));
+        var found = Printed();
+        Assert.True(found.Count == 1, $"expected the server to print one first admin password, found {found.Count}:\n{string.Join('\n', serverShell.Lines)}");
+        return found[0];
     }
 
     [GeneratedRegex(@"\bpassword\b\W{0,8}([A-Za-z0-9]{20,})", RegexOptions.IgnoreCase)]
@@ -207,28 +202,23 @@ public sealed partial class ReadmeTourTests(ITestOutputHelper output)
     private static async Task WaitUntilReady(TourShell serverShell, string url)
     {
         using var client = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(5) };
-        var deadline = DateTime.UtcNow + ServerStartTimeout;
-        while (DateTime.UtcNow < deadline)
-        {
-            Assert.False(serverShell.HasExited, $"the server block exited:\n{string.Join('\n', serverShell.Lines)}");
-            try
+        await Wait.Until(async () =>
             {
-                if ((await client.GetAsync("/readyz")).IsSuccessStatusCode)
+                Assert.False(serverShell.HasExited, $"the server block exited:\n{string.Join('\n', serverShell.Lines)}");
+                try
                 {
-                    return;
+                    return (await client.GetAsync("/readyz")).IsSuccessStatusCode;
                 }
-            }
-            catch (HttpRequestException)
-            {
-                // Not listening yet.
-            }
-            catch (TaskCanceledException)
-            {
-                // A slow answer while it starts: asked again.
-            }
-            await Task.Delay(200);
-        }
-        Assert.Fail($"the server was not ready within {ServerStartTimeout}:\n{string.Join('\n', serverShell.Lines)}");
+                catch (HttpRequestException)
+                {
+                    return false; // Not listening yet.
+                }
+                catch (TaskCanceledException)
+                {
+                    return false; // A slow answer while it starts: asked again.
+                }
+            },
+            ServerStartTimeout, () => $"the server to be ready:\n{string.Join('\n', serverShell.Lines)}", poll: TimeSpan.FromMilliseconds(200));
     }
 
     /// <summary>
