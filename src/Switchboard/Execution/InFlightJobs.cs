@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
-using Switchboard.Hosting;
+using Switchboard.Config;
 using Switchboard.Observability;
 using Switchboard.Queue;
 
