@@ -4,6 +4,7 @@ using System.Text;
 using Microsoft.Extensions.Options;
 using Switchboard.Errors;
 using Switchboard.Hosting;
+using Switchboard.Lifecycle;
 using Switchboard.Storage;
 using Switchboard.Users;
 
