@@ -2,7 +2,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Switchboard.Catalog;
 using Switchboard.Config;
-using Switchboard.Credits;
 using Switchboard.Deals;
 using Switchboard.Errors;
 using Switchboard.Lifecycle;
@@ -122,7 +121,7 @@ public static class DealSubmitEndpoint
         {
             (result, start) = await lifecycle.SubmitDealAsync(newDeal, Clock.NowMs());
         }
-        catch (InsufficientCreditsException ex)
+        catch (Credits.InsufficientCreditsException ex)
         {
             return SubmitEndpoint.NotEnoughCredits(ex);
         }
