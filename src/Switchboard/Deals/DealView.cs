@@ -1,7 +1,7 @@
 using System.Data.Common;
 using System.Text.Json.Nodes;
+using Switchboard.Lifecycle;
 using Switchboard.Queue;
-using Switchboard.Requests;
 using Switchboard.Storage;
 
 namespace Switchboard.Deals;

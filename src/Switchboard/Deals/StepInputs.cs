@@ -1,13 +1,10 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Switchboard.Catalog;
-using Switchboard.Execution;
+using Switchboard.Lifecycle;
 using Switchboard.Storage;
 
 namespace Switchboard.Deals;
-
-/// <summary>What a pipeline step runs on: its prompt with <c>{input}</c> filled in, and the same data as a list of results.</summary>
-public sealed record StepInput(string Prompt, IReadOnlyList<JsonNode> Input);
 
 /// <summary>
 /// Builds a pipeline step's input when it is claimed, from its predecessors' results by
@@ -16,7 +13,7 @@ public sealed record StepInput(string Prompt, IReadOnlyList<JsonNode> Input);
 /// <c>pass_through</c> what it received. So the data a step receives is the own results of a run
 /// of steps before it, found by walking back from the step just before.
 /// </summary>
-public sealed class StepInputs(Store store, StepOutputs outputs)
+public sealed class StepInputs(Store store, StepOutputs outputs) : IStepInputs
 {
     /// <summary>Null when the data is not there (which only a hand-edited store could cause): the step then fails.</summary>
     public async Task<StepInput?> ResolveAsync(ClaimedJob job)

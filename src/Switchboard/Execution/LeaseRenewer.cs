@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Switchboard.Config;
+using Switchboard.Lifecycle;
 using Switchboard.Queue;
 using Switchboard.Storage;
 
@@ -31,7 +32,7 @@ public sealed class LeaseRenewer(InFlightJobs inFlight, Store store, IJobQueue q
                 // Before the statement is sent: the local lease counts the time the renewal takes.
                 var sentAt = Environment.TickCount64;
                 var until = Clock.NowMs() + (long)lease.TotalMilliseconds;
-                var lost = await store.WriteAsync(c => jobs.Where(j => !JobStore.Renew(c, j, identity.Owner, until)).ToList());
+                var lost = await store.WriteAsync(c => jobs.Where(j => !RequestLifecycle.Renew(c, j.RequestId, j.Run, j.Attempt, identity.Owner, until)).ToList());
                 foreach (var job in lost)
                 {
                     logger.LogWarning("Lease of request {RequestId} lost; stopping its handler", job.RequestId);

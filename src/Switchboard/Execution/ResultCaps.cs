@@ -1,8 +1,8 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using Switchboard.Config;
-using Switchboard.Deals;
 using Switchboard.Handlers;
+using Switchboard.Lifecycle;
 
 namespace Switchboard.Execution;
 

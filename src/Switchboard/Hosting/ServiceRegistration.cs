@@ -1,10 +1,10 @@
 using Microsoft.Extensions.Options;
-using StackExchange.Redis;
 using Switchboard.Catalog;
 using Switchboard.Config;
 using Switchboard.Deals;
 using Switchboard.Execution;
 using Switchboard.Handlers;
+using Switchboard.Lifecycle;
 using Switchboard.Outbound;
 using Switchboard.Queue;
 using Switchboard.Recon;
@@ -46,6 +46,10 @@ public static class ServiceRegistration
         }
         services.AddSingleton<ExecutorIdentity>();
         services.AddSingleton<InFlightJobs>();
+        // Every role writes requests: the lifecycle, with what features attach to it.
+        services.AddLifecycle();
+        services.AddDealSteps();
+        services.AddSingleton<ITransitionObserver, CancelledJobStopper>();
         if (bootstrap.RedisUri is null)
         {
             services.AddSingleton<IJobQueue, InProcessJobQueue>();
@@ -88,10 +92,8 @@ public static class ServiceRegistration
         services.AddUsage();
         // The credentials only this executor can see (its environment): checked at start and per svc_handlers change.
         services.AddSingleton<ExecutorCredentials>();
-        services.AddSingleton<JobRunner>();
-        services.AddSingleton(sp => new StepOutputs(
-            sp.GetRequiredService<Store>(), sp.GetService<IConnectionMultiplexer>(), sp.GetService<RedisSettings>(), sp.GetRequiredService<ILogger<StepOutputs>>()));
-        services.AddSingleton<StepInputs>();
+        services.AddJobRunner();
+        services.AddSingleton<HeldSlots>();
         services.AddSingleton<ResourceWaker>();
         services.AddSingleton<ResourceSlots>();
         services.AddHostedService(sp => sp.GetRequiredService<ResourceWaker>());

@@ -1,3 +1,4 @@
+using Switchboard.Lifecycle;
 using Switchboard.Queue;
 using Switchboard.Storage;
 
@@ -12,12 +13,12 @@ namespace Switchboard.Recon;
 /// a lease that no process will ever renew. Registered only with the exclusive lock: in a
 /// distributed deployment a <c>running</c> row may be another live process's, and leases decide.
 /// </summary>
-public sealed class PreviousInstanceTakeback(Store store, IJobQueue queue, ILogger<PreviousInstanceTakeback> logger) : IHostedService
+public sealed class PreviousInstanceTakeback(RequestLifecycle lifecycle, IJobQueue queue, ILogger<PreviousInstanceTakeback> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var now = Clock.NowMs();
-        var (requeued, failed) = await store.WriteAsync(c => ReconStore.RecoverExpiredLeases(c, now, leaseBefore: long.MaxValue));
+        var (requeued, failed) = await lifecycle.RecoverExpiredLeasesAsync(now, leaseBefore: long.MaxValue);
         foreach (var message in requeued)
         {
             await queue.EnqueueAsync(message, cancellationToken);

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Switchboard.Config;
+using Switchboard.Lifecycle;
 using Switchboard.Queue;
 using Switchboard.Storage;
 
@@ -13,7 +14,7 @@ namespace Switchboard.Recon;
 /// and expires results past their expiration.
 /// </summary>
 public sealed class ReconService(
-    Store store, IJobQueue queue, IReconLeadership leadership, ReconRepairs repairs, IOptions<SwitchboardOptions> options, ILogger<ReconService> logger)
+    Store store, RequestLifecycle lifecycle, IJobQueue queue, IReconLeadership leadership, ReconRepairs repairs, IOptions<SwitchboardOptions> options, ILogger<ReconService> logger)
     : BackgroundService
 {
     /// <summary>A queued request younger than this may still be on its way to the queue: not checked yet.</summary>
@@ -53,7 +54,7 @@ public sealed class ReconService(
     public async Task RepairOnce(bool firstPass = false)
     {
         var now = Clock.NowMs();
-        var (requeued, failed) = await store.WriteAsync(c => ReconStore.RecoverExpiredLeases(c, now, leaseBefore: now));
+        var (requeued, failed) = await lifecycle.RecoverExpiredLeasesAsync(now, leaseBefore: now);
         foreach (var message in requeued)
         {
             await queue.EnqueueAsync(message);
@@ -66,7 +67,7 @@ public sealed class ReconService(
             logger.LogInformation("Recon failed request {RequestId} with worker_lost: its lease expired on its last attempt", id);
         }
         await DispatchMissing(now, firstPass ? now : now - (long)DispatchGrace.TotalMilliseconds);
-        var expired = await store.WriteAsync(c => ReconStore.ExpireResults(c, now));
+        var expired = await lifecycle.ExpireResultsAsync(now);
         foreach (var id in expired)
         {
             repairs.Record(ReconRepairs.Expired);

@@ -4,6 +4,7 @@ using System.Text;
 using Microsoft.Extensions.Options;
 using Switchboard.Errors;
 using Switchboard.Config;
+using Switchboard.Lifecycle;
 using Switchboard.Storage;
 using Switchboard.Users;
 

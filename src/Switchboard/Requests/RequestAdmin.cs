@@ -6,7 +6,7 @@ using Switchboard.Catalog;
 using Switchboard.Config;
 using Switchboard.Credits;
 using Switchboard.Deals;
-using Switchboard.Execution;
+using Switchboard.Lifecycle;
 using Switchboard.Queue;
 using Switchboard.Resources;
 using Switchboard.Storage;
@@ -66,7 +66,7 @@ public sealed record RetryResult(RetryOutcome Outcome, int Run = 0, string Detai
 /// Requests for admins, the one copy of the rules behind the panel's Requests page and
 /// <c>/admin/api/requests</c>: search, detail, retry and cancel. A retry is a client's
 /// re-submission of the same inputs made for them: rebuilt from the current catalog and run
-/// through <see cref="RequestStore.Submit"/> (or <see cref="DealStore.Submit"/>), so it is a new
+/// through <see cref="RequestLifecycle.ResubmitFailedAsync"/> (or <see cref="RequestLifecycle.ResubmitFailedDealAsync"/>), so it is a new
 /// run under the same id, charged again; a cancel is the client's cancel
 /// (<see cref="RequestEndpoints.CancelAndStop"/>) made with the request's own user. A deal's steps
 /// are not requests of their own here either.
@@ -265,10 +265,10 @@ public static class RequestAdmin
     /// job(s) as a submit does. Only a failed request: the status is checked again in the
     /// writer unit, so of two retries at once one makes the new run and the other finds it queued.
     /// </summary>
-    public static async Task<RetryResult> Retry(string id, Store store, CatalogSnapshot catalog, AppConfigs configs, IJobQueue queue, ResourceNeeds needs, IResourceGate gate)
+    public static async Task<RetryResult> Retry(string id, RequestLifecycle lifecycle, CatalogSnapshot catalog, AppConfigs configs, IJobQueue queue, ResourceNeeds needs, IResourceGate gate)
     {
         RequestRecord? current;
-        using (var connection = store.Open())
+        using (var connection = lifecycle.Store.Open())
         {
             current = RequestEndpoints.IsRequestId(id) ? RequestRecord.Load(connection, id) : null;
         }
@@ -283,8 +283,8 @@ public static class RequestAdmin
         try
         {
             return current.Kind == "deal"
-                ? await RetryDeal(current, store, catalog, configs, queue, needs, gate)
-                : await RetryOffer(current, store, catalog, configs, queue, needs, gate);
+                ? await RetryDeal(current, lifecycle, catalog, configs, queue, needs, gate)
+                : await RetryOffer(current, lifecycle, catalog, configs, queue, needs, gate);
         }
         catch (InsufficientCreditsException ex)
         {
@@ -298,7 +298,7 @@ public static class RequestAdmin
     private static RetryResult NotFailed(string status) =>
         new(RetryOutcome.NotFailed, Detail: $"It is {status}; only a failed request can be retried.");
 
-    private static async Task<RetryResult> RetryOffer(RequestRecord current, Store store, CatalogSnapshot catalog, AppConfigs configs, IJobQueue queue, ResourceNeeds needs, IResourceGate gate)
+    private static async Task<RetryResult> RetryOffer(RequestRecord current, RequestLifecycle lifecycle, CatalogSnapshot catalog, AppConfigs configs, IJobQueue queue, ResourceNeeds needs, IResourceGate gate)
     {
         var target = $"{current.Service}/{current.Action}";
         var offer = catalog.FindOffer(current.Service, current.Action);
@@ -320,7 +320,7 @@ public static class RequestAdmin
             return InputsChanged(target, errors);
         }
         var request = SubmitEndpoint.Build(current.Id, current.UserId, offer, inputs, configs.Api);
-        var result = await store.WriteAsync(c => StillFailed(c, current.Id) ? RequestStore.Submit(c, request, Clock.NowMs()) : null);
+        var result = await lifecycle.ResubmitFailedAsync(request, Clock.NowMs());
         if (result is not { Outcome: SubmitOutcome.Rerun })
         {
             return NotFailed(result?.Existing?.Status ?? "no longer failed");
@@ -330,7 +330,7 @@ public static class RequestAdmin
         return new RetryResult(RetryOutcome.Retried, result.Run);
     }
 
-    private static async Task<RetryResult> RetryDeal(RequestRecord current, Store store, CatalogSnapshot catalog, AppConfigs configs, IJobQueue queue, ResourceNeeds needs, IResourceGate gate)
+    private static async Task<RetryResult> RetryDeal(RequestRecord current, RequestLifecycle lifecycle, CatalogSnapshot catalog, AppConfigs configs, IJobQueue queue, ResourceNeeds needs, IResourceGate gate)
     {
         var name = current.Action;
         var deal = catalog.FindDeal(name);
@@ -361,7 +361,7 @@ public static class RequestAdmin
             return InputsChanged($"the deal '{name}'", errors);
         }
         var newDeal = DealSubmitEndpoint.Build(current.Id, current.UserId, quote, inputs, configs.Api);
-        var result = await store.WriteAsync(c => StillFailed(c, current.Id) ? DealStore.Submit(c, newDeal, Clock.NowMs()) : default);
+        var result = await lifecycle.ResubmitFailedDealAsync(newDeal, Clock.NowMs());
         if (result.Result is not { Outcome: SubmitOutcome.Rerun })
         {
             return NotFailed(result.Result?.Existing?.Status ?? "no longer failed");
@@ -372,10 +372,6 @@ public static class RequestAdmin
         }
         return new RetryResult(RetryOutcome.Retried, result.Result.Run);
     }
-
-    /// <summary>Inside the retry's writer unit: still failed, so this retry is the one that runs it again.</summary>
-    private static bool StillFailed(DbConnection connection, string id) =>
-        RequestRecord.Load(connection, id) is { Status: RequestStatus.Failed };
 
     /// <summary>The stored inputs checked as a submit checks a body's, against the current variables; null (and why in <paramref name="errors"/>) when they no longer fit.</summary>
     private static RequestInputs? Inputs(RequestRecord request, IReadOnlyList<string> variables, ApiConfig settings, Dictionary<string, string> errors)
@@ -393,17 +389,17 @@ public static class RequestAdmin
     /// refunded once, and stops its jobs running here; a deal's step alone is not found. The
     /// stored message names the admin.
     /// </summary>
-    public static async Task<(RequestStore.CancelOutcome Outcome, RequestRecord? Request)> Cancel(string id, string admin, Store store, InFlightJobs inFlight)
+    public static async Task<(CancelOutcome Outcome, RequestRecord? Request)> Cancel(string id, string admin, RequestLifecycle lifecycle)
     {
         RequestRecord? current;
-        using (var connection = store.Open())
+        using (var connection = lifecycle.Store.Open())
         {
             current = RequestEndpoints.IsRequestId(id) ? RequestRecord.Load(connection, id) : null;
         }
         if (current is null || current.IsStep)
         {
-            return (RequestStore.CancelOutcome.NotFound, null);
+            return (CancelOutcome.NotFound, null);
         }
-        return await RequestEndpoints.CancelAndStop(store, inFlight, id, current.UserId, $"the admin {admin}");
+        return await RequestEndpoints.CancelAndStop(lifecycle, id, current.UserId, $"the admin {admin}");
     }
 }

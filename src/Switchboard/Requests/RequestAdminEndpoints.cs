@@ -2,7 +2,7 @@ using System.Text.Json.Nodes;
 using Switchboard.Catalog;
 using Switchboard.Config;
 using Switchboard.Errors;
-using Switchboard.Execution;
+using Switchboard.Lifecycle;
 using Switchboard.Queue;
 using Switchboard.Resources;
 using Switchboard.Storage;
@@ -62,13 +62,13 @@ public static class RequestAdminEndpoints
         return RequestAdmin.Detail(connection, id) is { } detail ? TypedResults.Ok(detail.Json) : Problems.RequestNotFound();
     }
 
-    private static async Task<IResult> Retry(string id, HttpContext http, Store store, CatalogCache catalog, AppConfigs configs, IJobQueue queue, ResourceNeeds needs, IResourceGate gate)
+    private static async Task<IResult> Retry(string id, HttpContext http, RequestLifecycle lifecycle, CatalogCache catalog, AppConfigs configs, IJobQueue queue, ResourceNeeds needs, IResourceGate gate)
     {
-        var result = await RequestAdmin.Retry(id, store, catalog.Current, configs, queue, needs, gate);
+        var result = await RequestAdmin.Retry(id, lifecycle, catalog.Current, configs, queue, needs, gate);
         switch (result.Outcome)
         {
             case RetryOutcome.Retried:
-                using (var connection = store.Open())
+                using (var connection = lifecycle.Store.Open())
                 {
                     return TypedResults.Json(RequestAdmin.Detail(connection, id)!.Json, statusCode: 202);
                 }
@@ -95,17 +95,17 @@ public static class RequestAdminEndpoints
         _ => throw new ArgumentOutOfRangeException(nameof(result), result.Outcome, "not a refusal"),
     };
 
-    private static async Task<IResult> Cancel(string id, HttpContext http, Store store, InFlightJobs inFlight)
+    private static async Task<IResult> Cancel(string id, HttpContext http, RequestLifecycle lifecycle)
     {
-        var (outcome, request) = await RequestAdmin.Cancel(id, http.User().Name, store, inFlight);
+        var (outcome, request) = await RequestAdmin.Cancel(id, http.User().Name, lifecycle);
         switch (outcome)
         {
-            case RequestStore.CancelOutcome.NotFound:
+            case CancelOutcome.NotFound:
                 return Problems.RequestNotFound();
-            case RequestStore.CancelOutcome.AlreadyFinished:
+            case CancelOutcome.AlreadyFinished:
                 return RequestEndpoints.RequestFinished(request!);
             default:
-                using (var connection = store.Open())
+                using (var connection = lifecycle.Store.Open())
                 {
                     return TypedResults.Ok(RequestAdmin.Detail(connection, id)!.Json);
                 }

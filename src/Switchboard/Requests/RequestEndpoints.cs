@@ -4,7 +4,9 @@ using Switchboard.Observability;
 using Switchboard.Credits;
 using Switchboard.Errors;
 using System.Text.Json.Nodes;
-using Switchboard.Execution;
+using Switchboard.Lifecycle;
+using Switchboard.Config;
+using Switchboard.OpenApi;
 using Switchboard.Queue;
 using Switchboard.Resources;
 using Switchboard.Storage;
@@ -39,7 +41,7 @@ public static partial class RequestEndpoints
             .Produces<RequestView>().ProducesProblem(400).ProducesProblem(404).ProducesProblem(409);
         // The two purchases below stand for every live deal and offer: the client document
         // shows one path per deal and offer instead (OpenApi/CatalogPathsTransformer.cs).
-        svc.MapPost("/deal/{name}/", Deals.DealSubmitEndpoint.Handle)
+        svc.MapPost("/deal/{name}/", DealSubmitEndpoint.Handle)
             .WithName("buy_deal").WithTags("deal").WithSummary("Buy a deal").Purchase();
         svc.MapPost("/{service}/{action}/", SubmitEndpoint.Handle)
             .WithName("submit_offer").WithSummary("Submit an offer's inputs").Purchase();
@@ -110,23 +112,23 @@ public static partial class RequestEndpoints
         }
     }
 
-    private static async Task<IResult> Cancel(string id, HttpContext http, Store store, InFlightJobs inFlight)
+    private static async Task<IResult> Cancel(string id, HttpContext http, RequestLifecycle lifecycle)
     {
         if (!RequestId().IsMatch(id))
         {
             return InvalidId();
         }
-        var (outcome, request) = await CancelAndStop(store, inFlight, id, http.User().Id, "the client");
+        var (outcome, request) = await CancelAndStop(lifecycle, id, http.User().Id, "the client");
         switch (outcome)
         {
-            case RequestStore.CancelOutcome.NotFound:
+            case CancelOutcome.NotFound:
                 return Problems.RequestNotFound();
-            case RequestStore.CancelOutcome.AlreadyFinished:
+            case CancelOutcome.AlreadyFinished:
                 return RequestFinished(request!);
             default:
                 if (request!.Kind == "deal")
                 {
-                    using var connection = store.Open();
+                    using var connection = lifecycle.Store.Open();
                     return TypedResults.Ok(Deals.DealView.ToJson(connection, request));
                 }
                 return TypedResults.Ok(request.ToJson());
@@ -136,18 +138,12 @@ public static partial class RequestEndpoints
     /// <summary>
     /// A cancel, for the client's DELETE and an admin's (<see cref="RequestAdmin.Cancel"/>): the
     /// request of this user is cancelled and refunded in one unit, then the jobs it had running
-    /// in this process are stopped at once (elsewhere they stop at their next heartbeat).
+    /// in this process are stopped at once by the executor's observer of cancelled rows
+    /// (elsewhere they stop at their next heartbeat).
     /// </summary>
-    internal static async Task<(RequestStore.CancelOutcome Outcome, RequestRecord? Request)> CancelAndStop(
-        Store store, InFlightJobs inFlight, string id, string userId, string by)
-    {
-        var (outcome, request, stopped) = await store.WriteAsync(c => RequestStore.Cancel(c, id, userId, Clock.NowMs(), by));
-        foreach (var job in stopped)
-        {
-            inFlight.Cancel(job);
-        }
-        return (outcome, request);
-    }
+    internal static Task<(CancelOutcome Outcome, RequestRecord? Request)> CancelAndStop(
+        RequestLifecycle lifecycle, string id, string userId, string by) =>
+        lifecycle.CancelAsync(id, userId, Clock.NowMs(), by);
 
     internal static IResult RequestFinished(RequestRecord request) =>
         Problems.Of(409, "request_finished", "The request has finished", $"It is {request.Status}; only queued or running requests can be cancelled.");

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Switchboard.Lifecycle;
 
 namespace Switchboard.Requests;
 

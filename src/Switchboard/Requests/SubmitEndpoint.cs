@@ -6,6 +6,7 @@ using Switchboard.Credits;
 using Switchboard.Errors;
 using Switchboard.Handlers;
 using Switchboard.Observability;
+using Switchboard.Lifecycle;
 using Switchboard.Queue;
 using Switchboard.Resources;
 using Switchboard.Storage;
@@ -17,13 +18,13 @@ namespace Switchboard.Requests;
 public static class SubmitEndpoint
 {
     public static async Task<IResult> Handle(
-        string service, string action, HttpContext http, CatalogCache catalog, Store store, IJobQueue queue, AppConfigs configs,
+        string service, string action, HttpContext http, CatalogCache catalog, RequestLifecycle lifecycle, IJobQueue queue, AppConfigs configs,
         ResourceNeeds needs, IResourceGate gate)
     {
         var known = catalog.Current.FindOffer(service, action) is not null;
         try
         {
-            var result = await Submit(service, action, http, catalog, store, queue, configs, needs, gate);
+            var result = await Submit(service, action, http, catalog, lifecycle, queue, configs, needs, gate);
             SubmissionMetrics.Offer(known, service, action, result);
             return result;
         }
@@ -35,7 +36,7 @@ public static class SubmitEndpoint
     }
 
     private static async Task<IResult> Submit(
-        string service, string action, HttpContext http, CatalogCache catalog, Store store, IJobQueue queue, AppConfigs configs,
+        string service, string action, HttpContext http, CatalogCache catalog, RequestLifecycle lifecycle, IJobQueue queue, AppConfigs configs,
         ResourceNeeds needs, IResourceGate gate)
     {
         var settings = configs.Api;
@@ -88,7 +89,7 @@ public static class SubmitEndpoint
         SubmitResult result;
         try
         {
-            result = await RequestStore.SubmitAsync(store, request, Clock.NowMs());
+            result = await lifecycle.SubmitAsync(request, Clock.NowMs());
         }
         catch (InsufficientCreditsException ex)
         {

@@ -12,7 +12,7 @@ namespace Switchboard.Resources;
 /// that a cancelled job will not use. Failures of the gate never let a job run ungated.
 /// </summary>
 public sealed class ResourceSlots(
-    IResourceGate gate, ResourceNeeds needs, ResourceWaker waker, GateHealth health, Store store, IJobQueue queue, ILogger<ResourceSlots> logger)
+    IResourceGate gate, ResourceNeeds needs, ResourceWaker waker, HeldSlots held, GateHealth health, Store store, IJobQueue queue, ILogger<ResourceSlots> logger)
 {
     /// <summary>How long a worker may wait for a slot or a rate token before its job is parked.</summary>
     private static readonly TimeSpan BriefWait = TimeSpan.FromMilliseconds(100);
@@ -46,6 +46,7 @@ public sealed class ResourceSlots(
         {
             if (await TryAcquire(need, job))
             {
+                held.Hold(need, job);
                 var now = Environment.TickCount64;
                 var since = _parkedAt.TryRemove(job.ToString(), out var parked) ? parked : started;
                 SwitchboardMetrics.ResourceWait.WithLabels(need.Name).Observe((now - since) / 1000.0);
@@ -124,6 +125,7 @@ public sealed class ResourceSlots(
     /// <summary>Gives the slot back (null <paramref name="ran"/>: a reservation never used).</summary>
     public async Task ReleaseAsync(ResourceNeed need, JobMessage job, TimeSpan? ran)
     {
+        held.Drop(job);
         try
         {
             await gate.ReleaseAsync(need, job, ran);

@@ -1,5 +1,3 @@
-using Switchboard.Execution;
-
 namespace Switchboard.Resources;
 
 /// <summary>
@@ -10,7 +8,7 @@ namespace Switchboard.Resources;
 /// per outage: jobs wait, nothing runs unlimited.
 /// </summary>
 public sealed class ResourceWaker(
-    IResourceGate gate, ResourceNeeds needs, InFlightJobs inFlight, GateHealth health, ILogger<ResourceWaker> logger) : BackgroundService
+    IResourceGate gate, ResourceNeeds needs, HeldSlots slots, GateHealth health, ILogger<ResourceWaker> logger) : BackgroundService
 {
     private static readonly TimeSpan MaxIdle = TimeSpan.FromMilliseconds(200);
     private readonly SemaphoreSlim _nudge = new(0, 1);
@@ -111,7 +109,7 @@ public sealed class ResourceWaker(
             return;
         }
         _lastRenewMs = now;
-        var held = inFlight.Snapshot.Where(j => j.Resource is not null).Select(j => (j.Resource!, j.Message)).ToList();
+        var held = slots.Snapshot();
         if (held.Count > 0)
         {
             await gate.RenewAsync(held);

@@ -3,7 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using StackExchange.Redis;
 using Switchboard.Deals;
-using Switchboard.Execution;
+using Switchboard.Lifecycle;
 using Switchboard.Queue;
 using Switchboard.Storage;
 using Switchboard.Tests.Infrastructure;

@@ -1,4 +1,4 @@
-using Switchboard.Execution;
+using Switchboard.Lifecycle;
 using Switchboard.Storage;
 using Switchboard.Tests.Infrastructure;
 
@@ -67,7 +67,7 @@ public sealed class PostgresPlanTests : IAsyncLifetime
     public void TheClaimUsesTheIdIndexWhateverTheTableWasWhenItWasFirstPlanned()
     {
         var plan = PlanAfterTheTableFilled(
-            JobStore.ClaimSql, ["owner", "lease", "now", "id", "run", "queued"],
+            RequestLifecycle.ClaimSql, ["owner", "lease", "now", "id", "run", "queued"],
             "text, bigint, bigint, text, integer, text", "'o', 1, 1, 'r42', 1, 'queued'", generic: true);
 
         Assert.Contains("requests_id_key", plan);
@@ -77,7 +77,7 @@ public sealed class PostgresPlanTests : IAsyncLifetime
     public void TheBatchedClaimUsesTheIdIndexWhateverTheTableWasWhenItWasFirstPlanned()
     {
         var plan = PlanAfterTheTableFilled(
-            JobStore.ClaimManySql, ["ids", "runs", "owners", "leases", "nows", "queued"],
+            RequestLifecycle.ClaimManySql, ["ids", "runs", "owners", "leases", "nows", "queued"],
             "text[], integer[], text[], bigint[], bigint[], text", "'{r42,r44}', '{1,1}', '{o,o}', '{1,1}', '{1,1}', 'queued'");
 
         Assert.Contains("requests_id_key", plan);
@@ -88,7 +88,7 @@ public sealed class PostgresPlanTests : IAsyncLifetime
     public void TheBatchedSuccessUsesTheIdIndexWhateverTheTableWasWhenItWasFirstPlanned()
     {
         var plan = PlanAfterTheTableFilled(
-            JobStore.SucceedManySql, ["ids", "runs", "attempts", "owners", "results", "usages", "nows", "running"],
+            RequestLifecycle.SucceedManySql, ["ids", "runs", "attempts", "owners", "results", "usages", "nows", "running"],
             "text[], integer[], integer[], text[], text[], text[], bigint[], text", "'{r41}', '{1}', '{1}', '{o}', '{\"[]\"}', '{NULL}', '{1}', 'running'");
 
         Assert.Contains("requests_id_key", plan);

@@ -1,3 +1,4 @@
+using Switchboard.Lifecycle;
 using Switchboard.Requests;
 using Switchboard.Storage;
 using Switchboard.Tests.Infrastructure;

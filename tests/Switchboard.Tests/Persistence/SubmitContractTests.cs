@@ -1,5 +1,5 @@
 using Switchboard.Credits;
-using Switchboard.Requests;
+using Switchboard.Lifecycle;
 using Switchboard.Storage;
 using Switchboard.Tests.Infrastructure;
 using Switchboard.Users;
@@ -30,11 +30,12 @@ public abstract class SubmitContractTests(StoreKind kind) : IAsyncLifetime
 
     private async Task<(int Created, int Refused, int Existing)> SubmitAll(IEnumerable<NewRequest> requests)
     {
+        var lifecycle = RequestLifecycle.Bare(_store.Store);
         var outcomes = await Task.WhenAll(requests.Select(async r =>
         {
             try
             {
-                return (await RequestStore.SubmitAsync(_store.Store, r, Clock.NowMs())).Outcome switch
+                return (await lifecycle.SubmitAsync(r, Clock.NowMs())).Outcome switch
                 {
                     SubmitOutcome.Created => "created",
                     SubmitOutcome.Existing => "existing",

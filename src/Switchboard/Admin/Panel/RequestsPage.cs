@@ -6,7 +6,7 @@ using System.Text.Json.Nodes;
 using Switchboard.Audit;
 using Switchboard.Catalog;
 using Switchboard.Config;
-using Switchboard.Execution;
+using Switchboard.Lifecycle;
 using Switchboard.Queue;
 using Switchboard.Requests;
 using Switchboard.Resources;
@@ -245,7 +245,7 @@ public static class RequestsPage
             """);
     }
 
-    private static async Task<IResult> Retry(string id, HttpContext http, Store store, CatalogCache catalog, AppConfigs configs, IJobQueue queue, ResourceNeeds needs, IResourceGate gate)
+    private static async Task<IResult> Retry(string id, HttpContext http, Store store, RequestLifecycle lifecycle, CatalogCache catalog, AppConfigs configs, IJobQueue queue, ResourceNeeds needs, IResourceGate gate)
     {
         var form = await http.Request.ReadFormAsync();
         if (form["confirm"].ToString() != "yes")
@@ -253,7 +253,7 @@ public static class RequestsPage
             AuditFilters.NothingDone(http);
             return ConfirmRetry(id, http, store);
         }
-        var result = await RequestAdmin.Retry(id, store, catalog.Current, configs, queue, needs, gate);
+        var result = await RequestAdmin.Retry(id, lifecycle, catalog.Current, configs, queue, needs, gate);
         return result.Outcome switch
         {
             RetryOutcome.Retried => Done(PathOf(id), "retried"),
@@ -279,7 +279,7 @@ public static class RequestsPage
             $"<p>It stops (a running job is stopped) and its user gets its {E(r.Price)} credits back{(r.Kind == "deal" ? " for every step not finished" : "")}. This cannot be undone.</p>");
     }
 
-    private static async Task<IResult> Cancel(string id, HttpContext http, Store store, InFlightJobs inFlight)
+    private static async Task<IResult> Cancel(string id, HttpContext http, Store store, RequestLifecycle lifecycle)
     {
         var form = await http.Request.ReadFormAsync();
         if (form["confirm"].ToString() != "yes")
@@ -287,11 +287,11 @@ public static class RequestsPage
             AuditFilters.NothingDone(http);
             return ConfirmCancel(id, http, store);
         }
-        var (outcome, request) = await RequestAdmin.Cancel(id, AdminPanel.SignedIn(http), store, inFlight);
+        var (outcome, request) = await RequestAdmin.Cancel(id, AdminPanel.SignedIn(http), lifecycle);
         return outcome switch
         {
-            RequestStore.CancelOutcome.NotFound => NotFound(http, "No such request", $"No request has the id '{id}'.", "/admin/requests"),
-            RequestStore.CancelOutcome.AlreadyFinished => Show(http, store, id, $"Not cancelled: it is {request!.Status} already.", 409),
+            CancelOutcome.NotFound => NotFound(http, "No such request", $"No request has the id '{id}'.", "/admin/requests"),
+            CancelOutcome.AlreadyFinished => Show(http, store, id, $"Not cancelled: it is {request!.Status} already.", 409),
             _ => Done(PathOf(id), "cancelled"),
         };
     }

@@ -2,16 +2,16 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Switchboard.Catalog;
 using Switchboard.Config;
-using Switchboard.Credits;
+using Switchboard.Deals;
 using Switchboard.Errors;
+using Switchboard.Lifecycle;
 using Switchboard.Observability;
 using Switchboard.Queue;
-using Switchboard.Requests;
 using Switchboard.Resources;
 using Switchboard.Storage;
 using Switchboard.Users;
 
-namespace Switchboard.Deals;
+namespace Switchboard.Requests;
 
 /// <summary>
 /// <c>POST /svc/deal/{name}/</c> with <c>{"inputs": {...}, "addons": [...]}</c>: validate, price,
@@ -21,13 +21,13 @@ namespace Switchboard.Deals;
 public static class DealSubmitEndpoint
 {
     public static async Task<IResult> Handle(
-        string name, HttpContext http, CatalogCache catalog, Store store, IJobQueue queue, AppConfigs configs,
+        string name, HttpContext http, CatalogCache catalog, RequestLifecycle lifecycle, IJobQueue queue, AppConfigs configs,
         ResourceNeeds needs, IResourceGate gate)
     {
         var known = catalog.Current.FindDeal(name) is not null;
         try
         {
-            var result = await Submit(name, http, catalog, store, queue, configs, needs, gate);
+            var result = await Submit(name, http, catalog, lifecycle, queue, configs, needs, gate);
             SubmissionMetrics.Deal(known, name, result);
             return result;
         }
@@ -39,7 +39,7 @@ public static class DealSubmitEndpoint
     }
 
     private static async Task<IResult> Submit(
-        string name, HttpContext http, CatalogCache catalog, Store store, IJobQueue queue, AppConfigs configs,
+        string name, HttpContext http, CatalogCache catalog, RequestLifecycle lifecycle, IJobQueue queue, AppConfigs configs,
         ResourceNeeds needs, IResourceGate gate)
     {
         var settings = configs.Api;
@@ -119,15 +119,15 @@ public static class DealSubmitEndpoint
         List<JobMessage> start;
         try
         {
-            (result, start) = await store.WriteAsync(c => DealStore.Submit(c, newDeal, Clock.NowMs()));
+            (result, start) = await lifecycle.SubmitDealAsync(newDeal, Clock.NowMs());
         }
-        catch (InsufficientCreditsException ex)
+        catch (Credits.InsufficientCreditsException ex)
         {
             return SubmitEndpoint.NotEnoughCredits(ex);
         }
         if (result.Outcome == SubmitOutcome.Existing)
         {
-            using var connection = store.Open();
+            using var connection = lifecycle.Store.Open();
             return TypedResults.Ok(DealView.ToJson(connection, result.Existing!));
         }
         // Committed: a step message lost from here on (crash) is found by recon, like an offer's.

@@ -2,24 +2,10 @@ using System.Data.Common;
 using Switchboard.Credits;
 using Switchboard.Storage;
 
-namespace Switchboard.Requests;
+namespace Switchboard.Lifecycle;
 
-/// <summary>A validated, priced request about to be stored.</summary>
-public sealed record NewRequest(
-    string Id, string UserId, string Service, string Action, string Handler, string InputsJson, string Prompt,
-    string ParamsJson, int CreateQty, int? Expiration, long Price, int MaxAttempts);
-
-public enum SubmitOutcome
-{
-    Created,
-    Rerun,
-    Existing,
-}
-
-public sealed record SubmitResult(SubmitOutcome Outcome, int Run, RequestRecord? Existing);
-
-/// <summary>Client-side writes of requests: submit and cancel. Both run as one writer unit each.</summary>
-public static class RequestStore
+/// <summary>The client's transitions of an offer's request: submit (or run again), cancel with refund.</summary>
+public sealed partial class RequestLifecycle
 {
     /// <summary>
     /// Stores and charges a request (see <see cref="Submit"/>). On PostgreSQL the common case, a
@@ -27,14 +13,36 @@ public static class RequestStore
     /// of the same group commit (one statement for all of them); anything else (an existing id,
     /// not enough credits) takes the general unit.
     /// </summary>
-    public static async Task<SubmitResult> SubmitAsync(Store store, NewRequest r, long now)
+    public async Task<SubmitResult> SubmitAsync(NewRequest r, long now)
     {
-        if (store.Kind == StoreKind.Postgres && await store.WriteBatchedAsync(CreateMany, (r, now)))
+        var attached = Attached(RequestKind.Offer, RequestStatus.Queued);
+        if (_store.Kind == StoreKind.Postgres)
         {
-            return new SubmitResult(SubmitOutcome.Created, 1, null);
+            var created = UnitIf(attached);
+            if (await _store.WriteBatchedAsync(_createMany, (r, now, created)))
+            {
+                if (created is not null)
+                {
+                    await created.PublishAsync();
+                }
+                return new SubmitResult(SubmitOutcome.Created, 1, null);
+            }
         }
-        return await store.WriteAsync(c => Submit(c, r, now));
+        return await WriteAsync(attached, (c, unit) => Submit(c, unit, r, now));
     }
+
+    /// <summary>
+    /// An admin's retry of a failed request: inside the unit it is still failed (so this retry is
+    /// the one that runs it again), then it is submitted again; null when it no longer is failed.
+    /// </summary>
+    public Task<SubmitResult?> ResubmitFailedAsync(NewRequest r, long now) =>
+        WriteAsync(Attached(RequestKind.Offer, RequestStatus.Queued), (c, unit) => StillFailed(c, r.Id) ? Submit(c, unit, r, now) : null);
+
+    private static bool StillFailed(DbConnection connection, string id) =>
+        RequestRecord.Load(connection, id) is { Status: RequestStatus.Failed };
+
+    private static Transition Submitted(NewRequest r, string? from, int run, long now) =>
+        new(r.Id, run, from, RequestStatus.Queued, now) { UserId = r.UserId, Price = r.Price };
 
     /// <summary>
     /// PostgreSQL: new requests, their debits and their charges' ledger rows in one statement.
@@ -45,8 +53,11 @@ public static class RequestStore
     /// whether it was created here (false: the id exists, the balance is short, or the same id
     /// came twice in the group, where only the first counts).
     /// </summary>
-    public static readonly BatchedStatement<(NewRequest Request, long Now), bool> CreateMany = new((connection, items) =>
+    private readonly BatchedStatement<(NewRequest Request, long Now, LifecycleUnit? Unit), bool> _createMany;
+
+    private IReadOnlyList<bool> CreateMany(DbConnection connection, IReadOnlyList<(NewRequest Request, long Now, LifecycleUnit? Unit)> items)
     {
+        Begin(connection, items.Select(i => i.Unit));
         var rows = items.Select(i => i.Request).ToList();
         using var command = connection.Sql(
             """
@@ -92,8 +103,16 @@ public static class RequestStore
         }
         // A set's Remove is true once per id: a second submission of the same id in this group
         // was not created by it.
-        return [.. rows.Select(r => created.Remove(r.Id))];
-    });
+        var results = rows.Select(r => created.Remove(r.Id)).ToArray();
+        for (var i = 0; i < items.Count; i++)
+        {
+            if (results[i])
+            {
+                Changed(items[i].Unit, RequestKind.Offer, Submitted(items[i].Request, null, 1, items[i].Now));
+            }
+        }
+        return results;
+    }
 
     /// <summary>
     /// Stores the request and charges for it in the same transaction (the writer unit), or
@@ -101,7 +120,7 @@ public static class RequestStore
     /// is run again under its id: a new run, charged again (the ledger key includes the run).
     /// Throws <see cref="InsufficientCreditsException"/> with nothing written.
     /// </summary>
-    public static SubmitResult Submit(DbConnection connection, NewRequest r, long now)
+    private SubmitResult Submit(DbConnection connection, LifecycleUnit? unit, NewRequest r, long now)
     {
         // The common case, a new id, costs one statement: the insert tells whether the id exists.
         var inserted = connection.Execute(
@@ -118,6 +137,7 @@ public static class RequestStore
         if (inserted == 1)
         {
             Charges.Charge(connection, r.UserId, r.Id, 1, r.Price);
+            Changed(unit, RequestKind.Offer, Submitted(r, null, 1, now));
             return new SubmitResult(SubmitOutcome.Created, 1, null);
         }
         var existing = RequestRecord.Load(connection, r.Id)!;
@@ -139,33 +159,31 @@ public static class RequestStore
             ("@expiration", r.Expiration), ("@price", r.Price), ("@run", run), ("@max", r.MaxAttempts), ("@now", now),
             ("@previous", existing.Run));
         Charges.Charge(connection, r.UserId, r.Id, run, r.Price);
+        Changed(unit, RequestKind.Offer, Submitted(r, existing.Status, run, now));
         return new SubmitResult(SubmitOutcome.Rerun, run, null);
-    }
-
-    public enum CancelOutcome
-    {
-        Cancelled,
-        NotFound,
-        AlreadyFinished,
     }
 
     /// <summary>
     /// Cancels a queued or running request of this user and refunds its run, once; a deal, each
-    /// of its unfinished steps (<see cref="Deals.DealStore.Cancel"/>). <paramref name="by"/> says who
-    /// ("the client", "the admin NAME") in the stored message. Returns the request as it is now and
-    /// the jobs to stop if they are running here.
+    /// of its unfinished steps (<see cref="CancelDeal"/>). <paramref name="by"/> says who ("the
+    /// client", "the admin NAME") in the stored message. Returns the request as it is now. A job
+    /// of it running in this process is stopped after the commit by the executor's observer of
+    /// cancelled rows; elsewhere it stops at its next heartbeat.
     /// </summary>
-    public static (CancelOutcome Outcome, RequestRecord? Request, List<string> Stop) Cancel(DbConnection connection, string id, string userId, long now, string by)
+    public Task<(CancelOutcome Outcome, RequestRecord? Request)> CancelAsync(string id, string userId, long now, string by) =>
+        WriteAsync(attached: true, (c, unit) => Cancel(c, unit, id, userId, now, by));
+
+    private (CancelOutcome Outcome, RequestRecord? Request) Cancel(DbConnection connection, LifecycleUnit? unit, string id, string userId, long now, string by)
     {
         var current = RequestRecord.Load(connection, id);
         if (current is null || current.UserId != userId || current.IsStep)
         {
-            return (CancelOutcome.NotFound, null, []);
+            return (CancelOutcome.NotFound, null);
         }
-        if (current.Kind == "deal")
+        if (current.Kind == RequestKind.Deal)
         {
-            var (outcome, stopped) = Deals.DealStore.Cancel(connection, current, now, by);
-            return (outcome, RequestRecord.Load(connection, id), stopped);
+            var outcome = CancelDeal(connection, unit, current, now, by);
+            return (outcome, RequestRecord.Load(connection, id));
         }
         var changed = connection.Execute(
             """
@@ -176,9 +194,13 @@ public static class RequestStore
             ("@id", id), ("@run", current.Run), ("@now", now), ("@message", $"cancelled by {by}"));
         if (changed == 0)
         {
-            return (CancelOutcome.AlreadyFinished, current, []);
+            return (CancelOutcome.AlreadyFinished, current);
         }
         Charges.Refund(connection, userId, id, current.Run, current.Price, "cancelled");
-        return (CancelOutcome.Cancelled, RequestRecord.Load(connection, id), [id]);
+        Changed(unit, RequestKind.Offer, new Transition(id, current.Run, current.Status, RequestStatus.Cancelled, now)
+        {
+            UserId = userId, Price = current.Price, Code = "cancelled", Message = $"cancelled by {by}",
+        });
+        return (CancelOutcome.Cancelled, RequestRecord.Load(connection, id));
     }
 }

@@ -2,20 +2,7 @@ using System.Text.Json.Nodes;
 using System.Data.Common;
 using Switchboard.Storage;
 
-namespace Switchboard.Requests;
-
-public static class RequestStatus
-{
-    public const string Queued = "queued";
-    public const string Running = "running";
-    public const string Succeeded = "succeeded";
-    public const string Failed = "failed";
-    public const string Cancelled = "cancelled";
-    public const string Expired = "expired";
-
-    /// <summary>A deal's pipeline step whose predecessor has not finished yet: not claimable, not queued.</summary>
-    public const string Waiting = "waiting";
-}
+namespace Switchboard.Lifecycle;
 
 /// <summary>A request row as the API shows it.</summary>
 public sealed record RequestRecord(

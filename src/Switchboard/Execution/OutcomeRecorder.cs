@@ -1,0 +1,105 @@
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Options;
+using Switchboard.Config;
+using Switchboard.Handlers;
+using Switchboard.Lifecycle;
+using Switchboard.Observability;
+using Switchboard.Queue;
+using Switchboard.Storage;
+
+namespace Switchboard.Execution;
+
+/// <summary>
+/// How a claim ends: a handler's run classified (succeeded, failed, retried, released on
+/// shutdown, stopped) and written as the lifecycle's transition, each conditional on the claim;
+/// counted once in switchboard_requests_processed_total by how it ended.
+/// </summary>
+/// <param name="logger">The JobRunner's: these lines keep the category operators filter on.</param>
+public sealed class OutcomeRecorder(
+    RequestLifecycle lifecycle, IJobQueue queue, ExecutorIdentity identity, AppConfigs configs, IOptions<SwitchboardOptions> options, ILogger<JobRunner> logger)
+{
+    // Outcomes of switchboard_requests_processed_total: how a claim ended, once per claim.
+    private const string Succeeded = "succeeded", Failed = "failed", Retried = "retried", Cancelled = "cancelled", Released = "released";
+
+    public Task<bool> FailAsync(ClaimedJob job, string code, string message, string? usage) =>
+        Reported(job, lifecycle.FailAsync(job, identity.Owner, code, message, usage), Failed);
+
+    /// <summary>Gives the claim back (queued, the attempt not counted).</summary>
+    public Task<bool> ReleaseAsync(ClaimedJob job) => Reported(job, lifecycle.ReleaseAsync(job, identity.Owner), Released);
+
+    public async Task RecordAsync(ClaimedJob job, RunEnd run)
+    {
+        var (context, failure, timedOut) = (run.Context, run.Failure, run.TimedOut);
+        var usage = context.Usage.Count > 0 ? context.Usage.ToJsonString() : null;
+        if (failure is null)
+        {
+            if (context.Results.Count != job.CreateQty)
+            {
+                await FailAsync(job, "handler_result_count", $"the handler produced {context.Results.Count} results, {job.CreateQty} were ordered", usage);
+                return;
+            }
+            var results = new JsonArray([.. context.Results.Select(r => r.DeepClone())]).ToJsonString();
+            if (ResultCaps.ResultsTooLarge(context.Results, results, configs.Api) is { } tooLarge)
+            {
+                // Nothing of it is stored: the request fails whole and is refunded.
+                await FailAsync(job, tooLarge.Code, tooLarge.Message, usage);
+                return;
+            }
+            // A deal's step: its deal's handler starts the next step and settles the deal in the
+            // same unit; its results and the next step's message go out after the commit.
+            await Reported(job, lifecycle.SucceedAsync(job, identity.Owner, results, usage), Succeeded);
+            return;
+        }
+        if (failure is OperationCanceledException && run.Aborted && !timedOut)
+        {
+            // Cancelled by the client, or the lease went to someone else: the store already says what happened.
+            Processed(job, Cancelled);
+            logger.LogInformation("Job stopped: cancelled or lease lost");
+            return;
+        }
+        if (failure is OperationCanceledException && run.ShuttingDown && !timedOut)
+        {
+            await ReleaseAsync(job);
+            logger.LogInformation("Job released on shutdown");
+            return;
+        }
+        var classified = failure switch
+        {
+            HandlerException h => h,
+            OperationCanceledException when timedOut => HandlerException.Retry("timeout", $"the handler did not finish within {run.Timeout.TotalSeconds:0.###} s"),
+            _ => HandlerException.Permanent("handler_error", "the handler failed unexpectedly"),
+        };
+        if (failure is not HandlerException && !timedOut)
+        {
+            logger.LogError(failure, "Handler {Handler} threw", job.Handler);
+        }
+        if (classified.Transient && job.Attempt < job.MaxAttempts)
+        {
+            var delay = RetryPolicy.Delay(options.Value, job.Attempt, classified.RetryAfter);
+            var due = Clock.NowMs() + (long)delay.TotalMilliseconds;
+            if (await Reported(job, lifecycle.RetryAsync(job, identity.Owner, classified.Code, classified.Message, due), Retried))
+            {
+                SwitchboardMetrics.Retries.WithLabels(job.Handler).Inc();
+                logger.LogInformation("Attempt {Attempt} failed ({Code}); retrying in {Delay} ms", job.Attempt, classified.Code, (long)delay.TotalMilliseconds);
+                queue.EnqueueLater(new JobMessage(job.RequestId, job.Run), delay);
+            }
+            return;
+        }
+        await FailAsync(job, classified.Code, classified.Message, usage);
+        logger.LogInformation("Request failed ({Code}) after {Attempt} attempt(s)", classified.Code, job.Attempt);
+    }
+
+    /// <summary>Counts the claim's end: <paramref name="outcome"/> once written, else cancelled (the request changed hands).</summary>
+    private async Task<bool> Reported(ClaimedJob job, Task<bool> write, string outcome)
+    {
+        var done = await write;
+        Processed(job, done ? outcome : Cancelled);
+        if (!done)
+        {
+            logger.LogWarning("Outcome of attempt {Attempt} not written: the request changed hands (cancelled, or taken over after a lost lease)", job.Attempt);
+        }
+        return done;
+    }
+
+    private static void Processed(ClaimedJob job, string outcome) => SwitchboardMetrics.RequestsProcessed.WithLabels(job.Handler, outcome).Inc();
+}

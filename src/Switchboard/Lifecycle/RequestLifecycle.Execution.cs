@@ -1,0 +1,308 @@
+using System.Data.Common;
+using Switchboard.Credits;
+using Switchboard.Queue;
+using Switchboard.Storage;
+
+namespace Switchboard.Lifecycle;
+
+/// <summary>
+/// The executor's transitions: claim, renew, succeed, fail with refund, retry, release. Every
+/// statement is conditional on the exact claim it acts for (request, run, attempt, owner,
+/// status), so a stale worker can never overwrite the work of the one that holds the request now.
+/// </summary>
+public sealed partial class RequestLifecycle
+{
+    // Why `status = @queued` / `@running` in statements that find their row by id: the indexes
+    // recon scans are partial (`WHERE status = 'queued'`, `WHERE status = 'running'`). A literal
+    // status would let a plan made on an empty table (a prepared statement's generic plan on a
+    // new deployment) walk such an index instead of the unique id index, and keep doing so as
+    // the table fills: every claim then reads every queued row. A parameter cannot prove a
+    // partial index's predicate, so these statements can only use the id index.
+    public const string ClaimSql = """
+        UPDATE requests SET status = 'running', owner = @owner, attempts = attempts + 1, lease_until = @lease,
+            not_before = NULL, started_at = COALESCE(started_at, @now), updated_at = @now
+        WHERE id = @id AND run = @run AND status = @queued AND (not_before IS NULL OR not_before <= @now)
+        RETURNING attempts, max_attempts, user_id, handler, prompt, params, create_qty, price, parent, step, pipeline
+        """;
+
+    /// <summary>
+    /// queued → running in one statement. Guarantees at most one active execution per request:
+    /// a duplicate or stale message finds the row no longer queued (or not yet due) and gets null.
+    /// </summary>
+    private ClaimedJob? Claim(DbConnection connection, LifecycleUnit? unit, JobMessage message, string owner, long leaseUntil, long now)
+    {
+        ClaimedJob job;
+        var command = connection.Cached(
+            ClaimSql,
+            ("@owner", owner), ("@lease", leaseUntil), ("@now", now), ("@id", message.RequestId), ("@run", message.Run), ("@queued", "queued"));
+        using (var reader = command.ExecuteReader())
+        {
+            if (!reader.Read())
+            {
+                return null;
+            }
+            job = new ClaimedJob(message.RequestId, message.Run, reader.GetInt32(0), reader.GetInt32(1), reader.GetString(2),
+                reader.GetString(3), reader.GetString(4), reader.GetString(5), reader.GetInt32(6), reader.GetInt64(7),
+                reader.StringOrNull(8), reader.IntOrNull(9), reader.StringOrNull(10));
+        }
+        Changed(unit, job.Kind, Claimed(job, now));
+        return job;
+    }
+
+    private static Transition Claimed(ClaimedJob job, long now) =>
+        new(job.RequestId, job.Run, RequestStatus.Queued, RequestStatus.Running, now) { UserId = job.UserId, Price = job.Price, Deal = job.Parent, Step = job.Step };
+
+    /// <summary>
+    /// A claim: on PostgreSQL, claims of one group commit run as one statement
+    /// (<see cref="ClaimManySql"/>); on SQLite, <see cref="ClaimSql"/>.
+    /// </summary>
+    public async Task<ClaimedJob?> ClaimAsync(JobMessage message, string owner, long leaseUntil, long now)
+    {
+        var attached = Attached(RequestKind.Offer, RequestStatus.Running) || Attached(RequestKind.Step, RequestStatus.Running);
+        if (_store.Kind != StoreKind.Postgres)
+        {
+            var handled = Handled(RequestKind.Offer, RequestStatus.Running) || Handled(RequestKind.Step, RequestStatus.Running);
+            return await WriteStatementAsync(attached, handled, (c, unit) => Claim(c, unit, message, owner, leaseUntil, now));
+        }
+        var claim = UnitIf(attached);
+        var job = await _store.WriteBatchedAsync(_claimMany, (message, owner, leaseUntil, now, claim));
+        if (claim is not null)
+        {
+            await claim.PublishAsync();
+        }
+        return job;
+    }
+
+    public const string ClaimManySql = """
+        UPDATE requests r SET status = 'running', owner = m.owner, attempts = r.attempts + 1, lease_until = m.lease,
+            not_before = NULL, started_at = COALESCE(r.started_at, m.now), updated_at = m.now
+        FROM unnest(@ids::text[], @runs::integer[], @owners::text[], @leases::bigint[], @nows::bigint[]) AS m(id, run, owner, lease, now)
+        WHERE r.id = m.id AND r.run = m.run AND r.status = @queued AND (r.not_before IS NULL OR r.not_before <= m.now)
+        RETURNING r.id, r.run, r.attempts, r.max_attempts, r.user_id, r.handler, r.prompt, r.params, r.create_qty, r.price,
+            r.parent, r.step, r.pipeline
+        """;
+
+    /// <summary>
+    /// PostgreSQL: the claim for many messages in one statement. A request named twice in the
+    /// group is claimed once, for the first of its messages; the others get null like any
+    /// duplicate. The join finds each row through the unique id index (see the note on ClaimSql
+    /// for why the status is a parameter).
+    /// </summary>
+    private readonly BatchedStatement<(JobMessage Message, string Owner, long LeaseUntil, long Now, LifecycleUnit? Unit), ClaimedJob?> _claimMany;
+
+    private IReadOnlyList<ClaimedJob?> ClaimMany(DbConnection connection, IReadOnlyList<(JobMessage Message, string Owner, long LeaseUntil, long Now, LifecycleUnit? Unit)> items)
+    {
+        Begin(connection, items.Select(i => i.Unit));
+        using var command = connection.Sql(
+            ClaimManySql,
+            ("@ids", items.Select(i => i.Message.RequestId).ToArray()), ("@runs", items.Select(i => i.Message.Run).ToArray()),
+            ("@owners", items.Select(i => i.Owner).ToArray()), ("@leases", items.Select(i => i.LeaseUntil).ToArray()),
+            ("@nows", items.Select(i => i.Now).ToArray()), ("@queued", "queued"));
+        var claimed = new Dictionary<JobMessage, ClaimedJob>();
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                var message = new JobMessage(reader.GetString(0), reader.GetInt32(1));
+                claimed[message] = new ClaimedJob(message.RequestId, message.Run, reader.GetInt32(2), reader.GetInt32(3), reader.GetString(4),
+                    reader.GetString(5), reader.GetString(6), reader.GetString(7), reader.GetInt32(8), reader.GetInt64(9),
+                    reader.StringOrNull(10), reader.IntOrNull(11), reader.StringOrNull(12));
+            }
+        }
+        var jobs = items.Select(i => claimed.Remove(i.Message, out var job) ? job : null).ToArray();
+        for (var i = 0; i < items.Count; i++)
+        {
+            if (items[i].Unit is { } unit && jobs[i] is { } job)
+            {
+                Changed(unit, job.Kind, Claimed(job, items[i].Now));
+            }
+        }
+        return jobs;
+    }
+
+    /// <summary>Milliseconds until a queued run becomes claimable, or null when it is not waiting for a retry.</summary>
+    public static long? DueIn(DbConnection connection, JobMessage message, long now)
+    {
+        var notBefore = connection.Scalar<long?>(
+            "SELECT not_before FROM requests WHERE id = @id AND run = @run AND status = @queued",
+            ("@id", message.RequestId), ("@run", message.Run), ("@queued", "queued"));
+        return notBefore > now ? notBefore - now : null;
+    }
+
+    /// <summary>Read on the writer, like the claim it follows: it sees what the claim saw.</summary>
+    public Task<long?> DueInAsync(JobMessage message) => _store.WriteStatementAsync(c => DueIn(c, message, Clock.NowMs()));
+
+    private const string Mine = "id = @id AND run = @run AND attempts = @attempt AND owner = @owner AND status = @running";
+
+    private static (string, object?)[] Key(ClaimedJob job, string owner, long now, params (string, object?)[] more) =>
+        [("@id", job.RequestId), ("@run", job.Run), ("@attempt", job.Attempt), ("@owner", owner), ("@now", now), ("@running", "running"), .. more];
+
+    private static Transition From(ClaimedJob job, string to, long now) =>
+        new(job.RequestId, job.Run, RequestStatus.Running, to, now) { UserId = job.UserId, Price = job.Price, Deal = job.Parent, Step = job.Step };
+
+    /// <summary>
+    /// running → succeeded: results and the final status in one statement, written once per
+    /// (request, attempt), or not at all. A deal's step goes on in its deal's handler, in the same unit.
+    /// </summary>
+    private bool Succeed(DbConnection connection, LifecycleUnit? unit, ClaimedJob job, string owner, string resultsJson, string? usageJson, long now)
+    {
+        if (connection.Execute(
+            $"""
+            UPDATE requests SET status = 'succeeded', results = @results, usage = @usage, owner = NULL, lease_until = NULL,
+                error_code = NULL, error_message = NULL, finished_at = @now, updated_at = @now,
+                expires_at = CASE WHEN expiration IS NULL THEN NULL ELSE @now + expiration * 1000 END
+            WHERE {Mine}
+            """,
+            Key(job, owner, now, ("@results", new Json(resultsJson)), ("@usage", new Json(usageJson)))) != 1)
+        {
+            return false;
+        }
+        Changed(unit, job.Kind, From(job, RequestStatus.Succeeded, now) with { Results = resultsJson });
+        return true;
+    }
+
+    /// <summary>
+    /// A success. An offer's: on PostgreSQL, successes of one group commit run as one statement
+    /// (<see cref="SucceedManySql"/>). A deal's step: a unit of its own, where its deal's handler
+    /// starts the next step and settles the deal; after the commit the handler's work runs
+    /// (the results to the job data store, then the next step's message) before this returns.
+    /// False when the job was no longer this worker's.
+    /// </summary>
+    public async Task<bool> SucceedAsync(ClaimedJob job, string owner, string resultsJson, string? usageJson)
+    {
+        var attached = Attached(job.Kind, RequestStatus.Succeeded);
+        if (job.Parent is not null)
+        {
+            return await WriteAsync(attached, (c, unit) => Succeed(c, unit, job, owner, resultsJson, usageJson, Clock.NowMs()));
+        }
+        if (_store.Kind != StoreKind.Postgres)
+        {
+            return await WriteStatementAsync(attached, Handled(job.Kind, RequestStatus.Succeeded),
+                (c, unit) => Succeed(c, unit, job, owner, resultsJson, usageJson, Clock.NowMs()));
+        }
+        var success = UnitIf(attached);
+        var done = await _store.WriteBatchedAsync(_succeedMany, (job, owner, resultsJson, usageJson, Clock.NowMs(), success));
+        if (success is not null)
+        {
+            await success.PublishAsync();
+        }
+        return done;
+    }
+
+    public const string SucceedManySql = """
+        UPDATE requests r SET status = 'succeeded', results = m.results::jsonb, usage = m.usage::jsonb, owner = NULL,
+            lease_until = NULL, error_code = NULL, error_message = NULL, finished_at = m.now, updated_at = m.now,
+            expires_at = CASE WHEN r.expiration IS NULL THEN NULL ELSE m.now + r.expiration * 1000 END
+        FROM unnest(@ids::text[], @runs::integer[], @attempts::integer[], @owners::text[], @results::text[], @usages::text[], @nows::bigint[])
+            AS m(id, run, attempt, owner, results, usage, now)
+        WHERE r.id = m.id AND r.run = m.run AND r.attempts = m.attempt AND r.owner = m.owner AND r.status = @running
+        RETURNING r.id, r.run, r.attempts
+        """;
+
+    /// <summary>PostgreSQL: the success of many offers' jobs in one statement, each still conditional on its own claim.</summary>
+    private readonly BatchedStatement<(ClaimedJob Job, string Owner, string Results, string? Usage, long Now, LifecycleUnit? Unit), bool> _succeedMany;
+
+    private IReadOnlyList<bool> SucceedMany(DbConnection connection, IReadOnlyList<(ClaimedJob Job, string Owner, string Results, string? Usage, long Now, LifecycleUnit? Unit)> items)
+    {
+        Begin(connection, items.Select(i => i.Unit));
+        using var command = connection.Sql(
+            SucceedManySql,
+            ("@ids", items.Select(i => i.Job.RequestId).ToArray()), ("@runs", items.Select(i => i.Job.Run).ToArray()),
+            ("@attempts", items.Select(i => i.Job.Attempt).ToArray()), ("@owners", items.Select(i => i.Owner).ToArray()),
+            ("@results", items.Select(i => i.Results).ToArray()), ("@usages", items.Select(i => i.Usage).ToArray()),
+            ("@nows", items.Select(i => i.Now).ToArray()), ("@running", "running"));
+        var done = new HashSet<(string, int, int)>();
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                done.Add((reader.GetString(0), reader.GetInt32(1), reader.GetInt32(2)));
+            }
+        }
+        var succeeded = items.Select(i => done.Remove((i.Job.RequestId, i.Job.Run, i.Job.Attempt))).ToArray();
+        for (var i = 0; i < items.Count; i++)
+        {
+            if (items[i].Unit is { } unit && succeeded[i])
+            {
+                var (job, _, results, _, now, _) = items[i];
+                Changed(unit, job.Kind, From(job, RequestStatus.Succeeded, now) with { Results = results });
+            }
+        }
+        return succeeded;
+    }
+
+    /// <summary>
+    /// running → failed, with the refund; the refund happens only if this call moved the status.
+    /// A deal's step refunds its share and stops the steps that wait for it in its deal's
+    /// handler (the lock order of a deal: step rows, then the payer, then the deal's row).
+    /// </summary>
+    private bool Fail(DbConnection connection, LifecycleUnit? unit, ClaimedJob job, string owner, string code, string message, string? usageJson, long now)
+    {
+        var changed = connection.Execute(
+            $"""
+            UPDATE requests SET status = 'failed', error_code = @code, error_message = @message, usage = @usage,
+                owner = NULL, lease_until = NULL, finished_at = @now, updated_at = @now
+            WHERE {Mine}
+            """,
+            Key(job, owner, now, ("@code", code), ("@message", message), ("@usage", new Json(usageJson)))) == 1;
+        if (!changed)
+        {
+            return false;
+        }
+        if (job.Parent is null)
+        {
+            Charges.Refund(connection, job.UserId, job.RequestId, job.Run, job.Price, code);
+        }
+        Changed(unit, job.Kind, From(job, RequestStatus.Failed, now) with { Code = code, Message = message });
+        return true;
+    }
+
+    public Task<bool> FailAsync(ClaimedJob job, string owner, string code, string message, string? usageJson) =>
+        WriteAsync(Attached(job.Kind, RequestStatus.Failed), (c, unit) => Fail(c, unit, job, owner, code, message, usageJson, Clock.NowMs()));
+
+    /// <summary>running → queued after a transient failure, not to be claimed before <paramref name="notBefore"/>.</summary>
+    public Task<bool> RetryAsync(ClaimedJob job, string owner, string code, string message, long notBefore) =>
+        WriteStatementAsync(Attached(job.Kind, RequestStatus.Queued), Handled(job.Kind, RequestStatus.Queued), (c, unit) =>
+        {
+            var now = Clock.NowMs();
+            if (c.Execute(
+                $"""
+                UPDATE requests SET status = 'queued', error_code = @code, error_message = @message, owner = NULL,
+                    lease_until = NULL, not_before = @notBefore, updated_at = @now
+                WHERE {Mine}
+                """,
+                Key(job, owner, now, ("@code", code), ("@message", message), ("@notBefore", notBefore))) != 1)
+            {
+                return false;
+            }
+            Changed(unit, job.Kind, From(job, RequestStatus.Queued, now) with { Code = code, Message = message });
+            return true;
+        });
+
+    /// <summary>running → queued: gives an unfinished job back (shutdown, a resource to wait for); the attempt is not counted against it.</summary>
+    public Task<bool> ReleaseAsync(ClaimedJob job, string owner) =>
+        WriteAsync(Attached(job.Kind, RequestStatus.Queued), (c, unit) =>
+        {
+            var now = Clock.NowMs();
+            if (c.Execute(
+                $"""
+                UPDATE requests SET status = 'queued', attempts = attempts - 1, owner = NULL, lease_until = NULL, updated_at = @now
+                WHERE {Mine}
+                """,
+                Key(job, owner, now)) != 1)
+            {
+                return false;
+            }
+            Changed(unit, job.Kind, From(job, RequestStatus.Queued, now));
+            return true;
+        });
+
+    /// <summary>
+    /// Heartbeat: extends the lease; false when the job is no longer this worker's (cancelled or
+    /// taken over). Not a change of status, so it does not pass the change point.
+    /// </summary>
+    public static bool Renew(DbConnection connection, string requestId, int run, int attempt, string owner, long leaseUntil) =>
+        connection.Execute(
+            "UPDATE requests SET lease_until = @lease WHERE id = @id AND run = @run AND attempts = @attempt AND owner = @owner AND status = @running",
+            ("@lease", leaseUntil), ("@id", requestId), ("@run", run), ("@attempt", attempt), ("@owner", owner), ("@running", "running")) == 1;
+}

@@ -1,0 +1,55 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Switchboard.Lifecycle;
+
+/// <summary>A validated, priced request about to be stored.</summary>
+public sealed record NewRequest(
+    string Id, string UserId, string Service, string Action, string Handler, string InputsJson, string Prompt,
+    string ParamsJson, int CreateQty, int? Expiration, long Price, int MaxAttempts);
+
+public enum SubmitOutcome
+{
+    Created,
+    Rerun,
+    Existing,
+}
+
+public sealed record SubmitResult(SubmitOutcome Outcome, int Run, RequestRecord? Existing);
+
+public enum CancelOutcome
+{
+    Cancelled,
+    NotFound,
+    AlreadyFinished,
+}
+
+/// <summary>A validated, priced deal request about to be stored: the deal's row and one row per step.</summary>
+public sealed record NewDeal(
+    string Id, string UserId, string Name, string InputsJson, string ParamsJson, int? Expiration, long Price, int MaxAttempts,
+    IReadOnlyList<NewStep> Steps)
+{
+    /// <summary>A step's id: derived from its deal's, so a re-run's steps keep their ids.</summary>
+    public static string StepId(string dealId, int step)
+    {
+        Span<byte> digest = stackalloc byte[32];
+        SHA256.HashData(Encoding.UTF8.GetBytes($"step\n{dealId}\n{step}"), digest);
+        return Convert.ToHexStringLower(digest[..16]);
+    }
+}
+
+/// <summary>
+/// One step: an offer's snapshot like an offer request's (handler, params, quantity), its share
+/// of the price, and its prompt: rendered when the step runs on the deal's inputs, the template
+/// itself when it waits for data (rendered when it runs, see <see cref="IStepInputs"/>).
+/// </summary>
+public sealed record NewStep(int Step, string Service, string Action, string Handler, string Pipeline, string Prompt, string ParamsJson, int CreateQty, long Share);
+
+/// <summary>What a worker needs to run a claimed request. <see cref="Parent"/> and <see cref="Step"/> are set on a deal's step.</summary>
+public sealed record ClaimedJob(
+    string RequestId, int Run, int Attempt, int MaxAttempts, string UserId, string Handler, string Prompt,
+    string ParamsJson, int CreateQty, long Price, string? Parent = null, int? Step = null, string? Pipeline = null)
+{
+    /// <summary>An offer's request or a deal's step: a deal's own row is never claimed.</summary>
+    public string Kind => Parent is null ? RequestKind.Offer : RequestKind.Step;
+}
