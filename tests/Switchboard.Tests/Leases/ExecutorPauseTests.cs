@@ -58,6 +58,13 @@ public sealed partial class ExecutorPauseTests() : ProcessTestBase(Catalog)
             ? FakeOpenAi.EchoN(call).After(TimeSpan.FromMinutes(5))
             : FakeOpenAi.EchoN(call);
         await Infrastructure.Cli.PushOpenAiEndpoint(Store, upstream.BaseUrl);
+        // A process stopped inside a transaction keeps its row locks until PostgreSQL ends its
+        // session (or it resumes): recon could not requeue anything. Production should set this too (operations.md).
+        using (var admin = new Npgsql.NpgsqlConnection(TestServices.PostgresAdmin))
+        {
+            admin.Open();
+            SqlExtensions.Exec(admin, $"ALTER DATABASE {Store.DatabaseName} SET idle_in_transaction_session_timeout = '2s'");
+        }
         var api = await Start("api");
         await Start("recon");
         var paused = await Start("executor", "--workers", "32");
@@ -74,16 +81,20 @@ public sealed partial class ExecutorPauseTests() : ProcessTestBase(Catalog)
         var other = await Start("executor", "--workers", "32");
 
         await Signal(paused, "STOP");
+        var pausedAt = DateTimeOffset.UtcNow;
         // Leases are 3 s: recon gives the jobs back and the other executor runs them all meanwhile.
         await WaitUntil(() => Count("succeeded") == Requests, TimeSpan.FromSeconds(20), "the other executor to finish every request");
         var resumedAt = DateTimeOffset.UtcNow;
         await Signal(paused, "CONT");
         await WaitUntil(() => Enumerable.Range(1, Requests).All(upstream.Ends.ContainsKey), TimeSpan.FromSeconds(5), "the paused executor's calls to end");
 
-        // Its calls were stopped, not answered, and it started none after resuming.
+        // Its calls (the first of each prompt: all made before the other executor started) were
+        // stopped, not answered; it started none after resuming; the other called each prompt once.
         Assert.All(Enumerable.Range(1, Requests), i => Assert.False(upstream.Ends[i].Answered, $"call {i} of the paused executor was answered"));
         Assert.DoesNotContain(upstream.Calls, c => c.ReceivedAt >= resumedAt);
-        Assert.Equal(Requests * 2, upstream.Calls.Count);
+        Assert.All(
+            upstream.Calls.Where(c => c.ReceivedAt >= pausedAt).GroupBy(c => Prompt().Match(c.Body).Value),
+            g => Assert.True(g.Count() == 1, $"{g.Key} was called {g.Count()} times during the pause"));
         Assert.False(paused.HasExited);
         Assert.True(other.Logged("Claimed "));
         foreach (var id in ids)
