@@ -38,11 +38,12 @@ public sealed class LeaseRenewer(InFlightJobs inFlight, Store store, IJobQueue q
                     logger.LogWarning("Lease of request {RequestId} lost; stopping its handler", job.RequestId);
                     inFlight.Cancel(job.RequestId);
                 }
-                foreach (var job in jobs.Except(lost))
+                var kept = jobs.Except(lost).ToList();
+                foreach (var job in kept)
                 {
                     inFlight.Renewed(job, sentAt);
                 }
-                await queue.TouchAsync([.. jobs.Except(lost).Select(j => j.Delivery)]);
+                await queue.TouchAsync([.. kept.Select(j => j.Delivery)]);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {

@@ -24,19 +24,13 @@ public sealed class DataFolderLock : IDisposable
 
     public const string HolderFileName = "switchboard.holder";
 
-    private readonly FileStream _lock;
+    // Open for the lock's life: closing it (or the process ending) releases the lock.
+    private FileStream? _held;
 
-    private DataFolderLock(FileStream held, string folder, bool exclusive)
-    {
-        _lock = held;
-        Folder = folder;
-        Exclusive = exclusive;
-    }
-
-    public string Folder { get; }
+    public string Folder { get; private init; } = "";
 
     /// <summary>Whether this process is the folder's only server (the embedded default).</summary>
-    public bool Exclusive { get; }
+    public bool Exclusive { get; private init; }
 
     /// <summary>
     /// Takes the lock on <paramref name="folder"/> (created 0700 when missing), or throws
@@ -78,7 +72,7 @@ public sealed class DataFolderLock : IDisposable
             lock: {mode}
 
             """);
-        return new DataFolderLock(held, folder, exclusive);
+        return new DataFolderLock { _held = held, Folder = folder, Exclusive = exclusive };
     }
 
     /// <summary>The holder file's lines as one phrase, or why there is none.</summary>
@@ -117,7 +111,7 @@ public sealed class DataFolderLock : IDisposable
         File.Move(temporary, path, overwrite: true);
     }
 
-    public void Dispose() => _lock.Dispose();
+    public void Dispose() => _held?.Dispose();
 }
 
 /// <summary>

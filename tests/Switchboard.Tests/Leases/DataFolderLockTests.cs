@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Json;
 using Switchboard.Storage;
 using Switchboard.Tests.Infrastructure;
 
@@ -49,27 +48,16 @@ public sealed class DataFolderLockTests
         var hold = true;
         upstream.Fallback = call => Volatile.Read(ref hold) ? FakeOpenAi.EchoN(call).After(TimeSpan.FromMinutes(5)) : FakeOpenAi.EchoN(call);
         await using var dir = TestStore.Create(StoreKind.Sqlite);
-        await Infrastructure.Cli.PushOpenAiEndpoint(dir, upstream.BaseUrl);
-        await Infrastructure.Cli.ApplyCatalog(dir, """
-            handlers:
-              - {id: openai.chat, credits: 1}
-            offers:
-              - {service: chat, action: ask, handler: openai.chat, price: 2, prompt_template: "Q {n}", params: {model: m}}
-            """);
+        await ChatOffer.Install(dir, upstream, price: 2);
         var (userId, key) = await Infrastructure.Cli.CreateUser(dir, "alice", 1000);
         // A lease far longer than the test may take: only the takeback can finish the running ones in time.
         string[] settings = ["--workers", "16", "--Switchboard:LeaseSeconds=120"];
         const int Requests = 40;
-        var ids = new List<string>();
+        List<string> ids;
         await using (var first = await SwitchboardProcess.Start(dir, settings))
         {
             using var client = first.Client(key);
-            for (var i = 0; i < Requests; i++)
-            {
-                var response = await client.PostAsJsonAsync("/svc/chat/ask/", new { n = i });
-                Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-                ids.Add(await SwitchboardFactory.IdOf(response));
-            }
+            ids = await ChatOffer.Submit(client, Requests);
             // Sixteen are running (one per worker, each held upstream); the rest wait in the in-process queue.
             await upstream.WaitForCalls(16, TimeSpan.FromSeconds(30));
             await first.Kill();
