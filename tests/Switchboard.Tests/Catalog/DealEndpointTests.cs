@@ -9,19 +9,19 @@ public sealed class DealEndpointTests : AppTests
     {
         var app = await TestApp.StartAsync(StoreKind.Sqlite, catalog: DealCatalogTests.Offers + """
 
-          - {service: image, action: hidden, handler: echo.render, price: 1, prompt_template: "Hidden {what}", enabled: false}
-          - {service: text, action: hello, handler: echo.render, price: 1, prompt_template: "Say hello"}
-        deals:
-          - name: blog-pack
-            offers: [{offer: text/outline}, {offer: text/draft, pipeline: overwrite}]
-            price_modifier: 10
-            addons: [{offer: text/tweet, pipeline: overwrite}, {offer: image/cover}, {offer: image/hidden}]
-            addons_modifier: 20
-          - {name: fixed, offers: [{offer: image/cover}], price: 1}
-          - {name: off, offers: [{offer: text/outline}], enabled: false}
-          - {name: hidden, offers: [{offer: text/outline}, {offer: image/hidden}]}
-          - {name: plain, offers: [{offer: text/hello}], price: 1}
-        """);
+              - {service: image, action: hidden, handler: echo.render, price: 1, prompt_template: "Hidden {what}", enabled: false}
+              - {service: text, action: hello, handler: echo.render, price: 1, prompt_template: "Say hello"}
+            deals:
+              - name: blog-pack
+                offers: [{offer: text/outline}, {offer: text/draft, pipeline: overwrite}]
+                price_modifier: 10
+                addons: [{offer: text/tweet, pipeline: overwrite}, {offer: image/cover}, {offer: image/hidden}]
+                addons_modifier: 20
+              - {name: fixed, offers: [{offer: image/cover}], price: 1}
+              - {name: off, offers: [{offer: text/outline}], enabled: false}
+              - {name: hidden, offers: [{offer: text/outline}, {offer: image/hidden}]}
+              - {name: plain, offers: [{offer: text/hello}], price: 1}
+            """);
         _client = app.CreateClient();
         return app;
     }

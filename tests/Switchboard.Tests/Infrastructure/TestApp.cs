@@ -115,6 +115,9 @@ public sealed class TestApp : IAsyncDisposable
         return part;
     }
 
+    /// <summary>Starts a real <c>serve</c> process (the built binary) on this store, stopped with the app.</summary>
+    public async Task<SwitchboardProcess> StartServeAsync(params string[] args) => Own(await SwitchboardProcess.Start(Store, args));
+
     /// <summary>Runs <paramref name="undo"/> when the app is disposed, before the server stops (a store outage ended, an environment variable removed).</summary>
     public void AtEnd(Action undo) => _atEnd.Add(() =>
     {
