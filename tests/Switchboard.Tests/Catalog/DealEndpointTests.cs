@@ -92,15 +92,6 @@ public sealed class DealEndpointTests : AppTests
         Assert.Contains("Quote_blog_pack", operationIds);
     }
 
-    internal static async Task<JsonObject> Problem(HttpResponseMessage response, HttpStatusCode status, string code)
-    {
-        Assert.Equal(status, response.StatusCode);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        var problem = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
-        Assert.Equal(code, problem["code"]!.GetValue<string>());
-        return problem;
-    }
-
     /// <summary>Every "required" list of a schema in the document (not the booleans of parameters and bodies).</summary>
     private static IEnumerable<JsonArray> Required(JsonNode? node) => node switch
     {

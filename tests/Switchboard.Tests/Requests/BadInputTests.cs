@@ -37,10 +37,7 @@ public abstract class BadInputTests(StoreKind kind) : AppTests
     /// <summary>Asserts the problem shape and that nothing was stored or charged.</summary>
     private async Task<JsonObject> AssertProblem(HttpResponseMessage response, HttpStatusCode status, string code)
     {
-        Assert.Equal(status, response.StatusCode);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        var problem = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
-        Assert.Equal(code, problem["code"]!.GetValue<string>());
+        var problem = await Problem(response, status, code);
         Assert.Equal((int)status, problem["status"]!.GetValue<int>());
         Assert.False(string.IsNullOrEmpty(problem["title"]?.GetValue<string>()));
         Assert.Equal(0, Ledger.RequestCount(App.Store));
