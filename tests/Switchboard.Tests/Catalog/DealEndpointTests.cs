@@ -1,20 +1,13 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json.Nodes;
-using Switchboard.Tests.Infrastructure;
-
 namespace Switchboard.Tests.Catalog;
 
 /// <summary>What clients see of deals without a key: the listing, the OpenAPI document and quotes.</summary>
-public sealed class DealEndpointTests : IAsyncLifetime
+public sealed class DealEndpointTests : AppTests
 {
-    private readonly TestStore _dir = TestStore.Create(Storage.StoreKind.Sqlite);
-    private SwitchboardFactory _app = null!;
     private HttpClient _client = null!;
 
-    public async Task InitializeAsync()
+    protected override async Task<TestApp> StartAsync()
     {
-        await Infrastructure.Cli.ApplyCatalog(_dir, DealCatalogTests.Offers + """
+        var app = await TestApp.StartAsync(StoreKind.Sqlite, catalog: DealCatalogTests.Offers + """
 
               - {service: image, action: hidden, handler: echo.render, price: 1, prompt_template: "Hidden {what}", enabled: false}
               - {service: text, action: hello, handler: echo.render, price: 1, prompt_template: "Say hello"}
@@ -29,15 +22,8 @@ public sealed class DealEndpointTests : IAsyncLifetime
               - {name: hidden, offers: [{offer: text/outline}, {offer: image/hidden}]}
               - {name: plain, offers: [{offer: text/hello}], price: 1}
             """);
-        _app = new SwitchboardFactory(_dir);
-        _client = _app.CreateClient();
-    }
-
-    public async Task DisposeAsync()
-    {
-        _client.Dispose();
-        await _app.DisposeAsync();
-        await _dir.DisposeAsync();
+        _client = app.CreateClient();
+        return app;
     }
 
     private static IEnumerable<string> Strings(JsonNode? list) => list!.AsArray().Select(v => v!.GetValue<string>());
@@ -106,15 +92,6 @@ public sealed class DealEndpointTests : IAsyncLifetime
         Assert.Contains("Quote_blog_pack", operationIds);
     }
 
-    internal static async Task<JsonObject> Problem(HttpResponseMessage response, HttpStatusCode status, string code)
-    {
-        Assert.Equal(status, response.StatusCode);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        var problem = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
-        Assert.Equal(code, problem["code"]!.GetValue<string>());
-        return problem;
-    }
-
     /// <summary>Every "required" list of a schema in the document (not the booleans of parameters and bodies).</summary>
     private static IEnumerable<JsonArray> Required(JsonNode? node) => node switch
     {
@@ -150,7 +127,7 @@ public sealed class DealEndpointTests : IAsyncLifetime
         string[] expected = chosen.Length == 0 ? [] : chosen.Split(',');
         Assert.Equal(expected, Strings(quote["addons"]!["chosen"]));
         Assert.Equal(["text/outline", "text/draft", .. expected], steps.Select(s => s!["offer"]!.GetValue<string>()));
-        Assert.Equal(0, Ledger.RequestCount(_dir));
+        Assert.Equal(0, Ledger.RequestCount(App.Store));
     }
 
     [Theory]

@@ -1,9 +1,3 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json.Nodes;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
-
 namespace Switchboard.Tests.Recon;
 
 /// <summary>
@@ -35,12 +29,14 @@ public sealed class HealthAndAlertsTests : IAsyncLifetime
         await _discord.DisposeAsync();
     }
 
-    private sealed record Setup(TestStore Store, SwitchboardFactory App, HttpClient User, HttpClient Admin);
+    private sealed record Setup(TestApp App, HttpClient User, HttpClient Admin);
 
     /// <summary>One resource with one slot, a handler on it whose upstream answers after <paramref name="upstreamDelay"/>, and the recon config.</summary>
-    private async Task<Setup> Start(TestStore store, TimeSpan upstreamDelay, string alerts)
+    private async Task<Setup> Start(StoreKind kind, TimeSpan upstreamDelay, string alerts, bool redis = false, string? redisUri = null)
     {
-        _owned.Add(store);
+        var app = await TestApp.StartAsync(kind, redis: redis, redisUri: redisUri);
+        _owned.Add(app);
+        var store = app.Store;
         if (store.ConfigPath is not null)
         {
             // The same bootstrap file, with a key for the webhook secret.
@@ -48,27 +44,17 @@ public sealed class HealthAndAlertsTests : IAsyncLifetime
         }
         _upstream.Fallback = _ => FakeReply.Choices("ok").After(upstreamDelay);
         await Infrastructure.Cli.PushOpenAiEndpoint(store, _upstream.BaseUrl);
-        await Infrastructure.Cli.ApplyCatalog(store, $$"""
+        await app.ApplyCatalogAsync($$"""
             handlers:
               - {id: openai.chat, credits: 1, resource: api}
             offers:
               - {service: chat, action: ask, handler: openai.chat, price: 1, prompt_template: "Q {n}", params: {model: m} }
             """);
-        await Push(store, "resource_map", "resource_map:\n  api: {max_concurrent: 1, credits: 10}\n");
-        await Push(store, "recon", $"discord:\n  ~webhook: {_discord.Address}/api/webhooks/9/secret-token\nalerts: {alerts}\n");
-        var (_, userKey) = await Infrastructure.Cli.CreateUser(store, "alice", 1_000);
-        var admin = await Infrastructure.Cli.Json(store, "users", "create", "root", "--admin");
-        var app = new SwitchboardFactory(store);
-        _owned.Add(app);
-        return new Setup(store, app, app.ClientFor(userKey), app.ClientFor(admin["api_key"]!.GetValue<string>()));
-    }
-
-    private static async Task Push(TestStore store, string id, string yaml)
-    {
-        var file = Path.Combine(store.Path, $"{id}-{Guid.NewGuid():N}.yaml");
-        await File.WriteAllTextAsync(file, yaml);
-        var (exit, _, error) = await Infrastructure.Cli.Run(store, "config", "push", file, "--id", id);
-        Assert.True(exit == 0, error);
+        await app.PushConfigAsync("resource_map", "resource_map:\n  api: {max_concurrent: 1, credits: 10}\n");
+        await app.PushConfigAsync("recon", $"discord:\n  ~webhook: {_discord.Address}/api/webhooks/9/secret-token\nalerts: {alerts}\n");
+        var alice = await app.AddUserAsync("alice", 1_000);
+        var root = await app.AddAdminAsync();
+        return new Setup(app, alice.Client, root.Client);
     }
 
     private static async Task<string> Submit(HttpClient user, int n)
@@ -85,21 +71,6 @@ public sealed class HealthAndAlertsTests : IAsyncLifetime
         return (await response.Content.ReadFromJsonAsync<JsonObject>())!;
     }
 
-    private static async Task<JsonObject> WaitForHealth(HttpClient admin, Func<JsonObject, bool> until, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (true)
-        {
-            var health = await Health(admin);
-            if (until(health))
-            {
-                return health;
-            }
-            Assert.True(DateTime.UtcNow < deadline, "health never matched: " + health.ToJsonString());
-            await Task.Delay(100);
-        }
-    }
-
     private static JsonObject? QueueOf(JsonObject health, string list, string name) =>
         health["queues"]![list]!.AsArray().OfType<JsonObject>().FirstOrDefault(q => q["name"]!.GetValue<string>() == name);
 
@@ -109,12 +80,12 @@ public sealed class HealthAndAlertsTests : IAsyncLifetime
     [Fact]
     public async Task AStuckRequestFiresOldestQueuedOnceAndResolvesItOnce()
     {
-        var s = await Start(TestStore.Create(StoreKind.Sqlite), TimeSpan.FromSeconds(3), "{oldest_queued_s: 1}");
+        var s = await Start(StoreKind.Sqlite, TimeSpan.FromSeconds(3), "{oldest_queued_s: 1}");
         var first = await Submit(s.User, 1);
         await SwitchboardFactory.WaitFor(s.User, first, TimeSpan.FromSeconds(10), "running");
         var second = await Submit(s.User, 2);
 
-        var firing = await WaitForHealth(s.Admin, h => Firing(h, "oldest_queued"), TimeSpan.FromSeconds(10));
+        var firing = await s.Admin.WaitForHealth(h => Firing(h, "oldest_queued"), TimeSpan.FromSeconds(10));
         var alert = firing["alerts"]!["firing"]!.AsArray().Single()!;
         Assert.Equal("openai.chat", alert["subject"]!.GetValue<string>());
         Assert.Equal(1, QueueOf(firing, "by_handler", "openai.chat")!["depth"]!.GetValue<long>());
@@ -123,7 +94,7 @@ public sealed class HealthAndAlertsTests : IAsyncLifetime
         await SwitchboardFactory.WaitForEnd(s.User, first);
         await SwitchboardFactory.WaitForEnd(s.User, second);
         var calls = await _discord.WaitForCalls(2, TimeSpan.FromSeconds(10));
-        await Task.Delay(1_000);
+        await Task.Delay(1_000); // time passes on purpose: no third message may come
         Assert.Equal(2, _discord.Calls.Count);
         Assert.StartsWith("[FIRING] oldest_queued openai.chat", calls[0].Json["content"]!.GetValue<string>());
         Assert.StartsWith("[RESOLVED] oldest_queued openai.chat", calls[1].Json["content"]!.GetValue<string>());
@@ -134,11 +105,11 @@ public sealed class HealthAndAlertsTests : IAsyncLifetime
     [Fact]
     public async Task HealthShowsExecutorsFromRedisHeartbeatsQueuesResourcesAndDependencies()
     {
-        var s = await Start(TestStore.Create(StoreKind.Postgres, redis: true), TimeSpan.FromSeconds(3), "{}");
+        var s = await Start(StoreKind.Postgres, TimeSpan.FromSeconds(3), "{}", redis: true);
         // Another executor's heartbeat, as ExecutorHeartbeat writes it.
         var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(TestServices.Redis);
         await using var _ = redis;
-        var prefix = "{" + s.Store.RedisPrefix + "}";
+        var prefix = "{" + s.App.Store.RedisPrefix + "}";
         var other = new JsonObject { ["owner"] = "other:1", ["handlers"] = new JsonArray("echo.render"), ["version"] = "9.9.9", ["workers"] = 4, ["in_flight"] = 2, ["started_at"] = "2026-01-01T00:00:00.000Z" };
         await redis.GetDatabase().StringSetAsync($"{prefix}:executor:other:1", other.ToJsonString(), TimeSpan.FromMinutes(1));
         await redis.GetDatabase().SortedSetAddAsync($"{prefix}:executors", "other:1", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
@@ -149,7 +120,7 @@ public sealed class HealthAndAlertsTests : IAsyncLifetime
         {
             ids.Add(await Submit(s.User, i));
         }
-        var health = await WaitForHealth(s.Admin,
+        var health = await s.Admin.WaitForHealth(
             h => h["executors"]?["live"]?.GetValue<int>() == 2 && QueueOf(h, "by_handler", "openai.chat")?["depth"]?.GetValue<long>() == 2,
             TimeSpan.FromSeconds(15));
 
@@ -185,7 +156,7 @@ public sealed class HealthAndAlertsTests : IAsyncLifetime
     [Fact]
     public async Task HealthIsForAdminsOnly()
     {
-        var s = await Start(TestStore.Create(StoreKind.Sqlite), TimeSpan.Zero, "{}");
+        var s = await Start(StoreKind.Sqlite, TimeSpan.Zero, "{}");
         var response = await s.User.GetAsync("/admin/api/health");
         Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
         Assert.Equal("admin_required", (await response.Content.ReadFromJsonAsync<JsonObject>())!["code"]!.GetValue<string>());
@@ -204,26 +175,26 @@ public sealed class HealthAndAlertsTests : IAsyncLifetime
     public async Task AHangingWebhookDoesNotHoldUpRecon()
     {
         _discord.Fallback = _ => FakeReply.Text(204, "").After(TimeSpan.FromSeconds(60));
-        var s = await Start(TestStore.Create(StoreKind.Sqlite), TimeSpan.FromSeconds(2), "{oldest_queued_s: 1}");
+        var s = await Start(StoreKind.Sqlite, TimeSpan.FromSeconds(2), "{oldest_queued_s: 1}");
         var first = await Submit(s.User, 1);
         await SwitchboardFactory.WaitFor(s.User, first, TimeSpan.FromSeconds(10), "running");
         var second = await Submit(s.User, 2);
-        await WaitForHealth(s.Admin, h => Firing(h, "oldest_queued"), TimeSpan.FromSeconds(10));
+        await s.Admin.WaitForHealth(h => Firing(h, "oldest_queued"), TimeSpan.FromSeconds(10));
         await _discord.WaitForCalls(1, TimeSpan.FromSeconds(10));
 
         // While the webhook hangs, recon still repairs: a result past its expiration expires,
         // and the alert resolves (its message waits behind the hanging one).
         await SwitchboardFactory.WaitForEnd(s.User, first);
-        s.Store.Query(c => c.Execute("UPDATE requests SET expires_at = 1 WHERE id = @id", ("@id", first)));
+        s.App.Store.Query(c => c.Execute("UPDATE requests SET expires_at = 1 WHERE id = @id", ("@id", first)));
         await SwitchboardFactory.WaitFor(s.User, first, TimeSpan.FromSeconds(5), "expired");
         await SwitchboardFactory.WaitForEnd(s.User, second);
-        await WaitForHealth(s.Admin, h => !Firing(h, "oldest_queued"), TimeSpan.FromSeconds(5));
+        await s.Admin.WaitForHealth(h => !Firing(h, "oldest_queued"), TimeSpan.FromSeconds(5));
     }
 
     [Fact]
     public async Task FailingCallsShowInTheErrorRateAndFireItsAlert()
     {
-        var s = await Start(TestStore.Create(StoreKind.Sqlite), TimeSpan.Zero, "{error_rate: {percent: 50, window_s: 60, min_calls: 2}}");
+        var s = await Start(StoreKind.Sqlite, TimeSpan.Zero, "{error_rate: {percent: 50, window_s: 60, min_calls: 2}}");
         _upstream.Fallback = _ => FakeReply.Error(400, "bad request");
         var ids = new List<string> { await Submit(s.User, 1), await Submit(s.User, 2) };
         foreach (var id in ids)
@@ -231,7 +202,7 @@ public sealed class HealthAndAlertsTests : IAsyncLifetime
             Assert.Equal("failed", (await SwitchboardFactory.WaitForEnd(s.User, id))["status"]!.GetValue<string>());
         }
 
-        var health = await WaitForHealth(s.Admin, h => Firing(h, "error_rate"), TimeSpan.FromSeconds(10));
+        var health = await s.Admin.WaitForHealth(h => Firing(h, "error_rate"), TimeSpan.FromSeconds(10));
         var errors = health["errors"]!["by_handler"]!.AsArray().Single()!;
         Assert.Equal("openai.chat", errors["handler"]!.GetValue<string>());
         Assert.Equal(100, errors["error_percent"]!.GetValue<double>());
@@ -246,11 +217,11 @@ public sealed class HealthAndAlertsTests : IAsyncLifetime
         var redis = new RedisServerProcess(Directory.CreateTempSubdirectory("redis-").FullName);
         _owned.Add(redis);
         await redis.Start();
-        var s = await Start(TestStore.Create(StoreKind.Postgres, redisUri: redis.Uri), TimeSpan.Zero, "{unreachable_s: 1}");
-        await WaitForHealth(s.Admin, h => h["dependencies"]!["redis"]!["up"]!.GetValue<bool>(), TimeSpan.FromSeconds(10));
+        var s = await Start(StoreKind.Postgres, TimeSpan.Zero, "{unreachable_s: 1}", redisUri: redis.Uri);
+        await s.Admin.WaitForHealth(h => h["dependencies"]!["redis"]!["up"]!.GetValue<bool>(), TimeSpan.FromSeconds(10));
 
         await redis.Kill();
-        var down = await WaitForHealth(s.Admin, h => Firing(h, "unreachable"), TimeSpan.FromSeconds(30));
+        var down = await s.Admin.WaitForHealth(h => Firing(h, "unreachable"), TimeSpan.FromSeconds(30));
         Assert.False(down["dependencies"]!["redis"]!["up"]!.GetValue<bool>());
         Assert.NotNull(down["dependencies"]!["redis"]!["down_since"]);
         Assert.True(down["dependencies"]!["store"]!["up"]!.GetValue<bool>());
@@ -258,7 +229,7 @@ public sealed class HealthAndAlertsTests : IAsyncLifetime
         Assert.StartsWith("[FIRING] unreachable redis: redis cannot be reached", fired[0].Json["content"]!.GetValue<string>());
 
         await redis.Start();
-        await WaitForHealth(s.Admin, h => !Firing(h, "unreachable") && h["dependencies"]!["redis"]!["up"]!.GetValue<bool>(), TimeSpan.FromSeconds(30));
+        await s.Admin.WaitForHealth(h => !Firing(h, "unreachable") && h["dependencies"]!["redis"]!["up"]!.GetValue<bool>(), TimeSpan.FromSeconds(30));
         var calls = await _discord.WaitForCalls(2, TimeSpan.FromSeconds(10));
         Assert.StartsWith("[RESOLVED] unreachable redis", calls[1].Json["content"]!.GetValue<string>());
     }

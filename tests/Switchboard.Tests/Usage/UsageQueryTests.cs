@@ -1,27 +1,22 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Switchboard.Config;
 using Switchboard.Hosting;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 using Switchboard.Usage;
 
 namespace Switchboard.Tests.Usage;
 
 /// <summary>The <c>usage</c> command and <c>GET /admin/api/usage</c> over stored usage.</summary>
-public abstract class UsageQueryTests(StoreKind kind) : IAsyncLifetime
+public abstract class UsageQueryTests(StoreKind kind) : AppTests
 {
-    private readonly TestStore _dir = TestStore.Create(kind);
     private string _alice = "", _bob = "";
     private DateTimeOffset _recent;
 
-    public async Task InitializeAsync()
+    protected override async Task<TestApp> StartAsync()
     {
-        (_alice, _) = await Infrastructure.Cli.CreateUser(_dir, "alice", 0);
-        (_bob, _) = await Infrastructure.Cli.CreateUser(_dir, "bob", 0);
+        var app = await TestApp.StartAsync(kind);
+        (_alice, _) = await Infrastructure.Cli.CreateUser(app.Store, "alice", 0);
+        (_bob, _) = await Infrastructure.Cli.CreateUser(app.Store, "bob", 0);
         var now = DateTimeOffset.UtcNow;
         _recent = now.AddMinutes(-5);
         var recorder = new UsageRecorder();
@@ -35,15 +30,14 @@ public abstract class UsageQueryTests(StoreKind kind) : IAsyncLifetime
         // Three hours and three days ago.
         recorder.Record("gpu", "openai.chat", _alice, 10, 20, false, TimeSpan.FromMilliseconds(1000), now.AddHours(-3));
         recorder.Record(null, "echo.render", _bob, 0, 5, false, TimeSpan.FromMilliseconds(7), now.AddDays(-3));
-        var flusher = new UsageFlusher(recorder, _dir.Store, Options.Create(new SwitchboardOptions()), NullLogger<UsageFlusher>.Instance);
+        var flusher = new UsageFlusher(recorder, app.Store.Store, Options.Create(new SwitchboardOptions()), NullLogger<UsageFlusher>.Instance);
         Assert.True(await flusher.FlushAsync());
+        return app;
     }
-
-    public async Task DisposeAsync() => await _dir.DisposeAsync();
 
     private async Task<List<JsonObject>> Lines(params string[] args)
     {
-        var (exit, output, error) = await Infrastructure.Cli.Run(_dir, ["usage", .. args]);
+        var (exit, output, error) = await App.CliAsync(["usage", .. args]);
         Assert.True(exit == 0, $"usage {string.Join(' ', args)} exited {exit}: {error}");
         return [.. output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => (JsonObject)JsonNode.Parse(line)!)];
     }
@@ -108,7 +102,7 @@ public abstract class UsageQueryTests(StoreKind kind) : IAsyncLifetime
     [InlineData("99999999w")]
     public async Task ABadSinceIsAUsageError(string since)
     {
-        var (exit, output, error) = await Infrastructure.Cli.Run(_dir, "usage", "--since", since);
+        var (exit, output, error) = await App.CliAsync("usage", "--since", since);
 
         Assert.Equal(2, exit);
         Assert.Empty(output);
@@ -120,7 +114,7 @@ public abstract class UsageQueryTests(StoreKind kind) : IAsyncLifetime
     [Fact]
     public async Task AnUnknownUserIsAnErrorNotAnEmptyAnswer()
     {
-        var (exit, output, error) = await Infrastructure.Cli.Run(_dir, "usage", "--user", "nobody");
+        var (exit, output, error) = await App.CliAsync("usage", "--user", "nobody");
 
         Assert.Equal(1, exit);
         Assert.Empty(output);
@@ -130,11 +124,8 @@ public abstract class UsageQueryTests(StoreKind kind) : IAsyncLifetime
     [Fact]
     public async Task TheAdminApiAnswersAdminsOnlyWithTheSameRows()
     {
-        var root = await Infrastructure.Cli.Json(_dir, "users", "create", "root", "--admin");
-        var (_, aliceKey) = await Infrastructure.Cli.CreateUser(_dir, "carol", 0);
-        await using var app = new SwitchboardFactory(_dir);
-        using var admin = app.ClientFor(root["api_key"]!.GetValue<string>());
-        using var user = app.ClientFor(aliceKey);
+        var admin = (await App.AddAdminAsync()).Client;
+        var user = (await App.AddUserAsync("carol", 0)).Client;
 
         var all = await admin.GetFromJsonAsync<JsonObject>("/admin/api/usage");
         var mine = await admin.GetFromJsonAsync<JsonObject>("/admin/api/usage?user=alice&since=1h&resource=gpu&per_minute=true");
@@ -149,17 +140,11 @@ public abstract class UsageQueryTests(StoreKind kind) : IAsyncLifetime
         Assert.Equal("alice", row["user"]!.GetValue<string>());
         Assert.Equal(3, row["calls"]!.GetValue<long>());
         Assert.NotNull(row["minute"]);
-        await AssertProblem(refused, HttpStatusCode.Forbidden, "admin_required");
-        await AssertProblem(badSince, HttpStatusCode.BadRequest, "invalid_since");
-        await AssertProblem(noUser, HttpStatusCode.NotFound, "user_not_found");
+        await Problem(refused, HttpStatusCode.Forbidden, "admin_required");
+        await Problem(badSince, HttpStatusCode.BadRequest, "invalid_since");
+        await Problem(noUser, HttpStatusCode.NotFound, "user_not_found");
     }
 
-    private static async Task AssertProblem(HttpResponseMessage response, HttpStatusCode status, string code)
-    {
-        Assert.Equal(status, response.StatusCode);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        Assert.Equal(code, (await response.Content.ReadFromJsonAsync<JsonObject>())!["code"]!.GetValue<string>());
-    }
 }
 
 public sealed class UsageQueryOnSqlite() : UsageQueryTests(StoreKind.Sqlite);
