@@ -1,6 +1,3 @@
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
-
 namespace Switchboard.Tests.Distributed;
 
 /// <summary>

@@ -1,7 +1,4 @@
-using System.Net.Http.Json;
 using Microsoft.Playwright;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Panel;
 

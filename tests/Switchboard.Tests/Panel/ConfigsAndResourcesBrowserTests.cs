@@ -1,8 +1,5 @@
-using System.Net.Http.Json;
 using Microsoft.Playwright;
 using Switchboard.Config;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Panel;
 

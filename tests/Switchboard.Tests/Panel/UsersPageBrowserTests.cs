@@ -1,6 +1,4 @@
 using Microsoft.Playwright;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Panel;
 

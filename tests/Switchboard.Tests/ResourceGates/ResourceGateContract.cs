@@ -1,7 +1,6 @@
 using Switchboard.Config;
 using Switchboard.Queue;
 using Switchboard.Resources;
-using Switchboard.Tests.Infrastructure;
 using Switchboard.Tests.QueueContract;
 
 namespace Switchboard.Tests.ResourceGates;

@@ -1,8 +1,3 @@
-using System.Net;
-using System.Net.Http.Json;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
-
 namespace Switchboard.Tests.ResourceGates;
 
 /// <summary>What happens to jobs while they wait in a lane: cancelled, or their resource removed from the map.</summary>

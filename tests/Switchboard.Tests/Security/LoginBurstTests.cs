@@ -1,8 +1,5 @@
-using System.Net;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Switchboard.Admin.Panel;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Security;
 

@@ -1,9 +1,6 @@
 using System.Collections.Concurrent;
-using System.Net.Http.Json;
 using Microsoft.Playwright;
 using Switchboard.Config;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Security;
 

@@ -1,9 +1,6 @@
 using System.Buffers.Binary;
-using System.Net;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Options;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 using Switchboard.Users;
 
 namespace Switchboard.Tests.Security;

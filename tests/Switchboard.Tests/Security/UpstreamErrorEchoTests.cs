@@ -1,7 +1,3 @@
-using System.Net.Http.Json;
-using System.Text.Json.Nodes;
-using Switchboard.Tests.Infrastructure;
-
 namespace Switchboard.Tests.Security;
 
 /// <summary>

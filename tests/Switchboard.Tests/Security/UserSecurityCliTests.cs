@@ -1,7 +1,4 @@
-using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Identity;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 using Switchboard.Users;
 
 namespace Switchboard.Tests.Security;
