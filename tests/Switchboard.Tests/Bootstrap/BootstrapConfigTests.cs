@@ -1,18 +1,12 @@
 using Npgsql;
 using Switchboard.Config;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Bootstrap;
 
 /// <summary>The bootstrap config (--config): what it reads, and how it says what is wrong.</summary>
-public sealed class BootstrapConfigTests : IAsyncLifetime
+public sealed class BootstrapConfigTests : AppTests
 {
-    private readonly TestStore _dir = TestStore.Create(StoreKind.Sqlite);
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync() => await _dir.DisposeAsync();
+    protected override Task<TestApp> StartAsync() => TestApp.StartAsync(StoreKind.Sqlite);
 
     private static readonly Dictionary<string, string> Env = new()
     {
@@ -23,7 +17,7 @@ public sealed class BootstrapConfigTests : IAsyncLifetime
 
     private string Write(string yaml)
     {
-        var path = Path.Combine(_dir.Path, $"bootstrap-{Guid.NewGuid():N}.yaml");
+        var path = Path.Combine(App.Store.Path, $"bootstrap-{Guid.NewGuid():N}.yaml");
         File.WriteAllText(path, yaml);
         return path;
     }
@@ -158,7 +152,7 @@ public sealed class BootstrapConfigTests : IAsyncLifetime
     [InlineData("api")]
     public async Task ARoleAloneWithoutASharedQueueRefusesToStart(string role)
     {
-        var (exit, _, error) = await Infrastructure.Cli.Run(_dir, role);
+        var (exit, _, error) = await App.CliAsync(role);
 
         Assert.Equal(1, exit);
         Assert.Contains($"the {role} role runs beside other processes and needs a shared queue", error);
@@ -167,7 +161,7 @@ public sealed class BootstrapConfigTests : IAsyncLifetime
     [Fact]
     public async Task AMissingConfigFileIsAClearErrorForEveryCommand()
     {
-        var missing = Path.Combine(_dir.Path, "nope.yaml");
+        var missing = Path.Combine(App.Store.Path, "nope.yaml");
         foreach (var args in new[] { new[] { "users", "list", "--config", missing }, ["serve", "--config", missing] })
         {
             var output = new StringWriter();

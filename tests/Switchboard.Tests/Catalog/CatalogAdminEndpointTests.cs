@@ -1,10 +1,5 @@
-using System.Net;
-using System.Net.Http.Json;
 using System.Text;
-using System.Text.Json.Nodes;
 using Switchboard.Catalog;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 using static Switchboard.Tests.Catalog.DealEndpointTests;
 
 namespace Switchboard.Tests.Catalog;
@@ -12,48 +7,27 @@ namespace Switchboard.Tests.Catalog;
 /// <summary>
 /// Handlers and offers in the admin JSON API (<c>/admin/api/handlers</c>, <c>/admin/api/offers</c>):
 /// every answer code, checked by the rules of <c>catalog apply</c>; deletes refused while in use
-/// and changing nothing; the live catalog following every write. Store-touching cases run on
-/// SQLite and PostgreSQL.
+/// and changing nothing; the live catalog following every write; on SQLite and PostgreSQL.
 /// </summary>
-public sealed class CatalogAdminEndpointTests : IAsyncLifetime
+public abstract class CatalogAdminEndpointTests(StoreKind kind) : AppTests
 {
     private const string Handler = """{"credits": 1}""";
     private const string Offer = """{"handler": "echo.render", "price": 2, "prompt_template": "Say {word}"}""";
 
-    private readonly List<TestStore> _stores = [];
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync()
-    {
-        foreach (var store in _stores)
-        {
-            await store.DisposeAsync();
-        }
-    }
+    protected override Task<TestApp> StartAsync() => TestApp.StartAsync(kind);
 
     private static StringContent Body(string json) => new(json, Encoding.UTF8, "application/json");
 
     private static IEnumerable<string> Errors(JsonObject problem) => problem["errors"]!.AsArray().Select(e => e!.GetValue<string>());
 
-    private async Task<(TestStore Store, SwitchboardFactory App, HttpClient Admin)> Start(StoreKind kind)
-    {
-        var store = TestStore.Create(kind);
-        _stores.Add(store);
-        var root = await Infrastructure.Cli.Json(store, "users", "create", "root", "--admin");
-        var app = new SwitchboardFactory(store);
-        return (store, app, app.ClientFor(root["api_key"]!.GetValue<string>()));
-    }
+    private async Task<HttpClient> StartWithAdmin() => (await App.AddAdminAsync()).Client;
 
-    private static CatalogSnapshot Stored(TestStore store) => store.Query(CatalogStore.Load);
+    private CatalogSnapshot Stored() => App.Query(CatalogStore.Load);
 
-    [Theory]
-    [InlineData(StoreKind.Sqlite)]
-    [InlineData(StoreKind.Postgres)]
-    public async Task AdminsCreateReadDisableAndDeleteHandlers(StoreKind kind)
+    [Fact]
+    public async Task AdminsCreateReadDisableAndDeleteHandlers()
     {
-        var (store, app, admin) = await Start(kind);
-        await using var _ = app;
+        var admin = await StartWithAdmin();
 
         var created = await admin.PutAsync("/admin/api/handlers/echo.render", Body("""{"credits": 3, "resource": "gpu"}"""));
 
@@ -65,19 +39,18 @@ public sealed class CatalogAdminEndpointTests : IAsyncLifetime
         var one = await admin.GetFromJsonAsync<JsonObject>("/admin/api/handlers/echo.render");
         Assert.True(JsonNode.DeepEquals(JsonNode.Parse("""[{"id": "echo.render", "credits": 2, "resource": null, "enabled": false}]"""), list), list.ToJsonString());
         Assert.True(JsonNode.DeepEquals(list[0], one));
-        Assert.False(Stored(store).Handlers["echo.render"].Enabled);
+        Assert.False(Stored().Handlers["echo.render"].Enabled);
 
         Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync("/admin/api/handlers/echo.render")).StatusCode);
         await Problem(await admin.GetAsync("/admin/api/handlers/echo.render"), HttpStatusCode.NotFound, "unknown_handler");
         await Problem(await admin.DeleteAsync("/admin/api/handlers/echo.render"), HttpStatusCode.NotFound, "unknown_handler");
-        Assert.Empty(Stored(store).Handlers);
+        Assert.Empty(Stored().Handlers);
     }
 
     [Fact]
     public async Task AnInvalidHandlerIs400WithEveryErrorAndStoresNothing()
     {
-        var (store, app, admin) = await Start(StoreKind.Sqlite);
-        await using var _ = app;
+        var admin = await StartWithAdmin();
 
         var invalid = await Problem(await admin.PutAsync("/admin/api/handlers/echo.render", Body("""{"credits": -1, "colour": "red", "enabled": "yes"}""")),
             HttpStatusCode.BadRequest, "invalid_handler");
@@ -93,18 +66,15 @@ public sealed class CatalogAdminEndpointTests : IAsyncLifetime
         Assert.Equal(["unknown key 'colour'", "credits must be >= 0", "enabled must be true or false"], Errors(invalid));
         Assert.StartsWith("id no handler implementation named 'nope.none' (known: ", Assert.Single(Errors(unknown)));
         Assert.StartsWith("id \"other.one\" does not match the handler's path ('echo.render')", Assert.Single(Errors(renamed)));
-        Assert.Empty(Stored(store).Handlers);
+        Assert.Empty(Stored().Handlers);
     }
 
-    [Theory]
-    [InlineData(StoreKind.Sqlite)]
-    [InlineData(StoreKind.Postgres)]
-    public async Task AnOfferPutIsLiveAtOnceAndDisablingItTakesItOffTheApi(StoreKind kind)
+    [Fact]
+    public async Task AnOfferPutIsLiveAtOnceAndDisablingItTakesItOffTheApi()
     {
-        var (store, app, admin) = await Start(kind);
-        await using var _ = app;
-        var (_, key) = await Infrastructure.Cli.CreateUser(store, "alice", 100);
-        using var alice = app.ClientFor(key);
+        var admin = await StartWithAdmin();
+        var (_, key) = await Infrastructure.Cli.CreateUser(App.Store, "alice", 100);
+        using var alice = App.ClientFor(key);
         Assert.Equal(HttpStatusCode.OK, (await admin.PutAsync("/admin/api/handlers/echo.render", Body(Handler))).StatusCode);
 
         var created = await admin.PutAsync("/admin/api/offers/text/shout", Body("""
@@ -127,16 +97,13 @@ public sealed class CatalogAdminEndpointTests : IAsyncLifetime
 
         await Until(async () => (await alice.PostAsJsonAsync("/svc/text/shout/", new { word = "hi", tone = "calm" })).StatusCode == HttpStatusCode.NotFound);
         await Problem(await alice.PostAsJsonAsync("/svc/text/shout/", new { word = "hi", tone = "calm" }), HttpStatusCode.NotFound, "unknown_service");
-        Assert.False(Stored(store).FindOffer("text", "shout")!.Enabled);
+        Assert.False(Stored().FindOffer("text", "shout")!.Enabled);
     }
 
-    [Theory]
-    [InlineData(StoreKind.Sqlite)]
-    [InlineData(StoreKind.Postgres)]
-    public async Task AnInvalidOfferIs400WithEveryErrorAndStoresNothing(StoreKind kind)
+    [Fact]
+    public async Task AnInvalidOfferIs400WithEveryErrorAndStoresNothing()
     {
-        var (store, app, admin) = await Start(kind);
-        await using var _ = app;
+        var admin = await StartWithAdmin();
         Assert.Equal(HttpStatusCode.OK, (await admin.PutAsync("/admin/api/handlers/echo.render", Body(Handler))).StatusCode);
 
         var unknownHandler = await Problem(await admin.PutAsync("/admin/api/offers/text/shout", Body("""{"handler": "nope.none", "price": 1, "prompt_template": "x"}""")),
@@ -157,18 +124,15 @@ public sealed class CatalogAdminEndpointTests : IAsyncLifetime
             Errors(invalid));
         Assert.Equal(["service 'deal' is reserved"], Errors(reserved));
         Assert.StartsWith("action \"yell\" does not match the offer's path ('shout')", Assert.Single(Errors(renamed)));
-        Assert.Empty(Stored(store).Offers);
+        Assert.Empty(Stored().Offers);
     }
 
-    [Theory]
-    [InlineData(StoreKind.Sqlite)]
-    [InlineData(StoreKind.Postgres)]
-    public async Task DeletesInUseAre409AndChangeNothingAndADeletedOffersRequestsKeepWorking(StoreKind kind)
+    [Fact]
+    public async Task DeletesInUseAre409AndChangeNothingAndADeletedOffersRequestsKeepWorking()
     {
-        var (store, app, admin) = await Start(kind);
-        await using var _ = app;
-        var (_, key) = await Infrastructure.Cli.CreateUser(store, "alice", 100);
-        using var alice = app.ClientFor(key);
+        var admin = await StartWithAdmin();
+        var (_, key) = await Infrastructure.Cli.CreateUser(App.Store, "alice", 100);
+        using var alice = App.ClientFor(key);
         Assert.Equal(HttpStatusCode.OK, (await admin.PutAsync("/admin/api/handlers/echo.render", Body(Handler))).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await admin.PutAsync("/admin/api/offers/text/shout", Body(Offer))).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await admin.PutAsync("/admin/api/offers/text/whisper", Body(Offer))).StatusCode);
@@ -176,8 +140,8 @@ public sealed class CatalogAdminEndpointTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, (await admin.PutAsync("/admin/api/deals/extra", Body("""
             {"offers": [{"offer": "text/whisper"}], "addons": [{"offer": "text/shout"}]}
             """))).StatusCode);
-        var before = CatalogDocument.Export(Stored(store));
-        var version = store.Query(c => Meta.Read(c, Meta.CatalogVersion));
+        var before = CatalogDocument.Export(Stored());
+        var version = App.Query(c => Meta.Read(c, Meta.CatalogVersion));
 
         var handlerInUse = await Problem(await admin.DeleteAsync("/admin/api/handlers/echo.render"), HttpStatusCode.Conflict, "handler_in_use");
         var offerInUse = await Problem(await admin.DeleteAsync("/admin/api/offers/text/shout"), HttpStatusCode.Conflict, "offer_in_use");
@@ -185,8 +149,8 @@ public sealed class CatalogAdminEndpointTests : IAsyncLifetime
         Assert.Equal(["text/shout", "text/whisper"], handlerInUse["offers"]!.AsArray().Select(o => o!.GetValue<string>()));
         Assert.Equal(["extra", "pack"], offerInUse["deals"]!.AsArray().Select(o => o!.GetValue<string>()));
         Assert.Contains("text/shout, text/whisper", handlerInUse["detail"]!.GetValue<string>());
-        Assert.Equal(before, CatalogDocument.Export(Stored(store)));
-        Assert.Equal(version, store.Query(c => Meta.Read(c, Meta.CatalogVersion)));
+        Assert.Equal(before, CatalogDocument.Export(Stored()));
+        Assert.Equal(version, App.Query(c => Meta.Read(c, Meta.CatalogVersion)));
 
         // A request sold before the delete keeps its own handler, prompt and params.
         await Until(async () => (await alice.PostAsJsonAsync("/svc/text/shout/", new { word = "bye" })).StatusCode == HttpStatusCode.Accepted);
@@ -199,21 +163,20 @@ public sealed class CatalogAdminEndpointTests : IAsyncLifetime
         await Problem(await alice.PostAsJsonAsync("/svc/text/shout/", new { word = "bye" }), HttpStatusCode.NotFound, "unknown_action");
         var done = await SwitchboardFactory.WaitForEnd(alice, sold);
         Assert.Equal("succeeded", done["status"]!.GetValue<string>());
-        Assert.Equal(["text/whisper"], Stored(store).Offers.Select(o => $"{o.Service}/{o.Action}"));
+        Assert.Equal(["text/whisper"], Stored().Offers.Select(o => $"{o.Service}/{o.Action}"));
         await Problem(await admin.DeleteAsync("/admin/api/handlers/echo.render"), HttpStatusCode.Conflict, "handler_in_use");
         Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync("/admin/api/offers/text/whisper")).StatusCode);
         Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync("/admin/api/handlers/echo.render")).StatusCode);
-        Assert.Empty(Stored(store).Handlers);
+        Assert.Empty(Stored().Handlers);
     }
 
     [Fact]
     public async Task TheCatalogAdminApiNeedsAnAdminKey()
     {
-        var (store, app, _) = await Start(StoreKind.Sqlite);
-        await using var __ = app;
-        var (_, key) = await Infrastructure.Cli.CreateUser(store, "alice", 100);
-        using var alice = app.ClientFor(key);
-        using var anyone = app.CreateClient();
+        await StartWithAdmin();
+        var (_, key) = await Infrastructure.Cli.CreateUser(App.Store, "alice", 100);
+        using var alice = App.ClientFor(key);
+        using var anyone = App.CreateClient();
 
         foreach (var path in new[] { "/admin/api/handlers", "/admin/api/handlers/echo.render", "/admin/api/offers", "/admin/api/offers/text/shout" })
         {
@@ -224,16 +187,13 @@ public sealed class CatalogAdminEndpointTests : IAsyncLifetime
         await Problem(await alice.PutAsync("/admin/api/offers/text/shout", Body(Offer)), HttpStatusCode.Forbidden, "admin_required");
         await Problem(await alice.DeleteAsync("/admin/api/handlers/echo.render"), HttpStatusCode.Forbidden, "admin_required");
         await Problem(await alice.DeleteAsync("/admin/api/offers/text/shout"), HttpStatusCode.Forbidden, "admin_required");
-        Assert.Empty(Stored(store).Handlers);
+        Assert.Empty(Stored().Handlers);
     }
 
-    private static async Task Until(Func<Task<bool>> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the live catalog did not follow the store within 10 s");
-            await Task.Delay(20);
-        }
-    }
+    private static Task Until(Func<Task<bool>> condition) =>
+        Wait.Until(condition, TimeSpan.FromSeconds(10), "the live catalog to follow the store");
 }
+
+public sealed class CatalogAdminEndpointTestsOnSqlite() : CatalogAdminEndpointTests(StoreKind.Sqlite);
+
+public sealed class CatalogAdminEndpointTestsOnPostgres() : CatalogAdminEndpointTests(StoreKind.Postgres);

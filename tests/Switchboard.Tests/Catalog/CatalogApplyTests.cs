@@ -1,29 +1,23 @@
 using Switchboard.Catalog;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Catalog;
 
-public abstract class CatalogApplyTests(StoreKind kind) : IAsyncLifetime
+public abstract class CatalogApplyTests(StoreKind kind) : AppTests
 {
-    private readonly TestStore _dir = TestStore.Create(kind);
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync() => await _dir.DisposeAsync();
+    protected override Task<TestApp> StartAsync() => TestApp.StartAsync(kind);
 
     private async Task<(int Exit, string Out, string Err)> Apply(string yaml)
     {
-        var file = Path.Combine(_dir.Path, $"c-{Guid.NewGuid():N}.yaml");
+        var file = Path.Combine(App.Store.Path, $"c-{Guid.NewGuid():N}.yaml");
         await File.WriteAllTextAsync(file, yaml);
-        return await Infrastructure.Cli.Run(_dir, "catalog", "apply", file);
+        return await App.CliAsync("catalog", "apply", file);
     }
 
     [Fact]
     public async Task TheExampleCatalogApplies()
     {
         var example = Path.Combine(RepoRoot(), "examples", "catalog.yaml");
-        var (exit, output, error) = await Infrastructure.Cli.Run(_dir, "catalog", "apply", example);
+        var (exit, output, error) = await App.CliAsync("catalog", "apply", example);
 
         Assert.True(exit == 0, error);
         Assert.Contains("offer(s)", output);
@@ -46,15 +40,15 @@ public abstract class CatalogApplyTests(StoreKind kind) : IAsyncLifetime
                 params: {delay_ms: 0, model: "007", ratio: 0.5, tags: [a, b], nested: {on: true}}
             """;
         Assert.Equal(0, (await Apply(yaml)).Exit);
-        var first = (await Infrastructure.Cli.Run(_dir, "catalog", "export")).Out;
+        var first = (await App.CliAsync("catalog", "export")).Out;
         Assert.Equal(0, (await Apply(yaml)).Exit);
-        var second = (await Infrastructure.Cli.Run(_dir, "catalog", "export")).Out;
+        var second = (await App.CliAsync("catalog", "export")).Out;
         Assert.Equal(first, second);
 
         // The export is itself a catalog that applies, and applying it changes nothing.
         Assert.Equal(0, (await Apply(first)).Exit);
-        Assert.Equal(first, (await Infrastructure.Cli.Run(_dir, "catalog", "export")).Out);
-        var offer = Ledger.Query(_dir, CatalogStore.Load).FindOffer("text", "shout")!;
+        Assert.Equal(first, (await App.CliAsync("catalog", "export")).Out);
+        var offer = App.Query(CatalogStore.Load).FindOffer("text", "shout")!;
         Assert.Equal("007", offer.Params["model"]!.GetValue<string>());
         Assert.Equal(0.5, offer.Params["ratio"]!.GetValue<double>());
         Assert.Equal(["word"], offer.Template.Variables);
@@ -94,7 +88,7 @@ public abstract class CatalogApplyTests(StoreKind kind) : IAsyncLifetime
         Assert.Contains("offers[7]: unknown key 'colour'", error);
         Assert.Contains("offers[8] (text/ok): action this service/action appears twice", error);
         Assert.Contains("not applied", error);
-        Assert.Empty(Ledger.Query(_dir, CatalogStore.Load).Offers);
+        Assert.Empty(App.Query(CatalogStore.Load).Offers);
     }
 
     [Fact]

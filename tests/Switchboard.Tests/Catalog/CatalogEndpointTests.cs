@@ -1,38 +1,20 @@
-using System.Net.Http.Json;
-using System.Text.Json.Nodes;
-using Switchboard.Tests.Infrastructure;
-
 namespace Switchboard.Tests.Catalog;
 
-public sealed class CatalogEndpointTests : IAsyncLifetime
+public sealed class CatalogEndpointTests : AppTests
 {
-    private readonly TestStore _dir = TestStore.Create(Storage.StoreKind.Sqlite);
-    private SwitchboardFactory _app = null!;
-
-    public async Task InitializeAsync()
-    {
-        await Infrastructure.Cli.ApplyCatalog(_dir, """
-            handlers:
-              - {id: echo.render, credits: 1}
-            offers:
-              - {service: text, action: shout, handler: echo.render, price: 5, prompt_template: "Say {word} to {name}", create_qty: 2, expiration: 60}
-              - {service: image, action: draw, handler: echo.render, price: 9, prompt_template: "Draw {what}"}
-              - {service: image, action: hidden, handler: echo.render, price: 9, prompt_template: "Hidden {what}", enabled: false}
-            """);
-        _app = new SwitchboardFactory(_dir);
-        await Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _app.DisposeAsync();
-        await _dir.DisposeAsync();
-    }
+    protected override Task<TestApp> StartAsync() => TestApp.StartAsync(StoreKind.Sqlite, catalog: """
+        handlers:
+          - {id: echo.render, credits: 1}
+        offers:
+          - {service: text, action: shout, handler: echo.render, price: 5, prompt_template: "Say {word} to {name}", create_qty: 2, expiration: 60}
+          - {service: image, action: draw, handler: echo.render, price: 9, prompt_template: "Draw {what}"}
+          - {service: image, action: hidden, handler: echo.render, price: 9, prompt_template: "Hidden {what}", enabled: false}
+        """);
 
     [Fact]
     public async Task TheServiceListShowsEveryLiveActionWithItsInputsAndPrice()
     {
-        var list = (await _app.CreateClient().GetFromJsonAsync<JsonObject>("/svc/"))!;
+        var list = (await App.CreateClient().GetFromJsonAsync<JsonObject>("/svc/"))!;
 
         var services = list["services"]!.AsArray();
         Assert.Equal(["image", "text"], services.Select(s => s!["name"]!.GetValue<string>()));
@@ -48,7 +30,7 @@ public sealed class CatalogEndpointTests : IAsyncLifetime
     [Fact]
     public async Task TheOpenApiDocumentHasOnePathPerLiveOfferWithItsVariablesRequired()
     {
-        var doc = (await _app.CreateClient().GetFromJsonAsync<JsonObject>("/svc/openapi.json"))!;
+        var doc = (await App.CreateClient().GetFromJsonAsync<JsonObject>("/svc/openapi.json"))!;
 
         Assert.StartsWith("3.", doc["openapi"]!.GetValue<string>());
         Assert.NotNull(doc["info"]!["title"]);
@@ -79,7 +61,7 @@ public sealed class CatalogEndpointTests : IAsyncLifetime
     [Fact]
     public async Task HealthAndReadinessAnswer()
     {
-        var client = _app.CreateClient();
+        var client = App.CreateClient();
         Assert.Equal(System.Net.HttpStatusCode.OK, (await client.GetAsync("/healthz")).StatusCode);
         Assert.Equal(System.Net.HttpStatusCode.OK, (await client.GetAsync("/readyz")).StatusCode);
     }

@@ -1,10 +1,5 @@
-using System.Net;
-using System.Net.Http.Json;
 using System.Text;
-using System.Text.Json.Nodes;
 using Switchboard.Catalog;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 using static Switchboard.Tests.Catalog.DealEndpointTests;
 
 namespace Switchboard.Tests.Catalog;
@@ -13,7 +8,7 @@ namespace Switchboard.Tests.Catalog;
 /// Deals in the catalog: the <c>deals:</c> part of the file (every bad entry named), its round
 /// trip through the store, and the admin JSON API that edits them, on both stores.
 /// </summary>
-public abstract class DealCatalogTests(StoreKind kind) : IAsyncLifetime
+public abstract class DealCatalogTests(StoreKind kind) : AppTests
 {
     /// <summary>Offers a deal can bundle; draft and tweet take the item before them as {input}.</summary>
     public const string Offers = """
@@ -26,22 +21,18 @@ public abstract class DealCatalogTests(StoreKind kind) : IAsyncLifetime
           - {service: image, action: cover, handler: echo.render, price: 4, prompt_template: "Cover for {topic} in {style}"}
         """;
 
-    private readonly TestStore _dir = TestStore.Create(kind);
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync() => await _dir.DisposeAsync();
+    protected override Task<TestApp> StartAsync() => TestApp.StartAsync(kind);
 
     private async Task<(int Exit, string Out, string Err)> Apply(string yaml)
     {
-        var file = Path.Combine(_dir.Path, $"c-{Guid.NewGuid():N}.yaml");
+        var file = Path.Combine(App.Store.Path, $"c-{Guid.NewGuid():N}.yaml");
         await File.WriteAllTextAsync(file, yaml);
-        return await Infrastructure.Cli.Run(_dir, "catalog", "apply", file);
+        return await App.CliAsync("catalog", "apply", file);
     }
 
-    private async Task<string> Export() => (await Infrastructure.Cli.Run(_dir, "catalog", "export")).Out;
+    private async Task<string> Export() => (await App.CliAsync("catalog", "export")).Out;
 
-    private CatalogSnapshot Stored => _dir.Query(CatalogStore.Load);
+    private CatalogSnapshot Stored => App.Store.Query(CatalogStore.Load);
 
     [Fact]
     public async Task EveryBadDealIsNamedAndNothingIsApplied()
@@ -95,7 +86,7 @@ public abstract class DealCatalogTests(StoreKind kind) : IAsyncLifetime
     public async Task ADealMayNameOffersAlreadyInTheStore()
     {
         Assert.Equal(0, (await Apply(Offers)).Exit);
-        var version = _dir.Query(c => Meta.Read(c, Meta.CatalogVersion));
+        var version = App.Store.Query(c => Meta.Read(c, Meta.CatalogVersion));
 
         var (exit, output, error) = await Apply("""
             deals:
@@ -110,7 +101,7 @@ public abstract class DealCatalogTests(StoreKind kind) : IAsyncLifetime
         Assert.Contains("applied 0 handler(s), 0 offer(s) and 1 deal(s)", output);
         Assert.Equal(1, badExit);
         Assert.Contains("deals[0] (other): offers[1] unknown offer 'text/nope'", badError);
-        Assert.Equal(version + 1, _dir.Query(c => Meta.Read(c, Meta.CatalogVersion)));
+        Assert.Equal(version + 1, App.Store.Query(c => Meta.Read(c, Meta.CatalogVersion)));
         var deal = Assert.Single(Stored.Deals);
         Assert.Equal([new DealItem("text", "outline", Pipeline.None), new DealItem("text", "draft", Pipeline.Extend)], deal.Offers);
     }
@@ -169,7 +160,7 @@ public abstract class DealCatalogTests(StoreKind kind) : IAsyncLifetime
             root = root.Parent ?? throw new DirectoryNotFoundException("repository root not found");
         }
         var example = Path.Combine(root.FullName, "examples", "catalog.yaml");
-        var (exit, output, error) = await Infrastructure.Cli.Run(_dir, "catalog", "apply", example);
+        var (exit, output, error) = await App.CliAsync("catalog", "apply", example);
 
         Assert.True(exit == 0, error);
         Assert.Contains("1 deal(s)", output);
@@ -182,20 +173,17 @@ public abstract class DealCatalogTests(StoreKind kind) : IAsyncLifetime
 
     private static StringContent Body(string json) => new(json, Encoding.UTF8, "application/json");
 
-    private async Task<(SwitchboardFactory App, HttpClient Admin)> StartWithAdmin()
+    private async Task<HttpClient> StartWithAdmin()
     {
         Assert.Equal(0, (await Apply(Offers)).Exit);
-        var root = await Infrastructure.Cli.Json(_dir, "users", "create", "root", "--admin");
-        var app = new SwitchboardFactory(_dir);
-        return (app, app.ClientFor(root["api_key"]!.GetValue<string>()));
+        return (await App.AddAdminAsync()).Client;
     }
 
     [Fact]
     public async Task AdminsCreateReadReplaceAndDeleteDealsAndTheLiveCatalogFollows()
     {
-        var (app, admin) = await StartWithAdmin();
-        await using var _ = app;
-        using var anyone = app.CreateClient();
+        var admin = await StartWithAdmin();
+        using var anyone = App.CreateClient();
 
         var created = await admin.PutAsync("/admin/api/deals/blog-pack", Body("""
             {"offers": [{"offer": "text/outline"}, {"offer": "text/draft", "pipeline": "overwrite"}],
@@ -235,11 +223,10 @@ public abstract class DealCatalogTests(StoreKind kind) : IAsyncLifetime
     [Fact]
     public async Task TheDealsAdminApiNeedsAnAdminKey()
     {
-        var (app, _) = await StartWithAdmin();
-        await using var __ = app;
-        var (_, key) = await Infrastructure.Cli.CreateUser(_dir, "alice", 100);
-        using var alice = app.ClientFor(key);
-        using var anyone = app.CreateClient();
+        await StartWithAdmin();
+        var (_, key) = await Infrastructure.Cli.CreateUser(App.Store, "alice", 100);
+        using var alice = App.ClientFor(key);
+        using var anyone = App.CreateClient();
         const string deal = """{"offers": [{"offer": "text/outline"}]}""";
 
         await Problem(await alice.GetAsync("/admin/api/deals"), HttpStatusCode.Forbidden, "admin_required");
@@ -253,8 +240,7 @@ public abstract class DealCatalogTests(StoreKind kind) : IAsyncLifetime
     [Fact]
     public async Task AnInvalidDealBodyIs400WithEveryErrorAndStoresNothing()
     {
-        var (app, admin) = await StartWithAdmin();
-        await using var _ = app;
+        var admin = await StartWithAdmin();
 
         var invalid = await Problem(await admin.PutAsync("/admin/api/deals/pack", Body("""
             {"offers": [{"offer": "text/nope"}, {"offer": "text/draft", "pipeline": "sideways"}], "price": -1, "colour": "red",
@@ -292,15 +278,8 @@ public abstract class DealCatalogTests(StoreKind kind) : IAsyncLifetime
         return quote!;
     }
 
-    private static async Task Until(Func<Task<bool>> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the live catalog did not follow the store within 10 s");
-            await Task.Delay(20);
-        }
-    }
+    private static Task Until(Func<Task<bool>> condition) =>
+        Wait.Until(condition, TimeSpan.FromSeconds(10), "the live catalog to follow the store");
 }
 
 public sealed class DealCatalogOnSqlite() : DealCatalogTests(StoreKind.Sqlite);

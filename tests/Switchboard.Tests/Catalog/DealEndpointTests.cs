@@ -1,43 +1,29 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json.Nodes;
-using Switchboard.Tests.Infrastructure;
-
 namespace Switchboard.Tests.Catalog;
 
 /// <summary>What clients see of deals without a key: the listing, the OpenAPI document and quotes.</summary>
-public sealed class DealEndpointTests : IAsyncLifetime
+public sealed class DealEndpointTests : AppTests
 {
-    private readonly TestStore _dir = TestStore.Create(Storage.StoreKind.Sqlite);
-    private SwitchboardFactory _app = null!;
     private HttpClient _client = null!;
 
-    public async Task InitializeAsync()
+    protected override async Task<TestApp> StartAsync()
     {
-        await Infrastructure.Cli.ApplyCatalog(_dir, DealCatalogTests.Offers + """
+        var app = await TestApp.StartAsync(StoreKind.Sqlite, catalog: DealCatalogTests.Offers + """
 
-              - {service: image, action: hidden, handler: echo.render, price: 1, prompt_template: "Hidden {what}", enabled: false}
-              - {service: text, action: hello, handler: echo.render, price: 1, prompt_template: "Say hello"}
-            deals:
-              - name: blog-pack
-                offers: [{offer: text/outline}, {offer: text/draft, pipeline: overwrite}]
-                price_modifier: 10
-                addons: [{offer: text/tweet, pipeline: overwrite}, {offer: image/cover}, {offer: image/hidden}]
-                addons_modifier: 20
-              - {name: fixed, offers: [{offer: image/cover}], price: 1}
-              - {name: off, offers: [{offer: text/outline}], enabled: false}
-              - {name: hidden, offers: [{offer: text/outline}, {offer: image/hidden}]}
-              - {name: plain, offers: [{offer: text/hello}], price: 1}
-            """);
-        _app = new SwitchboardFactory(_dir);
-        _client = _app.CreateClient();
-    }
-
-    public async Task DisposeAsync()
-    {
-        _client.Dispose();
-        await _app.DisposeAsync();
-        await _dir.DisposeAsync();
+          - {service: image, action: hidden, handler: echo.render, price: 1, prompt_template: "Hidden {what}", enabled: false}
+          - {service: text, action: hello, handler: echo.render, price: 1, prompt_template: "Say hello"}
+        deals:
+          - name: blog-pack
+            offers: [{offer: text/outline}, {offer: text/draft, pipeline: overwrite}]
+            price_modifier: 10
+            addons: [{offer: text/tweet, pipeline: overwrite}, {offer: image/cover}, {offer: image/hidden}]
+            addons_modifier: 20
+          - {name: fixed, offers: [{offer: image/cover}], price: 1}
+          - {name: off, offers: [{offer: text/outline}], enabled: false}
+          - {name: hidden, offers: [{offer: text/outline}, {offer: image/hidden}]}
+          - {name: plain, offers: [{offer: text/hello}], price: 1}
+        """);
+        _client = app.CreateClient();
+        return app;
     }
 
     private static IEnumerable<string> Strings(JsonNode? list) => list!.AsArray().Select(v => v!.GetValue<string>());
@@ -150,7 +136,7 @@ public sealed class DealEndpointTests : IAsyncLifetime
         string[] expected = chosen.Length == 0 ? [] : chosen.Split(',');
         Assert.Equal(expected, Strings(quote["addons"]!["chosen"]));
         Assert.Equal(["text/outline", "text/draft", .. expected], steps.Select(s => s!["offer"]!.GetValue<string>()));
-        Assert.Equal(0, Ledger.RequestCount(_dir));
+        Assert.Equal(0, Ledger.RequestCount(App.Store));
     }
 
     [Theory]

@@ -1,26 +1,18 @@
-using System.Text.Json.Nodes;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
-
 namespace Switchboard.Tests.Cli;
 
-public abstract class ManagementCommandTests(StoreKind kind) : IAsyncLifetime
+public abstract class ManagementCommandTests(StoreKind kind) : AppTests
 {
-    private readonly TestStore _dir = TestStore.Create(kind);
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync() => await _dir.DisposeAsync();
+    protected override Task<TestApp> StartAsync() => TestApp.StartAsync(kind);
 
     [Fact]
     public async Task CreatingAUserPrintsItsKeyOnceAndStoresOnlyAHash()
     {
-        var user = await Infrastructure.Cli.Json(_dir, "users", "create", "carol", "--admin", "--credits", "40", "--password", "s3cret-pass");
+        var user = await App.CliJsonAsync("users", "create", "carol", "--admin", "--credits", "40", "--password", "s3cret-pass");
 
         var key = user["api_key"]!.GetValue<string>();
         Assert.StartsWith("sb_", key);
         Assert.Equal("carol", user["name"]!.GetValue<string>());
-        var stored = Ledger.Query(_dir, c =>
+        var stored = App.Query(c =>
         {
             using var command = Storage.SqlExtensions.Sql(c, "SELECT k.key_hash, u.password_hash, u.is_admin FROM api_keys k JOIN users u ON u.id = k.user_id");
             using var reader = command.ExecuteReader();
@@ -33,7 +25,7 @@ public abstract class ManagementCommandTests(StoreKind kind) : IAsyncLifetime
         Assert.Equal(1, stored.Admin);
         if (kind == StoreKind.Sqlite)
         {
-            var dump = await File.ReadAllBytesAsync(Path.Combine(_dir.Path, "switchboard.db"));
+            var dump = await File.ReadAllBytesAsync(Path.Combine(App.Store.Path, "switchboard.db"));
             Assert.DoesNotContain(key, System.Text.Encoding.UTF8.GetString(dump));
         }
     }
@@ -41,9 +33,9 @@ public abstract class ManagementCommandTests(StoreKind kind) : IAsyncLifetime
     [Fact]
     public async Task ADuplicateUserNameIsRefused()
     {
-        await Infrastructure.Cli.CreateUser(_dir, "dave", 0);
+        await Infrastructure.Cli.CreateUser(App.Store, "dave", 0);
 
-        var (exit, _, error) = await Infrastructure.Cli.Run(_dir, "users", "create", "dave");
+        var (exit, _, error) = await App.CliAsync("users", "create", "dave");
 
         Assert.Equal(1, exit);
         Assert.Contains("exists already", error);
@@ -52,16 +44,16 @@ public abstract class ManagementCommandTests(StoreKind kind) : IAsyncLifetime
     [Fact]
     public async Task GrantingCreditsIsInTheLedger()
     {
-        var (id, _) = await Infrastructure.Cli.CreateUser(_dir, "erin", 10);
+        var (id, _) = await Infrastructure.Cli.CreateUser(App.Store, "erin", 10);
 
-        var granted = await Infrastructure.Cli.Json(_dir, "credits", "grant", "erin", "25");
-        var shown = await Infrastructure.Cli.Json(_dir, "credits", "show", "erin");
+        var granted = await App.CliJsonAsync("credits", "grant", "erin", "25");
+        var shown = await App.CliJsonAsync("credits", "show", "erin");
 
         Assert.Equal(35, granted["credits"]!.GetValue<long>());
         Assert.Equal(35, shown["credits"]!.GetValue<long>());
         Assert.Equal(["grant", "grant"], shown["ledger"]!.AsArray().Select(e => e!["kind"]!.GetValue<string>()));
-        Assert.Equal(35, Ledger.Balance(_dir, id));
-        Ledger.AssertBalanced(_dir);
+        Assert.Equal(35, Ledger.Balance(App.Store, id));
+        Ledger.AssertBalanced(App.Store);
     }
 
     [Theory]
@@ -71,9 +63,9 @@ public abstract class ManagementCommandTests(StoreKind kind) : IAsyncLifetime
     [InlineData("frobnicate")]
     public async Task BadArgumentsExitWithUsage(params string[] args)
     {
-        await Infrastructure.Cli.CreateUser(_dir, "erin", 0);
+        await Infrastructure.Cli.CreateUser(App.Store, "erin", 0);
 
-        var (exit, _, error) = await Infrastructure.Cli.Run(_dir, args);
+        var (exit, _, error) = await App.CliAsync(args);
 
         Assert.Equal(2, exit);
         Assert.Contains("Usage:", error);
@@ -82,16 +74,16 @@ public abstract class ManagementCommandTests(StoreKind kind) : IAsyncLifetime
     [Fact]
     public async Task KeysCanBeAddedAndRevokedByPrefix()
     {
-        await Infrastructure.Cli.CreateUser(_dir, "frank", 0);
-        var created = await Infrastructure.Cli.Json(_dir, "keys", "create", "frank");
+        await Infrastructure.Cli.CreateUser(App.Store, "frank", 0);
+        var created = await App.CliJsonAsync("keys", "create", "frank");
         var key = created["api_key"]!.GetValue<string>();
 
-        var revoked = await Infrastructure.Cli.Json(_dir, "keys", "revoke", key[..11]);
-        var again = await Infrastructure.Cli.Run(_dir, "keys", "revoke", key[..11]);
+        var revoked = await App.CliJsonAsync("keys", "revoke", key[..11]);
+        var again = await App.CliAsync("keys", "revoke", key[..11]);
 
         Assert.Equal(1, revoked["revoked"]!.GetValue<int>());
         Assert.Equal(1, again.Exit);
-        Assert.Null(new Users.ApiKeyCache(_dir.Store).Find(key));
+        Assert.Null(new Users.ApiKeyCache(App.Store.Store).Find(key));
     }
 
     [Fact]
@@ -99,11 +91,11 @@ public abstract class ManagementCommandTests(StoreKind kind) : IAsyncLifetime
     {
         foreach (var args in new[] { new[] { "keys", "create", "nobody" }, ["credits", "grant", "nobody", "5"], ["credits", "show", "nobody"] })
         {
-            var (exit, _, error) = await Infrastructure.Cli.Run(_dir, args);
+            var (exit, _, error) = await App.CliAsync(args);
             Assert.Equal(1, exit);
             Assert.Contains("no user named 'nobody'", error);
         }
-        Assert.Empty((await Infrastructure.Cli.Run(_dir, "users", "list")).Out.Trim().Split('\n', StringSplitOptions.RemoveEmptyEntries)
+        Assert.Empty((await App.CliAsync("users", "list")).Out.Trim().Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Select(l => JsonNode.Parse(l)));
     }
 }

@@ -1,10 +1,5 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using Switchboard.Config;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Configs;
 
@@ -12,23 +7,22 @@ namespace Switchboard.Tests.Configs;
 /// Versioned app configs in the store through the CLI, and the processes that load them: on
 /// SQLite and on PostgreSQL.
 /// </summary>
-public abstract class ConfigCommandTests(StoreKind kind) : IAsyncLifetime
+public abstract class ConfigCommandTests(StoreKind kind) : AppTests
 {
-    private readonly TestStore _dir = TestStore.Create(kind);
     private readonly string _key = Fernet.GenerateKey();
     private string _boot = "";
 
-    public Task InitializeAsync()
+    protected override async Task<TestApp> StartAsync()
     {
-        _boot = _dir.WriteBootstrap("configs.yaml", "", $"fernet_key: {_key}");
-        return Task.CompletedTask;
+        var app = await TestApp.StartAsync(kind);
+        _boot = app.Store.WriteBootstrap("configs.yaml", "", $"fernet_key: {_key}");
+        app.Settings["Switchboard:Config"] = _boot;
+        return app;
     }
-
-    public async Task DisposeAsync() => await _dir.DisposeAsync();
 
     private string File(string name, string text)
     {
-        var path = Path.Combine(_dir.Path, name);
+        var path = Path.Combine(App.Store.Path, name);
         System.IO.File.WriteAllText(path, text);
         return path;
     }
@@ -98,7 +92,7 @@ public abstract class ConfigCommandTests(StoreKind kind) : IAsyncLifetime
 
         var (rolled, _, _) = await Config(_boot, "rollback", "svc_handlers", "--to", "1.0", "--author", "carol");
         Assert.Equal(0, rolled);
-        var last = _dir.Query(c => c.Scalar<string>("SELECT actor || ' ' || action || ' ' || version || ' ' || previous FROM config_activations ORDER BY seq DESC LIMIT 1"));
+        var last = App.Store.Query(c => c.Scalar<string>("SELECT actor || ' ' || action || ' ' || version || ' ' || previous FROM config_activations ORDER BY seq DESC LIMIT 1"));
         Assert.Equal("carol rollback 1.0 1.1", last);
         listed = await List("svc_handlers");
         Assert.Equal(["1.0", "1.1"], listed.Select(v => v["version"]!.GetValue<string>()));
@@ -108,7 +102,7 @@ public abstract class ConfigCommandTests(StoreKind kind) : IAsyncLifetime
         Assert.Contains("has no version 9.9", missingError);
 
         // A process started now loads the version rolled back to, secrets open.
-        await using var app = new SwitchboardFactory(_dir, new() { ["Switchboard:Config"] = _boot });
+        var app = App.Server;
         _ = app.Server;
         var configs = app.Services.GetRequiredService<AppConfigs>();
         Assert.Equal("1.0", configs.Get("svc_handlers")!.Version);
@@ -132,7 +126,7 @@ public abstract class ConfigCommandTests(StoreKind kind) : IAsyncLifetime
         Assert.Equal(pulled, again);
 
         // Tokens under a key this bootstrap does not have are refused at import.
-        var stranger = _dir.WriteBootstrap("stranger.yaml", "", $"fernet_key: {Fernet.GenerateKey()}");
+        var stranger = App.Store.WriteBootstrap("stranger.yaml", "", $"fernet_key: {Fernet.GenerateKey()}");
         var (refused, _, refusedError) = await Config(stranger, "push", file, "--id", "svc_handlers", "--encrypted");
         Assert.Equal(1, refused);
         Assert.Contains("wrong key or corrupted value at svc_handlers.openai.api_key", refusedError);
@@ -145,13 +139,13 @@ public abstract class ConfigCommandTests(StoreKind kind) : IAsyncLifetime
         await Push(File("h2.yaml", HandlersV1.Replace("sk-first-secret", "sk-second-secret")), "svc_handlers");
         await Push(File("api.yaml", "max_attempts: 4\n"), "api");
         var newKey = Fernet.GenerateKey();
-        var both = _dir.WriteBootstrap("both.yaml", "", "fernet_keys:", $"  - {newKey}", $"  - {_key}");
-        var newOnly = _dir.WriteBootstrap("new.yaml", "", $"fernet_key: {newKey}");
+        var both = App.Store.WriteBootstrap("both.yaml", "", "fernet_keys:", $"  - {newKey}", $"  - {_key}");
+        var newOnly = App.Store.WriteBootstrap("new.yaml", "", $"fernet_key: {newKey}");
 
         // A panel key (Admin/Panel/PanelKeyRing.cs) sealed under the old key, as serve stores them.
         var secret = "<masterKey><value>the panel key</value></masterKey>";
         var sealedKey = new MultiFernet([new Fernet(_key)]).Encrypt(System.Text.Encoding.UTF8.GetBytes(secret));
-        await _dir.Store.WriteAsync(c => c.Execute(
+        await App.Store.Store.WriteAsync(c => c.Execute(
             "INSERT INTO panel_keys (name, xml, created_at) VALUES ('key-1', @xml, 0)",
             ("@xml", $"<key id=\"1\"><descriptor><encryptedSecret decryptorType=\"FernetXmlDecryptor\"><fernet>{sealedKey}</fernet></encryptedSecret></descriptor></key>")));
 
@@ -162,7 +156,7 @@ public abstract class ConfigCommandTests(StoreKind kind) : IAsyncLifetime
         Assert.Equal(3, JsonNode.Parse(output)!["versions"]!.GetValue<int>());
         Assert.Equal(2, JsonNode.Parse(output)!["rewritten"]!.GetValue<int>());
         Assert.Equal(1, JsonNode.Parse(output)!["panel_keys"]!.GetValue<int>());
-        var resealed = System.Xml.Linq.XElement.Parse(_dir.Query(c => c.Scalar<string>("SELECT xml FROM panel_keys"))!).Descendants("fernet").Single().Value;
+        var resealed = System.Xml.Linq.XElement.Parse(App.Store.Query(c => c.Scalar<string>("SELECT xml FROM panel_keys"))!).Descendants("fernet").Single().Value;
         Assert.Equal(secret, System.Text.Encoding.UTF8.GetString(new MultiFernet([new Fernet(newKey)]).Decrypt(resealed)));
 
         var (_, first, _) = await Config(newOnly, "show", "svc_handlers", "--version", "1.0", "--reveal");
@@ -224,7 +218,7 @@ public abstract class ConfigCommandTests(StoreKind kind) : IAsyncLifetime
               openai: {max_concurrent: 8, rpm: 600, credits: 100000, period: 1d, on_exhausted: wait, lease_s: 60}
               images: {max_concurrent: !ENV "${IMAGES_MAX:2}", on_exhausted: reject}
             """), "resource_map");
-        await using var app = new SwitchboardFactory(_dir, new() { ["Switchboard:Config"] = _boot });
+        var app = App.Server;
         _ = app.Server;
         var resources = app.Services.GetRequiredService<AppConfigs>().Resources.Resources;
         Assert.Equal(8, resources["openai"].MaxConcurrent);
@@ -237,8 +231,8 @@ public abstract class ConfigCommandTests(StoreKind kind) : IAsyncLifetime
     public async Task APinnedVersionThatIsNotStoredStopsTheStartNamingIt()
     {
         await Push(File("api.yaml", "max_attempts: 2\n"), "api");
-        var pinnedMissing = _dir.WriteBootstrap("pinned.yaml", "ids: {api: 3.0}", $"fernet_key: {_key}");
-        var unknownId = _dir.WriteBootstrap("unknown.yaml", "ids: {api: 1.0, billing: 1.0}", $"fernet_key: {_key}");
+        var pinnedMissing = App.Store.WriteBootstrap("pinned.yaml", "ids: {api: 3.0}", $"fernet_key: {_key}");
+        var unknownId = App.Store.WriteBootstrap("unknown.yaml", "ids: {api: 1.0, billing: 1.0}", $"fernet_key: {_key}");
 
         var (exit, _, error) = await Infrastructure.Cli.RunProcess(TimeSpan.FromSeconds(60), "serve", "--urls", "http://127.0.0.1:0", "--config", pinnedMissing);
         Assert.Equal(1, exit);
@@ -254,16 +248,16 @@ public abstract class ConfigCommandTests(StoreKind kind) : IAsyncLifetime
     public async Task ARunningProcessFollowsTheActiveVersionUnlessPinned()
     {
         await Push(File("api1.yaml", "max_body_bytes: 100000\n"), "api");
-        var pinned = _dir.WriteBootstrap("pinned.yaml", "ids: {api: 1.0}", $"fernet_key: {_key}");
-        var (_, key) = await Infrastructure.Cli.CreateUser(_dir, "ada", 100);
-        await Infrastructure.Cli.ApplyCatalog(_dir, """
+        var pinned = App.Store.WriteBootstrap("pinned.yaml", "ids: {api: 1.0}", $"fernet_key: {_key}");
+        var (_, key) = await Infrastructure.Cli.CreateUser(App.Store, "ada", 100);
+        await App.ApplyCatalogAsync("""
             handlers:
               - {id: echo.render, credits: 1}
             offers:
               - {service: text, action: say, handler: echo.render, price: 1, prompt_template: "Say {word}"}
             """);
-        await using var live = new SwitchboardFactory(_dir, new() { ["Switchboard:Config"] = _boot });
-        await using var fixedApp = new SwitchboardFactory(_dir, new() { ["Switchboard:Config"] = pinned });
+        var live = App.Server;
+        await using var fixedApp = new SwitchboardFactory(App.Store, new() { ["Switchboard:Config"] = pinned });
         var liveClient = live.ClientFor(key);
         var fixedClient = fixedApp.ClientFor(key);
         var body = new { word = new string('x', 600) };
@@ -271,14 +265,8 @@ public abstract class ConfigCommandTests(StoreKind kind) : IAsyncLifetime
 
         await Push(File("api2.yaml", "max_body_bytes: 300\n"), "api", "--comment", "tighter");
 
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        HttpResponseMessage response;
-        do
-        {
-            await Task.Delay(50);
-            response = await liveClient.PostAsJsonAsync("/svc/text/say/", new { word = new string('y', 600) });
-        }
-        while (response.StatusCode != HttpStatusCode.RequestEntityTooLarge && DateTime.UtcNow < deadline);
+        var response = await Wait.For(() => liveClient.PostAsJsonAsync("/svc/text/say/", new { word = new string('y', 600) }),
+            r => r.StatusCode == HttpStatusCode.RequestEntityTooLarge, TimeSpan.FromSeconds(10), "the tighter body limit");
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
         Assert.Equal("1.1", live.Services.GetRequiredService<AppConfigs>().Get("api")!.Version);
         Assert.Equal(HttpStatusCode.Accepted, (await fixedClient.PostAsJsonAsync("/svc/text/say/", new { word = new string('z', 600) })).StatusCode);
@@ -286,17 +274,14 @@ public abstract class ConfigCommandTests(StoreKind kind) : IAsyncLifetime
 
         // A rollback reaches the running process too.
         await Config(_boot, "rollback", "api", "--to", "1.0");
-        deadline = DateTime.UtcNow.AddSeconds(10);
-        while (live.Services.GetRequiredService<AppConfigs>().Get("api")!.Version != "1.0" && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(50);
-        }
+        await Wait.ForValue(() => live.Services.GetRequiredService<AppConfigs>().Get("api")!.Version, "1.0", TimeSpan.FromSeconds(10), "the loaded api version");
         Assert.Equal(100000, live.Services.GetRequiredService<AppConfigs>().Api.MaxBodyBytes);
 
         // A version this process cannot open (another key) is not loaded: the previous one stays.
-        var stranger = _dir.WriteBootstrap("stranger.yaml", "", $"fernet_key: {Fernet.GenerateKey()}");
+        var stranger = App.Store.WriteBootstrap("stranger.yaml", "", $"fernet_key: {Fernet.GenerateKey()}");
         var (exit, _, error) = await Config(stranger, "push", File("api3.yaml", "max_body_bytes: 300\n~note: other key\n"), "--id", "api");
         Assert.True(exit == 0, error);
+        // Time passes on purpose: the stranger's version must NOT be loaded at the next polls.
         await Task.Delay(TimeSpan.FromSeconds(1));
         Assert.Equal("1.0", live.Services.GetRequiredService<AppConfigs>().Get("api")!.Version);
         Assert.Equal(HttpStatusCode.Accepted, (await liveClient.PostAsJsonAsync("/svc/text/say/", new { word = new string('w', 600) })).StatusCode);
@@ -311,8 +296,8 @@ public abstract class ConfigCommandTests(StoreKind kind) : IAsyncLifetime
               base_url: {fake.BaseUrl}
               ~api_key: sk-from-config
             """), "svc_handlers");
-        var (userId, key) = await Infrastructure.Cli.CreateUser(_dir, "ada", 100);
-        await Infrastructure.Cli.ApplyCatalog(_dir, """
+        var (userId, key) = await Infrastructure.Cli.CreateUser(App.Store, "ada", 100);
+        await App.ApplyCatalogAsync("""
             handlers:
               - {id: openai.chat, credits: 1}
               - {id: echo.render, credits: 1}
@@ -320,7 +305,7 @@ public abstract class ConfigCommandTests(StoreKind kind) : IAsyncLifetime
               - {service: chat, action: ask, handler: openai.chat, price: 1, prompt_template: "Q {q}", params: {model: m}}
               - {service: text, action: say, handler: echo.render, price: 1, prompt_template: "Say {q}"}
             """);
-        await using var app = new SwitchboardFactory(_dir, new() { ["Switchboard:Config"] = _boot });
+        var app = App.Server;
         var client = app.ClientFor(key);
 
         var id = await SwitchboardFactory.IdOf(await client.PostAsJsonAsync("/svc/chat/ask/", new { q = "hi" }));
@@ -329,37 +314,31 @@ public abstract class ConfigCommandTests(StoreKind kind) : IAsyncLifetime
         Assert.Equal("Bearer sk-from-config", fake.Calls.Single().Header("Authorization"));
 
         await Push(File("services.yaml", "installed: [echo]\n"), "service_map");
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        HttpResponseMessage refused;
-        do
-        {
-            await Task.Delay(50);
-            refused = await client.PostAsJsonAsync("/svc/chat/ask/", new { q = "again" });
-        }
-        while (refused.StatusCode != HttpStatusCode.ServiceUnavailable && DateTime.UtcNow < deadline);
+        var refused = await Wait.For(() => client.PostAsJsonAsync("/svc/chat/ask/", new { q = "again" }),
+            r => r.StatusCode == HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(10), "the uninstalled handler to be refused");
         Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
         Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
         Assert.Equal("handler_not_installed", (await refused.Content.ReadFromJsonAsync<JsonObject>())!["code"]!.GetValue<string>());
         // Refused before any charge; the installed module's offers still sell.
-        var balance = Ledger.Balance(_dir, userId);
+        var balance = Ledger.Balance(App.Store, userId);
         Assert.Equal(HttpStatusCode.ServiceUnavailable, (await client.PostAsJsonAsync("/svc/chat/ask/", new { q = "once more" })).StatusCode);
-        Assert.Equal(balance, Ledger.Balance(_dir, userId));
+        Assert.Equal(balance, Ledger.Balance(App.Store, userId));
         Assert.Equal(HttpStatusCode.Accepted, (await client.PostAsJsonAsync("/svc/text/say/", new { q = "x" })).StatusCode);
-        Assert.Equal(balance - 1, Ledger.Balance(_dir, userId));
+        Assert.Equal(balance - 1, Ledger.Balance(App.Store, userId));
     }
 
     [Fact]
     public async Task AJobWhoseHandlerIsUninstalledBeforeItRunsFailsAndIsRefunded()
     {
-        var (userId, key) = await Infrastructure.Cli.CreateUser(_dir, "ada", 10);
-        await Infrastructure.Cli.ApplyCatalog(_dir, """
+        var (userId, key) = await Infrastructure.Cli.CreateUser(App.Store, "ada", 10);
+        await App.ApplyCatalogAsync("""
             handlers:
               - {id: echo.render, credits: 1}
             offers:
               - {service: text, action: flaky, handler: echo.render, price: 3, prompt_template: "Eventually {q}", params: {fail_times: 1}}
             """);
         // The first attempt fails (transiently); the retry waits long enough to uninstall echo.
-        await using var app = new SwitchboardFactory(_dir, new()
+        await using var app = new SwitchboardFactory(App.Store, new()
         {
             ["Switchboard:Config"] = _boot,
             ["Switchboard:RetryBaseDelay"] = "00:00:03",
@@ -367,24 +346,17 @@ public abstract class ConfigCommandTests(StoreKind kind) : IAsyncLifetime
         });
         var client = app.ClientFor(key);
         var id = await SwitchboardFactory.IdOf(await client.PostAsJsonAsync("/svc/text/flaky/", new { q = "x" }));
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        JsonObject request;
-        do
-        {
-            await Task.Delay(20);
-            request = await SwitchboardFactory.Get(client, id);
-        }
-        while (!(request["status"]!.GetValue<string>() == "queued" && request["attempts"]!.GetValue<int>() == 1) && DateTime.UtcNow < deadline);
+        var request = await client.WaitForRequest(id, r => r["status"]!.GetValue<string>() == "queued" && r["attempts"]!.GetValue<int>() == 1, TimeSpan.FromSeconds(10));
         Assert.Equal("queued", request["status"]!.GetValue<string>());
-        Assert.Equal(7, Ledger.Balance(_dir, userId));
+        Assert.Equal(7, Ledger.Balance(App.Store, userId));
 
         await Push(File("services.yaml", "installed: [openai]\n"), "service_map");
 
         var done = await SwitchboardFactory.WaitForEnd(client, id, TimeSpan.FromSeconds(20));
         Assert.Equal("failed", done["status"]!.GetValue<string>());
         Assert.Equal("handler_not_installed", done["error"]!["code"]!.GetValue<string>());
-        Assert.Equal(10, Ledger.Balance(_dir, userId));
-        Ledger.AssertBalanced(_dir);
+        Assert.Equal(10, Ledger.Balance(App.Store, userId));
+        Ledger.AssertBalanced(App.Store);
     }
 
     [Fact]
@@ -394,7 +366,7 @@ public abstract class ConfigCommandTests(StoreKind kind) : IAsyncLifetime
         await Push(file, "api");
         var cases = new (string[] Args, int Exit, string Message)[]
         {
-            (["push", Path.Combine(_dir.Path, "missing.yaml"), "--id", "api"], 1, "missing.yaml: cannot read it"),
+            (["push", Path.Combine(App.Store.Path, "missing.yaml"), "--id", "api"], 1, "missing.yaml: cannot read it"),
             (["push", file], 2, "Option '--id' is required."),
             (["push", file, "--id", "bad id!"], 1, "'bad id!' is not a config id"),
             (["push", file, "--id", "api", "--version", "1 0"], 1, "'1 0' is not a version"),
@@ -419,11 +391,11 @@ public abstract class ConfigCommandTests(StoreKind kind) : IAsyncLifetime
     [Fact]
     public async Task TheCollectionNamedInTheBootstrapHoldsTheConfigs()
     {
-        var custom = _dir.WriteBootstrap("custom.yaml", "collection: app_configs", $"fernet_key: {_key}");
+        var custom = App.Store.WriteBootstrap("custom.yaml", "collection: app_configs", $"fernet_key: {_key}");
         var (exit, _, error) = await Config(custom, "push", File("api.yaml", "max_attempts: 2\n"), "--id", "api");
         Assert.True(exit == 0, error);
 
-        Assert.Equal(1L, _dir.Query(c => c.Scalar<long>("SELECT COUNT(*) FROM app_configs")));
+        Assert.Equal(1L, App.Store.Query(c => c.Scalar<long>("SELECT COUNT(*) FROM app_configs")));
         var (_, other, _) = await Config(_boot, "list");
         Assert.Equal("", other);
     }

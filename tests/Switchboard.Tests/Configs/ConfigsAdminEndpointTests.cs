@@ -1,8 +1,4 @@
-using System.Net.Http.Json;
-using System.Text.Json.Nodes;
 using Switchboard.Config;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Configs;
 
@@ -10,7 +6,7 @@ namespace Switchboard.Tests.Configs;
 /// Configs in the admin JSON API on SQLite and PostgreSQL: ids, versions, a version masked, the
 /// diff (secrets never shown), rollback with its record of who did it, and each bad input.
 /// </summary>
-public abstract class ConfigsAdminEndpointTests(StoreKind kind) : IAsyncLifetime
+public abstract class ConfigsAdminEndpointTests(StoreKind kind) : AppTests
 {
     private const string SecretOne = "sk-first-secret";
     private const string SecretTwo = "sk-second-secret";
@@ -21,34 +17,26 @@ public abstract class ConfigsAdminEndpointTests(StoreKind kind) : IAsyncLifetime
           ~api_key: {SecretOne}
         """;
 
-    private readonly TestStore _store = TestStore.Create(kind);
     private string _boot = "";
-    private SwitchboardFactory? _app;
     private HttpClient _admin = null!;
 
-    public async Task InitializeAsync()
+    protected override async Task<TestApp> StartAsync()
     {
-        _boot = _store.WriteBootstrap("configs.yaml", "", $"fernet_key: {Fernet.GenerateKey()}");
-        await Push(HandlersV1, "--comment", "first keys", "--author", "alice");
-        await Push(HandlersV1.Replace(SecretOne, SecretTwo).Replace("127.0.0.1:1", "127.0.0.1:2"), "--author", "bob");
-        var admin = await Infrastructure.Cli.Json(_store, "users", "create", "root", "--admin", "--config", _boot);
-        _app = new SwitchboardFactory(_store, new() { ["Switchboard:Config"] = _boot });
-        _admin = _app.ClientFor(admin["api_key"]!.GetValue<string>());
+        var app = await TestApp.StartAsync(kind);
+        _boot = app.Store.WriteBootstrap("configs.yaml", "", $"fernet_key: {Fernet.GenerateKey()}");
+        await Push(app.Store, HandlersV1, "--comment", "first keys", "--author", "alice");
+        await Push(app.Store, HandlersV1.Replace(SecretOne, SecretTwo).Replace("127.0.0.1:1", "127.0.0.1:2"), "--author", "bob");
+        var admin = await Infrastructure.Cli.Json(app.Store, "users", "create", "root", "--admin", "--config", _boot);
+        app.Settings["Switchboard:Config"] = _boot;
+        _admin = app.ClientFor(admin["api_key"]!.GetValue<string>());
+        return app;
     }
 
-    public async Task DisposeAsync()
-    {
-        _admin.Dispose();
-        if (_app is not null)
-        {
-            await _app.DisposeAsync();
-        }
-        await _store.DisposeAsync();
-    }
+    private Task Push(string yaml, params string[] more) => Push(App.Store, yaml, more);
 
-    private async Task Push(string yaml, params string[] more)
+    private async Task Push(TestStore store, string yaml, params string[] more)
     {
-        var file = Path.Combine(_store.Path, $"h-{Guid.NewGuid():N}.yaml");
+        var file = Path.Combine(store.Path, $"h-{Guid.NewGuid():N}.yaml");
         await File.WriteAllTextAsync(file, yaml);
         var (exit, _, error) = await Infrastructure.Cli.RunArgs(["config", "push", file, "--id", "svc_handlers", .. more, "--config", _boot]);
         Assert.True(exit == 0, error);
@@ -127,15 +115,11 @@ public abstract class ConfigsAdminEndpointTests(StoreKind kind) : IAsyncLifetime
             [("1.0", "1.2", "rollback", "root"), ("1.2", "1.1", "push", "carol"), ("1.1", "1.0", "push", "bob"), ("1.0", null, "push", "alice")],
             history.Select(a => (a["version"]!.GetValue<string>(), a["previous"]?.GetValue<string>(), a["action"]!.GetValue<string>(), a["actor"]!.GetValue<string>())));
         Assert.All(history, a => Assert.NotNull(a["at"]));
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        string? loaded;
-        do
+        var loaded = await Wait.ForValue(async () =>
         {
-            await Task.Delay(50);
             var (_, list) = await Get("/admin/api/configs");
-            loaded = list["configs"]!.AsArray().Single(c => c!["id"]!.GetValue<string>() == "svc_handlers")!["loaded_version"]!.GetValue<string>();
-        }
-        while (loaded != "1.0" && DateTime.UtcNow < deadline);
+            return list["configs"]!.AsArray().Single(c => c!["id"]!.GetValue<string>() == "svc_handlers")!["loaded_version"]!.GetValue<string>();
+        }, "1.0", TimeSpan.FromSeconds(10), "the loaded svc_handlers version");
         Assert.Equal("1.0", loaded);
     }
 

@@ -1,9 +1,4 @@
-using System.Net;
-using System.Net.Http.Json;
 using System.Text;
-using System.Text.Json.Nodes;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Credits;
 
@@ -11,50 +6,38 @@ namespace Switchboard.Tests.Credits;
 /// User credits: adjustments and grants with their actor (CLI and admin API, one set of rules),
 /// the audit that proves the ledger (and catches tampering), and what a user sees in /svc/me/.
 /// </summary>
-public abstract class CreditsTests(StoreKind kind) : IAsyncLifetime
+public abstract class CreditsTests(StoreKind kind) : AppTests
 {
-    private readonly TestStore _dir = TestStore.Create(kind);
-    private SwitchboardFactory _app = null!;
-    private HttpClient _alice = null!;
-    private HttpClient _root = null!;
-    private string _aliceId = "";
+    private TestUser _alice = null!;
+    private TestUser _root = null!;
 
-    public async Task InitializeAsync()
+    protected override async Task<TestApp> StartAsync()
     {
-        await Infrastructure.Cli.ApplyCatalog(_dir, Requests.RequestLifecycleTests.Catalog);
-        (_aliceId, var aliceKey) = await Infrastructure.Cli.CreateUser(_dir, "alice", 100);
-        var root = await Infrastructure.Cli.Json(_dir, "users", "create", "root", "--admin");
-        _app = new SwitchboardFactory(_dir);
-        _alice = _app.ClientFor(aliceKey);
-        _root = _app.ClientFor(root["api_key"]!.GetValue<string>());
+        var app = await TestApp.StartAsync(kind, catalog: Requests.RequestLifecycleTests.Catalog);
+        _alice = await app.AddUserAsync("alice", 100);
+        _root = await app.AddAdminAsync();
+        return app;
     }
 
-    public async Task DisposeAsync()
-    {
-        // TestStore audits the store when disposed: every test here must leave it consistent.
-        await _app.DisposeAsync();
-        await _dir.DisposeAsync();
-    }
+    private long Balance => _alice.Balance;
 
-    private long Balance => Ledger.Balance(_dir, _aliceId);
+    private long LedgerRows => App.Store.Query(c => c.Scalar<long>("SELECT COUNT(*) FROM ledger"));
 
-    private long LedgerRows => _dir.Query(c => c.Scalar<long>("SELECT COUNT(*) FROM ledger"));
-
-    private Task<HttpResponseMessage> Submit(string path, object body) => _alice.PostAsJsonAsync(path, body);
+    private Task<HttpResponseMessage> Submit(string path, object body) => _alice.Client.PostAsJsonAsync(path, body);
 
     private async Task<string> SubmitAndWait(string path, object body, params string[] statuses)
     {
         var response = await Submit(path, body);
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         var id = await SwitchboardFactory.IdOf(response);
-        await SwitchboardFactory.WaitFor(_alice, id, TimeSpan.FromSeconds(20), statuses);
+        await SwitchboardFactory.WaitFor(_alice.Client, id, TimeSpan.FromSeconds(20), statuses);
         return id;
     }
 
     private async Task<string> Cancelled()
     {
         var id = await SubmitAndWait("/svc/text/slow/", new { thing = Guid.NewGuid().ToString("N") }, "running");
-        var response = await _alice.DeleteAsync($"/svc/request/{id}/");
+        var response = await _alice.Client.DeleteAsync($"/svc/request/{id}/");
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("cancelled by the client", (await response.Content.ReadFromJsonAsync<JsonObject>())!["error"]!["message"]!.GetValue<string>());
         return id;
@@ -71,7 +54,7 @@ public abstract class CreditsTests(StoreKind kind) : IAsyncLifetime
 
     private async Task<(int Exit, JsonObject Report)> CliAudit()
     {
-        var (exit, output, error) = await Infrastructure.Cli.Run(_dir, "credits", "audit");
+        var (exit, output, error) = await App.CliAsync("credits", "audit");
         Assert.True(exit is 0 or 1, $"credits audit exited {exit}: {error}");
         return (exit, (JsonObject)JsonNode.Parse(output)!);
     }
@@ -84,9 +67,9 @@ public abstract class CreditsTests(StoreKind kind) : IAsyncLifetime
     [Fact]
     public async Task AdjustmentsUpAndDownMoveTheBalanceAndRecordTheirActor()
     {
-        var up = await Infrastructure.Cli.Json(_dir, "credits", "adjust", "alice", "20", "--note", "goodwill", "--actor", "ops-jane");
-        var down = await Infrastructure.Cli.Json(_dir, "credits", "adjust", "alice", "-5", "--note", "double grant");
-        var grant = await Infrastructure.Cli.Json(_dir, "credits", "grant", "alice", "10");
+        var up = await App.CliJsonAsync("credits", "adjust", "alice", "20", "--note", "goodwill", "--actor", "ops-jane");
+        var down = await App.CliJsonAsync("credits", "adjust", "alice", "-5", "--note", "double grant");
+        var grant = await App.CliJsonAsync("credits", "grant", "alice", "10");
 
         Assert.Equal(120, up["credits"]!.GetValue<long>());
         Assert.Equal("ops-jane", up["entry"]!["actor"]!.GetValue<string>());
@@ -95,20 +78,20 @@ public abstract class CreditsTests(StoreKind kind) : IAsyncLifetime
         Assert.Equal(Environment.UserName, down["entry"]!["actor"]!.GetValue<string>());
         Assert.Equal(125, grant["credits"]!.GetValue<long>());
         Assert.Equal(125, Balance);
-        var shown = await Infrastructure.Cli.Json(_dir, "credits", "show", "alice");
+        var shown = await App.CliJsonAsync("credits", "show", "alice");
         var ledger = shown["ledger"]!.AsArray().Select(e => e!.AsObject()).ToList();
         Assert.Equal(["grant", "adjust", "adjust", "grant"], ledger.Select(e => e["kind"]!.GetValue<string>()));
         Assert.Equal([Environment.UserName, Environment.UserName, "ops-jane", Environment.UserName], ledger.Select(e => e["actor"]!.GetValue<string>()));
         Assert.Equal(["granted from the command line", "double grant", "goodwill", "initial credits"], ledger.Select(e => e["note"]!.GetValue<string>()));
-        Ledger.AssertAudited(_dir);
+        Ledger.AssertAudited(App.Store);
     }
 
     [Fact]
     public async Task AUsersInitialCreditsAreAGrantByItsActor()
     {
-        await Infrastructure.Cli.Json(_dir, "users", "create", "carol", "--credits", "5", "--actor", "onboarding");
+        await App.CliJsonAsync("users", "create", "carol", "--credits", "5", "--actor", "onboarding");
 
-        var entry = (await Infrastructure.Cli.Json(_dir, "credits", "show", "carol"))["ledger"]![0]!;
+        var entry = (await App.CliJsonAsync("credits", "show", "carol"))["ledger"]![0]!;
 
         Assert.Equal("grant", entry["kind"]!.GetValue<string>());
         Assert.Equal("onboarding", entry["actor"]!.GetValue<string>());
@@ -120,7 +103,7 @@ public abstract class CreditsTests(StoreKind kind) : IAsyncLifetime
     {
         await SubmitAndWait("/svc/text/broken/", new { thing = "x" }, "failed");
 
-        var ledger = (await Infrastructure.Cli.Json(_dir, "credits", "show", "alice"))["ledger"]!.AsArray();
+        var ledger = (await App.CliJsonAsync("credits", "show", "alice"))["ledger"]!.AsArray();
 
         Assert.Equal(["refund", "charge", "grant"], ledger.Select(e => e!["kind"]!.GetValue<string>()));
         Assert.Null(ledger[0]!["actor"]);
@@ -132,7 +115,7 @@ public abstract class CreditsTests(StoreKind kind) : IAsyncLifetime
     {
         var rows = LedgerRows;
 
-        var (exit, output, error) = await Infrastructure.Cli.Run(_dir, "credits", "adjust", "alice", "-101", "--note", "too much");
+        var (exit, output, error) = await App.CliAsync("credits", "adjust", "alice", "-101", "--note", "too much");
 
         Assert.Equal(1, exit);
         Assert.Equal("", output);
@@ -141,7 +124,7 @@ public abstract class CreditsTests(StoreKind kind) : IAsyncLifetime
         Assert.Equal(100, Balance);
         Assert.Equal(rows, LedgerRows);
         // Down to exactly zero is fine.
-        Assert.Equal(0, (await Infrastructure.Cli.Json(_dir, "credits", "adjust", "alice", "-100", "--note", "closed"))["credits"]!.GetValue<long>());
+        Assert.Equal(0, (await App.CliJsonAsync("credits", "adjust", "alice", "-100", "--note", "closed"))["credits"]!.GetValue<long>());
     }
 
     [Theory]
@@ -157,7 +140,7 @@ public abstract class CreditsTests(StoreKind kind) : IAsyncLifetime
     {
         var rows = LedgerRows;
 
-        var (exit, _, error) = await Infrastructure.Cli.Run(_dir, args);
+        var (exit, _, error) = await App.CliAsync(args);
 
         Assert.Equal(2, exit);
         Assert.Contains("Usage:", error);
@@ -168,7 +151,7 @@ public abstract class CreditsTests(StoreKind kind) : IAsyncLifetime
     [Fact]
     public async Task AnAdjustmentOfAnUnknownUserIsAnError()
     {
-        var (exit, _, error) = await Infrastructure.Cli.Run(_dir, "credits", "adjust", "nobody", "5", "--note", "x");
+        var (exit, _, error) = await App.CliAsync("credits", "adjust", "nobody", "5", "--note", "x");
 
         Assert.Equal(1, exit);
         Assert.Contains("no user named 'nobody'", error);
@@ -177,7 +160,7 @@ public abstract class CreditsTests(StoreKind kind) : IAsyncLifetime
     [Fact]
     public async Task ANegativeAmountIsAPositionalWordAlsoAfterADoubleDash()
     {
-        var adjusted = await Infrastructure.Cli.RunArgs(["credits", "adjust", .. _dir.ProcessArgs, "--note", "typo", "--", "alice", "-3"]);
+        var adjusted = await Infrastructure.Cli.RunArgs(["credits", "adjust", .. App.Store.ProcessArgs, "--note", "typo", "--", "alice", "-3"]);
 
         Assert.True(adjusted.Exit == 0, adjusted.Err);
         Assert.Equal(97, JsonNode.Parse(adjusted.Out)!["credits"]!.GetValue<long>());
@@ -194,8 +177,8 @@ public abstract class CreditsTests(StoreKind kind) : IAsyncLifetime
         await Task.WhenAll([.. shouts, .. failures, retried, Cancelled(), Cancelled()]);
         // A failed request bought again: a second run, charged and refunded again.
         await SubmitAndWait("/svc/text/broken/", new { thing = "t0" }, "failed");
-        await Infrastructure.Cli.Json(_dir, "credits", "adjust", "alice", "-7", "--note", "manual correction");
-        await Infrastructure.Cli.Json(_dir, "credits", "grant", "root", "3");
+        await App.CliJsonAsync("credits", "adjust", "alice", "-7", "--note", "manual correction");
+        await App.CliJsonAsync("credits", "grant", "root", "3");
 
         var (exit, report) = await CliAudit();
 
@@ -206,7 +189,7 @@ public abstract class CreditsTests(StoreKind kind) : IAsyncLifetime
         // alice: 1 grant, 12 + 1 charges (the re-run), 3 + 2 + 1 refunds, 1 adjustment; root: 1 grant.
         Assert.Equal(1 + 13 + 6 + 1 + 1, report["ledger_rows"]!.GetValue<long>());
         Assert.Equal(100 - (6 * 5) - 3 - 7, Balance);
-        var viaApi = await _root.GetAsync("/admin/api/credits/audit");
+        var viaApi = await _root.Client.GetAsync("/admin/api/credits/audit");
         Assert.Equal(HttpStatusCode.OK, viaApi.StatusCode);
         Assert.Empty((await viaApi.Content.ReadFromJsonAsync<JsonObject>())!["problems"]!.AsArray());
     }
@@ -215,7 +198,7 @@ public abstract class CreditsTests(StoreKind kind) : IAsyncLifetime
     public async Task TheAuditFindsATamperedBalance()
     {
         await SubmitAndWait("/svc/text/shout/", new { word = "a", name = "b" }, "succeeded");
-        _dir.Query(c => c.Execute("UPDATE users SET credits = credits + 7 WHERE id = @u", ("@u", _aliceId)));
+        App.Store.Query(c => c.Execute("UPDATE users SET credits = credits + 7 WHERE id = @u", ("@u", _alice.Id)));
 
         var (exit, report) = await CliAudit();
 
@@ -223,11 +206,11 @@ public abstract class CreditsTests(StoreKind kind) : IAsyncLifetime
         Assert.Equal([("balance_mismatch", "alice")], Problems(report));
         Assert.Contains("102", report["problems"]![0]!["detail"]!.GetValue<string>());
         Assert.Contains("95", report["problems"]![0]!["detail"]!.GetValue<string>());
-        var viaApi = await _root.GetAsync("/admin/api/credits/audit");
+        var viaApi = await _root.Client.GetAsync("/admin/api/credits/audit");
         Assert.Equal(HttpStatusCode.OK, viaApi.StatusCode);
         Assert.Equal([("balance_mismatch", "alice")], Problems((await viaApi.Content.ReadFromJsonAsync<JsonObject>())!));
 
-        _dir.Query(c => c.Execute("UPDATE users SET credits = credits - 7 WHERE id = @u", ("@u", _aliceId)));
+        App.Store.Query(c => c.Execute("UPDATE users SET credits = credits - 7 WHERE id = @u", ("@u", _alice.Id)));
         Assert.Equal(0, (await CliAudit()).Exit);
     }
 
@@ -235,21 +218,21 @@ public abstract class CreditsTests(StoreKind kind) : IAsyncLifetime
     public async Task TheAuditFindsADeletedRefund()
     {
         var id = await SubmitAndWait("/svc/text/broken/", new { thing = "gone" }, "failed");
-        var refund = _dir.Query(c =>
+        var refund = App.Store.Query(c =>
         {
             using var command = c.Sql("SELECT user_id, amount, request_seq, run, note, created_at FROM ledger WHERE kind = 'refund' AND request_id = @r", ("@r", id));
             using var reader = command.ExecuteReader();
             Assert.True(reader.Read());
             return (User: reader.GetString(0), Amount: reader.GetInt64(1), Seq: reader.GetInt64(2), Run: reader.GetInt32(3), Note: reader.GetString(4), At: reader.GetInt64(5));
         });
-        _dir.Query(c => c.Execute("DELETE FROM ledger WHERE kind = 'refund' AND request_id = @r", ("@r", id)));
+        App.Store.Query(c => c.Execute("DELETE FROM ledger WHERE kind = 'refund' AND request_id = @r", ("@r", id)));
 
         var (exit, report) = await CliAudit();
 
         Assert.Equal(1, exit);
         Assert.Equal([("balance_mismatch", "alice"), ("missing_refund", id)], Problems(report));
 
-        _dir.Query(c => c.Execute(
+        App.Store.Query(c => c.Execute(
             "INSERT INTO ledger (user_id, kind, amount, request_id, request_seq, run, note, created_at) VALUES (@u, 'refund', @a, @r, @s, @run, @n, @t)",
             ("@u", refund.User), ("@a", refund.Amount), ("@r", id), ("@s", refund.Seq), ("@run", refund.Run), ("@n", refund.Note), ("@t", refund.At)));
         Assert.Equal(0, (await CliAudit()).Exit);
@@ -262,7 +245,7 @@ public abstract class CreditsTests(StoreKind kind) : IAsyncLifetime
         var failed = await SubmitAndWait("/svc/text/broken/", new { thing = "wrong" }, "failed");
         // An extra refund of a run that succeeded, with its balance moved (so only the refund is wrong);
         // a refund of a run the request never had; a refund that gives back more than was charged.
-        _dir.Query(c =>
+        App.Store.Query(c =>
         {
             c.Execute(
                 "INSERT INTO ledger (user_id, kind, amount, request_id, request_seq, run, created_at) SELECT user_id, 'refund', price, id, seq, run, 1 FROM requests WHERE id = @r",
@@ -271,7 +254,7 @@ public abstract class CreditsTests(StoreKind kind) : IAsyncLifetime
                 "INSERT INTO ledger (user_id, kind, amount, request_id, request_seq, run, created_at) SELECT user_id, 'refund', price, id, seq, run + 1, 1 FROM requests WHERE id = @r",
                 ("@r", failed));
             c.Execute("UPDATE ledger SET amount = amount + 1 WHERE kind = 'refund' AND request_id = @r AND run = 1", ("@r", failed));
-            return c.Execute("UPDATE users SET credits = credits + 5 + 4 + 1 WHERE id = @u", ("@u", _aliceId));
+            return c.Execute("UPDATE users SET credits = credits + 5 + 4 + 1 WHERE id = @u", ("@u", _alice.Id));
         });
 
         var (exit, report) = await CliAudit();
@@ -284,11 +267,11 @@ public abstract class CreditsTests(StoreKind kind) : IAsyncLifetime
         Assert.Contains(("refund_mismatch", failed), problems);
         Assert.Equal(4, problems.Count);
 
-        _dir.Query(c =>
+        App.Store.Query(c =>
         {
             c.Execute("DELETE FROM ledger WHERE created_at = 1");
             c.Execute("UPDATE ledger SET amount = amount - 1 WHERE kind = 'refund' AND request_id = @r", ("@r", failed));
-            return c.Execute("UPDATE users SET credits = credits - 10 WHERE id = @u", ("@u", _aliceId));
+            return c.Execute("UPDATE users SET credits = credits - 10 WHERE id = @u", ("@u", _alice.Id));
         });
         Assert.Equal(0, (await CliAudit()).Exit);
     }
@@ -315,13 +298,13 @@ public abstract class CreditsTests(StoreKind kind) : IAsyncLifetime
         await SubmitAndWait("/svc/text/shout/", new { word = "new", name = "n" }, "succeeded");
         await SubmitAndWait("/svc/text/broken/", new { thing = "x" }, "failed");
         await Cancelled();
-        _dir.Query(c => c.Execute("UPDATE requests SET created_at = created_at - 7200000 WHERE id = @r", ("@r", old)));
+        App.Store.Query(c => c.Execute("UPDATE requests SET created_at = created_at - 7200000 WHERE id = @r", ("@r", old)));
 
-        var me = (await _alice.GetFromJsonAsync<JsonObject>("/svc/me/"))!;
-        var hour = (await _alice.GetFromJsonAsync<JsonObject>("/svc/me/?since=1h"))!;
-        var minutes = (await _alice.GetFromJsonAsync<JsonObject>("/svc/me/?since=150m"))!;
+        var me = (await _alice.Client.GetFromJsonAsync<JsonObject>("/svc/me/"))!;
+        var hour = (await _alice.Client.GetFromJsonAsync<JsonObject>("/svc/me/?since=1h"))!;
+        var minutes = (await _alice.Client.GetFromJsonAsync<JsonObject>("/svc/me/?since=150m"))!;
 
-        Assert.Equal(_aliceId, me["id"]!.GetValue<string>());
+        Assert.Equal(_alice.Id, me["id"]!.GetValue<string>());
         Assert.Equal("alice", me["name"]!.GetValue<string>());
         Assert.Equal(90, me["balance"]!.GetValue<long>());
         var since = DateTimeOffset.Parse(me["since"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture);
@@ -340,7 +323,7 @@ public abstract class CreditsTests(StoreKind kind) : IAsyncLifetime
         await SubmitAndWait("/svc/text/broken/", new { thing = "again" }, "failed");
         await SubmitAndWait("/svc/text/flaky/", new { thing = "x" }, "succeeded");
 
-        var me = (await _alice.GetFromJsonAsync<JsonObject>("/svc/me/?since=24h"))!;
+        var me = (await _alice.Client.GetFromJsonAsync<JsonObject>("/svc/me/?since=24h"))!;
 
         var offers = me["offers"]!.AsArray();
         Assert.Equal("text/broken", offers[0]!["offer"]!.GetValue<string>());
@@ -362,7 +345,7 @@ public abstract class CreditsTests(StoreKind kind) : IAsyncLifetime
     [InlineData("3661d")]
     public async Task AMalformedPeriodIs400(string since)
     {
-        var response = await _alice.GetAsync("/svc/me/?since=" + Uri.EscapeDataString(since));
+        var response = await _alice.Client.GetAsync("/svc/me/?since=" + Uri.EscapeDataString(since));
 
         await Problem(response, HttpStatusCode.BadRequest, "invalid_since");
     }
@@ -370,7 +353,7 @@ public abstract class CreditsTests(StoreKind kind) : IAsyncLifetime
     [Fact]
     public async Task MeNeedsAKey()
     {
-        await Problem(await _app.CreateClient().GetAsync("/svc/me/"), HttpStatusCode.Unauthorized, "missing_api_key");
+        await Problem(await App.CreateClient().GetAsync("/svc/me/"), HttpStatusCode.Unauthorized, "missing_api_key");
     }
 
     // ---- the admin API ----
@@ -381,8 +364,8 @@ public abstract class CreditsTests(StoreKind kind) : IAsyncLifetime
     [Fact]
     public async Task AnAdminGrantsAndAdjustsAndReadsTheLedger()
     {
-        var granted = await PostCredits(_root, "alice", """{"kind": "grant", "amount": 50, "note": "promo"}""");
-        var adjusted = await PostCredits(_root, "alice", """{"kind": "adjust", "amount": -20, "note": "refund by hand"}""");
+        var granted = await PostCredits(_root.Client, "alice", """{"kind": "grant", "amount": 50, "note": "promo"}""");
+        var adjusted = await PostCredits(_root.Client, "alice", """{"kind": "adjust", "amount": -20, "note": "refund by hand"}""");
 
         Assert.Equal(HttpStatusCode.OK, granted.StatusCode);
         var grant = (await granted.Content.ReadFromJsonAsync<JsonObject>())!;
@@ -396,13 +379,13 @@ public abstract class CreditsTests(StoreKind kind) : IAsyncLifetime
         Assert.Equal(130, (await adjusted.Content.ReadFromJsonAsync<JsonObject>())!["balance"]!.GetValue<long>());
         Assert.Equal(130, Balance);
 
-        var ledger = (await _root.GetFromJsonAsync<JsonObject>("/admin/api/users/alice/ledger?limit=2"))!;
+        var ledger = (await _root.Client.GetFromJsonAsync<JsonObject>("/admin/api/users/alice/ledger?limit=2"))!;
         Assert.Equal(130, ledger["balance"]!.GetValue<long>());
         Assert.Equal(["adjust", "grant"], ledger["ledger"]!.AsArray().Select(e => e!["kind"]!.GetValue<string>()));
         Assert.Equal([-20, 50], ledger["ledger"]!.AsArray().Select(e => e!["amount"]!.GetValue<long>()));
-        var all = (await _root.GetFromJsonAsync<JsonObject>("/admin/api/users/alice/ledger"))!;
+        var all = (await _root.Client.GetFromJsonAsync<JsonObject>("/admin/api/users/alice/ledger"))!;
         Assert.Equal(3, all["ledger"]!.AsArray().Count);
-        Ledger.AssertAudited(_dir);
+        Ledger.AssertAudited(App.Store);
     }
 
     [Theory]
@@ -430,7 +413,7 @@ public abstract class CreditsTests(StoreKind kind) : IAsyncLifetime
     {
         var rows = LedgerRows;
 
-        await Problem(await PostCredits(_root, user, body), (HttpStatusCode)status, code);
+        await Problem(await PostCredits(_root.Client, user, body), (HttpStatusCode)status, code);
 
         Assert.Equal(rows, LedgerRows);
         Assert.Equal(100, Balance);
@@ -441,7 +424,7 @@ public abstract class CreditsTests(StoreKind kind) : IAsyncLifetime
     {
         var body = new JsonObject { ["kind"] = "adjust", ["amount"] = 1, ["note"] = new string('n', 1001) }.ToJsonString();
 
-        await Problem(await PostCredits(_root, "alice", body), HttpStatusCode.BadRequest, "invalid_note");
+        await Problem(await PostCredits(_root.Client, "alice", body), HttpStatusCode.BadRequest, "invalid_note");
     }
 
     [Theory]
@@ -451,28 +434,28 @@ public abstract class CreditsTests(StoreKind kind) : IAsyncLifetime
     [InlineData("/admin/api/users/alice/ledger?limit=-1")]
     public async Task ABadLedgerLimitIs400(string path)
     {
-        await Problem(await _root.GetAsync(path), HttpStatusCode.BadRequest, "invalid_limit");
+        await Problem(await _root.Client.GetAsync(path), HttpStatusCode.BadRequest, "invalid_limit");
     }
 
     [Fact]
     public async Task TheLedgerOfAnUnknownUserIs404()
     {
-        await Problem(await _root.GetAsync("/admin/api/users/nobody/ledger"), HttpStatusCode.NotFound, "user_not_found");
+        await Problem(await _root.Client.GetAsync("/admin/api/users/nobody/ledger"), HttpStatusCode.NotFound, "user_not_found");
     }
 
     [Fact]
     public async Task TheCreditsAdminApiNeedsAnAdminKey()
     {
-        var anonymous = _app.CreateClient();
+        var anonymous = App.CreateClient();
         const string grant = """{"kind": "grant", "amount": 1000}""";
 
         await Problem(await PostCredits(anonymous, "alice", grant), HttpStatusCode.Unauthorized, "missing_api_key");
         await Problem(await anonymous.GetAsync("/admin/api/users/alice/ledger"), HttpStatusCode.Unauthorized, "missing_api_key");
         await Problem(await anonymous.GetAsync("/admin/api/credits/audit"), HttpStatusCode.Unauthorized, "missing_api_key");
-        await Problem(await PostCredits(_app.ClientFor("sb_not_a_real_key"), "alice", grant), HttpStatusCode.Unauthorized, "invalid_api_key");
-        await Problem(await PostCredits(_alice, "alice", grant), HttpStatusCode.Forbidden, "admin_required");
-        await Problem(await _alice.GetAsync("/admin/api/users/alice/ledger"), HttpStatusCode.Forbidden, "admin_required");
-        await Problem(await _alice.GetAsync("/admin/api/credits/audit"), HttpStatusCode.Forbidden, "admin_required");
+        await Problem(await PostCredits(App.ClientFor("sb_not_a_real_key"), "alice", grant), HttpStatusCode.Unauthorized, "invalid_api_key");
+        await Problem(await PostCredits(_alice.Client, "alice", grant), HttpStatusCode.Forbidden, "admin_required");
+        await Problem(await _alice.Client.GetAsync("/admin/api/users/alice/ledger"), HttpStatusCode.Forbidden, "admin_required");
+        await Problem(await _alice.Client.GetAsync("/admin/api/credits/audit"), HttpStatusCode.Forbidden, "admin_required");
         Assert.Equal(100, Balance);
     }
 }

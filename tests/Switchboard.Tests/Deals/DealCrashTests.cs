@@ -1,8 +1,3 @@
-using System.Net;
-using System.Net.Http.Json;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
-
 namespace Switchboard.Tests.Deals;
 
 /// <summary>
@@ -39,13 +34,12 @@ public abstract class DealCrashTests(StoreKind kind)
     [Fact]
     public async Task DealsKilledMidPipelineFinishAfterARestartWithoutRerunningFinishedSteps()
     {
-        await using var dir = TestStore.Create(kind);
-        await Infrastructure.Cli.ApplyCatalog(dir, Catalog);
-        var (userId, key) = await Infrastructure.Cli.CreateUser(dir, "alice", 1000);
+        await using var app = await TestApp.StartAsync(kind, catalog: Catalog);
+        var alice = await app.AddUserAsync("alice", 1000);
         var ids = new List<string>();
-        await using (var first = await SwitchboardProcess.Start(dir, "--workers", "4", "--Switchboard:LeaseSeconds=2"))
+        await using (var first = await SwitchboardProcess.Start(app.Store, "--workers", "4", "--Switchboard:LeaseSeconds=2"))
         {
-            using var client = first.Client(key);
+            using var client = first.Client(alice.Key);
             for (var i = 0; i < Deals; i++)
             {
                 var response = await client.PostAsJsonAsync("/svc/deal/relay/", new { inputs = new { n = i } });
@@ -55,18 +49,18 @@ public abstract class DealCrashTests(StoreKind kind)
             // Four workers, eight slow steps of 1.5 s: once every first step and a slow one have
             // succeeded while another slow one runs, the store holds every stage of a pipeline.
             await DealRows.WaitUntil(
-                () => DealRows.Count(dir, 0, "succeeded") == Deals && DealRows.Count(dir, 1, "succeeded") >= 1 && DealRows.Count(dir, 1, "running") >= 1,
+                () => DealRows.Count(app.Store, 0, "succeeded") == Deals && DealRows.Count(app.Store, 1, "succeeded") >= 1 && DealRows.Count(app.Store, 1, "running") >= 1,
                 TimeSpan.FromSeconds(20), () => "every first step and a slow one to succeed while another slow one runs");
             await first.Kill();
         }
-        var before = DealRows.Read(dir);
+        var before = DealRows.Read(app.Store);
         var killedRunning = before.Values.Where(r => r.Kind == "step" && r.Status == "running").ToList();
         Assert.Contains(killedRunning, r => r.Step == 1);
         var done = before.Values.Where(r => r.Status == "succeeded").ToList();
         Assert.Equal(Deals, done.Count(r => r.Step == 0));
 
-        await using var second = await SwitchboardProcess.Start(dir, "--workers", "4", "--Switchboard:LeaseSeconds=2", "--Switchboard:ReconInterval=00:00:00.250");
-        using var after = second.Client(key);
+        await using var second = await SwitchboardProcess.Start(app.Store, "--workers", "4", "--Switchboard:LeaseSeconds=2", "--Switchboard:ReconInterval=00:00:00.250");
+        using var after = second.Client(alice.Key);
         for (var i = 0; i < Deals; i++)
         {
             var deal = await SwitchboardFactory.WaitFor(after, ids[i], TimeSpan.FromSeconds(30), "succeeded", "failed", "cancelled");
@@ -74,7 +68,7 @@ public abstract class DealCrashTests(StoreKind kind)
             Assert.Equal(Expected(i), deal["steps"]!.AsArray().Select(s => s!["results"]!.AsArray().Select(r => r!.GetValue<string>()).ToList()));
         }
 
-        var rows = DealRows.Read(dir);
+        var rows = DealRows.Read(app.Store);
         // What had succeeded before the kill is untouched: same results, same times, same attempts.
         foreach (var row in done)
         {
@@ -92,11 +86,11 @@ public abstract class DealCrashTests(StoreKind kind)
             Assert.All(steps, s => Assert.Equal("succeeded", s.Status));
             Assert.Equal(1, steps[0].Attempts);
             DealRows.AssertRanInOrder(steps);
-            Assert.Equal(1, Ledger.Count(dir, "charge", ids[i]));
-            Assert.Equal(0, Ledger.Count(dir, "refund", ids[i]));
+            Assert.Equal(1, Ledger.Count(app.Store, "charge", ids[i]));
+            Assert.Equal(0, Ledger.Count(app.Store, "refund", ids[i]));
         }
-        Assert.Equal(1000 - (Deals * Price), Ledger.Balance(dir, userId));
-        Ledger.AssertAudited(dir);
+        Assert.Equal(1000 - (Deals * Price), alice.Balance);
+        Ledger.AssertAudited(app.Store);
     }
 }
 

@@ -1,24 +1,16 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json.Nodes;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
-
 namespace Switchboard.Tests.Deals;
 
 /// <summary>
 /// A deal's step parked for its resource shows where it stands in the deal's request object, as
 /// an offer's request does: <c>waiting_for</c>, <c>queue_position</c>, <c>eta_s</c>.
 /// </summary>
-public sealed class DealWaitingStepTests : IAsyncLifetime
+public sealed class DealWaitingStepTests : AppTests
 {
-    private readonly TestStore _store = TestStore.Create(StoreKind.Sqlite);
-    private SwitchboardFactory _app = null!;
     private HttpClient _client = null!;
 
-    public async Task InitializeAsync()
+    protected override async Task<TestApp> StartAsync()
     {
-        await Infrastructure.Cli.ApplyCatalog(_store, """
+        var app = await TestApp.StartAsync(StoreKind.Sqlite, catalog: """
             handlers:
               - {id: echo.render, credits: 1, resource: gate}
             offers:
@@ -27,19 +19,9 @@ public sealed class DealWaitingStepTests : IAsyncLifetime
               - {name: pack, offers: [{offer: t/a, pipeline: none}], price: 2}
             """);
         // A budget of 0: the step waits in the gate's lane (on_exhausted: wait, the default).
-        var file = Path.Combine(_store.Path, "resources.yaml");
-        await File.WriteAllTextAsync(file, "resource_map:\n  gate: {credits: 0, period: 1h}\n");
-        var (exit, _, error) = await Infrastructure.Cli.Run(_store, "config", "push", file, "--id", "resource_map");
-        Assert.True(exit == 0, error);
-        var (_, key) = await Infrastructure.Cli.CreateUser(_store, "alice", 10);
-        _app = new SwitchboardFactory(_store);
-        _client = _app.ClientFor(key);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _app.DisposeAsync();
-        await _store.DisposeAsync();
+        await app.PushConfigAsync("resource_map", "resource_map:\n  gate: {credits: 0, period: 1h}\n");
+        _client = (await app.AddUserAsync("alice", 10)).Client;
+        return app;
     }
 
     [Fact]
@@ -49,17 +31,7 @@ public sealed class DealWaitingStepTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         var id = await SwitchboardFactory.IdOf(response);
 
-        JsonObject? step = null;
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (DateTime.UtcNow < deadline)
-        {
-            step = (await SwitchboardFactory.Get(_client, id))["steps"]![0]!.AsObject();
-            if (step["queue_position"] is not null)
-            {
-                break;
-            }
-            await Task.Delay(100);
-        }
+        var step = (await _client.WaitForRequest(id, d => d["steps"]![0]!["queue_position"] is not null))["steps"]![0]!.AsObject();
 
         Assert.NotNull(step);
         Assert.Equal("queued", step["status"]!.GetValue<string>());

@@ -1,12 +1,7 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json.Nodes;
 using StackExchange.Redis;
 using Switchboard.Deals;
 using Switchboard.Execution;
 using Switchboard.Queue;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 using Switchboard.Tests.QueueContract;
 
 namespace Switchboard.Tests.Deals;
@@ -16,7 +11,7 @@ namespace Switchboard.Tests.Deals;
 /// <c>{prefix}:out:&lt;step id&gt;:&lt;run&gt;</c> with a TTL, and a pipeline step's input is
 /// found from either copy alone, or from the database while Redis cannot be reached.
 /// </summary>
-public abstract class StepOutputsTests(StoreKind kind) : IAsyncLifetime
+public abstract class StepOutputsTests(StoreKind kind) : AppTests
 {
     // Step 2 takes the own results of steps 0 and 1 (step 1 extends what it received): two
     // sources, read in one go.
@@ -39,27 +34,17 @@ public abstract class StepOutputsTests(StoreKind kind) : IAsyncLifetime
     private const string B = $"B[{A}] #1";
     private const string C = $"C[{A}\n\n{B}] #1";
 
-    private readonly TestStore _dir = TestStore.Create(kind, redis: true);
-    private SwitchboardFactory _app = null!;
     private HttpClient _client = null!;
     private RedisSettings _settings = null!;
     private IConnectionMultiplexer _redis = null!;
 
-    public async Task InitializeAsync()
+    protected override async Task<TestApp> StartAsync()
     {
-        await Infrastructure.Cli.ApplyCatalog(_dir, Catalog);
-        var (_, key) = await Infrastructure.Cli.CreateUser(_dir, "alice", 100);
-        _app = new SwitchboardFactory(_dir);
-        _client = _app.ClientFor(key);
-        _settings = RedisTestServer.Settings(_dir.RedisPrefix);
-        _redis = await RedisTestServer.Connect(_settings);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _app.DisposeAsync();
-        await _redis.DisposeAsync();
-        await _dir.DisposeAsync();
+        var app = await TestApp.StartAsync(kind, catalog: Catalog, redis: true);
+        _client = (await app.AddUserAsync("alice", 100)).Client;
+        _settings = RedisTestServer.Settings(app.Store.RedisPrefix);
+        _redis = app.Own(await RedisTestServer.Connect(_settings));
+        return app;
     }
 
     /// <summary>Buys the chain deal and waits until it succeeded; returns its steps.</summary>
@@ -70,13 +55,13 @@ public abstract class StepOutputsTests(StoreKind kind) : IAsyncLifetime
         var id = await SwitchboardFactory.IdOf(response);
         var deal = await SwitchboardFactory.WaitForEnd(_client, id);
         Assert.Equal("succeeded", deal["status"]!.GetValue<string>());
-        var steps = DealRows.StepsOf(DealRows.Read(_dir), id);
+        var steps = DealRows.StepsOf(DealRows.Read(App.Store), id);
         Assert.Equal([[A], [B], [C]], steps.Select(s => s.ResultList));
         return steps;
     }
 
     /// <summary>The Redis key of a step's results, spelled out as the deployment documents it.</summary>
-    private RedisKey OutKey(DealRow step) => $"{{{_dir.RedisPrefix}}}:out:{step.Id}:1";
+    private RedisKey OutKey(DealRow step) => $"{{{App.Store.RedisPrefix}}}:out:{step.Id}:1";
 
     /// <summary>The copy is written after the step's success is committed, so the last one may land just after the deal ends.</summary>
     private async Task WaitForCopies(IEnumerable<DealRow> steps)
@@ -89,7 +74,7 @@ public abstract class StepOutputsTests(StoreKind kind) : IAsyncLifetime
     }
 
     /// <summary>The step as a worker holds it once claimed (its stored prompt is still the template).</summary>
-    private ClaimedJob Claimed(DealRow step) => _dir.Query(c =>
+    private ClaimedJob Claimed(DealRow step) => App.Store.Query(c =>
     {
         using var command = c.Sql(
             "SELECT run, attempts, max_attempts, user_id, handler, prompt, params, create_qty, price, parent, step, pipeline FROM requests WHERE id = @id",
@@ -111,7 +96,7 @@ public abstract class StepOutputsTests(StoreKind kind) : IAsyncLifetime
     {
         foreach (var step in steps)
         {
-            _dir.Query(c => c.Execute("UPDATE requests SET results = NULL WHERE id = @id", ("@id", step.Id)));
+            App.Store.Query(c => c.Execute("UPDATE requests SET results = NULL WHERE id = @id", ("@id", step.Id)));
         }
     }
 
@@ -140,7 +125,7 @@ public abstract class StepOutputsTests(StoreKind kind) : IAsyncLifetime
         var steps = await BuyChain();
         await WaitForCopies(steps);
         ForgetInDatabase(steps);
-        var inputs = new StepInputs(_dir.Store, new StepOutputs(_dir.Store, _redis, _settings));
+        var inputs = new StepInputs(App.Store.Store, new StepOutputs(App.Store.Store, _redis, _settings));
 
         AssertInput(await inputs.ResolveAsync(Claimed(steps[2])), $"C[{A}\n\n{B}]", A, B);
         AssertInput(await inputs.ResolveAsync(Claimed(steps[1])), $"B[{A}]", A);
@@ -156,12 +141,12 @@ public abstract class StepOutputsTests(StoreKind kind) : IAsyncLifetime
         var steps = await BuyChain();
         await WaitForCopies(steps);
         await _redis.GetDatabase().KeyDeleteAsync([.. steps.Select(OutKey)]);
-        var inputs = new StepInputs(_dir.Store, new StepOutputs(_dir.Store, _redis, _settings));
+        var inputs = new StepInputs(App.Store.Store, new StepOutputs(App.Store.Store, _redis, _settings));
 
         AssertInput(await inputs.ResolveAsync(Claimed(steps[2])), $"C[{A}\n\n{B}]", A, B);
 
         // One source in Redis, the other only in the database: both are found.
-        await new StepOutputs(_dir.Store, _redis, _settings).SaveAsync(steps[0].Id, 1, steps[0].Results!);
+        await new StepOutputs(App.Store.Store, _redis, _settings).SaveAsync(steps[0].Id, 1, steps[0].Results!);
         ForgetInDatabase([steps[0]]);
         AssertInput(await inputs.ResolveAsync(Claimed(steps[2])), $"C[{A}\n\n{B}]", A, B);
     }
@@ -182,8 +167,8 @@ public abstract class StepOutputsTests(StoreKind kind) : IAsyncLifetime
         options.BacklogPolicy = failFast ? BacklogPolicy.FailFast : BacklogPolicy.Default;
         await using var unreachable = await ConnectionMultiplexer.ConnectAsync(options);
         Assert.False(unreachable.IsConnected);
-        var outputs = new StepOutputs(_dir.Store, unreachable, _settings);
-        var inputs = new StepInputs(_dir.Store, outputs);
+        var outputs = new StepOutputs(App.Store.Store, unreachable, _settings);
+        var inputs = new StepInputs(App.Store.Store, outputs);
 
         // Saving is best effort (the row is the store of record): it neither throws nor hangs.
         await outputs.SaveAsync(steps[0].Id, 1, steps[0].Results!).WaitAsync(TimeSpan.FromSeconds(10));

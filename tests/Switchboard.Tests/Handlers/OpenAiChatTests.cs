@@ -1,10 +1,6 @@
-using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using System.Net.Sockets;
-using System.Text.Json.Nodes;
 using Switchboard.Outbound;
-using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Handlers;
 
@@ -12,27 +8,26 @@ namespace Switchboard.Tests.Handlers;
 /// <c>openai.chat</c> end to end: the real API and executor, over real HTTP, against a fake
 /// OpenAI-compatible server on 127.0.0.1.
 /// </summary>
-public sealed class OpenAiChatTests : IAsyncLifetime
+public sealed class OpenAiChatTests : AppTests
 {
     private const long Credits = 100;
     private const long Price = 10;
 
-    private readonly TestStore _dir = TestStore.Create(Storage.StoreKind.Sqlite);
     // Unique per test: tests of other classes run in parallel in the same process.
     private readonly string _keyVariable = $"SWITCHBOARD_TEST_OPENAI_KEY_{TestNames.Short()}";
     private readonly string _unsetVariable = $"SWITCHBOARD_TEST_OPENAI_UNSET_{TestNames.Short()}";
     private readonly string _apiKey = $"sk-test-{Guid.NewGuid():N}";
     private FakeOpenAi _fake = null!;
-    private SwitchboardFactory _app = null!;
-    private HttpClient _client = null!;
-    private string _userId = "";
+    private TestUser _alice = null!;
 
-    public async Task InitializeAsync()
+    protected override async Task<TestApp> StartAsync()
     {
+        var app = await TestApp.StartAsync(StoreKind.Sqlite);
         Environment.SetEnvironmentVariable(_keyVariable, _apiKey);
-        _fake = await FakeOpenAi.StartAsync();
+        app.AtEnd(() => Environment.SetEnvironmentVariable(_keyVariable, null));
+        _fake = app.Own(await FakeOpenAi.StartAsync());
         // URLs and key variables are the operator's (svc_handlers endpoint profiles); offers only pick a profile.
-        await Infrastructure.Cli.PushConfig(_dir, "svc_handlers", $$"""
+        await app.PushConfigAsync("svc_handlers", $$"""
             openai:
               base_url: {{_fake.BaseUrl}}
               api_key_env: {{_keyVariable}}
@@ -43,7 +38,7 @@ public sealed class OpenAiChatTests : IAsyncLifetime
         var common = "model: test-model";
         var keyless = "endpoint: keyless, model: test-model";
         var nowhere = "endpoint: nowhere, model: test-model";
-        await Infrastructure.Cli.ApplyCatalog(_dir, $$"""
+        await app.ApplyCatalogAsync($$"""
             handlers:
               - {id: openai.chat, credits: 1, resource: openai}
             offers:
@@ -79,18 +74,8 @@ public sealed class OpenAiChatTests : IAsyncLifetime
                 prompt_template: "Unreachable {thing}"
                 params: {{{nowhere}}}
             """);
-        (_userId, var key) = await Infrastructure.Cli.CreateUser(_dir, "alice", Credits);
-        _app = new SwitchboardFactory(_dir);
-        _client = _app.ClientFor(key);
-    }
-
-    public async Task DisposeAsync()
-    {
-        Ledger.AssertBalanced(_dir);
-        await _app.DisposeAsync();
-        await _fake.DisposeAsync();
-        Environment.SetEnvironmentVariable(_keyVariable, null);
-        await _dir.DisposeAsync();
+        _alice = await app.AddUserAsync("alice", Credits);
+        return app;
     }
 
     /// <summary>A port nothing listens on: bound once by the OS, then released.</summary>
@@ -105,7 +90,7 @@ public sealed class OpenAiChatTests : IAsyncLifetime
 
     private async Task<string> Submit(string action, object inputs)
     {
-        var response = await _client.PostAsJsonAsync($"/svc/chat/{action}/", inputs);
+        var response = await _alice.Client.PostAsJsonAsync($"/svc/chat/{action}/", inputs);
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         return await SwitchboardFactory.IdOf(response);
     }
@@ -114,24 +99,13 @@ public sealed class OpenAiChatTests : IAsyncLifetime
     /// Polls (bounded) until the request is queued again after a failed attempt, and returns that state.
     /// Only for waits the test makes long (a Retry-After): the factory's own retry delays are milliseconds.
     /// </summary>
-    private async Task<JsonObject> WaitForRetry(string id, TimeSpan timeout)
+    private Task<JsonObject> WaitForRetry(string id, TimeSpan timeout) => _alice.Client.WaitForRequest(id, request =>
     {
-        var deadline = DateTime.UtcNow + timeout;
-        JsonObject request;
-        do
-        {
-            request = await SwitchboardFactory.Get(_client, id);
-            var status = request["status"]!.GetValue<string>();
-            if (status == "queued" && request["error"] is not null)
-            {
-                return request;
-            }
-            Assert.True(status is "queued" or "running", $"request {id} ended before it was retried: {request.ToJsonString()}");
-            await Task.Delay(10);
-        }
-        while (DateTime.UtcNow < deadline);
-        throw new TimeoutException($"request {id} was not seen waiting for a retry within {timeout}: {request.ToJsonString()}");
-    }
+        var status = Status(request);
+        // An end before the retry fails at once (the condition throws), not at the deadline.
+        Assert.True(status is "queued" or "running", $"request {id} ended before it was retried: {request.ToJsonString()}");
+        return status == "queued" && request["error"] is not null;
+    }, timeout);
 
     private static string Status(JsonObject request) => request["status"]!.GetValue<string>();
 
@@ -141,9 +115,9 @@ public sealed class OpenAiChatTests : IAsyncLifetime
 
     private void AssertRefunded(string id)
     {
-        Assert.Equal(Credits, Ledger.Balance(_dir, _userId));
-        Assert.Equal(1, Ledger.Count(_dir, "refund", id));
-        Ledger.AssertBalanced(_dir);
+        Assert.Equal(Credits, _alice.Balance);
+        Assert.Equal(1, Ledger.Count(App.Store, "refund", id));
+        Ledger.AssertBalanced(App.Store);
     }
 
     [Fact]
@@ -152,7 +126,7 @@ public sealed class OpenAiChatTests : IAsyncLifetime
         _fake.Enqueue(FakeReply.Choices(["Forty-two."], new JsonObject { ["prompt_tokens"] = 21, ["completion_tokens"] = 3, ["total_tokens"] = 24 }));
 
         var id = await Submit("ask", new { question = "what is the answer?" });
-        var done = await SwitchboardFactory.WaitForEnd(_client, id, TimeSpan.FromSeconds(10));
+        var done = await SwitchboardFactory.WaitForEnd(_alice.Client, id, TimeSpan.FromSeconds(10));
 
         Assert.Equal("succeeded", Status(done));
         Assert.Equal(["Forty-two."], Results(done));
@@ -160,7 +134,7 @@ public sealed class OpenAiChatTests : IAsyncLifetime
         Assert.Equal(21, done["usage"]!["prompt_tokens"]!.GetValue<long>());
         Assert.Equal(3, done["usage"]!["completion_tokens"]!.GetValue<long>());
         Assert.Equal(24, done["usage"]!["total_tokens"]!.GetValue<long>());
-        Assert.Equal(Credits - Price, Ledger.Balance(_dir, _userId));
+        Assert.Equal(Credits - Price, _alice.Balance);
 
         var call = Assert.Single(_fake.Calls);
         Assert.Equal("POST", call.Method);
@@ -194,7 +168,7 @@ public sealed class OpenAiChatTests : IAsyncLifetime
         _fake.Enqueue(FakeReply.Choices("red", "green", "blue"));
 
         var id = await Submit("three", new { thing = "colour" });
-        var done = await SwitchboardFactory.WaitForEnd(_client, id, TimeSpan.FromSeconds(10));
+        var done = await SwitchboardFactory.WaitForEnd(_alice.Client, id, TimeSpan.FromSeconds(10));
 
         Assert.Equal("succeeded", Status(done));
         Assert.Equal(["red", "green", "blue"], Results(done));
@@ -210,7 +184,7 @@ public sealed class OpenAiChatTests : IAsyncLifetime
         _fake.Fallback = _ => FakeReply.Choices($"only one #{Interlocked.Increment(ref replies)}");
 
         var id = await Submit("three", new { thing = "fruit" });
-        var done = await SwitchboardFactory.WaitForEnd(_client, id, TimeSpan.FromSeconds(10));
+        var done = await SwitchboardFactory.WaitForEnd(_alice.Client, id, TimeSpan.FromSeconds(10));
 
         Assert.Equal("succeeded", Status(done));
         Assert.Equal(1, done["attempts"]!.GetValue<int>());
@@ -227,7 +201,7 @@ public sealed class OpenAiChatTests : IAsyncLifetime
 
         var id = await Submit("ask", new { question = "now?" });
         var waiting = await WaitForRetry(id, TimeSpan.FromSeconds(5));
-        var done = await SwitchboardFactory.WaitForEnd(_client, id, TimeSpan.FromSeconds(10));
+        var done = await SwitchboardFactory.WaitForEnd(_alice.Client, id, TimeSpan.FromSeconds(10));
 
         // Transient: queued again with the reason, not failed.
         Assert.Equal("upstream_rate_limited", ErrorCode(waiting));
@@ -240,7 +214,7 @@ public sealed class OpenAiChatTests : IAsyncLifetime
         Assert.Equal(2, calls.Count);
         var gap = calls[1].ReceivedAt - calls[0].ReceivedAt;
         Assert.True(gap >= TimeSpan.FromMilliseconds(900), $"the retry came {gap.TotalMilliseconds:0} ms after the 429, before its Retry-After of 1 s");
-        Assert.Equal(Credits - Price, Ledger.Balance(_dir, _userId));
+        Assert.Equal(Credits - Price, _alice.Balance);
     }
 
     [Fact]
@@ -249,13 +223,13 @@ public sealed class OpenAiChatTests : IAsyncLifetime
         _fake.Enqueue(FakeReply.Error(500, "oops"), FakeReply.Choices("recovered"));
 
         var id = await Submit("ask", new { question = "again?" });
-        var done = await SwitchboardFactory.WaitForEnd(_client, id, TimeSpan.FromSeconds(10));
+        var done = await SwitchboardFactory.WaitForEnd(_alice.Client, id, TimeSpan.FromSeconds(10));
 
         Assert.Equal("succeeded", Status(done));
         Assert.Equal(2, done["attempts"]!.GetValue<int>());
         Assert.Equal(["recovered"], Results(done));
         Assert.Equal(2, _fake.Calls.Count);
-        Assert.Equal(Credits - Price, Ledger.Balance(_dir, _userId));
+        Assert.Equal(Credits - Price, _alice.Balance);
     }
 
     [Fact]
@@ -265,7 +239,7 @@ public sealed class OpenAiChatTests : IAsyncLifetime
         _fake.Fallback = _ => FakeReply.Json(503, new JsonObject { ["error"] = "model is loading" });
 
         var id = await Submit("ask", new { question = "ready?" });
-        var done = await SwitchboardFactory.WaitForEnd(_client, id, TimeSpan.FromSeconds(10));
+        var done = await SwitchboardFactory.WaitForEnd(_alice.Client, id, TimeSpan.FromSeconds(10));
 
         Assert.Equal("failed", Status(done));
         Assert.Equal("upstream_error", ErrorCode(done));
@@ -285,7 +259,7 @@ public sealed class OpenAiChatTests : IAsyncLifetime
         _fake.Fallback = _ => FakeReply.Text(200, body);
 
         var id = await Submit("ask", new { question = "well-formed?" });
-        var done = await SwitchboardFactory.WaitForEnd(_client, id, TimeSpan.FromSeconds(10));
+        var done = await SwitchboardFactory.WaitForEnd(_alice.Client, id, TimeSpan.FromSeconds(10));
 
         Assert.Equal("failed", Status(done));
         Assert.Equal("upstream_bad_response", ErrorCode(done));
@@ -299,7 +273,7 @@ public sealed class OpenAiChatTests : IAsyncLifetime
         _fake.Enqueue(FakeReply.Json(400, new JsonObject { ["error"] = "unknown model" }));
 
         var id = await Submit("ask", new { question = "which model?" });
-        var done = await SwitchboardFactory.WaitForEnd(_client, id, TimeSpan.FromSeconds(10));
+        var done = await SwitchboardFactory.WaitForEnd(_alice.Client, id, TimeSpan.FromSeconds(10));
 
         Assert.Equal("failed", Status(done));
         Assert.Equal(1, done["attempts"]!.GetValue<int>());
@@ -316,7 +290,7 @@ public sealed class OpenAiChatTests : IAsyncLifetime
         _fake.Enqueue(FakeReply.Error(400, "bad things"));
 
         var id = await Submit("ask", new { question = "invalid?" });
-        var done = await SwitchboardFactory.WaitForEnd(_client, id, TimeSpan.FromSeconds(10));
+        var done = await SwitchboardFactory.WaitForEnd(_alice.Client, id, TimeSpan.FromSeconds(10));
 
         Assert.Equal("failed", Status(done));
         Assert.Equal(1, done["attempts"]!.GetValue<int>());
@@ -335,7 +309,7 @@ public sealed class OpenAiChatTests : IAsyncLifetime
         _fake.Fallback = _ => FakeReply.Error(401, "Incorrect API key provided");
 
         var id = await Submit("ask", new { question = "who am I?" });
-        var done = await SwitchboardFactory.WaitForEnd(_client, id, TimeSpan.FromSeconds(10));
+        var done = await SwitchboardFactory.WaitForEnd(_alice.Client, id, TimeSpan.FromSeconds(10));
 
         Assert.Equal("failed", Status(done));
         Assert.Equal(1, done["attempts"]!.GetValue<int>());
@@ -352,7 +326,7 @@ public sealed class OpenAiChatTests : IAsyncLifetime
         _fake.Fallback = _ => FakeReply.Choices("too late").After(TimeSpan.FromSeconds(5));
 
         var id = await Submit("quick", new { thing = "hurry" });
-        var done = await SwitchboardFactory.WaitForEnd(_client, id, TimeSpan.FromSeconds(8));
+        var done = await SwitchboardFactory.WaitForEnd(_alice.Client, id, TimeSpan.FromSeconds(8));
 
         Assert.Equal("failed", Status(done));
         Assert.Equal("timeout", ErrorCode(done));
@@ -366,7 +340,7 @@ public sealed class OpenAiChatTests : IAsyncLifetime
     {
         // Issue 16: in serve the api knows its own executor lacks the variable, so the offer is
         // refused at submit (it used to be accepted, charged, then failed and refunded).
-        var response = await _client.PostAsJsonAsync("/svc/chat/nokey/", new { thing = "x" });
+        var response = await _alice.Client.PostAsJsonAsync("/svc/chat/nokey/", new { thing = "x" });
         var problem = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
@@ -375,15 +349,15 @@ public sealed class OpenAiChatTests : IAsyncLifetime
         Assert.DoesNotContain(_unsetVariable, problem.ToJsonString());
         Assert.Contains("credential", problem["detail"]!.GetValue<string>());
         Assert.Empty(_fake.Calls);
-        Assert.Equal(Credits, Ledger.Balance(_dir, _userId));
-        Assert.Equal(0, Ledger.RequestCount(_dir));
+        Assert.Equal(Credits, _alice.Balance);
+        Assert.Equal(0, Ledger.RequestCount(App.Store));
     }
 
     [Fact]
     public async Task AnUnreachableUpstreamIsRetriedThenFailsAndRefunds()
     {
         var id = await Submit("nowhere", new { thing = "x" });
-        var done = await SwitchboardFactory.WaitForEnd(_client, id, TimeSpan.FromSeconds(10));
+        var done = await SwitchboardFactory.WaitForEnd(_alice.Client, id, TimeSpan.FromSeconds(10));
 
         // Transient: it took every attempt before failing.
         Assert.Equal("failed", Status(done));

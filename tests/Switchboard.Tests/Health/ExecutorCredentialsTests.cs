@@ -47,35 +47,11 @@ public sealed class ExecutorCredentialsTests() : ProcessTestBase(Catalog), IAsyn
         health["alerts"]!["firing"] is JsonArray firing
         && firing.Any(a => a!["alert"]!.GetValue<string>() == alert && a["subject"]!.GetValue<string>() == subject);
 
-    private static async Task<JsonObject> HealthWhen(HttpClient admin, Func<JsonObject, bool> until)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (true)
-        {
-            var health = (await admin.GetFromJsonAsync<JsonObject>("/admin/api/health"))!;
-            if (until(health))
-            {
-                return health;
-            }
-            Assert.True(DateTime.UtcNow < deadline, "no such health within 30 s: " + health.ToJsonString());
-            await Task.Delay(200);
-        }
-    }
+    private static Task<JsonObject> HealthWhen(HttpClient admin, Func<JsonObject, bool> until) => admin.WaitForHealth(until, TimeSpan.FromSeconds(30));
 
-    private static async Task<HttpResponseMessage> SubmitWhen(HttpClient client, HttpStatusCode expected)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (true)
-        {
-            var response = await client.PostAsJsonAsync("/svc/chat/haiku/", new { subject = "spring" });
-            if (response.StatusCode == expected)
-            {
-                return response;
-            }
-            Assert.True(DateTime.UtcNow < deadline, $"still {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()} after 30 s");
-            await Task.Delay(200);
-        }
-    }
+    private static Task<HttpResponseMessage> SubmitWhen(HttpClient client, HttpStatusCode expected) =>
+        Wait.For(() => client.PostAsJsonAsync("/svc/chat/haiku/", new { subject = "spring" }), r => r.StatusCode == expected,
+            TimeSpan.FromSeconds(30), $"a submission answered {(int)expected}", TimeSpan.FromMilliseconds(200));
 
     [Fact]
     public async Task AnExecutorWithoutTheVariableReportsItEverywhereAndOneWithItMakesTheOfferLive()

@@ -1,13 +1,8 @@
 using System.Collections.Concurrent;
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 using static Switchboard.Tests.Health.HealthJson;
 
 namespace Switchboard.Tests.Health;
@@ -19,7 +14,7 @@ namespace Switchboard.Tests.Health;
 /// (offer and deal), <c>/readyz</c> is degraded naming it; once the profile is pushed, the offer
 /// is live within a poll, without restart, and a request succeeds against a fake upstream.
 /// </summary>
-public abstract class HandlerMisconfiguredTests(StoreKind kind) : IAsyncLifetime
+public abstract class HandlerMisconfiguredTests(StoreKind kind) : AppTests
 {
     private const string Catalog = """
         handlers:
@@ -32,50 +27,38 @@ public abstract class HandlerMisconfiguredTests(StoreKind kind) : IAsyncLifetime
           - {name: pack, offers: [{offer: text/echo}, {offer: chat/haiku}], price_modifier: 10}
         """;
 
-    private readonly TestStore _store = TestStore.Create(kind);
     // Unique per test: tests of other classes run in parallel in the same process.
     private readonly string _keyVariable = $"SWITCHBOARD_TEST_HAIKU_KEY_{TestNames.Short()}";
     private readonly string _key = $"sk-test-{Guid.NewGuid():N}";
     private readonly LogSink _logs = new();
     private FakeOpenAi _upstream = null!;
-    private WebApplicationFactory<Program>? _app;
-    private string _userId = "";
-    private string _apiKey = "";
+    private TestUser _alice = null!;
 
-    public async Task InitializeAsync()
+    protected override async Task<TestApp> StartAsync()
     {
-        _upstream = await FakeOpenAi.StartAsync();
-        (_userId, _apiKey) = await Infrastructure.Cli.CreateUser(_store, "alice", 100);
-        await File.WriteAllTextAsync(CatalogFile, Catalog);
+        var app = await TestApp.StartAsync(kind);
+        app.AtEnd(() => Environment.SetEnvironmentVariable(_keyVariable, null));
+        _upstream = app.Own(await FakeOpenAi.StartAsync());
+        _alice = await app.AddUserAsync("alice", 100);
+        await File.WriteAllTextAsync(Path.Combine(app.Store.Path, "catalog.yaml"), Catalog);
+        return app;
     }
 
-    public async Task DisposeAsync()
-    {
-        Environment.SetEnvironmentVariable(_keyVariable, null);
-        if (_app is not null)
-        {
-            await _app.DisposeAsync();
-        }
-        await _upstream.DisposeAsync();
-        Ledger.AssertBalanced(_store);
-        await _store.DisposeAsync();
-    }
-
-    private string CatalogFile => Path.Combine(_store.Path, "catalog.yaml");
+    private string CatalogFile => Path.Combine(App.Store.Path, "catalog.yaml");
 
     /// <summary>A serve on the store as it is now, its warnings and errors in <see cref="_logs"/>.</summary>
     private HttpClient StartServe()
     {
-        _app = new SwitchboardFactory(_store).WithWebHostBuilder(b => b.ConfigureServices(s => s.AddSingleton<ILoggerProvider>(_logs)));
-        var client = _app.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new("Bearer", _apiKey);
+        var app = App.Own(new SwitchboardFactory(App.Store).WithWebHostBuilder(b => b.ConfigureServices(s => s.AddSingleton<ILoggerProvider>(_logs))));
+        var client = app.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", _alice.Key);
         return client;
     }
 
     [Fact]
     public async Task CatalogApplyWarnsAndSucceedsAndCatalogCheckListsIt()
     {
-        var (exit, output, error) = await Infrastructure.Cli.Run(_store, "catalog", "apply", CatalogFile);
+        var (exit, output, error) = await App.CliAsync("catalog", "apply", CatalogFile);
 
         Assert.Equal(0, exit);
         Assert.Contains("applied 2 handler(s), 2 offer(s) and 1 deal(s)", output);
@@ -83,18 +66,18 @@ public abstract class HandlerMisconfiguredTests(StoreKind kind) : IAsyncLifetime
             "warning: chat/haiku (openai.chat): endpoint profile 'default' is not configured: set svc_handlers.openai.base_url (and ~api_key or api_key_env); not live (503 handler_misconfigured) until it is set",
             Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
 
-        var (checkExit, checkOutput, _) = await Infrastructure.Cli.Run(_store, "catalog", "check");
+        var (checkExit, checkOutput, _) = await App.CliAsync("catalog", "check");
         Assert.Equal(1, checkExit);
         Assert.Contains("chat/haiku (openai.chat): endpoint profile 'default' is not configured: set svc_handlers.openai.base_url", checkOutput);
         Assert.Contains("1 offer(s) to fix", checkOutput);
 
         // With the profile pushed: no warning; a note that the key is the executors' to have.
-        await Infrastructure.Cli.PushConfig(_store, "svc_handlers", $"openai:\n  base_url: {_upstream.BaseUrl}\n  api_key_env: {_keyVariable}\n");
-        (exit, _, error) = await Infrastructure.Cli.Run(_store, "catalog", "apply", CatalogFile);
+        await App.PushConfigAsync("svc_handlers", $"openai:\n  base_url: {_upstream.BaseUrl}\n  api_key_env: {_keyVariable}\n");
+        (exit, _, error) = await App.CliAsync("catalog", "apply", CatalogFile);
         Assert.Equal(0, exit);
         Assert.DoesNotContain("warning", error);
         Assert.Contains($"note: chat/haiku (openai.chat): endpoint profile 'default' reads its key from environment variable {_keyVariable} on each executor", error);
-        (checkExit, checkOutput, _) = await Infrastructure.Cli.Run(_store, "catalog", "check");
+        (checkExit, checkOutput, _) = await App.CliAsync("catalog", "check");
         Assert.Equal(0, checkExit);
         Assert.Contains("every offer is fine", checkOutput);
     }
@@ -102,7 +85,7 @@ public abstract class HandlerMisconfiguredTests(StoreKind kind) : IAsyncLifetime
     [Fact]
     public async Task ItsOffersAnswer503BeforeAnyChargeUntilTheProfileIsPushedThenGoLiveWithoutRestart()
     {
-        await Infrastructure.Cli.ApplyCatalog(_store, Catalog);
+        await App.ApplyCatalogAsync(Catalog);
         var client = StartServe();
         // Logged once, at start.
         Assert.Equal(
@@ -118,8 +101,8 @@ public abstract class HandlerMisconfiguredTests(StoreKind kind) : IAsyncLifetime
         var deal = await client.PostAsJsonAsync("/svc/deal/pack/", new { inputs = new { word = "hi", subject = "spring" } });
         Assert.Equal(HttpStatusCode.ServiceUnavailable, deal.StatusCode);
         Assert.Equal("handler_misconfigured", (await deal.Content.ReadFromJsonAsync<JsonObject>())!["code"]!.GetValue<string>());
-        Assert.Equal(100, Ledger.Balance(_store, _userId));
-        Assert.Equal(0, Ledger.RequestCount(_store));
+        Assert.Equal(100, _alice.Balance);
+        Assert.Equal(0, Ledger.RequestCount(App.Store));
         // The rest of the catalog sells.
         Assert.Equal(HttpStatusCode.Accepted, (await client.PostAsJsonAsync("/svc/text/echo/", new { word = "hi" })).StatusCode);
 
@@ -130,7 +113,7 @@ public abstract class HandlerMisconfiguredTests(StoreKind kind) : IAsyncLifetime
         Assert.Single(_logs.Messages, m => m.Contains("chat/haiku", StringComparison.Ordinal));
 
         Environment.SetEnvironmentVariable(_keyVariable, _key);
-        await Infrastructure.Cli.PushConfig(_store, "svc_handlers", $"openai:\n  base_url: {_upstream.BaseUrl}\n  api_key_env: {_keyVariable}\n");
+        await App.PushConfigAsync("svc_handlers", $"openai:\n  base_url: {_upstream.BaseUrl}\n  api_key_env: {_keyVariable}\n");
         _upstream.Fallback = _ => FakeReply.Choices("An old silent pond");
         // Live within a poll (100 ms here), no restart: bounded by a generous deadline for a busy machine.
         await WaitFor(client, "/readyz", (s, b) => s == HttpStatusCode.OK && Status(b) == "healthy", TimeSpan.FromSeconds(10));
@@ -139,7 +122,7 @@ public abstract class HandlerMisconfiguredTests(StoreKind kind) : IAsyncLifetime
         var done = await SwitchboardFactory.WaitForEnd(client, await SwitchboardFactory.IdOf(accepted));
         Assert.Equal("succeeded", done["status"]!.GetValue<string>());
         Assert.Equal($"Bearer {_key}", Assert.Single(_upstream.Calls).Header("Authorization"));
-        Assert.Equal(100 - 1 - 20, Ledger.Balance(_store, _userId));
+        Assert.Equal(100 - 1 - 20, _alice.Balance);
     }
 
     private sealed class LogSink : ILoggerProvider, ILogger

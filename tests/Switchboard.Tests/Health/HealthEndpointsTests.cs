@@ -1,6 +1,3 @@
-using System.Net;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 using static Switchboard.Tests.Health.HealthJson;
 
 namespace Switchboard.Tests.Health;
@@ -10,26 +7,19 @@ namespace Switchboard.Tests.Health;
 /// state as JSON) of a whole <c>serve</c> on each store; on PostgreSQL, the database going away
 /// makes <c>/readyz</c> 503 with the store unhealthy while <c>/healthz</c> stays 200.
 /// </summary>
-public abstract class HealthEndpointsTests(StoreKind kind) : IAsyncLifetime
+public abstract class HealthEndpointsTests(StoreKind kind) : AppTests
 {
-    protected TestStore Store { get; } = TestStore.Create(kind);
+    protected TestStore Store => App.Store;
 
-    protected SwitchboardFactory App { get; private set; } = null!;
-
-    public async Task InitializeAsync()
+    protected override async Task<TestApp> StartAsync()
     {
-        await Infrastructure.Cli.ApplyCatalog(Store, Requests.RequestLifecycleTests.Catalog);
-        App = new SwitchboardFactory(Store);
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (Store.Kind == StoreKind.Postgres)
+        var app = await TestApp.StartAsync(kind, catalog: Requests.RequestLifecycleTests.Catalog);
+        if (kind == StoreKind.Postgres)
         {
-            Store.SetConnections(allowed: true);
+            // A test may leave its database refusing connections: the audit needs them back.
+            app.AtEnd(() => app.Store.SetConnections(allowed: true));
         }
-        await App.DisposeAsync();
-        await Store.DisposeAsync();
+        return app;
     }
 
     [Fact]

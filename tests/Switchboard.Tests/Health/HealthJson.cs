@@ -13,21 +13,9 @@ internal static class HealthJson
         return (response.StatusCode, (JsonObject)JsonNode.Parse(await response.Content.ReadAsStringAsync())!);
     }
 
-    public static async Task<(HttpStatusCode Status, JsonObject Body)> WaitFor(
-        HttpClient client, string path, Func<HttpStatusCode, JsonObject, bool> condition, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (true)
-        {
-            var (status, body) = await Get(client, path);
-            if (condition(status, body))
-            {
-                return (status, body);
-            }
-            Assert.True(DateTime.UtcNow < deadline, $"{path} still {(int)status} {body.ToJsonString()} after {timeout}");
-            await Task.Delay(100);
-        }
-    }
+    public static Task<(HttpStatusCode Status, JsonObject Body)> WaitFor(
+        HttpClient client, string path, Func<HttpStatusCode, JsonObject, bool> condition, TimeSpan timeout) =>
+        Wait.For(() => Get(client, path), answer => condition(answer.Status, answer.Body), timeout, $"{path} to match", TimeSpan.FromMilliseconds(100));
 
     public static JsonObject Component(JsonObject body, string name) => (JsonObject)body["components"]![name]!;
 

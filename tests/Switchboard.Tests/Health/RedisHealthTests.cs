@@ -1,6 +1,3 @@
-using System.Net;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 using static Switchboard.Tests.Health.HealthJson;
 
 namespace Switchboard.Tests.Health;
@@ -10,32 +7,28 @@ namespace Switchboard.Tests.Health;
 /// unhealthy, while it is down (submissions are still stored and answered 202, so the api stays
 /// in its load balancer); healthy again when it is back.
 /// </summary>
-public sealed class RedisHealthTests : IAsyncLifetime
+public sealed class RedisHealthTests : AppTests
 {
     private readonly RedisServerProcess _redis = new(Directory.CreateTempSubdirectory("sb-redis-").FullName);
-    private TestStore _store = null!;
-    private SwitchboardFactory _app = null!;
 
-    public async Task InitializeAsync()
+    public override async Task DisposeAsync()
     {
-        await _redis.Start();
-        _store = TestStore.Create(StoreKind.Postgres, redisUri: _redis.Uri);
-        await Infrastructure.Cli.ApplyCatalog(_store, Requests.RequestLifecycleTests.Catalog);
-        _app = new SwitchboardFactory(_store);
+        await base.DisposeAsync();
+        Directory.Delete(_redis.Dir, recursive: true);
     }
 
-    public async Task DisposeAsync()
+    protected override async Task<TestApp> StartAsync()
     {
-        await _app.DisposeAsync();
-        await _redis.DisposeAsync();
-        await _store.DisposeAsync();
-        Directory.Delete(_redis.Dir, recursive: true);
+        await _redis.Start();
+        var app = await TestApp.StartAsync(StoreKind.Postgres, catalog: Requests.RequestLifecycleTests.Catalog, redisUri: _redis.Uri);
+        app.Own(_redis, afterServer: true);
+        return app;
     }
 
     [Fact]
     public async Task RedisDownIsDegradedAndRedisBackIsHealthy()
     {
-        var client = _app.CreateClient();
+        var client = App.CreateClient();
         var (_, up) = await WaitFor(client, "/readyz", (s, b) => s == HttpStatusCode.OK && Status(b) == "healthy", TimeSpan.FromSeconds(20));
         Assert.StartsWith("Redis (queue and resource gate) answers", Component(up, "redis")["description"]!.GetValue<string>());
 

@@ -1,8 +1,3 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json.Nodes;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 using static Switchboard.Tests.Health.HealthJson;
 
 namespace Switchboard.Tests.Health;
@@ -14,61 +9,38 @@ namespace Switchboard.Tests.Health;
 /// and <c>svc_handlers</c> pushed again (the executor checks at start and per config change), the
 /// offer is live without restart and the alert resolves.
 /// </summary>
-public sealed class ServeCredentialsTests : IAsyncLifetime
+public sealed class ServeCredentialsTests : AppTests
 {
-    private readonly TestStore _store = TestStore.Create(StoreKind.Sqlite);
     // Unique per test: tests of other classes run in parallel in the same process.
     private readonly string _variable = $"SWITCHBOARD_TEST_SERVE_KEY_{TestNames.Short()}";
     private readonly string _key = $"sk-test-{Guid.NewGuid():N}";
     private FakeOpenAi _upstream = null!;
-    private SwitchboardFactory _app = null!;
+    private TestUser _alice = null!;
     private HttpClient _user = null!;
     private HttpClient _admin = null!;
-    private string _userId = "";
 
-    public async Task InitializeAsync()
+    protected override async Task<TestApp> StartAsync()
     {
-        _upstream = await FakeOpenAi.StartAsync();
+        var app = await TestApp.StartAsync(StoreKind.Sqlite);
+        app.AtEnd(() => Environment.SetEnvironmentVariable(_variable, null));
+        _upstream = app.Own(await FakeOpenAi.StartAsync());
         _upstream.Fallback = _ => FakeReply.Choices("An old silent pond");
-        await Infrastructure.Cli.PushConfig(_store, "svc_handlers", SvcHandlers(""));
-        await Infrastructure.Cli.ApplyCatalog(_store, """
+        await app.PushConfigAsync("svc_handlers", SvcHandlers(""));
+        await app.ApplyCatalogAsync("""
             handlers:
               - {id: openai.chat, credits: 1}
             offers:
               - {service: chat, action: haiku, handler: openai.chat, price: 20, prompt_template: "Write a haiku about {subject}.", params: {model: gpt-4o-mini}}
             """);
-        (_userId, var key) = await Infrastructure.Cli.CreateUser(_store, "alice", 100);
-        var admin = await Infrastructure.Cli.Json(_store, "users", "create", "root", "--admin");
-        _app = new SwitchboardFactory(_store);
-        _user = _app.ClientFor(key);
-        _admin = _app.ClientFor(admin["api_key"]!.GetValue<string>());
-    }
-
-    public async Task DisposeAsync()
-    {
-        Environment.SetEnvironmentVariable(_variable, null);
-        await _app.DisposeAsync();
-        await _upstream.DisposeAsync();
-        Ledger.AssertBalanced(_store);
-        await _store.DisposeAsync();
+        _alice = await app.AddUserAsync("alice", 100);
+        _user = _alice.Client;
+        _admin = (await app.AddAdminAsync()).Client;
+        return app;
     }
 
     private string SvcHandlers(string extra) => $"openai:\n  base_url: {_upstream.BaseUrl}\n  api_key_env: {_variable}\n{extra}";
 
-    private async Task<JsonObject> HealthWhen(Func<JsonObject, bool> until)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (true)
-        {
-            var health = (await _admin.GetFromJsonAsync<JsonObject>("/admin/api/health"))!;
-            if (until(health))
-            {
-                return health;
-            }
-            Assert.True(DateTime.UtcNow < deadline, "no such health within 20 s: " + health.ToJsonString());
-            await Task.Delay(100);
-        }
-    }
+    private Task<JsonObject> HealthWhen(Func<JsonObject, bool> until) => _admin.WaitForHealth(until, TimeSpan.FromSeconds(20));
 
     private bool Firing(JsonObject health) =>
         health["alerts"]!["firing"] is JsonArray firing && firing.Any(a => a!["alert"]!.GetValue<string>() == "credential_missing" && a["subject"]!.GetValue<string>() == _variable);
@@ -89,10 +61,10 @@ public sealed class ServeCredentialsTests : IAsyncLifetime
         var refused = await _user.PostAsJsonAsync("/svc/chat/haiku/", new { subject = "spring" });
         Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
         Assert.Equal("handler_misconfigured", (await refused.Content.ReadFromJsonAsync<JsonObject>())!["code"]!.GetValue<string>());
-        Assert.Equal(100, Ledger.Balance(_store, _userId));
+        Assert.Equal(100, _alice.Balance);
 
         Environment.SetEnvironmentVariable(_variable, _key);
-        await Infrastructure.Cli.PushConfig(_store, "svc_handlers", SvcHandlers("  organization: acme\n"));
+        await App.PushConfigAsync("svc_handlers", SvcHandlers("  organization: acme\n"));
         await WaitFor(_user, "/readyz", (s, b) => s == HttpStatusCode.OK && Status(b) == "healthy", TimeSpan.FromSeconds(10));
         var accepted = await _user.PostAsJsonAsync("/svc/chat/haiku/", new { subject = "spring" });
         Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);

@@ -52,16 +52,5 @@ public static class DealRows
     }
 
     /// <summary>Polls <paramref name="condition"/> until it holds; fails with <paramref name="what"/> after <paramref name="timeout"/>.</summary>
-    public static async Task WaitUntil(Func<bool> condition, TimeSpan timeout, Func<string> what)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!condition())
-        {
-            if (DateTime.UtcNow >= deadline)
-            {
-                throw new TimeoutException($"timed out after {timeout} waiting for {what()}");
-            }
-            await Task.Delay(20);
-        }
-    }
+    public static Task WaitUntil(Func<bool> condition, TimeSpan timeout, Func<string> what) => Wait.Until(condition, timeout, what);
 }

@@ -125,15 +125,7 @@ public sealed class FakeOpenAi : IAsyncDisposable
     /// <summary>Waits (bounded) until at least <paramref name="count"/> calls arrived.</summary>
     public async Task<IReadOnlyList<FakeCall>> WaitForCalls(int count, TimeSpan timeout)
     {
-        var deadline = DateTime.UtcNow + timeout;
-        while (Calls.Count < count)
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"the fake OpenAI server got {Calls.Count} of {count} calls within {timeout}");
-            }
-            await Task.Delay(20);
-        }
+        await Wait.Until(() => Calls.Count >= count, timeout, () => $"{count} calls to the fake OpenAI server (it got {Calls.Count})");
         return Calls;
     }
 
@@ -213,7 +205,7 @@ public sealed class FakeOpenAi : IAsyncDisposable
         {
             try
             {
-                await Task.Delay(reply.Delay, http.RequestAborted);
+                await Task.Delay(reply.Delay, http.RequestAborted); // the scripted slowness of the upstream, not a wait
             }
             catch (OperationCanceledException)
             {

@@ -36,21 +36,21 @@ public sealed class RedisServerProcess : IAsyncDisposable
         _process.ErrorDataReceived += (_, _) => { };
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (DateTime.UtcNow < deadline)
+        await Wait.Until(Listening, TimeSpan.FromSeconds(10), $"redis-server to listen on {Port}", TimeSpan.FromMilliseconds(50));
+    }
+
+    private async Task<bool> Listening()
+    {
+        try
         {
-            try
-            {
-                using var client = new System.Net.Sockets.TcpClient();
-                await client.ConnectAsync(System.Net.IPAddress.Loopback, Port);
-                return;
-            }
-            catch (System.Net.Sockets.SocketException)
-            {
-                await Task.Delay(50);
-            }
+            using var client = new System.Net.Sockets.TcpClient();
+            await client.ConnectAsync(System.Net.IPAddress.Loopback, Port);
+            return true;
         }
-        throw new TimeoutException($"redis-server did not listen on {Port} within 10 s");
+        catch (System.Net.Sockets.SocketException)
+        {
+            return false;
+        }
     }
 
     /// <summary>SIGKILL: Redis vanishes with whatever it held.</summary>

@@ -65,22 +65,8 @@ public sealed class SwitchboardFactory : WebApplicationFactory<Program>
     }
 
     /// <summary>Polls the request until its status is one of <paramref name="statuses"/>; fails the test after <paramref name="timeout"/>.</summary>
-    public static async Task<JsonObject> WaitFor(HttpClient client, string id, TimeSpan timeout, params string[] statuses)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        JsonObject request;
-        do
-        {
-            request = await Get(client, id);
-            if (statuses.Contains(request["status"]!.GetValue<string>()))
-            {
-                return request;
-            }
-            await Task.Delay(20);
-        }
-        while (DateTime.UtcNow < deadline);
-        throw new TimeoutException($"request {id} still {request["status"]} after {timeout}: {request.ToJsonString()}");
-    }
+    public static Task<JsonObject> WaitFor(HttpClient client, string id, TimeSpan timeout, params string[] statuses) =>
+        client.WaitForRequest(id, r => statuses.Contains(r["status"]!.GetValue<string>()), timeout);
 
     public static Task<JsonObject> WaitForEnd(HttpClient client, string id, TimeSpan? timeout = null) =>
         WaitFor(client, id, timeout ?? TimeSpan.FromSeconds(20), "succeeded", "failed", "cancelled", "expired");

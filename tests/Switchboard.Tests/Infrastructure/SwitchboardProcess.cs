@@ -98,21 +98,20 @@ public sealed class SwitchboardProcess : IAsyncDisposable
         process.BeginErrorReadLine();
         var readyLine = role switch { "executor" => "Executor started", "recon" => "Recon started", _ => null };
         using var client = new HttpClient { BaseAddress = address };
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (DateTime.UtcNow < deadline)
+        try
         {
-            if (process.HasExited)
-            {
-                throw new InvalidOperationException($"{role} exited with {process.ExitCode}; see {store.Path}/{role}-{process.Id}.log");
-            }
-            if (readyLine is not null ? started.Logged(readyLine) : await Ready(client))
-            {
-                return started;
-            }
-            await Task.Delay(100);
+            // An exit while starting fails at once (the condition throws), not at the deadline.
+            await Wait.Until(async () => process.HasExited
+                    ? throw new InvalidOperationException($"{role} exited with {process.ExitCode}; see {store.Path}/{role}-{process.Id}.log")
+                    : readyLine is not null ? started.Logged(readyLine) : await Ready(client),
+                TimeSpan.FromSeconds(30), $"{role} to become ready", TimeSpan.FromMilliseconds(100));
+            return started;
         }
-        await started.DisposeAsync();
-        throw new TimeoutException($"{role} did not become ready within 30 s");
+        catch (TimeoutException)
+        {
+            await started.DisposeAsync();
+            throw;
+        }
     }
 
     private static async Task<bool> Ready(HttpClient client)

@@ -1,9 +1,4 @@
 using System.Globalization;
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json.Nodes;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Observability;
 
@@ -158,15 +153,7 @@ public sealed class LogTests : IAsyncLifetime
 
     private static string? RequestId(JsonObject entry) => entry["RequestId"]?.GetValue<string>();
 
-    private static Task WaitUntil(Func<bool> condition, string what) => WaitUntil(() => Task.FromResult(condition()), what);
+    private static Task WaitUntil(Func<bool> condition, string what) => Wait.Until(condition, TimeSpan.FromSeconds(30), what);
 
-    private static async Task WaitUntil(Func<Task<bool>> condition, string what)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
-            await Task.Delay(100);
-        }
-    }
+    private static Task WaitUntil(Func<Task<bool>> condition, string what) => Wait.Until(condition, TimeSpan.FromSeconds(30), what);
 }

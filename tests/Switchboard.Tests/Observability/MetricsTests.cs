@@ -1,10 +1,6 @@
 using System.Globalization;
-using System.Net;
-using System.Net.Http.Json;
 using System.Text;
 using System.Text.RegularExpressions;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Observability;
 
@@ -31,7 +27,7 @@ public sealed partial class MetricsTests : IAsyncLifetime
     // A service name no other test uses: its submissions counters start at zero.
     private readonly string _service = "m" + Guid.NewGuid().ToString("N")[..10];
     private readonly List<SwitchboardProcess> _processes = [];
-    private TestStore? _store;
+    private TestApp? _app;
 
     private const string Token = "metrics-token-for-the-tests";
 
@@ -60,25 +56,36 @@ public sealed partial class MetricsTests : IAsyncLifetime
 
     public Task InitializeAsync() => Task.CompletedTask;
 
+    private TestStore Store => _app!.Store;
+
+    /// <summary>This test's in-memory serve, with <paramref name="settings"/>.</summary>
+    private SwitchboardFactory Serve(Dictionary<string, string?> settings)
+    {
+        foreach (var (key, value) in settings)
+        {
+            _app!.Settings[key] = value;
+        }
+        return _app!.Server;
+    }
+
     public async Task DisposeAsync()
     {
         foreach (var process in _processes)
         {
             await process.DisposeAsync();
         }
-        if (_store is not null)
+        if (_app is not null)
         {
-            await _store.DisposeAsync();
+            await _app.DisposeAsync();
         }
     }
 
     [Fact]
     public async Task MetricsCountSubmissionsAttemptsAndHttpRequestsByRoutePattern()
     {
-        _store = TestStore.Create(StoreKind.Sqlite);
-        await Infrastructure.Cli.ApplyCatalog(_store, CatalogYaml);
-        var (_, key) = await Infrastructure.Cli.CreateUser(_store, "alice", 100);
-        await using var app = new SwitchboardFactory(_store, WithToken());
+        _app = await TestApp.StartAsync(StoreKind.Sqlite, catalog: CatalogYaml);
+        var (_, key) = await Infrastructure.Cli.CreateUser(Store, "alice", 100);
+        var app = Serve(WithToken());
         using var client = app.ClientFor(key);
         using var scraper = Scraper(app);
         var before = Exposition.Parse(await scraper.GetStringAsync("/metrics"));
@@ -142,10 +149,9 @@ public sealed partial class MetricsTests : IAsyncLifetime
     [Fact]
     public async Task DealSubmissionsCountByTheDealsName()
     {
-        _store = TestStore.Create(StoreKind.Sqlite);
-        await Infrastructure.Cli.ApplyCatalog(_store, CatalogYaml);
-        var (_, key) = await Infrastructure.Cli.CreateUser(_store, "alice", 100);
-        await using var app = new SwitchboardFactory(_store, WithToken());
+        _app = await TestApp.StartAsync(StoreKind.Sqlite, catalog: CatalogYaml);
+        var (_, key) = await Infrastructure.Cli.CreateUser(Store, "alice", 100);
+        var app = Serve(WithToken());
         using var client = app.ClientFor(key);
         var deal = $"/svc/deal/{_service}-deal/";
 
@@ -172,9 +178,8 @@ public sealed partial class MetricsTests : IAsyncLifetime
     [Fact]
     public async Task AnExecutorProcessServesItsMetricsOnMetricsUrls()
     {
-        _store = TestStore.Create(StoreKind.Postgres, redis: true);
-        await Infrastructure.Cli.ApplyCatalog(_store, CatalogYaml);
-        var (_, key) = await Infrastructure.Cli.CreateUser(_store, "alice", 100);
+        _app = await TestApp.StartAsync(StoreKind.Postgres, catalog: CatalogYaml, redis: true);
+        var (_, key) = await Infrastructure.Cli.CreateUser(Store, "alice", 100);
         var metricsUrl = $"http://127.0.0.1:{SwitchboardProcess.FreePort()}";
         var executor = await Start("executor", "--metrics-urls", metricsUrl);
         var api = await Start("api", $"--{Switchboard.Observability.MetricsHosting.BearerTokenKey}={Token}");
@@ -203,19 +208,19 @@ public sealed partial class MetricsTests : IAsyncLifetime
     public async Task AParkedJobsWaitForItsResourceCountsInResourceWait()
     {
         var resource = "r" + Guid.NewGuid().ToString("N")[..10];
-        _store = TestStore.Create(StoreKind.Sqlite);
-        await Infrastructure.Cli.ApplyCatalog(_store, $$$"""
+        _app = await TestApp.StartAsync(StoreKind.Sqlite);
+        await _app.ApplyCatalogAsync($$$"""
             handlers:
               - {id: echo.render, credits: 1, resource: {{{resource}}}}
             offers:
               - {service: {{{_service}}}, action: slow, handler: echo.render, price: 1, prompt_template: "Slowly {name}", params: {delay_ms: 800}}
               - {service: {{{_service}}}, action: ok, handler: echo.render, price: 1, prompt_template: "Hello {name}"}
             """);
-        var file = Path.Combine(_store.Path, "resources.yaml");
+        var file = Path.Combine(Store.Path, "resources.yaml");
         await File.WriteAllTextAsync(file, $"resource_map:\n  {resource}: {{max_concurrent: 1}}\n");
-        Assert.Equal(0, (await Infrastructure.Cli.Run(_store, "config", "push", file, "--id", "resource_map")).Exit);
-        var (_, key) = await Infrastructure.Cli.CreateUser(_store, "alice", 100);
-        await using var app = new SwitchboardFactory(_store, WithToken());
+        Assert.Equal(0, (await _app.CliAsync("config", "push", file, "--id", "resource_map")).Exit);
+        var (_, key) = await Infrastructure.Cli.CreateUser(Store, "alice", 100);
+        var app = Serve(WithToken());
         using var client = app.ClientFor(key);
         using var scraper = Scraper(app);
         var before = Exposition.Parse(await scraper.GetStringAsync("/metrics"));
@@ -236,9 +241,9 @@ public sealed partial class MetricsTests : IAsyncLifetime
     [Fact]
     public async Task WithMetricsUrlsServeAnswersMetricsOnlyThere()
     {
-        _store = TestStore.Create(StoreKind.Sqlite);
+        _app = await TestApp.StartAsync(StoreKind.Sqlite);
         var metricsUrl = $"http://127.0.0.1:{SwitchboardProcess.FreePort()}";
-        await using var app = new SwitchboardFactory(_store, new() { ["Switchboard:MetricsUrls"] = metricsUrl });
+        var app = Serve(new() { ["Switchboard:MetricsUrls"] = metricsUrl });
         using var client = app.CreateClient();
         Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/metrics")).StatusCode);
         using var scraper = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
@@ -252,7 +257,7 @@ public sealed partial class MetricsTests : IAsyncLifetime
     [InlineData("in-use", "cannot listen on")]
     public async Task ABadMetricsUrlFailsTheStartWithOneClearLine(string url, string expected)
     {
-        _store = TestStore.Create(StoreKind.Sqlite);
+        _app = await TestApp.StartAsync(StoreKind.Sqlite);
         using var busy = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
         busy.Start();
         if (url == "in-use")
@@ -260,7 +265,7 @@ public sealed partial class MetricsTests : IAsyncLifetime
             url = $"http://127.0.0.1:{((IPEndPoint)busy.LocalEndpoint).Port}";
         }
         var (exit, _, error) = await Infrastructure.Cli.RunProcess(
-            TimeSpan.FromSeconds(30), "serve", "--data", _store.Path, "--urls", $"http://127.0.0.1:{SwitchboardProcess.FreePort()}", "--metrics-urls", url);
+            TimeSpan.FromSeconds(30), "serve", "--data", Store.Path, "--urls", $"http://127.0.0.1:{SwitchboardProcess.FreePort()}", "--metrics-urls", url);
         Assert.NotEqual(0, exit);
         Assert.Contains("--metrics-urls", error);
         Assert.Contains(expected, error);
@@ -269,7 +274,7 @@ public sealed partial class MetricsTests : IAsyncLifetime
 
     private async Task<SwitchboardProcess> Start(string role, params string[] args)
     {
-        var process = await SwitchboardProcess.StartRole(_store!, role, args);
+        var process = await SwitchboardProcess.StartRole(Store, role, args);
         _processes.Add(process);
         return process;
     }
@@ -290,15 +295,15 @@ public sealed partial class MetricsTests : IAsyncLifetime
     /// </summary>
     private static async Task<string> Settled(HttpClient client, string url)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (true)
+        try
         {
-            var text = await client.GetStringAsync(url);
-            if (Exposition.Parse(text).Sum("switchboard_jobs_in_flight") == 0 || DateTime.UtcNow > deadline)
-            {
-                return text;
-            }
-            await Task.Delay(20);
+            return await Wait.For(() => client.GetStringAsync(url), text => Exposition.Parse(text).Sum("switchboard_jobs_in_flight") == 0,
+                TimeSpan.FromSeconds(10), "no job in flight");
+        }
+        catch (TimeoutException)
+        {
+            // Still busy: the caller's assertions say what is wrong with what is there.
+            return await client.GetStringAsync(url);
         }
     }
 
@@ -313,22 +318,22 @@ public sealed partial class MetricsTests : IAsyncLifetime
     {
         // A resource name no other test uses: its gauges are this test's alone.
         var resource = "r" + Guid.NewGuid().ToString("N")[..10];
-        _store = TestStore.Create(StoreKind.Sqlite);
-        await Infrastructure.Cli.ApplyCatalog(_store, $$$"""
+        _app = await TestApp.StartAsync(StoreKind.Sqlite);
+        await _app.ApplyCatalogAsync($$$"""
             handlers:
               - {id: echo.render, credits: 5, resource: {{{resource}}}}
             offers:
               - {service: {{{_service}}}, action: slow, handler: echo.render, price: 1, prompt_template: "Slow {n}", params: {delay_ms: 3000}}
             """);
-        var file = Path.Combine(_store.Path, "resources.yaml");
+        var file = Path.Combine(Store.Path, "resources.yaml");
         await File.WriteAllTextAsync(file, $$"""
             resource_map:
               {{resource}}: {max_concurrent: 1, credits: 100, period: 1h}
             """);
-        var (exit, _, error) = await Infrastructure.Cli.Run(_store, "config", "push", file, "--id", "resource_map");
+        var (exit, _, error) = await _app.CliAsync("config", "push", file, "--id", "resource_map");
         Assert.True(exit == 0, error);
-        var (_, key) = await Infrastructure.Cli.CreateUser(_store, "alice", 100);
-        await using var app = new SwitchboardFactory(_store, WithToken());
+        var (_, key) = await Infrastructure.Cli.CreateUser(Store, "alice", 100);
+        var app = Serve(WithToken());
         using var client = app.ClientFor(key);
         using var scraper = Scraper(app);
 
@@ -338,16 +343,9 @@ public sealed partial class MetricsTests : IAsyncLifetime
         }
 
         // One job holds the only slot, two wait in its lane; recon's health pass publishes it.
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
-        Exposition metrics;
-        do
-        {
-            await Task.Delay(100);
-            metrics = Exposition.Parse(await scraper.GetStringAsync("/metrics"));
-        }
-        while ((metrics.Sum("switchboard_resource_slots_in_use", ("resource", resource)) != 1
-                || metrics.Sum("switchboard_resource_jobs_waiting", ("resource", resource)) != 2)
-            && DateTime.UtcNow < deadline);
+        var metrics = await Wait.For(async () => Exposition.Parse(await scraper.GetStringAsync("/metrics")),
+            m => m.Sum("switchboard_resource_slots_in_use", ("resource", resource)) == 1 && m.Sum("switchboard_resource_jobs_waiting", ("resource", resource)) == 2,
+            TimeSpan.FromSeconds(15), "one slot in use and two jobs waiting", TimeSpan.FromMilliseconds(100));
         Assert.Equal(1, metrics.Sum("switchboard_resource_slots_in_use", ("resource", resource)));
         Assert.Equal(2, metrics.Sum("switchboard_resource_jobs_waiting", ("resource", resource)));
         // The running job's 5 integration credits are reserved from the period's 100.

@@ -93,17 +93,8 @@ public sealed class PrometheusScrapeTests : IAsyncLifetime
         }
 
         const string query = "sum(switchboard_requests_processed_total{job=\"switchboard\",handler=\"echo.render\",outcome=\"succeeded\"})";
-        double? seen = null;
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while ((seen = Value(await Query(query))) < ids.Count || seen is null)
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                var up = Value(await Query("up{job=\"switchboard\"}"));
-                Assert.Fail($"Prometheus read {seen?.ToString(CultureInfo.InvariantCulture) ?? "no series"} for {query} within 30 s (up = {up?.ToString(CultureInfo.InvariantCulture) ?? "no series"})");
-            }
-            await Task.Delay(200);
-        }
+        var seen = await Wait.For(async () => Value(await Query(query)), v => v >= ids.Count, TimeSpan.FromSeconds(30),
+            $"Prometheus to read {ids.Count} for {query} (null: no series)", TimeSpan.FromMilliseconds(200));
         Assert.Equal(ids.Count, seen);
     }
 
@@ -218,13 +209,6 @@ public sealed class PrometheusScrapeTests : IAsyncLifetime
         throw new InvalidOperationException("no Switchboard.slnx above " + AppContext.BaseDirectory);
     }
 
-    private static async Task WaitUntil(Func<Task<bool>> condition, string what)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
-            await Task.Delay(200);
-        }
-    }
+    private static Task WaitUntil(Func<Task<bool>> condition, string what) =>
+        Wait.Until(condition, TimeSpan.FromSeconds(30), what, TimeSpan.FromMilliseconds(200));
 }

@@ -1,10 +1,5 @@
-using System.Net;
-using System.Net.Http.Json;
 using System.Text;
-using System.Text.Json.Nodes;
 using Switchboard.Errors;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.OpenApi;
 
@@ -14,37 +9,28 @@ namespace Switchboard.Tests.OpenApi;
 /// change without a restart), in OpenAPI 3.1, public, and the shapes they give match real
 /// answers. On a real SQLite store, in memory.
 /// </summary>
-public sealed class OpenApiDocumentTests : IAsyncLifetime
+public sealed class OpenApiDocumentTests : AppTests
 {
-    private readonly TestStore _store = TestStore.Create(StoreKind.Sqlite);
-    private SwitchboardFactory _app = null!;
     private HttpClient _admin = null!;
 
-    public async Task InitializeAsync()
+    protected override async Task<TestApp> StartAsync()
     {
-        await Infrastructure.Cli.ApplyCatalog(_store, """
-            handlers:
-              - {id: echo.render, credits: 1}
-            offers:
-              - {service: text, action: shout, handler: echo.render, price: 5, prompt_template: "Say {word}"}
-            deals:
-              - {name: pack, offers: [{offer: text/shout, pipeline: none}]}
-            """);
-        var root = await Infrastructure.Cli.Json(_store, "users", "create", "root", "--admin", "--credits", "100");
-        _app = new SwitchboardFactory(_store);
-        _admin = _app.ClientFor(root["api_key"]!.GetValue<string>());
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _app.DisposeAsync();
-        await _store.DisposeAsync();
+        var app = await TestApp.StartAsync(StoreKind.Sqlite, catalog: """
+        handlers:
+          - {id: echo.render, credits: 1}
+        offers:
+          - {service: text, action: shout, handler: echo.render, price: 5, prompt_template: "Say {word}"}
+        deals:
+          - {name: pack, offers: [{offer: text/shout, pipeline: none}]}
+        """);
+        _admin = (await app.AddAdminAsync("root", "--credits", "100")).Client;
+        return app;
     }
 
     private async Task<JsonObject> Document(string url)
     {
         // Anonymous: the documents are public.
-        var response = await _app.CreateClient().GetAsync(url);
+        var response = await App.CreateClient().GetAsync(url);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var doc = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
         Assert.StartsWith("3.1", doc["openapi"]!.GetValue<string>());
@@ -86,13 +72,8 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
 
         // The process takes the change at its next poll of the store (100 ms here); a document
         // cached for the old catalog (up to a minute) would miss the deadline.
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
-        var doc = await Document("/svc/openapi.json");
-        while (!Paths(doc).Contains("/svc/image/draw/") && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(100);
-            doc = await Document("/svc/openapi.json");
-        }
+        var doc = await Wait.For(() => Document("/svc/openapi.json"), d => Paths(d).Contains("/svc/image/draw/"), TimeSpan.FromSeconds(15),
+            "the new offer in the client document", TimeSpan.FromMilliseconds(100));
         var body = doc["paths"]!["/svc/image/draw/"]!["post"]!["requestBody"]!["content"]!["application/json"]!["schema"]!;
         Assert.Equal(["what", "style"], body["required"]!.AsArray().Select(v => v!.GetValue<string>()));
         Assert.False(body["additionalProperties"]!.GetValue<bool>());

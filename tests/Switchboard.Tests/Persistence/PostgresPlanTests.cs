@@ -1,6 +1,4 @@
 using Switchboard.Execution;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Persistence;
 
@@ -8,13 +6,9 @@ namespace Switchboard.Tests.Persistence;
 /// The executor's claim finds its row through the unique id index, also when its plan was made
 /// on an empty table (a new deployment) and the table filled up afterwards.
 /// </summary>
-public sealed class PostgresPlanTests : IAsyncLifetime
+public sealed class PostgresPlanTests : AppTests
 {
-    private readonly TestStore _store = TestStore.Create(StoreKind.Postgres);
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync() => await _store.DisposeAsync();
+    protected override Task<TestApp> StartAsync() => TestApp.StartAsync(StoreKind.Postgres);
 
     /// <summary>The statement with its @names turned into $1, $2… in the given order.</summary>
     private static string Positional(string sql, params string[] names)
@@ -34,7 +28,7 @@ public sealed class PostgresPlanTests : IAsyncLifetime
     /// </summary>
     private string PlanAfterTheTableFilled(string sql, string[] names, string types, string arguments, bool generic = false)
     {
-        using var connection = ((PostgresStore)_store.Store).OpenWriter();
+        using var connection = ((PostgresStore)App.Store.Store).OpenWriter();
         if (generic)
         {
             SqlExtensions.Exec(connection, "SET plan_cache_mode = force_generic_plan");
@@ -97,23 +91,19 @@ public sealed class PostgresPlanTests : IAsyncLifetime
 }
 
 /// <summary>Processes that start at once apply each migration once (they queue on an advisory lock).</summary>
-public sealed class PostgresMigrationTests : IAsyncLifetime
+public sealed class PostgresMigrationTests : AppTests
 {
-    private readonly TestStore _store = TestStore.Create(StoreKind.Postgres);
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync() => await _store.DisposeAsync();
+    protected override Task<TestApp> StartAsync() => TestApp.StartAsync(StoreKind.Postgres);
 
     [Fact]
     public async Task ProcessesStartingTogetherApplyEachMigrationOnce()
     {
-        var uri = Config.BootstrapConfig.Load(_store.ConfigPath!).PostgresUri!;
+        var uri = Config.BootstrapConfig.Load(App.Store.ConfigPath!).PostgresUri!;
         var stores = Enumerable.Range(0, 6).Select(_ => new PostgresStore(uri)).ToList();
 
         await Task.WhenAll(stores.Select(s => Task.Run(s.Migrate)));
 
-        Assert.Equal(PostgresMigrations.Latest, _store.Query(c => c.Scalar<long>("SELECT COUNT(*) FROM schema_migrations")));
+        Assert.Equal(PostgresMigrations.Latest, App.Store.Query(c => c.Scalar<long>("SELECT COUNT(*) FROM schema_migrations")));
         foreach (var store in stores)
         {
             await store.DisposeAsync();

@@ -1,6 +1,4 @@
 using Switchboard.Requests;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Persistence;
 

@@ -1,27 +1,21 @@
 using System.Data.Common;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Persistence;
 
 /// <summary>Group commit never commits half a unit, and one unit's failure is its caller's alone.</summary>
-public abstract class StoreWriterTests(StoreKind kind) : IAsyncLifetime
+public abstract class StoreWriterTests(StoreKind kind) : AppTests
 {
-    private readonly TestStore _dir = TestStore.Create(kind);
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync() => await _dir.DisposeAsync();
+    protected override Task<TestApp> StartAsync() => TestApp.StartAsync(kind);
 
     private static int Insert(DbConnection c, string key) =>
         c.Execute("INSERT INTO meta (key, value) VALUES (@k, 1)", ("@k", key));
 
-    private long Count(string key) => _dir.Query(c => c.Scalar<long>("SELECT COUNT(*) FROM meta WHERE key = @k", ("@k", key)));
+    private long Count(string key) => App.Store.Query(c => c.Scalar<long>("SELECT COUNT(*) FROM meta WHERE key = @k", ("@k", key)));
 
     [Fact]
     public async Task AUnitThatFailsHalfWayIsUndoneAloneAndTheOthersCommit()
     {
-        var writer = _dir.Store;
+        var writer = App.Store.Store;
         var good = writer.WriteAsync(c => Insert(c, "good-1"));
         var bad = writer.WriteAsync<int>(c =>
         {
@@ -47,7 +41,7 @@ public abstract class StoreWriterTests(StoreKind kind) : IAsyncLifetime
     public async Task AFailingSingleStatementUnitFailsOnlyItsCaller()
     {
         var results = Enumerable.Range(0, 50)
-            .Select(i => _dir.Store.WriteStatementAsync(c => Insert(c, i == 25 ? "k0" : $"k{i}")))
+            .Select(i => App.Store.Store.WriteStatementAsync(c => Insert(c, i == 25 ? "k0" : $"k{i}")))
             .ToList();
 
         // Unit 25 repeats unit 0's key: its one statement fails whole, the 49 others commit

@@ -1,7 +1,5 @@
 using Switchboard.Credits;
 using Switchboard.Requests;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 using Switchboard.Users;
 
 namespace Switchboard.Tests.Persistence;

@@ -1,22 +1,16 @@
 using Switchboard.Recon;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Recon;
 
 /// <summary>The alerts the recon reports to the store, read back as another process would.</summary>
-public abstract class AlertBoardTests(StoreKind kind) : IAsyncLifetime
+public abstract class AlertBoardTests(StoreKind kind) : AppTests
 {
     private static readonly TimeSpan StaleAfter = TimeSpan.FromMinutes(1);
-    private readonly TestStore _store = TestStore.Create(kind);
+    protected override Task<TestApp> StartAsync() => TestApp.StartAsync(kind);
 
-    public Task InitializeAsync() => Task.CompletedTask;
+    private Task Publish(long now, params FiringAlert[] firing) => App.Store.Store.WriteAsync(c => AlertBoard.Publish(c, firing, now));
 
-    public async Task DisposeAsync() => await _store.DisposeAsync();
-
-    private Task Publish(long now, params FiringAlert[] firing) => _store.Store.WriteAsync(c => AlertBoard.Publish(c, firing, now));
-
-    private AlertReport? Read(long now) => _store.Query(c => AlertBoard.Read(c, now, StaleAfter));
+    private AlertReport? Read(long now) => App.Store.Query(c => AlertBoard.Read(c, now, StaleAfter));
 
     [Fact]
     public void BeforeAnyReportThereIsNothingToShow() => Assert.Null(Read(1_000));

@@ -1,8 +1,5 @@
-using System.Net.Http.Json;
 using Switchboard.Config;
 using Switchboard.Recon;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Recon;
 
@@ -87,32 +84,26 @@ public sealed class AlertRulesTests
 }
 
 /// <summary>Recon's repairs counted by kind, through a whole serve process.</summary>
-public sealed class ReconRepairMetricsTests : IAsyncLifetime
+public sealed class ReconRepairMetricsTests : AppTests
 {
-    private readonly TestStore _store = TestStore.Create(StoreKind.Sqlite);
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync() => await _store.DisposeAsync();
+    protected override Task<TestApp> StartAsync() => TestApp.StartAsync(StoreKind.Sqlite);
 
     [Fact]
     public async Task AnExpiredResultIsCountedAsARepair()
     {
-        await Infrastructure.Cli.ApplyCatalog(_store, """
+        await App.ApplyCatalogAsync("""
             handlers:
               - {id: echo.render, credits: 0}
             offers:
               - {service: echo, action: say, handler: echo.render, price: 1, prompt_template: "Say {n}"}
             """);
-        var (_, key) = await Infrastructure.Cli.CreateUser(_store, "alice", 10);
-        await using var app = new SwitchboardFactory(_store);
-        using var client = app.ClientFor(key);
+        var client = (await App.AddUserAsync("alice", 10)).Client;
         var response = await client.PostAsJsonAsync("/svc/echo/say/", new { n = 1 });
         var id = await SwitchboardFactory.IdOf(response);
         await SwitchboardFactory.WaitFor(client, id, TimeSpan.FromSeconds(10), "succeeded");
         var before = global::Switchboard.Observability.SwitchboardMetrics.ReconRepairs.WithLabels(ReconRepairs.Expired).Value;
 
-        _store.Query(c => c.Execute("UPDATE requests SET expires_at = 1 WHERE id = @id", ("@id", id)));
+        App.Store.Query(c => c.Execute("UPDATE requests SET expires_at = 1 WHERE id = @id", ("@id", id)));
         await SwitchboardFactory.WaitFor(client, id, TimeSpan.FromSeconds(5), "expired");
         Assert.True(global::Switchboard.Observability.SwitchboardMetrics.ReconRepairs.WithLabels(ReconRepairs.Expired).Value >= before + 1);
     }

@@ -51,7 +51,7 @@ public sealed class DiscordNotifierTests : IAsyncLifetime
         Assert.Empty(engine.Firing);
 
         var calls = await _discord.WaitForCalls(2, TimeSpan.FromSeconds(10));
-        await Task.Delay(300);
+        await Task.Delay(300); // time passes on purpose: no third call may come
         Assert.Equal(2, _discord.Calls.Count);
         Assert.All(calls, c => Assert.Equal("/api/webhooks/1/token", c.Path));
         Assert.StartsWith("[FIRING] oldest_queued openai.chat: the oldest queued request", calls[0].Json["content"]!.GetValue<string>());
@@ -85,7 +85,7 @@ public sealed class DiscordNotifierTests : IAsyncLifetime
         var calls = await _discord.WaitForCalls(2, TimeSpan.FromSeconds(10));
         Assert.True(calls[1].ReceivedAt - calls[0].ReceivedAt >= TimeSpan.FromSeconds(0.39), $"retried after {calls[1].ReceivedAt - calls[0].ReceivedAt}");
         Assert.Equal(calls[0].Body, calls[1].Body);
-        await Task.Delay(300);
+        await Task.Delay(300); // time passes on purpose: no third call may come
         Assert.Equal(2, _discord.Calls.Count);
         await Delivered(_notifier, 1);
     }
@@ -104,11 +104,7 @@ public sealed class DiscordNotifierTests : IAsyncLifetime
     /// <summary>Waits until the notifier counts <paramref name="count"/> messages delivered: the fake records a call before it answers, the notifier counts after.</summary>
     private static async Task Delivered(DiscordNotifier notifier, long count)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (notifier.Delivered < count && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(20);
-        }
+        await Wait.For(() => notifier.Delivered, delivered => delivered >= count, TimeSpan.FromSeconds(10), $"{count} message(s) delivered");
         Assert.Equal(count, notifier.Delivered);
     }
 
@@ -119,7 +115,7 @@ public sealed class DiscordNotifierTests : IAsyncLifetime
         _notifier.Post(new AlertNotice(true, "budget", "openai", "used 95%", 1_000, 1_000));
 
         await _discord.WaitForCalls(DiscordNotifier.MaxAttempts, TimeSpan.FromSeconds(10));
-        await Task.Delay(1_000);
+        await Task.Delay(1_000); // time passes on purpose: no attempt past the last may come
         Assert.Equal(DiscordNotifier.MaxAttempts, _discord.Calls.Count);
         Assert.Equal(0, _notifier.Delivered);
     }
@@ -140,7 +136,7 @@ public sealed class DiscordNotifierTests : IAsyncLifetime
 
         var calls = await _discord.WaitForCalls(3, TimeSpan.FromSeconds(20));
         await Delivered(notifier, 3);
-        await Task.Delay(500);
+        await Task.Delay(500); // time passes on purpose: no fourth message may come
         await notifier.StopAsync(CancellationToken.None);
 
         Assert.Equal(3, _discord.Calls.Count);

@@ -85,21 +85,6 @@ public sealed class HealthAndAlertsTests : IAsyncLifetime
         return (await response.Content.ReadFromJsonAsync<JsonObject>())!;
     }
 
-    private static async Task<JsonObject> WaitForHealth(HttpClient admin, Func<JsonObject, bool> until, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (true)
-        {
-            var health = await Health(admin);
-            if (until(health))
-            {
-                return health;
-            }
-            Assert.True(DateTime.UtcNow < deadline, "health never matched: " + health.ToJsonString());
-            await Task.Delay(100);
-        }
-    }
-
     private static JsonObject? QueueOf(JsonObject health, string list, string name) =>
         health["queues"]![list]!.AsArray().OfType<JsonObject>().FirstOrDefault(q => q["name"]!.GetValue<string>() == name);
 
@@ -114,7 +99,7 @@ public sealed class HealthAndAlertsTests : IAsyncLifetime
         await SwitchboardFactory.WaitFor(s.User, first, TimeSpan.FromSeconds(10), "running");
         var second = await Submit(s.User, 2);
 
-        var firing = await WaitForHealth(s.Admin, h => Firing(h, "oldest_queued"), TimeSpan.FromSeconds(10));
+        var firing = await s.Admin.WaitForHealth(h => Firing(h, "oldest_queued"), TimeSpan.FromSeconds(10));
         var alert = firing["alerts"]!["firing"]!.AsArray().Single()!;
         Assert.Equal("openai.chat", alert["subject"]!.GetValue<string>());
         Assert.Equal(1, QueueOf(firing, "by_handler", "openai.chat")!["depth"]!.GetValue<long>());
@@ -123,7 +108,7 @@ public sealed class HealthAndAlertsTests : IAsyncLifetime
         await SwitchboardFactory.WaitForEnd(s.User, first);
         await SwitchboardFactory.WaitForEnd(s.User, second);
         var calls = await _discord.WaitForCalls(2, TimeSpan.FromSeconds(10));
-        await Task.Delay(1_000);
+        await Task.Delay(1_000); // time passes on purpose: no third message may come
         Assert.Equal(2, _discord.Calls.Count);
         Assert.StartsWith("[FIRING] oldest_queued openai.chat", calls[0].Json["content"]!.GetValue<string>());
         Assert.StartsWith("[RESOLVED] oldest_queued openai.chat", calls[1].Json["content"]!.GetValue<string>());
@@ -149,7 +134,7 @@ public sealed class HealthAndAlertsTests : IAsyncLifetime
         {
             ids.Add(await Submit(s.User, i));
         }
-        var health = await WaitForHealth(s.Admin,
+        var health = await s.Admin.WaitForHealth(
             h => h["executors"]?["live"]?.GetValue<int>() == 2 && QueueOf(h, "by_handler", "openai.chat")?["depth"]?.GetValue<long>() == 2,
             TimeSpan.FromSeconds(15));
 
@@ -208,7 +193,7 @@ public sealed class HealthAndAlertsTests : IAsyncLifetime
         var first = await Submit(s.User, 1);
         await SwitchboardFactory.WaitFor(s.User, first, TimeSpan.FromSeconds(10), "running");
         var second = await Submit(s.User, 2);
-        await WaitForHealth(s.Admin, h => Firing(h, "oldest_queued"), TimeSpan.FromSeconds(10));
+        await s.Admin.WaitForHealth(h => Firing(h, "oldest_queued"), TimeSpan.FromSeconds(10));
         await _discord.WaitForCalls(1, TimeSpan.FromSeconds(10));
 
         // While the webhook hangs, recon still repairs: a result past its expiration expires,
@@ -217,7 +202,7 @@ public sealed class HealthAndAlertsTests : IAsyncLifetime
         s.Store.Query(c => c.Execute("UPDATE requests SET expires_at = 1 WHERE id = @id", ("@id", first)));
         await SwitchboardFactory.WaitFor(s.User, first, TimeSpan.FromSeconds(5), "expired");
         await SwitchboardFactory.WaitForEnd(s.User, second);
-        await WaitForHealth(s.Admin, h => !Firing(h, "oldest_queued"), TimeSpan.FromSeconds(5));
+        await s.Admin.WaitForHealth(h => !Firing(h, "oldest_queued"), TimeSpan.FromSeconds(5));
     }
 
     [Fact]
@@ -231,7 +216,7 @@ public sealed class HealthAndAlertsTests : IAsyncLifetime
             Assert.Equal("failed", (await SwitchboardFactory.WaitForEnd(s.User, id))["status"]!.GetValue<string>());
         }
 
-        var health = await WaitForHealth(s.Admin, h => Firing(h, "error_rate"), TimeSpan.FromSeconds(10));
+        var health = await s.Admin.WaitForHealth(h => Firing(h, "error_rate"), TimeSpan.FromSeconds(10));
         var errors = health["errors"]!["by_handler"]!.AsArray().Single()!;
         Assert.Equal("openai.chat", errors["handler"]!.GetValue<string>());
         Assert.Equal(100, errors["error_percent"]!.GetValue<double>());
@@ -247,10 +232,10 @@ public sealed class HealthAndAlertsTests : IAsyncLifetime
         _owned.Add(redis);
         await redis.Start();
         var s = await Start(TestStore.Create(StoreKind.Postgres, redisUri: redis.Uri), TimeSpan.Zero, "{unreachable_s: 1}");
-        await WaitForHealth(s.Admin, h => h["dependencies"]!["redis"]!["up"]!.GetValue<bool>(), TimeSpan.FromSeconds(10));
+        await s.Admin.WaitForHealth(h => h["dependencies"]!["redis"]!["up"]!.GetValue<bool>(), TimeSpan.FromSeconds(10));
 
         await redis.Kill();
-        var down = await WaitForHealth(s.Admin, h => Firing(h, "unreachable"), TimeSpan.FromSeconds(30));
+        var down = await s.Admin.WaitForHealth(h => Firing(h, "unreachable"), TimeSpan.FromSeconds(30));
         Assert.False(down["dependencies"]!["redis"]!["up"]!.GetValue<bool>());
         Assert.NotNull(down["dependencies"]!["redis"]!["down_since"]);
         Assert.True(down["dependencies"]!["store"]!["up"]!.GetValue<bool>());
@@ -258,7 +243,7 @@ public sealed class HealthAndAlertsTests : IAsyncLifetime
         Assert.StartsWith("[FIRING] unreachable redis: redis cannot be reached", fired[0].Json["content"]!.GetValue<string>());
 
         await redis.Start();
-        await WaitForHealth(s.Admin, h => !Firing(h, "unreachable") && h["dependencies"]!["redis"]!["up"]!.GetValue<bool>(), TimeSpan.FromSeconds(30));
+        await s.Admin.WaitForHealth(h => !Firing(h, "unreachable") && h["dependencies"]!["redis"]!["up"]!.GetValue<bool>(), TimeSpan.FromSeconds(30));
         var calls = await _discord.WaitForCalls(2, TimeSpan.FromSeconds(10));
         Assert.StartsWith("[RESOLVED] unreachable redis", calls[1].Json["content"]!.GetValue<string>());
     }

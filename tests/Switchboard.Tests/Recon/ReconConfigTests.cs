@@ -1,24 +1,17 @@
-using System.Text.Json.Nodes;
 using Switchboard.Config;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Recon;
 
 /// <summary>The <c>recon</c> config: defaults, and a push that names each bad key without showing the webhook.</summary>
-public sealed class ReconConfigTests : IAsyncLifetime
+public sealed class ReconConfigTests : AppTests
 {
-    private readonly TestStore _store = TestStore.Create(StoreKind.Sqlite);
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync() => await _store.DisposeAsync();
+    protected override Task<TestApp> StartAsync() => TestApp.StartAsync(StoreKind.Sqlite);
 
     private async Task<(int Exit, string Out, string Err)> Push(string yaml)
     {
-        var file = Path.Combine(_store.Path, $"recon-{Guid.NewGuid():N}.yaml");
+        var file = Path.Combine(App.Store.Path, $"recon-{Guid.NewGuid():N}.yaml");
         await File.WriteAllTextAsync(file, yaml);
-        return await Infrastructure.Cli.Run(_store, "config", "push", file, "--id", "recon");
+        return await App.CliAsync("config", "push", file, "--id", "recon");
     }
 
     [Fact]
@@ -91,7 +84,7 @@ public sealed class ReconConfigTests : IAsyncLifetime
         Assert.Contains("recon.discord.webhook must be an http(s) URL", error);
         Assert.DoesNotContain("no-scheme-secret", error);
         // Nothing stored (the configs table is made by the first push that stores).
-        Assert.Equal(0L, _store.Query(c => c.Scalar<long>("SELECT COUNT(*) FROM sqlite_master WHERE name = 'configs'") == 0 ? 0 : c.Scalar<long>("SELECT COUNT(*) FROM configs")));
+        Assert.Equal(0L, App.Store.Query(c => c.Scalar<long>("SELECT COUNT(*) FROM sqlite_master WHERE name = 'configs'") == 0 ? 0 : c.Scalar<long>("SELECT COUNT(*) FROM configs")));
     }
 
     [Fact]
@@ -100,7 +93,7 @@ public sealed class ReconConfigTests : IAsyncLifetime
         var (exit, output, error) = await Push("discord:\n  ~webhook: https://discord.example/api/webhooks/1/very-secret\nalerts: {no_executor_s: 60}\n");
         Assert.True(exit == 0, error);
         Assert.Equal(1, JsonNode.Parse(output)!["secrets"]!.GetValue<int>());
-        var stored = _store.Query(c => c.Scalar<string>("SELECT content FROM configs WHERE config_id = 'recon'"))!;
+        var stored = App.Store.Query(c => c.Scalar<string>("SELECT content FROM configs WHERE config_id = 'recon'"))!;
         Assert.DoesNotContain("very-secret", stored);
     }
 }

@@ -1,9 +1,3 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json.Nodes;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
-
 namespace Switchboard.Tests.Recovery;
 
 /// <summary>Whatever stops a server, every accepted request finishes, charged once, with all its results.</summary>
@@ -19,13 +13,12 @@ public abstract class CrashRecoveryTests(StoreKind kind)
     [Fact]
     public async Task RequestsInFlightWhenTheServerIsKilledFinishAfterARestart()
     {
-        await using var dir = TestStore.Create(kind);
-        await Infrastructure.Cli.ApplyCatalog(dir, Catalog);
-        var (userId, key) = await Infrastructure.Cli.CreateUser(dir, "alice", 1000);
+        await using var app = await TestApp.StartAsync(kind, catalog: Catalog);
+        var alice = await app.AddUserAsync("alice", 1000);
         var ids = new List<string>();
-        await using (var first = await SwitchboardProcess.Start(dir, "--workers", "4", "--Switchboard:LeaseSeconds=2"))
+        await using (var first = await SwitchboardProcess.Start(app.Store, "--workers", "4", "--Switchboard:LeaseSeconds=2"))
         {
-            using var client = first.Client(key);
+            using var client = first.Client(alice.Key);
             for (var i = 0; i < 12; i++)
             {
                 var response = await client.PostAsJsonAsync("/svc/work/slow/", new { n = i });
@@ -36,73 +29,70 @@ public abstract class CrashRecoveryTests(StoreKind kind)
             await SwitchboardFactory.WaitFor(client, ids[0], TimeSpan.FromSeconds(10), "running");
             await first.Kill();
         }
-        var running = Ledger.Query(dir, c => Storage.SqlExtensions.Scalar<long>(c, "SELECT COUNT(*) FROM requests WHERE status = 'running'"));
+        var running = app.Query(c => c.Scalar<long>("SELECT COUNT(*) FROM requests WHERE status = 'running'"));
         Assert.True(running > 0, "the kill should have left running requests behind");
 
-        await using var second = await SwitchboardProcess.Start(dir, "--workers", "8", "--Switchboard:LeaseSeconds=2", "--Switchboard:ReconInterval=00:00:00.250");
-        using var after = second.Client(key);
+        await using var second = await SwitchboardProcess.Start(app.Store, "--workers", "8", "--Switchboard:LeaseSeconds=2", "--Switchboard:ReconInterval=00:00:00.250");
+        using var after = second.Client(alice.Key);
         foreach (var id in ids)
         {
             var done = await SwitchboardFactory.WaitFor(after, id, TimeSpan.FromSeconds(30), "succeeded", "failed");
             Assert.Equal("succeeded", done["status"]!.GetValue<string>());
             Assert.Equal(2, done["results"]!.AsArray().Count);
-            Assert.Equal(1, Ledger.Count(dir, "charge", id));
-            Assert.Equal(0, Ledger.Count(dir, "refund", id));
+            Assert.Equal(1, Ledger.Count(app.Store, "charge", id));
+            Assert.Equal(0, Ledger.Count(app.Store, "refund", id));
         }
-        Assert.Equal(1000 - (12 * 2), Ledger.Balance(dir, userId));
-        Ledger.AssertBalanced(dir);
+        Assert.Equal(1000 - (12 * 2), alice.Balance);
+        Ledger.AssertBalanced(app.Store);
     }
 
     [Fact]
     public async Task AJobStillRunningWhenTheHostStopsIsReleasedAndFinishedByTheNextHost()
     {
-        await using var dir = TestStore.Create(kind);
-        await Infrastructure.Cli.ApplyCatalog(dir, Catalog);
-        var (userId, key) = await Infrastructure.Cli.CreateUser(dir, "alice", 100);
+        await using var app = await TestApp.StartAsync(kind, catalog: Catalog);
+        var alice = await app.AddUserAsync("alice", 100);
         string id;
-        await using (var first = new SwitchboardFactory(dir, new() { ["Switchboard:ShutdownGrace"] = "00:00:00.200" }))
+        await using (var first = new SwitchboardFactory(app.Store, new() { ["Switchboard:ShutdownGrace"] = "00:00:00.200" }))
         {
-            using var client = first.ClientFor(key);
+            using var client = first.ClientFor(alice.Key);
             var response = await client.PostAsJsonAsync("/svc/work/slow/", new { n = 1 });
             id = await SwitchboardFactory.IdOf(response);
             await SwitchboardFactory.WaitFor(client, id, TimeSpan.FromSeconds(10), "running");
         }
         // The grace period was shorter than the job: it went back to the queue, attempt not counted.
-        var status = Ledger.Query(dir, c => Storage.SqlExtensions.Scalar<string>(c, "SELECT status || '/' || attempts FROM requests WHERE id = @id", ("@id", id)));
+        var status = app.Query(c => c.Scalar<string>("SELECT status || '/' || attempts FROM requests WHERE id = @id", ("@id", id)));
         Assert.Equal("queued/0", status);
 
-        await using var second = new SwitchboardFactory(dir);
-        using var again = second.ClientFor(key);
+        await using var second = new SwitchboardFactory(app.Store);
+        using var again = second.ClientFor(alice.Key);
         var done = await SwitchboardFactory.WaitFor(again, id, TimeSpan.FromSeconds(20), "succeeded", "failed");
 
         Assert.Equal("succeeded", done["status"]!.GetValue<string>());
         Assert.Equal(1, done["attempts"]!.GetValue<int>());
-        Assert.Equal(98, Ledger.Balance(dir, userId));
-        Ledger.AssertBalanced(dir);
+        Assert.Equal(98, alice.Balance);
+        Ledger.AssertBalanced(app.Store);
     }
 
     [Fact]
     public async Task ARequestWhoseWorkerKeepsDyingFailsAfterMaxAttemptsAndIsRefunded()
     {
-        await using var dir = TestStore.Create(kind);
-        await Infrastructure.Cli.ApplyCatalog(dir, Catalog);
-        var (userId, key) = await Infrastructure.Cli.CreateUser(dir, "alice", 100);
-        await using var app = new SwitchboardFactory(dir, new() { ["Switchboard:LeaseSeconds"] = "1", ["Switchboard:MaxAttempts"] = "2" });
-        using var client = app.ClientFor(key);
+        await using var app = await TestApp.StartAsync(kind, new() { ["Switchboard:LeaseSeconds"] = "1", ["Switchboard:MaxAttempts"] = "2" }, Catalog);
+        var alice = await app.AddUserAsync("alice", 100);
+        var client = alice.Client;
         var response = await client.PostAsJsonAsync("/svc/work/slow/", new { n = 7 });
         var id = await SwitchboardFactory.IdOf(response);
         await SwitchboardFactory.WaitFor(client, id, TimeSpan.FromSeconds(10), "succeeded");
         // Rewind it to what a worker that died on its last attempt leaves behind: running, lease long gone.
-        Ledger.Query(dir, c => Storage.SqlExtensions.Execute(c,
+        app.Query(c => c.Execute(
             "UPDATE requests SET status = 'running', attempts = 2, owner = 'dead:1:x', lease_until = 1, results = NULL, finished_at = NULL WHERE id = @id",
             ("@id", id)));
 
         var failed = await SwitchboardFactory.WaitFor(client, id, TimeSpan.FromSeconds(10), "failed");
 
         Assert.Equal("worker_lost", failed["error"]!["code"]!.GetValue<string>());
-        Assert.Equal(100, Ledger.Balance(dir, userId));
-        Assert.Equal(1, Ledger.Count(dir, "refund", id));
-        Ledger.AssertBalanced(dir);
+        Assert.Equal(100, alice.Balance);
+        Assert.Equal(1, Ledger.Count(app.Store, "refund", id));
+        Ledger.AssertBalanced(app.Store);
     }
 }
 

@@ -1,9 +1,4 @@
-using System.Net;
-using System.Net.Http.Json;
 using System.Text;
-using System.Text.Json.Nodes;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Requests;
 
@@ -11,33 +6,22 @@ namespace Switchboard.Tests.Requests;
 /// Every bad input gets application/problem+json with a stable code; none is a 500, none
 /// stores a request, none charges.
 /// </summary>
-public abstract class BadInputTests(StoreKind kind) : IAsyncLifetime
+public abstract class BadInputTests(StoreKind kind) : AppTests
 {
-    private readonly TestStore _dir = TestStore.Create(kind);
-    private SwitchboardFactory _app = null!;
-    private HttpClient _client = null!;
-    private string _key = "";
-    private string _userId = "";
+    private TestUser _alice = null!;
 
-    public async Task InitializeAsync()
+    protected override async Task<TestApp> StartAsync()
     {
-        await Infrastructure.Cli.ApplyCatalog(_dir, """
-            handlers:
-              - {id: echo.render, credits: 1}
-            offers:
-              - {service: text, action: shout, handler: echo.render, price: 5, prompt_template: "Say {word} loudly to {name}", create_qty: 1}
-              - {service: text, action: pricey, handler: echo.render, price: 500, prompt_template: "Expensive {word}"}
-              - {service: text, action: off, handler: echo.render, price: 1, prompt_template: "Off {word}", enabled: false}
-            """);
-        (_userId, _key) = await Infrastructure.Cli.CreateUser(_dir, "alice", 100);
-        _app = new SwitchboardFactory(_dir, new() { ["Switchboard:MaxBodyBytes"] = "1024", ["Switchboard:MaxValueChars"] = "50" });
-        _client = _app.ClientFor(_key);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _app.DisposeAsync();
-        await _dir.DisposeAsync();
+        var app = await TestApp.StartAsync(kind, new() { ["Switchboard:MaxBodyBytes"] = "1024", ["Switchboard:MaxValueChars"] = "50" }, catalog: """
+        handlers:
+          - {id: echo.render, credits: 1}
+        offers:
+          - {service: text, action: shout, handler: echo.render, price: 5, prompt_template: "Say {word} loudly to {name}", create_qty: 1}
+          - {service: text, action: pricey, handler: echo.render, price: 500, prompt_template: "Expensive {word}"}
+          - {service: text, action: off, handler: echo.render, price: 1, prompt_template: "Off {word}", enabled: false}
+        """);
+        _alice = await app.AddUserAsync("alice", 100);
+        return app;
     }
 
     private Task<HttpResponseMessage> PostRaw(string path, string body, string? contentType = "application/json", HttpClient? client = null)
@@ -47,7 +31,7 @@ public abstract class BadInputTests(StoreKind kind) : IAsyncLifetime
         {
             content.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse(contentType);
         }
-        return (client ?? _client).PostAsync(path, content);
+        return (client ?? _alice.Client).PostAsync(path, content);
     }
 
     /// <summary>Asserts the problem shape and that nothing was stored or charged.</summary>
@@ -59,15 +43,15 @@ public abstract class BadInputTests(StoreKind kind) : IAsyncLifetime
         Assert.Equal(code, problem["code"]!.GetValue<string>());
         Assert.Equal((int)status, problem["status"]!.GetValue<int>());
         Assert.False(string.IsNullOrEmpty(problem["title"]?.GetValue<string>()));
-        Assert.Equal(0, Ledger.RequestCount(_dir));
-        Assert.Equal(100, Ledger.Balance(_dir, _userId));
+        Assert.Equal(0, Ledger.RequestCount(App.Store));
+        Assert.Equal(100, _alice.Balance);
         return problem;
     }
 
     [Fact]
     public async Task NoApiKeyIs401()
     {
-        var anonymous = _app.CreateClient();
+        var anonymous = App.CreateClient();
         var response = await PostRaw("/svc/text/shout/", """{"word":"a","name":"b"}""", client: anonymous);
         await AssertProblem(response, HttpStatusCode.Unauthorized, "missing_api_key");
         Assert.Equal("Bearer", response.Headers.WwwAuthenticate.Single().Scheme);
@@ -76,17 +60,17 @@ public abstract class BadInputTests(StoreKind kind) : IAsyncLifetime
     [Fact]
     public async Task AnUnknownApiKeyIs401()
     {
-        var stranger = _app.ClientFor("sb_nothere1_" + new string('x', 40));
+        var stranger = App.ClientFor("sb_nothere1_" + new string('x', 40));
         await AssertProblem(await PostRaw("/svc/text/shout/", """{"word":"a","name":"b"}""", client: stranger), HttpStatusCode.Unauthorized, "invalid_api_key");
     }
 
     [Fact]
     public async Task ARevokedApiKeyIs401()
     {
-        Assert.Equal(HttpStatusCode.OK, (await _client.GetAsync("/svc/me/")).StatusCode);
-        var (exit, _, error) = await Infrastructure.Cli.Run(_dir, "keys", "revoke", _key[..11]);
+        Assert.Equal(HttpStatusCode.OK, (await _alice.Client.GetAsync("/svc/me/")).StatusCode);
+        var (exit, _, error) = await App.CliAsync("keys", "revoke", _alice.Key[..11]);
         Assert.True(exit == 0, error);
-        _app.Refresh();
+        App.Refresh();
 
         await AssertProblem(await PostRaw("/svc/text/shout/", """{"word":"a","name":"b"}"""), HttpStatusCode.Unauthorized, "invalid_api_key");
     }
@@ -162,7 +146,7 @@ public abstract class BadInputTests(StoreKind kind) : IAsyncLifetime
         content.Headers.ContentType = new("application/json");
         var request = new HttpRequestMessage(HttpMethod.Post, "/svc/text/shout/") { Content = content };
         request.Headers.TransferEncodingChunked = true;
-        await AssertProblem(await _client.SendAsync(request), HttpStatusCode.RequestEntityTooLarge, "body_too_large");
+        await AssertProblem(await _alice.Client.SendAsync(request), HttpStatusCode.RequestEntityTooLarge, "body_too_large");
     }
 
     [Fact]
@@ -170,7 +154,7 @@ public abstract class BadInputTests(StoreKind kind) : IAsyncLifetime
     {
         var request = new HttpRequestMessage(HttpMethod.Post, "/svc/text/shout/") { Content = JsonContent.Create(new { word = "a", name = "b" }) };
         request.Headers.Add("Idempotency-Key", new string('k', 300));
-        await AssertProblem(await _client.SendAsync(request), HttpStatusCode.BadRequest, "invalid_idempotency_key");
+        await AssertProblem(await _alice.Client.SendAsync(request), HttpStatusCode.BadRequest, "invalid_idempotency_key");
     }
 
     [Fact]
@@ -188,45 +172,45 @@ public abstract class BadInputTests(StoreKind kind) : IAsyncLifetime
     [InlineData("0123456789abcdef0123456789abcdef0")]
     public async Task AMalformedRequestIdIs400(string id)
     {
-        await AssertProblem(await _client.GetAsync($"/svc/request/{id}/"), HttpStatusCode.BadRequest, "invalid_request_id");
-        await AssertProblem(await _client.DeleteAsync($"/svc/request/{id}/"), HttpStatusCode.BadRequest, "invalid_request_id");
+        await AssertProblem(await _alice.Client.GetAsync($"/svc/request/{id}/"), HttpStatusCode.BadRequest, "invalid_request_id");
+        await AssertProblem(await _alice.Client.DeleteAsync($"/svc/request/{id}/"), HttpStatusCode.BadRequest, "invalid_request_id");
     }
 
     [Fact]
     public async Task AWellFormedButUnknownRequestIdIs404() =>
-        await AssertProblem(await _client.GetAsync($"/svc/request/{new string('a', 32)}/"), HttpStatusCode.NotFound, "request_not_found");
+        await AssertProblem(await _alice.Client.GetAsync($"/svc/request/{new string('a', 32)}/"), HttpStatusCode.NotFound, "request_not_found");
 
     [Fact]
     public async Task UnknownPathsAndMethodsAreProblemsToo()
     {
-        await AssertProblem(await _client.GetAsync("/nowhere"), HttpStatusCode.NotFound, "not_found");
-        await AssertProblem(await _client.PutAsync("/svc/me/", new StringContent("")), HttpStatusCode.MethodNotAllowed, "method_not_allowed");
+        await AssertProblem(await _alice.Client.GetAsync("/nowhere"), HttpStatusCode.NotFound, "not_found");
+        await AssertProblem(await _alice.Client.PutAsync("/svc/me/", new StringContent("")), HttpStatusCode.MethodNotAllowed, "method_not_allowed");
     }
 
     [Fact]
     public async Task TemplateSyntaxInAValueIsRenderedLiterallyNeverExpanded()
     {
-        var response = await _client.PostAsJsonAsync("/svc/text/shout/", new { word = "{name}", name = "{{word}} {0} {word}" });
+        var response = await _alice.Client.PostAsJsonAsync("/svc/text/shout/", new { word = "{name}", name = "{{word}} {0} {word}" });
 
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         var id = await SwitchboardFactory.IdOf(response);
-        var done = await SwitchboardFactory.WaitForEnd(_client, id);
+        var done = await SwitchboardFactory.WaitForEnd(_alice.Client, id);
         Assert.Equal("Say {name} loudly to {{word}} {0} {word} #1", done["results"]![0]!.GetValue<string>());
     }
 
     [Fact]
     public async Task AFailingStoreIs503AndChargesNothing()
     {
-        Assert.Equal(HttpStatusCode.OK, (await _client.GetAsync("/svc/me/")).StatusCode);
-        Ledger.Query(_dir, c => Storage.SqlExtensions.Execute(c, "ALTER TABLE requests RENAME TO requests_gone"));
+        Assert.Equal(HttpStatusCode.OK, (await _alice.Client.GetAsync("/svc/me/")).StatusCode);
+        Ledger.Query(App.Store, c => Storage.SqlExtensions.Execute(c, "ALTER TABLE requests RENAME TO requests_gone"));
 
         await AssertStoreUnavailable(await PostRaw("/svc/text/shout/", """{"word":"a","name":"b"}"""));
-        await AssertStoreUnavailable(await _client.GetAsync($"/svc/request/{new string('a', 32)}/"));
-        await AssertStoreUnavailable(await _client.DeleteAsync($"/svc/request/{new string('a', 32)}/"));
-        Assert.Equal(100, Ledger.Balance(_dir, _userId));
-        Assert.Equal(0, Ledger.Query(_dir, c => Storage.SqlExtensions.Scalar<long>(c, "SELECT COUNT(*) FROM ledger WHERE kind = 'charge'")));
+        await AssertStoreUnavailable(await _alice.Client.GetAsync($"/svc/request/{new string('a', 32)}/"));
+        await AssertStoreUnavailable(await _alice.Client.DeleteAsync($"/svc/request/{new string('a', 32)}/"));
+        Assert.Equal(100, _alice.Balance);
+        Assert.Equal(0, Ledger.Query(App.Store, c => Storage.SqlExtensions.Scalar<long>(c, "SELECT COUNT(*) FROM ledger WHERE kind = 'charge'")));
         // The store back as it was: the credits audit after the test proves the outage left no trace.
-        Ledger.Query(_dir, c => Storage.SqlExtensions.Execute(c, "ALTER TABLE requests_gone RENAME TO requests"));
+        Ledger.Query(App.Store, c => Storage.SqlExtensions.Execute(c, "ALTER TABLE requests_gone RENAME TO requests"));
         Assert.Equal(HttpStatusCode.Accepted, (await PostRaw("/svc/text/shout/", """{"word":"a","name":"b"}""")).StatusCode);
     }
 
@@ -240,9 +224,9 @@ public abstract class BadInputTests(StoreKind kind) : IAsyncLifetime
     [Fact]
     public async Task TrailingSlashesAreOptional()
     {
-        Assert.Equal(HttpStatusCode.OK, (await _client.GetAsync("/svc/me")).StatusCode);
-        Assert.Equal(HttpStatusCode.OK, (await _client.GetAsync("/svc")).StatusCode);
-        var response = await _client.PostAsJsonAsync("/svc/text/shout", new { word = "a", name = "b" });
+        Assert.Equal(HttpStatusCode.OK, (await _alice.Client.GetAsync("/svc/me")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await _alice.Client.GetAsync("/svc")).StatusCode);
+        var response = await _alice.Client.PostAsJsonAsync("/svc/text/shout", new { word = "a", name = "b" });
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
     }
 }

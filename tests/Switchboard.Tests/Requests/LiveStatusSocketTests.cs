@@ -1,12 +1,7 @@
 using System.ComponentModel.DataAnnotations;
-using System.Net;
-using System.Net.Http.Json;
 using System.Net.WebSockets;
 using System.Text;
-using System.Text.Json.Nodes;
 using Switchboard.Hosting;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Requests;
 
@@ -16,7 +11,7 @@ namespace Switchboard.Tests.Requests;
 /// request exactly as GET shows it, and the server then closes normally; bad handshakes get the
 /// same problems as the HTTP API.
 /// </summary>
-public abstract class LiveStatusSocketTests(StoreKind kind) : IAsyncLifetime
+public abstract class LiveStatusSocketTests(StoreKind kind) : AppTests
 {
     private const string Catalog = """
         handlers:
@@ -36,28 +31,22 @@ public abstract class LiveStatusSocketTests(StoreKind kind) : IAsyncLifetime
 
     protected static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
 
-    private string _key = "", _otherKey = "";
+    private TestUser _alice = null!, _bob = null!;
 
-    protected TestStore Store { get; } = TestStore.Create(kind);
+    protected TestStore Store => App.Store;
 
     protected SwitchboardProcess Serve { get; private set; } = null!;
 
     protected HttpClient Client { get; private set; } = null!;
 
-    public async Task InitializeAsync()
+    protected override async Task<TestApp> StartAsync()
     {
-        await Infrastructure.Cli.ApplyCatalog(Store, Catalog);
-        (_, _key) = await Infrastructure.Cli.CreateUser(Store, "alice", 1000);
-        (_, _otherKey) = await Infrastructure.Cli.CreateUser(Store, "bob", 1000);
-        Serve = await SwitchboardProcess.Start(Store, "--workers", "4", "--Switchboard:LiveStatusPollInterval=00:00:00.050");
-        Client = Serve.Client(_key);
-    }
-
-    public async Task DisposeAsync()
-    {
-        Client.Dispose();
-        await Serve.DisposeAsync();
-        await Store.DisposeAsync();
+        var app = await TestApp.StartAsync(kind, catalog: Catalog);
+        _alice = await app.AddUserAsync("alice", 1000);
+        _bob = await app.AddUserAsync("bob", 1000);
+        Serve = app.Own(await SwitchboardProcess.Start(app.Store, "--workers", "4", "--Switchboard:LiveStatusPollInterval=00:00:00.050"));
+        Client = Serve.Client(_alice.Key);
+        return app;
     }
 
     protected async Task<string> Submit(string path, object body)
@@ -78,7 +67,7 @@ public abstract class LiveStatusSocketTests(StoreKind kind) : IAsyncLifetime
 
     protected async Task<ClientWebSocket> Connect(string id)
     {
-        var (socket, uri) = NewSocket(id, _key);
+        var (socket, uri) = NewSocket(id, _alice.Key);
         using var timeout = new CancellationTokenSource(Timeout);
         await socket.ConnectAsync(uri, timeout.Token);
         return socket;
@@ -214,7 +203,7 @@ public abstract class LiveStatusSocketTests(StoreKind kind) : IAsyncLifetime
     public async Task AnotherUsersRequestIsRefusedBeforeTheUpgradeLikeAMissingOne()
     {
         var id = await Submit("/svc/live/quick/", new { n = 5 });
-        foreach (var (target, key) in new[] { (id, _otherKey), ("0123456789abcdef0123456789abcdef", _key) })
+        foreach (var (target, key) in new[] { (id, _bob.Key), ("0123456789abcdef0123456789abcdef", _alice.Key) })
         {
             var (socket, uri) = NewSocket(target, key);
             using (socket)
@@ -232,7 +221,7 @@ public abstract class LiveStatusSocketTests(StoreKind kind) : IAsyncLifetime
     public async Task APlainHttpCallGetsAProblem(string path, bool withKey, int status, string code)
     {
         var id = await Submit("/svc/live/quick/", new { n = 6 });
-        using var client = withKey ? Serve.Client(_key) : new HttpClient { BaseAddress = Serve.Address };
+        using var client = withKey ? Serve.Client(_alice.Key) : new HttpClient { BaseAddress = Serve.Address };
         var response = await client.GetAsync(path.Replace("{id}", id, StringComparison.Ordinal));
 
         Assert.Equal(status, (int)response.StatusCode);
@@ -255,7 +244,7 @@ public sealed class LiveStatusSocketOnPostgres() : LiveStatusSocketTests(StoreKi
 
         // The handler sleeps 3 s; the store is gone for 1 s of it, read by the socket 20 times.
         Store.SetConnections(allowed: false);
-        await Task.Delay(1000);
+        await Task.Delay(1000); // the outage's length, on purpose
         Store.SetConnections(allowed: true);
         var messages = await reading;
 

@@ -1,9 +1,3 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json.Nodes;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
-
 namespace Switchboard.Tests.Requests;
 
 /// <summary>
@@ -11,7 +5,7 @@ namespace Switchboard.Tests.Requests;
 /// more, by the client's re-submit path) and cancel (the client's cancel), with the ledger and
 /// the credits audit checked after each, and a problem with a stable code for each refusal.
 /// </summary>
-public abstract class RequestAdminEndpointTests(StoreKind kind) : IAsyncLifetime
+public abstract class RequestAdminEndpointTests(StoreKind kind) : AppTests
 {
     public const string Catalog = """
         handlers:
@@ -31,39 +25,27 @@ public abstract class RequestAdminEndpointTests(StoreKind kind) : IAsyncLifetime
             price: 12
         """;
 
-    private readonly TestStore _dir = TestStore.Create(kind);
-    private SwitchboardFactory _app = null!;
-    private HttpClient _alice = null!;
-    private HttpClient _root = null!;
-    private string _aliceId = "";
+    private TestUser _alice = null!;
+    private TestUser _root = null!;
 
-    public async Task InitializeAsync()
+    protected override async Task<TestApp> StartAsync()
     {
-        await Infrastructure.Cli.ApplyCatalog(_dir, Catalog);
-        (_aliceId, var aliceKey) = await Infrastructure.Cli.CreateUser(_dir, "alice", 100);
-        var root = await Infrastructure.Cli.Json(_dir, "users", "create", "root", "--admin");
-        _app = new SwitchboardFactory(_dir);
-        _alice = _app.ClientFor(aliceKey);
-        _root = _app.ClientFor(root["api_key"]!.GetValue<string>());
+        var app = await TestApp.StartAsync(kind, catalog: Catalog);
+        _alice = await app.AddUserAsync("alice", 100);
+        _root = await app.AddAdminAsync();
+        return app;
     }
 
-    public async Task DisposeAsync()
-    {
-        // TestStore audits the store when disposed, too.
-        await _app.DisposeAsync();
-        await _dir.DisposeAsync();
-    }
+    private long Balance => Ledger.Balance(App.Store, _alice.Id);
 
-    private long Balance => Ledger.Balance(_dir, _aliceId);
-
-    private long Charges(string id) => Ledger.Count(_dir, "charge", id);
+    private long Charges(string id) => Ledger.Count(App.Store, "charge", id);
 
     private async Task<string> Submit(string path, object body, params string[] statuses)
     {
-        var response = await _alice.PostAsJsonAsync(path, body);
+        var response = await _alice.Client.PostAsJsonAsync(path, body);
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         var id = await SwitchboardFactory.IdOf(response);
-        await SwitchboardFactory.WaitFor(_alice, id, TimeSpan.FromSeconds(20), statuses);
+        await SwitchboardFactory.WaitFor(_alice.Client, id, TimeSpan.FromSeconds(20), statuses);
         return id;
     }
 
@@ -78,13 +60,13 @@ public abstract class RequestAdminEndpointTests(StoreKind kind) : IAsyncLifetime
         return problem;
     }
 
-    private Task<HttpResponseMessage> Retry(string id) => _root.PostAsync($"/admin/api/requests/{id}/retry", null);
+    private Task<HttpResponseMessage> Retry(string id) => _root.Client.PostAsync($"/admin/api/requests/{id}/retry", null);
 
-    private Task<HttpResponseMessage> Cancel(string id) => _root.PostAsync($"/admin/api/requests/{id}/cancel", null);
+    private Task<HttpResponseMessage> Cancel(string id) => _root.Client.PostAsync($"/admin/api/requests/{id}/cancel", null);
 
     private async Task AuditPasses()
     {
-        var audit = (await _root.GetFromJsonAsync<JsonObject>("/admin/api/credits/audit"))!;
+        var audit = (await _root.Client.GetFromJsonAsync<JsonObject>("/admin/api/credits/audit"))!;
         Assert.True(audit["problems"]!.AsArray().Count == 0, audit.ToJsonString());
     }
 
@@ -95,21 +77,21 @@ public abstract class RequestAdminEndpointTests(StoreKind kind) : IAsyncLifetime
         var failed = await Failed();
         var second = await Submit("/svc/text/shout/", new { word = "two" }, "succeeded");
 
-        var all = (await _root.GetFromJsonAsync<JsonObject>("/admin/api/requests"))!["requests"]!.AsArray();
+        var all = (await _root.Client.GetFromJsonAsync<JsonObject>("/admin/api/requests"))!["requests"]!.AsArray();
         Assert.Equal([second, failed, ok], all.Select(r => r!["id"]!.GetValue<string>()));
         Assert.Equal("text/shout", all[0]!["offer"]!.GetValue<string>());
         Assert.Equal("alice", all[0]!["user"]!.GetValue<string>());
 
-        var onlyFailed = (await _root.GetFromJsonAsync<JsonObject>("/admin/api/requests?status=failed&user=alice&offer=text/broken"))!["requests"]!.AsArray();
+        var onlyFailed = (await _root.Client.GetFromJsonAsync<JsonObject>("/admin/api/requests?status=failed&user=alice&offer=text/broken"))!["requests"]!.AsArray();
         Assert.Equal([failed], onlyFailed.Select(r => r!["id"]!.GetValue<string>()));
-        Assert.Empty((await _root.GetFromJsonAsync<JsonObject>("/admin/api/requests?user=root"))!["requests"]!.AsArray());
+        Assert.Empty((await _root.Client.GetFromJsonAsync<JsonObject>("/admin/api/requests?user=root"))!["requests"]!.AsArray());
         var future = DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeMilliseconds();
-        Assert.Empty((await _root.GetFromJsonAsync<JsonObject>($"/admin/api/requests?from={future}"))!["requests"]!.AsArray());
-        Assert.Equal(3, (await _root.GetFromJsonAsync<JsonObject>($"/admin/api/requests?to={future}"))!["requests"]!.AsArray().Count);
+        Assert.Empty((await _root.Client.GetFromJsonAsync<JsonObject>($"/admin/api/requests?from={future}"))!["requests"]!.AsArray());
+        Assert.Equal(3, (await _root.Client.GetFromJsonAsync<JsonObject>($"/admin/api/requests?to={future}"))!["requests"]!.AsArray().Count);
 
-        var first = (await _root.GetFromJsonAsync<JsonObject>("/admin/api/requests?limit=2"))!;
+        var first = (await _root.Client.GetFromJsonAsync<JsonObject>("/admin/api/requests?limit=2"))!;
         Assert.Equal([second, failed], first["requests"]!.AsArray().Select(r => r!["id"]!.GetValue<string>()));
-        var older = (await _root.GetFromJsonAsync<JsonObject>($"/admin/api/requests?limit=2&before={first["before"]}"))!;
+        var older = (await _root.Client.GetFromJsonAsync<JsonObject>($"/admin/api/requests?limit=2&before={first["before"]}"))!;
         Assert.Equal([ok], older["requests"]!.AsArray().Select(r => r!["id"]!.GetValue<string>()));
         Assert.Null(older["before"]);
     }
@@ -126,7 +108,7 @@ public abstract class RequestAdminEndpointTests(StoreKind kind) : IAsyncLifetime
     [InlineData("status=failed&status=queued", "status is given more than once")]
     public async Task ABadFilterIs400InvalidFilter(string query, string error)
     {
-        var problem = await Problem(await _root.GetAsync($"/admin/api/requests?{query}"), HttpStatusCode.BadRequest, "invalid_filter");
+        var problem = await Problem(await _root.Client.GetAsync($"/admin/api/requests?{query}"), HttpStatusCode.BadRequest, "invalid_filter");
 
         Assert.Contains(problem["errors"]!.AsArray(), e => e!.GetValue<string>().StartsWith(error, StringComparison.Ordinal));
     }
@@ -136,7 +118,7 @@ public abstract class RequestAdminEndpointTests(StoreKind kind) : IAsyncLifetime
     {
         var id = await Failed();
 
-        var detail = (await _root.GetFromJsonAsync<JsonObject>($"/admin/api/requests/{id}"))!;
+        var detail = (await _root.Client.GetFromJsonAsync<JsonObject>($"/admin/api/requests/{id}"))!;
 
         Assert.Equal("failed", detail["status"]!.GetValue<string>());
         Assert.Equal("alice", detail["user"]!.GetValue<string>());
@@ -151,14 +133,14 @@ public abstract class RequestAdminEndpointTests(StoreKind kind) : IAsyncLifetime
     public async Task UnknownIdsAndStepsAre404RequestNotFound()
     {
         const string unknown = "0123456789abcdef0123456789abcdef";
-        await Problem(await _root.GetAsync($"/admin/api/requests/{unknown}"), HttpStatusCode.NotFound, "request_not_found");
-        await Problem(await _root.GetAsync("/admin/api/requests/not-an-id"), HttpStatusCode.NotFound, "request_not_found");
+        await Problem(await _root.Client.GetAsync($"/admin/api/requests/{unknown}"), HttpStatusCode.NotFound, "request_not_found");
+        await Problem(await _root.Client.GetAsync("/admin/api/requests/not-an-id"), HttpStatusCode.NotFound, "request_not_found");
         await Problem(await Retry(unknown), HttpStatusCode.NotFound, "request_not_found");
         await Problem(await Cancel(unknown), HttpStatusCode.NotFound, "request_not_found");
 
         var deal = await Submit("/svc/deal/doomed/", new { inputs = new { topic = "owls" } }, "failed");
-        var step = _dir.Query(c => c.Scalar<string>("SELECT id FROM requests WHERE parent = @d AND step = 0", ("@d", deal)))!;
-        await Problem(await _root.GetAsync($"/admin/api/requests/{step}"), HttpStatusCode.NotFound, "request_not_found");
+        var step = App.Store.Query(c => c.Scalar<string>("SELECT id FROM requests WHERE parent = @d AND step = 0", ("@d", deal)))!;
+        await Problem(await _root.Client.GetAsync($"/admin/api/requests/{step}"), HttpStatusCode.NotFound, "request_not_found");
         await Problem(await Retry(step), HttpStatusCode.NotFound, "request_not_found");
         await Problem(await Cancel(step), HttpStatusCode.NotFound, "request_not_found");
     }
@@ -174,13 +156,13 @@ public abstract class RequestAdminEndpointTests(StoreKind kind) : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         var retried = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
         Assert.Equal(2, retried["run"]!.GetValue<int>());
-        var done = await SwitchboardFactory.WaitForEnd(_alice, id);
+        var done = await SwitchboardFactory.WaitForEnd(_alice.Client, id);
         Assert.Equal("failed", done["status"]!.GetValue<string>()); // Still told to fail by the catalog.
         Assert.Equal(2, done["run"]!.GetValue<int>());
         Assert.Equal(2, Charges(id));
-        Assert.Equal(2, Ledger.Count(_dir, "refund", id));
+        Assert.Equal(2, Ledger.Count(App.Store, "refund", id));
         Assert.Equal(100, Balance);
-        var ledger = (await _root.GetFromJsonAsync<JsonObject>($"/admin/api/requests/{id}"))!["ledger"]!.AsArray();
+        var ledger = (await _root.Client.GetFromJsonAsync<JsonObject>($"/admin/api/requests/{id}"))!["ledger"]!.AsArray();
         Assert.Equal([(1, "charge"), (1, "refund"), (2, "charge"), (2, "refund")],
             ledger.Select(e => (e!["run"]!.GetValue<int>(), e["kind"]!.GetValue<string>())));
         await AuditPasses();
@@ -190,15 +172,15 @@ public abstract class RequestAdminEndpointTests(StoreKind kind) : IAsyncLifetime
     public async Task ARetryUsesTheCurrentOfferAndCanSucceed()
     {
         var id = await Failed("owls");
-        await Infrastructure.Cli.ApplyCatalog(_dir, """
+        await App.ApplyCatalogAsync("""
             offers:
               - {service: text, action: broken, handler: echo.render, price: 9, prompt_template: "Now {thing}"}
             """);
-        _app.Refresh();
+        App.Refresh();
 
         Assert.Equal(HttpStatusCode.Accepted, (await Retry(id)).StatusCode);
 
-        var done = await SwitchboardFactory.WaitForEnd(_alice, id);
+        var done = await SwitchboardFactory.WaitForEnd(_alice.Client, id);
         Assert.Equal("succeeded", done["status"]!.GetValue<string>());
         Assert.Equal(["Now owls #1"], done["results"]!.AsArray().Select(r => r!.GetValue<string>()));
         Assert.Equal(9, done["price"]!.GetValue<long>());
@@ -216,9 +198,9 @@ public abstract class RequestAdminEndpointTests(StoreKind kind) : IAsyncLifetime
 
         Assert.Equal([HttpStatusCode.Accepted, HttpStatusCode.Conflict], responses.Select(r => r.StatusCode).Order());
         await Problem(responses.Single(r => r.StatusCode == HttpStatusCode.Conflict), HttpStatusCode.Conflict, "request_not_failed");
-        await SwitchboardFactory.WaitForEnd(_alice, id);
+        await SwitchboardFactory.WaitForEnd(_alice.Client, id);
         Assert.Equal(2, Charges(id));
-        Assert.Equal(2, _dir.Query(c => c.Scalar<long>("SELECT run FROM requests WHERE id = @id", ("@id", id))));
+        Assert.Equal(2, App.Store.Query(c => c.Scalar<long>("SELECT run FROM requests WHERE id = @id", ("@id", id))));
         await AuditPasses();
     }
 
@@ -236,27 +218,27 @@ public abstract class RequestAdminEndpointTests(StoreKind kind) : IAsyncLifetime
     public async Task ARetryOfAnOfferNoLongerLiveIs409AndChangesNothing()
     {
         var id = await Failed();
-        await Infrastructure.Cli.ApplyCatalog(_dir, """
+        await App.ApplyCatalogAsync("""
             offers:
               - {service: text, action: broken, handler: echo.render, price: 4, prompt_template: "Never {thing}", enabled: false}
             """);
-        _app.Refresh();
+        App.Refresh();
 
         await Problem(await Retry(id), HttpStatusCode.Conflict, "offer_not_live");
 
         Assert.Equal(1, Charges(id));
-        Assert.Equal("failed", (await _root.GetFromJsonAsync<JsonObject>($"/admin/api/requests/{id}"))!["status"]!.GetValue<string>());
+        Assert.Equal("failed", (await _root.Client.GetFromJsonAsync<JsonObject>($"/admin/api/requests/{id}"))!["status"]!.GetValue<string>());
     }
 
     [Fact]
     public async Task ARetryWhoseInputsNoLongerFitIs409InputsChanged()
     {
         var id = await Failed();
-        await Infrastructure.Cli.ApplyCatalog(_dir, """
+        await App.ApplyCatalogAsync("""
             offers:
               - {service: text, action: broken, handler: echo.render, price: 4, prompt_template: "Never {thing} or {other}"}
             """);
-        _app.Refresh();
+        App.Refresh();
 
         await Problem(await Retry(id), HttpStatusCode.Conflict, "inputs_changed");
 
@@ -267,7 +249,7 @@ public abstract class RequestAdminEndpointTests(StoreKind kind) : IAsyncLifetime
     public async Task ARetryWithoutEnoughCreditsIs402AndChangesNothing()
     {
         var id = await Failed();
-        await Infrastructure.Cli.Json(_dir, "credits", "adjust", "alice", "-97", "--note", "spent elsewhere");
+        await App.CliJsonAsync("credits", "adjust", "alice", "-97", "--note", "spent elsewhere");
 
         var problem = await Problem(await Retry(id), HttpStatusCode.PaymentRequired, "insufficient_credits");
 
@@ -275,7 +257,7 @@ public abstract class RequestAdminEndpointTests(StoreKind kind) : IAsyncLifetime
         Assert.Equal(4, problem["price"]!.GetValue<long>());
         Assert.Equal(3, Balance);
         Assert.Equal(1, Charges(id));
-        Assert.Equal(1, (await _root.GetFromJsonAsync<JsonObject>($"/admin/api/requests/{id}"))!["run"]!.GetValue<int>());
+        Assert.Equal(1, (await _root.Client.GetFromJsonAsync<JsonObject>($"/admin/api/requests/{id}"))!["run"]!.GetValue<int>());
         await AuditPasses();
     }
 
@@ -286,11 +268,11 @@ public abstract class RequestAdminEndpointTests(StoreKind kind) : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.Accepted, (await Retry(id)).StatusCode);
 
-        var done = await SwitchboardFactory.WaitForEnd(_alice, id);
+        var done = await SwitchboardFactory.WaitForEnd(_alice.Client, id);
         Assert.Equal(2, done["run"]!.GetValue<int>());
         Assert.Equal(2, done["steps"]!.AsArray().Count);
         Assert.Equal(2, Charges(id));
-        var detail = (await _root.GetFromJsonAsync<JsonObject>($"/admin/api/requests/{id}"))!;
+        var detail = (await _root.Client.GetFromJsonAsync<JsonObject>($"/admin/api/requests/{id}"))!;
         Assert.Equal(2, detail["steps"]!.AsArray().Count);
         await AuditPasses();
     }
@@ -299,11 +281,11 @@ public abstract class RequestAdminEndpointTests(StoreKind kind) : IAsyncLifetime
     public async Task ARetryOfADealNoLongerLiveIs409AndChangesNothing()
     {
         var id = await Submit("/svc/deal/doomed/", new { inputs = new { topic = "owls" } }, "failed");
-        await Infrastructure.Cli.ApplyCatalog(_dir, """
+        await App.ApplyCatalogAsync("""
             deals:
               - {name: doomed, offers: [{offer: t/a}, {offer: t/fail, pipeline: overwrite}], price: 12, enabled: false}
             """);
-        _app.Refresh();
+        App.Refresh();
 
         await Problem(await Retry(id), HttpStatusCode.Conflict, "deal_not_live");
 
@@ -314,11 +296,11 @@ public abstract class RequestAdminEndpointTests(StoreKind kind) : IAsyncLifetime
     public async Task ARetryWhoseHandlerIsNotInstalledIs503AndChangesNothing()
     {
         var id = await Failed();
-        var file = Path.Combine(_dir.Path, "services.yaml");
+        var file = Path.Combine(App.Store.Path, "services.yaml");
         await File.WriteAllTextAsync(file, "installed: [openai]\n");
-        var (exit, _, error) = await Infrastructure.Cli.Run(_dir, "config", "push", file, "--id", "service_map");
+        var (exit, _, error) = await App.CliAsync("config", "push", file, "--id", "service_map");
         Assert.True(exit == 0, error);
-        _app.Refresh();
+        App.Refresh();
 
         await Problem(await Retry(id), HttpStatusCode.ServiceUnavailable, "handler_not_installed");
 
@@ -330,12 +312,12 @@ public abstract class RequestAdminEndpointTests(StoreKind kind) : IAsyncLifetime
     {
         var id = await Failed();
         // The handler now draws on a budget of 0 credits that rejects new work when spent.
-        await Infrastructure.Cli.ApplyCatalog(_dir, "handlers:\n  - {id: echo.render, credits: 1, resource: scarce}\n");
-        var file = Path.Combine(_dir.Path, "resources.yaml");
+        await App.ApplyCatalogAsync("handlers:\n  - {id: echo.render, credits: 1, resource: scarce}\n");
+        var file = Path.Combine(App.Store.Path, "resources.yaml");
         await File.WriteAllTextAsync(file, "resource_map:\n  scarce: {credits: 0, period: 1h, on_exhausted: reject}\n");
-        var (exit, _, error) = await Infrastructure.Cli.Run(_dir, "config", "push", file, "--id", "resource_map");
+        var (exit, _, error) = await App.CliAsync("config", "push", file, "--id", "resource_map");
         Assert.True(exit == 0, error);
-        _app.Refresh();
+        App.Refresh();
 
         var response = await Retry(id);
         var problem = await Problem(response, HttpStatusCode.TooManyRequests, "resource_exhausted");
@@ -343,7 +325,7 @@ public abstract class RequestAdminEndpointTests(StoreKind kind) : IAsyncLifetime
         Assert.True(response.Headers.RetryAfter?.Delta > TimeSpan.Zero);
 
         Assert.Equal(1, Charges(id));
-        Assert.Equal("failed", (await _root.GetFromJsonAsync<JsonObject>($"/admin/api/requests/{id}"))!["status"]!.GetValue<string>());
+        Assert.Equal("failed", (await _root.Client.GetFromJsonAsync<JsonObject>($"/admin/api/requests/{id}"))!["status"]!.GetValue<string>());
         await AuditPasses();
     }
 
@@ -361,9 +343,9 @@ public abstract class RequestAdminEndpointTests(StoreKind kind) : IAsyncLifetime
         // The client sees who cancelled it.
         Assert.Equal("cancelled by the admin root", cancelled["error"]!["message"]!.GetValue<string>());
         Assert.Equal(100, Balance);
-        Assert.Equal(1, Ledger.Count(_dir, "refund", id));
+        Assert.Equal(1, Ledger.Count(App.Store, "refund", id));
         await Problem(await Cancel(id), HttpStatusCode.Conflict, "request_finished");
-        Assert.Equal(1, Ledger.Count(_dir, "refund", id));
+        Assert.Equal(1, Ledger.Count(App.Store, "refund", id));
         await AuditPasses();
     }
 }

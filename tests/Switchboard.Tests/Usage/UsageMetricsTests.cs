@@ -1,8 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
-using System.Net.Http.Json;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 using Switchboard.Usage;
 
 namespace Switchboard.Tests.Usage;
@@ -10,7 +7,6 @@ namespace Switchboard.Tests.Usage;
 /// <summary>Handler attempts also count as .NET metrics, with bounded labels (resource, handler; never a user).</summary>
 public sealed class UsageMetricsTests : IAsyncLifetime
 {
-    private readonly TestStore _store = TestStore.Create(StoreKind.Sqlite);
     private readonly string _resource = $"metrics{Guid.NewGuid():N}"[..20];
     private readonly ConcurrentBag<(string Instrument, double Value, Dictionary<string, object?> Tags)> _seen = [];
     private readonly MeterListener _listener = new();
@@ -44,25 +40,23 @@ public sealed class UsageMetricsTests : IAsyncLifetime
         }
     }
 
-    public async Task DisposeAsync()
+    public Task DisposeAsync()
     {
         _listener.Dispose();
-        await _store.DisposeAsync();
+        return Task.CompletedTask;
     }
 
     [Fact]
     public async Task EveryAttemptCountsUnderItsResourceAndHandler()
     {
-        var (_, key) = await Infrastructure.Cli.CreateUser(_store, "alice", 100);
-        await Infrastructure.Cli.ApplyCatalog(_store, $$"""
+        await using var app = await TestApp.StartAsync(StoreKind.Sqlite, catalog: $$"""
             handlers:
               - {id: echo.render, credits: 3, resource: {{_resource}}}
             offers:
               - {service: text, action: say, handler: echo.render, price: 2, prompt_template: "Say {n}"}
               - {service: text, action: broken, handler: echo.render, price: 2, prompt_template: "Never {n}", params: {fail: "no"} }
             """);
-        await using var app = new SwitchboardFactory(_store);
-        var client = app.ClientFor(key);
+        var client = (await app.AddUserAsync("alice", 100)).Client;
         foreach (var (action, n) in new[] { ("say", 1), ("say", 2), ("broken", 3) })
         {
             var id = await SwitchboardFactory.IdOf(await client.PostAsJsonAsync($"/svc/text/{action}/", new { n }));

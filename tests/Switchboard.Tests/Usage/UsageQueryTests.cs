@@ -1,26 +1,21 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Switchboard.Hosting;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 using Switchboard.Usage;
 
 namespace Switchboard.Tests.Usage;
 
 /// <summary>The <c>usage</c> command and <c>GET /admin/api/usage</c> over stored usage.</summary>
-public abstract class UsageQueryTests(StoreKind kind) : IAsyncLifetime
+public abstract class UsageQueryTests(StoreKind kind) : AppTests
 {
-    private readonly TestStore _dir = TestStore.Create(kind);
     private string _alice = "", _bob = "";
     private DateTimeOffset _recent;
 
-    public async Task InitializeAsync()
+    protected override async Task<TestApp> StartAsync()
     {
-        (_alice, _) = await Infrastructure.Cli.CreateUser(_dir, "alice", 0);
-        (_bob, _) = await Infrastructure.Cli.CreateUser(_dir, "bob", 0);
+        var app = await TestApp.StartAsync(kind);
+        (_alice, _) = await Infrastructure.Cli.CreateUser(app.Store, "alice", 0);
+        (_bob, _) = await Infrastructure.Cli.CreateUser(app.Store, "bob", 0);
         var now = DateTimeOffset.UtcNow;
         _recent = now.AddMinutes(-5);
         var recorder = new UsageRecorder();
@@ -34,15 +29,14 @@ public abstract class UsageQueryTests(StoreKind kind) : IAsyncLifetime
         // Three hours and three days ago.
         recorder.Record("gpu", "openai.chat", _alice, 10, 20, false, TimeSpan.FromMilliseconds(1000), now.AddHours(-3));
         recorder.Record(null, "echo.render", _bob, 0, 5, false, TimeSpan.FromMilliseconds(7), now.AddDays(-3));
-        var flusher = new UsageFlusher(recorder, _dir.Store, Options.Create(new SwitchboardOptions()), NullLogger<UsageFlusher>.Instance);
+        var flusher = new UsageFlusher(recorder, app.Store.Store, Options.Create(new SwitchboardOptions()), NullLogger<UsageFlusher>.Instance);
         Assert.True(await flusher.FlushAsync());
+        return app;
     }
-
-    public async Task DisposeAsync() => await _dir.DisposeAsync();
 
     private async Task<List<JsonObject>> Lines(params string[] args)
     {
-        var (exit, output, error) = await Infrastructure.Cli.Run(_dir, ["usage", .. args]);
+        var (exit, output, error) = await App.CliAsync(["usage", .. args]);
         Assert.True(exit == 0, $"usage {string.Join(' ', args)} exited {exit}: {error}");
         return [.. output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => (JsonObject)JsonNode.Parse(line)!)];
     }
@@ -107,7 +101,7 @@ public abstract class UsageQueryTests(StoreKind kind) : IAsyncLifetime
     [InlineData("99999999w")]
     public async Task ABadSinceIsAUsageError(string since)
     {
-        var (exit, output, error) = await Infrastructure.Cli.Run(_dir, "usage", "--since", since);
+        var (exit, output, error) = await App.CliAsync("usage", "--since", since);
 
         Assert.Equal(2, exit);
         Assert.Empty(output);
@@ -119,7 +113,7 @@ public abstract class UsageQueryTests(StoreKind kind) : IAsyncLifetime
     [Fact]
     public async Task AnUnknownUserIsAnErrorNotAnEmptyAnswer()
     {
-        var (exit, output, error) = await Infrastructure.Cli.Run(_dir, "usage", "--user", "nobody");
+        var (exit, output, error) = await App.CliAsync("usage", "--user", "nobody");
 
         Assert.Equal(1, exit);
         Assert.Empty(output);
@@ -129,11 +123,8 @@ public abstract class UsageQueryTests(StoreKind kind) : IAsyncLifetime
     [Fact]
     public async Task TheAdminApiAnswersAdminsOnlyWithTheSameRows()
     {
-        var root = await Infrastructure.Cli.Json(_dir, "users", "create", "root", "--admin");
-        var (_, aliceKey) = await Infrastructure.Cli.CreateUser(_dir, "carol", 0);
-        await using var app = new SwitchboardFactory(_dir);
-        using var admin = app.ClientFor(root["api_key"]!.GetValue<string>());
-        using var user = app.ClientFor(aliceKey);
+        var admin = (await App.AddAdminAsync()).Client;
+        var user = (await App.AddUserAsync("carol", 0)).Client;
 
         var all = await admin.GetFromJsonAsync<JsonObject>("/admin/api/usage");
         var mine = await admin.GetFromJsonAsync<JsonObject>("/admin/api/usage?user=alice&since=1h&resource=gpu&per_minute=true");

@@ -4,20 +4,14 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Switchboard.Hosting;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 using Switchboard.Usage;
 
 namespace Switchboard.Tests.Usage;
 
 /// <summary>Counting in memory and flushing to <c>usage_minutes</c>: exact under concurrency, additive, kept through a failed flush, written on stop.</summary>
-public abstract class UsageStoreTests(StoreKind kind) : IAsyncLifetime
+public abstract class UsageStoreTests(StoreKind kind) : AppTests
 {
-    protected TestStore Dir { get; } = TestStore.Create(kind);
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync() => await Dir.DisposeAsync();
+    protected override Task<TestApp> StartAsync() => TestApp.StartAsync(kind);
 
     /// <summary>Makes the store fail every write of usage; <see cref="Repair"/> undoes it.</summary>
     protected abstract void Break();
@@ -27,9 +21,9 @@ public abstract class UsageStoreTests(StoreKind kind) : IAsyncLifetime
     private static readonly DateTimeOffset Minute = new(2030, 1, 2, 3, 4, 0, TimeSpan.Zero);
 
     private UsageFlusher Flusher(UsageRecorder recorder) =>
-        new(recorder, Dir.Store, Options.Create(new SwitchboardOptions { UsageFlushInterval = TimeSpan.FromHours(1) }), NullLogger<UsageFlusher>.Instance);
+        new(recorder, App.Store.Store, Options.Create(new SwitchboardOptions { UsageFlushInterval = TimeSpan.FromHours(1) }), NullLogger<UsageFlusher>.Instance);
 
-    private Dictionary<UsageKey, UsageTotals> Stored() => Dir.Query(c =>
+    private Dictionary<UsageKey, UsageTotals> Stored() => App.Store.Query(c =>
     {
         using var command = c.Sql("SELECT minute, resource, handler, user_id, calls, integration_credits, user_credits, errors, latency_sum_ms, latency_max_ms FROM usage_minutes");
         using var reader = command.ExecuteReader();
@@ -178,7 +172,7 @@ public abstract class UsageStoreTests(StoreKind kind) : IAsyncLifetime
     public async Task KeptCountsAreBoundedByDroppingTheOldestMinutes()
     {
         var recorder = new UsageRecorder();
-        var flusher = new UsageFlusher(recorder, Dir.Store, Options.Create(new SwitchboardOptions()), NullLogger<UsageFlusher>.Instance) { MaxPendingKeys = 3 };
+        var flusher = new UsageFlusher(recorder, App.Store.Store, Options.Create(new SwitchboardOptions()), NullLogger<UsageFlusher>.Instance) { MaxPendingKeys = 3 };
         for (var m = 0; m < 5; m++)
         {
             recorder.Record(null, "echo.render", "u_1", 0, 0, false, TimeSpan.Zero, Minute.AddMinutes(m));
@@ -205,7 +199,7 @@ public abstract class UsageStoreTests(StoreKind kind) : IAsyncLifetime
     public async Task TheRegisteredFlusherWritesOnItsIntervalAndTheRestWhenTheHostStops()
     {
         var builder = Host.CreateApplicationBuilder();
-        builder.Services.AddSingleton(Dir.Store);
+        builder.Services.AddSingleton(App.Store.Store);
         builder.Services.Configure<SwitchboardOptions>(o => o.UsageFlushInterval = TimeSpan.FromMilliseconds(50));
         builder.Services.AddUsage();
         using var host = builder.Build();
@@ -214,11 +208,7 @@ public abstract class UsageStoreTests(StoreKind kind) : IAsyncLifetime
         await host.StartAsync();
 
         recorder.Record("gpu", "openai.chat", "u_1", 1, 2, false, TimeSpan.FromMilliseconds(3), Minute);
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (Stored().Count == 0 && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(20);
-        }
+        await Wait.Until(() => Stored().Count > 0, TimeSpan.FromSeconds(10), "the flusher to store the minute");
         Assert.Single(Stored());
 
         // Recorded after the last tick and before the stop: only StopAsync can write it.
@@ -249,19 +239,19 @@ public abstract class UsageStoreTests(StoreKind kind) : IAsyncLifetime
 /// <summary>SQLite: the table is renamed away, so every usage write fails in the store (and the writer goes on).</summary>
 public sealed class UsageStoreOnSqlite() : UsageStoreTests(StoreKind.Sqlite)
 {
-    protected override void Break() => Dir.Store.Write(c => c.Execute("ALTER TABLE usage_minutes RENAME TO usage_minutes_away"));
+    protected override void Break() => App.Store.Store.Write(c => c.Execute("ALTER TABLE usage_minutes RENAME TO usage_minutes_away"));
 
-    protected override void Repair() => Dir.Store.Write(c => c.Execute("ALTER TABLE usage_minutes_away RENAME TO usage_minutes"));
+    protected override void Repair() => App.Store.Store.Write(c => c.Execute("ALTER TABLE usage_minutes_away RENAME TO usage_minutes"));
 }
 
 /// <summary>PostgreSQL: the database refuses connections and its sessions are ended (the server is unreachable for this store).</summary>
 public sealed class UsageStoreOnPostgres() : UsageStoreTests(StoreKind.Postgres)
 {
-    protected override void Break() => Dir.SetConnections(allowed: false);
+    protected override void Break() => App.Store.SetConnections(allowed: false);
 
     protected override void Repair()
     {
-        Dir.SetConnections(allowed: true);
+        App.Store.SetConnections(allowed: true);
         NpgsqlConnection.ClearAllPools();
     }
 }

@@ -1,9 +1,4 @@
-using System.Net;
-using System.Net.Http.Json;
 using System.Text;
-using System.Text.Json.Nodes;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.UserAdmin;
 
@@ -11,24 +6,16 @@ namespace Switchboard.Tests.UserAdmin;
 /// <c>/admin/api/users</c> and <c>/admin/api/keys</c>: list, create (first key once), read
 /// (prefixes only), create and revoke keys, and a problem with a stable code for each bad input.
 /// </summary>
-public sealed class UsersAdminEndpointTests : IAsyncLifetime
+public sealed class UsersAdminEndpointTests : AppTests
 {
-    private readonly TestStore _dir = TestStore.Create(StoreKind.Sqlite);
-    private SwitchboardFactory _app = null!;
-    private HttpClient _root = null!;
+    private TestUser _root = null!;
 
-    public async Task InitializeAsync()
+    protected override async Task<TestApp> StartAsync()
     {
-        await Infrastructure.Cli.CreateUser(_dir, "alice", 100);
-        var root = await Infrastructure.Cli.Json(_dir, "users", "create", "root", "--admin");
-        _app = new SwitchboardFactory(_dir);
-        _root = _app.ClientFor(root["api_key"]!.GetValue<string>());
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _app.DisposeAsync();
-        await _dir.DisposeAsync();
+        var app = await TestApp.StartAsync(StoreKind.Sqlite);
+        await app.AddUserAsync("alice", 100);
+        _root = await app.AddAdminAsync();
+        return app;
     }
 
     private static StringContent Body(string json) => new(json, Encoding.UTF8, "application/json");
@@ -44,14 +31,14 @@ public sealed class UsersAdminEndpointTests : IAsyncLifetime
 
     private async Task<int> Me(string key)
     {
-        using var client = _app.ClientFor(key);
+        using var client = App.ClientFor(key);
         return (int)(await client.GetAsync("/svc/me/")).StatusCode;
     }
 
     [Fact]
     public async Task ACreatedUserGetsItsCreditsAndAFirstKeyThatWorks()
     {
-        var response = await _root.PostAsync("/admin/api/users", Body("""{"name": "carol", "credits": 25, "password": "long enough", "admin": true}"""));
+        var response = await _root.Client.PostAsync("/admin/api/users", Body("""{"name": "carol", "credits": 25, "password": "long enough", "admin": true}"""));
 
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         var created = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
@@ -60,10 +47,10 @@ public sealed class UsersAdminEndpointTests : IAsyncLifetime
         Assert.Equal(25, created["credits"]!.GetValue<long>());
         var key = created["api_key"]!.GetValue<string>();
         Assert.Equal(200, await Me(key));
-        var ledger = await Infrastructure.Cli.Json(_dir, "credits", "show", "carol");
+        var ledger = await App.CliJsonAsync("credits", "show", "carol");
         Assert.Equal("root", ledger["ledger"]![0]!["actor"]!.GetValue<string>());
 
-        var list = (await _root.GetFromJsonAsync<JsonObject>("/admin/api/users"))!["users"]!.AsArray();
+        var list = (await _root.Client.GetFromJsonAsync<JsonObject>("/admin/api/users"))!["users"]!.AsArray();
         Assert.Equal(["alice", "carol", "root"], list.Select(u => u!["name"]!.GetValue<string>()));
         Assert.Equal(1, list[1]!["active_keys"]!.GetValue<int>());
         Assert.DoesNotContain(key, list.ToJsonString());
@@ -72,9 +59,9 @@ public sealed class UsersAdminEndpointTests : IAsyncLifetime
     [Fact]
     public async Task AUserIsShownWithItsKeysByPrefixOnly()
     {
-        var made = (await (await _root.PostAsync("/admin/api/users/alice/keys", null)).Content.ReadFromJsonAsync<JsonObject>())!;
+        var made = (await (await _root.Client.PostAsync("/admin/api/users/alice/keys", null)).Content.ReadFromJsonAsync<JsonObject>())!;
 
-        var response = await _root.GetAsync("/admin/api/users/alice");
+        var response = await _root.Client.GetAsync("/admin/api/users/alice");
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var text = await response.Content.ReadAsStringAsync();
@@ -90,7 +77,7 @@ public sealed class UsersAdminEndpointTests : IAsyncLifetime
     [Fact]
     public async Task AKeyIsCreatedThenRevokedAndStopsWorking()
     {
-        var response = await _root.PostAsync("/admin/api/users/alice/keys", null);
+        var response = await _root.Client.PostAsync("/admin/api/users/alice/keys", null);
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         Assert.True(response.Headers.CacheControl?.NoStore, "an answer holding a key must not be cached");
         var made = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
@@ -99,14 +86,14 @@ public sealed class UsersAdminEndpointTests : IAsyncLifetime
         Assert.StartsWith(prefix + "_", key);
         Assert.Equal(200, await Me(key));
 
-        var revoked = await _root.DeleteAsync($"/admin/api/keys/{prefix}");
+        var revoked = await _root.Client.DeleteAsync($"/admin/api/keys/{prefix}");
 
         Assert.Equal(HttpStatusCode.OK, revoked.StatusCode);
-        _app.Refresh();
+        App.Refresh();
         Assert.Equal(401, await Me(key));
-        var keys = (await _root.GetFromJsonAsync<JsonObject>("/admin/api/users/alice"))!["keys"]!.AsArray();
+        var keys = (await _root.Client.GetFromJsonAsync<JsonObject>("/admin/api/users/alice"))!["keys"]!.AsArray();
         Assert.False(keys.Single(k => k!["prefix"]!.GetValue<string>() == prefix)!["active"]!.GetValue<bool>());
-        await Problem(await _root.DeleteAsync($"/admin/api/keys/{prefix}"), HttpStatusCode.NotFound, "key_not_found");
+        await Problem(await _root.Client.DeleteAsync($"/admin/api/keys/{prefix}"), HttpStatusCode.NotFound, "key_not_found");
     }
 
     [Theory]
@@ -114,7 +101,7 @@ public sealed class UsersAdminEndpointTests : IAsyncLifetime
     [InlineData("[1, 2]")]
     [InlineData("""{"name": "x", "name": "y"}""")]
     public async Task ABodyThatIsNotOneJsonObjectIs400InvalidJson(string body) =>
-        await Problem(await _root.PostAsync("/admin/api/users", Body(body)), HttpStatusCode.BadRequest, "invalid_json");
+        await Problem(await _root.Client.PostAsync("/admin/api/users", Body(body)), HttpStatusCode.BadRequest, "invalid_json");
 
     [Theory]
     [InlineData("""{"name": ""}""", "name must not be empty")]
@@ -128,36 +115,36 @@ public sealed class UsersAdminEndpointTests : IAsyncLifetime
     [InlineData("""{"name": "dave", "role": "admin"}""", "role is not a field of a user")]
     public async Task AnInvalidUserIs400WithItsErrors(string body, string error)
     {
-        var problem = await Problem(await _root.PostAsync("/admin/api/users", Body(body)), HttpStatusCode.BadRequest, "invalid_user");
+        var problem = await Problem(await _root.Client.PostAsync("/admin/api/users", Body(body)), HttpStatusCode.BadRequest, "invalid_user");
 
         Assert.Contains(problem["errors"]!.AsArray(), e => e!.GetValue<string>().StartsWith(error, StringComparison.Ordinal));
-        Assert.Equal(2, _dir.Query(c => c.Scalar<long>("SELECT COUNT(*) FROM users")));
+        Assert.Equal(2, App.Store.Query(c => c.Scalar<long>("SELECT COUNT(*) FROM users")));
     }
 
     [Fact]
     public async Task ATakenNameIs409UserExists()
     {
-        await Problem(await _root.PostAsync("/admin/api/users", Body("""{"name": "alice"}""")), HttpStatusCode.Conflict, "user_exists");
+        await Problem(await _root.Client.PostAsync("/admin/api/users", Body("""{"name": "alice"}""")), HttpStatusCode.Conflict, "user_exists");
 
-        Assert.Equal(100, (await _root.GetFromJsonAsync<JsonObject>("/admin/api/users/alice"))!["credits"]!.GetValue<long>());
+        Assert.Equal(100, (await _root.Client.GetFromJsonAsync<JsonObject>("/admin/api/users/alice"))!["credits"]!.GetValue<long>());
     }
 
     [Fact]
     public async Task AnUnknownUserIs404UserNotFound()
     {
-        await Problem(await _root.GetAsync("/admin/api/users/nobody"), HttpStatusCode.NotFound, "user_not_found");
-        await Problem(await _root.PostAsync("/admin/api/users/nobody/keys", null), HttpStatusCode.NotFound, "user_not_found");
+        await Problem(await _root.Client.GetAsync("/admin/api/users/nobody"), HttpStatusCode.NotFound, "user_not_found");
+        await Problem(await _root.Client.PostAsync("/admin/api/users/nobody/keys", null), HttpStatusCode.NotFound, "user_not_found");
     }
 
     [Fact]
     public async Task AnUnknownKeyIs404KeyNotFound() =>
-        await Problem(await _root.DeleteAsync("/admin/api/keys/sb_nothere"), HttpStatusCode.NotFound, "key_not_found");
+        await Problem(await _root.Client.DeleteAsync("/admin/api/keys/sb_nothere"), HttpStatusCode.NotFound, "key_not_found");
 
     [Fact]
     public async Task ANonAdminKeyIsRefused()
     {
-        var (_, key) = await Infrastructure.Cli.CreateUser(_dir, "eve", 0);
-        using var eve = _app.ClientFor(key);
+        var (_, key) = await Infrastructure.Cli.CreateUser(App.Store, "eve", 0);
+        using var eve = App.ClientFor(key);
 
         await Problem(await eve.GetAsync("/admin/api/users"), HttpStatusCode.Forbidden, "admin_required");
     }
