@@ -23,7 +23,9 @@ public sealed class CatalogPanelServer : IAsyncLifetime
           - {service: misc, action: spare, handler: openai.chat, price: 1, prompt_template: "Spare {x}"}
         """;
 
-    public TestStore Store { get; } = TestStore.Create(StoreKind.Sqlite);
+    private TestApp? _app;
+
+    public TestStore Store => _app!.Store;
 
     public SwitchboardProcess Serve { get; private set; } = null!;
 
@@ -31,19 +33,19 @@ public sealed class CatalogPanelServer : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
+        _app = await TestApp.StartAsync(StoreKind.Sqlite);
         await PanelSession.CreateAdmin(Store, Admin);
         await Infrastructure.Cli.ApplyCatalog(Store, Catalog);
         (_, Key) = await Infrastructure.Cli.CreateUser(Store, "alice", 1000);
-        Serve = await SwitchboardProcess.Start(Store);
+        Serve = _app.Own(await SwitchboardProcess.Start(Store));
     }
 
     public async Task DisposeAsync()
     {
-        if (Serve is not null)
+        if (_app is not null)
         {
-            await Serve.DisposeAsync();
+            await _app.DisposeAsync();
         }
-        await Store.DisposeAsync();
     }
 }
 

@@ -12,7 +12,9 @@ public sealed class RequestsPanelServe : IAsyncLifetime
     public const string Hostile = "<img src=x onerror=alert(1)>";
     public const string Script = "<script>alert(2)</script>";
 
-    public TestStore Store { get; } = TestStore.Create(StoreKind.Sqlite);
+    private TestApp? _app;
+
+    public TestStore Store => _app!.Store;
 
     public SwitchboardProcess Serve { get; private set; } = null!;
 
@@ -20,6 +22,7 @@ public sealed class RequestsPanelServe : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
+        _app = await TestApp.StartAsync(StoreKind.Sqlite);
         await PanelSession.CreateAdmin(Store, "root");
         await Infrastructure.Cli.ApplyCatalog(Store, """
             handlers:
@@ -38,16 +41,15 @@ public sealed class RequestsPanelServe : IAsyncLifetime
             // The hostile name is refused as a new name now (UserNames): kept as a stored name from before the rules.
             Users[name] = name == Hostile ? await LegacyUsers.Create(Store, name, 100) : await Infrastructure.Cli.CreateUser(Store, name, 100);
         }
-        Serve = await SwitchboardProcess.Start(Store);
+        Serve = _app.Own(await SwitchboardProcess.Start(Store));
     }
 
     public async Task DisposeAsync()
     {
-        if (Serve is not null)
+        if (_app is not null)
         {
-            await Serve.DisposeAsync();
+            await _app.DisposeAsync();
         }
-        await Store.DisposeAsync();
     }
 }
 

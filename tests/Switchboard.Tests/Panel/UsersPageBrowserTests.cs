@@ -7,27 +7,29 @@ public sealed class UsersPanelServe : IAsyncLifetime
 {
     public const string Hostile = "<img src=x onerror=alert(1)>";
 
-    public TestStore Store { get; } = TestStore.Create(StoreKind.Sqlite);
+    private TestApp? _app;
+
+    public TestStore Store => _app!.Store;
 
     public SwitchboardProcess Serve { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
+        _app = await TestApp.StartAsync(StoreKind.Sqlite);
         await PanelSession.CreateAdmin(Store, "root");
         await Infrastructure.Cli.CreateUser(Store, "erin", 10);
         await Infrastructure.Cli.CreateUser(Store, "fay", 0);
         // Refused as a new name now (UserNames): kept as a stored name from before the rules.
         await LegacyUsers.Create(Store, Hostile, 3);
-        Serve = await SwitchboardProcess.Start(Store);
+        Serve = _app.Own(await SwitchboardProcess.Start(Store));
     }
 
     public async Task DisposeAsync()
     {
-        if (Serve is not null)
+        if (_app is not null)
         {
-            await Serve.DisposeAsync();
+            await _app.DisposeAsync();
         }
-        await Store.DisposeAsync();
     }
 }
 
