@@ -8,7 +8,7 @@ namespace Switchboard.Tests.Panel;
 /// with the CLI, a client with credits, and a catalog on <c>openai.chat</c> (so that
 /// <c>echo.render</c> is left for the handler form to create, whatever order the tests run in).
 /// </summary>
-public sealed class CatalogPanelServer : IAsyncLifetime
+public sealed class CatalogPanelServer : PanelServe
 {
     public const string Admin = "root";
 
@@ -23,29 +23,13 @@ public sealed class CatalogPanelServer : IAsyncLifetime
           - {service: misc, action: spare, handler: openai.chat, price: 1, prompt_template: "Spare {x}"}
         """;
 
-    private TestApp? _app;
-
-    public TestStore Store => _app!.Store;
-
-    public SwitchboardProcess Serve { get; private set; } = null!;
-
     public string Key { get; private set; } = "";
 
-    public async Task InitializeAsync()
+    protected override async Task PrepareAsync()
     {
-        _app = await TestApp.StartAsync(StoreKind.Sqlite);
         await PanelSession.CreateAdmin(Store, Admin);
         await Infrastructure.Cli.ApplyCatalog(Store, Catalog);
         (_, Key) = await Infrastructure.Cli.CreateUser(Store, "alice", 1000);
-        Serve = _app.Own(await SwitchboardProcess.Start(Store));
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_app is not null)
-        {
-            await _app.DisposeAsync();
-        }
     }
 }
 

@@ -13,6 +13,14 @@ public sealed class ConfigsAndResourcesBrowserTests(Chromium chromium) : AppTest
     private const string SecretOne = "sk-first-secret";
     private const string SecretTwo = "sk-second-secret";
 
+    /// <summary>One offer whose handler uses the resource <c>gpu</c> (the panel's header check uses it too).</summary>
+    public const string GpuCatalog = """
+        handlers:
+          - {id: echo.render, credits: 3, resource: gpu}
+        offers:
+          - {service: text, action: shout, handler: echo.render, price: 1, prompt_template: "Say {word}"}
+        """;
+
     private string _boot = "";
     private SwitchboardProcess? _serve;
     private string _key = "";
@@ -26,12 +34,7 @@ public sealed class ConfigsAndResourcesBrowserTests(Chromium chromium) : AppTest
         await PushConfig(app.Store, "resource_map", "resource_map:\n  gpu: {max_concurrent: 2, rpm: 600, credits: 100, period: 1h}\n", "--author", "alice");
         await PushConfig(app.Store, "resource_map", "resource_map:\n  gpu: {max_concurrent: 2, rpm: 600, credits: 100, period: 1h}\n  cpu: {max_concurrent: 4}\n", "--author", "bob");
         await PanelSession.CreateAdmin(app.Store, "root");
-        await Infrastructure.Cli.ApplyCatalog(app.Store, """
-            handlers:
-              - {id: echo.render, credits: 3, resource: gpu}
-            offers:
-              - {service: text, action: shout, handler: echo.render, price: 1, prompt_template: "Say {word}"}
-            """);
+        await app.ApplyCatalogAsync(GpuCatalog);
         (_, _key) = await Infrastructure.Cli.CreateUser(app.Store, "alice", 100);
         _serve = app.Own(await SwitchboardProcess.Start(app.Store, "--config", _boot));
         return app;

@@ -24,12 +24,7 @@ public sealed class PanelHeadersBrowserTests(Chromium chromium) : AppTests, ICla
         var (exit, _, error) = await Infrastructure.Cli.RunArgs(["config", "push", file, "--id", "resource_map", "--config", boot]);
         Assert.True(exit == 0, error);
         await PanelSession.CreateAdmin(app.Store, "root");
-        await Infrastructure.Cli.ApplyCatalog(app.Store, """
-            handlers:
-              - {id: echo.render, credits: 3, resource: gpu}
-            offers:
-              - {service: text, action: shout, handler: echo.render, price: 1, prompt_template: "Say {word}"}
-            """);
+        await app.ApplyCatalogAsync(Panel.ConfigsAndResourcesBrowserTests.GpuCatalog);
         var (_, key) = await Infrastructure.Cli.CreateUser(app.Store, "alice", 100);
         _serve = app.Own(await SwitchboardProcess.Start(app.Store, "--config", boot));
         using var client = _serve.Client(key);

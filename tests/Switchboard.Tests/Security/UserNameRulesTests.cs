@@ -20,14 +20,7 @@ public sealed class UserNameRulesTests
 
     private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
 
-    private static async Task<JsonObject> Problem(HttpResponseMessage response, HttpStatusCode status, string code)
-    {
-        Assert.Equal(status, response.StatusCode);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        var problem = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
-        Assert.Equal(code, problem["code"]!.GetValue<string>());
-        return problem;
-    }
+    private static Task<JsonObject> Problem(HttpResponseMessage response, HttpStatusCode status, string code) => HostileApp.AssertProblem(response, status, code);
 
     private static long Users(TestStore store) => store.Query(c => c.Scalar<long>("SELECT COUNT(*) FROM users"));
 
