@@ -1,6 +1,5 @@
 using System.Text;
 using Switchboard.Catalog;
-using static Switchboard.Tests.Catalog.DealEndpointTests;
 
 namespace Switchboard.Tests.Catalog;
 

@@ -9,19 +9,19 @@ public sealed class DealEndpointTests : AppTests
     {
         var app = await TestApp.StartAsync(StoreKind.Sqlite, catalog: DealCatalogTests.Offers + """
 
-          - {service: image, action: hidden, handler: echo.render, price: 1, prompt_template: "Hidden {what}", enabled: false}
-          - {service: text, action: hello, handler: echo.render, price: 1, prompt_template: "Say hello"}
-        deals:
-          - name: blog-pack
-            offers: [{offer: text/outline}, {offer: text/draft, pipeline: overwrite}]
-            price_modifier: 10
-            addons: [{offer: text/tweet, pipeline: overwrite}, {offer: image/cover}, {offer: image/hidden}]
-            addons_modifier: 20
-          - {name: fixed, offers: [{offer: image/cover}], price: 1}
-          - {name: off, offers: [{offer: text/outline}], enabled: false}
-          - {name: hidden, offers: [{offer: text/outline}, {offer: image/hidden}]}
-          - {name: plain, offers: [{offer: text/hello}], price: 1}
-        """);
+              - {service: image, action: hidden, handler: echo.render, price: 1, prompt_template: "Hidden {what}", enabled: false}
+              - {service: text, action: hello, handler: echo.render, price: 1, prompt_template: "Say hello"}
+            deals:
+              - name: blog-pack
+                offers: [{offer: text/outline}, {offer: text/draft, pipeline: overwrite}]
+                price_modifier: 10
+                addons: [{offer: text/tweet, pipeline: overwrite}, {offer: image/cover}, {offer: image/hidden}]
+                addons_modifier: 20
+              - {name: fixed, offers: [{offer: image/cover}], price: 1}
+              - {name: off, offers: [{offer: text/outline}], enabled: false}
+              - {name: hidden, offers: [{offer: text/outline}, {offer: image/hidden}]}
+              - {name: plain, offers: [{offer: text/hello}], price: 1}
+            """);
         _client = app.CreateClient();
         return app;
     }
@@ -90,15 +90,6 @@ public sealed class DealEndpointTests : AppTests
         var operationIds = paths.SelectMany(p => p.Value!.AsObject().Select(o => (o.Value as JsonObject)?["operationId"]?.GetValue<string>()).OfType<string>()).ToList();
         Assert.Equal(operationIds.Count, operationIds.Distinct().Count());
         Assert.Contains("Quote_blog_pack", operationIds);
-    }
-
-    internal static async Task<JsonObject> Problem(HttpResponseMessage response, HttpStatusCode status, string code)
-    {
-        Assert.Equal(status, response.StatusCode);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        var problem = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
-        Assert.Equal(code, problem["code"]!.GetValue<string>());
-        return problem;
     }
 
     /// <summary>Every "required" list of a schema in the document (not the booleans of parameters and bodies).</summary>

@@ -43,15 +43,6 @@ public abstract class CreditsTests(StoreKind kind) : AppTests
         return id;
     }
 
-    private static async Task<JsonObject> Problem(HttpResponseMessage response, HttpStatusCode status, string code)
-    {
-        Assert.Equal(status, response.StatusCode);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        var problem = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
-        Assert.Equal(code, problem["code"]!.GetValue<string>());
-        return problem;
-    }
-
     private async Task<(int Exit, JsonObject Report)> CliAudit()
     {
         var (exit, output, error) = await App.CliAsync("credits", "audit");

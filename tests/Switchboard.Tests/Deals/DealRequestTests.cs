@@ -290,15 +290,6 @@ public abstract class DealRequestTests(StoreKind kind) : AppTests
     [Fact]
     public async Task BadDealRequestsGetProblemsAndChargeNothing()
     {
-        async Task<JsonObject> Problem(HttpResponseMessage response, HttpStatusCode status, string code)
-        {
-            Assert.Equal(status, response.StatusCode);
-            Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
-            var problem = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
-            Assert.Equal(code, problem["code"]!.GetValue<string>());
-            return problem;
-        }
-
         await Problem(await Buy("nope", new { topic = "x" }), HttpStatusCode.NotFound, "unknown_deal");
         var unknownAddon = await Problem(await Buy("mixed", new { topic = "x", tone = "y" }, ["t/zzz"]), HttpStatusCode.BadRequest, "invalid_addons");
         Assert.Contains("not an add-on", unknownAddon["errors"]!["t/zzz"]!.GetValue<string>());

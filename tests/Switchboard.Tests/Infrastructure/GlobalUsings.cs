@@ -5,3 +5,4 @@ global using System.Net.Http.Json;
 global using System.Text.Json.Nodes;
 global using Switchboard.Storage;
 global using Switchboard.Tests.Infrastructure;
+global using static Switchboard.Tests.Infrastructure.ProblemAssert;

@@ -115,6 +115,13 @@ public sealed class TestApp : IAsyncDisposable
         return part;
     }
 
+    /// <summary>Starts a real <c>serve</c> process (the built binary) on this store, stopped with the app.</summary>
+    public async Task<SwitchboardProcess> StartServeAsync(params string[] args) => Own(await SwitchboardProcess.Start(Store, args));
+
+    /// <summary>Starts one role (<c>api</c>, <c>executor</c>, <c>recon</c>…) as its own process on this store, stopped with the app.</summary>
+    public async Task<SwitchboardProcess> StartRoleAsync(string role, string[] args, IDictionary<string, string>? environment = null) =>
+        Own(await SwitchboardProcess.StartRole(Store, role, args, environment));
+
     /// <summary>Runs <paramref name="undo"/> when the app is disposed, before the server stops (a store outage ended, an environment variable removed).</summary>
     public void AtEnd(Action undo) => _atEnd.Add(() =>
     {

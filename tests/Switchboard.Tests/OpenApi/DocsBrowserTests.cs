@@ -1,7 +1,5 @@
 using System.Collections.Concurrent;
 using Microsoft.Playwright;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.OpenApi;
 
@@ -10,29 +8,20 @@ namespace Switchboard.Tests.OpenApi;
 /// both documents with their operations (a live offer's among them), within its own
 /// Content-Security-Policy, and no request leaves 127.0.0.1 (it works offline).
 /// </summary>
-public sealed class DocsBrowserTests(Chromium chromium) : IClassFixture<Chromium>, IAsyncLifetime
+public sealed class DocsBrowserTests(Chromium chromium) : AppTests, IClassFixture<Chromium>
 {
-    private readonly TestStore _store = TestStore.Create(StoreKind.Sqlite);
     private SwitchboardProcess? _serve;
 
-    public async Task InitializeAsync()
+    protected override async Task<TestApp> StartAsync()
     {
-        await Infrastructure.Cli.ApplyCatalog(_store, """
+        var app = await TestApp.StartAsync(StoreKind.Sqlite, catalog: """
             handlers:
               - {id: echo.render, credits: 1}
             offers:
               - {service: text, action: shout, handler: echo.render, price: 5, prompt_template: "Say {word}"}
             """);
-        _serve = await SwitchboardProcess.Start(_store);
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_serve is not null)
-        {
-            await _serve.DisposeAsync();
-        }
-        await _store.DisposeAsync();
+        _serve = await app.StartServeAsync();
+        return app;
     }
 
     [Fact]

@@ -1,7 +1,4 @@
 using System.Diagnostics;
-using System.Text.Json.Nodes;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.OpenApi;
 
@@ -13,34 +10,25 @@ namespace Switchboard.Tests.OpenApi;
 /// cancel, and a problem answer with its type resolving. Without node, npm or the packages the
 /// test fails.
 /// </summary>
-public sealed class OpenApiClientTests : IAsyncLifetime
+public sealed class OpenApiClientTests : AppTests
 {
-    private readonly TestStore _store = TestStore.Create(StoreKind.Sqlite);
     private SwitchboardProcess? _serve;
     private string _key = "";
 
     public static string ClientDir => Path.Combine(RepoRoot(), "tests", "openapi-client");
 
-    public async Task InitializeAsync()
+    protected override async Task<TestApp> StartAsync()
     {
-        await Infrastructure.Cli.ApplyCatalog(_store, """
+        var app = await TestApp.StartAsync(StoreKind.Sqlite, catalog: """
             handlers:
               - {id: echo.render, credits: 1}
             offers:
               - {service: text, action: shout, handler: echo.render, price: 2, prompt_template: "Say {word}"}
               - {service: text, action: slow, handler: echo.render, price: 3, prompt_template: "Later {word}", params: {delay_ms: 60000}}
             """);
-        (_, _key) = await Infrastructure.Cli.CreateUser(_store, "alice", 100);
-        _serve = await SwitchboardProcess.Start(_store);
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_serve is not null)
-        {
-            await _serve.DisposeAsync();
-        }
-        await _store.DisposeAsync();
+        _key = (await app.AddUserAsync("alice", 100)).Key;
+        _serve = await app.StartServeAsync();
+        return app;
     }
 
     [Fact]

@@ -16,13 +16,13 @@ public sealed class OpenApiDocumentTests : AppTests
     protected override async Task<TestApp> StartAsync()
     {
         var app = await TestApp.StartAsync(StoreKind.Sqlite, catalog: """
-        handlers:
-          - {id: echo.render, credits: 1}
-        offers:
-          - {service: text, action: shout, handler: echo.render, price: 5, prompt_template: "Say {word}"}
-        deals:
-          - {name: pack, offers: [{offer: text/shout, pipeline: none}]}
-        """);
+            handlers:
+              - {id: echo.render, credits: 1}
+            offers:
+              - {service: text, action: shout, handler: echo.render, price: 5, prompt_template: "Say {word}"}
+            deals:
+              - {name: pack, offers: [{offer: text/shout, pipeline: none}]}
+            """);
         _admin = (await app.AddAdminAsync("root", "--credits", "100")).Client;
         return app;
     }

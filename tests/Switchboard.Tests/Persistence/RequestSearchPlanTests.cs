@@ -9,18 +9,17 @@ namespace Switchboard.Tests.Persistence;
 /// <c>requests_target_seq</c>, and the dashboard's last 24 h through <c>requests_created</c>. Without them a user's page sorted all that user's rows and a status
 /// page walked the table (bench/README.md, "Admin panel and admin API").
 /// </summary>
-public abstract class RequestSearchPlanTests(StoreKind kind) : IAsyncLifetime
+public abstract class RequestSearchPlanTests(StoreKind kind) : AppTests
 {
     private const int Rows = 20_000;
 
-    private readonly TestStore _store = TestStore.Create(kind);
-
-    public Task InitializeAsync()
+    protected override async Task<TestApp> StartAsync()
     {
+        var app = await TestApp.StartAsync(kind);
         // Free requests of two users, one in a hundred of them the rare user's, of the rare offer
         // s/rare, and failed: rows
         // the store could hold (price 0, so the credits audit has nothing to say).
-        _store.Store.Write(c =>
+        app.Store.Store.Write(c =>
         {
             c.Execute("INSERT INTO users (id, name, credits, created_at) VALUES ('u1', 'many', 0, 0), ('u2', 'rare', 0, 0)");
             for (var i = 0; i < Rows; i++)
@@ -37,17 +36,15 @@ public abstract class RequestSearchPlanTests(StoreKind kind) : IAsyncLifetime
             c.Execute(kind == StoreKind.Postgres ? "ANALYZE requests" : "ANALYZE");
             return 0;
         });
-        return Task.CompletedTask;
+        return app;
     }
-
-    public async Task DisposeAsync() => await _store.DisposeAsync();
 
     private string Plan(RequestFilter filter) => Plan(RequestAdmin.SearchSql(filter, filter.User is null ? null : "u2"));
 
     private string Plan((string Sql, (string, object?)[] Args) statement)
     {
         var (sql, args) = statement;
-        return _store.Query(c =>
+        return App.Store.Query(c =>
         {
             using var command = c.Sql((kind == StoreKind.Postgres ? "EXPLAIN " : "EXPLAIN QUERY PLAN ") + sql, args);
             using var reader = command.ExecuteReader();
@@ -96,12 +93,12 @@ public abstract class RequestSearchPlanTests(StoreKind kind) : IAsyncLifetime
     [Fact]
     public void TheSearchStillAnswersWhatItShould()
     {
-        var page = _store.Query(c => RequestAdmin.Search(c, Filter(status: RequestStatus.Failed, user: "rare")));
+        var page = App.Store.Query(c => RequestAdmin.Search(c, Filter(status: RequestStatus.Failed, user: "rare")));
         Assert.Equal(RequestAdmin.DefaultLimit, page.Rows.Count);
         Assert.All(page.Rows, r => Assert.Equal(("rare", "failed"), (r.User, r.Status)));
         Assert.Equal($"r{Rows - 100:D8}", page.Rows[0].Id); // Newest first.
         Assert.NotNull(page.Older);
-        var offer = _store.Query(c => RequestAdmin.Search(c, Filter(offer: "s/rare")));
+        var offer = App.Store.Query(c => RequestAdmin.Search(c, Filter(offer: "s/rare")));
         Assert.Equal(RequestAdmin.DefaultLimit, offer.Rows.Count);
         Assert.All(offer.Rows, r => Assert.Equal("s/rare", r.Target));
         Assert.Equal($"r{Rows - 100:D8}", offer.Rows[0].Id);

@@ -9,19 +9,12 @@ namespace Switchboard.Tests.Persistence;
 /// each is stored and charged exactly once, or refused with nothing stored, whatever else is in
 /// the group.
 /// </summary>
-public abstract class SubmitContractTests(StoreKind kind) : IAsyncLifetime
+public abstract class SubmitContractTests(StoreKind kind) : AppTests
 {
-    private readonly TestStore _store = TestStore.Create(kind);
+    // The credits audit after each test (TestApp) checks every balance against its ledger.
+    protected override Task<TestApp> StartAsync() => TestApp.StartAsync(kind);
 
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync()
-    {
-        Ledger.AssertBalanced(_store);
-        await _store.DisposeAsync();
-    }
-
-    private UserInfo User(string name, long credits) => _store.Store.Write(c => UserStore.Create(c, name, false, credits, null));
+    private UserInfo User(string name, long credits) => App.Store.Store.Write(c => UserStore.Create(c, name, false, credits, null));
 
     private static NewRequest Request(UserInfo user, string id, long price) =>
         new(id, user.Id, "text", "shout", "echo.render", "{\"word\":\"" + id + "\"}", "Say " + id, "{}", 1, null, price, 3);
@@ -32,7 +25,7 @@ public abstract class SubmitContractTests(StoreKind kind) : IAsyncLifetime
         {
             try
             {
-                return (await RequestStore.SubmitAsync(_store.Store, r, Clock.NowMs())).Outcome switch
+                return (await RequestStore.SubmitAsync(App.Store.Store, r, Clock.NowMs())).Outcome switch
                 {
                     SubmitOutcome.Created => "created",
                     SubmitOutcome.Existing => "existing",
@@ -60,9 +53,9 @@ public abstract class SubmitContractTests(StoreKind kind) : IAsyncLifetime
         Assert.Equal(20 + 40, created);
         Assert.Equal(20, refused);
         Assert.Equal(0, existing);
-        Assert.Equal(0, Ledger.Balance(_store, poor.Id));
-        Assert.Equal(1_000_000 - (40 * 7), Ledger.Balance(_store, rich.Id));
-        Assert.Equal(60, Ledger.RequestCount(_store));
+        Assert.Equal(0, Ledger.Balance(App.Store, poor.Id));
+        Assert.Equal(1_000_000 - (40 * 7), Ledger.Balance(App.Store, rich.Id));
+        Assert.Equal(60, Ledger.RequestCount(App.Store));
     }
 
     [Fact]
@@ -76,8 +69,8 @@ public abstract class SubmitContractTests(StoreKind kind) : IAsyncLifetime
         Assert.Equal(1, created);
         Assert.Equal(0, refused);
         Assert.Equal(24, existing);
-        Assert.Equal(1, Ledger.Count(_store, "charge", id));
-        Assert.Equal(1000 - 9, Ledger.Balance(_store, user.Id));
+        Assert.Equal(1, Ledger.Count(App.Store, "charge", id));
+        Assert.Equal(1000 - 9, Ledger.Balance(App.Store, user.Id));
     }
 
     [Fact]
@@ -88,7 +81,7 @@ public abstract class SubmitContractTests(StoreKind kind) : IAsyncLifetime
         var (created, _, _) = await SubmitAll(Enumerable.Range(0, 10).Select(i => Request(user, $"f{i:D31}", 0)));
 
         Assert.Equal(10, created);
-        Assert.Equal(0, _store.Query(c => c.Scalar<long>("SELECT COUNT(*) FROM ledger WHERE kind = 'charge'")));
+        Assert.Equal(0, App.Store.Query(c => c.Scalar<long>("SELECT COUNT(*) FROM ledger WHERE kind = 'charge'")));
     }
 }
 

@@ -1,9 +1,4 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json.Nodes;
 using Switchboard.Config;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Recon;
 
@@ -14,7 +9,7 @@ namespace Switchboard.Tests.Recon;
 /// <c>GET /admin/api/health</c> from the same checks, with the alerts the recon reported to the
 /// store. No log line holds the webhook.
 /// </summary>
-public sealed class DistributedAlertsTests : IAsyncLifetime
+public sealed class DistributedAlertsTests : AppTests
 {
     private static readonly Dictionary<string, string> Fast = new()
     {
@@ -23,30 +18,21 @@ public sealed class DistributedAlertsTests : IAsyncLifetime
         ["Switchboard__StorePollInterval"] = "00:00:00.200",
     };
 
-    private readonly TestStore _store = TestStore.Create(StoreKind.Postgres, redis: true);
     private readonly List<SwitchboardProcess> _processes = [];
     private FakeOpenAi _discord = null!;
 
-    public async Task InitializeAsync()
+    protected override async Task<TestApp> StartAsync()
     {
-        _store.WriteBootstrap(Path.GetFileName(_store.ConfigPath!), "", $"fernet_key: {Fernet.GenerateKey()}");
-        _discord = await FakeOpenAi.StartAsync();
+        var app = await TestApp.StartAsync(StoreKind.Postgres, redis: true);
+        app.Store.WriteBootstrap(Path.GetFileName(app.Store.ConfigPath!), "", $"fernet_key: {Fernet.GenerateKey()}");
+        _discord = app.Own(await FakeOpenAi.StartAsync());
         _discord.Fallback = _ => FakeReply.Text(204, "");
-    }
-
-    public async Task DisposeAsync()
-    {
-        foreach (var process in _processes)
-        {
-            await process.DisposeAsync();
-        }
-        await _discord.DisposeAsync();
-        await _store.DisposeAsync();
+        return app;
     }
 
     private async Task<SwitchboardProcess> Start(string role)
     {
-        var process = await SwitchboardProcess.StartRole(_store, role, [], Fast);
+        var process = await App.StartRoleAsync(role, [], Fast);
         _processes.Add(process);
         return process;
     }
@@ -59,18 +45,18 @@ public sealed class DistributedAlertsTests : IAsyncLifetime
     [Fact]
     public async Task QueuedWorkWithNoExecutorAlertsUntilOneStarts()
     {
-        await Infrastructure.Cli.ApplyCatalog(_store, """
+        await App.ApplyCatalogAsync("""
             handlers:
               - {id: echo.render, credits: 0}
             offers:
               - {service: echo, action: say, handler: echo.render, price: 1, prompt_template: "Say {n}"}
             """);
-        var file = Path.Combine(_store.Path, "recon.yaml");
+        var file = Path.Combine(App.Store.Path, "recon.yaml");
         await File.WriteAllTextAsync(file, $"discord:\n  ~webhook: {_discord.Address}/api/webhooks/7/secret-token\nalerts: {{no_executor_s: 1}}\n");
-        var (exit, _, error) = await Infrastructure.Cli.Run(_store, "config", "push", file, "--id", "recon");
+        var (exit, _, error) = await App.CliAsync("config", "push", file, "--id", "recon");
         Assert.True(exit == 0, error);
-        var (_, key) = await Infrastructure.Cli.CreateUser(_store, "alice", 10);
-        var admin = (await Infrastructure.Cli.Json(_store, "users", "create", "root", "--admin"))["api_key"]!.GetValue<string>();
+        var (_, key) = await Infrastructure.Cli.CreateUser(App.Store, "alice", 10);
+        var admin = (await App.CliJsonAsync("users", "create", "root", "--admin"))["api_key"]!.GetValue<string>();
 
         var api = await Start("api");
         await Start("recon");
@@ -91,7 +77,7 @@ public sealed class DistributedAlertsTests : IAsyncLifetime
         Assert.Equal("echo.render", health["alerts"]!["firing"]![0]!["subject"]!.GetValue<string>());
         Assert.False(health["recon"]!["in_process"]!.GetValue<bool>());
         // So does its panel's dashboard.
-        await PanelSession.CreateAdmin(_store, "ops");
+        await PanelSession.CreateAdmin(App.Store, "ops");
         using var panel = PanelSession.HttpClient(api.Address!, new CookieContainer());
         Assert.Equal(HttpStatusCode.Redirect, (await PanelSession.LogIn(panel, "ops", PanelSession.Password)).StatusCode);
         Assert.Contains("<li><b>no_executor</b> echo.render<br>", await panel.GetStringAsync("/admin/"), StringComparison.Ordinal);

@@ -1,9 +1,3 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json.Nodes;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
-
 namespace Switchboard.Tests.Recon;
 
 /// <summary>
@@ -35,12 +29,14 @@ public sealed class HealthAndAlertsTests : IAsyncLifetime
         await _discord.DisposeAsync();
     }
 
-    private sealed record Setup(TestStore Store, SwitchboardFactory App, HttpClient User, HttpClient Admin);
+    private sealed record Setup(TestApp App, HttpClient User, HttpClient Admin);
 
     /// <summary>One resource with one slot, a handler on it whose upstream answers after <paramref name="upstreamDelay"/>, and the recon config.</summary>
-    private async Task<Setup> Start(TestStore store, TimeSpan upstreamDelay, string alerts)
+    private async Task<Setup> Start(StoreKind kind, TimeSpan upstreamDelay, string alerts, bool redis = false, string? redisUri = null)
     {
-        _owned.Add(store);
+        var app = await TestApp.StartAsync(kind, redis: redis, redisUri: redisUri);
+        _owned.Add(app);
+        var store = app.Store;
         if (store.ConfigPath is not null)
         {
             // The same bootstrap file, with a key for the webhook secret.
@@ -48,27 +44,17 @@ public sealed class HealthAndAlertsTests : IAsyncLifetime
         }
         _upstream.Fallback = _ => FakeReply.Choices("ok").After(upstreamDelay);
         await Infrastructure.Cli.PushOpenAiEndpoint(store, _upstream.BaseUrl);
-        await Infrastructure.Cli.ApplyCatalog(store, $$"""
+        await app.ApplyCatalogAsync($$"""
             handlers:
               - {id: openai.chat, credits: 1, resource: api}
             offers:
               - {service: chat, action: ask, handler: openai.chat, price: 1, prompt_template: "Q {n}", params: {model: m} }
             """);
-        await Push(store, "resource_map", "resource_map:\n  api: {max_concurrent: 1, credits: 10}\n");
-        await Push(store, "recon", $"discord:\n  ~webhook: {_discord.Address}/api/webhooks/9/secret-token\nalerts: {alerts}\n");
-        var (_, userKey) = await Infrastructure.Cli.CreateUser(store, "alice", 1_000);
-        var admin = await Infrastructure.Cli.Json(store, "users", "create", "root", "--admin");
-        var app = new SwitchboardFactory(store);
-        _owned.Add(app);
-        return new Setup(store, app, app.ClientFor(userKey), app.ClientFor(admin["api_key"]!.GetValue<string>()));
-    }
-
-    private static async Task Push(TestStore store, string id, string yaml)
-    {
-        var file = Path.Combine(store.Path, $"{id}-{Guid.NewGuid():N}.yaml");
-        await File.WriteAllTextAsync(file, yaml);
-        var (exit, _, error) = await Infrastructure.Cli.Run(store, "config", "push", file, "--id", id);
-        Assert.True(exit == 0, error);
+        await app.PushConfigAsync("resource_map", "resource_map:\n  api: {max_concurrent: 1, credits: 10}\n");
+        await app.PushConfigAsync("recon", $"discord:\n  ~webhook: {_discord.Address}/api/webhooks/9/secret-token\nalerts: {alerts}\n");
+        var alice = await app.AddUserAsync("alice", 1_000);
+        var root = await app.AddAdminAsync();
+        return new Setup(app, alice.Client, root.Client);
     }
 
     private static async Task<string> Submit(HttpClient user, int n)
@@ -94,7 +80,7 @@ public sealed class HealthAndAlertsTests : IAsyncLifetime
     [Fact]
     public async Task AStuckRequestFiresOldestQueuedOnceAndResolvesItOnce()
     {
-        var s = await Start(TestStore.Create(StoreKind.Sqlite), TimeSpan.FromSeconds(3), "{oldest_queued_s: 1}");
+        var s = await Start(StoreKind.Sqlite, TimeSpan.FromSeconds(3), "{oldest_queued_s: 1}");
         var first = await Submit(s.User, 1);
         await SwitchboardFactory.WaitFor(s.User, first, TimeSpan.FromSeconds(10), "running");
         var second = await Submit(s.User, 2);
@@ -119,11 +105,11 @@ public sealed class HealthAndAlertsTests : IAsyncLifetime
     [Fact]
     public async Task HealthShowsExecutorsFromRedisHeartbeatsQueuesResourcesAndDependencies()
     {
-        var s = await Start(TestStore.Create(StoreKind.Postgres, redis: true), TimeSpan.FromSeconds(3), "{}");
+        var s = await Start(StoreKind.Postgres, TimeSpan.FromSeconds(3), "{}", redis: true);
         // Another executor's heartbeat, as ExecutorHeartbeat writes it.
         var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(TestServices.Redis);
         await using var _ = redis;
-        var prefix = "{" + s.Store.RedisPrefix + "}";
+        var prefix = "{" + s.App.Store.RedisPrefix + "}";
         var other = new JsonObject { ["owner"] = "other:1", ["handlers"] = new JsonArray("echo.render"), ["version"] = "9.9.9", ["workers"] = 4, ["in_flight"] = 2, ["started_at"] = "2026-01-01T00:00:00.000Z" };
         await redis.GetDatabase().StringSetAsync($"{prefix}:executor:other:1", other.ToJsonString(), TimeSpan.FromMinutes(1));
         await redis.GetDatabase().SortedSetAddAsync($"{prefix}:executors", "other:1", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
@@ -170,7 +156,7 @@ public sealed class HealthAndAlertsTests : IAsyncLifetime
     [Fact]
     public async Task HealthIsForAdminsOnly()
     {
-        var s = await Start(TestStore.Create(StoreKind.Sqlite), TimeSpan.Zero, "{}");
+        var s = await Start(StoreKind.Sqlite, TimeSpan.Zero, "{}");
         var response = await s.User.GetAsync("/admin/api/health");
         Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
         Assert.Equal("admin_required", (await response.Content.ReadFromJsonAsync<JsonObject>())!["code"]!.GetValue<string>());
@@ -189,7 +175,7 @@ public sealed class HealthAndAlertsTests : IAsyncLifetime
     public async Task AHangingWebhookDoesNotHoldUpRecon()
     {
         _discord.Fallback = _ => FakeReply.Text(204, "").After(TimeSpan.FromSeconds(60));
-        var s = await Start(TestStore.Create(StoreKind.Sqlite), TimeSpan.FromSeconds(2), "{oldest_queued_s: 1}");
+        var s = await Start(StoreKind.Sqlite, TimeSpan.FromSeconds(2), "{oldest_queued_s: 1}");
         var first = await Submit(s.User, 1);
         await SwitchboardFactory.WaitFor(s.User, first, TimeSpan.FromSeconds(10), "running");
         var second = await Submit(s.User, 2);
@@ -199,7 +185,7 @@ public sealed class HealthAndAlertsTests : IAsyncLifetime
         // While the webhook hangs, recon still repairs: a result past its expiration expires,
         // and the alert resolves (its message waits behind the hanging one).
         await SwitchboardFactory.WaitForEnd(s.User, first);
-        s.Store.Query(c => c.Execute("UPDATE requests SET expires_at = 1 WHERE id = @id", ("@id", first)));
+        s.App.Store.Query(c => c.Execute("UPDATE requests SET expires_at = 1 WHERE id = @id", ("@id", first)));
         await SwitchboardFactory.WaitFor(s.User, first, TimeSpan.FromSeconds(5), "expired");
         await SwitchboardFactory.WaitForEnd(s.User, second);
         await s.Admin.WaitForHealth(h => !Firing(h, "oldest_queued"), TimeSpan.FromSeconds(5));
@@ -208,7 +194,7 @@ public sealed class HealthAndAlertsTests : IAsyncLifetime
     [Fact]
     public async Task FailingCallsShowInTheErrorRateAndFireItsAlert()
     {
-        var s = await Start(TestStore.Create(StoreKind.Sqlite), TimeSpan.Zero, "{error_rate: {percent: 50, window_s: 60, min_calls: 2}}");
+        var s = await Start(StoreKind.Sqlite, TimeSpan.Zero, "{error_rate: {percent: 50, window_s: 60, min_calls: 2}}");
         _upstream.Fallback = _ => FakeReply.Error(400, "bad request");
         var ids = new List<string> { await Submit(s.User, 1), await Submit(s.User, 2) };
         foreach (var id in ids)
@@ -231,7 +217,7 @@ public sealed class HealthAndAlertsTests : IAsyncLifetime
         var redis = new RedisServerProcess(Directory.CreateTempSubdirectory("redis-").FullName);
         _owned.Add(redis);
         await redis.Start();
-        var s = await Start(TestStore.Create(StoreKind.Postgres, redisUri: redis.Uri), TimeSpan.Zero, "{unreachable_s: 1}");
+        var s = await Start(StoreKind.Postgres, TimeSpan.Zero, "{unreachable_s: 1}", redisUri: redis.Uri);
         await s.Admin.WaitForHealth(h => h["dependencies"]!["redis"]!["up"]!.GetValue<bool>(), TimeSpan.FromSeconds(10));
 
         await redis.Kill();

@@ -13,13 +13,13 @@ public abstract class BadInputTests(StoreKind kind) : AppTests
     protected override async Task<TestApp> StartAsync()
     {
         var app = await TestApp.StartAsync(kind, new() { ["Switchboard:MaxBodyBytes"] = "1024", ["Switchboard:MaxValueChars"] = "50" }, catalog: """
-        handlers:
-          - {id: echo.render, credits: 1}
-        offers:
-          - {service: text, action: shout, handler: echo.render, price: 5, prompt_template: "Say {word} loudly to {name}", create_qty: 1}
-          - {service: text, action: pricey, handler: echo.render, price: 500, prompt_template: "Expensive {word}"}
-          - {service: text, action: off, handler: echo.render, price: 1, prompt_template: "Off {word}", enabled: false}
-        """);
+            handlers:
+              - {id: echo.render, credits: 1}
+            offers:
+              - {service: text, action: shout, handler: echo.render, price: 5, prompt_template: "Say {word} loudly to {name}", create_qty: 1}
+              - {service: text, action: pricey, handler: echo.render, price: 500, prompt_template: "Expensive {word}"}
+              - {service: text, action: off, handler: echo.render, price: 1, prompt_template: "Off {word}", enabled: false}
+            """);
         _alice = await app.AddUserAsync("alice", 100);
         return app;
     }
@@ -37,10 +37,7 @@ public abstract class BadInputTests(StoreKind kind) : AppTests
     /// <summary>Asserts the problem shape and that nothing was stored or charged.</summary>
     private async Task<JsonObject> AssertProblem(HttpResponseMessage response, HttpStatusCode status, string code)
     {
-        Assert.Equal(status, response.StatusCode);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        var problem = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
-        Assert.Equal(code, problem["code"]!.GetValue<string>());
+        var problem = await Problem(response, status, code);
         Assert.Equal((int)status, problem["status"]!.GetValue<int>());
         Assert.False(string.IsNullOrEmpty(problem["title"]?.GetValue<string>()));
         Assert.Equal(0, Ledger.RequestCount(App.Store));

@@ -44,7 +44,7 @@ public abstract class LiveStatusSocketTests(StoreKind kind) : AppTests
         var app = await TestApp.StartAsync(kind, catalog: Catalog);
         _alice = await app.AddUserAsync("alice", 1000);
         _bob = await app.AddUserAsync("bob", 1000);
-        Serve = app.Own(await SwitchboardProcess.Start(app.Store, "--workers", "4", "--Switchboard:LiveStatusPollInterval=00:00:00.050"));
+        Serve = await app.StartServeAsync("--workers", "4", "--Switchboard:LiveStatusPollInterval=00:00:00.050");
         Client = Serve.Client(_alice.Key);
         return app;
     }

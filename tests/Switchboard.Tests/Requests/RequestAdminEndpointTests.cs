@@ -51,15 +51,6 @@ public abstract class RequestAdminEndpointTests(StoreKind kind) : AppTests
 
     private Task<string> Failed(string thing = "x") => Submit("/svc/text/broken/", new { thing }, "failed");
 
-    private static async Task<JsonObject> Problem(HttpResponseMessage response, HttpStatusCode status, string code)
-    {
-        Assert.Equal(status, response.StatusCode);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        var problem = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
-        Assert.Equal(code, problem["code"]!.GetValue<string>());
-        return problem;
-    }
-
     private Task<HttpResponseMessage> Retry(string id) => _root.Client.PostAsync($"/admin/api/requests/{id}/retry", null);
 
     private Task<HttpResponseMessage> Cancel(string id) => _root.Client.PostAsync($"/admin/api/requests/{id}/cancel", null);

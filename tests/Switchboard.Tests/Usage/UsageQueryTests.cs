@@ -139,17 +139,11 @@ public abstract class UsageQueryTests(StoreKind kind) : AppTests
         Assert.Equal("alice", row["user"]!.GetValue<string>());
         Assert.Equal(3, row["calls"]!.GetValue<long>());
         Assert.NotNull(row["minute"]);
-        await AssertProblem(refused, HttpStatusCode.Forbidden, "admin_required");
-        await AssertProblem(badSince, HttpStatusCode.BadRequest, "invalid_since");
-        await AssertProblem(noUser, HttpStatusCode.NotFound, "user_not_found");
+        await Problem(refused, HttpStatusCode.Forbidden, "admin_required");
+        await Problem(badSince, HttpStatusCode.BadRequest, "invalid_since");
+        await Problem(noUser, HttpStatusCode.NotFound, "user_not_found");
     }
 
-    private static async Task AssertProblem(HttpResponseMessage response, HttpStatusCode status, string code)
-    {
-        Assert.Equal(status, response.StatusCode);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        Assert.Equal(code, (await response.Content.ReadFromJsonAsync<JsonObject>())!["code"]!.GetValue<string>());
-    }
 }
 
 public sealed class UsageQueryOnSqlite() : UsageQueryTests(StoreKind.Sqlite);

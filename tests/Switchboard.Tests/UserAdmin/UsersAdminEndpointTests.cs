@@ -20,15 +20,6 @@ public sealed class UsersAdminEndpointTests : AppTests
 
     private static StringContent Body(string json) => new(json, Encoding.UTF8, "application/json");
 
-    private static async Task<JsonObject> Problem(HttpResponseMessage response, HttpStatusCode status, string code)
-    {
-        Assert.Equal(status, response.StatusCode);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        var problem = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
-        Assert.Equal(code, problem["code"]!.GetValue<string>());
-        return problem;
-    }
-
     private async Task<int> Me(string key)
     {
         using var client = App.ClientFor(key);
