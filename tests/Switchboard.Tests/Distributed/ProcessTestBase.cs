@@ -36,5 +36,5 @@ public abstract class ProcessTestBase(string catalog) : AppTests
 
     /// <summary>Starts a role with <paramref name="environment"/> on top of the short-lease settings; stopped with the app.</summary>
     protected async Task<SwitchboardProcess> Start(string role, IReadOnlyDictionary<string, string> environment, params string[] args) =>
-        App.Own(await SwitchboardProcess.StartRole(Store, role, args, new Dictionary<string, string>(Fast.Concat(environment))));
+        await App.StartRoleAsync(role, args, new Dictionary<string, string>(Fast.Concat(environment)));
 }

@@ -35,7 +35,7 @@ public sealed class AdminPanelBrowserTests(Chromium chromium) : AppTests, IClass
         await LegacyUsers.Create(app.Store, Hostile, admin: true, password: Password);
         await Infrastructure.Cli.ApplyCatalog(app.Store, Catalog);
         (_, _key) = await Infrastructure.Cli.CreateUser(app.Store, "alice", 100);
-        _serve = app.Own(await SwitchboardProcess.Start(app.Store));
+        _serve = await app.StartServeAsync();
         return app;
     }
 

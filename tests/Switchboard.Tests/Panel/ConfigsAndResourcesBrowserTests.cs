@@ -36,7 +36,7 @@ public sealed class ConfigsAndResourcesBrowserTests(Chromium chromium) : AppTest
         await PanelSession.CreateAdmin(app.Store, "root");
         await app.ApplyCatalogAsync(GpuCatalog);
         (_, _key) = await Infrastructure.Cli.CreateUser(app.Store, "alice", 100);
-        _serve = app.Own(await SwitchboardProcess.Start(app.Store, "--config", _boot));
+        _serve = await app.StartServeAsync("--config", _boot);
         return app;
     }
 

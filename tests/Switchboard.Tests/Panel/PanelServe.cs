@@ -20,7 +20,7 @@ public abstract class PanelServe : IAsyncLifetime
     {
         _app = await TestApp.StartAsync(StoreKind.Sqlite);
         await PrepareAsync();
-        Serve = _app.Own(await SwitchboardProcess.Start(Store));
+        Serve = await _app.StartServeAsync();
     }
 
     public async Task DisposeAsync()

@@ -26,7 +26,7 @@ public sealed class DataAtRestTests : AppTests
     /// <summary>serve on <paramref name="data"/>; a look at the login page makes it create its panel keys, sealed with fernet.key.</summary>
     private async Task ServeUntilKeyFile(string data)
     {
-        _serve = App.Own(await SwitchboardProcess.Start(App.Store, "--data", data));
+        _serve = await App.StartServeAsync("--data", data);
         using var client = new HttpClient { BaseAddress = _serve.Address, Timeout = TimeSpan.FromSeconds(10) };
         (await client.GetAsync("/admin/login")).EnsureSuccessStatusCode();
         await Wait.Until(() => File.Exists(Path.Combine(data, "fernet.key")), Timeout, "serve to make fernet.key");

@@ -36,7 +36,7 @@ public sealed class MetricsExposureTests : AppTests
     [Fact]
     public async Task ThePublicUrlDoesNotServeMetricsByDefault()
     {
-        _serve = App.Own(await SwitchboardProcess.Start(App.Store));
+        _serve = await App.StartServeAsync();
 
         await AssertProblem(await Scrape(_serve.Address!), HttpStatusCode.NotFound, "not_found");
         // Not even to a caller who sends some bearer token.
@@ -47,7 +47,7 @@ public sealed class MetricsExposureTests : AppTests
     public async Task TheMetricsListenerServesThemAndThePublicUrlStillDoesNot()
     {
         var listener = new Uri($"http://127.0.0.1:{SwitchboardProcess.FreePort()}");
-        _serve = App.Own(await SwitchboardProcess.Start(App.Store, "--metrics-urls", listener.ToString().TrimEnd('/')));
+        _serve = await App.StartServeAsync("--metrics-urls", listener.ToString().TrimEnd('/'));
 
         var scraped = await Scrape(listener);
         Assert.Equal(HttpStatusCode.OK, scraped.StatusCode);
@@ -71,7 +71,7 @@ public sealed class MetricsExposureTests : AppTests
         {
             setting = $"--{MetricsHosting.BearerTokenKey}={Token}";
         }
-        _serve = App.Own(await SwitchboardProcess.Start(App.Store, setting));
+        _serve = await App.StartServeAsync(setting);
 
         var scraped = await Scrape(_serve.Address!, Token);
         Assert.Equal(HttpStatusCode.OK, scraped.StatusCode);

@@ -26,7 +26,7 @@ public sealed class PanelHeadersBrowserTests(Chromium chromium) : AppTests, ICla
         await PanelSession.CreateAdmin(app.Store, "root");
         await app.ApplyCatalogAsync(Panel.ConfigsAndResourcesBrowserTests.GpuCatalog);
         var (_, key) = await Infrastructure.Cli.CreateUser(app.Store, "alice", 100);
-        _serve = app.Own(await SwitchboardProcess.Start(app.Store, "--config", boot));
+        _serve = await app.StartServeAsync("--config", boot);
         using var client = _serve.Client(key);
         _requestId = await SwitchboardFactory.IdOf(await client.PostAsJsonAsync("/svc/text/shout/", new { word = "hi" }));
         await SwitchboardFactory.WaitForEnd(client, _requestId);

@@ -18,8 +18,8 @@ public sealed class TrustedProxyTests : AppTests
         var plain = trusting.Own(await TestApp.StartAsync(StoreKind.Sqlite));
         await PanelSession.CreateAdmin(trusting.Store, "root");
         await PanelSession.CreateAdmin(plain.Store, "root");
-        _behindProxy = trusting.Own(await SwitchboardProcess.Start(trusting.Store, "--Switchboard:KnownProxies:0=127.0.0.1"));
-        _direct = plain.Own(await SwitchboardProcess.Start(plain.Store));
+        _behindProxy = await trusting.StartServeAsync("--Switchboard:KnownProxies:0=127.0.0.1");
+        _direct = await plain.StartServeAsync();
         return trusting;
     }
 

@@ -20,8 +20,6 @@ public sealed class UserNameRulesTests
 
     private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
 
-    private static Task<JsonObject> Problem(HttpResponseMessage response, HttpStatusCode status, string code) => HostileApp.AssertProblem(response, status, code);
-
     private static long Users(TestStore store) => store.Query(c => c.Scalar<long>("SELECT COUNT(*) FROM users"));
 
     [Fact]
