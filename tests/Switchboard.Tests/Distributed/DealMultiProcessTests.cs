@@ -1,8 +1,4 @@
-using System.Net;
-using System.Net.Http.Json;
-using Switchboard.Storage;
 using Switchboard.Tests.Deals;
-using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Distributed;
 

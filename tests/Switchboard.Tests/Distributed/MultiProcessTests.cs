@@ -1,9 +1,3 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json.Nodes;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
-
 namespace Switchboard.Tests.Distributed;
 
 /// <summary>

@@ -1,6 +1,3 @@
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
-
 namespace Switchboard.Tests.Distributed;
 
 /// <summary>
@@ -9,7 +6,7 @@ namespace Switchboard.Tests.Distributed;
 /// starts (with short leases, so a killed process's work comes back within seconds, and the
 /// executor's claims and ends in the debug log), all stopped at the end.
 /// </summary>
-public abstract class ProcessTestBase(string catalog) : IAsyncLifetime
+public abstract class ProcessTestBase(string catalog) : AppTests
 {
     private static readonly Dictionary<string, string> Fast = new()
     {
@@ -20,37 +17,24 @@ public abstract class ProcessTestBase(string catalog) : IAsyncLifetime
         ["Logging__LogLevel__Switchboard.Execution.JobRunner"] = "Debug",
     };
 
-    private readonly List<SwitchboardProcess> _processes = [];
-
-    protected TestStore Store { get; } = TestStore.Create(StoreKind.Postgres, redis: true);
+    protected TestStore Store => App.Store;
 
     /// <summary>The client's API key and user id (alice, 10,000 credits).</summary>
     protected string Key { get; private set; } = "";
 
     protected string UserId { get; private set; } = "";
 
-    public async Task InitializeAsync()
+    protected override async Task<TestApp> StartAsync()
     {
-        await Infrastructure.Cli.ApplyCatalog(Store, catalog);
-        (UserId, Key) = await Infrastructure.Cli.CreateUser(Store, "alice", 10_000);
-    }
-
-    public async Task DisposeAsync()
-    {
-        foreach (var process in _processes)
-        {
-            await process.DisposeAsync();
-        }
-        await Store.DisposeAsync();
+        var app = await TestApp.StartAsync(StoreKind.Postgres, catalog: catalog, redis: true);
+        var alice = await app.AddUserAsync("alice", 10_000);
+        (UserId, Key) = (alice.Id, alice.Key);
+        return app;
     }
 
     protected Task<SwitchboardProcess> Start(string role, params string[] args) => Start(role, new Dictionary<string, string>(), args);
 
-    /// <summary>Starts a role with <paramref name="environment"/> on top of the short-lease settings.</summary>
-    protected async Task<SwitchboardProcess> Start(string role, IReadOnlyDictionary<string, string> environment, params string[] args)
-    {
-        var process = await SwitchboardProcess.StartRole(Store, role, args, new Dictionary<string, string>(Fast.Concat(environment)));
-        _processes.Add(process);
-        return process;
-    }
+    /// <summary>Starts a role with <paramref name="environment"/> on top of the short-lease settings; stopped with the app.</summary>
+    protected async Task<SwitchboardProcess> Start(string role, IReadOnlyDictionary<string, string> environment, params string[] args) =>
+        await App.StartRoleAsync(role, args, new Dictionary<string, string>(Fast.Concat(environment)));
 }

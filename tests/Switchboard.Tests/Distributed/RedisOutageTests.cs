@@ -1,8 +1,3 @@
-using System.Net;
-using System.Net.Http.Json;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
-
 namespace Switchboard.Tests.Distributed;
 
 /// <summary>
@@ -10,7 +5,7 @@ namespace Switchboard.Tests.Distributed;
 /// request is committed in PostgreSQL before any Redis call), and recon dispatches again what
 /// Redis lost, so every accepted request finishes, charged once.
 /// </summary>
-public sealed class RedisOutageTests : IAsyncLifetime
+public sealed class RedisOutageTests : AppTests
 {
     private const string Catalog = """
         handlers:
@@ -20,31 +15,28 @@ public sealed class RedisOutageTests : IAsyncLifetime
         """;
 
     private readonly RedisServerProcess _redis = new(Directory.CreateTempSubdirectory("sb-redis-").FullName);
-    private TestStore _store = null!;
-    private SwitchboardFactory _app = null!;
     private HttpClient _client = null!;
     private string _userId = "";
 
-    public async Task InitializeAsync()
+    protected override async Task<TestApp> StartAsync()
     {
         await _redis.Start();
-        _store = TestStore.Create(StoreKind.Postgres, redisUri: _redis.Uri);
-        await Infrastructure.Cli.ApplyCatalog(_store, Catalog);
-        (_userId, var key) = await Infrastructure.Cli.CreateUser(_store, "alice", 10_000);
-        _app = new SwitchboardFactory(_store, new() { ["Switchboard:LeaseSeconds"] = "3" });
-        _client = _app.ClientFor(key);
+        var app = await TestApp.StartAsync(StoreKind.Postgres, new() { ["Switchboard:LeaseSeconds"] = "3" }, Catalog, redisUri: _redis.Uri);
+        // The server uses this Redis until it stops.
+        app.Own(_redis, afterServer: true);
+        var alice = await app.AddUserAsync("alice", 10_000);
+        (_userId, _client) = (alice.Id, alice.Client);
+        return app;
     }
 
-    public async Task DisposeAsync()
+    public override async Task DisposeAsync()
     {
-        await _app.DisposeAsync();
-        await _redis.DisposeAsync();
-        await _store.DisposeAsync();
+        await base.DisposeAsync();
         Directory.Delete(_redis.Dir, recursive: true);
     }
 
     private long Count(string status) =>
-        _store.Query(c => c.Scalar<long>("SELECT COUNT(*) FROM requests WHERE status = @s", ("@s", status)));
+        App.Store.Query(c => c.Scalar<long>("SELECT COUNT(*) FROM requests WHERE status = @s", ("@s", status)));
 
     private async Task<List<string>> Submit(int from, int count)
     {
@@ -77,10 +69,10 @@ public sealed class RedisOutageTests : IAsyncLifetime
             () => $"all {ids.Count} to succeed: {Count("succeeded")} did; queued {Count("queued")}, running {Count("running")}", poll: TimeSpan.FromMilliseconds(100));
         foreach (var id in ids)
         {
-            Assert.Equal(1, Ledger.Count(_store, "charge", id));
-            Assert.Equal(0, Ledger.Count(_store, "refund", id));
+            Assert.Equal(1, Ledger.Count(App.Store, "charge", id));
+            Assert.Equal(0, Ledger.Count(App.Store, "refund", id));
         }
-        Assert.Equal(10_000 - 200, Ledger.Balance(_store, _userId));
-        Ledger.AssertBalanced(_store);
+        Assert.Equal(10_000 - 200, Ledger.Balance(App.Store, _userId));
+        Ledger.AssertBalanced(App.Store);
     }
 }

@@ -1,7 +1,4 @@
-using System.Net.Http.Json;
 using Microsoft.Playwright;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Panel;
 
@@ -11,7 +8,7 @@ namespace Switchboard.Tests.Panel;
 /// refused like a wrong password, logout, the dashboard, and a hostile user name shown as text. Users are made with
 /// the CLI, as an operator would; each scenario uses its own user, so lockouts never cross.
 /// </summary>
-public sealed class AdminPanelBrowserTests(Chromium chromium) : IClassFixture<Chromium>, IAsyncLifetime
+public sealed class AdminPanelBrowserTests(Chromium chromium) : AppTests, IClassFixture<Chromium>
 {
     private const string Password = PanelSession.Password;
     private const string Hostile = "<script>alert(1)</script>";
@@ -23,31 +20,23 @@ public sealed class AdminPanelBrowserTests(Chromium chromium) : IClassFixture<Ch
           - {service: text, action: shout, handler: echo.render, price: 1, prompt_template: "Say {word}", create_qty: 1}
         """;
 
-    private readonly TestStore _store = TestStore.Create(StoreKind.Sqlite);
     private SwitchboardProcess? _serve;
     private string _key = "";
 
-    public async Task InitializeAsync()
+    protected override async Task<TestApp> StartAsync()
     {
+        var app = await TestApp.StartAsync(StoreKind.Sqlite);
         foreach (var (name, admin) in new[] { ("root", true), ("ops", true), ("locked", true), ("bob", false) })
         {
-            var (exit, _, error) = await Infrastructure.Cli.Run(_store, admin ? ["users", "create", name, "--admin", "--password", Password] : ["users", "create", name, "--password", Password]);
+            var (exit, _, error) = await Infrastructure.Cli.Run(app.Store, admin ? ["users", "create", name, "--admin", "--password", Password] : ["users", "create", name, "--password", Password]);
             Assert.True(exit == 0, error);
         }
         // Refused as a new name now (UserNames): kept as a stored name from before the rules.
-        await LegacyUsers.Create(_store, Hostile, admin: true, password: Password);
-        await Infrastructure.Cli.ApplyCatalog(_store, Catalog);
-        (_, _key) = await Infrastructure.Cli.CreateUser(_store, "alice", 100);
-        _serve = await SwitchboardProcess.Start(_store);
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_serve is not null)
-        {
-            await _serve.DisposeAsync();
-        }
-        await _store.DisposeAsync();
+        await LegacyUsers.Create(app.Store, Hostile, admin: true, password: Password);
+        await Infrastructure.Cli.ApplyCatalog(app.Store, Catalog);
+        (_, _key) = await Infrastructure.Cli.CreateUser(app.Store, "alice", 100);
+        _serve = await app.StartServeAsync();
+        return app;
     }
 
     private async Task<IPage> Page() => await chromium.NewPage(_serve!.Address!);
@@ -170,7 +159,7 @@ public sealed class AdminPanelBrowserTests(Chromium chromium) : IClassFixture<Ch
             var response = await page.Context.APIRequest.PostAsync("/admin/offers/text/shout/delete", new() { Form = form, MaxRedirects = 0 });
             Assert.Equal(400, response.Status);
             Assert.Contains("nothing was changed", await response.TextAsync());
-            Assert.NotNull(_store.Query(Switchboard.Catalog.CatalogStore.Load).FindOffer("text", "shout"));
+            Assert.NotNull(App.Store.Query(Switchboard.Catalog.CatalogStore.Load).FindOffer("text", "shout"));
         });
     }
 

@@ -1,10 +1,5 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json.Nodes;
 using Microsoft.Playwright;
 using Switchboard.Catalog;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Panel;
 
@@ -13,7 +8,7 @@ namespace Switchboard.Tests.Panel;
 /// with the CLI, a client with credits, and a catalog on <c>openai.chat</c> (so that
 /// <c>echo.render</c> is left for the handler form to create, whatever order the tests run in).
 /// </summary>
-public sealed class CatalogPanelServer : IAsyncLifetime
+public sealed class CatalogPanelServer : PanelServe
 {
     public const string Admin = "root";
 
@@ -28,27 +23,13 @@ public sealed class CatalogPanelServer : IAsyncLifetime
           - {service: misc, action: spare, handler: openai.chat, price: 1, prompt_template: "Spare {x}"}
         """;
 
-    public TestStore Store { get; } = TestStore.Create(StoreKind.Sqlite);
-
-    public SwitchboardProcess Serve { get; private set; } = null!;
-
     public string Key { get; private set; } = "";
 
-    public async Task InitializeAsync()
+    protected override async Task PrepareAsync()
     {
         await PanelSession.CreateAdmin(Store, Admin);
         await Infrastructure.Cli.ApplyCatalog(Store, Catalog);
         (_, Key) = await Infrastructure.Cli.CreateUser(Store, "alice", 1000);
-        Serve = await SwitchboardProcess.Start(Store);
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (Serve is not null)
-        {
-            await Serve.DisposeAsync();
-        }
-        await Store.DisposeAsync();
     }
 }
 

@@ -1,8 +1,5 @@
-using System.Net.Http.Json;
 using Microsoft.Playwright;
 using Switchboard.Config;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Panel;
 
@@ -11,46 +8,41 @@ namespace Switchboard.Tests.Panel;
 /// with author and comment, a diff that never shows a secret, a rollback through its
 /// confirmation, and a resource's slots, calls and budget after requests ran on it.
 /// </summary>
-public sealed class ConfigsAndResourcesBrowserTests(Chromium chromium) : IClassFixture<Chromium>, IAsyncLifetime
+public sealed class ConfigsAndResourcesBrowserTests(Chromium chromium) : AppTests, IClassFixture<Chromium>
 {
     private const string SecretOne = "sk-first-secret";
     private const string SecretTwo = "sk-second-secret";
 
-    private readonly TestStore _store = TestStore.Create(StoreKind.Sqlite);
+    /// <summary>One offer whose handler uses the resource <c>gpu</c> (the panel's header check uses it too).</summary>
+    public const string GpuCatalog = """
+        handlers:
+          - {id: echo.render, credits: 3, resource: gpu}
+        offers:
+          - {service: text, action: shout, handler: echo.render, price: 1, prompt_template: "Say {word}"}
+        """;
+
     private string _boot = "";
     private SwitchboardProcess? _serve;
     private string _key = "";
 
-    public async Task InitializeAsync()
+    protected override async Task<TestApp> StartAsync()
     {
-        _boot = _store.WriteBootstrap("configs.yaml", "", $"fernet_key: {Fernet.GenerateKey()}");
-        await PushConfig("svc_handlers", $"openai:\n  base_url: http://127.0.0.1:1/v1\n  ~api_key: {SecretOne}\n", "--author", "alice", "--comment", "first keys");
-        await PushConfig("svc_handlers", $"openai:\n  base_url: http://127.0.0.1:2/v1\n  ~api_key: {SecretTwo}\n", "--author", "bob", "--comment", "<b>rotated</b>");
-        await PushConfig("resource_map", "resource_map:\n  gpu: {max_concurrent: 2, rpm: 600, credits: 100, period: 1h}\n", "--author", "alice");
-        await PushConfig("resource_map", "resource_map:\n  gpu: {max_concurrent: 2, rpm: 600, credits: 100, period: 1h}\n  cpu: {max_concurrent: 4}\n", "--author", "bob");
-        await PanelSession.CreateAdmin(_store, "root");
-        await Infrastructure.Cli.ApplyCatalog(_store, """
-            handlers:
-              - {id: echo.render, credits: 3, resource: gpu}
-            offers:
-              - {service: text, action: shout, handler: echo.render, price: 1, prompt_template: "Say {word}"}
-            """);
-        (_, _key) = await Infrastructure.Cli.CreateUser(_store, "alice", 100);
-        _serve = await SwitchboardProcess.Start(_store, "--config", _boot);
+        var app = await TestApp.StartAsync(StoreKind.Sqlite);
+        _boot = app.Store.WriteBootstrap("configs.yaml", "", $"fernet_key: {Fernet.GenerateKey()}");
+        await PushConfig(app.Store, "svc_handlers", $"openai:\n  base_url: http://127.0.0.1:1/v1\n  ~api_key: {SecretOne}\n", "--author", "alice", "--comment", "first keys");
+        await PushConfig(app.Store, "svc_handlers", $"openai:\n  base_url: http://127.0.0.1:2/v1\n  ~api_key: {SecretTwo}\n", "--author", "bob", "--comment", "<b>rotated</b>");
+        await PushConfig(app.Store, "resource_map", "resource_map:\n  gpu: {max_concurrent: 2, rpm: 600, credits: 100, period: 1h}\n", "--author", "alice");
+        await PushConfig(app.Store, "resource_map", "resource_map:\n  gpu: {max_concurrent: 2, rpm: 600, credits: 100, period: 1h}\n  cpu: {max_concurrent: 4}\n", "--author", "bob");
+        await PanelSession.CreateAdmin(app.Store, "root");
+        await app.ApplyCatalogAsync(GpuCatalog);
+        (_, _key) = await Infrastructure.Cli.CreateUser(app.Store, "alice", 100);
+        _serve = await app.StartServeAsync("--config", _boot);
+        return app;
     }
 
-    public async Task DisposeAsync()
+    private async Task PushConfig(TestStore store, string id, string yaml, params string[] more)
     {
-        if (_serve is not null)
-        {
-            await _serve.DisposeAsync();
-        }
-        await _store.DisposeAsync();
-    }
-
-    private async Task PushConfig(string id, string yaml, params string[] more)
-    {
-        var file = Path.Combine(_store.Path, $"{id}-{Guid.NewGuid():N}.yaml");
+        var file = Path.Combine(store.Path, $"{id}-{Guid.NewGuid():N}.yaml");
         await File.WriteAllTextAsync(file, yaml);
         var (exit, _, error) = await Infrastructure.Cli.RunArgs(["config", "push", file, "--id", id, .. more, "--config", _boot]);
         Assert.True(exit == 0, error);

@@ -1,7 +1,4 @@
-using System.Net;
 using Switchboard.Admin.Panel;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Panel;
 
@@ -11,14 +8,13 @@ namespace Switchboard.Tests.Panel;
 /// so, at Warning) and stored only as a hash; that password opens the panel,
 /// whose dashboard reads the store of either kind. A second start creates nothing.
 /// </summary>
-public sealed class FirstAdminTests
+public abstract class FirstAdminTests(StoreKind kind)
 {
-    [Theory]
-    [InlineData(StoreKind.Sqlite)]
-    [InlineData(StoreKind.Postgres)]
-    public async Task TheFirstServeOnAnEmptyStoreCreatesAnAdminWhosePasswordOpensThePanel(StoreKind kind)
+    [Fact]
+    public async Task TheFirstServeOnAnEmptyStoreCreatesAnAdminWhosePasswordOpensThePanel()
     {
-        await using var store = TestStore.Create(kind);
+        await using var app = await TestApp.StartAsync(kind);
+        var store = app.Store;
         string password;
         await using (var serve = await SwitchboardProcess.Start(store))
         {
@@ -57,3 +53,7 @@ public sealed class FirstAdminTests
         }
     }
 }
+
+public sealed class FirstAdminOnSqlite() : FirstAdminTests(StoreKind.Sqlite);
+
+public sealed class FirstAdminOnPostgres() : FirstAdminTests(StoreKind.Postgres);

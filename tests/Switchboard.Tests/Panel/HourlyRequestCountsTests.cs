@@ -1,6 +1,4 @@
 using Switchboard.Admin.Panel;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Panel;
 
@@ -9,25 +7,24 @@ namespace Switchboard.Tests.Panel;
 /// stores; settled hours are counted once per process, so a load reads only the last two hours
 /// (and any hour since the first one with a request still unfinished).
 /// </summary>
-public abstract class HourlyRequestCountsTests(StoreKind kind) : IAsyncLifetime
+public abstract class HourlyRequestCountsTests(StoreKind kind) : AppTests
 {
     private const long Hour = 3_600_000;
 
     // 10:30 on some day: the chart's hours run from 11:00 the day before to the current 10:00–11:00.
     private static readonly long Now = (DateTimeOffset.Parse("2026-11-26T10:30:00Z", System.Globalization.CultureInfo.InvariantCulture)).ToUnixTimeMilliseconds();
 
-    private readonly TestStore _store = TestStore.Create(kind);
     private int _n;
 
-    public async Task InitializeAsync()
+    protected override async Task<TestApp> StartAsync()
     {
-        await _store.Store.WriteAsync(c => c.Execute("INSERT INTO users (id, name, credits, created_at) VALUES ('u1', 'alice', 0, 0)"));
+        var app = await TestApp.StartAsync(kind);
+        await app.Store.Store.WriteAsync(c => c.Execute("INSERT INTO users (id, name, credits, created_at) VALUES ('u1', 'alice', 0, 0)"));
+        return app;
     }
 
-    public async Task DisposeAsync() => await _store.DisposeAsync();
-
     /// <summary>Free requests (nothing for the credits audit to say) made at <paramref name="at"/>.</summary>
-    private Task Made(long at, int count, string status = "succeeded") => _store.Store.WriteAsync(c =>
+    private Task Made(long at, int count, string status = "succeeded") => App.Store.Store.WriteAsync(c =>
     {
         for (var i = 0; i < count; i++)
         {
@@ -51,7 +48,7 @@ public abstract class HourlyRequestCountsTests(StoreKind kind) : IAsyncLifetime
         await Made(current + 60_000, 3);             // 10:01: the current hour.
         await Made(current + 29 * 60_000, 1, "failed");
 
-        var (total, failed) = new HourlyRequestCounts(_store.Store).Last(Now);
+        var (total, failed) = new HourlyRequestCounts(App.Store.Store).Last(Now);
 
         Assert.Equal(24, total.Length);
         Assert.Equal((3, 1), (total[0], failed[0]));
@@ -67,7 +64,7 @@ public abstract class HourlyRequestCountsTests(StoreKind kind) : IAsyncLifetime
         var current = Now / Hour * Hour;
         await Made(current - 5 * Hour, 5);
         await Made(current - Hour + 1, 2);
-        var counts = new HourlyRequestCounts(_store.Store);
+        var counts = new HourlyRequestCounts(App.Store.Store);
         Assert.Equal(7, counts.Last(Now).Total.Sum());
         Assert.Equal(24, counts.HoursCountedLastLoad);
 
@@ -89,7 +86,7 @@ public abstract class HourlyRequestCountsTests(StoreKind kind) : IAsyncLifetime
         Assert.Equal(2, counts.HoursCountedLastLoad);
 
         // Another process counts everything afresh.
-        Assert.Equal(10, new HourlyRequestCounts(_store.Store).Last(Now + Hour).Total.Sum());
+        Assert.Equal(10, new HourlyRequestCounts(App.Store.Store).Last(Now + Hour).Total.Sum());
     }
 
     [Fact]
@@ -98,7 +95,7 @@ public abstract class HourlyRequestCountsTests(StoreKind kind) : IAsyncLifetime
         var current = Now / Hour * Hour;
         await Made(current - 5 * Hour, 2);
         await Made(current - 8 * Hour, 1, "queued");
-        var counts = new HourlyRequestCounts(_store.Store);
+        var counts = new HourlyRequestCounts(App.Store.Store);
         var (total, failed) = counts.Last(Now);
         Assert.Equal((1, 0), (total[15], failed[15]));
         Assert.Equal(24, counts.HoursCountedLastLoad);
@@ -106,7 +103,7 @@ public abstract class HourlyRequestCountsTests(StoreKind kind) : IAsyncLifetime
         counts.Last(Now);
         Assert.Equal(9, counts.HoursCountedLastLoad);
 
-        await _store.Store.WriteAsync(c => c.Execute("UPDATE requests SET status = 'failed' WHERE status = 'queued'"));
+        await App.Store.Store.WriteAsync(c => c.Execute("UPDATE requests SET status = 'failed' WHERE status = 'queued'"));
         (total, failed) = counts.Last(Now + 60_000);
         Assert.Equal((1, 1), (total[15], failed[15]));
         Assert.Equal(2, total[18]);

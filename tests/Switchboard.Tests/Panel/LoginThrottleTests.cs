@@ -1,6 +1,4 @@
 using Switchboard.Admin.Panel;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Panel;
 
@@ -9,7 +7,7 @@ namespace Switchboard.Tests.Panel;
 /// one store stand for two api processes, so failures counted by one lock the name out on the
 /// other.
 /// </summary>
-public abstract class LoginThrottleTests(StoreKind kind) : IAsyncLifetime
+public abstract class LoginThrottleTests(StoreKind kind) : AppTests
 {
     private sealed class ManualClock : TimeProvider
     {
@@ -18,14 +16,11 @@ public abstract class LoginThrottleTests(StoreKind kind) : IAsyncLifetime
         public override DateTimeOffset GetUtcNow() => Now;
     }
 
-    private readonly TestStore _store = TestStore.Create(kind);
     private readonly ManualClock _clock = new();
 
-    public Task InitializeAsync() => Task.CompletedTask;
+    protected override Task<TestApp> StartAsync() => TestApp.StartAsync(kind);
 
-    public async Task DisposeAsync() => await _store.DisposeAsync();
-
-    private LoginThrottle Throttle() => new(_store.Store, _clock);
+    private LoginThrottle Throttle() => new(App.Store.Store, _clock);
 
     private const string Here = "192.0.2.1";
     private const string There = "198.51.100.7";
@@ -134,7 +129,7 @@ public abstract class LoginThrottleTests(StoreKind kind) : IAsyncLifetime
         _clock.Now += TimeSpan.FromMinutes(6);
         await throttle.TryReserve("root", Here);
         // One row for root from Here, one for root from anywhere.
-        Assert.Equal(2L, _store.Query(c => c.Scalar<long>("SELECT COUNT(*) FROM login_failures")));
+        Assert.Equal(2L, App.Store.Query(c => c.Scalar<long>("SELECT COUNT(*) FROM login_failures")));
     }
 }
 

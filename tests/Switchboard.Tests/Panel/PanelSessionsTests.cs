@@ -1,7 +1,4 @@
-using System.Net;
-using Switchboard.Storage;
 using Switchboard.Tests.Distributed;
-using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Panel;
 

@@ -1,9 +1,4 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json.Nodes;
 using Microsoft.Playwright;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Panel;
 
@@ -12,18 +7,14 @@ namespace Switchboard.Tests.Panel;
 /// with keys, and a catalog whose handler names the resource <c>gate</c> (not in the resource
 /// map at first, so nothing waits; a test gives it a budget of 0 to keep a request queued).
 /// </summary>
-public sealed class RequestsPanelServe : IAsyncLifetime
+public sealed class RequestsPanelServe : PanelServe
 {
     public const string Hostile = "<img src=x onerror=alert(1)>";
     public const string Script = "<script>alert(2)</script>";
 
-    public TestStore Store { get; } = TestStore.Create(StoreKind.Sqlite);
-
-    public SwitchboardProcess Serve { get; private set; } = null!;
-
     public Dictionary<string, (string Id, string Key)> Users { get; } = [];
 
-    public async Task InitializeAsync()
+    protected override async Task PrepareAsync()
     {
         await PanelSession.CreateAdmin(Store, "root");
         await Infrastructure.Cli.ApplyCatalog(Store, """
@@ -43,16 +34,6 @@ public sealed class RequestsPanelServe : IAsyncLifetime
             // The hostile name is refused as a new name now (UserNames): kept as a stored name from before the rules.
             Users[name] = name == Hostile ? await LegacyUsers.Create(Store, name, 100) : await Infrastructure.Cli.CreateUser(Store, name, 100);
         }
-        Serve = await SwitchboardProcess.Start(Store);
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (Serve is not null)
-        {
-            await Serve.DisposeAsync();
-        }
-        await Store.DisposeAsync();
     }
 }
 

@@ -1,35 +1,19 @@
 using Microsoft.Playwright;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Panel;
 
 /// <summary>One <c>switchboard serve</c> (SQLite) for the Users page's browser tests, with an admin to log in as.</summary>
-public sealed class UsersPanelServe : IAsyncLifetime
+public sealed class UsersPanelServe : PanelServe
 {
     public const string Hostile = "<img src=x onerror=alert(1)>";
 
-    public TestStore Store { get; } = TestStore.Create(StoreKind.Sqlite);
-
-    public SwitchboardProcess Serve { get; private set; } = null!;
-
-    public async Task InitializeAsync()
+    protected override async Task PrepareAsync()
     {
         await PanelSession.CreateAdmin(Store, "root");
         await Infrastructure.Cli.CreateUser(Store, "erin", 10);
         await Infrastructure.Cli.CreateUser(Store, "fay", 0);
         // Refused as a new name now (UserNames): kept as a stored name from before the rules.
         await LegacyUsers.Create(Store, Hostile, 3);
-        Serve = await SwitchboardProcess.Start(Store);
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (Serve is not null)
-        {
-            await Serve.DisposeAsync();
-        }
-        await Store.DisposeAsync();
     }
 }
 

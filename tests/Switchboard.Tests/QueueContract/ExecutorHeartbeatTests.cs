@@ -1,9 +1,7 @@
-using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging.Abstractions;
 using StackExchange.Redis;
 using Switchboard.Execution;
 using Switchboard.Queue;
-using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.QueueContract;
 

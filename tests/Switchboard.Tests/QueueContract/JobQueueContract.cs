@@ -26,18 +26,7 @@ public abstract class JobQueueContract : IAsyncLifetime
 
     protected static JobMessage Message(int run = 1) => new($"req_{Guid.NewGuid():N}", run);
 
-    protected async Task<JobDelivery?> ReadWithin(TimeSpan within)
-    {
-        using var cts = new CancellationTokenSource(within);
-        try
-        {
-            return await Queue.ReadAsync(cts.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            return null;
-        }
-    }
+    protected Task<JobDelivery?> ReadWithin(TimeSpan within) => QueueReads.ReadWithin(Queue, within);
 
     protected async Task<JobDelivery> Read() =>
         await ReadWithin(TimeSpan.FromSeconds(5)) ?? throw new Xunit.Sdk.XunitException("no message within 5 s");
@@ -198,20 +187,11 @@ public sealed class InProcessJobQueueContractTests : JobQueueContract
 [Collection(RedisCollection.Name)]
 public sealed class RedisJobQueueContractTests : JobQueueContract
 {
-    private StackExchange.Redis.IConnectionMultiplexer _redis = null!;
+    private RedisTestQueue _redis = null!;
 
-    protected override async Task<IJobQueue> CreateQueue()
-    {
-        var settings = RedisTestServer.Settings();
-        _redis = await RedisTestServer.Connect(settings);
-        return RedisTestServer.FastQueue(_redis, settings);
-    }
+    protected override async Task<IJobQueue> CreateQueue() => (_redis = await RedisTestQueue.Open()).Queue;
 
-    protected override Task Sent() => ((RedisJobQueue)Queue).FlushAsync();
+    protected override Task Sent() => _redis.Queue.FlushAsync();
 
-    protected override async Task DisposeQueue()
-    {
-        await ((RedisJobQueue)Queue).DisposeAsync();
-        await _redis.DisposeAsync();
-    }
+    protected override Task DisposeQueue() => _redis.DisposeAsync().AsTask();
 }

@@ -3,7 +3,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using StackExchange.Redis;
 using Switchboard.Queue;
-using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.QueueContract;
 
@@ -39,18 +38,7 @@ public sealed class RedisJobQueueTests : IAsyncLifetime
 
     private static JobMessage Message() => new($"req_{Guid.NewGuid():N}", 1);
 
-    private static async Task<JobDelivery?> ReadWithin(IJobQueue queue, TimeSpan within)
-    {
-        using var cts = new CancellationTokenSource(within);
-        try
-        {
-            return await queue.ReadAsync(cts.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            return null;
-        }
-    }
+    private static Task<JobDelivery?> ReadWithin(IJobQueue queue, TimeSpan within) => QueueReads.ReadWithin(queue, within);
 
     [Fact]
     public async Task AnEntryReadByAConsumerThatDiesIsDeliveredToAnotherAfterTheReclaimTime()

@@ -3,7 +3,6 @@ using Microsoft.Extensions.Logging.Abstractions;
 using StackExchange.Redis;
 using Switchboard.Queue;
 using Switchboard.Recon;
-using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.QueueContract;
 

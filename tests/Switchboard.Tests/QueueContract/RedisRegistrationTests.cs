@@ -3,7 +3,6 @@ using Microsoft.Extensions.Hosting;
 using Switchboard.Hosting;
 using Switchboard.Queue;
 using Switchboard.Recon;
-using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.QueueContract;
 

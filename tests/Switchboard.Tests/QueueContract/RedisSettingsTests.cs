@@ -1,4 +1,3 @@
-using System.Net;
 using StackExchange.Redis;
 using Switchboard.Queue;
 

@@ -1,8 +1,6 @@
-using System.Net;
 using System.Net.Sockets;
 using StackExchange.Redis;
 using Switchboard.Queue;
-using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.QueueContract;
 

@@ -1,28 +1,20 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json.Nodes;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
-
 namespace Switchboard.Tests.ResourceGates;
 
 /// <summary>The same limits in the embedded default (one process, in-process gate), and the API's reject mode.</summary>
 [Collection(LoadSensitiveCollection.Name)]
-public sealed class EmbeddedLimitsTests : IAsyncLifetime
+public sealed class EmbeddedLimitsTests : AppTests
 {
-    private readonly TestStore _store = TestStore.Create(StoreKind.Sqlite);
     private FakeOpenAi _upstream = null!;
-    private SwitchboardFactory _app = null!;
     private HttpClient _client = null!;
     private string _userId = "";
 
-    public async Task InitializeAsync()
+    protected override async Task<TestApp> StartAsync()
     {
-        _upstream = await FakeOpenAi.StartAsync();
-        string key;
-        (_userId, key) = await Infrastructure.Cli.CreateUser(_store, "alice", 10_000);
-        await Infrastructure.Cli.PushOpenAiEndpoint(_store, _upstream.BaseUrl);
-        await Infrastructure.Cli.ApplyCatalog(_store, $$"""
+        var app = await TestApp.StartAsync(StoreKind.Sqlite);
+        _upstream = app.Own(await FakeOpenAi.StartAsync());
+        var alice = await app.AddUserAsync("alice", 10_000);
+        await Infrastructure.Cli.PushOpenAiEndpoint(app.Store, _upstream.BaseUrl);
+        await app.ApplyCatalogAsync($$"""
             handlers:
               - {id: openai.chat, credits: 2, resource: api}
               - {id: echo.render, credits: 1, resource: scarce}
@@ -30,23 +22,16 @@ public sealed class EmbeddedLimitsTests : IAsyncLifetime
               - {service: chat, action: ask, handler: openai.chat, price: 1, prompt_template: "Q {n}", params: {model: m} }
               - {service: text, action: say, handler: echo.render, price: 3, prompt_template: "Say {n}"}
             """);
-        var file = Path.Combine(_store.Path, "resources.yaml");
+        var file = Path.Combine(app.Store.Path, "resources.yaml");
         await File.WriteAllTextAsync(file, """
             resource_map:
               api: {max_concurrent: 4, credits: 100000, period: 1h}
               scarce: {credits: 2, period: 1h, on_exhausted: reject}
             """);
-        var (exit, _, error) = await Infrastructure.Cli.Run(_store, "config", "push", file, "--id", "resource_map");
+        var (exit, _, error) = await app.CliAsync("config", "push", file, "--id", "resource_map");
         Assert.True(exit == 0, error);
-        _app = new SwitchboardFactory(_store);
-        _client = _app.ClientFor(key);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _app.DisposeAsync();
-        await _upstream.DisposeAsync();
-        await _store.DisposeAsync();
+        (_userId, _client) = (alice.Id, alice.Client);
+        return app;
     }
 
     [Fact]
@@ -89,15 +74,15 @@ public sealed class EmbeddedLimitsTests : IAsyncLifetime
         Assert.True(waiting["eta_s"]!.GetValue<double>() >= 0);
         Assert.InRange(_upstream.MaxInFlight, 1, 4);
         Assert.True(_upstream.AverageInFlight >= 2.5, $"the upstream averaged {_upstream.AverageInFlight:0.00} calls in flight");
-        Assert.Equal(10_000 - 60, Ledger.Balance(_store, _userId));
-        Ledger.AssertBalanced(_store);
+        Assert.Equal(10_000 - 60, Ledger.Balance(App.Store, _userId));
+        Ledger.AssertBalanced(App.Store);
     }
 
     [Fact]
     public async Task AdminsSeeEachResourceWithItsLimitsAndState()
     {
-        var admin = await Infrastructure.Cli.Json(_store, "users", "create", "boss", "--admin");
-        var adminClient = _app.ClientFor(admin["api_key"]!.GetValue<string>());
+        var admin = await Infrastructure.Cli.Json(App.Store, "users", "create", "boss", "--admin");
+        var adminClient = App.ClientFor(admin["api_key"]!.GetValue<string>());
         var accepted = await _client.PostAsJsonAsync("/svc/text/say/", new { n = 1 });
         await SwitchboardFactory.WaitForEnd(_client, await SwitchboardFactory.IdOf(accepted));
 
@@ -133,7 +118,7 @@ public sealed class EmbeddedLimitsTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
             await SwitchboardFactory.WaitForEnd(_client, await SwitchboardFactory.IdOf(accepted));
         }
-        var balance = Ledger.Balance(_store, _userId);
+        var balance = Ledger.Balance(App.Store, _userId);
 
         var refused = await _client.PostAsJsonAsync("/svc/text/say/", new { n = 99 });
 
@@ -144,7 +129,7 @@ public sealed class EmbeddedLimitsTests : IAsyncLifetime
         Assert.Equal("scarce", problem["resource"]!.GetValue<string>());
         var retryAfter = refused.Headers.RetryAfter!.Delta!.Value;
         Assert.InRange(retryAfter, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1));
-        Assert.Equal(balance, Ledger.Balance(_store, _userId));
-        Ledger.AssertBalanced(_store);
+        Assert.Equal(balance, Ledger.Balance(App.Store, _userId));
+        Ledger.AssertBalanced(App.Store);
     }
 }

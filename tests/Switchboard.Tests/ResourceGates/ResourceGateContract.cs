@@ -1,7 +1,6 @@
 using Switchboard.Config;
 using Switchboard.Queue;
 using Switchboard.Resources;
-using Switchboard.Tests.Infrastructure;
 using Switchboard.Tests.QueueContract;
 
 namespace Switchboard.Tests.ResourceGates;
@@ -34,17 +33,12 @@ public abstract class ResourceGateContract : IAsyncLifetime
 
     private async Task<JobMessage?> Delivered(TimeSpan within)
     {
-        using var cts = new CancellationTokenSource(within);
-        try
-        {
-            var delivery = await Queue.ReadAsync(cts.Token);
-            await Queue.AckAsync(delivery);
-            return delivery.Message;
-        }
-        catch (OperationCanceledException)
+        if (await QueueReads.ReadWithin(Queue, within) is not { } delivery)
         {
             return null;
         }
+        await Queue.AckAsync(delivery);
+        return delivery.Message;
     }
 
     [Fact]
@@ -222,20 +216,15 @@ public sealed class InProcessResourceGateTests : ResourceGateContract
 [Collection(RedisCollection.Name)]
 public sealed class RedisResourceGateTests : ResourceGateContract
 {
-    private StackExchange.Redis.IConnectionMultiplexer _redis = null!;
+    private RedisTestQueue _redis = null!;
 
     protected override async Task<(IResourceGate, IJobQueue)> Create()
     {
-        var settings = RedisTestServer.Settings();
-        _redis = await RedisTestServer.Connect(settings);
-        return (new RedisResourceGate(_redis, settings), RedisTestServer.FastQueue(_redis, settings));
+        _redis = await RedisTestQueue.Open();
+        return (new RedisResourceGate(_redis.Redis, _redis.Settings), _redis.Queue);
     }
 
-    protected override async Task DisposeGate()
-    {
-        await ((RedisJobQueue)Queue).DisposeAsync();
-        await _redis.DisposeAsync();
-    }
+    protected override Task DisposeGate() => _redis.DisposeAsync().AsTask();
 
     /// <summary>Fail closed: with Redis gone, an acquisition is an error (the job waits), never a slot.</summary>
     [Fact]

@@ -1,44 +1,24 @@
-using System.Net;
-using System.Net.Http.Json;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
-
 namespace Switchboard.Tests.ResourceGates;
 
 /// <summary>What happens to jobs while they wait in a lane: cancelled, or their resource removed from the map.</summary>
-public sealed class WaitingJobTests : IAsyncLifetime
+public sealed class WaitingJobTests : AppTests
 {
-    private readonly TestStore _store = TestStore.Create(StoreKind.Sqlite);
-    private SwitchboardFactory _app = null!;
     private HttpClient _client = null!;
 
-    public async Task InitializeAsync()
+    protected override async Task<TestApp> StartAsync()
     {
-        var (_, key) = await Infrastructure.Cli.CreateUser(_store, "alice", 1000);
-        await Infrastructure.Cli.ApplyCatalog(_store, """
+        var app = await TestApp.StartAsync(StoreKind.Sqlite);
+        var alice = await app.AddUserAsync("alice", 1000);
+        await app.ApplyCatalogAsync("""
             handlers:
               - {id: echo.render, credits: 1, resource: one}
             offers:
               - {service: text, action: slow, handler: echo.render, price: 2, prompt_template: "Slowly {n}", params: {delay_ms: 1500}}
               - {service: text, action: quick, handler: echo.render, price: 1, prompt_template: "Quickly {n}"}
             """);
-        await PushResources("resource_map:\n  one: {max_concurrent: 1}\n");
-        _app = new SwitchboardFactory(_store);
-        _client = _app.ClientFor(key);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _app.DisposeAsync();
-        await _store.DisposeAsync();
-    }
-
-    private async Task PushResources(string yaml)
-    {
-        var file = Path.Combine(_store.Path, $"resources-{Guid.NewGuid():N}.yaml");
-        await File.WriteAllTextAsync(file, yaml);
-        var (exit, _, error) = await Infrastructure.Cli.Run(_store, "config", "push", file, "--id", "resource_map");
-        Assert.True(exit == 0, error);
+        await app.PushConfigAsync("resource_map", "resource_map:\n  one: {max_concurrent: 1}\n");
+        _client = alice.Client;
+        return app;
     }
 
     private async Task<string> Submit(string action, int n)
@@ -81,7 +61,7 @@ public sealed class WaitingJobTests : IAsyncLifetime
             await WaitUntilParked(id);
         }
 
-        await PushResources("resource_map: {}\n");
+        await App.PushConfigAsync("resource_map", "resource_map: {}\n");
 
         // Sent on before the slow one finished: no longer limited, and never stranded.
         foreach (var id in waiting)

@@ -1,9 +1,4 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json.Nodes;
 using Switchboard.Credits;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Security;
 
@@ -13,20 +8,19 @@ namespace Switchboard.Tests.Security;
 /// and the read goes through indexes over that range of created_at only, on both stores (a table of ten years
 /// of requests, as the old 3660d bound allowed to read in one call).
 /// </summary>
-public abstract class AccountPeriodTests(StoreKind kind) : IAsyncLifetime
+public abstract class AccountPeriodTests(StoreKind kind) : AppTests
 {
     private const int Rows = 10_000;
     private static readonly long Day = (long)TimeSpan.FromDays(1).TotalMilliseconds;
 
-    private readonly TestStore _store = TestStore.Create(kind);
-
-    public Task InitializeAsync()
+    protected override async Task<TestApp> StartAsync()
     {
+        var app = await TestApp.StartAsync(kind);
         // Ten years of requests, evenly spread, nine in ten of them u1's, each with its charge.
         var now = Clock.NowMs();
         // Requests without a purchase behind them: only the query's plan and counts are looked at.
-        _store.SkipAuditBecause("synthetic requests and zero charges for a query plan");
-        _store.Store.Write(c =>
+        app.Store.SkipAuditBecause("synthetic requests and zero charges for a query plan");
+        app.Store.Store.Write(c =>
         {
             c.Execute("INSERT INTO users (id, name, credits, created_at) VALUES ('u1', 'many', 0, 0), ('u2', 'rare', 0, 0)");
             for (var i = 0; i < Rows; i++)
@@ -46,12 +40,10 @@ public abstract class AccountPeriodTests(StoreKind kind) : IAsyncLifetime
             c.Execute("ANALYZE");
             return 0;
         });
-        return Task.CompletedTask;
+        return app;
     }
 
-    public async Task DisposeAsync() => await _store.DisposeAsync();
-
-    private string Plan(long from) => _store.Query(c =>
+    private string Plan(long from) => App.Store.Query(c =>
     {
         using var command = c.Sql((kind == StoreKind.Postgres ? "EXPLAIN " : "EXPLAIN QUERY PLAN ") + AccountEndpoints.OffersSql, ("@u", "u1"), ("@from", from));
         using var reader = command.ExecuteReader();
@@ -80,8 +72,8 @@ public abstract class AccountPeriodTests(StoreKind kind) : IAsyncLifetime
     public void TheReadCountsOnlyTheRequestsOfThePeriod()
     {
         var from = Clock.NowMs() - (long)AccountEndpoints.MaxPeriod.TotalMilliseconds;
-        var offers = _store.Query(c => AccountEndpoints.Offers(c, "u1", from));
-        var expected = _store.Query(c => c.Scalar<long>("SELECT COUNT(*) FROM requests WHERE user_id = 'u1' AND created_at >= @from", ("@from", from)));
+        var offers = App.Store.Query(c => AccountEndpoints.Offers(c, "u1", from));
+        var expected = App.Store.Query(c => c.Scalar<long>("SELECT COUNT(*) FROM requests WHERE user_id = 'u1' AND created_at >= @from", ("@from", from)));
 
         Assert.InRange(expected, 1, Rows / 30); // 90 of 3660 days: about 2.5 % of the table.
         Assert.Equal(expected, Assert.Single(offers).Requests);
@@ -93,27 +85,15 @@ public sealed class AccountPeriodOnSqlite() : AccountPeriodTests(StoreKind.Sqlit
 public sealed class AccountPeriodOnPostgres() : AccountPeriodTests(StoreKind.Postgres);
 
 /// <summary>The bound as the client meets it: 90d answers, 91d (and the old 3660d) is 400 <c>invalid_since</c>.</summary>
-public sealed class AccountPeriodBoundTests : IAsyncLifetime
+public sealed class AccountPeriodBoundTests : AppTests
 {
-    private readonly TestStore _store = TestStore.Create(StoreKind.Sqlite);
-    private SwitchboardFactory? _app;
     private HttpClient? _client;
 
-    public async Task InitializeAsync()
+    protected override async Task<TestApp> StartAsync()
     {
-        var (_, key) = await Infrastructure.Cli.CreateUser(_store, "alice", 10);
-        _app = new SwitchboardFactory(_store);
-        _client = _app.ClientFor(key);
-    }
-
-    public async Task DisposeAsync()
-    {
-        _client?.Dispose();
-        if (_app is not null)
-        {
-            await _app.DisposeAsync();
-        }
-        await _store.DisposeAsync();
+        var app = await TestApp.StartAsync(StoreKind.Sqlite);
+        _client = (await app.AddUserAsync("alice", 10)).Client;
+        return app;
     }
 
     [Theory]

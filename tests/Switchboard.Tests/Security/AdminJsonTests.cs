@@ -1,6 +1,3 @@
-using System.Net;
-using Switchboard.Storage;
-
 namespace Switchboard.Tests.Security;
 
 /// <summary>

@@ -1,6 +1,4 @@
 using Switchboard.Config;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Security;
 
@@ -9,24 +7,22 @@ namespace Switchboard.Tests.Security;
 /// <c>~</c> secret or an environment variable's value placed at a number, duration or choice key
 /// must not reach the CLI's output, the logs or a process's start-up error.
 /// </summary>
-public sealed class ConfigErrorEchoTests : IAsyncLifetime
+public sealed class ConfigErrorEchoTests : AppTests
 {
     private const string Secret = "sk-live-4242424242";
     private const string DigitSecret = "987654321987";
-    private readonly TestStore _dir = TestStore.Create(StoreKind.Sqlite);
     private string _boot = "";
 
-    public Task InitializeAsync()
+    protected override async Task<TestApp> StartAsync()
     {
-        _boot = _dir.WriteBootstrap("configs.yaml", "", $"fernet_key: {Fernet.GenerateKey()}");
-        return Task.CompletedTask;
+        var app = await TestApp.StartAsync(StoreKind.Sqlite);
+        _boot = app.Store.WriteBootstrap("configs.yaml", "", $"fernet_key: {Fernet.GenerateKey()}");
+        return app;
     }
-
-    public async Task DisposeAsync() => await _dir.DisposeAsync();
 
     private async Task<(int Exit, string Out, string Err)> Push(string id, string yaml)
     {
-        var file = Path.Combine(_dir.Path, $"{id}.yaml");
+        var file = Path.Combine(App.Store.Path, $"{id}.yaml");
         await File.WriteAllTextAsync(file, yaml);
         return await Infrastructure.Cli.RunArgs("config", "push", file, "--id", id, "--config", _boot);
     }

@@ -1,6 +1,4 @@
 using Switchboard.Config;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Security;
 
@@ -10,27 +8,17 @@ namespace Switchboard.Tests.Security;
 /// that an older version left wider are narrowed at the next start, and that is logged.
 /// </summary>
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")] // Unix file modes; Windows has ACLs instead
-public sealed class DataAtRestTests : IAsyncLifetime
+public sealed class DataAtRestTests : AppTests
 {
     private const UnixFileMode Folder = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
     private const UnixFileMode File600 = UnixFileMode.UserRead | UnixFileMode.UserWrite;
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
 
-    private readonly TestStore _store = TestStore.Create(StoreKind.Sqlite);
     private SwitchboardProcess? _serve;
 
-    public Task InitializeAsync() => Task.CompletedTask;
+    protected override Task<TestApp> StartAsync() => TestApp.StartAsync(StoreKind.Sqlite);
 
-    public async Task DisposeAsync()
-    {
-        if (_serve is not null)
-        {
-            await _serve.DisposeAsync();
-        }
-        await _store.DisposeAsync();
-    }
-
-    private string Fresh(string name) => Path.Combine(_store.Path, name, "data");
+    private string Fresh(string name) => Path.Combine(App.Store.Path, name, "data");
 
     private static void AssertMode(UnixFileMode expected, string path) =>
         Assert.True(File.GetUnixFileMode(path) == expected, $"{Path.GetFileName(path)} is {File.GetUnixFileMode(path)}, expected {expected}");
@@ -38,7 +26,7 @@ public sealed class DataAtRestTests : IAsyncLifetime
     /// <summary>serve on <paramref name="data"/>; a look at the login page makes it create its panel keys, sealed with fernet.key.</summary>
     private async Task ServeUntilKeyFile(string data)
     {
-        _serve = await SwitchboardProcess.Start(_store, "--data", data);
+        _serve = await App.StartServeAsync("--data", data);
         using var client = new HttpClient { BaseAddress = _serve.Address, Timeout = TimeSpan.FromSeconds(10) };
         (await client.GetAsync("/admin/login")).EnsureSuccessStatusCode();
         await Wait.Until(() => File.Exists(Path.Combine(data, "fernet.key")), Timeout, "serve to make fernet.key");

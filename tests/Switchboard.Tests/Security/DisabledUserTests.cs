@@ -1,9 +1,3 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json.Nodes;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
-
 namespace Switchboard.Tests.Security;
 
 /// <summary>
@@ -12,25 +6,17 @@ namespace Switchboard.Tests.Security;
 /// API disables, enables, grants and removes admin rights with problem+json errors, and never
 /// leaves the deployment without an enabled admin.
 /// </summary>
-public abstract class DisabledUserTests(StoreKind kind) : IAsyncLifetime
+public abstract class DisabledUserTests(StoreKind kind) : AppTests
 {
-    private readonly TestStore _store = TestStore.Create(kind);
-    private SwitchboardFactory _app = null!;
     private string _alice = "";
     private HttpClient _root = null!;
 
-    public async Task InitializeAsync()
+    protected override async Task<TestApp> StartAsync()
     {
-        (_, _alice) = await Infrastructure.Cli.CreateUser(_store, "alice", 10);
-        var root = await Infrastructure.Cli.Json(_store, "users", "create", "root", "--admin");
-        _app = new SwitchboardFactory(_store);
-        _root = _app.ClientFor(root["api_key"]!.GetValue<string>());
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _app.DisposeAsync();
-        await _store.DisposeAsync();
+        var app = await TestApp.StartAsync(kind);
+        _alice = (await app.AddUserAsync("alice", 10)).Key;
+        _root = (await app.AddAdminAsync("root")).Client;
+        return app;
     }
 
     private Task<HttpStatusCode> UntilMe(string key, HttpStatusCode wanted) => Until(key, "/svc/me/", wanted);
@@ -38,7 +24,7 @@ public abstract class DisabledUserTests(StoreKind kind) : IAsyncLifetime
     /// <summary>Polls until <paramref name="path"/> answers <paramref name="wanted"/> (processes reload keys within a poll interval); fails after 15 s.</summary>
     private async Task<HttpStatusCode> Until(string key, string path, HttpStatusCode wanted)
     {
-        using var client = _app.ClientFor(key);
+        var client = App.ClientFor(key);
         return await Wait.ForValue(async () => (await client.GetAsync(path)).StatusCode, wanted, TimeSpan.FromSeconds(15), $"the status of {path}");
     }
 
@@ -47,10 +33,10 @@ public abstract class DisabledUserTests(StoreKind kind) : IAsyncLifetime
     {
         Assert.Equal(HttpStatusCode.OK, await UntilMe(_alice, HttpStatusCode.OK));
 
-        await PanelApps.Ok(_store, "users", "disable", "alice");
+        await PanelApps.Ok(App.Store, "users", "disable", "alice");
         Assert.Equal(HttpStatusCode.Unauthorized, await UntilMe(_alice, HttpStatusCode.Unauthorized));
 
-        await PanelApps.Ok(_store, "users", "enable", "alice");
+        await PanelApps.Ok(App.Store, "users", "enable", "alice");
         Assert.Equal(HttpStatusCode.OK, await UntilMe(_alice, HttpStatusCode.OK));
     }
 
@@ -86,7 +72,7 @@ public abstract class DisabledUserTests(StoreKind kind) : IAsyncLifetime
         var missing = await _root.PostAsync("/admin/api/users/nobody/disable", null);
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
         Assert.Equal("user_not_found", (await missing.Content.ReadFromJsonAsync<JsonObject>())!["code"]!.GetValue<string>());
-        var (exit, _, error) = await Infrastructure.Cli.Run(_store, "users", "disable", "root");
+        var (exit, _, error) = await Infrastructure.Cli.Run(App.Store, "users", "disable", "root");
         Assert.Equal(1, exit);
         Assert.Contains("last enabled admin", error);
         Assert.Equal(HttpStatusCode.OK, (await _root.GetAsync("/admin/api/users")).StatusCode);

@@ -1,8 +1,4 @@
-using System.Net;
 using System.Text;
-using System.Text.Json.Nodes;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Security;
 
@@ -24,35 +20,29 @@ public sealed class HostileApp : IAsyncDisposable
               - {offer: t/a, pipeline: none}
         """;
 
-    private HostileApp(TestStore dir) => Dir = dir;
+    private readonly TestApp _app;
 
-    public TestStore Dir { get; }
+    private HostileApp(TestApp app) => _app = app;
 
-    public SwitchboardFactory App { get; private set; } = null!;
+    public TestStore Dir => _app.Store;
 
-    public HttpClient User { get; private set; } = null!;
+    public SwitchboardFactory App => _app.Server;
 
-    public HttpClient Admin { get; private set; } = null!;
+    public HttpClient User { get; private init; } = null!;
 
-    public string UserId { get; private set; } = "";
+    public HttpClient Admin { get; private init; } = null!;
+
+    public string UserId { get; private init; } = "";
 
     public static async Task<HostileApp> Start(StoreKind kind)
     {
-        var app = new HostileApp(TestStore.Create(kind));
-        await Infrastructure.Cli.ApplyCatalog(app.Dir, Catalog);
-        (app.UserId, var key) = await Infrastructure.Cli.CreateUser(app.Dir, "alice", 1000);
-        var root = await Infrastructure.Cli.Json(app.Dir, "users", "create", "root", "--admin");
-        app.App = new SwitchboardFactory(app.Dir);
-        app.User = app.App.ClientFor(key);
-        app.Admin = app.App.ClientFor(root["api_key"]!.GetValue<string>());
-        return app;
+        var app = await TestApp.StartAsync(kind, catalog: Catalog);
+        var alice = await app.AddUserAsync("alice", 1000);
+        var root = await app.AddAdminAsync("root");
+        return new HostileApp(app) { UserId = alice.Id, User = alice.Client, Admin = root.Client };
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await App.DisposeAsync();
-        await Dir.DisposeAsync();
-    }
+    public ValueTask DisposeAsync() => _app.DisposeAsync();
 
     public static ByteArrayContent Body(string text, string? contentType = "application/json")
     {

@@ -1,11 +1,7 @@
-using System.Net;
 using System.Text;
-using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 using Xunit.Abstractions;
 
 namespace Switchboard.Tests.Security;

@@ -1,11 +1,6 @@
 using System.Globalization;
-using System.Net;
-using System.Net.Http.Json;
 using System.Net.WebSockets;
-using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Security;
 
@@ -15,7 +10,7 @@ namespace Switchboard.Tests.Security;
 /// process before the upgrade (and the places come back however a client leaves), and the
 /// store reads the sockets cause are one batched query per batch of requests per tick.
 /// </summary>
-public abstract class LiveChannelTests(StoreKind kind) : IAsyncLifetime
+public abstract class LiveChannelTests(StoreKind kind) : AppTests
 {
     private const string Catalog = """
         handlers:
@@ -26,32 +21,28 @@ public abstract class LiveChannelTests(StoreKind kind) : IAsyncLifetime
 
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
 
-    private readonly TestStore _store = TestStore.Create(kind);
     private readonly List<ClientWebSocket> _sockets = [];
     private readonly string _metricsUrl = $"http://127.0.0.1:{SwitchboardProcess.FreePort()}";
     private SwitchboardProcess? _serve;
     private string _alice = "", _bob = "";
 
-    public async Task InitializeAsync()
+    protected override async Task<TestApp> StartAsync()
     {
-        await Infrastructure.Cli.ApplyCatalog(_store, Catalog);
-        (_, _alice) = await Infrastructure.Cli.CreateUser(_store, "alice", 1000);
-        (_, _bob) = await Infrastructure.Cli.CreateUser(_store, "bob", 1000);
+        var app = await TestApp.StartAsync(kind, catalog: Catalog);
+        _alice = (await app.AddUserAsync("alice", 1000)).Key;
+        _bob = (await app.AddUserAsync("bob", 1000)).Key;
+        return app;
     }
 
-    public async Task DisposeAsync()
+    public override async Task DisposeAsync()
     {
         _sockets.ForEach(s => s.Dispose());
-        if (_serve is not null)
-        {
-            await _serve.DisposeAsync();
-        }
-        await _store.DisposeAsync();
+        await base.DisposeAsync();
     }
 
     /// <summary>serve with a metrics listener (to read the live channel counters) and these settings.</summary>
     private async Task<SwitchboardProcess> Start(params string[] settings) =>
-        _serve = await SwitchboardProcess.Start(_store, ["--workers", "2", "--metrics-urls", _metricsUrl, .. settings]);
+        _serve = await App.StartServeAsync(["--workers", "2", "--metrics-urls", _metricsUrl, .. settings]);
 
     private async Task<string> Submit(string key, int n)
     {
@@ -112,7 +103,7 @@ public abstract class LiveChannelTests(StoreKind kind) : IAsyncLifetime
         var id = await Submit(_alice, 1);
         var socket = await Connect(id, _alice);
 
-        var (exit, _, error) = await Infrastructure.Cli.Run(_store, "keys", "revoke", _alice[..11]);
+        var (exit, _, error) = await Infrastructure.Cli.Run(App.Store, "keys", "revoke", _alice[..11]);
         Assert.True(exit == 0, error);
         using var timeout = new CancellationTokenSource(Timeout);
         var buffer = new byte[64 * 1024];
@@ -122,7 +113,7 @@ public abstract class LiveChannelTests(StoreKind kind) : IAsyncLifetime
 
         Assert.Equal(WebSocketCloseStatus.PolicyViolation, socket.CloseStatus);
         // The request itself goes on: only the channel of the revoked key ended.
-        Assert.Contains(_store.Query(c => c.Scalar<string>("SELECT status FROM requests WHERE id = @id", ("@id", id))), new[] { "queued", "running" });
+        Assert.Contains(App.Store.Query(c => c.Scalar<string>("SELECT status FROM requests WHERE id = @id", ("@id", id))), new[] { "queued", "running" });
         await WaitForOpenChannels(0);
     }
 

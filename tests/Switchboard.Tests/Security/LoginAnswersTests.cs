@@ -1,12 +1,9 @@
 using System.Collections.Concurrent;
-using System.Net;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Security;
 
@@ -16,27 +13,23 @@ namespace Switchboard.Tests.Security;
 /// exactly one password hash each (counted, not timed). A name that matches no user is never
 /// logged as typed.
 /// </summary>
-public sealed partial class LoginAnswersTests : IAsyncLifetime
+public sealed partial class LoginAnswersTests : AppTests
 {
     private const string TypedName = "Tr0ub4dor&3-typed-in-the-name-field";
 
-    private readonly TestStore _store = TestStore.Create(StoreKind.Sqlite);
     private readonly LogSink _logs = new();
     private WebApplicationFactory<Program> _app = null!;
 
-    public async Task InitializeAsync()
+    protected override async Task<TestApp> StartAsync()
     {
-        await PanelSession.CreateAdmin(_store, "root");
-        await PanelSession.CreateAdmin(_store, "dave");
-        await PanelApps.Ok(_store, "users", "create", "bob", "--password", PanelSession.Password);
-        await PanelApps.Ok(_store, "users", "disable", "dave");
-        _app = new SwitchboardFactory(_store).WithWebHostBuilder(b => b.ConfigureServices(s => s.AddSingleton<ILoggerProvider>(_logs)));
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _app.DisposeAsync();
-        await _store.DisposeAsync();
+        var app = await TestApp.StartAsync(StoreKind.Sqlite);
+        await PanelSession.CreateAdmin(app.Store, "root");
+        await PanelSession.CreateAdmin(app.Store, "dave");
+        await PanelApps.Ok(app.Store, "users", "create", "bob", "--password", PanelSession.Password);
+        await PanelApps.Ok(app.Store, "users", "disable", "dave");
+        // The server with the test's log sink among its providers.
+        _app = app.Own(app.Server.WithWebHostBuilder(b => b.ConfigureServices(s => s.AddSingleton<ILoggerProvider>(_logs))));
+        return app;
     }
 
     [Fact]

@@ -1,8 +1,5 @@
-using System.Net;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Switchboard.Admin.Panel;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Security;
 
@@ -12,25 +9,20 @@ namespace Switchboard.Tests.Security;
 /// checks between them (each attempt is counted atomically before its check); the others are
 /// refused with 429 unchecked.
 /// </summary>
-public abstract class LoginBurstTests(StoreKind kind) : IAsyncLifetime
+public abstract class LoginBurstTests(StoreKind kind) : AppTests
 {
-    private readonly TestStore _store = TestStore.Create(kind);
     private SwitchboardFactory _a = null!;
     private SwitchboardFactory _b = null!;
 
-    public async Task InitializeAsync()
+    protected override async Task<TestApp> StartAsync()
     {
-        await PanelSession.CreateAdmin(_store, "root");
         // A generous wait for a hashing slot: here every attempt must reach the throttle.
         var settings = new Dictionary<string, string?> { ["Switchboard:LoginHashWait"] = "00:01:00" };
-        (_a, _b) = (new SwitchboardFactory(_store, settings), new SwitchboardFactory(_store, settings));
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _a.DisposeAsync();
-        await _b.DisposeAsync();
-        await _store.DisposeAsync();
+        var app = await TestApp.StartAsync(kind, settings);
+        await PanelSession.CreateAdmin(app.Store, "root");
+        // The second api process on the same store.
+        (_a, _b) = (app.Server, app.Own(new SwitchboardFactory(app.Store, settings)));
+        return app;
     }
 
     [Fact]

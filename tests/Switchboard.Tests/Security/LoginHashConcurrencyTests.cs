@@ -1,34 +1,22 @@
-using System.Net;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
-
 namespace Switchboard.Tests.Security;
 
 /// <summary>
 /// Password checks run at most <c>Switchboard:LoginHashConcurrency</c> at once; a login that
 /// finds no free slot in time gets 503 with Retry-After, unchecked, instead of queueing on the CPU.
 /// </summary>
-public sealed class LoginHashConcurrencyTests : IAsyncLifetime
+public sealed class LoginHashConcurrencyTests : AppTests
 {
-    private readonly TestStore _store = TestStore.Create(StoreKind.Sqlite);
-    private SwitchboardFactory _app = null!;
-
-    public async Task InitializeAsync()
+    protected override async Task<TestApp> StartAsync()
     {
-        await PanelSession.CreateAdmin(_store, "root");
-        _app = new SwitchboardFactory(_store, new() { ["Switchboard:LoginHashConcurrency"] = "1", ["Switchboard:LoginHashWait"] = "00:00:00" });
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _app.DisposeAsync();
-        await _store.DisposeAsync();
+        var app = await TestApp.StartAsync(StoreKind.Sqlite, new() { ["Switchboard:LoginHashConcurrency"] = "1", ["Switchboard:LoginHashWait"] = "00:00:00" });
+        await PanelSession.CreateAdmin(app.Store, "root");
+        return app;
     }
 
     [Fact]
     public async Task ParallelLoginsBeyondTheBoundAreRefusedWith503AndRetryAfter()
     {
-        var checks = PanelApps.Checks(_app);
+        var checks = PanelApps.Checks(App.Server);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         HttpResponseMessage? refused = null;
         // Rounds of parallel logins (distinct unknown names: no lockout) until two overlap; on a
@@ -39,7 +27,7 @@ public sealed class LoginHashConcurrencyTests : IAsyncLifetime
             var forms = new List<(HttpClient Client, string Token)>();
             for (var i = 0; i < 8; i++)
             {
-                var client = PanelApps.Client(_app, new CookieContainer());
+                var client = PanelApps.Client(App.Server, new CookieContainer());
                 forms.Add((client, await PanelSession.FormToken(client, "/admin/login")));
             }
             var before = checks.Computed;

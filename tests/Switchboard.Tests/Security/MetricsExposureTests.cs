@@ -1,10 +1,5 @@
-using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Http.Json;
-using System.Text.Json.Nodes;
 using Switchboard.Observability;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Security;
 
@@ -13,23 +8,13 @@ namespace Switchboard.Tests.Security;
 /// served on the <c>--metrics-urls</c> listener, or on the public URL only to a scraper with the
 /// operator's bearer token; the token is never logged. Real serve processes on Kestrel.
 /// </summary>
-public sealed class MetricsExposureTests : IAsyncLifetime
+public sealed class MetricsExposureTests : AppTests
 {
     private const string Token = "a-metrics-token-of-the-operator";
 
-    private readonly TestStore _store = TestStore.Create(StoreKind.Sqlite);
     private SwitchboardProcess? _serve;
 
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync()
-    {
-        if (_serve is not null)
-        {
-            await _serve.DisposeAsync();
-        }
-        await _store.DisposeAsync();
-    }
+    protected override Task<TestApp> StartAsync() => TestApp.StartAsync(StoreKind.Sqlite);
 
     private static async Task<HttpResponseMessage> Scrape(Uri address, string? token = null)
     {
@@ -51,7 +36,7 @@ public sealed class MetricsExposureTests : IAsyncLifetime
     [Fact]
     public async Task ThePublicUrlDoesNotServeMetricsByDefault()
     {
-        _serve = await SwitchboardProcess.Start(_store);
+        _serve = await App.StartServeAsync();
 
         await AssertProblem(await Scrape(_serve.Address!), HttpStatusCode.NotFound, "not_found");
         // Not even to a caller who sends some bearer token.
@@ -62,7 +47,7 @@ public sealed class MetricsExposureTests : IAsyncLifetime
     public async Task TheMetricsListenerServesThemAndThePublicUrlStillDoesNot()
     {
         var listener = new Uri($"http://127.0.0.1:{SwitchboardProcess.FreePort()}");
-        _serve = await SwitchboardProcess.Start(_store, "--metrics-urls", listener.ToString().TrimEnd('/'));
+        _serve = await App.StartServeAsync("--metrics-urls", listener.ToString().TrimEnd('/'));
 
         var scraped = await Scrape(listener);
         Assert.Equal(HttpStatusCode.OK, scraped.StatusCode);
@@ -78,7 +63,7 @@ public sealed class MetricsExposureTests : IAsyncLifetime
         string setting;
         if (fromFile)
         {
-            var file = Path.Combine(_store.Path, "metrics.token");
+            var file = Path.Combine(App.Store.Path, "metrics.token");
             await File.WriteAllTextAsync(file, Token + "\n");
             setting = $"--{MetricsHosting.BearerTokenFileKey}={file}";
         }
@@ -86,7 +71,7 @@ public sealed class MetricsExposureTests : IAsyncLifetime
         {
             setting = $"--{MetricsHosting.BearerTokenKey}={Token}";
         }
-        _serve = await SwitchboardProcess.Start(_store, setting);
+        _serve = await App.StartServeAsync(setting);
 
         var scraped = await Scrape(_serve.Address!, Token);
         Assert.Equal(HttpStatusCode.OK, scraped.StatusCode);
@@ -107,7 +92,7 @@ public sealed class MetricsExposureTests : IAsyncLifetime
     public async Task AWeakTokenFailsTheStartWithoutEchoingIt(string token)
     {
         var (exit, output, error) = await Infrastructure.Cli.RunProcess(TimeSpan.FromSeconds(30),
-            "serve", "--data", _store.Path, "--urls", $"http://127.0.0.1:{SwitchboardProcess.FreePort()}", $"--{MetricsHosting.BearerTokenFileKey}={WriteToken(token)}");
+            "serve", "--data", App.Store.Path, "--urls", $"http://127.0.0.1:{SwitchboardProcess.FreePort()}", $"--{MetricsHosting.BearerTokenFileKey}={WriteToken(token)}");
 
         Assert.NotEqual(0, exit);
         Assert.Contains(MetricsHosting.BearerTokenFileKey, error);
@@ -119,7 +104,7 @@ public sealed class MetricsExposureTests : IAsyncLifetime
 
     private string WriteToken(string token)
     {
-        var file = Path.Combine(_store.Path, "weak.token");
+        var file = Path.Combine(App.Store.Path, "weak.token");
         File.WriteAllText(file, token);
         return file;
     }

@@ -1,4 +1,3 @@
-using System.Net;
 using Switchboard.Outbound;
 
 namespace Switchboard.Tests.Security;

@@ -1,10 +1,6 @@
-using System.Net.Http.Json;
-using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging.Abstractions;
 using Switchboard.Config;
 using Switchboard.Recon;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Security;
 

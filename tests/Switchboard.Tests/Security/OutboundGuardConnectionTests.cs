@@ -1,6 +1,4 @@
-using System.Net;
 using Switchboard.Outbound;
-using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Security;
 

@@ -1,10 +1,8 @@
-using System.Net;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.Mvc.Testing.Handlers;
 using Microsoft.Extensions.DependencyInjection;
 using Switchboard.Admin.Panel;
 using Switchboard.Cli;
-using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Security;
 

@@ -1,9 +1,6 @@
 using System.Collections.Concurrent;
-using System.Net.Http.Json;
 using Microsoft.Playwright;
 using Switchboard.Config;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Security;
 
@@ -13,40 +10,27 @@ namespace Switchboard.Tests.Security;
 /// policy refuses: Chromium reports no violation on any of them (it does report one for an
 /// inline style put in on purpose, so the check can see one).
 /// </summary>
-public sealed class PanelHeadersBrowserTests(Chromium chromium) : IClassFixture<Chromium>, IAsyncLifetime
+public sealed class PanelHeadersBrowserTests(Chromium chromium) : AppTests, IClassFixture<Chromium>
 {
-    private readonly TestStore _store = TestStore.Create(StoreKind.Sqlite);
     private SwitchboardProcess? _serve;
     private string _requestId = "";
 
-    public async Task InitializeAsync()
+    protected override async Task<TestApp> StartAsync()
     {
-        var boot = _store.WriteBootstrap("configs.yaml", "", $"fernet_key: {Fernet.GenerateKey()}");
-        var file = Path.Combine(_store.Path, "resource_map.yaml");
+        var app = await TestApp.StartAsync(StoreKind.Sqlite);
+        var boot = app.Store.WriteBootstrap("configs.yaml", "", $"fernet_key: {Fernet.GenerateKey()}");
+        var file = Path.Combine(app.Store.Path, "resource_map.yaml");
         await File.WriteAllTextAsync(file, "resource_map:\n  gpu: {max_concurrent: 2, rpm: 600, credits: 100, period: 1h}\n");
         var (exit, _, error) = await Infrastructure.Cli.RunArgs(["config", "push", file, "--id", "resource_map", "--config", boot]);
         Assert.True(exit == 0, error);
-        await PanelSession.CreateAdmin(_store, "root");
-        await Infrastructure.Cli.ApplyCatalog(_store, """
-            handlers:
-              - {id: echo.render, credits: 3, resource: gpu}
-            offers:
-              - {service: text, action: shout, handler: echo.render, price: 1, prompt_template: "Say {word}"}
-            """);
-        var (_, key) = await Infrastructure.Cli.CreateUser(_store, "alice", 100);
-        _serve = await SwitchboardProcess.Start(_store, "--config", boot);
+        await PanelSession.CreateAdmin(app.Store, "root");
+        await app.ApplyCatalogAsync(Panel.ConfigsAndResourcesBrowserTests.GpuCatalog);
+        var (_, key) = await Infrastructure.Cli.CreateUser(app.Store, "alice", 100);
+        _serve = await app.StartServeAsync("--config", boot);
         using var client = _serve.Client(key);
         _requestId = await SwitchboardFactory.IdOf(await client.PostAsJsonAsync("/svc/text/shout/", new { word = "hi" }));
         await SwitchboardFactory.WaitForEnd(client, _requestId);
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_serve is not null)
-        {
-            await _serve.DisposeAsync();
-        }
-        await _store.DisposeAsync();
+        return app;
     }
 
     [Fact]

@@ -1,9 +1,6 @@
-using System.Net;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Security;
 
@@ -12,7 +9,7 @@ namespace Switchboard.Tests.Security;
 /// active it was: the idle timeout slides with use, the lifetime does not. Time is a clock the
 /// test moves, given to the process as its <see cref="TimeProvider"/>.
 /// </summary>
-public sealed class PanelSessionLifetimeTests : IAsyncLifetime
+public sealed class PanelSessionLifetimeTests : AppTests
 {
     private sealed class MovableClock : TimeProvider
     {
@@ -23,20 +20,16 @@ public sealed class PanelSessionLifetimeTests : IAsyncLifetime
         public void Advance(TimeSpan by) => Interlocked.Add(ref _ticks, by.Ticks);
     }
 
-    private readonly TestStore _store = TestStore.Create(StoreKind.Sqlite);
     private readonly MovableClock _clock = new();
     private WebApplicationFactory<Program> _app = null!;
 
-    public async Task InitializeAsync()
+    protected override async Task<TestApp> StartAsync()
     {
-        await PanelSession.CreateAdmin(_store, "root");
-        _app = new SwitchboardFactory(_store).WithWebHostBuilder(b => b.ConfigureTestServices(s => s.AddSingleton<TimeProvider>(_clock)));
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _app.DisposeAsync();
-        await _store.DisposeAsync();
+        var app = await TestApp.StartAsync(StoreKind.Sqlite);
+        await PanelSession.CreateAdmin(app.Store, "root");
+        // The server on the test's clock.
+        _app = app.Own(app.Server.WithWebHostBuilder(b => b.ConfigureTestServices(s => s.AddSingleton<TimeProvider>(_clock))));
+        return app;
     }
 
     [Fact]

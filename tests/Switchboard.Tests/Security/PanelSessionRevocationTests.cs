@@ -1,7 +1,3 @@
-using System.Net;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
-
 namespace Switchboard.Tests.Security;
 
 /// <summary>
@@ -10,27 +6,22 @@ namespace Switchboard.Tests.Security;
 /// read from the store per request): the session is opened on one in-memory api process and used
 /// on a second one on the same store, while the CLI makes the change.
 /// </summary>
-public abstract class PanelSessionRevocationTests(StoreKind kind) : IAsyncLifetime
+public abstract class PanelSessionRevocationTests(StoreKind kind) : AppTests
 {
     private static readonly TimeSpan Within = TimeSpan.FromSeconds(15);
 
-    private readonly TestStore _store = TestStore.Create(kind);
+    private readonly CookieContainer _cookies = new();
     private SwitchboardFactory _a = null!;
     private SwitchboardFactory _b = null!;
-    private readonly CookieContainer _cookies = new();
 
-    public async Task InitializeAsync()
+    protected override async Task<TestApp> StartAsync()
     {
-        await PanelSession.CreateAdmin(_store, "root");
-        await PanelSession.CreateAdmin(_store, "ops");
-        (_a, _b) = (new SwitchboardFactory(_store), new SwitchboardFactory(_store));
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _a.DisposeAsync();
-        await _b.DisposeAsync();
-        await _store.DisposeAsync();
+        var app = await TestApp.StartAsync(kind);
+        await PanelSession.CreateAdmin(app.Store, "root");
+        await PanelSession.CreateAdmin(app.Store, "ops");
+        // The second api process on the same store.
+        (_a, _b) = (app.Server, app.Own(new SwitchboardFactory(app.Store)));
+        return app;
     }
 
     /// <summary>root logs in on A; the session opens the dashboard on B. Returns B's client.</summary>
@@ -48,7 +39,7 @@ public abstract class PanelSessionRevocationTests(StoreKind kind) : IAsyncLifeti
     {
         var onB = await SignedInOnBoth();
 
-        var (exit, _, error) = await PanelApps.Cli(_store, "a brand new password\n", "users", "password", "root", "--password-stdin");
+        var (exit, _, error) = await PanelApps.Cli(App.Store, "a brand new password\n", "users", "password", "root", "--password-stdin");
         Assert.True(exit == 0, error);
 
         await PanelApps.UntilLoggedOut(onB, Within);
@@ -63,7 +54,7 @@ public abstract class PanelSessionRevocationTests(StoreKind kind) : IAsyncLifeti
     {
         var onB = await SignedInOnBoth();
 
-        await PanelApps.Ok(_store, "users", "remove-admin", "root");
+        await PanelApps.Ok(App.Store, "users", "remove-admin", "root");
 
         await PanelApps.UntilLoggedOut(onB, Within);
     }
@@ -73,12 +64,12 @@ public abstract class PanelSessionRevocationTests(StoreKind kind) : IAsyncLifeti
     {
         var onB = await SignedInOnBoth();
 
-        await PanelApps.Ok(_store, "users", "disable", "root");
+        await PanelApps.Ok(App.Store, "users", "disable", "root");
 
         await PanelApps.UntilLoggedOut(onB, Within);
         using var fresh = PanelApps.Client(_a, new CookieContainer());
         Assert.Equal(HttpStatusCode.Unauthorized, (await PanelSession.LogIn(fresh, "root", PanelSession.Password)).StatusCode);
-        await PanelApps.Ok(_store, "users", "enable", "root");
+        await PanelApps.Ok(App.Store, "users", "enable", "root");
         Assert.Equal(HttpStatusCode.Redirect, (await PanelSession.LogIn(fresh, "root", PanelSession.Password)).StatusCode);
     }
 
@@ -87,7 +78,7 @@ public abstract class PanelSessionRevocationTests(StoreKind kind) : IAsyncLifeti
     {
         var onB = await SignedInOnBoth();
 
-        var (exit, _, error) = await PanelApps.Cli(_store, "ops has a new one\n", "users", "password", "ops", "--password-stdin");
+        var (exit, _, error) = await PanelApps.Cli(App.Store, "ops has a new one\n", "users", "password", "ops", "--password-stdin");
         Assert.True(exit == 0, error);
 
         // Past the stamp cache of every process: the store has been read again meanwhile. Not a

@@ -1,9 +1,6 @@
 using System.Buffers.Binary;
-using System.Net;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Options;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 using Switchboard.Users;
 
 namespace Switchboard.Tests.Security;
@@ -13,13 +10,9 @@ namespace Switchboard.Tests.Security;
 /// stored format, which names both); a stored hash of an older kind still logs in, and is
 /// replaced by a new one at that login.
 /// </summary>
-public sealed class PasswordHashFormatTests : IAsyncLifetime
+public sealed class PasswordHashFormatTests : AppTests
 {
-    private readonly TestStore _store = TestStore.Create(StoreKind.Sqlite);
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync() => await _store.DisposeAsync();
+    protected override Task<TestApp> StartAsync() => TestApp.StartAsync(StoreKind.Sqlite);
 
     private const int HmacSha512 = 2;
 
@@ -32,13 +25,13 @@ public sealed class PasswordHashFormatTests : IAsyncLifetime
     }
 
     private string StoredHash(string name) =>
-        _store.Query(c => c.Scalar<string>("SELECT password_hash FROM users WHERE name = @n", ("@n", name)))!;
+        App.Store.Query(c => c.Scalar<string>("SELECT password_hash FROM users WHERE name = @n", ("@n", name)))!;
 
     [Fact]
     public async Task ANewPasswordIsHashedWithPbkdf2Sha512AndAtLeast210000Iterations()
     {
-        await PanelSession.CreateAdmin(_store, "root");
-        var (exit, _, error) = await PanelApps.Cli(_store, "another password\n", "users", "password", "root", "--password-stdin");
+        await PanelSession.CreateAdmin(App.Store, "root");
+        var (exit, _, error) = await PanelApps.Cli(App.Store, "another password\n", "users", "password", "root", "--password-stdin");
         Assert.True(exit == 0, error);
 
         var (prf, iterations) = Format(StoredHash("root"));
@@ -52,14 +45,14 @@ public sealed class PasswordHashFormatTests : IAsyncLifetime
     [MemberData(nameof(OldHashers))]
     public async Task AnOldHashLogsInAndIsReplacedByANewOne(string kind)
     {
-        await PanelSession.CreateAdmin(_store, "root");
+        await PanelSession.CreateAdmin(App.Store, "root");
         var old = new PasswordHasher<string>(Options.Create(kind == "v2"
             ? new PasswordHasherOptions { CompatibilityMode = PasswordHasherCompatibilityMode.IdentityV2 }
             : new PasswordHasherOptions { IterationCount = 10_000 }));
         var oldHash = old.HashPassword("root", PanelSession.Password);
-        await _store.Store.WriteAsync(c => c.Execute("UPDATE users SET password_hash = @h WHERE name = 'root'", ("@h", oldHash)));
+        await App.Store.Store.WriteAsync(c => c.Execute("UPDATE users SET password_hash = @h WHERE name = 'root'", ("@h", oldHash)));
 
-        await using var app = new SwitchboardFactory(_store);
+        var app = App.Server;
         using var client = PanelApps.Client(app, new CookieContainer());
         Assert.Equal(HttpStatusCode.Redirect, (await PanelSession.LogIn(client, "root", PanelSession.Password)).StatusCode);
 

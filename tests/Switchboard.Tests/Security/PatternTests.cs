@@ -1,9 +1,6 @@
-using System.Net;
-using System.Text.Json.Nodes;
 using Switchboard.Catalog;
 using Switchboard.Config;
 using Switchboard.Requests;
-using Switchboard.Storage;
 
 namespace Switchboard.Tests.Security;
 

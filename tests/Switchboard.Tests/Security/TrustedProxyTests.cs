@@ -1,7 +1,3 @@
-using System.Net;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
-
 namespace Switchboard.Tests.Security;
 
 /// <summary>
@@ -10,32 +6,21 @@ namespace Switchboard.Tests.Security;
 /// (loopback is not trusted by default); the login lockout keys on the client address a
 /// configured proxy forwards. Real <c>serve</c> processes on real Kestrel, reached on 127.0.0.1.
 /// </summary>
-public sealed class TrustedProxyTests : IAsyncLifetime
+public sealed class TrustedProxyTests : AppTests
 {
-    private readonly TestStore _trusting = TestStore.Create(StoreKind.Sqlite);
-    private readonly TestStore _plain = TestStore.Create(StoreKind.Sqlite);
     private SwitchboardProcess? _behindProxy;
     private SwitchboardProcess? _direct;
 
-    public async Task InitializeAsync()
+    protected override async Task<TestApp> StartAsync()
     {
-        await PanelSession.CreateAdmin(_trusting, "root");
-        await PanelSession.CreateAdmin(_plain, "root");
-        _behindProxy = await SwitchboardProcess.Start(_trusting, "--Switchboard:KnownProxies:0=127.0.0.1");
-        _direct = await SwitchboardProcess.Start(_plain);
-    }
-
-    public async Task DisposeAsync()
-    {
-        foreach (var process in new[] { _behindProxy, _direct })
-        {
-            if (process is not null)
-            {
-                await process.DisposeAsync();
-            }
-        }
-        await _trusting.DisposeAsync();
-        await _plain.DisposeAsync();
+        var trusting = await TestApp.StartAsync(StoreKind.Sqlite);
+        // The deployment without a known proxy, on a store of its own.
+        var plain = trusting.Own(await TestApp.StartAsync(StoreKind.Sqlite));
+        await PanelSession.CreateAdmin(trusting.Store, "root");
+        await PanelSession.CreateAdmin(plain.Store, "root");
+        _behindProxy = await trusting.StartServeAsync("--Switchboard:KnownProxies:0=127.0.0.1");
+        _direct = await plain.StartServeAsync();
+        return trusting;
     }
 
     /// <summary>

@@ -1,49 +1,36 @@
-using System.Net.Http.Json;
-using System.Text.Json.Nodes;
-using Switchboard.Tests.Infrastructure;
-
 namespace Switchboard.Tests.Security;
 
 /// <summary>
 /// What a client sees of an upstream failure: the status and at most a short error token, never
 /// the upstream's text (which may repeat a key), never an environment variable's name.
 /// </summary>
-public sealed class UpstreamErrorEchoTests : IAsyncLifetime
+public sealed class UpstreamErrorEchoTests : AppTests
 {
     private const string Secret = "sk-live-0123456789abcdefSECRET";
 
-    private readonly TestStore _store = TestStore.Create(Storage.StoreKind.Sqlite);
     private readonly string _unsetVariable = $"SWITCHBOARD_TEST_UNSET_{TestNames.Short()}";
     private FakeOpenAi _upstream = null!;
-    private SwitchboardFactory _app = null!;
     private HttpClient _client = null!;
 
-    public async Task InitializeAsync()
+    protected override async Task<TestApp> StartAsync()
     {
-        _upstream = await FakeOpenAi.StartAsync();
-        await Infrastructure.Cli.PushConfig(_store, "svc_handlers", $$"""
+        var app = await TestApp.StartAsync(Storage.StoreKind.Sqlite);
+        _upstream = app.Own(await FakeOpenAi.StartAsync());
+        await app.PushConfigAsync("svc_handlers", $$"""
             openai:
               base_url: {{_upstream.BaseUrl}}
               endpoints:
                 nokey: {base_url: "{{_upstream.BaseUrl}}", api_key_env: {{_unsetVariable}}}
             """);
-        await Infrastructure.Cli.ApplyCatalog(_store, """
+        await app.ApplyCatalogAsync("""
             handlers:
               - {id: openai.chat, credits: 1}
             offers:
               - {service: chat, action: ask, handler: openai.chat, price: 1, prompt_template: "Q {q}", params: {model: m}}
               - {service: chat, action: nokey, handler: openai.chat, price: 1, prompt_template: "Q {q}", params: {model: m, endpoint: nokey}}
             """);
-        var (_, key) = await Infrastructure.Cli.CreateUser(_store, "alice", 100);
-        _app = new SwitchboardFactory(_store);
-        _client = _app.ClientFor(key);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _app.DisposeAsync();
-        await _upstream.DisposeAsync();
-        await _store.DisposeAsync();
+        _client = (await app.AddUserAsync("alice", 100)).Client;
+        return app;
     }
 
     private async Task<JsonObject> Run(string action)

@@ -1,10 +1,5 @@
-using System.Net;
-using System.Net.Http.Json;
 using System.Text;
-using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Mvc.Testing;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Security;
 
@@ -24,15 +19,6 @@ public sealed class UserNameRulesTests
     ];
 
     private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
-
-    private static async Task<JsonObject> Problem(HttpResponseMessage response, HttpStatusCode status, string code)
-    {
-        Assert.Equal(status, response.StatusCode);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        var problem = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
-        Assert.Equal(code, problem["code"]!.GetValue<string>());
-        return problem;
-    }
 
     private static long Users(TestStore store) => store.Query(c => c.Scalar<long>("SELECT COUNT(*) FROM users"));
 

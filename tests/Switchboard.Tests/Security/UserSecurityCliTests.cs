@@ -1,7 +1,4 @@
-using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Identity;
-using Switchboard.Storage;
-using Switchboard.Tests.Infrastructure;
 using Switchboard.Users;
 
 namespace Switchboard.Tests.Security;
@@ -11,19 +8,17 @@ namespace Switchboard.Tests.Security;
 /// with the API's length rule; admin rights granted and removed; users disabled and enabled; a
 /// new security stamp at each change that takes access away; never zero enabled admins.
 /// </summary>
-public abstract class UserSecurityCliTests(StoreKind kind) : IAsyncLifetime
+public abstract class UserSecurityCliTests(StoreKind kind) : AppTests
 {
-    private readonly TestStore _store = TestStore.Create(kind);
-
-    public async Task InitializeAsync()
+    protected override async Task<TestApp> StartAsync()
     {
-        await PanelSession.CreateAdmin(_store, "root");
-        await PanelApps.Ok(_store, "users", "create", "bob", "--password", PanelSession.Password);
+        var app = await TestApp.StartAsync(kind);
+        await PanelSession.CreateAdmin(app.Store, "root");
+        await PanelApps.Ok(app.Store, "users", "create", "bob", "--password", PanelSession.Password);
+        return app;
     }
 
-    public async Task DisposeAsync() => await _store.DisposeAsync();
-
-    private (string Hash, string Stamp, bool Admin, bool Disabled) Row(string name) => _store.Query(c =>
+    private (string Hash, string Stamp, bool Admin, bool Disabled) Row(string name) => App.Store.Query(c =>
     {
         var login = UserSecurity.ForLogin(c, name)!;
         return (login.PasswordHash!, login.Stamp, login.IsAdmin, login.Disabled);
@@ -34,7 +29,7 @@ public abstract class UserSecurityCliTests(StoreKind kind) : IAsyncLifetime
     {
         var before = Row("bob");
 
-        var (exit, output, error) = await PanelApps.Cli(_store, "bob's new password\n", "users", "password", "bob", "--password-stdin");
+        var (exit, output, error) = await PanelApps.Cli(App.Store, "bob's new password\n", "users", "password", "bob", "--password-stdin");
 
         Assert.True(exit == 0, error);
         Assert.Equal("bob", JsonNode.Parse(output)!["name"]!.GetValue<string>());
@@ -50,10 +45,10 @@ public abstract class UserSecurityCliTests(StoreKind kind) : IAsyncLifetime
     {
         var before = Row("bob");
 
-        var onArgv = await PanelApps.Cli(_store, "", "users", "password", "bob", "--password", "an argv password");
-        var noStdinFlag = await PanelApps.Cli(_store, "a piped password\n", "users", "password", "bob");
-        var tooShort = await PanelApps.Cli(_store, "short\n", "users", "password", "bob", "--password-stdin");
-        var empty = await PanelApps.Cli(_store, "", "users", "password", "bob", "--password-stdin");
+        var onArgv = await PanelApps.Cli(App.Store, "", "users", "password", "bob", "--password", "an argv password");
+        var noStdinFlag = await PanelApps.Cli(App.Store, "a piped password\n", "users", "password", "bob");
+        var tooShort = await PanelApps.Cli(App.Store, "short\n", "users", "password", "bob", "--password-stdin");
+        var empty = await PanelApps.Cli(App.Store, "", "users", "password", "bob", "--password-stdin");
 
         Assert.Equal(2, onArgv.Exit);
         Assert.Contains("--password-stdin", onArgv.Err);
@@ -63,17 +58,17 @@ public abstract class UserSecurityCliTests(StoreKind kind) : IAsyncLifetime
         Assert.Contains("at least 8 characters", tooShort.Err);
         Assert.Equal(2, empty.Exit);
         Assert.Equal(before, Row("bob"));
-        Assert.Equal(1, (await PanelApps.Cli(_store, "a long password\n", "users", "password", "nobody", "--password-stdin")).Exit);
+        Assert.Equal(1, (await PanelApps.Cli(App.Store, "a long password\n", "users", "password", "nobody", "--password-stdin")).Exit);
     }
 
     [Fact]
     public async Task AdminRightsAreGrantedAndRemovedAndRemovalChangesTheStamp()
     {
-        await PanelApps.Ok(_store, "users", "grant-admin", "bob");
+        await PanelApps.Ok(App.Store, "users", "grant-admin", "bob");
         var granted = Row("bob");
         Assert.True(granted.Admin);
 
-        await PanelApps.Ok(_store, "users", "remove-admin", "bob");
+        await PanelApps.Ok(App.Store, "users", "remove-admin", "bob");
         var removed = Row("bob");
         Assert.False(removed.Admin);
         Assert.NotEqual(granted.Stamp, removed.Stamp);
@@ -83,22 +78,22 @@ public abstract class UserSecurityCliTests(StoreKind kind) : IAsyncLifetime
     public async Task UsersAreDisabledAndEnabledButNeverTheLastAdmin()
     {
         var stamp = Row("bob").Stamp;
-        await PanelApps.Ok(_store, "users", "disable", "bob");
+        await PanelApps.Ok(App.Store, "users", "disable", "bob");
         Assert.True(Row("bob").Disabled);
         Assert.NotEqual(stamp, Row("bob").Stamp);
-        await PanelApps.Ok(_store, "users", "enable", "bob");
+        await PanelApps.Ok(App.Store, "users", "enable", "bob");
         Assert.False(Row("bob").Disabled);
 
         foreach (var command in new[] { "disable", "remove-admin" })
         {
-            var (exit, _, error) = await Infrastructure.Cli.Run(_store, "users", command, "root");
+            var (exit, _, error) = await Infrastructure.Cli.Run(App.Store, "users", command, "root");
             Assert.Equal(1, exit);
             Assert.Contains("last enabled admin", error);
         }
         Assert.Equal((true, false), (Row("root").Admin, Row("root").Disabled));
         // With a second admin, the first may go.
-        await PanelApps.Ok(_store, "users", "grant-admin", "bob");
-        await PanelApps.Ok(_store, "users", "disable", "root");
+        await PanelApps.Ok(App.Store, "users", "grant-admin", "bob");
+        await PanelApps.Ok(App.Store, "users", "disable", "root");
         Assert.True(Row("root").Disabled);
     }
 }
