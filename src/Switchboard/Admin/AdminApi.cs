@@ -2,7 +2,6 @@ using Switchboard.Audit;
 using Switchboard.Catalog;
 using Switchboard.Config;
 using Switchboard.Credits;
-using Switchboard.Errors;
 using Switchboard.Recon;
 using Switchboard.Requests;
 using Switchboard.Resources;
@@ -31,12 +30,11 @@ public static class AdminApi
         admin.MapCreditsAdmin();
         admin.MapUsageAdmin();
         admin.MapResourcesAdmin();
+        // Each feature's admin endpoints, in the order the admin document lists them.
         admin.MapCatalogAdmin();
-        admin.MapDealsAdmin();
         admin.MapHealthAdmin();
         admin.MapConfigsAdmin();
         admin.MapUsersAdmin();
-        admin.MapUserSecurityAdmin();
         admin.MapRequestsAdmin();
         admin.MapAuditAdmin();
         return admin;

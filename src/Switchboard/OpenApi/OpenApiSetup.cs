@@ -5,7 +5,6 @@ using Microsoft.AspNetCore.OutputCaching;
 using Microsoft.OpenApi;
 using Scalar.AspNetCore;
 using Switchboard.Catalog;
-using Switchboard.Errors;
 using Switchboard.Users;
 
 namespace Switchboard.OpenApi;
