@@ -27,10 +27,10 @@ public static class AdminApi
                 ? await next(context)
                 : Problems.Of(403, "admin_required", "Admins only", "This endpoint needs the API key of an admin user."));
         admin.RecordAdminActions(AuditLog.Api, http => http.User().Name);
+        // Each feature's admin endpoints, in the order the admin document lists them.
         admin.MapCreditsAdmin();
         admin.MapUsageAdmin();
         admin.MapResourcesAdmin();
-        // Each feature's admin endpoints, in the order the admin document lists them.
         admin.MapCatalogAdmin();
         admin.MapHealthAdmin();
         admin.MapConfigsAdmin();
