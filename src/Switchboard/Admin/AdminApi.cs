@@ -2,7 +2,6 @@ using Switchboard.Audit;
 using Switchboard.Catalog;
 using Switchboard.Config;
 using Switchboard.Credits;
-using Switchboard.Errors;
 using Switchboard.Recon;
 using Switchboard.Requests;
 using Switchboard.Resources;
@@ -28,15 +27,14 @@ public static class AdminApi
                 ? await next(context)
                 : Problems.Of(403, "admin_required", "Admins only", "This endpoint needs the API key of an admin user."));
         admin.RecordAdminActions(AuditLog.Api, http => http.User().Name);
+        // Each feature's admin endpoints, in the order the admin document lists them.
         admin.MapCreditsAdmin();
         admin.MapUsageAdmin();
         admin.MapResourcesAdmin();
         admin.MapCatalogAdmin();
-        admin.MapDealsAdmin();
         admin.MapHealthAdmin();
         admin.MapConfigsAdmin();
         admin.MapUsersAdmin();
-        admin.MapUserSecurityAdmin();
         admin.MapRequestsAdmin();
         admin.MapAuditAdmin();
         return admin;

@@ -1,7 +1,3 @@
-using System.Text.Json.Nodes;
-using Switchboard.Errors;
-using Switchboard.Storage;
-
 namespace Switchboard.Audit;
 
 /// <summary>
@@ -11,13 +7,8 @@ namespace Switchboard.Audit;
 /// </summary>
 public static class AuditAdminEndpoints
 {
-    public static RouteGroupBuilder MapAuditAdmin(this RouteGroupBuilder admin)
-    {
-        admin.MapGet("/audit", Read)
-            .WithName("read_audit").WithTags("audit").WithSummary("The audit trail of admin actions")
-            .Produces<JsonObject>(200).ProducesProblem(400);
-        return admin;
-    }
+    public static void MapAuditAdmin(this RouteGroupBuilder admin) =>
+        admin.MapGet("/audit", Read).Describe("audit", "read_audit", "The audit trail of admin actions").AnswersJson(200, 400);
 
     private static IResult Read(HttpContext http, Store store)
     {

@@ -1,8 +1,5 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
-using Switchboard.Errors;
 using Switchboard.Handlers;
-using Switchboard.Storage;
 
 namespace Switchboard.Catalog;
 
@@ -19,30 +16,17 @@ public static class CatalogAdminEndpoints
 
     public static RouteGroupBuilder MapCatalogAdmin(this RouteGroupBuilder admin)
     {
-        admin.MapGet("/handlers", ListHandlers)
-            .WithName("list_handlers").WithTags("catalog").WithSummary("The stored handlers")
-            .Produces<JsonObject>(200);
-        admin.MapGet("/handlers/{id}", GetHandler)
-            .WithName("get_handler").WithTags("catalog").WithSummary("A handler")
-            .Produces<JsonObject>(200).ProducesProblem(404);
-        admin.MapPut("/handlers/{id}", PutHandler)
-            .WithName("put_handler").WithTags("catalog").WithSummary("Create or replace a handler")
-            .Produces<JsonObject>(200).ProducesProblem(400);
+        admin.MapGet("/handlers", ListHandlers).Describe("catalog", "list_handlers", "The stored handlers").AnswersJson(200);
+        admin.MapGet("/handlers/{id}", GetHandler).Describe("catalog", "get_handler", "A handler").AnswersJson(200, 404);
+        admin.MapPut("/handlers/{id}", PutHandler).Describe("catalog", "put_handler", "Create or replace a handler").AnswersJson(200, 400);
         admin.MapDelete("/handlers/{id}", DeleteHandler)
-            .WithName("delete_handler").WithTags("catalog").WithSummary("Delete a handler no offer uses")
-            .Produces(StatusCodes.Status204NoContent).ProducesProblem(404).ProducesProblem(409);
-        admin.MapGet("/offers", ListOffers)
-            .WithName("list_offers").WithTags("catalog").WithSummary("The stored offers")
-            .Produces<JsonObject>(200);
-        admin.MapGet("/offers/{service}/{action}", GetOffer)
-            .WithName("get_offer").WithTags("catalog").WithSummary("An offer")
-            .Produces<JsonObject>(200).ProducesProblem(404);
-        admin.MapPut("/offers/{service}/{action}", PutOffer)
-            .WithName("put_offer").WithTags("catalog").WithSummary("Create or replace an offer")
-            .Produces<JsonObject>(200).ProducesProblem(400);
+            .Describe("catalog", "delete_handler", "Delete a handler no offer uses").AnswersNoContent(404, 409);
+        admin.MapGet("/offers", ListOffers).Describe("catalog", "list_offers", "The stored offers").AnswersJson(200);
+        admin.MapGet("/offers/{service}/{action}", GetOffer).Describe("catalog", "get_offer", "An offer").AnswersJson(200, 404);
+        admin.MapPut("/offers/{service}/{action}", PutOffer).Describe("catalog", "put_offer", "Create or replace an offer").AnswersJson(200, 400);
         admin.MapDelete("/offers/{service}/{action}", DeleteOffer)
-            .WithName("delete_offer").WithTags("catalog").WithSummary("Delete an offer no deal uses")
-            .Produces(StatusCodes.Status204NoContent).ProducesProblem(404).ProducesProblem(409);
+            .Describe("catalog", "delete_offer", "Delete an offer no deal uses").AnswersNoContent(404, 409);
+        admin.MapDealsAdmin();
         return admin;
     }
 

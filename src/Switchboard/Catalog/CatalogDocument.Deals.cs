@@ -1,5 +1,3 @@
-using System.Text.Json.Nodes;
-
 namespace Switchboard.Catalog;
 
 /// <summary>The <c>deals:</c> part of the catalog file (SPEC §2, Deal), checked like handlers and offers.</summary>

@@ -8,6 +8,9 @@ namespace Switchboard.Catalog;
 /// </summary>
 public static class CatalogEndpoints
 {
+    /// <summary>The live snapshot every role reads (the API to sell, the executor to find a handler's resource), loaded by <c>Hosting/StoreWatcher</c>.</summary>
+    public static IServiceCollection AddCatalog(this IServiceCollection services) => services.AddSingleton<CatalogCache>();
+
     public static IEndpointRouteBuilder MapCatalogEndpoints(this IEndpointRouteBuilder app)
     {
         app.MapGet("/svc/", (CatalogCache catalog) => TypedResults.Ok(List(catalog.Current)))

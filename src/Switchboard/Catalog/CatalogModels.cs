@@ -1,5 +1,3 @@
-using System.Text.Json.Nodes;
-
 namespace Switchboard.Catalog;
 
 /// <summary>A ServiceHandler row: which code runs an offer and what one call costs internally.</summary>

@@ -1,6 +1,4 @@
-using System.Text.Json.Nodes;
 using System.Data.Common;
-using Switchboard.Storage;
 
 namespace Switchboard.Catalog;
 

@@ -1,4 +1,3 @@
-
 namespace Switchboard.Catalog;
 
 /// <summary>What a client sends to a deal.</summary>

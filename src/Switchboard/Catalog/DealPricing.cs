@@ -1,5 +1,3 @@
-using System.Text.Json.Nodes;
-
 namespace Switchboard.Catalog;
 
 /// <summary>One item of a priced deal request: its offer, list price and share of the price charged.</summary>

@@ -1,7 +1,3 @@
-using System.Text.Json.Nodes;
-using Switchboard.Errors;
-using Switchboard.Storage;
-
 namespace Switchboard.Catalog;
 
 /// <summary>
@@ -15,18 +11,10 @@ public static class DealsAdminEndpoints
 {
     public static RouteGroupBuilder MapDealsAdmin(this RouteGroupBuilder admin)
     {
-        admin.MapGet("/deals", List)
-            .WithName("list_deals").WithTags("deals").WithSummary("The stored deals")
-            .Produces<JsonObject>(200);
-        admin.MapGet("/deals/{name}", Get)
-            .WithName("get_deal").WithTags("deals").WithSummary("A deal")
-            .Produces<JsonObject>(200).ProducesProblem(404);
-        admin.MapPut("/deals/{name}", Put)
-            .WithName("put_deal").WithTags("deals").WithSummary("Create or replace a deal")
-            .Produces<JsonObject>(200).ProducesProblem(400);
-        admin.MapDelete("/deals/{name}", Delete)
-            .WithName("delete_deal").WithTags("deals").WithSummary("Delete a deal")
-            .Produces(StatusCodes.Status204NoContent).ProducesProblem(404);
+        admin.MapGet("/deals", List).Describe("deals", "list_deals", "The stored deals").AnswersJson(200);
+        admin.MapGet("/deals/{name}", Get).Describe("deals", "get_deal", "A deal").AnswersJson(200, 404);
+        admin.MapPut("/deals/{name}", Put).Describe("deals", "put_deal", "Create or replace a deal").AnswersJson(200, 400);
+        admin.MapDelete("/deals/{name}", Delete).Describe("deals", "delete_deal", "Delete a deal").AnswersNoContent(404);
         return admin;
     }
 

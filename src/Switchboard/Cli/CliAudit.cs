@@ -1,9 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Data.Common;
-using System.Text.Json.Nodes;
 using Switchboard.Audit;
-using Switchboard.Storage;
 
 namespace Switchboard.Cli;
 

@@ -1,8 +1,6 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Switchboard.Config;
 using Switchboard.Handlers;
-using Switchboard.Storage;
 
 namespace Switchboard.Cli;
 

@@ -1,10 +1,8 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Switchboard.Config;
 using Switchboard.Catalog;
 using Switchboard.Credits;
 using Switchboard.Handlers;
-using Switchboard.Storage;
 using Switchboard.Users;
 
 namespace Switchboard.Cli;

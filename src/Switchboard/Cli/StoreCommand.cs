@@ -1,6 +1,5 @@
 using System.CommandLine;
 using Switchboard.Config;
-using Switchboard.Storage;
 
 namespace Switchboard.Cli;
 

@@ -1,4 +1,3 @@
-using Switchboard.Storage;
 using Switchboard.Users;
 
 namespace Switchboard.Cli;

@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using Switchboard.Handlers;
 
 namespace Switchboard.Config;

@@ -1,6 +1,4 @@
-using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
-using Switchboard.Storage;
 
 namespace Switchboard.Config;
 

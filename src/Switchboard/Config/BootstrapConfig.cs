@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Text.Json.Nodes;
-using Switchboard.Storage;
 using YamlDotNet.Core;
 
 namespace Switchboard.Config;

@@ -1,6 +1,3 @@
-using System.Text.Json.Nodes;
-using Switchboard.Storage;
-
 namespace Switchboard.Config;
 
 /// <summary>One config id as the admin API and panel list it.</summary>

@@ -1,5 +1,3 @@
-using System.Text.Json.Nodes;
-using Switchboard.Errors;
 using Switchboard.Users;
 
 namespace Switchboard.Config;

@@ -1,5 +1,3 @@
-using System.Text.Json.Nodes;
-
 namespace Switchboard.Config;
 
 /// <summary>The thresholds of recon's alerts (docs/operations.md, "Health and alerts").</summary>

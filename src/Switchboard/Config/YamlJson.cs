@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using System.Text;
 using System.Text.RegularExpressions;
 using YamlDotNet.Core;

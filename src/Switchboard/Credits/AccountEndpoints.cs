@@ -1,8 +1,6 @@
 using System.Data.Common;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Switchboard.Config;
-using Switchboard.Errors;
-using Switchboard.Storage;
 using Switchboard.Users;
 
 namespace Switchboard.Credits;

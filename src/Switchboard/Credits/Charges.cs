@@ -1,5 +1,4 @@
 using System.Data.Common;
-using Switchboard.Storage;
 using Switchboard.Users;
 
 namespace Switchboard.Credits;

@@ -1,9 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Switchboard.Errors;
-using Switchboard.Storage;
 using Switchboard.Users;
 
 namespace Switchboard.Credits;
@@ -24,14 +21,9 @@ public static class CreditsAdminEndpoints
     public static RouteGroupBuilder MapCreditsAdmin(this RouteGroupBuilder admin)
     {
         admin.MapPost("/users/{name}/credits", Move)
-            .WithName("move_credits").WithTags("credits").WithSummary("Grant or adjust a user's credits")
-            .Produces<JsonObject>(200).ProducesProblem(400).ProducesProblem(404).ProducesProblem(409);
-        admin.MapGet("/users/{name}/ledger", Ledger)
-            .WithName("get_ledger").WithTags("credits").WithSummary("A user's ledger, newest first")
-            .Produces<JsonObject>(200).ProducesProblem(400).ProducesProblem(404);
-        admin.MapGet("/credits/audit", Audit)
-            .WithName("audit_credits").WithTags("credits").WithSummary("Check every balance against its ledger")
-            .Produces<JsonObject>(200);
+            .Describe("credits", "move_credits", "Grant or adjust a user's credits").AnswersJson(200, 400, 404, 409);
+        admin.MapGet("/users/{name}/ledger", Ledger).Describe("credits", "get_ledger", "A user's ledger, newest first").AnswersJson(200, 400, 404);
+        admin.MapGet("/credits/audit", Audit).Describe("credits", "audit_credits", "Check every balance against its ledger").AnswersJson(200);
         return admin;
     }
 

@@ -1,7 +1,5 @@
 using System.Data.Common;
-using System.Text.Json.Nodes;
 using Npgsql;
-using Switchboard.Storage;
 
 namespace Switchboard.Credits;
 

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Switchboard.Storage;
 
 namespace Switchboard.Health;
 

@@ -1,11 +1,9 @@
 using System.Text.Json;
-using Microsoft.AspNetCore.Diagnostics;
 using Switchboard.Admin;
 using Switchboard.Admin.Panel;
 using Switchboard.Catalog;
 using Switchboard.Config;
 using Switchboard.Deals;
-using Switchboard.Errors;
 using Switchboard.Health;
 using Switchboard.Observability;
 using Switchboard.OpenApi;
@@ -93,14 +91,8 @@ public static class ServeHost
             builder.WebHost.UseUrls(SwitchboardOptions.DefaultUrl);
         }
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower);
-        builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = c =>
-            c.ProblemDetails.Extensions.TryAdd("code", c.ProblemDetails.Status switch
-            {
-                500 => "internal_error",
-                413 => "body_too_large",
-                int status => "http_" + status,
-                null => "internal_error",
-            }));
+        // Errors/: problem+json with a stable code for every error, the framework's too.
+        builder.Services.AddProblemAnswers();
         var bootstrap = Bootstrap(builder.Configuration);
         RequireSharedQueue(bootstrap, role);
         builder.Services.AddSwitchboardCore(bootstrap);
@@ -126,19 +118,9 @@ public static class ServeHost
         // First: every later part (login lockout, the panel's cookie) sees the client's address and scheme.
         app.UseTrustedProxies();
         app.UseSwitchboardMetrics();
-        app.UseExceptionHandler(new ExceptionHandlerOptions { StatusCodeSelector = StatusFor });
+        app.UseProblemsForExceptions();
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
-        app.UseStatusCodePages(async context =>
-        {
-            var status = context.HttpContext.Response.StatusCode;
-            var (code, title) = status switch
-            {
-                404 => ("not_found", "No such endpoint"),
-                405 => ("method_not_allowed", "Method not allowed on this endpoint"),
-                _ => ("http_" + status, "HTTP " + status),
-            };
-            await Problems.Of(status, code, title).ExecuteAsync(context.HttpContext);
-        });
+        app.UseProblemsForStatusCodes();
         app.UseRequestTextChecks();
         app.MapSwitchboardHealth();
         app.MapCatalogEndpoints();
@@ -150,11 +132,4 @@ public static class ServeHost
         app.MapSwitchboardDocs();
         return app;
     }
-
-    /// <summary>Malformed HTTP (bad framing, too large) is the client's error, never a 500.</summary>
-    private static int StatusFor(Exception ex) => ex switch
-    {
-        BadHttpRequestException bad => bad.StatusCode,
-        _ => StatusCodes.Status500InternalServerError,
-    };
 }

@@ -10,7 +10,6 @@ using Switchboard.Queue;
 using Switchboard.Recon;
 using Switchboard.Resources;
 using Switchboard.Usage;
-using Switchboard.Storage;
 using Switchboard.Users;
 
 namespace Switchboard.Hosting;
@@ -18,26 +17,17 @@ namespace Switchboard.Hosting;
 /// <summary>What each role adds to the container. A role is a set of hosted services.</summary>
 public static class ServiceRegistration
 {
-    /// <summary>Options, store, queue and handlers: what every role needs.</summary>
+    /// <summary>Settings, store, caches, queue, handlers and resource gate: what every role needs.</summary>
     public static IServiceCollection AddSwitchboardCore(this IServiceCollection services, BootstrapConfig bootstrap)
     {
-        services.AddOptions<SwitchboardOptions>()
-            .BindConfiguration(SwitchboardOptions.Section)
-            .ValidateDataAnnotations()
-            .Validate(o => o.RetryBaseDelay > TimeSpan.Zero && o.RetryMaxDelay >= o.RetryBaseDelay, "Switchboard:RetryBaseDelay must be > 0 and <= Switchboard:RetryMaxDelay")
-            .Validate(o => o.StorePollInterval > TimeSpan.Zero && o.ReconInterval > TimeSpan.Zero, "Switchboard:StorePollInterval and Switchboard:ReconInterval must be > 0")
-            .Validate(o => o.LeaseMargin is not { } m || (m > TimeSpan.Zero && m <= TimeSpan.FromSeconds(o.LeaseSeconds / 2.0)), "Switchboard:LeaseMargin must be > 0 and at most half of Switchboard:LeaseSeconds")
-            .ValidateOnStart();
-        services.AddSingleton(bootstrap);
+        services.AddConfigs(bootstrap);
         services.AddSingleton(sp => bootstrap.OpenStore(sp.GetRequiredService<IOptions<SwitchboardOptions>>().Value.Synchronous));
         // First hosted service: the schema is ready before anything else starts.
         services.AddHostedService<StoreInitializer>();
         // Second: app configs, catalog and key caches are loaded (or the start fails, naming what
-        // is missing), then followed. Every role reads the catalog: the API to sell, the executor
-        // to find a handler's resource.
-        services.AddSingleton<AppConfigs>();
-        services.AddSingleton<CatalogCache>();
-        services.AddSingleton<ApiKeyCache>();
+        // is missing), then followed.
+        services.AddCatalog();
+        services.AddUsers();
         services.AddSingleton<StoreWatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<StoreWatcher>());
         if (bootstrap.Source == StoreKind.Sqlite)
@@ -74,18 +64,11 @@ public static class ServiceRegistration
         return services;
     }
 
-    public static IServiceCollection AddHandlers(this IServiceCollection services)
-    {
-        // Every outbound client is a guarded one (Outbound/): checked addresses, no redirects.
-        services.AddOutbound();
-        services.AddGuardedHttpClient(OpenAiChatHandler.HttpClientName);
-        services.AddSingleton<IServiceHandler, EchoRenderHandler>();
-        services.AddSingleton<IServiceHandler, OpenAiChatHandler>();
-        services.AddSingleton<HandlerRegistry>();
-        return services;
-    }
-
-
+    /// <summary>
+    /// The executor role: usage counting, its credentials, the job runner with the deal steps'
+    /// data, the resource waker, the worker pool, lease renewal and (distributed) its heartbeat.
+    /// Execution's and Deals' own registrations belong here, in that order.
+    /// </summary>
     public static IServiceCollection AddExecutor(this IServiceCollection services, BootstrapConfig bootstrap)
     {
         // First: stopped last, so its final flush has the attempts that end during shutdown.

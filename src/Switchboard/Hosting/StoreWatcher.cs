@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Options;
 using Switchboard.Catalog;
 using Switchboard.Config;
-using Switchboard.Storage;
 using Switchboard.Users;
 
 namespace Switchboard.Hosting;

@@ -5,7 +5,6 @@ using Microsoft.AspNetCore.OutputCaching;
 using Microsoft.OpenApi;
 using Scalar.AspNetCore;
 using Switchboard.Catalog;
-using Switchboard.Errors;
 using Switchboard.Users;
 
 namespace Switchboard.OpenApi;
@@ -19,17 +18,13 @@ namespace Switchboard.OpenApi;
 /// </summary>
 public static class OpenApiSetup
 {
-    public const string Svc = "svc";
-    public const string Admin = "admin";
-
-    /// <summary>Where each document is served (the client document's URL predates this setup: clients use it).</summary>
-    public const string SvcUrl = "/svc/openapi.json";
-    public const string AdminUrl = "/admin/api/openapi.json";
+    // Each document's name and where it is served (the client document's URL predates this setup: clients use it).
+    private static readonly (string Name, string Url) Svc = ("svc", "/svc/openapi.json"), Admin = ("admin", "/admin/api/openapi.json");
 
     public static IServiceCollection AddSwitchboardOpenApi(this IServiceCollection services)
     {
         services.AddOutputCache();
-        services.AddOpenApi(Svc, o =>
+        services.AddOpenApi(Svc.Name, o =>
         {
             o.ShouldInclude = d => d.RelativePath?.StartsWith("svc/", StringComparison.Ordinal) == true;
             o.AddDocumentTransformer((document, _, _) => Describe(document, "Switchboard client API",
@@ -38,7 +33,7 @@ public static class OpenApiSetup
             AddCommon(o);
             o.AddDocumentTransformer<CatalogPathsTransformer>();
         });
-        services.AddOpenApi(Admin, o =>
+        services.AddOpenApi(Admin.Name, o =>
         {
             o.ShouldInclude = d => d.RelativePath?.StartsWith("admin/api/", StringComparison.Ordinal) == true;
             o.AddDocumentTransformer((document, _, _) => Describe(document, "Switchboard admin API",
@@ -103,8 +98,8 @@ public static class OpenApiSetup
             .WithTitle("Switchboard API")
             // A few dozen operations: all of them in view at once.
             .ExpandAllTags()
-            .AddDocument(Svc, "Client API", SvcUrl, isDefault: true)
-            .AddDocument(Admin, "Admin API", AdminUrl)
+            .AddDocument(Svc.Name, "Client API", Svc.Url, isDefault: true)
+            .AddDocument(Admin.Name, "Admin API", Admin.Url)
             // Offline: the script is the one bundled in Scalar.AspNetCore (its default), and
             // nothing else is fetched from elsewhere: no web fonts, telemetry, agent or MCP.
             .DisableDefaultFonts()

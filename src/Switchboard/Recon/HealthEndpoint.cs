@@ -1,6 +1,4 @@
-using System.Text.Json.Nodes;
 using Switchboard.Resources;
-using Switchboard.Storage;
 
 namespace Switchboard.Recon;
 

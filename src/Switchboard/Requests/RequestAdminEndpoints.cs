@@ -1,11 +1,8 @@
-using System.Text.Json.Nodes;
 using Switchboard.Catalog;
 using Switchboard.Config;
-using Switchboard.Errors;
 using Switchboard.Lifecycle;
 using Switchboard.Queue;
 using Switchboard.Resources;
-using Switchboard.Storage;
 using Switchboard.Users;
 
 namespace Switchboard.Requests;
@@ -19,18 +16,13 @@ public static class RequestAdminEndpoints
 {
     public static RouteGroupBuilder MapRequestsAdmin(this RouteGroupBuilder admin)
     {
-        admin.MapGet("/requests", Search)
-            .WithName("search_requests").WithTags("requests").WithSummary("Search every user's requests")
-            .Produces<JsonObject>(200).ProducesProblem(400);
+        admin.MapGet("/requests", Search).Describe("requests", "search_requests", "Search every user's requests").AnswersJson(200, 400);
         admin.MapGet("/requests/{id}", Get)
-            .WithName("get_request_detail").WithTags("requests").WithSummary("A request with its jobs and ledger rows")
-            .Produces<JsonObject>(200).ProducesProblem(404);
+            .Describe("requests", "get_request_detail", "A request with its jobs and ledger rows").AnswersJson(200, 404);
         admin.MapPost("/requests/{id}/retry", Retry)
-            .WithName("retry_request").WithTags("requests").WithSummary("Run a failed request again (charged again)")
-            .Produces<JsonObject>(202).ProducesProblem(402).ProducesProblem(404).ProducesProblem(409);
+            .Describe("requests", "retry_request", "Run a failed request again (charged again)").AnswersJson(202, 402, 404, 409);
         admin.MapPost("/requests/{id}/cancel", Cancel)
-            .WithName("cancel_request_admin").WithTags("requests").WithSummary("Cancel a user's request and refund it")
-            .Produces<JsonObject>(200).ProducesProblem(404).ProducesProblem(409);
+            .Describe("requests", "cancel_request_admin", "Cancel a user's request and refund it").AnswersJson(200, 404, 409);
         return admin;
     }
 

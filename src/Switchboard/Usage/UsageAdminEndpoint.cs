@@ -1,6 +1,3 @@
-using System.Text.Json.Nodes;
-using Switchboard.Errors;
-using Switchboard.Storage;
 using Switchboard.Users;
 
 namespace Switchboard.Usage;
@@ -8,13 +5,8 @@ namespace Switchboard.Usage;
 /// <summary><c>GET /admin/api/usage</c>: the totals of the <c>usage</c> command, as JSON.</summary>
 public static class UsageAdminEndpoint
 {
-    public static RouteGroupBuilder MapUsageAdmin(this RouteGroupBuilder admin)
-    {
-        admin.MapGet("/usage", Handle)
-            .WithName("get_usage").WithTags("usage").WithSummary("Upstream usage (tokens, calls) per period and offer")
-            .Produces<JsonObject>(200).ProducesProblem(400);
-        return admin;
-    }
+    public static void MapUsageAdmin(this RouteGroupBuilder admin) =>
+        admin.MapGet("/usage", Handle).Describe("usage", "get_usage", "Upstream usage (tokens, calls) per period and offer").AnswersJson(200, 400);
 
     /// <summary>
     /// Query: <c>since</c> (a duration, default 24h), <c>resource</c>, <c>handler</c>, <c>user</c>

@@ -1,7 +1,6 @@
 using System.Data.Common;
 using Microsoft.Extensions.Options;
 using Switchboard.Config;
-using Switchboard.Storage;
 
 namespace Switchboard.Usage;
 

@@ -1,9 +1,7 @@
 using System.Data.Common;
 using System.Globalization;
 using System.Text;
-using System.Text.Json.Nodes;
 using Switchboard.Config;
-using Switchboard.Storage;
 
 namespace Switchboard.Usage;
 

@@ -1,5 +1,3 @@
-using Switchboard.Errors;
-
 namespace Switchboard.Users;
 
 /// <summary>Bearer API-key authentication for the client API, set once on the route group.</summary>

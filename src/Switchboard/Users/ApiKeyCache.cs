@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using Switchboard.Storage;
 
 namespace Switchboard.Users;
 

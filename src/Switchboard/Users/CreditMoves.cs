@@ -1,6 +1,4 @@
 using System.Data.Common;
-using System.Text.Json.Nodes;
-using Switchboard.Storage;
 
 namespace Switchboard.Users;
 

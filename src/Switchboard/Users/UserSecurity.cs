@@ -1,7 +1,5 @@
 using System.Data.Common;
 using System.Security.Cryptography;
-using System.Text.Json.Nodes;
-using Switchboard.Storage;
 
 namespace Switchboard.Users;
 

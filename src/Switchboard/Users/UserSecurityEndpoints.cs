@@ -1,7 +1,3 @@
-using System.Text.Json.Nodes;
-using Switchboard.Errors;
-using Switchboard.Storage;
-
 namespace Switchboard.Users;
 
 /// <summary>
@@ -16,17 +12,13 @@ public static class UserSecurityEndpoints
     public static RouteGroupBuilder MapUserSecurityAdmin(this RouteGroupBuilder admin)
     {
         admin.MapPost("/users/{name}/disable", (string name, Store store) => Change(store, c => UserSecurity.SetDisabled(c, name, true)))
-            .WithName("disable_user").WithTags("users").WithSummary("Disable a user (its keys and sessions stop working)")
-            .Produces<JsonObject>(200).ProducesProblem(404).ProducesProblem(409);
+            .Describe("users", "disable_user", "Disable a user (its keys and sessions stop working)").AnswersJson(200, 404, 409);
         admin.MapPost("/users/{name}/enable", (string name, Store store) => Change(store, c => UserSecurity.SetDisabled(c, name, false)))
-            .WithName("enable_user").WithTags("users").WithSummary("Enable a user")
-            .Produces<JsonObject>(200).ProducesProblem(404);
+            .Describe("users", "enable_user", "Enable a user").AnswersJson(200, 404);
         admin.MapPut("/users/{name}/admin", (string name, Store store) => Change(store, c => UserSecurity.SetAdmin(c, name, true)))
-            .WithName("grant_admin").WithTags("users").WithSummary("Make a user an admin")
-            .Produces<JsonObject>(200).ProducesProblem(404);
+            .Describe("users", "grant_admin", "Make a user an admin").AnswersJson(200, 404);
         admin.MapDelete("/users/{name}/admin", (string name, Store store) => Change(store, c => UserSecurity.SetAdmin(c, name, false)))
-            .WithName("revoke_admin").WithTags("users").WithSummary("Take a user's admin rights")
-            .Produces<JsonObject>(200).ProducesProblem(404).ProducesProblem(409);
+            .Describe("users", "revoke_admin", "Take a user's admin rights").AnswersJson(200, 404, 409);
         return admin;
     }
 

@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using System.Data.Common;
-using Switchboard.Storage;
 
 namespace Switchboard.Users;
 

@@ -1,8 +1,5 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Switchboard.Errors;
-using Switchboard.Storage;
 
 namespace Switchboard.Users;
 
@@ -16,26 +13,20 @@ public static class UsersAdminEndpoints
     /// <summary>A new user's body is a few fields; anything longer is not one.</summary>
     public const int MaxBodyBytes = 16 * 1024;
 
+    /// <summary>The key cache every HTTP call's authentication reads (emptied by <c>Hosting/StoreWatcher</c> when keys change).</summary>
+    public static IServiceCollection AddUsers(this IServiceCollection services) => services.AddSingleton<ApiKeyCache>();
+
+    /// <summary>The users, keys and security endpoints of the admin API.</summary>
     public static RouteGroupBuilder MapUsersAdmin(this RouteGroupBuilder admin)
     {
-        admin.MapGet("/users", List)
-            .WithName("list_users").WithTags("users").WithSummary("The users")
-            .Produces<JsonObject>(200);
-        admin.MapPost("/users", Create)
-            .WithName("create_user").WithTags("users").WithSummary("Create a user (and its first API key)")
-            .Produces<JsonObject>(201).ProducesProblem(400).ProducesProblem(409);
-        admin.MapGet("/users/{name}", Get)
-            .WithName("get_user").WithTags("users").WithSummary("A user")
-            .Produces<JsonObject>(200).ProducesProblem(404);
-        admin.MapPost("/users/by-id/{id}/rename", Rename)
-            .WithName("rename_user").WithTags("users").WithSummary("Rename a user")
-            .Produces<JsonObject>(200).ProducesProblem(400).ProducesProblem(404).ProducesProblem(409);
+        admin.MapGet("/users", List).Describe("users", "list_users", "The users").AnswersJson(200);
+        admin.MapPost("/users", Create).Describe("users", "create_user", "Create a user (and its first API key)").AnswersJson(201, 400, 409);
+        admin.MapGet("/users/{name}", Get).Describe("users", "get_user", "A user").AnswersJson(200, 404);
+        admin.MapPost("/users/by-id/{id}/rename", Rename).Describe("users", "rename_user", "Rename a user").AnswersJson(200, 400, 404, 409);
         admin.MapPost("/users/{name}/keys", CreateKey)
-            .WithName("create_key").WithTags("users").WithSummary("Issue a new API key for a user (shown once)")
-            .Produces<JsonObject>(201).ProducesProblem(404);
-        admin.MapDelete("/keys/{prefix}", RevokeKey)
-            .WithName("revoke_key").WithTags("users").WithSummary("Revoke an API key")
-            .Produces<JsonObject>(200).ProducesProblem(404);
+            .Describe("users", "create_key", "Issue a new API key for a user (shown once)").AnswersJson(201, 404);
+        admin.MapDelete("/keys/{prefix}", RevokeKey).Describe("users", "revoke_key", "Revoke an API key").AnswersJson(200, 404);
+        admin.MapUserSecurityAdmin();
         return admin;
     }
 

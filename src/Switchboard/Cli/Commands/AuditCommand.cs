@@ -1,6 +1,5 @@
 using System.CommandLine;
 using Switchboard.Audit;
-using Switchboard.Storage;
 
 namespace Switchboard.Cli.Commands;
 

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using Microsoft.Extensions.DependencyInjection;
 using Switchboard.Handlers;
-using Switchboard.Hosting;
 
 namespace Switchboard.Cli.Commands;
 

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Switchboard.Storage;
 using Switchboard.Usage;
 using Switchboard.Users;
 
