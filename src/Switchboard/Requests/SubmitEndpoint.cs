@@ -11,7 +11,6 @@ using Switchboard.Observability;
 using Switchboard.Lifecycle;
 using Switchboard.Queue;
 using Switchboard.Resources;
-using Switchboard.Storage;
 using Switchboard.Users;
 
 namespace Switchboard.Requests;
@@ -91,7 +90,7 @@ public static class SubmitEndpoint
         SubmitResult result;
         try
         {
-            result = await lifecycle.SubmitAsync(request, Clock.NowMs());
+            result = await lifecycle.SubmitAsync(request, Storage.Clock.NowMs());
         }
         catch (InsufficientCreditsException ex)
         {
