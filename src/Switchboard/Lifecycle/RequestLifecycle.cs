@@ -6,7 +6,8 @@ namespace Switchboard.Lifecycle;
 /// <summary>
 /// The request's state machine: every write to <c>requests</c> is one of its named transitions
 /// (the partial files <c>RequestLifecycle.*.cs</c>; the table is in docs/architecture.md), and
-/// every transition passes <see cref="Changed"/>, the one change point. There consumers attach:
+/// every change of a row's status passes <see cref="Changed"/>, the one change point (a lease's
+/// renewal changes no status and does not). There consumers attach:
 /// <see cref="IStateHandler"/>s inside the transition's unit of work (a deal's progression;
 /// later, outbox rows) and <see cref="ITransitionObserver"/>s after its commit (stopping a
 /// cancelled job here; later, pushed status). Consumers are looked up per (kind, status): a

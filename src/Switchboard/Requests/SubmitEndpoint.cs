@@ -9,7 +9,6 @@ using Switchboard.Observability;
 using Switchboard.Lifecycle;
 using Switchboard.Queue;
 using Switchboard.Resources;
-using Switchboard.Storage;
 using Switchboard.Users;
 
 namespace Switchboard.Requests;
@@ -89,7 +88,7 @@ public static class SubmitEndpoint
         SubmitResult result;
         try
         {
-            result = await lifecycle.SubmitAsync(request, Clock.NowMs());
+            result = await lifecycle.SubmitAsync(request, Storage.Clock.NowMs());
         }
         catch (InsufficientCreditsException ex)
         {
