@@ -124,8 +124,9 @@ public static class Migrations
         """,
 
         // 2: partial indexes for what recon scans, instead of one on (status, lease_until) that
-        // every by-id statement could be planned through (see JobStore: statements that find
-        // their row by id compare the status with a parameter, which no partial index matches).
+        // every by-id statement could be planned through (see Lifecycle/RequestLifecycle.Execution.cs:
+        // statements that find their row by id compare the status with a parameter, which no
+        // partial index matches).
         _ => """
         DROP INDEX requests_status;
         CREATE INDEX requests_running ON requests (lease_until) WHERE status = 'running';
