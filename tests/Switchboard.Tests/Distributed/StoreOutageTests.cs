@@ -34,10 +34,7 @@ public sealed class StoreOutageTests : AppTests
             () => _client.GetAsync("/svc/me/"),
         })
         {
-            var response = await call();
-            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
-            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-            Assert.Equal("store_unavailable", (await response.Content.ReadFromJsonAsync<JsonObject>())!["code"]!.GetValue<string>());
+            await Problem(await call(), HttpStatusCode.ServiceUnavailable, "store_unavailable");
         }
         Assert.Equal(HttpStatusCode.ServiceUnavailable, (await App.CreateClient().GetAsync("/readyz")).StatusCode);
 

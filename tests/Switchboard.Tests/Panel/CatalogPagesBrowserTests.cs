@@ -275,12 +275,7 @@ public sealed class CatalogPagesBrowserTests(Chromium chromium, CatalogPanelServ
         const string Template = "<script>alert(1)</script> {x}";
         const string Img = "<img src=x onerror=alert(2)>";
         var page = await AdminPage();
-        var dialogs = 0;
-        page.Dialog += (_, dialog) =>
-        {
-            dialogs++;
-            _ = dialog.DismissAsync();
-        };
+        var dialogs = ScriptDialogs.On(page);
         await Chromium.Scenario(page, nameof(HostileCatalogValuesAreShownAsText), async () =>
         {
             await page.GotoAsync("/admin/offers/new");
@@ -304,7 +299,7 @@ public sealed class CatalogPagesBrowserTests(Chromium chromium, CatalogPanelServ
             await page.GotoAsync("/admin/offers/xss/probe");
             Assert.Equal(Template, await page.InputValueAsync("textarea[name=prompt_template]"));
             Assert.Contains(Img, await page.InputValueAsync("textarea[name=params]"));
-            Assert.Equal(0, dialogs);
+            Assert.Equal(0, dialogs.Count);
         });
     }
 }

@@ -190,12 +190,7 @@ public sealed class RequestsPageBrowserTests(Chromium chromium, RequestsPanelSer
     {
         var id = await Submit(RequestsPanelServe.Hostile, "/svc/text/shout/", new { word = RequestsPanelServe.Script });
         var page = await Admin();
-        var dialogs = 0;
-        page.Dialog += (_, dialog) =>
-        {
-            dialogs++;
-            _ = dialog.DismissAsync();
-        };
+        var dialogs = ScriptDialogs.On(page);
         await Chromium.Scenario(page, nameof(AHostileUserNameAndInputAreShownAsText), async () =>
         {
             await page.GotoAsync($"/admin/requests?user={Uri.EscapeDataString(RequestsPanelServe.Hostile)}");
@@ -213,7 +208,7 @@ public sealed class RequestsPageBrowserTests(Chromium chromium, RequestsPanelSer
 
             await page.GotoAsync("/admin/users");
             Assert.Equal(0, await page.Locator("main img").CountAsync());
-            Assert.Equal(0, dialogs);
+            Assert.Equal(0, dialogs.Count);
         });
     }
 }

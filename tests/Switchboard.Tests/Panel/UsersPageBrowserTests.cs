@@ -168,12 +168,7 @@ public sealed class UsersPageBrowserTests(Chromium chromium, UsersPanelServe fix
     public async Task AHostileUserNameIsShownAsText()
     {
         var page = await Admin();
-        var dialogs = 0;
-        page.Dialog += (_, dialog) =>
-        {
-            dialogs++;
-            _ = dialog.DismissAsync();
-        };
+        var dialogs = ScriptDialogs.On(page);
         await Chromium.Scenario(page, nameof(AHostileUserNameIsShownAsText), async () =>
         {
             await page.GotoAsync("/admin/users");
@@ -184,7 +179,7 @@ public sealed class UsersPageBrowserTests(Chromium chromium, UsersPanelServe fix
             Assert.Equal($"User {UsersPanelServe.Hostile}", await page.Locator("h1").InnerTextAsync());
             Assert.Equal(0, await page.Locator("main img").CountAsync());
             await PanelSession.Screenshot(page, "user-hostile");
-            Assert.Equal(0, dialogs);
+            Assert.Equal(0, dialogs.Count);
         });
     }
 }

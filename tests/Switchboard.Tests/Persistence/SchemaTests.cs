@@ -14,12 +14,10 @@ namespace Switchboard.Tests.Persistence;
 /// a migration on purpose, run this class with SWITCHBOARD_ACCEPT_SCHEMA=1 to rewrite the files,
 /// and review their diff.
 /// </summary>
-public sealed class SchemaTests
+public abstract class SchemaTests(StoreKind kind)
 {
-    [Theory]
-    [InlineData(StoreKind.Sqlite)]
-    [InlineData(StoreKind.Postgres)]
-    public async Task AFreshStoreHasTheCheckedInSchema(StoreKind kind)
+    [Fact]
+    public async Task AFreshStoreHasTheCheckedInSchema()
     {
         await using var store = TestStore.Create(kind);
 
@@ -37,10 +35,8 @@ public sealed class SchemaTests
     /// A deployment of an older build keeps its recorded versions: the next start applies only the
     /// steps after them, and the store ends up as a fresh one.
     /// </summary>
-    [Theory]
-    [InlineData(StoreKind.Sqlite)]
-    [InlineData(StoreKind.Postgres)]
-    public async Task AStoreOfAnOlderBuildGetsOnlyTheStepsItLacks(StoreKind kind)
+    [Fact]
+    public async Task AStoreOfAnOlderBuildGetsOnlyTheStepsItLacks()
     {
         const int older = 6;
         await using var test = TestStore.Create(kind);
@@ -142,3 +138,7 @@ public sealed class SchemaTests
         text.Append('\n');
     }
 }
+
+public sealed class SchemaOnSqlite() : SchemaTests(StoreKind.Sqlite);
+
+public sealed class SchemaOnPostgres() : SchemaTests(StoreKind.Postgres);

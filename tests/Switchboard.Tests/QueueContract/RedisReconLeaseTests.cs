@@ -42,6 +42,14 @@ public sealed class RedisReconLeaseTests : IAsyncLifetime
         return (lease, connection);
     }
 
+    /// <summary>Starts the first recon and waits until it leads.</summary>
+    private async Task<(RedisReconLease Lease, IConnectionMultiplexer Connection)> StartLeader()
+    {
+        var leader = await StartRecon("leader");
+        await Wait.Until(() => leader.Lease.IsLeader, TimeSpan.FromSeconds(2), "the first recon to lead");
+        return leader;
+    }
+
     private Task<RedisValue> Holder() => _connections[0].GetDatabase().StringGetAsync(_settings.Key("recon:leader"));
 
     [Fact]
@@ -65,8 +73,7 @@ public sealed class RedisReconLeaseTests : IAsyncLifetime
     [Fact]
     public async Task WhenTheLeaderStopsRenewingTheStandbyLeadsWithinOneLease()
     {
-        var (leader, connection) = await StartRecon("leader");
-        await Wait.Until(() => leader.IsLeader, TimeSpan.FromSeconds(2), "the first recon to lead");
+        var (leader, connection) = await StartLeader();
         var (standby, _) = await StartRecon("standby");
         // Not a wait: half a lease of the standby's attempts, none of which may take the lease.
         await Task.Delay(Lease / 2);
@@ -85,8 +92,7 @@ public sealed class RedisReconLeaseTests : IAsyncLifetime
     [Fact]
     public async Task AGracefulStopReleasesTheLeaseAtOnce()
     {
-        var (leader, _) = await StartRecon("leader");
-        await Wait.Until(() => leader.IsLeader, TimeSpan.FromSeconds(2), "the first recon to lead");
+        var (leader, _) = await StartLeader();
         var (standby, _) = await StartRecon("standby");
         // Not a wait: the standby is mid-way between two attempts when the leader stops.
         await Task.Delay(Lease / 2);

@@ -122,10 +122,7 @@ public sealed class EmbeddedLimitsTests : AppTests
 
         var refused = await _client.PostAsJsonAsync("/svc/text/say/", new { n = 99 });
 
-        Assert.Equal((HttpStatusCode)429, refused.StatusCode);
-        Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
-        var problem = (await refused.Content.ReadFromJsonAsync<JsonObject>())!;
-        Assert.Equal("resource_exhausted", problem["code"]!.GetValue<string>());
+        var problem = await Problem(refused, HttpStatusCode.TooManyRequests, "resource_exhausted");
         Assert.Equal("scarce", problem["resource"]!.GetValue<string>());
         var retryAfter = refused.Headers.RetryAfter!.Delta!.Value;
         Assert.InRange(retryAfter, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1));

@@ -117,10 +117,7 @@ public sealed class AccountPeriodBoundTests : AppTests
     {
         var response = await _client!.GetAsync("/svc/me/?since=" + since);
 
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        var problem = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
-        Assert.Equal("invalid_since", problem["code"]!.GetValue<string>());
+        var problem = await Problem(response, HttpStatusCode.BadRequest, "invalid_since");
         Assert.Contains("at most 90d", problem["detail"]!.GetValue<string>());
     }
 }

@@ -65,9 +65,7 @@ public abstract class DisabledUserTests(StoreKind kind) : AppTests
     {
         foreach (var response in new[] { await _root.PostAsync("/admin/api/users/root/disable", null), await _root.DeleteAsync("/admin/api/users/root/admin") })
         {
-            Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
-            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-            Assert.Equal("last_admin", (await response.Content.ReadFromJsonAsync<JsonObject>())!["code"]!.GetValue<string>());
+            await Problem(response, HttpStatusCode.Conflict, "last_admin");
         }
         var missing = await _root.PostAsync("/admin/api/users/nobody/disable", null);
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);

@@ -148,9 +148,7 @@ public abstract class LiveChannelTests(StoreKind kind) : AppTests
         upgrade.Headers.Add("Sec-WebSocket-Version", "13");
         upgrade.Headers.Add("Sec-WebSocket-Key", Convert.ToBase64String(Guid.NewGuid().ToByteArray()));
         var refused = await http.SendAsync(upgrade);
-        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
-        Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
-        Assert.Equal("too_many_live_channels", (await refused.Content.ReadFromJsonAsync<JsonObject>())!["code"]!.GetValue<string>());
+        await Problem(refused, HttpStatusCode.TooManyRequests, "too_many_live_channels");
     }
 
     [Fact]

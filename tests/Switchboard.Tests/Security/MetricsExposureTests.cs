@@ -26,21 +26,14 @@ public sealed class MetricsExposureTests : AppTests
         return await client.GetAsync("/metrics");
     }
 
-    private static async Task AssertProblem(HttpResponseMessage response, HttpStatusCode status, string code)
-    {
-        Assert.Equal(status, response.StatusCode);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        Assert.Equal(code, (await response.Content.ReadFromJsonAsync<JsonObject>())!["code"]!.GetValue<string>());
-    }
-
     [Fact]
     public async Task ThePublicUrlDoesNotServeMetricsByDefault()
     {
         _serve = await App.StartServeAsync();
 
-        await AssertProblem(await Scrape(_serve.Address!), HttpStatusCode.NotFound, "not_found");
+        await Problem(await Scrape(_serve.Address!), HttpStatusCode.NotFound, "not_found");
         // Not even to a caller who sends some bearer token.
-        await AssertProblem(await Scrape(_serve.Address!, Token), HttpStatusCode.NotFound, "not_found");
+        await Problem(await Scrape(_serve.Address!, Token), HttpStatusCode.NotFound, "not_found");
     }
 
     [Fact]
@@ -52,7 +45,7 @@ public sealed class MetricsExposureTests : AppTests
         var scraped = await Scrape(listener);
         Assert.Equal(HttpStatusCode.OK, scraped.StatusCode);
         Assert.Contains("switchboard_jobs_in_flight", await scraped.Content.ReadAsStringAsync());
-        await AssertProblem(await Scrape(_serve.Address!), HttpStatusCode.NotFound, "not_found");
+        await Problem(await Scrape(_serve.Address!), HttpStatusCode.NotFound, "not_found");
     }
 
     [Theory]
@@ -79,7 +72,7 @@ public sealed class MetricsExposureTests : AppTests
         foreach (var wrong in new[] { null, "", Token + "x", Token[..^1], Token.ToUpperInvariant(), "Basic " + Token })
         {
             var refused = await Scrape(_serve.Address!, wrong);
-            await AssertProblem(refused, HttpStatusCode.Unauthorized, "metrics_token_required");
+            await Problem(refused, HttpStatusCode.Unauthorized, "metrics_token_required");
             Assert.Equal("Bearer", refused.Headers.WwwAuthenticate.ToString());
         }
         // The token is in no log line and no answer.

@@ -7,7 +7,8 @@ namespace Switchboard.Tests.Security;
 /// One rule for users' names (Users/UserNames.cs), applied by the admin API, the panel's form
 /// and <c>users create</c> alike, with the same checks of passwords and credits in the CLI as
 /// in the API; names stored before the rule keep working and are renamed by an admin (by id in
-/// the API, so even a name holding '/' can be reached), then managed as any other.
+/// the API, so even a name holding '/' can be reached), then managed as any other (on both
+/// stores: <see cref="LegacyUserNamesTests"/>).
 /// </summary>
 public sealed class UserNameRulesTests
 {
@@ -25,10 +26,8 @@ public sealed class UserNameRulesTests
     [Fact]
     public async Task EveryBadNameIsRefusedByTheApiAsInvalidUserAndNothingIsCreated()
     {
-        await using var store = TestStore.Create(StoreKind.Sqlite);
-        var root = await Infrastructure.Cli.Json(store, "users", "create", "root", "--admin", "--password", "long enough");
-        await using var app = new SwitchboardFactory(store);
-        using var client = app.ClientFor(root["api_key"]!.GetValue<string>());
+        await using var app = await TestApp.StartAsync(StoreKind.Sqlite);
+        var client = (await app.AddAdminAsync("root", "--password", "long enough")).Client;
 
         foreach (var name in BadNames)
         {
@@ -48,7 +47,7 @@ public sealed class UserNameRulesTests
         {
             await Problem(await client.PostAsync("/admin/api/users", Json(body)), HttpStatusCode.BadRequest, "invalid_json");
         }
-        Assert.Equal(1, Users(store));
+        Assert.Equal(1, Users(app.Store));
 
         // Good names: letters, digits and . _ @ + - inside; an e-mail address fits. Case-insensitively unique.
         foreach (var name in new[] { "a", "Bob", "carol.smith", "d_e-f", "ops+billing@example.com", new string('z', 64) })
@@ -61,31 +60,30 @@ public sealed class UserNameRulesTests
     [Fact]
     public async Task UsersCreateInTheCliRefusesWhatTheApiRefuses()
     {
-        await using var store = TestStore.Create(StoreKind.Sqlite);
+        await using var app = await TestApp.StartAsync(StoreKind.Sqlite);
 
         foreach (var name in BadNames)
         {
-            var (exit, _, error) = await Infrastructure.Cli.Run(store, "users", "create", name);
+            var (exit, _, error) = await app.CliAsync("users", "create", name);
             Assert.True(exit == 2, $"'{name}': exit {exit}");
             Assert.Contains("switchboard: name ", error);
         }
         // The API's other checks, from the same place: an admin's password length, the credits range.
-        var shortPassword = await Infrastructure.Cli.Run(store, "users", "create", "boss", "--admin", "--password", "x");
+        var shortPassword = await app.CliAsync("users", "create", "boss", "--admin", "--password", "x");
         Assert.Equal(2, shortPassword.Exit);
         Assert.Contains("password must be at least 8 characters", shortPassword.Err);
-        var tooRich = await Infrastructure.Cli.Run(store, "users", "create", "rich", "--credits", "9223372036854775807");
+        var tooRich = await app.CliAsync("users", "create", "rich", "--credits", "9223372036854775807");
         Assert.Equal(2, tooRich.Exit);
         Assert.Contains("credits must be at most", tooRich.Err);
-        Assert.Equal(0, Users(store));
+        Assert.Equal(0, Users(app.Store));
     }
 
     [Fact]
     public async Task ThePanelFormRefusesABadNameBesideTheField()
     {
-        await using var store = TestStore.Create(StoreKind.Sqlite);
-        await PanelSession.CreateAdmin(store, "root");
-        await using var app = new SwitchboardFactory(store);
-        using var panel = app.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true });
+        await using var app = await TestApp.StartAsync(StoreKind.Sqlite);
+        await PanelSession.CreateAdmin(app.Store, "root");
+        using var panel = app.Server.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true });
         Assert.Equal(HttpStatusCode.Redirect, (await PanelSession.LogIn(panel, "root", PanelSession.Password)).StatusCode);
 
         foreach (var name in new[] { "../x", "a/b", "evil\u202etxt", "a b" })
@@ -100,81 +98,16 @@ public sealed class UserNameRulesTests
             var html = await response.Content.ReadAsStringAsync();
             Assert.True(System.Text.RegularExpressions.Regex.IsMatch(html, "data-field-error=\"name\">(may hold only|must not)"), html);
         }
-        Assert.Equal(1, Users(store));
+        Assert.Equal(1, Users(app.Store));
     }
-
-    [Theory]
-    [InlineData(StoreKind.Sqlite)]
-    [InlineData(StoreKind.Postgres)]
-    public async Task ALegacyNameWithASlashStillAuthenticatesAndIsRenamedThroughTheApiThenManagedNormally(StoreKind kind)
-    {
-        await using var store = TestStore.Create(kind);
-        var root = await Infrastructure.Cli.Json(store, "users", "create", "root", "--admin", "--password", "long enough");
-        var (id, key) = await LegacyUsers.Create(store, "a/b", 10);
-        await using var app = new SwitchboardFactory(store);
-        using var admin = app.ClientFor(root["api_key"]!.GetValue<string>());
-        using var legacy = app.ClientFor(key);
-
-        // It keeps working as it is: its key, its balance.
-        var me = await legacy.GetFromJsonAsync<JsonObject>("/svc/me/");
-        Assert.Equal(10, me!["credits"]!.GetValue<long>());
-
-        // Renamed by id: a bad new name, a taken one (ignoring case) and an unknown id change nothing.
-        await Problem(await admin.PostAsync($"/admin/api/users/by-id/{id}/rename", Json("""{"name": "c/d"}""")), HttpStatusCode.BadRequest, "invalid_name");
-        await Problem(await admin.PostAsync($"/admin/api/users/by-id/{id}/rename", Json("""{"name": "ROOT"}""")), HttpStatusCode.Conflict, "user_exists");
-        await Problem(await admin.PostAsync($"/admin/api/users/by-id/{id}/rename", Json("""{"name": "ab", "admin": true}""")), HttpStatusCode.BadRequest, "invalid_name");
-        await Problem(await admin.PostAsync($"/admin/api/users/by-id/{id}/rename", Json("""{"name": "\ud800"}""")), HttpStatusCode.BadRequest, "invalid_json");
-        await Problem(await admin.PostAsync("/admin/api/users/by-id/u_nobody/rename", Json("""{"name": "ab"}""")), HttpStatusCode.NotFound, "user_not_found");
-        await Problem(await admin.PostAsync("/admin/api/users/by-id/root/rename", Json("""{"name": "ab"}""")), HttpStatusCode.NotFound, "user_not_found");
-        Assert.Equal("a/b", store.Query(c => c.Scalar<string>("SELECT name FROM users WHERE id = @id", ("@id", id))));
-
-        var renamed = await admin.PostAsync($"/admin/api/users/by-id/{id}/rename", Json("""{"name": "ab"}"""));
-        Assert.Equal(HttpStatusCode.OK, renamed.StatusCode);
-        Assert.Equal("a/b", (await renamed.Content.ReadFromJsonAsync<JsonObject>())!["previous"]!.GetValue<string>());
-
-        // Managed as any other user from then on: read, granted credits, given a key.
-        var shown = (await admin.GetFromJsonAsync<JsonObject>("/admin/api/users/ab"))!;
-        Assert.Equal(id, shown["id"]!.GetValue<string>());
-        var grant = await admin.PostAsync("/admin/api/users/ab/credits", Json("""{"kind": "grant", "amount": 5, "note": "after the rename"}"""));
-        Assert.Equal(HttpStatusCode.OK, grant.StatusCode);
-        Assert.Equal(HttpStatusCode.Created, (await admin.PostAsync("/admin/api/users/ab/keys", null)).StatusCode);
-        app.Refresh();
-        Assert.Equal(15, (await legacy.GetFromJsonAsync<JsonObject>("/svc/me/"))!["credits"]!.GetValue<long>());
-    }
-
-    [Theory]
-    [InlineData(StoreKind.Sqlite)]
-    [InlineData(StoreKind.Postgres)]
-    public async Task TheCliRenamesALegacyNameByNameOrIdAndRefusesABadNewName(StoreKind kind)
-    {
-        await using var store = TestStore.Create(kind);
-        var (id, _) = await LegacyUsers.Create(store, "old name", 3);
-        await LegacyUsers.Create(store, "x/y");
-
-        var bad = await Infrastructure.Cli.Run(store, "users", "rename", "old name", "new name");
-        Assert.Equal(2, bad.Exit);
-        var byName = await Infrastructure.Cli.Json(store, "users", "rename", "old name", "newname");
-        Assert.Equal(id, byName["id"]!.GetValue<string>());
-        Assert.Equal("old name", byName["previous"]!.GetValue<string>());
-        var slashId = store.Query(c => c.Scalar<string>("SELECT id FROM users WHERE name = 'x/y'"))!;
-        await Infrastructure.Cli.Json(store, "users", "rename", slashId, "xy");
-
-        var shown = await Infrastructure.Cli.Json(store, "credits", "show", "newname");
-        Assert.Equal(3, shown["credits"]!.GetValue<long>());
-        Assert.Equal(["newname", "xy"], store.Query(c => UserStoreNames(c)));
-    }
-
-    private static List<string> UserStoreNames(System.Data.Common.DbConnection c) =>
-        Switchboard.Users.UserStore.List(c).Select(u => u.Name).ToList();
 
     [Fact]
     public async Task ThePanelRenamesALegacyNameFromItsPageReachedById()
     {
-        await using var store = TestStore.Create(StoreKind.Sqlite);
-        await PanelSession.CreateAdmin(store, "root");
-        var (id, _) = await LegacyUsers.Create(store, "a/b", 4);
-        await using var app = new SwitchboardFactory(store);
-        using var panel = app.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true });
+        await using var app = await TestApp.StartAsync(StoreKind.Sqlite);
+        await PanelSession.CreateAdmin(app.Store, "root");
+        var (id, _) = await LegacyUsers.Create(app.Store, "a/b", 4);
+        using var panel = app.Server.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true });
         await PanelSession.LogIn(panel, "root", PanelSession.Password);
 
         // The list links the page by id: '/' cannot travel in a route value.
