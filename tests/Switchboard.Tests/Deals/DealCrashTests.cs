@@ -9,9 +9,7 @@ public abstract class DealCrashTests(StoreKind kind)
 {
     // Three items, fast → slow → fast: the kill lands while middle steps run, with first steps
     // done, last steps waiting, and some deals already over.
-    private const string Catalog = """
-        handlers:
-          - {id: echo.render, credits: 1}
+    private static readonly string Catalog = TestCatalogs.OnEchoRender("""
         offers:
           - {service: p, action: first, handler: echo.render, price: 3, prompt_template: "First({n})"}
           - {service: p, action: slow, handler: echo.render, price: 5, prompt_template: "Slow[{input}]", params: {delay_ms: 1500}}
@@ -22,7 +20,7 @@ public abstract class DealCrashTests(StoreKind kind)
               - {offer: p/first, pipeline: none}
               - {offer: p/slow, pipeline: overwrite}
               - {offer: p/last, pipeline: overwrite}
-        """;
+        """);
 
     private const int Deals = 8;
     private const long Price = 3 + 5 + 2;

@@ -17,12 +17,7 @@ namespace Switchboard.Tests.Observability;
 /// </summary>
 public sealed class PrometheusScrapeTests : IAsyncLifetime
 {
-    private const string Catalog = """
-        handlers:
-          - {id: echo.render, credits: 1}
-        offers:
-          - {service: text, action: shout, handler: echo.render, price: 1, prompt_template: "Say {word}", create_qty: 1}
-        """;
+    private static readonly string Catalog = TestCatalogs.ShoutOnce;
 
     private readonly TestStore _store = TestStore.Create(StoreKind.Sqlite);
     private SwitchboardProcess? _serve;

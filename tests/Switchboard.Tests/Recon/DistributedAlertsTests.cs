@@ -45,12 +45,7 @@ public sealed class DistributedAlertsTests : AppTests
     [Fact]
     public async Task QueuedWorkWithNoExecutorAlertsUntilOneStarts()
     {
-        await App.ApplyCatalogAsync("""
-            handlers:
-              - {id: echo.render, credits: 0}
-            offers:
-              - {service: echo, action: say, handler: echo.render, price: 1, prompt_template: "Say {n}"}
-            """);
+        await App.ApplyCatalogAsync(TestCatalogs.FreeEchoSay);
         var file = Path.Combine(App.Store.Path, "recon.yaml");
         await File.WriteAllTextAsync(file, $"discord:\n  ~webhook: {_discord.Address}/api/webhooks/7/secret-token\nalerts: {{no_executor_s: 1}}\n");
         var (exit, _, error) = await App.CliAsync("config", "push", file, "--id", "recon");

@@ -3,12 +3,10 @@ namespace Switchboard.Tests.Recovery;
 /// <summary>Whatever stops a server, every accepted request finishes, charged once, with all its results.</summary>
 public abstract class CrashRecoveryTests(StoreKind kind)
 {
-    private const string Catalog = """
-        handlers:
-          - {id: echo.render, credits: 1}
+    private static readonly string Catalog = TestCatalogs.OnEchoRender("""
         offers:
           - {service: work, action: slow, handler: echo.render, price: 2, prompt_template: "Work on {n}", create_qty: 2, params: {delay_ms: 1500}}
-        """;
+        """);
 
     [Fact]
     public async Task RequestsInFlightWhenTheServerIsKilledFinishAfterARestart()
