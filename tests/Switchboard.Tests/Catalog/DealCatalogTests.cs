@@ -221,8 +221,7 @@ public abstract class DealCatalogTests(StoreKind kind) : AppTests
     public async Task TheDealsAdminApiNeedsAnAdminKey()
     {
         await StartWithAdmin();
-        var (_, key) = await Infrastructure.Cli.CreateUser(App.Store, "alice", 100);
-        using var alice = App.ClientFor(key);
+        var alice = (await App.AddUserAsync("alice", 100)).Client;
         using var anyone = App.CreateClient();
         const string deal = """{"offers": [{"offer": "text/outline"}]}""";
 

@@ -40,9 +40,7 @@ public abstract class DealCrashTests(StoreKind kind)
             using var client = first.Client(alice.Key);
             for (var i = 0; i < Deals; i++)
             {
-                var response = await client.PostAsJsonAsync("/svc/deal/relay/", new { inputs = new { n = i } });
-                Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-                ids.Add(await SwitchboardFactory.IdOf(response));
+                ids.Add(await client.SubmitAsync("/svc/deal/relay/", new { inputs = new { n = i } }));
             }
             // Four workers, eight slow steps of 1.5 s: once every first step and a slow one have
             // succeeded while another slow one runs, the store holds every stage of a pipeline.

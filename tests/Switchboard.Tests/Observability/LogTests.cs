@@ -130,9 +130,7 @@ public sealed class LogTests : IAsyncLifetime
     private static async Task<string> SubmitAndWait(SwitchboardProcess api, string key)
     {
         using var client = api.Client(key);
-        var response = await client.PostAsJsonAsync("/svc/text/shout/", new { word = "hello" });
-        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        var id = await SwitchboardFactory.IdOf(response);
+        var id = await client.SubmitAsync("/svc/text/shout/", new { word = "hello" });
         await WaitUntil(async () =>
         {
             var request = await client.GetFromJsonAsync<JsonObject>($"/svc/request/{id}/");

@@ -56,9 +56,7 @@ public sealed class DistributedAlertsTests : AppTests
         var api = await Start("api");
         await Start("recon");
         using var user = api.Client(key);
-        var response = await user.PostAsJsonAsync("/svc/echo/say/", new { n = 1 });
-        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        var id = await SwitchboardFactory.IdOf(response);
+        var id = await user.SubmitAsync("/svc/echo/say/", new { n = 1 });
 
         var fired = await _discord.WaitForCalls(1, TimeSpan.FromSeconds(20));
         Assert.StartsWith("[FIRING] no_executor echo.render: 1 queued requests", fired[0].Json["content"]!.GetValue<string>());

@@ -19,9 +19,7 @@ public abstract class CrashRecoveryTests(StoreKind kind)
             using var client = first.Client(alice.Key);
             for (var i = 0; i < 12; i++)
             {
-                var response = await client.PostAsJsonAsync("/svc/work/slow/", new { n = i });
-                Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-                ids.Add(await SwitchboardFactory.IdOf(response));
+                ids.Add(await client.SubmitAsync("/svc/work/slow/", new { n = i }));
             }
             // Four are running (one per worker), eight wait in the in-process queue that dies with the process.
             await SwitchboardFactory.WaitFor(client, ids[0], TimeSpan.FromSeconds(10), "running");

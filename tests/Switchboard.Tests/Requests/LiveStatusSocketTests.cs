@@ -50,9 +50,7 @@ public abstract class LiveStatusSocketTests(StoreKind kind) : AppTests
 
     protected async Task<string> Submit(string path, object body)
     {
-        var response = await Client.PostAsJsonAsync(path, body);
-        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        return await SwitchboardFactory.IdOf(response);
+        return await Client.SubmitAsync(path, body);
     }
 
     /// <summary>A socket not yet connected, keeping the handshake's answer, and the address of <paramref name="id"/>'s live status.</summary>

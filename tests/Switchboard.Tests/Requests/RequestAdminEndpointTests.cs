@@ -40,9 +40,7 @@ public abstract class RequestAdminEndpointTests(StoreKind kind) : AppTests
 
     private async Task<string> Submit(string path, object body, params string[] statuses)
     {
-        var response = await _alice.Client.PostAsJsonAsync(path, body);
-        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        var id = await SwitchboardFactory.IdOf(response);
+        var id = await _alice.Client.SubmitAsync(path, body);
         await SwitchboardFactory.WaitFor(_alice.Client, id, TimeSpan.FromSeconds(20), statuses);
         return id;
     }
