@@ -22,6 +22,24 @@ public static class TestCatalogs
           - {service: text, action: shout, handler: echo.render, price: 1, prompt_template: "Say {word}", create_qty: 1}
         """);
 
+    /// <summary>
+    /// The relay deal: p/first, p/slow, p/last (3 + 5 + 2 credits), each later step taking the
+    /// item before it; <paramref name="slowMs"/> is how long the middle step runs, so that a kill
+    /// or a stall lands while middle steps run.
+    /// </summary>
+    public static string Relay(int slowMs) => OnEchoRender($$$"""
+        offers:
+          - {service: p, action: first, handler: echo.render, price: 3, prompt_template: "First({n})"}
+          - {service: p, action: slow, handler: echo.render, price: 5, prompt_template: "Slow[{input}]", params: {delay_ms: {{{slowMs}}}}}
+          - {service: p, action: last, handler: echo.render, price: 2, prompt_template: "Last[{input}]"}
+        deals:
+          - name: relay
+            offers:
+              - {offer: p/first, pipeline: none}
+              - {offer: p/slow, pipeline: overwrite}
+              - {offer: p/last, pipeline: overwrite}
+        """);
+
     /// <summary>One offer, echo/say at 1 credit, on an echo.render that costs no credits: a recon test's request that leaves no cost behind.</summary>
     public const string FreeEchoSay = """
         handlers:
