@@ -72,8 +72,7 @@ public abstract class CatalogAdminEndpointTests(StoreKind kind) : AppTests
     public async Task AnOfferPutIsLiveAtOnceAndDisablingItTakesItOffTheApi()
     {
         var admin = await StartWithAdmin();
-        var (_, key) = await Infrastructure.Cli.CreateUser(App.Store, "alice", 100);
-        using var alice = App.ClientFor(key);
+        var alice = (await App.AddUserAsync("alice", 100)).Client;
         Assert.Equal(HttpStatusCode.OK, (await admin.PutAsync("/admin/api/handlers/echo.render", Body(Handler))).StatusCode);
 
         var created = await admin.PutAsync("/admin/api/offers/text/shout", Body("""
@@ -130,8 +129,7 @@ public abstract class CatalogAdminEndpointTests(StoreKind kind) : AppTests
     public async Task DeletesInUseAre409AndChangeNothingAndADeletedOffersRequestsKeepWorking()
     {
         var admin = await StartWithAdmin();
-        var (_, key) = await Infrastructure.Cli.CreateUser(App.Store, "alice", 100);
-        using var alice = App.ClientFor(key);
+        var alice = (await App.AddUserAsync("alice", 100)).Client;
         Assert.Equal(HttpStatusCode.OK, (await admin.PutAsync("/admin/api/handlers/echo.render", Body(Handler))).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await admin.PutAsync("/admin/api/offers/text/shout", Body(Offer))).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await admin.PutAsync("/admin/api/offers/text/whisper", Body(Offer))).StatusCode);
@@ -173,8 +171,7 @@ public abstract class CatalogAdminEndpointTests(StoreKind kind) : AppTests
     public async Task TheCatalogAdminApiNeedsAnAdminKey()
     {
         await StartWithAdmin();
-        var (_, key) = await Infrastructure.Cli.CreateUser(App.Store, "alice", 100);
-        using var alice = App.ClientFor(key);
+        var alice = (await App.AddUserAsync("alice", 100)).Client;
         using var anyone = App.CreateClient();
 
         foreach (var path in new[] { "/admin/api/handlers", "/admin/api/handlers/echo.render", "/admin/api/offers", "/admin/api/offers/text/shout" })

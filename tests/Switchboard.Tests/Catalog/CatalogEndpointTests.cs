@@ -2,14 +2,12 @@ namespace Switchboard.Tests.Catalog;
 
 public sealed class CatalogEndpointTests : AppTests
 {
-    protected override Task<TestApp> StartAsync() => TestApp.StartAsync(StoreKind.Sqlite, catalog: """
-        handlers:
-          - {id: echo.render, credits: 1}
+    protected override Task<TestApp> StartAsync() => TestApp.StartAsync(StoreKind.Sqlite, catalog: TestCatalogs.OnEchoRender("""
         offers:
           - {service: text, action: shout, handler: echo.render, price: 5, prompt_template: "Say {word} to {name}", create_qty: 2, expiration: 60}
           - {service: image, action: draw, handler: echo.render, price: 9, prompt_template: "Draw {what}"}
           - {service: image, action: hidden, handler: echo.render, price: 9, prompt_template: "Hidden {what}", enabled: false}
-        """);
+        """));
 
     [Fact]
     public async Task TheServiceListShowsEveryLiveActionWithItsInputsAndPrice()

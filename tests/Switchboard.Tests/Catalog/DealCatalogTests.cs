@@ -10,15 +10,13 @@ namespace Switchboard.Tests.Catalog;
 public abstract class DealCatalogTests(StoreKind kind) : AppTests
 {
     /// <summary>Offers a deal can bundle; draft and tweet take the item before them as {input}.</summary>
-    public const string Offers = """
-        handlers:
-          - {id: echo.render, credits: 1}
+    public static readonly string Offers = TestCatalogs.OnEchoRender("""
         offers:
           - {service: text, action: outline, handler: echo.render, price: 3, prompt_template: "Outline {topic}"}
           - {service: text, action: draft, handler: echo.render, price: 6, prompt_template: "Draft a {tone} post from {input}"}
           - {service: text, action: tweet, handler: echo.render, price: 2, prompt_template: "Tweet {input}"}
           - {service: image, action: cover, handler: echo.render, price: 4, prompt_template: "Cover for {topic} in {style}"}
-        """;
+        """);
 
     protected override Task<TestApp> StartAsync() => TestApp.StartAsync(kind);
 
@@ -223,8 +221,7 @@ public abstract class DealCatalogTests(StoreKind kind) : AppTests
     public async Task TheDealsAdminApiNeedsAnAdminKey()
     {
         await StartWithAdmin();
-        var (_, key) = await Infrastructure.Cli.CreateUser(App.Store, "alice", 100);
-        using var alice = App.ClientFor(key);
+        var alice = (await App.AddUserAsync("alice", 100)).Client;
         using var anyone = App.CreateClient();
         const string deal = """{"offers": [{"offer": "text/outline"}]}""";
 

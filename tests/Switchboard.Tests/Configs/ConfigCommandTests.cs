@@ -250,12 +250,10 @@ public abstract class ConfigCommandTests(StoreKind kind) : AppTests
         await Push(File("api1.yaml", "max_body_bytes: 100000\n"), "api");
         var pinned = App.Store.WriteBootstrap("pinned.yaml", "ids: {api: 1.0}", $"fernet_key: {_key}");
         var (_, key) = await Infrastructure.Cli.CreateUser(App.Store, "ada", 100);
-        await App.ApplyCatalogAsync("""
-            handlers:
-              - {id: echo.render, credits: 1}
+        await App.ApplyCatalogAsync(TestCatalogs.OnEchoRender("""
             offers:
               - {service: text, action: say, handler: echo.render, price: 1, prompt_template: "Say {word}"}
-            """);
+            """));
         var live = App.Server;
         await using var fixedApp = new SwitchboardFactory(App.Store, new() { ["Switchboard:Config"] = pinned });
         var liveClient = live.ClientFor(key);
@@ -331,12 +329,10 @@ public abstract class ConfigCommandTests(StoreKind kind) : AppTests
     public async Task AJobWhoseHandlerIsUninstalledBeforeItRunsFailsAndIsRefunded()
     {
         var (userId, key) = await Infrastructure.Cli.CreateUser(App.Store, "ada", 10);
-        await App.ApplyCatalogAsync("""
-            handlers:
-              - {id: echo.render, credits: 1}
+        await App.ApplyCatalogAsync(TestCatalogs.OnEchoRender("""
             offers:
               - {service: text, action: flaky, handler: echo.render, price: 3, prompt_template: "Eventually {q}", params: {fail_times: 1}}
-            """);
+            """));
         // The first attempt fails (transiently); the retry waits long enough to uninstall echo.
         await using var app = new SwitchboardFactory(App.Store, new()
         {

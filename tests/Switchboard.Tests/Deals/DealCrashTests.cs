@@ -9,20 +9,7 @@ public abstract class DealCrashTests(StoreKind kind)
 {
     // Three items, fast → slow → fast: the kill lands while middle steps run, with first steps
     // done, last steps waiting, and some deals already over.
-    private const string Catalog = """
-        handlers:
-          - {id: echo.render, credits: 1}
-        offers:
-          - {service: p, action: first, handler: echo.render, price: 3, prompt_template: "First({n})"}
-          - {service: p, action: slow, handler: echo.render, price: 5, prompt_template: "Slow[{input}]", params: {delay_ms: 1500}}
-          - {service: p, action: last, handler: echo.render, price: 2, prompt_template: "Last[{input}]"}
-        deals:
-          - name: relay
-            offers:
-              - {offer: p/first, pipeline: none}
-              - {offer: p/slow, pipeline: overwrite}
-              - {offer: p/last, pipeline: overwrite}
-        """;
+    private static readonly string Catalog = TestCatalogs.Relay(slowMs: 1500);
 
     private const int Deals = 8;
     private const long Price = 3 + 5 + 2;
@@ -42,9 +29,7 @@ public abstract class DealCrashTests(StoreKind kind)
             using var client = first.Client(alice.Key);
             for (var i = 0; i < Deals; i++)
             {
-                var response = await client.PostAsJsonAsync("/svc/deal/relay/", new { inputs = new { n = i } });
-                Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-                ids.Add(await SwitchboardFactory.IdOf(response));
+                ids.Add(await client.SubmitAsync("/svc/deal/relay/", new { inputs = new { n = i } }));
             }
             // Four workers, eight slow steps of 1.5 s: once every first step and a slow one have
             // succeeded while another slow one runs, the store holds every stage of a pipeline.

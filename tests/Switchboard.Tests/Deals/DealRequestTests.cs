@@ -4,9 +4,7 @@ namespace Switchboard.Tests.Deals;
 public abstract class DealRequestTests(StoreKind kind) : AppTests
 {
     // echo.render returns "<prompt> #<n>" per result, so every result below is known exactly.
-    public const string Catalog = """
-        handlers:
-          - {id: echo.render, credits: 1}
+    public static readonly string Catalog = TestCatalogs.OnEchoRender("""
         offers:
           - {service: t, action: a, handler: echo.render, price: 10, prompt_template: "A({topic})"}
           - {service: t, action: b, handler: echo.render, price: 20, prompt_template: "B[{input}]"}
@@ -52,7 +50,7 @@ public abstract class DealRequestTests(StoreKind kind) : AppTests
             offers:
               - {offer: t/brief, pipeline: none}
               - {offer: t/b, pipeline: overwrite}
-        """;
+        """);
 
     private TestUser _alice = null!;
 

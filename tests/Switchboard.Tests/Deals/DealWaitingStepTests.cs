@@ -27,9 +27,7 @@ public sealed class DealWaitingStepTests : AppTests
     [Fact]
     public async Task AStepWaitingForItsResourceShowsWhereItStands()
     {
-        var response = await _client.PostAsJsonAsync("/svc/deal/pack/", new { inputs = new { topic = "owls" } });
-        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        var id = await SwitchboardFactory.IdOf(response);
+        var id = await _client.SubmitAsync("/svc/deal/pack/", new { inputs = new { topic = "owls" } });
 
         var step = (await _client.WaitForRequest(id, d => d["steps"]![0]!["queue_position"] is not null))["steps"]![0]!.AsObject();
 

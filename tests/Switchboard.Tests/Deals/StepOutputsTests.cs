@@ -15,9 +15,7 @@ public abstract class StepOutputsTests(StoreKind kind) : AppTests
 {
     // Step 2 takes the own results of steps 0 and 1 (step 1 extends what it received): two
     // sources, read in one go.
-    private const string Catalog = """
-        handlers:
-          - {id: echo.render, credits: 1}
+    private static readonly string Catalog = TestCatalogs.OnEchoRender("""
         offers:
           - {service: t, action: a, handler: echo.render, price: 1, prompt_template: "A({topic})"}
           - {service: t, action: b, handler: echo.render, price: 2, prompt_template: "B[{input}]"}
@@ -28,7 +26,7 @@ public abstract class StepOutputsTests(StoreKind kind) : AppTests
               - {offer: t/a, pipeline: none}
               - {offer: t/b, pipeline: extend}
               - {offer: t/c, pipeline: overwrite}
-        """;
+        """);
 
     private const string A = "A(owls) #1";
     private const string B = $"B[{A}] #1";
@@ -50,9 +48,7 @@ public abstract class StepOutputsTests(StoreKind kind) : AppTests
     /// <summary>Buys the chain deal and waits until it succeeded; returns its steps.</summary>
     private async Task<List<DealRow>> BuyChain()
     {
-        var response = await _client.PostAsJsonAsync("/svc/deal/chain/", new { inputs = new { topic = "owls" } });
-        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        var id = await SwitchboardFactory.IdOf(response);
+        var id = await _client.SubmitAsync("/svc/deal/chain/", new { inputs = new { topic = "owls" } });
         var deal = await SwitchboardFactory.WaitForEnd(_client, id);
         Assert.Equal("succeeded", deal["status"]!.GetValue<string>());
         var steps = DealRows.StepsOf(DealRows.Read(App.Store), id);

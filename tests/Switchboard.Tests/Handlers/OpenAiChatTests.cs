@@ -91,9 +91,7 @@ public sealed class OpenAiChatTests : AppTests
 
     private async Task<string> Submit(string action, object inputs)
     {
-        var response = await _alice.Client.PostAsJsonAsync($"/svc/chat/{action}/", inputs);
-        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        return await SwitchboardFactory.IdOf(response);
+        return await _alice.Client.SubmitAsync($"/svc/chat/{action}/", inputs);
     }
 
     /// <summary>
@@ -113,6 +111,14 @@ public sealed class OpenAiChatTests : AppTests
     private static string? ErrorCode(JsonObject request) => request["error"]?["code"]?.GetValue<string>();
 
     private static List<string> Results(JsonObject request) => [.. request["results"]!.AsArray().Select(r => r!.GetValue<string>())];
+
+    /// <summary>The request ended failed with <paramref name="code"/> after <paramref name="attempts"/> attempts.</summary>
+    private static void AssertFailed(JsonObject done, string code, int attempts)
+    {
+        Assert.Equal("failed", Status(done));
+        Assert.Equal(code, ErrorCode(done));
+        Assert.Equal(attempts, done["attempts"]!.GetValue<int>());
+    }
 
     private void AssertRefunded(string id)
     {
@@ -242,9 +248,7 @@ public sealed class OpenAiChatTests : AppTests
         var id = await Submit("ask", new { question = "ready?" });
         var done = await SwitchboardFactory.WaitForEnd(_alice.Client, id, TimeSpan.FromSeconds(10));
 
-        Assert.Equal("failed", Status(done));
-        Assert.Equal("upstream_error", ErrorCode(done));
-        Assert.Equal(3, done["attempts"]!.GetValue<int>());
+        AssertFailed(done, "upstream_error", 3);
         Assert.Equal(3, _fake.Calls.Count);
         AssertRefunded(id);
     }
@@ -262,9 +266,7 @@ public sealed class OpenAiChatTests : AppTests
         var id = await Submit("ask", new { question = "well-formed?" });
         var done = await SwitchboardFactory.WaitForEnd(_alice.Client, id, TimeSpan.FromSeconds(10));
 
-        Assert.Equal("failed", Status(done));
-        Assert.Equal("upstream_bad_response", ErrorCode(done));
-        Assert.Equal(3, done["attempts"]!.GetValue<int>());
+        AssertFailed(done, "upstream_bad_response", 3);
         AssertRefunded(id);
     }
 
@@ -276,9 +278,7 @@ public sealed class OpenAiChatTests : AppTests
         var id = await Submit("ask", new { question = "which model?" });
         var done = await SwitchboardFactory.WaitForEnd(_alice.Client, id, TimeSpan.FromSeconds(10));
 
-        Assert.Equal("failed", Status(done));
-        Assert.Equal(1, done["attempts"]!.GetValue<int>());
-        Assert.Equal("upstream_rejected", ErrorCode(done));
+        AssertFailed(done, "upstream_rejected", 1);
         // Upstream text is never echoed to the client (it may repeat what it was sent); the status is.
         Assert.Contains("400", done["error"]!["message"]!.GetValue<string>());
         Assert.DoesNotContain("unknown model", done["error"]!["message"]!.GetValue<string>());
@@ -293,9 +293,7 @@ public sealed class OpenAiChatTests : AppTests
         var id = await Submit("ask", new { question = "invalid?" });
         var done = await SwitchboardFactory.WaitForEnd(_alice.Client, id, TimeSpan.FromSeconds(10));
 
-        Assert.Equal("failed", Status(done));
-        Assert.Equal(1, done["attempts"]!.GetValue<int>());
-        Assert.Equal("upstream_rejected", ErrorCode(done));
+        AssertFailed(done, "upstream_rejected", 1);
         Assert.Contains("400", done["error"]!["message"]!.GetValue<string>());
         Assert.Contains("fake_error", done["error"]!["message"]!.GetValue<string>());
         Assert.DoesNotContain("bad things", done["error"]!["message"]!.GetValue<string>());
@@ -312,9 +310,7 @@ public sealed class OpenAiChatTests : AppTests
         var id = await Submit("ask", new { question = "who am I?" });
         var done = await SwitchboardFactory.WaitForEnd(_alice.Client, id, TimeSpan.FromSeconds(10));
 
-        Assert.Equal("failed", Status(done));
-        Assert.Equal(1, done["attempts"]!.GetValue<int>());
-        Assert.Equal("upstream_auth_failed", ErrorCode(done));
+        AssertFailed(done, "upstream_auth_failed", 1);
         // The key itself never shows.
         Assert.DoesNotContain(_apiKey, done.ToJsonString());
         Assert.Single(_fake.Calls);
@@ -329,9 +325,7 @@ public sealed class OpenAiChatTests : AppTests
         var id = await Submit("quick", new { thing = "hurry" });
         var done = await SwitchboardFactory.WaitForEnd(_alice.Client, id, TimeSpan.FromSeconds(8));
 
-        Assert.Equal("failed", Status(done));
-        Assert.Equal("timeout", ErrorCode(done));
-        Assert.Equal(3, done["attempts"]!.GetValue<int>());
+        AssertFailed(done, "timeout", 3);
         Assert.Equal(3, _fake.Calls.Count);
         AssertRefunded(id);
     }
@@ -361,9 +355,7 @@ public sealed class OpenAiChatTests : AppTests
         var done = await SwitchboardFactory.WaitForEnd(_alice.Client, id, TimeSpan.FromSeconds(10));
 
         // Transient: it took every attempt before failing.
-        Assert.Equal("failed", Status(done));
-        Assert.Equal("upstream_unreachable", ErrorCode(done));
-        Assert.Equal(3, done["attempts"]!.GetValue<int>());
+        AssertFailed(done, "upstream_unreachable", 3);
         AssertRefunded(id);
     }
 }

@@ -117,9 +117,7 @@ public abstract class HandlerMisconfiguredTests(StoreKind kind) : AppTests
         _upstream.Fallback = _ => FakeReply.Choices("An old silent pond");
         // Live within a poll (100 ms here), no restart: bounded by a generous deadline for a busy machine.
         await WaitFor(client, "/readyz", (s, b) => s == HttpStatusCode.OK && Status(b) == "healthy", TimeSpan.FromSeconds(10));
-        var accepted = await client.PostAsJsonAsync("/svc/chat/haiku/", new { subject = "spring" });
-        Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
-        var done = await SwitchboardFactory.WaitForEnd(client, await SwitchboardFactory.IdOf(accepted));
+        var done = await SwitchboardFactory.WaitForEnd(client, await client.SubmitAsync("/svc/chat/haiku/", new { subject = "spring" }));
         Assert.Equal("succeeded", done["status"]!.GetValue<string>());
         Assert.Equal($"Bearer {_key}", Assert.Single(_upstream.Calls).Header("Authorization"));
         Assert.Equal(100 - 1 - 20, _alice.Balance);

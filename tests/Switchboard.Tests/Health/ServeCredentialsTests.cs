@@ -66,9 +66,7 @@ public sealed class ServeCredentialsTests : AppTests
         Environment.SetEnvironmentVariable(_variable, _key);
         await App.PushConfigAsync("svc_handlers", SvcHandlers("  organization: acme\n"));
         await WaitFor(_user, "/readyz", (s, b) => s == HttpStatusCode.OK && Status(b) == "healthy", TimeSpan.FromSeconds(10));
-        var accepted = await _user.PostAsJsonAsync("/svc/chat/haiku/", new { subject = "spring" });
-        Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
-        var done = await SwitchboardFactory.WaitForEnd(_user, await SwitchboardFactory.IdOf(accepted));
+        var done = await SwitchboardFactory.WaitForEnd(_user, await _user.SubmitAsync("/svc/chat/haiku/", new { subject = "spring" }));
         Assert.Equal("succeeded", done["status"]!.GetValue<string>());
         Assert.Equal($"Bearer {_key}", Assert.Single(_upstream.Calls).Header("Authorization"));
         health = await HealthWhen(h => !Firing(h));

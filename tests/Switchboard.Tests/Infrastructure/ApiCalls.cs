@@ -14,6 +14,14 @@ public static class ApiCalls
         return client.SendAsync(message);
     }
 
+    /// <summary>POSTs <paramref name="body"/> as JSON, asserts the submission was accepted (202) and returns the new request's id.</summary>
+    public static async Task<string> SubmitAsync(this HttpClient client, string path, object body)
+    {
+        var response = await client.PostAsJsonAsync(path, body);
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        return await SwitchboardFactory.IdOf(response);
+    }
+
     /// <summary>
     /// Reads GET <c>/svc/request/ID/</c> until <paramref name="condition"/> holds, and returns
     /// that answer; fails the test with the last one after <paramref name="timeout"/> (20 s by default).

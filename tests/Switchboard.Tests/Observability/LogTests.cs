@@ -10,12 +10,7 @@ namespace Switchboard.Tests.Observability;
 /// </summary>
 public sealed class LogTests : IAsyncLifetime
 {
-    private const string Catalog = """
-        handlers:
-          - {id: echo.render, credits: 1}
-        offers:
-          - {service: text, action: shout, handler: echo.render, price: 1, prompt_template: "Say {word}", create_qty: 1}
-        """;
+    private static readonly string Catalog = TestCatalogs.ShoutOnce;
 
     private static readonly Dictionary<string, string> DebugRequestLines = new()
     {
@@ -135,9 +130,7 @@ public sealed class LogTests : IAsyncLifetime
     private static async Task<string> SubmitAndWait(SwitchboardProcess api, string key)
     {
         using var client = api.Client(key);
-        var response = await client.PostAsJsonAsync("/svc/text/shout/", new { word = "hello" });
-        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        var id = await SwitchboardFactory.IdOf(response);
+        var id = await client.SubmitAsync("/svc/text/shout/", new { word = "hello" });
         await WaitUntil(async () =>
         {
             var request = await client.GetFromJsonAsync<JsonObject>($"/svc/request/{id}/");

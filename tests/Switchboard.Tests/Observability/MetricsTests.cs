@@ -41,9 +41,7 @@ public sealed partial class MetricsTests : IAsyncLifetime
         return client;
     }
 
-    private string CatalogYaml => $$$"""
-        handlers:
-          - {id: echo.render, credits: 1}
+    private string CatalogYaml => TestCatalogs.OnEchoRender($$$"""
         offers:
           - {service: {{{_service}}}, action: ok, handler: echo.render, price: 1, prompt_template: "Hello {name}"}
           - {service: {{{_service}}}, action: bad, handler: echo.render, price: 1, prompt_template: "Fail {name}", params: {fail: true}}
@@ -52,7 +50,7 @@ public sealed partial class MetricsTests : IAsyncLifetime
           - name: {{{_service}}}-deal
             offers:
               - {offer: {{{_service}}}/ok, pipeline: none}
-        """;
+        """);
 
     public Task InitializeAsync() => Task.CompletedTask;
 
@@ -216,9 +214,7 @@ public sealed partial class MetricsTests : IAsyncLifetime
               - {service: {{{_service}}}, action: slow, handler: echo.render, price: 1, prompt_template: "Slowly {name}", params: {delay_ms: 800}}
               - {service: {{{_service}}}, action: ok, handler: echo.render, price: 1, prompt_template: "Hello {name}"}
             """);
-        var file = Path.Combine(Store.Path, "resources.yaml");
-        await File.WriteAllTextAsync(file, $"resource_map:\n  {resource}: {{max_concurrent: 1}}\n");
-        Assert.Equal(0, (await _app.CliAsync("config", "push", file, "--id", "resource_map")).Exit);
+        await _app.PushConfigAsync("resource_map", $"resource_map:\n  {resource}: {{max_concurrent: 1}}\n");
         var (_, key) = await Infrastructure.Cli.CreateUser(Store, "alice", 100);
         var app = Serve(WithToken());
         using var client = app.ClientFor(key);
@@ -325,13 +321,10 @@ public sealed partial class MetricsTests : IAsyncLifetime
             offers:
               - {service: {{{_service}}}, action: slow, handler: echo.render, price: 1, prompt_template: "Slow {n}", params: {delay_ms: 3000}}
             """);
-        var file = Path.Combine(Store.Path, "resources.yaml");
-        await File.WriteAllTextAsync(file, $$"""
+        await _app.PushConfigAsync("resource_map", $$"""
             resource_map:
               {{resource}}: {max_concurrent: 1, credits: 100, period: 1h}
             """);
-        var (exit, _, error) = await _app.CliAsync("config", "push", file, "--id", "resource_map");
-        Assert.True(exit == 0, error);
         var (_, key) = await Infrastructure.Cli.CreateUser(Store, "alice", 100);
         var app = Serve(WithToken());
         using var client = app.ClientFor(key);

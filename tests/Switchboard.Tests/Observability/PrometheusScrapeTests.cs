@@ -17,12 +17,7 @@ namespace Switchboard.Tests.Observability;
 /// </summary>
 public sealed class PrometheusScrapeTests : IAsyncLifetime
 {
-    private const string Catalog = """
-        handlers:
-          - {id: echo.render, credits: 1}
-        offers:
-          - {service: text, action: shout, handler: echo.render, price: 1, prompt_template: "Say {word}", create_qty: 1}
-        """;
+    private static readonly string Catalog = TestCatalogs.ShoutOnce;
 
     private readonly TestStore _store = TestStore.Create(StoreKind.Sqlite);
     private SwitchboardProcess? _serve;
@@ -81,9 +76,7 @@ public sealed class PrometheusScrapeTests : IAsyncLifetime
         var ids = new List<string>();
         for (var i = 0; i < 3; i++)
         {
-            var response = await client.PostAsJsonAsync("/svc/text/shout/", new { word = $"w{i}" });
-            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-            ids.Add(await SwitchboardFactory.IdOf(response));
+            ids.Add(await client.SubmitAsync("/svc/text/shout/", new { word = $"w{i}" }));
         }
         foreach (var id in ids)
         {

@@ -14,12 +14,7 @@ public sealed class DocsBrowserTests(Chromium chromium) : AppTests, IClassFixtur
 
     protected override async Task<TestApp> StartAsync()
     {
-        var app = await TestApp.StartAsync(StoreKind.Sqlite, catalog: """
-            handlers:
-              - {id: echo.render, credits: 1}
-            offers:
-              - {service: text, action: shout, handler: echo.render, price: 5, prompt_template: "Say {word}"}
-            """);
+        var app = await TestApp.StartAsync(StoreKind.Sqlite, catalog: TestCatalogs.Shout);
         _serve = await app.StartServeAsync();
         return app;
     }

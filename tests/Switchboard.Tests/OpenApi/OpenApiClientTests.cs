@@ -19,13 +19,11 @@ public sealed class OpenApiClientTests : AppTests
 
     protected override async Task<TestApp> StartAsync()
     {
-        var app = await TestApp.StartAsync(StoreKind.Sqlite, catalog: """
-            handlers:
-              - {id: echo.render, credits: 1}
+        var app = await TestApp.StartAsync(StoreKind.Sqlite, catalog: TestCatalogs.OnEchoRender("""
             offers:
               - {service: text, action: shout, handler: echo.render, price: 2, prompt_template: "Say {word}"}
               - {service: text, action: slow, handler: echo.render, price: 3, prompt_template: "Later {word}", params: {delay_ms: 60000}}
-            """);
+            """));
         _key = (await app.AddUserAsync("alice", 100)).Key;
         _serve = await app.StartServeAsync();
         return app;

@@ -15,11 +15,8 @@ public sealed class OpenApiDocumentTests : AppTests
 
     protected override async Task<TestApp> StartAsync()
     {
-        var app = await TestApp.StartAsync(StoreKind.Sqlite, catalog: """
-            handlers:
-              - {id: echo.render, credits: 1}
-            offers:
-              - {service: text, action: shout, handler: echo.render, price: 5, prompt_template: "Say {word}"}
+        var app = await TestApp.StartAsync(StoreKind.Sqlite, catalog: TestCatalogs.Shout + """
+
             deals:
               - {name: pack, offers: [{offer: text/shout, pipeline: none}]}
             """);

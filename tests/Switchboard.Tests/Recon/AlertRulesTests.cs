@@ -91,12 +91,7 @@ public sealed class ReconRepairMetricsTests : AppTests
     [Fact]
     public async Task AnExpiredResultIsCountedAsARepair()
     {
-        await App.ApplyCatalogAsync("""
-            handlers:
-              - {id: echo.render, credits: 0}
-            offers:
-              - {service: echo, action: say, handler: echo.render, price: 1, prompt_template: "Say {n}"}
-            """);
+        await App.ApplyCatalogAsync(TestCatalogs.FreeEchoSay);
         var client = (await App.AddUserAsync("alice", 10)).Client;
         var response = await client.PostAsJsonAsync("/svc/echo/say/", new { n = 1 });
         var id = await SwitchboardFactory.IdOf(response);

@@ -45,12 +45,7 @@ public sealed class DistributedAlertsTests : AppTests
     [Fact]
     public async Task QueuedWorkWithNoExecutorAlertsUntilOneStarts()
     {
-        await App.ApplyCatalogAsync("""
-            handlers:
-              - {id: echo.render, credits: 0}
-            offers:
-              - {service: echo, action: say, handler: echo.render, price: 1, prompt_template: "Say {n}"}
-            """);
+        await App.ApplyCatalogAsync(TestCatalogs.FreeEchoSay);
         var file = Path.Combine(App.Store.Path, "recon.yaml");
         await File.WriteAllTextAsync(file, $"discord:\n  ~webhook: {_discord.Address}/api/webhooks/7/secret-token\nalerts: {{no_executor_s: 1}}\n");
         var (exit, _, error) = await App.CliAsync("config", "push", file, "--id", "recon");
@@ -61,9 +56,7 @@ public sealed class DistributedAlertsTests : AppTests
         var api = await Start("api");
         await Start("recon");
         using var user = api.Client(key);
-        var response = await user.PostAsJsonAsync("/svc/echo/say/", new { n = 1 });
-        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        var id = await SwitchboardFactory.IdOf(response);
+        var id = await user.SubmitAsync("/svc/echo/say/", new { n = 1 });
 
         var fired = await _discord.WaitForCalls(1, TimeSpan.FromSeconds(20));
         Assert.StartsWith("[FIRING] no_executor echo.render: 1 queued requests", fired[0].Json["content"]!.GetValue<string>());

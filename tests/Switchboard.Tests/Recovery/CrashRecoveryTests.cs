@@ -3,12 +3,10 @@ namespace Switchboard.Tests.Recovery;
 /// <summary>Whatever stops a server, every accepted request finishes, charged once, with all its results.</summary>
 public abstract class CrashRecoveryTests(StoreKind kind)
 {
-    private const string Catalog = """
-        handlers:
-          - {id: echo.render, credits: 1}
+    private static readonly string Catalog = TestCatalogs.OnEchoRender("""
         offers:
           - {service: work, action: slow, handler: echo.render, price: 2, prompt_template: "Work on {n}", create_qty: 2, params: {delay_ms: 1500}}
-        """;
+        """);
 
     [Fact]
     public async Task RequestsInFlightWhenTheServerIsKilledFinishAfterARestart()
@@ -21,9 +19,7 @@ public abstract class CrashRecoveryTests(StoreKind kind)
             using var client = first.Client(alice.Key);
             for (var i = 0; i < 12; i++)
             {
-                var response = await client.PostAsJsonAsync("/svc/work/slow/", new { n = i });
-                Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-                ids.Add(await SwitchboardFactory.IdOf(response));
+                ids.Add(await client.SubmitAsync("/svc/work/slow/", new { n = i }));
             }
             // Four are running (one per worker), eight wait in the in-process queue that dies with the process.
             await SwitchboardFactory.WaitFor(client, ids[0], TimeSpan.FromSeconds(10), "running");

@@ -14,9 +14,7 @@ namespace Switchboard.Tests.Requests;
 /// </summary>
 public abstract class LiveStatusSocketTests(StoreKind kind) : AppTests
 {
-    private const string Catalog = """
-        handlers:
-          - {id: echo.render, credits: 1}
+    private static readonly string Catalog = TestCatalogs.OnEchoRender("""
         offers:
           - {service: live, action: slow, handler: echo.render, price: 2, prompt_template: "Slow {n}", params: {delay_ms: 700}}
           - {service: live, action: stuck, handler: echo.render, price: 2, prompt_template: "Stuck {n}", params: {delay_ms: 20000}}
@@ -28,7 +26,7 @@ public abstract class LiveStatusSocketTests(StoreKind kind) : AppTests
             offers:
               - {offer: live/slow, pipeline: none}
               - {offer: live/next, pipeline: overwrite}
-        """;
+        """);
 
     protected static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
 
@@ -52,9 +50,7 @@ public abstract class LiveStatusSocketTests(StoreKind kind) : AppTests
 
     protected async Task<string> Submit(string path, object body)
     {
-        var response = await Client.PostAsJsonAsync(path, body);
-        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        return await SwitchboardFactory.IdOf(response);
+        return await Client.SubmitAsync(path, body);
     }
 
     /// <summary>A socket not yet connected, keeping the handshake's answer, and the address of <paramref name="id"/>'s live status.</summary>

@@ -7,9 +7,7 @@ namespace Switchboard.Tests.Requests;
 /// </summary>
 public abstract class RequestAdminEndpointTests(StoreKind kind) : AppTests
 {
-    public const string Catalog = """
-        handlers:
-          - {id: echo.render, credits: 1}
+    public static readonly string Catalog = TestCatalogs.OnEchoRender("""
         offers:
           - {service: text, action: shout, handler: echo.render, price: 5, prompt_template: "Say {word}"}
           - {service: text, action: broken, handler: echo.render, price: 4, prompt_template: "Never {thing}", params: {fail: "the model is on strike"}}
@@ -23,7 +21,7 @@ public abstract class RequestAdminEndpointTests(StoreKind kind) : AppTests
               - {offer: t/a, pipeline: none}
               - {offer: t/fail, pipeline: overwrite}
             price: 12
-        """;
+        """);
 
     private TestUser _alice = null!;
     private TestUser _root = null!;
@@ -42,9 +40,7 @@ public abstract class RequestAdminEndpointTests(StoreKind kind) : AppTests
 
     private async Task<string> Submit(string path, object body, params string[] statuses)
     {
-        var response = await _alice.Client.PostAsJsonAsync(path, body);
-        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        var id = await SwitchboardFactory.IdOf(response);
+        var id = await _alice.Client.SubmitAsync(path, body);
         await SwitchboardFactory.WaitFor(_alice.Client, id, TimeSpan.FromSeconds(20), statuses);
         return id;
     }
