@@ -10,20 +10,7 @@ namespace Switchboard.Tests.Distributed;
 public sealed class DealMultiProcessTests() : ProcessTestBase(Catalog)
 {
     // Three items, fast → slow-ish → fast: the kill lands while middle steps run.
-    private const string Catalog = """
-        handlers:
-          - {id: echo.render, credits: 1}
-        offers:
-          - {service: p, action: first, handler: echo.render, price: 3, prompt_template: "First({n})"}
-          - {service: p, action: slow, handler: echo.render, price: 5, prompt_template: "Slow[{input}]", params: {delay_ms: 400}}
-          - {service: p, action: last, handler: echo.render, price: 2, prompt_template: "Last[{input}]"}
-        deals:
-          - name: relay
-            offers:
-              - {offer: p/first, pipeline: none}
-              - {offer: p/slow, pipeline: overwrite}
-              - {offer: p/last, pipeline: overwrite}
-        """;
+    private static readonly string Catalog = TestCatalogs.Relay(slowMs: 400);
 
     private const int Deals = 20;
     private const long Price = 3 + 5 + 2;
