@@ -7,12 +7,10 @@ namespace Switchboard.Tests.Distributed;
 /// </summary>
 public sealed class MultiProcessTests() : ProcessTestBase(Catalog)
 {
-    private const string Catalog = """
-        handlers:
-          - {id: echo.render, credits: 1}
+    private static readonly string Catalog = TestCatalogs.OnEchoRender("""
         offers:
           - {service: work, action: slow, handler: echo.render, price: 1, prompt_template: "Work on {n}", create_qty: 2, params: {delay_ms: 150}}
-        """;
+        """);
 
     private const int Requests = 500;
 

@@ -7,12 +7,10 @@ namespace Switchboard.Tests.Distributed;
 /// </summary>
 public sealed class RedisOutageTests : AppTests
 {
-    private const string Catalog = """
-        handlers:
-          - {id: echo.render, credits: 1}
+    private static readonly string Catalog = TestCatalogs.OnEchoRender("""
         offers:
           - {service: work, action: quick, handler: echo.render, price: 1, prompt_template: "Work on {n}", params: {delay_ms: 20}}
-        """;
+        """);
 
     private readonly RedisServerProcess _redis = new(Directory.CreateTempSubdirectory("sb-redis-").FullName);
     private HttpClient _client = null!;

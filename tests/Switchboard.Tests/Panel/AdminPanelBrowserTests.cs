@@ -13,12 +13,10 @@ public sealed class AdminPanelBrowserTests(Chromium chromium) : AppTests, IClass
     private const string Password = PanelSession.Password;
     private const string Hostile = "<script>alert(1)</script>";
 
-    private const string Catalog = """
-        handlers:
-          - {id: echo.render, credits: 1}
+    private static readonly string Catalog = TestCatalogs.OnEchoRender("""
         offers:
           - {service: text, action: shout, handler: echo.render, price: 1, prompt_template: "Say {word}", create_qty: 1}
-        """;
+        """);
 
     private SwitchboardProcess? _serve;
     private string _key = "";

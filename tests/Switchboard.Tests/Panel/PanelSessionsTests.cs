@@ -9,12 +9,10 @@ namespace Switchboard.Tests.Panel;
 /// </summary>
 public sealed class PanelAcrossApiProcessesTests() : ProcessTestBase(Catalog)
 {
-    private const string Catalog = """
-        handlers:
-          - {id: echo.render, credits: 1}
+    private static readonly string Catalog = TestCatalogs.OnEchoRender("""
         offers:
           - {service: text, action: shout, handler: echo.render, price: 1, prompt_template: "Say {word}"}
-        """;
+        """);
 
     private Task<SwitchboardProcess> Api(string home)
     {

@@ -9,16 +9,14 @@ namespace Switchboard.Tests.Security;
 /// </summary>
 public sealed class HostileApp : IAsyncDisposable
 {
-    public const string Catalog = """
-        handlers:
-          - {id: echo.render, credits: 1}
+    public static readonly string Catalog = TestCatalogs.OnEchoRender("""
         offers:
           - {service: t, action: a, handler: echo.render, price: 10, prompt_template: "A({topic})"}
         deals:
           - name: solo
             offers:
               - {offer: t/a, pipeline: none}
-        """;
+        """);
 
     private readonly TestApp _app;
 

@@ -12,12 +12,10 @@ namespace Switchboard.Tests.Security;
 /// </summary>
 public abstract class LiveChannelTests(StoreKind kind) : AppTests
 {
-    private const string Catalog = """
-        handlers:
-          - {id: echo.render, credits: 1}
+    private static readonly string Catalog = TestCatalogs.OnEchoRender("""
         offers:
           - {service: live, action: stuck, handler: echo.render, price: 1, prompt_template: "Stuck {n}", params: {delay_ms: 60000}}
-        """;
+        """);
 
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
 
