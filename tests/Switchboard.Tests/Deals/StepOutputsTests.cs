@@ -64,8 +64,7 @@ public abstract class StepOutputsTests(StoreKind kind) : AppTests
     {
         foreach (var step in steps)
         {
-            Assert.True(await RedisTestServer.Eventually(() => _redis.GetDatabase().KeyExistsAsync(OutKey(step)), TimeSpan.FromSeconds(5)),
-                $"no Redis copy of step {step.Step}");
+            await Wait.Until(() => _redis.GetDatabase().KeyExistsAsync(OutKey(step)), TimeSpan.FromSeconds(5), $"the Redis copy of step {step.Step}");
         }
     }
 

@@ -58,13 +58,13 @@ public sealed partial class ExecutorPauseTests() : ProcessTestBase(ChatOffer.Cat
         await Signal(paused, "STOP");
         var pausedAt = DateTimeOffset.UtcNow;
         // Leases are 3 s: recon gives the jobs back and the other executor runs them all meanwhile.
-        await Waits.Until(() => Count("succeeded") == Requests, TimeSpan.FromSeconds(20), "the other executor to finish every request");
+        await Wait.Until(() => Count("succeeded") == Requests, TimeSpan.FromSeconds(20), "the other executor to finish every request");
         var resumedAt = DateTimeOffset.UtcNow;
         await Signal(paused, "CONT");
         // Its calls: the first of each prompt, all made before the other executor started.
         var held = upstream.Calls.GroupBy(c => Prompt().Match(c.Body).Value).Select(g => g.Min(c => c.Index)).ToList();
         Assert.Equal(Requests, held.Count);
-        await Waits.Until(() => held.All(upstream.Ends.ContainsKey), TimeSpan.FromSeconds(5), "the paused executor's calls to end");
+        await Wait.Until(() => held.All(upstream.Ends.ContainsKey), TimeSpan.FromSeconds(5), "the paused executor's calls to end");
 
         // They were stopped, not answered; it started none after resuming; the other called each prompt once.
         Assert.All(held, i => Assert.False(upstream.Ends[i].Answered, $"call {i} of the paused executor was answered"));

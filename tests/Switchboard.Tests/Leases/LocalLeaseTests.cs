@@ -102,7 +102,7 @@ public sealed class LocalLeaseTests
         using (app.BlockWrites())
         {
             blockedAt = DateTimeOffset.UtcNow;
-            await Waits.Until(() => app.Upstream.Ends.ContainsKey(1), TimeSpan.FromSeconds(8), "the held call to be stopped");
+            await Wait.Until(() => app.Upstream.Ends.ContainsKey(1), TimeSpan.FromSeconds(8), "the held call to be stopped");
         }
 
         var end = app.Upstream.Ends[1];
@@ -122,7 +122,7 @@ public sealed class LocalLeaseTests
         app.Upstream.Enqueue(FakeReply.Error(429, "slow down").WithHeader("Retry-After", "2"));
         var id = await app.Submit();
         long notBefore = 0;
-        await Waits.Until(
+        await Wait.Until(
             () => (notBefore = app.Dir.Query(c => c.Scalar<long?>("SELECT not_before FROM requests WHERE id = @id AND status = 'queued' AND attempts = 1", ("@id", id)) ?? 0)) > 0,
             TimeSpan.FromSeconds(10), "the retry to be scheduled");
 
@@ -131,7 +131,7 @@ public sealed class LocalLeaseTests
         using (app.BlockWrites())
         {
             var release = DateTimeOffset.FromUnixTimeMilliseconds(notBefore) + Usable + TimeSpan.FromSeconds(1);
-            await Waits.Until(() => DateTimeOffset.UtcNow >= release, TimeSpan.FromSeconds(8), "the claim's local lease to lapse");
+            await Wait.Until(() => DateTimeOffset.UtcNow >= release, TimeSpan.FromSeconds(8), "the claim's local lease to lapse");
         }
 
         // The lapsed claim called nothing; recon gave the request back and the next claim ran it.

@@ -65,22 +65,4 @@ internal static class RedisTestServer
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
-
-    /// <summary>Polls until the condition holds or the time is up; true when it held.</summary>
-    public static async Task<bool> Eventually(Func<Task<bool>> condition, TimeSpan within, int pollMs = 25)
-    {
-        var deadline = DateTime.UtcNow + within;
-        while (true)
-        {
-            if (await condition())
-            {
-                return true;
-            }
-            if (DateTime.UtcNow >= deadline)
-            {
-                return false;
-            }
-            await Task.Delay(pollMs);
-        }
-    }
 }

@@ -71,7 +71,8 @@ public abstract class ResourceGateContract : IAsyncLifetime
 
         await Gate.ReleaseAsync(need, renewed, TimeSpan.Zero);
         Assert.True(await Take(need, expired));
-        await Wait.Until(() => Take(need, waiting), TimeSpan.FromSeconds(10), "the expired slot to return");
+        // The bound is the lease (1 s) and a margin, as it was when this was a fixed sleep.
+        await Wait.Until(() => Take(need, waiting), TimeSpan.FromMilliseconds(1300), "the expired slot to return");
     }
 
     [Fact]
@@ -90,7 +91,7 @@ public abstract class ResourceGateContract : IAsyncLifetime
         Assert.InRange(taken, 10, 10 + (int)(clock.ElapsedMilliseconds / 100) + 1);
         Assert.InRange(answer.RetryAfter, TimeSpan.FromMilliseconds(1), TimeSpan.FromMilliseconds(100));
         Assert.Equal(GateWait.Rate, answer.Missing);
-        await Wait.Until(() => Take(need, Job()), TimeSpan.FromSeconds(5), "the rate to let one more through");
+        await Wait.Until(() => Take(need, Job()), TimeSpan.FromMilliseconds(250), "the rate to let one more through");
     }
 
     [Fact]
@@ -109,7 +110,7 @@ public abstract class ResourceGateContract : IAsyncLifetime
         Assert.InRange(refused.RetryAfter, TimeSpan.FromMilliseconds(1), TimeSpan.FromSeconds(2));
         Assert.NotNull(await Gate.ExhaustedAsync(need));
 
-        await Wait.Until(() => Take(need, Job()), refused.RetryAfter + TimeSpan.FromSeconds(5), "the next period's budget");
+        await Wait.Until(() => Take(need, Job()), refused.RetryAfter + TimeSpan.FromMilliseconds(100), "the next period's budget");
     }
 
     [Fact]
