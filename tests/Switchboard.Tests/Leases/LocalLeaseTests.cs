@@ -130,8 +130,11 @@ public sealed class LocalLeaseTests
         // than the usable lease has passed since it was sent.
         using (app.BlockWrites())
         {
-            var release = DateTimeOffset.FromUnixTimeMilliseconds(notBefore) + Usable + TimeSpan.FromSeconds(1);
-            await Wait.Until(() => DateTimeOffset.UtcNow >= release, TimeSpan.FromSeconds(8), "the claim's local lease to lapse");
+            // 3 s of slack: on a busy CI the retry's timer can fire a second or more after
+            // not_before, and its claim must still have been waiting longer than the usable lease.
+            // (The block stays under the writer's 10 s busy timeout.)
+            var release = DateTimeOffset.FromUnixTimeMilliseconds(notBefore) + Usable + TimeSpan.FromSeconds(3);
+            await Wait.Until(() => DateTimeOffset.UtcNow >= release, TimeSpan.FromSeconds(15), "the claim's local lease to lapse");
         }
 
         // The lapsed claim called nothing; recon gave the request back and the next claim ran it.
