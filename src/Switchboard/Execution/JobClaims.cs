@@ -27,7 +27,7 @@ public sealed class JobClaims(
         }
         // Duplicate, stale or cancelled: someone else owns what happens next. Only a message
         // that came early for a retry (timers and the wall clock drift apart) is kept, for later.
-        var dueIn = await lifecycle.DueInAsync(message);
+        var dueIn = await lifecycle.DueInAsync(message, now);
         if (dueIn is { } wait)
         {
             queue.EnqueueLater(message, TimeSpan.FromMilliseconds(wait));

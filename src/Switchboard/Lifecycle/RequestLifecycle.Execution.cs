@@ -120,17 +120,21 @@ public sealed partial class RequestLifecycle
         return jobs;
     }
 
-    /// <summary>Milliseconds until a queued run becomes claimable, or null when it is not waiting for a retry.</summary>
-    public static long? DueIn(DbConnection connection, JobMessage message, long now)
+    /// <summary>
+    /// Milliseconds until a queued run that was not due at <paramref name="claimedAt"/> (the time
+    /// its failed claim used) becomes claimable: zero if it has become due since, null when it was
+    /// not waiting for a retry. Comparing with the claim's time, not the present, keeps a message
+    /// that came a moment early: read after not_before had passed (a slow or blocked claim), the
+    /// row would look not waiting and the message would be dropped, leaving the request to recon.
+    /// </summary>
+    public Task<long?> DueInAsync(JobMessage message, long claimedAt) => _store.WriteStatementAsync(c =>
     {
-        var notBefore = connection.Scalar<long?>(
+        // Read on the writer, like the claim it follows: it sees what the claim saw.
+        var notBefore = c.Scalar<long?>(
             "SELECT not_before FROM requests WHERE id = @id AND run = @run AND status = @queued",
             ("@id", message.RequestId), ("@run", message.Run), ("@queued", "queued"));
-        return notBefore > now ? notBefore - now : null;
-    }
-
-    /// <summary>Read on the writer, like the claim it follows: it sees what the claim saw.</summary>
-    public Task<long?> DueInAsync(JobMessage message) => _store.WriteStatementAsync(c => DueIn(c, message, Clock.NowMs()));
+        return notBefore > claimedAt ? Math.Max(0, notBefore.Value - Clock.NowMs()) : (long?)null;
+    });
 
     private const string Mine = "id = @id AND run = @run AND attempts = @attempt AND owner = @owner AND status = @running";
 
