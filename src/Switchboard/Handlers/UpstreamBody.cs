@@ -13,7 +13,7 @@ public static class UpstreamBody
     public const string TooLargeCode = "upstream_too_large";
 
     /// <summary>The bound when the <c>api</c> config sets none (<c>ApiConfig.DefaultMaxUpstreamBytes</c> is this).</summary>
-    public const long DefaultMaxBytes = 16 * 1024 * 1024;
+    public const long DefaultMaxBytes = HandlerContext.DefaultMaxUpstreamBytes;
 
     public static async Task<string> ReadAsync(HttpResponseMessage response, long maxBytes, CancellationToken cancellationToken)
     {
