@@ -17,60 +17,44 @@ public sealed class LocalLeaseTests
 
     private static readonly TimeSpan Usable = TimeSpan.FromSeconds(2);
 
-    /// <summary>A serve in memory on SQLite with a 3 s lease and a 1 s margin, the chat offer on a fake upstream, and alice's client.</summary>
-    private sealed class LeaseApp : IAsyncDisposable
+    /// <summary>A serve in memory on SQLite with a 3 s lease and a 1 s margin, the chat offer on a fake upstream, and alice.</summary>
+    private sealed class LeaseApp
     {
-        public TestStore Dir { get; } = TestStore.Create(StoreKind.Sqlite);
+        public required TestApp App { get; init; }
 
-        public FakeOpenAi Upstream { get; private set; } = null!;
+        public required FakeOpenAi Upstream { get; init; }
 
-        public HttpClient Client { get; private set; } = null!;
+        public required TestUser Alice { get; init; }
 
-        public string UserId { get; private set; } = "";
-
-        private SwitchboardFactory _app = null!;
-
-        public static async Task<LeaseApp> StartAsync()
+        public static async Task<LeaseApp> StartAsync(TestApp app)
         {
-            var started = new LeaseApp { Upstream = await FakeOpenAi.StartAsync() };
-            await ChatOffer.Install(started.Dir, started.Upstream, price: 2);
-            (started.UserId, var key) = await Infrastructure.Cli.CreateUser(started.Dir, "alice", 100);
-            started._app = new SwitchboardFactory(started.Dir, new()
-            {
-                ["Switchboard:LeaseSeconds"] = LeaseSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                ["Switchboard:LeaseMargin"] = "00:00:01",
-            });
-            started.Client = started._app.ClientFor(key);
-            return started;
+            var upstream = app.Own(await FakeOpenAi.StartAsync());
+            await ChatOffer.Install(app.Store, upstream, price: 2);
+            return new LeaseApp { App = app, Upstream = upstream, Alice = await app.AddUserAsync("alice", 100) };
         }
 
-        public async Task<string> Submit() => (await ChatOffer.Submit(Client, 1))[0];
+        public async Task<string> Submit() => (await ChatOffer.Submit(Alice.Client, 1))[0];
 
         /// <summary>Takes SQLite's write lock: every write of the server waits (its busy timeout is 10 s) until the block is disposed.</summary>
-        public WriteBlock BlockWrites() => new(Dir.Store.Open());
+        public WriteBlock BlockWrites() => new(App.Store.Store.Open());
 
         /// <summary>The request succeeded on <paramref name="attempts"/>, charged once and never refunded.</summary>
         public async Task AssertSucceededOnceAt(string id, int attempts)
         {
-            var done = await SwitchboardFactory.WaitFor(Client, id, TimeSpan.FromSeconds(20), "succeeded", "failed");
+            var done = await SwitchboardFactory.WaitFor(Alice.Client, id, TimeSpan.FromSeconds(20), "succeeded", "failed");
             Assert.Equal("succeeded", done["status"]!.GetValue<string>());
             Assert.Equal(attempts, done["attempts"]!.GetValue<int>());
-            Assert.Equal(1, Ledger.Count(Dir, "charge", id));
-            Assert.Equal(0, Ledger.Count(Dir, "refund", id));
-            Assert.Equal(98, Ledger.Balance(Dir, UserId));
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            Client?.Dispose();
-            if (_app is not null)
-            {
-                await _app.DisposeAsync();
-            }
-            await Upstream.DisposeAsync();
-            await Dir.DisposeAsync();
+            Assert.Equal(1, Ledger.Count(App.Store, "charge", id));
+            Assert.Equal(0, Ledger.Count(App.Store, "refund", id));
+            Assert.Equal(98, Alice.Balance);
         }
     }
+
+    private static async Task<TestApp> StartServer() => await TestApp.StartAsync(StoreKind.Sqlite, new()
+    {
+        ["Switchboard:LeaseSeconds"] = LeaseSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["Switchboard:LeaseMargin"] = "00:00:01",
+    });
 
     private sealed class WriteBlock : IDisposable
     {
@@ -92,7 +76,8 @@ public sealed class LocalLeaseTests
     [Fact]
     public async Task ACallInFlightIsStoppedWhenRenewalsCannotReachTheStoreBeforeTheStoreLeaseEnds()
     {
-        await using var app = await LeaseApp.StartAsync();
+        await using var server = await StartServer();
+        var app = await LeaseApp.StartAsync(server);
         // The first call is held far longer than the test; the next one is answered at once.
         app.Upstream.Fallback = call => call.Index == 1 ? FakeOpenAi.EchoN(call).After(TimeSpan.FromMinutes(5)) : FakeOpenAi.EchoN(call);
         var id = await app.Submit();
@@ -118,12 +103,13 @@ public sealed class LocalLeaseTests
     [Fact]
     public async Task AClaimAnsweredAfterTheLocalLeaseLapsedStartsNoCall()
     {
-        await using var app = await LeaseApp.StartAsync();
+        await using var server = await StartServer();
+        var app = await LeaseApp.StartAsync(server);
         app.Upstream.Enqueue(FakeReply.Error(429, "slow down").WithHeader("Retry-After", "2"));
         var id = await app.Submit();
         long notBefore = 0;
         await Wait.Until(
-            () => (notBefore = app.Dir.Query(c => c.Scalar<long?>("SELECT not_before FROM requests WHERE id = @id AND status = 'queued' AND attempts = 1", ("@id", id)) ?? 0)) > 0,
+            () => (notBefore = app.App.Query(c => c.Scalar<long?>("SELECT not_before FROM requests WHERE id = @id AND status = 'queued' AND attempts = 1", ("@id", id)) ?? 0)) > 0,
             TimeSpan.FromSeconds(10), "the retry to be scheduled");
 
         // The retry's claim is sent at not_before and hangs on the lock; it returns only after more
