@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Reflection;
 
 namespace Switchboard.Handlers.Plugins;
@@ -6,17 +5,14 @@ namespace Switchboard.Handlers.Plugins;
 /// <summary>
 /// Loads the handler plugins of a <see cref="PluginFolder"/> at start: each in its own
 /// <see cref="PluginLoadContext"/>, checked against the contract's version, each public
-/// non-abstract <see cref="IServiceHandler"/> made with its parameterless constructor. Any
+/// non-abstract <see cref="IServiceHandler"/> made with its public constructor that takes nothing,
+/// or the guarded <see cref="HttpClient"/> (<see cref="PluginOutbound"/>). Any
 /// problem is a <see cref="PluginException"/> naming the file: a broken plugin stops the start,
 /// it is never skipped (offers naming its handlers would fail at run time instead).
 /// </summary>
 public static class PluginLoader
 {
-    // One load per file version per process: an assembly cannot be unloaded from a
-    // non-collectible context, and the CLI (or a test host) may build the registry many times.
-    private static readonly ConcurrentDictionary<string, (DateTime Written, long Length, IReadOnlyList<IServiceHandler> Handlers)> Loaded = new(StringComparer.Ordinal);
-
-    public static IReadOnlyList<IServiceHandler> Load(PluginFolder folder)
+    public static IReadOnlyList<PluginHandler> Load(PluginFolder folder)
     {
         if (!Directory.Exists(folder.Path))
         {
@@ -29,7 +25,7 @@ public static class PluginLoader
             var name = Path.GetFileNameWithoutExtension(loose);
             throw new PluginException(loose, $"a plugin goes in a folder of its own: {Path.Combine(folder.Path, name, name + ".dll")}, with its .deps.json and dependencies (what `dotnet publish` writes)");
         }
-        var handlers = new List<IServiceHandler>();
+        var handlers = new List<PluginHandler>();
         foreach (var directory in Directory.EnumerateDirectories(folder.Path).Order(StringComparer.Ordinal))
         {
             var name = Path.GetFileName(directory);
@@ -44,9 +40,9 @@ public static class PluginLoader
             }
             foreach (var handler in LoadFile(file))
             {
-                if (handlers.FirstOrDefault(h => h.Id == handler.Id) is { } other)
+                if (handlers.FirstOrDefault(h => h.Handler.Id == handler.Handler.Id) is { } other)
                 {
-                    throw new PluginException(file, $"its handler '{handler.Id}' has the id of a handler of {HandlerRegistry.SourceOf(other)}: handler ids are unique");
+                    throw new PluginException(file, $"its handler '{handler.Handler.Id}' has the id of a handler of {HandlerRegistry.SourceOf(other.Handler)}: handler ids are unique");
                 }
                 handlers.Add(handler);
             }
@@ -54,19 +50,13 @@ public static class PluginLoader
         return handlers;
     }
 
-    /// <summary>The handlers of one plugin assembly (at <paramref name="file"/>, as the operator's folder names it).</summary>
-    public static IReadOnlyList<IServiceHandler> LoadFile(string file)
-    {
-        var full = Path.GetFullPath(file);
-        var info = new FileInfo(full);
-        if (Loaded.TryGetValue(full, out var known) && known.Written == info.LastWriteTimeUtc && known.Length == info.Length)
-        {
-            return known.Handlers;
-        }
-        var handlers = Instantiate(file, LoadAssembly(file, full));
-        Loaded[full] = (info.LastWriteTimeUtc, info.Length, handlers);
-        return handlers;
-    }
+    /// <summary>
+    /// The handlers of one plugin assembly (at <paramref name="file"/>, as the operator's folder
+    /// names it), each in a new load context: every call loads the file again (a process loads
+    /// its plugins once, at start; the CLI once per command), so each container gets handlers of
+    /// its own, whose outbound clients bind to its own options.
+    /// </summary>
+    public static IReadOnlyList<PluginHandler> LoadFile(string file) => Instantiate(file, LoadAssembly(file, Path.GetFullPath(file)));
 
     private static Assembly LoadAssembly(string file, string full)
     {
@@ -93,7 +83,7 @@ public static class PluginLoader
         return assembly;
     }
 
-    private static List<IServiceHandler> Instantiate(string file, Assembly assembly)
+    private static List<PluginHandler> Instantiate(string file, Assembly assembly)
     {
         Type[] types;
         try
@@ -105,19 +95,20 @@ public static class PluginLoader
             var cause = ex is ReflectionTypeLoadException r ? r.LoaderExceptions.FirstOrDefault(e => e is not null)?.Message ?? ex.Message : ex.Message;
             throw new PluginException(file, $"its types cannot be loaded (is a dependency missing from its folder? publish it with its dependencies): {cause}", ex);
         }
-        var handlers = new List<IServiceHandler>();
+        var handlers = new List<PluginHandler>();
         foreach (var type in types.Where(t => t.IsClass && !t.IsAbstract && typeof(IServiceHandler).IsAssignableFrom(t)).OrderBy(t => t.FullName, StringComparer.Ordinal))
         {
-            var constructor = type.ContainsGenericParameters ? null : type.GetConstructor(Type.EmptyTypes);
+            var constructor = type.ContainsGenericParameters ? null : type.GetConstructor(Type.EmptyTypes) ?? type.GetConstructor([typeof(HttpClient)]);
             if (constructor is null)
             {
-                throw new PluginException(file, $"{type.FullName} has no public parameterless constructor (a plugin's handler is made with one)");
+                throw new PluginException(file, $"{type.FullName} has no public constructor taking nothing or an HttpClient (a plugin's handler is made with one of those)");
             }
+            var outbound = constructor.GetParameters().Length == 1 ? new PluginOutbound() : null;
             IServiceHandler handler;
             string id;
             try
             {
-                handler = (IServiceHandler)constructor.Invoke(null);
+                handler = (IServiceHandler)constructor.Invoke(outbound is null ? null : [outbound.CreateClient()]);
                 id = handler.Id;
             }
             catch (TargetInvocationException ex) when (ex.InnerException is { } inner)
@@ -133,10 +124,13 @@ public static class PluginLoader
             {
                 throw new PluginException(file, $"{type.FullName} has the id '{id}': a handler id is <module>.<method> in lowercase (a-z, 0-9 and _, a letter first)");
             }
-            handlers.Add(handler);
+            handlers.Add(new PluginHandler(handler, outbound));
         }
         return handlers.Count > 0
             ? handlers
             : throw new PluginException(file, "has no public class implementing IServiceHandler");
     }
 }
+
+/// <summary>A plugin's handler, and the guard of the <see cref="HttpClient"/> it took (null when it took none).</summary>
+public sealed record PluginHandler(IServiceHandler Handler, PluginOutbound? Outbound);

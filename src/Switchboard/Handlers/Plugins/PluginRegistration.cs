@@ -1,3 +1,5 @@
+using Switchboard.Outbound;
+
 namespace Switchboard.Handlers.Plugins;
 
 public static class PluginRegistration
@@ -15,13 +17,18 @@ public static class PluginRegistration
             return services;
         }
         var builtIn = BuiltInIds(services);
-        foreach (var handler in plugins)
+        foreach (var (handler, outbound) in plugins)
         {
             if (builtIn.Contains(handler.Id))
             {
                 throw new PluginException(HandlerRegistry.SourceOf(handler), $"its handler '{handler.Id}' has the id of a built-in handler: handler ids are unique");
             }
             services.AddSingleton(handler);
+            if (outbound is not null)
+            {
+                // Bound when the options are first built: at start (they are validated on start).
+                services.PostConfigure<OutboundOptions>(outbound.Bind);
+            }
         }
         return services;
     }
