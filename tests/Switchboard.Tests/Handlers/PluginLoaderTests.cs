@@ -110,6 +110,20 @@ public sealed class PluginLoaderTests : IDisposable
         Assert.Empty(PluginLoader.Load(new PluginFolder(missing, Named: false)));
     }
 
+    [Fact]
+    public void TheBootstrapNamesThePluginsFolderOrLeavesTheDefault()
+    {
+        static Config.BootstrapConfig Read(string yaml) => Config.BootstrapConfig.FromDocument(Config.YamlJson.Parse(yaml)!.AsObject(), "boot.yaml");
+
+        Assert.Equal(new PluginFolder("/opt/sb/handlers", Named: true), Read("version: 1.0\nplugins: {path: /opt/sb/handlers}").Plugins);
+        Assert.Equal(new PluginFolder("handlers", Named: false), Read("version: 1.0").Plugins);
+        Assert.Equal(PluginFolder.Default, Config.BootstrapConfig.Embedded(_folder).Plugins);
+        var empty = Assert.Throws<Config.BootstrapException>(() => Read("version: 1.0\nplugins: {path: ''}"));
+        Assert.Equal("boot.yaml: 'plugins.path' is empty; name a folder or leave the key out", empty.Message);
+        var notMapping = Assert.Throws<Config.BootstrapException>(() => Read("version: 1.0\nplugins: handlers"));
+        Assert.Equal("boot.yaml: 'plugins' must be a mapping", notMapping.Message);
+    }
+
     [Theory]
     [InlineData("1.0.0", "1.0.0", null)]
     [InlineData("1.0.0", "1.4.2", null)]
