@@ -20,13 +20,23 @@ public static class PluginLoader
                 ? throw new PluginException(folder.Path, "the plugins folder the bootstrap config names (plugins.path) does not exist")
                 : [];
         }
-        foreach (var loose in Directory.EnumerateFiles(folder.Path, "*.dll").Order(StringComparer.Ordinal))
+        string[] files, directories;
+        try
+        {
+            files = [.. Directory.EnumerateFiles(folder.Path, "*.dll").Order(StringComparer.Ordinal)];
+            directories = [.. Directory.EnumerateDirectories(folder.Path).Order(StringComparer.Ordinal)];
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new PluginException(folder.Path, $"the plugins folder cannot be read: {ex.Message}", ex);
+        }
+        if (files.FirstOrDefault() is { } loose)
         {
             var name = Path.GetFileNameWithoutExtension(loose);
             throw new PluginException(loose, $"a plugin goes in a folder of its own: {Path.Combine(folder.Path, name, name + ".dll")}, with its .deps.json and dependencies (what `dotnet publish` writes)");
         }
         var handlers = new List<PluginHandler>();
-        foreach (var directory in Directory.EnumerateDirectories(folder.Path).Order(StringComparer.Ordinal))
+        foreach (var directory in directories)
         {
             var name = Path.GetFileName(directory);
             if (name.StartsWith('.'))
