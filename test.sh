@@ -51,19 +51,27 @@ dotnet restore Switchboard.slnx
 dotnet build Switchboard.slnx -c Release --no-restore
 
 status=0
+# One .trx per test project (the suite and examples/handlers' sample plugin tests):
+# LogFilePrefix names each tests_<framework>_<time>.trx; the counts below add them up.
 # --blame-hang-timeout: a hung test ends the run with a dump instead of eating CI's time.
 dotnet test Switchboard.slnx -c Release --no-build \
-  --logger "trx;LogFileName=tests.trx" --logger "console;verbosity=normal" \
+  --logger "trx;LogFilePrefix=tests" --logger "console;verbosity=normal" \
   --results-directory "$results" --blame-hang-timeout 10m || status=$?
 
-trx=$(find "$results" -name 'tests.trx' | head -n 1)
-if [ -z "$trx" ]; then
+mapfile -t trxs < <(find "$results" -name 'tests*.trx' | sort)
+if [ "${#trxs[@]}" -eq 0 ]; then
   echo "no test results were written"
   echo "0 passed, 1 failed"
   exit 1
 fi
-counters=$(grep -o '<Counters [^>]*>' "$trx")
-count() { echo "$counters" | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*'; }
+count() {
+  local total=0 n
+  for trx in "${trxs[@]}"; do
+    n=$(grep -o '<Counters [^>]*>' "$trx" | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*' || true)
+    total=$((total + ${n:-0}))
+  done
+  echo "$total"
+}
 passed=$(count passed)
 failed=$(( $(count failed) + $(count error) + $(count timeout) + $(count aborted) ))
 if [ "$passed" -eq 0 ] && [ "$status" -eq 0 ]; then
@@ -75,7 +83,9 @@ if [ "$failed" -gt 0 ] && [ "$status" -eq 0 ]; then
 fi
 if [ "$failed" -gt 0 ]; then
   # The failures again, last: CI logs keep the tail of the output.
-  python3 scripts/failed-tests.py "$trx" || grep -o 'testName="[^"]*"[^>]*outcome="Failed"' "$trx"
+  for trx in "${trxs[@]}"; do
+    python3 scripts/failed-tests.py "$trx" || grep -o 'testName="[^"]*"[^>]*outcome="Failed"' "$trx"
+  done
 fi
 echo "$passed passed, $failed failed"
 exit "$status"

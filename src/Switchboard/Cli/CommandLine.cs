@@ -79,6 +79,7 @@ public static class CommandLine
             new KeysCommand(context),
             new CreditsCommand(context),
             new CatalogCommand(context),
+            new HandlersCommand(context),
             new ConfigCommand(context),
             UsageCommand.Create(context),
             AuditCommand.Create(context),

@@ -26,6 +26,12 @@ public sealed record BootstrapConfig(
     /// <summary><c>fernet_key</c> or <c>fernet_keys</c>: the first encrypts, all decrypt.</summary>
     public IReadOnlyList<string> FernetKeys { get; init; } = [];
 
+    /// <summary>
+    /// Where handler plugins are loaded from: <c>plugins.path</c> (relative to the working
+    /// directory, as <c>sqlite.path</c>; it must exist), else <c>./handlers</c> if it exists.
+    /// </summary>
+    public Handlers.Plugins.PluginFolder Plugins { get; init; } = Handlers.Plugins.PluginFolder.Default;
+
     /// <summary>The embedded default's key file (created on first need, mode 600) when the bootstrap gives no key.</summary>
     public string? KeyFile { get; init; }
 
@@ -173,6 +179,9 @@ public sealed record BootstrapConfig(
             ConfigTable = Text("meta", "collection") ?? ConfigStore.DefaultTable,
             ConfigIds = ReadIds(document, Fail),
             FernetKeys = ReadKeys(document, Fail),
+            Plugins = Text("plugins", "path") is { } plugins
+                ? (plugins.Trim().Length > 0 ? new Handlers.Plugins.PluginFolder(plugins, Named: true) : throw new BootstrapException($"{path}: 'plugins.path' is empty; name a folder or leave the key out"))
+                : Handlers.Plugins.PluginFolder.Default,
         };
         try
         {

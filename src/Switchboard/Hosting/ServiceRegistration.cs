@@ -48,7 +48,7 @@ public static class ServiceRegistration
         {
             services.AddSwitchboardRedis(bootstrap.RedisUri, bootstrap.RedisPrefix).AddRedisJobQueue();
         }
-        services.AddHandlers();
+        services.AddHandlers(bootstrap.Plugins);
         services.AddSingleton<ResourceNeeds>();
         services.AddSingleton<GateHealth>();
         // GET /admin/api/health, in every role that serves HTTP.

@@ -71,7 +71,7 @@ public sealed class ConfigCommand : Command
         var encrypted = new Option<bool>("--encrypted") { Description = "The file's secrets are sealed already (checked, stored as they are)" };
         var inactive = new Option<bool>("--inactive") { Description = "Stores the version without making it active" };
         return new StoreCommand("push", "Stores a new version of a config and (unless --inactive) makes it active", context, (parse, s) =>
-            ConfigCommands.Push(s, CatalogCommand.BuiltInHandlers(), new ConfigCommands.PushOptions(
+            ConfigCommands.Push(s, CatalogCommand.HandlersOf(s.Bootstrap), new ConfigCommands.PushOptions(
                 parse.GetValue(file)!, parse.GetValue(id)!, parse.GetValue(version), parse.GetValue(comment), parse.GetValue(author), parse.GetValue(encrypted), parse.GetValue(inactive)),
                 context.Output, context.Error))
         {
