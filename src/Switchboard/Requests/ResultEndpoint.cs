@@ -28,7 +28,7 @@ public static partial class ResultEndpoint
             .WithName("get_result").WithTags("requests").WithSummary("The bytes of a binary result")
             .WithDescription("A binary result listed on the request object as {type: \"binary\", media_type, bytes, sha256, url} is read at its url "
                 + "by the request's owner. Content-Type is the result's media_type, ETag its sha256 (If-None-Match answers 304).")
-            .Produces(StatusCodes.Status200OK, contentType: "application/octet-stream")
+            .Produces(StatusCodes.Status200OK, typeof(Stream), "application/octet-stream")
             .Produces(StatusCodes.Status304NotModified)
             .ProducesProblem(400).ProducesProblem(404);
 

@@ -93,6 +93,10 @@ public abstract class BinaryResultTests(StoreKind kind) : AppTests
 
         Assert.Equal(98, _alice.Balance);
         Assert.Equal(1, Count("SELECT COUNT(*) FROM blobs WHERE sha256 = @sha AND bytes = @bytes", ("@sha", sha), ("@bytes", (long)Megabyte)));
+        // The row's results (what the admin API, the panel and the live socket show) hold the reference, never the bytes.
+        var stored = App.Query(c => c.Scalar<string>("SELECT results FROM requests WHERE id = @id", ("@id", id)))!;
+        Assert.True(stored.Length < 400, stored);
+        Assert.True(JsonNode.DeepEquals(done["results"], JsonNode.Parse(stored)));
     }
 
     [Fact]
