@@ -13,13 +13,14 @@ public sealed class UpstreamTooLargeException(long maxBytes)
 /// An <see cref="HttpClient"/> for an SDK (the OpenAI SDK buffers whole answers) that reads at
 /// most <c>maxBytes</c> of an answer: a declared length over the bound is refused before
 /// reading, and a body that grows past it fails the read with <see cref="UpstreamTooLargeException"/>,
-/// so the SDK never holds more than the bound. It sends through the guarded client it wraps
-/// (<see cref="Outbound.OutboundGuard"/>), which keeps pooling its connections.
+/// so the SDK never holds more than the bound. It sends through the named guarded client's
+/// handler (<see cref="Outbound.OutboundGuard"/>, from the factory's pool, so connections are reused).
 /// </summary>
 public static class CappedUpstreamClient
 {
-    public static HttpClient Create(HttpClient guarded, long maxBytes) =>
-        new(new CapHandler(guarded, maxBytes), disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };
+    public static HttpClient Create(IHttpMessageHandlerFactory handlers, string name, long maxBytes) =>
+        // The factory's handler outlives this client: disposing it here is the factory's no-op.
+        new(new CapHandler(maxBytes) { InnerHandler = handlers.CreateHandler(name) }, disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };
 
     /// <summary>The <see cref="UpstreamTooLargeException"/> in <paramref name="exception"/>'s chain, if any.</summary>
     public static UpstreamTooLargeException? TooLargeIn(Exception exception)
@@ -34,12 +35,12 @@ public static class CappedUpstreamClient
         return null;
     }
 
-    private sealed class CapHandler(HttpClient guarded, long maxBytes) : HttpMessageHandler
+    private sealed class CapHandler(long maxBytes) : DelegatingHandler
     {
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
-            // Headers only: the body is read through the capped stream below, never buffered here.
-            var response = await guarded.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+            // A handler sees the answer at its headers: the body is read through the capped stream below.
+            var response = await base.SendAsync(request, cancellationToken);
             if (response.Content.Headers.ContentLength > maxBytes)
             {
                 response.Dispose();

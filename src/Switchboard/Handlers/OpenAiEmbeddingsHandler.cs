@@ -12,7 +12,7 @@ namespace Switchboard.Handlers;
 /// (<c>create_qty: 1</c>); a larger create_qty fails permanently rather than paying for copies.
 /// Usage: <c>prompt_tokens</c> and <c>total_tokens</c>.
 /// </summary>
-public sealed class OpenAiEmbeddingsHandler(IHttpClientFactory httpClients) : IServiceHandler
+public sealed class OpenAiEmbeddingsHandler(IHttpMessageHandlerFactory handlers) : IServiceHandler
 {
     private static readonly string[] Known = [.. ParamChecks.Common, "model", "dimensions"];
 
@@ -41,7 +41,7 @@ public sealed class OpenAiEmbeddingsHandler(IHttpClientFactory httpClients) : IS
         {
             options.Dimensions = checked((int)dimensions);
         }
-        var (clientOptions, http) = OpenAiSdk.Options(endpoint, httpClients, context.MaxUpstreamBytes);
+        var (clientOptions, http) = OpenAiSdk.Options(endpoint, handlers, context.MaxUpstreamBytes);
         using (http)
         {
             var client = new EmbeddingClient(model, OpenAiSdk.Authentication(endpoint), clientOptions);

@@ -12,7 +12,7 @@ namespace Switchboard.Handlers;
 /// names a URL is refused, because fetching it would send this executor to whatever host the
 /// upstream named. Usage: <c>images</c> (and the tokens an answer reports).
 /// </summary>
-public sealed class OpenAiImageHandler(IHttpClientFactory httpClients) : IServiceHandler
+public sealed class OpenAiImageHandler(IHttpMessageHandlerFactory handlers) : IServiceHandler
 {
     public string Id => "openai.image";
 
@@ -25,7 +25,7 @@ public sealed class OpenAiImageHandler(IHttpClientFactory httpClients) : IServic
         var endpoint = EndpointProfiles.Resolve(context.Settings, context.Params);
         var model = context.Params.GetString("model") ?? throw HandlerException.Permanent("handler_misconfigured", "params.model is required");
         var options = OpenAiImageParams.Options(context.Params, model);
-        var (clientOptions, http) = OpenAiSdk.Options(endpoint, httpClients, context.MaxUpstreamBytes);
+        var (clientOptions, http) = OpenAiSdk.Options(endpoint, handlers, context.MaxUpstreamBytes);
         using (http)
         {
             var client = new ImageClient(model, OpenAiSdk.Authentication(endpoint), clientOptions);

@@ -17,9 +17,9 @@ public static class OpenAiSdk
     public const string HttpClientName = OpenAiChatHandler.HttpClientName;
 
     /// <summary>Options for one job's client; dispose the returned HttpClient with the job.</summary>
-    public static (OpenAIClientOptions Options, HttpClient Http) Options(EndpointProfile endpoint, IHttpClientFactory httpClients, long maxUpstreamBytes)
+    public static (OpenAIClientOptions Options, HttpClient Http) Options(EndpointProfile endpoint, IHttpMessageHandlerFactory handlers, long maxUpstreamBytes)
     {
-        var http = CappedUpstreamClient.Create(httpClients.CreateClient(HttpClientName), maxUpstreamBytes);
+        var http = CappedUpstreamClient.Create(handlers, HttpClientName, maxUpstreamBytes);
         var options = new OpenAIClientOptions
         {
             Endpoint = endpoint.BaseUrl,

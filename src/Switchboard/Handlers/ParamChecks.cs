@@ -67,7 +67,7 @@ public static class ParamChecks
         {
             case null:
                 return null;
-            case JsonValue v when v.GetValueKind() == JsonValueKind.Number && v.TryGetValue<double>(out var d):
+            case JsonValue v when AsDouble(v) is { } d:
                 if (d < min || d > max)
                 {
                     problems.Add((key, max == double.MaxValue ? $"must be greater than {(min == double.Epsilon ? 0 : min)}" : $"must be between {min} and {max}"));
@@ -85,7 +85,7 @@ public static class ParamChecks
         {
             case null:
                 return null;
-            case JsonValue v when v.GetValueKind() == JsonValueKind.Number && v.TryGetValue<double>(out var d) && d == Math.Floor(d):
+            case JsonValue v when AsDouble(v) is { } d && d == Math.Floor(d):
                 if (d < min || d > max)
                 {
                     problems.Add((key, max == long.MaxValue ? $"must be at least {min}" : $"must be between {min} and {max}"));
@@ -96,6 +96,16 @@ public static class ParamChecks
                 return null;
         }
     }
+
+    /// <summary>A JSON number as a double, whichever CLR type holds it (YAML gives longs and doubles); else null.</summary>
+    private static double? AsDouble(JsonValue v) =>
+        v.GetValueKind() != JsonValueKind.Number ? null
+        : v.TryGetValue<double>(out var d) ? d
+        : v.TryGetValue<long>(out var l) ? l
+        : v.TryGetValue<int>(out var i) ? i
+        : v.TryGetValue<decimal>(out var m) ? (double)m
+        : double.TryParse(v.ToJsonString(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var parsed) ? parsed
+        : null;
 
     /// <summary>A string or a list of at most <paramref name="max"/> strings (stop sequences).</summary>
     public static void Strings(JsonObject p, string key, int max, List<(string, string)> problems)
