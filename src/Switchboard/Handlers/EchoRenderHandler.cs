@@ -15,6 +15,19 @@ public sealed class EchoRenderHandler : IServiceHandler
 {
     public string Id => "echo.render";
 
+    /// <summary>The types of the params it reads; other keys are left alone (tests and demos carry their own).</summary>
+    public IEnumerable<(string Key, string Problem)> CheckParams(JsonObject parameters)
+    {
+        var problems = new List<(string, string)>();
+        ParamChecks.Integer(parameters, "delay_ms", 0, long.MaxValue, problems);
+        ParamChecks.Integer(parameters, "fail_times", 0, long.MaxValue, problems);
+        if (parameters["fail"] is JsonValue fail && fail.GetValueKind() is not (System.Text.Json.JsonValueKind.True or System.Text.Json.JsonValueKind.False or System.Text.Json.JsonValueKind.String))
+        {
+            problems.Add(("fail", "must be true, false or a message"));
+        }
+        return problems;
+    }
+
     public async Task ExecuteAsync(HandlerContext context, CancellationToken cancellationToken)
     {
         var delay = context.Params.GetLong("delay_ms") ?? 0;

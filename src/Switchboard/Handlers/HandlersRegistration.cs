@@ -12,6 +12,10 @@ public static class HandlersRegistration
         services.AddGuardedHttpClient(OpenAiChatHandler.HttpClientName);
         services.AddSingleton<IServiceHandler, EchoRenderHandler>();
         services.AddSingleton<IServiceHandler, OpenAiChatHandler>();
+        services.AddSingleton<IServiceHandler, OpenAiImageHandler>();
+        services.AddSingleton<IServiceHandler, OpenAiEmbeddingsHandler>();
+        services.AddGuardedHttpClient(AnthropicMessagesHandler.HttpClientName);
+        services.AddSingleton<IServiceHandler, AnthropicMessagesHandler>();
         services.AddSingleton<HandlerRegistry>();
         return services;
     }
