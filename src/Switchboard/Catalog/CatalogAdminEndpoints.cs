@@ -74,7 +74,7 @@ public static class CatalogAdminEndpoints
         {
             return InvalidJson("offer");
         }
-        var edit = await CatalogEdits.SaveOffer(store, handlers.Ids, service, action, body);
+        var edit = await CatalogEdits.SaveOffer(store, handlers.Ids, service, action, body, handlers.CheckParams);
         return edit.Entry is { } saved ? TypedResults.Ok(CatalogDocument.ToJson(saved)) : Invalid("invalid_offer", "Invalid offer", $"Offer '{service}/{action}'", edit.Errors);
     }
 

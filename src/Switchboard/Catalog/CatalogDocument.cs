@@ -40,7 +40,9 @@ public static partial class CatalogDocument
     /// <param name="implementations">Handler ids this build has code for.</param>
     /// <param name="existingHandlers">Handlers already in the store (offers may name them).</param>
     /// <param name="existingOffers">Offers already in the store, as "service/action" (deals may name them).</param>
-    public static Parsed Parse(JsonNode? root, IReadOnlySet<string> implementations, IReadOnlySet<string> existingHandlers, IReadOnlySet<string> existingOffers)
+    /// <param name="checkParams">Each offer's params checked by its handler (<see cref="HandlerParamsCheck"/>); none: not checked.</param>
+    public static Parsed Parse(JsonNode? root, IReadOnlySet<string> implementations, IReadOnlySet<string> existingHandlers, IReadOnlySet<string> existingOffers,
+        ParamsCheck? checkParams = null)
     {
         var errors = new List<string>();
         if (root is not JsonObject doc)
@@ -139,6 +141,13 @@ public static partial class CatalogDocument
                     if (Handlers.EndpointProfiles.LegacyParams(po) is { Count: > 0 } legacy)
                     {
                         e.Add("params", Handlers.EndpointProfiles.Fix(handler ?? "module.method", legacy));
+                    }
+                    else if (checkParams is not null && handler is not null)
+                    {
+                        foreach (var (key, problem) in checkParams(handler, parameters))
+                        {
+                            e.Add(key.Length == 0 ? "params" : $"params.{key}", problem);
+                        }
                     }
                 }
                 else

@@ -47,7 +47,8 @@ public static class CatalogEdits
         });
     }
 
-    public static Task<CatalogEdit<OfferEntry>> SaveOffer(Store store, IReadOnlySet<string> implementations, string service, string action, JsonObject body)
+    public static Task<CatalogEdit<OfferEntry>> SaveOffer(Store store, IReadOnlySet<string> implementations, string service, string action, JsonObject body,
+        ParamsCheck? checkParams = null)
     {
         var entry = Keyed(body, "offer", out var mismatch, ("service", service), ("action", action));
         if (mismatch.Count > 0)
@@ -58,7 +59,7 @@ public static class CatalogEdits
         {
             LockCatalog(c);
             var handlers = CatalogStore.Load(c).Handlers.Keys.ToHashSet(StringComparer.Ordinal);
-            var parsed = CatalogDocument.Parse(new JsonObject { ["offers"] = new JsonArray(entry) }, implementations, handlers, NoIds);
+            var parsed = CatalogDocument.Parse(new JsonObject { ["offers"] = new JsonArray(entry) }, implementations, handlers, NoIds, checkParams);
             if (parsed.Errors.Count > 0)
             {
                 return new CatalogEdit<OfferEntry>(null, Unplaced(parsed.Errors, "offers", $"{service}/{action}"));
@@ -94,12 +95,12 @@ public static class CatalogEdits
     /// one unit (run it on the writer), under the same lock as the single edits; nothing is
     /// written when it has errors.
     /// </summary>
-    public static CatalogDocument.Parsed Apply(DbConnection connection, IReadOnlySet<string> implementations, JsonNode? document)
+    public static CatalogDocument.Parsed Apply(DbConnection connection, IReadOnlySet<string> implementations, JsonNode? document, ParamsCheck? checkParams = null)
     {
         LockCatalog(connection);
         var existing = CatalogStore.Load(connection);
         var parsed = CatalogDocument.Parse(document, implementations,
-            existing.Handlers.Keys.ToHashSet(StringComparer.Ordinal), existing.Offers.Select(o => $"{o.Service}/{o.Action}").ToHashSet(StringComparer.Ordinal));
+            existing.Handlers.Keys.ToHashSet(StringComparer.Ordinal), existing.Offers.Select(o => $"{o.Service}/{o.Action}").ToHashSet(StringComparer.Ordinal), checkParams);
         if (parsed.Errors.Count == 0)
         {
             CatalogStore.Upsert(connection, parsed.Handlers, parsed.Offers, parsed.Deals);

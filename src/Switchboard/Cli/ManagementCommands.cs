@@ -168,7 +168,7 @@ public static class ManagementCommands
         var document = CatalogDocument.ReadYaml(File.ReadAllText(file), out var yamlError);
         var parsed = yamlError is not null
             ? new CatalogDocument.Parsed([], [], [], [yamlError])
-            : store.Write(c => CatalogEdits.Apply(c, handlers.Ids, document));
+            : store.Write(c => CatalogEdits.Apply(c, handlers.Ids, document, handlers.CheckParams));
         if (parsed.Errors.Count > 0)
         {
             foreach (var problem in parsed.Errors)

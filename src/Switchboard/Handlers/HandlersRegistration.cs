@@ -16,6 +16,10 @@ public static class HandlersRegistration
         services.AddGuardedHttpClient(OpenAiChatHandler.HttpClientName);
         services.AddSingleton<IServiceHandler, EchoRenderHandler>();
         services.AddSingleton<IServiceHandler, OpenAiChatHandler>();
+        services.AddSingleton<IServiceHandler, OpenAiImageHandler>();
+        services.AddSingleton<IServiceHandler, OpenAiEmbeddingsHandler>();
+        services.AddGuardedHttpClient(AnthropicMessagesHandler.HttpClientName);
+        services.AddSingleton<IServiceHandler, AnthropicMessagesHandler>();
         // Last: loaded now, checked against the built-ins above.
         services.AddHandlerPlugins(plugins);
         services.AddSingleton<HandlerRegistry>();

@@ -28,6 +28,26 @@ public sealed class OpenAiChatHandler(IHttpClientFactory httpClients) : IService
 
     public string? EndpointProfileFor(JsonObject parameters) => EndpointProfiles.NameIn(parameters);
 
+    public IEnumerable<(string Key, string Problem)> CheckParams(JsonObject parameters)
+    {
+        var problems = ParamChecks.Start(parameters, [.. ParamChecks.Common, "model", "system", .. PassThrough]);
+        ParamChecks.RequiredString(parameters, "model", problems);
+        ParamChecks.String(parameters, "system", problems);
+        ParamChecks.Number(parameters, "temperature", 0, 2, problems);
+        ParamChecks.Number(parameters, "top_p", 0, 1, problems);
+        ParamChecks.Integer(parameters, "max_tokens", 1, long.MaxValue, problems);
+        ParamChecks.Integer(parameters, "max_completion_tokens", 1, long.MaxValue, problems);
+        ParamChecks.Number(parameters, "presence_penalty", -2, 2, problems);
+        ParamChecks.Number(parameters, "frequency_penalty", -2, 2, problems);
+        ParamChecks.Integer(parameters, "seed", long.MinValue, long.MaxValue, problems);
+        ParamChecks.Strings(parameters, "stop", 4, problems);
+        if (parameters["response_format"] is { } format && format is not JsonObject)
+        {
+            problems.Add(("response_format", "must be a mapping (type: json_object, …)"));
+        }
+        return problems;
+    }
+
     public async Task ExecuteAsync(HandlerContext context, CancellationToken cancellationToken)
     {
         var p = context.Params;

@@ -26,9 +26,18 @@ public static partial class UpstreamErrors
     [GeneratedRegex(@"\A[A-Za-z0-9_.\-]{1,64}\z")]
     private static partial Regex Token();
 
-    public static HandlerException Classify(HttpResponseMessage response, string body, ILogger logger, string? secret)
+    public static HandlerException Classify(HttpResponseMessage response, string body, ILogger logger, string? secret) =>
+        Classify((int)response.StatusCode, () => RetryAfter(response), body, logger, secret);
+
+    /// <summary>
+    /// The same classification from a status and raw headers, for answers an SDK read
+    /// (<c>ClientResultException.GetRawResponse()</c>): <paramref name="header"/> gives a header's value or null.
+    /// </summary>
+    public static HandlerException Classify(int status, Func<string, string?> header, string body, ILogger logger, string? secret) =>
+        Classify(status, () => RetryAfter(header), body, logger, secret);
+
+    private static HandlerException Classify(int status, Func<TimeSpan?> retryAfter, string body, ILogger logger, string? secret)
     {
-        var status = (int)response.StatusCode;
         if (logger.IsEnabled(LogLevel.Debug))
         {
             var logged = body.Length > LoggedChars ? body[..LoggedChars] + "…" : body;
@@ -39,11 +48,11 @@ public static partial class UpstreamErrors
             logger.LogDebug("Upstream answered {Status}: {Body}", status, logged);
         }
         var reason = Reason(body);
-        return response.StatusCode switch
+        return (HttpStatusCode)status switch
         {
-            HttpStatusCode.TooManyRequests => HandlerException.Retry("upstream_rate_limited", "the upstream API is rate limiting", RetryAfter(response)),
+            HttpStatusCode.TooManyRequests => HandlerException.Retry("upstream_rate_limited", "the upstream API is rate limiting", retryAfter()),
             HttpStatusCode.RequestTimeout or HttpStatusCode.Conflict or >= HttpStatusCode.InternalServerError =>
-                HandlerException.Retry("upstream_error", $"the upstream API answered {status}", RetryAfter(response)),
+                HandlerException.Retry("upstream_error", $"the upstream API answered {status}", retryAfter()),
             HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden =>
                 HandlerException.Permanent("upstream_auth_failed", $"the upstream API refused the credentials ({status})"),
             >= HttpStatusCode.MultipleChoices and < HttpStatusCode.BadRequest =>
@@ -73,6 +82,20 @@ public static partial class UpstreamErrors
             // Not JSON: the status says enough.
         }
         return "";
+    }
+
+    /// <summary>As <see cref="RetryAfter(HttpResponseMessage)"/>, from raw header values (an SDK's response).</summary>
+    public static TimeSpan? RetryAfter(Func<string, string?> header)
+    {
+        using var response = new HttpResponseMessage();
+        foreach (var name in new[] { "retry-after-ms", "Retry-After" })
+        {
+            if (header(name) is { Length: > 0 } value)
+            {
+                response.Headers.TryAddWithoutValidation(name, value);
+            }
+        }
+        return RetryAfter(response);
     }
 
     /// <summary>Retry-After in seconds or as an HTTP date, or OpenAI's retry-after-ms.</summary>

@@ -53,6 +53,46 @@ public sealed record FakeReply(int Status, string Body, IReadOnlyDictionary<stri
 
     public static FakeReply Choices(params string[] contents) => Choices((IEnumerable<string>)contents);
 
+    /// <summary>A 200 images answer: each image as <c>b64_json</c>, with <paramref name="usage"/> when given (the GPT image models send it).</summary>
+    public static FakeReply Images(IEnumerable<byte[]> images, JsonObject? usage = null)
+    {
+        var data = new JsonArray([.. images.Select(bytes => (JsonNode)new JsonObject { ["b64_json"] = Convert.ToBase64String(bytes) })]);
+        var body = new JsonObject { ["created"] = 1_700_000_000, ["data"] = data };
+        if (usage is not null)
+        {
+            body["usage"] = usage.DeepClone();
+        }
+        return Json(200, body);
+    }
+
+    /// <summary>A 200 images answer that names URLs instead of carrying the images (DALL·E's default).</summary>
+    public static FakeReply ImageUrls(params string[] urls) =>
+        Json(200, new JsonObject { ["created"] = 1_700_000_000, ["data"] = new JsonArray([.. urls.Select(u => (JsonNode)new JsonObject { ["url"] = u })]) });
+
+    /// <summary>
+    /// A 200 embeddings answer, one entry per vector, in the encoding the call asked for
+    /// (<c>base64</c>: the floats' little-endian bytes, as the API sends them; else numbers).
+    /// </summary>
+    public static FakeReply Embeddings(FakeCall call, IReadOnlyList<float[]> vectors, int promptTokens = 5)
+    {
+        var base64 = call.Json["encoding_format"]?.GetValue<string>() == "base64";
+        var data = new JsonArray();
+        for (var i = 0; i < vectors.Count; i++)
+        {
+            JsonNode embedding = base64
+                ? Convert.ToBase64String(System.Runtime.InteropServices.MemoryMarshal.AsBytes(vectors[i].AsSpan()))
+                : new JsonArray([.. vectors[i].Select(f => (JsonNode)JsonValue.Create(f))]);
+            data.Add(new JsonObject { ["object"] = "embedding", ["index"] = i, ["embedding"] = embedding });
+        }
+        return Json(200, new JsonObject
+        {
+            ["object"] = "list",
+            ["data"] = data,
+            ["model"] = call.Json["model"]?.GetValue<string>(),
+            ["usage"] = new JsonObject { ["prompt_tokens"] = promptTokens, ["total_tokens"] = promptTokens },
+        });
+    }
+
     /// <summary>An OpenAI-style error: <c>{"error": {"message": ..., "type": ...}}</c>.</summary>
     public static FakeReply Error(int status, string message) =>
         Json(status, new JsonObject { ["error"] = new JsonObject { ["message"] = message, ["type"] = "fake_error", ["code"] = null } });
@@ -89,7 +129,7 @@ public sealed class FakeOpenAi : IAsyncDisposable
     public string BaseUrl => Address + "/v1";
 
     /// <summary>Answers a call when no scripted reply is queued.</summary>
-    public Func<FakeCall, FakeReply> Fallback { get; set; } = EchoN;
+    public Func<FakeCall, FakeReply> Fallback { get; set; } = ByPath;
 
     public IReadOnlyList<FakeCall> Calls
     {
@@ -135,6 +175,49 @@ public sealed class FakeOpenAi : IAsyncDisposable
     {
         await Wait.Until(() => Calls.Count >= count, timeout, () => $"{count} calls to the fake OpenAI server (it got {Calls.Count})");
         return Calls;
+    }
+
+    /// <summary>
+    /// The default fallback, by the API's path: chat as <see cref="EchoN"/>, images as
+    /// <see cref="ImageN"/>, embeddings as <see cref="EmbedEach"/>; any other path as chat (tests
+    /// of other parts point profiles at other paths).
+    /// </summary>
+    public static FakeReply ByPath(FakeCall call) =>
+        call.Path.EndsWith("/images/generations", StringComparison.Ordinal) ? ImageN(call)
+        : call.Path.EndsWith("/embeddings", StringComparison.Ordinal) ? EmbedEach(call)
+        : EchoN(call);
+
+    /// <summary>The bytes of image <paramref name="i"/> the fallback sends for <paramref name="prompt"/>: a PNG signature, then bytes derived from both.</summary>
+    public static byte[] ImageBytes(string prompt, int i, int length = 2048)
+    {
+        var bytes = new byte[length];
+        new Random(HashCode.Combine(prompt.Length, i) ^ prompt.Sum(c => c)).NextBytes(bytes);
+        ReadOnlySpan<byte> png = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A];
+        png.CopyTo(bytes);
+        return bytes;
+    }
+
+    /// <summary>As many images as the call's <c>n</c> asks for (1 without n), each <see cref="ImageBytes"/>.</summary>
+    public static FakeReply ImageN(FakeCall call)
+    {
+        var n = call.Json["n"]?.GetValue<int>() ?? 1;
+        var prompt = call.Json["prompt"]?.GetValue<string>() ?? "";
+        return FakeReply.Images(Enumerable.Range(1, n).Select(i => ImageBytes(prompt, i)));
+    }
+
+    /// <summary>The vector the fallback answers for <paramref name="text"/>: 8 floats derived from it.</summary>
+    public static float[] Vector(string text) => [.. Enumerable.Range(0, 8).Select(i => (float)((text.Length + i * 7 + text.Sum(c => c)) % 1000) / 1000f - 0.5f)];
+
+    /// <summary>One embedding per input (a string or a list of strings), each <see cref="Vector"/>.</summary>
+    public static FakeReply EmbedEach(FakeCall call)
+    {
+        var inputs = call.Json["input"] switch
+        {
+            JsonArray list => list.Select(i => i!.GetValue<string>()).ToList(),
+            JsonValue one => [one.GetValue<string>()],
+            _ => [],
+        };
+        return FakeReply.Embeddings(call, [.. inputs.Select(Vector)]);
     }
 
     /// <summary>The default fallback: as many choices as the call's <c>n</c> asks for (1 without n).</summary>

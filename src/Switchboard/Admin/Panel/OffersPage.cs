@@ -231,7 +231,7 @@ public static class OffersPage
                 paramsError = $"is not valid JSON ({ex.Message})";
             }
         }
-        var edit = await CatalogEdits.SaveOffer(store, registry.Ids, v.Service, v.Action, entry);
+        var edit = await CatalogEdits.SaveOffer(store, registry.Ids, v.Service, v.Action, entry, registry.CheckParams);
         if (edit.Saved)
         {
             return Done(Path(v.Service, v.Action), notice);
