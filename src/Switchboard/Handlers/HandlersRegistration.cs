@@ -12,6 +12,8 @@ public static class HandlersRegistration
         services.AddGuardedHttpClient(OpenAiChatHandler.HttpClientName);
         services.AddSingleton<IServiceHandler, EchoRenderHandler>();
         services.AddSingleton<IServiceHandler, OpenAiChatHandler>();
+        services.AddGuardedHttpClient(HttpJson.HttpJsonHandler.HttpClientName);
+        services.AddSingleton<IServiceHandler, HttpJson.HttpJsonHandler>();
         services.AddSingleton<HandlerRegistry>();
         return services;
     }
