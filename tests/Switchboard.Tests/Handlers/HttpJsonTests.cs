@@ -325,6 +325,22 @@ public sealed class HttpJsonTests : AppTests
     }
 
     [Fact]
+    public async Task TheExampleProfilesPushAndTheExampleOfferPassesItsCheck()
+    {
+        var root = Switchboard.Tests.OpenApi.OpenApiClientTests.RepoRoot();
+        var (exit, _, error) = await App.CliAsync("config", "push", Path.Combine(root, "examples", "svc_handlers.yaml"), "--id", "svc_handlers");
+        Assert.True(exit == 0, error);
+
+        (exit, _, error) = await App.CliAsync("catalog", "apply", Path.Combine(root, "examples", "catalog.yaml"));
+        Assert.True(exit == 0, error);
+
+        var handler = App.Server.Services.GetRequiredService<Switchboard.Handlers.HandlerRegistry>().Find("http.json")!;
+        var offer = (JsonObject)JsonNode.Parse(App.Query(c => c.Scalar<string>("SELECT params FROM offers WHERE service = 'text' AND action = 'sentiment'")!))!;
+        Assert.Equal("sentiment", offer["endpoint"]!.GetValue<string>());
+        Assert.Empty(handler.CheckParams(offer));
+    }
+
+    [Fact]
     public async Task TheHandlerChecksItsParamsNamingEachKey()
     {
         var handler = App.Server.Services.GetRequiredService<Switchboard.Handlers.HandlerRegistry>().Find("http.json")!;
