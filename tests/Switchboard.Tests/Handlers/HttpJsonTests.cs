@@ -309,6 +309,7 @@ public sealed class HttpJsonTests : AppTests
                 host: {base_url: "{{{_fake.Address}}}", headers: {Host: other.example}}
                 twice: {base_url: "{{{_fake.Address}}}", auth: x-api-key, headers: {X-Api-Key: hunter2-not-shown}}
                 badauth: {base_url: "{{{_fake.Address}}}", auth: "x api key"}
+                encoding: {base_url: "{{{_fake.Address}}}", headers: {Content-Encoding: gzip}}
             """);
 
         var (exit, _, error) = await App.CliAsync("config", "push", file, "--id", "svc_handlers");
@@ -321,6 +322,7 @@ public sealed class HttpJsonTests : AppTests
         Assert.Contains("svc_handlers.http.endpoints.host.headers.Host", error);
         Assert.Contains("svc_handlers.http.endpoints.twice.headers.X-Api-Key", error);
         Assert.Contains("svc_handlers.http.endpoints.badauth.auth", error);
+        Assert.Contains("svc_handlers.http.endpoints.encoding.headers.Content-Encoding", error);
         Assert.DoesNotContain("hunter2", error);
     }
 

@@ -95,9 +95,11 @@ public sealed partial record HttpJsonEndpoint(EndpointProfile Profile, Uri Url, 
         }
         foreach (var (name, value) in fixedHeaders)
         {
-            if (!HeaderName().IsMatch(name) || Reserved.Contains(name) || string.Equals(name, auth, StringComparison.OrdinalIgnoreCase))
+            // Content-* headers describe the body, which http.json writes (and HttpClient would drop them from the request's headers).
+            if (!HeaderName().IsMatch(name) || Reserved.Contains(name) || name.StartsWith("content-", StringComparison.OrdinalIgnoreCase)
+                || string.Equals(name, auth, StringComparison.OrdinalIgnoreCase))
             {
-                problem($"headers.{name}", "must be a header name other than Host, Content-Type, Content-Length, the hop-by-hop ones and the auth header");
+                problem($"headers.{name}", "must be a header name other than Host, the Content-* ones, the hop-by-hop ones and the auth header");
             }
             else if (!(Text(value) is { } v && v.All(c => c >= ' ' && c != '\u007f')))
             {
@@ -106,9 +108,13 @@ public sealed partial record HttpJsonEndpoint(EndpointProfile Profile, Uri Url, 
         }
     }
 
-    /// <summary>The values to mask wherever an answer or an error could repeat them: the key, and fixed header values long enough to be secrets.</summary>
+    /// <summary>
+    /// The values to mask wherever an answer or an error could repeat them: the key, and fixed
+    /// header values long enough to be secrets (masking "wait" or "true" would garble the text
+    /// and hide nothing).
+    /// </summary>
     public IEnumerable<string> Secrets() =>
-        new[] { Profile.ApiKey }.Concat(Headers.Select(h => h.Value)).Where(s => s is { Length: >= 8 }).Cast<string>();
+        (Profile.ApiKey is { Length: > 0 } key ? [key] : Array.Empty<string>()).Concat(Headers.Select(h => h.Value).Where(v => v.Length >= 8));
 
     private static string? Text(JsonObject settings, string key) => Text(settings[key]);
 
