@@ -70,10 +70,11 @@ public sealed class HandlerSettings(JsonObject values)
         return new HandlerSettings(values);
     }
 
-    /// <summary>Checks the shape of <c>endpoints</c> and each profile's <c>base_url</c>; messages name paths, never values.</summary>
+    /// <summary>Checks the shape of <c>endpoints</c> and each profile's <c>base_url</c> and call fields (path, method, auth, headers); messages name paths, never values.</summary>
     private static void CheckEndpoints(JsonObject settings, string path, List<string> errors)
     {
         CheckBaseUrl(settings, path, errors);
+        Handlers.EndpointProfiles.CheckCall(settings, path, errors);
         if (settings["endpoints"] is not { } endpoints)
         {
             return;
@@ -96,6 +97,7 @@ public sealed class HandlerSettings(JsonObject values)
             else
             {
                 CheckBaseUrl(p, $"{path}.endpoints.{name}", errors);
+                Handlers.EndpointProfiles.CheckCall(p, $"{path}.endpoints.{name}", errors);
             }
         }
     }

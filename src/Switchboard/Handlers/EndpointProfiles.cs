@@ -86,6 +86,28 @@ public static partial class EndpointProfiles
     /// <summary>Whether <paramref name="name"/> is a well-formed profile name (a malformed one is the offer's error, not the config's).</summary>
     public static bool IsName(string name) => Name().IsMatch(name);
 
+    /// <summary>
+    /// The settings of profile <paramref name="name"/> (after <see cref="Resolve"/> found it valid),
+    /// for a handler that reads more of a profile than its URL and key: <c>http.json</c>'s
+    /// <c>path</c>, <c>method</c>, <c>auth</c> and <c>headers</c> (<see cref="HttpJson.HttpJsonEndpoint"/>).
+    /// </summary>
+    public static JsonObject? SettingsOf(JsonObject settings, string name) => Find(settings, name);
+
+    /// <summary>
+    /// Checks the fields of a profile that say how a call is made (<c>path</c>, <c>method</c>,
+    /// <c>auth</c>, <c>headers</c>; read by <c>http.json</c>) when <c>svc_handlers</c> is pushed;
+    /// messages name paths, never values.
+    /// </summary>
+    public static void CheckCall(JsonObject profile, string path, List<string> errors) =>
+        HttpJson.HttpJsonEndpoint.Check(profile, (key, problem) =>
+        {
+            // An !ENV reference is checked when it is loaded, with its value (as base_url is).
+            if (!(key.Split('.') is [var first, ..] && profile[first] is JsonValue v && v.TryGetValue<string>(out var s) && s.StartsWith("!ENV ", StringComparison.Ordinal)))
+            {
+                errors.Add($"{path}.{key} {problem}");
+            }
+        });
+
     /// <summary>Profile <paramref name="name"/> in a handler's merged settings; <see cref="Default"/> is the settings' own keys.</summary>
     private static JsonObject? Find(JsonObject settings, string name) =>
         (settings["endpoints"] as JsonObject)?[name] as JsonObject ?? (name == Default ? settings : null);
@@ -129,7 +151,8 @@ public static partial class EndpointProfiles
 
     /// <summary>
     /// What decides where credentials go in a <c>svc_handlers</c> document: every <c>base_url</c>,
-    /// <c>api_key</c>, <c>api_key_env</c> and <c>endpoints</c> entry by path (secrets open, so compare only).
+    /// <c>api_key</c>, <c>api_key_env</c>, <c>endpoints</c>, <c>path</c>, <c>method</c>, <c>auth</c>
+    /// and <c>headers</c> entry by path (secrets open, so compare only).
     /// </summary>
     public static SortedDictionary<string, string> Routing(JsonObject values)
     {
@@ -139,7 +162,9 @@ public static partial class EndpointProfiles
             foreach (var (key, value) in node)
             {
                 var at = path.Length == 0 ? key : $"{path}.{key}";
-                if (key is "base_url" or "api_key" or "api_key_env" or "endpoints")
+                // path, method, auth and headers too: they say which API of the host gets the
+                // key and in which header (headers may hold secrets of their own).
+                if (key is "base_url" or "api_key" or "api_key_env" or "endpoints" or "path" or "method" or "auth" or "headers")
                 {
                     found[at] = value?.ToJsonString() ?? "null";
                 }

@@ -20,6 +20,8 @@ public static class HandlersRegistration
         services.AddSingleton<IServiceHandler, OpenAiEmbeddingsHandler>();
         services.AddGuardedHttpClient(AnthropicMessagesHandler.HttpClientName);
         services.AddSingleton<IServiceHandler, AnthropicMessagesHandler>();
+        services.AddGuardedHttpClient(HttpJson.HttpJsonHandler.HttpClientName);
+        services.AddSingleton<IServiceHandler, HttpJson.HttpJsonHandler>();
         // Last: loaded now, checked against the built-ins above.
         services.AddHandlerPlugins(plugins);
         services.AddSingleton<HandlerRegistry>();

@@ -29,8 +29,8 @@ public sealed partial class ProblemCodesTests
     // (The lifecycle's transitions carry theirs as `Code = "…"`, which the pattern above also finds.)
     private static readonly string[] RequestErrorCodes =
         [
-            "result_too_large", "step_input_too_large", "upstream_too_large", "worker_lost", "cancelled", "dependency_failed", "step_failed",
-            "invalid_input", "result_media_type_invalid",
+            "result_too_large", "step_input_too_large", "upstream_too_large", "worker_lost", "cancelled", "dependency_failed",
+            "step_failed", "invalid_input", "result_media_type_invalid", "upstream_result_not_found", "upstream_result_invalid",
         ];
 
     [Fact]
