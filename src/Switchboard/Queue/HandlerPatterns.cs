@@ -49,13 +49,6 @@ public sealed partial class HandlerPatterns
         return dot > 0 && _modules.Contains(handlerId[..dot]);
     }
 
-    /// <summary>Whether any executor serving <paramref name="patterns"/> (as a heartbeat lists them; empty: all) runs <paramref name="handlerId"/>.</summary>
-    public static bool AnyMatches(IEnumerable<string> patterns, string handlerId)
-    {
-        var list = patterns as IReadOnlyList<string> ?? [.. patterns];
-        return list.Count == 0 || TryParse(string.Join(',', list), out var parsed, out _) && parsed.Matches(handlerId);
-    }
-
     /// <summary>
     /// Parses the option's value. Null or blank means all handlers. An error names the bad
     /// pattern and says what is accepted, so a typo stops the start instead of an executor that
