@@ -15,6 +15,7 @@ public sealed record AlertThresholds(
 /// discord:
 ///   ~webhook: https://discord.com/api/webhooks/…   # a secret: never logged, never shown
 ///   max_per_minute: 10                               # messages; the excess is dropped and counted
+/// no_executor_fail_s: 3600                          # a handler without a live executor this long: its queued requests fail (no_executor)
 /// alerts:
 ///   no_executor_s: 30
 ///   oldest_queued_s: 300
@@ -32,10 +33,18 @@ public sealed record ReconConfig(string? DiscordWebhook, int MaxMessagesPerMinut
 
     public static readonly ReconConfig Defaults = new(null, 10, AlertThresholds.Defaults);
 
+    /// <summary>
+    /// How long a queued request waits for an executor of its handler when none is live before
+    /// it fails with <c>no_executor</c> (refunded): an hour by default, long enough for an
+    /// operator paged by <c>no_executor_for_handler</c> to start one, short enough that a client
+    /// is not left waiting for good.
+    /// </summary>
+    public TimeSpan NoExecutorFail { get; init; } = TimeSpan.FromHours(1);
+
     public static ReconConfig Read(JsonObject values, List<string> errors)
     {
         var top = new ConfigValues(values, Id, errors);
-        top.OnlyKnown("discord", "discord_webhook", "alerts");
+        top.OnlyKnown("discord", "discord_webhook", "alerts", "no_executor_fail_s");
         var discord = Section(top, "discord", errors);
         discord?.OnlyKnown("webhook", "max_per_minute");
         var webhook = discord?.Text("webhook") ?? top.Text("discord_webhook");
@@ -62,7 +71,11 @@ public sealed record ReconConfig(string? DiscordWebhook, int MaxMessagesPerMinut
             alerts?.Long("budget_percent", 1, 100) ?? d.BudgetPercent,
             Seconds(alerts?.Long("unreachable_s", 1, 86_400)) ?? d.Unreachable,
             alerts?.Long("repairs_per_min", 1, 10_000_000) ?? d.RepairsPerMinute);
-        return new ReconConfig(webhook, perMinute, thresholds);
+        return new ReconConfig(webhook, perMinute, thresholds)
+        {
+            // A week at most: a request older than that waiting for an executor is forgotten work.
+            NoExecutorFail = Seconds(top.Long("no_executor_fail_s", 1, 7 * 86_400)) ?? Defaults.NoExecutorFail,
+        };
     }
 
     private static TimeSpan? Seconds(long? seconds) => seconds is { } s ? TimeSpan.FromSeconds(s) : null;
@@ -82,5 +95,5 @@ public sealed record ReconConfig(string? DiscordWebhook, int MaxMessagesPerMinut
 
     /// <summary>Never the webhook: records print their values.</summary>
     public override string ToString() =>
-        $"ReconConfig {{ DiscordWebhook = {(DiscordWebhook is null ? "none" : "set")}, MaxMessagesPerMinute = {MaxMessagesPerMinute}, Alerts = {Alerts} }}";
+        $"ReconConfig {{ DiscordWebhook = {(DiscordWebhook is null ? "none" : "set")}, MaxMessagesPerMinute = {MaxMessagesPerMinute}, Alerts = {Alerts}, NoExecutorFail = {NoExecutorFail} }}";
 }

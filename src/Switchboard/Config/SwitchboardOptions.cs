@@ -22,6 +22,13 @@ public sealed class SwitchboardOptions
     [Range(1, 10_000)]
     public int Workers { get; set; } = 128;
 
+    /// <summary>
+    /// The handlers this executor serves (<c>--handlers 'openai.*,anthropic.messages'</c>): exact
+    /// ids and <c>module.*</c>, comma-separated; null or empty: every handler it has. Checked at
+    /// start (<see cref="Queue.HandlerPatterns"/>).
+    /// </summary>
+    public string? Handlers { get; set; }
+
     /// <summary>How long a claimed job is owned without a heartbeat before recon may give it to another worker.</summary>
     [Range(1, 86_400)]
     public int LeaseSeconds { get; set; } = 60;

@@ -48,11 +48,12 @@ public sealed class ExecutorHeartbeat : BackgroundService
     private readonly long _startedAt = Clock.NowMs();
     private readonly RedisOutageLog _outage;
     private readonly Func<IReadOnlyCollection<string>> _missingEnv;
+    private readonly IReadOnlyList<string> _patterns;
 
     /// <param name="redis">The shared multiplexer.</param>
     /// <param name="settings">Names the keys.</param>
     /// <param name="owner">This executor's owner id (the one its claims carry in the store).</param>
-    /// <param name="handlers">Ids of the handlers this executor runs.</param>
+    /// <param name="handlers">Ids of the handlers this executor runs (those its <c>--handlers</c> patterns match).</param>
     /// <param name="workers">Jobs it runs at once.</param>
     /// <param name="inFlight">Jobs running right now; called once per beat.</param>
     /// <param name="interval">Time between beats; the key expires after three.</param>
@@ -60,9 +61,10 @@ public sealed class ExecutorHeartbeat : BackgroundService
     /// The environment variables named by its handlers' endpoint profiles that are not set here
     /// (<see cref="Config.ExecutorCredentials"/>); called once per beat. Names only, never values.
     /// </param>
+    /// <param name="patterns">Its <c>--handlers</c> patterns (empty: all): the executor group it belongs to.</param>
     public ExecutorHeartbeat(
         IConnectionMultiplexer redis, RedisSettings settings, string owner, IReadOnlyCollection<string> handlers, int workers, Func<int> inFlight, TimeSpan interval,
-        ILogger<ExecutorHeartbeat> logger, Func<IReadOnlyCollection<string>>? missingEnv = null)
+        ILogger<ExecutorHeartbeat> logger, Func<IReadOnlyCollection<string>>? missingEnv = null, IReadOnlyList<string>? patterns = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(owner);
         if (interval <= TimeSpan.Zero)
@@ -80,6 +82,7 @@ public sealed class ExecutorHeartbeat : BackgroundService
         _index = settings.Key("executors");
         _outage = new RedisOutageLog(logger, "the executor heartbeat");
         _missingEnv = missingEnv ?? (() => []);
+        _patterns = patterns ?? [];
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -105,6 +108,7 @@ public sealed class ExecutorHeartbeat : BackgroundService
         {
             ["owner"] = _owner,
             ["handlers"] = new JsonArray([.. _handlers.Order(StringComparer.Ordinal).Select(h => (JsonNode?)h)]),
+            ["patterns"] = new JsonArray([.. _patterns.Select(p => (JsonNode?)p)]),
             ["version"] = Version,
             ["workers"] = _workers,
             ["in_flight"] = _inFlight(),

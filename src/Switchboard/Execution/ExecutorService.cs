@@ -9,7 +9,8 @@ namespace Switchboard.Execution;
 /// loops take nothing new; running jobs get <c>ShutdownGrace</c> to finish, then are cancelled
 /// and released back to the store (queued again, attempt not counted).
 /// </summary>
-public sealed class ExecutorService(IJobQueue queue, JobRunner runner, IOptions<SwitchboardOptions> options, ILogger<ExecutorService> logger)
+/// <param name="served">Built here so that a bad <c>--handlers</c> stops the start, naming the pattern.</param>
+public sealed class ExecutorService(IJobQueue queue, JobRunner runner, ServedHandlers served, IOptions<SwitchboardOptions> options, ILogger<ExecutorService> logger)
     : BackgroundService
 {
     private readonly CancellationTokenSource _abortJobs = new();
@@ -17,7 +18,8 @@ public sealed class ExecutorService(IJobQueue queue, JobRunner runner, IOptions<
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var workers = options.Value.Workers;
-        logger.LogInformation("Executor started with {Workers} workers", workers);
+        logger.LogInformation("Executor started with {Workers} workers, serving handlers {Handlers} ({Patterns})",
+            workers, string.Join(", ", served.Ids), served.Patterns.IsAll ? "all" : "--handlers " + served.Patterns);
         return Task.WhenAll(Enumerable.Range(0, workers).Select(_ => Task.Run(() => WorkerLoop(stoppingToken), CancellationToken.None)));
     }
 

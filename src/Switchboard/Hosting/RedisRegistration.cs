@@ -69,7 +69,8 @@ public static class RedisRegistration
                 consumer?.Invoke(sp) ?? sp.GetService<ExecutorIdentity>()?.Owner ?? NewProcessId(),
                 reclaimAfter?.Invoke(sp) ?? TimeSpan.FromSeconds(sp.GetRequiredService<IOptions<SwitchboardOptions>>().Value.LeaseSeconds),
                 sp.GetRequiredService<ILogger<RedisJobQueue>>(),
-                options);
+                options,
+                sp.GetService<ServedHandlers>()?.Ids);
         });
         services.AddSingleton<IJobQueue>(sp => sp.GetRequiredService<RedisJobQueue>());
         services.AddHostedService<ConnectAtStart>();
@@ -111,12 +112,13 @@ public static class RedisRegistration
                 sp.GetRequiredService<IConnectionMultiplexer>(),
                 sp.GetRequiredService<RedisSettings>(),
                 sp.GetRequiredService<ExecutorIdentity>().Owner,
-                sp.GetRequiredService<HandlerRegistry>().Ids,
+                sp.GetService<ServedHandlers>()?.Ids ?? sp.GetRequiredService<HandlerRegistry>().Ids,
                 sp.GetRequiredService<IOptions<SwitchboardOptions>>().Value.Workers,
                 () => inFlight.Snapshot.Count,
                 interval ?? ExecutorHeartbeat.DefaultInterval,
                 sp.GetRequiredService<ILogger<ExecutorHeartbeat>>(),
-                sp.GetService<ExecutorCredentials>() is { } credentials ? () => credentials.Missing : null);
+                sp.GetService<ExecutorCredentials>() is { } credentials ? () => credentials.Missing : null,
+                sp.GetService<ServedHandlers>()?.Patterns.Patterns);
         }));
         services.AddHostedService(sp => sp.GetRequiredService<ExecutorHeartbeat>());
         return services;

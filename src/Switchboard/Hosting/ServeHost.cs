@@ -23,6 +23,7 @@ public static class ServeHost
     {
         ["--data"] = "Switchboard:DataDir",
         ["--workers"] = "Switchboard:Workers",
+        ["--handlers"] = "Switchboard:Handlers",
         ["--config"] = "Switchboard:Config",
         ["--metrics-urls"] = MetricsHosting.UrlsKey,
     };

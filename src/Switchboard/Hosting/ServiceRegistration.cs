@@ -35,6 +35,8 @@ public static class ServiceRegistration
             services.AddHostedService(sp => new WalCheckpointer((SqliteStore)sp.GetRequiredService<Store>(), sp.GetRequiredService<ILogger<WalCheckpointer>>()));
         }
         services.AddSingleton<ExecutorIdentity>();
+        // Which handlers live executors serve, as last read from their heartbeats (waiting_for: "executor").
+        services.AddSingleton<ExecutorCoverage>();
         services.AddSingleton<InFlightJobs>();
         // Every role writes requests: the lifecycle, with what features attach to it.
         services.AddLifecycle();
@@ -42,7 +44,8 @@ public static class ServiceRegistration
         services.AddSingleton<ITransitionObserver, CancelledJobStopper>();
         if (bootstrap.RedisUri is null)
         {
-            services.AddSingleton<IJobQueue, InProcessJobQueue>();
+            // serve --handlers: the other handlers' jobs wait (there is no second process to run them).
+            services.AddSingleton<IJobQueue>(sp => new InProcessJobQueue(sp.GetService<ServedHandlers>()?.Patterns));
         }
         else
         {
@@ -75,6 +78,9 @@ public static class ServiceRegistration
         services.AddUsage();
         // The credentials only this executor can see (its environment): checked at start and per svc_handlers change.
         services.AddSingleton<ExecutorCredentials>();
+        // Which handlers' queues it reads (--handlers); a malformed pattern stops the start.
+        services.AddSingleton(sp => ServedHandlers.For(
+            sp.GetRequiredService<IOptions<SwitchboardOptions>>().Value.Handlers, sp.GetRequiredService<HandlerRegistry>().Ids));
         services.AddJobRunner();
         services.AddSingleton<HeldSlots>();
         services.AddSingleton<ResourceWaker>();

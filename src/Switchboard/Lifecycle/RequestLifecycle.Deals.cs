@@ -94,7 +94,7 @@ public sealed partial class RequestLifecycle
                 ("@now", now), ("@deal", d.Id), ("@step", s.Step), ("@pipeline", s.Pipeline));
             if (!waits)
             {
-                start.Add(new JobMessage(id, run));
+                start.Add(new JobMessage(id, run, s.Handler));
             }
             steps.Add(new Transition(id, run, null, status, now) { UserId = d.UserId, Price = s.Share, Deal = d.Id, Step = s.Step });
         }
@@ -171,15 +171,23 @@ public sealed partial class RequestLifecycle
     /// </summary>
     public JobMessage? QueueNextStep(LifecycleUnit unit, string deal, int run, int next, long now)
     {
-        var id = unit.Connection.Scalar<string>(
-            "UPDATE requests SET status = 'queued', updated_at = @now WHERE parent = @deal AND run = @run AND step = @next AND status = @waiting RETURNING id",
-            ("@now", now), ("@deal", deal), ("@run", run), ("@next", next), ("@waiting", RequestStatus.Waiting));
-        if (id is null)
+        string? id = null, handler = null;
+        using (var command = unit.Connection.Sql(
+            "UPDATE requests SET status = 'queued', updated_at = @now WHERE parent = @deal AND run = @run AND step = @next AND status = @waiting RETURNING id, handler",
+            ("@now", now), ("@deal", deal), ("@run", run), ("@next", next), ("@waiting", RequestStatus.Waiting)))
+        using (var reader = command.ExecuteReader())
+        {
+            if (reader.Read())
+            {
+                (id, handler) = (reader.GetString(0), reader.GetString(1));
+            }
+        }
+        if (id is null || handler is null)
         {
             return null;
         }
         Changed(unit, RequestKind.Step, new Transition(id, run, RequestStatus.Waiting, RequestStatus.Queued, now) { Deal = deal, Step = next });
-        return new JobMessage(id, run);
+        return new JobMessage(id, run, handler);
     }
 
     /// <summary>

@@ -103,7 +103,7 @@ public sealed partial class RequestLifecycle
         {
             while (reader.Read())
             {
-                var message = new JobMessage(reader.GetString(0), reader.GetInt32(1));
+                var message = new JobMessage(reader.GetString(0), reader.GetInt32(1), reader.GetString(5));
                 claimed[message] = new ClaimedJob(message.RequestId, message.Run, reader.GetInt32(2), reader.GetInt32(3), reader.GetString(4),
                     reader.GetString(5), reader.GetString(6), reader.GetString(7), reader.GetInt32(8), reader.GetInt64(9),
                     reader.StringOrNull(10), reader.IntOrNull(11), reader.StringOrNull(12));

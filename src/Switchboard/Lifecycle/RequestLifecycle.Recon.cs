@@ -19,16 +19,16 @@ public sealed partial class RequestLifecycle
 
     private (List<Queue.JobMessage> Requeued, List<string> Failed) RecoverExpiredLeases(DbConnection connection, LifecycleUnit? unit, long now, long leaseBefore)
     {
-        var expired = new List<(string Id, int Run, int Attempts, int Max, string Owner, string User, long Price, string? Parent, int? Step)>();
+        var expired = new List<(string Id, int Run, int Attempts, int Max, string Owner, string User, long Price, string? Parent, int? Step, string Handler)>();
         using (var command = connection.Sql(
-            "SELECT id, run, attempts, max_attempts, owner, user_id, price, parent, step FROM requests WHERE status = 'running' AND lease_until < @before",
+            "SELECT id, run, attempts, max_attempts, owner, user_id, price, parent, step, handler FROM requests WHERE status = 'running' AND lease_until < @before",
             ("@before", leaseBefore)))
         using (var reader = command.ExecuteReader())
         {
             while (reader.Read())
             {
                 expired.Add((reader.GetString(0), reader.GetInt32(1), reader.GetInt32(2), reader.GetInt32(3), reader.StringOrNull(4) ?? "",
-                    reader.GetString(5), reader.GetInt64(6), reader.StringOrNull(7), reader.IntOrNull(8)));
+                    reader.GetString(5), reader.GetInt64(6), reader.StringOrNull(7), reader.IntOrNull(8), reader.GetString(9)));
             }
         }
         var requeued = new List<Queue.JobMessage>();
@@ -66,10 +66,58 @@ public sealed partial class RequestLifecycle
                 $"UPDATE requests SET status = 'queued', owner = NULL, lease_until = NULL, updated_at = @now WHERE {Same}", args) == 1)
             {
                 Changed(unit, kind, lost);
-                requeued.Add(new Queue.JobMessage(r.Id, r.Run));
+                requeued.Add(new Queue.JobMessage(r.Id, r.Run, r.Handler));
             }
         }
         return (requeued, failed);
+    }
+
+    /// <summary>The message a request failed with <c>no_executor</c> carries (its step's deal says why in its own words).</summary>
+    public const string NoExecutorMessage = "no live executor serves this request's handler, and it waited the longest it may (recon.no_executor_fail_s)";
+
+    /// <summary>
+    /// queued → failed (<c>no_executor</c>) with a refund, for the requests of
+    /// <paramref name="handler"/> queued since <paramref name="queuedBefore"/> or earlier: recon
+    /// calls it once no live executor has served the handler for the maximum wait, so every
+    /// request finishes even when its executors never come back. A deal's step goes through its
+    /// deal's handler (its share refunded, the deal settled), as a lost worker's does. Returns
+    /// the ids failed.
+    /// </summary>
+    public Task<List<string>> FailUnservedAsync(string handler, long queuedBefore, long now) =>
+        WriteAsync(attached: true, (c, unit) => FailUnserved(c, unit, handler, queuedBefore, now));
+
+    private List<string> FailUnserved(DbConnection connection, LifecycleUnit? unit, string handler, long queuedBefore, long now)
+    {
+        var failed = new List<(string Id, int Run, string User, long Price, string? Parent, int? Step)>();
+        // One statement: a request claimed, cancelled or re-queued since recon looked is not matched.
+        using (var command = connection.Sql(
+            """
+            UPDATE requests SET status = 'failed', error_code = 'no_executor', error_message = @message,
+                finished_at = @now, updated_at = @now
+            WHERE status = 'queued' AND handler = @handler AND kind <> 'deal' AND updated_at <= @before
+            RETURNING id, run, user_id, price, parent, step
+            """,
+            ("@message", NoExecutorMessage), ("@now", now), ("@handler", handler), ("@before", queuedBefore)))
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                failed.Add((reader.GetString(0), reader.GetInt32(1), reader.GetString(2), reader.GetInt64(3), reader.StringOrNull(4), reader.IntOrNull(5)));
+            }
+        }
+        foreach (var r in failed)
+        {
+            if (r.Parent is null)
+            {
+                Charges.Refund(connection, r.User, r.Id, r.Run, r.Price, "no_executor");
+            }
+            Changed(unit, r.Parent is null ? RequestKind.Offer : RequestKind.Step, new Transition(r.Id, r.Run, RequestStatus.Queued, RequestStatus.Failed, now)
+            {
+                UserId = r.User, Price = r.Price, Deal = r.Parent, Step = r.Step, Code = "no_executor",
+                Message = r.Parent is null ? NoExecutorMessage : "no live executor serves this step's handler",
+            });
+        }
+        return [.. failed.Select(f => f.Id)];
     }
 
     /// <summary>

@@ -1,15 +1,23 @@
 namespace Switchboard.Queue;
 
 /// <summary>
-/// A queue message is a pointer, never the payload: the request id and its run. The claim in
-/// the store decides whether it is still worth running (and which attempt it is).
+/// A queue message is a pointer, never the payload: the request id and its run, and the handler
+/// that runs it, by which the queue routes it to the executors serving that handler (they read
+/// only their handlers' queues). The claim in the store decides whether it is still worth
+/// running (and which attempt it is). Two messages are the same message when id and run are:
+/// the handler is where it goes, not what it is.
 /// </summary>
-public readonly record struct JobMessage(string RequestId, int Run)
+public readonly record struct JobMessage(string RequestId, int Run, string Handler)
 {
-    /// <summary>The message as one string (<c>id:run</c>), for queues that store text.</summary>
+    /// <summary>The message as one string (<c>id:run</c>), for queues that store text (the handler is the queue it is in).</summary>
     public override string ToString() => $"{RequestId}:{Run}";
 
-    public static bool TryParse(string? text, out JobMessage message)
+    public bool Equals(JobMessage other) => string.Equals(RequestId, other.RequestId, StringComparison.Ordinal) && Run == other.Run;
+
+    public override int GetHashCode() => HashCode.Combine(RequestId, Run);
+
+    /// <summary>Reads <see cref="ToString"/>'s text back; <paramref name="handler"/> is the queue it was read from.</summary>
+    public static bool TryParse(string? text, string handler, out JobMessage message)
     {
         message = default;
         var colon = text?.LastIndexOf(':') ?? -1;
@@ -17,7 +25,7 @@ public readonly record struct JobMessage(string RequestId, int Run)
         {
             return false;
         }
-        message = new JobMessage(text![..colon], run);
+        message = new JobMessage(text![..colon], run, handler);
         return true;
     }
 }
@@ -59,4 +67,10 @@ public interface IJobQueue
 
     /// <summary>Messages waiting to be delivered (not counting delayed ones).</summary>
     ValueTask<long> DepthAsync();
+
+    /// <summary>
+    /// Messages waiting to be delivered per handler (not counting delayed ones, nor those
+    /// delivered and not acked): each executor group's backlog.
+    /// </summary>
+    ValueTask<IReadOnlyDictionary<string, long>> DepthByHandlerAsync();
 }

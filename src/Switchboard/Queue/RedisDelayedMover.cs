@@ -3,9 +3,10 @@ using StackExchange.Redis;
 namespace Switchboard.Queue;
 
 /// <summary>
-/// Moves due delayed messages into the stream, every <see cref="RedisJobQueueOptions.MoverInterval"/>.
-/// Runs in every process that reads: the script is atomic, so several movers never move a
-/// message twice, and as long as one executor lives, delayed messages come due.
+/// Moves due delayed messages into their streams, every <see cref="RedisJobQueueOptions.MoverInterval"/>.
+/// Runs in every process that reads, for the handlers it serves: the script is atomic, so
+/// several movers never move a message twice, and as long as one executor of a handler lives,
+/// that handler's delayed messages come due (those of a handler nobody serves wait with it).
 /// </summary>
 internal sealed class RedisDelayedMover : IAsyncDisposable
 {
@@ -13,16 +14,16 @@ internal sealed class RedisDelayedMover : IAsyncDisposable
     private const int Limit = 500;
 
     private readonly IConnectionMultiplexer _redis;
-    private readonly RedisQueueKeys _keys;
+    private readonly RedisKey[] _keys;
     private readonly TimeSpan _interval;
     private readonly RedisOutageLog _outage;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
 
-    public RedisDelayedMover(IConnectionMultiplexer redis, RedisQueueKeys keys, TimeSpan interval, ILogger logger)
+    public RedisDelayedMover(IConnectionMultiplexer redis, RedisQueueKeys keys, IReadOnlyList<string> handlers, TimeSpan interval, ILogger logger)
     {
         _redis = redis;
-        _keys = keys;
+        _keys = [.. handlers.SelectMany(h => new[] { keys.Delayed(h), keys.Stream(h) })];
         _interval = interval;
         _outage = new RedisOutageLog(logger, "moving delayed messages");
         _loop = Task.Run(MoveLoop);
@@ -30,6 +31,10 @@ internal sealed class RedisDelayedMover : IAsyncDisposable
 
     private async Task MoveLoop()
     {
+        if (_keys.Length == 0)
+        {
+            return;
+        }
         using var timer = new PeriodicTimer(_interval);
         try
         {
@@ -40,7 +45,7 @@ internal sealed class RedisDelayedMover : IAsyncDisposable
                     long moved;
                     do
                     {
-                        moved = (long)await _redis.GetDatabase().ScriptEvaluateAsync(RedisScripts.MoveDue, [_keys.Delayed, _keys.Stream], [Limit]);
+                        moved = (long)await _redis.GetDatabase().ScriptEvaluateAsync(RedisScripts.MoveDue, _keys, [Limit]);
                     }
                     while (moved >= Limit && !_stop.IsCancellationRequested);
                     _outage.Succeeded();

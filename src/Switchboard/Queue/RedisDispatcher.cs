@@ -44,14 +44,14 @@ internal sealed class RedisDispatcher : IAsyncDisposable
     {
         var delayMs = delay <= TimeSpan.Zero ? 0 : Math.Max(1, (long)Math.Ceiling(delay.TotalMilliseconds));
         var member = delayMs > 0 ? $"{_nonce}{Interlocked.Increment(ref _sequence):x}/{message}" : null;
-        return _channel.Writer.TryWrite(new Outgoing(message.ToString(), delayMs, member, null));
+        return _channel.Writer.TryWrite(new Outgoing(message.ToString(), message.Handler, delayMs, member, null));
     }
 
     /// <summary>Completes when everything posted before it was sent (or dropped).</summary>
     public Task FlushAsync()
     {
         var flushed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        if (!_channel.Writer.TryWrite(new Outgoing("", 0, null, flushed)))
+        if (!_channel.Writer.TryWrite(new Outgoing("", "", 0, null, flushed)))
         {
             flushed.TrySetResult();
         }
@@ -90,19 +90,29 @@ internal sealed class RedisDispatcher : IAsyncDisposable
             return;
         }
         var database = _redis.GetDatabase();
-        RedisKey[] keys = [_keys.Stream, _keys.Delayed, _keys.Held];
-        // The chunks are pipelined: all are sent before the first reply is awaited.
+        // The chunks are pipelined: all are sent before the first reply is awaited. One handler's
+        // messages per call (its stream and delayed set are the script's keys); a batch of one
+        // handler, the common case, is grouped without a copy.
         var calls = new List<(Task Call, int Count)>();
-        foreach (var chunk in messages.Chunk(ChunkSize))
+        var first = messages[0].Handler;
+        IEnumerable<IGrouping<string, Outgoing>> byHandler = messages.TrueForAll(m => m.Handler == first)
+            ? [new SingleHandler(first, messages)]
+            : messages.GroupBy(m => m.Handler, StringComparer.Ordinal);
+        foreach (var group in byHandler)
         {
-            var args = new RedisValue[chunk.Length * 3];
-            for (var i = 0; i < chunk.Length; i++)
+            RedisKey[] keys = [_keys.Stream(group.Key), _keys.Delayed(group.Key), _keys.Held, _keys.Handlers];
+            foreach (var chunk in group.Chunk(ChunkSize))
             {
-                args[i * 3] = chunk[i].Text;
-                args[(i * 3) + 1] = chunk[i].DelayMs;
-                args[(i * 3) + 2] = chunk[i].Member ?? "";
+                var args = new RedisValue[1 + (chunk.Length * 3)];
+                args[0] = group.Key;
+                for (var i = 0; i < chunk.Length; i++)
+                {
+                    args[1 + (i * 3)] = chunk[i].Text;
+                    args[2 + (i * 3)] = chunk[i].DelayMs;
+                    args[3 + (i * 3)] = chunk[i].Member ?? "";
+                }
+                calls.Add((SafeCall(() => database.ScriptEvaluateAsync(RedisScripts.Enqueue, keys, args)), chunk.Length));
             }
-            calls.Add((SafeCall(() => database.ScriptEvaluateAsync(RedisScripts.Enqueue, keys, args)), chunk.Length));
         }
         var dropped = 0;
         Exception? error = null;
@@ -149,5 +159,14 @@ internal sealed class RedisDispatcher : IAsyncDisposable
         await _loop.WaitAsync(TimeSpan.FromSeconds(10)).ContinueWith(_ => { }, TaskScheduler.Default);
     }
 
-    private readonly record struct Outgoing(string Text, long DelayMs, string? Member, TaskCompletionSource? Flushed);
+    private readonly record struct Outgoing(string Text, string Handler, long DelayMs, string? Member, TaskCompletionSource? Flushed);
+
+    private sealed class SingleHandler(string key, List<Outgoing> messages) : IGrouping<string, Outgoing>
+    {
+        public string Key => key;
+
+        public IEnumerator<Outgoing> GetEnumerator() => messages.GetEnumerator();
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+    }
 }

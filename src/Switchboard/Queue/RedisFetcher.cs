@@ -4,7 +4,9 @@ namespace Switchboard.Queue;
 
 /// <summary>
 /// Brings stream entries to the workers of this process. One loop, on a connection of its own,
-/// runs <c>XREADGROUP … BLOCK</c>: a blocking command on the shared multiplexer would stall
+/// runs <c>XREADGROUP … BLOCK</c> on the streams of the handlers this process serves (one
+/// command for all of them, so an idle executor blocks once, and each stream gives up to the
+/// demand: a busy handler's backlog never hides another's entries): a blocking command on the shared multiplexer would stall
 /// every other command queued behind it on that socket. It asks for no more entries than
 /// workers are waiting right now, so an executor never hoards entries another one could run,
 /// and a crashed executor strands only what its idle workers had asked for.
@@ -22,6 +24,8 @@ internal sealed class RedisFetcher : IAsyncDisposable
     private readonly RedisSettings _settings;
     private readonly RedisQueueKeys _keys;
     private readonly string _consumer;
+    private readonly string[] _handlers;
+    private readonly RedisKey[] _streams;
     private readonly long _reclaimAfterMs;
     private readonly TimeSpan _reclaimInterval;
     private readonly RedisJobQueueOptions _options;
@@ -34,12 +38,16 @@ internal sealed class RedisFetcher : IAsyncDisposable
     private readonly Task _loop;
     private IConnectionMultiplexer? _reader;
 
-    public RedisFetcher(IConnectionMultiplexer shared, RedisSettings settings, RedisQueueKeys keys, string consumer, TimeSpan reclaimAfter, RedisJobQueueOptions options, ILogger logger)
+    public RedisFetcher(
+        IConnectionMultiplexer shared, RedisSettings settings, RedisQueueKeys keys, string consumer, IReadOnlyList<string> handlers,
+        TimeSpan reclaimAfter, RedisJobQueueOptions options, ILogger logger)
     {
         _shared = shared;
         _settings = settings;
         _keys = keys;
         _consumer = consumer;
+        _handlers = [.. handlers];
+        _streams = [.. handlers.Select(keys.Stream)];
         _reclaimAfterMs = Math.Max(1, (long)reclaimAfter.TotalMilliseconds);
         _reclaimInterval = options.ReclaimInterval ?? TimeSpan.FromMilliseconds(Math.Clamp(reclaimAfter.TotalMilliseconds / 4, 50, 5000));
         _options = options;
@@ -57,7 +65,13 @@ internal sealed class RedisFetcher : IAsyncDisposable
         var backoff = MinBackoff;
         var groupReady = false;
         var nextReclaim = 0L;
-        RedisValue reclaimCursor = "0-0";
+        var reclaimCursors = _streams.Select(_ => (RedisValue)"0-0").ToArray();
+        if (_streams.Length == 0)
+        {
+            // Serves no handler: nothing to read (the executor refused to start like this; a test may not).
+            await Delay(Timeout.InfiniteTimeSpan, stop);
+            return;
+        }
         while (!stop.IsCancellationRequested)
         {
             var demand = Math.Min(_handoff.Demand, _options.MaxBatch);
@@ -77,7 +91,12 @@ internal sealed class RedisFetcher : IAsyncDisposable
                 if (Environment.TickCount64 >= nextReclaim)
                 {
                     nextReclaim = Environment.TickCount64 + (long)_reclaimInterval.TotalMilliseconds;
-                    (var reclaimed, reclaimCursor) = await Reclaim(demand, reclaimCursor);
+                    var reclaimed = 0;
+                    for (var i = 0; i < _streams.Length; i++)
+                    {
+                        (var count, reclaimCursors[i]) = await Reclaim(i, demand, reclaimCursors[i]);
+                        reclaimed += count;
+                    }
                     if (reclaimed > 0)
                     {
                         continue;
@@ -122,53 +141,70 @@ internal sealed class RedisFetcher : IAsyncDisposable
 
     private async Task CreateGroup()
     {
-        try
+        foreach (var stream in _streams)
         {
-            // From the start of the stream ("0"), not "$": messages enqueued before any executor
-            // started (or after Redis restarted empty, before this) must be read too.
-            await _shared.GetDatabase().StreamCreateConsumerGroupAsync(_keys.Stream, RedisQueueKeys.Group, "0", createStream: true);
-            _logger.LogInformation("Created consumer group {Group} on {Stream}", RedisQueueKeys.Group, (string?)_keys.Stream);
-        }
-        catch (RedisServerException ex) when (ex.Message.StartsWith("BUSYGROUP", StringComparison.Ordinal))
-        {
-            // Another executor (or an earlier start) created it.
+            try
+            {
+                // From the start of the stream ("0"), not "$": messages enqueued before any executor
+                // started (or after Redis restarted empty, before this) must be read too.
+                await _shared.GetDatabase().StreamCreateConsumerGroupAsync(stream, RedisQueueKeys.Group, "0", createStream: true);
+                _logger.LogInformation("Created consumer group {Group} on {Stream}", RedisQueueKeys.Group, (string?)stream);
+            }
+            catch (RedisServerException ex) when (ex.Message.StartsWith("BUSYGROUP", StringComparison.Ordinal))
+            {
+                // Another executor (or an earlier start) created it.
+            }
         }
     }
 
     private async Task ReadGroup(int count, long blockMs)
     {
-        // The typed API has no BLOCK; the key is passed as a RedisKey so a cluster routes it.
-        var result = await _reader!.GetDatabase().ExecuteAsync("XREADGROUP",
-            ["GROUP", RedisQueueKeys.Group, _consumer, "COUNT", count, "BLOCK", blockMs, "STREAMS", _keys.Stream, ">"]);
+        // The typed API has no BLOCK; the keys are passed as RedisKeys so a cluster routes them.
+        var args = new List<object> { "GROUP", RedisQueueKeys.Group, _consumer, "COUNT", count, "BLOCK", blockMs, "STREAMS" };
+        args.AddRange(_streams.Cast<object>());
+        args.AddRange(_streams.Select(_ => (object)">"));
+        var result = await _reader!.GetDatabase().ExecuteAsync("XREADGROUP", args);
         if (result.IsNull || result.Length == 0)
         {
             return;
         }
-        // RESP2: [[key, entries]]; RESP3 (a map, flattened): [key, entries].
-        var entries = result[0].Resp2Type == ResultType.Array ? result[0][1] : result[1];
-        for (var i = 0; i < entries.Length; i++)
+        // RESP2: [[key, entries], …]; RESP3 (a map, flattened): [key, entries, …].
+        var pairs = result[0].Resp2Type == ResultType.Array
+            ? Enumerable.Range(0, result.Length).Select(i => (Key: result[i][0], Entries: result[i][1]))
+            : Enumerable.Range(0, result.Length / 2).Select(i => (Key: result[2 * i], Entries: result[(2 * i) + 1]));
+        foreach (var (key, entries) in pairs.ToList())
         {
-            var entry = entries[i];
-            var id = (string?)entry[0];
-            var fields = entry.Length > 1 && !entry[1].IsNull ? (RedisValue[]?)entry[1] : null;
-            await Deliver(id, TextOf(fields));
+            var handler = HandlerOf((string?)key);
+            for (var i = 0; i < entries.Length; i++)
+            {
+                var entry = entries[i];
+                var id = (string?)entry[0];
+                var fields = entry.Length > 1 && !entry[1].IsNull ? (RedisValue[]?)entry[1] : null;
+                await Deliver(handler, id, TextOf(fields));
+            }
         }
     }
 
-    private async Task<(int Count, RedisValue Cursor)> Reclaim(int count, RedisValue cursor)
+    private string HandlerOf(string? streamKey)
     {
-        var result = await _shared.GetDatabase().StreamAutoClaimAsync(_keys.Stream, RedisQueueKeys.Group, _consumer, _reclaimAfterMs, cursor, count);
+        var index = Array.FindIndex(_streams, s => (string?)s == streamKey);
+        return index >= 0 ? _handlers[index] : throw new InvalidOperationException($"XREADGROUP answered for a stream not asked for: {streamKey}");
+    }
+
+    private async Task<(int Count, RedisValue Cursor)> Reclaim(int stream, int count, RedisValue cursor)
+    {
+        var result = await _shared.GetDatabase().StreamAutoClaimAsync(_streams[stream], RedisQueueKeys.Group, _consumer, _reclaimAfterMs, cursor, count);
         var delivered = 0;
         foreach (var entry in result.ClaimedEntries)
         {
             // An entry whose data was deleted comes back with no fields (Redis before 7).
             var text = (string?)entry[RedisQueueKeys.Field];
-            await Deliver((string?)entry.Id, text);
+            await Deliver(_handlers[stream], (string?)entry.Id, text);
             delivered += text is null ? 0 : 1;
         }
         if (delivered > 0)
         {
-            _logger.LogWarning("Reclaimed {Count} job stream entries idle for more than {Seconds:0.#} s (their executor died or stalled)", delivered, _reclaimAfterMs / 1000.0);
+            _logger.LogWarning("Reclaimed {Count} job stream entries of {Handler} idle for more than {Seconds:0.#} s (their executor died or stalled)", delivered, _handlers[stream], _reclaimAfterMs / 1000.0);
         }
         if (result.DeletedIds.Length > 0)
         {
@@ -180,13 +216,13 @@ internal sealed class RedisFetcher : IAsyncDisposable
         return (delivered, result.NextStartId.IsNull ? "0-0" : result.NextStartId);
     }
 
-    private async Task Deliver(string? id, string? text)
+    private async Task Deliver(string handler, string? id, string? text)
     {
         if (id is null)
         {
             return;
         }
-        if (JobMessage.TryParse(text, out var message))
+        if (JobMessage.TryParse(text, handler, out var message))
         {
             _handoff.Offer(new JobDelivery(message, id));
             return;
@@ -194,7 +230,7 @@ internal sealed class RedisFetcher : IAsyncDisposable
         // An entry whose data is gone (Redis before 7 returns these from XAUTOCLAIM) or that is
         // not ours: nobody can run it, so it leaves the pending list instead of coming back forever.
         _logger.LogWarning("Dropped job stream entry {Id}: no message in it", id);
-        await _shared.GetDatabase().ScriptEvaluateAsync(RedisScripts.Ack, [_keys.Stream, _keys.Held], [RedisQueueKeys.Group, id, text ?? ""]);
+        await _shared.GetDatabase().ScriptEvaluateAsync(RedisScripts.Ack, [_keys.Stream(handler), _keys.Held], [RedisQueueKeys.Group, id, text ?? ""]);
     }
 
     private static string? TextOf(RedisValue[]? fields)
@@ -258,7 +294,7 @@ internal sealed class RedisFetcher : IAsyncDisposable
         var database = _shared.GetDatabase();
         foreach (var delivery in unread)
         {
-            calls.Add(database.ScriptEvaluateAsync(RedisScripts.Release, [_keys.Stream], [RedisQueueKeys.Group, (string)delivery.Receipt!, delivery.Message.ToString()]));
+            calls.Add(database.ScriptEvaluateAsync(RedisScripts.Release, [_keys.Stream(delivery.Message.Handler)], [RedisQueueKeys.Group, (string)delivery.Receipt!, delivery.Message.ToString()]));
         }
         try
         {

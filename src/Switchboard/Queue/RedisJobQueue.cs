@@ -3,9 +3,10 @@ using StackExchange.Redis;
 namespace Switchboard.Queue;
 
 /// <summary>
-/// The distributed deployment's queue: a Redis Stream read through one consumer group (one
-/// consumer per executor process), a sorted set of delayed messages, and a hash counting the
-/// copies held of each message, kept in step by Lua scripts.
+/// The distributed deployment's queue: a Redis Stream per handler, each read through one consumer
+/// group (one consumer per executor process) by the executors that serve the handler, a sorted
+/// set of delayed messages per handler, and a hash counting the copies held of each message,
+/// kept in step by Lua scripts.
 /// <list type="bullet">
 /// <item>Enqueueing never waits for Redis: a dispatcher sends in pipelined batches and drops a
 /// batch when Redis is down (one warning per outage); recon re-dispatches what went missing.</item>
@@ -27,6 +28,7 @@ public sealed class RedisJobQueue : IJobQueue, IAsyncDisposable, IDisposable
     private readonly RedisSettings _settings;
     private readonly RedisQueueKeys _keys;
     private readonly string _consumer;
+    private readonly IReadOnlyList<string> _served;
     private readonly TimeSpan _reclaimAfter;
     private readonly RedisJobQueueOptions _options;
     private readonly ILogger _logger;
@@ -45,7 +47,13 @@ public sealed class RedisJobQueue : IJobQueue, IAsyncDisposable, IDisposable
     /// The lease: an entry delivered and not touched or acked for this long is given to another
     /// consumer. Touch in-flight deliveries more often than this (the lease renewer does, every third).
     /// </param>
-    public RedisJobQueue(IConnectionMultiplexer redis, RedisSettings settings, string consumer, TimeSpan reclaimAfter, ILogger<RedisJobQueue> logger, RedisJobQueueOptions? options = null)
+    /// <param name="served">
+    /// The handlers whose streams this process reads (an executor's handlers that its
+    /// <c>--handlers</c> patterns match); empty for a process that only enqueues.
+    /// </param>
+    public RedisJobQueue(
+        IConnectionMultiplexer redis, RedisSettings settings, string consumer, TimeSpan reclaimAfter, ILogger<RedisJobQueue> logger,
+        RedisJobQueueOptions? options = null, IReadOnlyCollection<string>? served = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(consumer);
         if (reclaimAfter <= TimeSpan.Zero)
@@ -56,6 +64,7 @@ public sealed class RedisJobQueue : IJobQueue, IAsyncDisposable, IDisposable
         _settings = settings;
         _keys = new RedisQueueKeys(settings);
         _consumer = consumer;
+        _served = [.. (served ?? []).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
         _reclaimAfter = reclaimAfter;
         _options = options ?? new RedisJobQueueOptions();
         _logger = logger;
@@ -85,20 +94,23 @@ public sealed class RedisJobQueue : IJobQueue, IAsyncDisposable, IDisposable
         }
         // Given up after the retries, the entry stays pending: it is reclaimed after the lease,
         // its claim fails in the store (the request is done) and that delivery acks it.
-        await Retry(() => Database.ScriptEvaluateAsync(RedisScripts.Ack, [_keys.Stream, _keys.Held], [RedisQueueKeys.Group, id, delivery.Message.ToString()]), _ackOutage);
+        await Retry(() => Database.ScriptEvaluateAsync(RedisScripts.Ack, [_keys.Stream(delivery.Message.Handler), _keys.Held], [RedisQueueKeys.Group, id, delivery.Message.ToString()]), _ackOutage);
     }
 
     public async ValueTask TouchAsync(IReadOnlyCollection<JobDelivery> deliveries)
     {
-        var ids = deliveries.Select(d => d.Receipt).OfType<string>().Select(id => (RedisValue)id).ToArray();
-        if (ids.Length == 0)
+        var byStream = deliveries.Where(d => d.Receipt is string)
+            .GroupBy(d => d.Message.Handler, StringComparer.Ordinal)
+            .Select(g => (Stream: _keys.Stream(g.Key), Ids: g.Select(d => (RedisValue)(string)d.Receipt!).ToArray()))
+            .ToList();
+        if (byStream.Count == 0)
         {
             return;
         }
         // XCLAIM to ourselves with min-idle 0 resets the idle time; JUSTID spares the payload.
         // Given up, the next heartbeat (a third of the lease later) tries again.
-        await Retry(() => Task.WhenAll(ids.Chunk(MissingChunk).Select(chunk =>
-            Database.StreamClaimIdsOnlyAsync(_keys.Stream, RedisQueueKeys.Group, _consumer, 0, chunk))), _touchOutage);
+        await Retry(() => Task.WhenAll(byStream.SelectMany(s => s.Ids.Chunk(MissingChunk).Select(chunk =>
+            Database.StreamClaimIdsOnlyAsync(s.Stream, RedisQueueKeys.Group, _consumer, 0, chunk)))), _touchOutage);
     }
 
     /// <exception cref="RedisException">Redis is unavailable: recon retries its pass later.</exception>
@@ -123,8 +135,25 @@ public sealed class RedisJobQueue : IJobQueue, IAsyncDisposable, IDisposable
         return missing;
     }
 
-    public async ValueTask<long> DepthAsync() =>
-        (long)await Database.ScriptEvaluateAsync(RedisScripts.Depth, [_keys.Stream], [RedisQueueKeys.Group]);
+    public async ValueTask<long> DepthAsync() => (await DepthByHandlerAsync()).Values.Sum();
+
+    /// <exception cref="RedisException">Redis is unavailable.</exception>
+    public async ValueTask<IReadOnlyDictionary<string, long>> DepthByHandlerAsync()
+    {
+        var handlers = (await Database.SetMembersAsync(_keys.Handlers)).Select(h => (string)h!).Order(StringComparer.Ordinal).ToArray();
+        var depths = new Dictionary<string, long>(StringComparer.Ordinal);
+        if (handlers.Length == 0)
+        {
+            return depths;
+        }
+        var result = await Database.ScriptEvaluateAsync(RedisScripts.Depth, [.. handlers.Select(_keys.Stream)], [RedisQueueKeys.Group]);
+        var values = (RedisResult[])result!;
+        for (var i = 0; i < handlers.Length; i++)
+        {
+            depths[handlers[i]] = (long)values[i];
+        }
+        return depths;
+    }
 
     private IDatabase Database => _redis.GetDatabase();
 
@@ -144,8 +173,8 @@ public sealed class RedisJobQueue : IJobQueue, IAsyncDisposable, IDisposable
             }
             if (_fetcher is null)
             {
-                _mover = new RedisDelayedMover(_redis, _keys, _options.MoverInterval, _logger);
-                _fetcher = new RedisFetcher(_redis, _settings, _keys, _consumer, _reclaimAfter, _options, _logger);
+                _mover = new RedisDelayedMover(_redis, _keys, _served, _options.MoverInterval, _logger);
+                _fetcher = new RedisFetcher(_redis, _settings, _keys, _consumer, _served, _reclaimAfter, _options, _logger);
             }
             return _fetcher;
         }

@@ -5,20 +5,31 @@ namespace Switchboard.Queue;
 /// <summary>
 /// The queue's keys. All share the prefix's hash tag, so in a Redis Cluster they live in one
 /// slot and a Lua script may touch several of them atomically.
+/// <para>
+/// One stream (and one delayed set) per handler: an executor reads the streams of the handlers it
+/// serves, as a Celery worker consumes the queues named by <c>-Q</c>, so one handler's backlog
+/// never stands in front of another's jobs.
+/// </para>
 /// </summary>
 internal sealed class RedisQueueKeys(RedisSettings settings)
 {
-    /// <summary>The consumer group every executor reads through: one group, one consumer per executor process.</summary>
+    /// <summary>The consumer group every executor reads each stream through: one consumer per executor process.</summary>
     public const string Group = "executors";
 
     /// <summary>Field of a stream entry that holds the message text (<c>id:run</c>).</summary>
     public const string Field = "m";
 
-    /// <summary>Stream of messages waiting or delivered and not yet acked (acked entries are deleted).</summary>
-    public RedisKey Stream { get; } = settings.Key("jobs");
+    /// <summary>Stream of a handler's messages waiting or delivered and not yet acked (acked entries are deleted).</summary>
+    public RedisKey Stream(string handler) => settings.Key("jobs:" + handler);
 
-    /// <summary>Sorted set of messages not due yet; score = due time (Redis clock, Unix ms).</summary>
-    public RedisKey Delayed { get; } = settings.Key("delayed");
+    /// <summary>What <see cref="Stream"/> prepends to the handler: for scripts that send a message read from elsewhere (a resource lane) to its handler's stream.</summary>
+    public RedisKey StreamPrefix { get; } = settings.Key("jobs:");
+
+    /// <summary>Sorted set of a handler's messages not due yet; score = due time (Redis clock, Unix ms).</summary>
+    public RedisKey Delayed(string handler) => settings.Key("delayed:" + handler);
+
+    /// <summary>Set of the handlers that have ever had a message: which streams the backlog is read from.</summary>
+    public RedisKey Handlers { get; } = settings.Key("handlers");
 
     /// <summary>Hash: message text → copies held (waiting, delayed, or delivered and not acked).</summary>
     public RedisKey Held { get; } = settings.Key("held");

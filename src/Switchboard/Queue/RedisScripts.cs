@@ -21,13 +21,15 @@ internal static class RedisScripts
         """;
 
     /// <summary>
-    /// KEYS: stream, delayed, held. ARGV: triples (text, delay ms, delayed member). Each message
-    /// goes to the stream (delay 0) or to the delayed set, and counts one more copy held.
-    /// A delayed member is <c>nonce/text</c>: unique, so two delayed copies are two members.
+    /// KEYS: one handler's stream and delayed set, held, the handlers set. ARGV: the handler,
+    /// then triples (text, delay ms, delayed member). Each message goes to the stream (delay 0)
+    /// or to the delayed set, and counts one more copy held. A delayed member is
+    /// <c>nonce/text</c>: unique, so two delayed copies are two members.
     /// </summary>
     public const string Enqueue = EffectsReplication + RedisNowMs + """
         local now
-        for i = 1, #ARGV, 3 do
+        redis.call('SADD', KEYS[4], ARGV[1])
+        for i = 2, #ARGV, 3 do
           local text, delay = ARGV[i], tonumber(ARGV[i + 1])
           if delay > 0 then
             now = now or now_ms()
@@ -37,23 +39,28 @@ internal static class RedisScripts
           end
           redis.call('HINCRBY', KEYS[3], text, 1)
         end
-        return #ARGV / 3
+        return (#ARGV - 1) / 3
         """;
 
     /// <summary>
-    /// KEYS: delayed, stream. ARGV: limit. Moves up to <c>limit</c> due members into the stream
-    /// (the copy only changes place: the held count stays). Returns how many moved.
+    /// KEYS: pairs (a handler's delayed set, its stream). ARGV: limit. Moves up to <c>limit</c>
+    /// due members of each set into its stream (the copy only changes place: the held count
+    /// stays). Returns the most moved from one set (a full one means: call again).
     /// </summary>
     public const string MoveDue = EffectsReplication + RedisNowMs + """
-        local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now_ms(), 'LIMIT', 0, tonumber(ARGV[1]))
-        for _, member in ipairs(due) do
-          local slash = string.find(member, '/', 1, true)
-          redis.call('XADD', KEYS[2], '*', 'm', string.sub(member, (slash or 0) + 1))
+        local now, most = now_ms(), 0
+        for k = 1, #KEYS, 2 do
+          local due = redis.call('ZRANGEBYSCORE', KEYS[k], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
+          for _, member in ipairs(due) do
+            local slash = string.find(member, '/', 1, true)
+            redis.call('XADD', KEYS[k + 1], '*', 'm', string.sub(member, (slash or 0) + 1))
+          end
+          if #due > 0 then
+            redis.call('ZREM', KEYS[k], unpack(due))
+          end
+          if #due > most then most = #due end
         end
-        if #due > 0 then
-          redis.call('ZREM', KEYS[1], unpack(due))
-        end
-        return #due
+        return most
         """;
 
     /// <summary>
@@ -90,16 +97,20 @@ internal static class RedisScripts
         """;
 
     /// <summary>
-    /// KEYS: stream. ARGV: group. Entries not delivered yet: acked entries are deleted, so the
-    /// stream holds the undelivered plus the pending ones.
+    /// KEYS: streams. ARGV: group. Per stream, the entries not delivered yet: acked entries are
+    /// deleted, so a stream holds the undelivered plus the pending ones.
     /// </summary>
     public const string Depth = """
-        local length = redis.call('XLEN', KEYS[1])
-        local pending = redis.pcall('XPENDING', KEYS[1], ARGV[1])
-        if type(pending) == 'table' and type(pending[1]) == 'number' then
-          length = length - pending[1]
+        local depths = {}
+        for k = 1, #KEYS do
+          local length = redis.call('XLEN', KEYS[k])
+          local pending = redis.pcall('XPENDING', KEYS[k], ARGV[1])
+          if type(pending) == 'table' and type(pending[1]) == 'number' then
+            length = length - pending[1]
+          end
+          if length < 0 then length = 0 end
+          depths[k] = length
         end
-        if length < 0 then length = 0 end
-        return length
+        return depths
         """;
 }

@@ -12,7 +12,8 @@ public sealed record AlertCondition(string Alert, string Subject, string Summary
 /// <summary>The alert names (stable: they are metric labels and in Discord messages) and what makes each true.</summary>
 public static class AlertRules
 {
-    public const string NoExecutor = "no_executor";
+    /// <summary>A handler has queued requests and no live executor serves it (<c>alerts.no_executor_s</c>).</summary>
+    public const string NoExecutor = "no_executor_for_handler";
     public const string OldestQueued = "oldest_queued";
     public const string ErrorRate = "error_rate";
     public const string Budget = "budget";

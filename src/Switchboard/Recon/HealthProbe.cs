@@ -34,6 +34,8 @@ public sealed class HealthProbe(
     private readonly IConnectionMultiplexer? _redis = services.GetService<IConnectionMultiplexer>();
     private readonly RedisSettings? _redisSettings = services.GetService<RedisSettings>();
     private readonly ExecutorCredentials? _credentials = services.GetService<ExecutorCredentials>();
+    private readonly ServedHandlers? _served = services.GetService<ServedHandlers>();
+    private readonly ExecutorCoverage? _coverage = services.GetService<ExecutorCoverage>();
     private readonly Dictionary<string, long> _downSince = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
     private HashSet<string> _published = new(StringComparer.Ordinal);
@@ -191,10 +193,21 @@ public sealed class HealthProbe(
     /// <summary>Live executors: the Redis registry (a key per executor, gone three beats after its last), or this process in the embedded mode.</summary>
     public async Task<IReadOnlyList<ExecutorInfo>?> ExecutorsAsync()
     {
+        var executors = await ReadExecutorsAsync();
+        if (executors is not null)
+        {
+            _coverage?.Update(executors.Select(e => e.Handlers));
+        }
+        return executors;
+    }
+
+    private async Task<IReadOnlyList<ExecutorInfo>?> ReadExecutorsAsync()
+    {
         if (_redis is null || _redisSettings is null)
         {
-            return [new ExecutorInfo(identity.Owner, [.. handlers.Ids.Order(StringComparer.Ordinal)], Version,
-                options.Value.Workers, inFlight.Snapshot.Count, null, Clock.NowMs(), InProcess: true, [.. _credentials?.Missing ?? new HashSet<string>()])];
+            return [new ExecutorInfo(identity.Owner, [.. (_served?.Ids ?? handlers.Ids).Order(StringComparer.Ordinal)], Version,
+                options.Value.Workers, inFlight.Snapshot.Count, null, Clock.NowMs(), InProcess: true, [.. _credentials?.Missing ?? new HashSet<string>()],
+                [.. _served?.Patterns.Patterns ?? []])];
         }
         try
         {
@@ -221,7 +234,8 @@ public sealed class HealthProbe(
                     state["started_at"]?.GetValue<string>(),
                     (long)entries[i].Score,
                     InProcess: false,
-                    [.. (state["missing_env"] as JsonArray ?? []).Select(v => v?.GetValue<string>() ?? "")]));
+                    [.. (state["missing_env"] as JsonArray ?? []).Select(v => v?.GetValue<string>() ?? "")],
+                    [.. (state["patterns"] as JsonArray ?? []).Select(v => v?.GetValue<string>() ?? "")]));
             }
             return live;
         }

@@ -6,10 +6,15 @@ namespace Switchboard.Recon;
 /// <summary>
 /// A live executor: from its Redis heartbeat, or this process's own in the embedded mode.
 /// <see cref="MissingEnv"/>: the variables its handlers' profiles name that it does not have (names only).
+/// <see cref="Patterns"/>: its <c>--handlers</c> (empty: all), which names its executor group.
 /// </summary>
 public sealed record ExecutorInfo(
     string Owner, IReadOnlyList<string> Handlers, string Version, int? Workers, int InFlight, string? StartedAt, long LastBeatMs, bool InProcess,
-    IReadOnlyList<string>? MissingEnv = null);
+    IReadOnlyList<string>? MissingEnv = null, IReadOnlyList<string>? Patterns = null)
+{
+    /// <summary>The executor group: its patterns as given, or <c>*</c> for an executor of every handler.</summary>
+    public string Group => Patterns is { Count: > 0 } p ? string.Join(',', p) : "*";
+}
 
 /// <summary>Queued requests of one handler (or resource): how many, and how long the oldest due one has waited.</summary>
 public sealed record QueueInfo(string Name, long Depth, double OldestAgeSeconds);
@@ -58,6 +63,7 @@ public sealed record HealthSnapshot(
                 ["last_beat_at"] = Clock.Iso(e.LastBeatMs),
                 ["in_process"] = e.InProcess,
                 ["missing_env"] = new JsonArray([.. (e.MissingEnv ?? []).Select(v => (JsonNode?)v)]),
+                ["group"] = e.Group,
             })]),
         },
         ["queues"] = new JsonObject

@@ -17,6 +17,9 @@ public sealed class ReconRepairs
     /// <summary>A queued request of which the queue held no message, sent again.</summary>
     public const string Dispatched = "dispatched";
 
+    /// <summary>A queued request whose handler no live executor served for the maximum wait, failed (and refunded).</summary>
+    public const string FailedNoExecutor = "failed_no_executor";
+
     /// <summary>A succeeded request past its expiration, whose results were dropped.</summary>
     public const string Expired = "expired";
 

@@ -14,9 +14,13 @@ namespace Switchboard.Recon;
 /// and expires results past their expiration.
 /// </summary>
 public sealed class ReconService(
-    Store store, RequestLifecycle lifecycle, IJobQueue queue, IReconLeadership leadership, ReconRepairs repairs, IOptions<SwitchboardOptions> options, ILogger<ReconService> logger)
+    Store store, RequestLifecycle lifecycle, IJobQueue queue, IReconLeadership leadership, ReconRepairs repairs, IOptions<SwitchboardOptions> options, ILogger<ReconService> logger,
+    HealthProbe probe, AppConfigs configs)
     : BackgroundService
 {
+    // Per handler with queued requests and no live executor: since when this leader has seen it so.
+    private readonly Dictionary<string, long> _unservedSince = new(StringComparer.Ordinal);
+
     /// <summary>A queued request younger than this may still be on its way to the queue: not checked yet.</summary>
     private static readonly TimeSpan DispatchGrace = TimeSpan.FromSeconds(5);
 
@@ -67,11 +71,52 @@ public sealed class ReconService(
             logger.LogInformation("Recon failed request {RequestId} with worker_lost: its lease expired on its last attempt", id);
         }
         await DispatchMissing(now, firstPass ? now : now - (long)DispatchGrace.TotalMilliseconds);
+        await FailUnserved(now);
         var expired = await lifecycle.ExpireResultsAsync(now);
         foreach (var id in expired)
         {
             repairs.Record(ReconRepairs.Expired);
             logger.LogInformation("Recon expired request {RequestId}: its results are past their expiration", id);
+        }
+    }
+
+    /// <summary>
+    /// Requests queued for a handler that no live executor has served for the maximum wait
+    /// (<c>recon.no_executor_fail_s</c>) fail with <c>no_executor</c>, refunded: both the request
+    /// and the handler's absence must be that old, as this leader saw it (a new leader starts
+    /// counting afresh: later, never sooner). An unreadable registry decides nothing.
+    /// </summary>
+    private async Task FailUnserved(long now)
+    {
+        if (await probe.ExecutorsAsync() is not { } executors)
+        {
+            return;
+        }
+        var served = executors.SelectMany(e => e.Handlers).ToHashSet(StringComparer.Ordinal);
+        List<string> waiting;
+        using (var connection = store.Open())
+        {
+            waiting = ReconStore.QueuedHandlers(connection);
+        }
+        var unserved = waiting.Where(h => !served.Contains(h)).ToHashSet(StringComparer.Ordinal);
+        foreach (var gone in _unservedSince.Keys.Where(h => !unserved.Contains(h)).ToList())
+        {
+            _unservedSince.Remove(gone);
+        }
+        var maxWait = (long)configs.Recon.NoExecutorFail.TotalMilliseconds;
+        foreach (var handler in unserved)
+        {
+            var since = _unservedSince.TryAdd(handler, now) ? now : _unservedSince[handler];
+            if (now - since < maxWait)
+            {
+                continue;
+            }
+            var failed = await lifecycle.FailUnservedAsync(handler, now - maxWait, now);
+            repairs.Record(ReconRepairs.FailedNoExecutor, failed.Count);
+            if (failed.Count > 0)
+            {
+                logger.LogWarning("Recon failed {Count} queued requests of handler {Handler} with no_executor: no live executor has served it for {Seconds:0} s", failed.Count, handler, maxWait / 1000.0);
+            }
         }
     }
 

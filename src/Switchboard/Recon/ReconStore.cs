@@ -17,13 +17,26 @@ public static class ReconStore
     public static List<(JobMessage Message, long? NotBefore)> Queued(DbConnection connection, long updatedBefore, int limit)
     {
         using var command = connection.Sql(
-            "SELECT id, run, not_before FROM requests WHERE status = 'queued' AND updated_at <= @before ORDER BY seq LIMIT @limit",
+            "SELECT id, run, not_before, handler FROM requests WHERE status = 'queued' AND updated_at <= @before ORDER BY seq LIMIT @limit",
             ("@before", updatedBefore), ("@limit", limit));
         using var reader = command.ExecuteReader();
         var list = new List<(JobMessage, long?)>();
         while (reader.Read())
         {
-            list.Add((new JobMessage(reader.GetString(0), reader.GetInt32(1)), reader.LongOrNull(2)));
+            list.Add((new JobMessage(reader.GetString(0), reader.GetInt32(1), reader.GetString(3)), reader.LongOrNull(2)));
+        }
+        return list;
+    }
+
+    /// <summary>The handlers that have queued requests (a deal's own row has no job: not counted).</summary>
+    public static List<string> QueuedHandlers(DbConnection connection)
+    {
+        using var command = connection.Sql("SELECT DISTINCT handler FROM requests WHERE status = 'queued' AND kind <> 'deal'");
+        using var reader = command.ExecuteReader();
+        var list = new List<string>();
+        while (reader.Read())
+        {
+            list.Add(reader.GetString(0));
         }
         return list;
     }

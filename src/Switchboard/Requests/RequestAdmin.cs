@@ -326,7 +326,7 @@ public static class RequestAdmin
             return NotFailed(result?.Existing?.Status ?? "no longer failed");
         }
         // Committed: as after a submit, a message lost from here on is sent again by recovery.
-        await queue.EnqueueAsync(new JobMessage(current.Id, result.Run), CancellationToken.None);
+        await queue.EnqueueAsync(new JobMessage(current.Id, result.Run, offer.Handler), CancellationToken.None);
         return new RetryResult(RetryOutcome.Retried, result.Run);
     }
 

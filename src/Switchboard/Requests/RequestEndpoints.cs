@@ -55,7 +55,7 @@ public static partial class RequestEndpoints
         .Produces<RequestView>(StatusCodes.Status200OK)
         .ProducesProblem(400).ProducesProblem(402).ProducesProblem(404).ProducesProblem(413).ProducesProblem(415).ProducesProblem(429);
 
-    private static async Task<IResult> Get(string id, HttpContext http, Store store, ResourceNeeds needs, IResourceGate gate)
+    private static async Task<IResult> Get(string id, HttpContext http, Store store, ResourceNeeds needs, IResourceGate gate, ExecutorCoverage coverage)
     {
         if (!RequestId().IsMatch(id))
         {
@@ -75,7 +75,12 @@ public static partial class RequestEndpoints
         }
         if (request.Status == RequestStatus.Queued && needs.For(request.Handler) is { } need)
         {
-            await AddWaiting(json, gate, need, new JobMessage(id, request.Run));
+            await AddWaiting(json, gate, need, new JobMessage(id, request.Run, request.Handler));
+        }
+        if (request.Status == RequestStatus.Queued && coverage.Serves(request.Handler) == false)
+        {
+            // No live executor serves its handler: what it waits for first (a resource lane comes after).
+            json["waiting_for"] = "executor";
         }
         // A deal's queued steps, each where it stands in its resource's lane.
         foreach (var step in queuedSteps)

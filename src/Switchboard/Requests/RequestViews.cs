@@ -14,7 +14,9 @@ public sealed record RequestError(string Code, string? Message);
 /// <summary>
 /// A request as <c>GET /svc/request/{id}/</c> shows it. A deal's adds <see cref="Deal"/>,
 /// <see cref="Addons"/> and <see cref="Steps"/>; a queued job parked for its resource adds
-/// <see cref="WaitingFor"/>, <see cref="QueuePosition"/> (1 is next) and <see cref="EtaS"/>.
+/// <see cref="WaitingFor"/> (the resource's name), <see cref="QueuePosition"/> (1 is next) and
+/// <see cref="EtaS"/>; a queued job whose handler no live executor serves shows
+/// <see cref="WaitingFor"/> <c>"executor"</c>.
 /// </summary>
 public sealed record RequestView(
     string Id,

@@ -14,7 +14,7 @@ public sealed class InProcessResourceGate(InProcessJobQueue queue) : IResourceGa
     private sealed class State
     {
         public readonly Dictionary<string, long> Holders = new(StringComparer.Ordinal); // job → lease end (ms)
-        public readonly LinkedList<(string Job, long Credits)> Lane = new();
+        public readonly LinkedList<(string Job, long Credits, JobMessage Message)> Lane = new();
         public readonly HashSet<string> Parked = new(StringComparer.Ordinal);
         public long Tat;
         public long Window = -1;
@@ -95,7 +95,7 @@ public sealed class InProcessResourceGate(InProcessJobQueue queue) : IResourceGa
             var state = For(need.Name);
             if (state.Parked.Add(job.ToString()))
             {
-                state.Lane.AddLast((job.ToString(), need.Credits));
+                state.Lane.AddLast((job.ToString(), need.Credits, job));
                 queue.Hold(job);
             }
         }
@@ -147,8 +147,7 @@ public sealed class InProcessResourceGate(InProcessJobQueue queue) : IResourceGa
                 {
                     state.Lane.RemoveFirst();
                     state.Parked.Remove(head.Value.Job);
-                    JobMessage.TryParse(head.Value.Job, out var message);
-                    woken.Add(message);
+                    woken.Add(head.Value.Message);
                 }
             }
             foreach (var spec in resources)
@@ -167,8 +166,7 @@ public sealed class InProcessResourceGate(InProcessJobQueue queue) : IResourceGa
                     }
                     state.Lane.RemoveFirst();
                     state.Parked.Remove(head.Value.Job);
-                    JobMessage.TryParse(head.Value.Job, out var message);
-                    woken.Add(message);
+                    woken.Add(head.Value.Message);
                 }
             }
         }

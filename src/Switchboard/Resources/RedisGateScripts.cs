@@ -79,13 +79,14 @@ internal static class RedisGateScripts
         """;
 
     /// <summary>
-    /// KEYS: lane, parked, held, lanes. ARGV: job, credits, resource. Appends once; the lane's
+    /// KEYS: lane, parked, held, lanes. ARGV: job, credits, resource, handler. Appends once (as
+    /// <c>credits|job|handler</c>: the handler says which stream it goes back to); the lane's
     /// copy counts as held; the resource is listed in <c>lanes</c> (so a lane is never forgotten).
     /// Returns the lane's length.
     /// </summary>
     public const string Park = """
         if redis.call('SADD', KEYS[2], ARGV[1]) == 1 then
-          redis.call('RPUSH', KEYS[1], ARGV[2] .. '|' .. ARGV[1])
+          redis.call('RPUSH', KEYS[1], ARGV[2] .. '|' .. ARGV[1] .. '|' .. ARGV[4])
           redis.call('HINCRBY', KEYS[3], ARGV[1], 1)
           redis.call('SADD', KEYS[4], ARGV[3])
         end
@@ -93,14 +94,16 @@ internal static class RedisGateScripts
         """;
 
     /// <summary>
-    /// KEYS: lane, parked, stream, lanes. ARGV: resource. Sends a whole lane on without limits
-    /// (its resource left the map; the copies only move) and forgets it. Returns how many moved.
+    /// KEYS: lane, parked, stream prefix (its handler's stream is the prefix and the handler),
+    /// lanes. ARGV: resource. Sends a whole lane on without limits (its resource left the map;
+    /// the copies only move) and forgets it. Returns how many moved.
     /// </summary>
     public const string Drain = """
         local entries = redis.call('LRANGE', KEYS[1], 0, -1)
         for _, entry in ipairs(entries) do
           local bar = string.find(entry, '|', 1, true)
-          redis.call('XADD', KEYS[3], '*', 'm', string.sub(entry, bar + 1))
+          local second = string.find(entry, '|', bar + 1, true)
+          redis.call('XADD', KEYS[3] .. string.sub(entry, second + 1), '*', 'm', string.sub(entry, bar + 1, second - 1))
         end
         redis.call('DEL', KEYS[1], KEYS[2])
         redis.call('SREM', KEYS[4], ARGV[1])
@@ -108,8 +111,8 @@ internal static class RedisGateScripts
         """;
 
     /// <summary>
-    /// KEYS: holders, tat, spent prefix, lane, parked, stream. ARGV: spec (6), limit. Moves lane
-    /// heads into the job stream while capacity allows, reserving it for each (the copy only moves:
+    /// KEYS: holders, tat, spent prefix, lane, parked, stream prefix. ARGV: spec (6), limit. Moves
+    /// lane heads into their handlers' job streams while capacity allows, reserving it for each (the copy only moves:
     /// the held count stays). Returns {woken, wait ms of the head (-1: lane empty)}.
     /// </summary>
     public const string Wake = Prelude + Take + """
@@ -120,12 +123,13 @@ internal static class RedisGateScripts
           local head = redis.call('LINDEX', KEYS[4], 0)
           if not head then return {woken, -1} end
           local bar = string.find(head, '|', 1, true)
-          local job = string.sub(head, bar + 1)
+          local second = string.find(head, '|', bar + 1, true)
+          local job = string.sub(head, bar + 1, second - 1)
           local r = take(job, tonumber(string.sub(head, 1, bar - 1)), a)
           if r[1] == 0 then return {woken, r[2]} end
           redis.call('LPOP', KEYS[4])
           redis.call('SREM', KEYS[5], job)
-          redis.call('XADD', KEYS[6], '*', 'm', job)
+          redis.call('XADD', KEYS[6] .. string.sub(head, second + 1), '*', 'm', job)
           woken = woken + 1
         end
         return {woken, 0}
@@ -160,7 +164,7 @@ internal static class RedisGateScripts
         """;
 
     /// <summary>
-    /// KEYS: lane, avg, spent prefix. ARGV: entry (credits|job) or empty, credits, budget, period.
+    /// KEYS: lane, avg, spent prefix. ARGV: entry (credits|job|handler) or empty, credits, budget, period.
     /// Returns {position (0: not parked), lane length, average run ms, budget wait ms}.
     /// </summary>
     public const string Look = Prelude + """

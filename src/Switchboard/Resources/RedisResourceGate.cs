@@ -46,7 +46,7 @@ public sealed class RedisResourceGate(IConnectionMultiplexer redis, RedisSetting
         await Database.ScriptEvaluateAsync(
             RedisGateScripts.Park,
             [Key(need.Name, "lane"), Key(need.Name, "parked"), _queue.Held, Lanes],
-            [job.ToString(), need.Credits, need.Name]);
+            [job.ToString(), need.Credits, need.Name, job.Handler]);
 
     public async ValueTask ReleaseAsync(ResourceNeed need, JobMessage job, TimeSpan? ran) =>
         await Database.ScriptEvaluateAsync(
@@ -78,7 +78,7 @@ public sealed class RedisResourceGate(IConnectionMultiplexer redis, RedisSetting
             foreach (var gone in (await Database.SetMembersAsync(Lanes)).Select(m => (string)m!).Where(n => resources.All(r => r.Name != n)))
             {
                 await Database.ScriptEvaluateAsync(
-                    RedisGateScripts.Drain, [Key(gone, "lane"), Key(gone, "parked"), _queue.Stream, Lanes], [gone]);
+                    RedisGateScripts.Drain, [Key(gone, "lane"), Key(gone, "parked"), _queue.StreamPrefix, Lanes], [gone]);
             }
         }
         TimeSpan? next = null;
@@ -86,7 +86,7 @@ public sealed class RedisResourceGate(IConnectionMultiplexer redis, RedisSetting
         {
             var result = (RedisResult[])(await Database.ScriptEvaluateAsync(
                 RedisGateScripts.Wake,
-                [.. TakeKeys(spec.Name), Key(spec.Name, "lane"), Key(spec.Name, "parked"), _queue.Stream],
+                [.. TakeKeys(spec.Name), Key(spec.Name, "lane"), Key(spec.Name, "parked"), _queue.StreamPrefix],
                 [.. Spec(spec), WakeLimit]))!;
             var wait = (long)result[1];
             if (wait >= 0)
@@ -109,7 +109,7 @@ public sealed class RedisResourceGate(IConnectionMultiplexer redis, RedisSetting
 
     public async ValueTask<LanePosition?> PositionAsync(ResourceNeed need, JobMessage job)
     {
-        var (position, _, average, budgetWait) = await Look(need, $"{need.Credits}|{job}");
+        var (position, _, average, budgetWait) = await Look(need, $"{need.Credits}|{job}|{job.Handler}");
         return position == 0 ? null : new LanePosition(position, GateMath.Eta(need.Spec, position, average, budgetWait));
     }
 

@@ -110,7 +110,7 @@ public abstract class ChangePointTests(StoreKind kind) : IAsyncLifetime
         var user = User("cyd", 100);
         await lifecycle.SubmitAsync(Request(user, Id('c')), Clock.NowMs());
         var now = Clock.NowMs();
-        var job = await lifecycle.ClaimAsync(new JobMessage(Id('c'), 1), "worker-1", now + 60_000, now);
+        var job = await lifecycle.ClaimAsync(new JobMessage(Id('c'), 1, "echo.render"), "worker-1", now + 60_000, now);
 
         // Another owner's outcome: the claim's guard (owner, attempt, status) does not match.
         var written = await lifecycle.SucceedAsync(job!, "worker-2", "[\"x\"]", null);
@@ -133,7 +133,7 @@ public abstract class ChangePointTests(StoreKind kind) : IAsyncLifetime
         await lifecycle.SubmitAsync(Request(user, done), Clock.NowMs());
         await lifecycle.SubmitAsync(Request(user, dropped), Clock.NowMs());
         var now = Clock.NowMs();
-        var job = await lifecycle.ClaimAsync(new JobMessage(done, 1), "worker-1", now + 60_000, now);
+        var job = await lifecycle.ClaimAsync(new JobMessage(done, 1, "echo.render"), "worker-1", now + 60_000, now);
         Assert.True(await lifecycle.SucceedAsync(job!, "worker-1", "[\"x\"]", null));
         var (cancelled, _) = await lifecycle.CancelAsync(dropped, user.Id, Clock.NowMs(), "the client");
         var (again, _) = await lifecycle.CancelAsync(dropped, user.Id, Clock.NowMs(), "the client");

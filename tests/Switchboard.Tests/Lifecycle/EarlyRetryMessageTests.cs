@@ -26,9 +26,9 @@ public abstract class EarlyRetryMessageTests(StoreKind kind) : IAsyncLifetime
         var id = new string('e', 32);
         await lifecycle.SubmitAsync(new(id, user.Id, "text", "shout", "echo.render", "{}", "Say x", "{}", 1, null, 5, 3), Clock.NowMs());
         var now = Clock.NowMs();
-        var job = await lifecycle.ClaimAsync(new JobMessage(id, 1), "worker-1", now + 60_000, now);
+        var job = await lifecycle.ClaimAsync(new JobMessage(id, 1, "echo.render"), "worker-1", now + 60_000, now);
         Assert.True(await lifecycle.RetryAsync(job!, "worker-1", "rate_limited", "slow down", notBefore));
-        return (lifecycle, new JobMessage(id, 1));
+        return (lifecycle, new JobMessage(id, 1, "echo.render"));
     }
 
     [Fact]

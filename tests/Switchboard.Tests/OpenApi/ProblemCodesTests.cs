@@ -31,6 +31,7 @@ public sealed partial class ProblemCodesTests
         [
             "result_too_large", "step_input_too_large", "upstream_too_large", "worker_lost", "cancelled", "dependency_failed",
             "step_failed", "invalid_input", "result_media_type_invalid", "upstream_result_not_found", "upstream_result_invalid",
+            "no_executor",
         ];
 
     [Fact]

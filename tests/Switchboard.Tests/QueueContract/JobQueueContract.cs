@@ -24,7 +24,7 @@ public abstract class JobQueueContract : IAsyncLifetime
 
     public Task DisposeAsync() => DisposeQueue();
 
-    protected static JobMessage Message(int run = 1) => new($"req_{Guid.NewGuid():N}", run);
+    protected static JobMessage Message(int run = 1) => new($"req_{Guid.NewGuid():N}", run, "echo.render");
 
     protected Task<JobDelivery?> ReadWithin(TimeSpan within) => QueueReads.ReadWithin(Queue, within);
 

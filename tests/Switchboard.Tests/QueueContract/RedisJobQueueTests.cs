@@ -29,14 +29,14 @@ public sealed class RedisJobQueueTests : IAsyncLifetime
 
     private RedisJobQueue NewQueue(string consumer, TimeSpan? reclaimAfter = null, ILogger<RedisJobQueue>? logger = null)
     {
-        var queue = new RedisJobQueue(_redis, _settings, consumer, reclaimAfter ?? ReclaimAfter, logger ?? NullLogger<RedisJobQueue>.Instance, RedisTestServer.FastOptions);
+        var queue = new RedisJobQueue(_redis, _settings, consumer, reclaimAfter ?? ReclaimAfter, logger ?? NullLogger<RedisJobQueue>.Instance, RedisTestServer.FastOptions, ["echo.render"]);
         _owned.Add(queue);
         return queue;
     }
 
     private IDatabase Db => _redis.GetDatabase();
 
-    private static JobMessage Message() => new($"req_{Guid.NewGuid():N}", 1);
+    private static JobMessage Message() => new($"req_{Guid.NewGuid():N}", 1, "echo.render");
 
     private static Task<JobDelivery?> ReadWithin(IJobQueue queue, TimeSpan within) => QueueReads.ReadWithin(queue, within);
 
@@ -60,7 +60,7 @@ public sealed class RedisJobQueueTests : IAsyncLifetime
         Assert.Empty(await survivor.MissingAsync([message]));
         await survivor.AckAsync(again!);
         Assert.Equal([message], await survivor.MissingAsync([message]));
-        Assert.Equal(0, await Db.StreamLengthAsync(_settings.Key("jobs")));
+        Assert.Equal(0, await Db.StreamLengthAsync(_settings.Key("jobs:echo.render")));
     }
 
     [Fact]
@@ -104,7 +104,7 @@ public sealed class RedisJobQueueTests : IAsyncLifetime
         }
         queue.EnqueueLater(messages[0], TimeSpan.FromMilliseconds(100));
         await queue.FlushAsync();
-        Assert.Equal(300, await Db.StreamLengthAsync(_settings.Key("jobs")));
+        Assert.Equal(300, await Db.StreamLengthAsync(_settings.Key("jobs:echo.render")));
 
         for (var i = 0; i < 301; i++)
         {
@@ -113,8 +113,8 @@ public sealed class RedisJobQueueTests : IAsyncLifetime
             await queue.AckAsync(delivery);
         }
 
-        Assert.Equal(0, await Db.StreamLengthAsync(_settings.Key("jobs")));
-        Assert.Equal(0, await Db.SortedSetLengthAsync(_settings.Key("delayed")));
+        Assert.Equal(0, await Db.StreamLengthAsync(_settings.Key("jobs:echo.render")));
+        Assert.Equal(0, await Db.SortedSetLengthAsync(_settings.Key("delayed:echo.render")));
         Assert.Equal(0, await Db.HashLengthAsync(_settings.Key("held")));
     }
 
@@ -146,7 +146,7 @@ public sealed class RedisJobQueueTests : IAsyncLifetime
         Assert.Equal(again, delivery?.Message);
         await queue.AckAsync(delivery!);
         Assert.Equal([again], await queue.MissingAsync([again]));
-        Assert.Equal(0, await Db.StreamLengthAsync(_settings.Key("jobs")));
+        Assert.Equal(0, await Db.StreamLengthAsync(_settings.Key("jobs:echo.render")));
     }
 
     [Fact]
@@ -234,12 +234,12 @@ public sealed class RedisJobQueueTests : IAsyncLifetime
         var clock = Stopwatch.StartNew();
         for (var i = 0; i < 20_000; i++)
         {
-            await queue.EnqueueAsync(new JobMessage($"req_{i:D6}", 1));
+            await queue.EnqueueAsync(new JobMessage($"req_{i:D6}", 1, "echo.render"));
         }
         await queue.FlushAsync();
 
         Assert.InRange(clock.ElapsedMilliseconds, 0, 5000);
         Assert.Equal(20_000, await queue.DepthAsync());
-        Assert.Empty(await queue.MissingAsync([.. Enumerable.Range(0, 20_000).Select(i => new JobMessage($"req_{i:D6}", 1))]));
+        Assert.Empty(await queue.MissingAsync([.. Enumerable.Range(0, 20_000).Select(i => new JobMessage($"req_{i:D6}", 1, "echo.render"))]));
     }
 }

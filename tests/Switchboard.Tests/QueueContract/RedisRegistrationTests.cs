@@ -27,7 +27,7 @@ public sealed class RedisRegistrationTests
         Assert.Contains(lease, provider.GetServices<IHostedService>());
         Assert.Equal(2, provider.GetServices<IHostedService>().Count());
 
-        var message = new JobMessage($"req_{Guid.NewGuid():N}", 1);
+        var message = new JobMessage($"req_{Guid.NewGuid():N}", 1, "echo.render");
         await queue.EnqueueAsync(message);
         await queue.FlushAsync();
         Assert.Empty(await queue.MissingAsync([message]));

@@ -28,7 +28,7 @@ internal static class RedisTestServer
     /// <summary>A queue on <paramref name="redis"/> with the fast options, as one consumer (<c>consumer-1</c>).</summary>
     public static RedisJobQueue FastQueue(IConnectionMultiplexer redis, RedisSettings settings) =>
         new(redis, settings, "consumer-1", TimeSpan.FromSeconds(30),
-            Microsoft.Extensions.Logging.Abstractions.NullLogger<RedisJobQueue>.Instance, FastOptions);
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<RedisJobQueue>.Instance, FastOptions, ["echo.render"]);
 
     public static RedisSettings Settings(string? prefix = null) =>
         RedisSettings.Parse(TestServices.Redis, prefix ?? $"t{Guid.NewGuid():N}"[..13]);

@@ -27,7 +27,7 @@ public abstract class ResourceGateContract : IAsyncLifetime
     private static ResourceSpec Spec(int? slots = null, int? rpm = null, long? credits = null, TimeSpan? period = null, int lease = 60) =>
         new($"r{Guid.NewGuid():N}"[..10], slots, rpm, credits, period ?? TimeSpan.FromDays(1), OnExhausted.Wait, lease);
 
-    private static JobMessage Job() => new($"{Guid.NewGuid():N}", 1);
+    private static JobMessage Job() => new($"{Guid.NewGuid():N}", 1, "echo.render");
 
     private async Task<bool> Take(ResourceNeed need, JobMessage job) => (await Gate.TryAcquireAsync(need, job)).Acquired;
 
@@ -239,6 +239,6 @@ public sealed class RedisResourceGateTests : ResourceGateContract
         var gate = new RedisResourceGate(dead, settings);
         var need = new ResourceNeed(new ResourceSpec("api", 1, null, null, TimeSpan.FromDays(1), OnExhausted.Wait, 60), 0);
 
-        await Assert.ThrowsAnyAsync<StackExchange.Redis.RedisException>(async () => await gate.TryAcquireAsync(need, new JobMessage("x", 1)));
+        await Assert.ThrowsAnyAsync<StackExchange.Redis.RedisException>(async () => await gate.TryAcquireAsync(need, new JobMessage("x", 1, "echo.render")));
     }
 }

@@ -46,6 +46,16 @@ public sealed class ServerCommand : Command
                 }
             });
             Add(workers);
+            var handlers = Shared.LastWins("--handlers", "PATTERNS",
+                "Runs only these handlers' jobs: ids and module.*, comma-separated (e.g. 'openai.*,anthropic.messages'); default: all");
+            handlers.Validators.Add(r =>
+            {
+                if (!Queue.HandlerPatterns.TryParse(r.GetValueOrDefault<string>(), out _, out var error))
+                {
+                    r.AddError(error!);
+                }
+            });
+            Add(handlers);
         }
         Add(Shared.Config());
         Add(Shared.Data());
