@@ -30,21 +30,7 @@ public sealed class HttpJsonTests : AppTests
         app.AtEnd(() => Environment.SetEnvironmentVariable(_keyVariable, null));
         _fake = app.Own(await HttpJsonFakeApi.StartAsync());
         // Where, how and with which key: operator config. The query in "items"' path is the operator's too.
-        await app.PushConfigAsync("svc_handlers", $$"""
-            http:
-              endpoints:
-                items:
-                  base_url: {{_fake.Address}}
-                  path: /v2/models/acme/predict?wait=true
-                  api_key_env: {{_keyVariable}}
-                  auth: x-api-key
-                  headers: {X-Org: acme-org, Prefer: wait}
-                bearer:
-                  base_url: {{_fake.Address}}/api
-                  path: /generate
-                  method: PUT
-                  api_key_env: {{_keyVariable}}
-            """);
+        await app.PushConfigAsync("svc_handlers", Profiles());
         await app.ApplyCatalogAsync($$$"""
             handlers:
               - {id: http.json, credits: 1, resource: acme}
@@ -80,6 +66,30 @@ public sealed class HttpJsonTests : AppTests
         _alice = await app.AddUserAsync("alice", Credits);
         return app;
     }
+
+    /// <summary>
+    /// The operator's profiles; a test changes a call field of the module's own profile
+    /// (<c>default</c>, outside <c>endpoints</c>) to see who may roll it back.
+    /// </summary>
+    private string Profiles(string defaultPath = "/v1/run", string defaultHeaders = "{X-Org: acme-org}", string note = "") => $$"""
+        http:
+          base_url: {{_fake.Address}}
+          path: {{defaultPath}}
+          headers: {{defaultHeaders}}
+          {{note}}
+          endpoints:
+            items:
+              base_url: {{_fake.Address}}
+              path: /v2/models/acme/predict?wait=true
+              api_key_env: {{_keyVariable}}
+              auth: x-api-key
+              headers: {X-Org: acme-org, Prefer: wait}
+            bearer:
+              base_url: {{_fake.Address}}/api
+              path: /generate
+              method: PUT
+              api_key_env: {{_keyVariable}}
+        """;
 
     private Task<string> Submit(string path, object inputs) => _alice.Client.SubmitAsync(path, inputs);
 
@@ -324,6 +334,24 @@ public sealed class HttpJsonTests : AppTests
         Assert.Contains("svc_handlers.http.endpoints.badauth.auth", error);
         Assert.Contains("svc_handlers.http.endpoints.encoding.headers.Content-Encoding", error);
         Assert.DoesNotContain("hunter2", error);
+    }
+
+    [Fact]
+    public async Task AnAdminCannotRollBackAChangeOfAProfilesPathOrHeadersButMayRollBackOtherSettings()
+    {
+        await App.PushConfigAsync("svc_handlers", Profiles(defaultPath: "/v3/other"));                          // 1.1
+        await App.PushConfigAsync("svc_handlers", Profiles(defaultPath: "/v3/other", defaultHeaders: "{X-Org: other-org}")); // 1.2
+        await App.PushConfigAsync("svc_handlers", Profiles(defaultPath: "/v3/other", defaultHeaders: "{X-Org: other-org}", note: "timeout_note: x")); // 1.3
+        var admin = (await App.AddAdminAsync()).Client;
+
+        // 1.3 back to 1.2 changes no call field: an admin may.
+        Assert.Equal(HttpStatusCode.OK, (await admin.PostAsJsonAsync("/admin/api/configs/svc_handlers/rollback", new { to = "1.2" })).StatusCode);
+        // Back to 1.1 changes the fixed headers: the operator's call.
+        await Problem(await admin.PostAsJsonAsync("/admin/api/configs/svc_handlers/rollback", new { to = "1.1" }), HttpStatusCode.Forbidden, "endpoint_profiles_operator_only");
+        var (exit, _, error) = await App.CliAsync("config", "rollback", "svc_handlers", "--to", "1.1");
+        Assert.True(exit == 0, error);
+        // From 1.1 back to 1.0 changes the path alone: the operator's call too.
+        await Problem(await admin.PostAsJsonAsync("/admin/api/configs/svc_handlers/rollback", new { to = "1.0" }), HttpStatusCode.Forbidden, "endpoint_profiles_operator_only");
     }
 
     [Fact]
