@@ -56,6 +56,28 @@ public sealed class PluginLoaderTests : IDisposable
     }
 
     [Fact]
+    public void APluginBuiltAgainstAnotherMajorVersionOfTheContractIsRefused()
+    {
+        var file = PluginTestFolder.Install(_folder);
+        PluginTestFolder.SetContractVersion(file, new Version(2, 0, 0, 0));
+
+        var refused = Assert.Throws<PluginException>(() => PluginLoader.Load(Folder));
+
+        Assert.Equal(
+            $"handler plugin {file}: it is built against Switchboard.Handlers.Abstractions 2.0.0, a different major version from this Switchboard's {ContractVersion.Host.ToString(3)}: rebuild it against {ContractVersion.Host.ToString(3)}",
+            refused.Message);
+    }
+
+    [Fact]
+    public void APluginBuiltAgainstAnOlderMinorOfTheSameMajorLoads()
+    {
+        var file = PluginTestFolder.Install(_folder);
+        PluginTestFolder.SetContractVersion(file, new Version(ContractVersion.Host.Major, 0, 0, 0));
+
+        Assert.Equal(["sample.reverse", "sample.wordcount"], PluginLoader.Load(Folder).Select(p => p.Handler.Id));
+    }
+
+    [Fact]
     public void ALooseAssemblyIsRefusedWithTheFolderItBelongsIn()
     {
         File.Copy(Path.Combine(PluginTestFolder.SampleBuild, "SampleHandlers.dll"), Path.Combine(_folder, "SampleHandlers.dll"));

@@ -1,4 +1,7 @@
 using System.Reflection;
+using System.Reflection.Metadata;
+using System.Reflection.Metadata.Ecma335;
+using System.Reflection.PortableExecutable;
 using Switchboard.Tests.OpenApi;
 
 namespace Switchboard.Tests.Handlers;
@@ -35,5 +38,29 @@ public static class PluginTestFolder
             File.Copy(file, Path.Combine(target, fileName.StartsWith(plugin + ".", StringComparison.Ordinal) ? name + fileName[plugin.Length..] : fileName));
         }
         return Path.Combine(pluginsFolder, name, name + ".dll");
+    }
+
+    /// <summary>
+    /// Rewrites, in place, the version of the contract assembly that <paramref name="dll"/>
+    /// references: what a build against another release of Switchboard.Handlers.Abstractions
+    /// would record (the AssemblyRef row's four version numbers; the contract has no strong name).
+    /// </summary>
+    public static void SetContractVersion(string dll, Version version)
+    {
+        long offset;
+        using (var pe = new PEReader(File.OpenRead(dll)))
+        {
+            var reader = pe.GetMetadataReader();
+            var row = reader.AssemblyReferences.Single(h => reader.GetString(reader.GetAssemblyReference(h).Name) == "Switchboard.Handlers.Abstractions");
+            offset = pe.PEHeaders.MetadataStartOffset + reader.GetTableMetadataOffset(TableIndex.AssemblyRef)
+                + (long)reader.GetTableRowSize(TableIndex.AssemblyRef) * (MetadataTokens.GetRowNumber(row) - 1);
+        }
+        using var file = File.OpenWrite(dll);
+        file.Position = offset;
+        using var writer = new BinaryWriter(file);
+        foreach (var part in new[] { version.Major, version.Minor, Math.Max(version.Build, 0), Math.Max(version.Revision, 0) })
+        {
+            writer.Write((ushort)part);
+        }
     }
 }
