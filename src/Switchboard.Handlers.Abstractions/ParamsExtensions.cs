@@ -10,16 +10,29 @@ public static class ParamsExtensions
     {
         null => null,
         JsonValue v when v.TryGetValue<long>(out var n) => n,
-        JsonValue v when v.TryGetValue<double>(out var d) && d == Math.Floor(d) => (long)d,
+        JsonValue v when Number(v) is { } d && d == Math.Floor(d) && Math.Abs(d) < 9e18 => (long)d,
         _ => throw HandlerException.Permanent("invalid_params", $"params.{name} must be a whole number"),
     };
 
     public static double? GetDouble(this JsonObject parameters, string name) => parameters[name] switch
     {
         null => null,
-        JsonValue v when v.TryGetValue<double>(out var d) => d,
+        JsonValue v when Number(v) is { } d => d,
         _ => throw HandlerException.Permanent("invalid_params", $"params.{name} must be a number"),
     };
+
+    /// <summary>
+    /// A number however the value holds it: parsed JSON holds a <see cref="JsonElement"/>, but a
+    /// <see cref="JsonObject"/> built in code (a plugin's unit test) holds the CLR value it was given.
+    /// </summary>
+    private static double? Number(JsonValue value) =>
+        value.GetValueKind() != JsonValueKind.Number ? null
+        : value.TryGetValue<double>(out var d) ? d
+        : value.TryGetValue<int>(out var i) ? i
+        : value.TryGetValue<long>(out var l) ? l
+        : value.TryGetValue<decimal>(out var m) ? (double)m
+        : value.TryGetValue<float>(out var f) ? f
+        : null;
 
     public static string? GetString(this JsonObject parameters, string name) => parameters[name] switch
     {
