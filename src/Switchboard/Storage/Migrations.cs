@@ -288,6 +288,12 @@ public static class Migrations
             CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
             FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
             """),
+        // Issue 18: a handler's integration credits per unit of usage (images, tokens), as JSON
+        // {"images": 4, "total_tokens": 0.002}; null when it costs only per call.
+        d => """
+        ALTER TABLE handlers ADD COLUMN credits_per_unit TEXT;
+
+        """,
     ];
 
     /// <summary>The schema version this build brings a store to.</summary>
