@@ -12,7 +12,13 @@ public static partial class CatalogDocument
     public static JsonObject ToJson(HandlerEntry h) => new()
     {
         ["id"] = h.Id,
-        ["credits"] = h.Credits,
+        ["credits"] = h.PerUnit is { Count: > 0 } per
+            ? new JsonObject
+            {
+                ["per_call"] = h.Credits,
+                ["per"] = new JsonObject([.. per.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => KeyValuePair.Create(p.Key, (JsonNode?)JsonValue.Create(p.Value)))]),
+            }
+            : h.Credits,
         ["resource"] = h.Resource,
         ["enabled"] = h.Enabled,
     };

@@ -79,12 +79,12 @@ public static partial class CatalogDocument
                     e.Add("id", "appears twice in this file");
                 }
             }
-            var credits = e.Int("credits", required: true, min: 0) ?? 0;
+            var (credits, perUnit) = item["credits"] is JsonObject cost ? HandlerCredits(e, cost) : (e.Int("credits", required: true, min: 0) ?? 0, null);
             var resource = e.Str("resource", required: false);
             var enabled = e.Bool("enabled") ?? true;
             if (e.Ok && id is not null)
             {
-                handlers.Add(new HandlerEntry(id, credits, resource, enabled));
+                handlers.Add(new HandlerEntry(id, credits, resource, enabled, perUnit));
             }
         }
         var offers = new List<OfferEntry>();
@@ -163,6 +163,56 @@ public static partial class CatalogDocument
         }
         var deals = ParseDeals(doc, namedOffers, errors);
         return new Parsed(handlers, offers, deals, errors);
+    }
+
+    [GeneratedRegex("^[a-z][a-z0-9_]{0,63}\\z")]
+    private static partial Regex UsageName();
+
+    /// <summary>
+    /// A handler's <c>credits: {per_call: N, per: {images: 4, total_tokens: 0.002}}</c>: per call,
+    /// plus per unit of the usage counters its handler records.
+    /// </summary>
+    private static (int PerCall, Dictionary<string, double>? PerUnit) HandlerCredits(EntryErrors e, JsonObject cost)
+    {
+        foreach (var key in cost.Select(p => p.Key).Where(k => k is not ("per_call" or "per")))
+        {
+            e.Add("credits", $"has unknown key '{key}' (expected per_call, per)");
+        }
+        var perCall = 0;
+        if (cost["per_call"] is { } call)
+        {
+            if (call is JsonValue v && v.TryGetValue<long>(out var n) && n >= 0 && n <= int.MaxValue)
+            {
+                perCall = (int)n;
+            }
+            else
+            {
+                e.Add("credits.per_call", "must be a whole number >= 0");
+            }
+        }
+        if (cost["per"] is not JsonObject per || per.Count == 0)
+        {
+            e.Add("credits.per", "must map usage names to credits per unit (images: 4, total_tokens: 0.002)");
+            return (perCall, null);
+        }
+        var rates = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var (name, rate) in per)
+        {
+            if (!UsageName().IsMatch(name))
+            {
+                e.Add($"credits.per.{name}", "is not a usage name (lowercase letters, digits, '_')");
+            }
+            else if (rate is JsonValue r && (r.TryGetValue<double>(out var d) || (r.TryGetValue<long>(out var l) && (d = l) == l))
+                && double.IsFinite(d) && d >= 0 && d <= 1_000_000)
+            {
+                rates[name] = d;
+            }
+            else
+            {
+                e.Add($"credits.per.{name}", "must be a number from 0 to 1000000");
+            }
+        }
+        return (perCall, rates);
     }
 
     private static IEnumerable<(JsonObject Item, int Index)> Items(JsonObject doc, string key, List<string> errors)

@@ -1,7 +1,31 @@
 namespace Switchboard.Catalog;
 
-/// <summary>A ServiceHandler row: which code runs an offer and what one call costs internally.</summary>
-public sealed record HandlerEntry(string Id, int Credits, string? Resource, bool Enabled);
+/// <summary>
+/// A ServiceHandler row: which code runs an offer and what one call costs internally:
+/// <see cref="Credits"/> per call, plus <see cref="PerUnit"/> credits per unit of the usage the
+/// handler records (<c>images</c>, <c>total_tokens</c>, …), the sum rounded up to whole credits.
+/// </summary>
+public sealed record HandlerEntry(string Id, int Credits, string? Resource, bool Enabled, IReadOnlyDictionary<string, double>? PerUnit = null)
+{
+    /// <summary>What one attempt cost at the integration, given the usage it recorded.</summary>
+    public long CreditsFor(JsonObject? usage)
+    {
+        if (PerUnit is not { Count: > 0 } || usage is null)
+        {
+            return Credits;
+        }
+        var units = 0.0;
+        foreach (var (name, rate) in PerUnit)
+        {
+            if (usage[name] is JsonValue v && (v.TryGetValue<long>(out var amount) || (v.TryGetValue<int>(out var small) && (amount = small) == small)))
+            {
+                units += rate * amount;
+            }
+        }
+        // Rounded up: fractions of a credit per token still cost the integration something.
+        return Credits + (long)Math.Ceiling(units - 1e-9);
+    }
+}
 
 /// <summary>An offer: a priced, templated action at <c>/svc/{Service}/{Action}/</c>.</summary>
 public sealed record OfferEntry(

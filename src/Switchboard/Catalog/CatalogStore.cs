@@ -8,12 +8,12 @@ public static class CatalogStore
     public static CatalogSnapshot Load(DbConnection connection)
     {
         var handlers = new Dictionary<string, HandlerEntry>(StringComparer.Ordinal);
-        using (var command = connection.Sql("SELECT id, credits, resource, enabled FROM handlers ORDER BY id"))
+        using (var command = connection.Sql("SELECT id, credits, resource, enabled, credits_per_unit FROM handlers ORDER BY id"))
         using (var reader = command.ExecuteReader())
         {
             while (reader.Read())
             {
-                var entry = new HandlerEntry(reader.GetString(0), reader.GetInt32(1), reader.StringOrNull(2), reader.GetInt64(3) != 0);
+                var entry = new HandlerEntry(reader.GetString(0), reader.GetInt32(1), reader.StringOrNull(2), reader.GetInt64(3) != 0, PerUnitOf(reader.StringOrNull(4)));
                 handlers[entry.Id] = entry;
             }
         }
@@ -36,6 +36,12 @@ public static class CatalogStore
         }
         return new CatalogSnapshot(handlers, offers, LoadDeals(connection));
     }
+
+    /// <summary>A handler's stored per-unit rates (JSON), or null.</summary>
+    private static Dictionary<string, double>? PerUnitOf(string? json) =>
+        json is not null && JsonNode.Parse(json) is JsonObject rates
+            ? rates.Where(r => r.Value is JsonValue).ToDictionary(r => r.Key, r => r.Value!.GetValue<double>(), StringComparer.Ordinal)
+            : null;
 
     /// <summary>Every deal (enabled or not) in name order, or the one named <paramref name="name"/>.</summary>
     public static IReadOnlyList<DealEntry> LoadDeals(DbConnection connection, string? name = null)
@@ -88,10 +94,12 @@ public static class CatalogStore
         {
             connection.Execute(
                 """
-                INSERT INTO handlers (id, credits, resource, enabled) VALUES (@id, @credits, @resource, @enabled)
-                ON CONFLICT (id) DO UPDATE SET credits = excluded.credits, resource = excluded.resource, enabled = excluded.enabled
+                INSERT INTO handlers (id, credits, resource, enabled, credits_per_unit) VALUES (@id, @credits, @resource, @enabled, @per_unit)
+                ON CONFLICT (id) DO UPDATE SET credits = excluded.credits, resource = excluded.resource, enabled = excluded.enabled,
+                    credits_per_unit = excluded.credits_per_unit
                 """,
-                ("@id", h.Id), ("@credits", h.Credits), ("@resource", h.Resource), ("@enabled", h.Enabled ? 1 : 0));
+                ("@id", h.Id), ("@credits", h.Credits), ("@resource", h.Resource), ("@enabled", h.Enabled ? 1 : 0),
+                ("@per_unit", h.PerUnit is { Count: > 0 } per ? new JsonObject([.. per.Select(p => KeyValuePair.Create(p.Key, (JsonNode?)JsonValue.Create(p.Value)))]).ToJsonString() : null));
         }
         foreach (var o in offers)
         {

@@ -56,7 +56,7 @@ public sealed class HandlerRun(Store store, AppConfigs configs, ResourceNeeds ne
             }
             // A failed call's integration credits count too: the API was called.
             var succeeded = failure is null && context.Results.Count == job.CreateQty;
-            var (resource, credits, earned) = (needs.ResourceOf(job.Handler), needs.CreditsOf(job.Handler), succeeded ? job.Price : 0);
+            var (resource, credits, earned) = (needs.ResourceOf(job.Handler), needs.CreditsOf(job.Handler, context.Usage), succeeded ? job.Price : 0);
             usage.Record(resource, job.Handler, job.UserId, credits, earned, !succeeded, ran);
             metrics.Record(resource, job.Handler, credits, earned, !succeeded, ran);
         }

@@ -23,6 +23,13 @@ public sealed class ResourceNeeds(CatalogCache catalog, AppConfigs configs)
     /// <summary>The integration credits one call of the handler costs (counted in usage whether or not its resource is gated).</summary>
     public long CreditsOf(string handlerId) => catalog.Current.Handlers.GetValueOrDefault(handlerId)?.Credits ?? 0;
 
+    /// <summary>
+    /// What one attempt cost at the integration: the per-call credits plus the per-unit ones for
+    /// the usage it recorded (<see cref="HandlerEntry.CreditsFor"/>). The gate's budget reserves
+    /// the per-call part before the call; the per-unit part is known only after it.
+    /// </summary>
+    public long CreditsOf(string handlerId, JsonObject usage) => catalog.Current.Handlers.GetValueOrDefault(handlerId)?.CreditsFor(usage) ?? 0;
+
     /// <summary>The resource a handler names, gated or not (usage is recorded under it).</summary>
     public string? ResourceOf(string handlerId) => catalog.Current.Handlers.GetValueOrDefault(handlerId)?.Resource;
 

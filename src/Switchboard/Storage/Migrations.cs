@@ -289,7 +289,7 @@ public static class Migrations
             FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
             """),
 
-        // 13: binary results (Results/ResultBlobs.cs). A blob is stored once, keyed by the SHA-256
+        // 13: binary results (Blobs/ResultBlobs.cs). A blob is stored once, keyed by the SHA-256
         // of its bytes, however many requests list it; result_blobs links each request run whose
         // results list it (request_id: the row holding the results, a deal's step or an offer's
         // request; root_id: the request its owner reads it through, the step's deal or the request
@@ -313,6 +313,12 @@ public static class Migrations
             PRIMARY KEY (root_id, sha256, request_id, run)){{d.WithoutRowId}};
         CREATE INDEX result_blobs_blob ON result_blobs (sha256);
         {{d.Pick("", "ALTER TABLE blobs ALTER COLUMN content SET STORAGE EXTERNAL;")}}
+        """,
+
+        // 14, issue 18: a handler's integration credits per unit of usage (images, tokens), as JSON
+        // {"images": 4, "total_tokens": 0.002}; null when it costs only per call.
+        d => """
+        ALTER TABLE handlers ADD COLUMN credits_per_unit TEXT;
         """,
     ];
 

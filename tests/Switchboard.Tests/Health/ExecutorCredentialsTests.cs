@@ -63,8 +63,9 @@ public sealed class ExecutorCredentialsTests() : ProcessTestBase(Catalog), IAsyn
         using var client = api.Client(Key);
         using var root = api.Client(admin["api_key"]!.GetValue<string>());
 
-        // Its log names the variable and what needs it.
-        Assert.True(lacking.Logged($"Environment variable {_variable} is not set on this executor: the credential of openai.chat profile 'default' cannot be sent"));
+        // Its log names the variable and what needs it: every built-in handler of the openai module reads that profile.
+        Assert.True(lacking.Logged($"Environment variable {_variable} is not set on this executor: the credential of "
+            + "openai.chat profile 'default', openai.embeddings profile 'default', openai.image profile 'default' cannot be sent"));
         // Its heartbeat, as /admin/api/health shows it, and recon's alert.
         var health = await HealthWhen(root, h => Firing(h, "credential_missing", _variable));
         var executor = Assert.Single(health["executors"]!["registry"]!.AsArray())!;

@@ -85,7 +85,7 @@ public static class HandlersPage
             {FormErrors(errors)}
             <form method="post" action="{E(action)}" class="form" novalidate>{Token(http)}
             {idField}
-            {Field("Credits per call", "credits", Text(values, "credits") ?? "1", errors, "internal cost of one call, 0 or more", "number", "min=\"0\" step=\"1\"")}
+            {Field("Credits per call", "credits", (Text(values, "credits") ?? (values?["credits"] is JsonObject cost ? Text(cost, "per_call") : null) ?? "1"), errors, "internal cost of one call, 0 or more", "number", "min=\"0\" step=\"1\"")}
             {Field("Resource", "resource", Text(values, "resource"), errors, "the resource gate it takes a slot of; empty for none")}
             {Check("Enabled", "enabled", values?["enabled"]?.GetValue<bool>() ?? true)}
             <div class="actions wide"><button class="btn primary" type="submit">{E(button)}</button>{(ids is null ? "<a class=\"btn ghost\" href=\"/admin/handlers\">Cancel</a>" : "")}</div>
@@ -149,6 +149,11 @@ public static class HandlersPage
     {
         var entry = Entry(await http.Request.ReadFormAsync());
         entry["id"] = id;
+        // The form edits the per-call credits; per-unit rates (set in the catalog file) are kept.
+        if (Stored(store).Handlers.GetValueOrDefault(id) is { PerUnit.Count: > 0 } stored && entry["credits"] is JsonValue perCall)
+        {
+            entry["credits"] = new JsonObject { ["per_call"] = perCall.DeepClone(), ["per"] = CatalogDocument.ToJson(stored)["credits"]!["per"]!.DeepClone() };
+        }
         var edit = await CatalogEdits.SaveHandler(store, registry.Ids, id, entry);
         return edit.Saved
             ? Done(Path(id), "saved")
