@@ -21,6 +21,11 @@ public sealed class EchoRenderHandler : IServiceHandler
         var problems = new List<(string, string)>();
         ParamChecks.Integer(parameters, "delay_ms", 0, long.MaxValue, problems);
         ParamChecks.Integer(parameters, "fail_times", 0, long.MaxValue, problems);
+        ParamChecks.Integer(parameters, "result_bytes", 0, int.MaxValue, problems);
+        if (parameters["media_type"] is { } mediaType && mediaType.GetValueKind() != System.Text.Json.JsonValueKind.String)
+        {
+            problems.Add(("media_type", "must be a string"));
+        }
         if (parameters["fail"] is JsonValue fail && fail.GetValueKind() is not (System.Text.Json.JsonValueKind.True or System.Text.Json.JsonValueKind.False or System.Text.Json.JsonValueKind.String))
         {
             problems.Add(("fail", "must be true, false or a message"));
