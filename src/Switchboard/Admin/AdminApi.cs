@@ -33,6 +33,7 @@ public static class AdminApi
         admin.MapResourcesAdmin();
         admin.MapCatalogAdmin();
         admin.MapHealthAdmin();
+        admin.MapExecutorGroupsAdmin();
         admin.MapConfigsAdmin();
         admin.MapUsersAdmin();
         admin.MapRequestsAdmin();

@@ -63,6 +63,12 @@ public static class SwitchboardMetrics
 
     public static readonly Gauge ExecutorsLive = NewGauge("switchboard_executors_live", "Executors whose heartbeat is current.");
 
+    /// <summary>Live executors per executor group (<c>--handlers</c> patterns; <c>*</c> without).</summary>
+    public static readonly Gauge GroupExecutors = NewGauge("switchboard_executor_group_executors", "Live executors by executor group (--handlers patterns).", "group");
+
+    /// <summary>Queued requests of the handlers an executor group serves.</summary>
+    public static readonly Gauge GroupBacklog = NewGauge("switchboard_executor_group_backlog", "Queued requests of the handlers an executor group serves.", "group");
+
     /// <summary>Recon's repairs by <c>kind</c> (requeued, failed_lost, dispatched, expired).</summary>
     public static readonly Counter ReconRepairs = NewCounter("switchboard_recon_repairs_total", "Repairs made by recon, by kind.", "kind");
 

@@ -75,6 +75,7 @@ public sealed class HealthProbe(
         {
             SwitchboardMetrics.ExecutorsLive.Set(executors.Count);
         }
+        ExecutorGroups.Publish(snapshot);
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var queue in snapshot.QueuesByHandler)
         {

@@ -64,3 +64,18 @@ public sealed class HandlerPatternsTests
         Assert.Contains("--handlers 'stability.*' matches none of this executor's handlers (echo.render, openai.chat)", error.Message, StringComparison.Ordinal);
     }
 }
+
+/// <summary>The command line refuses a malformed <c>--handlers</c> before anything starts.</summary>
+public sealed class HandlersOptionTests
+{
+    [Theory]
+    [InlineData("executor")]
+    [InlineData("serve")]
+    public async Task AMalformedHandlersOptionIsAUsageErrorNamingThePattern(string role)
+    {
+        var (exit, _, error) = await Infrastructure.Cli.RunArgs(role, "--handlers", "openai.*,open*");
+
+        Assert.Equal(2, exit);
+        Assert.Contains("--handlers: 'open*' is not a handler id (module.method, e.g. openai.chat) nor a module pattern (module.*, e.g. openai.*)", error, StringComparison.Ordinal);
+    }
+}

@@ -47,6 +47,28 @@ public abstract class NoExecutorTests(StoreKind kind) : AppTests
         Assert.Equal(1, App.Store.Query(c => c.Scalar<long>("SELECT COUNT(*) FROM ledger WHERE request_id = @id AND kind = 'refund'", ("@id", id))));
         Ledger.AssertBalanced(App.Store);
     }
+
+    [Fact]
+    public async Task TheAdminApiShowsTheGroupItsHandlersAndTheHandlersNoExecutorServes()
+    {
+        var root = await App.AddAdminAsync();
+        await _alice.Client.SubmitAsync("/svc/work/echo/", new { n = 1 });
+
+        var answer = await root.Client.GetFromJsonAsync<JsonObject>("/admin/api/executors");
+
+        var group = Assert.Single(answer!["groups"]!.AsArray())!;
+        Assert.Equal("openai.*", group["group"]!.GetValue<string>());
+        Assert.Equal(["openai.*"], group["patterns"]!.AsArray().Select(p => p!.GetValue<string>()));
+        Assert.Contains("openai.chat", group["handlers"]!.AsArray().Select(h => h!.GetValue<string>()));
+        Assert.DoesNotContain("echo.render", group["handlers"]!.AsArray().Select(h => h!.GetValue<string>()));
+        Assert.Single(group["executors"]!.AsArray());
+        Assert.Equal(0, group["backlog"]!.GetValue<long>());
+        var unserved = Assert.Single(answer["unserved"]!.AsArray())!;
+        Assert.Equal("echo.render", unserved["handler"]!.GetValue<string>());
+        Assert.Equal(1, unserved["queued"]!.GetValue<long>());
+        // A client is not an admin.
+        Assert.Equal(HttpStatusCode.Forbidden, (await _alice.Client.GetAsync("/admin/api/executors")).StatusCode);
+    }
 }
 
 public sealed class NoExecutorTestsOnSqlite() : NoExecutorTests(StoreKind.Sqlite);

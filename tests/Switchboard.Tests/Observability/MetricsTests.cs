@@ -345,6 +345,8 @@ public sealed partial class MetricsTests : IAsyncLifetime
         Assert.Equal(5, metrics.Sum("switchboard_resource_credits_used", ("resource", resource)));
         Assert.Equal(0.05, metrics.Sum("switchboard_resource_budget_used_ratio", ("resource", resource)), 3);
         Assert.True(metrics.Sum("switchboard_executors_live") >= 1);
+        // The embedded executor serves every handler: its group is "*".
+        Assert.True(metrics.Sum("switchboard_executor_group_executors", ("group", "*")) >= 1);
         Assert.Equal(1, metrics.Sum("switchboard_dependency_up", ("dependency", "store")));
     }
 

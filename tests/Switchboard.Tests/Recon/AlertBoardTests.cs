@@ -19,7 +19,7 @@ public abstract class AlertBoardTests(StoreKind kind) : AppTests
     public async Task EachReportReplacesTheLastOldestFirst()
     {
         var queued = new FiringAlert("oldest_queued", "openai.chat", "1 queued for 400 s", 2_000);
-        var noExecutor = new FiringAlert("no_executor", "echo.render", "3 queued requests", 1_000);
+        var noExecutor = new FiringAlert("no_executor_for_handler", "echo.render", "3 queued requests", 1_000);
         await Publish(5_000, queued, noExecutor);
 
         var report = Read(6_000)!;

@@ -4,7 +4,7 @@ namespace Switchboard.Tests.Recon;
 
 /// <summary>
 /// The distributed deployment, every role its own OS process (PostgreSQL + Redis): with no
-/// executor running, queued work fires <c>no_executor</c> from the recon to a fake Discord
+/// executor running, queued work fires <c>no_executor_for_handler</c> from the recon to a fake Discord
 /// webhook; an executor starting resolves it. The <c>api</c> process answers
 /// <c>GET /admin/api/health</c> from the same checks, with the alerts the recon reported to the
 /// store. No log line holds the webhook.
@@ -59,11 +59,11 @@ public sealed class DistributedAlertsTests : AppTests
         var id = await user.SubmitAsync("/svc/echo/say/", new { n = 1 });
 
         var fired = await _discord.WaitForCalls(1, TimeSpan.FromSeconds(20));
-        Assert.StartsWith("[FIRING] no_executor echo.render: 1 queued requests", fired[0].Json["content"]!.GetValue<string>());
+        Assert.StartsWith("[FIRING] no_executor_for_handler echo.render: 1 queued requests", fired[0].Json["content"]!.GetValue<string>());
 
         using var root = api.Client(admin);
         // The api process runs no recon: it shows the alerts the recon reported to the store.
-        var health = await HealthWhen(root, h => FiringHere(h).Contains("no_executor"));
+        var health = await HealthWhen(root, h => FiringHere(h).Contains("no_executor_for_handler"));
         Assert.Equal(0, health["executors"]!["live"]!.GetValue<int>());
         Assert.Equal(1, health["queues"]!["depth"]!.GetValue<long>());
         Assert.False(health["alerts"]!["stale"]!.GetValue<bool>());
@@ -73,19 +73,19 @@ public sealed class DistributedAlertsTests : AppTests
         await PanelSession.CreateAdmin(App.Store, "ops");
         using var panel = PanelSession.HttpClient(api.Address!, new CookieContainer());
         Assert.Equal(HttpStatusCode.Redirect, (await PanelSession.LogIn(panel, "ops", PanelSession.Password)).StatusCode);
-        Assert.Contains("<li><b>no_executor</b> echo.render<br>", await panel.GetStringAsync("/admin/"), StringComparison.Ordinal);
+        Assert.Contains("<li><b>no_executor_for_handler</b> echo.render<br>", await panel.GetStringAsync("/admin/"), StringComparison.Ordinal);
 
         await Start("executor");
         await SwitchboardFactory.WaitFor(user, id, TimeSpan.FromSeconds(20), "succeeded");
         var calls = await _discord.WaitForCalls(2, TimeSpan.FromSeconds(20));
-        Assert.StartsWith("[RESOLVED] no_executor echo.render", calls[1].Json["content"]!.GetValue<string>());
+        Assert.StartsWith("[RESOLVED] no_executor_for_handler echo.render", calls[1].Json["content"]!.GetValue<string>());
         health = await HealthWhen(root, h => FiringHere(h).Count == 0);
         Assert.Equal(1, health["executors"]!["live"]!.GetValue<int>());
         Assert.Contains("echo.render", health["executors"]!["registry"]![0]!["handlers"]!.AsArray().Select(h => h!.GetValue<string>()));
 
         await Task.Delay(500); // time passes on purpose: no third message may come
         Assert.Equal(2, _discord.Calls.Count);
-        Assert.Contains(_processes, p => p.Role == "recon" && p.Logged("Alert no_executor firing for echo.render"));
+        Assert.Contains(_processes, p => p.Role == "recon" && p.Logged("Alert no_executor_for_handler firing for echo.render"));
         Assert.DoesNotContain(_processes.SelectMany(p => p.Logs), line => line.ToJsonString().Contains("secret-token", StringComparison.Ordinal));
     }
 }
