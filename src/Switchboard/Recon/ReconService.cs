@@ -15,7 +15,7 @@ namespace Switchboard.Recon;
 /// </summary>
 public sealed class ReconService(
     Store store, RequestLifecycle lifecycle, IJobQueue queue, IReconLeadership leadership, ReconRepairs repairs, IOptions<SwitchboardOptions> options, ILogger<ReconService> logger,
-    HealthProbe probe, AppConfigs configs)
+    HealthWatch watch, AppConfigs configs)
     : BackgroundService
 {
     // Per handler with queued requests and no live executor: since when this leader has seen it so.
@@ -84,11 +84,13 @@ public sealed class ReconService(
     /// Requests queued for a handler that no live executor has served for the maximum wait
     /// (<c>recon.no_executor_fail_s</c>) fail with <c>no_executor</c>, refunded: both the request
     /// and the handler's absence must be that old, as this leader saw it (a new leader starts
-    /// counting afresh: later, never sooner). An unreadable registry decides nothing.
+    /// counting afresh: later, never sooner). The live executors are those of the watch's last
+    /// snapshot (same interval, no second read of the registry); none yet, or an unreadable
+    /// registry, decides nothing.
     /// </summary>
     private async Task FailUnserved(long now)
     {
-        if (await probe.ExecutorsAsync() is not { } executors)
+        if (watch.Last?.Executors is not { } executors)
         {
             return;
         }
