@@ -75,10 +75,16 @@ public sealed class StepInputs(Store store, StepOutputs outputs) : IStepInputs
         return null;
     }
 
-    /// <summary>A result as template text: a string as it is, an object's <c>text</c> when it has one, else its JSON.</summary>
+    /// <summary>
+    /// A result as template text: a string as it is, a binary result's <c>url</c> (its bytes reach
+    /// the handler through <c>HandlerContext.ReadBinaryAsync</c>), an object's <c>text</c> when it
+    /// has one, else its JSON.
+    /// </summary>
     public static string Text(JsonNode node) => node switch
     {
         JsonValue v when v.GetValueKind() == JsonValueKind.String => v.GetValue<string>(),
+        JsonObject o when Handlers.BinaryReference.Sha256Of(o) is not null && o["url"] is JsonValue u && u.GetValueKind() == JsonValueKind.String
+            => u.GetValue<string>(),
         JsonObject o when o["text"] is JsonValue t && t.GetValueKind() == JsonValueKind.String => t.GetValue<string>(),
         _ => node.ToJsonString(),
     };

@@ -60,6 +60,7 @@ public static class ProblemCodes
         // Reading and cancelling a request
         new("invalid_request_id", 400, "A request id is 32 lowercase hexadecimal characters."),
         new("request_not_found", 404, "No request of yours has this id."),
+        new("result_not_found", 404, "No binary result of yours has this SHA-256 on this request (malformed, never listed, or expired with its results)."),
         new("request_finished", 409, "The request has finished; only queued or running requests can be cancelled."),
         new("websocket_required", 400, "The live status endpoint needs a WebSocket upgrade."),
         new("too_many_live_channels", 429, "Too many live status sockets are open for this key."),

@@ -18,7 +18,7 @@ public sealed record RunEnd(HandlerContext Context, Exception? Failure, bool Shu
 /// its resource slot and records the attempt's usage and metrics, whatever the outcome.
 /// </summary>
 /// <param name="logger">The JobRunner's: handlers log under the category operators filter on.</param>
-public sealed class HandlerRun(AppConfigs configs, ResourceNeeds needs, ResourceSlots slots, UsageRecorder usage, UsageMetrics metrics, ILogger<JobRunner> logger)
+public sealed class HandlerRun(Store store, AppConfigs configs, ResourceNeeds needs, ResourceSlots slots, UsageRecorder usage, UsageMetrics metrics, ILogger<JobRunner> logger)
 {
     public async Task<RunEnd> RunAsync(ClaimedJob job, ReadyJob ready, InFlightJob tracked, CancellationToken abort)
     {
@@ -26,7 +26,7 @@ public sealed class HandlerRun(AppConfigs configs, ResourceNeeds needs, Resource
         var parameters = JsonNode.Parse(job.ParamsJson) as JsonObject ?? [];
         var context = new HandlerContext(
             job.RequestId, job.Attempt, input?.Prompt ?? job.Prompt, parameters, job.CreateQty, logger, configs.Handlers.For(job.Handler), input?.Input,
-            configs.Api.MaxUpstreamBytes);
+            configs.Api.MaxUpstreamBytes, new HandlerHost(store, job, logger));
         var timeout = TimeSpan.FromSeconds(ReadTimeout(parameters, configs.Api.JobTimeoutSeconds));
         using var timeoutCts = new CancellationTokenSource(timeout);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(abort, tracked.Abort.Token, timeoutCts.Token);

@@ -5,6 +5,7 @@ using Switchboard.Handlers;
 using Switchboard.Lifecycle;
 using Switchboard.Observability;
 using Switchboard.Queue;
+using Switchboard.Blobs;
 using Switchboard.Storage;
 
 namespace Switchboard.Execution;
@@ -38,16 +39,25 @@ public sealed class OutcomeRecorder(
                 await FailAsync(job, "handler_result_count", $"the handler produced {context.Results.Count} results, {job.CreateQty} were ordered", usage);
                 return;
             }
-            var results = new JsonArray([.. context.Results.Select(r => r.DeepClone())]).ToJsonString();
-            if (ResultCaps.ResultsTooLarge(context.Results, results, configs.Api) is { } tooLarge)
+            // A binary result is read through the request its owner sees: a step's deal, or itself.
+            var binaries = context.Binaries;
+            var root = job.Parent ?? job.RequestId;
+            var results = (binaries.Count == 0 ? new JsonArray([.. context.Results.Select(r => r.DeepClone())]) : BinaryListing.WithUrls(context.Results, binaries, root))
+                .ToJsonString();
+            if ((ResultCaps.ResultsTooLarge(context.Results, results, binaries, configs.Api) ?? BinaryListing.InvalidMediaType(binaries)) is { } refused)
             {
                 // Nothing of it is stored: the request fails whole and is refunded.
-                await FailAsync(job, tooLarge.Code, tooLarge.Message, usage);
+                await FailAsync(job, refused.Code, refused.Message, usage);
                 return;
             }
+            // Binary results are stored (once per hash) and linked to this run in the success's
+            // own unit: both commit, or neither.
+            Action<System.Data.Common.DbConnection, long>? blobs = binaries.Count == 0
+                ? null
+                : (connection, now) => ResultBlobs.Save(connection, root, job.RequestId, job.Run, binaries, now);
             // A deal's step: its deal's handler starts the next step and settles the deal in the
             // same unit; its results and the next step's message go out after the commit.
-            await Reported(job, lifecycle.SucceedAsync(job, identity.Owner, results, usage), Succeeded);
+            await Reported(job, lifecycle.SucceedAsync(job, identity.Owner, results, usage, blobs), Succeeded);
             return;
         }
         if (failure is OperationCanceledException && run.Aborted && !timedOut)

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using Switchboard.Queue;
+using Switchboard.Blobs;
 using Switchboard.Storage;
 
 namespace Switchboard.Lifecycle;
@@ -71,6 +72,7 @@ public sealed partial class RequestLifecycle
             // The previous run's steps are all finished (a deal ends only when they are): they
             // make way for this run's. Their refunds stay in the ledger under the deal's run.
             connection.Execute("DELETE FROM requests WHERE parent = @id", ("@id", d.Id));
+            ResultBlobs.Forget(connection, d.Id);
         }
         var start = new List<JobMessage>();
         var steps = new List<Transition>();

@@ -172,9 +172,26 @@ public sealed partial class RequestLifecycle
     /// (the results to the job data store, then the next step's message) before this returns.
     /// False when the job was no longer this worker's.
     /// </summary>
-    public async Task<bool> SucceedAsync(ClaimedJob job, string owner, string resultsJson, string? usageJson)
+    /// <param name="alongside">
+    /// What the success writes beside its results (the binary results' blobs and links), in its
+    /// unit and only when the success itself was written: so the two commit together or not at all.
+    /// </param>
+    public async Task<bool> SucceedAsync(ClaimedJob job, string owner, string resultsJson, string? usageJson, Action<DbConnection, long>? alongside = null)
     {
         var attached = Attached(job.Kind, RequestStatus.Succeeded);
+        if (alongside is not null)
+        {
+            return await WriteAsync(attached, (c, unit) =>
+            {
+                var now = Clock.NowMs();
+                if (!Succeed(c, unit, job, owner, resultsJson, usageJson, now))
+                {
+                    return false;
+                }
+                alongside(c, now);
+                return true;
+            });
+        }
         if (job.Parent is not null)
         {
             return await WriteAsync(attached, (c, unit) => Succeed(c, unit, job, owner, resultsJson, usageJson, Clock.NowMs()));

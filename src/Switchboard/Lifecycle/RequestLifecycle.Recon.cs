@@ -1,5 +1,6 @@
 using System.Data.Common;
 using Switchboard.Credits;
+using Switchboard.Blobs;
 using Switchboard.Storage;
 
 namespace Switchboard.Lifecycle;
@@ -72,7 +73,8 @@ public sealed partial class RequestLifecycle
     }
 
     /// <summary>
-    /// succeeded → expired past their expiration, losing their results; a deal's steps with it
+    /// succeeded → expired past their expiration, losing their results and the binary results
+    /// they list (the blobs no other request lists are deleted); a deal's steps with it
     /// (steps have no expiration of their own: their deal's is the earliest of its offers').
     /// </summary>
     public Task<List<string>> ExpireResultsAsync(long now) => WriteAsync(attached: true, (c, unit) => ExpireResults(c, unit, now));
@@ -92,6 +94,8 @@ public sealed partial class RequestLifecycle
         }
         foreach (var (id, run, kind) in expired)
         {
+            // Its binary results (and its steps') go with the results that list them.
+            ResultBlobs.Forget(connection, id);
             Changed(unit, kind, new Transition(id, run, RequestStatus.Succeeded, RequestStatus.Expired, now));
         }
         foreach (var (deal, _, _) in expired.Where(e => e.Kind == RequestKind.Deal))

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using Switchboard.Credits;
+using Switchboard.Blobs;
 using Switchboard.Storage;
 
 namespace Switchboard.Lifecycle;
@@ -158,6 +159,8 @@ public sealed partial class RequestLifecycle
             ("@id", r.Id), ("@handler", r.Handler), ("@prompt", r.Prompt), ("@params", new Json(r.ParamsJson)), ("@qty", r.CreateQty),
             ("@expiration", r.Expiration), ("@price", r.Price), ("@run", run), ("@max", r.MaxAttempts), ("@now", now),
             ("@previous", existing.Run));
+        // The previous run's binary results go with its results.
+        ResultBlobs.Forget(connection, r.Id);
         Charges.Charge(connection, r.UserId, r.Id, run, r.Price);
         Changed(unit, RequestKind.Offer, Submitted(r, existing.Status, run, now));
         return new SubmitResult(SubmitOutcome.Rerun, run, null);

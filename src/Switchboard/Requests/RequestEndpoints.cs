@@ -36,6 +36,7 @@ public static partial class RequestEndpoints
             .WithDescription("A WebSocket upgrade. The server sends the request object (text frames, as GET /svc/request/{id}/ "
                 + "shows it) at once and at each change, then closes with 1000 and the final status (1001 when the server stops).")
             .Produces(StatusCodes.Status101SwitchingProtocols).ProducesProblem(400).ProducesProblem(404).ProducesProblem(429);
+        svc.MapResultEndpoint();
         svc.MapDelete("/request/{id}/", Cancel)
             .WithName("cancel_request").WithTags("requests").WithSummary("Cancel a queued or running request and refund it")
             .Produces<RequestView>().ProducesProblem(400).ProducesProblem(404).ProducesProblem(409);

@@ -288,6 +288,33 @@ public static class Migrations
             CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
             FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
             """),
+
+        // 13: binary results (Results/ResultBlobs.cs). A blob is stored once, keyed by the SHA-256
+        // of its bytes, however many requests list it; result_blobs links each request run whose
+        // results list it (request_id: the row holding the results, a deal's step or an offer's
+        // request; root_id: the request its owner reads it through, the step's deal or the request
+        // itself; media_type: as that run's handler declared it). A link is written in the unit of
+        // the run's success and deleted with its results (expiry, re-run), and a blob no link names
+        // is deleted in the same unit; the foreign key makes a blob's delete fail, rather than
+        // leave a dangling link, if another process linked it meanwhile. PostgreSQL stores the
+        // bytes uncompressed (EXTERNAL): images and audio are compressed already.
+        d => $$"""
+        CREATE TABLE blobs (
+            sha256 TEXT PRIMARY KEY,
+            bytes {{d.BigInt}} NOT NULL,
+            content {{d.Pick("BLOB", "bytea")}} NOT NULL,
+            created_at {{d.BigInt}} NOT NULL);
+        CREATE TABLE result_blobs (
+            root_id TEXT NOT NULL,
+            sha256 TEXT NOT NULL REFERENCES blobs(sha256),
+            request_id TEXT NOT NULL,
+            run INTEGER NOT NULL,
+            media_type TEXT NOT NULL,
+            PRIMARY KEY (root_id, sha256, request_id, run)){{d.WithoutRowId}};
+        CREATE INDEX result_blobs_blob ON result_blobs (sha256);
+        {{d.Pick("", "ALTER TABLE blobs ALTER COLUMN content SET STORAGE EXTERNAL;")}}
+        """,
+
         // Issue 18: a handler's integration credits per unit of usage (images, tokens), as JSON
         // {"images": 4, "total_tokens": 0.002}; null when it costs only per call.
         d => """

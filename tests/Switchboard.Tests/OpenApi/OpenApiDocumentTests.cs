@@ -42,8 +42,14 @@ public sealed class OpenApiDocumentTests : AppTests
         var doc = await Document("/svc/openapi.json");
 
         Assert.Equal(
-            ["/svc/", "/svc/deal/pack/", "/svc/deal/pack/quote", "/svc/me/", "/svc/request/{id}/", "/svc/request/{id}/ws", "/svc/text/shout/"],
+            ["/svc/", "/svc/deal/pack/", "/svc/deal/pack/quote", "/svc/me/", "/svc/request/{id}/", "/svc/request/{id}/results/{sha256}",
+                "/svc/request/{id}/ws", "/svc/text/shout/"],
             Paths(doc).Order(StringComparer.Ordinal));
+        // A binary result's bytes: not JSON, revalidated by its hash.
+        var result = doc["paths"]!["/svc/request/{id}/results/{sha256}"]!["get"]!;
+        Assert.NotNull(result["responses"]!["200"]!["content"]!["application/octet-stream"]);
+        Assert.NotNull(result["responses"]!["304"]);
+        Assert.NotNull(result["responses"]!["404"]!["content"]!["application/problem+json"]);
         // The generic routes stand for the catalog: each offer's path copies their answers.
         var shout = doc["paths"]!["/svc/text/shout/"]!["post"]!;
         Assert.Equal("text_shout", shout["operationId"]!.GetValue<string>());

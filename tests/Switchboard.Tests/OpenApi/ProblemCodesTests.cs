@@ -28,7 +28,10 @@ public sealed partial class ProblemCodesTests
     /// <summary>Codes of request errors (a failed request's <c>error.code</c>), not of problem answers.</summary>
     // (The lifecycle's transitions carry theirs as `Code = "…"`, which the pattern above also finds.)
     private static readonly string[] RequestErrorCodes =
-        ["result_too_large", "step_input_too_large", "upstream_too_large", "worker_lost", "cancelled", "dependency_failed", "step_failed"];
+        [
+            "result_too_large", "step_input_too_large", "upstream_too_large", "worker_lost", "cancelled", "dependency_failed", "step_failed",
+            "invalid_input", "result_media_type_invalid",
+        ];
 
     [Fact]
     public void EveryCodeTheSourcesEmitIsListed()

@@ -1,0 +1,47 @@
+using System.Text.RegularExpressions;
+using Switchboard.Handlers;
+using Switchboard.Lifecycle;
+using Switchboard.Blobs;
+
+namespace Switchboard.Execution;
+
+/// <summary>
+/// What the executor does for one running job's handler (<see cref="IHandlerHost"/>): reads the
+/// binary results it may take as input, and carries its progress and partial output. A job may
+/// read only blobs linked to its own root request (a step's deal, whose earlier steps made them,
+/// or the request itself): a reference naming any other blob, someone else's included, is a
+/// permanent <c>invalid_input</c>, whether or not that blob exists.
+/// </summary>
+/// <remarks>
+/// Progress and partial output go to the debug log for now: the notifications issue delivers
+/// them to clients, and attaches here.
+/// </remarks>
+public sealed partial class HandlerHost(Store store, ClaimedJob job, ILogger logger) : IHandlerHost
+{
+    /// <summary>The request error of an input a handler asked for that this request may not read.</summary>
+    public const string InvalidInputCode = "invalid_input";
+
+    [GeneratedRegex("^[0-9a-f]{64}\\z")]
+    private static partial Regex Sha256();
+
+    public Task<BinaryResult> ReadBinaryAsync(string requestId, string sha256, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        if (requestId != job.RequestId || !Sha256().IsMatch(sha256))
+        {
+            throw HandlerException.Permanent(InvalidInputCode, "the input is not a binary result of this request");
+        }
+        using var connection = store.Open();
+        return ResultBlobs.Read(connection, job.Parent ?? job.RequestId, sha256) is { } blob
+            ? Task.FromResult(blob)
+            : throw HandlerException.Permanent(InvalidInputCode, "the input names a binary result this request cannot read (not an earlier step's, or expired)");
+    }
+
+    // HandlerContext logs each report at debug level already; nothing is delivered yet.
+    public void ReportProgress(string requestId, double fraction, string? message)
+    {
+    }
+
+    public void ReportPartial(string requestId, string text) =>
+        logger.LogDebug("Partial output: {Characters} characters", text.Length);
+}
