@@ -78,7 +78,8 @@ public sealed class CatalogPagesBrowserTests(Chromium chromium, CatalogPanelServ
         await Chromium.Scenario(page, nameof(AHandlerAndAnOfferMadeThroughTheFormsAreCallable), async () =>
         {
             await page.GotoAsync("/admin/handlers");
-            Assert.Equal(["echo.render"], await page.Locator("#new select[name=id] option").AllInnerTextsAsync()); // Only what is not configured yet.
+            // Only what is not configured yet.
+            Assert.Equal(["anthropic.messages", "echo.render", "openai.embeddings", "openai.image"], await page.Locator("#new select[name=id] option").AllInnerTextsAsync());
             await PanelSession.Screenshot(page, "catalog-handlers-new");
             await page.SelectOptionAsync("#new select[name=id]", "echo.render");
             await page.FillAsync("#new input[name=credits]", "1");
@@ -284,11 +285,11 @@ public sealed class CatalogPagesBrowserTests(Chromium chromium, CatalogPanelServ
             await page.SelectOptionAsync("select[name=handler]", "openai.chat");
             await page.FillAsync("input[name=price]", "1");
             await page.FillAsync("textarea[name=prompt_template]", Template);
-            await page.FillAsync("textarea[name=params]", $$"""{"note": "{{Img}}"}""");
+            await page.FillAsync("textarea[name=params]", $$"""{"model": "m", "system": "{{Img}}"}""");
             await Submit(page, "button[name=preview]");
             Assert.Equal(["x"], await page.Locator("[data-test=variables] li").AllInnerTextsAsync());
             await Follow(page, "button:has-text('Create offer')", "**/admin/offers/xss/probe?done=created");
-            Assert.Equal(Img, Stored.FindOffer("xss", "probe")!.Params["note"]!.GetValue<string>());
+            Assert.Equal(Img, Stored.FindOffer("xss", "probe")!.Params["system"]!.GetValue<string>());
 
             foreach (var path in new[] { "/admin/offers/xss/probe", "/admin/offers", "/admin/handlers/openai.chat" })
             {
