@@ -16,11 +16,11 @@ public sealed class CatalogPanelServer : PanelServe
         handlers:
           - {id: openai.chat, credits: 2}
         offers:
-          - {service: text, action: outline, handler: openai.chat, price: 3, prompt_template: "Outline {topic}"}
-          - {service: text, action: draft, handler: openai.chat, price: 6, prompt_template: "Draft a {tone} post from {input}"}
-          - {service: image, action: cover, handler: openai.chat, price: 4, prompt_template: "Cover for {topic} in {style}"}
-          - {service: misc, action: toggle, handler: openai.chat, price: 1, prompt_template: "Toggle {x}"}
-          - {service: misc, action: spare, handler: openai.chat, price: 1, prompt_template: "Spare {x}"}
+          - {service: text, action: outline, handler: openai.chat, price: 3, prompt_template: "Outline {topic}", params: {model: m}}
+          - {service: text, action: draft, handler: openai.chat, price: 6, prompt_template: "Draft a {tone} post from {input}", params: {model: m}}
+          - {service: image, action: cover, handler: openai.chat, price: 4, prompt_template: "Cover for {topic} in {style}", params: {model: m}}
+          - {service: misc, action: toggle, handler: openai.chat, price: 1, prompt_template: "Toggle {x}", params: {model: m}}
+          - {service: misc, action: spare, handler: openai.chat, price: 1, prompt_template: "Spare {x}", params: {model: m}}
         """;
 
     public string Key { get; private set; } = "";
