@@ -155,6 +155,14 @@ public static partial class CatalogDocument
                     e.Add("params", "must be a mapping");
                 }
             }
+            else if (checkParams is not null && handler is not null)
+            {
+                // No params is empty params: an offer that leaves out a required one is refused too.
+                foreach (var (key, problem) in checkParams(handler, parameters))
+                {
+                    e.Add(key.Length == 0 ? "params" : $"params.{key}", problem);
+                }
+            }
             var enabled = e.Bool("enabled") ?? true;
             if (e.Ok && service is not null && action is not null && handler is not null && price is not null && template is not null)
             {

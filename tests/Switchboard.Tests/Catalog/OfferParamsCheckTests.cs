@@ -37,6 +37,7 @@ public sealed class OfferParamsCheckTests : AppTests
               - {service: chat, action: ask, handler: openai.chat, price: 1, prompt_template: "x", params: {model: m, tempreature: 0.5, endpoint: "Not A Name"}}
               - {service: text, action: say, handler: echo.render, price: 1, prompt_template: "x", params: {delay_ms: soon}}
               - {service: text, action: fine, handler: echo.render, price: 1, prompt_template: "x", params: {delay_ms: 5, anything: else}}
+              - {service: chat, action: bare, handler: openai.chat, price: 1, prompt_template: "x"}
             """);
 
         Assert.Equal(1, exit);
@@ -53,7 +54,9 @@ public sealed class OfferParamsCheckTests : AppTests
         Assert.Contains("offers[4] (text/say): params.delay_ms must be a whole number", lines);
         // echo.render leaves keys it does not read alone.
         Assert.DoesNotContain(lines, l => l.Contains("offers[5]", StringComparison.Ordinal));
-        Assert.Contains(lines, l => l.StartsWith("not applied (10 problem(s))", StringComparison.Ordinal));
+        // No params at all is checked as empty params.
+        Assert.Contains("offers[6] (chat/bare): params.model is required", lines);
+        Assert.Contains(lines, l => l.StartsWith("not applied (11 problem(s))", StringComparison.Ordinal));
         var stored = App.Query(CatalogStore.Load);
         Assert.Empty(stored.Handlers);
         Assert.Empty(stored.Offers);

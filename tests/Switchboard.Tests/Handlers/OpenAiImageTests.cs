@@ -108,6 +108,27 @@ public sealed class OpenAiImageTests : AppTests
     }
 
     [Fact]
+    public async Task TheOwnerReadsEachImageAtItsUrlByteForByteWithItsMediaType()
+    {
+        var done = await Run("draw", "harbour");
+
+        Assert.Equal("succeeded", Status(done));
+        var results = done["results"]!.AsArray();
+        for (var i = 0; i < 2; i++)
+        {
+            var url = results[i]!["url"]!.GetValue<string>();
+            using var response = await _alice.Client.GetAsync(url);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("image/png", response.Content.Headers.ContentType?.MediaType);
+            Assert.Equal(FakeOpenAi.ImageBytes("A harbour", i + 1), await response.Content.ReadAsByteArrayAsync());
+        }
+        // Nobody else reads them.
+        var bob = await App.AddUserAsync("bob", 1);
+        using var stranger = await bob.Client.GetAsync(results[0]!["url"]!.GetValue<string>());
+        Assert.NotEqual(HttpStatusCode.OK, stranger.StatusCode);
+    }
+
+    [Fact]
     public async Task AGptImageModelIsNotSentResponseFormatAndItsJpegAndTokenUsageAreKept()
     {
         var jpeg = new byte[3000];

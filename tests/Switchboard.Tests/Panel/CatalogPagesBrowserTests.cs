@@ -16,11 +16,11 @@ public sealed class CatalogPanelServer : PanelServe
         handlers:
           - {id: openai.chat, credits: 2}
         offers:
-          - {service: text, action: outline, handler: openai.chat, price: 3, prompt_template: "Outline {topic}"}
-          - {service: text, action: draft, handler: openai.chat, price: 6, prompt_template: "Draft a {tone} post from {input}"}
-          - {service: image, action: cover, handler: openai.chat, price: 4, prompt_template: "Cover for {topic} in {style}"}
-          - {service: misc, action: toggle, handler: openai.chat, price: 1, prompt_template: "Toggle {x}"}
-          - {service: misc, action: spare, handler: openai.chat, price: 1, prompt_template: "Spare {x}"}
+          - {service: text, action: outline, handler: openai.chat, price: 3, prompt_template: "Outline {topic}", params: {model: m}}
+          - {service: text, action: draft, handler: openai.chat, price: 6, prompt_template: "Draft a {tone} post from {input}", params: {model: m}}
+          - {service: image, action: cover, handler: openai.chat, price: 4, prompt_template: "Cover for {topic} in {style}", params: {model: m}}
+          - {service: misc, action: toggle, handler: openai.chat, price: 1, prompt_template: "Toggle {x}", params: {model: m}}
+          - {service: misc, action: spare, handler: openai.chat, price: 1, prompt_template: "Spare {x}", params: {model: m}}
         """;
 
     public string Key { get; private set; } = "";
@@ -78,7 +78,8 @@ public sealed class CatalogPagesBrowserTests(Chromium chromium, CatalogPanelServ
         await Chromium.Scenario(page, nameof(AHandlerAndAnOfferMadeThroughTheFormsAreCallable), async () =>
         {
             await page.GotoAsync("/admin/handlers");
-            Assert.Equal(["echo.render"], await page.Locator("#new select[name=id] option").AllInnerTextsAsync()); // Only what is not configured yet.
+            // Only what is not configured yet.
+            Assert.Equal(["anthropic.messages", "echo.render", "openai.embeddings", "openai.image"], await page.Locator("#new select[name=id] option").AllInnerTextsAsync());
             await PanelSession.Screenshot(page, "catalog-handlers-new");
             await page.SelectOptionAsync("#new select[name=id]", "echo.render");
             await page.FillAsync("#new input[name=credits]", "1");
@@ -284,11 +285,11 @@ public sealed class CatalogPagesBrowserTests(Chromium chromium, CatalogPanelServ
             await page.SelectOptionAsync("select[name=handler]", "openai.chat");
             await page.FillAsync("input[name=price]", "1");
             await page.FillAsync("textarea[name=prompt_template]", Template);
-            await page.FillAsync("textarea[name=params]", $$"""{"note": "{{Img}}"}""");
+            await page.FillAsync("textarea[name=params]", $$"""{"model": "m", "system": "{{Img}}"}""");
             await Submit(page, "button[name=preview]");
             Assert.Equal(["x"], await page.Locator("[data-test=variables] li").AllInnerTextsAsync());
             await Follow(page, "button:has-text('Create offer')", "**/admin/offers/xss/probe?done=created");
-            Assert.Equal(Img, Stored.FindOffer("xss", "probe")!.Params["note"]!.GetValue<string>());
+            Assert.Equal(Img, Stored.FindOffer("xss", "probe")!.Params["system"]!.GetValue<string>());
 
             foreach (var path in new[] { "/admin/offers/xss/probe", "/admin/offers", "/admin/handlers/openai.chat" })
             {
