@@ -41,20 +41,7 @@ public sealed class AnthropicMessagesHandler(IHttpClientFactory httpClients) : I
                 request.Headers.TryAddWithoutValidation("x-api-key", endpoint.ApiKey);
             }
             request.Headers.TryAddWithoutValidation("anthropic-version", version);
-            HttpResponseMessage response;
-            try
-            {
-                response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
-            }
-            catch (HttpRequestException ex) when (OutboundGuard.WasRefused(ex))
-            {
-                context.Logger.LogWarning("Endpoint profile {Endpoint}: {Reason}", endpoint.Name, ex.InnerException?.Message);
-                throw new HandlerException(OutboundCodes.AddressRefused, "the upstream's address is not one this service may call", transient: false, inner: ex);
-            }
-            catch (HttpRequestException ex)
-            {
-                throw new HandlerException("upstream_unreachable", "the upstream API could not be reached", transient: true, inner: ex);
-            }
+            var response = await UpstreamCall.SendAsync(client, request, endpoint.Name, context, cancellationToken);
             using (response)
             {
                 var text = await UpstreamBody.ReadAsync(response, context.MaxUpstreamBytes, cancellationToken);

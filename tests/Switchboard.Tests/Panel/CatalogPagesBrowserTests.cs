@@ -79,7 +79,7 @@ public sealed class CatalogPagesBrowserTests(Chromium chromium, CatalogPanelServ
         {
             await page.GotoAsync("/admin/handlers");
             // Only what is not configured yet.
-            Assert.Equal(["anthropic.messages", "echo.render", "openai.embeddings", "openai.image"], await page.Locator("#new select[name=id] option").AllInnerTextsAsync());
+            Assert.Equal(["anthropic.messages", "echo.render", "http.json", "openai.embeddings", "openai.image"], await page.Locator("#new select[name=id] option").AllInnerTextsAsync());
             await PanelSession.Screenshot(page, "catalog-handlers-new");
             await page.SelectOptionAsync("#new select[name=id]", "echo.render");
             await page.FillAsync("#new input[name=credits]", "1");
