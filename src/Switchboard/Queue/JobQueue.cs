@@ -69,6 +69,13 @@ public interface IJobQueue
     ValueTask<long> DepthAsync();
 
     /// <summary>
+    /// Forgets the copies an earlier build left in a layout this one no longer reads (the Redis
+    /// queue before one stream per handler), so that recon, which calls this before a new leader's
+    /// first pass, finds their requests without a message and sends them again. Returns how many.
+    /// </summary>
+    ValueTask<long> ForgetLegacyCopiesAsync() => ValueTask.FromResult(0L);
+
+    /// <summary>
     /// Messages waiting to be delivered per handler (not counting delayed ones, nor those
     /// delivered and not acked): each executor group's backlog.
     /// </summary>

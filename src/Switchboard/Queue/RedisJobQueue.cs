@@ -138,6 +138,18 @@ public sealed class RedisJobQueue : IJobQueue, IAsyncDisposable, IDisposable
     public async ValueTask<long> DepthAsync() => (await DepthByHandlerAsync()).Values.Sum();
 
     /// <exception cref="RedisException">Redis is unavailable.</exception>
+    public async ValueTask<long> ForgetLegacyCopiesAsync()
+    {
+        var forgotten = (long)await _redis.GetDatabase().ScriptEvaluateAsync(
+            RedisScripts.ForgetLegacy, [_keys.LegacyStream, _keys.LegacyDelayed, _keys.Held], [RedisQueueKeys.Field]);
+        if (forgotten > 0)
+        {
+            _logger.LogWarning("Forgot {Count} messages left in the queue's layout before one stream per handler; recon sends their requests again", forgotten);
+        }
+        return forgotten;
+    }
+
+    /// <exception cref="RedisException">Redis is unavailable.</exception>
     public async ValueTask<IReadOnlyDictionary<string, long>> DepthByHandlerAsync()
     {
         var handlers = (await Database.SetMembersAsync(_keys.Handlers)).Select(h => (string)h!).Order(StringComparer.Ordinal).ToArray();

@@ -31,6 +31,12 @@ internal sealed class RedisQueueKeys(RedisSettings settings)
     /// <summary>Set of the handlers that have ever had a message: which streams the backlog is read from.</summary>
     public RedisKey Handlers { get; } = settings.Key("handlers");
 
+    /// <summary>The single stream and delayed set of builds before one stream per handler (<see cref="RedisScripts.ForgetLegacy"/>).</summary>
+    public RedisKey LegacyStream { get; } = settings.Key("jobs");
+
+    /// <inheritdoc cref="LegacyStream"/>
+    public RedisKey LegacyDelayed { get; } = settings.Key("delayed");
+
     /// <summary>Hash: message text → copies held (waiting, delayed, or delivered and not acked).</summary>
     public RedisKey Held { get; } = settings.Key("held");
 }

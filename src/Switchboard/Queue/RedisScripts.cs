@@ -113,4 +113,38 @@ internal static class RedisScripts
         end
         return depths
         """;
+
+    /// <summary>
+    /// KEYS: the legacy stream, the legacy delayed set, held. ARGV: the stream's field. Uncounts
+    /// every copy in the one stream and delayed set of builds before one stream per handler (a
+    /// delayed member is <c>nonce/text</c>), deletes both, and returns how many copies it forgot.
+    /// Nothing reads those keys any more: a request whose only copy was there has none now, and
+    /// recon sends it again to its handler's stream.
+    /// </summary>
+    public const string ForgetLegacy = """
+        local forgotten = 0
+        local function forget(text)
+          if redis.call('HINCRBY', KEYS[3], text, -1) <= 0 then
+            redis.call('HDEL', KEYS[3], text)
+          end
+          forgotten = forgotten + 1
+        end
+        if redis.call('TYPE', KEYS[1]).ok == 'stream' then
+          for _, entry in ipairs(redis.call('XRANGE', KEYS[1], '-', '+')) do
+            local fields = entry[2]
+            for i = 1, #fields, 2 do
+              if fields[i] == ARGV[1] then forget(fields[i + 1]) end
+            end
+          end
+          redis.call('DEL', KEYS[1])
+        end
+        if redis.call('TYPE', KEYS[2]).ok == 'zset' then
+          for _, member in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+            local slash = string.find(member, '/', 1, true)
+            forget(string.sub(member, (slash or 0) + 1))
+          end
+          redis.call('DEL', KEYS[2])
+        end
+        return forgotten
+        """;
 }

@@ -70,6 +70,11 @@ public sealed class ReconService(
             repairs.Record(ReconRepairs.FailedLost);
             logger.LogInformation("Recon failed request {RequestId} with worker_lost: its lease expired on its last attempt", id);
         }
+        if (firstPass)
+        {
+            // After an upgrade, copies in the old queue layout would count as held and nobody reads them.
+            await queue.ForgetLegacyCopiesAsync();
+        }
         await DispatchMissing(now, firstPass ? now : now - (long)DispatchGrace.TotalMilliseconds);
         await FailUnserved(now);
         var expired = await lifecycle.ExpireResultsAsync(now);

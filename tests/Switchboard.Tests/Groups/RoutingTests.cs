@@ -132,6 +132,31 @@ public sealed class RedisRoutingTests : IAsyncLifetime
         }
         return deliveries;
     }
+
+    [Fact]
+    public async Task CopiesLeftInTheLayoutBeforeOneStreamPerHandlerAreForgottenSoReconSendsThemAgain()
+    {
+        var queue = Group("chat-1", "openai.chat");
+        var (waiting, delayed, current) = (Message("openai.chat"), Message("openai.chat"), Message("openai.chat"));
+        // What an earlier build left: one stream for every handler, one delayed set, the held counts.
+        var db = _redis.GetDatabase();
+        await db.StreamAddAsync(_settings.Key("jobs"), RedisQueueKeys.Field, waiting.ToString());
+        await db.SortedSetAddAsync(_settings.Key("delayed"), $"n1/{delayed}", 1);
+        await db.HashIncrementAsync(_settings.Key("held"), waiting.ToString());
+        await db.HashIncrementAsync(_settings.Key("held"), delayed.ToString());
+        await queue.EnqueueAsync(current);
+        await queue.FlushAsync();
+        Assert.Empty(await queue.MissingAsync([waiting, delayed, current]));
+
+        Assert.Equal(2, await queue.ForgetLegacyCopiesAsync());
+
+        Assert.Equal([waiting, delayed], await queue.MissingAsync([waiting, delayed, current]));
+        Assert.False(await db.KeyExistsAsync(_settings.Key("jobs")));
+        Assert.False(await db.KeyExistsAsync(_settings.Key("delayed")));
+        Assert.Equal(0, await queue.ForgetLegacyCopiesAsync());
+        // The current layout is untouched: its message is still delivered.
+        Assert.Equal(current, (await QueueReads.ReadWithin(queue, TimeSpan.FromSeconds(5)))?.Message);
+    }
 }
 
 /// <summary>The embedded queue: one process, so routing is a filter; the other handlers' messages wait, held.</summary>
