@@ -9,18 +9,16 @@ public sealed class AnthropicMessagesTests : AppTests
     private const long Credits = 100;
     private const long Price = 4;
 
-    private readonly string _keyVariable = $"SWITCHBOARD_TEST_ANTHROPIC_KEY_{TestNames.Short()}";
-    private readonly string _apiKey = $"sk-ant-test-{Guid.NewGuid():N}";
     private FakeAnthropic _fake = null!;
+    private UpstreamKey _key = null!;
     private TestUser _alice = null!;
 
     protected override async Task<TestApp> StartAsync()
     {
         var app = await TestApp.StartAsync(StoreKind.Sqlite);
-        Environment.SetEnvironmentVariable(_keyVariable, _apiKey);
-        app.AtEnd(() => Environment.SetEnvironmentVariable(_keyVariable, null));
+        _key = UpstreamKey.Set(app, "ANTHROPIC", "sk-ant-test-");
         _fake = app.Own(await FakeAnthropic.StartAsync());
-        await app.PushConfigAsync("svc_handlers", $"anthropic:\n  base_url: {_fake.BaseUrl}\n  api_key_env: {_keyVariable}\n");
+        await app.PushConfigAsync("svc_handlers", $"anthropic:\n  base_url: {_fake.BaseUrl}\n  api_key_env: {_key.Variable}\n");
         await app.ApplyCatalogAsync($$"""
             handlers:
               - {id: anthropic.messages, credits: 1, resource: anthropic}
@@ -67,7 +65,7 @@ public sealed class AnthropicMessagesTests : AppTests
         var call = Assert.Single(_fake.Calls);
         Assert.Equal("POST", call.Method);
         Assert.Equal("/v1/messages", call.Path);
-        Assert.Equal(_apiKey, call.Header("x-api-key"));
+        Assert.Equal(_key.Value, call.Header("x-api-key"));
         Assert.Equal(FakeAnthropic.Version, call.Header("anthropic-version"));
         Assert.Null(call.Header("Authorization"));
         Assert.StartsWith("application/json", call.Header("Content-Type"));
@@ -136,12 +134,12 @@ public sealed class AnthropicMessagesTests : AppTests
     [Fact]
     public async Task RejectedCredentialsFailAtOnceAndTheKeyNeverShows()
     {
-        _fake.Fallback = _ => FakeAnthropic.Error(401, "authentication_error", $"invalid x-api-key {_apiKey}");
+        _fake.Fallback = _ => FakeAnthropic.Error(401, "authentication_error", $"invalid x-api-key {_key.Value}");
 
         var done = await Run("ask", "who?");
 
         AssertFailedAndRefunded(done, "upstream_auth_failed", 1);
-        Assert.DoesNotContain(_apiKey, done.ToJsonString());
+        Assert.DoesNotContain(_key.Value, done.ToJsonString());
     }
 
     [Fact]

@@ -18,16 +18,14 @@ public sealed class HttpJsonTests : AppTests
     // it must reach the API as this exact JSON string.
     private const string Tricky = "Say \"hi\" \\ back\nthen {quantity} and {prompt} and {\"x\": 1} é ✓ </script> & %2F?x=1#y";
 
-    private readonly string _keyVariable = $"SWITCHBOARD_TEST_HTTPJSON_KEY_{TestNames.Short()}";
-    private readonly string _apiKey = $"key-{Guid.NewGuid():N}";
     private HttpJsonFakeApi _fake = null!;
+    private UpstreamKey _key = null!;
     private TestUser _alice = null!;
 
     protected override async Task<TestApp> StartAsync()
     {
         var app = await TestApp.StartAsync(StoreKind.Sqlite);
-        Environment.SetEnvironmentVariable(_keyVariable, _apiKey);
-        app.AtEnd(() => Environment.SetEnvironmentVariable(_keyVariable, null));
+        _key = UpstreamKey.Set(app, "HTTPJSON", "key-");
         _fake = app.Own(await HttpJsonFakeApi.StartAsync());
         // Where, how and with which key: operator config. The query in "items"' path is the operator's too.
         await app.PushConfigAsync("svc_handlers", Profiles());
@@ -81,14 +79,14 @@ public sealed class HttpJsonTests : AppTests
             items:
               base_url: {{_fake.Address}}
               path: /v2/models/acme/predict?wait=true
-              api_key_env: {{_keyVariable}}
+              api_key_env: {{_key.Variable}}
               auth: x-api-key
               headers: {X-Org: acme-org, Prefer: wait}
             bearer:
               base_url: {{_fake.Address}}/api
               path: /generate
               method: PUT
-              api_key_env: {{_keyVariable}}
+              api_key_env: {{_key.Variable}}
         """;
 
     private Task<string> Submit(string path, object inputs) => _alice.Client.SubmitAsync(path, inputs);
@@ -138,7 +136,7 @@ public sealed class HttpJsonTests : AppTests
         Assert.DoesNotContain("hi", call.Path + call.Query, StringComparison.Ordinal);
         Assert.DoesNotContain("script", call.Path + call.Query, StringComparison.Ordinal);
         // The credential as the profile says (a header of its own, the key as is), and the fixed headers.
-        Assert.Equal(_apiKey, call.Header("x-api-key"));
+        Assert.Equal(_key.Value, call.Header("x-api-key"));
         Assert.Null(call.Header("Authorization"));
         Assert.Equal("acme-org", call.Header("X-Org"));
         Assert.Equal("wait", call.Header("Prefer"));
@@ -174,7 +172,7 @@ public sealed class HttpJsonTests : AppTests
             Assert.Equal("PUT", c.Method);
             Assert.Equal("/api/generate", c.Path);
             Assert.Equal("", c.Query);
-            Assert.Equal($"Bearer {_apiKey}", c.Header("Authorization"));
+            Assert.Equal($"Bearer {_key.Value}", c.Header("Authorization"));
             Assert.Equal("Name a colour", c.Json["prompt"]!.GetValue<string>());
         });
     }
@@ -203,7 +201,7 @@ public sealed class HttpJsonTests : AppTests
     public async Task ABadRequestFailsAtOnceWithTheMessageAtTheErrorPointerWithTheKeyMasked()
     {
         // An API that repeats the key it was sent: the client must not see it.
-        _fake.Enqueue(JsonApiReply.Json(400, $$$"""{"error": {"message": "input too long for acme-1\n(key {{{_apiKey}}})", "type": "invalid_request"}}"""));
+        _fake.Enqueue(JsonApiReply.Json(400, $$$"""{"error": {"message": "input too long for acme-1\n(key {{{_key.Value}}})", "type": "invalid_request"}}"""));
 
         var id = await Submit("/svc/text/items/", new { text = "a very long text" });
         var done = await End(id);
@@ -212,7 +210,7 @@ public sealed class HttpJsonTests : AppTests
         var message = Message(done);
         Assert.Contains("400", message);
         Assert.Contains("input too long for acme-1 (key ***)", message);
-        Assert.DoesNotContain(_apiKey, done.ToJsonString());
+        Assert.DoesNotContain(_key.Value, done.ToJsonString());
         Assert.Single(_fake.Calls);
         AssertRefunded(id);
     }

@@ -14,27 +14,24 @@ public sealed class OpenAiChatTests : AppTests
     private const long Credits = 100;
     private const long Price = 10;
 
-    // Unique per test: tests of other classes run in parallel in the same process.
-    private readonly string _keyVariable = $"SWITCHBOARD_TEST_OPENAI_KEY_{TestNames.Short()}";
     private readonly string _unsetVariable = $"SWITCHBOARD_TEST_OPENAI_UNSET_{TestNames.Short()}";
-    private readonly string _apiKey = $"sk-test-{Guid.NewGuid():N}";
     private FakeOpenAi _fake = null!;
+    private UpstreamKey _key = null!;
     private TestUser _alice = null!;
 
     protected override async Task<TestApp> StartAsync()
     {
         var app = await TestApp.StartAsync(StoreKind.Sqlite);
-        Environment.SetEnvironmentVariable(_keyVariable, _apiKey);
-        app.AtEnd(() => Environment.SetEnvironmentVariable(_keyVariable, null));
+        _key = UpstreamKey.Set(app, "OPENAI");
         _fake = app.Own(await FakeOpenAi.StartAsync());
         // URLs and key variables are the operator's (svc_handlers endpoint profiles); offers only pick a profile.
         await app.PushConfigAsync("svc_handlers", $$"""
             openai:
               base_url: {{_fake.BaseUrl}}
-              api_key_env: {{_keyVariable}}
+              api_key_env: {{_key.Variable}}
               endpoints:
                 keyless: {base_url: "{{_fake.BaseUrl}}", api_key_env: {{_unsetVariable}}}
-                nowhere: {base_url: "http://127.0.0.1:{{ClosedPort()}}/v1", api_key_env: {{_keyVariable}}}
+                nowhere: {base_url: "http://127.0.0.1:{{ClosedPort()}}/v1", api_key_env: {{_key.Variable}}}
             """);
         var common = "model: test-model";
         var keyless = "endpoint: keyless, model: test-model";
@@ -146,7 +143,7 @@ public sealed class OpenAiChatTests : AppTests
         var call = Assert.Single(_fake.Calls);
         Assert.Equal("POST", call.Method);
         Assert.Equal("/v1/chat/completions", call.Path);
-        Assert.Equal($"Bearer {_apiKey}", call.Header("Authorization"));
+        Assert.Equal($"Bearer {_key.Value}", call.Header("Authorization"));
         Assert.StartsWith("application/json", call.Header("Content-Type"));
         var body = call.Json;
         Assert.Equal("test-model", body["model"]!.GetValue<string>());
@@ -312,7 +309,7 @@ public sealed class OpenAiChatTests : AppTests
 
         AssertFailed(done, "upstream_auth_failed", 1);
         // The key itself never shows.
-        Assert.DoesNotContain(_apiKey, done.ToJsonString());
+        Assert.DoesNotContain(_key.Value, done.ToJsonString());
         Assert.Single(_fake.Calls);
         AssertRefunded(id);
     }

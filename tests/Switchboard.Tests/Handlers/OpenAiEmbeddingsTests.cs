@@ -9,18 +9,16 @@ public sealed class OpenAiEmbeddingsTests : AppTests
     private const long Credits = 100;
     private const long Price = 3;
 
-    private readonly string _keyVariable = $"SWITCHBOARD_TEST_OPENAI_KEY_{TestNames.Short()}";
-    private readonly string _apiKey = $"sk-test-{Guid.NewGuid():N}";
     private FakeOpenAi _fake = null!;
+    private UpstreamKey _key = null!;
     private TestUser _alice = null!;
 
     protected override async Task<TestApp> StartAsync()
     {
         var app = await TestApp.StartAsync(StoreKind.Sqlite);
-        Environment.SetEnvironmentVariable(_keyVariable, _apiKey);
-        app.AtEnd(() => Environment.SetEnvironmentVariable(_keyVariable, null));
+        _key = UpstreamKey.Set(app, "OPENAI");
         _fake = app.Own(await FakeOpenAi.StartAsync());
-        await app.PushConfigAsync("svc_handlers", $"openai:\n  base_url: {_fake.BaseUrl}\n  api_key_env: {_keyVariable}\n");
+        await app.PushConfigAsync("svc_handlers", $"openai:\n  base_url: {_fake.BaseUrl}\n  api_key_env: {_key.Variable}\n");
         await app.ApplyCatalogAsync($$"""
             handlers:
               - {id: openai.embeddings, credits: 1}
@@ -54,7 +52,7 @@ public sealed class OpenAiEmbeddingsTests : AppTests
         var call = Assert.Single(_fake.Calls);
         Assert.Equal("POST", call.Method);
         Assert.Equal("/v1/embeddings", call.Path);
-        Assert.Equal($"Bearer {_apiKey}", call.Header("Authorization"));
+        Assert.Equal($"Bearer {_key.Value}", call.Header("Authorization"));
         Assert.Equal("text-embedding-3-small", call.Json["model"]!.GetValue<string>());
         Assert.Equal(8, call.Json["dimensions"]!.GetValue<int>());
         Assert.Equal(["the quick brown fox"], call.Json["input"]!.AsArray().Select(i => i!.GetValue<string>()));

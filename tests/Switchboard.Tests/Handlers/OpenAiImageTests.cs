@@ -12,21 +12,19 @@ public sealed class OpenAiImageTests : AppTests
     private const long Price = 10;
     private const int MaxUpstreamBytes = 64 * 1024;
 
-    private readonly string _keyVariable = $"SWITCHBOARD_TEST_OPENAI_KEY_{TestNames.Short()}";
-    private readonly string _apiKey = $"sk-test-{Guid.NewGuid():N}";
     private FakeOpenAi _fake = null!;
+    private UpstreamKey _key = null!;
     private TestUser _alice = null!;
 
     protected override async Task<TestApp> StartAsync()
     {
         var app = await TestApp.StartAsync(StoreKind.Sqlite);
-        Environment.SetEnvironmentVariable(_keyVariable, _apiKey);
-        app.AtEnd(() => Environment.SetEnvironmentVariable(_keyVariable, null));
+        _key = UpstreamKey.Set(app, "OPENAI");
         _fake = app.Own(await FakeOpenAi.StartAsync());
         await app.PushConfigAsync("svc_handlers", $$"""
             openai:
               base_url: {{_fake.BaseUrl}}
-              api_key_env: {{_keyVariable}}
+              api_key_env: {{_key.Variable}}
               endpoints:
                 local: {base_url: "{{_fake.BaseUrl}}"}
             """);
@@ -94,7 +92,7 @@ public sealed class OpenAiImageTests : AppTests
         var call = Assert.Single(_fake.Calls);
         Assert.Equal("POST", call.Method);
         Assert.Equal("/v1/images/generations", call.Path);
-        Assert.Equal($"Bearer {_apiKey}", call.Header("Authorization"));
+        Assert.Equal($"Bearer {_key.Value}", call.Header("Authorization"));
         var body = call.Json;
         Assert.Equal("dall-e-3", body["model"]!.GetValue<string>());
         Assert.Equal("A lighthouse", body["prompt"]!.GetValue<string>());
@@ -217,12 +215,12 @@ public sealed class OpenAiImageTests : AppTests
     [Fact]
     public async Task RejectedCredentialsFailAtOnceAndTheKeyNeverShows()
     {
-        _fake.Fallback = _ => FakeReply.Error(401, $"Incorrect API key provided: {_apiKey}");
+        _fake.Fallback = _ => FakeReply.Error(401, $"Incorrect API key provided: {_key.Value}");
 
         var done = await Run("draw", "secret");
 
         AssertFailedAndRefunded(done, "upstream_auth_failed", 1);
-        Assert.DoesNotContain(_apiKey, done.ToJsonString());
+        Assert.DoesNotContain(_key.Value, done.ToJsonString());
     }
 
     [Fact]
