@@ -57,15 +57,7 @@ public sealed class AnthropicMessagesHandler(IHttpClientFactory httpClients) : I
 
     private static void ReadMessage(HandlerContext context, string text)
     {
-        JsonNode? root;
-        try
-        {
-            root = JsonNode.Parse(text);
-        }
-        catch (JsonException)
-        {
-            throw HandlerException.Retry("upstream_bad_response", "the upstream answered with something that is not JSON");
-        }
+        var root = UpstreamCall.ParseAnswer(text);
         if (root is not JsonObject message || message["content"] is not JsonArray blocks)
         {
             throw HandlerException.Retry("upstream_bad_response", "the upstream's answer has no content");

@@ -107,15 +107,7 @@ public sealed class OpenAiChatHandler(IHttpClientFactory httpClients) : IService
 
     private static void ReadChoices(HandlerContext context, string text)
     {
-        JsonNode? root;
-        try
-        {
-            root = JsonNode.Parse(text);
-        }
-        catch (JsonException)
-        {
-            throw HandlerException.Retry("upstream_bad_response", "the upstream answered with something that is not JSON");
-        }
+        var root = UpstreamCall.ParseAnswer(text);
         // Shapes are checked, never assumed: indexing a JSON value or array by name throws.
         if (root is not JsonObject completion || completion["choices"] is not JsonArray choices)
         {

@@ -20,4 +20,17 @@ public static class UpstreamCall
             throw classified;
         }
     }
+
+    /// <summary>A successful answer's JSON; an answer that is not JSON (a proxy's error page, a cut answer) is a transient <c>upstream_bad_response</c>.</summary>
+    public static JsonNode? ParseAnswer(string text)
+    {
+        try
+        {
+            return JsonNode.Parse(text);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            throw HandlerException.Retry("upstream_bad_response", "the upstream answered with something that is not JSON");
+        }
+    }
 }

@@ -32,7 +32,7 @@ public static class HttpJsonAnswer
     /// <summary>Adds the results of a 2xx answer (at most <paramref name="wanted"/>) and its usage; throws a classified failure.</summary>
     public static void Read(HandlerContext context, string text, HttpJsonParams p, HttpJsonEndpoint endpoint, int wanted)
     {
-        var root = Parse(text) ?? throw HandlerException.Retry("upstream_bad_response", "the upstream answered with something that is not JSON");
+        var root = UpstreamCall.ParseAnswer(text);
         if (Message(root, p, endpoint) is { } message)
         {
             throw HandlerException.Permanent("upstream_rejected", $"the upstream API reported an error: {message}");
