@@ -9,6 +9,12 @@
 #   sb1     Switchboard: 1 api + 1 executor + 1 recon
 #   sb2     Switchboard: 1 api + 2 executors + 1 recon
 #   bullmq  bench/bullmq/run.sh with the same number of jobs
+#   g1, g2  with EXECUTOR_GROUPS=1 (executor groups, issue 18): 1 api + 2 executors + 1 recon,
+#           every second request to openai.chat against a fake upstream on 127.0.0.1 (a Node
+#           server answering each chat completion at once), the others to echo.render;
+#           g1: neither executor has --handlers (one group serving both handlers);
+#           g2: `--handlers echo.render` and `--handlers openai.chat` (two groups, each
+#           reading its handler's stream only)
 # For Switchboard every configuration and round gets a fresh database and Redis prefix, a warm-up
 # batch (drained), then exactly REQUESTS unique-body POSTs (every one a new 202) with wrk at
 # CONNECTIONS connections; the numbers are read back from PostgreSQL.
@@ -19,7 +25,8 @@
 #   WARMUP_REQUESTS=5000  un-measured requests before the measured batch (the JIT needs them)
 #   THREADS=2             wrk threads
 #   CONNECTIONS=64        wrk connections (requests in flight at once)
-#   EXECUTORS="1 2"       the Switchboard configurations: executor processes in each
+#   EXECUTORS="1 2"       the Switchboard configurations: executor processes in each ("" for none)
+#   EXECUTOR_GROUPS=0     1 adds the configurations g1 and g2 (above) to every round
 #   EXECUTOR_ARGS=        extra `executor` arguments, e.g. "--workers 256" (default: 128 workers)
 #   GATE=                 a resource spec, e.g. "{max_concurrent: 64}": every Switchboard configuration
 #                         is then also measured with the benchmark handler's resource gated by it
@@ -45,7 +52,8 @@ REQUESTS=${REQUESTS:-20000}
 WARMUP_REQUESTS=${WARMUP_REQUESTS:-5000}
 THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-64}
-EXECUTORS=${EXECUTORS:-1 2}
+EXECUTORS=${EXECUTORS-1 2}
+EXECUTOR_GROUPS=${EXECUTOR_GROUPS:-0}
 EXECUTOR_ARGS=${EXECUTOR_ARGS:-}
 GATE=${GATE:-}
 BULLMQ=${BULLMQ:-1}
@@ -152,6 +160,53 @@ log "preparing the BullMQ peer"
 bench/bullmq/run.sh "$REDIS_PORT" 200 10 >"$LOG/bullmq-prepare.txt" 2>&1 || die "bench/bullmq/run.sh failed (see $LOG/bullmq-prepare.txt)"
 redis-cli -p "$REDIS_PORT" FLUSHALL >/dev/null
 
+# ---- the fake upstream of openai.chat (EXECUTOR_GROUPS=1) -----------------------------------------
+# A Node server on 127.0.0.1 that answers every POST …/chat/completions at once with one choice
+# (keep-alive, no work): the second handler's jobs cost an HTTP round trip on the machine, no
+# network. Started once for the whole run; its CPU is reported as "upstream".
+UPSTREAM_PID=""
+if [[ "$EXECUTOR_GROUPS" == 1 ]]; then
+  cat >"$WORK/upstream.js" <<'JS'
+const http = require("http");
+const answer = JSON.stringify({
+  id: "chatcmpl-bench", object: "chat.completion", model: "bench",
+  choices: [{ index: 0, message: { role: "assistant", content: "ok" }, finish_reason: "stop" }],
+  usage: { prompt_tokens: 5, completion_tokens: 1, total_tokens: 6 },
+});
+const server = http.createServer((req, res) => {
+  req.resume();
+  req.on("end", () => {
+    if (req.method === "POST" && req.url.endsWith("/chat/completions")) {
+      res.writeHead(200, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(answer) });
+      res.end(answer);
+    } else {
+      res.writeHead(req.url === "/ready" ? 200 : 404, { "Content-Type": "text/plain" });
+      res.end(req.url === "/ready" ? "ready" : "not found");
+    }
+  });
+});
+server.keepAliveTimeout = 60000;
+server.listen(Number(process.argv[2]), "127.0.0.1");
+JS
+  for ((attempt = 1; attempt <= 5; attempt++)); do
+    UPSTREAM_PORT=$(free_port) || die "no free port"
+    node "$WORK/upstream.js" "$UPSTREAM_PORT" >"$LOG/upstream.log" 2>&1 &
+    UPSTREAM_PID=$!
+    PIDS+=("$UPSTREAM_PID")
+    for ((i = 0; i < 100; i++)); do
+      curl -fsS --max-time 2 "http://127.0.0.1:$UPSTREAM_PORT/ready" >/dev/null 2>&1 && break 2
+      kill -0 "$UPSTREAM_PID" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$UPSTREAM_PID" 2>/dev/null || true
+    wait "$UPSTREAM_PID" 2>/dev/null || true
+    forget_pid "$UPSTREAM_PID"
+    UPSTREAM_PID=""
+  done
+  [[ -n "$UPSTREAM_PID" ]] || die "the fake upstream did not start (see $LOG/upstream.log)"
+  log "fake upstream of openai.chat on 127.0.0.1:$UPSTREAM_PORT"
+fi
+
 # ---- Switchboard -------------------------------------------------------------------------------
 # wait_log PID FILE PATTERN: until FILE contains PATTERN (60 s); fails if PID exits first.
 wait_log() {
@@ -193,10 +248,26 @@ start_api() {
   die "could not start the api (see $log)"
 }
 
-# start_switchboard NAME EXECUTORS: fresh database and Redis prefix NAME, a bench user, the
-# echo.render offer, then recon, the executors and the api. Sets CFG, SB_KEY, SB_PIDS (role:pid).
+# The second offer of EXECUTOR_GROUPS=1: openai.chat at the fake upstream (svc_handlers' default
+# profile), on the same resource as echo.render.
+CHAT_CATALOG='  - id: openai.chat
+    credits: 1
+    resource: local'
+CHAT_OFFER='  - service: bench
+    action: chat
+    handler: openai.chat
+    price: 1
+    prompt_template: "Echo {text}"
+    create_qty: 1
+    params: {model: bench}'
+
+# start_switchboard NAME EXECUTORS [gated] [groups]: fresh database and Redis prefix NAME, a bench
+# user, the echo.render offer, then recon, the executors and the api. Sets CFG, SB_KEY, SB_PIDS
+# (role:pid). "groups": the catalog has openai.chat (offer bench/chat) too, svc_handlers points it
+# at the fake upstream, executors may call loopback, and executor i gets `--handlers
+# ${EXEC_HANDLERS[i-1]}` when that is not empty.
 start_switchboard() {
-  local name=$1 executors=$2 gated=${3:-} i pid
+  local name=$1 executors=$2 gated=${3:-} groups=${4:-} i pid handlers
   psql_db postgres "CREATE DATABASE $name" >/dev/null
   CFG="$WORK/$name.yaml"
   cat >"$CFG" <<YAML
@@ -206,7 +277,16 @@ postgres: {uri: 'Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=$name'}
 redis: {uri: '$REDIS_URI', prefix: $name}
 YAML
   SB_KEY=$(new_key bench --credits 1000000000 --config "$CFG")
-  echo "$ECHO_CATALOG" >"$WORK/catalog.yaml"
+  if [[ -n "$groups" ]]; then
+    # The handlers list comes first in ECHO_CATALOG: openai.chat goes after its entry, the offer
+    # at the end.
+    awk -v h="$CHAT_CATALOG" '{ print } /^    resource: local$/ && !done { print h; done = 1 }' <<<"$ECHO_CATALOG" >"$WORK/catalog.yaml"
+    echo "$CHAT_OFFER" >>"$WORK/catalog.yaml"
+    printf 'openai:\n  base_url: http://127.0.0.1:%s/v1\n' "$UPSTREAM_PORT" >"$WORK/svc_handlers.yaml"
+    "$SWITCHBOARD" config push "$WORK/svc_handlers.yaml" --id svc_handlers --config "$CFG" >/dev/null
+  else
+    echo "$ECHO_CATALOG" >"$WORK/catalog.yaml"
+  fi
   "$SWITCHBOARD" catalog apply "$WORK/catalog.yaml" --config "$CFG" >/dev/null
   if [[ -n "$gated" ]]; then
     printf 'resource_map:\n  local: %s\n' "$GATE" >"$WORK/resources.yaml"
@@ -219,8 +299,14 @@ YAML
   SB_PIDS+=("recon:$pid")
   wait_log "$pid" "$LOG/$name-recon.log" "Recon started"
   for ((i = 1; i <= executors; i++)); do
+    handlers=()
+    [[ -n "$groups" && -n "${EXEC_HANDLERS[i - 1]:-}" ]] && handlers=(--handlers "${EXEC_HANDLERS[i - 1]}")
     # shellcheck disable=SC2086 # EXECUTOR_ARGS is a list of words on purpose
-    "$SWITCHBOARD" executor --config "$CFG" $EXECUTOR_ARGS >"$LOG/$name-executor$i.log" 2>&1 &
+    if [[ -n "$groups" ]]; then
+      Switchboard__Outbound__AllowLoopback=true "$SWITCHBOARD" executor --config "$CFG" "${handlers[@]}" $EXECUTOR_ARGS >"$LOG/$name-executor$i.log" 2>&1 &
+    else
+      "$SWITCHBOARD" executor --config "$CFG" $EXECUTOR_ARGS >"$LOG/$name-executor$i.log" 2>&1 &
+    fi
     pid=$!
     PIDS+=("$pid")
     SB_PIDS+=("executor$i:$pid")
@@ -244,12 +330,14 @@ stop_switchboard() {
   for entry in "${SB_PIDS[@]}"; do stop_process "${entry#*:}"; done
 }
 
-# submit OUTFILE TAG N: exactly N unique-body POSTs, each thread stopping after its share.
+# submit OUTFILE TAG N: exactly N unique-body POSTs, each thread stopping after its share. With
+# SPLIT=1, every second request of a thread goes to bench/chat (openai.chat) instead of bench/echo.
+SPLIT=0
 submit() {
   local out=$1 tag=$2 n=$3 k done_dir
   done_dir=$(mktemp -d "$WORK/wrk.XXXXXX")
   # -d is only a safety net: wrk ends when every thread has all its answers.
-  BENCH_KEY=$SB_KEY BENCH_TAG=$tag BENCH_REQUESTS=$n BENCH_THREADS=$THREADS BENCH_DONE_DIR=$done_dir \
+  BENCH_FAIL_EVERY=$((SPLIT == 1 ? 2 : 0)) BENCH_FAIL_PATH=/svc/bench/chat/ BENCH_KEY=$SB_KEY BENCH_TAG=$tag BENCH_REQUESTS=$n BENCH_THREADS=$THREADS BENCH_DONE_DIR=$done_dir \
     wrk "-t$THREADS" "-c$CONNECTIONS" "-d${SUBMIT_TIMEOUT}s" --latency -s bench/submit.lua "$API_URL" >"$out" 2>&1 \
     || die "wrk failed (see $out)"
   rm -rf -- "$done_dir"
@@ -277,6 +365,7 @@ cpu_snapshot() {
   for entry in "${SB_PIDS[@]}"; do echo "${entry%%:*}=$(proc_ticks "${entry#*:}")"; done
   echo "postgres=$(pg_ticks)"
   echo "redis=$(redis_ticks)"
+  [[ -z "$UPSTREAM_PID" ]] || echo "upstream=$(proc_ticks "$UPSTREAM_PID")"
   read -r busy all iowait <<<"$(machine_ticks)"
   echo "machine_busy=$busy"
   echo "machine_all=$all"
@@ -287,13 +376,15 @@ snap() { awk -F= -v k="$2" '$1 == k { print $2 }' <<<"$1"; }
 # Cluster-wide WAL counters (PostgreSQL 14+): WAL bytes and fsyncs.
 wal_stats() { psql_db postgres "SELECT wal_bytes, wal_sync FROM pg_stat_wal"; }
 
-# measure_switchboard NAME EXECUTORS ROUND [gated]: sets the R_* results of one configuration.
+# measure_switchboard NAME EXECUTORS ROUND [gated] [groups]: sets the R_* results of one
+# configuration ("groups": half the requests to openai.chat, see start_switchboard).
 measure_switchboard() {
-  local name=$1 executors=$2 round=$3 gated=${4:-}
+  local name=$1 executors=$2 round=$3 gated=${4:-} groups=${5:-}
   local out="$LOG/$name-measured.txt" t0 t_end before after row count bad first last p50 p99 wal0 wal1
   local wrk_cpu0 wrk_cpu1 entry key window stats
   wal0=$(wal_stats)
-  start_switchboard "$name" "$executors" "$gated"
+  start_switchboard "$name" "$executors" "$gated" "$groups"
+  SPLIT=$([[ -n "$groups" ]] && echo 1 || echo 0)
   submit "$LOG/$name-warmup.txt" "warm-$name" "$WARMUP_REQUESTS"
   drain "$name"
   quiet_check "$name"
@@ -312,6 +403,11 @@ measure_switchboard() {
       percentile_cont(0.99) WITHIN GROUP (ORDER BY started_at - created_at)
     FROM requests WHERE created_at >= $t0")
   IFS='|' read -r count bad first last p50 p99 <<<"$row"
+  # Per handler (the groups' configurations): each handler's completions over its own span.
+  [[ -z "$groups" ]] || psql_db "$name" "SELECT handler, COUNT(*), ROUND(COUNT(*) * 1000.0 / NULLIF(MAX(finished_at) - MIN(created_at), 0), 1)
+      FROM requests WHERE created_at >= $t0 GROUP BY handler ORDER BY handler" | sed 's/^/bench: per_handler /' >"$LOG/$name-per-handler.txt"
+  R_HANDLERS=""
+  [[ -z "$groups" ]] || R_HANDLERS=$(awk -F'|' '{ sub(/^bench: per_handler /, "", $1); printf "%s%s %d in %s/s", (NR > 1 ? ", " : ""), $1, $2, $3 }' "$LOG/$name-per-handler.txt")
   [[ "$bad" == 0 ]] || die "$bad requests of $name did not succeed (logs in $LOG)"
   [[ "$count" == "$REQUESTS" ]] || die "$name: the store holds $count requests of the measured batch, not $REQUESTS"
   # Whole-database counters (warm-up + measured batch; every backend of this database has exited,
@@ -331,7 +427,7 @@ measure_switchboard() {
   window=$(awk -v a="$t0" -v b="$t_end" 'BEGIN { print (b - a) / 1000 }')
   # CPU in % of one core over the window from the first request to the drained batch.
   R_CPU=""
-  for entry in "${SB_PIDS[@]}" postgres redis; do
+  for entry in "${SB_PIDS[@]}" postgres redis $([[ -n "$UPSTREAM_PID" && -n "$groups" ]] && echo upstream); do
     key=${entry%%:*}
     R_CPU+="$key=$(awk -v a="$(snap "$before" "$key")" -v b="$(snap "$after" "$key")" -v w="$window" -v t="$CLK_TCK" 'BEGIN { printf "%.0f", 100 * (b - a) / t / w }') "
   done
@@ -379,8 +475,12 @@ for n in $EXECUTORS; do
   CONFIGS+=("sb$n")
   [[ -z "$GATE" ]] || CONFIGS+=("sb${n}g")
 done
+[[ "$EXECUTOR_GROUPS" == 1 ]] && CONFIGS+=(g1 g2)
 [[ "$BULLMQ" == 0 ]] || CONFIGS+=(bullmq)
-declare -A ACCEPT E2E P50 P99 CPUS PGS
+((${#CONFIGS[@]} > 0)) || die "nothing to measure (EXECUTORS is empty, EXECUTOR_GROUPS=0 and BULLMQ=0)"
+declare -A ACCEPT E2E P50 P99 CPUS PGS HANDLERS
+R_HANDLERS=""
+EXEC_HANDLERS=()
 BUSY=()
 for ((r = 1; r <= RUNS; r++)); do
   ROUND_BUSY=0
@@ -388,6 +488,11 @@ for ((r = 1; r <= RUNS; r++)); do
     if [[ "$c" == bullmq ]]; then
       log "round $r/$RUNS: BullMQ, $REQUESTS jobs, concurrency $BULLMQ_CONCURRENCY"
       measure_bullmq "$r"
+    elif [[ "$c" == g1 || "$c" == g2 ]]; then
+      # g1: neither executor has --handlers; g2: one per handler.
+      if [[ "$c" == g1 ]]; then EXEC_HANDLERS=("" ""); else EXEC_HANDLERS=(echo.render openai.chat); fi
+      log "round $r/$RUNS: Switchboard, 1 api + 2 executors ($([[ $c == g1 ]] && echo "one group: no --handlers" || echo "two groups: --handlers echo.render, --handlers openai.chat")) + 1 recon, $REQUESTS requests, half echo.render, half openai.chat"
+      measure_switchboard "${c}_r$r" 2 "$r" "" groups
     else
       n=${c#sb}
       n=${n%g}
@@ -400,6 +505,8 @@ for ((r = 1; r <= RUNS; r++)); do
     P99[$c,$r]=$R_P99
     CPUS[$c,$r]=$R_CPU
     PGS[$c,$r]=$R_PG
+    HANDLERS[$c,$r]=${R_HANDLERS:-}
+    R_HANDLERS=""
     log "round $r/$RUNS $c: accepted $(fmt "$R_ACCEPT")/s, e2e $(fmt "$R_E2E")/s, queued→running p50 $(fmt "$R_P50" 1) ms p99 $(fmt "$R_P99" 1) ms; CPU % of a core: $R_CPU${R_PG:+; $R_PG}"
   done
   BUSY+=("$ROUND_BUSY")
@@ -410,6 +517,8 @@ label() {
   case $1 in
     bullmq) echo "BullMQ $(node -e 'console.log(require(process.argv[1] + "/node_modules/bullmq/package.json").version)' "$ROOT/bench/out/node" 2>/dev/null), concurrency $BULLMQ_CONCURRENCY" ;;
     sb1) echo "Switchboard 1 api + 1 executor" ;;
+    g1) echo "Switchboard 1 api + 2 executors, one group (no --handlers); ½ echo.render, ½ openai.chat" ;;
+    g2) echo "Switchboard 1 api + 2 executors, two groups (--handlers echo.render, --handlers openai.chat); ½ each" ;;
     sb*g) echo "$(label "${1%g}"), resource gated by $GATE" ;;
     *) echo "Switchboard 1 api + ${1#sb} executors" ;;
   esac
@@ -426,15 +535,21 @@ med_cpu() {
 }
 
 # What a configuration's e2e is compared with in the same round: a gated one with itself ungated
-# (the gate's cost), the others with BullMQ.
-baseline() { [[ $1 == sb*g ]] && echo "${1%g}" || echo bullmq; }
+# (the gate's cost), two groups with one group (routing's cost), the others with BullMQ.
+baseline() {
+  case $1 in
+    sb*g) echo "${1%g}" ;;
+    g2) echo g1 ;;
+    *) echo bullmq ;;
+  esac
+}
 base_ratio() { # base_ratio CONFIG ROUND
   local b
   b=${E2E[$(baseline "$1"),$2]:-}
   [[ -n "$b" ]] && ratio "${E2E[$1,$2]}" "$b" || echo "–"
 }
 
-TABLE="| configuration | accepted req/s | end-to-end completed req/s | queued→running p50 ms | queued→running p99 ms | e2e ÷ baseline (BullMQ; gated: the same configuration ungated) |
+TABLE="| configuration | accepted req/s | end-to-end completed req/s | queued→running p50 ms | queued→running p99 ms | e2e ÷ baseline (BullMQ; gated: the same configuration ungated; two groups: one group) |
 |---|---:|---:|---:|---:|---:|"
 for c in "${CONFIGS[@]}"; do
   rs=()
@@ -452,7 +567,7 @@ for ((r = 1; r <= RUNS; r++)); do
   done
 done
 
-CPU_TABLE="| configuration | api | executor(s) | recon | PostgreSQL | Redis | node (BullMQ) | wrk | whole machine (of 2 cores) | iowait |
+CPU_TABLE="| configuration | api | executor(s) | recon | PostgreSQL | Redis | node (BullMQ; groups: the fake upstream) | wrk | whole machine (of 2 cores) | iowait |
 |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for c in "${CONFIGS[@]}"; do
   if [[ "$c" == bullmq ]]; then
@@ -460,15 +575,18 @@ for c in "${CONFIGS[@]}"; do
 | $c | | | | | $(fmt "$(med_cpu "$c" redis)")% | $(fmt "$(med_cpu "$c" node)")% | | | |"
   else
     ex=""
-    for ((i = 1; i <= ${c#sb}; i++)); do ex+="${ex:+ + }$(fmt "$(med_cpu "$c" "executor$i")")%"; done
+    n=${c#sb}
+    n=${n%g}
+    [[ $c == g? ]] && n=2
+    for ((i = 1; i <= n; i++)); do ex+="${ex:+ + }$(fmt "$(med_cpu "$c" "executor$i")")%"; done
     CPU_TABLE+="
-| $c | $(fmt "$(med_cpu "$c" api)")% | $ex | $(fmt "$(med_cpu "$c" recon)")% | $(fmt "$(med_cpu "$c" postgres)")% | $(fmt "$(med_cpu "$c" redis)")% | | $(fmt "$(med_cpu "$c" wrk)")% | $(fmt "$(med_cpu "$c" machine)")% | $(fmt "$(med_cpu "$c" iowait)")% |"
+| $c | $(fmt "$(med_cpu "$c" api)")% | $ex | $(fmt "$(med_cpu "$c" recon)")% | $(fmt "$(med_cpu "$c" postgres)")% | $(fmt "$(med_cpu "$c" redis)")% | $([[ $c == g? ]] && echo "$(fmt "$(med_cpu "$c" upstream)")%") | $(fmt "$(med_cpu "$c" wrk)")% | $(fmt "$(med_cpu "$c" machine)")% | $(fmt "$(med_cpu "$c" iowait)")% |"
   fi
 done
 
 REPORT="$OUT/dist-results-$STAMP.md"
 {
-  echo "Run $STAMP: \`bench/run-distributed.sh\` with RUNS=$RUNS REQUESTS=$REQUESTS WARMUP_REQUESTS=$WARMUP_REQUESTS THREADS=$THREADS CONNECTIONS=$CONNECTIONS EXECUTORS='$EXECUTORS' EXECUTOR_ARGS='$EXECUTOR_ARGS' BULLMQ_CONCURRENCY=$BULLMQ_CONCURRENCY PG_SETTINGS='$PG_SETTINGS'"
+  echo "Run $STAMP: \`bench/run-distributed.sh\` with RUNS=$RUNS REQUESTS=$REQUESTS WARMUP_REQUESTS=$WARMUP_REQUESTS THREADS=$THREADS CONNECTIONS=$CONNECTIONS EXECUTORS='$EXECUTORS' EXECUTOR_GROUPS=$EXECUTOR_GROUPS EXECUTOR_ARGS='$EXECUTOR_ARGS' BULLMQ_CONCURRENCY=$BULLMQ_CONCURRENCY PG_SETTINGS='$PG_SETTINGS'"
   echo
   echo "Machine: $MACHINE"
   echo
@@ -483,6 +601,14 @@ REPORT="$OUT/dist-results-$STAMP.md"
   echo "Every round (other processes' CPU before the rounds, worst: ${BUSY[*]/%/%}):"
   echo
   echo "$ROUNDS"
+  if [[ "$EXECUTOR_GROUPS" == 1 ]]; then
+    echo
+    echo "Per handler (g1, g2): requests completed ÷ (its last finished_at − its first created_at):"
+    echo
+    for ((r = 1; r <= RUNS; r++)); do
+      for c in g1 g2; do echo "- round $r $c: ${HANDLERS[$c,$r]}"; done
+    done
+  fi
 } >"$REPORT"
 cp "$REPORT" "$OUT/dist-latest.md"
 
