@@ -91,14 +91,9 @@ internal sealed class RedisDispatcher : IAsyncDisposable
         }
         var database = _redis.GetDatabase();
         // The chunks are pipelined: all are sent before the first reply is awaited. One handler's
-        // messages per call (its stream and delayed set are the script's keys); a batch of one
-        // handler, the common case, is grouped without a copy.
+        // messages per call (its stream and delayed set are the script's keys).
         var calls = new List<(Task Call, int Count)>();
-        var first = messages[0].Handler;
-        IEnumerable<IGrouping<string, Outgoing>> byHandler = messages.TrueForAll(m => m.Handler == first)
-            ? [new SingleHandler(first, messages)]
-            : messages.GroupBy(m => m.Handler, StringComparer.Ordinal);
-        foreach (var group in byHandler)
+        foreach (var group in messages.GroupBy(m => m.Handler, StringComparer.Ordinal))
         {
             RedisKey[] keys = [_keys.Stream(group.Key), _keys.Delayed(group.Key), _keys.Held, _keys.Handlers];
             foreach (var chunk in group.Chunk(ChunkSize))
@@ -160,13 +155,4 @@ internal sealed class RedisDispatcher : IAsyncDisposable
     }
 
     private readonly record struct Outgoing(string Text, string Handler, long DelayMs, string? Member, TaskCompletionSource? Flushed);
-
-    private sealed class SingleHandler(string key, List<Outgoing> messages) : IGrouping<string, Outgoing>
-    {
-        public string Key => key;
-
-        public IEnumerator<Outgoing> GetEnumerator() => messages.GetEnumerator();
-
-        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
-    }
 }

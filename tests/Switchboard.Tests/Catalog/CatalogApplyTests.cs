@@ -6,12 +6,7 @@ public abstract class CatalogApplyTests(StoreKind kind) : AppTests
 {
     protected override Task<TestApp> StartAsync() => TestApp.StartAsync(kind);
 
-    private async Task<(int Exit, string Out, string Err)> Apply(string yaml)
-    {
-        var file = Path.Combine(App.Store.Path, $"c-{Guid.NewGuid():N}.yaml");
-        await File.WriteAllTextAsync(file, yaml);
-        return await App.CliAsync("catalog", "apply", file);
-    }
+    private Task<(int Exit, string Out, string Err)> Apply(string yaml) => App.TryApplyCatalogAsync(yaml);
 
     [Fact]
     public async Task TheExampleCatalogApplies()

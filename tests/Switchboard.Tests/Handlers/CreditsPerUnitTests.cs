@@ -23,9 +23,7 @@ public sealed class CreditsPerUnitTests : AppTests
 
     private async Task<(int Exit, string Err)> Apply(string yaml)
     {
-        var file = Path.Combine(App.Store.Path, $"catalog-{Guid.NewGuid():N}.yaml");
-        await File.WriteAllTextAsync(file, yaml);
-        var (exit, _, error) = await App.CliAsync("catalog", "apply", file);
+        var (exit, _, error) = await App.TryApplyCatalogAsync(yaml);
         return (exit, error);
     }
 

@@ -87,6 +87,14 @@ public sealed class TestApp : IAsyncDisposable
     /// <summary>Applies a catalog with <c>catalog apply</c>; a running server sees it at <see cref="Refresh"/> or its next poll.</summary>
     public Task ApplyCatalogAsync(string yaml) => Cli.ApplyCatalog(Store, yaml);
 
+    /// <summary>Runs <c>catalog apply</c> on <paramref name="yaml"/> written to a file, and returns how it ended (for catalogs a test expects refused).</summary>
+    public async Task<(int Exit, string Out, string Err)> TryApplyCatalogAsync(string yaml)
+    {
+        var file = System.IO.Path.Combine(Store.Path, $"c-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(file, yaml);
+        return await CliAsync("catalog", "apply", file);
+    }
+
     /// <summary>Pushes and activates a version of an app config with <c>config push</c>.</summary>
     public Task PushConfigAsync(string id, string yaml) => Cli.PushConfig(Store, id, yaml);
 
