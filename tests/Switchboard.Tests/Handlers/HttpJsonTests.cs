@@ -2,6 +2,8 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 
+using static Switchboard.Tests.Infrastructure.RequestAsserts;
+
 namespace Switchboard.Tests.Handlers;
 
 /// <summary>
@@ -97,19 +99,7 @@ public sealed class HttpJsonTests : AppTests
 
     private static string Message(JsonObject request) => request["error"]!["message"]!.GetValue<string>();
 
-    private static void AssertFailed(JsonObject done, string code, int attempts)
-    {
-        Assert.Equal("failed", Status(done));
-        Assert.Equal(code, done["error"]?["code"]?.GetValue<string>());
-        Assert.Equal(attempts, done["attempts"]!.GetValue<int>());
-    }
-
-    private void AssertRefunded(string id)
-    {
-        Assert.Equal(Credits, _alice.Balance);
-        Assert.Equal(1, Ledger.Count(App.Store, "refund", id));
-        Ledger.AssertBalanced(App.Store);
-    }
+    private void AssertRefunded(string id) => RequestAsserts.AssertRefunded(App, _alice, Credits, id);
 
     [Fact]
     public async Task NestedResultsAndUsageAreReadAndTheInputArrivesAsTheExactJsonStringInTheBodyOnly()

@@ -3,6 +3,8 @@ using System.Net.Sockets;
 using Switchboard.Handlers;
 using Switchboard.Outbound;
 
+using static Switchboard.Tests.Infrastructure.RequestAsserts;
+
 namespace Switchboard.Tests.Handlers;
 
 /// <summary>
@@ -110,19 +112,7 @@ public sealed class OpenAiChatTests : AppTests
     private static List<string> Results(JsonObject request) => [.. request["results"]!.AsArray().Select(r => r!.GetValue<string>())];
 
     /// <summary>The request ended failed with <paramref name="code"/> after <paramref name="attempts"/> attempts.</summary>
-    private static void AssertFailed(JsonObject done, string code, int attempts)
-    {
-        Assert.Equal("failed", Status(done));
-        Assert.Equal(code, ErrorCode(done));
-        Assert.Equal(attempts, done["attempts"]!.GetValue<int>());
-    }
-
-    private void AssertRefunded(string id)
-    {
-        Assert.Equal(Credits, _alice.Balance);
-        Assert.Equal(1, Ledger.Count(App.Store, "refund", id));
-        Ledger.AssertBalanced(App.Store);
-    }
+    private void AssertRefunded(string id) => RequestAsserts.AssertRefunded(App, _alice, Credits, id);
 
     [Fact]
     public async Task ASuccessfulCallReturnsTheChoicesAndSendsModelPromptParamsAndKey()
