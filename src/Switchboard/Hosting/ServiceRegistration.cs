@@ -5,6 +5,7 @@ using Switchboard.Deals;
 using Switchboard.Execution;
 using Switchboard.Handlers;
 using Switchboard.Lifecycle;
+using Switchboard.Live;
 using Switchboard.Outbound;
 using Switchboard.Queue;
 using Switchboard.Recon;
@@ -42,6 +43,8 @@ public static class ServiceRegistration
         services.AddLifecycle();
         services.AddDealSteps();
         services.AddSingleton<ITransitionObserver, CancelledJobStopper>();
+        // Every committed change pushed to this process's followers (and, distributed, to every api process's).
+        services.AddChangeFeed();
         if (bootstrap.RedisUri is null)
         {
             // serve --handlers: the other handlers' jobs wait (there is no second process to run them).

@@ -1,0 +1,22 @@
+namespace Switchboard.Live;
+
+/// <summary>What kind of change a <see cref="RequestChange"/> announces.</summary>
+public enum ChangeKind
+{
+    /// <summary>The request's row (or, for a deal, one of its steps) changed status: read it again.</summary>
+    Status,
+
+    /// <summary>The running attempt stored new progress on the row: read it again.</summary>
+    Progress,
+
+    /// <summary>A piece of output the running handler streamed (<see cref="RequestChange.Text"/>); never stored, best-effort.</summary>
+    Partial,
+}
+
+/// <summary>
+/// One change of one request, as the change feed carries it between processes and the
+/// <see cref="ChangeHub"/> hands it to the channels following the request. A status or progress
+/// change carries no data: its followers read the committed row, so a change they coalesce or
+/// miss is never a stale answer. A deal's step also announces a change of its deal.
+/// </summary>
+public readonly record struct RequestChange(string RequestId, ChangeKind Kind, string? Text = null);
