@@ -42,6 +42,8 @@ deploy_checks || setup_failed "pass the promtool and amtool checks of deploy/ (s
 # openapi-typescript, tsc and openapi-fetch, pinned by tests/openapi-client/package-lock.json.
 ensure_node || setup_failed "install node and npm"
 (cd tests/openapi-client && npm ci --no-audit --no-fund) || setup_failed "install tests/openapi-client (npm ci)"
+# standardwebhooks (verifies webhook signatures) and eventsource (follows event streams), pinned by tests/node-clients/package-lock.json.
+(cd tests/node-clients && npm ci --no-audit --no-fund) || setup_failed "install tests/node-clients (npm ci)"
 start_postgres "$services" -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
   || setup_failed "start PostgreSQL"
 start_redis "$services" || setup_failed "start redis-server"
