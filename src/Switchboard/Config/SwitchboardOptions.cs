@@ -63,14 +63,6 @@ public sealed class SwitchboardOptions
     /// <summary>How often the store's change counters are read (catalog and key edits from other processes).</summary>
     public TimeSpan StorePollInterval { get; set; } = TimeSpan.FromMilliseconds(500);
 
-    /// <summary>How often a live status WebSocket (<c>/svc/request/{id}/ws</c>) reads its request for changes.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00", ErrorMessage = "Switchboard:LiveStatusPollInterval must be between 10 ms and 1 minute")]
-    public TimeSpan LiveStatusPollInterval { get; set; } = TimeSpan.FromMilliseconds(250);
-
-    /// <summary>Request ids one live status poll reads per query (an <c>IN</c> list); more watched requests take more queries.</summary>
-    [Range(1, 1000, ErrorMessage = "Switchboard:LiveStatusBatch must be between 1 and 1000")]
-    public int LiveStatusBatch { get; set; } = 500;
-
     /// <summary>How often an open live channel re-checks its API key while nothing changes (it also checks before every push).</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00", ErrorMessage = "Switchboard:LiveKeyCheckInterval must be between 100 ms and 1 minute")]
     public TimeSpan LiveKeyCheckInterval { get; set; } = TimeSpan.FromSeconds(2);

@@ -119,6 +119,10 @@ public sealed class InFlightJobs(IOptions<SwitchboardOptions> options)
         }
     }
 
+    /// <summary>The job of <paramref name="requestId"/> running in this process, if any (a dictionary lookup).</summary>
+    public bool TryGet(string requestId, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out InFlightJob? job) =>
+        _jobs.TryGetValue(requestId, out job);
+
     public void Cancel(string requestId)
     {
         if (_jobs.TryGetValue(requestId, out var job))

@@ -44,7 +44,7 @@ public static class ServiceRegistration
         services.AddDealSteps();
         services.AddSingleton<ITransitionObserver, CancelledJobStopper>();
         // Every committed change pushed to this process's followers (and, distributed, to every api process's).
-        services.AddChangeFeed();
+        services.AddChangeFeed(bootstrap);
         if (bootstrap.RedisUri is null)
         {
             // serve --handlers: the other handlers' jobs wait (there is no second process to run them).
@@ -91,6 +91,8 @@ public static class ServiceRegistration
         services.AddHostedService(sp => sp.GetRequiredService<ResourceWaker>());
         services.AddHostedService<ExecutorService>();
         services.AddHostedService<LeaseRenewer>();
+        // A cancel committed by another process stops the job here at once (the change feed).
+        services.AddHostedService<FeedCancelFollower>();
         if (bootstrap.RedisUri is not null)
         {
             services.AddExecutorHeartbeat();

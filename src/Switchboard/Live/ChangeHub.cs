@@ -56,6 +56,20 @@ public sealed class ChangeHub
     }
 
     /// <summary>
+    /// A change the feed brought from another process, after it was delivered to this
+    /// process's followers. The executor's cancel follower listens here: a change committed in
+    /// this process reaches it through the lifecycle's own observers instead.
+    /// </summary>
+    public event Action<RequestChange>? Arrived;
+
+    /// <summary>A change from another process: delivered to the followers, then to <see cref="Arrived"/>. Never blocks.</summary>
+    public void Arrive(in RequestChange change)
+    {
+        Deliver(change);
+        Arrived?.Invoke(change);
+    }
+
+    /// <summary>
     /// Every follower reads its request again: after the feed may have missed changes (its
     /// connection to Redis or PostgreSQL was lost and is back).
     /// </summary>

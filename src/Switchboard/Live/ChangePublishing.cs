@@ -1,4 +1,6 @@
+using Switchboard.Config;
 using Switchboard.Lifecycle;
+using Switchboard.Storage;
 
 namespace Switchboard.Live;
 
@@ -40,12 +42,35 @@ public sealed class StatusChangePublisher(IChangePublisher publisher) : ITransit
 
 public static class LiveFeedRegistration
 {
-    /// <summary>The change feed (every role: every role commits changes) and this process's hub of followers.</summary>
-    public static IServiceCollection AddChangeFeed(this IServiceCollection services)
+    /// <summary>
+    /// The change feed (every role: every role commits changes) and this process's hub of
+    /// followers: Redis pub/sub with <c>redis.uri</c>, else PostgreSQL NOTIFY on a PostgreSQL
+    /// store (several processes may share it), else the one process's hub.
+    /// </summary>
+    public static IServiceCollection AddChangeFeed(this IServiceCollection services, BootstrapConfig bootstrap)
     {
         services.AddSingleton<ChangeHub>();
-        services.AddSingleton<IChangePublisher, LocalChangePublisher>();
+        if (bootstrap.RedisUri is not null)
+        {
+            AddDistributed<RedisChangeFeed>(services);
+        }
+        else if (bootstrap.Source == StoreKind.Postgres)
+        {
+            AddDistributed<PostgresChangeFeed>(services);
+        }
+        else
+        {
+            services.AddSingleton<IChangePublisher, LocalChangePublisher>();
+        }
         services.AddSingleton<ITransitionObserver, StatusChangePublisher>();
         return services;
+    }
+
+    private static void AddDistributed<TFeed>(IServiceCollection services)
+        where TFeed : DistributedChangeFeed
+    {
+        services.AddSingleton<TFeed>();
+        services.AddSingleton<IChangePublisher>(sp => sp.GetRequiredService<TFeed>());
+        services.AddHostedService(sp => sp.GetRequiredService<TFeed>());
     }
 }

@@ -19,4 +19,12 @@ public enum ChangeKind
 /// change carries no data: its followers read the committed row, so a change they coalesce or
 /// miss is never a stale answer. A deal's step also announces a change of its deal.
 /// </summary>
-public readonly record struct RequestChange(string RequestId, ChangeKind Kind, string? Text = null);
+public readonly record struct RequestChange(string RequestId, ChangeKind Kind, string? Text = null)
+{
+    /// <summary>
+    /// Longest piece of partial output one change carries, in characters: a handler's longer
+    /// piece is sent as several changes (<c>Execution/HandlerHost</c>). Bounded so that a change
+    /// always fits one PostgreSQL notification (8,000 bytes), whatever its characters escape to.
+    /// </summary>
+    public const int MaxPartialChars = 1024;
+}

@@ -29,10 +29,21 @@ public static class SwitchboardMetrics
 
     public static readonly Counter LiveChannelsRefused = NewCounter("switchboard_live_channels_refused_total", "Live channels refused with 429 because a per-user or per-process cap was reached.");
 
-    /// <summary>Batched change-marker queries of the live status poller (one per batch of watched requests per tick).</summary>
-    public static readonly Counter LiveStatusStoreReads = NewCounter("switchboard_live_status_store_reads_total", "Store queries made by the live status poller to find changed requests.");
+    // ---- change feed (every role) ---------------------------------------------------------------
 
-    public static readonly Counter LiveStatusTicks = NewCounter("switchboard_live_status_ticks_total", "Live status poller rounds that had requests to watch.");
+    /// <summary>Changes this process sent to the other processes (Redis pub/sub or PostgreSQL NOTIFY; not counted in the embedded mode).</summary>
+    public static readonly Counter ChangesPublished = NewCounter("switchboard_changes_published_total", "Request changes this process sent through the distributed change feed.");
+
+    /// <summary>Changes that could not be sent: the send queue was full or the transport failed. Followers elsewhere see the row at its next change.</summary>
+    public static readonly Counter ChangesDropped = NewCounter("switchboard_changes_dropped_total", "Request changes the distributed change feed could not send.");
+
+    public static readonly Counter ChangesReceived = NewCounter("switchboard_changes_received_total", "Request changes of other processes received through the distributed change feed.");
+
+    /// <summary>Times the feed's subscription came back after it was lost (each wakes every follower of this process).</summary>
+    public static readonly Counter ChangeFeedReconnects = NewCounter("switchboard_change_feed_reconnects_total", "Times the change feed's subscription was restored after a loss.");
+
+    /// <summary>Progress writes of running jobs (throttled: at most one per job per interval).</summary>
+    public static readonly Counter ProgressWrites = NewCounter("switchboard_progress_writes_total", "Progress values written to running requests' rows.");
 
     // ---- executor ------------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Switchboard.Errors;
 using Switchboard.Config;
 using Switchboard.Lifecycle;
+using Switchboard.Live;
 using Switchboard.Storage;
 using Switchboard.Users;
 
@@ -13,11 +14,12 @@ namespace Switchboard.Requests;
 /// <summary>
 /// Live status, <c>GET /svc/request/{id}/ws</c>: a WebSocket that sends the request object (as
 /// <c>GET /svc/request/{id}/</c> shows it, without the queue estimate, which moves on its own) at
-/// once and again at each change, then closes normally once the request has finished. The
-/// process's <see cref="LiveStatusPoller"/> reads the change markers of every watched request in
-/// batches and wakes a socket only when its request changed; the socket then reads its request
-/// (a primary-key read; a deal's steps with it). Changes made by any process of a deployment
-/// show, and nothing new has to be kept or published. Each socket holds a lease of
+/// once and again at each change (its status, a deal's step, stored progress), then closes
+/// normally once the request has finished. The socket follows its request on the process's
+/// <see cref="ChangeHub"/>, which the change feed fills with the changes committed by any process
+/// of the deployment: it reads its request (a primary-key read; a deal's steps with it) only when
+/// a change of it arrives, so an idle socket costs no store read. Partial output is not sent here
+/// (the event stream carries it). Each socket holds a lease of
 /// <see cref="LiveChannels"/> (429 before the upgrade when a cap is reached), and re-checks its
 /// API key before every push and every <see cref="SwitchboardOptions.LiveKeyCheckInterval"/>:
 /// a revoked key (or a user who is gone) gets close code 1008 and nothing more.
@@ -30,8 +32,11 @@ public static class LiveStatusSocket
     /// <summary>After its close frame, how long the server waits for the client's before it drops the connection.</summary>
     private static readonly TimeSpan CloseWait = TimeSpan.FromSeconds(5);
 
+    /// <summary>After a read the store refused, how long until the socket reads again.</summary>
+    private static readonly TimeSpan StoreRetry = TimeSpan.FromMilliseconds(500);
+
     public static async Task<IResult> Handle(
-        string id, HttpContext http, Store store, LiveChannels channels, LiveStatusPoller poller, ApiKeyCache keys,
+        string id, HttpContext http, Store store, LiveChannels channels, ChangeHub hub, ApiKeyCache keys,
         IOptions<SwitchboardOptions> options, IHostApplicationLifetime lifetime, ILoggerFactory logs)
     {
         if (!RequestEndpoints.IsRequestId(id))
@@ -57,7 +62,7 @@ public static class LiveStatusSocket
         var key = http.PresentedApiKey();
         using var socket = await http.WebSockets.AcceptWebSocketAsync();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, lifetime.ApplicationStopping);
-        using var watch = poller.Start(id);
+        using var changes = hub.Subscribe(id);
         // Not cancellable: a cancelled receive aborts the socket, and the server's own close must still go out.
         var clientClosed = WaitForClose(socket);
         var (status, json) = first;
@@ -67,7 +72,9 @@ public static class LiveStatusSocket
         {
             await Send(socket, json, stop.Token);
             // One pending wait of each kind, renewed only once it completed.
-            var wake = watch.WaitAsync(stop.Token);
+            // Read once more at once: a change committed between the first read and the
+            // subscription would not wake the socket.
+            var wake = Task.CompletedTask;
             var keyCheck = Task.Delay(options.Value.LiveKeyCheckInterval, stop.Token);
             while (!Finished.Contains(status))
             {
@@ -92,24 +99,28 @@ public static class LiveStatusSocket
                     keyCheck = Task.Delay(options.Value.LiveKeyCheckInterval, stop.Token);
                     continue;
                 }
-                wake = watch.WaitAsync(stop.Token);
+                // Any number of changes that waited meanwhile: one read covers them all.
+                while (changes.TryRead(out _))
+                {
+                }
                 (string Status, string Json)? now;
                 try
                 {
-                    now = watch.StoreError is { } error ? throw error : Read(store, id, userId);
+                    now = Read(store, id, userId);
                 }
                 catch (DbException ex)
                 {
-                    // The store is down for a moment: the socket stays open and is woken again
-                    // once the store answers. Logged once per outage, not at every tick.
+                    // The store is down for a moment: the socket stays open and reads again after
+                    // StoreRetry (the change it missed is not sent again). Logged once per outage.
                     if (!storeDown)
                     {
                         logger.LogWarning(ex, "Live status of request {RequestId}: the store could not be read", id);
                     }
                     storeDown = true;
-                    watch.Retry();
+                    wake = Task.Delay(StoreRetry, stop.Token);
                     continue;
                 }
+                wake = NextChange(changes, stop.Token);
                 storeDown = false;
                 if (now is not { } read)
                 {
@@ -168,6 +179,14 @@ public static class LiveStatusSocket
         }
         var json = request.Kind == "deal" ? Deals.DealView.ToJson(connection, request) : request.ToJson();
         return (request.Status, json.ToJsonString());
+    }
+
+    /// <summary>The next change of the request that the socket shows: status or progress (partial output is the event stream's).</summary>
+    private static async Task NextChange(ChangeSubscription changes, CancellationToken cancel)
+    {
+        while ((await changes.ReadAsync(cancel)).Kind == ChangeKind.Partial)
+        {
+        }
     }
 
     private static Task Send(WebSocket socket, string json, CancellationToken cancel) =>

@@ -170,34 +170,6 @@ public abstract class LiveChannelTests(StoreKind kind) : AppTests
         }
         await WaitForOpenChannels(3);
     }
-
-    [Fact]
-    public async Task ThePollerReadsTheStoreOncePerBatchOfRequestsNotOncePerSocket()
-    {
-        const int requests = 25, batch = 10, queriesPerTick = 3; // ceil(25 / 10)
-        await Start("--Switchboard:LiveChannelsPerUser=100", $"--Switchboard:LiveStatusBatch={batch}", "--Switchboard:LiveStatusPollInterval=00:00:00.100");
-        // No socket, no reads.
-        Assert.Equal(0, await Metric("switchboard_live_status_store_reads_total"));
-        for (var n = 0; n < requests; n++)
-        {
-            var id = await Submit(n % 2 == 0 ? _alice : _bob, n);
-            // Two sockets on some requests: they share their request's marker.
-            await Connect(id, n % 2 == 0 ? _alice : _bob);
-            if (n < 5)
-            {
-                await Connect(id, n % 2 == 0 ? _alice : _bob);
-            }
-        }
-        await WaitForOpenChannels(requests + 5);
-
-        string[] counters = ["switchboard_live_status_ticks_total", "switchboard_live_status_store_reads_total"];
-        var before = await Metrics(counters);
-        var after = await Wait.For(() => Metrics(counters), now => now[0] >= before[0] + 10, Timeout, "the poller to tick 10 times");
-        var (moreTicks, moreReads) = (after[0] - before[0], after[1] - before[1]);
-
-        // A scrape may fall inside a tick (counted, its queries not all yet): one tick's queries at most.
-        Assert.InRange(moreReads, queriesPerTick * (moreTicks - 1), queriesPerTick * (moreTicks + 1));
-    }
 }
 
 public sealed class LiveChannelsOnSqlite() : LiveChannelTests(StoreKind.Sqlite);
@@ -233,8 +205,6 @@ public sealed class LiveChannelRegistryTests
     [Theory]
     [InlineData(nameof(Switchboard.Config.SwitchboardOptions.LiveChannelsPerUser), 0)]
     [InlineData(nameof(Switchboard.Config.SwitchboardOptions.LiveChannelsPerProcess), 0)]
-    [InlineData(nameof(Switchboard.Config.SwitchboardOptions.LiveStatusBatch), 0)]
-    [InlineData(nameof(Switchboard.Config.SwitchboardOptions.LiveStatusBatch), 1001)]
     public void OutOfRangeLimitsAreRefusedAtStart(string property, int value)
     {
         var options = new Switchboard.Config.SwitchboardOptions();
