@@ -2,6 +2,7 @@ using System.Text.RegularExpressions;
 using Switchboard.Handlers;
 using Switchboard.Lifecycle;
 using Switchboard.Blobs;
+using Switchboard.Live;
 
 namespace Switchboard.Execution;
 
@@ -13,10 +14,13 @@ namespace Switchboard.Execution;
 /// permanent <c>invalid_input</c>, whether or not that blob exists.
 /// </summary>
 /// <remarks>
-/// Progress and partial output go to the debug log for now: the notifications issue delivers
-/// them to clients, and attaches here.
+/// Progress is stored on the running row, throttled (<see cref="JobProgress"/>), and announced on
+/// the change feed. Partial output is never stored: each piece goes to the feed as
+/// <see cref="ChangeKind.Partial"/> changes of at most <see cref="RequestChange.MaxPartialChars"/>
+/// characters (a longer piece is sent as several), for the followers of the request (and of a
+/// step's deal).
 /// </remarks>
-public sealed partial class HandlerHost(Store store, ClaimedJob job, ILogger logger) : IHandlerHost
+public sealed partial class HandlerHost(Store store, ClaimedJob job, JobProgress progress, IChangePublisher publisher) : IHandlerHost
 {
     /// <summary>The request error of an input a handler asked for that this request may not read.</summary>
     public const string InvalidInputCode = "invalid_input";
@@ -37,11 +41,26 @@ public sealed partial class HandlerHost(Store store, ClaimedJob job, ILogger log
             : throw HandlerException.Permanent(InvalidInputCode, "the input names a binary result this request cannot read (not an earlier step's, or expired)");
     }
 
-    // HandlerContext logs each report at debug level already; nothing is delivered yet.
-    public void ReportProgress(string requestId, double fraction, string? message)
-    {
-    }
+    // HandlerContext clamps the fraction and logs each report at debug level.
+    public void ReportProgress(string requestId, double fraction, string? message) => progress.Report(fraction, message);
 
-    public void ReportPartial(string requestId, string text) =>
-        logger.LogDebug("Partial output: {Characters} characters", text.Length);
+    public void ReportPartial(string requestId, string text)
+    {
+        for (var start = 0; start < text.Length;)
+        {
+            var length = Math.Min(RequestChange.MaxPartialChars, text.Length - start);
+            // Not between the halves of a surrogate pair.
+            if (start + length < text.Length && char.IsHighSurrogate(text[start + length - 1]))
+            {
+                length--;
+            }
+            var piece = text.Substring(start, length);
+            publisher.Publish(new RequestChange(job.RequestId, ChangeKind.Partial, piece));
+            if (job.Parent is { } deal)
+            {
+                publisher.Publish(new RequestChange(deal, ChangeKind.Partial, piece));
+            }
+            start += length;
+        }
+    }
 }

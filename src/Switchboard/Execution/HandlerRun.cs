@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Switchboard.Config;
 using Switchboard.Handlers;
 using Switchboard.Lifecycle;
+using Switchboard.Live;
 using Switchboard.Observability;
 using Switchboard.Resources;
 using Switchboard.Usage;
@@ -18,15 +19,18 @@ public sealed record RunEnd(HandlerContext Context, Exception? Failure, bool Shu
 /// its resource slot and records the attempt's usage and metrics, whatever the outcome.
 /// </summary>
 /// <param name="logger">The JobRunner's: handlers log under the category operators filter on.</param>
-public sealed class HandlerRun(Store store, AppConfigs configs, ResourceNeeds needs, ResourceSlots slots, UsageRecorder usage, UsageMetrics metrics, ILogger<JobRunner> logger)
+public sealed class HandlerRun(
+    Store store, AppConfigs configs, ResourceNeeds needs, ResourceSlots slots, UsageRecorder usage, UsageMetrics metrics,
+    RequestLifecycle lifecycle, IChangePublisher publisher, ExecutorIdentity identity, ILogger<JobRunner> logger)
 {
     public async Task<RunEnd> RunAsync(ClaimedJob job, ReadyJob ready, InFlightJob tracked, CancellationToken abort)
     {
         var input = ready.Input;
         var parameters = JsonNode.Parse(job.ParamsJson) as JsonObject ?? [];
+        var progress = new JobProgress(lifecycle, publisher, job, identity.Owner, logger);
         var context = new HandlerContext(
             job.RequestId, job.Attempt, input?.Prompt ?? job.Prompt, parameters, job.CreateQty, logger, configs.Handlers.For(job.Handler), input?.Input,
-            configs.Api.MaxUpstreamBytes, new HandlerHost(store, job, logger));
+            configs.Api.MaxUpstreamBytes, new HandlerHost(store, job, progress, publisher));
         var timeout = TimeSpan.FromSeconds(ReadTimeout(parameters, configs.Api.JobTimeoutSeconds));
         using var timeoutCts = new CancellationTokenSource(timeout);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(abort, tracked.Abort.Token, timeoutCts.Token);
@@ -45,6 +49,8 @@ public sealed class HandlerRun(Store store, AppConfigs configs, ResourceNeeds ne
         finally
         {
             var ran = TimeSpan.FromMilliseconds(Environment.TickCount64 - started);
+            // The last report is on the row before the outcome (which keeps it): one write at most.
+            await progress.FlushAsync();
             SwitchboardMetrics.JobDuration.WithLabels(job.Handler).Observe(ran.TotalSeconds);
             // The slot stands for a call to the external API: it is free once the handler
             // returns, before the outcome is written.

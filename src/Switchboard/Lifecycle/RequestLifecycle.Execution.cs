@@ -20,7 +20,7 @@ public sealed partial class RequestLifecycle
     // partial index's predicate, so these statements can only use the id index.
     public const string ClaimSql = """
         UPDATE requests SET status = 'running', owner = @owner, attempts = attempts + 1, lease_until = @lease,
-            not_before = NULL, started_at = COALESCE(started_at, @now), updated_at = @now
+            not_before = NULL, progress = NULL, started_at = COALESCE(started_at, @now), updated_at = @now
         WHERE id = @id AND run = @run AND status = @queued AND (not_before IS NULL OR not_before <= @now)
         RETURNING attempts, max_attempts, user_id, handler, prompt, params, create_qty, price, parent, step, pipeline
         """;
@@ -75,7 +75,7 @@ public sealed partial class RequestLifecycle
 
     public const string ClaimManySql = """
         UPDATE requests r SET status = 'running', owner = m.owner, attempts = r.attempts + 1, lease_until = m.lease,
-            not_before = NULL, started_at = COALESCE(r.started_at, m.now), updated_at = m.now
+            not_before = NULL, progress = NULL, started_at = COALESCE(r.started_at, m.now), updated_at = m.now
         FROM unnest(@ids::text[], @runs::integer[], @owners::text[], @leases::bigint[], @nows::bigint[]) AS m(id, run, owner, lease, now)
         WHERE r.id = m.id AND r.run = m.run AND r.status = @queued AND (r.not_before IS NULL OR r.not_before <= m.now)
         RETURNING r.id, r.run, r.attempts, r.max_attempts, r.user_id, r.handler, r.prompt, r.params, r.create_qty, r.price,
@@ -289,7 +289,7 @@ public sealed partial class RequestLifecycle
             if (c.Execute(
                 $"""
                 UPDATE requests SET status = 'queued', error_code = @code, error_message = @message, owner = NULL,
-                    lease_until = NULL, not_before = @notBefore, updated_at = @now
+                    lease_until = NULL, not_before = @notBefore, progress = NULL, updated_at = @now
                 WHERE {Mine}
                 """,
                 Key(job, owner, now, ("@code", code), ("@message", message), ("@notBefore", notBefore))) != 1)
@@ -307,7 +307,7 @@ public sealed partial class RequestLifecycle
             var now = Clock.NowMs();
             if (c.Execute(
                 $"""
-                UPDATE requests SET status = 'queued', attempts = attempts - 1, owner = NULL, lease_until = NULL, updated_at = @now
+                UPDATE requests SET status = 'queued', attempts = attempts - 1, owner = NULL, lease_until = NULL, progress = NULL, updated_at = @now
                 WHERE {Mine}
                 """,
                 Key(job, owner, now)) != 1)

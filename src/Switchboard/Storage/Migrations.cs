@@ -320,6 +320,13 @@ public static class Migrations
         d => """
         ALTER TABLE handlers ADD COLUMN credits_per_unit TEXT;
         """,
+
+        // 15, issue 19: the running attempt's last stored progress, as JSON
+        // {"fraction": 0.4, "message": "…", "at": "…"} (Lifecycle/RequestLifecycle.Progress.cs);
+        // null before the first report, and cleared when an attempt is claimed or gives its job back.
+        d => """
+        ALTER TABLE requests ADD COLUMN progress TEXT;
+        """,
     ];
 
     /// <summary>The schema version this build brings a store to.</summary>

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Switchboard.Execution;
 using Switchboard.Handlers;
 using Switchboard.Lifecycle;
+using Switchboard.Live;
 
 namespace Switchboard.Tests.Blobs;
 
@@ -194,8 +195,12 @@ public abstract class BinaryResultTests(StoreKind kind) : AppTests
         var sha = mine["results"]![0]!["sha256"]!.GetValue<string>();
         var store = App.Services.GetRequiredService<Store>();
 
-        HandlerHost HostOf(JsonObject request) => new(store,
-            new ClaimedJob(request["id"]!.GetValue<string>(), 1, 1, 3, _alice.Id, "echo.render", "", "{}", 1, 0), NullLogger.Instance);
+        var (lifecycle, publisher) = (App.Services.GetRequiredService<RequestLifecycle>(), App.Services.GetRequiredService<IChangePublisher>());
+        HandlerHost HostOf(JsonObject request)
+        {
+            var job = new ClaimedJob(request["id"]!.GetValue<string>(), 1, 1, 3, _alice.Id, "echo.render", "", "{}", 1, 0);
+            return new(store, job, new JobProgress(lifecycle, publisher, job, "test", NullLogger.Instance), publisher);
+        }
 
         var read = await HostOf(mine).ReadBinaryAsync(mine["id"]!.GetValue<string>(), sha, CancellationToken.None);
         Assert.Equal(sha, read.Sha256);
