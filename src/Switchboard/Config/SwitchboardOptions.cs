@@ -75,6 +75,13 @@ public sealed class SwitchboardOptions
     [Range(1, 10_000_000, ErrorMessage = "Switchboard:LiveChannelsPerProcess must be between 1 and 10000000")]
     public int LiveChannelsPerProcess { get; set; } = 10_000;
 
+    /// <summary>
+    /// How long the capability token in a 202 answer's <c>stream_url</c> opens the request's event
+    /// stream (at most a day; a request's stream is also closed to it once the request is gone).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00", ErrorMessage = "Switchboard:StreamTokenLifetime must be between 1 second and 24 hours")]
+    public TimeSpan StreamTokenLifetime { get; set; } = TimeSpan.FromHours(24);
+
     /// <summary>How often recon looks for expired leases and expired results.</summary>
     public TimeSpan ReconInterval { get; set; } = TimeSpan.FromSeconds(2);
 

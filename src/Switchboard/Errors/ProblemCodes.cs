@@ -63,7 +63,10 @@ public static class ProblemCodes
         new("result_not_found", 404, "No binary result of yours has this SHA-256 on this request (malformed, never listed, or expired with its results)."),
         new("request_finished", 409, "The request has finished; only queued or running requests can be cancelled."),
         new("websocket_required", 400, "The live status endpoint needs a WebSocket upgrade."),
-        new("too_many_live_channels", 429, "Too many live status sockets are open for this key."),
+        new("too_many_live_channels", 429, "Too many live channels (status sockets and event streams) are open for this user or on this server."),
+        new("invalid_stream_token", 401, "The event stream's `token` is not one this deployment signed, or its user is disabled."),
+        new("stream_token_expired", 401, "The event stream's `token` has expired; read the request with your API key, or submit again for a new `stream_url`."),
+        new("stream_token_wrong_request", 403, "The event stream's `token` was issued for another request."),
         new("invalid_since", 400, "`since` is a number of minutes, hours or days (90m, 24h, 30d; at most 90d)."),
 
         // The admin API

@@ -9,7 +9,10 @@ namespace Switchboard.Handlers;
 /// and index give the same bytes), for tests and the benchmark of the binary path without a
 /// network. <c>describe_input: true</c> reads the step's binary inputs through the context and
 /// returns, per result, <c>"sha256 bytes media_type"</c> of each (computed from the bytes read),
-/// joined by ", ".
+/// joined by ", ". <c>progress_steps: N</c> reports progress N times spread across
+/// <c>delay_ms</c> (message <c>"{progress_message} k/N"</c>), and <c>stream_text</c> streams
+/// that text in word pieces across <c>delay_ms</c> (<c>ReportPartial</c>) and returns it as
+/// every result's text: the event stream's tests and benchmark without a provider.
 /// </summary>
 public sealed class EchoRenderHandler : IServiceHandler
 {
@@ -22,6 +25,9 @@ public sealed class EchoRenderHandler : IServiceHandler
         ParamChecks.Integer(parameters, "delay_ms", 0, long.MaxValue, problems);
         ParamChecks.Integer(parameters, "fail_times", 0, long.MaxValue, problems);
         ParamChecks.Integer(parameters, "result_bytes", 0, int.MaxValue, problems);
+        ParamChecks.Integer(parameters, "progress_steps", 0, MaxTicks, problems);
+        ParamChecks.String(parameters, "progress_message", problems);
+        ParamChecks.String(parameters, "stream_text", problems);
         if (parameters["media_type"] is { } mediaType && mediaType.GetValueKind() != System.Text.Json.JsonValueKind.String)
         {
             problems.Add(("media_type", "must be a string"));
@@ -36,10 +42,8 @@ public sealed class EchoRenderHandler : IServiceHandler
     public async Task ExecuteAsync(HandlerContext context, CancellationToken cancellationToken)
     {
         var delay = context.Params.GetLong("delay_ms") ?? 0;
-        if (delay > 0)
-        {
-            await Task.Delay(TimeSpan.FromMilliseconds(delay), cancellationToken);
-        }
+        var streamText = context.Params.GetString("stream_text");
+        await Wait(context, delay, streamText, cancellationToken);
         if (context.Params.IsSet("fail"))
         {
             var message = context.Params["fail"]?.GetValueKind() == System.Text.Json.JsonValueKind.String
@@ -51,7 +55,7 @@ public sealed class EchoRenderHandler : IServiceHandler
         {
             throw HandlerException.Retry("echo_transient", $"echo.render transient failure on attempt {context.Attempt}");
         }
-        var text = context.Prompt;
+        var text = streamText ?? context.Prompt;
         if (context.Params.IsSet("describe_input"))
         {
             var described = new List<string>();
@@ -92,6 +96,40 @@ public sealed class EchoRenderHandler : IServiceHandler
             else
             {
                 context.AddResult($"{text} #{i}");
+            }
+        }
+    }
+
+    /// <summary>Progress reports and streamed pieces at most, so a big number cannot make a busy loop.</summary>
+    private const int MaxTicks = 10_000;
+
+    /// <summary>
+    /// Waits <paramref name="delay"/> in as many equal slices as there are progress reports or
+    /// pieces of <paramref name="streamText"/> (words with their trailing space), reporting each
+    /// at the end of its slice; one wait when there are neither.
+    /// </summary>
+    private static async Task Wait(HandlerContext context, long delay, string? streamText, CancellationToken cancellationToken)
+    {
+        var steps = (int)Math.Clamp(context.Params.GetLong("progress_steps") ?? 0, 0, MaxTicks);
+        string[] pieces = streamText is null ? [] : [.. System.Text.RegularExpressions.Regex.Matches(streamText, @"\S*\s*").Select(m => m.Value).Where(p => p.Length > 0)];
+        var ticks = Math.Min(MaxTicks, Math.Max(1, Math.Max(steps, pieces.Length)));
+        var message = context.Params.GetString("progress_message") ?? "step";
+        for (var k = 1; k <= ticks; k++)
+        {
+            if (delay > 0)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds((double)delay / ticks), cancellationToken);
+            }
+            if (steps > 0 && (long)k * steps / ticks > (long)(k - 1) * steps / ticks)
+            {
+                var done = (int)((long)k * steps / ticks);
+                context.ReportProgress((double)done / steps, $"{message} {done}/{steps}");
+            }
+            var from = (int)((long)(k - 1) * pieces.Length / ticks);
+            var to = k == ticks ? pieces.Length : (int)((long)k * pieces.Length / ticks);
+            for (var i = from; i < to; i++)
+            {
+                context.ReportPartial(pieces[i]);
             }
         }
     }

@@ -23,7 +23,8 @@ public static class Logs
     public static ILoggingBuilder AddSwitchboardLogs(this ILoggingBuilder logging, IConfiguration configuration, Role role)
     {
         var format = (configuration["Switchboard:LogFormat"] ?? configuration["log-format"] ?? DefaultFormat).Trim().ToLowerInvariant();
-        logging.AddConsole();
+        // Every line through LogRedaction: a stream_url's token never reaches stdout.
+        logging.AddConsole().RedactConsole();
         switch (format)
         {
             case Json:

@@ -128,7 +128,7 @@ public static class DealSubmitEndpoint
         if (result.Outcome == SubmitOutcome.Existing)
         {
             using var connection = lifecycle.Store.Open();
-            return TypedResults.Ok(DealView.ToJson(connection, result.Existing!));
+            return TypedResults.Ok(SubmitEndpoint.WithStreamUrl(http, DealView.ToJson(connection, result.Existing!), id, user.Id));
         }
         // Committed: a step message lost from here on (crash) is found by recon, like an offer's.
         foreach (var message in start)
@@ -136,7 +136,7 @@ public static class DealSubmitEndpoint
             await queue.EnqueueAsync(message, CancellationToken.None);
         }
         var url = RequestRecord.UrlOf(id);
-        return TypedResults.Accepted(url, new SubmitEndpoint.Accepted(id, RequestStatus.Queued, url));
+        return TypedResults.Accepted(url, new SubmitEndpoint.Accepted(id, RequestStatus.Queued, url, SubmitEndpoint.StreamUrl(http, id, user.Id)));
     }
 
     /// <summary>

@@ -36,6 +36,17 @@ public static partial class RequestEndpoints
             .WithDescription("A WebSocket upgrade. The server sends the request object (text frames, as GET /svc/request/{id}/ "
                 + "shows it) at once and at each change, then closes with 1000 and the final status (1001 when the server stops).")
             .Produces(StatusCodes.Status101SwitchingProtocols).ProducesProblem(400).ProducesProblem(404).ProducesProblem(429);
+        // Outside the group's key filter: a browser's EventSource sends the stream_url's token instead.
+        app.MapGroup("/svc").WithRequestLogScope().WithStoreErrors().RequiresApiKeyInOpenApi().ProducesProblem(401).ProducesProblem(503)
+            .MapGet("/request/{id}/events", RequestEventStream.Handle)
+            .WithName("stream_request").WithTags("requests").WithSummary("Live status, progress and output as Server-Sent Events")
+            .WithDescription("Events: status (the request object as GET shows it), progress (its progress object), partial (a piece "
+                + "of streamed output; best-effort, no id), result (the results, once, when it succeeded), end (the final status; "
+                + "then the stream closes). Send Last-Event-ID to resume: what you have not seen is sent from the stored request. "
+                + "Event ids are opaque. Authorization: Bearer <key>, or ?token= from the stream_url of the 202 answer "
+                + "(it opens this request's stream only). 204 when you have seen the end already.")
+            .Produces<string>(StatusCodes.Status200OK, "text/event-stream").Produces(StatusCodes.Status204NoContent)
+            .ProducesProblem(400).ProducesProblem(403).ProducesProblem(404).ProducesProblem(429);
         svc.MapResultEndpoint();
         svc.MapDelete("/request/{id}/", Cancel)
             .WithName("cancel_request").WithTags("requests").WithSummary("Cancel a queued or running request and refund it")

@@ -16,7 +16,7 @@ public sealed record RequestError(string Code, string? Message);
 /// <see cref="Addons"/> and <see cref="Steps"/>; a queued job parked for its resource adds
 /// <see cref="WaitingFor"/> (the resource's name), <see cref="QueuePosition"/> (1 is next) and
 /// <see cref="EtaS"/>; a queued job whose handler no live executor serves shows
-/// <see cref="WaitingFor"/> <c>"executor"</c>.
+/// <see cref="WaitingFor"/> <c>"executor"</c>. A duplicate submit's 200 adds <see cref="StreamUrl"/>.
 /// </summary>
 public sealed record RequestView(
     string Id,
@@ -43,7 +43,8 @@ public sealed record RequestView(
     IReadOnlyList<DealStepView>? Steps = null,
     string? WaitingFor = null,
     int? QueuePosition = null,
-    double? EtaS = null);
+    double? EtaS = null,
+    string? StreamUrl = null);
 
 /// <summary>One step of a deal's request.</summary>
 public sealed record DealStepView(

@@ -96,16 +96,28 @@ public static class SubmitEndpoint
         }
         if (result.Outcome == SubmitOutcome.Existing)
         {
-            return TypedResults.Ok(result.Existing!.ToJson());
+            return TypedResults.Ok(WithStreamUrl(http, result.Existing!.ToJson(), id, user.Id));
         }
         // Committed: from here the request cannot be lost. If this enqueue never happens (crash),
         // start-up recovery dispatches every queued request again.
         await queue.EnqueueAsync(new JobMessage(id, result.Run, offer.Handler), CancellationToken.None);
         var url = RequestRecord.UrlOf(id);
-        return TypedResults.Accepted(url, new Accepted(id, RequestStatus.Queued, url));
+        return TypedResults.Accepted(url, new Accepted(id, RequestStatus.Queued, url, StreamUrl(http, id, user.Id)));
     }
 
-    public sealed record Accepted(string Id, string Status, string Url);
+    /// <param name="StreamUrl">The request's event stream with a token that opens it (and nothing else) for a day: for a browser's EventSource.</param>
+    public sealed record Accepted(string Id, string Status, string Url, string StreamUrl);
+
+    /// <summary>The <c>stream_url</c> of a purchase's answer (<see cref="StreamTokens"/>).</summary>
+    internal static string StreamUrl(HttpContext http, string id, string userId) =>
+        http.RequestServices.GetRequiredService<StreamTokens>().UrlFor(id, userId);
+
+    /// <summary>A duplicate submit's 200: the request object with a fresh <c>stream_url</c>.</summary>
+    internal static System.Text.Json.Nodes.JsonObject WithStreamUrl(HttpContext http, System.Text.Json.Nodes.JsonObject request, string id, string userId)
+    {
+        request["stream_url"] = StreamUrl(http, id, userId);
+        return request;
+    }
 
     /// <summary>
     /// The request an offer makes of these inputs (a snapshot of the offer: handler, rendered

@@ -13,8 +13,19 @@ public sealed record AuthUser(string Id, string Name, bool IsAdmin);
 public sealed class ApiKeyCache(Store store)
 {
     private ConcurrentDictionary<string, AuthUser> _byHash = new(StringComparer.Ordinal);
+    private CancellationTokenSource _changed = new();
 
-    public void Clear() => _byHash = new ConcurrentDictionary<string, AuthUser>(StringComparer.Ordinal);
+    /// <summary>
+    /// Cancelled at the next <see cref="Clear"/> (keys or users changed somewhere): long-lived
+    /// channels wait on it to re-check their caller, instead of each waking on a timer.
+    /// </summary>
+    public CancellationToken Changed => Volatile.Read(ref _changed).Token;
+
+    public void Clear()
+    {
+        _byHash = new ConcurrentDictionary<string, AuthUser>(StringComparer.Ordinal);
+        Interlocked.Exchange(ref _changed, new CancellationTokenSource()).Cancel();
+    }
 
     public AuthUser? Find(string key)
     {
