@@ -34,6 +34,14 @@ public static class SwitchboardMetrics
 
     public static readonly Counter LiveStatusTicks = NewCounter("switchboard_live_status_ticks_total", "Live status poller rounds that had requests to watch.");
 
+    // ---- webhooks (any process that delivers) ---------------------------------------------------
+
+    /// <summary>Webhook attempts ended, by <c>outcome</c> (delivered, failed, gone, skipped).</summary>
+    public static readonly Counter WebhookDeliveries = NewCounter("switchboard_webhook_deliveries_total", "Webhook delivery attempts ended, by outcome.", "outcome");
+
+    /// <summary>Age of the oldest webhook event neither delivered nor given up (0 when none), as last read by this process's delivery worker.</summary>
+    public static readonly Gauge WebhookOldestPending = NewGauge("switchboard_webhook_oldest_pending_seconds", "Age of the oldest undelivered webhook event.");
+
     // ---- executor ------------------------------------------------------------------------------
 
     /// <summary>Attempts ended, by <c>handler</c> and <c>outcome</c> (succeeded, failed, retried, cancelled, released).</summary>
