@@ -7,6 +7,7 @@ using Switchboard.Requests;
 using Switchboard.Resources;
 using Switchboard.Usage;
 using Switchboard.Users;
+using Switchboard.Webhooks;
 
 namespace Switchboard.Admin;
 
@@ -36,6 +37,7 @@ public static class AdminApi
         admin.MapExecutorGroupsAdmin();
         admin.MapConfigsAdmin();
         admin.MapUsersAdmin();
+        admin.MapWebhooksAdmin();
         admin.MapRequestsAdmin();
         admin.MapAuditAdmin();
         return admin;

@@ -69,6 +69,15 @@ public static class ProblemCodes
         new("stream_token_wrong_request", 403, "The event stream's `token` was issued for another request."),
         new("invalid_since", 400, "`since` is a number of minutes, hours or days (90m, 24h, 30d; at most 90d)."),
 
+        // Completion webhooks
+        new("invalid_webhook_url", 400, "A webhook URL must be an absolute https URL (http only where the operator allows it), without credentials, at most the configured length."),
+        new("webhook_url_refused", 400, "The webhook URL names an address webhooks may not reach (loopback, private, link-local or metadata)."),
+        new("unknown_webhook_event", 400, "`events` names an event that does not exist (see the webhooks section of the README)."),
+        new("invalid_webhook", 400, "The body must be a JSON object with `url` (text) and `events` (a non-empty list of event names); PATCH also takes `enabled`."),
+        new("too_many_webhooks", 409, "The user has as many webhook endpoints as the operator allows."),
+        new("webhook_not_found", 404, "No webhook endpoint of yours has this id."),
+        new("webhook_event_not_found", 404, "No event or delivery of this endpoint has this id."),
+
         // The admin API
         new("invalid_body", 400, "The admin body is not the JSON object the endpoint takes."),
         new("unknown_field", 400, "The admin body has a field the endpoint does not know."),

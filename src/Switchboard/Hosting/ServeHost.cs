@@ -8,6 +8,7 @@ using Switchboard.Health;
 using Switchboard.Observability;
 using Switchboard.OpenApi;
 using Switchboard.Requests;
+using Switchboard.Webhooks;
 
 namespace Switchboard.Hosting;
 
@@ -59,6 +60,8 @@ public static class ServeHost
         else
         {
             builder.Services.AddRecon(bootstrap, ReconLease(builder.Configuration));
+            // Completion webhooks are delivered by any process but executors.
+            builder.Services.AddWebhookDelivery();
         }
         // Health (Health/): the handler checks; no HTTP, so no health endpoints.
         builder.Services.AddSwitchboardHealth(bootstrap, role);
@@ -109,6 +112,8 @@ public static class ServeHost
         }
         builder.Services.AddAdminPanel();
         builder.Services.AddLiveChannels();
+        // Completion webhooks: every HTTP process delivers (serve and api).
+        builder.Services.AddWebhookDelivery();
         builder.Services.AddTrustedProxies();
         // Health (Health/): AddHealthChecks with the store, Redis and handler checks; /healthz and /readyz below.
         builder.Services.AddSwitchboardHealth(bootstrap, role);

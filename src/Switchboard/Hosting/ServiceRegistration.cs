@@ -12,6 +12,7 @@ using Switchboard.Recon;
 using Switchboard.Resources;
 using Switchboard.Usage;
 using Switchboard.Users;
+using Switchboard.Webhooks;
 
 namespace Switchboard.Hosting;
 
@@ -45,6 +46,8 @@ public static class ServiceRegistration
         services.AddSingleton<ITransitionObserver, CancelledJobStopper>();
         // Every committed change pushed to this process's followers (and, distributed, to every api process's).
         services.AddChangeFeed(bootstrap);
+        // Completion webhooks' outbox: written in the unit of each final transition, whoever makes it.
+        services.AddWebhookOutbox();
         if (bootstrap.RedisUri is null)
         {
             // serve --handlers: the other handlers' jobs wait (there is no second process to run them).

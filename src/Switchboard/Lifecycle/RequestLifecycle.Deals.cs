@@ -37,12 +37,12 @@ public sealed partial class RequestLifecycle
         var inserted = connection.Execute(
             """
             INSERT INTO requests (id, user_id, kind, service, action, handler, status, inputs, prompt, params, create_qty,
-                expiration, price, run, attempts, max_attempts, created_at, updated_at)
+                expiration, price, run, attempts, max_attempts, created_at, updated_at, webhook_url)
             VALUES (@id, @user, 'deal', 'deal', @name, 'deal', @running, @inputs, '', @params, @steps,
-                @expiration, @price, 1, 0, @max, @now, @now)
+                @expiration, @price, 1, 0, @max, @now, @now, @webhook)
             ON CONFLICT (id) DO NOTHING
             """,
-            ("@id", d.Id), ("@user", d.UserId), ("@name", d.Name), ("@running", RequestStatus.Running), ("@inputs", new Json(d.InputsJson)),
+            ("@webhook", d.Webhook), ("@id", d.Id), ("@user", d.UserId), ("@name", d.Name), ("@running", RequestStatus.Running), ("@inputs", new Json(d.InputsJson)),
             ("@params", new Json(d.ParamsJson)), ("@steps", d.Steps.Count), ("@expiration", d.Expiration), ("@price", d.Price),
             ("@max", d.MaxAttempts), ("@now", now));
         var run = 1;
@@ -63,10 +63,10 @@ public sealed partial class RequestLifecycle
                 """
                 UPDATE requests SET status = @running, params = @params, create_qty = @steps, expiration = @expiration, price = @price,
                     run = @run, max_attempts = @max, results = NULL, error_code = NULL, error_message = NULL, updated_at = @now,
-                    started_at = NULL, finished_at = NULL, expires_at = NULL
+                    started_at = NULL, finished_at = NULL, expires_at = NULL, webhook_url = @webhook
                 WHERE id = @id AND run = @previous
                 """,
-                ("@running", RequestStatus.Running), ("@params", new Json(d.ParamsJson)), ("@steps", d.Steps.Count),
+                ("@webhook", d.Webhook), ("@running", RequestStatus.Running), ("@params", new Json(d.ParamsJson)), ("@steps", d.Steps.Count),
                 ("@expiration", d.Expiration), ("@price", d.Price), ("@run", run), ("@max", d.MaxAttempts), ("@now", now),
                 ("@id", d.Id), ("@previous", existing.Run));
             // The previous run's steps are all finished (a deal ends only when they are): they

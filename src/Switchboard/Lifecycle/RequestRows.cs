@@ -6,7 +6,11 @@ namespace Switchboard.Lifecycle;
 /// <summary>A validated, priced request about to be stored.</summary>
 public sealed record NewRequest(
     string Id, string UserId, string Service, string Action, string Handler, string InputsJson, string Prompt,
-    string ParamsJson, int CreateQty, int? Expiration, long Price, int MaxAttempts);
+    string ParamsJson, int CreateQty, int? Expiration, long Price, int MaxAttempts)
+{
+    /// <summary>The one-off completion webhook (<c>Switchboard-Webhook</c>), checked; null without one.</summary>
+    public string? Webhook { get; init; }
+}
 
 public enum SubmitOutcome
 {
@@ -29,6 +33,9 @@ public sealed record NewDeal(
     string Id, string UserId, string Name, string InputsJson, string ParamsJson, int? Expiration, long Price, int MaxAttempts,
     IReadOnlyList<NewStep> Steps)
 {
+    /// <summary>The one-off completion webhook (<c>Switchboard-Webhook</c>), checked; null without one.</summary>
+    public string? Webhook { get; init; }
+
     /// <summary>A step's id: derived from its deal's, so a re-run's steps keep their ids.</summary>
     public static string StepId(string dealId, int step)
     {

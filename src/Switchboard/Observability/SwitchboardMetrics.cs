@@ -45,6 +45,14 @@ public static class SwitchboardMetrics
     /// <summary>Progress writes of running jobs (throttled: at most one per job per interval).</summary>
     public static readonly Counter ProgressWrites = NewCounter("switchboard_progress_writes_total", "Progress values written to running requests' rows.");
 
+    // ---- webhooks (any process that delivers) ---------------------------------------------------
+
+    /// <summary>Webhook attempts ended, by <c>outcome</c> (delivered, failed, gone, skipped).</summary>
+    public static readonly Counter WebhookDeliveries = NewCounter("switchboard_webhook_deliveries_total", "Webhook delivery attempts ended, by outcome.", "outcome");
+
+    /// <summary>Age of the oldest webhook event neither delivered nor given up (0 when none), as last read by this process's delivery worker.</summary>
+    public static readonly Gauge WebhookOldestPending = NewGauge("switchboard_webhook_oldest_pending_seconds", "Age of the oldest undelivered webhook event.");
+
     // ---- executor ------------------------------------------------------------------------------
 
     /// <summary>Attempts ended, by <c>handler</c> and <c>outcome</c> (succeeded, failed, retried, cancelled, released).</summary>

@@ -110,11 +110,16 @@ public static class DealSubmitEndpoint
                 return rejected;
             }
         }
+        var (webhook, webhookProblem) = Webhooks.WebhookHeader.Read(http);
+        if (webhookProblem is not null)
+        {
+            return webhookProblem;
+        }
         var user = http.User();
         var chosen = quote.ChosenAddons.ToList();
         var id = inputs.RequestId(user.Id, "deal", name, idempotencyKey, chosen);
         Observability.RequestLogging.SetLogRequestId(http, id);
-        var newDeal = Build(id, user.Id, quote, inputs, settings);
+        var newDeal = Build(id, user.Id, quote, inputs, settings) with { Webhook = webhook };
         SubmitResult result;
         List<JobMessage> start;
         try

@@ -11,6 +11,7 @@ using Switchboard.Queue;
 using Switchboard.Resources;
 using Switchboard.Storage;
 using Switchboard.Users;
+using Switchboard.Webhooks;
 
 namespace Switchboard.Requests;
 
@@ -28,6 +29,7 @@ public static partial class RequestEndpoints
         var svc = app.MapGroup("/svc").WithRequestLogScope().WithStoreErrors().RequireApiKey()
             .RequiresApiKeyInOpenApi().ProducesProblem(401).ProducesProblem(503);
         svc.MapAccountEndpoints();
+        svc.MapWebhookEndpoints();
         svc.MapGet("/request/{id}/", Get)
             .WithName("get_request").WithTags("requests").WithSummary("A request: its status, results or error")
             .Produces<RequestView>().ProducesProblem(400).ProducesProblem(404);

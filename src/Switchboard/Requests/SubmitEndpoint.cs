@@ -10,6 +10,7 @@ using Switchboard.Lifecycle;
 using Switchboard.Queue;
 using Switchboard.Resources;
 using Switchboard.Users;
+using Switchboard.Webhooks;
 
 namespace Switchboard.Requests;
 
@@ -81,10 +82,15 @@ public static class SubmitEndpoint
         {
             return InvalidInputs(errors);
         }
+        var (webhook, webhookProblem) = WebhookHeader.Read(http);
+        if (webhookProblem is not null)
+        {
+            return webhookProblem;
+        }
         var user = http.User();
         var id = inputs.RequestId(user.Id, "offer", $"{service}/{action}", idempotencyKey);
         http.SetLogRequestId(id);
-        var request = Build(id, user.Id, offer, inputs, settings);
+        var request = Build(id, user.Id, offer, inputs, settings) with { Webhook = webhook };
         SubmitResult result;
         try
         {

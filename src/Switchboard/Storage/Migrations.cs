@@ -327,6 +327,67 @@ public static class Migrations
         d => """
         ALTER TABLE requests ADD COLUMN progress TEXT;
         """,
+
+        // 16, issue 19: completion webhooks (Webhooks/). A request's one-off endpoint
+        // (Switchboard-Webhook header), set when its run is submitted. Users' endpoints (events
+        // as a bit mask, Webhooks/WebhookEvents.cs; secrets sealed with the bootstrap's Fernet
+        // key, the previous one kept for the rotation's grace period) and each user's own secret
+        // (one-off URLs). The outbox: an event per (request, run, final status, endpoint),
+        // written in the unit of the final transition, its id the stable webhook-id. The
+        // delivery log: one row per attempt, unique per (event, attempt number), inserted before
+        // the attempt is sent, so two processes never send the same attempt.
+        d => $$"""
+        ALTER TABLE requests ADD COLUMN webhook_url TEXT;
+        CREATE TABLE webhook_endpoints (
+            id TEXT PRIMARY KEY,
+            user_id TEXT NOT NULL,
+            url TEXT NOT NULL,
+            event_mask INTEGER NOT NULL,
+            enabled INTEGER NOT NULL DEFAULT 1,
+            disabled_reason TEXT,
+            secret TEXT NOT NULL,
+            previous_secret TEXT,
+            previous_until {{d.BigInt}},
+            created_at {{d.BigInt}} NOT NULL,
+            updated_at {{d.BigInt}} NOT NULL);
+        CREATE INDEX webhook_endpoints_user ON webhook_endpoints (user_id, enabled);
+        CREATE TABLE webhook_user_secrets (
+            user_id TEXT PRIMARY KEY,
+            secret TEXT NOT NULL,
+            previous_secret TEXT,
+            previous_until {{d.BigInt}},
+            created_at {{d.BigInt}} NOT NULL);
+        CREATE TABLE webhook_events (
+            seq {{d.Identity}},
+            id TEXT NOT NULL UNIQUE,
+            user_id TEXT NOT NULL,
+            endpoint_id TEXT,
+            url TEXT,
+            type TEXT NOT NULL,
+            request_id TEXT NOT NULL,
+            run INTEGER NOT NULL,
+            status TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_at {{d.BigInt}} NOT NULL,
+            window_from {{d.BigInt}} NOT NULL,
+            lease_until {{d.BigInt}},
+            payload TEXT,
+            created_at {{d.BigInt}} NOT NULL,
+            finished_at {{d.BigInt}});
+        CREATE INDEX webhook_events_due ON webhook_events (status, next_at);
+        CREATE INDEX webhook_events_endpoint ON webhook_events (endpoint_id, seq);
+        CREATE TABLE webhook_attempts (
+            seq {{d.Identity}},
+            event_id TEXT NOT NULL,
+            attempt INTEGER NOT NULL,
+            owner TEXT NOT NULL,
+            started_at {{d.BigInt}} NOT NULL,
+            finished_at {{d.BigInt}},
+            outcome TEXT,
+            status_code INTEGER,
+            error TEXT,
+            UNIQUE (event_id, attempt));
+        """,
     ];
 
     /// <summary>The schema version this build brings a store to.</summary>

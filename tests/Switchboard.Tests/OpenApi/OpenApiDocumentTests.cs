@@ -42,7 +42,9 @@ public sealed class OpenApiDocumentTests : AppTests
         var doc = await Document("/svc/openapi.json");
 
         Assert.Equal(
-            ["/svc/", "/svc/deal/pack/", "/svc/deal/pack/quote", "/svc/me/", "/svc/request/{id}/", "/svc/request/{id}/results/{sha256}",
+            ["/svc/", "/svc/deal/pack/", "/svc/deal/pack/quote", "/svc/me/", "/svc/me/webhooks/", "/svc/me/webhooks/secret",
+                "/svc/me/webhooks/{id}", "/svc/me/webhooks/{id}/deliveries", "/svc/me/webhooks/{id}/deliveries/{which}/resend",
+                "/svc/me/webhooks/{id}/rotate", "/svc/request/{id}/", "/svc/request/{id}/results/{sha256}",
                 "/svc/request/{id}/ws", "/svc/text/shout/"],
             Paths(doc).Order(StringComparer.Ordinal));
         // A binary result's bytes: not JSON, revalidated by its hash.
@@ -94,7 +96,8 @@ public sealed class OpenApiDocumentTests : AppTests
         Assert.Contains("/admin/api/configs/{id}/diff", paths);
         // Every operation is named, summarised, tagged, says it needs a key, and answers 403 to a non-admin.
         var operations = doc["paths"]!.AsObject().SelectMany(p => p.Value!.AsObject().Select(o => o.Value!.AsObject())).ToList();
-        Assert.Equal(39, operations.Count);
+        // 39 before issue 19's webhooks (9 operations on /admin/api/users/{user}/webhooks…).
+        Assert.Equal(48, operations.Count);
         Assert.All(operations, o =>
         {
             Assert.NotNull(o["operationId"]);
