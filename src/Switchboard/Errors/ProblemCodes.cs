@@ -64,12 +64,17 @@ public static class ProblemCodes
         new("request_finished", 409, "The request has finished; only queued or running requests can be cancelled."),
         new("websocket_required", 400, "The live status endpoint needs a WebSocket upgrade."),
         new("too_many_live_channels", 429, "Too many live status sockets are open for this key."),
-        new("invalid_since", 400, "`since` is a number of minutes, hours or days (90m, 24h, 30d; at most 90d)."),
+        new("invalid_since", 400, "`since` is a number of minutes, hours or days (90m, 24h, 30d; at most 90d); on `GET /svc/requests/` also a time (ISO 8601 or Unix ms)."),
+
+        // Listing your requests
+        new("unknown_parameter", 400, "The query has a parameter the endpoint does not take."),
+        new("invalid_status", 400, "`status` is one of the request statuses, or a comma list of them."),
+        new("invalid_cursor", 400, "`cursor` is not a `next_cursor` this endpoint gave you for the same filters."),
 
         // The admin API
         new("invalid_body", 400, "The admin body is not the JSON object the endpoint takes."),
         new("unknown_field", 400, "The admin body has a field the endpoint does not know."),
-        new("invalid_filter", 400, "A search filter is malformed."),
+        new("invalid_filter", 400, "A search filter is malformed, or two filters exclude each other."),
         new("invalid_name", 400, "The name does not follow the naming rules."),
         new("invalid_user", 400, "The user is not valid."),
         new("invalid_password", 400, "The password does not meet the rules."),

@@ -28,6 +28,7 @@ public static partial class RequestEndpoints
         var svc = app.MapGroup("/svc").WithRequestLogScope().WithStoreErrors().RequireApiKey()
             .RequiresApiKeyInOpenApi().ProducesProblem(401).ProducesProblem(503);
         svc.MapAccountEndpoints();
+        svc.MapRequestList();
         svc.MapGet("/request/{id}/", Get)
             .WithName("get_request").WithTags("requests").WithSummary("A request: its status, results or error")
             .Produces<RequestView>().ProducesProblem(400).ProducesProblem(404);
