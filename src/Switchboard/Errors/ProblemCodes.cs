@@ -67,7 +67,12 @@ public static class ProblemCodes
         new("invalid_stream_token", 401, "The event stream's `token` is not one this deployment signed, or its user is disabled."),
         new("stream_token_expired", 401, "The event stream's `token` has expired; read the request with your API key, or submit again for a new `stream_url`."),
         new("stream_token_wrong_request", 403, "The event stream's `token` was issued for another request."),
-        new("invalid_since", 400, "`since` is a number of minutes, hours or days (90m, 24h, 30d; at most 90d)."),
+        new("invalid_since", 400, "`since` is a number of minutes, hours or days (90m, 24h, 30d; at most 90d); on `GET /svc/requests/` also a time (ISO 8601 or Unix ms)."),
+
+        // Listing your requests
+        new("unknown_parameter", 400, "The query has a parameter the endpoint does not take."),
+        new("invalid_status", 400, "`status` is one of the request statuses, or a comma list of them."),
+        new("invalid_cursor", 400, "`cursor` is not a `next_cursor` this endpoint gave you for the same filters."),
 
         // Completion webhooks
         new("invalid_webhook_url", 400, "A webhook URL must be an absolute https URL (http only where the operator allows it), without credentials, at most the configured length."),
@@ -81,7 +86,7 @@ public static class ProblemCodes
         // The admin API
         new("invalid_body", 400, "The admin body is not the JSON object the endpoint takes."),
         new("unknown_field", 400, "The admin body has a field the endpoint does not know."),
-        new("invalid_filter", 400, "A search filter is malformed."),
+        new("invalid_filter", 400, "A search filter is malformed, or two filters exclude each other."),
         new("invalid_name", 400, "The name does not follow the naming rules."),
         new("invalid_user", 400, "The user is not valid."),
         new("invalid_password", 400, "The password does not meet the rules."),

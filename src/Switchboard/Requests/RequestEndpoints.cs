@@ -30,6 +30,7 @@ public static partial class RequestEndpoints
             .RequiresApiKeyInOpenApi().ProducesProblem(401).ProducesProblem(503);
         svc.MapAccountEndpoints();
         svc.MapWebhookEndpoints();
+        svc.MapRequestList();
         svc.MapGet("/request/{id}/", Get)
             .WithName("get_request").WithTags("requests").WithSummary("A request: its status, results or error")
             .Produces<RequestView>().ProducesProblem(400).ProducesProblem(404);

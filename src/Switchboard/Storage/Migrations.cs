@@ -388,6 +388,14 @@ public static class Migrations
             error TEXT,
             UNIQUE (event_id, attempt));
         """,
+
+        // 17, issue 19: a user's own requests of one offer or deal, newest first
+        // (Requests/RequestListQuery.cs, GET /svc/requests/?offer= or ?deal=), without walking all
+        // of the user's requests (requests_user_seq) or all of the offer's (requests_target_seq).
+        // user_id, service, action and seq never change: one entry per insert.
+        _ => """
+        CREATE INDEX requests_user_target_seq ON requests (user_id, service, action, seq);
+        """,
     ];
 
     /// <summary>The schema version this build brings a store to.</summary>

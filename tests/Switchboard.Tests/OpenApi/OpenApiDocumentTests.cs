@@ -42,10 +42,7 @@ public sealed class OpenApiDocumentTests : AppTests
         var doc = await Document("/svc/openapi.json");
 
         Assert.Equal(
-            ["/svc/", "/svc/deal/pack/", "/svc/deal/pack/quote", "/svc/me/", "/svc/me/webhooks/", "/svc/me/webhooks/secret",
-                "/svc/me/webhooks/{id}", "/svc/me/webhooks/{id}/deliveries", "/svc/me/webhooks/{id}/deliveries/{which}/resend",
-                "/svc/me/webhooks/{id}/rotate", "/svc/request/{id}/", "/svc/request/{id}/results/{sha256}",
-                "/svc/request/{id}/ws", "/svc/text/shout/"],
+            ["/svc/", "/svc/deal/pack/", "/svc/deal/pack/quote", "/svc/me/", "/svc/me/webhooks/", "/svc/me/webhooks/secret", "/svc/me/webhooks/{id}", "/svc/me/webhooks/{id}/deliveries", "/svc/me/webhooks/{id}/deliveries/{which}/resend", "/svc/me/webhooks/{id}/rotate", "/svc/request/{id}/", "/svc/request/{id}/results/{sha256}", "/svc/request/{id}/ws", "/svc/requests/", "/svc/text/shout/"],
             Paths(doc).Order(StringComparer.Ordinal));
         // A binary result's bytes: not JSON, revalidated by its hash.
         var result = doc["paths"]!["/svc/request/{id}/results/{sha256}"]!["get"]!;
@@ -124,6 +121,9 @@ public sealed class OpenApiDocumentTests : AppTests
         Assert.Empty(Keys(request).Except(Properties("RequestView")));
         Assert.Equal(Properties("AccountView"), Keys((await _admin.GetFromJsonAsync<JsonObject>("/svc/me/"))!));
         Assert.Equal(Properties("OfferSpending"), Keys((await _admin.GetFromJsonAsync<JsonObject>("/svc/me/"))!["offers"]![0]!));
+        var mine = (await _admin.GetFromJsonAsync<JsonObject>("/svc/requests/"))!;
+        Assert.Equal(Properties("RequestList"), Keys(mine));
+        Assert.Equal(Properties("RequestSummary"), Keys(mine["items"]![0]!));
         Assert.Equal(Properties("DealQuoteView"), Keys((await _admin.GetFromJsonAsync<JsonObject>("/svc/deal/pack/quote"))!));
         var listing = (await _admin.GetFromJsonAsync<JsonObject>("/svc/"))!;
         Assert.Equal(Properties("ActionListing"), Keys(listing["services"]![0]!["actions"]![0]!));
