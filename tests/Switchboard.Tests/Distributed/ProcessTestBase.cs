@@ -35,6 +35,14 @@ public abstract class ProcessTestBase(string catalog) : AppTests
     protected Task<SwitchboardProcess> Start(string role, params string[] args) => Start(role, new Dictionary<string, string>(), args);
 
     /// <summary>Starts a role with <paramref name="environment"/> on top of the short-lease settings; stopped with the app.</summary>
-    protected async Task<SwitchboardProcess> Start(string role, IReadOnlyDictionary<string, string> environment, params string[] args) =>
-        await App.StartRoleAsync(role, args, new Dictionary<string, string>(Fast.Concat(environment)));
+    protected async Task<SwitchboardProcess> Start(string role, IReadOnlyDictionary<string, string> environment, params string[] args)
+    {
+        // The test's own values win over the short-lease ones.
+        var merged = new Dictionary<string, string>(Fast);
+        foreach (var (key, value) in environment)
+        {
+            merged[key] = value;
+        }
+        return await App.StartRoleAsync(role, args, merged);
+    }
 }

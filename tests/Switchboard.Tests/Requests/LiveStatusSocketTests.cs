@@ -70,30 +70,7 @@ public abstract class LiveStatusSocketTests(StoreKind kind) : AppTests
     }
 
     /// <summary>Every message until the server closes the socket; fails after <see cref="Timeout"/>.</summary>
-    protected static async Task<List<JsonObject>> ReadToClose(ClientWebSocket socket)
-    {
-        using var timeout = new CancellationTokenSource(Timeout);
-        var messages = new List<JsonObject>();
-        var buffer = new byte[64 * 1024];
-        while (true)
-        {
-            using var message = new MemoryStream();
-            WebSocketReceiveResult received;
-            do
-            {
-                received = await socket.ReceiveAsync(buffer, timeout.Token);
-                message.Write(buffer, 0, received.Count);
-            }
-            while (!received.EndOfMessage);
-            if (received.MessageType == WebSocketMessageType.Close)
-            {
-                await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "", timeout.Token);
-                return messages;
-            }
-            Assert.Equal(WebSocketMessageType.Text, received.MessageType);
-            messages.Add(JsonNode.Parse(Encoding.UTF8.GetString(message.ToArray()))!.AsObject());
-        }
-    }
+    protected static Task<List<JsonObject>> ReadToClose(ClientWebSocket socket) => LiveSockets.ReadToClose(socket, Timeout);
 
     protected static string Status(JsonObject request) => request["status"]!.GetValue<string>();
 
