@@ -42,8 +42,8 @@ public sealed class OpenApiDocumentTests : AppTests
         var doc = await Document("/svc/openapi.json");
 
         Assert.Equal(
-            ["/svc/", "/svc/deal/pack/", "/svc/deal/pack/quote", "/svc/me/", "/svc/request/{id}/", "/svc/request/{id}/results/{sha256}",
-                "/svc/request/{id}/ws", "/svc/text/shout/"],
+            ["/svc/", "/svc/deal/pack/", "/svc/deal/pack/quote", "/svc/me/", "/svc/request/{id}/", "/svc/request/{id}/events",
+                "/svc/request/{id}/results/{sha256}", "/svc/request/{id}/ws", "/svc/text/shout/"],
             Paths(doc).Order(StringComparer.Ordinal));
         // A binary result's bytes: not JSON, revalidated by its hash.
         var result = doc["paths"]!["/svc/request/{id}/results/{sha256}"]!["get"]!;
