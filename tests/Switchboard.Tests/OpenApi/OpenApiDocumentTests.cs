@@ -42,7 +42,7 @@ public sealed class OpenApiDocumentTests : AppTests
         var doc = await Document("/svc/openapi.json");
 
         Assert.Equal(
-            ["/svc/", "/svc/deal/pack/", "/svc/deal/pack/quote", "/svc/me/", "/svc/me/webhooks/", "/svc/me/webhooks/secret", "/svc/me/webhooks/{id}", "/svc/me/webhooks/{id}/deliveries", "/svc/me/webhooks/{id}/deliveries/{which}/resend", "/svc/me/webhooks/{id}/rotate", "/svc/request/{id}/", "/svc/request/{id}/results/{sha256}", "/svc/request/{id}/ws", "/svc/requests/", "/svc/text/shout/"],
+            ["/svc/", "/svc/deal/pack/", "/svc/deal/pack/quote", "/svc/me/", "/svc/me/webhooks/", "/svc/me/webhooks/secret", "/svc/me/webhooks/{id}", "/svc/me/webhooks/{id}/deliveries", "/svc/me/webhooks/{id}/deliveries/{which}/resend", "/svc/me/webhooks/{id}/rotate", "/svc/request/{id}/", "/svc/request/{id}/events", "/svc/request/{id}/results/{sha256}", "/svc/request/{id}/ws", "/svc/requests/", "/svc/text/shout/"],
             Paths(doc).Order(StringComparer.Ordinal));
         // A binary result's bytes: not JSON, revalidated by its hash.
         var result = doc["paths"]!["/svc/request/{id}/results/{sha256}"]!["get"]!;
