@@ -139,7 +139,7 @@ public sealed class WebhookDelivery(
                     ("@user", e.UserId), ("@secret", secrets.Seal(WebhookSecrets.Generate())), ("@now", Clock.NowMs())));
                 (url, sealedSecrets, body) = Prepare(e);
             }
-            outcome = await sender.SendAsync(url!, e.Id, body, [.. sealedSecrets.Select(secrets.Open)], stoppingToken);
+            outcome = await sender.SendAsync(url!, e.Id, e.Attempt, body, [.. sealedSecrets.Select(secrets.Open)], stoppingToken);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
