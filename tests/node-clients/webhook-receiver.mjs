@@ -66,7 +66,7 @@ const server = http.createServer(async (req, res) => {
   if (delay > 0) {
     await new Promise((r) => setTimeout(r, delay));
   }
-  log.push({ name, id, timestamp: req.headers["webhook-timestamp"] ?? null, signature: req.headers["webhook-signature"] ?? null, verified: payload !== null, status, payload });
+  log.push({ name, id, attempt: Number(req.headers["switchboard-webhook-attempt"] ?? "0"), timestamp: req.headers["webhook-timestamp"] ?? null, signature: req.headers["webhook-signature"] ?? null, verified: payload !== null, status, payload });
   res.writeHead(status);
   res.end(status === 400 ? "bad signature" : "");
 });

@@ -7,6 +7,9 @@ public sealed record AlertThresholds(
 {
     public static readonly AlertThresholds Defaults = new(
         TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(300), 20, TimeSpan.FromSeconds(300), 10, 90, TimeSpan.FromSeconds(15), 50);
+
+    /// <summary>The oldest undelivered webhook event older than this fires <c>webhook_backlog</c> (<c>alerts.webhook_backlog_s</c>).</summary>
+    public TimeSpan WebhookBacklog { get; init; } = TimeSpan.FromHours(1);
 }
 
 /// <summary>
@@ -59,7 +62,7 @@ public sealed record ReconConfig(string? DiscordWebhook, int MaxMessagesPerMinut
 
         var d = AlertThresholds.Defaults;
         var alerts = Section(top, "alerts", errors);
-        alerts?.OnlyKnown("no_executor_s", "oldest_queued_s", "error_rate", "budget_percent", "unreachable_s", "repairs_per_min");
+        alerts?.OnlyKnown("no_executor_s", "oldest_queued_s", "error_rate", "budget_percent", "unreachable_s", "repairs_per_min", "webhook_backlog_s");
         var errorRate = alerts is null ? null : Section(alerts, "error_rate", errors);
         errorRate?.OnlyKnown("percent", "window_s", "min_calls");
         var thresholds = new AlertThresholds(
@@ -70,7 +73,10 @@ public sealed record ReconConfig(string? DiscordWebhook, int MaxMessagesPerMinut
             errorRate?.Long("min_calls", 1, 1_000_000) ?? d.ErrorRateMinCalls,
             alerts?.Long("budget_percent", 1, 100) ?? d.BudgetPercent,
             Seconds(alerts?.Long("unreachable_s", 1, 86_400)) ?? d.Unreachable,
-            alerts?.Long("repairs_per_min", 1, 10_000_000) ?? d.RepairsPerMinute);
+            alerts?.Long("repairs_per_min", 1, 10_000_000) ?? d.RepairsPerMinute)
+        {
+            WebhookBacklog = Seconds(alerts?.Long("webhook_backlog_s", 60, 7 * 86_400)) ?? d.WebhookBacklog,
+        };
         return new ReconConfig(webhook, perMinute, thresholds)
         {
             // A week at most: a request older than that waiting for an executor is forgotten work.

@@ -21,6 +21,9 @@ public static class AlertRules
     public const string Repairs = "repairs";
     public const string CredentialMissing = "credential_missing";
 
+    /// <summary>The oldest undelivered webhook event is older than <c>alerts.webhook_backlog_s</c>.</summary>
+    public const string WebhookBacklog = "webhook_backlog";
+
     public static List<AlertCondition> Check(HealthSnapshot s, AlertThresholds t, long repairsLastMinute)
     {
         var conditions = new List<AlertCondition>();
@@ -63,6 +66,11 @@ public static class AlertRules
             var owners = lacking.Select(x => x.Owner).Order(StringComparer.Ordinal).ToList();
             conditions.Add(new(CredentialMissing, lacking.Key,
                 $"environment variable {lacking.Key}, named by an endpoint profile in svc_handlers, is not set on {owners.Count} executor(s) ({string.Join(", ", owners)}): their offers cannot run there", TimeSpan.Zero));
+        }
+        if (s.OldestWebhookSeconds is { } age && age > t.WebhookBacklog.TotalSeconds)
+        {
+            conditions.Add(new(WebhookBacklog, "webhooks",
+                $"the oldest undelivered webhook event was written {age:0} s ago (threshold {t.WebhookBacklog.TotalSeconds:0} s): receivers are failing or no process delivers", TimeSpan.Zero));
         }
         if (repairsLastMinute > t.RepairsPerMinute)
         {

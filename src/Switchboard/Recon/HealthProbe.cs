@@ -65,7 +65,12 @@ public sealed class HealthProbe(
             .Select(g => new QueueInfo(g.Key, g.Sum(q => q.Depth), g.Max(q => q.OldestAgeSeconds)))
             .OrderBy(q => q.Name, StringComparer.Ordinal)
             .ToList();
-        return new HealthSnapshot(now, await ExecutorsAsync(), byHandler, byResource, dependencies, await Resources(), errors ?? [], window);
+        // -1: no event waits (Bounded gives null for a read that failed or took too long).
+        var webhooks = storeUp ? await Bounded(() => Task.Run(() => Webhooks.WebhookBacklog.OldestPendingSeconds(store, now) ?? -1)) : null;
+        return new HealthSnapshot(now, await ExecutorsAsync(), byHandler, byResource, dependencies, await Resources(), errors ?? [], window)
+        {
+            OldestWebhookSeconds = webhooks is >= 0 ? webhooks : null,
+        };
     }
 
     /// <summary>Sets recon's gauges from a snapshot (the leading recon, every pass).</summary>

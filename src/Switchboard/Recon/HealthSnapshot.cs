@@ -42,6 +42,9 @@ public sealed record HealthSnapshot(
     IReadOnlyList<HandlerErrors> Errors,
     TimeSpan ErrorWindow)
 {
+    /// <summary>The age (s) of the oldest undelivered webhook event; null when there is none or the store could not be read.</summary>
+    public double? OldestWebhookSeconds { get; init; }
+
     /// <summary>The handlers some live executor runs; null when the registry could not be read (Redis down).</summary>
     public IReadOnlySet<string>? CoveredHandlers =>
         Executors?.SelectMany(e => e.Handlers).ToHashSet(StringComparer.Ordinal);
@@ -66,6 +69,7 @@ public sealed record HealthSnapshot(
                 ["group"] = e.Group,
             })]),
         },
+        ["webhooks"] = Webhooks(),
         ["queues"] = new JsonObject
         {
             ["depth"] = QueuesByHandler.Sum(q => q.Depth),
@@ -101,6 +105,8 @@ public sealed record HealthSnapshot(
             })]),
         },
     };
+
+    private JsonObject Webhooks() => new() { ["oldest_pending_s"] = OldestWebhookSeconds is { } s ? Math.Round(s, 3) : null };
 
     private static JsonArray Queues(IEnumerable<QueueInfo> queues) =>
         [.. queues.Select(q => (JsonNode)new JsonObject

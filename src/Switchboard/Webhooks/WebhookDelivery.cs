@@ -62,7 +62,7 @@ public sealed class WebhookDelivery(
                 if (Clock.NowMs() - lastGauge >= 5_000)
                 {
                     lastGauge = Clock.NowMs();
-                    SwitchboardMetrics.WebhookOldestPending.Set(OldestPendingSeconds(store, lastGauge) ?? 0);
+                    SwitchboardMetrics.WebhookOldestPending.Set(WebhookBacklog.OldestPendingSeconds(store, lastGauge) ?? 0);
                 }
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
@@ -81,15 +81,6 @@ public sealed class WebhookDelivery(
                 }
             }
         }
-    }
-
-    /// <summary>The age (s) of the oldest event not yet delivered nor given up; null when there is none.</summary>
-    public static double? OldestPendingSeconds(Store store, long now)
-    {
-        using var connection = store.Open();
-        return connection.Scalar<long?>("SELECT MIN(created_at) FROM webhook_events WHERE status = 'pending'") is { } oldest
-            ? Math.Max(0, now - oldest) / 1000.0
-            : null;
     }
 
     private Task<List<Claimed>> ClaimAsync(int count) => store.WriteAsync(c =>
@@ -139,7 +130,7 @@ public sealed class WebhookDelivery(
                     ("@user", e.UserId), ("@secret", secrets.Seal(WebhookSecrets.Generate())), ("@now", Clock.NowMs())));
                 (url, sealedSecrets, body) = Prepare(e);
             }
-            outcome = await sender.SendAsync(url!, e.Id, body, [.. sealedSecrets.Select(secrets.Open)], stoppingToken);
+            outcome = await sender.SendAsync(url!, e.Id, e.Attempt, body, [.. sealedSecrets.Select(secrets.Open)], stoppingToken);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {

@@ -28,7 +28,10 @@ public sealed class WebhookSender(IHttpClientFactory clients, WebhookOptions opt
     public static string Signature(string eventId, DateTimeOffset timestamp, string body, IEnumerable<string> secrets) =>
         string.Join(' ', secrets.Select(s => new StandardWebhook(s).Sign(eventId, timestamp, body)));
 
-    public async Task<AttemptOutcome> SendAsync(string url, string eventId, string body, IReadOnlyList<string> secrets, CancellationToken cancellationToken)
+    /// <summary>The attempt's number (from 1), beside the signed headers: receivers may log it; it is not signed.</summary>
+    public const string AttemptHeader = "Switchboard-Webhook-Attempt";
+
+    public async Task<AttemptOutcome> SendAsync(string url, string eventId, int attempt, string body, IReadOnlyList<string> secrets, CancellationToken cancellationToken)
     {
         var timestamp = DateTimeOffset.UtcNow;
         using var request = new HttpRequestMessage(HttpMethod.Post, url)
@@ -38,6 +41,7 @@ public sealed class WebhookSender(IHttpClientFactory clients, WebhookOptions opt
         request.Headers.Add("webhook-id", eventId);
         request.Headers.Add("webhook-timestamp", timestamp.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture));
         request.Headers.Add("webhook-signature", Signature(eventId, timestamp, body, secrets));
+        request.Headers.Add(AttemptHeader, attempt.ToString(CultureInfo.InvariantCulture));
         request.Headers.UserAgent.ParseAdd("Switchboard-Webhooks/1");
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(options.RequestTimeout);

@@ -16,6 +16,7 @@ public abstract class WebhookTests(StoreKind kind) : AppTests
           - {service: text, action: shout, handler: echo.render, price: 5, prompt_template: "Say {word}"}
           - {service: text, action: broken, handler: echo.render, price: 3, prompt_template: "Never {word}", params: {fail: "no"}}
           - {service: text, action: slow, handler: echo.render, price: 2, prompt_template: "Later {word}", params: {delay_ms: 30000}}
+          - {service: text, action: brief, handler: echo.render, price: 1, prompt_template: "Brief {word}", expiration: 1}
         deals:
           - name: pair
             offers:
@@ -36,6 +37,7 @@ public abstract class WebhookTests(StoreKind kind) : AppTests
         ["Switchboard:Webhooks:PollInterval"] = "00:00:00.100",
         ["Switchboard:Webhooks:FirstRetryDelay"] = "00:00:00.050",
         ["Switchboard:Webhooks:MaxRetryDelay"] = "00:00:00.200",
+        ["Switchboard:Webhooks:RetryWindow"] = "00:00:03",
         ["Switchboard:Webhooks:RequestTimeout"] = "00:00:05",
         ["Switchboard:Webhooks:Lease"] = "00:00:10",
     };
@@ -64,8 +66,9 @@ public abstract class WebhookTests(StoreKind kind) : AppTests
     private async Task<JsonObject> Deliveries(TestUser user, string endpoint) =>
         (await user.Client.GetFromJsonAsync<JsonObject>($"/svc/me/webhooks/{endpoint}/deliveries"))!;
 
+    /// <summary>The status of the endpoint's one event; "" before it is written.</summary>
     private async Task<string> EventStatus(TestUser user, string endpoint) =>
-        (await Deliveries(user, endpoint))["events"]!.AsArray().Single()!["status"]!.GetValue<string>();
+        (await Deliveries(user, endpoint))["events"]!.AsArray().SingleOrDefault()?["status"]!.GetValue<string>() ?? "";
 
     [Fact]
     public async Task AFinishedRequestsEventArrivesVerifiedWithTheRequestAsGetShowsIt()
@@ -157,6 +160,32 @@ public abstract class WebhookTests(StoreKind kind) : AppTests
         var attempts = events["events"]![0]!["deliveries"]!.AsArray();
         Assert.Equal([1, 2, 3, 4, 5, 6], attempts.Select(a => a!["attempt"]!.GetValue<int>()));
         Assert.Equal(["failed", "failed", "failed", "failed", "failed", "delivered"], attempts.Select(a => a!["outcome"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task RetriesStopWhenTheWindowIsOverAndTheEventIsFailed()
+    {
+        var (endpoint, _) = await Register(Alice, "down", "fail=100000");
+        await Alice.Client.SubmitAsync("/svc/text/shout/", new { word = "void" });
+        await Wait.Until(async () => await EventStatus(Alice, endpoint) == "failed", TimeSpan.FromSeconds(20), "the event to be failed after the 3 s window");
+        var attempts = (await Deliveries(Alice, endpoint))["events"]![0]!["deliveries"]!.AsArray();
+        Assert.True(attempts.Count >= 3, $"{attempts.Count} attempts");
+        Assert.All(attempts, a => Assert.Equal(500, a!["status_code"]!.GetValue<int>()));
+        var seen = (await Receiver.LogAsync()).Count;
+        await Task.Delay(800);
+        Assert.Equal(seen, (await Receiver.LogAsync()).Count);
+    }
+
+    [Fact]
+    public async Task AnExpiredRequestsEventSaysExpired()
+    {
+        var (endpoint, _) = await Register(Alice, "exp", "", "request.expired");
+        var id = await Alice.Client.SubmitAsync("/svc/text/brief/", new { word = "soon" });
+        var log = await Receiver.WaitForAsync(l => l.Count >= 1, "the expiry's delivery");
+        var delivery = Assert.Single(log);
+        Assert.Equal($"msg_{id}_1_expired_{endpoint}", delivery["id"]!.GetValue<string>());
+        Assert.Equal("request.expired", delivery["payload"]!["type"]!.GetValue<string>());
+        Assert.Equal("expired", delivery["payload"]!["data"]!["status"]!.GetValue<string>());
     }
 
     [Fact]
