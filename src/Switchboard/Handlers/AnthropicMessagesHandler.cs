@@ -8,7 +8,9 @@ namespace Switchboard.Handlers;
 /// <c>anthropic.messages</c>: <c>POST {base_url}/v1/messages</c> (the Messages API) at the offer's
 /// endpoint profile, with <c>x-api-key</c> and <c>anthropic-version</c>. One call per result
 /// (the API has no <c>n</c>): create_qty 3 is three calls, their usage added up. The result is the
-/// answer's text blocks joined. A plain HttpClient, not the official SDK: docs/handlers.md says why.
+/// answer's text blocks joined. With <c>stream: true</c> the answer is streamed
+/// (<see cref="AnthropicMessagesStream"/>): the first result's text reaches clients piece by piece,
+/// the stored result is the same. A plain HttpClient, not the official SDK: docs/handlers.md says why.
 /// </summary>
 public sealed class AnthropicMessagesHandler(IHttpClientFactory httpClients) : IServiceHandler
 {
@@ -26,6 +28,7 @@ public sealed class AnthropicMessagesHandler(IHttpClientFactory httpClients) : I
     public async Task ExecuteAsync(HandlerContext context, CancellationToken cancellationToken)
     {
         var endpoint = EndpointProfiles.Resolve(context.Settings, context.Params);
+        var stream = AnthropicParams.Streams(context.Params);
         var body = AnthropicParams.Body(context.Params, context.Prompt).ToJsonString();
         var version = context.Params.GetString("anthropic_version") ?? DefaultVersion;
         var url = endpoint.BaseUrl.AbsoluteUri.TrimEnd('/') + "/v1/messages";
@@ -44,6 +47,11 @@ public sealed class AnthropicMessagesHandler(IHttpClientFactory httpClients) : I
             var response = await UpstreamCall.SendAsync(client, request, endpoint.Name, context, cancellationToken);
             using (response)
             {
+                if (stream && response.IsSuccessStatusCode)
+                {
+                    await AnthropicMessagesStream.ReadAsync(response, endpoint, context, streamOut: i == 0, cancellationToken);
+                    continue;
+                }
                 var text = await UpstreamBody.ReadAsync(response, context.MaxUpstreamBytes, cancellationToken);
                 if (!response.IsSuccessStatusCode)
                 {

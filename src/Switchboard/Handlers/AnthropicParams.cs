@@ -8,7 +8,13 @@ public static partial class AnthropicParams
     /// <summary>Sent as given when set (the API's own names).</summary>
     private static readonly string[] PassThrough = ["temperature", "top_p", "top_k", "stop_sequences"];
 
-    private static readonly string[] Known = [.. ParamChecks.Common, "model", "max_tokens", "system", "anthropic_version", .. PassThrough];
+    /// <summary>The param that asks for a streamed answer (a boolean, false when absent).</summary>
+    public const string StreamParam = "stream";
+
+    private static readonly string[] Known = [.. ParamChecks.Common, "model", "max_tokens", "system", "anthropic_version", StreamParam, .. PassThrough];
+
+    /// <summary>Whether the offer's params ask for a streamed answer.</summary>
+    public static bool Streams(JsonObject p) => ParamChecks.IsTrue(p, StreamParam);
 
     [GeneratedRegex(@"\A[0-9]{4}-[0-9]{2}-[0-9]{2}\z")]
     private static partial Regex Version();
@@ -24,6 +30,7 @@ public static partial class AnthropicParams
         }
         ParamChecks.Integer(p, "max_tokens", 1, 1_000_000, problems);
         ParamChecks.String(p, "system", problems);
+        ParamChecks.Boolean(p, StreamParam, problems);
         if (ParamChecks.String(p, "anthropic_version", problems) is { } version && !Version().IsMatch(version))
         {
             problems.Add(("anthropic_version", "must be a date like 2023-06-01"));
@@ -53,6 +60,10 @@ public static partial class AnthropicParams
             ["max_tokens"] = maxTokens,
             ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = prompt }),
         };
+        if (Streams(p))
+        {
+            body[StreamParam] = true;
+        }
         if (p.GetString("system") is { Length: > 0 } system)
         {
             body["system"] = system;

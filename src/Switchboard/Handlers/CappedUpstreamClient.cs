@@ -2,9 +2,11 @@ using System.Net;
 
 namespace Switchboard.Handlers;
 
-/// <summary>An upstream answer larger than the <c>api</c> config's <c>max_upstream_bytes</c>, found while an SDK read it.</summary>
-public sealed class UpstreamTooLargeException(long maxBytes)
-    : IOException($"the upstream's answer is larger than {maxBytes} bytes (api config max_upstream_bytes)")
+/// <summary>An upstream answer larger than the <c>api</c> config's <c>max_upstream_bytes</c> (or a streamed answer's line over its cap), found while it was read.</summary>
+public sealed class UpstreamTooLargeException(long maxBytes, bool line = false)
+    : IOException(line
+        ? $"a line of the upstream's streamed answer is longer than {maxBytes} bytes"
+        : $"the upstream's answer is larger than {maxBytes} bytes (api config max_upstream_bytes)")
 {
     public long MaxBytes { get; } = maxBytes;
 }
@@ -39,7 +41,7 @@ public static class CappedUpstreamClient
     {
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
-            // A handler sees the answer at its headers: the body is read through the capped stream below.
+            // A handler sees the answer at its headers: the body is read through a CappedStream.
             var response = await base.SendAsync(request, cancellationToken);
             if (response.Content.Headers.ContentLength > maxBytes)
             {
@@ -54,46 +56,6 @@ public static class CappedUpstreamClient
             }
             response.Content = capped;
             return response;
-        }
-    }
-
-    /// <summary>A read-only stream that fails once more than <c>maxBytes</c> came through it.</summary>
-    private sealed class CappedStream(Stream inner, long maxBytes) : Stream
-    {
-        private long _read;
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => _read; set => throw new NotSupportedException(); }
-
-        public override int Read(byte[] buffer, int offset, int count) => Count(inner.Read(buffer, offset, count));
-
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
-            Count(await inner.ReadAsync(buffer, cancellationToken));
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        private int Count(int read)
-        {
-            _read += read;
-            return _read > maxBytes ? throw new UpstreamTooLargeException(maxBytes) : read;
-        }
-
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                inner.Dispose();
-            }
-            base.Dispose(disposing);
         }
     }
 }

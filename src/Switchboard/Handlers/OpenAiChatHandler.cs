@@ -15,7 +15,9 @@ namespace Switchboard.Handlers;
 /// presence_penalty, frequency_penalty, seed, stop. One call asks for <c>n</c> = create_qty
 /// choices; servers that return fewer are asked again for the rest. Calls go through the guarded
 /// client (<see cref="Outbound.OutboundGuard"/>) and answers are read up to
-/// <see cref="HandlerContext.MaxUpstreamBytes"/>.
+/// <see cref="HandlerContext.MaxUpstreamBytes"/>. With <c>stream: true</c> the upstream streams the
+/// answer (<see cref="OpenAiChatStream"/>): the first choice's text reaches clients piece by piece
+/// (<see cref="HandlerContext.ReportPartial"/>), the stored result is the same as without it.
 /// </summary>
 public sealed class OpenAiChatHandler(IHttpClientFactory httpClients) : IServiceHandler
 {
@@ -24,13 +26,20 @@ public sealed class OpenAiChatHandler(IHttpClientFactory httpClients) : IService
     private static readonly string[] PassThrough =
         ["temperature", "top_p", "max_tokens", "max_completion_tokens", "presence_penalty", "frequency_penalty", "seed", "stop", "response_format"];
 
+    /// <summary>The param that asks for a streamed answer (a boolean, false when absent).</summary>
+    public const string StreamParam = "stream";
+
     public string Id => "openai.chat";
+
+    /// <summary>Whether the offer's params ask for a streamed answer.</summary>
+    public static bool Streams(JsonObject parameters) => ParamChecks.IsTrue(parameters, StreamParam);
 
     public string? EndpointProfileFor(JsonObject parameters) => EndpointProfiles.NameIn(parameters);
 
     public IEnumerable<(string Key, string Problem)> CheckParams(JsonObject parameters)
     {
-        var problems = ParamChecks.Start(parameters, [.. ParamChecks.Common, "model", "system", .. PassThrough]);
+        var problems = ParamChecks.Start(parameters, [.. ParamChecks.Common, "model", "system", StreamParam, .. PassThrough]);
+        ParamChecks.Boolean(parameters, StreamParam, problems);
         ParamChecks.RequiredString(parameters, "model", problems);
         ParamChecks.String(parameters, "system", problems);
         ParamChecks.Number(parameters, "temperature", 0, 2, problems);
@@ -56,11 +65,17 @@ public sealed class OpenAiChatHandler(IHttpClientFactory httpClients) : IService
         var apiKey = endpoint.ApiKey;
         var url = endpoint.BaseUrl.AbsoluteUri.TrimEnd('/') + "/chat/completions";
         var client = httpClients.CreateClient(HttpClientName);
+        var stream = Streams(p);
 
         // Bounded: a server that keeps returning nothing must not loop forever.
         for (var call = 0; context.Results.Count < context.Quantity && call < context.Quantity; call++)
         {
             var body = BuildBody(context, model, context.Quantity - context.Results.Count);
+            if (stream)
+            {
+                body[StreamParam] = true;
+                body["stream_options"] = new JsonObject { ["include_usage"] = true };
+            }
             using var request = new HttpRequestMessage(HttpMethod.Post, url)
             {
                 Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"),
@@ -72,6 +87,11 @@ public sealed class OpenAiChatHandler(IHttpClientFactory httpClients) : IService
             var response = await UpstreamCall.SendAsync(client, request, endpoint.Name, context, cancellationToken);
             using (response)
             {
+                if (stream && response.IsSuccessStatusCode)
+                {
+                    await OpenAiChatStream.ReadAsync(response, endpoint, context, streamOut: call == 0, cancellationToken);
+                    continue;
+                }
                 var text = await UpstreamBody.ReadAsync(response, context.MaxUpstreamBytes, cancellationToken);
                 if (!response.IsSuccessStatusCode)
                 {
@@ -124,14 +144,17 @@ public sealed class OpenAiChatHandler(IHttpClientFactory httpClients) : IService
                 context.AddResult(message);
             }
         }
-        if (completion["usage"] is JsonObject usage)
+        RecordUsage(context, completion["usage"] as JsonObject);
+    }
+
+    /// <summary>The answer's token counts, when it has them (a streamed answer's final usage chunk).</summary>
+    internal static void RecordUsage(HandlerContext context, JsonObject? usage)
+    {
+        foreach (var name in new[] { "prompt_tokens", "completion_tokens", "total_tokens" })
         {
-            foreach (var name in new[] { "prompt_tokens", "completion_tokens", "total_tokens" })
+            if (usage?[name] is JsonValue v && v.TryGetValue<long>(out var tokens))
             {
-                if (usage[name] is JsonValue v && v.TryGetValue<long>(out var tokens))
-                {
-                    context.RecordUsage(name, tokens);
-                }
+                context.RecordUsage(name, tokens);
             }
         }
     }

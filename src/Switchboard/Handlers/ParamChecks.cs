@@ -41,6 +41,24 @@ public static class ParamChecks
         }
     }
 
+    /// <summary>Whether a checked boolean param is set and true (absent is false).</summary>
+    public static bool IsTrue(JsonObject p, string key) => p[key] is JsonValue v && v.TryGetValue<bool>(out var on) && on;
+
+    /// <summary>A <c>true</c> or <c>false</c>; absent is null.</summary>
+    public static bool? Boolean(JsonObject p, string key, List<(string, string)> problems)
+    {
+        switch (p[key])
+        {
+            case null:
+                return null;
+            case JsonValue v when v.TryGetValue<bool>(out var b):
+                return b;
+            default:
+                problems.Add((key, "must be true or false"));
+                return null;
+        }
+    }
+
     public static void RequiredString(JsonObject p, string key, List<(string, string)> problems)
     {
         if (p[key] is null)

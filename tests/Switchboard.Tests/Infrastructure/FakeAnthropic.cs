@@ -49,8 +49,48 @@ public sealed class FakeAnthropic : IAsyncDisposable
             return Error(400, "invalid_request_error", "anthropic-version header is required");
         }
         var turn = call.Json["messages"]![0]!["content"]!.GetValue<string>();
-        return Message($"re: {turn}");
+        return call.Json["stream"]?.GetValue<bool>() == true ? Stream(["re: ", turn]) : Message($"re: {turn}");
     }
+
+    /// <summary>
+    /// A streamed message (<c>stream: true</c>) of one text block made of <paramref name="deltas"/>:
+    /// message_start (with the input tokens), content_block_start, ping, one content_block_delta per
+    /// delta, content_block_stop, message_delta (the output tokens), message_stop. The last delta
+    /// and everything after it are one piece, the one <paramref name="beforeLast"/> holds back;
+    /// <paramref name="tail"/> replaces what follows the last delta (an error event, or nothing: a cut stream).
+    /// </summary>
+    public static FakeReply Stream(IReadOnlyList<string> deltas, Task? beforeLast = null, int inputTokens = 12, int outputTokens = 4, string? tail = null)
+    {
+        var pieces = new List<string>
+        {
+            Event("message_start", new JsonObject
+            {
+                ["type"] = "message_start",
+                ["message"] = new JsonObject
+                {
+                    ["id"] = "msg_fake", ["type"] = "message", ["role"] = "assistant", ["model"] = "claude-test", ["content"] = new JsonArray(),
+                    ["usage"] = new JsonObject { ["input_tokens"] = inputTokens, ["output_tokens"] = 1 },
+                },
+            })
+            + Event("content_block_start", new JsonObject { ["type"] = "content_block_start", ["index"] = 0, ["content_block"] = new JsonObject { ["type"] = "text", ["text"] = "" } })
+            + Event("ping", new JsonObject { ["type"] = "ping" }),
+        };
+        pieces.AddRange(deltas.Select(d => Event("content_block_delta", new JsonObject
+        {
+            ["type"] = "content_block_delta", ["index"] = 0, ["delta"] = new JsonObject { ["type"] = "text_delta", ["text"] = d },
+        })));
+        pieces[^1] += tail
+            ?? Event("content_block_stop", new JsonObject { ["type"] = "content_block_stop", ["index"] = 0 })
+            + Event("message_delta", new JsonObject
+            {
+                ["type"] = "message_delta", ["delta"] = new JsonObject { ["stop_reason"] = "end_turn" }, ["usage"] = new JsonObject { ["output_tokens"] = outputTokens },
+            })
+            + Event("message_stop", new JsonObject { ["type"] = "message_stop" });
+        return FakeReply.Stream(pieces, beforeLast);
+    }
+
+    /// <summary>One event of the Messages API's stream.</summary>
+    public static string Event(string name, JsonObject data) => FakeReply.Sse(data.ToJsonString(), name);
 
     /// <summary>A 200 message with one text block per text, and its usage.</summary>
     public static FakeReply Message(string text, int inputTokens = 12, int outputTokens = 4, params string[] more) =>

@@ -106,6 +106,61 @@ public sealed record FakeReply(int Status, string Body, IReadOnlyDictionary<stri
 
     /// <summary>Answers only after <paramref name="delay"/> (or never, if the client gives up first).</summary>
     public FakeReply After(TimeSpan delay) => this with { Delay = delay };
+
+    /// <summary>A streamed answer's pieces (<c>text/event-stream</c>), each written and flushed on its own; null for a whole body.</summary>
+    public IReadOnlyList<string>? Chunks { get; init; }
+
+    /// <summary>When set, the last of <see cref="Chunks"/> is sent only once this completes: a test sees what came before while the upstream has not finished.</summary>
+    public Task? BeforeLastChunk { get; init; }
+
+    /// <summary>A 200 <c>text/event-stream</c> answer written piece by piece, its last piece held until <paramref name="beforeLast"/> completes.</summary>
+    public static FakeReply Stream(IEnumerable<string> chunks, Task? beforeLast = null) =>
+        new(200, "", new Dictionary<string, string>(), TimeSpan.Zero) { Chunks = [.. chunks], BeforeLastChunk = beforeLast };
+
+    /// <summary>One Server-Sent Event: <c>data: …</c> (and <c>event: …</c> when named), then the blank line.</summary>
+    public static string Sse(string data, string? name = null) => (name is null ? "" : $"event: {name}\n") + $"data: {data}\n\n";
+
+    /// <summary>
+    /// A streamed chat completion (<c>stream: true</c>) of one choice per list in
+    /// <paramref name="choices"/>: a role chunk, each choice's deltas in turn (choices interleaved),
+    /// a finish chunk, the usage chunk (<see cref="DefaultUsage"/> unless given; none with
+    /// <paramref name="withUsage"/> false) and <c>data: [DONE]</c>. The last delta and everything after it are one
+    /// piece, the one <paramref name="beforeLast"/> holds back; <paramref name="tail"/> replaces the
+    /// finish, usage and [DONE] (an error event, or nothing: a cut stream).
+    /// </summary>
+    public static FakeReply ChatStream(IReadOnlyList<IReadOnlyList<string>> choices, Task? beforeLast = null, JsonObject? usage = null, bool withUsage = true, string? tail = null)
+    {
+        static string Chunk(JsonArray choices, JsonObject? usage = null)
+        {
+            var chunk = new JsonObject { ["id"] = "chatcmpl-fake", ["object"] = "chat.completion.chunk", ["model"] = "test-model", ["choices"] = choices };
+            if (usage is not null)
+            {
+                chunk["usage"] = usage.DeepClone();
+            }
+            return Sse(chunk.ToJsonString());
+        }
+        var pieces = new List<string>
+        {
+            Chunk([.. choices.Select((_, i) => (JsonNode)new JsonObject { ["index"] = i, ["delta"] = new JsonObject { ["role"] = "assistant", ["content"] = "" } })]),
+        };
+        for (var step = 0; step < choices.Max(c => c.Count); step++)
+        {
+            for (var i = 0; i < choices.Count; i++)
+            {
+                if (step < choices[i].Count)
+                {
+                    pieces.Add(Chunk([new JsonObject { ["index"] = i, ["delta"] = new JsonObject { ["content"] = choices[i][step] } }]));
+                }
+            }
+        }
+        var end = tail ?? Chunk([.. choices.Select((_, i) => (JsonNode)new JsonObject { ["index"] = i, ["delta"] = new JsonObject(), ["finish_reason"] = "stop" })])
+            + (withUsage ? Chunk([], usage ?? DefaultUsage) : "") + Sse("[DONE]");
+        pieces[^1] += end;
+        return Stream(pieces, beforeLast);
+    }
+
+    /// <summary>A streamed chat completion of one choice made of <paramref name="deltas"/> (see the general form).</summary>
+    public static FakeReply ChatStream(IReadOnlyList<string> deltas, Task? beforeLast = null) => ChatStream([deltas], beforeLast);
 }
 
 /// <summary>
@@ -224,7 +279,9 @@ public sealed class FakeOpenAi : IAsyncDisposable
     public static FakeReply EchoN(FakeCall call)
     {
         var n = call.Json["n"]?.GetValue<int>() ?? 1;
-        return FakeReply.Choices(Enumerable.Range(1, n).Select(i => $"choice {i}"));
+        return call.Json["stream"]?.GetValue<bool>() == true
+            ? FakeReply.ChatStream([.. Enumerable.Range(1, n).Select(i => (IReadOnlyList<string>)["choice", $" {i}"])])
+            : FakeReply.Choices(Enumerable.Range(1, n).Select(i => $"choice {i}"));
     }
 
     private readonly object _load = new();
@@ -308,6 +365,29 @@ public sealed class FakeOpenAi : IAsyncDisposable
         foreach (var (name, value) in reply.Headers)
         {
             http.Response.Headers[name] = value;
+        }
+        if (reply.Chunks is { } chunks)
+        {
+            http.Response.ContentType = "text/event-stream";
+            for (var i = 0; i < chunks.Count; i++)
+            {
+                try
+                {
+                    if (i == chunks.Count - 1 && reply.BeforeLastChunk is { } gate)
+                    {
+                        await gate.WaitAsync(http.RequestAborted); // the test's signal, not a timed wait
+                    }
+                    await http.Response.WriteAsync(chunks[i], http.RequestAborted);
+                    await http.Response.Body.FlushAsync(http.RequestAborted);
+                }
+                catch (OperationCanceledException)
+                {
+                    _ends[call.Index] = new FakeCallEnd(false, DateTimeOffset.UtcNow);
+                    return;
+                }
+            }
+            _ends[call.Index] = new FakeCallEnd(true, DateTimeOffset.UtcNow);
+            return;
         }
         http.Response.ContentType = "application/json";
         await http.Response.WriteAsync(reply.Body, http.RequestAborted);
