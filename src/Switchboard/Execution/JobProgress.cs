@@ -61,7 +61,12 @@ public sealed class JobProgress(RequestLifecycle lifecycle, IChangePublisher pub
         }
     }
 
-    /// <summary>Writes the value still waiting (without waiting for the interval) and takes no more reports.</summary>
+    /// <summary>
+    /// Writes the value still waiting (without waiting for the interval) and takes no more
+    /// reports. Waits at most <see cref="FlushWait"/>: the outcome is not held by a slow store; a
+    /// write still on its way then lands before the outcome or matches nothing (it is
+    /// conditional on the running claim, which the outcome ends).
+    /// </summary>
     public async Task FlushAsync()
     {
         Task writer;
@@ -71,8 +76,11 @@ public sealed class JobProgress(RequestLifecycle lifecycle, IChangePublisher pub
             writer = _writer;
         }
         await _hurry.CancelAsync();
-        await writer;
+        await Task.WhenAny(writer, Task.Delay(FlushWait));
     }
+
+    /// <summary>Longest the outcome waits for the last progress write.</summary>
+    public static readonly TimeSpan FlushWait = TimeSpan.FromSeconds(2);
 
     /// <summary>
     /// What a client is shown: control characters (line breaks, escapes that would drive a

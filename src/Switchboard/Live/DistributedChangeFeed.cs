@@ -50,7 +50,8 @@ public abstract class DistributedChangeFeed(ChangeHub hub, ILogger logger) : Bac
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var listening = ListenAsync(stoppingToken);
+        // On the pool: opening the listening connection must not hold the host's start.
+        var listening = Task.Run(() => ListenAsync(stoppingToken), CancellationToken.None);
         try
         {
             while (await _queue.Reader.WaitToReadAsync(stoppingToken))

@@ -17,7 +17,7 @@ public static class LiveSockets
     }
 
     /// <summary>Every message until the server closes the socket (then answers its close); fails after <paramref name="timeout"/>.</summary>
-    public static async Task<List<JsonObject>> ReadToClose(ClientWebSocket socket, TimeSpan timeout, Action<JsonObject>? each = null)
+    public static async Task<List<JsonObject>> ReadToClose(WebSocket socket, TimeSpan timeout, Action<JsonObject>? each = null)
     {
         using var cancel = new CancellationTokenSource(timeout);
         var messages = new List<JsonObject>();
