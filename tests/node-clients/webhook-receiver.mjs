@@ -71,8 +71,14 @@ const server = http.createServer(async (req, res) => {
   res.end(status === 400 ? "bad signature" : "");
 });
 
-server.listen(0, "127.0.0.1", () => {
+// `--urls http://127.0.0.1:PORT` (bench/run-webhooks.sh, through bench/lib.sh's start_server):
+// that port, stopped by a signal. Otherwise (the tests) a free port, stopped when stdin closes.
+const urls = process.argv.indexOf("--urls");
+const port = urls > 0 ? Number(new URL(process.argv[urls + 1]).port) : 0;
+server.listen(port, "127.0.0.1", () => {
   process.stdout.write(JSON.stringify({ port: server.address().port }) + "\n");
 });
-process.stdin.on("end", () => server.close(() => process.exit(0)));
-process.stdin.resume();
+if (urls < 0) {
+  process.stdin.on("end", () => server.close(() => process.exit(0)));
+  process.stdin.resume();
+}

@@ -116,9 +116,10 @@ public sealed class WebhookDelivery(
         AttemptOutcome outcome;
         try
         {
-            var (url, sealedSecrets, body) = Prepare(e);
+            var (url, sealedSecrets, body) = await PrepareAsync(e);
             if (url is null)
             {
+                SwitchboardMetrics.WebhookDeliveries.WithLabels("skipped").Inc();
                 await FinishAsync(e, new AttemptOutcome("skipped", null, "the endpoint was deleted or disabled"), final: "skipped");
                 return;
             }
@@ -128,7 +129,7 @@ public sealed class WebhookDelivery(
                 await store.WriteAsync(c => c.Execute(
                     "INSERT INTO webhook_user_secrets (user_id, secret, created_at) VALUES (@user, @secret, @now) ON CONFLICT (user_id) DO NOTHING",
                     ("@user", e.UserId), ("@secret", secrets.Seal(WebhookSecrets.Generate())), ("@now", Clock.NowMs())));
-                (url, sealedSecrets, body) = Prepare(e);
+                (url, sealedSecrets, body) = await PrepareAsync(e);
             }
             outcome = await sender.SendAsync(url!, e.Id, e.Attempt, body, [.. sealedSecrets.Select(secrets.Open)], stoppingToken);
         }
@@ -154,7 +155,14 @@ public sealed class WebhookDelivery(
     }
 
     /// <summary>The URL to call (null: the endpoint is gone or disabled), the sealed secrets that sign, and the body (made and kept at the first attempt).</summary>
-    private (string? Url, List<string> Secrets, string Body) Prepare(Claimed e)
+    private async Task<(string? Url, List<string> Secrets, string Body)> PrepareAsync(Claimed e)
+    {
+        var (url, sealedSecrets, built) = Read(e);
+        return (url, sealedSecrets, e.Payload ?? await KeepAsync(e, built!));
+    }
+
+    /// <summary>One read: the URL, the sealed secrets, and the body when none is kept yet.</summary>
+    private (string? Url, List<string> Secrets, string? Payload) Read(Claimed e)
     {
         using var c = store.Open();
         var now = Clock.NowMs();
@@ -173,8 +181,7 @@ public sealed class WebhookDelivery(
         {
             sealedSecrets.Add(previous);
         }
-        var body = e.Payload ?? Payload(c, e);
-        return (url, sealedSecrets, body);
+        return (url, sealedSecrets, e.Payload is null ? Payload(c, e) : null);
     }
 
     /// <summary>
@@ -182,18 +189,20 @@ public sealed class WebhookDelivery(
     /// <c>GET /svc/request/{id}/</c> shows it when the event is first attempted. Kept on the
     /// event, so every later attempt (and a resend) sends the same bytes.
     /// </summary>
-    private string Payload(DbConnection c, Claimed e)
+    private static string Payload(DbConnection c, Claimed e)
     {
         var request = RequestRecord.Load(c, e.RequestId);
         var data = request is null ? null : request.Kind == RequestKind.Deal ? DealView.ToJson(c, request) : request.ToJson();
-        var body = new JsonObject { ["type"] = e.Type, ["timestamp"] = Clock.Iso(e.CreatedAt), ["data"] = data }.ToJsonString();
-        var kept = store.Write(w =>
+        return new JsonObject { ["type"] = e.Type, ["timestamp"] = Clock.Iso(e.CreatedAt), ["data"] = data }.ToJsonString();
+    }
+
+    /// <summary>Keeps the body on the event unless an earlier attempt kept one (then that one is sent).</summary>
+    private async Task<string> KeepAsync(Claimed e, string body) =>
+        await store.WriteAsync(w =>
         {
             w.Execute("UPDATE webhook_events SET payload = @payload WHERE id = @id AND payload IS NULL", ("@payload", body), ("@id", e.Id));
             return w.Scalar<string>("SELECT payload FROM webhook_events WHERE id = @id", ("@id", e.Id));
-        });
-        return kept ?? body;
-    }
+        }) ?? body;
 
     private Task FinishAsync(Claimed e, AttemptOutcome outcome, string? final) => store.WriteAsync(c =>
     {
