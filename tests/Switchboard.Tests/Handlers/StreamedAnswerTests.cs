@@ -327,4 +327,48 @@ public sealed class StreamedAnswerTests : AppTests
         Assert.Equal(4, claude["usage"]!["output_tokens"]!.GetValue<long>());
         Assert.All(_openAi.Calls.Concat(_anthropic.Calls), c => Assert.True(c.Json["stream"]!.GetValue<bool>()));
     }
+
+    [Fact]
+    public async Task StreamedTokensReachAnEventStreamClientBeforeTheRequestEnds()
+    {
+        var first = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _openAi.Enqueue(FakeReply.ChatStream(["Once", " upon", " a", " time."], gate.Task) with { BeforeFirstChunk = first.Task });
+        var response = await _alice.Client.PostAsJsonAsync("/svc/chat/stream/", new { q = "a story" });
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var accepted = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
+        var id = accepted["id"]!.GetValue<string>();
+        // A browser's view: the stream_url alone, no key.
+        var browser = App.CreateClient();
+        var partials = Channel.CreateUnbounded<string>();
+        var reading = EventStreams.ReadAll(browser, accepted["stream_url"]!.GetValue<string>(), timeout: Patience,
+            onEvent: e =>
+            {
+                if (e.EventType == "partial")
+                {
+                    partials.Writer.TryWrite(e.Data);
+                }
+                // The first status says the stream follows the request: the upstream may start.
+                first.TrySetResult();
+            });
+
+        var seen = new List<string>();
+        using (var wait = new CancellationTokenSource(Patience))
+        {
+            while (string.Concat(seen) != "Once upon a")
+            {
+                seen.Add(await partials.Reader.ReadAsync(wait.Token));
+            }
+        }
+        // The upstream still holds its last piece: the client has the first three while the request runs.
+        var running = await _alice.Client.GetFromJsonAsync<JsonObject>($"/svc/request/{id}/");
+        Assert.Equal("running", running!["status"]!.GetValue<string>());
+        Assert.False(reading.IsCompleted);
+        gate.SetResult();
+
+        var answer = await reading;
+        Assert.Equal(["result", "end"], answer.Types().Where(t => t is "result" or "end"));
+        Assert.Equal("Once upon a time.", string.Concat(answer.OfType("partial").Select(p => p.Data)));
+        Assert.Contains("Once upon a time.", answer.OfType("result").Single().Data);
+    }
 }

@@ -113,6 +113,9 @@ public sealed record FakeReply(int Status, string Body, IReadOnlyDictionary<stri
     /// <summary>When set, the last of <see cref="Chunks"/> is sent only once this completes: a test sees what came before while the upstream has not finished.</summary>
     public Task? BeforeLastChunk { get; init; }
 
+    /// <summary>When set, nothing of <see cref="Chunks"/> is sent before this completes (the headers are): a test starts following first.</summary>
+    public Task? BeforeFirstChunk { get; init; }
+
     /// <summary>A 200 <c>text/event-stream</c> answer written piece by piece, its last piece held until <paramref name="beforeLast"/> completes.</summary>
     public static FakeReply Stream(IEnumerable<string> chunks, Task? beforeLast = null) =>
         new(200, "", new Dictionary<string, string>(), TimeSpan.Zero) { Chunks = [.. chunks], BeforeLastChunk = beforeLast };
@@ -373,6 +376,10 @@ public sealed class FakeOpenAi : IAsyncDisposable
             {
                 try
                 {
+                    if (i == 0 && reply.BeforeFirstChunk is { } first)
+                    {
+                        await first.WaitAsync(http.RequestAborted); // the test's signal, not a timed wait
+                    }
                     if (i == chunks.Count - 1 && reply.BeforeLastChunk is { } gate)
                     {
                         await gate.WaitAsync(http.RequestAborted); // the test's signal, not a timed wait
