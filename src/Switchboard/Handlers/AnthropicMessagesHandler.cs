@@ -47,7 +47,7 @@ public sealed class AnthropicMessagesHandler(IHttpClientFactory httpClients) : I
             var response = await UpstreamCall.SendAsync(client, request, endpoint.Name, context, cancellationToken);
             using (response)
             {
-                if (stream && response.IsSuccessStatusCode)
+                if (stream && UpstreamEvents.IsStream(response))
                 {
                     await AnthropicMessagesStream.ReadAsync(response, endpoint, context, streamOut: i == 0, cancellationToken);
                     continue;

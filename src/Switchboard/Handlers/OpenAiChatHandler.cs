@@ -87,7 +87,7 @@ public sealed class OpenAiChatHandler(IHttpClientFactory httpClients) : IService
             var response = await UpstreamCall.SendAsync(client, request, endpoint.Name, context, cancellationToken);
             using (response)
             {
-                if (stream && response.IsSuccessStatusCode)
+                if (stream && UpstreamEvents.IsStream(response))
                 {
                     await OpenAiChatStream.ReadAsync(response, endpoint, context, streamOut: call == 0, cancellationToken);
                     continue;

@@ -16,6 +16,14 @@ public static class UpstreamEvents
     /// <summary>The longest line of a streamed answer (one token event is a few hundred bytes).</summary>
     public const int MaxLineBytes = 1024 * 1024;
 
+    /// <summary>
+    /// Whether <paramref name="response"/> is a successful event stream. A server that ignores
+    /// <c>stream: true</c> answers a whole JSON body, which is read as without streaming; an
+    /// error status is never a stream.
+    /// </summary>
+    public static bool IsStream(HttpResponseMessage response) =>
+        response.IsSuccessStatusCode && response.Content.Headers.ContentType?.MediaType == "text/event-stream";
+
     /// <summary>Send the request with <see cref="HttpCompletionOption.ResponseHeadersRead"/> (<see cref="UpstreamCall.SendAsync"/>) so nothing is buffered first.</summary>
     public static async IAsyncEnumerable<SseItem<string>> ReadAsync(
         HttpResponseMessage response, string profile, HandlerContext context, [EnumeratorCancellation] CancellationToken cancellationToken)

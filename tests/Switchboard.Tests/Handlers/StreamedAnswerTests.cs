@@ -225,6 +225,21 @@ public sealed class StreamedAnswerTests : AppTests
         Assert.Null(body["stream_options"]);
     }
 
+    [Fact]
+    public async Task AServerThatIgnoresStreamIsReadAsAWholeAnswer()
+    {
+        _openAi.Enqueue(FakeReply.Choices("whole"));
+        _anthropic.Enqueue(FakeAnthropic.Message("all at once"));
+        var openAi = Context("""{"model": "m", "stream": true}""", new RecordingHost());
+        var anthropic = Context("""{"model": "c", "max_tokens": 64, "stream": true}""", new RecordingHost(), anthropic: true);
+
+        await new OpenAiChatHandler(Clients).ExecuteAsync(openAi, CancellationToken.None);
+        await new AnthropicMessagesHandler(Clients).ExecuteAsync(anthropic, CancellationToken.None);
+
+        Assert.Equal(["whole"], Results(openAi));
+        Assert.Equal(["all at once"], Results(anthropic));
+    }
+
     [Theory]
     [InlineData("\"yes\"")]
     [InlineData("1")]
