@@ -35,6 +35,8 @@ public static class RequestEventStream
         {
             return RequestEndpoints.InvalidId();
         }
+        // Before the caller is checked: a change of keys or users from here on makes the stream check again.
+        var authAtStart = keys.Changed;
         // The header wins: a client that has a key uses it, and a token is only read without one.
         string userId;
         Func<bool> stillAllowed;
@@ -91,7 +93,7 @@ public static class RequestEventStream
             first[0] = first[0] with { ReconnectionInterval = StreamEvents.Retry };
         }
         var follow = new Follower(id, userId, store, subscription, keys, stillAllowed, logs.CreateLogger(typeof(RequestEventStream)));
-        return TypedResults.ServerSentEvents(follow.Events(first, seen, now.IsFinished, lifetime.ApplicationStopping, http.RequestAborted));
+        return TypedResults.ServerSentEvents(follow.Events(first, seen, now.IsFinished, authAtStart, lifetime.ApplicationStopping, http.RequestAborted));
     }
 
     private static bool UserEnabled(Store store, string userId)
@@ -107,7 +109,7 @@ public static class RequestEventStream
         private enum Wake { Changed, AuthChanged, Stopped }
 
         public async IAsyncEnumerable<SseItem<string>> Events(
-            List<SseItem<string>> first, StreamEvents.Cursor? seen, bool finished, CancellationToken stopping,
+            List<SseItem<string>> first, StreamEvents.Cursor? seen, bool finished, CancellationToken authAtStart, CancellationToken stopping,
             CancellationToken aborted, [EnumeratorCancellation] CancellationToken cancel = default)
         {
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(stopping, aborted, cancel);
@@ -116,14 +118,20 @@ public static class RequestEventStream
                 yield return item;
             }
             var partials = new List<string>();
+            // Taken before each check of the caller, so a change of keys or users after the check wakes the stream.
+            var authChanged = authAtStart;
             while (!finished)
             {
-                var (wake, statusChanged) = await WaitAsync(partials, stop.Token);
+                var (wake, statusChanged) = await WaitAsync(partials, authChanged, stop.Token);
                 foreach (var text in partials)
                 {
                     yield return StreamEvents.PartialItem(text);
                 }
                 partials.Clear();
+                if (wake == Wake.AuthChanged)
+                {
+                    authChanged = keys.Changed;
+                }
                 if (wake == Wake.Stopped || (wake == Wake.AuthChanged && !StillAllowed()))
                 {
                     yield break;
@@ -151,9 +159,9 @@ public static class RequestEventStream
         /// every change already waiting (partial pieces into <paramref name="partials"/>). True
         /// when a status or progress change was among them.
         /// </summary>
-        private async Task<(Wake Wake, bool StatusChanged)> WaitAsync(List<string> partials, CancellationToken stop)
+        private async Task<(Wake Wake, bool StatusChanged)> WaitAsync(List<string> partials, CancellationToken authChanged, CancellationToken stop)
         {
-            using var wait = CancellationTokenSource.CreateLinkedTokenSource(stop, keys.Changed);
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(stop, authChanged);
             try
             {
                 var change = await subscription.ReadAsync(wait.Token);

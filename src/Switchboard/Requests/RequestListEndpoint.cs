@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Switchboard.Errors;
 using Switchboard.Lifecycle;
@@ -13,7 +14,7 @@ namespace Switchboard.Requests;
 /// </summary>
 public sealed record RequestSummary(
     string Id, string Kind, string Status, string? Offer, string? Deal, long Price, int Run, int Attempts, RequestError? Error,
-    string CreatedAt, string UpdatedAt, string? FinishedAt, string Url);
+    string CreatedAt, string UpdatedAt, string? FinishedAt, string Url, RequestProgress? Progress);
 
 /// <summary>A page of the caller's requests, newest first; <see cref="NextCursor"/> reads the next (older) page, null on the last.</summary>
 public sealed record RequestList(IReadOnlyList<RequestSummary> Items, string? NextCursor);
@@ -65,7 +66,8 @@ public static class RequestListEndpoint
                     reader.GetInt64(6), reader.GetInt32(7), reader.GetInt32(8),
                     reader.StringOrNull(9) is { } code ? new RequestError(code, reader.StringOrNull(10)) : null,
                     Clock.Iso(reader.GetInt64(11))!, Clock.Iso(reader.GetInt64(12))!, Clock.Iso(reader.LongOrNull(13)),
-                    RequestRecord.UrlOf(reader.GetString(1))));
+                    RequestRecord.UrlOf(reader.GetString(1)),
+                    reader.StringOrNull(14) is { } progress ? JsonSerializer.Deserialize<RequestProgress>(progress, JsonSerializerOptions.Web) : null));
             }
         }
         return TypedResults.Ok(new RequestList(items, more ? ListCursor.Write(lastSeq, userId, query.FilterKey) : null));

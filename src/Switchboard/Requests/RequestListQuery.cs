@@ -157,7 +157,7 @@ public sealed record RequestListQuery(
             args.Add(("@before", before));
         }
         return ($"""
-            SELECT seq, id, kind, service, action, status, price, run, attempts, error_code, error_message, created_at, updated_at, finished_at
+            SELECT seq, id, kind, service, action, status, price, run, attempts, error_code, error_message, created_at, updated_at, finished_at, progress
             FROM requests
             WHERE {string.Join(" AND ", where)}
             ORDER BY seq DESC LIMIT @limit

@@ -11,6 +11,9 @@ namespace Switchboard.Requests;
 /// <summary>Why a request failed: a stable <see cref="Code"/> and a message for people.</summary>
 public sealed record RequestError(string Code, string? Message);
 
+/// <summary>The running attempt's last report (<c>HandlerContext.ReportProgress</c>): 0 to 1, an optional message, when.</summary>
+public sealed record RequestProgress(double Fraction, string? Message, string At);
+
 /// <summary>
 /// A request as <c>GET /svc/request/{id}/</c> shows it. A deal's adds <see cref="Deal"/>,
 /// <see cref="Addons"/> and <see cref="Steps"/>; a queued job parked for its resource adds
@@ -44,7 +47,8 @@ public sealed record RequestView(
     string? WaitingFor = null,
     int? QueuePosition = null,
     double? EtaS = null,
-    string? StreamUrl = null);
+    string? StreamUrl = null,
+    RequestProgress? Progress = null);
 
 /// <summary>One step of a deal's request.</summary>
 public sealed record DealStepView(

@@ -17,6 +17,7 @@ public abstract class RequestListTests(StoreKind kind) : AppTests
           - {service: t, action: a, handler: echo.render, price: 2, prompt_template: "A({topic})"}
           - {service: t, action: b, handler: echo.render, price: 1, prompt_template: "B[{input}]"}
           - {service: t, action: fail, handler: echo.render, price: 1, prompt_template: "F({topic})", params: {fail: "no luck"}}
+          - {service: t, action: steps, handler: echo.render, price: 1, prompt_template: "S({topic})", params: {progress_steps: 2, delay_ms: 100, progress_message: "half"}}
         deals:
           - name: pair
             offers:
@@ -72,6 +73,22 @@ public abstract class RequestListTests(StoreKind kind) : AppTests
             return 0;
         });
         return ids;
+    }
+
+    [Fact]
+    public async Task AnItemShowsTheProgressItsRunLastReported()
+    {
+        var plain = await Submit(_alice, "/svc/t/a/", new { topic = "owls" });
+        var stepped = await Submit(_alice, "/svc/t/steps/", new { topic = "owls" });
+
+        var items = (await Page(_alice))["items"]!.AsArray().ToDictionary(i => i!["id"]!.GetValue<string>(), i => i!);
+        Assert.Null(items[plain]["progress"]);
+        var progress = items[stepped]["progress"]!;
+        Assert.Equal(1.0, progress["fraction"]!.GetValue<double>());
+        Assert.Equal("half 2/2", progress["message"]!.GetValue<string>());
+        // The same object as the request's own.
+        var request = await _alice.Client.GetFromJsonAsync<JsonObject>($"/svc/request/{stepped}/");
+        Assert.Equal(request!["progress"]!.ToJsonString(), progress.ToJsonString());
     }
 
     [Fact]
