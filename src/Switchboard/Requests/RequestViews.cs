@@ -43,7 +43,15 @@ public sealed record RequestView(
     IReadOnlyList<DealStepView>? Steps = null,
     string? WaitingFor = null,
     int? QueuePosition = null,
-    double? EtaS = null);
+    double? EtaS = null,
+    RequestProgress? Progress = null);
+
+/// <summary>
+/// The running attempt's last stored progress report (kept on the finished request, cleared when
+/// a new attempt starts): how far (0 to 1), what the handler said (control characters removed, at
+/// most 200 characters) and when. Null before the first report.
+/// </summary>
+public sealed record RequestProgress(double Fraction, string? Message, string At);
 
 /// <summary>One step of a deal's request.</summary>
 public sealed record DealStepView(
