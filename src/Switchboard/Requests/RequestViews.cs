@@ -11,9 +11,6 @@ namespace Switchboard.Requests;
 /// <summary>Why a request failed: a stable <see cref="Code"/> and a message for people.</summary>
 public sealed record RequestError(string Code, string? Message);
 
-/// <summary>The running attempt's last report (<c>HandlerContext.ReportProgress</c>): 0 to 1, an optional message, when.</summary>
-public sealed record RequestProgress(double Fraction, string? Message, string At);
-
 /// <summary>
 /// A request as <c>GET /svc/request/{id}/</c> shows it. A deal's adds <see cref="Deal"/>,
 /// <see cref="Addons"/> and <see cref="Steps"/>; a queued job parked for its resource adds
@@ -49,6 +46,13 @@ public sealed record RequestView(
     double? EtaS = null,
     string? StreamUrl = null,
     RequestProgress? Progress = null);
+
+/// <summary>
+/// The running attempt's last stored progress report (kept on the finished request, cleared when
+/// a new attempt starts): how far (0 to 1), what the handler said (control characters removed, at
+/// most 200 characters) and when. Null before the first report.
+/// </summary>
+public sealed record RequestProgress(double Fraction, string? Message, string At);
 
 /// <summary>One step of a deal's request.</summary>
 public sealed record DealStepView(
