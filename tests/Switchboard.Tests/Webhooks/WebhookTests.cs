@@ -134,6 +134,23 @@ public abstract class WebhookTests(StoreKind kind) : AppTests
         Assert.Equal($"msg_{id}_1_cancelled_once", delivery["id"]!.GetValue<string>());
     }
 
+    [Fact]
+    public async Task AFinishedRequestSubmittedAgainTakesTheNewSubmitsWebhook()
+    {
+        var secret = (await (await Alice.Client.PostAsync("/svc/me/webhooks/secret", null)).Content.ReadFromJsonAsync<JsonObject>())!["secret"]!.GetValue<string>();
+        await Receiver.SetSecretsAsync("run1", secret);
+        await Receiver.SetSecretsAsync("run2", secret);
+        var id = await Submit(Alice, "/svc/text/broken/", new { word = "r" }, Receiver.Url("run1"), HttpStatusCode.Accepted);
+        await Alice.Client.WaitForRequest(id, r => r["status"]!.GetValue<string>() == "failed");
+        Assert.Equal(id, await Submit(Alice, "/svc/text/broken/", new { word = "r" }, Receiver.Url("run2"), HttpStatusCode.Accepted));
+        await Alice.Client.WaitForRequest(id, r => r["status"]!.GetValue<string>() == "failed" && r["run"]!.GetValue<int>() == 2);
+        var log = await Receiver.WaitForAsync(l => l.Count >= 2, "one delivery per run");
+        Assert.Equal([("run1", $"msg_{id}_1_failed_once"), ("run2", $"msg_{id}_2_failed_once")],
+            log.Select(e => (e["name"]!.GetValue<string>(), e["id"]!.GetValue<string>())).Order());
+        Assert.All(log, e => Assert.True(e["verified"]!.GetValue<bool>()));
+        Assert.All(log, e => Assert.Equal("request.failed", e["payload"]!["type"]!.GetValue<string>()));
+    }
+
     private static Task<JsonObject> Is(HttpResponseMessage response, int status, string code) =>
         ProblemAssert.Problem(response, (HttpStatusCode)status, code);
 
