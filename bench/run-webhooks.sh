@@ -54,7 +54,7 @@ fi
 describe_machine "SQLite $(sqlite3 --version | awk '{ print $1 }')" "node $(node --version)"
 log "RUNS=$RUNS REQUESTS=$REQUESTS THREADS=$THREADS CONNECTIONS=$CONNECTIONS"
 
-start_server "$LOG/receiver.log" /_log "[" node tests/node-clients/webhook-receiver.mjs
+start_server "$LOG/receiver.log" /_log ']' node tests/node-clients/webhook-receiver.mjs
 RECEIVER_URL=$SERVER_URL
 
 # measure PHASE ROUND: sets E2E (completed/s) and, for hook, DELIVERED (deliveries/s).

@@ -118,7 +118,8 @@ public sealed partial class RequestLifecycle
     /// <summary>
     /// Stores the request and charges for it in the same transaction (the writer unit), or
     /// returns the live request of the same id untouched. A failed, cancelled or expired request
-    /// is run again under its id: a new run, charged again (the ledger key includes the run).
+    /// is run again under its id: a new run, charged again (the ledger key includes the run),
+    /// with the one-off webhook of the submit that starts it (or none); a live request's stays.
     /// Throws <see cref="InsufficientCreditsException"/> with nothing written.
     /// </summary>
     private SubmitResult Submit(DbConnection connection, LifecycleUnit? unit, NewRequest r, long now)

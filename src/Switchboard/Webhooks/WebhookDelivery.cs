@@ -114,13 +114,14 @@ public sealed class WebhookDelivery(
     private async Task AttemptAsync(Claimed e, CancellationToken stoppingToken)
     {
         AttemptOutcome outcome;
+        string? body = null;
         try
         {
-            var (url, sealedSecrets, body) = await PrepareAsync(e);
+            (var url, var sealedSecrets, body) = Prepare(e);
             if (url is null)
             {
                 SwitchboardMetrics.WebhookDeliveries.WithLabels("skipped").Inc();
-                await FinishAsync(e, new AttemptOutcome("skipped", null, "the endpoint was deleted or disabled"), final: "skipped");
+                await FinishAsync(e, new AttemptOutcome("skipped", null, "the endpoint was deleted or disabled"), body, final: "skipped");
                 return;
             }
             if (sealedSecrets.Count == 0)
@@ -129,7 +130,7 @@ public sealed class WebhookDelivery(
                 await store.WriteAsync(c => c.Execute(
                     "INSERT INTO webhook_user_secrets (user_id, secret, created_at) VALUES (@user, @secret, @now) ON CONFLICT (user_id) DO NOTHING",
                     ("@user", e.UserId), ("@secret", secrets.Seal(WebhookSecrets.Generate())), ("@now", Clock.NowMs())));
-                (url, sealedSecrets, body) = await PrepareAsync(e);
+                (url, sealedSecrets, body) = Prepare(e);
             }
             outcome = await sender.SendAsync(url!, e.Id, e.Attempt, body, [.. sealedSecrets.Select(secrets.Open)], stoppingToken);
         }
@@ -146,7 +147,7 @@ public sealed class WebhookDelivery(
         SwitchboardMetrics.WebhookDeliveries.WithLabels(outcome.Outcome).Inc();
         try
         {
-            await FinishAsync(e, outcome, final: null);
+            await FinishAsync(e, outcome, body, final: null);
         }
         catch (Exception ex)
         {
@@ -154,15 +155,11 @@ public sealed class WebhookDelivery(
         }
     }
 
-    /// <summary>The URL to call (null: the endpoint is gone or disabled), the sealed secrets that sign, and the body (made and kept at the first attempt).</summary>
-    private async Task<(string? Url, List<string> Secrets, string Body)> PrepareAsync(Claimed e)
-    {
-        var (url, sealedSecrets, built) = Read(e);
-        return (url, sealedSecrets, e.Payload ?? await KeepAsync(e, built!));
-    }
-
-    /// <summary>One read: the URL, the sealed secrets, and the body when none is kept yet.</summary>
-    private (string? Url, List<string> Secrets, string? Payload) Read(Claimed e)
+    /// <summary>
+    /// One read of the store: the URL to call (null: the endpoint is gone or disabled), the
+    /// sealed secrets that sign, and the body (the one kept on the event, else made now).
+    /// </summary>
+    private (string? Url, List<string> Secrets, string Body) Prepare(Claimed e)
     {
         using var c = store.Open();
         var now = Clock.NowMs();
@@ -181,13 +178,14 @@ public sealed class WebhookDelivery(
         {
             sealedSecrets.Add(previous);
         }
-        return (url, sealedSecrets, e.Payload is null ? Payload(c, e) : null);
+        return (url, sealedSecrets, e.Payload ?? Payload(c, e));
     }
 
     /// <summary>
     /// The body, <c>{type, timestamp, data}</c>, data being the request (or deal) object as
     /// <c>GET /svc/request/{id}/</c> shows it when the event is first attempted. Kept on the
-    /// event, so every later attempt (and a resend) sends the same bytes.
+    /// event with the first attempt's outcome (no write of its own), so every later attempt (and
+    /// a resend) sends the same bytes.
     /// </summary>
     private static string Payload(DbConnection c, Claimed e)
     {
@@ -196,17 +194,13 @@ public sealed class WebhookDelivery(
         return new JsonObject { ["type"] = e.Type, ["timestamp"] = Clock.Iso(e.CreatedAt), ["data"] = data }.ToJsonString();
     }
 
-    /// <summary>Keeps the body on the event unless an earlier attempt kept one (then that one is sent).</summary>
-    private async Task<string> KeepAsync(Claimed e, string body) =>
-        await store.WriteAsync(w =>
-        {
-            w.Execute("UPDATE webhook_events SET payload = @payload WHERE id = @id AND payload IS NULL", ("@payload", body), ("@id", e.Id));
-            return w.Scalar<string>("SELECT payload FROM webhook_events WHERE id = @id", ("@id", e.Id));
-        }) ?? body;
-
-    private Task FinishAsync(Claimed e, AttemptOutcome outcome, string? final) => store.WriteAsync(c =>
+    private Task FinishAsync(Claimed e, AttemptOutcome outcome, string? body, string? final) => store.WriteAsync(c =>
     {
         var now = Clock.NowMs();
+        if (e.Payload is null && body is not null)
+        {
+            c.Execute("UPDATE webhook_events SET payload = @payload WHERE id = @id AND payload IS NULL", ("@payload", body), ("@id", e.Id));
+        }
         c.Execute(
             "UPDATE webhook_attempts SET finished_at = @now, outcome = @outcome, status_code = @code, error = @error WHERE event_id = @event AND attempt = @attempt",
             ("@now", now), ("@outcome", outcome.Outcome), ("@code", outcome.StatusCode), ("@error", outcome.Error), ("@event", e.Id), ("@attempt", e.Attempt));

@@ -50,13 +50,13 @@ public static class WebhookEndpoints
             .AnswersJson(201, 400, 409, 413, 415);
         g.MapGet("", List).Describe(tag, prefix + "list_webhooks", "Webhook endpoints (without secrets)").AnswersJson(200);
         g.MapPost("/secret", RotateUserSecret).Describe(tag, prefix + "rotate_webhook_user_secret",
-            "A new secret for one-off Switchboard-Webhook URLs (shown in this answer only)").AnswersJson(200);
+            "A new secret for one-off Switchboard-Webhook URLs (shown in this answer only); body {\"keep_previous\": true}").AnswersJson(200, 400, 413, 415);
         g.MapGet("/{id}", Get).Describe(tag, prefix + "get_webhook", "A webhook endpoint").AnswersJson(200, 404);
         g.MapPatch("/{id}", Update).Describe(tag, prefix + "update_webhook", "Change a webhook endpoint's url, events or enabled")
             .AnswersJson(200, 400, 404, 413, 415);
         g.MapDelete("/{id}", Delete).Describe(tag, prefix + "delete_webhook", "Delete a webhook endpoint").AnswersNoContent(404);
         g.MapPost("/{id}/rotate", Rotate).Describe(tag, prefix + "rotate_webhook_secret",
-            "A new secret for the endpoint (shown in this answer only); the old one also signs for the grace period").AnswersJson(200, 404);
+            "A new secret for the endpoint (shown in this answer only); the old one also signs for the grace period unless {\"keep_previous\": false}").AnswersJson(200, 400, 404);
         g.MapGet("/{id}/deliveries", Deliveries).Describe(tag, prefix + "list_webhook_deliveries", "The endpoint's events and their attempts, newest first")
             .AnswersJson(200, 400, 404);
         g.MapPost("/{id}/deliveries/{which}/resend", Resend).Describe(tag, prefix + "resend_webhook_event",
@@ -153,21 +153,56 @@ public static class WebhookEndpoints
 
     private static async Task<IResult> Rotate(string id, HttpContext http, Store store, WebhookSecrets secrets, IOptions<WebhookOptions> options)
     {
+        var (previousUntil, problem) = await PreviousUntil(http, options.Value, required: false);
+        if (problem is not null)
+        {
+            return problem;
+        }
         var owner = Owner(http);
         var secret = WebhookSecrets.Generate();
-        var now = Clock.NowMs();
         var rotated = await store.WriteAsync(c =>
-            WebhookStore.Rotate(c, owner, id, secrets.Seal(secret), now + (long)options.Value.RotationGrace.TotalMilliseconds, now) ? WebhookStore.Find(c, owner, id) : null);
+            WebhookStore.Rotate(c, owner, id, secrets.Seal(secret), previousUntil, Clock.NowMs()) ? WebhookStore.Find(c, owner, id) : null);
         return rotated is null ? NotFound() : TypedResults.Ok(rotated.ToJson(secret));
     }
 
+    /// <summary>The user's secret for one-off URLs: made, or rotated. A JSON body is required (<c>{}</c> will do), so a stray POST rotates nothing.</summary>
     private static async Task<IResult> RotateUserSecret(HttpContext http, Store store, WebhookSecrets secrets, IOptions<WebhookOptions> options)
     {
+        var (previousUntil, problem) = await PreviousUntil(http, options.Value, required: true);
+        if (problem is not null)
+        {
+            return problem;
+        }
         var owner = Owner(http);
         var secret = WebhookSecrets.Generate();
+        await store.WriteAsync(c => WebhookStore.RotateUserSecret(c, owner, secrets.Seal(secret), previousUntil, Clock.NowMs()));
+        return TypedResults.Ok(new JsonObject { ["secret"] = secret, ["previous_valid_until"] = Clock.Iso(previousUntil) });
+    }
+
+    /// <summary>
+    /// Until when a rotated secret still signs: the grace period, or now with
+    /// <c>{"keep_previous": false}</c> (a leaked secret stops signing at once).
+    /// </summary>
+    private static async Task<(long Until, IResult? Problem)> PreviousUntil(HttpContext http, WebhookOptions options, bool required)
+    {
         var now = Clock.NowMs();
-        await store.WriteAsync(c => WebhookStore.RotateUserSecret(c, owner, secrets.Seal(secret), now + (long)options.Value.RotationGrace.TotalMilliseconds, now));
-        return TypedResults.Ok(new JsonObject { ["secret"] = secret, ["previous_valid_until"] = Clock.Iso(now + (long)options.Value.RotationGrace.TotalMilliseconds) });
+        var keep = true;
+        if (required || http.Request.ContentLength > 0)
+        {
+            var body = await AdminJson.Read(http.Request, MaxBodyBytes, """{"keep_previous": true}""", "keep_previous");
+            if (body.Problem is not null)
+            {
+                return (0, body.Problem);
+            }
+            if (body.Object!.ContainsKey("keep_previous"))
+            {
+                if (body.Object["keep_previous"] is not JsonValue v || !v.TryGetValue(out keep))
+                {
+                    return (0, Invalid("`keep_previous` is true or false."));
+                }
+            }
+        }
+        return (keep ? now + (long)options.RotationGrace.TotalMilliseconds : now, null);
     }
 
     private static IResult Deliveries(string id, HttpContext http, Store store)

@@ -260,6 +260,7 @@ public abstract partial class HostileInputSweepTests(StoreKind kind, ITestOutput
         ["PUT /admin/api/deals/{name}"] = ("""{"offers": [{"offer": "t/a", "pipeline": "none"}], "price_modifier": 5}""", [("offers", "list"), ("price_modifier", "int")]),
         ["POST /svc/{service}/{action}/"] = ("""{"topic": "sweep"}""", [("topic", "input")]),
         ["POST /svc/deal/{name}/"] = ("""{"inputs": {"topic": "sweep"}}""", [("inputs", "object")]),
+        ["POST /svc/me/webhooks/secret"] = ("""{"keep_previous": true}""", [("keep_previous", "bool")]),
     };
 
     private IEnumerable<Case> Cases(string method, string pattern)

@@ -116,7 +116,7 @@ public abstract class WebhookTests(StoreKind kind) : AppTests
     [Fact]
     public async Task TheOneOffHeaderIsSignedWithTheUsersSecretAndADuplicateSubmitKeepsTheFirstWebhook()
     {
-        var secret = (await Alice.Client.PostAsync("/svc/me/webhooks/secret", null).ContinueWith(t => t.Result.Content.ReadFromJsonAsync<JsonObject>()).Unwrap())!["secret"]!.GetValue<string>();
+        var secret = (await (await Alice.Client.PostAsJsonAsync("/svc/me/webhooks/secret", new { })).Content.ReadFromJsonAsync<JsonObject>())!["secret"]!.GetValue<string>();
         await Receiver.SetSecretsAsync("first", secret);
         await Receiver.SetSecretsAsync("second", secret);
         var id = await Submit(Alice, "/svc/text/slow/", new { word = "w" }, Receiver.Url("first"), HttpStatusCode.Accepted);
@@ -132,6 +132,23 @@ public abstract class WebhookTests(StoreKind kind) : AppTests
         Assert.True(delivery["verified"]!.GetValue<bool>());
         Assert.Equal("request.cancelled", delivery["payload"]!["type"]!.GetValue<string>());
         Assert.Equal($"msg_{id}_1_cancelled_once", delivery["id"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task AFinishedRequestSubmittedAgainTakesTheNewSubmitsWebhook()
+    {
+        var secret = (await (await Alice.Client.PostAsJsonAsync("/svc/me/webhooks/secret", new { })).Content.ReadFromJsonAsync<JsonObject>())!["secret"]!.GetValue<string>();
+        await Receiver.SetSecretsAsync("run1", secret);
+        await Receiver.SetSecretsAsync("run2", secret);
+        var id = await Submit(Alice, "/svc/text/broken/", new { word = "r" }, Receiver.Url("run1"), HttpStatusCode.Accepted);
+        await Alice.Client.WaitForRequest(id, r => r["status"]!.GetValue<string>() == "failed");
+        Assert.Equal(id, await Submit(Alice, "/svc/text/broken/", new { word = "r" }, Receiver.Url("run2"), HttpStatusCode.Accepted));
+        await Alice.Client.WaitForRequest(id, r => r["status"]!.GetValue<string>() == "failed" && r["run"]!.GetValue<int>() == 2);
+        var log = await Receiver.WaitForAsync(l => l.Count >= 2, "one delivery per run");
+        Assert.Equal([("run1", $"msg_{id}_1_failed_once"), ("run2", $"msg_{id}_2_failed_once")],
+            log.Select(e => (e["name"]!.GetValue<string>(), e["id"]!.GetValue<string>())).Order());
+        Assert.All(log, e => Assert.True(e["verified"]!.GetValue<bool>()));
+        Assert.All(log, e => Assert.Equal("request.failed", e["payload"]!["type"]!.GetValue<string>()));
     }
 
     private static Task<JsonObject> Is(HttpResponseMessage response, int status, string code) =>
@@ -246,6 +263,16 @@ public abstract class WebhookTests(StoreKind kind) : AppTests
         log = await Receiver.WaitForAsync(l => l.Count >= 2, "two deliveries");
         Assert.All(log, e => Assert.True(e["verified"]!.GetValue<bool>(), e.ToJsonString()));
         Assert.All(log, e => Assert.Equal(2, e["signature"]!.GetValue<string>().Split(' ').Length));
+        // Rotated again without keeping the previous one (a leak): one signature, the newest secret's.
+        Assert.Equal(HttpStatusCode.OK, (await Alice.Client.PostAsJsonAsync($"/svc/me/webhooks/{endpoint}/rotate", new { keep_previous = false })).StatusCode);
+        await Receiver.SetSecretsAsync("old", fresh);
+        await Alice.Client.SubmitAsync("/svc/text/shout/", new { word = "p" });
+        log = await Receiver.WaitForAsync(l => l.Count >= 3, "a third delivery");
+        Assert.Single(log[2]["signature"]!.GetValue<string>().Split(' '));
+        Assert.False(log[2]["verified"]!.GetValue<bool>());
+        await Is(await Alice.Client.PostAsJsonAsync("/svc/me/webhooks/secret", new { keep_previous = "no" }), 400, "invalid_webhook");
+        await Is(await Alice.Client.PostAsync("/svc/me/webhooks/secret", null), 415, "unsupported_media_type");
+
         // Secrets are sealed in the store with the bootstrap's Fernet key (the embedded SQLite
         // default makes one): neither appears there in clear. The PostgreSQL test bootstrap has
         // no key, and the store says so (docs/security.md).
