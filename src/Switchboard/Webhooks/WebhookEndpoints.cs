@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.OpenApi;
+using Microsoft.OpenApi;
 using Microsoft.Extensions.Options;
 using Switchboard.Outbound;
 using Switchboard.Users;
@@ -39,6 +41,17 @@ public static class WebhookEndpoints
                 http.Items[OwnerKey] = user.Id;
             }
             return await next(context);
+        });
+        // The handlers take the user from the filter above, so the documents learn the route's {user} here.
+        group.AddOpenApiOperationTransformer((operation, _, _) =>
+        {
+            operation.Parameters ??= [];
+            operation.Parameters.Insert(0, new OpenApiParameter
+            {
+                Name = "user", In = ParameterLocation.Path, Required = true, Description = "The user's name or id.",
+                Schema = new OpenApiSchema { Type = JsonSchemaType.String },
+            });
+            return Task.CompletedTask;
         });
         Map(group, "admin_", "users");
         return admin;
