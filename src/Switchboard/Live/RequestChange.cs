@@ -11,6 +11,12 @@ public enum ChangeKind
 
     /// <summary>A piece of output the running handler streamed (<see cref="RequestChange.Text"/>); never stored, best-effort.</summary>
     Partial,
+
+    /// <summary>
+    /// The request's final transition wrote webhook events (the outbox): delivery workers in every
+    /// process may look for them now rather than at their next poll. Followers ignore it.
+    /// </summary>
+    Outbox,
 }
 
 /// <summary>

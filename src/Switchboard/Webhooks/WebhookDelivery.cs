@@ -1,6 +1,7 @@
 using System.Data.Common;
 using Switchboard.Deals;
 using Switchboard.Lifecycle;
+using Switchboard.Live;
 using Switchboard.Observability;
 
 namespace Switchboard.Webhooks;
@@ -14,11 +15,12 @@ namespace Switchboard.Webhooks;
 /// sent), then sends, at most <see cref="WebhookOptions.MaxConcurrency"/> at a time. A process
 /// killed mid-send leaves the attempt without an outcome; when its lease ends the event is
 /// claimed again under the next attempt number, with the same <c>webhook-id</c>. Woken at once
-/// by this process's outbox (<see cref="WebhookSignal"/>), and polls every
-/// <see cref="WebhookOptions.PollInterval"/> for the rest (other processes' events, retries).
+/// by this process's outbox (<see cref="WebhookSignal"/>) and by other processes' through the
+/// change feed (<see cref="ChangeKind.Outbox"/>), and polls every
+/// <see cref="WebhookOptions.PollInterval"/> for the rest (retries coming due, a change the feed lost).
 /// </summary>
 public sealed class WebhookDelivery(
-    Store store, WebhookSender sender, WebhookSecrets secrets, WebhookSignal signal, WebhookOptions options, ILogger<WebhookDelivery> logger)
+    Store store, WebhookSender sender, WebhookSecrets secrets, WebhookSignal signal, WebhookOptions options, ChangeHub hub, ILogger<WebhookDelivery> logger)
     : BackgroundService
 {
     private readonly string _owner = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid().ToString("N")[..8]}";
@@ -26,7 +28,28 @@ public sealed class WebhookDelivery(
 
     private sealed record Claimed(string Id, string UserId, string? EndpointId, string? Url, string Type, string RequestId, int Attempt, string? Payload, long WindowFrom, long CreatedAt);
 
+    private void OnArrived(RequestChange change)
+    {
+        if (change.Kind == ChangeKind.Outbox)
+        {
+            signal.Wake();
+        }
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        hub.Arrived += OnArrived;
+        try
+        {
+            await DeliverAsync(stoppingToken);
+        }
+        finally
+        {
+            hub.Arrived -= OnArrived;
+        }
+    }
+
+    private async Task DeliverAsync(CancellationToken stoppingToken)
     {
         using var slots = new SemaphoreSlim(options.MaxConcurrency, options.MaxConcurrency);
         var lastGauge = 0L;

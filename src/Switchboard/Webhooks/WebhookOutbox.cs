@@ -1,4 +1,5 @@
 using Switchboard.Lifecycle;
+using Switchboard.Live;
 
 namespace Switchboard.Webhooks;
 
@@ -10,10 +11,10 @@ namespace Switchboard.Webhooks;
 /// to a kill -9 after the commit, none exists for a rolled-back transition (a PostgreSQL group
 /// rolled back runs its items again one by one, and so this insert). An event's id is made of
 /// the request, run, status and endpoint: the stable <c>webhook-id</c>, and a second write of
-/// the same event (a transition run again) inserts nothing. After the commit this process's
-/// delivery worker is woken.
+/// the same event (a transition run again) inserts nothing. After the commit the delivery workers
+/// are woken: this process's at once, the others' through the change feed.
 /// </summary>
-public sealed class WebhookOutbox(string kind, string state, WebhookSignal signal) : IStateHandler
+public sealed class WebhookOutbox(string kind, string state, WebhookSignal signal, IChangePublisher feed) : IStateHandler
 {
     public string? Kind => kind;
 
@@ -39,9 +40,12 @@ public sealed class WebhookOutbox(string kind, string state, WebhookSignal signa
             ("@now", transition.At), ("@bit", _bit), ("@id", transition.RequestId));
         if (written > 0)
         {
+            var requestId = transition.RequestId;
             unit.AfterCommit(() =>
             {
                 signal.Wake();
+                // Other processes' delivery workers (an executor's success is delivered by the api).
+                feed.Publish(new RequestChange(requestId, ChangeKind.Outbox));
                 return Task.CompletedTask;
             });
         }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Switchboard.Lifecycle;
+using Switchboard.Live;
 using Switchboard.Outbound;
 
 namespace Switchboard.Webhooks;
@@ -22,7 +23,7 @@ public static class WebhookRegistration
         {
             foreach (var state in WebhookEvents.Statuses)
             {
-                services.AddSingleton<IStateHandler>(sp => new WebhookOutbox(kind, state, sp.GetRequiredService<WebhookSignal>()));
+                services.AddSingleton<IStateHandler>(sp => new WebhookOutbox(kind, state, sp.GetRequiredService<WebhookSignal>(), sp.GetRequiredService<IChangePublisher>()));
             }
         }
         return services;

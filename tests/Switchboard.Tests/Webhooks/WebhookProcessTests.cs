@@ -7,7 +7,8 @@ namespace Switchboard.Tests.Webhooks;
 /// <summary>
 /// Webhook delivery across OS processes (PostgreSQL and Redis, the distributed deployment): a
 /// kill -9 of the delivering api process mid-burst loses no event and keeps each webhook-id, and
-/// two api processes delivering at once never send the same attempt. The receiver is the Node
+/// two api processes delivering at once never send the same attempt, and an event an executor
+/// commits reaches the api's delivery through the change feed, not its poll. The receiver is the Node
 /// one, verifying every signature with the npm <c>standardwebhooks</c> package.
 /// </summary>
 public sealed class WebhookProcessTests() : ProcessTestBase(Catalog)
@@ -97,13 +98,35 @@ public sealed class WebhookProcessTests() : ProcessTestBase(Catalog)
     }
 
     [Fact]
+    public async Task AnEventAnExecutorCommitsWakesTheApisDeliveryThroughTheChangeFeed()
+    {
+        // The api polls only every ten minutes: what it delivers within the test's patience, it was told of.
+        var settings = Webhooks(4);
+        settings["Switchboard__Webhooks__PollInterval"] = "00:10:00";
+        var api = await Start("api", settings);
+        await Start("executor", "--workers", "4");
+        using var client = api.Client(Key);
+        var (receiver, endpoint, _) = await Register(client, "");
+        // The api's worker makes its first claim at start; wait until that round is behind it.
+        await Task.Delay(500);
+
+        var ids = await Burst(client, 3);
+
+        var expected = ids.Select(id => $"msg_{id}_1_succeeded_{endpoint}").ToHashSet();
+        var log = await receiver.WaitForAsync(l => expected.IsSubsetOf(l.Select(e => e["id"]!.GetValue<string>())), "every event delivered", TimeSpan.FromSeconds(30));
+        Assert.All(log, e => Assert.True(e["verified"]!.GetValue<bool>()));
+    }
+
+    [Fact]
     public async Task TwoApiProcessesDeliveringAtOnceNeverSendTheSameAttempt()
     {
         var first = await Start("api", Webhooks(4));
         var second = await Start("api", Webhooks(4));
         await Start("executor", "--workers", "8");
         using var client = first.Client(Key);
-        var (receiver, endpoint, _) = await Register(client, "delay=50");
+        // 200 ms per delivery and 4 in flight per process: one process alone would take 2 s, so the
+        // other, polling every 200 ms and woken by the feed, takes part.
+        var (receiver, endpoint, _) = await Register(client, "delay=200");
         var ids = await Burst(client, 40);
         var expected = ids.Select(id => $"msg_{id}_1_succeeded_{endpoint}").ToHashSet();
         var log = await receiver.WaitForAsync(l => expected.IsSubsetOf(l.Select(e => e["id"]!.GetValue<string>())), "every event delivered", TimeSpan.FromSeconds(60));
