@@ -124,6 +124,8 @@ public static class ServeHost
         // First: every later part (login lockout, the panel's cookie) sees the client's address and scheme.
         app.UseTrustedProxies();
         app.UseSwitchboardMetrics();
+        // Only endpoints that ask for a policy (the event stream) answer another origin.
+        app.UseCors();
         app.UseProblemsForExceptions();
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
         app.UseProblemsForStatusCodes();

@@ -49,7 +49,8 @@ public static partial class RequestEndpoints
                 + "Event ids are opaque. Authorization: Bearer <key>, or ?token= from the stream_url of the 202 answer "
                 + "(it opens this request's stream only). 204 when you have seen the end already.")
             .Produces<string>(StatusCodes.Status200OK, "text/event-stream").Produces(StatusCodes.Status204NoContent)
-            .ProducesProblem(400).ProducesProblem(403).ProducesProblem(404).ProducesProblem(429);
+            .ProducesProblem(400).ProducesProblem(403).ProducesProblem(404).ProducesProblem(429)
+            .RequireCors(EventStreamCors.Policy);
         svc.MapResultEndpoint();
         svc.MapDelete("/request/{id}/", Cancel)
             .WithName("cancel_request").WithTags("requests").WithSummary("Cancel a queued or running request and refund it")
