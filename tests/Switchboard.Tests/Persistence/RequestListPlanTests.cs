@@ -23,14 +23,8 @@ public abstract class RequestListPlanTests(StoreKind kind) : AppTests
             for (var i = 0; i < Rows; i++)
             {
                 var deal = i % 10 == 5;
-                c.Execute(
-                    """
-                    INSERT INTO requests (id, user_id, kind, service, action, handler, status, inputs, prompt, params, create_qty, price, run, max_attempts, created_at, updated_at)
-                    VALUES (@id, @user, @kind, @service, @action, 'echo.render', @status, @inputs, 'p', @params, 1, 0, 1, 3, @at, @at)
-                    """,
-                    ("@id", $"r{i:D8}"), ("@user", i % 100 is 1 or 5 ? "u2" : "u1"), ("@kind", deal ? "deal" : "offer"),
-                    ("@service", deal ? "deal" : "s"), ("@action", deal ? "pack" : i / 100 % 2 == 0 ? "rare" : "a"),
-                    ("@status", i % 7 == 0 ? "failed" : "succeeded"), ("@inputs", new Json("{}")), ("@params", new Json("{}")), ("@at", 1_000_000L + i));
+                FreeRequests.Insert(c, $"r{i:D8}", i % 100 is 1 or 5 ? "u2" : "u1", deal ? "deal" : "offer",
+                    deal ? "deal" : "s", deal ? "pack" : i / 100 % 2 == 0 ? "rare" : "a", i % 7 == 0 ? "failed" : "succeeded", 1_000_000L + i);
             }
             c.Execute(kind == StoreKind.Postgres ? "ANALYZE requests" : "ANALYZE");
             return 0;
@@ -41,17 +35,7 @@ public abstract class RequestListPlanTests(StoreKind kind) : AppTests
     private string Plan(RequestListQuery query)
     {
         var (sql, args) = query.Sql("u2");
-        return App.Store.Query(c =>
-        {
-            using var command = c.Sql((kind == StoreKind.Postgres ? "EXPLAIN " : "EXPLAIN QUERY PLAN ") + sql, args);
-            using var reader = command.ExecuteReader();
-            var lines = new List<string>();
-            while (reader.Read())
-            {
-                lines.Add(Convert.ToString(reader.GetValue(reader.FieldCount - 1), System.Globalization.CultureInfo.InvariantCulture)!);
-            }
-            return string.Join("\n", lines);
-        });
+        return QueryPlans.Of(App, sql, args);
     }
 
     private static RequestListQuery Query(string? status = null, string? offer = null, string? deal = null, long? before = null) =>

@@ -26,13 +26,7 @@ public abstract class RequestSearchPlanTests(StoreKind kind) : AppTests
             for (var i = 0; i < Rows; i++)
             {
                 var rare = i % 100 == 0;
-                c.Execute(
-                    """
-                    INSERT INTO requests (id, user_id, kind, service, action, handler, status, inputs, prompt, params, create_qty, price, run, max_attempts, created_at, updated_at)
-                    VALUES (@id, @user, 'offer', 's', @action, 'echo.render', @status, @inputs, 'p', @params, 1, 0, 1, 3, @at, @at)
-                    """,
-                    ("@id", $"r{i:D8}"), ("@user", rare ? "u2" : "u1"), ("@action", rare ? "rare" : "a"), ("@status", rare ? "failed" : "succeeded"),
-                    ("@inputs", new Json("{}")), ("@params", new Json("{}")), ("@at", 1_000_000L + i));
+                FreeRequests.Insert(c, $"r{i:D8}", rare ? "u2" : "u1", "offer", "s", rare ? "rare" : "a", rare ? "failed" : "succeeded", 1_000_000L + i);
             }
             c.Execute(kind == StoreKind.Postgres ? "ANALYZE requests" : "ANALYZE");
             return 0;
@@ -45,17 +39,7 @@ public abstract class RequestSearchPlanTests(StoreKind kind) : AppTests
     private string Plan((string Sql, (string, object?)[] Args) statement)
     {
         var (sql, args) = statement;
-        return App.Store.Query(c =>
-        {
-            using var command = c.Sql((kind == StoreKind.Postgres ? "EXPLAIN " : "EXPLAIN QUERY PLAN ") + sql, args);
-            using var reader = command.ExecuteReader();
-            var lines = new List<string>();
-            while (reader.Read())
-            {
-                lines.Add(Convert.ToString(reader.GetValue(reader.FieldCount - 1), System.Globalization.CultureInfo.InvariantCulture)!);
-            }
-            return string.Join("\n", lines);
-        });
+        return QueryPlans.Of(App, sql, args);
     }
 
     private static RequestFilter Filter(string? status = null, string? user = null, string? offer = null, string? deal = null) =>

@@ -62,13 +62,7 @@ public abstract class RequestListTests(StoreKind kind) : AppTests
             foreach (var id in ids)
             {
                 var created = at ?? DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-                c.Execute(
-                    """
-                    INSERT INTO requests (id, user_id, kind, service, action, handler, status, inputs, prompt, params, create_qty, price, run, max_attempts, created_at, updated_at)
-                    VALUES (@id, @user, 'offer', @service, @action, 'echo.render', @status, @inputs, 'p', @params, 1, 0, 1, 3, @at, @at)
-                    """,
-                    ("@id", id), ("@user", user.Id), ("@service", service), ("@action", action), ("@status", status),
-                    ("@inputs", new Json("{}")), ("@params", new Json("{}")), ("@at", created));
+                FreeRequests.Insert(c, id, user.Id, "offer", service, action, status, created);
             }
             return 0;
         });
