@@ -1,4 +1,5 @@
 using Switchboard.Lifecycle;
+using Switchboard.Observability;
 using Switchboard.Queue;
 
 namespace Switchboard.Execution;
@@ -16,29 +17,41 @@ public sealed class JobRunner(IJobQueue queue, JobClaims claims, RunChecks check
     {
         // Before the claim statement is sent: the local lease counts the time the claim takes (InFlightJobs).
         var claimSentAt = Environment.TickCount64;
+        var claimStartedAt = DateTime.UtcNow;
         var job = await claims.ClaimAsync(delivery.Message);
         if (job is not null)
         {
+            // The submit's trace goes on here: queue wait and claim written now (null when not traced).
+            var trace = JobTrace.Claimed(job, claimStartedAt);
             using (logger.BeginScope(new Dictionary<string, object> { ["request_id"] = job.RequestId }))
             {
                 // Debug: one line per claim and per end, with the owner, so a test (or an operator
                 // chasing a double execution) can line up who ran what when.
                 logger.LogDebug("Claimed {RequestId} run {Run} attempt {Attempt} of {Handler} as {Owner}", job.RequestId, job.Run, job.Attempt, job.Handler, claims.Owner);
-                await ExecuteClaimed(job, delivery, claimSentAt, abort);
+                await ExecuteClaimed(job, trace, delivery, claimSentAt, abort);
                 logger.LogDebug("Ended {RequestId} run {Run} attempt {Attempt} as {Owner}", job.RequestId, job.Run, job.Attempt, claims.Owner);
             }
         }
         await queue.AckAsync(delivery);
     }
 
-    private async Task ExecuteClaimed(ClaimedJob job, JobDelivery delivery, long claimSentAt, CancellationToken abort)
+    private async Task ExecuteClaimed(ClaimedJob job, JobTrace? trace, JobDelivery delivery, long claimSentAt, CancellationToken abort)
     {
         using var tracked = claims.Track(job, delivery, claimSentAt);
         try
         {
             if (await checks.CheckAsync(job, tracked) is { } ready)
             {
-                await outcomes.RecordAsync(job, await handler.RunAsync(job, ready, tracked, abort));
+                RunEnd run;
+                using (var execute = trace?.Start("execute"))
+                {
+                    run = await handler.RunAsync(job, ready, tracked, abort);
+                    JobTrace.Ended(execute, run.Failure);
+                }
+                using (trace?.Start("outcome"))
+                {
+                    await outcomes.RecordAsync(job, run);
+                }
             }
         }
         finally

@@ -113,5 +113,9 @@ public sealed class OutcomeRecorder(
         return done;
     }
 
-    private static void Processed(ClaimedJob job, string outcome) => SwitchboardMetrics.RequestsProcessed.WithLabels(job.Handler, outcome).Inc();
+    private static void Processed(ClaimedJob job, string outcome)
+    {
+        SwitchboardMetrics.RequestsProcessed.WithLabels(job.Handler, outcome).Inc();
+        JobTrace.Outcome(outcome);
+    }
 }

@@ -20,7 +20,7 @@ public sealed class JsonLogFormatterOptions : JsonConsoleFormatterOptions
 /// <summary>
 /// The built-in JSON console formatter's line (Timestamp, EventId, LogLevel, Category, Message,
 /// Exception, State with the template as <c>{OriginalFormat}</c>, Scopes) with two fields more:
-/// <c>Role</c> on every line, and <c>RequestId</c> whenever the message's properties or a scope
+/// <c>Role</c> on every line, <c>TraceId</c> and <c>SpanId</c> inside a recorded span, and <c>RequestId</c> whenever the message's properties or a scope
 /// name a request (<c>RequestId</c> or <c>request_id</c>), so one request can be followed across
 /// processes with a single field. The built-in formatter cannot add fields, hence this copy:
 /// with it, <c>Role</c> and the request id could only travel as scopes, inside the
@@ -65,6 +65,13 @@ public sealed class JsonLogFormatter : ConsoleFormatter, IDisposable
             if (RequestIdOf(logEntry.State, options.IncludeScopes ? scopeProvider : null) is { } requestId)
             {
                 writer.WriteString("RequestId", requestId);
+            }
+            // Inside a recorded span (tracing on, Observability/Tracing.cs): the ids that find
+            // this line's trace, and from a trace its lines. Off, one field read.
+            if (Observability.Tracing.Enabled && System.Diagnostics.Activity.Current is { Recorded: true } span)
+            {
+                writer.WriteString("TraceId", span.TraceId.ToHexString());
+                writer.WriteString("SpanId", span.SpanId.ToHexString());
             }
             writer.WriteString("Message", message);
             if (logEntry.Exception is not null)

@@ -53,6 +53,8 @@ public static class ServeHost
             builder.Services.AddDataFolderLock(bootstrap, role, urls: null);
         }
         builder.Services.AddSwitchboardMetrics(builder.Configuration, role);
+        // Traces (Observability/Tracing.cs): only when the bootstrap or the OTEL_* variables name an endpoint.
+        builder.Services.AddSwitchboardTracing(bootstrap, role);
         if (role == Role.Executor)
         {
             builder.Services.AddExecutor(bootstrap);
@@ -105,6 +107,8 @@ public static class ServeHost
             builder.Services.AddDataFolderLock(bootstrap, role, builder.WebHost.GetSetting(WebHostDefaults.ServerUrlsKey));
         }
         builder.Services.AddSwitchboardMetrics(builder.Configuration, role);
+        // Traces (Observability/Tracing.cs): only when the bootstrap or the OTEL_* variables name an endpoint.
+        builder.Services.AddSwitchboardTracing(bootstrap, role);
         if (role == Role.Serve)
         {
             builder.Services.AddExecutor(bootstrap).AddRecon(bootstrap, ReconLease(builder.Configuration));

@@ -25,24 +25,34 @@ public sealed partial class RequestLifecycle
     /// Returns the messages of the steps that can start now (to send after the commit).
     /// Throws <see cref="Credits.InsufficientCreditsException"/> with nothing written.
     /// </summary>
-    public Task<(SubmitResult Result, List<JobMessage> Start)> SubmitDealAsync(NewDeal d, long now) =>
-        WriteAsync(attached: true, (c, unit) => SubmitDeal(c, unit, d, now));
+    public Task<(SubmitResult Result, List<JobMessage> Start)> SubmitDealAsync(NewDeal d, long now)
+    {
+        d = Traced(d);
+        return WriteAsync(attached: true, (c, unit) => SubmitDeal(c, unit, d, now));
+    }
 
     /// <summary>An admin's retry of a failed deal: submitted again only if it is still failed inside the unit.</summary>
-    public Task<(SubmitResult? Result, List<JobMessage> Start)> ResubmitFailedDealAsync(NewDeal d, long now) =>
-        WriteAsync<(SubmitResult?, List<JobMessage>)>(attached: true, (c, unit) => StillFailed(c, d.Id) ? SubmitDeal(c, unit, d, now) : (null, []));
+    public Task<(SubmitResult? Result, List<JobMessage> Start)> ResubmitFailedDealAsync(NewDeal d, long now)
+    {
+        d = Traced(d);
+        return WriteAsync<(SubmitResult?, List<JobMessage>)>(attached: true, (c, unit) => StillFailed(c, d.Id) ? SubmitDeal(c, unit, d, now) : (null, []));
+    }
+
+    // Read in the caller's context, before the writer runs the unit.
+    private static NewDeal Traced(NewDeal d) =>
+        Observability.Tracing.SubmitParent(d.Id, "deal", d.Name) is { } traceParent ? d with { TraceParent = traceParent } : d;
 
     private (SubmitResult Result, List<JobMessage> Start) SubmitDeal(DbConnection connection, LifecycleUnit? unit, NewDeal d, long now)
     {
         var inserted = connection.Execute(
             """
             INSERT INTO requests (id, user_id, kind, service, action, handler, status, inputs, prompt, params, create_qty,
-                expiration, price, run, attempts, max_attempts, created_at, updated_at, webhook_url)
+                expiration, price, run, attempts, max_attempts, created_at, updated_at, webhook_url, trace_parent)
             VALUES (@id, @user, 'deal', 'deal', @name, 'deal', @running, @inputs, '', @params, @steps,
-                @expiration, @price, 1, 0, @max, @now, @now, @webhook)
+                @expiration, @price, 1, 0, @max, @now, @now, @webhook, @trace)
             ON CONFLICT (id) DO NOTHING
             """,
-            ("@webhook", d.Webhook), ("@id", d.Id), ("@user", d.UserId), ("@name", d.Name), ("@running", RequestStatus.Running), ("@inputs", new Json(d.InputsJson)),
+            ("@webhook", d.Webhook), ("@trace", d.TraceParent), ("@id", d.Id), ("@user", d.UserId), ("@name", d.Name), ("@running", RequestStatus.Running), ("@inputs", new Json(d.InputsJson)),
             ("@params", new Json(d.ParamsJson)), ("@steps", d.Steps.Count), ("@expiration", d.Expiration), ("@price", d.Price),
             ("@max", d.MaxAttempts), ("@now", now));
         var run = 1;
@@ -63,10 +73,10 @@ public sealed partial class RequestLifecycle
                 """
                 UPDATE requests SET status = @running, params = @params, create_qty = @steps, expiration = @expiration, price = @price,
                     run = @run, max_attempts = @max, results = NULL, error_code = NULL, error_message = NULL, updated_at = @now,
-                    started_at = NULL, finished_at = NULL, expires_at = NULL, webhook_url = @webhook
+                    started_at = NULL, finished_at = NULL, expires_at = NULL, webhook_url = @webhook, trace_parent = @trace
                 WHERE id = @id AND run = @previous
                 """,
-                ("@webhook", d.Webhook), ("@running", RequestStatus.Running), ("@params", new Json(d.ParamsJson)), ("@steps", d.Steps.Count),
+                ("@webhook", d.Webhook), ("@trace", d.TraceParent), ("@running", RequestStatus.Running), ("@params", new Json(d.ParamsJson)), ("@steps", d.Steps.Count),
                 ("@expiration", d.Expiration), ("@price", d.Price), ("@run", run), ("@max", d.MaxAttempts), ("@now", now),
                 ("@id", d.Id), ("@previous", existing.Run));
             // The previous run's steps are all finished (a deal ends only when they are): they
@@ -84,10 +94,11 @@ public sealed partial class RequestLifecycle
             connection.Execute(
                 """
                 INSERT INTO requests (id, user_id, kind, service, action, handler, status, inputs, prompt, params, create_qty,
-                    expiration, price, run, attempts, max_attempts, created_at, updated_at, parent, step, pipeline)
+                    expiration, price, run, attempts, max_attempts, created_at, updated_at, parent, step, pipeline, trace_parent)
                 VALUES (@id, @user, 'step', @service, @action, @handler, @status, @inputs, @prompt, @params, @qty,
-                    NULL, @share, @run, 0, @max, @now, @now, @deal, @step, @pipeline)
+                    NULL, @share, @run, 0, @max, @now, @now, @deal, @step, @pipeline, @trace)
                 """,
+                ("@trace", d.TraceParent),
                 ("@id", id), ("@user", d.UserId), ("@service", s.Service), ("@action", s.Action), ("@handler", s.Handler),
                 ("@status", status), ("@inputs", new Json(d.InputsJson)), ("@prompt", s.Prompt),
                 ("@params", new Json(s.ParamsJson)), ("@qty", s.CreateQty), ("@share", s.Share), ("@run", run), ("@max", d.MaxAttempts),

@@ -22,7 +22,8 @@ public sealed partial class RequestLifecycle
         UPDATE requests SET status = 'running', owner = @owner, attempts = attempts + 1, lease_until = @lease,
             not_before = NULL, progress = NULL, started_at = COALESCE(started_at, @now), updated_at = @now
         WHERE id = @id AND run = @run AND status = @queued AND (not_before IS NULL OR not_before <= @now)
-        RETURNING attempts, max_attempts, user_id, handler, prompt, params, create_qty, price, parent, step, pipeline
+        RETURNING attempts, max_attempts, user_id, handler, prompt, params, create_qty, price, parent, step, pipeline,
+            trace_parent, created_at
         """;
 
     /// <summary>
@@ -43,7 +44,10 @@ public sealed partial class RequestLifecycle
             }
             job = new ClaimedJob(message.RequestId, message.Run, reader.GetInt32(0), reader.GetInt32(1), reader.GetString(2),
                 reader.GetString(3), reader.GetString(4), reader.GetString(5), reader.GetInt32(6), reader.GetInt64(7),
-                reader.StringOrNull(8), reader.IntOrNull(9), reader.StringOrNull(10));
+                reader.StringOrNull(8), reader.IntOrNull(9), reader.StringOrNull(10))
+            {
+                TraceParent = reader.StringOrNull(11), QueuedAt = reader.GetInt64(12),
+            };
         }
         Changed(unit, job.Kind, Claimed(job, now));
         return job;
@@ -79,7 +83,7 @@ public sealed partial class RequestLifecycle
         FROM unnest(@ids::text[], @runs::integer[], @owners::text[], @leases::bigint[], @nows::bigint[]) AS m(id, run, owner, lease, now)
         WHERE r.id = m.id AND r.run = m.run AND r.status = @queued AND (r.not_before IS NULL OR r.not_before <= m.now)
         RETURNING r.id, r.run, r.attempts, r.max_attempts, r.user_id, r.handler, r.prompt, r.params, r.create_qty, r.price,
-            r.parent, r.step, r.pipeline
+            r.parent, r.step, r.pipeline, r.trace_parent, r.created_at
         """;
 
     /// <summary>
@@ -106,7 +110,10 @@ public sealed partial class RequestLifecycle
                 var message = new JobMessage(reader.GetString(0), reader.GetInt32(1), reader.GetString(5));
                 claimed[message] = new ClaimedJob(message.RequestId, message.Run, reader.GetInt32(2), reader.GetInt32(3), reader.GetString(4),
                     reader.GetString(5), reader.GetString(6), reader.GetString(7), reader.GetInt32(8), reader.GetInt64(9),
-                    reader.StringOrNull(10), reader.IntOrNull(11), reader.StringOrNull(12));
+                    reader.StringOrNull(10), reader.IntOrNull(11), reader.StringOrNull(12))
+                {
+                    TraceParent = reader.StringOrNull(13), QueuedAt = reader.GetInt64(14),
+                };
             }
         }
         var jobs = items.Select(i => claimed.Remove(i.Message, out var job) ? job : null).ToArray();

@@ -16,6 +16,11 @@ public sealed partial class RequestLifecycle
     /// </summary>
     public async Task<SubmitResult> SubmitAsync(NewRequest r, long now)
     {
+        // Read here, in the caller's context: the writer that runs the insert has another.
+        if (Observability.Tracing.SubmitParent(r.Id, r.Service, r.Action) is { } traceParent)
+        {
+            r = r with { TraceParent = traceParent };
+        }
         var attached = Attached(RequestKind.Offer, RequestStatus.Queued);
         if (_store.Kind == StoreKind.Postgres)
         {
@@ -36,8 +41,14 @@ public sealed partial class RequestLifecycle
     /// An admin's retry of a failed request: inside the unit it is still failed (so this retry is
     /// the one that runs it again), then it is submitted again; null when it no longer is failed.
     /// </summary>
-    public Task<SubmitResult?> ResubmitFailedAsync(NewRequest r, long now) =>
-        WriteAsync(Attached(RequestKind.Offer, RequestStatus.Queued), (c, unit) => StillFailed(c, r.Id) ? Submit(c, unit, r, now) : null);
+    public Task<SubmitResult?> ResubmitFailedAsync(NewRequest r, long now)
+    {
+        if (Observability.Tracing.SubmitParent(r.Id, r.Service, r.Action) is { } traceParent)
+        {
+            r = r with { TraceParent = traceParent };
+        }
+        return WriteAsync(Attached(RequestKind.Offer, RequestStatus.Queued), (c, unit) => StillFailed(c, r.Id) ? Submit(c, unit, r, now) : null);
+    }
 
     private static bool StillFailed(DbConnection connection, string id) =>
         RequestRecord.Load(connection, id) is { Status: RequestStatus.Failed };
@@ -65,16 +76,17 @@ public sealed partial class RequestLifecycle
             WITH input AS (
                 SELECT * FROM unnest(@ids::text[], @users::text[], @services::text[], @actions::text[], @handlers::text[],
                     @inputs::text[], @prompts::text[], @params::text[], @qtys::integer[], @expirations::integer[],
-                    @prices::bigint[], @maxes::integer[], @nows::bigint[], @webhooks::text[])
-                    AS t(id, user_id, service, action, handler, inputs, prompt, params, qty, expiration, price, max_attempts, now, webhook_url)),
+                    @prices::bigint[], @maxes::integer[], @nows::bigint[], @webhooks::text[], @traces::text[])
+                    AS t(id, user_id, service, action, handler, inputs, prompt, params, qty, expiration, price, max_attempts, now, webhook_url,
+                        trace_parent)),
             totals AS (SELECT user_id, SUM(price) AS total FROM input GROUP BY user_id),
             payer AS MATERIALIZED (
                 SELECT u.id FROM users u JOIN totals t ON t.user_id = u.id WHERE u.credits >= t.total ORDER BY u.id FOR UPDATE OF u),
             created AS (
                 INSERT INTO requests (id, user_id, kind, service, action, handler, status, inputs, prompt, params, create_qty,
-                    expiration, price, run, attempts, max_attempts, created_at, updated_at, webhook_url)
+                    expiration, price, run, attempts, max_attempts, created_at, updated_at, webhook_url, trace_parent)
                 SELECT i.id, i.user_id, 'offer', i.service, i.action, i.handler, 'queued', i.inputs::jsonb, i.prompt, i.params::jsonb,
-                    i.qty, i.expiration, i.price, 1, 0, i.max_attempts, i.now, i.now, i.webhook_url
+                    i.qty, i.expiration, i.price, 1, 0, i.max_attempts, i.now, i.now, i.webhook_url, i.trace_parent
                 FROM input i JOIN payer p ON p.id = i.user_id
                 ON CONFLICT (id) DO NOTHING
                 RETURNING seq, id, user_id, price, created_at),
@@ -93,7 +105,8 @@ public sealed partial class RequestLifecycle
             ("@prompts", rows.Select(r => r.Prompt).ToArray()), ("@params", rows.Select(r => r.ParamsJson).ToArray()),
             ("@qtys", rows.Select(r => r.CreateQty).ToArray()), ("@expirations", rows.Select(r => r.Expiration).ToArray()),
             ("@prices", rows.Select(r => r.Price).ToArray()), ("@maxes", rows.Select(r => r.MaxAttempts).ToArray()),
-            ("@nows", items.Select(i => i.Now).ToArray()), ("@webhooks", rows.Select(r => r.Webhook).ToArray()));
+            ("@nows", items.Select(i => i.Now).ToArray()), ("@webhooks", rows.Select(r => r.Webhook).ToArray()),
+            ("@traces", rows.Select(r => r.TraceParent).ToArray()));
         var created = new HashSet<string>(StringComparer.Ordinal);
         using (var reader = command.ExecuteReader())
         {
@@ -128,12 +141,12 @@ public sealed partial class RequestLifecycle
         var inserted = connection.Execute(
             """
             INSERT INTO requests (id, user_id, kind, service, action, handler, status, inputs, prompt, params, create_qty,
-                expiration, price, run, attempts, max_attempts, created_at, updated_at, webhook_url)
+                expiration, price, run, attempts, max_attempts, created_at, updated_at, webhook_url, trace_parent)
             VALUES (@id, @user, 'offer', @service, @action, @handler, 'queued', @inputs, @prompt, @params, @qty,
-                @expiration, @price, 1, 0, @max, @now, @now, @webhook)
+                @expiration, @price, 1, 0, @max, @now, @now, @webhook, @trace)
             ON CONFLICT (id) DO NOTHING
             """,
-            ("@webhook", r.Webhook), ("@id", r.Id), ("@user", r.UserId), ("@service", r.Service), ("@action", r.Action), ("@handler", r.Handler),
+            ("@webhook", r.Webhook), ("@trace", r.TraceParent), ("@id", r.Id), ("@user", r.UserId), ("@service", r.Service), ("@action", r.Action), ("@handler", r.Handler),
             ("@inputs", new Json(r.InputsJson)), ("@prompt", r.Prompt), ("@params", new Json(r.ParamsJson)), ("@qty", r.CreateQty),
             ("@expiration", r.Expiration), ("@price", r.Price), ("@max", r.MaxAttempts), ("@now", now));
         if (inserted == 1)
@@ -154,10 +167,11 @@ public sealed partial class RequestLifecycle
             UPDATE requests SET status = 'queued', handler = @handler, prompt = @prompt, params = @params, create_qty = @qty,
                 expiration = @expiration, price = @price, run = @run, attempts = 0, max_attempts = @max, owner = NULL,
                 lease_until = NULL, not_before = NULL, results = NULL, error_code = NULL, error_message = NULL, usage = NULL,
-                updated_at = @now, started_at = NULL, finished_at = NULL, expires_at = NULL, webhook_url = @webhook
+                updated_at = @now, started_at = NULL, finished_at = NULL, expires_at = NULL, webhook_url = @webhook,
+                trace_parent = @trace
             WHERE id = @id AND run = @previous
             """,
-            ("@webhook", r.Webhook), ("@id", r.Id), ("@handler", r.Handler), ("@prompt", r.Prompt), ("@params", new Json(r.ParamsJson)), ("@qty", r.CreateQty),
+            ("@webhook", r.Webhook), ("@trace", r.TraceParent), ("@id", r.Id), ("@handler", r.Handler), ("@prompt", r.Prompt), ("@params", new Json(r.ParamsJson)), ("@qty", r.CreateQty),
             ("@expiration", r.Expiration), ("@price", r.Price), ("@run", run), ("@max", r.MaxAttempts), ("@now", now),
             ("@previous", existing.Run));
         // The previous run's binary results go with its results.

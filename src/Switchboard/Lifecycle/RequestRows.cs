@@ -10,6 +10,9 @@ public sealed record NewRequest(
 {
     /// <summary>The one-off completion webhook (<c>Switchboard-Webhook</c>), checked; null without one.</summary>
     public string? Webhook { get; init; }
+
+    /// <summary>The submit's W3C <c>traceparent</c>, stored on the row for the executor's spans; null when not traced.</summary>
+    public string? TraceParent { get; init; }
 }
 
 public enum SubmitOutcome
@@ -36,6 +39,9 @@ public sealed record NewDeal(
     /// <summary>The one-off completion webhook (<c>Switchboard-Webhook</c>), checked; null without one.</summary>
     public string? Webhook { get; init; }
 
+    /// <summary>The submit's W3C <c>traceparent</c>, stored on the deal's row and its steps'; null when not traced.</summary>
+    public string? TraceParent { get; init; }
+
     /// <summary>A step's id: derived from its deal's, so a re-run's steps keep their ids.</summary>
     public static string StepId(string dealId, int step)
     {
@@ -59,4 +65,10 @@ public sealed record ClaimedJob(
 {
     /// <summary>An offer's request or a deal's step: a deal's own row is never claimed.</summary>
     public string Kind => Parent is null ? RequestKind.Offer : RequestKind.Step;
+
+    /// <summary>The submit's stored <c>traceparent</c>: the executor's spans join that trace (Observability/TracingJobs.cs).</summary>
+    public string? TraceParent { get; init; }
+
+    /// <summary>The row's creation time (epoch ms): the start of the first attempt's queue wait.</summary>
+    public long? QueuedAt { get; init; }
 }

@@ -396,6 +396,13 @@ public static class Migrations
         _ => """
         CREATE INDEX requests_user_target_seq ON requests (user_id, service, action, seq);
         """,
+
+        // 18, issue 20: the submit's W3C traceparent (Observability/Tracing.cs), written in the
+        // request's insert when the submit is traced, read by the claim: the executor's spans
+        // join the api's trace. Null when tracing is off or the submit was not sampled.
+        _ => """
+        ALTER TABLE requests ADD COLUMN trace_parent TEXT;
+        """,
     ];
 
     /// <summary>The schema version this build brings a store to.</summary>
