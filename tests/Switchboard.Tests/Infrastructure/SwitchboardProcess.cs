@@ -65,7 +65,11 @@ public sealed class SwitchboardProcess : IAsyncDisposable
         {
             args.AddRange(["--urls", address.ToString()]);
         }
-        args.AddRange(store.ProcessArgs);
+        // A test's own --config (another bootstrap file for the same store) replaces the store's.
+        if (!extraArgs.Contains("--config"))
+        {
+            args.AddRange(store.ProcessArgs);
+        }
         args.AddRange(extraArgs);
         args.ForEach(info.ArgumentList.Add);
         // The fake upstreams listen on 127.0.0.1: allowed here, refused by default (Security tests).
