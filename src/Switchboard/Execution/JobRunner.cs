@@ -18,7 +18,7 @@ public sealed class JobRunner(IJobQueue queue, JobClaims claims, RunChecks check
         // Before the claim statement is sent: the local lease counts the time the claim takes (InFlightJobs).
         var claimSentAt = Environment.TickCount64;
         var claimStartedAt = DateTime.UtcNow;
-        var job = await claims.ClaimAsync(delivery.Message);
+        var (job, leave) = await claims.ClaimAsync(delivery.Message);
         if (job is not null)
         {
             // The submit's trace goes on here: queue wait and claim written now (null when not traced).
@@ -32,7 +32,12 @@ public sealed class JobRunner(IJobQueue queue, JobClaims claims, RunChecks check
                 logger.LogDebug("Ended {RequestId} run {Run} attempt {Attempt} as {Owner}", job.RequestId, job.Run, job.Attempt, claims.Owner);
             }
         }
-        await queue.AckAsync(delivery);
+        if (!leave)
+        {
+            await queue.AckAsync(delivery);
+        }
+        // Else the row is of a newer format than this build reads: the message stays un-acked
+        // (and counted), for an executor of a newer build (the Redis queue reclaims it after the lease).
     }
 
     private async Task ExecuteClaimed(ClaimedJob job, JobTrace? trace, JobDelivery delivery, long claimSentAt, CancellationToken abort)
