@@ -50,9 +50,9 @@ public static class ResultBlobs
     /// <summary>
     /// In the unit that drops a request's results (expiry, a re-run): its links and its steps',
     /// then each of their blobs that no other request lists. Costs one indexed delete when the
-    /// request had no binary results.
+    /// request had no binary results. Returns the blobs deleted (those no other request lists).
     /// </summary>
-    public static void Forget(DbConnection connection, string rootId)
+    public static int Forget(DbConnection connection, string rootId)
     {
         var shas = new HashSet<string>(StringComparer.Ordinal);
         using (var command = connection.Sql("DELETE FROM result_blobs WHERE root_id = @root RETURNING sha256", ("@root", rootId)))
@@ -63,12 +63,14 @@ public static class ResultBlobs
                 shas.Add(reader.GetString(0));
             }
         }
+        var deleted = 0;
         foreach (var sha in shas)
         {
-            connection.Execute(
+            deleted += connection.Execute(
                 "DELETE FROM blobs WHERE sha256 = @sha AND NOT EXISTS (SELECT 1 FROM result_blobs l WHERE l.sha256 = @sha)",
                 ("@sha", sha));
         }
+        return deleted;
     }
 
     /// <summary>

@@ -15,6 +15,7 @@ public static class ConfigRegistration
             .ValidateDataAnnotations()
             .Validate(o => o.RetryBaseDelay > TimeSpan.Zero && o.RetryMaxDelay >= o.RetryBaseDelay, "Switchboard:RetryBaseDelay must be > 0 and <= Switchboard:RetryMaxDelay")
             .Validate(o => o.StorePollInterval > TimeSpan.Zero && o.ReconInterval > TimeSpan.Zero, "Switchboard:StorePollInterval and Switchboard:ReconInterval must be > 0")
+            .Validate(o => o.RetentionInterval > TimeSpan.Zero, "Switchboard:RetentionInterval must be > 0")
             .Validate(o => o.LeaseMargin is not { } m || (m > TimeSpan.Zero && m <= TimeSpan.FromSeconds(o.LeaseSeconds / 2.0)), "Switchboard:LeaseMargin must be > 0 and at most half of Switchboard:LeaseSeconds")
             .ValidateOnStart();
         services.AddSingleton(bootstrap);

@@ -26,6 +26,7 @@ public sealed record AlertThresholds(
 ///   budget_percent: 90
 ///   unreachable_s: 15
 ///   repairs_per_min: 50
+/// retention: {usage_minutes_days: 14, usage_days_days: 730, requests_days: 30}   # see RetentionConfig
 /// </code>
 /// Every key is optional. Without a webhook, alerts are still evaluated, logged, exported
 /// (<c>switchboard_alerts_firing</c>) and shown by <c>GET /admin/api/health</c>.
@@ -44,10 +45,13 @@ public sealed record ReconConfig(string? DiscordWebhook, int MaxMessagesPerMinut
     /// </summary>
     public TimeSpan NoExecutorFail { get; init; } = TimeSpan.FromHours(1);
 
+    /// <summary>How long usage and finished requests are kept (<see cref="RetentionConfig"/>).</summary>
+    public RetentionConfig Retention { get; init; } = RetentionConfig.Defaults;
+
     public static ReconConfig Read(JsonObject values, List<string> errors)
     {
         var top = new ConfigValues(values, Id, errors);
-        top.OnlyKnown("discord", "discord_webhook", "alerts", "no_executor_fail_s");
+        top.OnlyKnown("discord", "discord_webhook", "alerts", "no_executor_fail_s", "retention");
         var discord = Section(top, "discord", errors);
         discord?.OnlyKnown("webhook", "max_per_minute");
         var webhook = discord?.Text("webhook") ?? top.Text("discord_webhook");
@@ -81,6 +85,7 @@ public sealed record ReconConfig(string? DiscordWebhook, int MaxMessagesPerMinut
         {
             // A week at most: a request older than that waiting for an executor is forgotten work.
             NoExecutorFail = Seconds(top.Long("no_executor_fail_s", 1, 7 * 86_400)) ?? Defaults.NoExecutorFail,
+            Retention = RetentionConfig.Read(Section(top, "retention", errors)),
         };
     }
 
@@ -101,5 +106,5 @@ public sealed record ReconConfig(string? DiscordWebhook, int MaxMessagesPerMinut
 
     /// <summary>Never the webhook: records print their values.</summary>
     public override string ToString() =>
-        $"ReconConfig {{ DiscordWebhook = {(DiscordWebhook is null ? "none" : "set")}, MaxMessagesPerMinute = {MaxMessagesPerMinute}, Alerts = {Alerts}, NoExecutorFail = {NoExecutorFail} }}";
+        $"ReconConfig {{ DiscordWebhook = {(DiscordWebhook is null ? "none" : "set")}, MaxMessagesPerMinute = {MaxMessagesPerMinute}, Alerts = {Alerts}, NoExecutorFail = {NoExecutorFail}, Retention = {Retention} }}";
 }

@@ -85,6 +85,9 @@ public sealed class SwitchboardOptions
     /// <summary>How often recon looks for expired leases and expired results.</summary>
     public TimeSpan ReconInterval { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>How often recon's leader rolls usage up and prunes finished requests (Retention/RetentionService.cs).</summary>
+    public TimeSpan RetentionInterval { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>
     /// Distributed deployment: lease of the active recon in Redis, renewed every third of it. A
     /// standby takes over within this long after the active recon dies.

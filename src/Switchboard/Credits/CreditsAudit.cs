@@ -58,10 +58,19 @@ public sealed record AuditReport(long Users, long LedgerRows, long Requests, IRe
 /// <item>Deals: the deal is charged like an offer; each step of its current run is refunded its share once when it failed or was cancelled, never otherwise (<c>missing_refund</c>, <c>unexpected_refund</c>, <c>refund_mismatch</c>, naming the step), and a run is never refunded more than it was charged.</item>
 /// </list>
 /// The first <see cref="MaxPerCheck"/> problems of each check are listed; <c>truncated</c> says there were more.
+/// A request pruned by retention or forgotten (Retention/) is checked through its row in
+/// <c>requests_pruned</c>: a charge or refund whose request is in neither table is still <c>invalid_entry</c>.
 /// </summary>
 public static class CreditsAudit
 {
     public const int MaxPerCheck = 1000;
+
+    // The per-request checks run on the requests in the store and on what retention kept of the
+    // ones it pruned or a user's forget deleted (requests_pruned, migration 20: id, kind, user,
+    // last run, its final status and price), so a ledger row outlives its request without losing
+    // its checks. Only a deal's per-step refunds need the steps' rows: after pruning, the deal's
+    // run is still never refunded more than it was charged.
+    private static readonly string[] Tables = ["requests", "requests_pruned"];
 
     // Each (request, run)'s charge and refund rows, summed: the base of the per-request checks.
     // Only rows tied to a request (the partial index ledger_once covers exactly those). A deal's
@@ -119,16 +128,18 @@ public static class CreditsAudit
 
             Check(
                 """
-                SELECT l.id, l.kind, l.amount, l.request_id, l.run, u.name, r.run
+                SELECT l.id, l.kind, l.amount, l.request_id, l.run, u.name, COALESCE(r.run, p.run)
                 FROM ledger l
                 JOIN users u ON u.id = l.user_id
                 LEFT JOIN requests r ON r.seq = l.request_seq
+                LEFT JOIN requests_pruned p ON p.seq = l.request_seq AND r.seq IS NULL
                 WHERE (l.kind = 'charge' AND l.amount >= 0)
                    OR (l.kind IN ('refund', 'grant') AND l.amount <= 0)
                    OR (l.kind = 'adjust' AND l.amount = 0)
-                   OR (l.kind IN ('charge', 'refund') AND (r.seq IS NULL OR l.run IS NULL OR l.run < 1 OR l.run > r.run OR r.user_id <> l.user_id))
+                   OR (l.kind IN ('charge', 'refund') AND (COALESCE(r.seq, p.seq) IS NULL OR l.run IS NULL OR l.run < 1
+                       OR l.run > COALESCE(r.run, p.run) OR COALESCE(r.user_id, p.user_id) <> l.user_id))
                    OR (l.kind IN ('grant', 'adjust') AND l.request_seq IS NOT NULL)
-                   OR (l.step IS NOT NULL AND (l.kind <> 'refund' OR r.kind <> 'deal'))
+                   OR (l.step IS NOT NULL AND (l.kind <> 'refund' OR COALESCE(r.kind, p.kind) <> 'deal'))
                 ORDER BY l.id
                 """,
                 r => new AuditProblem(
@@ -137,51 +148,57 @@ public static class CreditsAudit
                     + (r.IsDBNull(4) ? "" : $" for run {r.GetInt32(4)}")
                     + (r.IsDBNull(6) ? (r.IsDBNull(3) ? "" : " of a request not in the store") : $" (the request is at run {r.GetInt64(6)})")));
 
-            Check(
-                $"""
-                SELECT r.id, g.run, g.charges, g.refunds, g.charged, g.refunded, g.refund_keys
-                FROM ({Runs}) g JOIN requests r ON r.seq = g.request_seq
-                WHERE g.charges > 1 OR g.refunds > g.refund_keys OR (g.refunds > 0 AND g.charges = 0)
-                   OR (r.kind <> 'deal' AND g.charges = 1 AND g.refunds = 1 AND g.refunded <> -g.charged)
-                   OR (r.kind = 'deal' AND g.refunded > -g.charged)
-                ORDER BY g.request_seq, g.run
-                """,
-                r =>
-                {
-                    var (run, charges, refunds, charged, refunded) = (r.GetInt64(1), r.GetInt64(2), r.GetInt64(3), r.GetInt64(4), r.GetInt64(5));
-                    return charges > 1 ? new AuditProblem("duplicate_charge", null, r.GetString(0), $"run {run} is charged {charges} times ({-charged} credits)")
-                        : refunds > r.GetInt64(6) ? new AuditProblem("duplicate_refund", null, r.GetString(0), $"run {run} is refunded {refunds} times ({refunded} credits)")
-                        : charges == 0 ? new AuditProblem("refund_without_charge", null, r.GetString(0), $"run {run} is refunded {refunded} credits but was never charged")
-                        : new AuditProblem("refund_mismatch", null, r.GetString(0), $"run {run} was charged {-charged} credits but refunded {refunded}");
-                });
+            foreach (var table in Tables)
+            {
+                Check(
+                    $"""
+                    SELECT r.id, g.run, g.charges, g.refunds, g.charged, g.refunded, g.refund_keys
+                    FROM ({Runs}) g JOIN {table} r ON r.seq = g.request_seq
+                    WHERE g.charges > 1 OR g.refunds > g.refund_keys OR (g.refunds > 0 AND g.charges = 0)
+                       OR (r.kind <> 'deal' AND g.charges = 1 AND g.refunds = 1 AND g.refunded <> -g.charged)
+                       OR (r.kind = 'deal' AND g.refunded > -g.charged)
+                    ORDER BY g.request_seq, g.run
+                    """,
+                    r =>
+                    {
+                        var (run, charges, refunds, charged, refunded) = (r.GetInt64(1), r.GetInt64(2), r.GetInt64(3), r.GetInt64(4), r.GetInt64(5));
+                        return charges > 1 ? new AuditProblem("duplicate_charge", null, r.GetString(0), $"run {run} is charged {charges} times ({-charged} credits)")
+                            : refunds > r.GetInt64(6) ? new AuditProblem("duplicate_refund", null, r.GetString(0), $"run {run} is refunded {refunds} times ({refunded} credits)")
+                            : charges == 0 ? new AuditProblem("refund_without_charge", null, r.GetString(0), $"run {run} is refunded {refunded} credits but was never charged")
+                            : new AuditProblem("refund_mismatch", null, r.GetString(0), $"run {run} was charged {-charged} credits but refunded {refunded}");
+                    });
+            }
 
             // The current run of each request: requests in seq order, each joined to its run's
             // rows through ledger_once (grouping by the primary key needs no sort). Steps are
             // never charged (their deal is); a deal's refunds are checked per step below.
-            Check(
-                """
-                SELECT r.id, r.status, r.price, r.run,
-                    COUNT(CASE WHEN l.kind = 'charge' THEN 1 END),
-                    COUNT(CASE WHEN l.kind = 'refund' THEN 1 END),
-                    CAST(COALESCE(SUM(CASE WHEN l.kind = 'charge' THEN l.amount END), 0) AS BIGINT)
-                FROM requests r LEFT JOIN ledger l ON l.request_seq = r.seq AND l.run = r.run
-                WHERE r.kind <> 'step'
-                GROUP BY r.seq
-                HAVING (r.price > 0 AND COUNT(CASE WHEN l.kind = 'charge' THEN 1 END) = 0)
-                   OR (COUNT(CASE WHEN l.kind = 'charge' THEN 1 END) = 1 AND SUM(CASE WHEN l.kind = 'charge' THEN l.amount END) <> -r.price)
-                   OR (r.kind <> 'deal' AND r.price > 0 AND r.status IN ('failed', 'cancelled') AND COUNT(CASE WHEN l.kind = 'refund' THEN 1 END) = 0)
-                   OR (r.kind <> 'deal' AND r.status IN ('queued', 'running', 'succeeded', 'expired') AND COUNT(CASE WHEN l.kind = 'refund' THEN 1 END) > 0)
-                ORDER BY r.seq
-                """,
-                r =>
-                {
-                    var (id, status, price, run) = (r.GetString(0), r.GetString(1), r.GetInt64(2), r.GetInt64(3));
-                    var (charges, refunds, charged) = (r.GetInt64(4), r.GetInt64(5), r.GetInt64(6));
-                    return price > 0 && charges == 0 ? new AuditProblem("missing_charge", null, id, $"run {run} ({status}) has a price of {price} but no charge")
-                        : charges == 1 && charged != -price ? new AuditProblem("charge_mismatch", null, id, $"run {run} ({status}) has a price of {price} but was charged {-charged}")
-                        : refunds == 0 ? new AuditProblem("missing_refund", null, id, $"run {run} is {status} but its {price} credits were not refunded")
-                        : new AuditProblem("unexpected_refund", null, id, $"run {run} is {status} but was refunded");
-                });
+            foreach (var table in Tables)
+            {
+                Check(
+                    $"""
+                    SELECT r.id, r.status, r.price, r.run,
+                        COUNT(CASE WHEN l.kind = 'charge' THEN 1 END),
+                        COUNT(CASE WHEN l.kind = 'refund' THEN 1 END),
+                        CAST(COALESCE(SUM(CASE WHEN l.kind = 'charge' THEN l.amount END), 0) AS BIGINT)
+                    FROM {table} r LEFT JOIN ledger l ON l.request_seq = r.seq AND l.run = r.run
+                    WHERE r.kind <> 'step'
+                    GROUP BY r.seq
+                    HAVING (r.price > 0 AND COUNT(CASE WHEN l.kind = 'charge' THEN 1 END) = 0)
+                       OR (COUNT(CASE WHEN l.kind = 'charge' THEN 1 END) = 1 AND SUM(CASE WHEN l.kind = 'charge' THEN l.amount END) <> -r.price)
+                       OR (r.kind <> 'deal' AND r.price > 0 AND r.status IN ('failed', 'cancelled') AND COUNT(CASE WHEN l.kind = 'refund' THEN 1 END) = 0)
+                       OR (r.kind <> 'deal' AND r.status IN ('queued', 'running', 'succeeded', 'expired') AND COUNT(CASE WHEN l.kind = 'refund' THEN 1 END) > 0)
+                    ORDER BY r.seq
+                    """,
+                    r =>
+                    {
+                        var (id, status, price, run) = (r.GetString(0), r.GetString(1), r.GetInt64(2), r.GetInt64(3));
+                        var (charges, refunds, charged) = (r.GetInt64(4), r.GetInt64(5), r.GetInt64(6));
+                        return price > 0 && charges == 0 ? new AuditProblem("missing_charge", null, id, $"run {run} ({status}) has a price of {price} but no charge")
+                            : charges == 1 && charged != -price ? new AuditProblem("charge_mismatch", null, id, $"run {run} ({status}) has a price of {price} but was charged {-charged}")
+                            : refunds == 0 ? new AuditProblem("missing_refund", null, id, $"run {run} is {status} but its {price} credits were not refunded")
+                            : new AuditProblem("unexpected_refund", null, id, $"run {run} is {status} but was refunded");
+                    });
+            }
 
             // Each step of a deal's current run: refunded its share exactly once when it failed or
             // was cancelled (and has a share), never otherwise.

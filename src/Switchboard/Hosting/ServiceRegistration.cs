@@ -10,6 +10,7 @@ using Switchboard.Outbound;
 using Switchboard.Queue;
 using Switchboard.Recon;
 using Switchboard.Resources;
+using Switchboard.Retention;
 using Switchboard.Usage;
 using Switchboard.Users;
 using Switchboard.Webhooks;
@@ -109,6 +110,8 @@ public static class ServiceRegistration
         services.AddSingleton<ReconRepairs>();
         services.AddSingleton<ReconService>();
         services.AddHostedService(sp => sp.GetRequiredService<ReconService>());
+        services.AddSingleton<RetentionService>();
+        services.AddHostedService(sp => sp.GetRequiredService<RetentionService>());
         // The watch and its alerts: their own loop and sender, so neither delays a repair.
         services.AddSingleton(sp => new DiscordNotifier(
             () => sp.GetRequiredService<AppConfigs>().Recon, sp.GetRequiredService<ILogger<DiscordNotifier>>(), sp.GetRequiredService<IOptions<OutboundOptions>>().Value));

@@ -98,6 +98,13 @@ public static class SwitchboardMetrics
     /// <summary>Recon's repairs by <c>kind</c> (requeued, failed_lost, dispatched, expired).</summary>
     public static readonly Counter ReconRepairs = NewCounter("switchboard_recon_repairs_total", "Repairs made by recon, by kind.", "kind");
 
+    /// <summary>
+    /// Rows retention removed, by <c>kind</c>: usage_minutes_rolled_up, usage_days_deleted,
+    /// requests_pruned, steps_pruned, blobs_deleted, webhook_events_deleted,
+    /// webhook_attempts_deleted (Retention/RetentionService.cs).
+    /// </summary>
+    public static readonly Counter RetentionRows = NewCounter("switchboard_retention_rows_total", "Rows removed by retention (rolled up or pruned), by kind.", "kind");
+
     public static readonly Gauge AlertsFiring = NewGauge("switchboard_alerts_firing", "1 while the alert (by name and subject) is firing, else 0.", "alert", "subject");
 
     public static readonly Gauge ResourceCreditsUsed = NewGauge("switchboard_resource_credits_used", "Integration credits used in the resource's current period.", "resource");

@@ -410,6 +410,40 @@ public static class Migrations
         _ => """
         ALTER TABLE requests ADD COLUMN format INTEGER NOT NULL DEFAULT 1;
         """,
+
+        // 20, issue 20: retention (Retention/). usage_days: usage_minutes rolled up per UTC day
+        // (same key with the day's first millisecond instead of the minute; sums added, the
+        // latency max the max), written by the roll-up in the same unit that deletes the minutes
+        // it read. requests_pruned: what the credits audit still needs of a request whose row was
+        // pruned (or forgotten) while its ledger rows stay: whose it was, its kind, its last run,
+        // that run's final status and price (Credits/CreditsAudit.cs checks the ledger against
+        // it). webhook_events_request: the prune deletes a request's events by request id.
+        d => $$"""
+        CREATE TABLE usage_days (
+            day {{d.BigInt}} NOT NULL,
+            resource TEXT NOT NULL DEFAULT '',
+            handler TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            calls {{d.BigInt}} NOT NULL DEFAULT 0,
+            integration_credits {{d.BigInt}} NOT NULL DEFAULT 0,
+            user_credits {{d.BigInt}} NOT NULL DEFAULT 0,
+            errors {{d.BigInt}} NOT NULL DEFAULT 0,
+            latency_sum_ms {{d.BigInt}} NOT NULL DEFAULT 0,
+            latency_max_ms {{d.BigInt}} NOT NULL DEFAULT 0,
+            PRIMARY KEY (day, resource, handler, user_id)){{d.WithoutRowId}};
+        CREATE TABLE requests_pruned (
+            seq {{d.BigInt}} PRIMARY KEY,
+            id TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            status TEXT NOT NULL,
+            price {{d.BigInt}} NOT NULL,
+            run INTEGER NOT NULL,
+            finished_at {{d.BigInt}},
+            pruned_at {{d.BigInt}} NOT NULL,
+            reason TEXT NOT NULL);
+        CREATE INDEX webhook_events_request ON webhook_events (request_id);
+        """,
     ];
 
     /// <summary>

@@ -5,7 +5,7 @@ namespace Switchboard.Cli.Commands;
 /// <summary><c>users …</c>: accounts, their passwords, admin rights and whether they may act.</summary>
 public sealed class UsersCommand : Command
 {
-    public UsersCommand(CliContext context) : base("users", "User accounts: create, rename, list; passwords, admin rights, disabling")
+    public UsersCommand(CliContext context) : base("users", "User accounts: create, rename, list; passwords, admin rights, disabling; forgetting their requests")
     {
         Add(Create(context));
         Add(Rename(context));
@@ -15,6 +15,7 @@ public sealed class UsersCommand : Command
         Add(OnUser("remove-admin", "Takes a user's admin rights away (their panel sessions end)", context, (s, name) => UserSecurityCommands.SetAdmin(s, name, false, context)));
         Add(OnUser("disable", "Disables a user: their keys and panel sessions stop at once", context, (s, name) => UserSecurityCommands.SetDisabled(s, name, true, context)));
         Add(OnUser("enable", "Enables a disabled user", context, (s, name) => UserSecurityCommands.SetDisabled(s, name, false, context)));
+        Add(ForgetCommand.Create(context));
     }
 
     private static StoreCommand Create(CliContext context)
