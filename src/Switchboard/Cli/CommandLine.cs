@@ -83,6 +83,7 @@ public static class CommandLine
             new ConfigCommand(context),
             UsageCommand.Create(context),
             AuditCommand.Create(context),
+            BackupCommands.Backup(context), BackupCommands.Restore(context),
             new KeygenCommand(context),
             new CompletionCommand(context),
         };
