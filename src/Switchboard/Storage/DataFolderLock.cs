@@ -11,7 +11,8 @@ namespace Switchboard.Storage;
 /// Exclusive: the embedded server (SQLite, in-process queue), the only process that may run that
 /// store's jobs; holding it proves that every <c>running</c> row at start belongs to a dead
 /// instance. Shared: processes on a SQLite store that meet through Redis; any number of them,
-/// but never beside an exclusive holder. Management commands take no lock: they run beside a server.
+/// but never beside an exclusive holder. Management commands take no lock: they run beside a server
+/// (<c>restore</c> alone takes it exclusive, to replace the database: <see cref="StoreRestore"/>).
 /// </para>
 /// <para>
 /// A lock held by another process cannot be read (reading takes a shared lock too), so the

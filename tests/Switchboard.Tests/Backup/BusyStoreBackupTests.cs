@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Microsoft.Data.Sqlite;
 using Switchboard.Storage;
 using Switchboard.Tests.Infrastructure;
 
@@ -14,29 +15,31 @@ namespace Switchboard.Tests.Backup;
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")] // Unix file modes
 public sealed class BusyStoreBackupTests
 {
-    // Slower to run than to submit, so the queue is long while the backups run.
-    private static readonly string Catalog = TestCatalogs.OnEchoRender("""
-        offers:
-          - {service: work, action: slow, handler: echo.render, price: 2, prompt_template: "Work on {n}", create_qty: 1, params: {delay_ms: 150}}
-        """);
-
     [Fact]
     public async Task BackupsOfABusyStoreRestoreIntoStoresThatPassTheAuditAndFinishTheirQueuedRequests()
     {
-        await using var app = await TestApp.StartAsync(StoreKind.Sqlite, catalog: Catalog);
+        await using var app = await TestApp.StartAsync(StoreKind.Sqlite, catalog: SteadyLoad.Catalog);
         var alice = await app.AddUserAsync("alice", 1_000_000);
         var backups = new List<(string File, long Before, long After, JsonObject Line)>();
         await using (var serve = await SwitchboardProcess.Start(app.Store, "--workers", "2"))
         {
             using var stop = new CancellationTokenSource();
-            var load = Enumerable.Range(0, 4).Select(client => Submit(serve.Client(alice.Key), client, stop.Token)).ToList();
+            var load = Enumerable.Range(0, 4).Select(client => SteadyLoad.Submit(serve.Client(alice.Key), client, stop.Token)).ToList();
             await Wait.Until(() => Requests(app.Store) >= 50, TimeSpan.FromSeconds(30), "the load to start");
             for (var i = 0; i < 3; i++)
             {
                 var file = Path.Combine(app.Store.Path, $"backup-{i}.db");
-                var before = Requests(app.Store);
+                // A reader holds a snapshot open meanwhile, as a long report would: checkpoints
+                // cannot pass it, so the commits after it are in the WAL only. A copy of the
+                // database file alone would miss them; the backup must not.
+                await using var reader = new SqliteConnection($"Data Source={Path.Combine(app.Store.Path, "switchboard.db")};Pooling=False");
+                await reader.OpenAsync();
+                SqlExtensions.Exec(reader, "BEGIN;");
+                var pinned = reader.Scalar<long>("SELECT COUNT(*) FROM requests");
+                var before = await Wait.For(() => Requests(app.Store), n => n >= pinned + 20, TimeSpan.FromSeconds(30), "commits after the reader's snapshot");
                 var (exit, output, error) = await Infrastructure.Cli.RunProcess(TimeSpan.FromSeconds(60), ["backup", file, .. app.Store.ProcessArgs]);
                 var after = Requests(app.Store);
+                SqlExtensions.Exec(reader, "COMMIT;");
                 Assert.True(exit == 0, $"backup {i} exited {exit}: {error}");
                 backups.Add((file, before, after, (JsonObject)JsonNode.Parse(output)!));
                 await Task.Delay(300);
@@ -93,25 +96,4 @@ public sealed class BusyStoreBackupTests
     }
 
     private static long Requests(TestStore store) => store.Query(c => c.Scalar<long>("SELECT COUNT(*) FROM requests"));
-
-    /// <summary>One client submitting a request every 25 ms or so until <paramref name="stop"/>.</summary>
-    private static async Task Submit(HttpClient client, int clientNumber, CancellationToken stop)
-    {
-        using (client)
-        {
-            for (var n = 0; !stop.IsCancellationRequested; n++)
-            {
-                try
-                {
-                    await client.SubmitAsync("/svc/work/slow/", new { n = (clientNumber * 1_000_000) + n });
-                    // A steady load (about 150 requests a second in all), not a flood the restored serve needs minutes to finish.
-                    await Task.Delay(25, stop);
-                }
-                catch (TaskCanceledException) when (stop.IsCancellationRequested)
-                {
-                    return;
-                }
-            }
-        }
-    }
 }
