@@ -12,23 +12,30 @@ namespace Switchboard.Execution;
 /// message that claims nothing, and the claimed jobs this process tracks while it runs them.
 /// </summary>
 public sealed class JobClaims(
-    RequestLifecycle lifecycle, IJobQueue queue, ResourceSlots slots, InFlightJobs inFlight, ExecutorIdentity identity, IOptions<SwitchboardOptions> options)
+    RequestLifecycle lifecycle, IJobQueue queue, ResourceSlots slots, InFlightJobs inFlight, ExecutorIdentity identity, IOptions<SwitchboardOptions> options,
+    ILogger<JobClaims> logger)
 {
+    private readonly NewerFormatLog _newer = new(logger);
+
     public string Owner => identity.Owner;
 
-    /// <summary>The claim, or null when the message claims nothing (the caller only acks it).</summary>
-    public async Task<ClaimedJob?> ClaimAsync(JobMessage message)
+    /// <summary>
+    /// The claim, or no job when the message claims nothing: the caller then acks it, unless
+    /// <c>Leave</c> says the row is of a newer format than this build reads (the message stays
+    /// un-acked, for a newer executor: the Redis queue hands it on after the lease).
+    /// </summary>
+    public async Task<(ClaimedJob? Job, bool Leave)> ClaimAsync(JobMessage message)
     {
         var now = Clock.NowMs();
         var job = await lifecycle.ClaimAsync(message, identity.Owner, now + (options.Value.LeaseSeconds * 1000L), now);
         if (job is not null)
         {
-            return job;
+            return (job, false);
         }
         // Duplicate, stale or cancelled: someone else owns what happens next. Only a message
         // that came early for a retry (timers and the wall clock drift apart) is kept, for later.
-        var dueIn = await lifecycle.DueInAsync(message, now);
-        if (dueIn is { } wait)
+        var miss = await lifecycle.ClaimMissAsync(message, now);
+        if (miss.DueIn is { } wait)
         {
             queue.EnqueueLater(message, TimeSpan.FromMilliseconds(wait));
         }
@@ -36,7 +43,11 @@ public sealed class JobClaims(
         {
             await slots.ForgetReservationAsync(message);
         }
-        return null;
+        if (miss.NewerFormat is { } format)
+        {
+            _newer.Left(NewerFormatLog.Request, format.ToString(System.Globalization.CultureInfo.InvariantCulture), $"{message.RequestId} run {message.Run}");
+        }
+        return (null, miss.NewerFormat is not null);
     }
 
     /// <summary>Tracked while it runs here: the heartbeat renews it, a cancel here stops it.</summary>

@@ -16,7 +16,7 @@ public sealed class JobRunner(IJobQueue queue, JobClaims claims, RunChecks check
     {
         // Before the claim statement is sent: the local lease counts the time the claim takes (InFlightJobs).
         var claimSentAt = Environment.TickCount64;
-        var job = await claims.ClaimAsync(delivery.Message);
+        var (job, leave) = await claims.ClaimAsync(delivery.Message);
         if (job is not null)
         {
             using (logger.BeginScope(new Dictionary<string, object> { ["request_id"] = job.RequestId }))
@@ -28,7 +28,12 @@ public sealed class JobRunner(IJobQueue queue, JobClaims claims, RunChecks check
                 logger.LogDebug("Ended {RequestId} run {Run} attempt {Attempt} as {Owner}", job.RequestId, job.Run, job.Attempt, claims.Owner);
             }
         }
-        await queue.AckAsync(delivery);
+        if (!leave)
+        {
+            await queue.AckAsync(delivery);
+        }
+        // Else the row is of a newer format than this build reads: the message stays un-acked
+        // (and counted), for an executor of a newer build (the Redis queue reclaims it after the lease).
     }
 
     private async Task ExecuteClaimed(ClaimedJob job, JobDelivery delivery, long claimSentAt, CancellationToken abort)

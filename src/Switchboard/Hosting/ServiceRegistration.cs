@@ -131,7 +131,15 @@ public sealed class StoreInitializer(Store store, BootstrapConfig bootstrap, ILo
     public Task StartAsync(CancellationToken cancellationToken)
     {
         PrivateFiles.ReportAtStart(store, bootstrap.KeyFile, logger);
-        store.Migrate();
+        var found = store.Migrate();
+        if (found > Migrations.Latest)
+        {
+            // A rolling upgrade (or a rollback): a newer build migrated the store. Its steps were
+            // additive (a breaking one would have stopped Migrate), so this build runs on it.
+            logger.LogWarning(
+                "The store's schema version {Found} is newer than this build's {Latest}: running on it as it is (a newer build migrated it; its steps are additive). Upgrade this process to match",
+                found, Migrations.Latest);
+        }
         logger.LogInformation("Store ready: {Kind} at {Where}", store.Kind, store.Description);
         return Task.CompletedTask;
     }

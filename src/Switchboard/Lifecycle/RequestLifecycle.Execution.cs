@@ -21,20 +21,22 @@ public sealed partial class RequestLifecycle
     public const string ClaimSql = """
         UPDATE requests SET status = 'running', owner = @owner, attempts = attempts + 1, lease_until = @lease,
             not_before = NULL, progress = NULL, started_at = COALESCE(started_at, @now), updated_at = @now
-        WHERE id = @id AND run = @run AND status = @queued AND (not_before IS NULL OR not_before <= @now)
+        WHERE id = @id AND run = @run AND status = @queued AND (not_before IS NULL OR not_before <= @now) AND format <= @format
         RETURNING attempts, max_attempts, user_id, handler, prompt, params, create_qty, price, parent, step, pipeline
         """;
 
     /// <summary>
     /// queued → running in one statement. Guarantees at most one active execution per request:
     /// a duplicate or stale message finds the row no longer queued (or not yet due) and gets null.
+    /// A row of a format newer than this build reads (<see cref="Formats.Request"/>) is not claimed
+    /// either: it is left for a build that reads it (<see cref="ClaimMissAsync"/> says so).
     /// </summary>
     private ClaimedJob? Claim(DbConnection connection, LifecycleUnit? unit, JobMessage message, string owner, long leaseUntil, long now)
     {
         ClaimedJob job;
         var command = connection.Cached(
             ClaimSql,
-            ("@owner", owner), ("@lease", leaseUntil), ("@now", now), ("@id", message.RequestId), ("@run", message.Run), ("@queued", "queued"));
+            ("@owner", owner), ("@lease", leaseUntil), ("@now", now), ("@id", message.RequestId), ("@run", message.Run), ("@queued", "queued"), ("@format", Formats.Request));
         using (var reader = command.ExecuteReader())
         {
             if (!reader.Read())
@@ -77,7 +79,7 @@ public sealed partial class RequestLifecycle
         UPDATE requests r SET status = 'running', owner = m.owner, attempts = r.attempts + 1, lease_until = m.lease,
             not_before = NULL, progress = NULL, started_at = COALESCE(r.started_at, m.now), updated_at = m.now
         FROM unnest(@ids::text[], @runs::integer[], @owners::text[], @leases::bigint[], @nows::bigint[]) AS m(id, run, owner, lease, now)
-        WHERE r.id = m.id AND r.run = m.run AND r.status = @queued AND (r.not_before IS NULL OR r.not_before <= m.now)
+        WHERE r.id = m.id AND r.run = m.run AND r.status = @queued AND (r.not_before IS NULL OR r.not_before <= m.now) AND r.format <= @format
         RETURNING r.id, r.run, r.attempts, r.max_attempts, r.user_id, r.handler, r.prompt, r.params, r.create_qty, r.price,
             r.parent, r.step, r.pipeline
         """;
@@ -97,7 +99,7 @@ public sealed partial class RequestLifecycle
             ClaimManySql,
             ("@ids", items.Select(i => i.Message.RequestId).ToArray()), ("@runs", items.Select(i => i.Message.Run).ToArray()),
             ("@owners", items.Select(i => i.Owner).ToArray()), ("@leases", items.Select(i => i.LeaseUntil).ToArray()),
-            ("@nows", items.Select(i => i.Now).ToArray()), ("@queued", "queued"));
+            ("@nows", items.Select(i => i.Now).ToArray()), ("@queued", "queued"), ("@format", Formats.Request));
         var claimed = new Dictionary<JobMessage, ClaimedJob>();
         using (var reader = command.ExecuteReader())
         {
@@ -127,13 +129,32 @@ public sealed partial class RequestLifecycle
     /// that came a moment early: read after not_before had passed (a slow or blocked claim), the
     /// row would look not waiting and the message would be dropped, leaving the request to recon.
     /// </summary>
-    public Task<long?> DueInAsync(JobMessage message, long claimedAt) => _store.WriteStatementAsync(c =>
+    public async Task<long?> DueInAsync(JobMessage message, long claimedAt) => (await ClaimMissAsync(message, claimedAt)).DueIn;
+
+    /// <summary>
+    /// Why a claim at <paramref name="claimedAt"/> got nothing, as far as the row still queued
+    /// says: it waits for a retry (<see cref="ClaimMiss.DueIn"/>, as <see cref="DueInAsync"/>), or
+    /// it is of a format newer than this build reads (<see cref="ClaimMiss.NewerFormat"/>: its
+    /// message is left for a build that reads it). Both null: the message is stale or a duplicate.
+    /// </summary>
+    public Task<ClaimMiss> ClaimMissAsync(JobMessage message, long claimedAt) => _store.WriteStatementAsync(c =>
     {
         // Read on the writer, like the claim it follows: it sees what the claim saw.
-        var notBefore = c.Scalar<long?>(
-            "SELECT not_before FROM requests WHERE id = @id AND run = @run AND status = @queued",
+        using var command = c.Sql(
+            "SELECT not_before, format FROM requests WHERE id = @id AND run = @run AND status = @queued",
             ("@id", message.RequestId), ("@run", message.Run), ("@queued", "queued"));
-        return notBefore > claimedAt ? Math.Max(0, notBefore.Value - Clock.NowMs()) : (long?)null;
+        using var reader = command.ExecuteReader();
+        if (!reader.Read())
+        {
+            return default(ClaimMiss);
+        }
+        var format = reader.GetInt32(1);
+        if (format > Formats.Request)
+        {
+            return new ClaimMiss(null, format);
+        }
+        var notBefore = reader.LongOrNull(0);
+        return new ClaimMiss(notBefore > claimedAt ? Math.Max(0, notBefore.Value - Clock.NowMs()) : null, null);
     });
 
     private const string Mine = "id = @id AND run = @run AND attempts = @attempt AND owner = @owner AND status = @running";
@@ -327,3 +348,8 @@ public sealed partial class RequestLifecycle
             "UPDATE requests SET lease_until = @lease WHERE id = @id AND run = @run AND attempts = @attempt AND owner = @owner AND status = @running",
             ("@lease", leaseUntil), ("@id", requestId), ("@run", run), ("@attempt", attempt), ("@owner", owner), ("@running", "running")) == 1;
 }
+
+/// <summary>What the row says about a claim that got nothing (<see cref="RequestLifecycle.ClaimMissAsync"/>).</summary>
+/// <param name="DueIn">Milliseconds until a retry waiting for its time becomes claimable.</param>
+/// <param name="NewerFormat">The row's format, when this build does not read it.</param>
+public readonly record struct ClaimMiss(long? DueIn, int? NewerFormat);

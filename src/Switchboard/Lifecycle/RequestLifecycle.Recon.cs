@@ -5,7 +5,15 @@ using Switchboard.Storage;
 
 namespace Switchboard.Lifecycle;
 
-/// <summary>Recon's transitions: recover a request whose lease expired, expire results. Each is conditional on the state it read.</summary>
+/// <summary>
+/// Recon's transitions: recover a request whose lease expired, expire results. Each is conditional on the state it read.
+/// <para>
+/// A row of a format newer than this build reads (<see cref="Formats.Request"/>; an older recon
+/// after a rollback) is only ever put back in the queue: its lease expiring requeues it (status,
+/// owner and lease mean the same in every format), but nothing here writes its outcome, refunds
+/// it or expires its results: what those are for a newer row is its own build's to say.
+/// </para>
+/// </summary>
 public sealed partial class RequestLifecycle
 {
     /// <summary>
@@ -21,8 +29,11 @@ public sealed partial class RequestLifecycle
     {
         var expired = new List<(string Id, int Run, int Attempts, int Max, string Owner, string User, long Price, string? Parent, int? Step, string Handler)>();
         using (var command = connection.Sql(
-            "SELECT id, run, attempts, max_attempts, owner, user_id, price, parent, step, handler FROM requests WHERE status = 'running' AND lease_until < @before",
-            ("@before", leaseBefore)))
+            """
+            SELECT id, run, attempts, max_attempts, owner, user_id, price, parent, step, handler FROM requests
+            WHERE status = 'running' AND lease_until < @before AND (attempts < max_attempts OR format <= @format)
+            """,
+            ("@before", leaseBefore), ("@format", Formats.Request)))
         using (var reader = command.ExecuteReader())
         {
             while (reader.Read())
@@ -36,7 +47,7 @@ public sealed partial class RequestLifecycle
         foreach (var r in expired)
         {
             const string Same = "id = @id AND run = @run AND attempts = @attempts AND owner = @owner AND status = @running AND lease_until < @before";
-            (string, object?)[] args = [("@id", r.Id), ("@run", r.Run), ("@attempts", r.Attempts), ("@owner", r.Owner), ("@now", now), ("@before", leaseBefore), ("@running", "running")];
+            (string, object?)[] args = [("@id", r.Id), ("@run", r.Run), ("@attempts", r.Attempts), ("@owner", r.Owner), ("@now", now), ("@before", leaseBefore), ("@running", "running"), ("@format", Formats.Request)];
             var kind = r.Parent is null ? RequestKind.Offer : RequestKind.Step;
             var lost = new Transition(r.Id, r.Run, RequestStatus.Running, RequestStatus.Queued, now) { UserId = r.User, Price = r.Price, Deal = r.Parent, Step = r.Step };
             if (r.Attempts >= r.Max)
@@ -46,7 +57,7 @@ public sealed partial class RequestLifecycle
                     UPDATE requests SET status = 'failed', error_code = 'worker_lost',
                         error_message = 'the worker running this request stopped responding, and its attempts are used up',
                         owner = NULL, lease_until = NULL, finished_at = @now, updated_at = @now
-                    WHERE {Same}
+                    WHERE {Same} AND format <= @format
                     """, args) == 1)
                 {
                     if (r.Parent is null)
@@ -94,10 +105,10 @@ public sealed partial class RequestLifecycle
             """
             UPDATE requests SET status = 'failed', error_code = 'no_executor', error_message = @message,
                 finished_at = @now, updated_at = @now
-            WHERE status = 'queued' AND handler = @handler AND kind <> 'deal' AND updated_at <= @before
+            WHERE status = 'queued' AND handler = @handler AND kind <> 'deal' AND updated_at <= @before AND format <= @format
             RETURNING id, run, user_id, price, parent, step
             """,
-            ("@message", NoExecutorMessage), ("@now", now), ("@handler", handler), ("@before", queuedBefore)))
+            ("@message", NoExecutorMessage), ("@now", now), ("@handler", handler), ("@before", queuedBefore), ("@format", Formats.Request)))
         using (var reader = command.ExecuteReader())
         {
             while (reader.Read())
@@ -131,8 +142,8 @@ public sealed partial class RequestLifecycle
     {
         var expired = new List<(string Id, int Run, string Kind)>();
         using (var command = connection.Sql(
-            "UPDATE requests SET status = 'expired', results = NULL, updated_at = @now WHERE status = 'succeeded' AND expires_at IS NOT NULL AND expires_at <= @now RETURNING id, run, kind",
-            ("@now", now)))
+            "UPDATE requests SET status = 'expired', results = NULL, updated_at = @now WHERE status = 'succeeded' AND expires_at IS NOT NULL AND expires_at <= @now AND format <= @format RETURNING id, run, kind",
+            ("@now", now), ("@format", Formats.Request)))
         using (var reader = command.ExecuteReader())
         {
             while (reader.Read())
@@ -150,8 +161,8 @@ public sealed partial class RequestLifecycle
         {
             var steps = new List<(string Id, int Run, int Step)>();
             using (var command = connection.Sql(
-                "UPDATE requests SET status = 'expired', results = NULL, updated_at = @now WHERE parent = @deal AND status = 'succeeded' RETURNING id, run, step",
-                ("@now", now), ("@deal", deal)))
+                "UPDATE requests SET status = 'expired', results = NULL, updated_at = @now WHERE parent = @deal AND status = 'succeeded' AND format <= @format RETURNING id, run, step",
+                ("@now", now), ("@deal", deal), ("@format", Formats.Request)))
             using (var reader = command.ExecuteReader())
             {
                 while (reader.Read())

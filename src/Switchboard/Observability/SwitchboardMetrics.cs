@@ -88,6 +88,13 @@ public static class SwitchboardMetrics
     /// <summary>Queued requests of the handlers an executor group serves.</summary>
     public static readonly Gauge GroupBacklog = NewGauge("switchboard_executor_group_backlog", "Queued requests of the handlers an executor group serves.", "group");
 
+    /// <summary>
+    /// Queue messages (<c>kind</c> message) and request rows (request) left for a newer build, by
+    /// the <c>format</c> found (Storage/Formats.cs): during a rolling upgrade, an executor older
+    /// than what it meets. Counts each meeting (an entry may come back once per lease).
+    /// </summary>
+    public static readonly Counter Unreadable = NewCounter("switchboard_unreadable_total", "Queue messages and request rows of a newer format this process left for a newer build, by kind and format.", "kind", "format");
+
     /// <summary>Recon's repairs by <c>kind</c> (requeued, failed_lost, dispatched, expired).</summary>
     public static readonly Counter ReconRepairs = NewCounter("switchboard_recon_repairs_total", "Repairs made by recon, by kind.", "kind");
 

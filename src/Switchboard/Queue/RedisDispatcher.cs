@@ -43,9 +43,12 @@ internal sealed class RedisDispatcher : IAsyncDisposable
     public bool Post(JobMessage message, TimeSpan delay)
     {
         var delayMs = delay <= TimeSpan.Zero ? 0 : Math.Max(1, (long)Math.Ceiling(delay.TotalMilliseconds));
-        var member = delayMs > 0 ? $"{_nonce}{Interlocked.Increment(ref _sequence):x}/{message}" : null;
+        var member = delayMs > 0 ? $"{_nonce}{Interlocked.Increment(ref _sequence):x}{FormatMark(Formats.Message)}/{message}" : null;
         return _channel.Writer.TryWrite(new Outgoing(message.ToString(), message.Handler, delayMs, member, null));
     }
+
+    /// <summary>A delayed member's format, after its nonce (<see cref="RedisScripts.MoveDue"/> puts it in the entry): none for format 1.</summary>
+    private static string FormatMark(int format) => format > 1 ? $".{format}" : "";
 
     /// <summary>Completes when everything posted before it was sent (or dropped).</summary>
     public Task FlushAsync()
@@ -98,13 +101,14 @@ internal sealed class RedisDispatcher : IAsyncDisposable
             RedisKey[] keys = [_keys.Stream(group.Key), _keys.Delayed(group.Key), _keys.Held, _keys.Handlers];
             foreach (var chunk in group.Chunk(ChunkSize))
             {
-                var args = new RedisValue[1 + (chunk.Length * 3)];
+                var args = new RedisValue[2 + (chunk.Length * 3)];
                 args[0] = group.Key;
+                args[1] = Formats.Message;
                 for (var i = 0; i < chunk.Length; i++)
                 {
-                    args[1 + (i * 3)] = chunk[i].Text;
-                    args[2 + (i * 3)] = chunk[i].DelayMs;
-                    args[3 + (i * 3)] = chunk[i].Member ?? "";
+                    args[2 + (i * 3)] = chunk[i].Text;
+                    args[3 + (i * 3)] = chunk[i].DelayMs;
+                    args[4 + (i * 3)] = chunk[i].Member ?? "";
                 }
                 calls.Add((SafeCall(() => database.ScriptEvaluateAsync(RedisScripts.Enqueue, keys, args)), chunk.Length));
             }

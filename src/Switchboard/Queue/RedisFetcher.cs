@@ -14,6 +14,13 @@ namespace Switchboard.Queue;
 /// Between reads it reclaims (<c>XAUTOCLAIM</c>) entries another consumer has left idle longer
 /// than the lease: their executor died, or lost its connection long enough not to heartbeat.
 /// </para>
+/// <para>
+/// An entry of a format newer than this build reads (its <c>v</c>, Storage/Formats.cs) is
+/// neither run nor acked: it stays pending, still counted as held (so recon sends no second
+/// copy), and the reclaim gives it to another consumer once it was idle for the lease. This
+/// executor may meet it again then, once per lease, never in a tight loop (a claimed entry's
+/// idle time starts over); <see cref="NewerFormatLog"/> says so.
+/// </para>
 /// </summary>
 internal sealed class RedisFetcher : IAsyncDisposable
 {
@@ -31,6 +38,7 @@ internal sealed class RedisFetcher : IAsyncDisposable
     private readonly RedisJobQueueOptions _options;
     private readonly ILogger _logger;
     private readonly RedisOutageLog _outage;
+    private readonly NewerFormatLog _newer;
 
     private readonly SemaphoreSlim _wake = new(0);
     private readonly DeliveryHandoff _handoff;
@@ -53,6 +61,7 @@ internal sealed class RedisFetcher : IAsyncDisposable
         _options = options;
         _logger = logger;
         _outage = new RedisOutageLog(logger, "reading the job stream");
+        _newer = new NewerFormatLog(logger);
         _handoff = new DeliveryHandoff(() => _wake.Release());
         _loop = Task.Run(FetchLoop);
     }
@@ -180,7 +189,7 @@ internal sealed class RedisFetcher : IAsyncDisposable
                 var entry = entries[i];
                 var id = (string?)entry[0];
                 var fields = entry.Length > 1 && !entry[1].IsNull ? (RedisValue[]?)entry[1] : null;
-                await Deliver(handler, id, TextOf(fields));
+                await Deliver(handler, id, FieldOf(fields, RedisQueueKeys.Field), FieldOf(fields, RedisQueueKeys.Version));
             }
         }
     }
@@ -198,9 +207,8 @@ internal sealed class RedisFetcher : IAsyncDisposable
         foreach (var entry in result.ClaimedEntries)
         {
             // An entry whose data was deleted comes back with no fields (Redis before 7).
-            var text = (string?)entry[RedisQueueKeys.Field];
-            await Deliver(_handlers[stream], (string?)entry.Id, text);
-            delivered += text is null ? 0 : 1;
+            // Counts only what went to a worker: an entry left for a newer build is not work done here.
+            delivered += await Deliver(_handlers[stream], (string?)entry.Id, (string?)entry[RedisQueueKeys.Field], (string?)entry[RedisQueueKeys.Version]) ? 1 : 0;
         }
         if (delivered > 0)
         {
@@ -216,24 +224,34 @@ internal sealed class RedisFetcher : IAsyncDisposable
         return (delivered, result.NextStartId.IsNull ? "0-0" : result.NextStartId);
     }
 
-    private async Task Deliver(string handler, string? id, string? text)
+    /// <summary>True when the entry went to a worker.</summary>
+    /// <param name="format">The entry's <c>v</c>: none is format 1.</param>
+    private async Task<bool> Deliver(string handler, string? id, string? text, string? format)
     {
         if (id is null)
         {
-            return;
+            return false;
+        }
+        if (format is not null && !(int.TryParse(format, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var version) && version <= Formats.Message))
+        {
+            // A newer build wrote it (or something that is no format at all): whatever it holds is
+            // not for this build to run, nor to ack. It stays pending for a consumer that reads it.
+            _newer.Left(NewerFormatLog.Message, format, $"{id} of {handler} ({text})");
+            return false;
         }
         if (JobMessage.TryParse(text, handler, out var message))
         {
             _handoff.Offer(new JobDelivery(message, id));
-            return;
+            return true;
         }
         // An entry whose data is gone (Redis before 7 returns these from XAUTOCLAIM) or that is
         // not ours: nobody can run it, so it leaves the pending list instead of coming back forever.
         _logger.LogWarning("Dropped job stream entry {Id}: no message in it", id);
         await _shared.GetDatabase().ScriptEvaluateAsync(RedisScripts.Ack, [_keys.Stream(handler), _keys.Held], [RedisQueueKeys.Group, id, text ?? ""]);
+        return false;
     }
 
-    private static string? TextOf(RedisValue[]? fields)
+    private static string? FieldOf(RedisValue[]? fields, string name)
     {
         if (fields is null)
         {
@@ -241,7 +259,7 @@ internal sealed class RedisFetcher : IAsyncDisposable
         }
         for (var i = 0; i + 1 < fields.Length; i += 2)
         {
-            if (fields[i] == RedisQueueKeys.Field)
+            if (fields[i] == name)
             {
                 return fields[i + 1];
             }

@@ -19,6 +19,9 @@ internal sealed class RedisQueueKeys(RedisSettings settings)
     /// <summary>Field of a stream entry that holds the message text (<c>id:run</c>).</summary>
     public const string Field = "m";
 
+    /// <summary>Field of a stream entry that holds its format (Storage/Formats.cs), past format 1 only: an entry without it is format 1.</summary>
+    public const string Version = "v";
+
     /// <summary>Stream of a handler's messages waiting or delivered and not yet acked (acked entries are deleted).</summary>
     public RedisKey Stream(string handler) => settings.Key("jobs:" + handler);
 

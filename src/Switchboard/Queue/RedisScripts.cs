@@ -21,31 +21,37 @@ internal static class RedisScripts
         """;
 
     /// <summary>
-    /// KEYS: one handler's stream and delayed set, held, the handlers set. ARGV: the handler,
-    /// then triples (text, delay ms, delayed member). Each message goes to the stream (delay 0)
-    /// or to the delayed set, and counts one more copy held. A delayed member is
-    /// <c>nonce/text</c>: unique, so two delayed copies are two members.
+    /// KEYS: one handler's stream and delayed set, held, the handlers set. ARGV: the handler, the
+    /// messages' format (Storage/Formats.cs), then triples (text, delay ms, delayed member). Each
+    /// message goes to the stream (delay 0) or to the delayed set, and counts one more copy held.
+    /// A delayed member is <c>nonce/text</c> (<c>nonce.format/text</c> past format 1): unique,
+    /// so two delayed copies are two members. An entry carries its format in <c>v</c> past format
+    /// 1 only: a format-1 entry is what builds before formats wrote and read.
     /// </summary>
     public const string Enqueue = EffectsReplication + RedisNowMs + """
         local now
+        local format = ARGV[2]
         redis.call('SADD', KEYS[4], ARGV[1])
-        for i = 2, #ARGV, 3 do
+        for i = 3, #ARGV, 3 do
           local text, delay = ARGV[i], tonumber(ARGV[i + 1])
           if delay > 0 then
             now = now or now_ms()
             redis.call('ZADD', KEYS[2], now + delay, ARGV[i + 2])
-          else
+          elseif format == '1' then
             redis.call('XADD', KEYS[1], '*', 'm', text)
+          else
+            redis.call('XADD', KEYS[1], '*', 'm', text, 'v', format)
           end
           redis.call('HINCRBY', KEYS[3], text, 1)
         end
-        return (#ARGV - 1) / 3
+        return (#ARGV - 2) / 3
         """;
 
     /// <summary>
     /// KEYS: pairs (a handler's delayed set, its stream). ARGV: limit. Moves up to <c>limit</c>
     /// due members of each set into its stream (the copy only changes place: the held count
-    /// stays). Returns the most moved from one set (a full one means: call again).
+    /// stays). A member's format (<c>nonce.format/text</c>) goes into the entry's <c>v</c>.
+    /// Returns the most moved from one set (a full one means: call again).
     /// </summary>
     public const string MoveDue = EffectsReplication + RedisNowMs + """
         local now, most = now_ms(), 0
@@ -53,7 +59,13 @@ internal static class RedisScripts
           local due = redis.call('ZRANGEBYSCORE', KEYS[k], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
           for _, member in ipairs(due) do
             local slash = string.find(member, '/', 1, true)
-            redis.call('XADD', KEYS[k + 1], '*', 'm', string.sub(member, (slash or 0) + 1))
+            local text = string.sub(member, (slash or 0) + 1)
+            local dot = slash and string.find(string.sub(member, 1, slash - 1), '.', 1, true)
+            if dot then
+              redis.call('XADD', KEYS[k + 1], '*', 'm', text, 'v', string.sub(member, dot + 1, slash - 1))
+            else
+              redis.call('XADD', KEYS[k + 1], '*', 'm', text)
+            end
           end
           if #due > 0 then
             redis.call('ZREM', KEYS[k], unpack(due))
@@ -84,14 +96,18 @@ internal static class RedisScripts
     /// <summary>
     /// KEYS: stream. ARGV: group, entry id, text. Gives back an entry this consumer fetched but
     /// never handed to a worker (shutdown): a new entry replaces it at once, instead of waiting a
-    /// lease for the reclaim. The held count is unchanged: the copy only moved.
+    /// lease for the reclaim. The held count is unchanged: the copy only moved. The new entry has
+    /// the old one's fields (its format with them); the text alone if its data is gone.
     /// </summary>
     public const string Release = """
         local acked = redis.pcall('XACK', KEYS[1], ARGV[1], ARGV[2])
         if type(acked) ~= 'number' then acked = 0 end
         if acked > 0 then
+          local entry = redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[2])
+          local fields = {'m', ARGV[3]}
+          if entry[1] and #entry[1][2] > 0 then fields = entry[1][2] end
           redis.call('XDEL', KEYS[1], ARGV[2])
-          redis.call('XADD', KEYS[1], '*', 'm', ARGV[3])
+          redis.call('XADD', KEYS[1], '*', unpack(fields))
         end
         return acked
         """;

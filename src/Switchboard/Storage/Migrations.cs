@@ -396,7 +396,23 @@ public static class Migrations
         _ => """
         CREATE INDEX requests_user_target_seq ON requests (user_id, service, action, seq);
         """,
+
+        // 19, issue 20: the format each request row is written in (Storage/Formats.cs). Every
+        // row so far is format 1, the default; a claim skips a row newer than its build reads.
+        // A constant default: PostgreSQL adds the column without rewriting the table.
+        _ => """
+        ALTER TABLE requests ADD COLUMN format INTEGER NOT NULL DEFAULT 1;
+        """,
     ];
+
+    /// <summary>
+    /// Steps after which builds that do not know them must not run on the store (a dropped or
+    /// renamed column, a changed meaning): <see cref="MigrationRunner"/> records the latest in
+    /// <c>meta</c> and older builds refuse to start. None so far: every step is additive, so an
+    /// older process keeps running on a store a newer one migrated (a rolling upgrade). Prefer
+    /// additive steps; a breaking one means stopping every older process before it runs.
+    /// </summary>
+    public static readonly IReadOnlySet<int> Breaking = new HashSet<int>();
 
     /// <summary>The schema version this build brings a store to.</summary>
     public static int Latest => Steps.Length;

@@ -33,8 +33,12 @@ public abstract class Store : IAsyncDisposable
     /// <summary>The writer's own connection, with whatever settings only the writer needs.</summary>
     internal virtual DbConnection OpenWriter() => Open();
 
-    /// <summary>Applies the schema migrations this build has and the store lacks; safe when several processes start at once.</summary>
-    public void Migrate() => MigrationRunner.Apply(this);
+    /// <summary>
+    /// Applies the schema migrations this build has and the store lacks; safe when several
+    /// processes start at once. Returns the schema version the store had: above
+    /// <see cref="Migrations.Latest"/> when a newer build migrated it (run on as it is).
+    /// </summary>
+    public long Migrate() => MigrationRunner.Apply(this);
 
     /// <summary>Largest group of units committed in one transaction.</summary>
     internal abstract int MaxBatch { get; }

@@ -61,8 +61,8 @@ public sealed class PostgresPlanTests : AppTests
     public void TheClaimUsesTheIdIndexWhateverTheTableWasWhenItWasFirstPlanned()
     {
         var plan = PlanAfterTheTableFilled(
-            RequestLifecycle.ClaimSql, ["owner", "lease", "now", "id", "run", "queued"],
-            "text, bigint, bigint, text, integer, text", "'o', 1, 1, 'r42', 1, 'queued'", generic: true);
+            RequestLifecycle.ClaimSql, ["owner", "lease", "now", "id", "run", "queued", "format"],
+            "text, bigint, bigint, text, integer, text, integer", "'o', 1, 1, 'r42', 1, 'queued', 1", generic: true);
 
         Assert.Contains("requests_id_key", plan);
     }
@@ -71,8 +71,8 @@ public sealed class PostgresPlanTests : AppTests
     public void TheBatchedClaimUsesTheIdIndexWhateverTheTableWasWhenItWasFirstPlanned()
     {
         var plan = PlanAfterTheTableFilled(
-            RequestLifecycle.ClaimManySql, ["ids", "runs", "owners", "leases", "nows", "queued"],
-            "text[], integer[], text[], bigint[], bigint[], text", "'{r42,r44}', '{1,1}', '{o,o}', '{1,1}', '{1,1}', 'queued'");
+            RequestLifecycle.ClaimManySql, ["ids", "runs", "owners", "leases", "nows", "queued", "format"],
+            "text[], integer[], text[], bigint[], bigint[], text, integer", "'{r42,r44}', '{1,1}', '{o,o}', '{1,1}', '{1,1}', 'queued', 1");
 
         Assert.Contains("requests_id_key", plan);
         Assert.DoesNotContain("Seq Scan on requests", plan);
