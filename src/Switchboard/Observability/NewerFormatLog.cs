@@ -1,6 +1,4 @@
-using Switchboard.Observability;
-
-namespace Switchboard.Storage;
+namespace Switchboard.Observability;
 
 /// <summary>
 /// Says what this process left for a newer build (<see cref="Formats"/>): a warning once per kind
