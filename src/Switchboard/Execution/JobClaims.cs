@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Switchboard.Config;
 using Switchboard.Lifecycle;
+using Switchboard.Observability;
 using Switchboard.Queue;
 using Switchboard.Resources;
 using Switchboard.Storage;

@@ -1,4 +1,5 @@
 using StackExchange.Redis;
+using Switchboard.Observability;
 
 namespace Switchboard.Queue;
 
