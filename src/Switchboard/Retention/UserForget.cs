@@ -1,4 +1,5 @@
 using System.Data.Common;
+using Switchboard.Lifecycle;
 
 namespace Switchboard.Retention;
 

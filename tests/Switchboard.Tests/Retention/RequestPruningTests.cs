@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Switchboard.Lifecycle;
 using Switchboard.Retention;
 
 namespace Switchboard.Tests.Retention;

@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Switchboard.Config;
+using Switchboard.Lifecycle;
 using Switchboard.Retention;
 using Switchboard.Usage;
 

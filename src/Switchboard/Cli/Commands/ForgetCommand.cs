@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Switchboard.Lifecycle;
 using Switchboard.Retention;
 using Switchboard.Users;
 

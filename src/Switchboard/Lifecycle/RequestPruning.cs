@@ -1,8 +1,7 @@
 using System.Data.Common;
 using Switchboard.Blobs;
-using Switchboard.Lifecycle;
 
-namespace Switchboard.Retention;
+namespace Switchboard.Lifecycle;
 
 /// <summary>What pruning (or forgetting) removed.</summary>
 public sealed record PruneCounts(int Requests, int Steps, int Blobs, int WebhookEvents, int WebhookAttempts)
@@ -14,7 +13,9 @@ public sealed record PruneCounts(int Requests, int Steps, int Blobs, int Webhook
 }
 
 /// <summary>
-/// Deletes finished requests: a request (an offer's, or a deal with its steps: they go together)
+/// Deletes finished requests, for retention (Retention/RetentionService.cs) and a user's forget
+/// (Retention/UserForget.cs); here because only the lifecycle writes <c>requests</c>
+/// (Architecture/RequestWritesTests): a request (an offer's, or a deal with its steps: they go together)
 /// in a final state, with its binary results' links (and each blob no other request lists:
 /// <see cref="ResultBlobs.Forget"/>) and its webhook events and attempts. Never a ledger row: in
 /// the same unit, a row of <c>requests_pruned</c> keeps what the credits audit checks the ledger
