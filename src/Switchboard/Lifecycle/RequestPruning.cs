@@ -37,6 +37,9 @@ public static class RequestPruning
         AND NOT EXISTS (SELECT 1 FROM requests s WHERE s.parent = requests.id AND s.status NOT IN {FinalSql})
         """;
 
+    internal static readonly string FinishedSql =
+        $"SELECT id FROM requests WHERE created_at < @before AND finished_at < @before AND {PrunableSql} ORDER BY created_at LIMIT @limit";
+
     /// <summary>
     /// Up to <paramref name="limit"/> requests finished before <paramref name="before"/>, oldest
     /// first. Read through <c>requests_created</c> (migration 7): a request finished before the
@@ -45,9 +48,7 @@ public static class RequestPruning
     public static List<string> Finished(DbConnection connection, long before, int limit)
     {
         var ids = new List<string>();
-        using var command = connection.Sql(
-            $"SELECT id FROM requests WHERE created_at < @before AND finished_at < @before AND {PrunableSql} ORDER BY created_at LIMIT @limit",
-            ("@before", before), ("@limit", limit));
+        using var command = connection.Sql(FinishedSql, ("@before", before), ("@limit", limit));
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
