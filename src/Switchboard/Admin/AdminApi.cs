@@ -5,6 +5,7 @@ using Switchboard.Credits;
 using Switchboard.Recon;
 using Switchboard.Requests;
 using Switchboard.Resources;
+using Switchboard.Retention;
 using Switchboard.Usage;
 using Switchboard.Users;
 using Switchboard.Webhooks;
@@ -37,6 +38,7 @@ public static class AdminApi
         admin.MapExecutorGroupsAdmin();
         admin.MapConfigsAdmin();
         admin.MapUsersAdmin();
+        admin.MapForgetAdmin();
         admin.MapWebhooksAdmin();
         admin.MapRequestsAdmin();
         admin.MapAuditAdmin();

@@ -5,7 +5,7 @@ namespace Switchboard.Config;
 /// <c>recon</c> config; docs/operations.md, "Retention"):
 /// <code>
 /// retention:
-///   usage_minutes_days: 14    # per-minute usage, then rolled up into days (1-3650)
+///   usage_minutes_days: 14    # per-minute usage, then rolled up into days (2-3650)
 ///   usage_days_days: 730      # per-day usage (0: forever; else at least usage_minutes_days)
 ///   requests_days: 30         # finished requests, their steps, binary results and webhook rows (0: forever)
 /// </code>
@@ -30,7 +30,9 @@ public sealed record RetentionConfig(int UsageMinutesDays, int UsageDaysDays, in
             return Defaults;
         }
         section.OnlyKnown("usage_minutes_days", "usage_days_days", "requests_days");
-        var minutes = (int?)section.Long("usage_minutes_days", 1, 3650) ?? Defaults.UsageMinutesDays;
+        // Two days at least: what reads the last 24 hours per minute or per hour (the panel's
+        // Resources page, the alerts' error rate, a resource's last minute) never meets a rolled-up day.
+        var minutes = (int?)section.Long("usage_minutes_days", 2, 3650) ?? Defaults.UsageMinutesDays;
         var days = (int?)section.Long("usage_days_days", 0, 36_500) ?? Defaults.UsageDaysDays;
         if (days != 0 && days < minutes)
         {

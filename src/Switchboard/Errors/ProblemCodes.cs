@@ -117,5 +117,8 @@ public static class ProblemCodes
 
         // The metrics endpoint
         new("metrics_token_required", 401, "The metrics endpoint needs its bearer token."),
+
+        // Retention (issue 20): POST /admin/api/users/{name}/forget
+        new("requests_not_finished", 409, "The user has requests not finished yet (queued or running): forgetting waits for them; `unfinished` says how many."),
     ];
 }

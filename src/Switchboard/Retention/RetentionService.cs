@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Switchboard.Config;
+using Switchboard.Lifecycle;
 using Switchboard.Observability;
 using Switchboard.Recon;
 

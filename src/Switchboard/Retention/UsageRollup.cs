@@ -1,4 +1,5 @@
 using System.Data.Common;
+using Switchboard.Usage;
 
 namespace Switchboard.Retention;
 
@@ -12,10 +13,10 @@ namespace Switchboard.Retention;
 /// </summary>
 public static class UsageRollup
 {
-    public const long DayMs = 86_400_000;
+    private const long DayMs = UsageQuery.DayMs;
 
-    /// <summary>The start of the UTC day holding <paramref name="ms"/>.</summary>
-    public static long DayOf(long ms) => ms - (((ms % DayMs) + DayMs) % DayMs);
+    /// <summary>The start of the UTC day holding <paramref name="ms"/> (the key of <c>usage_days</c>).</summary>
+    public static long DayOf(long ms) => UsageQuery.DayOf(ms);
 
     /// <summary>
     /// The oldest day whose minutes are all older than <paramref name="minutesBefore"/> and which

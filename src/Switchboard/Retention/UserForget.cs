@@ -1,4 +1,5 @@
 using System.Data.Common;
+using Switchboard.Lifecycle;
 
 namespace Switchboard.Retention;
 
@@ -20,7 +21,7 @@ public sealed class UnfinishedRequestsException(int count) : Exception($"the use
 /// </summary>
 public static class UserForget
 {
-    public static PruneCounts Forget(Store store, string userId, long now)
+    public static async Task<PruneCounts> ForgetAsync(Store store, string userId, long now)
     {
         List<string> ids;
         using (var connection = store.Open())
@@ -39,13 +40,24 @@ public static class UserForget
         var total = PruneCounts.None;
         foreach (var chunk in ids.Chunk(RetentionService.RequestsPerUnit))
         {
-            var counts = store.Write(c => chunk.Aggregate(PruneCounts.None,
+            var counts = await store.WriteAsync(c => chunk.Aggregate(PruneCounts.None,
                 (sum, id) => RequestPruning.Prune(c, id, finishedBefore: null, RequestPruning.Forget, now) is { } one ? sum.Add(one) : sum));
             total = total.Add(counts);
         }
         RetentionService.Count(total);
         return total;
     }
+
+    /// <summary>What the CLI prints and the admin API answers.</summary>
+    public static JsonObject ToJson(string userName, PruneCounts counts) => new()
+    {
+        ["user"] = userName,
+        ["requests"] = counts.Requests,
+        ["steps"] = counts.Steps,
+        ["blobs"] = counts.Blobs,
+        ["webhook_events"] = counts.WebhookEvents,
+        ["webhook_attempts"] = counts.WebhookAttempts,
+    };
 
     private static List<string> Ids(DbConnection connection, string userId)
     {

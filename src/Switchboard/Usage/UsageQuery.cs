@@ -112,9 +112,11 @@ public static class UsageQuery
         return (Math.Min(sinceMs, first), last + DayMs);
     }
 
-    private const long DayMs = 86_400_000;
+    /// <summary>A day of <c>usage_days</c>: UTC, from its first millisecond.</summary>
+    public const long DayMs = 86_400_000;
 
-    private static long DayOf(long ms) => ms - (ms % DayMs);
+    /// <summary>The start of the UTC day holding <paramref name="ms"/>.</summary>
+    public static long DayOf(long ms) => ms - (((ms % DayMs) + DayMs) % DayMs);
 
     private static long Long(DbDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? 0 : Convert.ToInt64(reader.GetValue(ordinal), CultureInfo.InvariantCulture);
 

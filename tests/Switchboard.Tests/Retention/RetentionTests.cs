@@ -50,7 +50,7 @@ public sealed class RetentionTests : AppTests
         var (exit, _, error) = await App.CliAsync("config", "push", file, "--id", "recon");
 
         Assert.Equal(1, exit);
-        Assert.Contains("recon.retention.usage_minutes_days must be between 1 and 3650", error);
+        Assert.Contains("recon.retention.usage_minutes_days must be between 2 and 3650", error);
         Assert.Contains("recon.retention.usage_days_days must be between 0 and 36500", error);
         Assert.Contains("recon.retention.requests_days must be a whole number", error);
         Assert.Contains("recon.retention.requests is not a known setting", error);

@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Switchboard.Config;
+using Switchboard.Lifecycle;
 using Switchboard.Retention;
 using Switchboard.Usage;
 
@@ -89,6 +90,29 @@ public abstract class UsageRollupTests(StoreKind kind) : AppTests
 
         Assert.Equal(0, Count("usage_minutes"));
         Assert.Equal($"{Clock.Iso(UsageRollup.DayOf(old))} day gpu openai.chat calls=2 i=20 u=40 errors=0 sum=1000 max=900", Totals(old - Day, perMinute: true));
+    }
+
+    [Fact]
+    public async Task ARollUpCutShortLeavesTheMinutesAsTheyWere()
+    {
+        var old = _now - 20 * Day;
+        await Record((_alice, "openai.chat", false, 100, old), (_bob, "openai.chat", true, 300, old + 60_000));
+        var before = Totals(old - Day);
+
+        // The unit dies after moving the day (a kill -9 before COMMIT is the same to the store: the transaction never commits).
+        var cut = await Assert.ThrowsAsync<InvalidOperationException>(() => App.Store.Store.WriteAsync<int>(c =>
+        {
+            Assert.Equal(2, UsageRollup.RollDay(c, App.Store.Kind, UsageRollup.DayOf(old)));
+            throw new InvalidOperationException("cut short");
+        }));
+
+        Assert.Equal("cut short", cut.Message);
+        Assert.Equal(2, Count("usage_minutes"));
+        Assert.Equal(0, Count("usage_days"));
+        Assert.Equal(before, Totals(old - Day));
+        await PassAt(_now);
+        Assert.Equal((0L, 2L), (Count("usage_minutes"), Count("usage_days")));
+        Assert.Equal(before, Totals(old - Day));
     }
 
     [Fact]

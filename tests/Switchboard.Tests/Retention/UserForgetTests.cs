@@ -85,6 +85,41 @@ public abstract class UserForgetTests(StoreKind kind) : AppTests
     }
 
     [Fact]
+    public async Task AnAdminForgetsAUserOverTheAdminApi()
+    {
+        var admin = await App.AddAdminAsync();
+        var done = await Finish(_alice, "/svc/img/keep/", new { what = "owl" });
+        var ledger = Count("SELECT COUNT(*) FROM ledger WHERE user_id = @u", ("@u", _alice.Id));
+
+        var response = await admin.Client.PostAsync("/admin/api/users/alice/forget", null);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("""{"user":"alice","requests":1,"steps":0,"blobs":1,"webhook_events":0,"webhook_attempts":0}""",
+            (await response.Content.ReadFromJsonAsync<JsonObject>())!.ToJsonString());
+        Assert.Equal(HttpStatusCode.NotFound, (await _alice.Client.GetAsync($"/svc/request/{done["id"]!.GetValue<string>()}/")).StatusCode);
+        Assert.Equal(ledger, Count("SELECT COUNT(*) FROM ledger WHERE user_id = @u", ("@u", _alice.Id)));
+        Assert.Equal(1, Count("SELECT COUNT(*) FROM audit_log WHERE action = 'POST /admin/api/users/{name}/forget' AND target = 'alice'"));
+    }
+
+    [Fact]
+    public async Task TheAdminApiRefusesAnUnknownUserAndOneWithUnfinishedRequestsWithProblems()
+    {
+        var admin = await App.AddAdminAsync();
+        App.Query(c =>
+        {
+            FreeRequests.Insert(c, "req_stillrunning", _bob.Id, "offer", "t", "a", "queued", Clock.NowMs() + 3_600_000);
+            return c.Execute("UPDATE requests SET not_before = @later WHERE id = 'req_stillrunning'", ("@later", Clock.NowMs() + 3_600_000));
+        });
+
+        await ProblemAssert.Problem(await admin.Client.PostAsync("/admin/api/users/nobody/forget", null), HttpStatusCode.NotFound, "user_not_found");
+        var refused = await ProblemAssert.Problem(await admin.Client.PostAsync("/admin/api/users/bob/forget", null), HttpStatusCode.Conflict, "requests_not_finished");
+
+        Assert.Equal(1, refused["unfinished"]!.GetValue<int>());
+        Assert.Equal(1, Count("SELECT COUNT(*) FROM requests WHERE user_id = @u", ("@u", _bob.Id)));
+        Assert.Equal(0, Count("SELECT COUNT(*) FROM audit_log WHERE action LIKE '%forget%'"));
+    }
+
+    [Fact]
     public async Task AnUnknownUserIsAnError()
     {
         var (exit, output, error) = await App.CliAsync("users", "forget", "nobody");

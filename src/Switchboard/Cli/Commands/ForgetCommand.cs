@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Switchboard.Lifecycle;
 using Switchboard.Retention;
 using Switchboard.Users;
 
@@ -32,22 +33,14 @@ public static class ForgetCommand
             PruneCounts counts;
             try
             {
-                counts = UserForget.Forget(s.Store, user.Id, Clock.NowMs());
+                counts = UserForget.ForgetAsync(s.Store, user.Id, Clock.NowMs()).GetAwaiter().GetResult();
             }
             catch (UnfinishedRequestsException ex)
             {
                 context.Error.WriteLine($"switchboard: {user.Name}: {ex.Message} (nothing deleted)");
                 return CommandLine.Failed;
             }
-            context.Output.WriteLine(new JsonObject
-            {
-                ["user"] = user.Name,
-                ["requests"] = counts.Requests,
-                ["steps"] = counts.Steps,
-                ["blobs"] = counts.Blobs,
-                ["webhook_events"] = counts.WebhookEvents,
-                ["webhook_attempts"] = counts.WebhookAttempts,
-            }.ToJsonString());
+            context.Output.WriteLine(UserForget.ToJson(user.Name, counts).ToJsonString());
             return CommandLine.Ok;
         })
         {

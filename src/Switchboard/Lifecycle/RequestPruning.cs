@@ -1,8 +1,7 @@
 using System.Data.Common;
 using Switchboard.Blobs;
-using Switchboard.Lifecycle;
 
-namespace Switchboard.Retention;
+namespace Switchboard.Lifecycle;
 
 /// <summary>What pruning (or forgetting) removed.</summary>
 public sealed record PruneCounts(int Requests, int Steps, int Blobs, int WebhookEvents, int WebhookAttempts)
@@ -14,7 +13,9 @@ public sealed record PruneCounts(int Requests, int Steps, int Blobs, int Webhook
 }
 
 /// <summary>
-/// Deletes finished requests: a request (an offer's, or a deal with its steps: they go together)
+/// Deletes finished requests, for retention (Retention/RetentionService.cs) and a user's forget
+/// (Retention/UserForget.cs); here because only the lifecycle writes <c>requests</c>
+/// (Architecture/RequestWritesTests): a request (an offer's, or a deal with its steps: they go together)
 /// in a final state, with its binary results' links (and each blob no other request lists:
 /// <see cref="ResultBlobs.Forget"/>) and its webhook events and attempts. Never a ledger row: in
 /// the same unit, a row of <c>requests_pruned</c> keeps what the credits audit checks the ledger
@@ -36,6 +37,9 @@ public static class RequestPruning
         AND NOT EXISTS (SELECT 1 FROM requests s WHERE s.parent = requests.id AND s.status NOT IN {FinalSql})
         """;
 
+    internal static readonly string FinishedSql =
+        $"SELECT id FROM requests WHERE created_at < @before AND finished_at < @before AND {PrunableSql} ORDER BY created_at LIMIT @limit";
+
     /// <summary>
     /// Up to <paramref name="limit"/> requests finished before <paramref name="before"/>, oldest
     /// first. Read through <c>requests_created</c> (migration 7): a request finished before the
@@ -44,9 +48,7 @@ public static class RequestPruning
     public static List<string> Finished(DbConnection connection, long before, int limit)
     {
         var ids = new List<string>();
-        using var command = connection.Sql(
-            $"SELECT id FROM requests WHERE created_at < @before AND finished_at < @before AND {PrunableSql} ORDER BY created_at LIMIT @limit",
-            ("@before", before), ("@limit", limit));
+        using var command = connection.Sql(FinishedSql, ("@before", before), ("@limit", limit));
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
