@@ -115,7 +115,8 @@ stop_dockerd() {
   fi
   # Mounts left under the data root (overlay layers, the exec root's netns) would keep rm -rf
   # from removing the folder.
-  grep -o " $_sb_dockerd_dir/[^ ]*" /proc/mounts 2>/dev/null | sort -r | while read -r m; do
+  local m
+  for m in $(grep -o " $_sb_dockerd_dir/[^ ]*" /proc/mounts 2>/dev/null | sort -r || true); do
     umount -l "$m" 2>/dev/null || true
   done
   if [ "$(_sb_iptables_state)" != "$_sb_iptables_before" ]; then

@@ -22,6 +22,7 @@ public sealed class ComposeDeploymentTests : IAsyncLifetime
 
     private readonly string _root = RepositoryRoot();
     private readonly string _image = "switchboard-test:" + Guid.NewGuid().ToString("N")[..10];
+    private readonly string _emptyEnvFile = Path.GetTempFileName();
     private ComposeStack? _stack;
     private bool _built;
 
@@ -29,6 +30,7 @@ public sealed class ComposeDeploymentTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
+        File.Delete(_emptyEnvFile);
         if (_stack is not null)
         {
             await _stack.DisposeAsync();
@@ -114,14 +116,7 @@ public sealed class ComposeDeploymentTests : IAsyncLifetime
     /// An empty --env-file: a developer's deploy/.env (real secrets, other settings) must not
     /// change what these tests see. Compose wants a file, not /dev/null.
     /// </summary>
-    private static string[] NoEnvFile => ["--env-file", EmptyFile.Value];
-
-    private static readonly Lazy<string> EmptyFile = new(() =>
-    {
-        var path = Path.Combine(Path.GetTempPath(), "sb-compose-empty.env");
-        File.WriteAllText(path, "");
-        return path;
-    });
+    private string[] NoEnvFile => ["--env-file", _emptyEnvFile];
 
     private static async Task RequestsSucceedAndPrometheusScrapesEveryProcess(ComposeStack stack)
     {
