@@ -2,12 +2,14 @@
 # Docker for the container test (tests/Switchboard.Tests/Deployment), on a machine that reaches
 # no image registry. Meant to be sourced (by test.sh), not run:
 #
-#   source scripts/services.sh scripts/containers.sh   # (services.sh first: _sb_apt_install)
+#   source scripts/services.sh     # first: _sb_apt_install, and the packages the images copy
+#   source scripts/containers.sh
 #   ensure_docker                  # apt-get install docker.io docker-compose debootstrap if missing
 #   dir=$(mktemp -d /tmp/sb-docker.XXXXXX)
 #   trap 'stop_dockerd; rm -rf "$dir"' EXIT
 #   start_dockerd "$dir"           # a dockerd of our own; exports DOCKER_HOST
 #   make_base_images               # the Dockerfile's FROM images, made offline
+#   make_service_images            # compose.yaml's postgres, redis, prometheus, alertmanager images
 #   ...
 #   stop_dockerd                   # idempotent; puts iptables back as it was
 #
