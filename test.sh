@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, from a clean clone: installs what the tests need (redis-server,
-# PostgreSQL, Prometheus, Alertmanager, chromium, curl and jq from Debian, via scripts/services.sh), checks deploy/
-# with promtool and amtool, starts a throwaway PostgreSQL and Redis on
+# PostgreSQL, Prometheus, Alertmanager, chromium, curl and jq from Debian, via scripts/services.sh;
+# docker.io, docker-compose and debootstrap, via scripts/containers.sh), checks deploy/
+# with promtool and amtool, starts its own dockerd with base images made offline and runs the
+# container test (Deployment/) alone first, starts a throwaway PostgreSQL and Redis on
 # free 127.0.0.1 ports (handed to the tests as SWITCHBOARD_TEST_PG / SWITCHBOARD_TEST_REDIS),
 # restores, builds and runs every test, stops the servers and removes their files on exit (also
 # on failure), and ends with one line "N passed, N failed". Exits non-zero on any failure.
@@ -13,16 +15,20 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_CLI_WORKLOAD_UPDATE_
 # run instead of skipping tests. The PostgreSQL instance is thrown away after the run, so it runs
 # without durability.
 source scripts/services.sh
+source scripts/containers.sh
 
 results=$(mktemp -d)
 services=$(mktemp -d /tmp/sb-test-services.XXXXXX)
-trap 'stop_services; rm -rf "$results" "$services"' EXIT
+docker_dir=$(mktemp -d /tmp/sb-docker.XXXXXX)
+images_pid=
+trap '[ -z "$images_pid" ] || kill "$images_pid" 2>/dev/null; stop_dockerd; stop_services; rm -rf "$results" "$services" "$docker_dir"' EXIT
 
 setup_failed() { echo "could not $1"; echo "0 passed, 1 failed"; exit 1; }
 ensure_packages || setup_failed "install redis-server and PostgreSQL"
 ensure_monitoring_packages || setup_failed "install prometheus and prometheus-alertmanager"
 ensure_chromium || setup_failed "install chromium"
 ensure_tour_tools || setup_failed "install curl and jq"
+ensure_docker || setup_failed "install docker.io, docker-compose and debootstrap"
 # The admin panel's browser tests save screenshots here (login, dashboard, and any failed
 # scenario's page); the folder is kept after the run.
 export SWITCHBOARD_TEST_SCREENSHOTS="$PWD/TestResults/screenshots"
@@ -33,6 +39,7 @@ export SWITCHBOARD_TEST_PROMETHEUS
 # deploy/ is checked by the real tools: a config they refuse fails the run before any test.
 deploy_checks() {
   promtool check config deploy/prometheus.yml &&
+    promtool check config deploy/prometheus.compose.yml &&
     promtool check rules deploy/alerts.yml &&
     promtool test rules deploy/alerts.test.yml &&
     amtool check-config deploy/alertmanager.yml
@@ -49,14 +56,40 @@ start_postgres "$services" -c fsync=off -c synchronous_commit=off -c full_page_w
 start_redis "$services" || setup_failed "start redis-server"
 export SWITCHBOARD_TEST_PG="$PG_URI" SWITCHBOARD_TEST_REDIS="$REDIS_URI"
 
+# The container test's dockerd (its own socket, data root and no iptables rules; stopped and
+# iptables checked in the trap) and the images the Dockerfile and deploy/compose.yaml name, made
+# offline while the solution builds (scripts/containers.sh: debootstrap, this machine's .NET,
+# PostgreSQL, Redis, Prometheus and Alertmanager).
+containers_started=$SECONDS
+start_dockerd "$docker_dir" || setup_failed "start dockerd"
+(make_base_images && make_service_images) > "$docker_dir/images.log" 2>&1 &
+images_pid=$!
+
 dotnet restore Switchboard.slnx
 dotnet build Switchboard.slnx -c Release --no-restore
 
+images_status=0
+wait "$images_pid" || images_status=$?
+images_pid=
+cat "$docker_dir/images.log"
+[ "$images_status" -eq 0 ] || setup_failed "make the container images (see above)"
+
 status=0
-# One .trx per test project (the suite and examples/handlers' sample plugin tests):
-# LogFilePrefix names each tests_<framework>_<time>.trx; the counts below add them up.
+# The container test first and alone: it builds the image (a restore and a publish) and runs the
+# compose stack, which would slow every other test down beside it. Then dockerd stops.
+SWITCHBOARD_TEST_DOCKER=1 dotnet test tests/Switchboard.Tests -c Release --no-build \
+  --filter "FullyQualifiedName~Switchboard.Tests.Deployment." \
+  --logger "trx;LogFilePrefix=tests-containers" --logger "console;verbosity=normal" \
+  --results-directory "$results" --blame-hang-timeout 10m || status=$?
+stop_dockerd
+echo "containers: $((SECONDS - containers_started)) s (dockerd, images, the container tests)"
+
+# One .trx per test project (the suite and examples/handlers' sample plugin tests), and the
+# container tests' tests-containers_…: LogFilePrefix names each tests…_<framework>_<time>.trx;
+# the counts below add them all up.
 # --blame-hang-timeout: a hung test ends the run with a dump instead of eating CI's time.
 dotnet test Switchboard.slnx -c Release --no-build \
+  --filter "FullyQualifiedName!~Switchboard.Tests.Deployment." \
   --logger "trx;LogFilePrefix=tests" --logger "console;verbosity=normal" \
   --results-directory "$results" --blame-hang-timeout 10m || status=$?
 

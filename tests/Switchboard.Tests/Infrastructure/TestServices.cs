@@ -15,6 +15,13 @@ public static class TestServices
     /// <summary>The <c>prometheus</c> server binary (Debian's package, installed by test.sh).</summary>
     public static string Prometheus => Required("SWITCHBOARD_TEST_PROMETHEUS");
 
+    /// <summary>
+    /// "1" once test.sh has prepared Docker (scripts/containers.sh): installed docker.io,
+    /// docker-compose and debootstrap, started its own dockerd (socket in DOCKER_HOST) and made
+    /// the base images the Dockerfile and deploy/compose.yaml name, offline.
+    /// </summary>
+    public static string Docker => Required("SWITCHBOARD_TEST_DOCKER");
+
     private static string Required(string name) =>
         Environment.GetEnvironmentVariable(name) is { Length: > 0 } value
             ? value

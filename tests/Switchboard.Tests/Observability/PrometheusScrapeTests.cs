@@ -108,6 +108,18 @@ public sealed class PrometheusScrapeTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task EveryQueryOfGrafanasAlertRulesIsValidPromQL()
+    {
+        var expressions = MonitoringFilesTests.GrafanaAlertExpressions().ToList();
+        Assert.True(expressions.Count >= 4, $"only {expressions.Count} queries in Grafana's alert rules");
+        foreach (var (title, expression) in expressions)
+        {
+            var result = await Query(expression);
+            Assert.True(result["status"]?.GetValue<string>() == "success", $"{title}: {expression}: {result.ToJsonString()}");
+        }
+    }
+
     private async Task<HttpClient> StartPrometheus(Uri target, string tokenFile)
     {
         var folder = Path.Combine(_store.Path, "prometheus");
