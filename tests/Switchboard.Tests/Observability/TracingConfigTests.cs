@@ -50,7 +50,9 @@ public sealed class TracingConfigTests : AppTests
         var output = new StringWriter();
         var error = new StringWriter();
 
-        var exit = await Switchboard.Cli.CommandLine.RunAsync(["serve", "--config", path], output, error);
+        Assert.Contains(message, Assert.Throws<BootstrapException>(() => BootstrapConfig.Load(path)).Message);
+        // The command's start, bounded: a section read as good would start a server.
+        var exit = await Switchboard.Cli.CommandLine.RunAsync(["serve", "--config", path], output, error).WaitAsync(TimeSpan.FromSeconds(30));
 
         Assert.Equal(1, exit);
         Assert.Contains($"{path}: {message}", error.ToString());
