@@ -33,7 +33,7 @@ public sealed record BootstrapConfig(
     public Handlers.Plugins.PluginFolder Plugins { get; init; } = Handlers.Plugins.PluginFolder.Default;
 
     /// <summary>The <c>tracing</c> section (OTLP export); null without one (the <c>OTEL_*</c> variables may still turn tracing on).</summary>
-    public Observability.TracingSettings? Tracing { get; init; }
+    public TracingSettings? Tracing { get; init; }
 
     /// <summary>The embedded default's key file (created on first need, mode 600) when the bootstrap gives no key.</summary>
     public string? KeyFile { get; init; }
@@ -185,7 +185,7 @@ public sealed record BootstrapConfig(
             Plugins = Text("plugins", "path") is { } plugins
                 ? (plugins.Trim().Length > 0 ? new Handlers.Plugins.PluginFolder(plugins, Named: true) : throw new BootstrapException($"{path}: 'plugins.path' is empty; name a folder or leave the key out"))
                 : Handlers.Plugins.PluginFolder.Default,
-            Tracing = Observability.TracingSettings.Read(document, Fail),
+            Tracing = TracingSettings.Read(document, Fail),
         };
         try
         {

@@ -14,10 +14,13 @@ namespace Switchboard.Observability;
 /// <see cref="Source"/>'s <c>StartActivity</c> returns null and nothing is recorded or stored.
 /// A request's trace crosses processes through the store: the submit's W3C
 /// <c>traceparent</c> is written on its row (<see cref="SubmitParent"/>), and the executor that
-/// claims the row starts its spans as that context's children (<see cref="JobTrace"/>).
+/// claims the row starts its spans as that context's children (Execution/JobTrace.cs).
 /// </summary>
 public static class Tracing
 {
+    /// <summary>The request id's attribute on the POST span and on the executor's spans.</summary>
+    public const string RequestIdTag = "switchboard.request_id";
+
     public const string SourceName = "Switchboard";
 
     public static readonly ActivitySource Source = new(SourceName);
@@ -81,7 +84,7 @@ public static class Tracing
         {
             return null;
         }
-        current.SetTag(JobTrace.RequestIdTag, requestId);
+        current.SetTag(RequestIdTag, requestId);
         if (service is not null)
         {
             current.SetTag("switchboard.service", service);

@@ -1,8 +1,9 @@
 using System.Diagnostics;
 using Switchboard.Handlers;
 using Switchboard.Lifecycle;
+using Switchboard.Observability;
 
-namespace Switchboard.Observability;
+namespace Switchboard.Execution;
 
 /// <summary>
 /// A claimed job's spans in the executor, children of the context its submit stored
@@ -16,8 +17,6 @@ namespace Switchboard.Observability;
 /// </summary>
 public sealed class JobTrace
 {
-    public const string RequestIdTag = "switchboard.request_id";
-
     private readonly ClaimedJob _job;
     private readonly ActivityContext _parent;
 
@@ -77,7 +76,7 @@ public sealed class JobTrace
     {
         if (span is { IsAllDataRequested: true })
         {
-            span.SetTag(RequestIdTag, _job.RequestId);
+            span.SetTag(Tracing.RequestIdTag, _job.RequestId);
             span.SetTag("switchboard.run", _job.Run);
             span.SetTag("switchboard.attempt", _job.Attempt);
             span.SetTag("switchboard.handler", _job.Handler);

@@ -1,7 +1,7 @@
 using System.Globalization;
 using OpenTelemetry.Exporter;
 
-namespace Switchboard.Observability;
+namespace Switchboard.Config;
 
 /// <summary>
 /// Where and how a process exports its traces: the bootstrap config's <c>tracing</c> section
