@@ -35,9 +35,9 @@ public static class Tracing
         {
             return services;
         }
-        var role_ = role.ToString().ToLowerInvariant();
+        var roleName = role.ToString().ToLowerInvariant();
         var serviceName = settings.ServiceName
-            ?? (string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(TracingSettings.ServiceNameVariable)) ? $"switchboard-{role_}" : null);
+            ?? (string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(TracingSettings.ServiceNameVariable)) ? $"switchboard-{roleName}" : null);
         services.AddOpenTelemetry()
             .ConfigureResource(resource =>
             {
@@ -46,7 +46,7 @@ public static class Tracing
                     // The host and process, as in the executor's owner name (Execution/JobRunner.cs): one process's spans.
                     resource.AddService(serviceName, serviceInstanceId: $"{Environment.MachineName}:{Environment.ProcessId}");
                 }
-                resource.AddAttributes([new("switchboard.role", role_)]);
+                resource.AddAttributes([new("switchboard.role", roleName)]);
             })
             .WithTracing(tracing =>
             {
