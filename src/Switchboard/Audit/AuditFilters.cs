@@ -39,24 +39,40 @@ public static class AuditFilters
             // The endpoint reads the body itself; buffering lets the record read it again.
             http.Request.EnableBuffering();
             var result = await next(context);
-            var status = result is IStatusCodeHttpResult { StatusCode: { } code } ? code : StatusCodes.Status200OK;
-            if (status < 400 && !http.Items.ContainsKey(NothingDoneKey))
-            {
-                try
-                {
-                    await Record(http, channel, actor(http), status);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    // The action is done and its answer stands (see above): a record that
-                    // cannot be made is an error for the operator, never a 500 for the admin.
-                    http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(AuditLog))
-                        .LogError(ex, "Audit: the record of {Method} {Path} could not be written (the action was done)", http.Request.Method, http.Request.Path);
-                }
-            }
+            await RecordIfAccepted(http, channel, actor(http), result is IStatusCodeHttpResult { StatusCode: { } code } ? code : StatusCodes.Status200OK);
             return result;
         });
         return group;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="next"/> (the panel's pages, which are not minimal-API endpoints and so
+    /// take no filter: Admin/Panel/PanelGate.cs) and records the request as the filter above does,
+    /// by the status it answered.
+    /// </summary>
+    public static async Task RecordAfter(HttpContext http, string channel, string actor, Func<Task> next)
+    {
+        await next();
+        await RecordIfAccepted(http, channel, actor, http.Response.StatusCode);
+    }
+
+    private static async Task RecordIfAccepted(HttpContext http, string channel, string actor, int status)
+    {
+        if (status >= 400 || http.Items.ContainsKey(NothingDoneKey))
+        {
+            return;
+        }
+        try
+        {
+            await Record(http, channel, actor, status);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The action is done and its answer stands (see above): a record that
+            // cannot be made is an error for the operator, never a 500 for the admin.
+            http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(AuditLog))
+                .LogError(ex, "Audit: the record of {Method} {Path} could not be written (the action was done)", http.Request.Method, http.Request.Path);
+        }
     }
 
     private static async Task Record(HttpContext http, string channel, string actor, int status)
@@ -84,13 +100,13 @@ public static class AuditFilters
         await store.WriteAsync(c => AuditLog.Record(c, actor, channel, http.Connection.RemoteIpAddress?.ToString(), action, target, status, details));
     }
 
-    /// <summary>The request's fields, redacted: a form's (but its antiforgery token), a JSON object's; any other body by size and hash only.</summary>
+    /// <summary>The request's fields, redacted: a form's (but its antiforgery token and the name of the form, <c>_handler</c>), a JSON object's; any other body by size and hash only.</summary>
     private static async Task<JsonNode?> Fields(HttpRequest request)
     {
         if (request.HasFormContentType)
         {
             var form = await request.ReadFormAsync();
-            return AuditRedaction.Object(form.Where(f => !f.Key.StartsWith("__", StringComparison.Ordinal)).Select(f => (f.Key, (JsonNode?)f.Value.ToString())));
+            return AuditRedaction.Object(form.Where(f => !f.Key.StartsWith('_')).Select(f => (f.Key, (JsonNode?)f.Value.ToString())));
         }
         if (!request.Body.CanSeek || request.Body.Length == 0)
         {

@@ -5,7 +5,7 @@ using Switchboard.Storage;
 namespace Switchboard.Admin.Panel;
 
 /// <summary>
-/// The dashboard's requests and failures per clock hour over the last <see cref="Dashboard.Hours"/>
+/// The dashboard's requests and failures per clock hour over the last <see cref="Hours"/>
 /// hours (by when each request was made). Counting them all on every load cost ≈ 0.8 µs per
 /// request of the day (bench/README.md); so the counts of hours that have settled (ended at least
 /// <see cref="Settle"/> ago, and none of their requests still queued, running or waiting) are
@@ -15,6 +15,9 @@ namespace Switchboard.Admin.Panel;
 /// </summary>
 public sealed class HourlyRequestCounts(Store store)
 {
+    /// <summary>The clock hours the dashboard and the resources page chart.</summary>
+    public const int Hours = 24;
+
     private const long Hour = 3_600_000;
     public static readonly TimeSpan Settle = TimeSpan.FromHours(1);
 
@@ -27,13 +30,13 @@ public sealed class HourlyRequestCounts(Store store)
     /// <summary>Requests per hour counted by SQL on the last load (for tests: what the cache spared).</summary>
     internal int HoursCountedLastLoad { get; private set; }
 
-    /// <summary>The start of the first of the <see cref="Dashboard.Hours"/> clock hours that end with the current one.</summary>
-    public static long FirstHourStart(long nowMs) => (nowMs / Hour - (Dashboard.Hours - 1)) * Hour;
+    /// <summary>The start of the first of the <see cref="Hours"/> clock hours that end with the current one.</summary>
+    public static long FirstHourStart(long nowMs) => (nowMs / Hour - (Hours - 1)) * Hour;
 
-    /// <summary>The counts of the last <see cref="Dashboard.Hours"/> clock hours, oldest first, the last being the current (partial) hour.</summary>
+    /// <summary>The counts of the last <see cref="Hours"/> clock hours, oldest first, the last being the current (partial) hour.</summary>
     public (long[] Total, long[] Failed) Last(long nowMs)
     {
-        var first = nowMs / Hour - (Dashboard.Hours - 1);
+        var first = nowMs / Hour - (Hours - 1);
         var current = nowMs / Hour;
         // Settled: the hour ended Settle ago or more.
         var lastSettled = (nowMs - (long)Settle.TotalMilliseconds) / Hour - 1;
@@ -51,8 +54,8 @@ public sealed class HourlyRequestCounts(Store store)
             }
         }
         var counted = Count(from * Hour);
-        var total = new long[Dashboard.Hours];
-        var failed = new long[Dashboard.Hours];
+        var total = new long[Hours];
+        var failed = new long[Hours];
         lock (_lock)
         {
             for (var h = from; h <= lastSettled; h++)

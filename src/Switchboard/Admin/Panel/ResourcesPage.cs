@@ -51,7 +51,7 @@ public static class ResourcesPage
                 s.Credits is { } c ? $"{c} credits per {Period(s.Period)}" : "no credit budget",
                 $"when exhausted: {s.OnExhausted.ToString().ToLowerInvariant()}",
             ];
-            var (calls, errors) = hours.TryGetValue(s.Name, out var series) ? series : (new long[Dashboard.Hours], new long[Dashboard.Hours]);
+            var (calls, errors) = hours.TryGetValue(s.Name, out var series) ? series : (new long[HourlyRequestCounts.Hours], new long[HourlyRequestCounts.Hours]);
             body.Append($"""
                 <section class="card resource" data-resource="{E(s.Name)}">
                 <div class="card-head"><h2>{E(s.Name)}</h2><span class="muted">{E(string.Join(" · ", limits))}</span></div>
@@ -61,7 +61,7 @@ public static class ResourcesPage
                 {Bar("Credits spent this period", v.State.Spent, s.Credits, "credits", $"until {v.State.PeriodEnds.UtcDateTime:yyyy-MM-dd HH:mm} UTC")}
                 </div>
                 <p class="waiting">{(v.State.Waiting == 0 ? "<span class=\"muted\">No job waiting.</span>" : $"{Badge($"{v.State.Waiting} waiting", "info")} for a slot, the rate or the budget")}</p>
-                <h3 class="sub">Calls per minute, by hour (24 h)</h3>{Dashboard.Chart(calls, errors, now, "calls")}
+                <h3 class="sub">Calls per minute, by hour (24 h)</h3>{Chart(calls, errors, now, "calls")}
                 </section>
                 """);
         }
@@ -99,12 +99,46 @@ public static class ResourcesPage
             }
             if (!result.TryGetValue(row.Resource, out var series))
             {
-                result[row.Resource] = series = (new long[Dashboard.Hours], new long[Dashboard.Hours]);
+                result[row.Resource] = series = (new long[HourlyRequestCounts.Hours], new long[HourlyRequestCounts.Hours]);
             }
-            var h = (int)Math.Clamp((row.Minute!.Value - from) / 3_600_000, 0, Dashboard.Hours - 1);
+            var h = (int)Math.Clamp((row.Minute!.Value - from) / 3_600_000, 0, HourlyRequestCounts.Hours - 1);
             series.Item1[h] += row.Calls;
             series.Item2[h] += row.Errors;
         }
         return result;
+    }
+
+    // Temporary: the Razor rewrite of this page draws it with BarChart.
+    private static string Chart(long[] total, long[] failed, long nowMs, string what = "requests")
+    {
+        const int width = 960, height = 200, left = 40, bottom = 24, top = 10;
+        var max = Math.Max(1.0, Enumerable.Range(0, HourlyRequestCounts.Hours).Max(h => total[h] / Components.HourlyBars.MinutesOf(h, nowMs)));
+        var step = (width - left) / (double)HourlyRequestCounts.Hours;
+        var plot = height - bottom - top;
+        var svg = new StringBuilder($"""<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{E(what)} per minute per hour, last 24 hours">""");
+        string F(double v) => v.ToString("0.#", CultureInfo.InvariantCulture);
+        for (var i = 0; i <= 4; i++)
+        {
+            var y = top + plot - plot * i / 4.0;
+            svg.Append($"""<line class="grid" x1="{left}" x2="{width}" y1="{F(y)}" y2="{F(y)}"/><text class="axis" x="{left - 6}" y="{F(y + 4)}" text-anchor="end">{E((max * i / 4).ToString("0.##", CultureInfo.InvariantCulture))}</text>""");
+        }
+        for (var h = 0; h < HourlyRequestCounts.Hours; h++)
+        {
+            var x = left + h * step + 3;
+            var rpm = total[h] / Components.HourlyBars.MinutesOf(h, nowMs);
+            var fpm = failed[h] / Components.HourlyBars.MinutesOf(h, nowMs);
+            var hTotal = plot * rpm / max;
+            var hFail = plot * fpm / max;
+            var start = DateTimeOffset.FromUnixTimeMilliseconds(HourlyRequestCounts.FirstHourStart(nowMs) + h * 3_600_000L);
+            svg.Append($"""<g><title>{E($"{start:HH:mm} UTC: {total[h]} {what} ({rpm:0.##}/min), {failed[h]} failed")}</title>""");
+            svg.Append($"""<rect class="ok" x="{F(x)}" y="{F(top + plot - hTotal)}" width="{F(step - 6)}" height="{F(hTotal - hFail)}" rx="2"/>""");
+            svg.Append($"""<rect class="fail" x="{F(x)}" y="{F(top + plot - hFail)}" width="{F(step - 6)}" height="{F(hFail)}"/></g>""");
+            if (h % 3 == 0)
+            {
+                svg.Append($"""<text class="axis" x="{F(x + (step - 6) / 2)}" y="{height - 6}" text-anchor="middle">{E($"{start:HH:mm}")}</text>""");
+            }
+        }
+        svg.Append("</svg>");
+        return svg.ToString();
     }
 }

@@ -1,0 +1,34 @@
+namespace Switchboard.Admin.Panel;
+
+/// <summary>
+/// What a POST did, shown once on the page it redirects to (<c>?done=CODE</c>). Only the codes
+/// below are shown, with texts from here: a link cannot make the panel say anything else. A page
+/// whose notice says a number (bulk actions) passes it as <c>&amp;n=</c>, shown as a number only.
+/// </summary>
+public static class PanelNotices
+{
+    public static readonly IReadOnlyDictionary<string, string> Texts = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["saved"] = "Saved.",
+        ["deleted"] = "Deleted.",
+        ["enabled"] = "Enabled.",
+        ["disabled"] = "Disabled.",
+        ["created"] = "Created.",
+        ["credits"] = "Credits moved; the ledger below shows the entry.",
+        ["revoked"] = "Key revoked: it no longer authenticates.",
+        ["renamed"] = "User renamed: its keys, credits and ledger are unchanged.",
+        ["retried"] = "Queued again as a new run (charged again).",
+        ["cancelled"] = "Cancelled and refunded.",
+        ["rolledback"] = "Rolled back: the chosen version is active again.",
+        ["pushed"] = "Pushed: the new version is active.",
+        ["redelivered"] = "Queued for delivery again.",
+        ["bulkretried"] = "Requests queued again (each charged again): {n}.",
+        ["bulkcancelled"] = "Requests cancelled and refunded: {n}.",
+    };
+
+    /// <summary>The text for <paramref name="code"/>, its <c>{n}</c> filled with <paramref name="n"/> (a whole number, or "?"); null for an unknown code.</summary>
+    public static string? For(string? code, string? n) =>
+        code is not null && Texts.TryGetValue(code, out var text)
+            ? text.Replace("{n}", long.TryParse(n, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var count) ? count.ToString("#,0", System.Globalization.CultureInfo.InvariantCulture) : "?", StringComparison.Ordinal)
+            : null;
+}
