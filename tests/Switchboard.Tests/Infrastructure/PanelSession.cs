@@ -28,9 +28,9 @@ public static partial class PanelSession
     }
 
     /// <summary>A new page (own cookies) logged in as <paramref name="name"/>, on the dashboard.</summary>
-    public static async Task<IPage> AdminPage(Chromium chromium, SwitchboardProcess serve, string name)
+    public static async Task<IPage> AdminPage(Chromium chromium, SwitchboardProcess serve, string name, int width = 1366, ColorScheme scheme = ColorScheme.Light)
     {
-        var page = await chromium.NewPage(serve.Address!);
+        var page = await chromium.NewPage(serve.Address!, width, scheme: scheme);
         await LogIn(page, name, Password);
         await Chromium.Arrive(page, "**/admin/");
         return page;
