@@ -130,8 +130,8 @@ kill_owned() {
   done
 }
 
-# The EXIT trap of run.sh, run-deals.sh and run-panel.sh: kill what the script started (PIDS),
-# remove its temp dirs (TMPDIRS), keep its exit status.
+# The EXIT trap of the scripts that call own_cleanup (bench_start does): kill what the script
+# started (PIDS), remove its temp dirs (TMPDIRS), keep its exit status.
 _exit_owned() {
   local status=$?
   set +e
@@ -217,7 +217,7 @@ describe_machine() {
   log "machine: $MACHINE"
 }
 
-# ---- the embedded serve's store (run.sh, run-deals.sh, run-panel.sh: SB_DB, SB_DIR, SB_PID) -----
+# ---- the embedded serve's store (SB_DB, SB_DIR, SB_PID of the script's current serve) ----------
 sql() { sqlite3 -cmd '.timeout 10000' "$SB_DB" "$1"; }
 
 stop_serve() {
