@@ -1,6 +1,9 @@
 # shellcheck shell=bash
-# Helpers shared by bench/run.sh, bench/run-deals.sh and bench/run-distributed.sh; sourced after each defines
-# log, die, LOG (its log folder), PIDS (processes to clean up), QUIET_MAX and QUIET_WAIT.
+# Helpers shared by the bench/run*.sh scripts. run-traces.sh, run-webhooks.sh, run-binary.sh,
+# run-cli.sh and run-panel.sh source it first and call bench_start, which defines log, die, LOG
+# (the run's log folder), QUIET_MAX, QUIET_WAIT and the cleanup (PIDS, TMPDIRS); run.sh,
+# run-deals.sh, run-distributed.sh, run-feed.sh and run-streams.sh define their own before
+# sourcing it.
 
 now_ms() { date +%s%3N; }
 
@@ -127,8 +130,8 @@ kill_owned() {
   done
 }
 
-# The EXIT trap of run.sh, run-deals.sh and run-panel.sh: kill what the script started (PIDS),
-# remove its temp dirs (TMPDIRS), keep its exit status.
+# The EXIT trap of the scripts that call own_cleanup (bench_start does): kill what the script
+# started (PIDS), remove its temp dirs (TMPDIRS), keep its exit status.
 _exit_owned() {
   local status=$?
   set +e
@@ -143,6 +146,24 @@ own_cleanup() {
   trap 'exit 130' INT TERM
 }
 
+# bench_start NAME: the start every script shares. LOG=bench/out/NAME-<STAMP> (made), log and die
+# (lines prefixed with NAME, on stderr; die exits 1), the EXIT trap (own_cleanup), and the defaults
+# of SWITCHBOARD (the Release build of src/Switchboard), QUIET_MAX=15 and QUIET_WAIT=30.
+# shellcheck disable=SC2034,SC2317 # OUT, STAMP, SWITCHBOARD, the QUIET_*, log and die are the scripts'
+bench_start() {
+  BENCH_NAME=$1
+  OUT=bench/out
+  STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+  LOG="$OUT/$1-$STAMP"
+  mkdir -p "$LOG"
+  SWITCHBOARD=${SWITCHBOARD:-src/Switchboard/bin/Release/net10.0/switchboard}
+  QUIET_MAX=${QUIET_MAX:-15}
+  QUIET_WAIT=${QUIET_WAIT:-30}
+  log() { printf '[%s %s] %s\n' "$BENCH_NAME" "$(date +%H:%M:%S)" "$*" >&2; }
+  die() { log "FAILED: $*"; exit 1; }
+  own_cleanup
+}
+
 # A Release build of the app into LOG/build-switchboard.log (skipped with SKIP_BUILD=1); dies
 # when there is none to run at $SWITCHBOARD.
 build_switchboard() {
@@ -152,6 +173,30 @@ build_switchboard() {
       || die "build of Switchboard (see $LOG/build-switchboard.log)"
   fi
   [[ -x "$SWITCHBOARD" ]] || die "Release build missing ($SWITCHBOARD)"
+}
+
+# ---- a baseline: an older commit's build, measured beside this one in the same run -------------
+# commit_before_adding FILE: the parent of the commit that added FILE (dies when none did).
+commit_before_adding() {
+  local added
+  added=$(git log --format=%H --diff-filter=A -1 -- "$1")
+  [[ -n "$added" ]] || die "no commit adds $1: give BASELINE=an older build's executable"
+  git rev-parse "$added^"
+}
+
+# build_baseline REF WHAT: the tree of commit REF (git archive: what the checkout has changed since
+# stays out) built in Release in a temp dir removed at exit (LOG/build-baseline.log); sets
+# BASELINE to its executable. WHAT says in the log what REF is.
+build_baseline() {
+  local dir
+  dir=$(mktemp -d "${TMPDIR:-/tmp}/switchboard-bench-base.XXXXXX")
+  TMPDIRS+=("$dir")
+  log "building the baseline ${1:0:12} ($2)"
+  git archive "$1" | tar -x -C "$dir" || die "git archive $1"
+  dotnet build -c Release -nologo -v q "$dir/src/Switchboard/Switchboard.csproj" >"$LOG/build-baseline.log" 2>&1 \
+    || die "build of the baseline (see $LOG/build-baseline.log)"
+  BASELINE="$dir/src/Switchboard/bin/Release/net10.0/switchboard"
+  [[ -x "$BASELINE" ]] || die "baseline executable missing ($BASELINE)"
 }
 
 # MACHINE: cores, CPU, memory, OS, kernel, .NET; then whatever the script adds ("$@", e.g. the
@@ -172,7 +217,7 @@ describe_machine() {
   log "machine: $MACHINE"
 }
 
-# ---- the embedded serve's store (run.sh, run-deals.sh, run-panel.sh: SB_DB, SB_DIR, SB_PID) -----
+# ---- the embedded serve's store (SB_DB, SB_DIR, SB_PID of the script's current serve) ----------
 sql() { sqlite3 -cmd '.timeout 10000' "$SB_DB" "$1"; }
 
 stop_serve() {
@@ -191,6 +236,65 @@ drain() {
     (($(date +%s) < deadline)) || die "$pending requests still pending after ${DRAIN_TIMEOUT} s (server log in $LOG)"
     sleep 0.2
   done
+}
+
+# ---- a round of submissions on a fresh store (run-traces.sh, run-webhooks.sh, run-binary.sh) ----
+# fresh_store [EXE]: a fresh data dir (SB_DIR, SB_DB; removed at exit) and in it the user bench
+# with 10⁹ credits (its API key in SB_KEY), made by EXE (default: SWITCHBOARD).
+# shellcheck disable=SC2120 # EXE is optional
+fresh_store() {
+  SB_DIR=$(mktemp -d "${TMPDIR:-/tmp}/switchboard-bench.XXXXXX")
+  TMPDIRS+=("$SB_DIR")
+  SB_DB="$SB_DIR/switchboard.db"
+  SB_KEY=$(SWITCHBOARD=${1:-$SWITCHBOARD} new_key bench --credits 1000000000 --data "$SB_DIR")
+}
+
+# submit_drained PATH ROUND OUT WHAT: once the machine is quiet (quiet_check WHAT), REQUESTS
+# submissions to PATH on SB_URL with SB_KEY by wrk (-tTHREADS -cCONNECTIONS, bench/submit.lua:
+# unique bodies tagged rROUND), every one accepted (wrk's output in OUT-submit.txt); drained;
+# every one succeeded. Sets T0 (ms, before the first submission) and E2E: completed/s =
+# requests ÷ (last finished_at − first created_at), as the store recorded them.
+# shellcheck disable=SC2034 # T0 and E2E are the scripts'
+submit_drained() {
+  local path=$1 round=$2 out=$3 done_dir row count succeeded first last
+  done_dir=$(mktemp -d "${TMPDIR:-/tmp}/switchboard-bench-done.XXXXXX")
+  TMPDIRS+=("$done_dir")
+  quiet_check "$4"
+  T0=$(now_ms)
+  BENCH_KEY=$SB_KEY BENCH_TAG="r$round" BENCH_PATH=$path BENCH_REQUESTS=$REQUESTS BENCH_THREADS=$THREADS \
+    BENCH_DONE_DIR=$done_dir wrk "-t$THREADS" "-c$CONNECTIONS" -d600s -s bench/submit.lua "$SB_URL" >"$out-submit.txt" 2>&1 \
+    || die "wrk failed (see $out-submit.txt)"
+  [[ "$(field "$out-submit.txt" accepted_202)" == "$REQUESTS" ]] || die "not every submission was accepted (see $out-submit.txt)"
+  drain
+  row=$(sql "SELECT COUNT(*), SUM(status = 'succeeded'), MIN(created_at), MAX(finished_at) FROM requests WHERE created_at >= $T0")
+  IFS='|' read -r count succeeded first last <<<"$row"
+  [[ "$count" == "$REQUESTS" ]] || die "the store holds $count requests of this round, $REQUESTS were accepted"
+  [[ "$succeeded" == "$REQUESTS" ]] || die "$succeeded of $REQUESTS requests succeeded (server log in $LOG)"
+  E2E=$(awk -v n="$count" -v a="$first" -v b="$last" 'BEGIN { printf "%.1f", n * 1000 / (b - a) }')
+}
+
+# col_median KEY: the median of COL[KEY-1] … COL[KEY-RUNS] (the scripts' table of rounds).
+col_median() {
+  local i v=()
+  for ((i = 1; i <= RUNS; i++)); do v+=("${COL[$1-$i]}"); done
+  printf '%s\n' "${v[@]}" | median
+}
+
+# write_report TITLE TABLE: OUT/NAME-results-STAMP.md (REPORT) with TITLE, the machine and TABLE;
+# printed, and where it and the raw output are logged.
+write_report() {
+  REPORT="$OUT/$BENCH_NAME-results-$STAMP.md"
+  {
+    echo "$1"
+    echo
+    echo "Machine: $MACHINE"
+    echo
+    echo "$2"
+  } >"$REPORT"
+  echo
+  cat "$REPORT"
+  echo
+  log "markdown table: $REPORT (raw wrk output and server logs: $LOG)"
 }
 
 # ---- the bench store's user and catalog -------------------------------------------------------

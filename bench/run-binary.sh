@@ -33,30 +33,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
+bench_start binary
+
 RUNS=${RUNS:-3}
 REQUESTS=${REQUESTS:-300}
 DURATION=${DURATION:-5}
 THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-16}
 DRAIN_TIMEOUT=${DRAIN_TIMEOUT:-300}
-QUIET_MAX=${QUIET_MAX:-15}
-QUIET_WAIT=${QUIET_WAIT:-30}
 IMAGE_BYTES=1048576
 OFFERS=${OFFERS:-echo image upstream}
 FAKE=bench/FakeImages/bin/Release/net10.0/FakeImages
-
-SWITCHBOARD=${SWITCHBOARD:-src/Switchboard/bin/Release/net10.0/switchboard}
-OUT=bench/out
-STAMP=$(date -u +%Y%m%dT%H%M%SZ)
-LOG="$OUT/binary-$STAMP"
-mkdir -p "$LOG"
-
-log() { printf '[binary %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "FAILED: $*"; exit 1; }
-# shellcheck source=bench/lib.sh
-source bench/lib.sh
-
-own_cleanup
 
 need_apt wrk:wrk sqlite3:sqlite3 curl:curl
 command -v dotnet >/dev/null || die "dotnet is not installed"
@@ -93,10 +82,7 @@ offers:}
 # Sets SB_DIR, SB_DB, SB_URL, SB_PID, SB_KEY.
 start_serve() {
   local name=$1
-  SB_DIR=$(mktemp -d "${TMPDIR:-/tmp}/switchboard-bench.XXXXXX")
-  TMPDIRS+=("$SB_DIR")
-  SB_DB="$SB_DIR/switchboard.db"
-  SB_KEY=$(new_key bench --credits 1000000000 --data "$SB_DIR")
+  fresh_store
   echo "$CATALOG" >"$SB_DIR/catalog.yaml"
   printf 'openai:\n  base_url: %s/v1\n  api_key_env: BENCH_FAKE_OPENAI_KEY\n' "$FAKE_URL" >"$SB_DIR/svc_handlers.yaml"
   "$SWITCHBOARD" config push "$SB_DIR/svc_handlers.yaml" --id svc_handlers --data "$SB_DIR" >/dev/null
@@ -114,30 +100,16 @@ kib() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$SB_PID/status"; }
 # measure OFFER ROUND: sets E2E (completed/s), GET (req/s), GET_BYTES (bytes per answer),
 # PEAK_MIB and DRAINED_MIB.
 measure() {
-  local offer=$1 round=$2 out="$LOG/$1-$2" done_dir t0 row count first last bad url
+  local offer=$1 round=$2 out="$LOG/$1-$2" url
   start_serve "$offer-$round"
-  done_dir=$(mktemp -d "${TMPDIR:-/tmp}/switchboard-bench-done.XXXXXX")
-  TMPDIRS+=("$done_dir")
-  quiet_check "$offer end-to-end"
-  t0=$(now_ms)
-  BENCH_KEY=$SB_KEY BENCH_TAG="r$round" BENCH_PATH="/svc/bench/$offer/" BENCH_REQUESTS=$REQUESTS BENCH_THREADS=$THREADS \
-    BENCH_DONE_DIR=$done_dir wrk "-t$THREADS" "-c$CONNECTIONS" -d600s -s bench/submit.lua "$SB_URL" >"$out-submit.txt" 2>&1 \
-    || die "wrk failed (see $out-submit.txt)"
-  [[ "$(field "$out-submit.txt" accepted_202)" == "$REQUESTS" ]] || die "not every submission was accepted (see $out-submit.txt)"
-  drain
-  bad=$(sql "SELECT COUNT(*) FROM requests WHERE created_at >= $t0 AND status <> 'succeeded'")
-  [[ "$bad" == 0 ]] || die "$bad $offer requests did not succeed (server log in $LOG)"
-  row=$(sql "SELECT COUNT(*), MIN(created_at), MAX(finished_at) FROM requests WHERE created_at >= $t0")
-  IFS='|' read -r count first last <<<"$row"
-  [[ "$count" == "$REQUESTS" ]] || die "the store holds $count requests, $REQUESTS were accepted"
-  E2E=$(awk -v n="$count" -v a="$first" -v b="$last" 'BEGIN { printf "%.1f", n * 1000 / (b - a) }')
+  submit_drained "/svc/bench/$offer/" "$round" "$out" "$offer end-to-end"
   DRAINED_MIB=$(awk -v k="$(kib VmRSS)" 'BEGIN { printf "%.0f", k / 1024 }')
   if [[ "$offer" != echo ]]; then
     [[ "$(sql "SELECT COUNT(*) FROM blobs")" == "$REQUESTS" ]] || die "the store does not hold one blob per image"
-    url=$(sql "SELECT json_extract(results, '\$[0].url') FROM requests WHERE created_at >= $t0 LIMIT 1")
+    url=$(sql "SELECT json_extract(results, '\$[0].url') FROM requests WHERE created_at >= $T0 LIMIT 1")
     GET_BYTES=$IMAGE_BYTES
   else
-    url="/svc/request/$(sql "SELECT id FROM requests WHERE created_at >= $t0 LIMIT 1")/"
+    url="/svc/request/$(sql "SELECT id FROM requests WHERE created_at >= $T0 LIMIT 1")/"
     GET_BYTES=$(curl -fsS -H "Authorization: Bearer $SB_KEY" "$SB_URL$url" | wc -c)
   fi
   [[ "$(curl -fsS -H "Authorization: Bearer $SB_KEY" "$SB_URL$url" | wc -c)" == "$GET_BYTES" ]] || die "GET $url did not answer $GET_BYTES bytes"
@@ -181,19 +153,7 @@ for ((r = 1; r <= RUNS; r++)); do
 | $r | $(fmt "${COL[echo-e2e-$r]}") | $(fmt "${COL[image-e2e-$r]}") ($(mib "${COL[image-e2e-$r]}" $IMAGE_BYTES)) | $(fmt "${COL[upstream-e2e-$r]}") ($(mib "${COL[upstream-e2e-$r]}" $IMAGE_BYTES)) | ${COL[ratio-$r]} | ${COL[uratio-$r]} | $(fmt "${COL[echo-get-$r]}") | $(fmt "${COL[image-get-$r]}") ($(mib "${COL[image-get-$r]}" $IMAGE_BYTES)) | ${COL[echo-peak-$r]} / ${COL[image-peak-$r]} / ${COL[upstream-peak-$r]} | ${COL[echo-drained-$r]} / ${COL[image-drained-$r]} / ${COL[upstream-drained-$r]} | ${ROUND_BUSY}% |"
 done
 
-med() { local i v=(); for ((i = 1; i <= RUNS; i++)); do v+=("${COL[$1-$i]}"); done; printf '%s\n' "${v[@]}" | median; }
 TABLE+="
-| **median** | **$(fmt "$(med echo-e2e)")** | **$(fmt "$(med image-e2e)") ($(mib "$(med image-e2e)" $IMAGE_BYTES))** | **$(fmt "$(med upstream-e2e)") ($(mib "$(med upstream-e2e)" $IMAGE_BYTES))** | **$(printf '%.3f' "$(med ratio)")** | **$(printf '%.3f' "$(med uratio)")** | **$(fmt "$(med echo-get)")** | **$(fmt "$(med image-get)") ($(mib "$(med image-get)" $IMAGE_BYTES))** | **$(med echo-peak) / $(med image-peak) / $(med upstream-peak)** | **$(med echo-drained) / $(med image-drained) / $(med upstream-drained)** | |"
+| **median** | **$(fmt "$(col_median echo-e2e)")** | **$(fmt "$(col_median image-e2e)") ($(mib "$(col_median image-e2e)" $IMAGE_BYTES))** | **$(fmt "$(col_median upstream-e2e)") ($(mib "$(col_median upstream-e2e)" $IMAGE_BYTES))** | **$(printf '%.3f' "$(col_median ratio)")** | **$(printf '%.3f' "$(col_median uratio)")** | **$(fmt "$(col_median echo-get)")** | **$(fmt "$(col_median image-get)") ($(mib "$(col_median image-get)" $IMAGE_BYTES))** | **$(col_median echo-peak) / $(col_median image-peak) / $(col_median upstream-peak)** | **$(col_median echo-drained) / $(col_median image-drained) / $(col_median upstream-drained)** | |"
 
-REPORT="$OUT/binary-results-$STAMP.md"
-{
-  echo "Run $STAMP: \`bench/run-binary.sh\` with RUNS=$RUNS REQUESTS=$REQUESTS DURATION=$DURATION THREADS=$THREADS CONNECTIONS=$CONNECTIONS"
-  echo
-  echo "Machine: $MACHINE"
-  echo
-  echo "$TABLE"
-} >"$REPORT"
-echo
-cat "$REPORT"
-echo
-log "markdown table: $REPORT (raw wrk output and server logs: $LOG)"
+write_report "Run $STAMP: \`bench/run-binary.sh\` with RUNS=$RUNS REQUESTS=$REQUESTS DURATION=$DURATION THREADS=$THREADS CONNECTIONS=$CONNECTIONS" "$TABLE"

@@ -20,23 +20,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-RUNS=${RUNS:-15}
-DURATION=${DURATION:-5}
-QUIET_MAX=${QUIET_MAX:-15}
-QUIET_WAIT=${QUIET_WAIT:-30}
-SWITCHBOARD=${SWITCHBOARD:-src/Switchboard/bin/Release/net10.0/switchboard}
-BASELINE=${BASELINE:-}
-OUT=bench/out
-STAMP=$(date -u +%Y%m%dT%H%M%SZ)
-LOG="$OUT/cli-$STAMP"
-mkdir -p "$LOG"
-
-log() { printf '[cli %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "FAILED: $*"; exit 1; }
 # shellcheck source=bench/lib.sh
 source bench/lib.sh
+bench_start cli
 
-own_cleanup
+RUNS=${RUNS:-15}
+DURATION=${DURATION:-5}
+BASELINE=${BASELINE:-}
+
 need_apt hyperfine:hyperfine wrk:wrk curl:curl jq:jq
 build_switchboard
 describe_machine "$(hyperfine --version)"

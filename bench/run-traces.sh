@@ -23,42 +23,23 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
+bench_start traces
+
 RUNS=${RUNS:-3}
 REQUESTS=${REQUESTS:-3000}
 THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-16}
 DRAIN_TIMEOUT=${DRAIN_TIMEOUT:-300}
-QUIET_MAX=${QUIET_MAX:-15}
-QUIET_WAIT=${QUIET_WAIT:-30}
-
-SWITCHBOARD=${SWITCHBOARD:-src/Switchboard/bin/Release/net10.0/switchboard}
 BASELINE=${BASELINE:-}
-OUT=bench/out
-STAMP=$(date -u +%Y%m%dT%H%M%SZ)
-LOG="$OUT/traces-$STAMP"
-mkdir -p "$LOG"
-
-log() { printf '[traces %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "FAILED: $*"; exit 1; }
-# shellcheck source=bench/lib.sh
-source bench/lib.sh
-
-own_cleanup
 
 need_apt wrk:wrk sqlite3:sqlite3 curl:curl python3:python3
 command -v dotnet >/dev/null || die "dotnet is not installed"
 build_switchboard
 if [[ -z "$BASELINE" ]]; then
-  added=$(git log --format=%H --diff-filter=A -1 -- src/Switchboard/Observability/Tracing.cs)
-  [[ -n "$added" ]] || die "no commit adds Observability/Tracing.cs: give BASELINE=an older build's executable"
-  BASE_REF=$(git rev-parse "$added^")
-  BASE_DIR=$(mktemp -d "${TMPDIR:-/tmp}/switchboard-bench-base.XXXXXX")
-  TMPDIRS+=("$BASE_DIR")
-  log "building the baseline ${BASE_REF:0:12} (the commit before tracing)"
-  git archive "$BASE_REF" | tar -x -C "$BASE_DIR"
-  dotnet build -c Release -nologo -v q "$BASE_DIR/src/Switchboard/Switchboard.csproj" >"$LOG/build-baseline.log" 2>&1 \
-    || die "build of the baseline (see $LOG/build-baseline.log)"
-  BASELINE="$BASE_DIR/src/Switchboard/bin/Release/net10.0/switchboard"
+  BASE_REF=$(commit_before_adding src/Switchboard/Observability/Tracing.cs)
+  build_baseline "$BASE_REF" "the commit before tracing"
 else
   BASE_REF="given: $BASELINE"
 fi
@@ -73,9 +54,14 @@ import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 count = 0
 class Sink(BaseHTTPRequestHandler):
+    timeout = 30  # a client that stops mid-request frees its thread
     def do_POST(self):
         global count
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        length = int(self.headers.get("Content-Length", 0))
+        if length > 64 << 20:  # far above any batch of 512 spans
+            self.send_error(413)
+            return
+        self.rfile.read(length)
         count += 1
         self.send_response(200)
         self.send_header("Content-Type", "application/x-protobuf")
@@ -93,20 +79,17 @@ ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Sink).serve_forever()
 EOF
 PIDS+=("$!")
 SINK_URL="http://127.0.0.1:$SINK_PORT"
-for ((i = 0; i < 50; i++)); do curl -fsS "$SINK_URL/_count" >/dev/null 2>&1 && break; sleep 0.1; done
-curl -fsS "$SINK_URL/_count" >/dev/null || die "the OTLP sink did not start (see $LOG/sink.log)"
+for ((i = 0; i < 50; i++)); do curl -fsS --max-time 2 "$SINK_URL/_count" >/dev/null 2>&1 && break; sleep 0.1; done
+curl -fsS --max-time 5 "$SINK_URL/_count" >/dev/null || die "the OTLP sink did not start (see $LOG/sink.log)"
 
 # measure PHASE ROUND: sets E2E (completed/s).
 measure() {
-  local phase=$1 round=$2 out="$LOG/$1-$2" done_dir t0 row count first last exe=$SWITCHBOARD traced exports
+  local phase=$1 round=$2 exe=$SWITCHBOARD traced exports
   [[ "$phase" == base ]] && exe=$BASELINE
-  SB_DIR=$(mktemp -d "${TMPDIR:-/tmp}/switchboard-bench.XXXXXX")
-  TMPDIRS+=("$SB_DIR")
-  SB_DB="$SB_DIR/switchboard.db"
-  SB_KEY=$(SWITCHBOARD=$exe new_key bench --credits 1000000000 --data "$SB_DIR")
+  fresh_store "$exe"
   echo "$ECHO_CATALOG" >"$SB_DIR/catalog.yaml"
   "$exe" catalog apply "$SB_DIR/catalog.yaml" --data "$SB_DIR" >/dev/null
-  exports=$(curl -fsS "$SINK_URL/_count")
+  exports=$(curl -fsS --max-time 5 "$SINK_URL/_count")
   if [[ "$phase" == on ]]; then
     OTEL_EXPORTER_OTLP_ENDPOINT=$SINK_URL OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf \
       start_server "$LOG/$phase-$round-serve.log" /svc/ '"/svc/bench/echo/"' "$exe" serve --data "$SB_DIR"
@@ -115,19 +98,7 @@ measure() {
   fi
   SB_PID=$SERVER_PID
   SB_URL=$SERVER_URL
-  done_dir=$(mktemp -d "${TMPDIR:-/tmp}/switchboard-bench-done.XXXXXX")
-  TMPDIRS+=("$done_dir")
-  quiet_check "$phase submissions"
-  t0=$(now_ms)
-  BENCH_KEY=$SB_KEY BENCH_TAG="r$round" BENCH_PATH=/svc/bench/echo/ BENCH_REQUESTS=$REQUESTS BENCH_THREADS=$THREADS \
-    BENCH_DONE_DIR=$done_dir wrk "-t$THREADS" "-c$CONNECTIONS" -d600s -s bench/submit.lua "$SB_URL" >"$out-submit.txt" 2>&1 \
-    || die "wrk failed (see $out-submit.txt)"
-  [[ "$(field "$out-submit.txt" accepted_202)" == "$REQUESTS" ]] || die "not every submission was accepted (see $out-submit.txt)"
-  drain
-  row=$(sql "SELECT COUNT(*), MIN(created_at), MAX(finished_at) FROM requests WHERE created_at >= $t0 AND status = 'succeeded'")
-  IFS='|' read -r count first last <<<"$row"
-  [[ "$count" == "$REQUESTS" ]] || die "$count of $REQUESTS requests succeeded (server log in $LOG)"
-  E2E=$(awk -v n="$count" -v a="$first" -v b="$last" 'BEGIN { printf "%.1f", n * 1000 / (b - a) }')
+  submit_drained /svc/bench/echo/ "$round" "$LOG/$phase-$round" "$phase submissions"
   case $phase in
     off) traced=$(sql "SELECT COUNT(*) FROM requests WHERE trace_parent IS NOT NULL")
          [[ "$traced" == 0 ]] || die "tracing off, yet $traced requests stored a traceparent" ;;
@@ -137,7 +108,7 @@ measure() {
   stop_serve
   if [[ "$phase" == on ]]; then
     # Stopping flushes the batch: the sink has had exports of this phase.
-    (($(curl -fsS "$SINK_URL/_count") > exports)) || die "the OTLP sink received nothing while tracing was on"
+    (($(curl -fsS --max-time 5 "$SINK_URL/_count") > exports)) || die "the OTLP sink received nothing while tracing was on"
   fi
 }
 
@@ -160,19 +131,7 @@ for ((r = 1; r <= RUNS; r++)); do
 | $r | $(fmt "${COL[base-$r]}") | $(fmt "${COL[off-$r]}") | $(fmt "${COL[on-$r]}") | ${COL[offratio-$r]} | ${COL[onratio-$r]} | ${ROUND_BUSY}% |"
 done
 
-med() { local i v=(); for ((i = 1; i <= RUNS; i++)); do v+=("${COL[$1-$i]}"); done; printf '%s\n' "${v[@]}" | median; }
 TABLE+="
-| **median** | **$(fmt "$(med base)")** | **$(fmt "$(med off)")** | **$(fmt "$(med on)")** | **$(printf '%.3f' "$(med offratio)")** | **$(printf '%.3f' "$(med onratio)")** | |"
+| **median** | **$(fmt "$(col_median base)")** | **$(fmt "$(col_median off)")** | **$(fmt "$(col_median on)")** | **$(printf '%.3f' "$(col_median offratio)")** | **$(printf '%.3f' "$(col_median onratio)")** | |"
 
-REPORT="$OUT/traces-results-$STAMP.md"
-{
-  echo "Run $STAMP: \`bench/run-traces.sh\` with RUNS=$RUNS REQUESTS=$REQUESTS THREADS=$THREADS CONNECTIONS=$CONNECTIONS, baseline ${BASE_REF:0:12}"
-  echo
-  echo "Machine: $MACHINE"
-  echo
-  echo "$TABLE"
-} >"$REPORT"
-echo
-cat "$REPORT"
-echo
-log "markdown table: $REPORT (raw wrk output and server logs: $LOG)"
+write_report "Run $STAMP: \`bench/run-traces.sh\` with RUNS=$RUNS REQUESTS=$REQUESTS THREADS=$THREADS CONNECTIONS=$CONNECTIONS, baseline ${BASE_REF:0:12}" "$TABLE"

@@ -24,26 +24,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
+bench_start webhooks
+
 RUNS=${RUNS:-3}
 REQUESTS=${REQUESTS:-3000}
 THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-16}
 DRAIN_TIMEOUT=${DRAIN_TIMEOUT:-300}
-QUIET_MAX=${QUIET_MAX:-15}
-QUIET_WAIT=${QUIET_WAIT:-30}
-
-SWITCHBOARD=${SWITCHBOARD:-src/Switchboard/bin/Release/net10.0/switchboard}
-OUT=bench/out
-STAMP=$(date -u +%Y%m%dT%H%M%SZ)
-LOG="$OUT/webhooks-$STAMP"
-mkdir -p "$LOG"
-
-log() { printf '[webhooks %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "FAILED: $*"; exit 1; }
-# shellcheck source=bench/lib.sh
-source bench/lib.sh
-
-own_cleanup
 
 need_apt wrk:wrk sqlite3:sqlite3 curl:curl node:nodejs npm:npm
 command -v dotnet >/dev/null || die "dotnet is not installed"
@@ -59,11 +48,8 @@ RECEIVER_URL=$SERVER_URL
 
 # measure PHASE ROUND: sets E2E (completed/s) and, for hook, DELIVERED (deliveries/s).
 measure() {
-  local phase=$1 round=$2 out="$LOG/$1-$2" done_dir t0 row count first last secret
-  SB_DIR=$(mktemp -d "${TMPDIR:-/tmp}/switchboard-bench.XXXXXX")
-  TMPDIRS+=("$SB_DIR")
-  SB_DB="$SB_DIR/switchboard.db"
-  SB_KEY=$(new_key bench --credits 1000000000 --data "$SB_DIR")
+  local phase=$1 round=$2 row count first last secret
+  fresh_store
   echo "$ECHO_CATALOG" >"$SB_DIR/catalog.yaml"
   "$SWITCHBOARD" catalog apply "$SB_DIR/catalog.yaml" --data "$SB_DIR" >/dev/null
   # The receiver is on loopback over http: allowed for this process only (operators' settings).
@@ -78,19 +64,7 @@ measure() {
     curl -fsS -H 'Content-Type: application/json' "$RECEIVER_URL/_secrets/r$round" -d "{\"secrets\": [\"$secret\"]}" \
       || die "the receiver did not take the secret"
   fi
-  done_dir=$(mktemp -d "${TMPDIR:-/tmp}/switchboard-bench-done.XXXXXX")
-  TMPDIRS+=("$done_dir")
-  quiet_check "$phase submissions"
-  t0=$(now_ms)
-  BENCH_KEY=$SB_KEY BENCH_TAG="r$round" BENCH_PATH=/svc/bench/echo/ BENCH_REQUESTS=$REQUESTS BENCH_THREADS=$THREADS \
-    BENCH_DONE_DIR=$done_dir wrk "-t$THREADS" "-c$CONNECTIONS" -d600s -s bench/submit.lua "$SB_URL" >"$out-submit.txt" 2>&1 \
-    || die "wrk failed (see $out-submit.txt)"
-  [[ "$(field "$out-submit.txt" accepted_202)" == "$REQUESTS" ]] || die "not every submission was accepted (see $out-submit.txt)"
-  drain
-  row=$(sql "SELECT COUNT(*), MIN(created_at), MAX(finished_at) FROM requests WHERE created_at >= $t0 AND status = 'succeeded'")
-  IFS='|' read -r count first last <<<"$row"
-  [[ "$count" == "$REQUESTS" ]] || die "$count of $REQUESTS requests succeeded (server log in $LOG)"
-  E2E=$(awk -v n="$count" -v a="$first" -v b="$last" 'BEGIN { printf "%.1f", n * 1000 / (b - a) }')
+  submit_drained /svc/bench/echo/ "$round" "$LOG/$phase-$round" "$phase submissions"
   DELIVERED=nan
   if [[ "$phase" == hook ]]; then
     local deadline=$(($(date +%s) + DRAIN_TIMEOUT)) pending
@@ -130,19 +104,7 @@ for ((r = 1; r <= RUNS; r++)); do
 | $r | $(fmt "${COL[none-$r]}") | $(fmt "${COL[hook-$r]}") | ${COL[ratio-$r]} | $(fmt "${COL[delivered-$r]}") | ${ROUND_BUSY}% |"
 done
 
-med() { local i v=(); for ((i = 1; i <= RUNS; i++)); do v+=("${COL[$1-$i]}"); done; printf '%s\n' "${v[@]}" | median; }
 TABLE+="
-| **median** | **$(fmt "$(med none)")** | **$(fmt "$(med hook)")** | **$(printf '%.3f' "$(med ratio)")** | **$(fmt "$(med delivered)")** | |"
+| **median** | **$(fmt "$(col_median none)")** | **$(fmt "$(col_median hook)")** | **$(printf '%.3f' "$(col_median ratio)")** | **$(fmt "$(col_median delivered)")** | |"
 
-REPORT="$OUT/webhooks-results-$STAMP.md"
-{
-  echo "Run $STAMP: \`bench/run-webhooks.sh\` with RUNS=$RUNS REQUESTS=$REQUESTS THREADS=$THREADS CONNECTIONS=$CONNECTIONS"
-  echo
-  echo "Machine: $MACHINE"
-  echo
-  echo "$TABLE"
-} >"$REPORT"
-echo
-cat "$REPORT"
-echo
-log "markdown table: $REPORT (raw wrk output and server logs: $LOG)"
+write_report "Run $STAMP: \`bench/run-webhooks.sh\` with RUNS=$RUNS REQUESTS=$REQUESTS THREADS=$THREADS CONNECTIONS=$CONNECTIONS" "$TABLE"

@@ -71,21 +71,10 @@ public sealed class TraceReceiver : IAsyncDisposable
     }
 
     // ExportTraceServiceRequest { repeated ResourceSpans resource_spans = 1; }
-    private static IEnumerable<ReceivedSpan> ReadExport(byte[] bytes)
+    private static List<ReceivedSpan> ReadExport(byte[] bytes)
     {
         var spans = new List<ReceivedSpan>();
-        var input = new CodedInputStream(bytes);
-        for (uint tag; (tag = input.ReadTag()) != 0;)
-        {
-            if (WireFormat.GetTagFieldNumber(tag) == 1)
-            {
-                ReadResourceSpans(input.ReadBytes(), spans);
-            }
-            else
-            {
-                input.SkipLastField();
-            }
-        }
+        ReadFields(UnsafeByteOperations.UnsafeWrap(bytes), (1, input => ReadResourceSpans(input.ReadBytes(), spans)));
         return spans;
     }
 
@@ -95,34 +84,9 @@ public sealed class TraceReceiver : IAsyncDisposable
     {
         var resource = new Dictionary<string, string>();
         var scopes = new List<ByteString>();
-        var input = bytes.CreateCodedInput();
-        for (uint tag; (tag = input.ReadTag()) != 0;)
-        {
-            switch (WireFormat.GetTagFieldNumber(tag))
-            {
-                case 1:
-                    var inner = input.ReadBytes().CreateCodedInput();
-                    for (uint t; (t = inner.ReadTag()) != 0;)
-                    {
-                        if (WireFormat.GetTagFieldNumber(t) == 1)
-                        {
-                            var (key, value) = ReadKeyValue(inner.ReadBytes());
-                            resource[key] = value;
-                        }
-                        else
-                        {
-                            inner.SkipLastField();
-                        }
-                    }
-                    break;
-                case 2:
-                    scopes.Add(input.ReadBytes());
-                    break;
-                default:
-                    input.SkipLastField();
-                    break;
-            }
-        }
+        ReadFields(bytes,
+            (1, input => ReadFields(input.ReadBytes(), (1, attribute => ReadKeyValue(attribute, resource)))),
+            (2, input => scopes.Add(input.ReadBytes())));
         var (service, instance) = (resource.GetValueOrDefault("service.name", ""), resource.GetValueOrDefault("service.instance.id", ""));
         foreach (var scope in scopes)
         {
@@ -135,33 +99,9 @@ public sealed class TraceReceiver : IAsyncDisposable
     {
         var scope = "";
         var raw = new List<ByteString>();
-        var input = bytes.CreateCodedInput();
-        for (uint tag; (tag = input.ReadTag()) != 0;)
-        {
-            switch (WireFormat.GetTagFieldNumber(tag))
-            {
-                case 1:
-                    var inner = input.ReadBytes().CreateCodedInput();
-                    for (uint t; (t = inner.ReadTag()) != 0;)
-                    {
-                        if (WireFormat.GetTagFieldNumber(t) == 1)
-                        {
-                            scope = inner.ReadString();
-                        }
-                        else
-                        {
-                            inner.SkipLastField();
-                        }
-                    }
-                    break;
-                case 2:
-                    raw.Add(input.ReadBytes());
-                    break;
-                default:
-                    input.SkipLastField();
-                    break;
-            }
-        }
+        ReadFields(bytes,
+            (1, input => ReadFields(input.ReadBytes(), (1, name => scope = name.ReadString()))),
+            (2, input => raw.Add(input.ReadBytes())));
         spans.AddRange(raw.Select(s => ReadSpan(s, scope, service, instance)));
     }
 
@@ -171,77 +111,52 @@ public sealed class TraceReceiver : IAsyncDisposable
         string traceId = "", spanId = "", parent = "", name = "";
         var kind = 0;
         var attributes = new Dictionary<string, string>();
-        var input = bytes.CreateCodedInput();
-        for (uint tag; (tag = input.ReadTag()) != 0;)
-        {
-            switch (WireFormat.GetTagFieldNumber(tag))
-            {
-                case 1:
-                    traceId = Convert.ToHexStringLower(input.ReadBytes().Span);
-                    break;
-                case 2:
-                    spanId = Convert.ToHexStringLower(input.ReadBytes().Span);
-                    break;
-                case 4:
-                    parent = Convert.ToHexStringLower(input.ReadBytes().Span);
-                    break;
-                case 5:
-                    name = input.ReadString();
-                    break;
-                case 6:
-                    kind = input.ReadEnum();
-                    break;
-                case 9:
-                    var (key, value) = ReadKeyValue(input.ReadBytes());
-                    attributes[key] = value;
-                    break;
-                default:
-                    input.SkipLastField();
-                    break;
-            }
-        }
+        ReadFields(bytes,
+            (1, input => traceId = Hex(input)),
+            (2, input => spanId = Hex(input)),
+            (4, input => parent = Hex(input)),
+            (5, input => name = input.ReadString()),
+            (6, input => kind = input.ReadEnum()),
+            (9, input => ReadKeyValue(input, attributes)));
         return new ReceivedSpan(traceId, spanId, parent, name, kind, scope, service, instance, attributes);
     }
 
+    private static string Hex(CodedInputStream input) => Convert.ToHexStringLower(input.ReadBytes().Span);
+
     // KeyValue { string key = 1; AnyValue value = 2; }
     // AnyValue { oneof { string string_value = 1; bool bool_value = 2; int64 int_value = 3; double double_value = 4; ... } }
-    private static (string Key, string Value) ReadKeyValue(ByteString bytes)
+    // Another kind of value (array, map, bytes) is read as "".
+    private static void ReadKeyValue(CodedInputStream input, Dictionary<string, string> into)
     {
         var (key, value) = ("", "");
-        var input = bytes.CreateCodedInput();
-        for (uint tag; (tag = input.ReadTag()) != 0;)
-        {
-            switch (WireFormat.GetTagFieldNumber(tag))
-            {
-                case 1:
-                    key = input.ReadString();
-                    break;
-                case 2:
-                    var any = input.ReadBytes().CreateCodedInput();
-                    for (uint t; (t = any.ReadTag()) != 0;)
-                    {
-                        value = WireFormat.GetTagFieldNumber(t) switch
-                        {
-                            1 => any.ReadString(),
-                            2 => any.ReadBool() ? "true" : "false",
-                            3 => any.ReadInt64().ToString(System.Globalization.CultureInfo.InvariantCulture),
-                            4 => any.ReadDouble().ToString(System.Globalization.CultureInfo.InvariantCulture),
-                            _ => Skip(any),
-                        };
-                    }
-                    break;
-                default:
-                    input.SkipLastField();
-                    break;
-            }
-        }
-        return (key, value);
+        ReadFields(input.ReadBytes(),
+            (1, keyValue => key = keyValue.ReadString()),
+            (2, keyValue => ReadFields(keyValue.ReadBytes(),
+                (1, any => value = any.ReadString()),
+                (2, any => value = any.ReadBool() ? "true" : "false"),
+                (3, any => value = any.ReadInt64().ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                (4, any => value = any.ReadDouble().ToString(System.Globalization.CultureInfo.InvariantCulture)))));
+        into[key] = value;
     }
 
-    private static string Skip(CodedInputStream input)
+    // The one loop over a message's fields, in the order they come: a field with a reader is read
+    // by it, any other (a field these tests do not need, or one a newer OTLP adds) is skipped.
+    private static void ReadFields(ByteString message, params (int Field, Action<CodedInputStream> Read)[] readers)
     {
-        input.SkipLastField();
-        return "";
+        var input = message.CreateCodedInput();
+        for (uint tag; (tag = input.ReadTag()) != 0;)
+        {
+            var field = WireFormat.GetTagFieldNumber(tag);
+            var read = Array.Find(readers, r => r.Field == field).Read;
+            if (read is null)
+            {
+                input.SkipLastField();
+            }
+            else
+            {
+                read(input);
+            }
+        }
     }
 
     public async ValueTask DisposeAsync()

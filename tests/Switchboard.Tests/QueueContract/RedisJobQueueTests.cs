@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 using StackExchange.Redis;
 using Switchboard.Queue;
 
@@ -12,29 +11,18 @@ public sealed class RedisJobQueueTests : IAsyncLifetime
 {
     private static readonly TimeSpan ReclaimAfter = TimeSpan.FromSeconds(1);
 
-    private readonly RedisSettings _settings = RedisTestServer.Settings();
-    private readonly List<IAsyncDisposable> _owned = [];
-    private IConnectionMultiplexer _redis = null!;
+    private RedisQueues _redis = null!;
 
-    public async Task InitializeAsync() => _redis = await RedisTestServer.Connect(_settings);
+    public async Task InitializeAsync() => _redis = await RedisQueues.Open();
 
-    public async Task DisposeAsync()
-    {
-        foreach (var owned in Enumerable.Reverse(_owned))
-        {
-            await owned.DisposeAsync();
-        }
-        await _redis.DisposeAsync();
-    }
+    public async Task DisposeAsync() => await _redis.DisposeAsync();
 
-    private RedisJobQueue NewQueue(string consumer, TimeSpan? reclaimAfter = null, ILogger<RedisJobQueue>? logger = null)
-    {
-        var queue = new RedisJobQueue(_redis, _settings, consumer, reclaimAfter ?? ReclaimAfter, logger ?? NullLogger<RedisJobQueue>.Instance, RedisTestServer.FastOptions, ["echo.render"]);
-        _owned.Add(queue);
-        return queue;
-    }
+    private RedisJobQueue NewQueue(string consumer, TimeSpan? reclaimAfter = null, ILogger<RedisJobQueue>? logger = null) =>
+        _redis.NewQueue(consumer, reclaimAfter ?? ReclaimAfter, logger);
 
-    private IDatabase Db => _redis.GetDatabase();
+    private IDatabase Db => _redis.Db;
+
+    private RedisSettings Settings => _redis.Settings;
 
     private static JobMessage Message() => new($"req_{Guid.NewGuid():N}", 1, "echo.render");
 
@@ -60,7 +48,7 @@ public sealed class RedisJobQueueTests : IAsyncLifetime
         Assert.Empty(await survivor.MissingAsync([message]));
         await survivor.AckAsync(again!);
         Assert.Equal([message], await survivor.MissingAsync([message]));
-        Assert.Equal(0, await Db.StreamLengthAsync(_settings.Key("jobs:echo.render")));
+        Assert.Equal(0, await Db.StreamLengthAsync(Settings.Key("jobs:echo.render")));
     }
 
     [Fact]
@@ -104,7 +92,7 @@ public sealed class RedisJobQueueTests : IAsyncLifetime
         }
         queue.EnqueueLater(messages[0], TimeSpan.FromMilliseconds(100));
         await queue.FlushAsync();
-        Assert.Equal(300, await Db.StreamLengthAsync(_settings.Key("jobs:echo.render")));
+        Assert.Equal(300, await Db.StreamLengthAsync(Settings.Key("jobs:echo.render")));
 
         for (var i = 0; i < 301; i++)
         {
@@ -113,9 +101,9 @@ public sealed class RedisJobQueueTests : IAsyncLifetime
             await queue.AckAsync(delivery);
         }
 
-        Assert.Equal(0, await Db.StreamLengthAsync(_settings.Key("jobs:echo.render")));
-        Assert.Equal(0, await Db.SortedSetLengthAsync(_settings.Key("delayed:echo.render")));
-        Assert.Equal(0, await Db.HashLengthAsync(_settings.Key("held")));
+        Assert.Equal(0, await Db.StreamLengthAsync(Settings.Key("jobs:echo.render")));
+        Assert.Equal(0, await Db.SortedSetLengthAsync(Settings.Key("delayed:echo.render")));
+        Assert.Equal(0, await Db.HashLengthAsync(Settings.Key("held")));
     }
 
     [Fact]
@@ -132,12 +120,12 @@ public sealed class RedisJobQueueTests : IAsyncLifetime
 
         // As a Redis restarted without its data: the stream, the group and the counts are gone.
         // (Only this test's keys, not FLUSHALL: other suites may share the server.)
-        await RedisTestServer.DeleteAllKeys(_settings);
+        await RedisTestServer.DeleteAllKeys(Settings);
 
         Assert.Equal([delivered, waiting], await queue.MissingAsync([delivered, waiting]));
         // The job that was running finishes: its ack finds nothing and must not count below zero.
         await queue.AckAsync(inFlight!);
-        Assert.False(await Db.HashExistsAsync(_settings.Key("held"), delivered.ToString()));
+        Assert.False(await Db.HashExistsAsync(Settings.Key("held"), delivered.ToString()));
 
         var again = Message();
         await queue.EnqueueAsync(again);
@@ -146,13 +134,13 @@ public sealed class RedisJobQueueTests : IAsyncLifetime
         Assert.Equal(again, delivery?.Message);
         await queue.AckAsync(delivery!);
         Assert.Equal([again], await queue.MissingAsync([again]));
-        Assert.Equal(0, await Db.StreamLengthAsync(_settings.Key("jobs:echo.render")));
+        Assert.Equal(0, await Db.StreamLengthAsync(Settings.Key("jobs:echo.render")));
     }
 
     [Fact]
     public async Task WhenRedisIsUnreachableEnqueueReturnsAtOnceAndWarnsOncePerOutage()
     {
-        var settings = RedisSettings.Parse($"127.0.0.1:{RedisTestServer.FreePort()},connectTimeout=500", _settings.KeyPrefix);
+        var settings = RedisSettings.Parse($"127.0.0.1:{RedisTestServer.FreePort()},connectTimeout=500", Settings.KeyPrefix);
         await using var unreachable = await RedisTestServer.Connect(settings);
         var logger = new CapturingLogger<RedisJobQueue>();
         await using var queue = new RedisJobQueue(unreachable, settings, "worker", ReclaimAfter, logger, RedisTestServer.FastOptions);

@@ -19,38 +19,25 @@ public sealed class QueueFormatTests : IAsyncLifetime
     private const string Handler = "echo.render";
     private static readonly TimeSpan ReclaimAfter = TimeSpan.FromMilliseconds(300);
 
-    private readonly RedisSettings _settings = RedisTestServer.Settings();
-    private readonly List<IAsyncDisposable> _owned = [];
-    private IConnectionMultiplexer _redis = null!;
+    private RedisQueues _redis = null!;
 
-    public async Task InitializeAsync() => _redis = await RedisTestServer.Connect(_settings);
+    public async Task InitializeAsync() => _redis = await RedisQueues.Open();
 
-    public async Task DisposeAsync()
-    {
-        foreach (var owned in Enumerable.Reverse(_owned))
-        {
-            await owned.DisposeAsync();
-        }
-        await _redis.DisposeAsync();
-    }
+    public async Task DisposeAsync() => await _redis.DisposeAsync();
 
-    private RedisJobQueue NewQueue(string consumer, ILogger<RedisJobQueue> logger, TimeSpan? reclaimAfter = null)
-    {
-        var queue = new RedisJobQueue(_redis, _settings, consumer, reclaimAfter ?? ReclaimAfter, logger, RedisTestServer.FastOptions, [Handler]);
-        _owned.Add(queue);
-        return queue;
-    }
+    private RedisJobQueue NewQueue(string consumer, ILogger<RedisJobQueue> logger, TimeSpan? reclaimAfter = null) =>
+        _redis.NewQueue(consumer, reclaimAfter ?? ReclaimAfter, logger, Handler);
 
-    private IDatabase Db => _redis.GetDatabase();
+    private IDatabase Db => _redis.Db;
 
-    private RedisKey Stream => _settings.Key("jobs:" + Handler);
+    private RedisKey Stream => _redis.Settings.Key("jobs:" + Handler);
 
     private static JobMessage Message() => new($"req_{Guid.NewGuid():N}", 1, Handler);
 
     /// <summary>What another build's enqueue leaves: the entry (its fields as given) and one more copy held.</summary>
     private async Task AddAsOtherBuild(JobMessage message, params NameValueEntry[] more)
     {
-        await Db.HashIncrementAsync(_settings.Key("held"), message.ToString());
+        await Db.HashIncrementAsync(_redis.Settings.Key("held"), message.ToString());
         await Db.StreamAddAsync(Stream, [new NameValueEntry(RedisQueueKeys.Field, message.ToString()), .. more]);
     }
 
@@ -126,8 +113,8 @@ public sealed class QueueFormatTests : IAsyncLifetime
         // Delayed members as RedisDispatcher writes them: nonce.format/text past format 1, nonce/text for format 1. Both due.
         foreach (var (message, member) in new[] { (newer, $"abc1.2/{newer}"), (current, $"abc2/{current}") })
         {
-            await Db.HashIncrementAsync(_settings.Key("held"), message.ToString());
-            await Db.SortedSetAddAsync(_settings.Key("delayed:" + Handler), member, 0);
+            await Db.HashIncrementAsync(_redis.Settings.Key("held"), message.ToString());
+            await Db.SortedSetAddAsync(_redis.Settings.Key("delayed:" + Handler), member, 0);
         }
         var queue = NewQueue("old-build", logger, reclaimAfter: TimeSpan.FromMinutes(5));
 
