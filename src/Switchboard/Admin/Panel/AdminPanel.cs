@@ -71,13 +71,11 @@ public static class AdminPanel
     private static void MapOldPages(WebApplication app)
     {
         var panel = app.MapGroup("/admin");
-        panel.MapHandlersPage();
         panel.MapOffersPage();
         panel.MapDealsPage();
         panel.MapUsersPage();
         panel.MapRequestsPage();
         panel.MapConfigsPage();
-        panel.MapResourcesPage();
     }
 
     private const string UserItem = "switchboard.panel.user";
