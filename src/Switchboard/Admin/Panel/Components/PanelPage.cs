@@ -34,6 +34,10 @@ public abstract class PanelPage : ComponentBase
     /// <summary>Reads one query value ("" when absent).</summary>
     protected string Query(string name) => Http.Request.Query[name].ToString();
 
+    /// <summary>An age in seconds as the panel shows it (a queue's oldest wait).</summary>
+    public static string Age(double seconds) =>
+        seconds < 1 ? "–" : seconds < 120 ? $"{seconds:0} s" : seconds < 7200 ? $"{seconds / 60:0} min" : $"{seconds / 3600:0.#} h";
+
     /// <summary>A time as the panel shows it, in UTC.</summary>
     public static string When(long? ms) =>
         ms is { } v ? DateTimeOffset.FromUnixTimeMilliseconds(v).ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture) : "–";

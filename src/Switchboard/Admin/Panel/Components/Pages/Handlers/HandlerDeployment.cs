@@ -42,8 +42,4 @@ public sealed record HandlerDeployment(
     private static List<ProfileHost> Profiles(System.Text.Json.Nodes.JsonObject settings) =>
         [.. EndpointProfiles.Names(settings).Select(name => new ProfileHost(name,
             EndpointProfiles.SettingsOf(settings, name) is { } profile && EndpointProfiles.TryBaseUrl(profile["base_url"], out var url) ? url.Authority : "–"))];
-
-    /// <summary>An age in seconds as the panel shows it.</summary>
-    public static string Age(double seconds) =>
-        seconds < 1 ? "–" : seconds < 120 ? $"{seconds:0} s" : seconds < 7200 ? $"{seconds / 60:0} min" : $"{seconds / 3600:0.#} h";
 }
