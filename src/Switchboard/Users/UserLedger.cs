@@ -19,12 +19,13 @@ public static class UserLedger
 {
     private const long DayMs = 86_400_000;
 
-    // Newest first; the window sums the rows newer than each one (none for the newest).
+    // Newest first; the window sums the rows newer than each one (none for the newest). The cast:
+    // PostgreSQL's SUM of a bigint is a numeric.
     private const string Lines =
         """
         SELECT * FROM (
             SELECT l.id, l.kind, l.amount, l.request_id, l.run, l.note, l.created_at, l.actor,
-                   u.credits - COALESCE(SUM(l.amount) OVER (ORDER BY l.id DESC ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS after
+                   CAST(u.credits - COALESCE(SUM(l.amount) OVER (ORDER BY l.id DESC ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS BIGINT) AS after
             FROM ledger l JOIN users u ON u.id = l.user_id
             WHERE l.user_id = @u) x
         WHERE x.id < @before

@@ -42,7 +42,7 @@ public static class LedgerCsv
         {
             if (++rows > MaxRows)
             {
-                await writer.WriteAsync(Cell($"# stopped after {MaxRows} rows: older rows are in the store (GET /admin/api/users/{{name}}/ledger)") + "\r\n");
+                await writer.WriteAsync(Cell($"# stopped after {MaxRows} rows: the user page's Older links reach the rest") + "\r\n");
                 break;
             }
             await writer.WriteAsync(Row(line) + "\r\n");
