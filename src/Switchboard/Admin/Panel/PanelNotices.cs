@@ -17,6 +17,8 @@ public static class PanelNotices
         ["credits"] = "Credits moved; the ledger below shows the entry.",
         ["revoked"] = "Key revoked: it no longer authenticates.",
         ["renamed"] = "User renamed: its keys, credits and ledger are unchanged.",
+        ["madeadmin"] = "Admin rights granted.",
+        ["notadmin"] = "Admin rights removed: its panel sessions end.",
         ["retried"] = "Queued again as a new run (charged again).",
         ["cancelled"] = "Cancelled and refunded.",
         ["rolledback"] = "Rolled back: the chosen version is active again.",

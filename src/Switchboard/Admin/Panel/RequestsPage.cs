@@ -86,7 +86,7 @@ public static class RequestsPage
         {
             body.Append($"""
                 <tr><td><a class="mono" href="{E(PathOf(r.Id))}" title="{E(r.Id)}">{E(Short(r.Id))}</a></td><td>{E(r.Kind)}</td><td>{E(r.Target)}</td>
-                <td><a href="{E(UsersPage.PathOf(r.User))}">{E(r.User)}</a></td><td>{Badge(r.Status)}</td><td class="num">{E(r.Price)}</td>
+                <td><a href="{E(Components.Pages.Users.UserPaths.Of(r.User))}">{E(r.User)}</a></td><td>{Badge(r.Status)}</td><td class="num">{E(r.Price)}</td>
                 <td class="num">{E(r.Attempts)}/{E(r.MaxAttempts)}</td><td class="num">{E(r.Run)}</td><td>{E(When(r.CreatedAt))}</td></tr>
                 """);
         }
@@ -148,7 +148,7 @@ public static class RequestsPage
             <dt>Id</dt><dd class="mono">{E(r.Id)}</dd>
             <dt>Kind</dt><dd>{E(r.Kind)}</dd>
             <dt>{(r.Kind == "deal" ? "Deal" : "Offer")}</dt><dd>{E(target)}{addons}</dd>
-            <dt>User</dt><dd><a href="{E(UsersPage.PathOf(detail.User))}">{E(detail.User)}</a></dd>
+            <dt>User</dt><dd><a href="{E(Components.Pages.Users.UserPaths.Of(detail.User))}">{E(detail.User)}</a></dd>
             <dt>Status</dt><dd data-test="status">{Badge(shown)}</dd>
             <dt>Run</dt><dd data-test="run">{E(r.Run)}</dd>
             <dt>Attempts</dt><dd>{E(r.Attempts)} of {E(r.MaxAttempts)}</dd>

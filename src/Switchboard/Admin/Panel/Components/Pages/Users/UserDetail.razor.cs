@@ -1,0 +1,144 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Components;
+using Switchboard.Users;
+
+namespace Switchboard.Admin.Panel.Components.Pages.Users;
+
+/// <summary>The user page's data and its forms' handlers (see UserDetail.razor).</summary>
+public sealed partial class UserDetail
+{
+    private const int LedgerRows = 100;
+    private const int SpendDays = 30;
+
+    private static readonly IReadOnlyList<(string, string)> Kinds = [(CreditMoves.Grant, "Grant: add credits"), (CreditMoves.Adjust, "Adjust: up or down")];
+    private static readonly IReadOnlyList<string> SpendClasses = ["spent"];
+
+    [Parameter] public string Name { get; set; } = "";
+
+    [SupplyParameterFromForm(FormName = "credits", Name = "")]
+    private MoveForm? MoveInput { get; set; }
+
+    [SupplyParameterFromForm(FormName = "rename", Name = "")]
+    private RenameForm? RenameInput { get; set; }
+
+    private UserInfo? _user;
+    private string _path = "";
+    private List<KeyInfo> _keys = [];
+    private List<LedgerLine> _ledger = [];
+    private List<DaySpend> _spend = [];
+    private List<ChartBar> _spendBars = [];
+    private FieldErrors? _moveErrors;
+    private FieldErrors? _renameErrors;
+    private string? _newKey;
+    private long? _disabledAt;
+
+    protected override void OnInitialized()
+    {
+        MoveInput ??= new();
+        RenameInput ??= new();
+        Load();
+    }
+
+    private void Load()
+    {
+        using var connection = Store.Open();
+        _user = UserStore.Find(connection, Name);
+        if (_user is null)
+        {
+            return;
+        }
+        _path = UserPaths.Of(_user.Id, _user.Name);
+        _keys = UserStore.Keys(connection, _user.Id);
+        _disabledAt = UserStore.Summary(connection, _user.Id)?.DisabledAt;
+        var before = long.TryParse(Query("before"), NumberStyles.None, CultureInfo.InvariantCulture, out var b) ? b : (long?)null;
+        _ledger = UserLedger.Page(connection, _user.Id, before, LedgerRows);
+        _spend = UserLedger.SpentPerDay(connection, _user.Id, Clock.NowMs(), SpendDays);
+        _spendBars = [.. _spend.Select(d => new ChartBar(d.Day.ToString("MM-dd", CultureInfo.InvariantCulture), SpendTooltip(d), [Math.Max(0, d.Credits)]))];
+    }
+
+    /// <summary>A day's bar's title: the number the store holds for it (a day of more refunds than charges says so; its bar is empty).</summary>
+    public static string SpendTooltip(DaySpend d) =>
+        $"{d.Day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}: {d.Credits.ToString(CultureInfo.InvariantCulture)} credits spent";
+
+    private string? OlderHref => _ledger.Count == LedgerRows ? $"{_path}?before={_ledger[^1].Entry.Id.ToString(CultureInfo.InvariantCulture)}" : null;
+
+    private static string KindTone(string kind) => kind switch { "grant" or "refund" => "ok", "charge" => "info", _ => "" };
+
+    private async Task Move()
+    {
+        var form = MoveInput!;
+        var kind = form.Kind ?? "";
+        var note = string.IsNullOrWhiteSpace(form.Note) ? null : form.Note.Trim();
+        if (!long.TryParse(form.Amount?.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var amount))
+        {
+            Refuse(ref _moveErrors, "amount", "must be a whole number of credits");
+            return;
+        }
+        try
+        {
+            CreditMoves.Validate(kind, amount, note);
+            var actor = Admin;
+            var name = Name;
+            var move = await Store.WriteAsync(c => CreditMoves.Apply(c, name, kind, amount, note, actor));
+            Done(UserPaths.Of(move.User.Id, move.User.Name), "credits");
+        }
+        catch (CreditMoveException ex) when (ex.Code != "user_not_found")
+        {
+            Refuse(ref _moveErrors, ex.Code switch { "invalid_kind" => "kind", "note_required" or "invalid_note" => "note", _ => "amount" }, ex.Message);
+        }
+        catch (CreditMoveException)
+        {
+            _user = null; // Gone since the page loaded: the 404 page.
+        }
+    }
+
+    /// <summary>The rename form: the same rule as the API and the CLI (<see cref="UserStore.Rename"/>).</summary>
+    private async Task Rename()
+    {
+        var name = Name;
+        var newName = RenameInput!.NewName ?? "";
+        try
+        {
+            if (await Store.WriteAsync(c => UserStore.Rename(c, name, newName)) is not { } before)
+            {
+                _user = null;
+                return;
+            }
+            Done(UserPaths.Of(before.Id, newName), "renamed");
+        }
+        catch (ArgumentException ex)
+        {
+            // A broken rule, or a taken name (UserExistsException): nothing was changed.
+            Refuse(ref _renameErrors, "new_name", ex is UserExistsException ? $"name is taken: {ex.Message}" : ex.Message);
+        }
+    }
+
+    private async Task CreateKey()
+    {
+        var name = Name;
+        var created = await Store.WriteAsync(c => UserStore.Find(c, name) is { } user ? (User: user, Key: UserStore.CreateKey(c, user.Id)) : default);
+        _user = created.User;
+        _newKey = created.Key;
+    }
+
+    private void Refuse(ref FieldErrors? errors, string field, string message)
+    {
+        errors = new FieldErrors().Add(field, message);
+        Status(400);
+    }
+
+    public sealed class MoveForm
+    {
+        public string? Kind { get; set; }
+
+        public string? Amount { get; set; }
+
+        public string? Note { get; set; }
+    }
+
+    public sealed class RenameForm
+    {
+        [System.Runtime.Serialization.DataMember(Name = "new_name")]
+        public string? NewName { get; set; }
+    }
+}
