@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Identity;
 using Switchboard.Admin.Panel.Components;
+using Switchboard.Admin.Panel.Components.Pages.Requests;
 using Switchboard.Audit;
 using Switchboard.Storage;
 using Switchboard.Users;
@@ -63,6 +64,7 @@ public static class AdminPanel
         app.UseAntiforgery();
         app.UseWhen(http => PanelGate.Covers(http.Request.Path), panel => panel.UseMiddleware<PanelGate>());
         app.MapRazorComponents<App>();
+        app.MapRequestsCsv();
         MapOldPages(app);
         return app;
     }
@@ -75,7 +77,6 @@ public static class AdminPanel
         panel.MapOffersPage();
         panel.MapDealsPage();
         panel.MapUsersPage();
-        panel.MapRequestsPage();
         panel.MapConfigsPage();
         panel.MapResourcesPage();
     }

@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Text;
+using Switchboard.Admin.Panel.Components;
+using Switchboard.Admin.Panel.Components.Pages.Requests;
 using Switchboard.Config;
 using Switchboard.Audit;
 using Switchboard.Credits;
@@ -56,7 +58,7 @@ public static class UsersPage
         {
             body.Append($"""
                 <tr><td><a href="{E(PathOf(u.Id, u.Name))}">{E(u.Name)}</a></td><td>{(u.IsAdmin ? Badge("admin", "info") : "<span class=\"muted\">user</span>")}{(u.DisabledAt is null ? "" : " " + Badge("disabled", "bad"))}</td>
-                <td class="num">{E(u.Credits.ToString("N0", CultureInfo.InvariantCulture))}</td><td class="num">{E(u.ActiveKeys)}</td><td>{E(RequestsPage.When(u.CreatedAt))}</td></tr>
+                <td class="num">{E(u.Credits.ToString("N0", CultureInfo.InvariantCulture))}</td><td class="num">{E(u.ActiveKeys)}</td><td>{E(PanelPage.When(u.CreatedAt))}</td></tr>
                 """);
         }
         if (users.Count == 0)
@@ -168,8 +170,8 @@ public static class UsersPage
         {
             var revoke = k.Active ? DangerLink($"{path}/keys/{Uri.EscapeDataString(k.Prefix)}/revoke", "Revoke") : "";
             body.Append($"""
-                <tr><td><code class="mono">{E(k.Prefix)}…</code></td><td>{E(RequestsPage.When(k.CreatedAt))}</td>
-                <td>{(k.Active ? Badge("active") : Badge("revoked"))}{(k.RevokedAt is { } at ? $" <small class=\"muted\">{E(RequestsPage.When(at))}</small>" : "")}</td>
+                <tr><td><code class="mono">{E(k.Prefix)}…</code></td><td>{E(PanelPage.When(k.CreatedAt))}</td>
+                <td>{(k.Active ? Badge("active") : Badge("revoked"))}{(k.RevokedAt is { } at ? $" <small class=\"muted\">{E(PanelPage.When(at))}</small>" : "")}</td>
                 <td><div class="row-actions">{revoke}</div></td></tr>
                 """);
         }
@@ -187,9 +189,9 @@ public static class UsersPage
         var after = user.Credits;
         foreach (var e in ledger)
         {
-            var request = e.RequestId is null ? "" : $"""<a class="mono" href="{E(RequestsPage.PathOf(e.RequestId))}">{E(RequestsPage.Short(e.RequestId))}</a>""";
+            var request = e.RequestId is null ? "" : $"""<a class="mono" href="{E(RequestLinks.PathOf(e.RequestId))}">{E(RequestLinks.Short(e.RequestId))}</a>""";
             body.Append($"""
-                <tr><td>{E(RequestsPage.When(e.CreatedAt))}</td><td>{Badge(e.Kind, e.Kind switch { "grant" or "refund" => "ok", "charge" => "info", _ => "" })}</td>
+                <tr><td>{E(PanelPage.When(e.CreatedAt))}</td><td>{Badge(e.Kind, e.Kind switch { "grant" or "refund" => "ok", "charge" => "info", _ => "" })}</td>
                 <td class="num">{E(e.Amount.ToString("+#,0;-#,0;0", CultureInfo.InvariantCulture))}</td><td class="num">{E(after.ToString("N0", CultureInfo.InvariantCulture))}</td>
                 <td>{request}</td><td class="num">{E(e.Run)}</td><td>{E(e.Note)}</td><td>{E(e.Actor)}</td></tr>
                 """);
