@@ -1,12 +1,10 @@
 using System.Data.Common;
 using System.Globalization;
-using System.Text.Json.Nodes;
 using Switchboard.Catalog;
 using Switchboard.Config;
 using Switchboard.Lifecycle;
 using Switchboard.Queue;
 using Switchboard.Resources;
-using Switchboard.Storage;
 
 namespace Switchboard.Requests;
 

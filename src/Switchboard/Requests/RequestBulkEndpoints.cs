@@ -1,19 +1,25 @@
 using System.Globalization;
-using System.Text.Json.Nodes;
+using System.Text.Json;
 using Switchboard.Users;
 
 namespace Switchboard.Requests;
 
 /// <summary>
 /// Bulk retry and cancel in the admin JSON API: <c>POST /admin/api/requests/retry</c> and
-/// <c>/cancel</c> take the filter of <c>GET /admin/api/requests</c> in the query, and
-/// <c>dry_run=true</c> for the count and the credits without doing anything. The rules are
-/// <see cref="RequestActions"/>'s, the same the panel's Requests page runs. An unknown parameter is
-/// refused (a misspelt <c>dry_run</c> must not act).
+/// <c>/cancel</c> take the filter of <c>GET /admin/api/requests</c> as a JSON body
+/// (<c>{"status", "user", "offer", "deal", "from", "to", "limit", "dry_run"}</c>), and
+/// <c>"dry_run": true</c> for the count and the credits without doing anything. A body, not the
+/// query: a POST without one, malformed, or with an unknown field (a misspelt <c>dry_run</c>) is
+/// refused instead of acting on every request. The rules are <see cref="RequestActions"/>'s, the
+/// same the panel's Requests page runs.
 /// </summary>
 public static class RequestBulkEndpoints
 {
-    private static readonly string[] Known = ["status", "user", "offer", "deal", "from", "to", "limit", "dry_run"];
+    private const int MaxBodyBytes = 4096;
+
+    private static readonly string[] Fields = ["status", "user", "offer", "deal", "from", "to", "limit", "dry_run"];
+
+    private static readonly string Shape = "{" + string.Join(", ", Fields.Select(f => $"\"{f}\"")) + "}";
 
     public static RouteGroupBuilder MapRequestsBulk(this RouteGroupBuilder admin)
     {
@@ -26,18 +32,37 @@ public static class RequestBulkEndpoints
 
     private static async Task<IResult> Act(HttpContext http, RequestActions actions, BulkAction action)
     {
-        var query = http.Request.Query;
-        if (query.Keys.FirstOrDefault(k => !Known.Contains(k)) is { } unknown)
+        if (http.Request.Query.Count > 0)
         {
             return Problems.Of(400, "unknown_parameter", "Unknown query parameter",
-                $"'{(unknown.Length > 40 ? unknown[..40] + "…" : unknown)}' is not a parameter of this endpoint; it takes {string.Join(", ", Known)}.");
+                $"This endpoint takes no query parameters: its filter is the JSON body {Shape}.");
+        }
+        var (body, problem) = await AdminJson.Read(http.Request, MaxBodyBytes, Shape, Fields);
+        if (body is null)
+        {
+            return problem!;
         }
         var errors = new List<string>();
-        errors.AddRange(query.Where(q => q.Value.Count > 1).Select(q => $"{q.Key} is given more than once"));
-        // The limit here is the batch's, up to RequestActions.MaxBatch, not a search page's.
-        var filter = RequestAdmin.ParseFilter(name => name == "limit" ? null : query[name].ToString(), errors);
-        var status = query["status"].ToString().Trim();
-        if (filter is not null && status.Length > 0 && !RequestActions.StatusesOf(action).Contains(status))
+        string? Text(string name)
+        {
+            switch (body[name])
+            {
+                case null:
+                    return null;
+                case JsonValue v when v.TryGetValue<string>(out var text):
+                    return text;
+                // Times may be Unix milliseconds as a number, as in the query of the search.
+                case JsonValue v when name is "from" or "to" && v.GetValueKind() == JsonValueKind.Number && v.TryGetValue<long>(out var ms):
+                    return ms.ToString(CultureInfo.InvariantCulture);
+                default:
+                    errors.Add($"{name} must be a string{(name is "from" or "to" ? " or Unix milliseconds" : "")}");
+                    return null;
+            }
+        }
+        // The limit here is the batch's, up to RequestActions.MaxBatch, not a search page's; no page cursor.
+        var filter = RequestAdmin.ParseFilter(name => name is "limit" or "before" ? null : Text(name), errors);
+        var status = Text("status");
+        if (filter is not null && errors.Count == 0 && status is { Length: > 0 } && !RequestActions.StatusesOf(action).Contains(status.Trim()))
         {
             errors.Add($"status must be {string.Join(" or ", RequestActions.StatusesOf(action))} (or absent) for a bulk {Name(action)}");
         }
@@ -46,22 +71,14 @@ public static class RequestBulkEndpoints
             return Problems.Of(400, "invalid_filter", "Invalid filter", string.Join("; ", errors), new Dictionary<string, object?> { ["errors"] = errors });
         }
         var limit = RequestActions.MaxBatch;
-        if (query["limit"].ToString() is { Length: > 0 } l
-            && (!int.TryParse(l, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit < 1 || limit > RequestActions.MaxBatch))
+        if (body["limit"] is { } l && (l is not JsonValue lv || lv.GetValueKind() != JsonValueKind.Number || !lv.TryGetValue(out limit) || limit < 1 || limit > RequestActions.MaxBatch))
         {
             return Problems.Of(400, "invalid_limit", "Limit out of range", $"limit is a whole number from 1 to {RequestActions.MaxBatch} (default {RequestActions.MaxBatch}).");
         }
-        bool dryRun;
-        switch (query["dry_run"].ToString())
+        var dryRun = false;
+        if (body["dry_run"] is { } d && (d is not JsonValue dv || !dv.TryGetValue(out dryRun)))
         {
-            case "" or "false" or "0":
-                dryRun = false;
-                break;
-            case "true" or "1":
-                dryRun = true;
-                break;
-            default:
-                return Problems.Of(400, "invalid_query", "Malformed dry_run", "dry_run is true or false.");
+            return Problems.Of(400, "invalid_body", "Malformed dry_run", "dry_run is true or false.");
         }
         var preview = actions.Preview(filter, action, limit);
         var answer = new JsonObject

@@ -34,9 +34,9 @@ public abstract class RequestBulkEndpointTests(StoreKind kind) : AppTests
 
     private static Task<string> Failed(TestUser user, string thing) => Submit(user, "/svc/text/broken/", new { thing }, "failed");
 
-    private async Task<JsonObject> Post(string path)
+    private async Task<JsonObject> Post(string path, object body)
     {
-        var response = await _root.Client.PostAsync(path, null);
+        var response = await _root.Client.PostAsJsonAsync(path, body);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         return (await response.Content.ReadFromJsonAsync<JsonObject>())!;
     }
@@ -54,7 +54,7 @@ public abstract class RequestBulkEndpointTests(StoreKind kind) : AppTests
         var other = await Failed(_bob, "z");
         await Submit(_alice, "/svc/text/shout/", new { word = "fine" }, "succeeded");
 
-        var preview = await Post("/admin/api/requests/retry?user=alice&dry_run=true");
+        var preview = await Post("/admin/api/requests/retry", new { user = "alice", dry_run = true });
 
         Assert.True(preview["dry_run"]!.GetValue<bool>());
         Assert.Equal(Scalar("SELECT COUNT(*) FROM requests r JOIN users u ON u.id = r.user_id WHERE u.name = 'alice' AND r.status = 'failed'"), preview["count"]!.GetValue<long>());
@@ -64,7 +64,7 @@ public abstract class RequestBulkEndpointTests(StoreKind kind) : AppTests
         Assert.All(failed, id => Assert.Equal(1, Run(id))); // A preview changes nothing.
         var balance = Ledger.Balance(App.Store, _alice.Id);
 
-        var done = await Post("/admin/api/requests/retry?user=alice");
+        var done = await Post("/admin/api/requests/retry", new { user = "alice" });
 
         Assert.Equal(3, done["done"]!.GetValue<int>());
         Assert.Equal(0, done["skipped"]!.GetValue<int>());
@@ -91,11 +91,11 @@ public abstract class RequestBulkEndpointTests(StoreKind kind) : AppTests
         var slow = new[] { await Submit(_alice, "/svc/text/slow/", new { thing = "1" }, "running", "queued"), await Submit(_alice, "/svc/text/slow/", new { thing = "2" }, "running", "queued") };
         Assert.Equal(100 - 14, Ledger.Balance(App.Store, _alice.Id));
 
-        var preview = await Post("/admin/api/requests/cancel?offer=text/slow&dry_run=1");
+        var preview = await Post("/admin/api/requests/cancel", new { offer = "text/slow", dry_run = true });
         Assert.Equal(2, preview["count"]!.GetValue<int>());
         Assert.Equal(Scalar("SELECT SUM(price) FROM requests WHERE service = 'text' AND action = 'slow' AND status IN ('queued', 'running')"), preview["credits"]!.GetValue<long>());
 
-        var done = await Post("/admin/api/requests/cancel?offer=text/slow");
+        var done = await Post("/admin/api/requests/cancel", new { offer = "text/slow" });
 
         Assert.Equal(2, done["done"]!.GetValue<int>());
         Assert.Equal(14, done["credits"]!.GetValue<long>());
@@ -105,7 +105,7 @@ public abstract class RequestBulkEndpointTests(StoreKind kind) : AppTests
             Assert.Equal(1, Ledger.Count(App.Store, "refund", id));
         }
         Assert.Equal(100, Ledger.Balance(App.Store, _alice.Id));
-        var again = await Post("/admin/api/requests/cancel?offer=text/slow");
+        var again = await Post("/admin/api/requests/cancel", new { offer = "text/slow" });
         Assert.Equal(0, again["count"]!.GetValue<int>());
         Assert.All(slow, id => Assert.Equal(1, Ledger.Count(App.Store, "refund", id)));
         Ledger.AssertAudited(App.Store);
@@ -140,7 +140,7 @@ public abstract class RequestBulkEndpointTests(StoreKind kind) : AppTests
         var drain = await _root.Client.PostAsJsonAsync("/admin/api/users/bob/credits", new { kind = "adjust", amount = -100, note = "drained for the test" });
         Assert.Equal(HttpStatusCode.OK, drain.StatusCode);
 
-        var done = await Post("/admin/api/requests/retry?user=bob");
+        var done = await Post("/admin/api/requests/retry", new { user = "bob" });
 
         Assert.Equal((0, 0, 1), (done["done"]!.GetValue<int>(), done["skipped"]!.GetValue<int>(), done["refused"]!.GetValue<int>()));
         Assert.Contains("credits", done["requests"]![0]!["detail"]!.GetValue<string>());
@@ -150,22 +150,37 @@ public abstract class RequestBulkEndpointTests(StoreKind kind) : AppTests
     }
 
     [Theory]
-    [InlineData("retry", "status=bogus", "invalid_filter")]
-    [InlineData("retry", "status=succeeded", "invalid_filter")]
-    [InlineData("cancel", "status=failed", "invalid_filter")]
-    [InlineData("cancel", "offer=noslash", "invalid_filter")]
-    [InlineData("retry", "from=yesterday", "invalid_filter")]
-    [InlineData("retry", "user=a&user=b", "invalid_filter")]
-    [InlineData("retry", "limit=1001", "invalid_limit")]
-    [InlineData("retry", "limit=0", "invalid_limit")]
-    [InlineData("retry", "dryrun=true", "unknown_parameter")]
-    [InlineData("cancel", "before=5", "unknown_parameter")]
-    [InlineData("retry", "dry_run=yes", "invalid_query")]
-    public async Task ABadFilterIs400AndChangesNothing(string action, string query, string code)
+    [InlineData("retry", """{"status": "bogus"}""", "invalid_filter")]
+    [InlineData("retry", """{"status": "succeeded"}""", "invalid_filter")]
+    [InlineData("cancel", """{"status": "failed"}""", "invalid_filter")]
+    [InlineData("cancel", """{"offer": "noslash"}""", "invalid_filter")]
+    [InlineData("retry", """{"from": "yesterday"}""", "invalid_filter")]
+    [InlineData("retry", """{"user": 5}""", "invalid_filter")]
+    [InlineData("retry", """{"limit": 1001}""", "invalid_limit")]
+    [InlineData("retry", """{"limit": "2"}""", "invalid_limit")]
+    [InlineData("retry", """{"dry_run": "yes"}""", "invalid_body")]
+    [InlineData("retry", """{"dryrun": true}""", "unknown_field")]
+    [InlineData("cancel", """{"before": 5}""", "unknown_field")]
+    [InlineData("retry", "", "invalid_json")]
+    [InlineData("retry", "[]", "invalid_json")]
+    public async Task ABadBodyIs400AndChangesNothing(string action, string body, string code)
     {
         var id = await Failed(_alice, "kept");
 
-        await Problem(await _root.Client.PostAsync($"/admin/api/requests/{action}?{query}", null), HttpStatusCode.BadRequest, code);
+        await Problem(await _root.Client.PostAsync($"/admin/api/requests/{action}", new StringContent(body, System.Text.Encoding.UTF8, "application/json")),
+            HttpStatusCode.BadRequest, code);
+
+        Assert.Equal(1, Run(id));
+    }
+
+    [Fact]
+    public async Task NoBodyOrAFilterInTheQueryIsRefusedAndChangesNothing()
+    {
+        var id = await Failed(_alice, "kept");
+
+        await Problem(await _root.Client.PostAsync("/admin/api/requests/retry", null), HttpStatusCode.UnsupportedMediaType, "unsupported_media_type");
+        // The query is not the filter: {} with ?user=bob would retry everyone's.
+        await Problem(await _root.Client.PostAsJsonAsync("/admin/api/requests/retry?user=bob", new { }), HttpStatusCode.BadRequest, "unknown_parameter");
 
         Assert.Equal(1, Run(id));
     }
@@ -175,7 +190,7 @@ public abstract class RequestBulkEndpointTests(StoreKind kind) : AppTests
     {
         var failed = new[] { await Failed(_alice, "1"), await Failed(_alice, "2"), await Failed(_alice, "3") };
 
-        var first = await Post("/admin/api/requests/retry?user=alice&limit=2&dry_run=true");
+        var first = await Post("/admin/api/requests/retry", new { user = "alice", limit = 2, dry_run = true });
 
         Assert.Equal(2, first["count"]!.GetValue<int>());
         Assert.True(first["more"]!.GetValue<bool>());
