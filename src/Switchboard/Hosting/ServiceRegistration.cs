@@ -9,6 +9,7 @@ using Switchboard.Live;
 using Switchboard.Outbound;
 using Switchboard.Queue;
 using Switchboard.Recon;
+using Switchboard.Requests;
 using Switchboard.Resources;
 using Switchboard.Retention;
 using Switchboard.Usage;
@@ -63,6 +64,8 @@ public static class ServiceRegistration
         services.AddSingleton<GateHealth>();
         // GET /admin/api/health, in every role that serves HTTP.
         services.AddSingleton<HealthProbe>();
+        // Bulk retry and cancel of requests: the panel's Requests page and /admin/api/requests/retry, /cancel.
+        services.AddSingleton<RequestActions>();
         if (bootstrap.RedisUri is null)
         {
             services.AddSingleton<IResourceGate>(sp => new InProcessResourceGate((InProcessJobQueue)sp.GetRequiredService<IJobQueue>()));

@@ -24,7 +24,8 @@ public sealed record RequestFilter(string? Status, string? User, string? Offer, 
 
 /// <summary>A request in a search's result.</summary>
 public sealed record RequestRow(
-    long Seq, string Id, string Kind, string Target, string User, string Status, long Price, int Run, int Attempts, int MaxAttempts, long CreatedAt);
+    long Seq, string Id, string Kind, string Target, string User, string Status, long Price, int Run, int Attempts, int MaxAttempts, long CreatedAt,
+    long? StartedAt = null, long? FinishedAt = null, string? ErrorCode = null);
 
 /// <summary>A page of requests, newest first, and the cursor of the next (older) page when there is one.</summary>
 public sealed record RequestPage(IReadOnlyList<RequestRow> Rows, long? Older);
@@ -186,7 +187,8 @@ public static class RequestAdmin
             args.Add(("@before", before));
         }
         return ($"""
-            SELECT r.seq, r.id, r.kind, r.service, r.action, u.name, r.status, r.price, r.run, r.attempts, r.max_attempts, r.created_at
+            SELECT r.seq, r.id, r.kind, r.service, r.action, u.name, r.status, r.price, r.run, r.attempts, r.max_attempts, r.created_at,
+                r.started_at, r.finished_at, r.error_code
             FROM requests r JOIN users u ON u.id = r.user_id
             WHERE {string.Join(" AND ", where)}
             ORDER BY r.seq DESC LIMIT @limit
@@ -210,7 +212,8 @@ public static class RequestAdmin
             var kind = reader.GetString(2);
             rows.Add(new RequestRow(
                 reader.GetInt64(0), reader.GetString(1), kind, kind == "deal" ? reader.GetString(4) : $"{reader.GetString(3)}/{reader.GetString(4)}",
-                reader.GetString(5), reader.GetString(6), reader.GetInt64(7), reader.GetInt32(8), reader.GetInt32(9), reader.GetInt32(10), reader.GetInt64(11)));
+                reader.GetString(5), reader.GetString(6), reader.GetInt64(7), reader.GetInt32(8), reader.GetInt32(9), reader.GetInt32(10), reader.GetInt64(11),
+                reader.LongOrNull(12), reader.LongOrNull(13), reader.StringOrNull(14)));
         }
         var more = rows.Count > filter.Limit;
         if (more)

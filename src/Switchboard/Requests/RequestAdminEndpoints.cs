@@ -23,6 +23,7 @@ public static class RequestAdminEndpoints
             .Describe("requests", "retry_request", "Run a failed request again (charged again)").AnswersJson(202, 402, 404, 409);
         admin.MapPost("/requests/{id}/cancel", Cancel)
             .Describe("requests", "cancel_request_admin", "Cancel a user's request and refund it").AnswersJson(200, 404, 409);
+        admin.MapRequestsBulk();
         return admin;
     }
 

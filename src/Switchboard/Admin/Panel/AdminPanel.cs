@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Identity;
 using Switchboard.Admin.Panel.Components;
 using Switchboard.Admin.Panel.Components.Pages.Users;
+using Switchboard.Admin.Panel.Components.Pages.Requests;
 using Switchboard.Audit;
 using Switchboard.Storage;
 using Switchboard.Users;
@@ -65,6 +66,7 @@ public static class AdminPanel
         app.UseWhen(http => PanelGate.Covers(http.Request.Path), panel => panel.UseMiddleware<PanelGate>());
         app.MapRazorComponents<App>();
         app.MapUserLedgerCsv();
+        app.MapRequestsCsv();
         MapOldPages(app);
         return app;
     }
@@ -76,6 +78,7 @@ public static class AdminPanel
         panel.MapOffersPage();
         panel.MapDealsPage();
         panel.MapRequestsPage();
+        panel.MapUsersPage();
         panel.MapConfigsPage();
     }
 

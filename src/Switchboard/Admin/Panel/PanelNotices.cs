@@ -5,7 +5,7 @@ namespace Switchboard.Admin.Panel;
 /// below are shown, with texts from here: a link cannot make the panel say anything else. A page
 /// whose notice says a number (bulk actions) passes it as <c>&amp;n=</c>, shown as a number only.
 /// </summary>
-public static class PanelNotices
+public static partial class PanelNotices
 {
     public static readonly IReadOnlyDictionary<string, string> Texts = new Dictionary<string, string>(StringComparer.Ordinal)
     {
@@ -24,13 +24,25 @@ public static class PanelNotices
         ["rolledback"] = "Rolled back: the chosen version is active again.",
         ["pushed"] = "Pushed: the new version is active.",
         ["redelivered"] = "Queued for delivery again.",
-        ["bulkretried"] = "Requests queued again (each charged again): {n}.",
-        ["bulkcancelled"] = "Requests cancelled and refunded: {n}.",
+        ["bulkretried"] = "Requests queued again (each charged again): {n}. Skipped (changed since the confirmation): {skipped}. Refused (credits, catalog or resources; nothing changed): {refused}.",
+        ["bulkcancelled"] = "Requests cancelled and refunded: {n}. Skipped (finished since the confirmation): {skipped}.",
     };
 
     /// <summary>The text for <paramref name="code"/>, its <c>{n}</c> filled with <paramref name="n"/> (a whole number, or "?"); null for an unknown code.</summary>
-    public static string? For(string? code, string? n) =>
+    public static string? For(string? code, string? n) => For(code, name => name == "n" ? n : null);
+
+    /// <summary>
+    /// The text for <paramref name="code"/>, each <c>{name}</c> in it filled with the query value
+    /// <c>name</c> read as a whole number (or "?"): a link can change a count, never the words.
+    /// Null for an unknown code.
+    /// </summary>
+    public static string? For(string? code, Func<string, string?> value) =>
         code is not null && Texts.TryGetValue(code, out var text)
-            ? text.Replace("{n}", long.TryParse(n, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var count) ? count.ToString("#,0", System.Globalization.CultureInfo.InvariantCulture) : "?", StringComparison.Ordinal)
+            ? Placeholder().Replace(text, m => long.TryParse(value(m.Groups[1].Value), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var count)
+                ? count.ToString("#,0", System.Globalization.CultureInfo.InvariantCulture)
+                : "?")
             : null;
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\{([a-z]+)\}")]
+    private static partial System.Text.RegularExpressions.Regex Placeholder();
 }
