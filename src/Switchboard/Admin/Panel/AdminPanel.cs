@@ -72,8 +72,6 @@ public static class AdminPanel
     {
         var panel = app.MapGroup("/admin");
         panel.MapHandlersPage();
-        panel.MapOffersPage();
-        panel.MapDealsPage();
         panel.MapUsersPage();
         panel.MapRequestsPage();
         panel.MapConfigsPage();
