@@ -46,7 +46,7 @@ public sealed class CatalogPagesBrowserTests(Chromium chromium, CatalogPanelServ
     private Task<IPage> AdminPage() => PanelSession.AdminPage(chromium, server.Serve, CatalogPanelServer.Admin);
 
     /// <summary>Clicks a submit button; returns the response to the POST (before any redirect) once the page it leads to has loaded.</summary>
-    private static async Task<IResponse> Submit(IPage page, string button)
+    internal static async Task<IResponse> Submit(IPage page, string button)
     {
         await MarkStale(page);
         var response = await page.RunAndWaitForResponseAsync(() => page.ClickAsync(button), r => r.Request.Method == "POST");
@@ -55,7 +55,7 @@ public sealed class CatalogPagesBrowserTests(Chromium chromium, CatalogPanelServ
     }
 
     /// <summary>Clicks and waits until the page it leads to (<paramref name="url"/>, a glob) has loaded.</summary>
-    private static async Task Follow(IPage page, string selector, string url)
+    internal static async Task Follow(IPage page, string selector, string url)
     {
         await MarkStale(page);
         await page.ClickAsync(selector);

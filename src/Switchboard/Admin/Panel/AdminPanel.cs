@@ -77,6 +77,8 @@ public static class AdminPanel
         var panel = app.MapGroup("/admin");
         panel.MapOffersPage();
         panel.MapDealsPage();
+        panel.MapHandlersPage();
+        panel.MapUsersPage();
         panel.MapRequestsPage();
         panel.MapUsersPage();
         panel.MapConfigsPage();
