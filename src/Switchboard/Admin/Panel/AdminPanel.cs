@@ -75,12 +75,6 @@ public static class AdminPanel
     private static void MapOldPages(WebApplication app)
     {
         var panel = app.MapGroup("/admin");
-        panel.MapOffersPage();
-        panel.MapDealsPage();
-        panel.MapHandlersPage();
-        panel.MapUsersPage();
-        panel.MapRequestsPage();
-        panel.MapUsersPage();
         panel.MapConfigsPage();
     }
 
