@@ -444,6 +444,14 @@ public static class Migrations
             reason TEXT NOT NULL);
         CREATE INDEX webhook_events_request ON webhook_events (request_id);
         """,
+
+        // 21, issue 21: the panel's Spend page (Credits/SpendQuery.cs) reads the ledger of the
+        // last 24 h, 7 d or 30 d by time; without this index it walked the whole ledger.
+        // created_at only grows with the ledger's id (rows are appended), so each insert adds its
+        // entry at the index's end.
+        _ => """
+        CREATE INDEX ledger_created ON ledger (created_at);
+        """,
     ];
 
     /// <summary>
