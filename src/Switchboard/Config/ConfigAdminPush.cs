@@ -87,7 +87,8 @@ public static partial class ConfigAdminPush
     }
 
     /// <summary>The editor's starting text: the active version with its secrets masked ("" when none is stored).</summary>
-    public static string EditorText(ConfigVersion? active) => active is null ? "" : ConfigAdmin.Masked(active);
+    public static string EditorText(ConfigVersion? active) =>
+        active is null ? "" : ConfigProtocol.ForEditor(active.Content, ConfigDiff.Source(active), active.Id);
 
     /// <summary>Whether <paramref name="values"/> reads the environment exactly where and as the active version does; an active version that does not open counts as different.</summary>
     private static bool SameEnvReferences(JsonObject values, string id, ConfigVersion? active)

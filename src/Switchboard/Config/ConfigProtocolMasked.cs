@@ -11,6 +11,12 @@ namespace Switchboard.Config;
 /// </summary>
 public static partial class ConfigProtocol
 {
+    /// <summary>The mask as a YAML scalar (a bare <c>********</c> would read as an alias).</summary>
+    public const string QuotedMask = "\"" + Mask + "\"";
+
+    /// <summary>A stored document for an editor: every <c>~</c> value replaced by <see cref="QuotedMask"/>.</summary>
+    public static string ForEditor(string stored, string source, string root) => Replace(stored, source, root, _ => QuotedMask);
+
     /// <summary>The sealed <c>~</c> values of a stored document by key path (<c>svc_handlers.openai.api_key</c>).</summary>
     public static Dictionary<string, string> Tokens(string stored, string source, string root)
     {
@@ -49,7 +55,7 @@ public static partial class ConfigProtocol
         });
 
     /// <summary>
-    /// The text with every <c>~</c> value replaced by <see cref="Mask"/>, to show an edited text
+    /// The text with every <c>~</c> value replaced by <see cref="QuotedMask"/>, to show an edited text
     /// again; a text that does not parse has the value of each line with a <c>~</c> key masked
     /// (a block value's further lines too, as far as they are indented deeper).
     /// </summary>
@@ -57,7 +63,7 @@ public static partial class ConfigProtocol
     {
         try
         {
-            return Show(text, "text", root, keys: null, reveal: false);
+            return ForEditor(text, "text", root);
         }
         catch (ConfigException)
         {
@@ -74,7 +80,7 @@ public static partial class ConfigProtocol
                 masking = -1;
                 if (SecretLine().Match(lines[i]) is { Success: true } m)
                 {
-                    lines[i] = lines[i][..m.Groups[1].Index] + m.Groups[1].Value + Mask;
+                    lines[i] = lines[i][..m.Groups[1].Index] + m.Groups[1].Value + QuotedMask;
                     masking = indent;
                 }
             }

@@ -76,7 +76,6 @@ public static class AdminPanel
         panel.MapDealsPage();
         panel.MapUsersPage();
         panel.MapRequestsPage();
-        panel.MapConfigsPage();
         panel.MapResourcesPage();
     }
 
