@@ -66,16 +66,30 @@ public static class AuditRedaction
         }
     }
 
+    /// <summary>
+    /// Form fields that hold a whole document (the panel's config editor, whose <c>~</c> values
+    /// may be new secrets in clear): kept by size and hash only, as the class says.
+    /// </summary>
+    public static readonly IReadOnlySet<string> DocumentFields = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "yaml" };
+
     /// <summary>A JSON object of named values (form fields, CLI options), each redacted.</summary>
     public static JsonObject Object(IEnumerable<(string Name, JsonNode? Value)> fields)
     {
         var result = new JsonObject();
         foreach (var (name, value) in fields)
         {
-            result[Clean(name)] = IsSecretName(name) ? (value is null ? null : Redacted) : Redact(value);
+            result[Clean(name)] = IsSecretName(name) ? (value is null ? null : Redacted)
+                : DocumentFields.Contains(name) && value is JsonValue document ? Document(document.ToString())
+                : Redact(value);
         }
         return result;
     }
+
+    private static JsonObject Document(string text) => new()
+    {
+        ["chars"] = text.Length,
+        ["sha256"] = Config.ConfigStore.HashOf(text),
+    };
 
     /// <summary>
     /// The text with any lone surrogate replaced by U+FFFD: a request may carry one (<c>"\ud800"</c>),

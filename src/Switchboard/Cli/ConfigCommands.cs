@@ -42,13 +42,7 @@ public static class ConfigCommands
         {
             stored = ConfigProtocol.Seal(text, file, id, bootstrap.Keys(create: true));
         }
-        // Checked with its secrets open when this process has the keys (so a ~webhook that is
-        // not a URL is refused now, not when a process loads it); masked otherwise. The checks
-        // name a bad secret's path, never its value.
-        var keys = bootstrap.Keys();
-        var reading = new ConfigProtocol.Reading(id, keys, mask: keys is null, keepEnv: true);
-        var values = ConfigProtocol.Unwrap(id, ConfigProtocol.Load(stored, file, reading));
-        var problems = AppConfigs.Validate(id, values);
+        var (values, secrets, problems) = ConfigPushChecks.Check(id, stored, file, bootstrap.Keys());
         if (problems.Count > 0)
         {
             problems.ForEach(p => error.WriteLine($"{file}: {p}"));
@@ -70,7 +64,7 @@ public static class ConfigCommands
             ["version"] = pushed.Version,
             ["active"] = pushed.Active,
             ["hash"] = pushed.Hash,
-            ["secrets"] = reading.SecretPaths.Count,
+            ["secrets"] = secrets,
         }.ToJsonString(Json));
         return 0;
     }

@@ -74,17 +74,27 @@ public static class ConfigAdmin
     /// profiles (hosts, credentials, variable names: <see cref="Handlers.EndpointProfiles.Routing"/>)
     /// of the active version. A version that does not open (a key is missing) counts as different.
     /// </summary>
-    public static bool AdminMayActivate(AppConfigs configs, BootstrapConfig bootstrap, ConfigVersion target)
+    public static bool AdminMayActivate(AppConfigs configs, BootstrapConfig bootstrap, ConfigVersion target) =>
+        KeepsEndpointProfiles(bootstrap, configs.Versions.Get(target.Id, null), target.Id, target.Content, $"config {target.Id}@{target.Version}");
+
+    /// <summary>
+    /// Whether the stored (sealed) document <paramref name="content"/> of config <paramref name="id"/>
+    /// has the same endpoint profiles as <paramref name="active"/>: the one rule for an admin's
+    /// rollback (<see cref="AdminMayActivate"/>) and push (<see cref="ConfigAdminPush"/>). Only
+    /// <c>svc_handlers</c> holds profiles. A document that does not open counts as different.
+    /// </summary>
+    public static bool KeepsEndpointProfiles(BootstrapConfig bootstrap, ConfigVersion? active, string id, string content, string source)
     {
-        if (target.Id != HandlerSettings.Id)
+        if (id != HandlerSettings.Id)
         {
             return true;
         }
         try
         {
-            SortedDictionary<string, string> Routing(ConfigVersion? v) => v is null ? [] : Handlers.EndpointProfiles.Routing(
-                ConfigProtocol.Unwrap(v.Id, ConfigProtocol.Load(v.Content, $"config {v.Id}@{v.Version}", new ConfigProtocol.Reading(v.Id, bootstrap.Keys()))));
-            return Routing(configs.Versions.Get(target.Id, null)).SequenceEqual(Routing(target));
+            SortedDictionary<string, string> Routing(string text, string from) => Handlers.EndpointProfiles.Routing(
+                ConfigProtocol.Unwrap(id, ConfigProtocol.Load(text, from, new ConfigProtocol.Reading(id, bootstrap.Keys()))));
+            var before = active is null ? [] : Routing(active.Content, $"config {id}@{active.Version}");
+            return before.SequenceEqual(Routing(content, source));
         }
         catch (ConfigException)
         {

@@ -11,7 +11,6 @@ using Switchboard.Admin.Panel.Components.Pages.Requests;
 using Switchboard.Audit;
 using Switchboard.Storage;
 using Switchboard.Users;
-using static Switchboard.Admin.Panel.PanelHtml;
 
 namespace Switchboard.Admin.Panel;
 
@@ -67,15 +66,7 @@ public static class AdminPanel
         app.MapRazorComponents<App>();
         app.MapUserLedgerCsv();
         app.MapRequestsCsv();
-        MapOldPages(app);
         return app;
-    }
-
-    // The pages not yet rewritten as components (issue 21): same gate, same URLs.
-    private static void MapOldPages(WebApplication app)
-    {
-        var panel = app.MapGroup("/admin");
-        panel.MapConfigsPage();
     }
 
     private const string UserItem = "switchboard.panel.user";
