@@ -40,7 +40,18 @@ public static partial class YamlJson
     public static YamlStream Load(string yaml, out List<(int At, int Delta)> shifts)
     {
         var stream = new YamlStream();
-        stream.Load(new StringReader(QuoteBareEnv(yaml, out shifts)));
+        try
+        {
+            stream.Load(new StringReader(QuoteBareEnv(yaml, out shifts)));
+        }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet's scanner throws this (not a YamlException) on some text that ends inside
+            // a flow collection, e.g. "a: [10\nb: {": a parse error like the others, at the end.
+            var lines = yaml.Split('\n');
+            throw new YamlException(new Mark(yaml.Length, lines.Length, lines[^1].Length + 1), new Mark(yaml.Length, lines.Length, lines[^1].Length + 1),
+                "the text ends inside an unclosed [ or { (or cannot be read past here)");
+        }
         return stream;
     }
 

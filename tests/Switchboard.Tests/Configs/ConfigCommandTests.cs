@@ -110,6 +110,16 @@ public abstract class ConfigCommandTests(StoreKind kind) : AppTests
     }
 
     [Fact]
+    public async Task ATextEndingInsideAnUnclosedBracketIsAParseErrorWithItsLine()
+    {
+        // YamlDotNet's scanner throws InvalidOperationException on this text, not a YamlException.
+        var (exit, _, error) = await Config(_boot, "push", File("broken.yaml", "discord:\n  max_per_minute: [10\nalerts: {\n"), "--id", "recon");
+        Assert.Equal(1, exit);
+        Assert.Contains("broken.yaml:4:1: the text ends inside an unclosed [ or {", error);
+        Assert.DoesNotContain("InvalidOperationException", error);
+    }
+
+    [Fact]
     public async Task APulledDocumentImportsWithEncryptedAndLoadsTheSame()
     {
         await Push(File("h1.yaml", HandlersV1), "svc_handlers");
