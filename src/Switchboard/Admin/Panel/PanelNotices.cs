@@ -3,7 +3,7 @@ namespace Switchboard.Admin.Panel;
 /// <summary>
 /// What a POST did, shown once on the page it redirects to (<c>?done=CODE</c>). Only the codes
 /// below are shown, with texts from here: a link cannot make the panel say anything else. A page
-/// whose notice says a number (bulk actions) passes it as <c>&amp;n=</c>, shown as a number only.
+/// whose notice says numbers (bulk actions) passes them as query values (<c>&amp;n=</c>, <c>&amp;skipped=</c>), shown as numbers only.
 /// </summary>
 public static partial class PanelNotices
 {
@@ -27,9 +27,6 @@ public static partial class PanelNotices
         ["bulkretried"] = "Requests queued again (each charged again): {n}. Skipped (changed since the confirmation): {skipped}. Refused (credits, catalog or resources; nothing changed): {refused}.",
         ["bulkcancelled"] = "Requests cancelled and refunded: {n}. Skipped (finished since the confirmation): {skipped}.",
     };
-
-    /// <summary>The text for <paramref name="code"/>, its <c>{n}</c> filled with <paramref name="n"/> (a whole number, or "?"); null for an unknown code.</summary>
-    public static string? For(string? code, string? n) => For(code, name => name == "n" ? n : null);
 
     /// <summary>
     /// The text for <paramref name="code"/>, each <c>{name}</c> in it filled with the query value

@@ -8,7 +8,7 @@ namespace Switchboard.Admin.Panel.Components.Pages.Users;
 /// <c>GET /admin/users/{name}/ledger.csv</c>: a user's ledger, newest first, as RFC 4180 CSV,
 /// streamed as the rows are read and bounded (<see cref="MaxRows"/>; a last line says when it
 /// stopped there). Text cells that a spreadsheet would take for a formula (= + - @ TAB CR first)
-/// get a leading '; numbers are ours and written as numbers. Behind the panel's gate (admins).
+/// get a leading ' (<see cref="PanelCsv"/>); numbers are ours and written as numbers. Behind the panel's gate (admins).
 /// </summary>
 public static class LedgerCsv
 {
@@ -31,10 +31,8 @@ public static class LedgerCsv
             await http.Response.WriteAsync($"No user is named '{name}'.", http.RequestAborted);
             return;
         }
-        http.Response.ContentType = "text/csv; charset=utf-8";
         // A valid name is of A-Z a-z 0-9 . _ @ + - only: safe in the quoted file name; else the id.
-        http.Response.Headers.ContentDisposition = $"attachment; filename=\"ledger-{(UserNames.IsValid(user.Name) ? user.Name : user.Id)}.csv\"";
-        http.Response.Headers.CacheControl = "no-store";
+        PanelCsv.Start(http.Response, $"ledger-{(UserNames.IsValid(user.Name) ? user.Name : user.Id)}.csv");
         await using var writer = new StreamWriter(http.Response.Body, new UTF8Encoding(false), 16 * 1024);
         await writer.WriteAsync(Header + "\r\n");
         var rows = 0;
@@ -42,7 +40,7 @@ public static class LedgerCsv
         {
             if (++rows > MaxRows)
             {
-                await writer.WriteAsync(Cell($"# stopped after {MaxRows} rows: the user page's Older links reach the rest") + "\r\n");
+                await writer.WriteAsync(PanelCsv.Cell($"# stopped after {MaxRows} rows: the user page's Older links reach the rest") + "\r\n");
                 break;
             }
             await writer.WriteAsync(Row(line) + "\r\n");
@@ -58,26 +56,12 @@ public static class LedgerCsv
         var e = line.Entry;
         return string.Join(',',
             DateTimeOffset.FromUnixTimeMilliseconds(e.CreatedAt).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture),
-            Cell(e.Kind),
+            PanelCsv.Cell(e.Kind),
             e.Amount.ToString(CultureInfo.InvariantCulture),
             line.BalanceAfter.ToString(CultureInfo.InvariantCulture),
-            Cell(e.RequestId),
+            PanelCsv.Cell(e.RequestId),
             e.Run?.ToString(CultureInfo.InvariantCulture) ?? "",
-            Cell(e.Note),
-            Cell(e.Actor));
-    }
-
-    /// <summary>One text cell: a formula's first character disarmed, then quoted when it holds a quote, comma or line break.</summary>
-    public static string Cell(string? text)
-    {
-        if (string.IsNullOrEmpty(text))
-        {
-            return "";
-        }
-        if (text[0] is '=' or '+' or '-' or '@' or '\t' or '\r')
-        {
-            text = "'" + text;
-        }
-        return text.AsSpan().IndexOfAny("\",\r\n") >= 0 ? "\"" + text.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : text;
+            PanelCsv.Cell(e.Note),
+            PanelCsv.Cell(e.Actor));
     }
 }
