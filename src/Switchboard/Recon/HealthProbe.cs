@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Diagnostics;
 using System.Reflection;
 using System.Text.Json.Nodes;
@@ -59,12 +60,7 @@ public sealed class HealthProbe(
         var read = storeUp ? await Bounded(() => Task.Run(() => ReadStore(now, window))) : null;
         var byHandler = read?.ByHandler ?? [];
         var errors = read?.Errors;
-        var byResource = byHandler
-            .Where(q => needs.ResourceOf(q.Name) is not null)
-            .GroupBy(q => needs.ResourceOf(q.Name)!, StringComparer.Ordinal)
-            .Select(g => new QueueInfo(g.Key, g.Sum(q => q.Depth), g.Max(q => q.OldestAgeSeconds)))
-            .OrderBy(q => q.Name, StringComparer.Ordinal)
-            .ToList();
+        var byResource = ByResource(byHandler);
         // -1: no event waits (Bounded gives null for a read that failed or took too long).
         var webhooks = storeUp ? await Bounded(() => Task.Run(() => Webhooks.WebhookBacklog.OldestPendingSeconds(store, now) ?? -1)) : null;
         return new HealthSnapshot(now, await ExecutorsAsync(), byHandler, byResource, dependencies, await Resources(), errors ?? [], window)
@@ -165,20 +161,7 @@ public sealed class HealthProbe(
     private (List<QueueInfo>? ByHandler, List<HandlerErrors>? Errors) ReadStore(long now, TimeSpan window)
     {
         using var connection = store.Open();
-        var queues = new List<QueueInfo>();
-        using (var command = connection.Sql(
-            """
-            SELECT handler, COUNT(*),
-                MIN(CASE WHEN not_before IS NOT NULL AND not_before > updated_at THEN not_before ELSE updated_at END)
-            FROM requests WHERE status = 'queued' AND kind <> 'deal' GROUP BY handler ORDER BY handler
-            """))
-        using (var reader = command.ExecuteReader())
-        {
-            while (reader.Read())
-            {
-                queues.Add(new QueueInfo(reader.GetString(0), reader.GetInt64(1), Math.Max(0, now - reader.GetInt64(2)) / 1000.0));
-            }
-        }
+        var queues = ReadQueues(connection, now);
         var since = now - (long)window.TotalMilliseconds;
         var errors = new List<HandlerErrors>();
         using (var command = connection.Sql(
@@ -194,6 +177,39 @@ public sealed class HealthProbe(
             }
         }
         return (queues, errors);
+    }
+
+    /// <summary>Queued requests per resource now: the snapshot's <see cref="HealthSnapshot.QueuesByResource"/> alone (the resources page).</summary>
+    public List<QueueInfo> QueuesByResource()
+    {
+        using var connection = store.Open();
+        return ByResource(ReadQueues(connection, Clock.NowMs()));
+    }
+
+    private List<QueueInfo> ByResource(List<QueueInfo> byHandler) => byHandler
+        .Where(q => needs.ResourceOf(q.Name) is not null)
+        .GroupBy(q => needs.ResourceOf(q.Name)!, StringComparer.Ordinal)
+        .Select(g => new QueueInfo(g.Key, g.Sum(q => q.Depth), g.Max(q => q.OldestAgeSeconds)))
+        .OrderBy(q => q.Name, StringComparer.Ordinal)
+        .ToList();
+
+    private static List<QueueInfo> ReadQueues(DbConnection connection, long now)
+    {
+        var queues = new List<QueueInfo>();
+        using (var command = connection.Sql(
+            """
+            SELECT handler, COUNT(*),
+                MIN(CASE WHEN not_before IS NOT NULL AND not_before > updated_at THEN not_before ELSE updated_at END)
+            FROM requests WHERE status = 'queued' AND kind <> 'deal' GROUP BY handler ORDER BY handler
+            """))
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                queues.Add(new QueueInfo(reader.GetString(0), reader.GetInt64(1), Math.Max(0, now - reader.GetInt64(2)) / 1000.0));
+            }
+        }
+        return queues;
     }
 
     /// <summary>Live executors: the Redis registry (a key per executor, gone three beats after its last), or this process in the embedded mode.</summary>

@@ -33,6 +33,10 @@ public sealed class ResourceNeeds(CatalogCache catalog, AppConfigs configs)
     /// <summary>The resource a handler names, gated or not (usage is recorded under it).</summary>
     public string? ResourceOf(string handlerId) => catalog.Current.Handlers.GetValueOrDefault(handlerId)?.Resource;
 
+    /// <summary>The handlers of the live catalog that name the resource, by id.</summary>
+    public List<string> HandlersOf(string resource) =>
+        [.. catalog.Current.Handlers.Values.Where(h => h.Resource == resource).Select(h => h.Id).Order(StringComparer.Ordinal)];
+
     /// <summary>The resources that may have parked jobs (every one in the map).</summary>
     public IReadOnlyCollection<ResourceSpec> All => [.. configs.Resources.Resources.Values];
 }
