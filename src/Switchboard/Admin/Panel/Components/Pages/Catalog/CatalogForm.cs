@@ -24,7 +24,8 @@ public abstract class CatalogForm
         {
             if (text?.Trim() is { Length: > 0 } typed)
             {
-                entry[key] = long.TryParse(typed, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n) ? JsonValue.Create(n) : JsonValue.Create(typed);
+                entry[key] = long.TryParse(typed, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n)
+                    ? JsonValue.Create(n) : JsonValue.Create(typed);
             }
         }
     }

@@ -3,18 +3,15 @@ using Switchboard.Catalog;
 
 namespace Switchboard.Admin.Panel.Components.Pages.Catalog;
 
-/// <summary>
-/// The base of the catalog's pages (offers, deals): the stored catalog, read once per request, the
-/// entry a page's URL names (<c>{service}/{action}</c>, or a deal's <c>{name}</c>) and the entries' paths.
-/// </summary>
+/// <summary>The base of the catalog's pages: the stored catalog, read once per request, the offer (<c>{service}/{action}</c>)
+/// or deal (<c>{name}</c>) the URL names, and the entries' paths, each segment escaped.</summary>
 public abstract class CatalogPage : PanelPage
 {
     private CatalogSnapshot? _catalog;
 
+    // The route's values: an offer's page has Service and Action, a deal's has Name.
     [Parameter] public string? Service { get; set; }
-
     [Parameter] public string? Action { get; set; }
-
     [Parameter] public string? Name { get; set; }
 
     /// <summary>The catalog as stored (not the API's cached copy: a page shows what was just saved).</summary>
@@ -24,17 +21,12 @@ public abstract class CatalogPage : PanelPage
     /// the POST to a form the page shows); the form's handler answers 404.</summary>
     protected bool Posted => HttpMethods.IsPost(Http.Request.Method);
 
+    // The entry the URL names: its kind, key, page, list, and whether the catalog has it.
     protected bool IsOffer => Http.Request.Path.StartsWithSegments("/admin/offers");
-
     protected string Kind => IsOffer ? "offer" : "deal";
-
     protected string Key => IsOffer ? $"{Service}/{Action}" : Name ?? "";
-
     protected string Entry => IsOffer ? OfferPath(Service ?? "", Action ?? "") : DealPath(Name ?? "");
-
-    /// <summary>The list of the entry's kind.</summary>
     protected string Back => IsOffer ? "/admin/offers" : "/admin/deals";
-
     protected bool Exists => IsOffer ? Catalog.FindOffer(Service ?? "", Action ?? "") is not null : Catalog.FindDeal(Name ?? "") is not null;
 
     /// <summary>A new entry's key: each part given, and not an entry's already (said on the last part).</summary>

@@ -57,7 +57,8 @@ public sealed partial class DealForm : CatalogForm
 
     /// <summary>The validator's messages by field, "offers[1] unknown offer …" naming a line of the field: "line 2: unknown offer …".</summary>
     public static FieldErrors? Errors(IEnumerable<string> messages) =>
-        FieldErrors.From(messages.Select(e => ItemPlace().Replace(e, m => $"{m.Groups[1].Value} line {int.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture) + 1}: ")), Fields);
+        FieldErrors.From(messages.Select(e => ItemPlace().Replace(e, m =>
+            $"{m.Groups[1].Value} line {int.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture) + 1}: ")), Fields);
 
     [GeneratedRegex(@"^(offers|addons)\[(\d+)\] ")]
     private static partial Regex ItemPlace();

@@ -11,7 +11,8 @@ namespace Switchboard.Admin.Panel.Components.Pages.Offers;
 public sealed class OfferForm : CatalogForm
 {
     /// <summary>The input names, as the validator's messages name the fields.</summary>
-    public static readonly string[] Fields = ["service", "action", "handler", "price", "prompt_template", "create_qty", "expiration", "params", "enabled"];
+    public static readonly string[] Fields =
+        ["service", "action", "handler", "price", "prompt_template", "create_qty", "expiration", "params", "enabled"];
 
     // Shown by Razor, which encodes it: the JSON need not escape '<' as \u003C, so an admin reads what was stored.
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
