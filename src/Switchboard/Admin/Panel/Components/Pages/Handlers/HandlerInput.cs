@@ -28,7 +28,7 @@ public sealed class HandlerInput
     /// <summary>A new handler's form: one credit, enabled.</summary>
     public static HandlerInput New() => new() { Credits = "1", Enabled = "true" };
 
-    /// <summary>Saves the form as handler <paramref name="id"/> (keeping <paramref name="stored"/>'s per-unit rates): null, or what is wrong.</summary>
+    /// <summary>Saves the form as handler <paramref name="id"/>, keeping <paramref name="stored"/>'s per-unit rates; null when saved.</summary>
     public async Task<FieldErrors?> Save(Store store, IReadOnlySet<string> implementations, string id, HandlerEntry? stored = null)
     {
         var entry = new JsonObject { ["id"] = id, ["enabled"] = IsEnabled };
@@ -49,5 +49,6 @@ public sealed class HandlerInput
     // A whole number when the text is one, else the text itself, so the catalog's check names what is wrong with it.
     private static JsonNode? Number(string? text) =>
         string.IsNullOrWhiteSpace(text) ? null
-        : long.TryParse(text.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n) ? JsonValue.Create(n) : JsonValue.Create(text.Trim());
+        : long.TryParse(text.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n) ? JsonValue.Create(n)
+        : JsonValue.Create(text.Trim());
 }
