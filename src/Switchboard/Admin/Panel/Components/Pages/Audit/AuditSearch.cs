@@ -1,3 +1,4 @@
+using System.Globalization;
 using Switchboard.Audit;
 
 namespace Switchboard.Admin.Panel.Components.Pages.Audit;
@@ -9,42 +10,35 @@ namespace Switchboard.Admin.Panel.Components.Pages.Audit;
 /// </summary>
 internal sealed class AuditSearch
 {
-    /// <summary>Rows on one page.</summary>
-    public const int PageSize = 50;
+    private const int PageSize = 50;
 
-    /// <summary>The query's fields the page shows as inputs, in order.</summary>
-    public static readonly string[] Fields = ["actor", "action", "target", "since", "until"];
+    /// <summary>The query's fields the page shows as inputs, in order: name, label, placeholder.</summary>
+    public static readonly (string Name, string Label, string? Placeholder)[] Inputs =
+    [
+        ("actor", "Actor", null), ("action", "Action", "POST /admin/users/{name}/credits"), ("target", "Target", null),
+        ("since", "From (UTC)", "2026-01-31T12:00:00Z or 24h"), ("until", "To (UTC)", "2026-02-01T00:00:00Z or 1h"),
+    ];
 
     public required IReadOnlyDictionary<string, string> Values { get; init; }
-
     public FieldErrors? Errors { get; init; }
-
     public List<AuditEntry> Rows { get; init; } = [];
-
     public string? Older { get; init; }
 
     public static AuditSearch Run(IQueryCollection query, Store store, long nowMs)
     {
+        var values = Inputs.ToDictionary(i => i.Name, i => query[i.Name].ToString(), StringComparer.Ordinal);
         // An empty input of the GET form is no filter.
-        string? Value(string name) => query[name].ToString() is { Length: > 0 } text ? text : null;
-        var values = Fields.ToDictionary(f => f, f => query[f].ToString(), StringComparer.Ordinal);
-        var (filter, errors) = AuditQuery.Parse(name => name == "limit" ? null : Value(name), nowMs);
+        var (filter, errors) = AuditQuery.Parse(name => name != "limit" && query[name].ToString() is { Length: > 0 } text ? text : null, nowMs);
         if (filter is null)
         {
-            return new AuditSearch { Values = values, Errors = FieldErrors.From(errors, [.. Fields, "before"]) };
+            return new AuditSearch { Values = values, Errors = FieldErrors.From(errors, [.. values.Keys, "before"]) };
         }
-        filter = filter with { Limit = PageSize };
         using var connection = store.Open();
-        var rows = AuditLog.Read(connection, filter);
-        return new AuditSearch
-        {
-            Values = values,
-            Rows = rows,
-            Older = rows.Count == PageSize ? Link(values, rows[^1].Id) : null,
-        };
+        var rows = AuditLog.Read(connection, filter with { Limit = PageSize });
+        return new AuditSearch { Values = values, Rows = rows, Older = rows.Count == PageSize ? Link(values, rows[^1].Id) : null };
     }
 
     private static string Link(IReadOnlyDictionary<string, string> values, long before) =>
         "/admin/audit" + QueryString.Create(values.Where(v => v.Value.Length > 0).Select(v => KeyValuePair.Create(v.Key, (string?)v.Value))
-            .Append(KeyValuePair.Create("before", (string?)before.ToString(System.Globalization.CultureInfo.InvariantCulture))));
+            .Append(KeyValuePair.Create("before", (string?)before.ToString(CultureInfo.InvariantCulture))));
 }

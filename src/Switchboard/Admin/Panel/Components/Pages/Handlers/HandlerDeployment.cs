@@ -8,21 +8,13 @@ namespace Switchboard.Admin.Panel.Components.Pages.Handlers;
 /// <summary>An endpoint profile a handler may call: its name and host, never its key or the variable's value.</summary>
 public sealed record ProfileHost(string Name, string Host);
 
-/// <summary>
-/// A handler this process has: where it comes from (<c>built-in</c> or the plugin's file as the
-/// plugins folder names it) and its version (<see cref="HandlerRegistry.Origins"/>, as
-/// <c>switchboard handlers list</c>), whether the catalog configures it and the
-/// <c>service_map</c> installs it, its endpoint profiles, what keeps its offers from running
-/// (<see cref="HandlerReadiness"/>, as <c>/readyz</c>) and its queue.
-/// </summary>
+/// <summary>A handler this process has: its origin and version (as <c>switchboard handlers list</c>), whether the catalog
+/// configures it and <c>service_map</c> installs it, its profiles, what keeps its offers from running (as <c>/readyz</c>), its queue.</summary>
 public sealed record InstalledHandler(
     HandlerOrigin Origin, HandlerEntry? Entry, bool Installed, IReadOnlyList<ProfileHost> Profiles, IReadOnlyList<string> Problems, QueueInfo? Queue);
 
-/// <summary>
-/// The handlers page's view of the deployment: the installed handlers, and the executor groups
-/// with their live executors and backlog, from the same <see cref="HealthProbe"/> snapshot as
-/// <c>GET /admin/api/executors</c> (<see cref="ExecutorGroups"/>).
-/// </summary>
+/// <summary>The handlers page's view of the deployment: the installed handlers, and the executor groups with their live
+/// executors and backlog, from the same <see cref="HealthProbe"/> snapshot as <c>GET /admin/api/executors</c>.</summary>
 public sealed record HandlerDeployment(
     IReadOnlyList<InstalledHandler> Installed, IReadOnlyList<ExecutorGroup>? Groups, IReadOnlyList<QueueInfo>? Unserved, long AtMs)
 {

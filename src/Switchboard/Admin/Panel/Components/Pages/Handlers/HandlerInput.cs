@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json.Nodes;
 using Switchboard.Catalog;
 
@@ -12,9 +13,7 @@ public sealed class HandlerInput
     public static readonly string[] Fields = ["id", "credits", "resource", "enabled"];
 
     public string? Id { get; set; }
-
     public string? Credits { get; set; }
-
     public string? Resource { get; set; }
 
     /// <summary>"true" when the box is ticked; a form without it is a handler turned off.</summary>
@@ -23,21 +22,16 @@ public sealed class HandlerInput
     public bool IsEnabled => Enabled == "true";
 
     /// <summary>The form of a handler as stored (credits per call; per-unit rates stay in the catalog file).</summary>
-    public static HandlerInput Of(HandlerEntry h) => new()
-    {
-        Id = h.Id,
-        Credits = h.Credits.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        Resource = h.Resource,
-        Enabled = h.Enabled ? "true" : null,
-    };
+    public static HandlerInput Of(HandlerEntry h) =>
+        new() { Id = h.Id, Credits = h.Credits.ToString(CultureInfo.InvariantCulture), Resource = h.Resource, Enabled = h.Enabled ? "true" : null };
 
     /// <summary>A new handler's form: one credit, enabled.</summary>
     public static HandlerInput New() => new() { Credits = "1", Enabled = "true" };
 
-    /// <summary>The fields as the catalog entry they stand for; <paramref name="stored"/>'s per-unit rates are kept.</summary>
-    public JsonObject ToEntry(HandlerEntry? stored = null)
+    /// <summary>Saves the form as handler <paramref name="id"/>, keeping <paramref name="stored"/>'s per-unit rates; null when saved.</summary>
+    public async Task<FieldErrors?> Save(Store store, IReadOnlySet<string> implementations, string id, HandlerEntry? stored = null)
     {
-        var entry = new JsonObject { ["id"] = (Id ?? "").Trim(), ["enabled"] = IsEnabled };
+        var entry = new JsonObject { ["id"] = id, ["enabled"] = IsEnabled };
         if (Number(Credits) is { } credits)
         {
             entry["credits"] = stored is { PerUnit.Count: > 0 } && credits is JsonValue perCall
@@ -48,13 +42,13 @@ public sealed class HandlerInput
         {
             entry["resource"] = resource;
         }
-        return entry;
+        var edit = await CatalogEdits.SaveHandler(store, implementations, id, entry);
+        return edit.Saved ? null : FieldErrors.From(edit.Errors, Fields);
     }
 
     // A whole number when the text is one, else the text itself, so the catalog's check names what is wrong with it.
     private static JsonNode? Number(string? text) =>
         string.IsNullOrWhiteSpace(text) ? null
-        : long.TryParse(text.Trim(), System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var n)
-            ? JsonValue.Create(n)
-            : JsonValue.Create(text.Trim());
+        : long.TryParse(text.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n) ? JsonValue.Create(n)
+        : JsonValue.Create(text.Trim());
 }
