@@ -12,29 +12,13 @@ public sealed class RequestsBulkPanelServe : PanelServe
 {
     public const string Formula = "=HYPERLINK(\"http://x\",\"y\")";
 
-    public Dictionary<string, (string Id, string Key)> Users { get; } = [];
-
     protected override async Task PrepareAsync()
     {
-        await PanelSession.CreateAdmin(Store, "root");
-        await Infrastructure.Cli.ApplyCatalog(Store, """
-            handlers:
-              - {id: echo.render, credits: 1}
-            offers:
-              - {service: text, action: shout, handler: echo.render, price: 5, prompt_template: "Say {word}"}
-              - {service: text, action: broken, handler: echo.render, price: 4, prompt_template: "Never {thing}", params: {fail: "the model is on strike"}}
+        await AdminAndEchoCatalogAsync("""
               - {service: text, action: slow, handler: echo.render, price: 7, prompt_template: "Slowly {thing}", params: {delay_ms: 60000}}
-            """);
+            """,
+            ("fay", 100), ("gus", 100), ("hal", 100), ("ivy", 100), (RequestsPanelServe.Hostile, 100), (RequestsPanelServe.Script, 100), (Formula, 100));
         Users["ops"] = await LegacyUsers.Create(Store, "ops", 0, admin: true);
-        foreach (var name in new[] { "fay", "gus", "hal", "ivy" })
-        {
-            Users[name] = await Infrastructure.Cli.CreateUser(Store, name, 100);
-        }
-        // Refused as new names now (UserNames): kept as stored names from before the rules.
-        foreach (var name in new[] { RequestsPanelServe.Hostile, RequestsPanelServe.Script, Formula })
-        {
-            Users[name] = await LegacyUsers.Create(Store, name, 100);
-        }
     }
 }
 
@@ -53,18 +37,7 @@ public sealed class RequestsBulkBrowserTests(Chromium chromium, RequestsBulkPane
 
     private HttpClient Client(string user) => Serve.Client(fixture.Users[user].Key);
 
-    private async Task<string> Submit(string user, string path, object body, params string[] statuses)
-    {
-        using var client = Client(user);
-        var response = await client.PostAsJsonAsync(path, body);
-        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        var id = await SwitchboardFactory.IdOf(response);
-        if (statuses.Length > 0)
-        {
-            await SwitchboardFactory.WaitFor(client, id, TimeSpan.FromSeconds(20), statuses);
-        }
-        return id;
-    }
+    private Task<string> Submit(string user, string path, object body, params string[] statuses) => fixture.Submit(user, path, body, statuses);
 
     private long Count(string sql, params (string, object?)[] args) => fixture.Store.Query(c => c.Scalar<long>(sql, args));
 
