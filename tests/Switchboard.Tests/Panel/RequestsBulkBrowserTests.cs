@@ -148,7 +148,7 @@ public sealed class RequestsBulkBrowserTests(Chromium chromium, RequestsBulkPane
             Assert.Equal(0, await page.Locator("[data-test=bulk-retry]").CountAsync()); // No failed request can match.
             var download = await page.RunAndWaitForDownloadAsync(() => page.ClickAsync("[data-test=csv]"));
             Assert.EndsWith(".csv", download.SuggestedFilename, StringComparison.Ordinal);
-            var rows = ParseCsv(await File.ReadAllTextAsync((await download.PathAsync())!, Encoding.UTF8));
+            var rows = CsvRecords.Parse(await File.ReadAllTextAsync((await download.PathAsync())!, Encoding.UTF8));
             Assert.Equal(["id", "kind", "offer_or_deal", "user", "status", "price", "attempts", "run", "created_utc", "started_utc", "finished_utc", "error_code"], rows[0]);
 
             using var ops = Client("ops");
@@ -165,7 +165,7 @@ public sealed class RequestsBulkBrowserTests(Chromium chromium, RequestsBulkPane
             Assert.Equal(200, response.Status);
             Assert.Equal("text/csv; charset=utf-8", response.Headers["content-type"]);
             Assert.StartsWith("attachment; filename=\"requests-", response.Headers["content-disposition"], StringComparison.Ordinal);
-            var own = ParseCsv(await response.TextAsync());
+            var own = CsvRecords.Parse(await response.TextAsync());
             Assert.Equal([markup], own.Skip(1).Select(r => r[0]));
             Assert.Equal(RequestsPanelServe.Script, own[1][3]);
             Assert.Equal("echo_failed", own[1][11]);
@@ -223,57 +223,5 @@ public sealed class RequestsBulkBrowserTests(Chromium chromium, RequestsBulkPane
             Assert.Equal(1, Run(id));
             Assert.Equal(1, Charges(id));
         });
-    }
-
-    /// <summary>RFC 4180 records: quoted cells may hold commas, doubled quotes and line breaks.</summary>
-    private static List<string[]> ParseCsv(string text)
-    {
-        var rows = new List<string[]>();
-        var row = new List<string>();
-        var cell = new StringBuilder();
-        var quoted = false;
-        for (var i = 0; i < text.Length; i++)
-        {
-            var c = text[i];
-            if (quoted)
-            {
-                if (c == '"' && i + 1 < text.Length && text[i + 1] == '"')
-                {
-                    cell.Append('"');
-                    i++;
-                }
-                else if (c == '"')
-                {
-                    quoted = false;
-                }
-                else
-                {
-                    cell.Append(c);
-                }
-            }
-            else if (c == '"')
-            {
-                quoted = true;
-            }
-            else if (c == ',')
-            {
-                row.Add(cell.ToString());
-                cell.Clear();
-            }
-            else if (c == '\r' && i + 1 < text.Length && text[i + 1] == '\n')
-            {
-                row.Add(cell.ToString());
-                cell.Clear();
-                rows.Add([.. row]);
-                row.Clear();
-                i++;
-            }
-            else
-            {
-                cell.Append(c);
-            }
-        }
-        Assert.True(row.Count == 0 && cell.Length == 0, "the CSV ends with CRLF");
-        return rows;
     }
 }

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using Microsoft.Playwright;
 using Switchboard.Admin.Panel.Components.Pages.Users;
 using Switchboard.Users;
@@ -105,7 +104,7 @@ public sealed class UsersPageLedgerBrowserTests(Chromium chromium, UsersLedgerPa
             Assert.Equal("attachment; filename=\"ledger-gus.csv\"", response.Headers["content-disposition"]);
             var csv = await response.TextAsync();
             Assert.Contains("'=HYPERLINK(\"\"http://evil\"\",\"\"x\"\")", csv, StringComparison.Ordinal);
-            var rows = Csv(csv);
+            var rows = CsvRecords.Parse(csv);
             Assert.Equal(["time_utc", "kind", "amount", "balance_after", "request_id", "run", "note", "actor"], rows[0]);
 
             var store = StoreLedger("gus");
@@ -153,7 +152,7 @@ public sealed class UsersPageLedgerBrowserTests(Chromium chromium, UsersLedgerPa
         {
             var response = await page.APIRequest.GetAsync("/admin/users/kit/ledger.csv");
             Assert.Equal(200, response.Status);
-            var rows = Csv(await response.TextAsync());
+            var rows = CsvRecords.Parse(await response.TextAsync());
             Assert.Equal(LedgerCsv.Header.Split(','), rows[0]);
             // Read by pages: every row once (the notes are unique), newest first, across boundaries of one millisecond.
             Assert.Equal(Enumerable.Range(1, UsersLedgerPanelServe.KitGrants).Reverse().Select(i => $"kit {i}"), rows.Skip(1).Select(r => r[6]));
@@ -354,36 +353,5 @@ public sealed class UsersPageLedgerBrowserTests(Chromium chromium, UsersLedgerPa
             Assert.Equal(before, (Count("SELECT COUNT(*) FROM ledger"), Count("SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL"), Count("SELECT COUNT(*) FROM users"), Balance("hal")));
             Assert.Equal(0, Count("SELECT COUNT(*) FROM users WHERE disabled_at IS NOT NULL OR (is_admin = 1 AND name <> 'root')"));
         });
-    }
-
-    /// <summary>RFC 4180: fields split by commas, quoted ones may hold commas, line breaks and doubled quotes.</summary>
-    private static List<string[]> Csv(string text)
-    {
-        var rows = new List<string[]>();
-        var row = new List<string>();
-        var cell = new StringBuilder();
-        var quoted = false;
-        for (var i = 0; i < text.Length; i++)
-        {
-            var ch = text[i];
-            if (quoted)
-            {
-                if (ch == '"' && i + 1 < text.Length && text[i + 1] == '"') { cell.Append('"'); i++; }
-                else if (ch == '"') { quoted = false; }
-                else { cell.Append(ch); }
-            }
-            else if (ch == '"') { quoted = true; }
-            else if (ch == ',') { row.Add(cell.ToString()); cell.Clear(); }
-            else if (ch == '\r' && i + 1 < text.Length && text[i + 1] == '\n')
-            {
-                row.Add(cell.ToString());
-                cell.Clear();
-                rows.Add([.. row]);
-                row.Clear();
-                i++;
-            }
-            else { cell.Append(ch); }
-        }
-        return rows;
     }
 }
