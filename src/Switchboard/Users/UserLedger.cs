@@ -36,27 +36,43 @@ public static class UserLedger
     /// <summary>Up to <paramref name="limit"/> rows older than the row <paramref name="beforeId"/> (all when null), newest first.</summary>
     public static List<LedgerLine> Page(DbConnection connection, string userId, long? beforeId, int limit)
     {
+        using var command = connection.Sql(Lines, ("@u", userId), ("@before", beforeId ?? long.MaxValue), ("@l", limit));
+        using var reader = command.ExecuteReader();
         var list = new List<LedgerLine>();
-        foreach (var line in Read(connection, userId, beforeId, limit))
+        while (reader.Read())
         {
-            list.Add(line);
+            list.Add(new LedgerLine(Entry(reader), reader.GetInt64(8)));
         }
         return list;
     }
 
-    /// <summary>The rows as they are read (for an export that streams them), newest first.</summary>
-    public static IEnumerable<LedgerLine> Read(DbConnection connection, string userId, long? beforeId, int limit)
+    /// <summary>
+    /// Up to <paramref name="limit"/> rows older than the row <paramref name="beforeId"/>, newest
+    /// first, without their balance: the next page of an export that carries the balance from the
+    /// row before (through <c>ledger_user</c>, not a window over the whole ledger per page).
+    /// </summary>
+    public static List<LedgerEntry> Older(DbConnection connection, string userId, long beforeId, int limit)
     {
-        using var command = connection.Sql(Lines, ("@u", userId), ("@before", beforeId ?? long.MaxValue), ("@l", limit));
+        using var command = connection.Sql(
+            """
+            SELECT id, kind, amount, request_id, run, note, created_at, actor FROM ledger
+            WHERE user_id = @u AND id < @before
+            ORDER BY id DESC
+            LIMIT @l
+            """,
+            ("@u", userId), ("@before", beforeId), ("@l", limit));
         using var reader = command.ExecuteReader();
+        var list = new List<LedgerEntry>();
         while (reader.Read())
         {
-            yield return new LedgerLine(
-                new LedgerEntry(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), reader.StringOrNull(3), reader.IntOrNull(4),
-                    reader.StringOrNull(5), reader.GetInt64(6), reader.StringOrNull(7)),
-                reader.GetInt64(8));
+            list.Add(Entry(reader));
         }
+        return list;
     }
+
+    private static LedgerEntry Entry(DbDataReader reader) =>
+        new(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), reader.StringOrNull(3), reader.IntOrNull(4),
+            reader.StringOrNull(5), reader.GetInt64(6), reader.StringOrNull(7));
 
     /// <summary>
     /// The credits spent on each of the <paramref name="days"/> UTC days up to today (oldest first,

@@ -38,14 +38,18 @@ public sealed class Chromium : IAsyncLifetime
         }).WaitAsync(TimeSpan.FromSeconds(60));
     }
 
-    /// <summary>A page in a context of its own (own cookies), <paramref name="width"/> pixels wide, with the colour scheme the browser prefers.</summary>
-    public async Task<IPage> NewPage(Uri baseUrl, int width = 1366, int height = 768, ColorScheme scheme = ColorScheme.Light)
+    /// <summary>
+    /// A page in a context of its own (own cookies, starting from <paramref name="storageState"/>'s
+    /// when given), <paramref name="width"/> pixels wide, with the colour scheme the browser prefers.
+    /// </summary>
+    public async Task<IPage> NewPage(Uri baseUrl, int width = 1366, int height = 768, ColorScheme scheme = ColorScheme.Light, string? storageState = null)
     {
         var context = await Browser.NewContextAsync(new BrowserNewContextOptions
         {
             BaseURL = baseUrl.ToString(),
             ViewportSize = new ViewportSize { Width = width, Height = height },
             ColorScheme = scheme,
+            StorageState = storageState,
         });
         // Generous: a 2-core CI machine runs the rest of the suite beside the browser.
         context.SetDefaultTimeout(30_000);

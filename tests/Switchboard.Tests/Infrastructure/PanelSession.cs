@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Text.RegularExpressions;
 using Microsoft.Playwright;
@@ -27,12 +28,32 @@ public static partial class PanelSession
             r => r.Url.EndsWith("/admin/login", StringComparison.Ordinal) && r.Request.Method == "POST");
     }
 
-    /// <summary>A new page (own cookies) logged in as <paramref name="name"/>, on the dashboard.</summary>
+    /// <summary>The cookies of the last login of each admin on each process (its address), for <see cref="AdminPage"/>.</summary>
+    private static readonly ConcurrentDictionary<(Uri Address, string Name), string> SignedIn = new();
+
+    /// <summary>
+    /// A new page (own cookies) logged in as <paramref name="name"/>, on the dashboard. The login
+    /// form is filled once per admin and process: later pages start from that login's cookies (the
+    /// password hash costs a few hundred milliseconds on purpose), and log in again when the
+    /// session is gone (logged out, or another process now on that address).
+    /// </summary>
     public static async Task<IPage> AdminPage(Chromium chromium, SwitchboardProcess serve, string name, int width = 1366, ColorScheme scheme = ColorScheme.Light)
     {
+        var key = (serve.Address!, name);
+        if (SignedIn.TryGetValue(key, out var state))
+        {
+            var again = await chromium.NewPage(serve.Address!, width, scheme: scheme, storageState: state);
+            var response = await again.GotoAsync("/admin/");
+            if (response is { Status: 200 } && new Uri(again.Url).AbsolutePath == "/admin/")
+            {
+                return again;
+            }
+            await again.Context.CloseAsync();
+        }
         var page = await chromium.NewPage(serve.Address!, width, scheme: scheme);
         await LogIn(page, name, Password);
         await Chromium.Arrive(page, "**/admin/");
+        SignedIn[key] = await page.Context.StorageStateAsync();
         return page;
     }
 

@@ -5,29 +5,34 @@ using Switchboard.Audit;
 namespace Switchboard.Tests.Panel;
 
 /// <summary>
+/// One <c>switchboard serve</c> (SQLite) for the audit trail's browser tests: the admin root (with
+/// an API key) and bob, both made by the operator through the CLI.
+/// </summary>
+public sealed class AuditPanelServe : PanelServe
+{
+    public string RootKey { get; private set; } = "";
+
+    protected override async Task PrepareAsync()
+    {
+        var root = await App.CliJsonAsync("users", "create", "root", "--admin", "--password", PanelSession.Password, "--actor", "operator");
+        RootKey = root["api_key"]!.GetValue<string>();
+        await App.CliJsonAsync("users", "create", "bob", "--actor", "operator");
+    }
+}
+
+/// <summary>
 /// The audit trail page in a real browser against <c>switchboard serve</c>, seeded by real
 /// actions (the admin API, the panel, the CLI): each filter shows exactly the rows the store has
 /// for it, newest first; a bad filter is answered 400 with the message beside its field; recorded
 /// values and typed filters are shown as text.
 /// </summary>
-public sealed class AuditTrailBrowserTests(Chromium chromium) : AppTests, IClassFixture<Chromium>
+public sealed class AuditTrailBrowserTests(Chromium chromium, AuditPanelServe fixture) : IClassFixture<Chromium>, IClassFixture<AuditPanelServe>
 {
     private const string Hostile = "<img src=x onerror=alert(1)>";
 
-    private SwitchboardProcess? _serve;
-    private string _rootKey = "";
+    private SwitchboardProcess Serve => fixture.Serve;
 
-    protected override async Task<TestApp> StartAsync()
-    {
-        var app = await TestApp.StartAsync(StoreKind.Sqlite);
-        var root = await app.CliJsonAsync("users", "create", "root", "--admin", "--password", PanelSession.Password, "--actor", "operator");
-        _rootKey = root["api_key"]!.GetValue<string>();
-        await app.CliJsonAsync("users", "create", "bob", "--actor", "operator");
-        _serve = await app.StartServeAsync();
-        return app;
-    }
-
-    private List<AuditEntry> Stored(AuditFilter filter) => App.Store.Query(c => AuditLog.Read(c, filter with { Limit = AuditLog.MaxLimit }));
+    private List<AuditEntry> Stored(AuditFilter filter) => fixture.Store.Query(c => AuditLog.Read(c, filter with { Limit = AuditLog.MaxLimit }));
 
     private static async Task<List<long>> Shown(Microsoft.Playwright.IPage page) =>
         [.. (await page.Locator("table[data-test=audit] tbody tr[data-audit]").EvaluateAllAsync<string[]>("rows => rows.map(r => r.dataset.audit)"))
@@ -36,10 +41,10 @@ public sealed class AuditTrailBrowserTests(Chromium chromium) : AppTests, IClass
     [Fact]
     public async Task TheFiltersShowExactlyTheMatchingRowsNewestFirst()
     {
-        using var api = _serve!.Client(_rootKey);
+        using var api = Serve.Client(fixture.RootKey);
         Assert.Equal(201, (int)(await api.PostAsJsonAsync("/admin/api/users", new { name = "carol", credits = 5 })).StatusCode);
         Assert.Equal(200, (int)(await api.PostAsJsonAsync("/admin/api/users/carol/credits", new { kind = "grant", amount = 7, note = Hostile })).StatusCode);
-        var page = await PanelSession.AdminPage(chromium, _serve!, "root");
+        var page = await PanelSession.AdminPage(chromium, Serve, "root");
         var dialogs = ScriptDialogs.On(page);
         await Chromium.Scenario(page, nameof(TheFiltersShowExactlyTheMatchingRowsNewestFirst), async () =>
         {
@@ -104,7 +109,7 @@ public sealed class AuditTrailBrowserTests(Chromium chromium) : AppTests, IClass
     [Fact]
     public async Task ABadTimeFilterIsAnswered400WithTheMessageBesideItsField()
     {
-        var page = await PanelSession.AdminPage(chromium, _serve!, "root");
+        var page = await PanelSession.AdminPage(chromium, Serve, "root");
         var dialogs = ScriptDialogs.On(page);
         await Chromium.Scenario(page, nameof(ABadTimeFilterIsAnswered400WithTheMessageBesideItsField), async () =>
         {

@@ -12,29 +12,13 @@ public sealed class RequestsBulkPanelServe : PanelServe
 {
     public const string Formula = "=HYPERLINK(\"http://x\",\"y\")";
 
-    public Dictionary<string, (string Id, string Key)> Users { get; } = [];
-
     protected override async Task PrepareAsync()
     {
-        await PanelSession.CreateAdmin(Store, "root");
-        await Infrastructure.Cli.ApplyCatalog(Store, """
-            handlers:
-              - {id: echo.render, credits: 1}
-            offers:
-              - {service: text, action: shout, handler: echo.render, price: 5, prompt_template: "Say {word}"}
-              - {service: text, action: broken, handler: echo.render, price: 4, prompt_template: "Never {thing}", params: {fail: "the model is on strike"}}
+        await AdminAndEchoCatalogAsync("""
               - {service: text, action: slow, handler: echo.render, price: 7, prompt_template: "Slowly {thing}", params: {delay_ms: 60000}}
-            """);
+            """,
+            ("fay", 100), ("gus", 100), ("hal", 100), ("ivy", 100), (RequestsPanelServe.Hostile, 100), (RequestsPanelServe.Script, 100), (Formula, 100));
         Users["ops"] = await LegacyUsers.Create(Store, "ops", 0, admin: true);
-        foreach (var name in new[] { "fay", "gus", "hal", "ivy" })
-        {
-            Users[name] = await Infrastructure.Cli.CreateUser(Store, name, 100);
-        }
-        // Refused as new names now (UserNames): kept as stored names from before the rules.
-        foreach (var name in new[] { RequestsPanelServe.Hostile, RequestsPanelServe.Script, Formula })
-        {
-            Users[name] = await LegacyUsers.Create(Store, name, 100);
-        }
     }
 }
 
@@ -53,18 +37,7 @@ public sealed class RequestsBulkBrowserTests(Chromium chromium, RequestsBulkPane
 
     private HttpClient Client(string user) => Serve.Client(fixture.Users[user].Key);
 
-    private async Task<string> Submit(string user, string path, object body, params string[] statuses)
-    {
-        using var client = Client(user);
-        var response = await client.PostAsJsonAsync(path, body);
-        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        var id = await SwitchboardFactory.IdOf(response);
-        if (statuses.Length > 0)
-        {
-            await SwitchboardFactory.WaitFor(client, id, TimeSpan.FromSeconds(20), statuses);
-        }
-        return id;
-    }
+    private Task<string> Submit(string user, string path, object body, params string[] statuses) => fixture.Submit(user, path, body, statuses);
 
     private long Count(string sql, params (string, object?)[] args) => fixture.Store.Query(c => c.Scalar<long>(sql, args));
 
@@ -175,7 +148,7 @@ public sealed class RequestsBulkBrowserTests(Chromium chromium, RequestsBulkPane
             Assert.Equal(0, await page.Locator("[data-test=bulk-retry]").CountAsync()); // No failed request can match.
             var download = await page.RunAndWaitForDownloadAsync(() => page.ClickAsync("[data-test=csv]"));
             Assert.EndsWith(".csv", download.SuggestedFilename, StringComparison.Ordinal);
-            var rows = ParseCsv(await File.ReadAllTextAsync((await download.PathAsync())!, Encoding.UTF8));
+            var rows = CsvRecords.Parse(await File.ReadAllTextAsync((await download.PathAsync())!, Encoding.UTF8));
             Assert.Equal(["id", "kind", "offer_or_deal", "user", "status", "price", "attempts", "run", "created_utc", "started_utc", "finished_utc", "error_code"], rows[0]);
 
             using var ops = Client("ops");
@@ -192,7 +165,7 @@ public sealed class RequestsBulkBrowserTests(Chromium chromium, RequestsBulkPane
             Assert.Equal(200, response.Status);
             Assert.Equal("text/csv; charset=utf-8", response.Headers["content-type"]);
             Assert.StartsWith("attachment; filename=\"requests-", response.Headers["content-disposition"], StringComparison.Ordinal);
-            var own = ParseCsv(await response.TextAsync());
+            var own = CsvRecords.Parse(await response.TextAsync());
             Assert.Equal([markup], own.Skip(1).Select(r => r[0]));
             Assert.Equal(RequestsPanelServe.Script, own[1][3]);
             Assert.Equal("echo_failed", own[1][11]);
@@ -250,57 +223,5 @@ public sealed class RequestsBulkBrowserTests(Chromium chromium, RequestsBulkPane
             Assert.Equal(1, Run(id));
             Assert.Equal(1, Charges(id));
         });
-    }
-
-    /// <summary>RFC 4180 records: quoted cells may hold commas, doubled quotes and line breaks.</summary>
-    private static List<string[]> ParseCsv(string text)
-    {
-        var rows = new List<string[]>();
-        var row = new List<string>();
-        var cell = new StringBuilder();
-        var quoted = false;
-        for (var i = 0; i < text.Length; i++)
-        {
-            var c = text[i];
-            if (quoted)
-            {
-                if (c == '"' && i + 1 < text.Length && text[i + 1] == '"')
-                {
-                    cell.Append('"');
-                    i++;
-                }
-                else if (c == '"')
-                {
-                    quoted = false;
-                }
-                else
-                {
-                    cell.Append(c);
-                }
-            }
-            else if (c == '"')
-            {
-                quoted = true;
-            }
-            else if (c == ',')
-            {
-                row.Add(cell.ToString());
-                cell.Clear();
-            }
-            else if (c == '\r' && i + 1 < text.Length && text[i + 1] == '\n')
-            {
-                row.Add(cell.ToString());
-                cell.Clear();
-                rows.Add([.. row]);
-                row.Clear();
-                i++;
-            }
-            else
-            {
-                cell.Append(c);
-            }
-        }
-        Assert.True(row.Count == 0 && cell.Length == 0, "the CSV ends with CRLF");
-        return rows;
     }
 }

@@ -12,8 +12,6 @@ public sealed class RequestsPanelServe : PanelServe
     public const string Hostile = "<img src=x onerror=alert(1)>";
     public const string Script = "<script>alert(2)</script>";
 
-    public Dictionary<string, (string Id, string Key)> Users { get; } = [];
-
     protected override async Task PrepareAsync()
     {
         await PanelSession.CreateAdmin(Store, "root");
@@ -49,18 +47,7 @@ public sealed class RequestsPageBrowserTests(Chromium chromium, RequestsPanelSer
 
     private Task<IPage> Admin() => PanelSession.AdminPage(chromium, Serve, "root");
 
-    private async Task<string> Submit(string user, string path, object body, params string[] statuses)
-    {
-        using var client = Serve.Client(fixture.Users[user].Key);
-        var response = await client.PostAsJsonAsync(path, body);
-        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        var id = await SwitchboardFactory.IdOf(response);
-        if (statuses.Length > 0)
-        {
-            await SwitchboardFactory.WaitFor(client, id, TimeSpan.FromSeconds(20), statuses);
-        }
-        return id;
-    }
+    private Task<string> Submit(string user, string path, object body, params string[] statuses) => fixture.Submit(user, path, body, statuses);
 
     private long Count(string sql, params (string, object?)[] args) => fixture.Store.Query(c => c.Scalar<long>(sql, args));
 

@@ -11,24 +11,7 @@ public sealed class SpendPanelServe : PanelServe
 {
     public const string Hostile = "<img src=x onerror=alert(1)>";
 
-    public Dictionary<string, (string Id, string Key)> Users { get; } = [];
-
-    protected override async Task PrepareAsync()
-    {
-        await PanelSession.CreateAdmin(Store, "root");
-        await Infrastructure.Cli.ApplyCatalog(Store, """
-            handlers:
-              - {id: echo.render, credits: 1}
-            offers:
-              - {service: text, action: shout, handler: echo.render, price: 5, prompt_template: "Say {word}"}
-              - {service: text, action: broken, handler: echo.render, price: 4, prompt_template: "Never {thing}", params: {fail: "on strike"}}
-            """);
-        foreach (var name in new[] { "dana", "eve", Hostile })
-        {
-            // The hostile name is refused as a new name now (UserNames): kept as a stored name from before the rules.
-            Users[name] = name == Hostile ? await LegacyUsers.Create(Store, name, 100) : await Infrastructure.Cli.CreateUser(Store, name, 100);
-        }
-    }
+    protected override Task PrepareAsync() => AdminAndEchoCatalogAsync("", ("dana", 100), ("eve", 100), (Hostile, 100));
 }
 
 /// <summary>
@@ -43,15 +26,7 @@ public sealed class SpendPageBrowserTests(Chromium chromium, SpendPanelServe fix
 
     private SwitchboardProcess Serve => fixture.Serve;
 
-    private async Task<string> Submit(string user, string path, object body, params string[] statuses)
-    {
-        using var client = Serve.Client(fixture.Users[user].Key);
-        var response = await client.PostAsJsonAsync(path, body);
-        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        var id = await SwitchboardFactory.IdOf(response);
-        await SwitchboardFactory.WaitFor(client, id, TimeSpan.FromSeconds(30), statuses);
-        return id;
-    }
+    private Task<string> Submit(string user, string path, object body, params string[] statuses) => fixture.Submit(user, path, body, statuses);
 
     /// <summary>What the ledger says a user spent since <paramref name="since"/>: charges minus refunds.</summary>
     private long Spent(string user, long since) => fixture.Store.Query(c => c.Scalar<long>(

@@ -134,14 +134,20 @@ public abstract class SpendQueryTests(StoreKind kind) : AppTests
     {
         App.Store.Store.Write(c =>
         {
-            // A year of charges, one every ~26 minutes: 30 days are about 8% of them.
-            for (var i = 0; i < 20_000; i++)
-            {
-                Insert(c, i % 3 == 0 ? "ua" : "ub", null, "charge", -1, 1000 + i, _now - 365 * Day + i * (365 * Day / 20_000));
-            }
+            // A year of charges, one every ~26 minutes: 30 days are about 8% of them. One statement
+            // writes them (row i as Insert would: user, pruned request, run 1000 + i), not 20,000.
+            c.Execute(
+                """
+                WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < @count - 1)
+                INSERT INTO ledger (user_id, kind, amount, request_id, request_seq, run, created_at)
+                SELECT CASE WHEN i % 3 = 0 THEN 'ua' ELSE 'ub' END, 'charge', -1, 'pruned' || CAST(1000 + i AS TEXT), 900000 + 1000 + i, 1000 + i, @start + i * @step
+                FROM n
+                """,
+                ("@count", 20_000), ("@start", _now - 365 * Day), ("@step", 365 * Day / 20_000));
             c.Execute(kind == StoreKind.Postgres ? "ANALYZE ledger" : "ANALYZE");
             return 0;
         });
+        Assert.Equal(20_000, App.Store.Query(c => c.Scalar<long>("SELECT COUNT(*) FROM ledger WHERE run >= 1000")));
         var range = SpendRange.Of(name, _now)!;
         foreach (var (sql, args) in new[] { (SpendQuery.UsersSql, SpendQuery.Args(range)), (SpendQuery.OffersSql, SpendQuery.Args(range)), (SpendQuery.BucketsSql, SpendQuery.BucketArgs(range, ["ua"])) })
         {

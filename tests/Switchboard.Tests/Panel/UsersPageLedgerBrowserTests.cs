@@ -1,6 +1,6 @@
 using System.Globalization;
-using System.Text;
 using Microsoft.Playwright;
+using Switchboard.Admin.Panel.Components.Pages.Users;
 using Switchboard.Users;
 
 namespace Switchboard.Tests.Panel;
@@ -8,34 +8,31 @@ namespace Switchboard.Tests.Panel;
 /// <summary>
 /// One <c>switchboard serve</c> (SQLite) for the user page's ledger, spend chart, access and
 /// hostile-form tests: gus spends through <c>/svc</c> (a success, and a failure charged then
-/// refunded); hal has more ledger rows than a page holds.
+/// refunded); hal has more ledger rows than a page holds, kit more than two pages of the CSV.
 /// </summary>
 public sealed class UsersLedgerPanelServe : PanelServe
 {
     public const int HalGrants = 130;
 
-    public Dictionary<string, (string Id, string Key)> Users { get; } = [];
+    /// <summary>Two pages of the ledger CSV and a part of a third.</summary>
+    public const int KitGrants = 2 * LedgerCsv.PageRows + 7;
 
     protected override async Task PrepareAsync()
     {
-        await PanelSession.CreateAdmin(Store, "root");
-        await Infrastructure.Cli.ApplyCatalog(Store, """
-            handlers:
-              - {id: echo.render, credits: 1}
-            offers:
-              - {service: text, action: shout, handler: echo.render, price: 5, prompt_template: "Say {word}"}
-              - {service: text, action: broken, handler: echo.render, price: 4, prompt_template: "Never {thing}", params: {fail: "the model is on strike"}}
-            """);
-        foreach (var (name, credits) in new[] { ("gus", 100L), ("ida", 10L), ("jo", 10L) })
+        await AdminAndEchoCatalogAsync("", ("gus", 100), ("ida", 10), ("jo", 10), ("hal", 0), ("kit", 0));
+        await Store.Store.WriteAsync(c =>
         {
-            Users[name] = await Infrastructure.Cli.CreateUser(Store, name, credits);
-        }
-        Users["hal"] = await Infrastructure.Cli.CreateUser(Store, "hal", 0);
-        for (var i = 1; i <= HalGrants; i++)
-        {
-            var amount = i;
-            await Store.Store.WriteAsync(c => CreditMoves.Apply(c, "hal", CreditMoves.Grant, amount, $"grant {amount}", "root"));
-        }
+            for (var i = 1; i <= HalGrants; i++)
+            {
+                CreditMoves.Apply(c, "hal", CreditMoves.Grant, i, $"grant {i}", "root");
+            }
+            for (var i = 1; i <= KitGrants; i++)
+            {
+                CreditMoves.Apply(c, "kit", CreditMoves.Grant, i, $"kit {i}", "root");
+            }
+            // All of kit's rows at one millisecond: the CSV's page boundaries cannot lean on the time.
+            return c.Execute("UPDATE ledger SET created_at = 1700000000000 WHERE user_id = (SELECT id FROM users WHERE name = 'kit')");
+        });
     }
 }
 
@@ -56,15 +53,7 @@ public sealed class UsersPageLedgerBrowserTests(Chromium chromium, UsersLedgerPa
 
     private long Count(string sql, params (string, object?)[] args) => fixture.Store.Query(c => c.Scalar<long>(sql, args));
 
-    private async Task<string> Submit(string user, string path, object body, params string[] statuses)
-    {
-        using var client = Serve.Client(fixture.Users[user].Key);
-        var response = await client.PostAsJsonAsync(path, body);
-        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        var id = await SwitchboardFactory.IdOf(response);
-        await SwitchboardFactory.WaitFor(client, id, TimeSpan.FromSeconds(20), statuses);
-        return id;
-    }
+    private Task<string> Submit(string user, string path, object body, params string[] statuses) => fixture.Submit(user, path, body, statuses);
 
     private async Task<int> Me(string user)
     {
@@ -115,33 +104,59 @@ public sealed class UsersPageLedgerBrowserTests(Chromium chromium, UsersLedgerPa
             Assert.Equal("attachment; filename=\"ledger-gus.csv\"", response.Headers["content-disposition"]);
             var csv = await response.TextAsync();
             Assert.Contains("'=HYPERLINK(\"\"http://evil\"\",\"\"x\"\")", csv, StringComparison.Ordinal);
-            var rows = Csv(csv);
+            var rows = CsvRecords.Parse(csv);
             Assert.Equal(["time_utc", "kind", "amount", "balance_after", "request_id", "run", "note", "actor"], rows[0]);
 
             var store = StoreLedger("gus");
-            Assert.Equal(store.Count, rows.Count - 1);
-            var balance = Balance("gus");
-            Assert.Equal(balance, rows.Skip(1).Sum(r => long.Parse(r[2], CultureInfo.InvariantCulture))); // Every credit of the balance has its row.
-            var after = balance;
-            for (var i = 0; i < store.Count; i++)
-            {
-                var (row, s) = (rows[i + 1], store[i]);
-                Assert.Equal(DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(s[6], CultureInfo.InvariantCulture)).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture), row[0]);
-                Assert.Equal(s[0], row[1]);
-                Assert.Equal(s[1], row[2]);
-                Assert.Equal(after.ToString(CultureInfo.InvariantCulture), row[3]);
-                Assert.Equal(s[2], row[4]);
-                Assert.Equal(s[3], row[5]);
-                Assert.Equal(s[4] is [ '=' or '+' or '-' or '@', ..] ? "'" + s[4] : s[4], row[6]);
-                Assert.Equal(s[5], row[7]);
-                after -= long.Parse(s[1], CultureInfo.InvariantCulture);
-            }
+            var after = AssertRowsAreTheStores(store, rows, Balance("gus"));
             Assert.Equal(0, after); // gus started from nothing: the oldest row's balance after is its own amount.
             Assert.Contains(rows, r => r[1] == "charge" && r[2] == "-5" && r[4] == succeeded);
             Assert.Equal(2, rows.Count(r => r[1] == "charge"));
             Assert.Single(rows, r => r[1] == "refund" && r[2] == "4");
 
             Assert.Equal(404, (await page.APIRequest.GetAsync("/admin/users/nobody/ledger.csv")).Status);
+        });
+    }
+
+    /// <summary>
+    /// Checks the CSV's rows (after its header) against the store's ledger, newest first, one for
+    /// one, with each balance after its row counted down from <paramref name="balance"/>; returns
+    /// the balance before the oldest row.
+    /// </summary>
+    private static long AssertRowsAreTheStores(List<string[]> store, List<string[]> rows, long balance)
+    {
+        Assert.Equal(store.Count, rows.Count - 1);
+        Assert.Equal(balance, rows.Skip(1).Sum(r => long.Parse(r[2], CultureInfo.InvariantCulture))); // Every credit of the balance has its row.
+        var after = balance;
+        for (var i = 0; i < store.Count; i++)
+        {
+            var (row, s) = (rows[i + 1], store[i]);
+            Assert.Equal(DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(s[6], CultureInfo.InvariantCulture)).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture), row[0]);
+            Assert.Equal(s[0], row[1]);
+            Assert.Equal(s[1], row[2]);
+            Assert.Equal(after.ToString(CultureInfo.InvariantCulture), row[3]);
+            Assert.Equal(s[2], row[4]);
+            Assert.Equal(s[3], row[5]);
+            Assert.Equal(s[4] is [ '=' or '+' or '-' or '@', ..] ? "'" + s[4] : s[4], row[6]);
+            Assert.Equal(s[5], row[7]);
+            after -= long.Parse(s[1], CultureInfo.InvariantCulture);
+        }
+        return after;
+    }
+
+    [Fact]
+    public async Task TheLedgerCsvOfMorePagesThanOneHasEachRowOnceWithItsBalance()
+    {
+        var page = await Admin();
+        await Chromium.Scenario(page, nameof(TheLedgerCsvOfMorePagesThanOneHasEachRowOnceWithItsBalance), async () =>
+        {
+            var response = await page.APIRequest.GetAsync("/admin/users/kit/ledger.csv");
+            Assert.Equal(200, response.Status);
+            var rows = CsvRecords.Parse(await response.TextAsync());
+            Assert.Equal(LedgerCsv.Header.Split(','), rows[0]);
+            // Read by pages: every row once (the notes are unique), newest first, across boundaries of one millisecond.
+            Assert.Equal(Enumerable.Range(1, UsersLedgerPanelServe.KitGrants).Reverse().Select(i => $"kit {i}"), rows.Skip(1).Select(r => r[6]));
+            Assert.Equal(0, AssertRowsAreTheStores(StoreLedger("kit"), rows, Balance("kit")));
         });
     }
 
@@ -338,36 +353,5 @@ public sealed class UsersPageLedgerBrowserTests(Chromium chromium, UsersLedgerPa
             Assert.Equal(before, (Count("SELECT COUNT(*) FROM ledger"), Count("SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL"), Count("SELECT COUNT(*) FROM users"), Balance("hal")));
             Assert.Equal(0, Count("SELECT COUNT(*) FROM users WHERE disabled_at IS NOT NULL OR (is_admin = 1 AND name <> 'root')"));
         });
-    }
-
-    /// <summary>RFC 4180: fields split by commas, quoted ones may hold commas, line breaks and doubled quotes.</summary>
-    private static List<string[]> Csv(string text)
-    {
-        var rows = new List<string[]>();
-        var row = new List<string>();
-        var cell = new StringBuilder();
-        var quoted = false;
-        for (var i = 0; i < text.Length; i++)
-        {
-            var ch = text[i];
-            if (quoted)
-            {
-                if (ch == '"' && i + 1 < text.Length && text[i + 1] == '"') { cell.Append('"'); i++; }
-                else if (ch == '"') { quoted = false; }
-                else { cell.Append(ch); }
-            }
-            else if (ch == '"') { quoted = true; }
-            else if (ch == ',') { row.Add(cell.ToString()); cell.Clear(); }
-            else if (ch == '\r' && i + 1 < text.Length && text[i + 1] == '\n')
-            {
-                row.Add(cell.ToString());
-                cell.Clear();
-                rows.Add([.. row]);
-                row.Clear();
-                i++;
-            }
-            else { cell.Append(ch); }
-        }
-        return rows;
     }
 }

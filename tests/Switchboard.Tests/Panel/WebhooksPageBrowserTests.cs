@@ -61,51 +61,25 @@ public sealed class LoopbackReceiver : IAsyncDisposable
 /// allowed to call http on the loopback receiver, retrying slowly (a failing endpoint's event
 /// stays pending while the test looks).
 /// </summary>
-public sealed class WebhooksPanelServe : IAsyncLifetime
+public sealed class WebhooksPanelServe : PanelServe
 {
     public const string Hostile = "<img src=x onerror=alert(1)>";
 
-    private TestApp? _app;
-
-    public TestStore Store => _app!.Store;
-
-    public SwitchboardProcess Serve { get; private set; } = null!;
-
     public LoopbackReceiver Receiver { get; private set; } = null!;
 
-    public Dictionary<string, (string Id, string Key)> Users { get; } = [];
-
-    public async Task InitializeAsync()
+    protected override async Task PrepareAsync()
     {
-        _app = await TestApp.StartAsync(StoreKind.Sqlite);
-        await PanelSession.CreateAdmin(Store, "root");
-        await Infrastructure.Cli.ApplyCatalog(Store, """
-            handlers:
-              - {id: echo.render, credits: 1}
-            offers:
-              - {service: text, action: shout, handler: echo.render, price: 5, prompt_template: "Say {word}"}
-              - {service: text, action: broken, handler: echo.render, price: 4, prompt_template: "Never {thing}", params: {fail: "on strike"}}
-            """);
-        Users["dana"] = await Infrastructure.Cli.CreateUser(Store, "dana", 100);
-        // Refused as a new name now (UserNames): kept as a stored name from before the rules.
-        Users[Hostile] = await LegacyUsers.Create(Store, Hostile, 100);
-        Receiver = _app.Own(new LoopbackReceiver());
-        Serve = await _app.StartRoleAsync("serve", [], new Dictionary<string, string>
-        {
-            ["Switchboard__Webhooks__AllowHttp"] = "true",
-            ["Switchboard__Webhooks__PollInterval"] = "00:00:00.200",
-            ["Switchboard__Webhooks__FirstRetryDelay"] = "00:01:00",
-            ["Switchboard__Webhooks__MaxRetryDelay"] = "00:02:00",
-        });
+        await AdminAndEchoCatalogAsync("", ("dana", 100), (Hostile, 100));
+        Receiver = App.Own(new LoopbackReceiver());
     }
 
-    public async Task DisposeAsync()
+    protected override Task<SwitchboardProcess> StartAsync(TestApp app) => app.StartRoleAsync("serve", [], new Dictionary<string, string>
     {
-        if (_app is not null)
-        {
-            await _app.DisposeAsync();
-        }
-    }
+        ["Switchboard__Webhooks__AllowHttp"] = "true",
+        ["Switchboard__Webhooks__PollInterval"] = "00:00:00.200",
+        ["Switchboard__Webhooks__FirstRetryDelay"] = "00:01:00",
+        ["Switchboard__Webhooks__MaxRetryDelay"] = "00:02:00",
+    });
 }
 
 /// <summary>
@@ -127,15 +101,7 @@ public sealed class WebhooksPageBrowserTests(Chromium chromium, WebhooksPanelSer
         return (body["id"]!.GetValue<string>(), body["secret"]!.GetValue<string>());
     }
 
-    private async Task<string> Submit(string user, string path, object body, string status)
-    {
-        using var client = Serve.Client(fixture.Users[user].Key);
-        var response = await client.PostAsJsonAsync(path, body);
-        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        var id = await SwitchboardFactory.IdOf(response);
-        await SwitchboardFactory.WaitFor(client, id, TimeSpan.FromSeconds(30), status);
-        return id;
-    }
+    private Task<string> Submit(string user, string path, object body, params string[] statuses) => fixture.Submit(user, path, body, statuses);
 
     private (string Status, long Attempts) Event(string id) => fixture.Store.Query(c =>
     {
@@ -154,6 +120,17 @@ public sealed class WebhooksPageBrowserTests(Chromium chromium, WebhooksPanelSer
             await Task.Delay(100);
         }
         return Event(id);
+    }
+
+    /// <summary>
+    /// A barrier instead of a fixed wait: a new success of dana's, delivered to <paramref name="endpoint"/>.
+    /// The dispatcher sends what is due in one pass, so a delivery queued before this one (a
+    /// redelivery sent twice, say) has been sent by the time it has.
+    /// </summary>
+    private async Task Delivered(string endpoint, string word)
+    {
+        var id = await Submit("dana", "/svc/text/shout/", new { word }, "succeeded");
+        await EventWhen($"msg_{id}_1_succeeded_{endpoint}", e => e.Status == "delivered", $"the delivery of the request {word}");
     }
 
     [Fact]
@@ -220,7 +197,7 @@ public sealed class WebhooksPageBrowserTests(Chromium chromium, WebhooksPanelSer
             await Chromium.Arrive(page, "**/admin/webhooks?user=dana&done=redelivered");
             Assert.Contains("Queued for delivery again", await page.Locator(".notice").InnerTextAsync());
             await EventWhen(delivered, e => e is { Status: "delivered", Attempts: 2 }, "the second delivery");
-            await Task.Delay(1500);
+            await Delivered(ok, "after the redelivery");
             Assert.Equal(("delivered", 2L), Event(delivered));
             Assert.Equal(2, fixture.Receiver.Deliveries[delivered]);
             await page.ReloadAsync();
@@ -234,7 +211,8 @@ public sealed class WebhooksPageBrowserTests(Chromium chromium, WebhooksPanelSer
             var refused = await page.Context.APIRequest.PostAsync("/admin/webhooks/dana/redeliver", new() { Form = form, MaxRedirects = 0 });
             Assert.Equal(400, refused.Status);
             Assert.Contains("nothing was changed", await refused.TextAsync());
-            await Task.Delay(1500);
+            Assert.Equal(("delivered", 2L), Event(delivered)); // Not queued again.
+            await Delivered(ok, "after the refused redelivery");
             Assert.Equal(("delivered", 2L), Event(delivered));
             Assert.Equal(2, fixture.Receiver.Deliveries[delivered]);
 
