@@ -62,6 +62,8 @@ public sealed partial class UserDetail
 
     private string? OlderHref => _ledger.Count == LedgerRows ? $"{_path}?before={_ledger[^1].Entry.Id.ToString(CultureInfo.InvariantCulture)}" : null;
 
+    private static string N(long n) => n.ToString("N0", CultureInfo.InvariantCulture);
+
     private static string KindTone(string kind) => kind switch { "grant" or "refund" => "ok", "charge" => "info", _ => "" };
 
     private async Task Move()
@@ -77,8 +79,7 @@ public sealed partial class UserDetail
         try
         {
             CreditMoves.Validate(kind, amount, note);
-            var actor = Admin;
-            var name = Name;
+            var (name, actor) = (Name, Admin);
             var move = await Store.WriteAsync(c => CreditMoves.Apply(c, name, kind, amount, note, actor));
             Done(UserPaths.Of(move.User.Id, move.User.Name), "credits");
         }
@@ -95,8 +96,7 @@ public sealed partial class UserDetail
     /// <summary>The rename form: the same rule as the API and the CLI (<see cref="UserStore.Rename"/>).</summary>
     private async Task Rename()
     {
-        var name = Name;
-        var newName = RenameInput!.NewName ?? "";
+        var (name, newName) = (Name, RenameInput!.NewName ?? "");
         try
         {
             if (await Store.WriteAsync(c => UserStore.Rename(c, name, newName)) is not { } before)
@@ -130,9 +130,7 @@ public sealed partial class UserDetail
     public sealed class MoveForm
     {
         public string? Kind { get; set; }
-
         public string? Amount { get; set; }
-
         public string? Note { get; set; }
     }
 
