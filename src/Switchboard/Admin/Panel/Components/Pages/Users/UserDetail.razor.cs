@@ -15,11 +15,8 @@ public sealed partial class UserDetail
 
     [Parameter] public string Name { get; set; } = "";
 
-    [SupplyParameterFromForm(FormName = "credits", Name = "")]
-    private MoveForm? MoveInput { get; set; }
-
-    [SupplyParameterFromForm(FormName = "rename", Name = "")]
-    private RenameForm? RenameInput { get; set; }
+    [SupplyParameterFromForm(FormName = "credits", Name = "")] private MoveForm? MoveInput { get; set; }
+    [SupplyParameterFromForm(FormName = "rename", Name = "")] private RenameForm? RenameInput { get; set; }
 
     private UserInfo? _user;
     private string _path = "";
@@ -99,12 +96,14 @@ public sealed partial class UserDetail
         var (name, newName) = (Name, RenameInput!.NewName ?? "");
         try
         {
-            if (await Store.WriteAsync(c => UserStore.Rename(c, name, newName)) is not { } before)
+            if (await Store.WriteAsync(c => UserStore.Rename(c, name, newName)) is { } before)
+            {
+                Done(UserPaths.Of(before.Id, newName), "renamed");
+            }
+            else
             {
                 _user = null;
-                return;
             }
-            Done(UserPaths.Of(before.Id, newName), "renamed");
         }
         catch (ArgumentException ex)
         {
