@@ -33,11 +33,6 @@ public sealed partial class UserDetail
     {
         MoveInput ??= new();
         RenameInput ??= new();
-        Load();
-    }
-
-    private void Load()
-    {
         using var connection = Store.Open();
         _user = UserStore.Find(connection, Name);
         if (_user is null)
