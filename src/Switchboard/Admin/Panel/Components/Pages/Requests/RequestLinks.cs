@@ -7,6 +7,4 @@ public static class RequestLinks
 
     /// <summary>A request id shortened for a table (the link holds the whole).</summary>
     public static string Short(string id) => id.Length > 12 ? id[..12] + "…" : id;
-
-    public static string UserPath(string name) => "/admin/users/" + Uri.EscapeDataString(name);
 }

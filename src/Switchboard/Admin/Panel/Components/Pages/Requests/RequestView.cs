@@ -21,15 +21,10 @@ public sealed class RequestView(RequestDetail detail)
     private static readonly JsonSerializerOptions Pretty = new() { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public RequestDetail Detail => detail;
-
     public RequestRecord Request => detail.Request;
-
     public bool IsDeal => Request.Kind == "deal";
-
     public string Path => RequestLinks.PathOf(Request.Id);
-
     public string Status => detail.Json["status"]!.GetValue<string>();
-
     public string Target => IsDeal ? Request.Action : $"{Request.Service}/{Request.Action}";
 
     /// <summary>A deal's chosen add-ons, "" when none.</summary>
@@ -39,11 +34,8 @@ public sealed class RequestView(RequestDetail detail)
     public long? StartedAt => IsDeal ? ParseMs(detail.Json["started_at"]) : Request.StartedAt;
 
     public string Inputs => PrettyJson(Request.Inputs);
-
     public string Results => Request.Results is null ? "none yet" : PrettyJson(Request.Results);
-
     public bool CanRetry => Request.Status == RequestStatus.Failed;
-
     public bool CanCancel => Request.Status is RequestStatus.Queued or RequestStatus.Running;
 
     /// <summary>A deal's steps; null for an offer's request.</summary>

@@ -6,11 +6,9 @@ using Switchboard.Storage;
 namespace Switchboard.Admin.Panel.Components.Pages.Requests;
 
 /// <summary>
-/// <c>GET /admin/requests.csv?&lt;the Requests page's filters&gt;</c>: every request the search
-/// matches, newest first, at most <see cref="MaxRows"/> (older ones: the same search with <c>to</c>
-/// set to the last row's time). Read a page of <see cref="RequestAdmin.MaxLimit"/> at a time through
-/// <see cref="RequestAdmin.Search"/> (its tested plans), written as it goes: no connection is held
-/// while a slow client reads. The panel's gate covers it (admins only).
+/// <c>GET /admin/requests.csv?&lt;the Requests page's filters&gt;</c>: every match, newest first, at most <see cref="MaxRows"/>
+/// (older ones: the same search with <c>to</c> set to the last row's time). Read a page of <see cref="RequestAdmin.MaxLimit"/>
+/// at a time (<see cref="RequestAdmin.Search"/>'s tested plans), written as it goes: no connection is held while a slow client reads.
 /// </summary>
 public static class RequestsCsv
 {

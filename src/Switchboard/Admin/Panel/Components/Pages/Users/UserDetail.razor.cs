@@ -15,11 +15,8 @@ public sealed partial class UserDetail
 
     [Parameter] public string Name { get; set; } = "";
 
-    [SupplyParameterFromForm(FormName = "credits", Name = "")]
-    private MoveForm? MoveInput { get; set; }
-
-    [SupplyParameterFromForm(FormName = "rename", Name = "")]
-    private RenameForm? RenameInput { get; set; }
+    [SupplyParameterFromForm(FormName = "credits", Name = "")] private MoveForm? MoveInput { get; set; }
+    [SupplyParameterFromForm(FormName = "rename", Name = "")] private RenameForm? RenameInput { get; set; }
 
     private UserInfo? _user;
     private string _path = "";
@@ -36,11 +33,6 @@ public sealed partial class UserDetail
     {
         MoveInput ??= new();
         RenameInput ??= new();
-        Load();
-    }
-
-    private void Load()
-    {
         using var connection = Store.Open();
         _user = UserStore.Find(connection, Name);
         if (_user is null)
@@ -62,6 +54,8 @@ public sealed partial class UserDetail
 
     private string? OlderHref => _ledger.Count == LedgerRows ? $"{_path}?before={_ledger[^1].Entry.Id.ToString(CultureInfo.InvariantCulture)}" : null;
 
+    private static string N(long n) => n.ToString("N0", CultureInfo.InvariantCulture);
+
     private static string KindTone(string kind) => kind switch { "grant" or "refund" => "ok", "charge" => "info", _ => "" };
 
     private async Task Move()
@@ -77,8 +71,7 @@ public sealed partial class UserDetail
         try
         {
             CreditMoves.Validate(kind, amount, note);
-            var actor = Admin;
-            var name = Name;
+            var (name, actor) = (Name, Admin);
             var move = await Store.WriteAsync(c => CreditMoves.Apply(c, name, kind, amount, note, actor));
             Done(UserPaths.Of(move.User.Id, move.User.Name), "credits");
         }
@@ -95,16 +88,17 @@ public sealed partial class UserDetail
     /// <summary>The rename form: the same rule as the API and the CLI (<see cref="UserStore.Rename"/>).</summary>
     private async Task Rename()
     {
-        var name = Name;
-        var newName = RenameInput!.NewName ?? "";
+        var (name, newName) = (Name, RenameInput!.NewName ?? "");
         try
         {
-            if (await Store.WriteAsync(c => UserStore.Rename(c, name, newName)) is not { } before)
+            if (await Store.WriteAsync(c => UserStore.Rename(c, name, newName)) is { } before)
+            {
+                Done(UserPaths.Of(before.Id, newName), "renamed");
+            }
+            else
             {
                 _user = null;
-                return;
             }
-            Done(UserPaths.Of(before.Id, newName), "renamed");
         }
         catch (ArgumentException ex)
         {
@@ -130,9 +124,7 @@ public sealed partial class UserDetail
     public sealed class MoveForm
     {
         public string? Kind { get; set; }
-
         public string? Amount { get; set; }
-
         public string? Note { get; set; }
     }
 

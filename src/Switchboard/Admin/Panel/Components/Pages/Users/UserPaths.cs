@@ -8,9 +8,4 @@ public static class UserPaths
     public static string Of(string name) => "/admin/users/" + Uri.EscapeDataString(name);
 
     public static string Of(string id, string name) => Of(UserNames.IsValid(name) ? name : id);
-
-    public static string Request(string id) => "/admin/requests/" + Uri.EscapeDataString(id);
-
-    /// <summary>A request id shortened for a table (the link holds the whole).</summary>
-    public static string Short(string id) => id.Length > 12 ? id[..12] + "…" : id;
 }
