@@ -31,6 +31,20 @@ public abstract class PanelPage : ComponentBase
     /// </summary>
     protected void NothingDone() => Audit.AuditFilters.NothingDone(Http);
 
+    /// <summary>
+    /// The URL's last segment in lower case, for the pages that act by it (enable, disable, an access
+    /// change, retry, cancel): routing matched it whatever its case and trailing slash, so the page
+    /// reads it the same way, and a URL in capitals does what it names (or, posted, nothing).
+    /// </summary>
+    protected string ActionSegment
+    {
+        get
+        {
+            var path = (Http.Request.Path.Value ?? "").TrimEnd('/');
+            return path[(path.LastIndexOf('/') + 1)..].ToLowerInvariant();
+        }
+    }
+
     /// <summary>Reads one query value ("" when absent).</summary>
     protected string Query(string name) => Http.Request.Query[name].ToString();
 
