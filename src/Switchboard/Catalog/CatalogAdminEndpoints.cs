@@ -30,17 +30,11 @@ public static class CatalogAdminEndpoints
         return admin;
     }
 
-    private static CatalogSnapshot Stored(Store store)
-    {
-        using var connection = store.Open();
-        return CatalogStore.Load(connection);
-    }
-
     private static IResult ListHandlers(Store store) =>
-        TypedResults.Ok(new JsonObject { ["handlers"] = new JsonArray([.. Stored(store).Handlers.Values.Select(h => (JsonNode)CatalogDocument.ToJson(h))]) });
+        TypedResults.Ok(new JsonObject { ["handlers"] = new JsonArray([.. CatalogStore.Load(store).Handlers.Values.Select(h => (JsonNode)CatalogDocument.ToJson(h))]) });
 
     private static IResult GetHandler(string id, Store store) =>
-        Stored(store).Handlers.GetValueOrDefault(id) is { } h ? TypedResults.Ok(CatalogDocument.ToJson(h)) : UnknownHandler(id);
+        CatalogStore.Load(store).Handlers.GetValueOrDefault(id) is { } h ? TypedResults.Ok(CatalogDocument.ToJson(h)) : UnknownHandler(id);
 
     private static async Task<IResult> PutHandler(string id, HttpRequest request, Store store, HandlerRegistry handlers)
     {
@@ -63,10 +57,10 @@ public static class CatalogAdminEndpoints
     }
 
     private static IResult ListOffers(Store store) =>
-        TypedResults.Ok(new JsonObject { ["offers"] = new JsonArray([.. Stored(store).Offers.Select(o => (JsonNode)CatalogDocument.ToJson(o))]) });
+        TypedResults.Ok(new JsonObject { ["offers"] = new JsonArray([.. CatalogStore.Load(store).Offers.Select(o => (JsonNode)CatalogDocument.ToJson(o))]) });
 
     private static IResult GetOffer(string service, string action, Store store) =>
-        Stored(store).FindOffer(service, action) is { } o ? TypedResults.Ok(CatalogDocument.ToJson(o)) : UnknownOffer(service, action);
+        CatalogStore.Load(store).FindOffer(service, action) is { } o ? TypedResults.Ok(CatalogDocument.ToJson(o)) : UnknownOffer(service, action);
 
     private static async Task<IResult> PutOffer(string service, string action, HttpRequest request, Store store, HandlerRegistry handlers)
     {

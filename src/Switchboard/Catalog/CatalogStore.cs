@@ -5,6 +5,13 @@ namespace Switchboard.Catalog;
 /// <summary>Reads and upserts handlers, offers and deals in the store.</summary>
 public static class CatalogStore
 {
+    /// <summary>The stored catalog, read on a connection of its own (the admin API's and the panel's pages).</summary>
+    public static CatalogSnapshot Load(Store store)
+    {
+        using var connection = store.Open();
+        return Load(connection);
+    }
+
     public static CatalogSnapshot Load(DbConnection connection)
     {
         var handlers = new Dictionary<string, HandlerEntry>(StringComparer.Ordinal);

@@ -15,7 +15,7 @@ public abstract class CatalogPage : PanelPage
     [Parameter] public string? Name { get; set; }
 
     /// <summary>The catalog as stored (not the API's cached copy: a page shows what was just saved).</summary>
-    protected CatalogSnapshot Catalog => _catalog ??= Load(Store);
+    protected CatalogSnapshot Catalog => _catalog ??= CatalogStore.Load(Store);
 
     /// <summary>A POST to an entry that is not there still renders the form first (the framework dispatches
     /// the POST to a form the page shows); the form's handler answers 404.</summary>
@@ -48,10 +48,4 @@ public abstract class CatalogPage : PanelPage
     /// <summary>A deal's price rule in a few words: a fixed price, a percentage off the list, or the list price.</summary>
     public static string PriceRule(DealEntry d) =>
         d.Price is { } fixedPrice ? $"fixed {fixedPrice}" : d.PriceModifier > 0 ? $"list − {d.PriceModifier}%" : "list price";
-
-    private static CatalogSnapshot Load(Store store)
-    {
-        using var connection = store.Open();
-        return CatalogStore.Load(connection);
-    }
 }

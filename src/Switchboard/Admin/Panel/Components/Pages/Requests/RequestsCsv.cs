@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using Switchboard.Requests;
 using Switchboard.Storage;
 
@@ -30,37 +29,30 @@ public static class RequestsCsv
         {
             return TypedResults.Text($"Invalid filter: {string.Join("; ", search.Errors)}. Nothing was exported.\n", "text/plain; charset=utf-8", statusCode: 400);
         }
-        var page = Page(store, filter with { Limit = RequestAdmin.MaxLimit });
-        var response = http.Response;
-        PanelCsv.Start(response, $"requests-{DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}.csv");
-        await response.WriteAsync(PanelCsv.Line(Header), Encoding.UTF8, http.RequestAborted);
-        var written = 0;
-        while (true)
-        {
-            var lines = new StringBuilder();
-            foreach (var r in page.Rows.Take(MaxRows - written))
-            {
-                lines.Append(PanelCsv.Line(r.Id, r.Kind, r.Target, r.User, r.Status, N(r.Price), N(r.Attempts), N(r.Run),
-                    Iso(r.CreatedAt), Iso(r.StartedAt), Iso(r.FinishedAt), r.ErrorCode));
-                written++;
-            }
-            await response.WriteAsync(lines.ToString(), Encoding.UTF8, http.RequestAborted);
-            if (page.Older is not { } older || written >= MaxRows)
-            {
-                break;
-            }
-            page = Page(store, filter with { Limit = RequestAdmin.MaxLimit, Before = older });
-        }
+        PanelCsv.Start(http.Response, $"requests-{DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}.csv");
+        await http.Response.WriteAsync(PanelCsv.Line(Header), http.RequestAborted);
+        await PanelCsv.WriteRowsAsync(http.Response, Pages(store, filter), r => PanelCsv.Line(r.Id, r.Kind, r.Target, r.User, r.Status,
+            N(r.Price), N(r.Attempts), N(r.Run), PanelCsv.Time(r.CreatedAt), PanelCsv.Time(r.StartedAt), PanelCsv.Time(r.FinishedAt), r.ErrorCode),
+            MaxRows, null, http.RequestAborted);
         return TypedResults.Empty;
     }
 
-    private static RequestPage Page(Store store, RequestFilter filter)
+    /// <summary>The search's pages, newest first, each read on a connection opened for it.</summary>
+    private static IEnumerable<IReadOnlyList<RequestRow>> Pages(Store store, RequestFilter filter)
     {
-        using var connection = store.Open();
-        return RequestAdmin.Search(connection, filter);
+        var before = filter.Before;
+        do
+        {
+            RequestPage page;
+            using (var connection = store.Open())
+            {
+                page = RequestAdmin.Search(connection, filter with { Limit = RequestAdmin.MaxLimit, Before = before });
+            }
+            yield return page.Rows;
+            before = page.Older;
+        }
+        while (before is not null);
     }
 
     private static string N(long n) => n.ToString(CultureInfo.InvariantCulture);
-
-    private static string Iso(long? ms) => ms is { } v ? DateTimeOffset.FromUnixTimeMilliseconds(v).ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture) : "";
 }

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using Switchboard.Users;
 
 namespace Switchboard.Admin.Panel.Components.Pages.Users;
@@ -43,28 +42,8 @@ public static class LedgerCsv
         // A valid name is of A-Z a-z 0-9 . _ @ + - only: safe in the quoted file name; else the id.
         PanelCsv.Start(http.Response, $"ledger-{(UserNames.IsValid(user.Name) ? user.Name : user.Id)}.csv");
         await http.Response.WriteAsync(Header + "\r\n", http.RequestAborted);
-        var rows = 0;
-        foreach (var page in Pages(store, user.Id, PageRows))
-        {
-            var lines = new StringBuilder();
-            var taken = 0;
-            foreach (var line in page.Take(MaxRows - rows))
-            {
-                lines.Append(Row(line)).Append("\r\n");
-                taken++;
-            }
-            rows += taken;
-            var stopped = taken < page.Count;
-            if (stopped)
-            {
-                lines.Append(PanelCsv.Cell($"# stopped after {MaxRows} rows: the user page's Older links reach the rest")).Append("\r\n");
-            }
-            await http.Response.WriteAsync(lines.ToString(), http.RequestAborted);
-            if (stopped)
-            {
-                break;
-            }
-        }
+        await PanelCsv.WriteRowsAsync(http.Response, Pages(store, user.Id, PageRows), line => Row(line) + "\r\n", MaxRows,
+            $"# stopped after {MaxRows} rows: the user page's Older links reach the rest", http.RequestAborted);
     }
 
     /// <summary>
@@ -109,7 +88,7 @@ public static class LedgerCsv
     {
         var e = line.Entry;
         return string.Join(',',
-            DateTimeOffset.FromUnixTimeMilliseconds(e.CreatedAt).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture),
+            PanelCsv.Time(e.CreatedAt),
             PanelCsv.Cell(e.Kind),
             e.Amount.ToString(CultureInfo.InvariantCulture),
             line.BalanceAfter.ToString(CultureInfo.InvariantCulture),
