@@ -6,8 +6,14 @@ namespace Switchboard.Queue;
 /// only their handlers' queues). The claim in the store decides whether it is still worth
 /// running (and which attempt it is). Two messages are the same message when id and run are:
 /// the handler is where it goes, not what it is.
+/// <para>
+/// <see cref="UserId"/>, <see cref="Priority"/> and <see cref="Weight"/> say where the message
+/// waits in a fair queue or lane (<see cref="FairOrder{T}"/>); they are not part of its identity
+/// nor of its text (the Redis queue keeps them in the key of the flow that holds the text). A
+/// message without a user (recon's, an older build's) waits in one flow of its own.
+/// </para>
 /// </summary>
-public readonly record struct JobMessage(string RequestId, int Run, string Handler)
+public readonly record struct JobMessage(string RequestId, int Run, string Handler, string? UserId = null, int Priority = Priorities.Default, int Weight = 1)
 {
     /// <summary>The message as one string (<c>id:run</c>), for queues that store text (the handler is the queue it is in).</summary>
     public override string ToString() => $"{RequestId}:{Run}";

@@ -452,6 +452,51 @@ public static class Migrations
         _ => """
         CREATE INDEX ledger_created ON ledger (created_at);
         """,
+
+        // 22, issue 22: many customers on one platform. plans: named defaults a user is given
+        // (its scheduling weight, the priority its requests get and the highest it may ask for,
+        // and limits for its keys); a user's own non-null settings override its plan's
+        // (Users/ApiKeyCache.cs resolves them). api_keys: a name, scopes (a JSON array of offer
+        // and deal globs; null: all), rpm, concurrent requests, a credit budget per period
+        // ('day', 'month' or 'total'), an expiry and the key that created it (/svc/me/keys).
+        // api_key_spend: credits a key spent in one budget window, written in the charge's unit.
+        // requests: the priority resolved at submit, the key that bought it (counted while
+        // queued or running for the key's concurrency) and the endpoint profile that served it.
+        d => $$"""
+        CREATE TABLE plans (
+            name TEXT PRIMARY KEY,
+            weight INTEGER,
+            priority INTEGER,
+            max_priority INTEGER,
+            key_rpm INTEGER,
+            key_max_concurrent INTEGER,
+            key_budget {{d.BigInt}},
+            key_budget_period TEXT,
+            created_at {{d.BigInt}} NOT NULL,
+            updated_at {{d.BigInt}} NOT NULL);
+        ALTER TABLE users ADD COLUMN plan TEXT;
+        ALTER TABLE users ADD COLUMN weight INTEGER;
+        ALTER TABLE users ADD COLUMN priority INTEGER;
+        ALTER TABLE users ADD COLUMN max_priority INTEGER;
+        ALTER TABLE api_keys ADD COLUMN name TEXT;
+        ALTER TABLE api_keys ADD COLUMN scopes TEXT;
+        ALTER TABLE api_keys ADD COLUMN rpm INTEGER;
+        ALTER TABLE api_keys ADD COLUMN max_concurrent INTEGER;
+        ALTER TABLE api_keys ADD COLUMN budget {{d.BigInt}};
+        ALTER TABLE api_keys ADD COLUMN budget_period TEXT;
+        ALTER TABLE api_keys ADD COLUMN expires_at {{d.BigInt}};
+        ALTER TABLE api_keys ADD COLUMN parent TEXT;
+        CREATE TABLE api_key_spend (
+            prefix TEXT NOT NULL,
+            window_start {{d.BigInt}} NOT NULL,
+            spent {{d.BigInt}} NOT NULL DEFAULT 0,
+            PRIMARY KEY (prefix, window_start)){{d.WithoutRowId}};
+        ALTER TABLE requests ADD COLUMN priority INTEGER NOT NULL DEFAULT 5;
+        ALTER TABLE requests ADD COLUMN api_key TEXT;
+        ALTER TABLE requests ADD COLUMN endpoint TEXT;
+        CREATE INDEX requests_api_key_live ON requests (api_key) WHERE api_key IS NOT NULL AND status IN ('queued', 'running');
+        CREATE INDEX users_plan ON users (plan) WHERE plan IS NOT NULL;
+        """,
     ];
 
     /// <summary>

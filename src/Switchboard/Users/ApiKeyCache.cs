@@ -1,8 +1,46 @@
 using System.Collections.Concurrent;
+using System.Text.Json;
 
 namespace Switchboard.Users;
 
-public sealed record AuthUser(string Id, string Name, bool IsAdmin);
+/// <summary>
+/// The caller of the client API: its user, the key it presented (<see cref="Key"/>, its prefix)
+/// with that key's effective limits, and how its requests are scheduled. Every value is already
+/// resolved: the key's own, else its user's, else the user's plan's, else the default.
+/// </summary>
+public sealed record AuthUser(string Id, string Name, bool IsAdmin)
+{
+    /// <summary>The presented key's prefix (<c>sb_xxxxxxxx</c>); null only for callers built in tests.</summary>
+    public string? Key { get; init; }
+
+    /// <summary>The user's plan, if it has one.</summary>
+    public string? Plan { get; init; }
+
+    public KeyLimits Limits { get; init; } = KeyLimits.None;
+
+    /// <summary>Share of a resource's turns against other users of the same priority (weighted round-robin), ≥ 1.</summary>
+    public int Weight { get; init; } = 1;
+
+    /// <summary>The priority the user's requests get without a <c>Priority</c> header.</summary>
+    public int Priority { get; init; } = Queue.Priorities.Default;
+
+    /// <summary>The highest priority a <c>Priority</c> header may ask for.</summary>
+    public int MaxPriority { get; init; } = Queue.Priorities.Default;
+}
+
+/// <summary>
+/// What one API key may do beyond its user's balance: <see cref="Scopes"/> (offer and deal globs,
+/// <c>service/action</c> or a deal's name; null: all), requests per minute, requests queued or
+/// running at once, credits per budget period (<c>day</c>, <c>month</c>, <c>total</c>), and an
+/// expiry (epoch ms). Null means unlimited.
+/// </summary>
+public sealed record KeyLimits(
+    IReadOnlyList<string>? Scopes, int? Rpm, int? MaxConcurrent, long? Budget, string? BudgetPeriod, long? ExpiresAtMs)
+{
+    public static readonly KeyLimits None = new(null, null, null, null, null, null);
+
+    public bool IsNone => this == None;
+}
 
 /// <summary>
 /// Key hash → user, filled on first use. Cleared whenever the store's auth_version changes
@@ -37,12 +75,17 @@ public sealed class ApiKeyCache(Store store)
         var cache = _byHash;
         if (cache.TryGetValue(hash, out var user))
         {
-            return user;
+            // An expiring key leaves the cache at its expiry.
+            return user.Limits.ExpiresAtMs is { } until && until <= DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() ? null : user;
         }
         using var connection = store.Open();
         using var command = connection.Sql(
             """
-            SELECT u.id, u.name, u.is_admin FROM api_keys k JOIN users u ON u.id = k.user_id
+            SELECT u.id, u.name, u.is_admin, k.prefix, u.plan,
+                   COALESCE(u.weight, p.weight), COALESCE(u.priority, p.priority), COALESCE(u.max_priority, p.max_priority),
+                   k.scopes, COALESCE(k.rpm, p.key_rpm), COALESCE(k.max_concurrent, p.key_max_concurrent),
+                   COALESCE(k.budget, p.key_budget), COALESCE(k.budget_period, p.key_budget_period), k.expires_at
+            FROM api_keys k JOIN users u ON u.id = k.user_id LEFT JOIN plans p ON p.name = u.plan
             WHERE k.key_hash = @hash AND k.revoked_at IS NULL AND u.disabled_at IS NULL
             """,
             ("@hash", hash));
@@ -51,7 +94,23 @@ public sealed class ApiKeyCache(Store store)
         {
             return null;
         }
-        user = new AuthUser(reader.GetString(0), reader.GetString(1), reader.GetInt64(2) != 0);
+        var expires = reader.LongOrNull(13);
+        if (expires is { } at && at <= DateTimeOffset.UtcNow.ToUnixTimeMilliseconds())
+        {
+            return null;
+        }
+        var priority = Queue.Priorities.Clamp(reader.IntOrNull(6) ?? Queue.Priorities.Default);
+        user = new AuthUser(reader.GetString(0), reader.GetString(1), reader.GetInt64(2) != 0)
+        {
+            Key = reader.GetString(3),
+            Plan = reader.StringOrNull(4),
+            Weight = Math.Max(1, reader.IntOrNull(5) ?? 1),
+            Priority = priority,
+            MaxPriority = Math.Max(priority, Queue.Priorities.Clamp(reader.IntOrNull(7) ?? priority)),
+            Limits = new KeyLimits(
+                reader.StringOrNull(8) is { } scopes ? JsonSerializer.Deserialize<string[]>(scopes) : null,
+                reader.IntOrNull(9), reader.IntOrNull(10), reader.LongOrNull(11), reader.StringOrNull(12), expires),
+        };
         cache[hash] = user;
         return user;
     }

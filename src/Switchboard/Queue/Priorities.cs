@@ -1,0 +1,15 @@
+namespace Switchboard.Queue;
+
+/// <summary>
+/// Request priorities: 0 (lowest) to 9 (highest), 5 unless an offer, a user, its plan or the
+/// <c>Priority</c> header says otherwise. A higher level runs before a lower one; a level that
+/// waits ages upward (<see cref="FairOrder{T}"/>), so none starves.
+/// </summary>
+public static class Priorities
+{
+    public const int Min = 0;
+    public const int Max = 9;
+    public const int Default = 5;
+
+    public static int Clamp(int priority) => Math.Clamp(priority, Min, Max);
+}
