@@ -76,17 +76,18 @@ public sealed partial class RequestLifecycle
             WITH input AS (
                 SELECT * FROM unnest(@ids::text[], @users::text[], @services::text[], @actions::text[], @handlers::text[],
                     @inputs::text[], @prompts::text[], @params::text[], @qtys::integer[], @expirations::integer[],
-                    @prices::bigint[], @maxes::integer[], @nows::bigint[], @webhooks::text[], @traces::text[])
+                    @prices::bigint[], @maxes::integer[], @nows::bigint[], @webhooks::text[], @traces::text[],
+                    @priorities::integer[], @keys::text[])
                     AS t(id, user_id, service, action, handler, inputs, prompt, params, qty, expiration, price, max_attempts, now, webhook_url,
-                        trace_parent)),
+                        trace_parent, priority, api_key)),
             totals AS (SELECT user_id, SUM(price) AS total FROM input GROUP BY user_id),
             payer AS MATERIALIZED (
                 SELECT u.id FROM users u JOIN totals t ON t.user_id = u.id WHERE u.credits >= t.total ORDER BY u.id FOR UPDATE OF u),
             created AS (
                 INSERT INTO requests (id, user_id, kind, service, action, handler, status, inputs, prompt, params, create_qty,
-                    expiration, price, run, attempts, max_attempts, created_at, updated_at, webhook_url, trace_parent)
+                    expiration, price, run, attempts, max_attempts, created_at, updated_at, webhook_url, trace_parent, priority, api_key)
                 SELECT i.id, i.user_id, 'offer', i.service, i.action, i.handler, 'queued', i.inputs::jsonb, i.prompt, i.params::jsonb,
-                    i.qty, i.expiration, i.price, 1, 0, i.max_attempts, i.now, i.now, i.webhook_url, i.trace_parent
+                    i.qty, i.expiration, i.price, 1, 0, i.max_attempts, i.now, i.now, i.webhook_url, i.trace_parent, i.priority, i.api_key
                 FROM input i JOIN payer p ON p.id = i.user_id
                 ON CONFLICT (id) DO NOTHING
                 RETURNING seq, id, user_id, price, created_at),
@@ -106,7 +107,8 @@ public sealed partial class RequestLifecycle
             ("@qtys", rows.Select(r => r.CreateQty).ToArray()), ("@expirations", rows.Select(r => r.Expiration).ToArray()),
             ("@prices", rows.Select(r => r.Price).ToArray()), ("@maxes", rows.Select(r => r.MaxAttempts).ToArray()),
             ("@nows", items.Select(i => i.Now).ToArray()), ("@webhooks", rows.Select(r => r.Webhook).ToArray()),
-            ("@traces", rows.Select(r => r.TraceParent).ToArray()));
+            ("@traces", rows.Select(r => r.TraceParent).ToArray()), ("@priorities", rows.Select(r => r.Priority).ToArray()),
+            ("@keys", rows.Select(r => r.ApiKey).ToArray()));
         var created = new HashSet<string>(StringComparer.Ordinal);
         using (var reader = command.ExecuteReader())
         {
@@ -141,12 +143,12 @@ public sealed partial class RequestLifecycle
         var inserted = connection.Execute(
             """
             INSERT INTO requests (id, user_id, kind, service, action, handler, status, inputs, prompt, params, create_qty,
-                expiration, price, run, attempts, max_attempts, created_at, updated_at, webhook_url, trace_parent)
+                expiration, price, run, attempts, max_attempts, created_at, updated_at, webhook_url, trace_parent, priority, api_key)
             VALUES (@id, @user, 'offer', @service, @action, @handler, 'queued', @inputs, @prompt, @params, @qty,
-                @expiration, @price, 1, 0, @max, @now, @now, @webhook, @trace)
+                @expiration, @price, 1, 0, @max, @now, @now, @webhook, @trace, @priority, @key)
             ON CONFLICT (id) DO NOTHING
             """,
-            ("@webhook", r.Webhook), ("@trace", r.TraceParent), ("@id", r.Id), ("@user", r.UserId), ("@service", r.Service), ("@action", r.Action), ("@handler", r.Handler),
+            ("@priority", r.Priority), ("@key", r.ApiKey), ("@webhook", r.Webhook), ("@trace", r.TraceParent), ("@id", r.Id), ("@user", r.UserId), ("@service", r.Service), ("@action", r.Action), ("@handler", r.Handler),
             ("@inputs", new Json(r.InputsJson)), ("@prompt", r.Prompt), ("@params", new Json(r.ParamsJson)), ("@qty", r.CreateQty),
             ("@expiration", r.Expiration), ("@price", r.Price), ("@max", r.MaxAttempts), ("@now", now));
         if (inserted == 1)
@@ -168,10 +170,10 @@ public sealed partial class RequestLifecycle
                 expiration = @expiration, price = @price, run = @run, attempts = 0, max_attempts = @max, owner = NULL,
                 lease_until = NULL, not_before = NULL, results = NULL, error_code = NULL, error_message = NULL, usage = NULL,
                 updated_at = @now, started_at = NULL, finished_at = NULL, expires_at = NULL, webhook_url = @webhook,
-                trace_parent = @trace
+                trace_parent = @trace, priority = @priority, api_key = @key, endpoint = NULL
             WHERE id = @id AND run = @previous
             """,
-            ("@webhook", r.Webhook), ("@trace", r.TraceParent), ("@id", r.Id), ("@handler", r.Handler), ("@prompt", r.Prompt), ("@params", new Json(r.ParamsJson)), ("@qty", r.CreateQty),
+            ("@priority", r.Priority), ("@key", r.ApiKey), ("@webhook", r.Webhook), ("@trace", r.TraceParent), ("@id", r.Id), ("@handler", r.Handler), ("@prompt", r.Prompt), ("@params", new Json(r.ParamsJson)), ("@qty", r.CreateQty),
             ("@expiration", r.Expiration), ("@price", r.Price), ("@run", run), ("@max", r.MaxAttempts), ("@now", now),
             ("@previous", existing.Run));
         // The previous run's binary results go with its results.

@@ -13,6 +13,12 @@ public sealed record NewRequest(
 
     /// <summary>The submit's W3C <c>traceparent</c>, stored on the row for the executor's spans; null when not traced.</summary>
     public string? TraceParent { get; init; }
+
+    /// <summary>The priority resolved at submit (<see cref="Queue.Priorities"/>).</summary>
+    public int Priority { get; init; } = Queue.Priorities.Default;
+
+    /// <summary>The prefix of the API key that bought it (its limits count it); null for an admin's retry of a request bought without one.</summary>
+    public string? ApiKey { get; init; }
 }
 
 public enum SubmitOutcome
