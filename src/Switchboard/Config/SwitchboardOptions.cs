@@ -43,6 +43,16 @@ public sealed class SwitchboardOptions
     /// <summary>The part of a lease an executor uses: <see cref="LeaseSeconds"/> less <see cref="LeaseMargin"/>.</summary>
     public TimeSpan UsableLease => TimeSpan.FromSeconds(LeaseSeconds) - (LeaseMargin ?? TimeSpan.FromSeconds(LeaseSeconds / 4.0));
 
+    /// <summary>
+    /// Whether queues and resource lanes serve users in weighted round-robin and priorities
+    /// (<see cref="Queue.FairOrder{T}"/>); false: first in first out, as before issue 22 (kept to
+    /// measure what fairness costs, bench/README.md).
+    /// </summary>
+    public bool Fair { get; set; } = true;
+
+    /// <summary>How long a priority level waits before it counts one level higher (aging, so no level starves).</summary>
+    public TimeSpan PriorityAgeStep { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Claims per request run before a transient failure becomes final.</summary>
     [Range(1, 100)]
     public int MaxAttempts { get; set; } = 3;

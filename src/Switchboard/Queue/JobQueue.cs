@@ -71,6 +71,13 @@ public interface IJobQueue
     /// <summary>The messages among <paramref name="candidates"/> of which the queue holds no copy.</summary>
     ValueTask<IReadOnlyList<JobMessage>> MissingAsync(IReadOnlyList<JobMessage> candidates);
 
+    /// <summary>
+    /// How many messages the queue delivers before <paramref name="message"/> if nothing else
+    /// arrives (<see cref="FairOrder{T}.PositionOf"/>); null when it is not waiting here
+    /// (delivered, delayed, or a queue that cannot tell).
+    /// </summary>
+    ValueTask<long?> PositionAsync(JobMessage message) => ValueTask.FromResult<long?>(null);
+
     /// <summary>Messages waiting to be delivered (not counting delayed ones).</summary>
     ValueTask<long> DepthAsync();
 
