@@ -163,6 +163,11 @@ public static partial class CatalogDocument
                     e.Add(key.Length == 0 ? "params" : $"params.{key}", problem);
                 }
             }
+            // The queue's, not the handler's: checked for every handler, plugins' too.
+            if (Queue.Priorities.Check(parameters) is { } badPriority)
+            {
+                e.Add($"params.{Queue.Priorities.Param}", badPriority);
+            }
             var enabled = e.Bool("enabled") ?? true;
             if (e.Ok && service is not null && action is not null && handler is not null && price is not null && template is not null)
             {

@@ -17,6 +17,7 @@ public static class ConfigRegistration
             .Validate(o => o.StorePollInterval > TimeSpan.Zero && o.ReconInterval > TimeSpan.Zero, "Switchboard:StorePollInterval and Switchboard:ReconInterval must be > 0")
             .Validate(o => o.RetentionInterval > TimeSpan.Zero, "Switchboard:RetentionInterval must be > 0")
             .Validate(o => o.LeaseMargin is not { } m || (m > TimeSpan.Zero && m <= TimeSpan.FromSeconds(o.LeaseSeconds / 2.0)), "Switchboard:LeaseMargin must be > 0 and at most half of Switchboard:LeaseSeconds")
+            .Validate(o => o.PriorityAgeStep > TimeSpan.Zero, "Switchboard:PriorityAgeStep must be > 0")
             .ValidateOnStart();
         services.AddSingleton(bootstrap);
         services.AddSingleton<AppConfigs>();

@@ -55,6 +55,8 @@ public static class ProblemCodes
         new("invalid_inputs", 400, "Inputs are missing, unknown or not strings or numbers; `errors` says which."),
         new("invalid_addons", 400, "An add-on is unknown, repeated or not available; `errors` says which."),
         new("invalid_idempotency_key", 400, "The Idempotency-Key header is longer than 255 characters."),
+        new("invalid_priority", 400, "The Priority header is not a whole number from 0 (lowest) to 9 (highest)."),
+        new("priority_not_allowed", 403, "The Priority header asks for more than the user may (`max_priority` says the most); nothing was charged."),
         new("insufficient_credits", 402, "The balance does not cover the price; `balance` and `price` say by how much. (409 on an admin's credit move.)"),
 
         // Reading and cancelling a request

@@ -93,7 +93,7 @@ public sealed class OutcomeRecorder(
                 logger.LogInformation("Attempt {Attempt} failed ({Code}); retrying in {Delay} ms", job.Attempt, classified.Code, (long)delay.TotalMilliseconds);
                 // Timers count whole milliseconds of the monotonic clock and can fire up to one before
                 // the wall clock reaches due: one more keeps the first claim from finding it not yet due.
-                queue.EnqueueLater(new JobMessage(job.RequestId, job.Run, job.Handler), delay + TimeSpan.FromMilliseconds(1));
+                queue.EnqueueLater(job.Message, delay + TimeSpan.FromMilliseconds(1));
             }
             return;
         }

@@ -8,8 +8,11 @@ namespace Switchboard.Handlers;
 /// </summary>
 public static class ParamChecks
 {
-    /// <summary>Params every calling handler takes: the endpoint profile and the job's timeout (read by the executor).</summary>
-    public static readonly string[] Common = [EndpointProfiles.Param, "timeout_s"];
+    /// <summary>
+    /// Params every calling handler takes: the endpoint profile, the job's timeout (read by the
+    /// executor) and its priority (read at submit; its value is checked by the catalog itself).
+    /// </summary>
+    public static readonly string[] Common = [EndpointProfiles.Param, "timeout_s", Queue.Priorities.Param];
 
     /// <summary>Unknown keys (a typo would otherwise be silently ignored), a malformed profile name, a bad timeout.</summary>
     public static List<(string Key, string Problem)> Start(JsonObject p, IReadOnlyCollection<string> known)

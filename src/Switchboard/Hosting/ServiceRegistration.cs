@@ -53,7 +53,11 @@ public static class ServiceRegistration
         if (bootstrap.RedisUri is null)
         {
             // serve --handlers: the other handlers' jobs wait (there is no second process to run them).
-            services.AddSingleton<IJobQueue>(sp => new InProcessJobQueue(sp.GetService<ServedHandlers>()?.Patterns));
+            services.AddSingleton<IJobQueue>(sp =>
+            {
+                var options = sp.GetRequiredService<IOptions<SwitchboardOptions>>().Value;
+                return new InProcessJobQueue(sp.GetService<ServedHandlers>()?.Patterns, options.Fair, options.PriorityAgeStep);
+            });
         }
         else
         {

@@ -47,12 +47,12 @@ public sealed partial class RequestLifecycle
         var inserted = connection.Execute(
             """
             INSERT INTO requests (id, user_id, kind, service, action, handler, status, inputs, prompt, params, create_qty,
-                expiration, price, run, attempts, max_attempts, created_at, updated_at, webhook_url, trace_parent)
+                expiration, price, run, attempts, max_attempts, created_at, updated_at, webhook_url, trace_parent, priority)
             VALUES (@id, @user, 'deal', 'deal', @name, 'deal', @running, @inputs, '', @params, @steps,
-                @expiration, @price, 1, 0, @max, @now, @now, @webhook, @trace)
+                @expiration, @price, 1, 0, @max, @now, @now, @webhook, @trace, @priority)
             ON CONFLICT (id) DO NOTHING
             """,
-            ("@webhook", d.Webhook), ("@trace", d.TraceParent), ("@id", d.Id), ("@user", d.UserId), ("@name", d.Name), ("@running", RequestStatus.Running), ("@inputs", new Json(d.InputsJson)),
+            ("@priority", d.Priority), ("@webhook", d.Webhook), ("@trace", d.TraceParent), ("@id", d.Id), ("@user", d.UserId), ("@name", d.Name), ("@running", RequestStatus.Running), ("@inputs", new Json(d.InputsJson)),
             ("@params", new Json(d.ParamsJson)), ("@steps", d.Steps.Count), ("@expiration", d.Expiration), ("@price", d.Price),
             ("@max", d.MaxAttempts), ("@now", now));
         var run = 1;
@@ -73,10 +73,11 @@ public sealed partial class RequestLifecycle
                 """
                 UPDATE requests SET status = @running, params = @params, create_qty = @steps, expiration = @expiration, price = @price,
                     run = @run, max_attempts = @max, results = NULL, error_code = NULL, error_message = NULL, updated_at = @now,
-                    started_at = NULL, finished_at = NULL, expires_at = NULL, webhook_url = @webhook, trace_parent = @trace
+                    started_at = NULL, finished_at = NULL, expires_at = NULL, webhook_url = @webhook, trace_parent = @trace,
+                    priority = @priority
                 WHERE id = @id AND run = @previous
                 """,
-                ("@webhook", d.Webhook), ("@trace", d.TraceParent), ("@running", RequestStatus.Running), ("@params", new Json(d.ParamsJson)), ("@steps", d.Steps.Count),
+                ("@priority", d.Priority), ("@webhook", d.Webhook), ("@trace", d.TraceParent), ("@running", RequestStatus.Running), ("@params", new Json(d.ParamsJson)), ("@steps", d.Steps.Count),
                 ("@expiration", d.Expiration), ("@price", d.Price), ("@run", run), ("@max", d.MaxAttempts), ("@now", now),
                 ("@id", d.Id), ("@previous", existing.Run));
             // The previous run's steps are all finished (a deal ends only when they are): they
@@ -94,18 +95,18 @@ public sealed partial class RequestLifecycle
             connection.Execute(
                 """
                 INSERT INTO requests (id, user_id, kind, service, action, handler, status, inputs, prompt, params, create_qty,
-                    expiration, price, run, attempts, max_attempts, created_at, updated_at, parent, step, pipeline, trace_parent)
+                    expiration, price, run, attempts, max_attempts, created_at, updated_at, parent, step, pipeline, trace_parent, priority)
                 VALUES (@id, @user, 'step', @service, @action, @handler, @status, @inputs, @prompt, @params, @qty,
-                    NULL, @share, @run, 0, @max, @now, @now, @deal, @step, @pipeline, @trace)
+                    NULL, @share, @run, 0, @max, @now, @now, @deal, @step, @pipeline, @trace, @priority)
                 """,
-                ("@trace", d.TraceParent),
+                ("@priority", d.Priority), ("@trace", d.TraceParent),
                 ("@id", id), ("@user", d.UserId), ("@service", s.Service), ("@action", s.Action), ("@handler", s.Handler),
                 ("@status", status), ("@inputs", new Json(d.InputsJson)), ("@prompt", s.Prompt),
                 ("@params", new Json(s.ParamsJson)), ("@qty", s.CreateQty), ("@share", s.Share), ("@run", run), ("@max", d.MaxAttempts),
                 ("@now", now), ("@deal", d.Id), ("@step", s.Step), ("@pipeline", s.Pipeline));
             if (!waits)
             {
-                start.Add(new JobMessage(id, run, s.Handler));
+                start.Add(new JobMessage(id, run, s.Handler, d.UserId, d.Priority, d.Weight));
             }
             steps.Add(new Transition(id, run, null, status, now) { UserId = d.UserId, Price = s.Share, Deal = d.Id, Step = s.Step });
         }
@@ -182,15 +183,16 @@ public sealed partial class RequestLifecycle
     /// </summary>
     public JobMessage? QueueNextStep(LifecycleUnit unit, string deal, int run, int next, long now)
     {
-        string? id = null, handler = null;
+        string? id = null, handler = null, user = null;
+        var priority = Priorities.Default;
         using (var command = unit.Connection.Sql(
-            "UPDATE requests SET status = 'queued', updated_at = @now WHERE parent = @deal AND run = @run AND step = @next AND status = @waiting RETURNING id, handler",
+            "UPDATE requests SET status = 'queued', updated_at = @now WHERE parent = @deal AND run = @run AND step = @next AND status = @waiting RETURNING id, handler, user_id, priority",
             ("@now", now), ("@deal", deal), ("@run", run), ("@next", next), ("@waiting", RequestStatus.Waiting)))
         using (var reader = command.ExecuteReader())
         {
             if (reader.Read())
             {
-                (id, handler) = (reader.GetString(0), reader.GetString(1));
+                (id, handler, user, priority) = (reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetInt32(3));
             }
         }
         if (id is null || handler is null)
@@ -198,7 +200,7 @@ public sealed partial class RequestLifecycle
             return null;
         }
         Changed(unit, RequestKind.Step, new Transition(id, run, RequestStatus.Waiting, RequestStatus.Queued, now) { Deal = deal, Step = next });
-        return new JobMessage(id, run, handler);
+        return new JobMessage(id, run, handler, user, priority, UserWeight(unit.Connection, user!));
     }
 
     /// <summary>
@@ -278,4 +280,12 @@ public sealed partial class RequestLifecycle
             ("@message", message), ("@now", now), ("@deal", deal), ("@run", run));
         Changed(unit, RequestKind.Deal, new Transition(deal, run, RequestStatus.Running, RequestStatus.Failed, now) { Code = "step_failed", Message = message });
     }
+
+    /// <summary>
+    /// A user's scheduling weight as a message carries it: its own, else its plan's, else 1 (the
+    /// weight is not stored on requests; a message sent again reads it here).
+    /// </summary>
+    public static int UserWeight(DbConnection connection, string userId) =>
+        Math.Max(1, connection.Scalar<int?>(
+            "SELECT COALESCE(u.weight, p.weight, 1) FROM users u LEFT JOIN plans p ON p.name = u.plan WHERE u.id = @user", ("@user", userId)) ?? 1);
 }

@@ -23,7 +23,7 @@ public sealed partial class RequestLifecycle
             not_before = NULL, progress = NULL, started_at = COALESCE(started_at, @now), updated_at = @now
         WHERE id = @id AND run = @run AND status = @queued AND (not_before IS NULL OR not_before <= @now) AND format <= @format
         RETURNING attempts, max_attempts, user_id, handler, prompt, params, create_qty, price, parent, step, pipeline,
-            trace_parent, created_at
+            trace_parent, created_at, priority
         """;
 
     /// <summary>
@@ -48,7 +48,7 @@ public sealed partial class RequestLifecycle
                 reader.GetString(3), reader.GetString(4), reader.GetString(5), reader.GetInt32(6), reader.GetInt64(7),
                 reader.StringOrNull(8), reader.IntOrNull(9), reader.StringOrNull(10))
             {
-                TraceParent = reader.StringOrNull(11), QueuedAt = reader.GetInt64(12),
+                TraceParent = reader.StringOrNull(11), QueuedAt = reader.GetInt64(12), Priority = reader.GetInt32(13), Weight = message.Weight,
             };
         }
         Changed(unit, job.Kind, Claimed(job, now));
@@ -85,7 +85,7 @@ public sealed partial class RequestLifecycle
         FROM unnest(@ids::text[], @runs::integer[], @owners::text[], @leases::bigint[], @nows::bigint[]) AS m(id, run, owner, lease, now)
         WHERE r.id = m.id AND r.run = m.run AND r.status = @queued AND (r.not_before IS NULL OR r.not_before <= m.now) AND r.format <= @format
         RETURNING r.id, r.run, r.attempts, r.max_attempts, r.user_id, r.handler, r.prompt, r.params, r.create_qty, r.price,
-            r.parent, r.step, r.pipeline, r.trace_parent, r.created_at
+            r.parent, r.step, r.pipeline, r.trace_parent, r.created_at, r.priority
         """;
 
     /// <summary>
@@ -114,11 +114,12 @@ public sealed partial class RequestLifecycle
                     reader.GetString(5), reader.GetString(6), reader.GetString(7), reader.GetInt32(8), reader.GetInt64(9),
                     reader.StringOrNull(10), reader.IntOrNull(11), reader.StringOrNull(12))
                 {
-                    TraceParent = reader.StringOrNull(13), QueuedAt = reader.GetInt64(14),
+                    TraceParent = reader.StringOrNull(13), QueuedAt = reader.GetInt64(14), Priority = reader.GetInt32(15),
                 };
             }
         }
-        var jobs = items.Select(i => claimed.Remove(i.Message, out var job) ? job : null).ToArray();
+        // The weight is not on the row: the claimed message's, for a retry to carry on.
+        var jobs = items.Select(i => claimed.Remove(i.Message, out var job) ? job with { Weight = i.Message.Weight } : null).ToArray();
         for (var i = 0; i < items.Count; i++)
         {
             if (items[i].Unit is { } unit && jobs[i] is { } job)

@@ -27,10 +27,10 @@ public sealed partial class RequestLifecycle
 
     private (List<Queue.JobMessage> Requeued, List<string> Failed) RecoverExpiredLeases(DbConnection connection, LifecycleUnit? unit, long now, long leaseBefore)
     {
-        var expired = new List<(string Id, int Run, int Attempts, int Max, string Owner, string User, long Price, string? Parent, int? Step, string Handler)>();
+        var expired = new List<(string Id, int Run, int Attempts, int Max, string Owner, string User, long Price, string? Parent, int? Step, string Handler, int Priority)>();
         using (var command = connection.Sql(
             """
-            SELECT id, run, attempts, max_attempts, owner, user_id, price, parent, step, handler FROM requests
+            SELECT id, run, attempts, max_attempts, owner, user_id, price, parent, step, handler, priority FROM requests
             WHERE status = 'running' AND lease_until < @before AND (attempts < max_attempts OR format <= @format)
             """,
             ("@before", leaseBefore), ("@format", Formats.Request)))
@@ -39,7 +39,7 @@ public sealed partial class RequestLifecycle
             while (reader.Read())
             {
                 expired.Add((reader.GetString(0), reader.GetInt32(1), reader.GetInt32(2), reader.GetInt32(3), reader.StringOrNull(4) ?? "",
-                    reader.GetString(5), reader.GetInt64(6), reader.StringOrNull(7), reader.IntOrNull(8), reader.GetString(9)));
+                    reader.GetString(5), reader.GetInt64(6), reader.StringOrNull(7), reader.IntOrNull(8), reader.GetString(9), reader.GetInt32(10)));
             }
         }
         var requeued = new List<Queue.JobMessage>();
@@ -77,7 +77,8 @@ public sealed partial class RequestLifecycle
                 $"UPDATE requests SET status = 'queued', owner = NULL, lease_until = NULL, updated_at = @now WHERE {Same}", args) == 1)
             {
                 Changed(unit, kind, lost);
-                requeued.Add(new Queue.JobMessage(r.Id, r.Run, r.Handler));
+                // Back in its user's flow at its level (the weight is the user's now: it is not stored).
+                requeued.Add(new Queue.JobMessage(r.Id, r.Run, r.Handler, r.User, r.Priority, UserWeight(connection, r.User)));
             }
         }
         return (requeued, failed);

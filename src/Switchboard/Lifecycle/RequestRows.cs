@@ -48,6 +48,12 @@ public sealed record NewDeal(
     /// <summary>The submit's W3C <c>traceparent</c>, stored on the deal's row and its steps'; null when not traced.</summary>
     public string? TraceParent { get; init; }
 
+    /// <summary>The priority resolved at submit, stored on the deal's row and its steps' (<see cref="Queue.Priorities"/>).</summary>
+    public int Priority { get; init; } = Queue.Priorities.Default;
+
+    /// <summary>The user's scheduling weight, carried by the steps' messages (not stored: the user's or plan's is read again when needed).</summary>
+    public int Weight { get; init; } = 1;
+
     /// <summary>A step's id: derived from its deal's, so a re-run's steps keep their ids.</summary>
     public static string StepId(string dealId, int step)
     {
@@ -77,4 +83,13 @@ public sealed record ClaimedJob(
 
     /// <summary>The row's creation time (epoch ms): the start of the first attempt's queue wait.</summary>
     public long? QueuedAt { get; init; }
+
+    /// <summary>The request's stored priority: a retry waits again at this level.</summary>
+    public int Priority { get; init; } = Queue.Priorities.Default;
+
+    /// <summary>The user's weight the claimed message carried (not stored on the row): a retry waits again with it.</summary>
+    public int Weight { get; init; } = 1;
+
+    /// <summary>The message that sends this run again (a retry): same place in the fair order as the claimed one.</summary>
+    public Queue.JobMessage Message => new(RequestId, Run, Handler, UserId, Priority, Weight);
 }

@@ -31,7 +31,7 @@ internal sealed class CatalogPathsTransformer(CatalogCache catalog) : IOpenApiDo
             var operation = From(submit, document, offer.Service);
             operation.OperationId = $"{offer.Service}_{offer.Action}".Replace('-', '_');
             operation.Summary = $"{offer.Service}/{offer.Action} ({offer.Price} credits, {offer.CreateQty} result(s))";
-            operation.Parameters = [IdempotencyKey()];
+            operation.Parameters = [IdempotencyKey(), PriorityHeader()];
             operation.RequestBody = JsonBody(Inputs(offer.Template.Variables, offer.Template.Variables));
             document.Paths[offer.Path] = Path(HttpMethod.Post, operation);
         }
@@ -113,7 +113,7 @@ internal sealed class CatalogPathsTransformer(CatalogCache catalog) : IOpenApiDo
         var purchase = From(submit, document, "deal");
         purchase.OperationId = $"Deal_{id}";
         purchase.Summary = $"deal {deal.Name} ({price} credits without add-ons; {string.Join(", ", deal.Offers.Select(i => i.Offer))})";
-        purchase.Parameters = [IdempotencyKey()];
+        purchase.Parameters = [IdempotencyKey(), PriorityHeader()];
         purchase.RequestBody = JsonBody(body);
         document.Paths[deal.Path] = Path(HttpMethod.Post, purchase);
 
@@ -166,5 +166,13 @@ internal sealed class CatalogPathsTransformer(CatalogCache catalog) : IOpenApiDo
         In = ParameterLocation.Header,
         Description = "Mixed into the request id, to ask for a deliberate re-run of the same inputs.",
         Schema = new OpenApiSchema { Type = JsonSchemaType.String, MaxLength = 255 },
+    };
+
+    private static OpenApiParameter PriorityHeader() => new()
+    {
+        Name = Requests.RequestPriority.Header,
+        In = ParameterLocation.Header,
+        Description = "0 (lowest) to 9 (highest); at most the user's max_priority (or the purchase's own level), lower always. Without it: the offer's level shifted by the user's.",
+        Schema = new OpenApiSchema { Type = JsonSchemaType.Integer, Minimum = "0", Maximum = "9" },
     };
 }

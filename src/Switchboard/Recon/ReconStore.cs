@@ -12,18 +12,26 @@ public static class ReconStore
 {
     /// <summary>
     /// Queued requests untouched since <paramref name="updatedBefore"/>, oldest first, with when
-    /// each is due: the candidates recon checks against the queue for a missing message.
+    /// each is due: the candidates recon checks against the queue for a missing message. Each
+    /// message carries its user, stored priority and the user's weight (own, else the plan's, else
+    /// 1; the weight is not stored on the request), so a message sent again waits where the
+    /// original did in a fair queue.
     /// </summary>
     public static List<(JobMessage Message, long? NotBefore)> Queued(DbConnection connection, long updatedBefore, int limit)
     {
         using var command = connection.Sql(
-            "SELECT id, run, not_before, handler FROM requests WHERE status = 'queued' AND updated_at <= @before ORDER BY seq LIMIT @limit",
+            """
+            SELECT r.id, r.run, r.not_before, r.handler, r.user_id, r.priority, COALESCE(u.weight, p.weight, 1)
+            FROM requests r LEFT JOIN users u ON u.id = r.user_id LEFT JOIN plans p ON p.name = u.plan
+            WHERE r.status = 'queued' AND r.updated_at <= @before ORDER BY r.seq LIMIT @limit
+            """,
             ("@before", updatedBefore), ("@limit", limit));
         using var reader = command.ExecuteReader();
         var list = new List<(JobMessage, long?)>();
         while (reader.Read())
         {
-            list.Add((new JobMessage(reader.GetString(0), reader.GetInt32(1), reader.GetString(3)), reader.LongOrNull(2)));
+            var message = new JobMessage(reader.GetString(0), reader.GetInt32(1), reader.GetString(3), reader.GetString(4), reader.GetInt32(5), reader.GetInt32(6));
+            list.Add((message, reader.LongOrNull(2)));
         }
         return list;
     }

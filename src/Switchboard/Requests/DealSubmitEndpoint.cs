@@ -116,10 +116,16 @@ public static class DealSubmitEndpoint
             return webhookProblem;
         }
         var user = http.User();
+        // A deal's own level is the default (5), shifted by the user's; its steps take the deal's.
+        var (priority, priorityProblem) = RequestPriority.Resolve(http, user, Priorities.Default);
+        if (priorityProblem is not null)
+        {
+            return priorityProblem;
+        }
         var chosen = quote.ChosenAddons.ToList();
         var id = inputs.RequestId(user.Id, "deal", name, idempotencyKey, chosen);
         Observability.RequestLogging.SetLogRequestId(http, id);
-        var newDeal = Build(id, user.Id, quote, inputs, settings) with { Webhook = webhook };
+        var newDeal = Build(id, user.Id, quote, inputs, settings) with { Webhook = webhook, Priority = priority, Weight = user.Weight };
         SubmitResult result;
         List<JobMessage> start;
         try

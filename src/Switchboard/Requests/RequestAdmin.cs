@@ -25,7 +25,7 @@ public sealed record RequestFilter(string? Status, string? User, string? Offer, 
 /// <summary>A request in a search's result.</summary>
 public sealed record RequestRow(
     long Seq, string Id, string Kind, string Target, string User, string Status, long Price, int Run, int Attempts, int MaxAttempts, long CreatedAt,
-    long? StartedAt = null, long? FinishedAt = null, string? ErrorCode = null);
+    long? StartedAt = null, long? FinishedAt = null, string? ErrorCode = null, int Priority = Priorities.Default);
 
 /// <summary>A page of requests, newest first, and the cursor of the next (older) page when there is one.</summary>
 public sealed record RequestPage(IReadOnlyList<RequestRow> Rows, long? Older);
@@ -188,7 +188,7 @@ public static class RequestAdmin
         }
         return ($"""
             SELECT r.seq, r.id, r.kind, r.service, r.action, u.name, r.status, r.price, r.run, r.attempts, r.max_attempts, r.created_at,
-                r.started_at, r.finished_at, r.error_code
+                r.started_at, r.finished_at, r.error_code, r.priority
             FROM requests r JOIN users u ON u.id = r.user_id
             WHERE {string.Join(" AND ", where)}
             ORDER BY r.seq DESC LIMIT @limit
@@ -213,7 +213,7 @@ public static class RequestAdmin
             rows.Add(new RequestRow(
                 reader.GetInt64(0), reader.GetString(1), kind, kind == "deal" ? reader.GetString(4) : $"{reader.GetString(3)}/{reader.GetString(4)}",
                 reader.GetString(5), reader.GetString(6), reader.GetInt64(7), reader.GetInt32(8), reader.GetInt32(9), reader.GetInt32(10), reader.GetInt64(11),
-                reader.LongOrNull(12), reader.LongOrNull(13), reader.StringOrNull(14)));
+                reader.LongOrNull(12), reader.LongOrNull(13), reader.StringOrNull(14), reader.GetInt32(15)));
         }
         var more = rows.Count > filter.Limit;
         if (more)
@@ -322,14 +322,16 @@ public static class RequestAdmin
         {
             return InputsChanged(target, errors);
         }
-        var request = SubmitEndpoint.Build(current.Id, current.UserId, offer, inputs, configs.Api);
+        // The stored priority: a retry is the same purchase again, not a new choice of level.
+        var request = SubmitEndpoint.Build(current.Id, current.UserId, offer, inputs, configs.Api) with { Priority = current.Priority };
         var result = await lifecycle.ResubmitFailedAsync(request, Clock.NowMs());
         if (result is not { Outcome: SubmitOutcome.Rerun })
         {
             return NotFailed(result?.Existing?.Status ?? "no longer failed");
         }
         // Committed: as after a submit, a message lost from here on is sent again by recovery.
-        await queue.EnqueueAsync(new JobMessage(current.Id, result.Run, offer.Handler), CancellationToken.None);
+        await queue.EnqueueAsync(
+            new JobMessage(current.Id, result.Run, offer.Handler, current.UserId, request.Priority, Weight(lifecycle, current.UserId)), CancellationToken.None);
         return new RetryResult(RetryOutcome.Retried, result.Run);
     }
 
@@ -363,7 +365,8 @@ public static class RequestAdmin
         {
             return InputsChanged($"the deal '{name}'", errors);
         }
-        var newDeal = DealSubmitEndpoint.Build(current.Id, current.UserId, quote, inputs, configs.Api);
+        var newDeal = DealSubmitEndpoint.Build(current.Id, current.UserId, quote, inputs, configs.Api)
+            with { Priority = current.Priority, Weight = Weight(lifecycle, current.UserId) };
         var result = await lifecycle.ResubmitFailedDealAsync(newDeal, Clock.NowMs());
         if (result.Result is not { Outcome: SubmitOutcome.Rerun })
         {
@@ -374,6 +377,12 @@ public static class RequestAdmin
             await queue.EnqueueAsync(message, CancellationToken.None);
         }
         return new RetryResult(RetryOutcome.Retried, result.Result.Run);
+    }
+
+    private static int Weight(RequestLifecycle lifecycle, string userId)
+    {
+        using var connection = lifecycle.Store.Open();
+        return RequestLifecycle.UserWeight(connection, userId);
     }
 
     /// <summary>The stored inputs checked as a submit checks a body's, against the current variables; null (and why in <paramref name="errors"/>) when they no longer fit.</summary>

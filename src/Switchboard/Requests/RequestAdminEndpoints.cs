@@ -116,6 +116,7 @@ public static class RequestAdminEndpoints
         ["run"] = r.Run,
         ["attempts"] = r.Attempts,
         ["max_attempts"] = r.MaxAttempts,
+        ["priority"] = r.Priority,
         ["created_at"] = Clock.Iso(r.CreatedAt),
     };
 }

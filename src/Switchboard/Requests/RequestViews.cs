@@ -31,6 +31,7 @@ public sealed record RequestView(
     int Attempts,
     int MaxAttempts,
     int Run,
+    int Priority,
     JsonObject? Usage,
     string CreatedAt,
     string UpdatedAt,

@@ -88,9 +88,14 @@ public static class SubmitEndpoint
             return webhookProblem;
         }
         var user = http.User();
+        var (priority, priorityProblem) = RequestPriority.Resolve(http, user, offer.Priority);
+        if (priorityProblem is not null)
+        {
+            return priorityProblem;
+        }
         var id = inputs.RequestId(user.Id, "offer", $"{service}/{action}", idempotencyKey);
         http.SetLogRequestId(id);
-        var request = Build(id, user.Id, offer, inputs, settings) with { Webhook = webhook };
+        var request = Build(id, user.Id, offer, inputs, settings) with { Webhook = webhook, Priority = priority };
         SubmitResult result;
         try
         {
@@ -106,7 +111,7 @@ public static class SubmitEndpoint
         }
         // Committed: from here the request cannot be lost. If this enqueue never happens (crash),
         // start-up recovery dispatches every queued request again.
-        await queue.EnqueueAsync(new JobMessage(id, result.Run, offer.Handler), CancellationToken.None);
+        await queue.EnqueueAsync(new JobMessage(id, result.Run, offer.Handler, user.Id, request.Priority, user.Weight), CancellationToken.None);
         var url = RequestRecord.UrlOf(id);
         return TypedResults.Accepted(url, new Accepted(id, RequestStatus.Queued, url, StreamUrl(http, id, user.Id)));
     }

@@ -18,7 +18,7 @@ public sealed partial record HttpJsonParams(
 {
     /// <summary>Params of http.json; <c>timeout_s</c> is the runner's, the legacy URL/key params are refused by the catalog itself.</summary>
     private static readonly HashSet<string> Known =
-        [EndpointProfiles.Param, "body", "results", "item", "usage", "error", "results_base64", "media_type", "timeout_s", .. EndpointProfiles.RemovedParams];
+        [EndpointProfiles.Param, "body", "results", "item", "usage", "error", "results_base64", "media_type", "timeout_s", Queue.Priorities.Param, .. EndpointProfiles.RemovedParams];
 
     [GeneratedRegex(@"\A[a-z][a-z0-9_]{0,63}\z")]
     private static partial Regex UsageName();
@@ -33,7 +33,7 @@ public sealed partial record HttpJsonParams(
         var before = problems.Count;
         foreach (var key in parameters.Select(p => p.Key).Where(k => !Known.Contains(k)))
         {
-            problems.Add((key, "is not a param of http.json (endpoint, body, results, item, usage, error, results_base64, media_type, timeout_s)"));
+            problems.Add((key, "is not a param of http.json (endpoint, body, results, item, usage, error, results_base64, media_type, timeout_s, priority)"));
         }
         if (parameters[EndpointProfiles.Param] is { } endpoint && !(Text(endpoint) is { } name && EndpointProfiles.IsName(name)))
         {
