@@ -71,6 +71,38 @@ public sealed class RedisFairLaneTests : IAsyncLifetime
         Assert.Null(await QueueReads.ReadWithin(_redis.Queue, TimeSpan.FromMilliseconds(300)));
     }
 
+    [Fact]
+    public async Task PassesAreLoweredBeforeTheyLeaveTheRangeDoublesHoldExactly()
+    {
+        // A budget of one credit a job lets 6,300 leave: a weight-1 flow's pass moves by
+        // FairOrder.Scale (7.2e11) a turn, so its level's virtual time passes 2^52 on the way.
+        var gate = new RedisResourceGate(_redis.Redis, _redis.Settings);
+        var spec = new ResourceSpec($"r{Guid.NewGuid():N}"[..10], null, null, 6300, TimeSpan.FromDays(1), OnExhausted.Wait, 60);
+        var need = new ResourceNeed(spec, 1);
+        var backlog = Enumerable.Range(0, 6302).Select(_ => Job("alice")).ToList();
+        foreach (var job in backlog)
+        {
+            await gate.ParkAsync(need, job);
+        }
+        for (var calls = 0; calls < 100 && (await gate.StateAsync(spec)).Waiting > 2; calls++)
+        {
+            await gate.WakeAsync([spec]);
+        }
+        var levels = _redis.Redis.GetDatabase().HashGetAll(_redis.Settings.Key($"res:{spec.Name}:fs")).ToDictionary(e => (string)e.Name!, e => (double)e.Value);
+        Assert.InRange(levels["v5"], 0, 1L << 52);
+        Assert.Equal(2, levels["c5"]);
+        var pass = (double)(await _redis.Redis.GetDatabase().SortedSetScoreAsync(_redis.Settings.Key($"res:{spec.Name}:fz:5"), "alice"))!;
+        Assert.Equal(levels["v5"] + FairOrder<JobMessage>.Scale, pass);
+
+        // A user whose id holds the separators of the lane's entries.
+        var odd = Job("b|o:b");
+        await gate.ParkAsync(need, odd);
+        Assert.Equal(1, (await gate.PositionAsync(need, odd))!.Value.Position);
+        Assert.Equal(3, (await gate.PositionAsync(need, backlog[^1]))!.Value.Position);
+        Assert.True(await gate.RemoveAsync(need, odd));
+        Assert.Equal(2, (await gate.PositionAsync(need, backlog[^1]))!.Value.Position);
+    }
+
     /// <summary>Puts a job in the list lane as a build before issue 22 did (its Park script).</summary>
     private async Task ParkAsBefore(ResourceSpec spec, JobMessage job)
     {
