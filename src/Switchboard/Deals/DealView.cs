@@ -53,7 +53,7 @@ public static class DealView
                 steps.Add(step);
                 if (status == RequestStatus.Queued)
                 {
-                    queued?.Add(new QueuedStep(step, reader.GetString(13), new JobMessage(reader.GetString(12), deal.Run, reader.GetString(13))));
+                    queued?.Add(new QueuedStep(step, reader.GetString(13), new JobMessage(reader.GetString(12), deal.Run, reader.GetString(13), deal.UserId)));
                 }
             }
         }

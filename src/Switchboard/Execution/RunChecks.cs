@@ -41,7 +41,10 @@ public sealed class RunChecks(HandlerRegistry handlers, AppConfigs configs, ISte
             return null;
         }
         var need = needs.For(job.Handler);
-        if (need is not null && !await slots.AcquireOrParkAsync(need, tracked.Message, giveBack: () => outcomes.ReleaseAsync(job)))
+        // A message read back without its user (recon's, a queue that keeps only id:run) still
+        // waits in its user's flow of the lane: the claim says whose it is.
+        var message = tracked.Message.UserId is null ? tracked.Message with { UserId = job.UserId } : tracked.Message;
+        if (need is not null && !await slots.AcquireOrParkAsync(need, message, giveBack: () => outcomes.ReleaseAsync(job)))
         {
             return null;
         }

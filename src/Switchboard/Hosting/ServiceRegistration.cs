@@ -46,6 +46,10 @@ public static class ServiceRegistration
         services.AddLifecycle();
         services.AddDealSteps();
         services.AddSingleton<ITransitionObserver, CancelledJobStopper>();
+        // A cancelled job leaves its resource's lane at once (its user's turn goes to its next job).
+        services.AddSingleton<CancelledLaneLeaver>();
+        services.AddSingleton<ITransitionObserver>(sp => sp.GetRequiredService<CancelledLaneLeaver>());
+        services.AddHostedService(sp => sp.GetRequiredService<CancelledLaneLeaver>());
         // Every committed change pushed to this process's followers (and, distributed, to every api process's).
         services.AddChangeFeed(bootstrap);
         // Completion webhooks' outbox: written in the unit of each final transition, whoever makes it.
@@ -70,13 +74,21 @@ public static class ServiceRegistration
         services.AddSingleton<HealthProbe>();
         // Bulk retry and cancel of requests: the panel's Requests page and /admin/api/requests/retry, /cancel.
         services.AddSingleton<RequestActions>();
+        // Lanes in the fair order (Switchboard:Fair, :PriorityAgeStep).
         if (bootstrap.RedisUri is null)
         {
-            services.AddSingleton<IResourceGate>(sp => new InProcessResourceGate((InProcessJobQueue)sp.GetRequiredService<IJobQueue>()));
+            services.AddSingleton<IResourceGate>(sp => new InProcessResourceGate(
+                (InProcessJobQueue)sp.GetRequiredService<IJobQueue>(),
+                sp.GetRequiredService<IOptions<SwitchboardOptions>>().Value.Fair,
+                sp.GetRequiredService<IOptions<SwitchboardOptions>>().Value.PriorityAgeStep));
         }
         else
         {
-            services.AddSingleton<IResourceGate, RedisResourceGate>();
+            services.AddSingleton<IResourceGate>(sp => new RedisResourceGate(
+                sp.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>(),
+                sp.GetRequiredService<RedisSettings>(),
+                sp.GetRequiredService<IOptions<SwitchboardOptions>>().Value.Fair,
+                sp.GetRequiredService<IOptions<SwitchboardOptions>>().Value.PriorityAgeStep));
         }
         return services;
     }

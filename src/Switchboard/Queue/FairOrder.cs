@@ -12,8 +12,16 @@ namespace Switchboard.Queue;
 /// scheduling: deterministic weighted round-robin, a user of weight 2 gets two turns for every
 /// one of a user of weight 1). A flow that starts (or starts again after it emptied) takes
 /// <c>max(virtual time, where it left off)</c>, the virtual time being the highest pass served
-/// so far: a user with a backlog of any length is ahead of a newcomer by at most one turn, and a
-/// user cannot gain turns by emptying and refilling its flow.
+/// so far in its level (per level: passes of different levels are never compared, and a level
+/// served less would otherwise put its newcomers behind its own backlogs): a user with a backlog
+/// of any length is ahead of a newcomer by at most one turn, and a user cannot gain turns by
+/// emptying and refilling its flow.
+/// </para>
+/// <para>
+/// Passes grow without end, but those of a level's live flows lie within one weight-1 stride
+/// (<see cref="Scale"/>) of its virtual time; when that passes <see cref="RebaseAt"/> the level's
+/// passes are all lowered by it (order unchanged), so they stay exact: below 2^62 here, and below
+/// 2^53 in Lua, whose numbers are doubles (the Redis lanes rebase at <c>2^52</c>).
 /// </para>
 /// <para>
 /// Levels: a level's effective priority is its own plus one per <c>ageStep</c> since it was last
@@ -33,6 +41,9 @@ public sealed class FairOrder<T>
     /// <summary>The largest weight: a higher one is taken as this.</summary>
     public const int MaxWeight = 1_000_000;
 
+    /// <summary>A level's virtual time at which its passes are lowered by it (a long holds twice this).</summary>
+    public const long RebaseAt = 1L << 62;
+
     private readonly bool _fair;
     private readonly long _ageStepMs;
     private readonly Level[] _levels = new Level[Priorities.Max + 1];
@@ -41,7 +52,6 @@ public sealed class FairOrder<T>
     // Where flows that emptied left off, so they cannot gain a turn by refilling; pruned of those
     // the virtual time has passed (they would start there anyway).
     private readonly Dictionary<(int Priority, string User), long> _leftOff = [];
-    private long _virtualTime;
 
     public FairOrder(bool fair = true, TimeSpan? ageStep = null, IEqualityComparer<T>? comparer = null)
     {
@@ -84,10 +94,14 @@ public sealed class FairOrder<T>
         item = flow.Items.First!.Value.Item;
         var level = _levels[flow.Priority];
         level.Flows.Remove(flow);
-        _virtualTime = Math.Max(_virtualTime, flow.Pass);
+        level.VirtualTime = Math.Max(level.VirtualTime, flow.Pass);
         flow.Pass += flow.Stride;
         level.SinceMs = nowMs;
         RemoveEntry(item, flow);
+        if (level.VirtualTime >= RebaseAt)
+        {
+            Rebase(level);
+        }
         return true;
     }
 
@@ -135,21 +149,35 @@ public sealed class FairOrder<T>
         var turn = flow.Pass + (index * flow.Stride);
         foreach (var g in level.Flows)
         {
-            if (g == flow || g.Pass > turn)
+            if (g != flow)
             {
-                continue;
+                ahead += TurnsBefore(turn, flow.User, g.Pass, g.Stride, g.User, g.Items.Count);
             }
-            // g's k-th job has pass g.Pass + k × g.Stride; it goes first while that is below
-            // turn, or equal with a lower user (the tie-break of the order).
-            var span = turn - g.Pass;
-            var turns = (span / g.Stride) + 1;
-            if (span % g.Stride == 0 && string.CompareOrdinal(g.User, flow.User) > 0)
-            {
-                turns--;
-            }
-            ahead += Math.Min(g.Items.Count, turns);
         }
         return ahead;
+    }
+
+    /// <summary>
+    /// How many of another flow's jobs (<paramref name="user"/>'s, from <paramref name="pass"/> by
+    /// <paramref name="stride"/>, <paramref name="length"/> of them) go before the job whose turn is at
+    /// <paramref name="turn"/> in <paramref name="of"/>'s flow of the same level. Shared with the Redis
+    /// lanes, whose Lua hands the flows over and leaves this sum to exact integers.
+    /// </summary>
+    public static long TurnsBefore(long turn, string of, long pass, long stride, string user, long length)
+    {
+        if (pass > turn)
+        {
+            return 0;
+        }
+        // The k-th job has pass + k × stride; it goes first while that is below turn, or equal
+        // with a lower user (the tie-break of the order).
+        var span = turn - pass;
+        var turns = (span / stride) + 1;
+        if (span % stride == 0 && string.CompareOrdinal(user, of) > 0)
+        {
+            turns--;
+        }
+        return Math.Min(length, turns);
     }
 
     /// <summary>The jobs waiting per priority (for the admin view).</summary>
@@ -171,7 +199,7 @@ public sealed class FairOrder<T>
         var stride = Scale / Math.Clamp(weight, 1, MaxWeight);
         if (!level.ByUser.TryGetValue(user, out var flow))
         {
-            var start = _virtualTime;
+            var start = level.VirtualTime;
             if (_leftOff.Remove((priority, user), out var leftOff))
             {
                 start = Math.Max(start, leftOff);
@@ -205,17 +233,41 @@ public sealed class FairOrder<T>
             return;
         }
         level.ByUser.Remove(flow.User);
-        if (flow.Pass > _virtualTime)
+        if (flow.Pass > level.VirtualTime)
         {
             _leftOff[(flow.Priority, flow.User)] = flow.Pass;
         }
         if (_leftOff.Count > 1024)
         {
-            foreach (var key in _leftOff.Where(e => e.Value <= _virtualTime).Select(e => e.Key).ToList())
+            foreach (var key in _leftOff.Where(e => e.Value <= _levels[e.Key.Priority].VirtualTime).Select(e => e.Key).ToList())
             {
                 _leftOff.Remove(key);
             }
         }
+    }
+
+    // Lowers every pass of the level by its virtual time: the same shift for all keeps the sorted
+    // set's order (so it is done in place), and where flows left off below it are forgotten (they
+    // would start at the virtual time anyway).
+    private void Rebase(Level level)
+    {
+        var by = level.VirtualTime;
+        foreach (var flow in level.Flows)
+        {
+            flow.Pass -= by;
+        }
+        foreach (var key in _leftOff.Keys.Where(k => k.Priority == level.Priority).ToList())
+        {
+            if (_leftOff[key] <= by)
+            {
+                _leftOff.Remove(key);
+            }
+            else
+            {
+                _leftOff[key] -= by;
+            }
+        }
+        level.VirtualTime = 0;
     }
 
     private Flow? Next(long nowMs)
@@ -268,6 +320,8 @@ public sealed class FairOrder<T>
         public int Count { get; set; }
 
         public long SinceMs { get; set; }
+
+        public long VirtualTime { get; set; }
 
         public Dictionary<string, Flow> ByUser { get; } = new(StringComparer.Ordinal);
 

@@ -70,7 +70,7 @@ public static partial class RequestEndpoints
         .Produces<RequestView>(StatusCodes.Status200OK)
         .ProducesProblem(400).ProducesProblem(402).ProducesProblem(403).ProducesProblem(404).ProducesProblem(413).ProducesProblem(415).ProducesProblem(429);
 
-    private static async Task<IResult> Get(string id, HttpContext http, Store store, ResourceNeeds needs, IResourceGate gate, ExecutorCoverage coverage)
+    private static async Task<IResult> Get(string id, HttpContext http, Store store, ResourceNeeds needs, IResourceGate gate, IJobQueue queue, ExecutorCoverage coverage)
     {
         if (!RequestId().IsMatch(id))
         {
@@ -88,22 +88,19 @@ public static partial class RequestEndpoints
             }
             json = request.Kind == "deal" ? Deals.DealView.ToJson(connection, request, queuedSteps) : request.ToJson();
         }
-        if (request.Status == RequestStatus.Queued && needs.For(request.Handler) is { } need)
+        if (request.Status == RequestStatus.Queued)
         {
-            await AddWaiting(json, gate, need, new JobMessage(id, request.Run, request.Handler));
+            await AddWaiting(json, gate, queue, needs.For(request.Handler), new JobMessage(id, request.Run, request.Handler, request.UserId));
         }
         if (request.Status == RequestStatus.Queued && coverage.Serves(request.Handler) == false)
         {
             // No live executor serves its handler: what it waits for first (a resource lane comes after).
             json["waiting_for"] = "executor";
         }
-        // A deal's queued steps, each where it stands in its resource's lane.
+        // A deal's queued steps, each where it stands in its resource's lane or in the queue.
         foreach (var step in queuedSteps)
         {
-            if (needs.For(step.Handler) is { } stepNeed)
-            {
-                await AddWaiting(step.Json, gate, stepNeed, step.Job);
-            }
+            await AddWaiting(step.Json, gate, queue, needs.For(step.Handler), step.Job);
         }
         return TypedResults.Ok(json);
     }
@@ -115,21 +112,32 @@ public static partial class RequestEndpoints
     internal static RequestRecord? LoadOwn(DbConnection connection, string id, string userId) =>
         RequestRecord.Load(connection, id) is { } request && request.UserId == userId && !request.IsStep ? request : null;
 
-    /// <summary>A job parked for its resource shows where it stands: <c>waiting_for</c>, <c>queue_position</c> (1 is next), <c>eta_s</c>.</summary>
-    private static async Task AddWaiting(JsonObject json, IResourceGate gate, ResourceNeed need, JobMessage job)
+    /// <summary>
+    /// A queued job shows where it stands. Parked for its resource: <c>waiting_for</c> (the
+    /// resource), <c>queue_position</c> (1 is next, in the lane's fair order) and <c>eta_s</c>.
+    /// Otherwise, when the queue can tell (<see cref="IJobQueue.PositionAsync"/>): its
+    /// <c>queue_position</c> there (1 is delivered next), without an estimate (the queue drains
+    /// at the executors' pace, which nothing here measures).
+    /// </summary>
+    private static async Task AddWaiting(JsonObject json, IResourceGate gate, IJobQueue queue, ResourceNeed? need, JobMessage job)
     {
         try
         {
-            if (await gate.PositionAsync(need, job) is { } lane)
+            if (need is not null && await gate.PositionAsync(need, job) is { } lane)
             {
                 json["waiting_for"] = need.Name;
                 json["queue_position"] = lane.Position;
                 json["eta_s"] = Math.Round(lane.Eta.TotalSeconds, 1);
+                return;
+            }
+            if (await queue.PositionAsync(job) is { } ahead)
+            {
+                json["queue_position"] = ahead + 1;
             }
         }
         catch (Exception ex) when (GateHealth.IsUnreachableError(ex))
         {
-            // The gate is unreachable: the request object is still right without the estimate.
+            // The gate (or the queue's Redis) is unreachable: the request object is still right without the estimate.
         }
     }
 

@@ -7,15 +7,16 @@ namespace Switchboard.Resources;
 /// <summary>
 /// The embedded default's gate: the same rules as the Redis one, kept in this process (one
 /// process runs every job, so its memory is the whole truth; a restart forgets slots and lanes,
-/// and recon sends the queued jobs again).
+/// and recon sends the queued jobs again). Each lane is a <see cref="FairOrder{T}"/> of the
+/// parked messages (by their user, priority and weight; one FIFO flow when <paramref name="fair"/> is off).
 /// </summary>
-public sealed class InProcessResourceGate(InProcessJobQueue queue) : IResourceGate
+public sealed class InProcessResourceGate(InProcessJobQueue queue, bool fair = true, TimeSpan? ageStep = null) : IResourceGate
 {
-    private sealed class State
+    private sealed class State(bool fair, TimeSpan? ageStep)
     {
         public readonly Dictionary<string, long> Holders = new(StringComparer.Ordinal); // job → lease end (ms)
-        public readonly LinkedList<(string Job, long Credits, JobMessage Message)> Lane = new();
-        public readonly HashSet<string> Parked = new(StringComparer.Ordinal);
+        public readonly FairOrder<JobMessage> Lane = new(fair, ageStep);
+        public readonly Dictionary<JobMessage, long> Credits = []; // parked job → the credits it takes
         public long Tat;
         public long Window = -1;
         public long Spent;
@@ -28,7 +29,7 @@ public sealed class InProcessResourceGate(InProcessJobQueue queue) : IResourceGa
     {
         if (!_states.TryGetValue(name, out var state))
         {
-            _states[name] = state = new State();
+            _states[name] = state = new State(fair, ageStep);
         }
         return state;
     }
@@ -93,9 +94,9 @@ public sealed class InProcessResourceGate(InProcessJobQueue queue) : IResourceGa
         lock (_states)
         {
             var state = For(need.Name);
-            if (state.Parked.Add(job.ToString()))
+            if (state.Lane.Enqueue(job, job.UserId ?? string.Empty, job.Priority, job.Weight, Clock.NowMs()))
             {
-                state.Lane.AddLast((job.ToString(), need.Credits, job));
+                state.Credits[job] = need.Credits;
                 queue.Hold(job);
             }
         }
@@ -143,11 +144,10 @@ public sealed class InProcessResourceGate(InProcessJobQueue queue) : IResourceGa
             foreach (var (name, state) in _states.Where(s => s.Value.Lane.Count > 0 && resources.All(r => r.Name != s.Key)))
             {
                 // The resource left the map: its jobs run ungated now.
-                while (state.Lane.First is { } head)
+                while (state.Lane.TryDequeue(now, out var job))
                 {
-                    state.Lane.RemoveFirst();
-                    state.Parked.Remove(head.Value.Job);
-                    woken.Add(head.Value.Message);
+                    state.Credits.Remove(job);
+                    woken.Add(job);
                 }
             }
             foreach (var spec in resources)
@@ -156,17 +156,19 @@ public sealed class InProcessResourceGate(InProcessJobQueue queue) : IResourceGa
                 {
                     continue;
                 }
-                while (state.Lane.First is { } head)
+                // The fair order's next job, as long as there is capacity for it (peeked and taken
+                // at one time, so aging cannot change which one between the two).
+                while (state.Lane.TryPeek(now, out var job))
                 {
-                    var answer = Take(state, spec, head.Value.Job, head.Value.Credits, now);
+                    var answer = Take(state, spec, job.ToString(), state.Credits[job], now);
                     if (!answer.Acquired)
                     {
                         next = next is null || answer.RetryAfter < next ? answer.RetryAfter : next;
                         break;
                     }
-                    state.Lane.RemoveFirst();
-                    state.Parked.Remove(head.Value.Job);
-                    woken.Add(head.Value.Message);
+                    state.Lane.TryDequeue(now, out _);
+                    state.Credits.Remove(job);
+                    woken.Add(job);
                 }
             }
         }
@@ -183,20 +185,27 @@ public sealed class InProcessResourceGate(InProcessJobQueue queue) : IResourceGa
     {
         lock (_states)
         {
-            if (!_states.TryGetValue(need.Name, out var state) || !state.Parked.Contains(job.ToString()))
+            var now = Clock.NowMs();
+            if (!_states.TryGetValue(need.Name, out var state) || state.Lane.PositionOf(job, now) is not { } ahead)
             {
                 return ValueTask.FromResult<LanePosition?>(null);
             }
-            var position = 1L;
-            foreach (var entry in state.Lane)
+            var position = ahead + 1;
+            return ValueTask.FromResult<LanePosition?>(new LanePosition(position, GateMath.Eta(need.Spec, position, state.AverageRunMs, BudgetWait(state, need, now))));
+        }
+    }
+
+    public ValueTask<bool> RemoveAsync(ResourceNeed need, JobMessage job)
+    {
+        lock (_states)
+        {
+            if (!_states.TryGetValue(need.Name, out var state) || !state.Lane.Remove(job))
             {
-                if (entry.Job == job.ToString())
-                {
-                    break;
-                }
-                position++;
+                return ValueTask.FromResult(false);
             }
-            return ValueTask.FromResult<LanePosition?>(new LanePosition(position, GateMath.Eta(need.Spec, position, state.AverageRunMs, BudgetWait(state, need, Clock.NowMs()))));
+            state.Credits.Remove(job);
+            queue.Unhold(job);
+            return ValueTask.FromResult(true);
         }
     }
 

@@ -26,8 +26,10 @@ public readonly record struct LanePosition(long Position, TimeSpan Eta);
 /// executor at once: at most <c>max_concurrent</c> jobs hold a slot, calls start no faster than
 /// <c>rpm</c> (a smooth rate: GCRA with at most a second's worth of burst), and the integration
 /// credits spent in a <c>period</c> stay within <c>credits</c>. All three are taken at once or
-/// not at all. A job that cannot start is parked in its resource's FIFO lane (it holds no
-/// worker meanwhile) and sent again, with its capacity reserved, when its turn comes. Slots are
+/// not at all. A job that cannot start is parked in its resource's lane (it holds no worker
+/// meanwhile) and sent again, with its capacity reserved, when its turn comes. The lane's order is
+/// <see cref="FairOrder{T}"/>'s (users in weighted round-robin within a priority, higher priorities
+/// first, waiting levels aging up; one FIFO flow when <c>Switchboard:Fair</c> is off). Slots are
 /// leases: a holder that dies loses its slot after <c>lease_s</c>; a live one renews it.
 /// Implementations: <see cref="InProcessResourceGate"/> (embedded) and
 /// <see cref="RedisResourceGate"/> (one Lua script per step in Redis, shared by all executors).
@@ -36,12 +38,17 @@ public interface IResourceGate
 {
     /// <summary>
     /// Takes the job's capacity, or nothing. A job for which the gate reserved capacity when it
-    /// woke it gets it; any other job waits while others are parked (first come, first served).
+    /// woke it gets it; any other job waits while others are parked (it joins the lane, whose
+    /// order decides).
     /// Throws when the gate cannot be reached: the caller must then wait, never run unlimited.
     /// </summary>
     ValueTask<GateAnswer> TryAcquireAsync(ResourceNeed need, JobMessage job);
 
-    /// <summary>Puts the job at the end of its resource's lane (once: parking a parked job again changes nothing). The lane counts as a held copy of the message.</summary>
+    /// <summary>
+    /// Puts the job at the end of its flow (its user's at its priority: <see cref="JobMessage.UserId"/>,
+    /// <see cref="JobMessage.Priority"/>, <see cref="JobMessage.Weight"/>) in its resource's lane
+    /// (once: parking a parked job again changes nothing). The lane counts as a held copy of the message.
+    /// </summary>
     ValueTask ParkAsync(ResourceNeed need, JobMessage job);
 
     /// <summary>
@@ -54,15 +61,26 @@ public interface IResourceGate
     ValueTask RenewAsync(IReadOnlyCollection<(ResourceNeed Need, JobMessage Job)> held);
 
     /// <summary>
-    /// Sends parked jobs on, first in line first, as far as capacity allows (reserving it for
+    /// Sends parked jobs on, in the lane's order, as far as capacity allows (reserving it for
     /// them). Lanes of resources no longer in the map are sent on whole (their jobs now run
     /// ungated): a config change never strands a parked job. Returns how long until capacity may
     /// return at the latest (a rate token, a budget period), or null when nothing waits.
     /// </summary>
     ValueTask<TimeSpan?> WakeAsync(IReadOnlyCollection<ResourceSpec> resources);
 
-    /// <summary>The job's place in its lane, or null when it is not parked.</summary>
+    /// <summary>
+    /// The job's place in its lane (<see cref="FairOrder{T}.PositionOf"/> + 1: the order it will
+    /// leave in if nothing else arrives and no level ages), or null when it is not parked. Only the
+    /// job's identity is needed: the lane knows which flow holds it.
+    /// </summary>
     ValueTask<LanePosition?> PositionAsync(ResourceNeed need, JobMessage job);
+
+    /// <summary>
+    /// Takes a parked job out of its lane (its request was cancelled), so that it neither takes a
+    /// turn nor counts ahead of others; the lane's copy of its message is dropped. False when it
+    /// was not parked there.
+    /// </summary>
+    ValueTask<bool> RemoveAsync(ResourceNeed need, JobMessage job);
 
     /// <summary>What the resource looks like now (for operators: the admin API, later the panel and metrics).</summary>
     ValueTask<ResourceState> StateAsync(ResourceSpec spec);

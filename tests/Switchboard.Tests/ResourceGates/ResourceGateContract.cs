@@ -7,7 +7,9 @@ namespace Switchboard.Tests.ResourceGates;
 
 /// <summary>
 /// What both resource gates promise: slots, rate and budget taken together or not at all;
-/// parked jobs leave in their order with their capacity reserved; slot leases expire unless
+/// parked jobs leave in the fair order (Queue/FairOrder.cs: one user's at one priority first in
+/// first out, users in weighted round-robin, higher priorities first, waiting levels aging up)
+/// with their capacity reserved, and their positions say that order; slot leases expire unless
 /// renewed. The same tests run on the in-process gate and on the Redis one.
 /// </summary>
 public abstract class ResourceGateContract : IAsyncLifetime
@@ -20,6 +22,9 @@ public abstract class ResourceGateContract : IAsyncLifetime
 
     protected abstract Task DisposeGate();
 
+    /// <summary>Another gate on the same lanes' store and queue, with its own fairness settings.</summary>
+    protected abstract IResourceGate NewGate(bool fair, TimeSpan ageStep);
+
     public async Task InitializeAsync() => (Gate, Queue) = await Create();
 
     public Task DisposeAsync() => DisposeGate();
@@ -28,6 +33,42 @@ public abstract class ResourceGateContract : IAsyncLifetime
         new($"r{Guid.NewGuid():N}"[..10], slots, rpm, credits, period ?? TimeSpan.FromDays(1), OnExhausted.Wait, lease);
 
     private static JobMessage Job() => new($"{Guid.NewGuid():N}", 1, "echo.render");
+
+    private static JobMessage Job(string user, int priority = Priorities.Default, int weight = 1) =>
+        new($"{Guid.NewGuid():N}", 1, "echo.render", user, priority, weight);
+
+    /// <summary>
+    /// Wakes <paramref name="count"/> jobs one at a time (a single slot, held by <paramref name="holder"/>
+    /// and handed on to each woken job through its reservation): the lane's order, whatever order
+    /// the queue then delivers in.
+    /// </summary>
+    private async Task<List<JobMessage>> WakeOneByOne(IResourceGate gate, ResourceSpec spec, JobMessage holder, int count)
+    {
+        var need = new ResourceNeed(spec, 0);
+        var woken = new List<JobMessage>();
+        for (var i = 0; i < count; i++)
+        {
+            await gate.ReleaseAsync(need, holder, TimeSpan.FromMilliseconds(1));
+            await gate.WakeAsync([spec]);
+            holder = await Delivered(TimeSpan.FromSeconds(5)) ?? throw new InvalidOperationException($"nothing woken after {woken.Count}");
+            Assert.True((await gate.TryAcquireAsync(need, holder)).Acquired); // reserved for it
+            woken.Add(holder);
+        }
+        return woken;
+    }
+
+    /// <summary>A single-slot resource whose slot is held (in <paramref name="gate"/>), and its need.</summary>
+    private static async Task<(ResourceSpec Spec, ResourceNeed Need, JobMessage Holder)> Full(IResourceGate gate)
+    {
+        var spec = Spec(slots: 1);
+        var need = new ResourceNeed(spec, 0);
+        var holder = Job();
+        Assert.True((await gate.TryAcquireAsync(need, holder)).Acquired);
+        return (spec, need, holder);
+    }
+
+    private async Task<long> PositionOf(IResourceGate gate, ResourceNeed need, JobMessage job) =>
+        (await gate.PositionAsync(need, job))?.Position ?? throw new InvalidOperationException($"{job} is not parked");
 
     private async Task<bool> Take(ResourceNeed need, JobMessage job) => (await Gate.TryAcquireAsync(need, job)).Acquired;
 
@@ -114,13 +155,13 @@ public abstract class ResourceGateContract : IAsyncLifetime
     }
 
     [Fact]
-    public async Task ParkedJobsLeaveInTheirOrderWithCapacityReservedAndNewcomersQueueBehind()
+    public async Task OneUsersJobsAtOnePriorityLeaveFirstInFirstOutWithCapacityReservedAndNewcomersQueueBehind()
     {
         var spec = Spec(slots: 1);
         var need = new ResourceNeed(spec, 0);
         var holder = Job();
         Assert.True(await Take(need, holder));
-        var parked = Enumerable.Range(0, 3).Select(_ => Job()).ToList();
+        var parked = Enumerable.Range(0, 3).Select(_ => Job("alice")).ToList();
         foreach (var job in parked)
         {
             Assert.False(await Take(need, job));
@@ -154,7 +195,7 @@ public abstract class ResourceGateContract : IAsyncLifetime
         var spec = Spec(slots: 1);
         var need = new ResourceNeed(spec, 0);
         Assert.True(await Take(need, Job()));
-        var parked = new[] { Job(), Job() };
+        var parked = new[] { Job("alice"), Job("alice") };
         foreach (var job in parked)
         {
             await Gate.ParkAsync(need, job);
@@ -165,6 +206,166 @@ public abstract class ResourceGateContract : IAsyncLifetime
         Assert.Equal(parked[0], await Delivered(TimeSpan.FromSeconds(5)));
         Assert.Equal(parked[1], await Delivered(TimeSpan.FromSeconds(5)));
         Assert.Null(await Gate.PositionAsync(need, parked[1]));
+    }
+
+    [Fact]
+    public async Task ANewcomerLeavesWithinOneTurnOfAnotherUsersBacklog()
+    {
+        var (spec, need, holder) = await Full(Gate);
+        var backlog = Enumerable.Range(0, 5000).Select(_ => Job("alice")).ToList();
+        foreach (var job in backlog)
+        {
+            await Gate.ParkAsync(need, job);
+        }
+        var woken = await WakeOneByOne(Gate, spec, holder, 3);
+        Assert.Equal(backlog.Take(3), woken);
+
+        var bob = Job("bob");
+        await Gate.ParkAsync(need, bob);
+        Assert.Equal(5000 - 3 + 1, (await Gate.StateAsync(spec)).Waiting);
+        // Alice has had three turns: Bob starts at the virtual time (her last turn's pass), one
+        // turn of hers at most before him (here none: her next turn is past his).
+        var position = await PositionOf(Gate, need, bob);
+        Assert.InRange(position, 1, 2);
+        woken = await WakeOneByOne(Gate, spec, woken[^1], 2);
+        Assert.Equal(bob, woken[(int)position - 1]);
+    }
+
+    [Fact]
+    public async Task WeightsGiveTurnsInProportionInEachCycle()
+    {
+        var (spec, need, holder) = await Full(Gate);
+        var users = new Dictionary<JobMessage, string>();
+        for (var i = 0; i < 20; i++)
+        {
+            foreach (var job in new[] { Job("alice", weight: 1), Job("bob", weight: 3) })
+            {
+                await Gate.ParkAsync(need, job);
+                users[job] = job.UserId!;
+            }
+        }
+        var woken = await WakeOneByOne(Gate, spec, holder, 24);
+        // Each cycle of four turns: three of Bob's (weight 3), one of Alice's.
+        Assert.All(woken.Select(j => users[j]).Chunk(4), cycle => Assert.Equal(["alice", "bob", "bob", "bob"], cycle));
+    }
+
+    [Fact]
+    public async Task AHigherPriorityLeavesFirstAndAWaitingLevelAgesUp()
+    {
+        var gate = NewGate(fair: true, ageStep: TimeSpan.FromSeconds(1));
+        var (spec, need, holder) = await Full(gate);
+        var low = Job("alice", priority: 7);
+        await gate.ParkAsync(need, low);
+        var high = Enumerable.Range(0, 3).Select(_ => Job("bob", priority: 8)).ToList();
+        foreach (var job in high)
+        {
+            await gate.ParkAsync(need, job);
+        }
+        Assert.Equal(4, await PositionOf(gate, need, low));
+        // Served after the park (a later "since" for level 8 than for level 7).
+        await Task.Delay(20);
+        var woken = await WakeOneByOne(gate, spec, holder, 1);
+        Assert.Equal(high[0], woken[0]);
+        Assert.Equal(3, await PositionOf(gate, need, low));
+
+        // Two age steps: level 7 counts as 9, level 8 at most 9 and waiting less (a time to reach, not a condition to poll).
+        await Task.Delay(TimeSpan.FromMilliseconds(2100));
+        Assert.Equal(1, await PositionOf(gate, need, low));
+        woken = await WakeOneByOne(gate, spec, woken[0], 3);
+        Assert.Equal([low, high[1], high[2]], woken);
+    }
+
+    [Fact]
+    public async Task ACancelledJobLeavesTheLaneAndItsCopyIsDropped()
+    {
+        var (spec, need, holder) = await Full(Gate);
+        var parked = new[] { Job("alice"), Job("alice"), Job("bob"), Job("alice") };
+        foreach (var job in parked)
+        {
+            await Gate.ParkAsync(need, job);
+        }
+        Assert.True(await Gate.RemoveAsync(need, parked[1]));
+        Assert.False(await Gate.RemoveAsync(need, parked[1]));
+        Assert.True(await Gate.RemoveAsync(need, parked[2])); // Bob's only job: his flow goes
+        Assert.Null(await Gate.PositionAsync(need, parked[1]));
+        Assert.Equal(2, await PositionOf(Gate, need, parked[3]));
+        Assert.Equal([parked[1], parked[2]], await Queue.MissingAsync(parked));
+        Assert.Equal(2, (await Gate.StateAsync(spec)).Waiting);
+
+        Assert.Equal([parked[0], parked[3]], await WakeOneByOne(Gate, spec, holder, 2));
+        Assert.Null(await Delivered(TimeSpan.FromMilliseconds(200)));
+    }
+
+    [Fact]
+    public async Task PositionsAreTheOrderJobsLeaveIn()
+    {
+        var (spec, need, holder) = await Full(Gate);
+        var parked = new List<JobMessage>();
+        for (var i = 0; i < 8; i++)
+        {
+            parked.Add(Job("alice", weight: 1));
+            parked.Add(Job("bob", weight: 2));
+            parked.Add(Job("carol", weight: 3));
+            parked.Add(Job("dave", priority: i % 2 == 0 ? 6 : 4, weight: 1));
+        }
+        foreach (var job in parked)
+        {
+            await Gate.ParkAsync(need, job);
+        }
+        var positions = new Dictionary<JobMessage, long>();
+        foreach (var job in parked)
+        {
+            positions[job] = await PositionOf(Gate, need, job);
+        }
+        var woken = await WakeOneByOne(Gate, spec, holder, parked.Count);
+        for (var i = 0; i < woken.Count; i++)
+        {
+            Assert.True(positions[woken[i]] == i + 1, $"{i + 1}th to leave said {positions[woken[i]]}");
+        }
+        // Dave's priority-6 jobs first; his priority-4 ones last.
+        Assert.Equal(parked.Where(j => j.Priority == 6), woken.Take(4));
+        Assert.Equal(parked.Where(j => j.Priority == 4), woken.TakeLast(4));
+    }
+
+    [Fact]
+    public async Task UnfairLanesAreFirstInFirstOut()
+    {
+        var gate = NewGate(fair: false, ageStep: TimeSpan.FromSeconds(30));
+        var (spec, need, holder) = await Full(gate);
+        var parked = new[] { Job("alice", 1), Job("alice", 1), Job("bob", 9, 5), Job("carol", 5) };
+        foreach (var job in parked)
+        {
+            await gate.ParkAsync(need, job);
+        }
+        Assert.Equal(3, await PositionOf(gate, need, parked[2]));
+        Assert.Equal(parked, await WakeOneByOne(gate, spec, holder, 4));
+    }
+
+    [Fact]
+    public async Task ALongLaneStaysFairPastManyTurns()
+    {
+        // A budget of one credit per job lets exactly that many leave; 6,300 weight-1 turns carry a
+        // level's passes past 2^52, where the Redis lane lowers them (its numbers are doubles).
+        var spec = Spec(credits: 6300);
+        var need = new ResourceNeed(spec, 1);
+        var backlog = Enumerable.Range(0, 6305).Select(_ => Job("alice")).ToList();
+        foreach (var job in backlog)
+        {
+            await Gate.ParkAsync(need, job);
+        }
+        // The Redis gate wakes at most 256 a call.
+        for (var calls = 0; calls < 100 && (await Gate.StateAsync(spec)).Waiting > 5; calls++)
+        {
+            await Gate.WakeAsync([spec]);
+        }
+        Assert.Equal(5, (await Gate.StateAsync(spec)).Waiting);
+
+        var bob = Job("bob");
+        await Gate.ParkAsync(need, bob);
+        // Alice's next turn is one stride past the virtual time (her last turn's pass); Bob's is at it.
+        Assert.Equal(1, await PositionOf(Gate, need, bob));
+        Assert.Equal(2, await PositionOf(Gate, need, backlog[6300]));
+        Assert.Equal(6, await PositionOf(Gate, need, backlog[^1]));
     }
 
     [Fact]
@@ -207,6 +408,8 @@ public sealed class InProcessResourceGateTests : ResourceGateContract
         return Task.FromResult<(IResourceGate, IJobQueue)>((new InProcessResourceGate(queue), queue));
     }
 
+    protected override IResourceGate NewGate(bool fair, TimeSpan ageStep) => new InProcessResourceGate((InProcessJobQueue)Queue, fair, ageStep);
+
     protected override Task DisposeGate()
     {
         ((InProcessJobQueue)Queue).Dispose();
@@ -226,6 +429,8 @@ public sealed class RedisResourceGateTests : ResourceGateContract
     }
 
     protected override Task DisposeGate() => _redis.DisposeAsync().AsTask();
+
+    protected override IResourceGate NewGate(bool fair, TimeSpan ageStep) => new RedisResourceGate(_redis.Redis, _redis.Settings, fair, ageStep);
 
     /// <summary>Fail closed: with Redis gone, an acquisition is an error (the job waits), never a slot.</summary>
     [Fact]
