@@ -106,7 +106,7 @@ public static class SubmitEndpoint
         }
         // Committed: from here the request cannot be lost. If this enqueue never happens (crash),
         // start-up recovery dispatches every queued request again.
-        await queue.EnqueueAsync(new JobMessage(id, result.Run, offer.Handler), CancellationToken.None);
+        await queue.EnqueueAsync(new JobMessage(id, result.Run, offer.Handler, user.Id, request.Priority, user.Weight), CancellationToken.None);
         var url = RequestRecord.UrlOf(id);
         return TypedResults.Accepted(url, new Accepted(id, RequestStatus.Queued, url, StreamUrl(http, id, user.Id)));
     }
