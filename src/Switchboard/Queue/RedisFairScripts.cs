@@ -276,7 +276,9 @@ internal static class RedisFairScripts
     /// ARGV: limit, group, age step ms. Moves up to <c>limit</c> due members of each set to the
     /// HEAD of their flow (a retry keeps its place; the earliest due first), the flow read from
     /// <c>B:dmeta</c> (a member without one, an older build's, goes to the flow of no user at
-    /// priority 5), then stages. The held count stays. Returns the most moved from one set.
+    /// priority 5), then stages; a member past format 1 (<c>nonce.format/text</c>) goes to the
+    /// stream with its <c>v</c>, as before (flows hold format-1 texts). The held count stays.
+    /// Returns the most moved from one set.
     /// </summary>
     public const string MoveDue = RedisScripts.EffectsReplication + RedisScripts.RedisNowMs + Lib + """
         local now, most, age = now_ms(), 0, tonumber(ARGV[3])
@@ -285,8 +287,20 @@ internal static class RedisFairScripts
           local due = redis.call('ZRANGEBYSCORE', KEYS[k], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
           if #due > 0 then
             local st = load_state(B)
-            for i = #due, 1, -1 do
-              local member = due[i]
+            local flowed = {}
+            for _, member in ipairs(due) do
+              local slash = string.find(member, '/', 1, true)
+              local dot = slash and string.find(string.sub(member, 1, slash - 1), '.', 1, true)
+              if dot then
+                -- Past format 1 (nonce.format/text): to the stream with its format, as before flows.
+                redis.call('XADD', KEYS[k + 1], '*', 'm', string.sub(member, slash + 1), 'v', string.sub(member, dot + 1, slash - 1))
+                redis.call('HDEL', B .. ':dmeta', member)
+              else
+                flowed[#flowed + 1] = member
+              end
+            end
+            for i = #flowed, 1, -1 do
+              local member = flowed[i]
               local slash = string.find(member, '/', 1, true)
               local text = string.sub(member, (slash or 0) + 1)
               local meta = redis.call('HGET', B .. ':dmeta', member)
