@@ -31,6 +31,9 @@
 #   GATE=                 a resource spec, e.g. "{max_concurrent: 64}": every Switchboard configuration
 #                         is then also measured with the benchmark handler's resource gated by it
 #                         (configuration sbNg, pushed as the resource_map config), in the same round
+#   FAIRNESS=0            1 adds, per Switchboard configuration sbN, sbNu: the same with fairness off
+#                         (Switchboard__Fair=false in every process: jobs straight into the streams,
+#                         FIFO), in the same round; its ratio column is off ÷ on (issue 22)
 #   BULLMQ=1              0 skips the BullMQ peer (e.g. when only the gate's cost is wanted)
 #   BULLMQ_CONCURRENCY=100  BullMQ worker concurrency (bench/bullmq/run.sh)
 #   PG_SETTINGS="-c shared_buffers=512MB"   extra postgres settings (fsync and synchronous_commit
@@ -56,6 +59,7 @@ EXECUTORS=${EXECUTORS-1 2}
 EXECUTOR_GROUPS=${EXECUTOR_GROUPS:-0}
 EXECUTOR_ARGS=${EXECUTOR_ARGS:-}
 GATE=${GATE:-}
+FAIRNESS=${FAIRNESS:-0}
 BULLMQ=${BULLMQ:-1}
 BULLMQ_CONCURRENCY=${BULLMQ_CONCURRENCY:-100}
 PG_SETTINGS=${PG_SETTINGS:--c shared_buffers=512MB}
@@ -474,6 +478,7 @@ CONFIGS=()
 for n in $EXECUTORS; do
   CONFIGS+=("sb$n")
   [[ -z "$GATE" ]] || CONFIGS+=("sb${n}g")
+  [[ "$FAIRNESS" != 1 ]] || CONFIGS+=("sb${n}u")
 done
 [[ "$EXECUTOR_GROUPS" == 1 ]] && CONFIGS+=(g1 g2)
 [[ "$BULLMQ" == 0 ]] || CONFIGS+=(bullmq)
@@ -493,6 +498,14 @@ for ((r = 1; r <= RUNS; r++)); do
       if [[ "$c" == g1 ]]; then EXEC_HANDLERS=("" ""); else EXEC_HANDLERS=(echo.render openai.chat); fi
       log "round $r/$RUNS: Switchboard, 1 api + 2 executors ($([[ $c == g1 ]] && echo "one group: no --handlers" || echo "two groups: --handlers echo.render, --handlers openai.chat")) + 1 recon, $REQUESTS requests, half echo.render, half openai.chat"
       measure_switchboard "${c}_r$r" 2 "$r" "" groups
+    elif [[ "$c" == sb*u ]]; then
+      n=${c#sb}
+      n=${n%u}
+      log "round $r/$RUNS: Switchboard, 1 api + $n executor(s) + 1 recon, $REQUESTS requests, fairness off"
+      # Every process of the configuration inherits it.
+      export Switchboard__Fair=false
+      measure_switchboard "${c}_r$r" "$n" "$r"
+      unset Switchboard__Fair
     else
       n=${c#sb}
       n=${n%g}
@@ -520,6 +533,7 @@ label() {
     g1) echo "Switchboard 1 api + 2 executors, one group (no --handlers); ½ echo.render, ½ openai.chat" ;;
     g2) echo "Switchboard 1 api + 2 executors, two groups (--handlers echo.render, --handlers openai.chat); ½ each" ;;
     sb*g) echo "$(label "${1%g}"), resource gated by $GATE" ;;
+    sb*u) echo "$(label "${1%u}"), fairness off" ;;
     *) echo "Switchboard 1 api + ${1#sb} executors" ;;
   esac
 }
@@ -539,6 +553,7 @@ med_cpu() {
 baseline() {
   case $1 in
     sb*g) echo "${1%g}" ;;
+    sb*u) echo "${1%u}" ;;
     g2) echo g1 ;;
     *) echo bullmq ;;
   esac
@@ -549,7 +564,7 @@ base_ratio() { # base_ratio CONFIG ROUND
   [[ -n "$b" ]] && ratio "${E2E[$1,$2]}" "$b" || echo "–"
 }
 
-TABLE="| configuration | accepted req/s | end-to-end completed req/s | queued→running p50 ms | queued→running p99 ms | e2e ÷ baseline (BullMQ; gated: the same configuration ungated; two groups: one group) |
+TABLE="| configuration | accepted req/s | end-to-end completed req/s | queued→running p50 ms | queued→running p99 ms | e2e ÷ baseline (BullMQ; gated: the same configuration ungated; two groups: one group; fairness off: the same with it on) |
 |---|---:|---:|---:|---:|---:|"
 for c in "${CONFIGS[@]}"; do
   rs=()
@@ -577,6 +592,7 @@ for c in "${CONFIGS[@]}"; do
     ex=""
     n=${c#sb}
     n=${n%g}
+    n=${n%u}
     [[ $c == g? ]] && n=2
     for ((i = 1; i <= n; i++)); do ex+="${ex:+ + }$(fmt "$(med_cpu "$c" "executor$i")")%"; done
     CPU_TABLE+="

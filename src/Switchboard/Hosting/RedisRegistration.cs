@@ -61,7 +61,8 @@ public static class RedisRegistration
         services.RemoveAll<IJobQueue>();
         services.AddSingleton(sp =>
         {
-            var options = new RedisJobQueueOptions();
+            var switchboard = sp.GetRequiredService<IOptions<SwitchboardOptions>>().Value;
+            var options = new RedisJobQueueOptions { Fair = switchboard.Fair, AgeStep = switchboard.PriorityAgeStep };
             configure?.Invoke(options);
             return new RedisJobQueue(
                 sp.GetRequiredService<IConnectionMultiplexer>(),

@@ -3,7 +3,8 @@ using StackExchange.Redis;
 namespace Switchboard.Queue;
 
 /// <summary>
-/// Moves due delayed messages into their streams, every <see cref="RedisJobQueueOptions.MoverInterval"/>.
+/// Moves due delayed messages into their streams (fairness off) or to the head of their fair flows
+/// (<see cref="RedisFairScripts.MoveDue"/>, which stages them), every <see cref="RedisJobQueueOptions.MoverInterval"/>.
 /// Runs in every process that reads, for the handlers it serves: the script is atomic, so
 /// several movers never move a message twice, and as long as one executor of a handler lives,
 /// that handler's delayed messages come due (those of a handler nobody serves wait with it).
@@ -15,16 +16,29 @@ internal sealed class RedisDelayedMover : IAsyncDisposable
 
     private readonly IConnectionMultiplexer _redis;
     private readonly RedisKey[] _keys;
+    private readonly string _script;
+    private readonly RedisValue[] _args;
     private readonly TimeSpan _interval;
     private readonly RedisOutageLog _outage;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
 
-    public RedisDelayedMover(IConnectionMultiplexer redis, RedisQueueKeys keys, IReadOnlyList<string> handlers, TimeSpan interval, ILogger logger)
+    public RedisDelayedMover(IConnectionMultiplexer redis, RedisQueueKeys keys, IReadOnlyList<string> handlers, RedisJobQueueOptions options, ILogger logger)
     {
         _redis = redis;
-        _keys = [.. handlers.SelectMany(h => new[] { keys.Delayed(h), keys.Stream(h) })];
-        _interval = interval;
+        if (options.Fair)
+        {
+            _keys = [.. handlers.SelectMany(h => new[] { keys.Delayed(h), keys.Stream(h), keys.Fair(h), keys.Demand(h) })];
+            _script = RedisFairScripts.MoveDue;
+            _args = [Limit, RedisQueueKeys.Group, options.AgeStepMs];
+        }
+        else
+        {
+            _keys = [.. handlers.SelectMany(h => new[] { keys.Delayed(h), keys.Stream(h) })];
+            _script = RedisScripts.MoveDue;
+            _args = [Limit];
+        }
+        _interval = options.MoverInterval;
         _outage = new RedisOutageLog(logger, "moving delayed messages");
         _loop = Task.Run(MoveLoop);
     }
@@ -45,7 +59,7 @@ internal sealed class RedisDelayedMover : IAsyncDisposable
                     long moved;
                     do
                     {
-                        moved = (long)await _redis.GetDatabase().ScriptEvaluateAsync(RedisScripts.MoveDue, _keys, [Limit]);
+                        moved = (long)await _redis.GetDatabase().ScriptEvaluateAsync(_script, _keys, _args);
                     }
                     while (moved >= Limit && !_stop.IsCancellationRequested);
                     _outage.Succeeded();

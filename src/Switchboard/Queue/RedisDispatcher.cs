@@ -6,8 +6,9 @@ namespace Switchboard.Queue;
 /// <summary>
 /// Sends enqueued messages to Redis off the caller's path: callers drop a message into an
 /// in-process channel and return at once; one loop drains it in batches and sends each batch as
-/// a few pipelined script calls (XADD or ZADD + HINCRBY held per message), so thousands of
-/// messages a second cost a handful of round trips, not one each.
+/// a few pipelined script calls (into the message's fair flow, or XADD when fairness is off, or
+/// ZADD, + HINCRBY held per message; <see cref="RedisFairScripts.Enqueue"/> then stages the flows
+/// for the waiting workers), so thousands of messages a second cost a handful of round trips, not one each.
 /// <para>
 /// When Redis is down or too slow the batch is dropped, with one warning per outage: the store
 /// still says queued and Redis holds no copy, so recon's <see cref="IJobQueue.MissingAsync"/>
@@ -22,6 +23,7 @@ internal sealed class RedisDispatcher : IAsyncDisposable
     private readonly IConnectionMultiplexer _redis;
     private readonly RedisQueueKeys _keys;
     private readonly int _maxBatch;
+    private readonly RedisJobQueueOptions _options;
     private readonly RedisOutageLog _outage;
     private readonly Channel<Outgoing> _channel = Channel.CreateUnbounded<Outgoing>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = false });
     private readonly Task _loop;
@@ -30,11 +32,12 @@ internal sealed class RedisDispatcher : IAsyncDisposable
     private readonly string _nonce = Guid.NewGuid().ToString("N")[..8];
     private long _sequence;
 
-    public RedisDispatcher(IConnectionMultiplexer redis, RedisQueueKeys keys, int maxBatch, ILogger logger)
+    public RedisDispatcher(IConnectionMultiplexer redis, RedisQueueKeys keys, RedisJobQueueOptions options, ILogger logger)
     {
         _redis = redis;
         _keys = keys;
-        _maxBatch = maxBatch;
+        _options = options;
+        _maxBatch = Math.Max(1, options.MaxBatch);
         _outage = new RedisOutageLog(logger, "enqueue");
         _loop = Task.Run(SendLoop);
     }
@@ -44,7 +47,8 @@ internal sealed class RedisDispatcher : IAsyncDisposable
     {
         var delayMs = delay <= TimeSpan.Zero ? 0 : Math.Max(1, (long)Math.Ceiling(delay.TotalMilliseconds));
         var member = delayMs > 0 ? $"{_nonce}{Interlocked.Increment(ref _sequence):x}{FormatMark(Formats.Message)}/{message}" : null;
-        return _channel.Writer.TryWrite(new Outgoing(message.ToString(), message.Handler, delayMs, member, null));
+        return _channel.Writer.TryWrite(new Outgoing(message.ToString(), message.Handler, delayMs, member, null, message.UserId ?? "",
+            Priorities.Clamp(message.Priority), FairOrder<JobMessage>.Scale / Math.Clamp(message.Weight, 1, FairOrder<JobMessage>.MaxWeight)));
     }
 
     /// <summary>A delayed member's format, after its nonce (<see cref="RedisScripts.MoveDue"/> puts it in the entry): none for format 1.</summary>
@@ -54,7 +58,7 @@ internal sealed class RedisDispatcher : IAsyncDisposable
     public Task FlushAsync()
     {
         var flushed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        if (!_channel.Writer.TryWrite(new Outgoing("", "", 0, null, flushed)))
+        if (!_channel.Writer.TryWrite(new Outgoing("", "", 0, null, flushed, "", 0, 0)))
         {
             flushed.TrySetResult();
         }
@@ -98,6 +102,15 @@ internal sealed class RedisDispatcher : IAsyncDisposable
         var calls = new List<(Task Call, int Count)>();
         foreach (var group in messages.GroupBy(m => m.Handler, StringComparer.Ordinal))
         {
+            if (_options.Fair)
+            {
+                RedisKey[] fairKeys = [_keys.Stream(group.Key), _keys.Delayed(group.Key), _keys.Held, _keys.Handlers, _keys.Fair(group.Key), _keys.Demand(group.Key)];
+                foreach (var chunk in group.Chunk(ChunkSize))
+                {
+                    calls.Add((SafeCall(() => database.ScriptEvaluateAsync(RedisFairScripts.Enqueue, fairKeys, FairArgs(group.Key, chunk))), chunk.Length));
+                }
+                continue;
+            }
             RedisKey[] keys = [_keys.Stream(group.Key), _keys.Delayed(group.Key), _keys.Held, _keys.Handlers];
             foreach (var chunk in group.Chunk(ChunkSize))
             {
@@ -138,6 +151,26 @@ internal sealed class RedisDispatcher : IAsyncDisposable
         }
     }
 
+    private RedisValue[] FairArgs(string handler, Outgoing[] chunk)
+    {
+        var args = new RedisValue[4 + (chunk.Length * 6)];
+        args[0] = handler;
+        args[1] = Formats.Message;
+        args[2] = RedisQueueKeys.Group;
+        args[3] = _options.AgeStepMs;
+        for (var i = 0; i < chunk.Length; i++)
+        {
+            var at = 4 + (i * 6);
+            args[at] = chunk[i].Text;
+            args[at + 1] = chunk[i].DelayMs;
+            args[at + 2] = chunk[i].Member ?? "";
+            args[at + 3] = chunk[i].User;
+            args[at + 4] = chunk[i].Priority;
+            args[at + 5] = chunk[i].Stride;
+        }
+        return args;
+    }
+
     // A command may also fail before it returns a task (e.g. the multiplexer was disposed).
     private static Task SafeCall(Func<Task> call)
     {
@@ -158,5 +191,5 @@ internal sealed class RedisDispatcher : IAsyncDisposable
         await _loop.WaitAsync(TimeSpan.FromSeconds(10)).ContinueWith(_ => { }, TaskScheduler.Default);
     }
 
-    private readonly record struct Outgoing(string Text, string Handler, long DelayMs, string? Member, TaskCompletionSource? Flushed);
+    private readonly record struct Outgoing(string Text, string Handler, long DelayMs, string? Member, TaskCompletionSource? Flushed, string User, int Priority, long Stride);
 }

@@ -12,6 +12,13 @@ namespace Switchboard.Queue;
 /// workers are waiting right now, so an executor never hoards entries another one could run,
 /// and a crashed executor strands only what its idle workers had asked for.
 /// <para>
+/// With fairness on, jobs wait in fair flows (<see cref="RedisFairScripts"/>): before each read
+/// the loop records how many workers wait (per handler it serves) and stages the flows for them,
+/// sent alongside the read (a blocked read wakes when the staging's entries arrive); enqueues and
+/// the delayed mover stage against those records too. With fairness off it drains, at each reclaim
+/// tick, whatever flows a fair process left, so a switch of the option strands nothing.
+/// </para>
+/// <para>
 /// Between reads it reclaims (<c>XAUTOCLAIM</c>) entries another consumer has left idle longer
 /// than the lease: their executor died, or lost its connection long enough not to heartbeat.
 /// </para>
@@ -34,6 +41,8 @@ internal sealed class RedisFetcher : IAsyncDisposable
     private readonly string _consumer;
     private readonly string[] _handlers;
     private readonly RedisKey[] _streams;
+    private readonly RedisKey[] _stageKeys;
+    private readonly RedisKey[] _demandKeys;
     private readonly long _reclaimAfterMs;
     private readonly TimeSpan _reclaimInterval;
     private readonly RedisJobQueueOptions _options;
@@ -57,6 +66,8 @@ internal sealed class RedisFetcher : IAsyncDisposable
         _consumer = consumer;
         _handlers = [.. handlers];
         _streams = [.. handlers.Select(keys.Stream)];
+        _stageKeys = [.. handlers.SelectMany(h => new[] { keys.Stream(h), keys.Fair(h), keys.Demand(h) })];
+        _demandKeys = [.. handlers.Select(keys.Demand)];
         _reclaimAfterMs = Math.Max(1, (long)reclaimAfter.TotalMilliseconds);
         _reclaimInterval = options.ReclaimInterval ?? TimeSpan.FromMilliseconds(Math.Clamp(reclaimAfter.TotalMilliseconds / 4, 50, 5000));
         _options = options;
@@ -76,6 +87,7 @@ internal sealed class RedisFetcher : IAsyncDisposable
         var groupReady = false;
         var nextReclaim = 0L;
         var reclaimCursors = _streams.Select(_ => (RedisValue)"0-0").ToArray();
+        var recorded = 0;
         if (_streams.Length == 0)
         {
             // Serves no handler: nothing to read (the executor refused to start like this; a test may not).
@@ -87,6 +99,19 @@ internal sealed class RedisFetcher : IAsyncDisposable
             var demand = Math.Min(_handoff.Demand, _options.MaxBatch);
             if (demand <= 0)
             {
+                if (recorded > 0 && _options.Fair)
+                {
+                    // No worker waits: the flows are not staged for this executor any more.
+                    try
+                    {
+                        await Stage(0, drain: false);
+                        recorded = 0;
+                    }
+                    catch (Exception ex) when (!stop.IsCancellationRequested)
+                    {
+                        _outage.Failed(ex);
+                    }
+                }
                 await WaitForDemand(stop);
                 continue;
             }
@@ -101,6 +126,10 @@ internal sealed class RedisFetcher : IAsyncDisposable
                 if (Environment.TickCount64 >= nextReclaim)
                 {
                     nextReclaim = Environment.TickCount64 + (long)_reclaimInterval.TotalMilliseconds;
+                    if (!_options.Fair)
+                    {
+                        await Stage(0, drain: true);
+                    }
                     var reclaimed = 0;
                     for (var i = 0; i < _streams.Length; i++)
                     {
@@ -114,7 +143,24 @@ internal sealed class RedisFetcher : IAsyncDisposable
                 }
                 // BLOCK no longer than the reclaim interval, so abandoned entries wait no longer than that.
                 var block = (long)Math.Max(1, Math.Min(_options.BlockTime.TotalMilliseconds, _reclaimInterval.TotalMilliseconds));
-                await ReadGroup(demand, block);
+                if (_options.Fair)
+                {
+                    // Sent before the read, on the shared connection: whatever it stages wakes the read.
+                    var staging = Stage(demand, drain: false);
+                    recorded = demand;
+                    try
+                    {
+                        await ReadGroup(demand, block);
+                    }
+                    finally
+                    {
+                        await staging;
+                    }
+                }
+                else
+                {
+                    await ReadGroup(demand, block);
+                }
                 _outage.Succeeded();
                 backoff = MinBackoff;
             }
@@ -136,6 +182,14 @@ internal sealed class RedisFetcher : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>Records this consumer's waiting workers on each handler it serves (<paramref name="drain"/>: none, everything staged) and stages.</summary>
+    private Task Stage(int demand, bool drain) =>
+        _shared.GetDatabase().ScriptEvaluateAsync(RedisFairScripts.Stage, _stageKeys,
+        [
+            RedisQueueKeys.Group, _options.AgeStepMs, drain ? "" : _consumer, demand,
+            (long)Math.Max(_options.DemandHolds.TotalMilliseconds, 3 * _options.BlockTime.TotalMilliseconds), drain ? 1 : 0,
+        ]);
 
     private async Task<IConnectionMultiplexer> ConnectReader()
     {
@@ -298,6 +352,18 @@ internal sealed class RedisFetcher : IAsyncDisposable
         // A blocked read ends within BlockTime; what it brought is released below.
         await _loop.WaitAsync(_options.BlockTime + TimeSpan.FromSeconds(6)).ContinueWith(_ => { }, TaskScheduler.Default);
         await ReleaseUnread(_handoff.Close());
+        if (_options.Fair && _demandKeys.Length > 0)
+        {
+            try
+            {
+                // Its workers wait no more: staging for them would leave entries nobody asked for.
+                await _shared.GetDatabase().ScriptEvaluateAsync(RedisFairScripts.Forget, _demandKeys, [_consumer]);
+            }
+            catch (Exception ex)
+            {
+                _logger.LogDebug("Could not forget this consumer's demand (it expires on its own): {Error}", ex.Message);
+            }
+        }
         if (_reader is not null)
         {
             await _reader.DisposeAsync();

@@ -68,7 +68,7 @@ public sealed class RedisJobQueue : IJobQueue, IAsyncDisposable, IDisposable
         _reclaimAfter = reclaimAfter;
         _options = options ?? new RedisJobQueueOptions();
         _logger = logger;
-        _dispatcher = new RedisDispatcher(redis, _keys, Math.Max(1, _options.MaxBatch), logger);
+        _dispatcher = new RedisDispatcher(redis, _keys, _options, logger);
         _ackOutage = new RedisOutageLog(logger, "acking jobs");
         _touchOutage = new RedisOutageLog(logger, "touching in-flight jobs");
     }
@@ -135,6 +135,23 @@ public sealed class RedisJobQueue : IJobQueue, IAsyncDisposable, IDisposable
         return missing;
     }
 
+    /// <summary>
+    /// <see cref="FairOrder{T}.PositionOf"/> computed in Redis (<see cref="RedisFairScripts.Position"/>)
+    /// for the message in its flow (its user and priority say which), plus the stream's undelivered
+    /// entries; null when it is not in that flow (delivered, delayed, already staged) or fairness is off.
+    /// </summary>
+    /// <exception cref="RedisException">Redis is unavailable.</exception>
+    public async ValueTask<long?> PositionAsync(JobMessage message)
+    {
+        if (!_options.Fair)
+        {
+            return null;
+        }
+        var position = (long)await Database.ScriptEvaluateAsync(RedisFairScripts.Position, [_keys.Stream(message.Handler), _keys.Fair(message.Handler)],
+            [RedisQueueKeys.Group, _options.AgeStepMs, message.ToString(), message.UserId ?? "", Priorities.Clamp(message.Priority)]);
+        return position < 0 ? null : position;
+    }
+
     public async ValueTask<long> DepthAsync() => (await DepthByHandlerAsync()).Values.Sum();
 
     /// <exception cref="RedisException">Redis is unavailable.</exception>
@@ -158,7 +175,8 @@ public sealed class RedisJobQueue : IJobQueue, IAsyncDisposable, IDisposable
         {
             return depths;
         }
-        var result = await Database.ScriptEvaluateAsync(RedisScripts.Depth, [.. handlers.Select(_keys.Stream)], [RedisQueueKeys.Group]);
+        // The fair flows count too, fairness on or off: a process with it off may read flows a fair one filled.
+        var result = await Database.ScriptEvaluateAsync(RedisFairScripts.Depth, [.. handlers.SelectMany(h => new[] { _keys.Stream(h), _keys.Fair(h) })], [RedisQueueKeys.Group]);
         var values = (RedisResult[])result!;
         for (var i = 0; i < handlers.Length; i++)
         {
@@ -185,7 +203,7 @@ public sealed class RedisJobQueue : IJobQueue, IAsyncDisposable, IDisposable
             }
             if (_fetcher is null)
             {
-                _mover = new RedisDelayedMover(_redis, _keys, _served, _options.MoverInterval, _logger);
+                _mover = new RedisDelayedMover(_redis, _keys, _served, _options, _logger);
                 _fetcher = new RedisFetcher(_redis, _settings, _keys, _consumer, _served, _reclaimAfter, _options, _logger);
             }
             return _fetcher;

@@ -40,6 +40,15 @@ internal sealed class RedisQueueKeys(RedisSettings settings)
     /// <inheritdoc cref="LegacyStream"/>
     public RedisKey LegacyDelayed { get; } = settings.Key("delayed");
 
+    /// <summary>
+    /// Base of a handler's fair flows (<see cref="RedisFairScripts"/>): a hash of its state, and
+    /// keys that start with it and a colon (levels, flows, strides, left-off marks, delayed members' flows).
+    /// </summary>
+    public RedisKey Fair(string handler) => settings.Key("fair:" + handler);
+
+    /// <summary>Hash of a handler's demand: consumer → its waiting workers, until when that holds, its pending count then.</summary>
+    public RedisKey Demand(string handler) => settings.Key("fair:" + handler + ":demand");
+
     /// <summary>Hash: message text → copies held (waiting, delayed, or delivered and not acked).</summary>
     public RedisKey Held { get; } = settings.Key("held");
 }

@@ -10,9 +10,9 @@ internal static class RedisScripts
 {
     // Redis before 7 replicates scripts verbatim unless told to replicate effects, and then
     // refuses a write after TIME. Redis 7 always replicates effects (the call is a no-op there).
-    private const string EffectsReplication = "if redis.replicate_commands then redis.replicate_commands() end\n";
+    internal const string EffectsReplication = "if redis.replicate_commands then redis.replicate_commands() end\n";
 
-    private const string RedisNowMs = """
+    internal const string RedisNowMs = """
         local function now_ms()
           local t = redis.call('TIME')
           return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)

@@ -92,7 +92,9 @@ public sealed class RedisJobQueueTests : IAsyncLifetime
         }
         queue.EnqueueLater(messages[0], TimeSpan.FromMilliseconds(100));
         await queue.FlushAsync();
-        Assert.Equal(300, await Db.StreamLengthAsync(Settings.Key("jobs:echo.render")));
+        // Fair: they wait in their flow, not in the stream, until workers ask for them.
+        Assert.Equal(300, await queue.DepthAsync());
+        Assert.Equal(0, await Db.StreamLengthAsync(Settings.Key("jobs:echo.render")));
 
         for (var i = 0; i < 301; i++)
         {
@@ -104,6 +106,10 @@ public sealed class RedisJobQueueTests : IAsyncLifetime
         Assert.Equal(0, await Db.StreamLengthAsync(Settings.Key("jobs:echo.render")));
         Assert.Equal(0, await Db.SortedSetLengthAsync(Settings.Key("delayed:echo.render")));
         Assert.Equal(0, await Db.HashLengthAsync(Settings.Key("held")));
+        Assert.Equal(0, await queue.DepthAsync());
+        Assert.Equal(0, await Db.ListLengthAsync(Settings.Key("fair:echo.render:q:5:")));
+        Assert.Equal(0, await Db.SortedSetLengthAsync(Settings.Key("fair:echo.render:lvl:5")));
+        Assert.Equal(0, await Db.HashLengthAsync(Settings.Key("fair:echo.render:dmeta")));
     }
 
     [Fact]

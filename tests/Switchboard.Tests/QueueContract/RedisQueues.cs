@@ -33,9 +33,9 @@ internal sealed class RedisQueues : IAsyncDisposable
     }
 
     /// <summary>A queue as <paramref name="consumer"/> of <paramref name="handler"/>'s stream, disposed with this.</summary>
-    public RedisJobQueue NewQueue(string consumer, TimeSpan reclaimAfter, ILogger<RedisJobQueue>? logger = null, string handler = "echo.render")
+    public RedisJobQueue NewQueue(string consumer, TimeSpan reclaimAfter, ILogger<RedisJobQueue>? logger = null, string handler = "echo.render", RedisJobQueueOptions? options = null)
     {
-        var queue = new RedisJobQueue(Redis, Settings, consumer, reclaimAfter, logger ?? NullLogger<RedisJobQueue>.Instance, RedisTestServer.FastOptions, [handler]);
+        var queue = new RedisJobQueue(Redis, Settings, consumer, reclaimAfter, logger ?? NullLogger<RedisJobQueue>.Instance, options ?? RedisTestServer.FastOptions, [handler]);
         _owned.Add(queue);
         return queue;
     }
