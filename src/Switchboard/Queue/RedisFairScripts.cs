@@ -8,8 +8,8 @@ namespace Switchboard.Queue;
 /// <para>
 /// Keys of a handler (<c>B</c> = <see cref="RedisQueueKeys.Fair"/>, all under the prefix's hash
 /// tag; a handler id holds no <c>:</c>, so they cannot collide):
-/// <c>B</c> hash (<c>vt</c> the virtual time, <c>s0…s9</c> since when a level waits, <c>n0…n9</c>
-/// its jobs); <c>B:lvl:p</c> sorted set of level p's users by pass; <c>B:q:p:user</c> list of a
+/// <c>B</c> hash (<c>v0…v9</c> each level's virtual time, <c>s0…s9</c> since when a level waits,
+/// <c>n0…n9</c> its jobs); <c>B:lvl:p</c> sorted set of level p's users by pass; <c>B:q:p:user</c> list of a
 /// flow's texts (<c>id:run</c>); <c>B:stride</c> hash <c>p:user</c> → stride; <c>B:left</c> hash
 /// <c>p:user</c> → where an emptied flow left off; <c>B:dmeta</c> hash delayed member →
 /// <c>p:stride:user</c>; <c>B:demand</c> hash consumer → <c>workers:expires ms:pending then</c>.
@@ -18,10 +18,10 @@ namespace Switchboard.Queue;
 /// Numbers: Lua's are doubles, exact below 2^53; the strides are computed in C#
 /// (<see cref="FairOrder{T}.Scale"/> ÷ weight) and passed in, and every number written to Redis
 /// is formatted with <c>%.0f</c> (Lua's own conversion keeps 14 digits only). Passes grow by a
-/// stride (7.2 × 10^11 at weight 1) per turn: once the virtual time reaches 2^52 every pass,
-/// left-off mark and the virtual time are lowered by it (<c>rebase</c>), which changes no
-/// comparison, so they stay exact unless a level lags 2^52 behind the virtual time (≈ 6,000
-/// weight-1 turns of other levels while it waits).
+/// stride (7.2 × 10^11 at weight 1) per turn: once a level's virtual time reaches 2^52 its passes,
+/// left-off marks and virtual time are lowered by it (<c>rebase</c>), which changes no comparison
+/// (passes of different levels are never compared: the virtual time is per level, as in
+/// <see cref="FairOrder{T}"/>), so they stay exact.
 /// </para>
 /// </summary>
 internal static class RedisFairScripts
@@ -46,19 +46,23 @@ internal static class RedisFairScripts
         end
 
         local function load_state(B)
-          local f = redis.call('HMGET', B, 'vt', 's0', 's1', 's2', 's3', 's4', 's5', 's6', 's7', 's8', 's9',
-            'n0', 'n1', 'n2', 'n3', 'n4', 'n5', 'n6', 'n7', 'n8', 'n9')
-          local st = { vt = tonumber(f[1]) or 0, since = {}, n = {} }
+          local f = redis.call('HMGET', B, 's0', 's1', 's2', 's3', 's4', 's5', 's6', 's7', 's8', 's9',
+            'n0', 'n1', 'n2', 'n3', 'n4', 'n5', 'n6', 'n7', 'n8', 'n9',
+            'v0', 'v1', 'v2', 'v3', 'v4', 'v5', 'v6', 'v7', 'v8', 'v9')
+          local st = { vt = {}, since = {}, n = {} }
           for p = 0, 9 do
-            st.since[p] = tonumber(f[2 + p]) or 0
-            st.n[p] = tonumber(f[12 + p]) or 0
+            st.since[p] = tonumber(f[1 + p]) or 0
+            st.n[p] = tonumber(f[11 + p]) or 0
+            st.vt[p] = tonumber(f[21 + p]) or 0
           end
           return st
         end
 
         local function save_state(B, st)
-          local args = { 'vt', num(st.vt) }
+          local args = {}
           for p = 0, 9 do
+            args[#args + 1] = 'v' .. p
+            args[#args + 1] = num(st.vt[p])
             args[#args + 1] = 's' .. p
             args[#args + 1] = num(st.since[p])
             args[#args + 1] = 'n' .. p
@@ -102,7 +106,7 @@ internal static class RedisFairScripts
           local lvl = B .. ':lvl:' .. p
           local fk = p .. ':' .. user
           if not redis.call('ZSCORE', lvl, user) then
-            local start = st.vt
+            local start = st.vt[p]
             local left = redis.call('HGET', B .. ':left', fk)
             if left then
               redis.call('HDEL', B .. ':left', fk)
@@ -121,21 +125,24 @@ internal static class RedisFairScripts
           st.n[p] = st.n[p] + 1
         end
 
-        -- Lowers every pass, left-off mark and the virtual time by the virtual time: the same order, smaller numbers.
-        local function rebase(B, st)
-          local shift = st.vt
-          for p = 0, 9 do
-            local lvl = B .. ':lvl:' .. p
-            local flows = redis.call('ZRANGE', lvl, 0, -1, 'WITHSCORES')
-            for i = 1, #flows, 2 do
-              redis.call('ZADD', lvl, num(tonumber(flows[i + 1]) - shift), flows[i])
-            end
+        -- The level of a flow key (p:user; p is one digit).
+        local function level_of(fk) return tonumber(string.sub(fk, 1, 1)) end
+
+        -- Lowers level p's passes, left-off marks and virtual time by its virtual time: the same order, smaller numbers.
+        local function rebase(B, st, p)
+          local shift = st.vt[p]
+          local lvl = B .. ':lvl:' .. p
+          local flows = redis.call('ZRANGE', lvl, 0, -1, 'WITHSCORES')
+          for i = 1, #flows, 2 do
+            redis.call('ZADD', lvl, num(tonumber(flows[i + 1]) - shift), flows[i])
           end
           local left = redis.call('HGETALL', B .. ':left')
           for i = 1, #left, 2 do
-            redis.call('HSET', B .. ':left', left[i], num(tonumber(left[i + 1]) - shift))
+            if level_of(left[i]) == p then
+              redis.call('HSET', B .. ':left', left[i], num(tonumber(left[i + 1]) - shift))
+            end
           end
-          st.vt = 0
+          st.vt[p] = 0
         end
 
         -- FairOrder.TryDequeue on level p: the head of the flow with the lowest (pass, user).
@@ -156,7 +163,7 @@ internal static class RedisFairScripts
             redis.call('HDEL', B .. ':stride', fk)
             return nil
           end
-          if pass > st.vt then st.vt = pass end
+          if pass > st.vt[p] then st.vt[p] = pass end
           pass = pass + (tonumber(redis.call('HGET', B .. ':stride', fk)) or SCALE)
           st.since[p] = now
           st.n[p] = st.n[p] - 1
@@ -165,15 +172,15 @@ internal static class RedisFairScripts
           else
             redis.call('ZREM', lvl, user)
             redis.call('HDEL', B .. ':stride', fk)
-            if pass > st.vt then redis.call('HSET', B .. ':left', fk, num(pass)) end
+            if pass > st.vt[p] then redis.call('HSET', B .. ':left', fk, num(pass)) end
             if redis.call('HLEN', B .. ':left') > 1024 then
               local left = redis.call('HGETALL', B .. ':left')
               for i = 1, #left, 2 do
-                if tonumber(left[i + 1]) <= st.vt then redis.call('HDEL', B .. ':left', left[i]) end
+                if tonumber(left[i + 1]) <= st.vt[level_of(left[i])] then redis.call('HDEL', B .. ':left', left[i]) end
               end
             end
           end
-          if st.vt >= REBASE then rebase(B, st) end
+          if st.vt[p] >= REBASE then rebase(B, st, p) end
           return text
         end
 
