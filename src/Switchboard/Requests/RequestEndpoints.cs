@@ -88,7 +88,7 @@ public static partial class RequestEndpoints
             }
             json = request.Kind == "deal" ? Deals.DealView.ToJson(connection, request, queuedSteps) : request.ToJson();
         }
-        if (request.Status == RequestStatus.Queued && needs.For(request.Handler) is { } need)
+        if (request.Status == RequestStatus.Queued && needs.For(request.Handler, request.Endpoint) is { } need)
         {
             await AddWaiting(json, gate, need, new JobMessage(id, request.Run, request.Handler));
         }
