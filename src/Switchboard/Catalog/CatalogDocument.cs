@@ -142,9 +142,18 @@ public static partial class CatalogDocument
                     {
                         e.Add("params", Handlers.EndpointProfiles.Fix(handler ?? "module.method", legacy));
                     }
+                    else if (Handlers.OfferEndpoints.Check(po).ToList() is { Count: > 0 } endpointProblems)
+                    {
+                        foreach (var (key, problem) in endpointProblems)
+                        {
+                            e.Add($"params.{key}", problem);
+                        }
+                    }
                     else if (checkParams is not null && handler is not null)
                     {
-                        foreach (var (key, problem) in checkParams(handler, parameters))
+                        // A handler checks the params it will see: one profile, the list's first, in params.endpoint.
+                        var seen = Handlers.OfferEndpoints.Of(parameters) is { } list ? Handlers.OfferEndpoints.ForHandler(parameters, list.Endpoints[0].Name) : parameters;
+                        foreach (var (key, problem) in checkParams(handler, seen))
                         {
                             e.Add(key.Length == 0 ? "params" : $"params.{key}", problem);
                         }

@@ -80,20 +80,29 @@ public sealed class HandlerReadiness(
         var found = new Dictionary<OfferEntry, HandlerProblem>(ReferenceEqualityComparer.Instance);
         foreach (var offer in offers)
         {
-            if (!services.IsInstalled(offer.Handler) || handlers.Find(offer.Handler)?.EndpointProfileFor(offer.Params) is not { } profile
-                || !EndpointProfiles.IsName(profile) || EndpointProfiles.LegacyParams(offer.Params).Count > 0)
+            // An offer with several endpoints needs every one: a missing fallback is found now, not in an outage.
+            var seen = OfferEndpoints.Of(offer.Params) is { } list
+                ? list.Endpoints.Select(e => OfferEndpoints.ForHandler(offer.Params, e.Name))
+                : [offer.Params];
+            foreach (var parameters in seen)
             {
-                continue;
-            }
-            var merged = settings.For(offer.Handler);
-            var path = $"{offer.Service}/{offer.Action}";
-            if (EndpointProfiles.Missing(merged, offer.Handler, profile) is { } missing)
-            {
-                found[offer] = new HandlerProblem(path, offer.Handler, profile, missing, null);
-            }
-            else if (EndpointProfiles.KeyVariable(merged, profile) is { } variable && missingEnv.Contains(variable))
-            {
-                found[offer] = new HandlerProblem(path, offer.Handler, profile, $"environment variable {variable} is not set", variable);
+                if (!services.IsInstalled(offer.Handler) || handlers.Find(offer.Handler)?.EndpointProfileFor(parameters) is not { } profile
+                    || !EndpointProfiles.IsName(profile) || EndpointProfiles.LegacyParams(offer.Params).Count > 0)
+                {
+                    continue;
+                }
+                var merged = settings.For(offer.Handler);
+                var path = $"{offer.Service}/{offer.Action}";
+                if (EndpointProfiles.Missing(merged, offer.Handler, profile) is { } missing)
+                {
+                    found[offer] = new HandlerProblem(path, offer.Handler, profile, missing, null);
+                    break;
+                }
+                if (EndpointProfiles.KeyVariable(merged, profile) is { } variable && missingEnv.Contains(variable))
+                {
+                    found[offer] = new HandlerProblem(path, offer.Handler, profile, $"environment variable {variable} is not set", variable);
+                    break;
+                }
             }
         }
         return found;

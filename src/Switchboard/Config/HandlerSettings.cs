@@ -98,6 +98,11 @@ public sealed class HandlerSettings(JsonObject values)
             {
                 CheckBaseUrl(p, $"{path}.endpoints.{name}", errors);
                 Handlers.EndpointProfiles.CheckCall(p, $"{path}.endpoints.{name}", errors);
+                // The resource whose limits and credits count this profile's calls (default: its handler's).
+                if (p["resource"] is { } resource && !(resource is JsonValue rv && rv.TryGetValue<string>(out var r) && r.Length is > 0 and <= 64))
+                {
+                    errors.Add($"{path}.endpoints.{name}.resource must be a resource name (resource_map)");
+                }
             }
         }
     }

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Switchboard.Config;
+using Switchboard.Execution.Endpoints;
 using Switchboard.Handlers;
 using Switchboard.Lifecycle;
 using Switchboard.Live;
@@ -12,7 +13,8 @@ namespace Switchboard.Execution;
 /// <summary>How a handler's run ended, for <see cref="OutcomeRecorder"/> to classify.</summary>
 /// <param name="ShuttingDown">Shutdown's grace period was over.</param>
 /// <param name="Aborted">The job was stopped: cancelled, or its lease lost.</param>
-public sealed record RunEnd(HandlerContext Context, Exception? Failure, bool ShuttingDown, bool Aborted, bool TimedOut, TimeSpan Timeout);
+/// <param name="Endpoints">The offer's endpoint list when it names several (a transient failure may then fall back).</param>
+public sealed record RunEnd(HandlerContext Context, Exception? Failure, bool ShuttingDown, bool Aborted, bool TimedOut, TimeSpan Timeout, OfferEndpoints? Endpoints = null);
 
 /// <summary>
 /// Runs a ready job's handler under its timeout, the shutdown abort and its own stop; then frees
@@ -21,12 +23,18 @@ public sealed record RunEnd(HandlerContext Context, Exception? Failure, bool Shu
 /// <param name="logger">The JobRunner's: handlers log under the category operators filter on.</param>
 public sealed class HandlerRun(
     Store store, AppConfigs configs, ResourceNeeds needs, ResourceSlots slots, UsageRecorder usage, UsageMetrics metrics,
-    RequestLifecycle lifecycle, IChangePublisher publisher, ExecutorIdentity identity, ILogger<JobRunner> logger)
+    RequestLifecycle lifecycle, IChangePublisher publisher, ExecutorIdentity identity, EndpointBreakers breakers, ILogger<JobRunner> logger)
 {
     public async Task<RunEnd> RunAsync(ClaimedJob job, ReadyJob ready, InFlightJob tracked, CancellationToken abort)
     {
         var input = ready.Input;
         var parameters = JsonNode.Parse(job.ParamsJson) as JsonObject ?? [];
+        // Several endpoints: the handler sees the chosen one as params.endpoint, as if the offer named only it.
+        var multi = ready.Endpoints is not null && job.Endpoint is not null;
+        if (multi)
+        {
+            parameters = OfferEndpoints.ForHandler(parameters, job.Endpoint!);
+        }
         var progress = new JobProgress(lifecycle, publisher, job, identity.Owner, logger);
         var context = new HandlerContext(
             job.RequestId, job.Attempt, input?.Prompt ?? job.Prompt, parameters, job.CreateQty, logger, configs.Handlers.For(job.Handler), input?.Input,
@@ -40,7 +48,14 @@ public sealed class HandlerRun(
         {
             // No upstream call starts once this process's view of the lease has lapsed (InFlightJobs).
             tracked.ThrowIfLeaseLapsed();
-            await ready.Handler.ExecuteAsync(context, linked.Token);
+            if (multi)
+            {
+                await breakers.ExecuteAsync(job.Handler, job.Endpoint!, ct => ready.Handler.ExecuteAsync(context, ct), timeoutCts.Token, linked.Token);
+            }
+            else
+            {
+                await ready.Handler.ExecuteAsync(context, linked.Token);
+            }
         }
         catch (Exception ex)
         {
@@ -62,11 +77,13 @@ public sealed class HandlerRun(
             }
             // A failed call's integration credits count too: the API was called.
             var succeeded = failure is null && context.Results.Count == job.CreateQty;
-            var (resource, credits, earned) = (needs.ResourceOf(job.Handler), needs.CreditsOf(job.Handler, context.Usage), succeeded ? job.Price : 0);
+            // A call the breaker refused never reached the API: no integration credits.
+            var refused = failure is HandlerException { Code: "endpoint_circuit_open" } && multi;
+            var (resource, credits, earned) = (needs.ResourceOf(job.Handler, job.Endpoint), refused ? 0 : needs.CreditsOf(job.Handler, context.Usage), succeeded ? job.Price : 0);
             usage.Record(resource, job.Handler, job.UserId, credits, earned, !succeeded, ran);
             metrics.Record(resource, job.Handler, credits, earned, !succeeded, ran);
         }
-        return new RunEnd(context, failure, abort.IsCancellationRequested, tracked.Abort.IsCancellationRequested, timeoutCts.IsCancellationRequested, timeout);
+        return new RunEnd(context, failure, abort.IsCancellationRequested, tracked.Abort.IsCancellationRequested, timeoutCts.IsCancellationRequested, timeout, ready.Endpoints);
     }
 
     /// <summary>The offer's <c>timeout_s</c>, else the <c>api</c> config's <c>job_timeout_s</c>.</summary>

@@ -77,6 +77,11 @@ public static class JobRunnerRegistration
     /// <summary>The runner and the parts it is made of: claims, checks, the handler's run, the outcome.</summary>
     public static IServiceCollection AddJobRunner(this IServiceCollection services)
     {
+        services.AddOptions<Endpoints.EndpointBreakerOptions>().BindConfiguration(Endpoints.EndpointBreakerOptions.Section)
+            .Validate(o => o.Check() is null, "Switchboard:Breakers: see docs/configuration.md (FailureRatio, MinimumThroughput, SamplingDuration, BreakDuration)")
+            .ValidateOnStart();
+        services.AddSingleton<Endpoints.EndpointBreakers>();
+        services.AddSingleton<Endpoints.EndpointChooser>();
         services.AddSingleton<JobClaims>();
         services.AddSingleton<OutcomeRecorder>();
         services.AddSingleton<RunChecks>();

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
 using Switchboard.Config;
+using Switchboard.Execution.Endpoints;
 using Switchboard.Handlers;
 using Switchboard.Lifecycle;
 using Switchboard.Observability;
@@ -17,7 +18,8 @@ namespace Switchboard.Execution;
 /// </summary>
 /// <param name="logger">The JobRunner's: these lines keep the category operators filter on.</param>
 public sealed class OutcomeRecorder(
-    RequestLifecycle lifecycle, IJobQueue queue, ExecutorIdentity identity, AppConfigs configs, IOptions<SwitchboardOptions> options, ILogger<JobRunner> logger)
+    RequestLifecycle lifecycle, IJobQueue queue, ExecutorIdentity identity, AppConfigs configs, IOptions<SwitchboardOptions> options, EndpointChooser endpoints,
+    ILogger<JobRunner> logger)
 {
     // Outcomes of switchboard_requests_processed_total: how a claim ended, once per claim.
     private const string Succeeded = "succeeded", Failed = "failed", Retried = "retried", Cancelled = "cancelled", Released = "released";
@@ -32,6 +34,11 @@ public sealed class OutcomeRecorder(
     {
         var (context, failure, timedOut) = (run.Context, run.Failure, run.TimedOut);
         var usage = context.Usage.Count > 0 ? context.Usage.ToJsonString() : null;
+        var multi = run.Endpoints is not null && job.Endpoint is not null;
+        if (multi && failure is null)
+        {
+            usage = EndpointTrail.With(job, context.Usage, null).ToJsonString();
+        }
         if (failure is null)
         {
             if (context.Results.Count != job.CreateQty)
@@ -83,13 +90,35 @@ public sealed class OutcomeRecorder(
         {
             logger.LogError(failure, "Handler {Handler} threw", job.Handler);
         }
-        if (classified.Transient && job.Attempt < job.MaxAttempts)
+        if (multi)
+        {
+            usage = EndpointTrail.With(job, context.Usage.Count > 0 ? context.Usage : null, classified.Code).ToJsonString();
+        }
+        // An offer with n endpoints has at least n attempts: one per endpoint, whatever max_attempts says.
+        var maxAttempts = multi ? Math.Max(job.MaxAttempts, run.Endpoints!.Endpoints.Count) : job.MaxAttempts;
+        if (classified.Transient && job.Attempt < maxAttempts)
         {
             var delay = RetryPolicy.Delay(options.Value, job.Attempt, classified.RetryAfter);
+            string? next = null;
+            if (multi)
+            {
+                // A fallback: the next endpoint, at once when this run has not tried it yet (a
+                // Retry-After is the failed endpoint's, not the next one's); one tried before waits the backoff.
+                next = endpoints.NextAfter(job.Handler, run.Endpoints!, job.Endpoint!);
+                if (next is not null && !EndpointTrail.Tried(job).Contains(next))
+                {
+                    delay = TimeSpan.Zero;
+                }
+            }
             var due = Clock.NowMs() + (long)delay.TotalMilliseconds;
-            if (await Reported(job, lifecycle.RetryAsync(job, identity.Owner, classified.Code, classified.Message, due), Retried))
+            if (await Reported(job, lifecycle.RetryAsync(job, identity.Owner, classified.Code, classified.Message, due, next, multi ? usage : null), Retried))
             {
                 SwitchboardMetrics.Retries.WithLabels(job.Handler).Inc();
+                if (next is not null)
+                {
+                    SwitchboardMetrics.EndpointFallbacks.WithLabels(job.Handler, job.Endpoint!, next).Inc();
+                    logger.LogInformation("Attempt {Attempt} at endpoint {Endpoint} failed ({Code}); the next goes to {Next}", job.Attempt, job.Endpoint, classified.Code, next);
+                }
                 logger.LogInformation("Attempt {Attempt} failed ({Code}); retrying in {Delay} ms", job.Attempt, classified.Code, (long)delay.TotalMilliseconds);
                 // Timers count whole milliseconds of the monotonic clock and can fire up to one before
                 // the wall clock reaches due: one more keeps the first claim from finding it not yet due.

@@ -1,19 +1,25 @@
+using System.Text.Json.Nodes;
 using Switchboard.Config;
+using Switchboard.Execution.Endpoints;
 using Switchboard.Handlers;
 using Switchboard.Lifecycle;
 using Switchboard.Resources;
 
 namespace Switchboard.Execution;
 
-/// <summary>A claimed job that passed its checks: its handler, and a pipeline step's input (null for any other job).</summary>
-public sealed record ReadyJob(IServiceHandler Handler, StepInput? Input);
+/// <summary>
+/// A claimed job that passed its checks: its handler, a pipeline step's input (null for any
+/// other job), and the offer's endpoint list when it names several (the chosen one is <see cref="ClaimedJob.Endpoint"/>).
+/// </summary>
+public sealed record ReadyJob(IServiceHandler Handler, StepInput? Input, OfferEndpoints? Endpoints = null);
 
 /// <summary>
 /// What must hold before a claimed job's handler runs, in order: its handler is here and
 /// installed, a pipeline step's input is in the store and within the caps, and its resource
 /// slot is taken (or the job is given back and parked). A failed check ends the job here.
 /// </summary>
-public sealed class RunChecks(HandlerRegistry handlers, AppConfigs configs, IStepInputs stepInputs, ResourceNeeds needs, ResourceSlots slots, OutcomeRecorder outcomes)
+public sealed class RunChecks(
+    HandlerRegistry handlers, AppConfigs configs, IStepInputs stepInputs, ResourceNeeds needs, ResourceSlots slots, OutcomeRecorder outcomes, EndpointChooser endpoints)
 {
     /// <summary>Null when the job ended here: failed (and refunded), or given back to wait for its resource.</summary>
     public async Task<ReadyJob?> CheckAsync(ClaimedJob job, InFlightJob tracked)
@@ -40,7 +46,11 @@ public sealed class RunChecks(HandlerRegistry handlers, AppConfigs configs, ISte
             await outcomes.FailAsync(job, tooLarge.Code, tooLarge.Message, null);
             return null;
         }
-        var need = needs.For(job.Handler);
+        // The endpoint first: it may name its own resource, whose slot the call takes.
+        var parameters = JsonNode.Parse(job.ParamsJson) as JsonObject ?? [];
+        var offer = OfferEndpoints.Of(parameters);
+        job.Endpoint = offer is null ? SingleProfile(handler, parameters) : await endpoints.ChooseAsync(job, offer);
+        var need = needs.For(job.Handler, job.Endpoint);
         // A message read back without its user (recon's, a queue that keeps only id:run) still
         // waits in its user's flow of the lane: the claim says whose it is.
         var message = tracked.Message.UserId is null ? tracked.Message with { UserId = job.UserId } : tracked.Message;
@@ -49,6 +59,19 @@ public sealed class RunChecks(HandlerRegistry handlers, AppConfigs configs, ISte
             return null;
         }
         tracked.Resource = need;
-        return new ReadyJob(handler, input);
+        return new ReadyJob(handler, input, offer);
+    }
+
+    /// <summary>The one profile an offer without a list calls (recorded as the request's endpoint); null when the handler calls none or the name is malformed (the handler says so).</summary>
+    private static string? SingleProfile(IServiceHandler handler, JsonObject parameters)
+    {
+        try
+        {
+            return handler.EndpointProfileFor(parameters) is { } name && EndpointProfiles.IsName(name) ? name : null;
+        }
+        catch (HandlerException)
+        {
+            return null;
+        }
     }
 }

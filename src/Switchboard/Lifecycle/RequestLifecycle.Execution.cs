@@ -23,7 +23,7 @@ public sealed partial class RequestLifecycle
             not_before = NULL, progress = NULL, started_at = COALESCE(started_at, @now), updated_at = @now
         WHERE id = @id AND run = @run AND status = @queued AND (not_before IS NULL OR not_before <= @now) AND format <= @format
         RETURNING attempts, max_attempts, user_id, handler, prompt, params, create_qty, price, parent, step, pipeline,
-            trace_parent, created_at, priority
+            trace_parent, created_at, priority, endpoint, usage
         """;
 
     /// <summary>
@@ -49,6 +49,7 @@ public sealed partial class RequestLifecycle
                 reader.StringOrNull(8), reader.IntOrNull(9), reader.StringOrNull(10))
             {
                 TraceParent = reader.StringOrNull(11), QueuedAt = reader.GetInt64(12), Priority = reader.GetInt32(13), Weight = message.Weight,
+                PriorEndpoint = reader.StringOrNull(14), PriorUsage = reader.StringOrNull(15),
             };
         }
         Changed(unit, job.Kind, Claimed(job, now));
@@ -85,7 +86,7 @@ public sealed partial class RequestLifecycle
         FROM unnest(@ids::text[], @runs::integer[], @owners::text[], @leases::bigint[], @nows::bigint[]) AS m(id, run, owner, lease, now)
         WHERE r.id = m.id AND r.run = m.run AND r.status = @queued AND (r.not_before IS NULL OR r.not_before <= m.now) AND r.format <= @format
         RETURNING r.id, r.run, r.attempts, r.max_attempts, r.user_id, r.handler, r.prompt, r.params, r.create_qty, r.price,
-            r.parent, r.step, r.pipeline, r.trace_parent, r.created_at, r.priority
+            r.parent, r.step, r.pipeline, r.trace_parent, r.created_at, r.priority, r.endpoint, r.usage
         """;
 
     /// <summary>
@@ -115,6 +116,7 @@ public sealed partial class RequestLifecycle
                     reader.StringOrNull(10), reader.IntOrNull(11), reader.StringOrNull(12))
                 {
                     TraceParent = reader.StringOrNull(13), QueuedAt = reader.GetInt64(14), Priority = reader.GetInt32(15),
+                    PriorEndpoint = reader.StringOrNull(16), PriorUsage = reader.StringOrNull(17),
                 };
             }
         }
@@ -182,11 +184,11 @@ public sealed partial class RequestLifecycle
         if (connection.Execute(
             $"""
             UPDATE requests SET status = 'succeeded', results = @results, usage = @usage, owner = NULL, lease_until = NULL,
-                error_code = NULL, error_message = NULL, finished_at = @now, updated_at = @now,
+                error_code = NULL, error_message = NULL, finished_at = @now, updated_at = @now, endpoint = COALESCE(@endpoint, endpoint),
                 expires_at = CASE WHEN expiration IS NULL THEN NULL ELSE @now + expiration * 1000 END
             WHERE {Mine}
             """,
-            Key(job, owner, now, ("@results", new Json(resultsJson)), ("@usage", new Json(usageJson)))) != 1)
+            Key(job, owner, now, ("@results", new Json(resultsJson)), ("@usage", new Json(usageJson)), ("@endpoint", job.Endpoint))) != 1)
         {
             return false;
         }
@@ -242,9 +244,11 @@ public sealed partial class RequestLifecycle
     public const string SucceedManySql = """
         UPDATE requests r SET status = 'succeeded', results = m.results::jsonb, usage = m.usage::jsonb, owner = NULL,
             lease_until = NULL, error_code = NULL, error_message = NULL, finished_at = m.now, updated_at = m.now,
-            expires_at = CASE WHEN r.expiration IS NULL THEN NULL ELSE m.now + r.expiration * 1000 END
-        FROM unnest(@ids::text[], @runs::integer[], @attempts::integer[], @owners::text[], @results::text[], @usages::text[], @nows::bigint[])
-            AS m(id, run, attempt, owner, results, usage, now)
+            expires_at = CASE WHEN r.expiration IS NULL THEN NULL ELSE m.now + r.expiration * 1000 END,
+            endpoint = COALESCE(m.endpoint, r.endpoint)
+        FROM unnest(@ids::text[], @runs::integer[], @attempts::integer[], @owners::text[], @results::text[], @usages::text[], @nows::bigint[],
+            @endpoints::text[])
+            AS m(id, run, attempt, owner, results, usage, now, endpoint)
         WHERE r.id = m.id AND r.run = m.run AND r.attempts = m.attempt AND r.owner = m.owner AND r.status = @running
         RETURNING r.id, r.run, r.attempts
         """;
@@ -260,7 +264,7 @@ public sealed partial class RequestLifecycle
             ("@ids", items.Select(i => i.Job.RequestId).ToArray()), ("@runs", items.Select(i => i.Job.Run).ToArray()),
             ("@attempts", items.Select(i => i.Job.Attempt).ToArray()), ("@owners", items.Select(i => i.Owner).ToArray()),
             ("@results", items.Select(i => i.Results).ToArray()), ("@usages", items.Select(i => i.Usage).ToArray()),
-            ("@nows", items.Select(i => i.Now).ToArray()), ("@running", "running"));
+            ("@nows", items.Select(i => i.Now).ToArray()), ("@endpoints", items.Select(i => i.Job.Endpoint).ToArray()), ("@running", "running"));
         var done = new HashSet<(string, int, int)>();
         using (var reader = command.ExecuteReader())
         {
@@ -291,10 +295,10 @@ public sealed partial class RequestLifecycle
         var changed = connection.Execute(
             $"""
             UPDATE requests SET status = 'failed', error_code = @code, error_message = @message, usage = @usage,
-                owner = NULL, lease_until = NULL, finished_at = @now, updated_at = @now
+                owner = NULL, lease_until = NULL, finished_at = @now, updated_at = @now, endpoint = COALESCE(@endpoint, endpoint)
             WHERE {Mine}
             """,
-            Key(job, owner, now, ("@code", code), ("@message", message), ("@usage", new Json(usageJson)))) == 1;
+            Key(job, owner, now, ("@code", code), ("@message", message), ("@usage", new Json(usageJson)), ("@endpoint", job.Endpoint))) == 1;
         if (!changed)
         {
             return false;
@@ -310,18 +314,23 @@ public sealed partial class RequestLifecycle
     public Task<bool> FailAsync(ClaimedJob job, string owner, string code, string message, string? usageJson) =>
         WriteAsync(Attached(job.Kind, RequestStatus.Failed), (c, unit) => Fail(c, unit, job, owner, code, message, usageJson, Clock.NowMs()));
 
-    /// <summary>running → queued after a transient failure, not to be claimed before <paramref name="notBefore"/>.</summary>
-    public Task<bool> RetryAsync(ClaimedJob job, string owner, string code, string message, long notBefore) =>
+    /// <summary>
+    /// running → queued after a transient failure, not to be claimed before <paramref name="notBefore"/>.
+    /// <paramref name="endpoint"/> (a fallback's next endpoint, else the one that failed) and
+    /// <paramref name="usageJson"/> (the endpoints tried so far) are kept on the row when given.
+    /// </summary>
+    public Task<bool> RetryAsync(ClaimedJob job, string owner, string code, string message, long notBefore, string? endpoint = null, string? usageJson = null) =>
         WriteStatementAsync(Attached(job.Kind, RequestStatus.Queued), Handled(job.Kind, RequestStatus.Queued), (c, unit) =>
         {
             var now = Clock.NowMs();
             if (c.Execute(
                 $"""
                 UPDATE requests SET status = 'queued', error_code = @code, error_message = @message, owner = NULL,
-                    lease_until = NULL, not_before = @notBefore, progress = NULL, updated_at = @now
+                    lease_until = NULL, not_before = @notBefore, progress = NULL, updated_at = @now,
+                    endpoint = COALESCE(@endpoint, endpoint), usage = COALESCE(@usage, usage)
                 WHERE {Mine}
                 """,
-                Key(job, owner, now, ("@code", code), ("@message", message), ("@notBefore", notBefore))) != 1)
+                Key(job, owner, now, ("@code", code), ("@message", message), ("@notBefore", notBefore), ("@endpoint", endpoint), ("@usage", new Json(usageJson)))) != 1)
             {
                 return false;
             }
@@ -336,10 +345,11 @@ public sealed partial class RequestLifecycle
             var now = Clock.NowMs();
             if (c.Execute(
                 $"""
-                UPDATE requests SET status = 'queued', attempts = attempts - 1, owner = NULL, lease_until = NULL, progress = NULL, updated_at = @now
+                UPDATE requests SET status = 'queued', attempts = attempts - 1, owner = NULL, lease_until = NULL, progress = NULL, updated_at = @now,
+                    endpoint = COALESCE(@endpoint, endpoint)
                 WHERE {Mine}
                 """,
-                Key(job, owner, now)) != 1)
+                Key(job, owner, now, ("@endpoint", job.Endpoint))) != 1)
             {
                 return false;
             }

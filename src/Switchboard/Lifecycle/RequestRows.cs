@@ -92,4 +92,19 @@ public sealed record ClaimedJob(
 
     /// <summary>The message that sends this run again (a retry): same place in the fair order as the claimed one.</summary>
     public Queue.JobMessage Message => new(RequestId, Run, Handler, UserId, Priority, Weight);
+
+    /// <summary>
+    /// The row's <c>endpoint</c> at the claim: where the last attempt went, or where a fallback
+    /// sends this one (Execution/Endpoints/EndpointChooser.cs); null on a run's first attempt.
+    /// </summary>
+    public string? PriorEndpoint { get; init; }
+
+    /// <summary>The row's <c>usage</c> at the claim: the endpoints earlier attempts of this run tried, when its offer has several.</summary>
+    public string? PriorUsage { get; init; }
+
+    /// <summary>
+    /// The endpoint profile this attempt calls, once chosen (before the resource gate): written
+    /// to the row's <c>endpoint</c> with the attempt's outcome. Null for a handler that calls none.
+    /// </summary>
+    public string? Endpoint { get; set; }
 }

@@ -68,6 +68,20 @@ public static class SwitchboardMetrics
 
     public static readonly Counter Retries = NewCounter("switchboard_retries_total", "Attempts that failed transiently and were scheduled again, by handler.", "handler");
 
+    // Offers with several endpoints (Execution/Endpoints). New series rather than an endpoint
+    // label on the handler metrics above: a label added there would split every existing series
+    // and the dashboards' and alerts' queries that read them.
+
+    /// <summary>Calls through an endpoint's breaker, by handler, endpoint and outcome (succeeded, failed, timeout, refused: the breaker was open).</summary>
+    public static readonly Counter EndpointCalls = NewCounter("switchboard_endpoint_calls_total", "Calls of offers with several endpoints, by handler, endpoint profile and outcome (refused: circuit open).", "handler", "endpoint", "outcome");
+
+    /// <summary>0 closed, 1 open, 2 half-open: this process's breaker for the (handler, endpoint).</summary>
+    public static readonly Gauge EndpointBreakerState = NewGauge("switchboard_endpoint_breaker_state", "Circuit breaker of a (handler, endpoint profile) in this process: 0 closed, 1 open, 2 half-open.", "handler", "endpoint");
+
+    public static readonly Counter EndpointBreakerTransitions = NewCounter("switchboard_endpoint_breaker_transitions_total", "Circuit breaker state changes, by handler, endpoint profile and the state entered.", "handler", "endpoint", "to");
+
+    public static readonly Counter EndpointFallbacks = NewCounter("switchboard_endpoint_fallbacks_total", "Attempts that failed transiently at one endpoint and were sent to another, by handler, from and to.", "handler", "from", "to");
+
     /// <summary>Integration credits spent by attempts (failed ones too: the API was called), by <c>resource</c> ("" when none) and <c>handler</c>. The Prometheus side of the <c>Switchboard.Usage</c> meter.</summary>
     public static readonly Counter IntegrationCredits = NewCounter("switchboard_integration_credits_total", "Integration credits spent by handler attempts, by resource and handler.", "resource", "handler");
 

@@ -90,7 +90,7 @@ public static partial class RequestEndpoints
         }
         if (request.Status == RequestStatus.Queued)
         {
-            await AddWaiting(json, gate, queue, needs.For(request.Handler), new JobMessage(id, request.Run, request.Handler, request.UserId));
+            await AddWaiting(json, gate, queue, needs.For(request.Handler, request.Endpoint), new JobMessage(id, request.Run, request.Handler, request.UserId, request.Priority));
         }
         if (request.Status == RequestStatus.Queued && coverage.Serves(request.Handler) == false)
         {

@@ -20,6 +20,27 @@ public sealed class ResourceNeeds(CatalogCache catalog, AppConfigs configs)
         return new ResourceNeed(spec, handler.Credits);
     }
 
+    /// <summary>
+    /// What a call of the handler to endpoint profile <paramref name="endpoint"/> takes: the
+    /// profile's own <c>resource</c> (<c>svc_handlers.….endpoints.NAME.resource</c>) when it names
+    /// one, else the handler's; credits are the handler's either way.
+    /// </summary>
+    public ResourceNeed? For(string handlerId, string? endpoint)
+    {
+        if (endpoint is null || ProfileResource(handlerId, endpoint) is not { } name)
+        {
+            return For(handlerId);
+        }
+        return configs.Resources.Resources.GetValueOrDefault(name) is { } spec ? new ResourceNeed(spec, CreditsOf(handlerId)) : null;
+    }
+
+    /// <summary>The resource a call to <paramref name="endpoint"/> is recorded under in usage: the profile's, else the handler's.</summary>
+    public string? ResourceOf(string handlerId, string? endpoint) =>
+        (endpoint is null ? null : ProfileResource(handlerId, endpoint)) ?? ResourceOf(handlerId);
+
+    private string? ProfileResource(string handlerId, string endpoint) =>
+        Handlers.EndpointProfiles.SettingsOf(configs.Handlers.For(handlerId), endpoint)?["resource"] is JsonValue v && v.TryGetValue<string>(out var name) ? name : null;
+
     /// <summary>The integration credits one call of the handler costs (counted in usage whether or not its resource is gated).</summary>
     public long CreditsOf(string handlerId) => catalog.Current.Handlers.GetValueOrDefault(handlerId)?.Credits ?? 0;
 

@@ -150,16 +150,22 @@ public sealed class ResourceSlots(
         {
             return;
         }
-        string? handler;
+        string? handler = null, endpoint = null;
         using (var connection = store.Open())
         {
             // Only a finished request: a queued or running one may hold the slot rightfully (this
-            // message is then a duplicate of one being worked on).
-            handler = connection.Scalar<string>(
-                "SELECT handler FROM requests WHERE id = @id AND run = @run AND status NOT IN ('queued', 'running')",
+            // message is then a duplicate of one being worked on). Its endpoint's resource, when
+            // the profile names one, is where the reservation was made.
+            using var command = connection.Sql(
+                "SELECT handler, endpoint FROM requests WHERE id = @id AND run = @run AND status NOT IN ('queued', 'running')",
                 ("@id", job.RequestId), ("@run", job.Run));
+            using var reader = command.ExecuteReader();
+            if (reader.Read())
+            {
+                (handler, endpoint) = (reader.GetString(0), reader.StringOrNull(1));
+            }
         }
-        if (handler is not null && needs.For(handler) is { } need)
+        if (handler is not null && needs.For(handler, endpoint) is { } need)
         {
             await ReleaseAsync(need, job, ran: null);
         }

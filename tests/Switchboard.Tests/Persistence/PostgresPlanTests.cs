@@ -82,8 +82,8 @@ public sealed class PostgresPlanTests : AppTests
     public void TheBatchedSuccessUsesTheIdIndexWhateverTheTableWasWhenItWasFirstPlanned()
     {
         var plan = PlanAfterTheTableFilled(
-            RequestLifecycle.SucceedManySql, ["ids", "runs", "attempts", "owners", "results", "usages", "nows", "running"],
-            "text[], integer[], integer[], text[], text[], text[], bigint[], text", "'{r41}', '{1}', '{1}', '{o}', '{\"[]\"}', '{NULL}', '{1}', 'running'");
+            RequestLifecycle.SucceedManySql, ["ids", "runs", "attempts", "owners", "results", "usages", "nows", "endpoints", "running"],
+            "text[], integer[], integer[], text[], text[], text[], bigint[], text[], text", "'{r41}', '{1}', '{1}', '{o}', '{\"[]\"}', '{NULL}', '{1}', '{NULL}', 'running'");
 
         Assert.Contains("requests_id_key", plan);
         Assert.DoesNotContain("Seq Scan on requests", plan);
