@@ -47,12 +47,12 @@ public sealed partial class RequestLifecycle
         var inserted = connection.Execute(
             """
             INSERT INTO requests (id, user_id, kind, service, action, handler, status, inputs, prompt, params, create_qty,
-                expiration, price, run, attempts, max_attempts, created_at, updated_at, webhook_url, trace_parent)
+                expiration, price, run, attempts, max_attempts, created_at, updated_at, webhook_url, trace_parent, api_key)
             VALUES (@id, @user, 'deal', 'deal', @name, 'deal', @running, @inputs, '', @params, @steps,
-                @expiration, @price, 1, 0, @max, @now, @now, @webhook, @trace)
+                @expiration, @price, 1, 0, @max, @now, @now, @webhook, @trace, @key)
             ON CONFLICT (id) DO NOTHING
             """,
-            ("@webhook", d.Webhook), ("@trace", d.TraceParent), ("@id", d.Id), ("@user", d.UserId), ("@name", d.Name), ("@running", RequestStatus.Running), ("@inputs", new Json(d.InputsJson)),
+            ("@key", d.ApiKey), ("@webhook", d.Webhook), ("@trace", d.TraceParent), ("@id", d.Id), ("@user", d.UserId), ("@name", d.Name), ("@running", RequestStatus.Running), ("@inputs", new Json(d.InputsJson)),
             ("@params", new Json(d.ParamsJson)), ("@steps", d.Steps.Count), ("@expiration", d.Expiration), ("@price", d.Price),
             ("@max", d.MaxAttempts), ("@now", now));
         var run = 1;
@@ -73,10 +73,10 @@ public sealed partial class RequestLifecycle
                 """
                 UPDATE requests SET status = @running, params = @params, create_qty = @steps, expiration = @expiration, price = @price,
                     run = @run, max_attempts = @max, results = NULL, error_code = NULL, error_message = NULL, updated_at = @now,
-                    started_at = NULL, finished_at = NULL, expires_at = NULL, webhook_url = @webhook, trace_parent = @trace
+                    started_at = NULL, finished_at = NULL, expires_at = NULL, webhook_url = @webhook, trace_parent = @trace, api_key = @key
                 WHERE id = @id AND run = @previous
                 """,
-                ("@webhook", d.Webhook), ("@trace", d.TraceParent), ("@running", RequestStatus.Running), ("@params", new Json(d.ParamsJson)), ("@steps", d.Steps.Count),
+                ("@key", d.ApiKey), ("@webhook", d.Webhook), ("@trace", d.TraceParent), ("@running", RequestStatus.Running), ("@params", new Json(d.ParamsJson)), ("@steps", d.Steps.Count),
                 ("@expiration", d.Expiration), ("@price", d.Price), ("@run", run), ("@max", d.MaxAttempts), ("@now", now),
                 ("@id", d.Id), ("@previous", existing.Run));
             // The previous run's steps are all finished (a deal ends only when they are): they
@@ -109,6 +109,7 @@ public sealed partial class RequestLifecycle
             }
             steps.Add(new Transition(id, run, null, status, now) { UserId = d.UserId, Price = s.Share, Deal = d.Id, Step = s.Step });
         }
+        Users.KeyCharges.Enforce(connection, _store.Kind == StoreKind.Postgres, d.ApiKey, d.Limits, d.Price, now);
         Credits.Charges.Charge(connection, d.UserId, d.Id, run, d.Price);
         Changed(unit, RequestKind.Deal, new Transition(d.Id, run, from, RequestStatus.Running, now) { UserId = d.UserId, Price = d.Price });
         foreach (var step in steps)

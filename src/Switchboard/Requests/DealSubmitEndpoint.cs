@@ -115,11 +115,15 @@ public static class DealSubmitEndpoint
         {
             return webhookProblem;
         }
+        if (await Users.KeyGate.RefuseAsync(http, Users.KeyScopes.Deal(name)) is { } keyRefusal)
+        {
+            return keyRefusal;
+        }
         var user = http.User();
         var chosen = quote.ChosenAddons.ToList();
         var id = inputs.RequestId(user.Id, "deal", name, idempotencyKey, chosen);
         Observability.RequestLogging.SetLogRequestId(http, id);
-        var newDeal = Build(id, user.Id, quote, inputs, settings) with { Webhook = webhook };
+        var newDeal = Build(id, user.Id, quote, inputs, settings) with { Webhook = webhook, ApiKey = user.Key, Limits = user.Limits };
         SubmitResult result;
         List<JobMessage> start;
         try
@@ -129,6 +133,10 @@ public static class DealSubmitEndpoint
         catch (Credits.InsufficientCreditsException ex)
         {
             return SubmitEndpoint.NotEnoughCredits(ex);
+        }
+        catch (Users.KeyLimitException ex)
+        {
+            return ex.ToProblem(http);
         }
         if (result.Outcome == SubmitOutcome.Existing)
         {

@@ -87,10 +87,15 @@ public static class SubmitEndpoint
         {
             return webhookProblem;
         }
+        if (await KeyGate.RefuseAsync(http, KeyScopes.Offer(service, action)) is { } keyRefusal)
+        {
+            return keyRefusal;
+        }
         var user = http.User();
         var id = inputs.RequestId(user.Id, "offer", $"{service}/{action}", idempotencyKey);
         http.SetLogRequestId(id);
         var request = Build(id, user.Id, offer, inputs, settings) with { Webhook = webhook };
+        request = request with { ApiKey = user.Key, Limits = user.Limits };
         SubmitResult result;
         try
         {
@@ -99,6 +104,10 @@ public static class SubmitEndpoint
         catch (InsufficientCreditsException ex)
         {
             return NotEnoughCredits(ex);
+        }
+        catch (KeyLimitException ex)
+        {
+            return ex.ToProblem(http);
         }
         if (result.Outcome == SubmitOutcome.Existing)
         {
