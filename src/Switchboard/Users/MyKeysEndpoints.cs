@@ -18,9 +18,9 @@ public static class MyKeysEndpoints
 
     public static RouteGroupBuilder MapMyKeys(this RouteGroupBuilder svc)
     {
-        svc.MapGet("/me/keys", List)
+        svc.MapGet("/me/keys/", List)
             .WithName("list_my_keys").WithTags("account").WithSummary("Your API keys: prefixes, names and limits (never the keys)");
-        svc.MapPost("/me/keys", Create)
+        svc.MapPost("/me/keys/", Create)
             .WithName("create_my_key").WithTags("account")
             .WithSummary("Make a child of the calling key (shown once): {name, scopes, rpm, max_concurrent, budget, budget_period, expires}; never broader than the caller")
             .ProducesProblem(400).ProducesProblem(403).ProducesProblem(409).ProducesProblem(413).ProducesProblem(415);
