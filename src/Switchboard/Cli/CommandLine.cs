@@ -77,6 +77,7 @@ public static class CommandLine
             new ServerCommand(Role.Recon, context),
             new UsersCommand(context),
             new KeysCommand(context),
+            new PlansCommand(context),
             new CreditsCommand(context),
             new CatalogCommand(context),
             new HandlersCommand(context),

@@ -27,6 +27,7 @@ public static class AccountEndpoints
         svc.MapGet("/me/", Me)
             .WithName("get_me").WithTags("account").WithSummary("The caller, their balance and what they bought over a period")
             .ProducesProblem(400);
+        svc.MapMyKeys();
         return svc;
     }
 

@@ -42,6 +42,8 @@ public static class Charges
         {
             return;
         }
+        // The key's spend first: the same lock order as a purchase (key spend, then the payer's row).
+        KeyCharges.GiveBack(connection, requestId, run, price);
         UserStore.AddLedger(connection, userId, "refund", price, requestId, run, note, step);
         connection.Execute("UPDATE users SET credits = credits + @p WHERE id = @u", ("@p", price), ("@u", userId));
     }

@@ -47,12 +47,12 @@ public sealed partial class RequestLifecycle
         var inserted = connection.Execute(
             """
             INSERT INTO requests (id, user_id, kind, service, action, handler, status, inputs, prompt, params, create_qty,
-                expiration, price, run, attempts, max_attempts, created_at, updated_at, webhook_url, trace_parent, priority)
+                expiration, price, run, attempts, max_attempts, created_at, updated_at, webhook_url, trace_parent, priority, api_key)
             VALUES (@id, @user, 'deal', 'deal', @name, 'deal', @running, @inputs, '', @params, @steps,
-                @expiration, @price, 1, 0, @max, @now, @now, @webhook, @trace, @priority)
+                @expiration, @price, 1, 0, @max, @now, @now, @webhook, @trace, @priority, @key)
             ON CONFLICT (id) DO NOTHING
             """,
-            ("@priority", d.Priority), ("@webhook", d.Webhook), ("@trace", d.TraceParent), ("@id", d.Id), ("@user", d.UserId), ("@name", d.Name), ("@running", RequestStatus.Running), ("@inputs", new Json(d.InputsJson)),
+            ("@priority", d.Priority), ("@key", d.ApiKey), ("@webhook", d.Webhook), ("@trace", d.TraceParent), ("@id", d.Id), ("@user", d.UserId), ("@name", d.Name), ("@running", RequestStatus.Running), ("@inputs", new Json(d.InputsJson)),
             ("@params", new Json(d.ParamsJson)), ("@steps", d.Steps.Count), ("@expiration", d.Expiration), ("@price", d.Price),
             ("@max", d.MaxAttempts), ("@now", now));
         var run = 1;
@@ -74,10 +74,10 @@ public sealed partial class RequestLifecycle
                 UPDATE requests SET status = @running, params = @params, create_qty = @steps, expiration = @expiration, price = @price,
                     run = @run, max_attempts = @max, results = NULL, error_code = NULL, error_message = NULL, updated_at = @now,
                     started_at = NULL, finished_at = NULL, expires_at = NULL, webhook_url = @webhook, trace_parent = @trace,
-                    priority = @priority
+                    priority = @priority, api_key = @key
                 WHERE id = @id AND run = @previous
                 """,
-                ("@priority", d.Priority), ("@webhook", d.Webhook), ("@trace", d.TraceParent), ("@running", RequestStatus.Running), ("@params", new Json(d.ParamsJson)), ("@steps", d.Steps.Count),
+                ("@priority", d.Priority), ("@key", d.ApiKey), ("@webhook", d.Webhook), ("@trace", d.TraceParent), ("@running", RequestStatus.Running), ("@params", new Json(d.ParamsJson)), ("@steps", d.Steps.Count),
                 ("@expiration", d.Expiration), ("@price", d.Price), ("@run", run), ("@max", d.MaxAttempts), ("@now", now),
                 ("@id", d.Id), ("@previous", existing.Run));
             // The previous run's steps are all finished (a deal ends only when they are): they
@@ -110,6 +110,7 @@ public sealed partial class RequestLifecycle
             }
             steps.Add(new Transition(id, run, null, status, now) { UserId = d.UserId, Price = s.Share, Deal = d.Id, Step = s.Step });
         }
+        Users.KeyCharges.Enforce(connection, _store.Kind == StoreKind.Postgres, d.ApiKey, d.Limits, d.Price, now);
         Credits.Charges.Charge(connection, d.UserId, d.Id, run, d.Price);
         Changed(unit, RequestKind.Deal, new Transition(d.Id, run, from, RequestStatus.Running, now) { UserId = d.UserId, Price = d.Price });
         foreach (var step in steps)

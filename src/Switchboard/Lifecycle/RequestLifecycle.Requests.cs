@@ -22,7 +22,8 @@ public sealed partial class RequestLifecycle
             r = r with { TraceParent = traceParent };
         }
         var attached = Attached(RequestKind.Offer, RequestStatus.Queued);
-        if (_store.Kind == StoreKind.Postgres)
+        // A key with a concurrency or budget limit takes the general unit, which checks them.
+        if (_store.Kind == StoreKind.Postgres && !Users.KeyCharges.Counts(r.Limits))
         {
             var created = UnitIf(attached);
             if (await _store.WriteBatchedAsync(_createMany, (r, now, created)))
@@ -153,6 +154,7 @@ public sealed partial class RequestLifecycle
             ("@expiration", r.Expiration), ("@price", r.Price), ("@max", r.MaxAttempts), ("@now", now));
         if (inserted == 1)
         {
+            Users.KeyCharges.Enforce(connection, _store.Kind == StoreKind.Postgres, r.ApiKey, r.Limits, r.Price, now);
             Charges.Charge(connection, r.UserId, r.Id, 1, r.Price);
             Changed(unit, RequestKind.Offer, Submitted(r, null, 1, now));
             return new SubmitResult(SubmitOutcome.Created, 1, null);
@@ -178,6 +180,7 @@ public sealed partial class RequestLifecycle
             ("@previous", existing.Run));
         // The previous run's binary results go with its results.
         ResultBlobs.Forget(connection, r.Id);
+        Users.KeyCharges.Enforce(connection, _store.Kind == StoreKind.Postgres, r.ApiKey, r.Limits, r.Price, now);
         Charges.Charge(connection, r.UserId, r.Id, run, r.Price);
         Changed(unit, RequestKind.Offer, Submitted(r, existing.Status, run, now));
         return new SubmitResult(SubmitOutcome.Rerun, run, null);

@@ -19,6 +19,9 @@ public sealed record NewRequest(
 
     /// <summary>The prefix of the API key that bought it (its limits count it); null for an admin's retry of a request bought without one.</summary>
     public string? ApiKey { get; init; }
+
+    /// <summary>The key's limits (<see cref="Users.KeyCharges"/> checks concurrency and budget in the charge's unit); null: none.</summary>
+    public Users.KeyLimits? Limits { get; init; }
 }
 
 public enum SubmitOutcome
@@ -53,6 +56,12 @@ public sealed record NewDeal(
 
     /// <summary>The user's scheduling weight, carried by the steps' messages (not stored: the user's or plan's is read again when needed).</summary>
     public int Weight { get; init; } = 1;
+
+    /// <summary>The prefix of the API key that bought it (stored on the deal's row, not its steps': a deal counts once); null for an admin's retry.</summary>
+    public string? ApiKey { get; init; }
+
+    /// <summary>The key's limits, checked in the charge's unit as an offer's are; null: none.</summary>
+    public Users.KeyLimits? Limits { get; init; }
 
     /// <summary>A step's id: derived from its deal's, so a re-run's steps keep their ids.</summary>
     public static string StepId(string dealId, int step)

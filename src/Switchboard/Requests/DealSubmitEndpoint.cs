@@ -115,6 +115,10 @@ public static class DealSubmitEndpoint
         {
             return webhookProblem;
         }
+        if (await Users.KeyGate.RefuseAsync(http, Users.KeyScopes.Deal(name)) is { } keyRefusal)
+        {
+            return keyRefusal;
+        }
         var user = http.User();
         // A deal's own level is the default (5), shifted by the user's; its steps take the deal's.
         var (priority, priorityProblem) = RequestPriority.Resolve(http, user, Priorities.Default);
@@ -125,7 +129,7 @@ public static class DealSubmitEndpoint
         var chosen = quote.ChosenAddons.ToList();
         var id = inputs.RequestId(user.Id, "deal", name, idempotencyKey, chosen);
         Observability.RequestLogging.SetLogRequestId(http, id);
-        var newDeal = Build(id, user.Id, quote, inputs, settings) with { Webhook = webhook, Priority = priority, Weight = user.Weight };
+        var newDeal = Build(id, user.Id, quote, inputs, settings) with { Webhook = webhook, Priority = priority, Weight = user.Weight, ApiKey = user.Key, Limits = user.Limits };
         SubmitResult result;
         List<JobMessage> start;
         try
@@ -135,6 +139,10 @@ public static class DealSubmitEndpoint
         catch (Credits.InsufficientCreditsException ex)
         {
             return SubmitEndpoint.NotEnoughCredits(ex);
+        }
+        catch (Users.KeyLimitException ex)
+        {
+            return ex.ToProblem(http);
         }
         if (result.Outcome == SubmitOutcome.Existing)
         {

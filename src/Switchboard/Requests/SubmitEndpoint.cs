@@ -87,6 +87,10 @@ public static class SubmitEndpoint
         {
             return webhookProblem;
         }
+        if (await KeyGate.RefuseAsync(http, KeyScopes.Offer(service, action)) is { } keyRefusal)
+        {
+            return keyRefusal;
+        }
         var user = http.User();
         var (priority, priorityProblem) = RequestPriority.Resolve(http, user, offer.Priority);
         if (priorityProblem is not null)
@@ -95,7 +99,7 @@ public static class SubmitEndpoint
         }
         var id = inputs.RequestId(user.Id, "offer", $"{service}/{action}", idempotencyKey);
         http.SetLogRequestId(id);
-        var request = Build(id, user.Id, offer, inputs, settings) with { Webhook = webhook, Priority = priority };
+        var request = Build(id, user.Id, offer, inputs, settings) with { Webhook = webhook, Priority = priority, ApiKey = user.Key, Limits = user.Limits };
         SubmitResult result;
         try
         {
@@ -104,6 +108,10 @@ public static class SubmitEndpoint
         catch (InsufficientCreditsException ex)
         {
             return NotEnoughCredits(ex);
+        }
+        catch (KeyLimitException ex)
+        {
+            return ex.ToProblem(http);
         }
         if (result.Outcome == SubmitOutcome.Existing)
         {

@@ -497,6 +497,16 @@ public static class Migrations
         CREATE INDEX requests_api_key_live ON requests (api_key) WHERE api_key IS NOT NULL AND status IN ('queued', 'running');
         CREATE INDEX users_plan ON users (plan) WHERE plan IS NOT NULL;
         """,
+
+        // 23, issue 22: a key's rpm on PostgreSQL without Redis. One row per key that has an rpm:
+        // its GCRA theoretical arrival time (ms), moved forward by a conditional upsert, so two
+        // api processes share one limit (Users/KeyRateLimiter.cs). A table of its own, so the
+        // limiter never waits on the key row that a purchase locks.
+        d => $$"""
+        CREATE TABLE api_key_rate (
+            prefix TEXT PRIMARY KEY,
+            tat {{d.BigInt}} NOT NULL){{d.WithoutRowId}};
+        """,
     ];
 
     /// <summary>

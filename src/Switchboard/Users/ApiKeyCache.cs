@@ -40,7 +40,19 @@ public sealed record KeyLimits(
     public static readonly KeyLimits None = new(null, null, null, null, null, null);
 
     public bool IsNone => this == None;
+
+    /// <summary>
+    /// The keys above this one (<c>/svc/me/keys</c> children): its parent, the parent's parent…,
+    /// each with its resolved limits. A purchase must pass theirs too (scopes, rpm, concurrency and
+    /// budget count the whole family), so a child can never spend more than the key that made it.
+    /// </summary>
+    public IReadOnlyList<KeyAncestor> Ancestors { get; init; } = NoAncestors;
+
+    private static readonly KeyAncestor[] NoAncestors = [];
 }
+
+/// <summary>A key above another (<see cref="KeyLimits.Ancestors"/>): its prefix and resolved limits.</summary>
+public sealed record KeyAncestor(string Prefix, KeyLimits Limits);
 
 /// <summary>
 /// Key hash → user, filled on first use. Cleared whenever the store's auth_version changes
@@ -84,7 +96,7 @@ public sealed class ApiKeyCache(Store store)
             SELECT u.id, u.name, u.is_admin, k.prefix, u.plan,
                    COALESCE(u.weight, p.weight), COALESCE(u.priority, p.priority), COALESCE(u.max_priority, p.max_priority),
                    k.scopes, COALESCE(k.rpm, p.key_rpm), COALESCE(k.max_concurrent, p.key_max_concurrent),
-                   COALESCE(k.budget, p.key_budget), COALESCE(k.budget_period, p.key_budget_period), k.expires_at
+                   COALESCE(k.budget, p.key_budget), COALESCE(k.budget_period, p.key_budget_period), k.expires_at, k.parent
             FROM api_keys k JOIN users u ON u.id = k.user_id LEFT JOIN plans p ON p.name = u.plan
             WHERE k.key_hash = @hash AND k.revoked_at IS NULL AND u.disabled_at IS NULL
             """,
@@ -95,6 +107,7 @@ public sealed class ApiKeyCache(Store store)
             return null;
         }
         var expires = reader.LongOrNull(13);
+        var parent = reader.StringOrNull(14);
         if (expires is { } at && at <= DateTimeOffset.UtcNow.ToUnixTimeMilliseconds())
         {
             return null;
@@ -111,7 +124,39 @@ public sealed class ApiKeyCache(Store store)
                 reader.StringOrNull(8) is { } scopes ? JsonSerializer.Deserialize<string[]>(scopes) : null,
                 reader.IntOrNull(9), reader.IntOrNull(10), reader.LongOrNull(11), reader.StringOrNull(12), expires),
         };
+        reader.Close();
+        if (parent is not null)
+        {
+            // After the reader closes: PostgreSQL runs one command at a time on a connection.
+            user = user with { Limits = user.Limits with { Ancestors = AncestorsOf(connection, parent) } };
+        }
         cache[hash] = user;
         return user;
+    }
+
+    /// <summary>A child key's parent and the keys above it, nearest first, each with its resolved limits.</summary>
+    private static List<KeyAncestor> AncestorsOf(System.Data.Common.DbConnection connection, string parent)
+    {
+        using var command = connection.Sql(
+            """
+            WITH RECURSIVE chain(prefix, depth) AS (
+                SELECT CAST(@parent AS TEXT), 1
+                UNION ALL
+                SELECT k.parent, c.depth + 1 FROM api_keys k JOIN chain c ON k.prefix = c.prefix WHERE k.parent IS NOT NULL AND c.depth < 32)
+            SELECT k.prefix, k.scopes, COALESCE(k.rpm, p.key_rpm), COALESCE(k.max_concurrent, p.key_max_concurrent),
+                   COALESCE(k.budget, p.key_budget), COALESCE(k.budget_period, p.key_budget_period), k.expires_at
+            FROM chain c JOIN api_keys k ON k.prefix = c.prefix JOIN users u ON u.id = k.user_id LEFT JOIN plans p ON p.name = u.plan
+            ORDER BY c.depth
+            """,
+            ("@parent", parent));
+        using var reader = command.ExecuteReader();
+        var list = new List<KeyAncestor>();
+        while (reader.Read())
+        {
+            list.Add(new KeyAncestor(reader.GetString(0), new KeyLimits(
+                reader.StringOrNull(1) is { } scopes ? JsonSerializer.Deserialize<string[]>(scopes) : null,
+                reader.IntOrNull(2), reader.IntOrNull(3), reader.LongOrNull(4), reader.StringOrNull(5), reader.LongOrNull(6))));
+        }
+        return list;
     }
 }

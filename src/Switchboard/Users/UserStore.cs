@@ -11,6 +11,14 @@ public sealed record UserSummary(string Id, string Name, bool IsAdmin, long Cred
 /// <summary>An API key as listings show it: its prefix only (the key itself is never stored).</summary>
 public sealed record KeyInfo(string Prefix, long CreatedAt, long? RevokedAt)
 {
+    /// <summary>The key's own name and limits (its plan's defaults are not in them).</summary>
+    public KeySettings Settings { get; init; } = KeySettings.Unlimited;
+
+    /// <summary>The key that created it through <c>/svc/me/keys</c>; null for one an admin made.</summary>
+    public string? Parent { get; init; }
+
+    public bool Expired(long now) => Settings.ExpiresAt is { } at && at <= now;
+
     public bool Active => RevokedAt is null;
 }
 
@@ -109,12 +117,22 @@ public static class UserStore
     public static List<KeyInfo> Keys(DbConnection connection, string userId)
     {
         using var command = connection.Sql(
-            "SELECT prefix, created_at, revoked_at FROM api_keys WHERE user_id = @u ORDER BY created_at DESC, prefix", ("@u", userId));
+            """
+            SELECT prefix, created_at, revoked_at, name, scopes, rpm, max_concurrent, budget, budget_period, expires_at, parent
+            FROM api_keys WHERE user_id = @u ORDER BY created_at DESC, prefix
+            """, ("@u", userId));
         using var reader = command.ExecuteReader();
         var list = new List<KeyInfo>();
         while (reader.Read())
         {
-            list.Add(new KeyInfo(reader.GetString(0), reader.GetInt64(1), reader.LongOrNull(2)));
+            list.Add(new KeyInfo(reader.GetString(0), reader.GetInt64(1), reader.LongOrNull(2))
+            {
+                Settings = new KeySettings(
+                    reader.StringOrNull(3),
+                    reader.StringOrNull(4) is { } scopes ? System.Text.Json.JsonSerializer.Deserialize<string[]>(scopes) : null,
+                    reader.IntOrNull(5), reader.IntOrNull(6), reader.LongOrNull(7), reader.StringOrNull(8), reader.LongOrNull(9)),
+                Parent = reader.StringOrNull(10),
+            });
         }
         return list;
     }
@@ -189,21 +207,50 @@ public static class UserStore
     }
 
     /// <summary>Creates a key; the clear key is returned once and never stored.</summary>
-    public static string CreateKey(DbConnection connection, string userId)
+    public static string CreateKey(DbConnection connection, string userId) => CreateKey(connection, userId, KeySettings.Unlimited, null);
+
+    /// <summary>
+    /// Creates a key with its name and limits (checked by the caller: <see cref="KeySettings.Problems"/>)
+    /// and, for <c>/svc/me/keys</c>, the key that made it; the clear key is returned once.
+    /// </summary>
+    public static string CreateKey(DbConnection connection, string userId, KeySettings settings, string? parent)
     {
         var (key, prefix, hash) = ApiKeys.Generate();
         connection.Execute(
-            "INSERT INTO api_keys (prefix, key_hash, user_id, created_at) VALUES (@p, @h, @u, @now)",
-            ("@p", prefix), ("@h", hash), ("@u", userId), ("@now", Clock.NowMs()));
+            """
+            INSERT INTO api_keys (prefix, key_hash, user_id, created_at, name, scopes, rpm, max_concurrent, budget, budget_period, expires_at, parent)
+            VALUES (@p, @h, @u, @now, @name, @scopes, @rpm, @max, @budget, @period, @expires, @parent)
+            """,
+            ("@p", prefix), ("@h", hash), ("@u", userId), ("@now", Clock.NowMs()), ("@name", settings.Name),
+            ("@scopes", settings.Scopes is null ? null : System.Text.Json.JsonSerializer.Serialize(settings.Scopes)),
+            ("@rpm", settings.Rpm), ("@max", settings.MaxConcurrent), ("@budget", settings.Budget),
+            ("@period", settings.Budget is null ? null : settings.BudgetPeriod ?? KeyCharges.Total), ("@expires", settings.ExpiresAt),
+            ("@parent", parent));
         Meta.Bump(connection, Meta.AuthVersion);
         return key;
     }
 
+    /// <summary>
+    /// Revokes the active key with this prefix and every key made under it (<c>/svc/me/keys</c>
+    /// children, theirs…): a child never outlives the key that made it. Returns how many were
+    /// revoked (0: no active key has the prefix).
+    /// </summary>
     public static int RevokeKey(DbConnection connection, string prefix)
     {
         var name = KeyName(prefix);
+        if (connection.Scalar<long>("SELECT COUNT(*) FROM api_keys WHERE prefix = @p AND revoked_at IS NULL", ("@p", name)) == 0)
+        {
+            return 0;
+        }
         var revoked = connection.Execute(
-            "UPDATE api_keys SET revoked_at = @now WHERE prefix = @p AND revoked_at IS NULL", ("@p", name), ("@now", Clock.NowMs()));
+            """
+            WITH RECURSIVE family(prefix, depth) AS (
+                SELECT CAST(@p AS TEXT), 0
+                UNION ALL
+                SELECT k.prefix, f.depth + 1 FROM api_keys k JOIN family f ON k.parent = f.prefix WHERE f.depth < 32)
+            UPDATE api_keys SET revoked_at = @now WHERE prefix IN (SELECT prefix FROM family) AND revoked_at IS NULL
+            """,
+            ("@p", name), ("@now", Clock.NowMs()));
         Meta.Bump(connection, Meta.AuthVersion);
         return revoked;
     }

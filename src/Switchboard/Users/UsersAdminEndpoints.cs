@@ -14,7 +14,8 @@ public static class UsersAdminEndpoints
     public const int MaxBodyBytes = 16 * 1024;
 
     /// <summary>The key cache every HTTP call's authentication reads (emptied by <c>Hosting/StoreWatcher</c> when keys change).</summary>
-    public static IServiceCollection AddUsers(this IServiceCollection services) => services.AddSingleton<ApiKeyCache>();
+    public static IServiceCollection AddUsers(this IServiceCollection services) =>
+        services.AddSingleton<ApiKeyCache>().AddSingleton<KeyRateLimiter>();
 
     /// <summary>The users, keys and security endpoints of the admin API.</summary>
     public static RouteGroupBuilder MapUsersAdmin(this RouteGroupBuilder admin)
@@ -24,9 +25,10 @@ public static class UsersAdminEndpoints
         admin.MapGet("/users/{name}", Get).Describe("users", "get_user", "A user").AnswersJson(200, 404);
         admin.MapPost("/users/by-id/{id}/rename", Rename).Describe("users", "rename_user", "Rename a user").AnswersJson(200, 400, 404, 409);
         admin.MapPost("/users/{name}/keys", CreateKey)
-            .Describe("users", "create_key", "Issue a new API key for a user (shown once)").AnswersJson(201, 404);
+            .Describe("users", "create_key", "Issue a new API key for a user (shown once), with optional name and limits").AnswersJson(201, 400, 404);
         admin.MapDelete("/keys/{prefix}", RevokeKey).Describe("users", "revoke_key", "Revoke an API key").AnswersJson(200, 404);
         admin.MapUserSecurityAdmin();
+        admin.MapPlansAdmin();
         return admin;
     }
 
@@ -99,21 +101,47 @@ public static class UsersAdminEndpoints
         return TypedResults.Ok(json);
     }
 
+    /// <summary>
+    /// A new key for a user; the body (optional) sets its name and limits
+    /// (<see cref="KeySettings.Fields"/>; 400 <c>invalid_key</c> with every problem).
+    /// </summary>
     private static async Task<IResult> CreateKey(string name, HttpContext http, Store store)
     {
-        var created = await store.WriteAsync(c => UserStore.Find(c, name) is { } user ? (user, UserStore.CreateKey(c, user.Id)) : default);
+        var settings = KeySettings.Unlimited;
+        if (http.Request.ContentLength > 0 || http.Request.Headers.TransferEncoding.Count > 0)
+        {
+            if (await AdminJson.ReadObject(http.Request, MaxBodyBytes) is not { } body)
+            {
+                return Problems.Of(400, "invalid_json", "Invalid key", $"The body must be a JSON object of at most {MaxBodyBytes} bytes.");
+            }
+            var errors = new List<string>();
+            var now = Clock.NowMs();
+            settings = KeySettings.Read(body, now, errors);
+            if (errors.Count == 0)
+            {
+                errors.AddRange(settings.Problems(now));
+            }
+            if (errors.Count > 0)
+            {
+                return InvalidKey(errors);
+            }
+        }
+        var created = await store.WriteAsync(c => UserStore.Find(c, name) is { } user ? (user, UserStore.CreateKey(c, user.Id, settings, null)) : default);
         if (created.user is null)
         {
             return UserNotFound(name);
         }
         NotStored(http);
-        return TypedResults.Json(new JsonObject
-        {
-            ["name"] = created.user.Name,
-            ["prefix"] = UserStore.KeyName(created.Item2),
-            ["api_key"] = created.Item2,
-        }, statusCode: 201);
+        var json = settings.ToJson();
+        json["name"] = created.user.Name;
+        json["key_name"] = settings.Name;
+        json["prefix"] = UserStore.KeyName(created.Item2);
+        json["api_key"] = created.Item2;
+        return TypedResults.Json(json, statusCode: 201);
     }
+
+    internal static IResult InvalidKey(List<string> errors) =>
+        Problems.Of(400, "invalid_key", "Invalid key", string.Join("; ", errors), new Dictionary<string, object?> { ["errors"] = errors });
 
     /// <summary>
     /// Renames a user addressed by its id, so that a stored name no route can carry (one with
@@ -169,13 +197,23 @@ public static class UsersAdminEndpoints
         ["disabled_at"] = Clock.Iso(u.DisabledAt),
     };
 
-    public static JsonObject ToJson(KeyInfo k) => new()
+    /// <summary>A key as listings show it: its prefix (never the key), name, own limits and parent.</summary>
+    public static JsonObject ToJson(KeyInfo k)
     {
-        ["prefix"] = k.Prefix,
-        ["created_at"] = Clock.Iso(k.CreatedAt),
-        ["revoked_at"] = Clock.Iso(k.RevokedAt),
-        ["active"] = k.Active,
-    };
+        var json = new JsonObject
+        {
+            ["prefix"] = k.Prefix,
+            ["created_at"] = Clock.Iso(k.CreatedAt),
+            ["revoked_at"] = Clock.Iso(k.RevokedAt),
+            ["active"] = k.Active && !k.Expired(Clock.NowMs()),
+        };
+        foreach (var (field, value) in k.Settings.ToJson())
+        {
+            json[field] = value?.DeepClone();
+        }
+        json["parent"] = k.Parent;
+        return json;
+    }
 
     private static ProblemHttpResult UserNotFound(string name) => Problems.Of(404, "user_not_found", "No such user", $"No user is named '{name}'.");
 

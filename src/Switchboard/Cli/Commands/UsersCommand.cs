@@ -16,6 +16,44 @@ public sealed class UsersCommand : Command
         Add(OnUser("disable", "Disables a user: their keys and panel sessions stop at once", context, (s, name) => UserSecurityCommands.SetDisabled(s, name, true, context)));
         Add(OnUser("enable", "Enables a disabled user", context, (s, name) => UserSecurityCommands.SetDisabled(s, name, false, context)));
         Add(ForgetCommand.Create(context));
+        Add(Set(context));
+    }
+
+    /// <summary><c>users set NAME --plan P --weight N --priority N --max-priority N</c> ('none' clears one).</summary>
+    private static StoreCommand Set(CliContext context)
+    {
+        var name = Shared.UserName();
+        var options = PlansCommand.SettingOptions(Users.Plans.UserFields);
+        var command = new StoreCommand("set", "Sets a user's plan and scheduling (weight, priority, max priority); 'none' clears one (then the plan's counts)", context, (parse, s) =>
+        {
+            var changes = PlansCommand.Read(parse, options, Users.Plans.UserFields);
+            var user = parse.GetValue(name)!;
+            try
+            {
+                var settings = s.Store.Write(c => Users.Plans.SetUser(c, user, changes) is { } found ? Users.Plans.UserSettings(c, found.Id) : null);
+                if (settings is null)
+                {
+                    context.Error.WriteLine($"no user named '{user}'");
+                    return 1;
+                }
+                settings["name"] = user;
+                context.Output.WriteLine(settings.ToJsonString());
+                return 0;
+            }
+            catch (KeyNotFoundException ex)
+            {
+                context.Error.WriteLine(ex.Message);
+                return 1;
+            }
+        })
+        {
+            name,
+        };
+        foreach (var option in options)
+        {
+            command.Add(option);
+        }
+        return command;
     }
 
     private static StoreCommand Create(CliContext context)

@@ -56,6 +56,21 @@ public sealed partial class UserDetail
 
     private static string N(long n) => n.ToString("N0", CultureInfo.InvariantCulture);
 
+    /// <summary>A key's name and own limits in one line ("—" for an unnamed, unlimited key); its plan's defaults are the plan's.</summary>
+    private static string KeyLimitsText(KeyInfo k)
+    {
+        var s = k.Settings;
+        var parts = new List<string>();
+        if (s.Name is { } name) { parts.Add(name); }
+        if (s.Scopes is { } scopes) { parts.Add("scopes " + string.Join(" ", scopes)); }
+        if (s.Rpm is { } rpm) { parts.Add($"{N(rpm)} rpm"); }
+        if (s.MaxConcurrent is { } max) { parts.Add($"{N(max)} at once"); }
+        if (s.Budget is { } budget) { parts.Add($"{N(budget)} credits per {s.BudgetPeriod ?? KeyCharges.Total}"); }
+        if (s.ExpiresAt is { } at) { parts.Add($"expires {When(at)}"); }
+        if (k.Parent is { } parent) { parts.Add($"made by {parent}"); }
+        return parts.Count == 0 ? "—" : string.Join(" · ", parts);
+    }
+
     private static string KindTone(string kind) => kind switch { "grant" or "refund" => "ok", "charge" => "info", _ => "" };
 
     private async Task Move()
