@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using Switchboard.Config;
 using YamlDotNet.Core;
+using Switchboard.Fairness;
 
 namespace Switchboard.Catalog;
 
@@ -173,9 +174,9 @@ public static partial class CatalogDocument
                 }
             }
             // The queue's, not the handler's: checked for every handler, plugins' too.
-            if (Queue.Priorities.Check(parameters) is { } badPriority)
+            if (OfferPriority.Check(parameters) is { } badPriority)
             {
-                e.Add($"params.{Queue.Priorities.Param}", badPriority);
+                e.Add($"params.{Priorities.Param}", badPriority);
             }
             var enabled = e.Bool("enabled") ?? true;
             if (e.Ok && service is not null && action is not null && handler is not null && price is not null && template is not null)

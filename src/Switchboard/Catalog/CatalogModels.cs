@@ -1,3 +1,4 @@
+using Switchboard.Fairness;
 namespace Switchboard.Catalog;
 
 /// <summary>
@@ -44,8 +45,8 @@ public sealed record OfferEntry(
     /// <summary>The params as stored and as copied onto every request: serialized once, not per request.</summary>
     public string ParamsJson { get; } = Params.ToJsonString();
 
-    /// <summary>Its requests' priority level before the user's shift: <c>params.priority</c>, else 5 (<see cref="Queue.Priorities"/>).</summary>
-    public int Priority { get; } = Queue.Priorities.OfParams(Params);
+    /// <summary>Its requests' priority level before the user's shift: <c>params.priority</c>, else 5 (<see cref="Priorities"/>).</summary>
+    public int Priority { get; } = OfferPriority.Of(Params);
 }
 
 /// <summary>An immutable view of the catalog; replaced whole when the catalog changes.</summary>

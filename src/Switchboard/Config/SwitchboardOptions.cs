@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Switchboard.Fairness;
 
 namespace Switchboard.Config;
 
@@ -45,7 +46,7 @@ public sealed class SwitchboardOptions
 
     /// <summary>
     /// Whether queues and resource lanes serve users in weighted round-robin and priorities
-    /// (<see cref="Queue.FairOrder{T}"/>); false: first in first out, as before issue 22 (kept to
+    /// (<see cref="FairOrder{T}"/>); false: first in first out, as before issue 22 (kept to
     /// measure what fairness costs, bench/README.md).
     /// </summary>
     public bool Fair { get; set; } = true;

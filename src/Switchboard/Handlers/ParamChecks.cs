@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Switchboard.Fairness;
 
 namespace Switchboard.Handlers;
 
@@ -12,7 +13,7 @@ public static class ParamChecks
     /// Params every calling handler takes: the endpoint profile, the job's timeout (read by the
     /// executor) and its priority (read at submit; its value is checked by the catalog itself).
     /// </summary>
-    public static readonly string[] Common = [EndpointProfiles.Param, "timeout_s", Queue.Priorities.Param];
+    public static readonly string[] Common = [EndpointProfiles.Param, "timeout_s", Priorities.Param];
 
     /// <summary>Unknown keys (a typo would otherwise be silently ignored), a malformed profile name, a bad timeout.</summary>
     public static List<(string Key, string Problem)> Start(JsonObject p, IReadOnlyCollection<string> known)

@@ -38,6 +38,7 @@ public static class RedisRegistration
     {
         var settings = RedisSettings.Parse(redisUri, keyPrefix);
         services.AddSingleton(settings);
+        services.AddSingleton(new Users.KeyRateRedis(key => settings.Key("keyrate:" + key)));
         services.AddSingleton<IConnectionMultiplexer>(sp => Connect(settings, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Switchboard.Redis")));
         return services;
     }

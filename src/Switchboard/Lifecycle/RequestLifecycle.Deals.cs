@@ -2,6 +2,7 @@ using System.Data.Common;
 using Switchboard.Queue;
 using Switchboard.Blobs;
 using Switchboard.Storage;
+using Switchboard.Fairness;
 
 namespace Switchboard.Lifecycle;
 

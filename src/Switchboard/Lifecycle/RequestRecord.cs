@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using System.Data.Common;
 using Switchboard.Storage;
+using Switchboard.Fairness;
 
 namespace Switchboard.Lifecycle;
 
@@ -9,7 +10,7 @@ public sealed record RequestRecord(
     string Id, string UserId, string Kind, string Service, string Action, string Status, string Inputs,
     long Price, int Run, int Attempts, int MaxAttempts, string? Results, string? ErrorCode, string? ErrorMessage,
     string? Usage, long CreatedAt, long UpdatedAt, long? StartedAt, long? FinishedAt, long? ExpiresAt, string Handler,
-    string Params, string? Parent, string? Progress = null, int Priority = Queue.Priorities.Default, string? Endpoint = null)
+    string Params, string? Parent, string? Progress = null, int Priority = Priorities.Default, string? Endpoint = null)
 {
     /// <summary>A deal's step: shown through its deal, not as a request of its own.</summary>
     public bool IsStep => Parent is not null;

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using Switchboard.Fairness;
 
 namespace Switchboard.Lifecycle;
 
@@ -14,8 +15,8 @@ public sealed record NewRequest(
     /// <summary>The submit's W3C <c>traceparent</c>, stored on the row for the executor's spans; null when not traced.</summary>
     public string? TraceParent { get; init; }
 
-    /// <summary>The priority resolved at submit (<see cref="Queue.Priorities"/>).</summary>
-    public int Priority { get; init; } = Queue.Priorities.Default;
+    /// <summary>The priority resolved at submit (<see cref="Priorities"/>).</summary>
+    public int Priority { get; init; } = Priorities.Default;
 
     /// <summary>The prefix of the API key that bought it (its limits count it); null for an admin's retry of a request bought without one.</summary>
     public string? ApiKey { get; init; }
@@ -51,8 +52,8 @@ public sealed record NewDeal(
     /// <summary>The submit's W3C <c>traceparent</c>, stored on the deal's row and its steps'; null when not traced.</summary>
     public string? TraceParent { get; init; }
 
-    /// <summary>The priority resolved at submit, stored on the deal's row and its steps' (<see cref="Queue.Priorities"/>).</summary>
-    public int Priority { get; init; } = Queue.Priorities.Default;
+    /// <summary>The priority resolved at submit, stored on the deal's row and its steps' (<see cref="Priorities"/>).</summary>
+    public int Priority { get; init; } = Priorities.Default;
 
     /// <summary>The user's scheduling weight, carried by the steps' messages (not stored: the user's or plan's is read again when needed).</summary>
     public int Weight { get; init; } = 1;
@@ -94,7 +95,7 @@ public sealed record ClaimedJob(
     public long? QueuedAt { get; init; }
 
     /// <summary>The request's stored priority: a retry waits again at this level.</summary>
-    public int Priority { get; init; } = Queue.Priorities.Default;
+    public int Priority { get; init; } = Priorities.Default;
 
     /// <summary>The user's weight the claimed message carried (not stored on the row): a retry waits again with it.</summary>
     public int Weight { get; init; } = 1;

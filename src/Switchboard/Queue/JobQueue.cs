@@ -1,3 +1,4 @@
+using Switchboard.Fairness;
 namespace Switchboard.Queue;
 
 /// <summary>

@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using StackExchange.Redis;
+using Switchboard.Fairness;
 
 namespace Switchboard.Queue;
 

@@ -1,4 +1,5 @@
 using StackExchange.Redis;
+using Switchboard.Fairness;
 
 namespace Switchboard.Queue;
 

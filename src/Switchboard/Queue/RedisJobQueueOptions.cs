@@ -1,3 +1,4 @@
+using Switchboard.Fairness;
 namespace Switchboard.Queue;
 
 /// <summary>Tuning of <see cref="RedisJobQueue"/>; the defaults suit production, tests shorten the times.</summary>

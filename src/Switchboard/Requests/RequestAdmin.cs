@@ -11,6 +11,7 @@ using Switchboard.Queue;
 using Switchboard.Resources;
 using Switchboard.Storage;
 using Switchboard.Users;
+using Switchboard.Fairness;
 
 namespace Switchboard.Requests;
 

@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using Switchboard.Errors;
 using Switchboard.Queue;
 using Switchboard.Users;
+using Switchboard.Fairness;
 
 namespace Switchboard.Requests;
 

@@ -1,6 +1,7 @@
 using Switchboard.Config;
 using Switchboard.Queue;
 using Switchboard.Storage;
+using Switchboard.Fairness;
 
 namespace Switchboard.Resources;
 

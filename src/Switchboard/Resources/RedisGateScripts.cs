@@ -1,3 +1,4 @@
+using Switchboard.Fairness;
 namespace Switchboard.Resources;
 
 /// <summary>
@@ -14,7 +15,7 @@ namespace Switchboard.Resources;
 /// <para>
 /// The lane (<see cref="FairLane"/>): <c>lane</c>, a list of <c>credits|job|handler</c> (first in
 /// first out: <c>Switchboard:Fair</c> off, and what builds before issue 22 left), and the fair
-/// lane, <see cref="Queue.FairOrder{T}"/>'s rule in Lua: <c>fj</c> (hash: job →
+/// lane, <see cref="FairOrder{T}"/>'s rule in Lua: <c>fj</c> (hash: job →
 /// <c>priority|credits|handler|user</c>), per priority p <c>fz:p</c> (sorted set: user → pass),
 /// <c>fw:p</c> (hash: user → stride), <c>fo:p</c> (hash: user → where its flow left off) and per
 /// flow <c>fl:p:user</c> (list of jobs), and <c>fs</c> (hash: per level <c>c</c>p jobs,
@@ -76,14 +77,14 @@ internal static class RedisGateScripts
         """;
 
     /// <summary>
-    /// The fair lane's functions (<see cref="Queue.FairOrder{T}"/>'s rule; a change there is a change
+    /// The fair lane's functions (<see cref="FairOrder{T}"/>'s rule; a change there is a change
     /// here). Needs <c>now</c> and <c>P</c> (the resource's key prefix) defined before it.
     /// Passes are doubles: exact below 2^53. A level's live passes lie within one weight-1 stride
     /// (<c>SCALE</c>, 7.2·10^11) of its virtual time, so when that reaches 2^52 they are all lowered
     /// by it (<c>rebase</c>: O(flows of the level), once per ~6,000 weight-1 turns) and stay exact;
     /// numbers only travel as numbers (Redis writes them back exactly), never through <c>..</c>
     /// (which keeps 14 digits). The one product that may pass 2^53, a position's
-    /// <c>index × stride</c>, is left to C# (<see cref="Queue.FairOrder{T}.TurnsBefore"/>).
+    /// <c>index × stride</c>, is left to C# (<see cref="FairOrder{T}.TurnsBefore"/>).
     /// </summary>
     private const string FairLane = """
         local SCALE = 720720000000

@@ -2,6 +2,7 @@ using System.Globalization;
 using StackExchange.Redis;
 using Switchboard.Config;
 using Switchboard.Queue;
+using Switchboard.Fairness;
 
 namespace Switchboard.Resources;
 

@@ -1,5 +1,6 @@
 using Switchboard.Config;
 using Switchboard.Queue;
+using Switchboard.Fairness;
 
 namespace Switchboard.Resources;
 

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
+using Switchboard.Fairness;
 
 namespace Switchboard.Users;
 
@@ -22,10 +23,10 @@ public sealed record AuthUser(string Id, string Name, bool IsAdmin)
     public int Weight { get; init; } = 1;
 
     /// <summary>The priority the user's requests get without a <c>Priority</c> header.</summary>
-    public int Priority { get; init; } = Queue.Priorities.Default;
+    public int Priority { get; init; } = Priorities.Default;
 
     /// <summary>The highest priority a <c>Priority</c> header may ask for.</summary>
-    public int MaxPriority { get; init; } = Queue.Priorities.Default;
+    public int MaxPriority { get; init; } = Priorities.Default;
 }
 
 /// <summary>
@@ -112,14 +113,14 @@ public sealed class ApiKeyCache(Store store)
         {
             return null;
         }
-        var priority = Queue.Priorities.Clamp(reader.IntOrNull(6) ?? Queue.Priorities.Default);
+        var priority = Priorities.Clamp(reader.IntOrNull(6) ?? Priorities.Default);
         user = new AuthUser(reader.GetString(0), reader.GetString(1), reader.GetInt64(2) != 0)
         {
             Key = reader.GetString(3),
             Plan = reader.StringOrNull(4),
             Weight = Math.Max(1, reader.IntOrNull(5) ?? 1),
             Priority = priority,
-            MaxPriority = Math.Max(priority, Queue.Priorities.Clamp(reader.IntOrNull(7) ?? priority)),
+            MaxPriority = Math.Max(priority, Priorities.Clamp(reader.IntOrNull(7) ?? priority)),
             Limits = new KeyLimits(
                 reader.StringOrNull(8) is { } scopes ? JsonSerializer.Deserialize<string[]>(scopes) : null,
                 reader.IntOrNull(9), reader.IntOrNull(10), reader.LongOrNull(11), reader.StringOrNull(12), expires),

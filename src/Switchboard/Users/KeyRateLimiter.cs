@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using StackExchange.Redis;
-using Switchboard.Queue;
 
 namespace Switchboard.Users;
 
@@ -39,7 +38,7 @@ public sealed class KeyRateLimiter(Store store, IServiceProvider services)
         """;
 
     private readonly IConnectionMultiplexer? _redis = services.GetService<IConnectionMultiplexer>();
-    private readonly RedisSettings? _redisSettings = services.GetService<RedisSettings>();
+    private readonly KeyRateRedis? _redisKeys = services.GetService<KeyRateRedis>();
     private readonly ConcurrentDictionary<string, long> _local = new(StringComparer.Ordinal);
 
     /// <summary>Null when the caller may go on; else how long to wait (≥ 1 ms).</summary>
@@ -52,12 +51,12 @@ public sealed class KeyRateLimiter(Store store, IServiceProvider services)
         var interval = Math.Max(1, MinuteMs / rpm);
         var tolerance = MinuteMs - interval;
         long wait;
-        if (_redis is not null && _redisSettings is not null)
+        if (_redis is not null && _redisKeys is not null)
         {
             try
             {
                 wait = (long)(await _redis.GetDatabase().ScriptEvaluateAsync(
-                    Script, [_redisSettings.Key("keyrate:" + prefix)], [interval, tolerance]));
+                    Script, [_redisKeys.Key(prefix)], [interval, tolerance]));
                 return wait > 0 ? TimeSpan.FromMilliseconds(wait) : null;
             }
             catch (Exception ex) when (ex is RedisException or TimeoutException)
@@ -115,3 +114,9 @@ public sealed class KeyRateLimiter(Store store, IServiceProvider services)
             new Dictionary<string, object?> { ["key"] = prefix, ["rpm"] = rpm, ["retry_after_s"] = seconds });
     }
 }
+
+/// <summary>
+/// Where <see cref="KeyRateLimiter"/> keeps a key's rate in Redis (<c>{prefix}:keyrate:&lt;key&gt;</c>),
+/// registered with the Redis queue (Hosting/RedisRegistration.cs), so this folder needs nothing of Queue/.
+/// </summary>
+public sealed record KeyRateRedis(Func<string, RedisKey> Key);

@@ -1,4 +1,4 @@
-using Switchboard.Queue;
+using Switchboard.Fairness;
 
 namespace Switchboard.Tests.Fairness;
 

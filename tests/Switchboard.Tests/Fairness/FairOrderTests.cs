@@ -1,8 +1,8 @@
-using Switchboard.Queue;
+using Switchboard.Fairness;
 
 namespace Switchboard.Tests.Fairness;
 
-/// <summary>The order itself (Queue/FairOrder.cs), without a queue around it: the rule the in-process and Redis queues and lanes share.</summary>
+/// <summary>The order itself (Fairness/FairOrder.cs), without a queue around it: the rule the in-process and Redis queues and lanes share.</summary>
 public sealed class FairOrderTests
 {
     private static List<string> Drain(FairOrder<string> order, long nowMs = 0)

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using StackExchange.Redis;
 using Switchboard.Queue;
+using Switchboard.Fairness;
 
 namespace Switchboard.Tests.QueueContract;
 

@@ -2,6 +2,7 @@ using Switchboard.Config;
 using Switchboard.Queue;
 using Switchboard.Resources;
 using Switchboard.Tests.QueueContract;
+using Switchboard.Fairness;
 
 namespace Switchboard.Tests.ResourceGates;
 

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Switchboard.Fairness;
 
 namespace Switchboard.Handlers.HttpJson;
 
@@ -18,7 +19,7 @@ public sealed partial record HttpJsonParams(
 {
     /// <summary>Params of http.json; <c>timeout_s</c> is the runner's, the legacy URL/key params are refused by the catalog itself.</summary>
     private static readonly HashSet<string> Known =
-        [EndpointProfiles.Param, "body", "results", "item", "usage", "error", "results_base64", "media_type", "timeout_s", Queue.Priorities.Param, .. EndpointProfiles.RemovedParams];
+        [EndpointProfiles.Param, "body", "results", "item", "usage", "error", "results_base64", "media_type", "timeout_s", Priorities.Param, .. EndpointProfiles.RemovedParams];
 
     [GeneratedRegex(@"\A[a-z][a-z0-9_]{0,63}\z")]
     private static partial Regex UsageName();

@@ -1,4 +1,4 @@
-namespace Switchboard.Queue;
+namespace Switchboard.Fairness;
 
 /// <summary>
 /// The order in which waiting jobs leave a queue or a resource's lane when several users share
