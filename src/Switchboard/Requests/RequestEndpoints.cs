@@ -68,7 +68,7 @@ public static partial class RequestEndpoints
     private static RouteHandlerBuilder Purchase(this RouteHandlerBuilder endpoint) => endpoint
         .Produces<SubmitEndpoint.Accepted>(StatusCodes.Status202Accepted)
         .Produces<RequestView>(StatusCodes.Status200OK)
-        .ProducesProblem(400).ProducesProblem(402).ProducesProblem(403).ProducesProblem(404).ProducesProblem(413).ProducesProblem(415).ProducesProblem(429);
+        .ProducesProblem(400).ProducesProblem(402).ProducesProblem(404).ProducesProblem(413).ProducesProblem(415).ProducesProblem(429);
 
     private static async Task<IResult> Get(string id, HttpContext http, Store store, ResourceNeeds needs, IResourceGate gate, IJobQueue queue, ExecutorCoverage coverage)
     {
