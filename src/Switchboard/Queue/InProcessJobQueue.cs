@@ -29,6 +29,10 @@ public sealed class InProcessJobQueue : IJobQueue, IDisposable
     // Copies of a message enqueued while one already waits in the order (which holds each once):
     // delivered one after another, each counted in the depth (the contract counts every copy).
     private readonly Dictionary<JobMessage, int> _copies = [];
+
+    // Jobs a resource lane woke: they hold the slot reserved for them, so they go before the
+    // fair order (which already chose them in the lane), first in first out.
+    private readonly Queue<JobMessage> _woken = new();
     private int _copyCount;
 
     // Copies of each message held (waiting, delayed, or delivered and not acked).
@@ -81,6 +85,28 @@ public sealed class InProcessJobQueue : IJobQueue, IDisposable
             _ => Add(message, first: true), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
     }
 
+    /// <summary>
+    /// A job a resource lane woke (Resources/InProcessResourceGate.cs): delivered before every job
+    /// of the fair order, since its slot is reserved and the lane's order already gave it its turn.
+    /// </summary>
+    internal void EnqueueWoken(JobMessage message)
+    {
+        Hold(message);
+        if (!Route(message))
+        {
+            return;
+        }
+        lock (_lock)
+        {
+            if (_closed)
+            {
+                return;
+            }
+            _woken.Enqueue(message);
+            Hand(Now());
+        }
+    }
+
     /// <summary>True when this process runs the message; otherwise it is set aside (still held).</summary>
     private bool Route(JobMessage message)
     {
@@ -112,19 +138,29 @@ public sealed class InProcessJobQueue : IJobQueue, IDisposable
                 _copies[message] = _copies.GetValueOrDefault(message) + 1;
                 _copyCount++;
             }
-            while (_readers.First is { } node && TryTake(now, out var next))
-            {
-                _readers.RemoveFirst();
-                // Completed under the lock, so a cancel cannot race it; the reader continues on
-                // the thread pool (RunContinuationsAsynchronously), not inside this lock.
-                node.Value.TrySetResult(next);
-            }
+            Hand(now);
+        }
+    }
+
+    // Waiting readers get the next messages. Under the lock.
+    private void Hand(long now)
+    {
+        while (_readers.First is { } node && TryTake(now, out var next))
+        {
+            _readers.RemoveFirst();
+            // Completed under the lock, so a cancel cannot race it; the reader continues on
+            // the thread pool (RunContinuationsAsynchronously), not inside this lock.
+            node.Value.TrySetResult(next);
         }
     }
 
     // The next message; a further copy of it takes its place at the head of its flow. Under the lock.
     private bool TryTake(long now, out JobMessage message)
     {
+        if (_woken.TryDequeue(out message))
+        {
+            return true;
+        }
         if (!_order.TryDequeue(now, out message))
         {
             return false;
@@ -222,7 +258,7 @@ public sealed class InProcessJobQueue : IJobQueue, IDisposable
     {
         lock (_lock)
         {
-            return ValueTask.FromResult((long)_order.Count + _copyCount + _unserved.Count);
+            return ValueTask.FromResult((long)_order.Count + _woken.Count + _copyCount + _unserved.Count);
         }
     }
 

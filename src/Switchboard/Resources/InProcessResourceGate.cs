@@ -175,8 +175,9 @@ public sealed class InProcessResourceGate(InProcessJobQueue queue, bool fair = t
         }
         foreach (var message in woken)
         {
-            // The lane's copy moves to the queue: counted once more there, once less here.
-            await queue.EnqueueAsync(message);
+            // The lane's copy moves to the queue, ahead of its fair order (the lane gave it its
+            // turn, and its slot is reserved): counted once more there, once less here.
+            queue.EnqueueWoken(message);
             queue.Unhold(message);
         }
         return next;

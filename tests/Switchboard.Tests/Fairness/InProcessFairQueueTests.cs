@@ -1,3 +1,4 @@
+using Switchboard.Fairness;
 using Switchboard.Queue;
 
 namespace Switchboard.Tests.Fairness;
@@ -22,6 +23,22 @@ public sealed class InProcessFairQueueTests
             await queue.AckAsync(delivery);
         }
         return ids;
+    }
+
+    [Fact]
+    public async Task AJobALaneWokeGoesBeforeTheFairOrderAndIsCountedOnce()
+    {
+        using var queue = new InProcessJobQueue();
+        for (var i = 0; i < 3; i++)
+        {
+            await queue.EnqueueAsync(Job("alice", i, priority: Priorities.Max));
+        }
+        // Bob's job holds a slot the lane reserved for it: it must not wait behind Alice's turns.
+        queue.EnqueueWoken(Job("bob", 0, priority: Priorities.Min));
+        Assert.Equal(4, await queue.DepthAsync());
+        Assert.Equal(["bob-0", "alice-0", "alice-1", "alice-2"], await Drain(queue));
+        Assert.Empty(await queue.MissingAsync([]));
+        Assert.Equal([Job("bob", 0)], await queue.MissingAsync([Job("bob", 0)]));
     }
 
     [Fact]

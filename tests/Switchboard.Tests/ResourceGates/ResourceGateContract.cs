@@ -8,7 +8,7 @@ namespace Switchboard.Tests.ResourceGates;
 
 /// <summary>
 /// What both resource gates promise: slots, rate and budget taken together or not at all;
-/// parked jobs leave in the fair order (Queue/FairOrder.cs: one user's at one priority first in
+/// parked jobs leave in the fair order (Fairness/FairOrder.cs: one user's at one priority first in
 /// first out, users in weighted round-robin, higher priorities first, waiting levels aging up)
 /// with their capacity reserved, and their positions say that order; slot leases expire unless
 /// renewed. The same tests run on the in-process gate and on the Redis one.
