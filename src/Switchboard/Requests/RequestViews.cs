@@ -17,6 +17,8 @@ public sealed record RequestError(string Code, string? Message);
 /// <see cref="WaitingFor"/> (the resource's name), <see cref="QueuePosition"/> (1 is next) and
 /// <see cref="EtaS"/>; a queued job whose handler no live executor serves shows
 /// <see cref="WaitingFor"/> <c>"executor"</c>. A duplicate submit's 200 adds <see cref="StreamUrl"/>.
+/// <see cref="Endpoint"/>: the endpoint profile that served the request, or its last attempt tried
+/// (null for a handler that calls none).
 /// </summary>
 public sealed record RequestView(
     string Id,
@@ -46,7 +48,8 @@ public sealed record RequestView(
     int? QueuePosition = null,
     double? EtaS = null,
     string? StreamUrl = null,
-    RequestProgress? Progress = null);
+    RequestProgress? Progress = null,
+    string? Endpoint = null);
 
 /// <summary>
 /// The running attempt's last stored progress report (kept on the finished request, cleared when
