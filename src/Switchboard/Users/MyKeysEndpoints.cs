@@ -55,16 +55,8 @@ public static class MyKeysEndpoints
         {
             return Problems.Of(413, "body_too_large", "The body is too large", $"At most {MaxBodyBytes} bytes.");
         }
-        JsonObject? body;
-        try
-        {
-            body = JsonNode.Parse(bytes.Span) as JsonObject;
-        }
-        catch (System.Text.Json.JsonException)
-        {
-            body = null;
-        }
-        if (body is null)
+        // Every name and string decoded now (a lone surrogate, a duplicate name: 400, not a 500 later).
+        if (AdminJson.Parse(bytes) is not { } body)
         {
             return Problems.Of(400, "invalid_json", "Invalid key", "The body must be a JSON object: {name, scopes, rpm, max_concurrent, budget, budget_period, expires}.");
         }

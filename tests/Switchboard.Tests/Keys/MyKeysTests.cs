@@ -74,6 +74,9 @@ public abstract class MyKeysTests(StoreKind kind) : AppTests
     [InlineData("""{"scopes": []}""", HttpStatusCode.BadRequest, "invalid_key")]
     [InlineData("""[1, 2]""", HttpStatusCode.BadRequest, "invalid_json")]
     [InlineData("""{"name": """, HttpStatusCode.BadRequest, "invalid_json")]
+    [InlineData("""{"\ud800": 1}""", HttpStatusCode.BadRequest, "invalid_json")]
+    [InlineData("""{"name": "\ud800"}""", HttpStatusCode.BadRequest, "invalid_json")]
+    [InlineData("""{"name": "a", "name": "b"}""", HttpStatusCode.BadRequest, "invalid_json")]
     public async Task ABadKeyBodyIsAProblemAndMakesNoKey(string body, HttpStatusCode status, string code)
     {
         var response = await _alice.Client.PostAsync("/svc/me/keys", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
