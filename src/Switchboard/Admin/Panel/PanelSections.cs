@@ -20,6 +20,7 @@ public static class PanelSections
         new("Offers", "/admin/offers"),
         new("Deals", "/admin/deals"),
         new("Users", "/admin/users", new PanelSection("Spend", "/admin/spend"), new PanelSection("Webhooks", "/admin/webhooks")),
+        new("Plans", "/admin/plans"),
         new("Requests", "/admin/requests"),
         new("Configs", "/admin/configs", new PanelSection("Audit trail", "/admin/audit")),
         new("Resources", "/admin/resources"),

@@ -17,6 +17,10 @@ public sealed partial class UserDetail
 
     [SupplyParameterFromForm(FormName = "credits", Name = "")] private MoveForm? MoveInput { get; set; }
     [SupplyParameterFromForm(FormName = "rename", Name = "")] private RenameForm? RenameInput { get; set; }
+    [SupplyParameterFromForm(FormName = "scheduling", Name = "")] private SchedulingForm? SchedulingInput { get; set; }
+    [SupplyParameterFromForm(FormName = "keys", Name = "")] private KeyForm? KeyInput { get; set; }
+
+    private static readonly IReadOnlyList<(string, string)> BudgetPeriods = [("", "–"), .. KeyCharges.Periods.Select(p => (p, p))];
 
     private UserInfo? _user;
     private string _path = "";
@@ -26,6 +30,9 @@ public sealed partial class UserDetail
     private List<ChartBar> _spendBars = [];
     private FieldErrors? _moveErrors;
     private FieldErrors? _renameErrors;
+    private FieldErrors? _schedulingErrors;
+    private FieldErrors? _keyErrors;
+    private List<(string, string)> _planOptions = [];
     private string? _newKey;
     private long? _disabledAt;
 
@@ -33,6 +40,7 @@ public sealed partial class UserDetail
     {
         MoveInput ??= new();
         RenameInput ??= new();
+        KeyInput ??= new();
         using var connection = Store.Open();
         _user = UserStore.Find(connection, Name);
         if (_user is null)
@@ -40,6 +48,12 @@ public sealed partial class UserDetail
             return;
         }
         _path = UserPaths.Of(_user.Id, _user.Name);
+        SchedulingInput ??= SchedulingForm.Of(Switchboard.Users.Plans.UserSettings(connection, _user.Id));
+        _planOptions = [("", "none"), .. Switchboard.Users.Plans.List(connection).Select(p => (p.Name, p.Name))];
+        if (SchedulingInput.Plan is { Length: > 0 } plan && !_planOptions.Any(o => o.Item1 == plan))
+        {
+            _planOptions.Add((plan, plan)); // Posted and gone since: kept in the select, refused below.
+        }
         _keys = UserStore.Keys(connection, _user.Id);
         _disabledAt = UserStore.Summary(connection, _user.Id)?.DisabledAt;
         var before = long.TryParse(Query("before"), NumberStyles.None, CultureInfo.InvariantCulture, out var b) ? b : (long?)null;
@@ -122,12 +136,48 @@ public sealed partial class UserDetail
         }
     }
 
+    /// <summary>The "create key" form: KeySettings' rules, as the admin API's; on an error nothing is created.</summary>
     private async Task CreateKey()
     {
+        var (settings, errors) = KeyInput!.Read(Clock.NowMs());
+        if (errors is not null)
+        {
+            _keyErrors = errors;
+            Status(400);
+            return;
+        }
         var name = Name;
-        var created = await Store.WriteAsync(c => UserStore.Find(c, name) is { } user ? (User: user, Key: UserStore.CreateKey(c, user.Id)) : default);
+        var created = await Store.WriteAsync(c => UserStore.Find(c, name) is { } user ? (User: user, Key: UserStore.CreateKey(c, user.Id, settings, null)) : default);
         _user = created.User;
         _newKey = created.Key;
+    }
+
+    /// <summary>The scheduling form: all four settings at once (empty clears one), Plans.SetUser as the admin API's PATCH.</summary>
+    private async Task SetScheduling()
+    {
+        var (changes, errors) = SchedulingInput!.Read();
+        if (errors is not null)
+        {
+            _schedulingErrors = errors;
+            Status(400);
+            return;
+        }
+        var name = Name;
+        try
+        {
+            if (await Store.WriteAsync(c => Switchboard.Users.Plans.SetUser(c, name, changes)) is { } user)
+            {
+                Done(UserPaths.Of(user.Id, user.Name), "saved");
+            }
+            else
+            {
+                _user = null;
+            }
+        }
+        catch (KeyNotFoundException ex)
+        {
+            Refuse(ref _schedulingErrors, "plan", ex.Message);
+        }
     }
 
     private void Refuse(ref FieldErrors? errors, string field, string message)
