@@ -56,7 +56,8 @@ public sealed class EmbeddedLimitsTests : AppTests
             {
                 requests.Add(await SwitchboardFactory.Get(_client, id));
             }
-            waiting = requests.FirstOrDefault(r => r["queue_position"] is not null);
+            // Parked in the lane (a job still in the queue shows its queue_position too, without waiting_for).
+            waiting = requests.FirstOrDefault(r => r["waiting_for"] is not null && r["queue_position"] is not null);
             if (requests.All(r => r["status"]!.GetValue<string>() == "succeeded"))
             {
                 break;
