@@ -53,6 +53,8 @@ public sealed class Chromium : IAsyncLifetime
         });
         // Generous: a 2-core CI machine runs the rest of the suite beside the browser.
         context.SetDefaultTimeout(30_000);
+        // Expectations too: their own default (5 s) is less than Scalar takes to lay out a document under that load.
+        Assertions.SetDefaultExpectTimeout(30_000);
         return await context.NewPageAsync();
     }
 

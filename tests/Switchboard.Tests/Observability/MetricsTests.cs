@@ -312,7 +312,8 @@ public sealed partial class MetricsTests : IAsyncLifetime
     [Fact]
     public async Task ReconsGaugesShowResourcesExecutorsAndTheStore()
     {
-        // A resource name no other test uses: its gauges are this test's alone.
+        // A resource name no other test uses: its gauges are this test's alone. A 30-day period, so
+        // that no period boundary (which zeroes the credits used) falls within the test.
         var resource = "r" + Guid.NewGuid().ToString("N")[..10];
         _app = await TestApp.StartAsync(StoreKind.Sqlite);
         await _app.ApplyCatalogAsync($$$"""
@@ -323,7 +324,7 @@ public sealed partial class MetricsTests : IAsyncLifetime
             """);
         await _app.PushConfigAsync("resource_map", $$"""
             resource_map:
-              {{resource}}: {max_concurrent: 1, credits: 100, period: 1h}
+              {{resource}}: {max_concurrent: 1, credits: 100, period: 30d}
             """);
         var (_, key) = await Infrastructure.Cli.CreateUser(Store, "alice", 100);
         var app = Serve(WithToken());
@@ -335,10 +336,12 @@ public sealed partial class MetricsTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.Accepted, (await client.PostAsJsonAsync($"/svc/{_service}/slow/", new { n })).StatusCode);
         }
 
-        // One job holds the only slot, two wait in its lane; recon's health pass publishes it.
+        // One job holds the only slot, two wait in its lane; recon's health pass publishes it. The slot is
+        // taken before the credits are reserved, so a scrape between the two sees no credits yet.
         var metrics = await Wait.For(async () => Exposition.Parse(await scraper.GetStringAsync("/metrics")),
-            m => m.Sum("switchboard_resource_slots_in_use", ("resource", resource)) == 1 && m.Sum("switchboard_resource_jobs_waiting", ("resource", resource)) == 2,
-            TimeSpan.FromSeconds(15), "one slot in use and two jobs waiting", TimeSpan.FromMilliseconds(100));
+            m => m.Sum("switchboard_resource_slots_in_use", ("resource", resource)) == 1 && m.Sum("switchboard_resource_jobs_waiting", ("resource", resource)) == 2
+                && m.Sum("switchboard_resource_credits_used", ("resource", resource)) > 0,
+            TimeSpan.FromSeconds(15), "one slot in use, two jobs waiting and credits reserved", TimeSpan.FromMilliseconds(100));
         Assert.Equal(1, metrics.Sum("switchboard_resource_slots_in_use", ("resource", resource)));
         Assert.Equal(2, metrics.Sum("switchboard_resource_jobs_waiting", ("resource", resource)));
         // The running job's 5 integration credits are reserved from the period's 100.

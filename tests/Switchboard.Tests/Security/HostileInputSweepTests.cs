@@ -348,12 +348,14 @@ public abstract partial class HostileInputSweepTests(StoreKind kind, ITestOutput
     [
         "/admin/users", "/admin/users/{name}/credits", "/admin/offers/new", "/admin/offers/{service}/{action}",
         "/admin/handlers", "/admin/handlers/{id}", "/admin/deals/new", "/admin/deals/{name}", "/admin/configs/{id}/rollback", "/admin/login",
+        "/admin/plans", "/admin/plans/{name}",
     ];
 
     private static readonly string[] FormFields =
     [
         "username", "name", "password", "admin", "credits", "kind", "amount", "note", "service", "action", "handler", "price",
         "prompt_template", "create_qty", "expiration", "params", "id", "resource", "offers", "addons", "price_modifier", "addons_modifier", "to", "enabled",
+        "weight", "priority", "max_priority", "key_rpm", "key_max_concurrent", "key_budget", "key_budget_period",
     ];
 
     /// <summary>Form values no field accepts: every field of the form is set to one of them at once.</summary>
