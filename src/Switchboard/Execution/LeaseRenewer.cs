@@ -33,7 +33,9 @@ public sealed class LeaseRenewer(InFlightJobs inFlight, Store store, IJobQueue q
                 var sentAt = Environment.TickCount64;
                 var until = Clock.NowMs() + (long)lease.TotalMilliseconds;
                 var lost = await store.WriteAsync(c => jobs.Where(j => !RequestLifecycle.Renew(c, j.RequestId, j.Run, j.Attempt, identity.Owner, until)).ToList());
-                foreach (var job in lost)
+                // A job that finished while the renewal was on its way no longer holds its lease
+                // by design: only one still in flight has lost it.
+                foreach (var job in lost.Where(j => inFlight.TryGet(j.RequestId, out var current) && ReferenceEquals(current, j)))
                 {
                     logger.LogWarning("Lease of request {RequestId} lost; stopping its handler", job.RequestId);
                     inFlight.Cancel(job.RequestId);

@@ -51,10 +51,9 @@ public sealed class RunChecks(
         var offer = OfferEndpoints.Of(parameters);
         job.Endpoint = offer is null ? SingleProfile(handler, parameters) : await endpoints.ChooseAsync(job, offer);
         var need = needs.For(job.Handler, job.Endpoint);
-        // A message read back without its user (recon's, a queue that keeps only id:run) still
-        // waits in its user's flow of the lane: the claim says whose it is.
-        var message = tracked.Message.UserId is null ? tracked.Message with { UserId = job.UserId } : tracked.Message;
-        if (need is not null && !await slots.AcquireOrParkAsync(need, message, giveBack: () => outcomes.ReleaseAsync(job)))
+        // The claim's message, not the delivered one: a message read back from Redis or recon's
+        // (id:run) carries no user, priority or weight, and the lane orders by them.
+        if (need is not null && !await slots.AcquireOrParkAsync(need, job.Message, giveBack: () => outcomes.ReleaseAsync(job)))
         {
             return null;
         }

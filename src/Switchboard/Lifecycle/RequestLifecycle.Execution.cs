@@ -18,13 +18,20 @@ public sealed partial class RequestLifecycle
     // new deployment) walk such an index instead of the unique id index, and keep doing so as
     // the table fills: every claim then reads every queued row. A parameter cannot prove a
     // partial index's predicate, so these statements can only use the id index.
-    public const string ClaimSql = """
+    public const string ClaimSql = $"""
         UPDATE requests SET status = 'running', owner = @owner, attempts = attempts + 1, lease_until = @lease,
             not_before = NULL, progress = NULL, started_at = COALESCE(started_at, @now), updated_at = @now
         WHERE id = @id AND run = @run AND status = @queued AND (not_before IS NULL OR not_before <= @now) AND format <= @format
         RETURNING attempts, max_attempts, user_id, handler, prompt, params, create_qty, price, parent, step, pipeline,
-            trace_parent, created_at, priority, endpoint, usage
+            trace_parent, created_at, priority, endpoint, usage, {UserWeightSql}
         """;
+
+    /// <summary>
+    /// The user's fair-queue weight (their own, else their plan's, else 1), read at the claim: a
+    /// retry and a resource lane need it, and a message read back from Redis (<c>id:run</c>) does
+    /// not carry it. Two primary-key lookups.
+    /// </summary>
+    private const string UserWeightSql = "(SELECT COALESCE(u.weight, p.weight, 1) FROM users u LEFT JOIN plans p ON p.name = u.plan WHERE u.id = user_id)";
 
     /// <summary>
     /// queued → running in one statement. Guarantees at most one active execution per request:
@@ -48,8 +55,8 @@ public sealed partial class RequestLifecycle
                 reader.GetString(3), reader.GetString(4), reader.GetString(5), reader.GetInt32(6), reader.GetInt64(7),
                 reader.StringOrNull(8), reader.IntOrNull(9), reader.StringOrNull(10))
             {
-                TraceParent = reader.StringOrNull(11), QueuedAt = reader.GetInt64(12), Priority = reader.GetInt32(13), Weight = message.Weight,
-                PriorEndpoint = reader.StringOrNull(14), PriorUsage = reader.StringOrNull(15),
+                TraceParent = reader.StringOrNull(11), QueuedAt = reader.GetInt64(12), Priority = reader.GetInt32(13),
+                PriorEndpoint = reader.StringOrNull(14), PriorUsage = reader.StringOrNull(15), Weight = Math.Max(1, reader.IntOrNull(16) ?? 1),
             };
         }
         Changed(unit, job.Kind, Claimed(job, now));
@@ -80,13 +87,13 @@ public sealed partial class RequestLifecycle
         return job;
     }
 
-    public const string ClaimManySql = """
+    public const string ClaimManySql = $"""
         UPDATE requests r SET status = 'running', owner = m.owner, attempts = r.attempts + 1, lease_until = m.lease,
             not_before = NULL, progress = NULL, started_at = COALESCE(r.started_at, m.now), updated_at = m.now
         FROM unnest(@ids::text[], @runs::integer[], @owners::text[], @leases::bigint[], @nows::bigint[]) AS m(id, run, owner, lease, now)
         WHERE r.id = m.id AND r.run = m.run AND r.status = @queued AND (r.not_before IS NULL OR r.not_before <= m.now) AND r.format <= @format
         RETURNING r.id, r.run, r.attempts, r.max_attempts, r.user_id, r.handler, r.prompt, r.params, r.create_qty, r.price,
-            r.parent, r.step, r.pipeline, r.trace_parent, r.created_at, r.priority, r.endpoint, r.usage
+            r.parent, r.step, r.pipeline, r.trace_parent, r.created_at, r.priority, r.endpoint, r.usage, {UserWeightSql}
         """;
 
     /// <summary>
@@ -116,12 +123,11 @@ public sealed partial class RequestLifecycle
                     reader.StringOrNull(10), reader.IntOrNull(11), reader.StringOrNull(12))
                 {
                     TraceParent = reader.StringOrNull(13), QueuedAt = reader.GetInt64(14), Priority = reader.GetInt32(15),
-                    PriorEndpoint = reader.StringOrNull(16), PriorUsage = reader.StringOrNull(17),
+                    PriorEndpoint = reader.StringOrNull(16), PriorUsage = reader.StringOrNull(17), Weight = Math.Max(1, reader.IntOrNull(18) ?? 1),
                 };
             }
         }
-        // The weight is not on the row: the claimed message's, for a retry to carry on.
-        var jobs = items.Select(i => claimed.Remove(i.Message, out var job) ? job with { Weight = i.Message.Weight } : null).ToArray();
+        var jobs = items.Select(i => claimed.Remove(i.Message, out var job) ? job : null).ToArray();
         for (var i = 0; i < items.Count; i++)
         {
             if (items[i].Unit is { } unit && jobs[i] is { } job)

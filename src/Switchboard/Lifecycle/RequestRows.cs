@@ -97,7 +97,7 @@ public sealed record ClaimedJob(
     /// <summary>The request's stored priority: a retry waits again at this level.</summary>
     public int Priority { get; init; } = Priorities.Default;
 
-    /// <summary>The user's weight the claimed message carried (not stored on the row): a retry waits again with it.</summary>
+    /// <summary>The user's fair-queue weight at the claim (not stored on the row): a retry and a resource lane wait with it.</summary>
     public int Weight { get; init; } = 1;
 
     /// <summary>The message that sends this run again (a retry): same place in the fair order as the claimed one.</summary>

@@ -27,6 +27,9 @@ public sealed class ReconService(
     private const int MaxChecked = 10_000;
     private bool _wasLeader;
 
+    // Before it, nothing this process accepted can be on its way to the queue.
+    private readonly long _startedAt = Clock.NowMs();
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(options.Value.ReconInterval);
@@ -52,8 +55,10 @@ public sealed class ReconService(
     }
 
     /// <param name="firstPass">
-    /// The first pass of a new leader checks every queued request at once, without waiting for
-    /// the dispatch grace: after a restart, nothing queued is on its way anywhere.
+    /// The first pass of a new leader checks at once every queued request untouched since this
+    /// process started, without waiting for the dispatch grace: after a restart their messages
+    /// are gone. The requests accepted since (the api answers before recon's first pass) may still
+    /// be on their way to the queue: they wait for the grace as on any pass.
     /// </param>
     public async Task RepairOnce(bool firstPass = false)
     {
@@ -75,7 +80,8 @@ public sealed class ReconService(
             // After an upgrade, copies in the old queue layout would count as held and nobody reads them.
             await queue.ForgetLegacyCopiesAsync();
         }
-        await DispatchMissing(now, firstPass ? now : now - (long)DispatchGrace.TotalMilliseconds);
+        var graced = now - (long)DispatchGrace.TotalMilliseconds;
+        await DispatchMissing(now, firstPass ? Math.Max(_startedAt, graced) : graced);
         await FailUnserved(now);
         var expired = await lifecycle.ExpireResultsAsync(now);
         foreach (var id in expired)
