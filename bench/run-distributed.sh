@@ -543,6 +543,10 @@ measure_embedded() {
   # shellcheck disable=SC2086 # SERVE_ARGS is a list of words on purpose
   start_server "$LOG/embedded-$round-serve.log" /svc/ '"/svc/bench/echo/"' "$SWITCHBOARD" serve --data "$dir" $SERVE_ARGS
   API_URL=$SERVER_URL
+  # One POST alone first, as for the distributed configurations and the peer.
+  [[ "$(curl -sS -o /dev/null -w '%{http_code}' --max-time 60 -X POST "$API_URL/svc/bench/echo/" -H "Authorization: Bearer $SB_KEY" \
+    -H 'Content-Type: application/json' -d "{\"text\":\"first-embedded-$round\"}")" == 202 ]] \
+    || die "embedded: the first submission was not accepted (see $LOG/embedded-$round-serve.log)"
   esql() { sqlite3 -cmd '.timeout 10000' "$db" "$1"; }
   edrain() {
     local deadline=$(($(date +%s) + DRAIN_TIMEOUT)) pending

@@ -147,6 +147,8 @@ post() { curl -sS -o /dev/null -w '%{http_code}' --max-time 10 -X POST "$API_URL
 [[ "$(post /svc/bench/echo/ "$KEY" '{"text":1}')" == 400 ]] || die "a body without a string text was not refused with 400"
 [[ "$(post /svc/bench/nope/ "$KEY" '{"text":"x"}')" == 404 ]] || die "an unknown offer was not refused with 404"
 [[ "$(post /svc/bench/echo/ "$KEY" '{"text":"first"}')" == 202 ]] || die "the first submission was not accepted (see $LOG/api.log)"
+# The same submission again is the same job (jobId = the request id): still one job to wait for.
+[[ "$(post /svc/bench/echo/ "$KEY" '{"text":"first"}')" == 202 ]] || die "the repeated submission was not accepted"
 SUBMITTED=1
 
 # submit OUTFILE TAG N: exactly N unique-body POSTs (as run-distributed.sh's submit).
@@ -164,14 +166,16 @@ submit() {
   SUBMITTED=$((SUBMITTED + n))
 }
 
-# Until every job accepted so far has completed; fails on a failed job or after DRAIN_TIMEOUT.
+# Until every job accepted so far has completed; fails on a failed job, on more jobs than distinct
+# submissions (a repeated one must not be a second job) or after DRAIN_TIMEOUT.
 drain() {
   local deadline=$(($(date +%s) + DRAIN_TIMEOUT)) completed failed
   while true; do
     completed=$(redis-cli -p "$REDIS_PORT" ZCARD "bull:$QUEUE:completed")
     failed=$(redis-cli -p "$REDIS_PORT" ZCARD "bull:$QUEUE:failed")
     [[ "$failed" == 0 ]] || die "$failed jobs failed (see $LOG/worker.log)"
-    ((completed >= SUBMITTED)) && return 0
+    ((completed > SUBMITTED)) && die "$completed jobs completed for $SUBMITTED distinct submissions"
+    ((completed == SUBMITTED)) && return 0
     (($(date +%s) < deadline)) || die "$((SUBMITTED - completed)) jobs still pending after ${DRAIN_TIMEOUT} s"
     sleep 0.25
   done
