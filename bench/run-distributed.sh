@@ -716,7 +716,7 @@ ROUNDS="| round | configuration | accepted req/s | end-to-end req/s | p50 ms | p
 for ((r = 1; r <= RUNS; r++)); do
   for c in "${CONFIGS[@]}"; do
     ROUNDS+="
-| $r | $c | $(fmt "${ACCEPT[$c,$r]}") | $(fmt "${E2E[$c,$r]}") | $(fmt "${P50[$c,$r]}" 1) | $(fmt "${P99[$c,$r]}" 1) | $(base_ratio "$c" "$r") | $(ratio_to "$c" "$r" fastify) | ${CPUMS[$c,$r]} | ${CPUS[$c,$r]} | ${PGS[$c,$r]} |"
+| $r | $c | $(fmt "${ACCEPT[$c,$r]}") | $(fmt "${E2E[$c,$r]}") | $(fmt "${P50[$c,$r]}" 1) | $(fmt "${P99[$c,$r]}" 1) | $(base_ratio "$c" "$r") | $(ratio_to "$c" "$r" fastify) | $(fmt "${CPUMS[$c,$r]}" 3) | ${CPUS[$c,$r]} | ${PGS[$c,$r]} |"
   done
 done
 
