@@ -19,6 +19,7 @@
 #   api_cpu_s, worker_cpu_s, redis_cpu_s   CPU seconds (user + system, /proc/PID/stat) of each
 #                      process from the first measured request to the drained batch
 #   cpu_ms_per_request (api + worker + redis) ÷ jobs, in ms; wrk_cpu_s is the client's
+#   aof_bytes, redis_forks  the AOF's size at the end and Redis's forks (AOF rewrites) in the run
 #   busy_before_percent  the rest of the machine's CPU use before the batch (quiet_check)
 # Environment (all optional): WARMUP_REQUESTS=5000 THREADS=2 CONNECTIONS=64 DRAIN_TIMEOUT=300
 # SUBMIT_TIMEOUT=300 QUIET_MAX=15 QUIET_WAIT=30, and LOG_DIR (default bench/out/fastify-<time>):
@@ -208,7 +209,13 @@ jget() { node -e 'const v = JSON.parse(process.argv[1])[process.argv[2]]; consol
 [[ "$(jget failed)" == 0 ]] || die "$(jget failed) jobs failed"
 FIRST=$(jget first_created)
 LAST=$(jget last_finished)
-AOF_ENABLED=$(redis-cli -p "$REDIS_PORT" INFO persistence | awk -F: '/^aof_enabled:/ { gsub(/\r/, ""); print $2 }')
+# Redis's persistence and fork counters (AOF size, rewrites during the run) for the record.
+redis-cli -p "$REDIS_PORT" INFO persistence >"$LOG/redis-persistence.txt"
+redis-cli -p "$REDIS_PORT" INFO stats >"$LOG/redis-stats.txt"
+info() { awk -F: -v k="$2" '$1 == k { gsub(/\r/, ""); print $2 }' "$LOG/redis-$1.txt"; }
+AOF_ENABLED=$(info persistence aof_enabled)
+AOF_BYTES=$(info persistence aof_current_size)
+FORKS=$(info stats total_forks)
 
 stop_process "$API_PID"
 stop_process "$WORKER_PID"
@@ -220,12 +227,12 @@ WORKER_CPU=$(secs "$worker0" "$worker1")
 REDIS_CPU=$(secs "$redis0" "$redis1")
 awk -v n="$REQUESTS" -v a="$FIRST" -v b="$LAST" -v p50="$(jget p50)" -v p99="$(jget p99)" \
   -v added="$(field "$LOG/measured.txt" accepted_per_s)" -v api="$API_CPU" -v worker="$WORKER_CPU" -v redis="$REDIS_CPU" \
-  -v wrk0="$wrk0" -v wrk1="$wrk1" -v t0="$T0" -v t1="$T_END" -v busy="$ROUND_BUSY" -v aof="$AOF_ENABLED" \
+  -v wrk0="$wrk0" -v wrk1="$wrk1" -v t0="$T0" -v t1="$T_END" -v busy="$ROUND_BUSY" -v aof="$AOF_ENABLED" -v aof_bytes="$AOF_BYTES" -v forks="$FORKS" \
   -v fastify="$FASTIFY_VERSION" -v bullmq="$BULLMQ_VERSION" -v redisv="$REDIS_VERSION" -v c="$CONCURRENCY" \
   -v threads="$THREADS" -v conns="$CONNECTIONS" -v warm="$WARMUP_REQUESTS" 'BEGIN {
   printf "{\"peer\":\"fastify-bullmq\",\"fastify\":\"%s\",\"bullmq\":\"%s\",\"redis\":\"%s\",\"appendonly\":%s,\"appendfsync\":\"everysec\",", fastify, bullmq, redisv, (aof == 1 ? "true" : "false")
   printf "\"jobs\":%d,\"warmup\":%d,\"add\":\"HTTP POST by wrk -t%d -c%d, one queue.add per request\",\"concurrency\":%d,\"worker\":\"own process\",\"keep_completed\":true,", n, warm, threads, conns, c
   printf "\"added_per_s\":%.1f,\"completed_per_s\":%.1f,\"start_latency_ms_p50\":%s,\"start_latency_ms_p99\":%s,", added, n * 1000 / (b - a), p50, p99
   printf "\"seconds\":%.2f,\"cpu_window_s\":%.2f,\"api_cpu_s\":%s,\"worker_cpu_s\":%s,\"redis_cpu_s\":%s,\"wrk_cpu_s\":%.2f,", (b - a) / 1000, (t1 - t0) / 1000, api, worker, redis, wrk1 - wrk0
-  printf "\"cpu_ms_per_request\":%.3f,\"busy_before_percent\":%d}\n", (api + worker + redis) * 1000 / n, busy
+  printf "\"cpu_ms_per_request\":%.3f,\"aof_bytes\":%d,\"redis_forks\":%d,\"busy_before_percent\":%d}\n", (api + worker + redis) * 1000 / n, aof_bytes, forks, busy
 }'
