@@ -73,10 +73,12 @@ if ! installed; then
 fi
 
 CLK_TCK=$(getconf CLK_TCK)
+# CPU ticks (user + system) of one process and of its reaped children (Redis's AOF rewrite runs
+# in a forked child).
 proc_ticks() {
   local stat
   stat=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
-  awk '{ sub(/^.*\) /, ""); print $12 + $13 }' <<<"$stat"
+  awk '{ sub(/^.*\) /, ""); print $12 + $13 + $14 + $15 }' <<<"$stat"
 }
 # children_seconds VAR: CPU seconds of this shell's reaped children (wrk runs in the foreground)
 # into VAR. `times` must run in this shell, not in $(…), whose subshell has children of its own.
