@@ -175,6 +175,14 @@ public sealed partial class RequestLifecycle
 
     private const string Mine = "id = @id AND run = @run AND attempts = @attempt AND owner = @owner AND status = @running";
 
+    /// <summary>
+    /// 1 when the finished request may have a completion webhook to write (a one-off URL, or an
+    /// enabled endpoint of its user's): when 0, the outbox's insert is skipped (Webhooks/WebhookOutbox.cs),
+    /// a statement per request on the hot path that almost always wrote nothing.
+    /// </summary>
+    private static string MayHaveWebhooks(string table) =>
+        $"CASE WHEN {table}.webhook_url IS NOT NULL OR EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.user_id = {table}.user_id AND e.enabled = 1) THEN 1 ELSE 0 END";
+
     private static (string, object?)[] Key(ClaimedJob job, string owner, long now, params (string, object?)[] more) =>
         [("@id", job.RequestId), ("@run", job.Run), ("@attempt", job.Attempt), ("@owner", owner), ("@now", now), ("@running", "running"), .. more];
 
@@ -187,18 +195,20 @@ public sealed partial class RequestLifecycle
     /// </summary>
     private bool Succeed(DbConnection connection, LifecycleUnit? unit, ClaimedJob job, string owner, string resultsJson, string? usageJson, long now)
     {
-        if (connection.Execute(
+        var webhooks = connection.Scalar<long?>(
             $"""
             UPDATE requests SET status = 'succeeded', results = @results, usage = @usage, owner = NULL, lease_until = NULL,
                 error_code = NULL, error_message = NULL, finished_at = @now, updated_at = @now, endpoint = COALESCE(@endpoint, endpoint),
                 expires_at = CASE WHEN expiration IS NULL THEN NULL ELSE @now + expiration * 1000 END
             WHERE {Mine}
+            RETURNING {MayHaveWebhooks("requests")}
             """,
-            Key(job, owner, now, ("@results", new Json(resultsJson)), ("@usage", new Json(usageJson)), ("@endpoint", job.Endpoint))) != 1)
+            Key(job, owner, now, ("@results", new Json(resultsJson)), ("@usage", new Json(usageJson)), ("@endpoint", job.Endpoint)));
+        if (webhooks is null)
         {
             return false;
         }
-        Changed(unit, job.Kind, From(job, RequestStatus.Succeeded, now) with { Results = resultsJson });
+        Changed(unit, job.Kind, From(job, RequestStatus.Succeeded, now) with { Results = resultsJson, Webhooks = webhooks != 0 });
         return true;
     }
 
@@ -247,7 +257,7 @@ public sealed partial class RequestLifecycle
         return done;
     }
 
-    public const string SucceedManySql = """
+    public static readonly string SucceedManySql = $"""
         UPDATE requests r SET status = 'succeeded', results = m.results::jsonb, usage = m.usage::jsonb, owner = NULL,
             lease_until = NULL, error_code = NULL, error_message = NULL, finished_at = m.now, updated_at = m.now,
             expires_at = CASE WHEN r.expiration IS NULL THEN NULL ELSE m.now + r.expiration * 1000 END,
@@ -256,7 +266,7 @@ public sealed partial class RequestLifecycle
             @endpoints::text[])
             AS m(id, run, attempt, owner, results, usage, now, endpoint)
         WHERE r.id = m.id AND r.run = m.run AND r.attempts = m.attempt AND r.owner = m.owner AND r.status = @running
-        RETURNING r.id, r.run, r.attempts
+        RETURNING r.id, r.run, r.attempts, {MayHaveWebhooks("r")}
         """;
 
     /// <summary>PostgreSQL: the success of many offers' jobs in one statement, each still conditional on its own claim.</summary>
@@ -271,21 +281,22 @@ public sealed partial class RequestLifecycle
             ("@attempts", items.Select(i => i.Job.Attempt).ToArray()), ("@owners", items.Select(i => i.Owner).ToArray()),
             ("@results", items.Select(i => i.Results).ToArray()), ("@usages", items.Select(i => i.Usage).ToArray()),
             ("@nows", items.Select(i => i.Now).ToArray()), ("@endpoints", items.Select(i => i.Job.Endpoint).ToArray()), ("@running", "running"));
-        var done = new HashSet<(string, int, int)>();
+        var done = new Dictionary<(string, int, int), bool>();
         using (var reader = command.ExecuteReader())
         {
             while (reader.Read())
             {
-                done.Add((reader.GetString(0), reader.GetInt32(1), reader.GetInt32(2)));
+                done[(reader.GetString(0), reader.GetInt32(1), reader.GetInt32(2))] = reader.GetInt32(3) != 0;
             }
         }
-        var succeeded = items.Select(i => done.Remove((i.Job.RequestId, i.Job.Run, i.Job.Attempt))).ToArray();
+        var webhooks = new bool[items.Count];
+        var succeeded = items.Select((item, i) => done.Remove((item.Job.RequestId, item.Job.Run, item.Job.Attempt), out webhooks[i])).ToArray();
         for (var i = 0; i < items.Count; i++)
         {
             if (items[i].Unit is { } unit && succeeded[i])
             {
                 var (job, _, results, _, now, _) = items[i];
-                Changed(unit, job.Kind, From(job, RequestStatus.Succeeded, now) with { Results = results });
+                Changed(unit, job.Kind, From(job, RequestStatus.Succeeded, now) with { Results = results, Webhooks = webhooks[i] });
             }
         }
         return succeeded;

@@ -30,6 +30,12 @@ public readonly record struct Transition(string RequestId, int Run, string? From
 
     /// <summary>A success's results (JSON), for consumers that pass them on after the commit.</summary>
     public string? Results { get; init; }
+
+    /// <summary>
+    /// False when the statement saw that the request has no completion webhook to write (no
+    /// one-off URL, no enabled endpoint of its user's); null when it did not look.
+    /// </summary>
+    public bool? Webhooks { get; init; }
 }
 
 /// <summary>

@@ -25,6 +25,12 @@ public sealed class WebhookOutbox(string kind, string state, WebhookSignal signa
 
     public void Apply(LifecycleUnit unit, in Transition transition)
     {
+        // The transition's statement saw neither a one-off URL nor an enabled endpoint (in the
+        // same transaction): the insert would write nothing.
+        if (transition.Webhooks == false)
+        {
+            return;
+        }
         var written = unit.Connection.Execute(
             """
             INSERT INTO webhook_events (id, user_id, endpoint_id, url, type, request_id, run, status, attempts, next_at, window_from, created_at)
