@@ -208,7 +208,8 @@ peak() {
   echo "bench: e2e_per_s $R_E2E" >>"$out"
 }
 
-# paced DEP ROUND: sets R_RATE, R_ACHIEVED, R_SUBMIT and R_START ("p50 p90 p99 p99.9 max", ms).
+# paced DEP ROUND: sets R_RATE, R_ACHIEVED, R_SUBMIT and R_START ("p50 p90 p99 p99.9 max", ms),
+# R_LAG (the pacer's lateness p99 and the generator's CPU).
 paced() {
   local dep=$1 r=$2 out="$LOG/$1-$2-paced.txt" k t0 row count bad p50 p90 p99 p999 max
   R_RATE=${RATE:-$(awk -v f="$RATE_FRACTION" -v e="$R_E2E" 'BEGIN { printf "%.0f", f * e }')}
@@ -240,7 +241,7 @@ paced() {
   } >>"$out"
   R_SUBMIT="$(field "$out" latency_p50_ms) $(field "$out" latency_p90_ms) $(field "$out" latency_p99_ms) $(field "$out" latency_p999_ms) $(field "$out" latency_max_ms)"
   R_ACHIEVED=$(field "$out" achieved_rate)
-  R_LAG=$(field "$out" send_lag_p99_ms)
+  R_LAG="$(field "$out" send_lag_p99_ms) ms, $(field "$out" generator_cpu_percent) %"
 }
 
 # ---- rounds --------------------------------------------------------------------------------------
@@ -278,7 +279,7 @@ verdict() { awk -v v="$1" -v t="$2" 'BEGIN { print (v < t ? "met" : "NOT met") }
 
 TABLE="| deployment | peak accepted/s | peak end-to-end/s | paced rate/s (achieved) | submit p50 / p90 / p99 / p99.9 / max ms | queued→running p50 / p90 / p99 / p99.9 / max ms | submit p99 < 10 ms | queued→running p99 < 5 ms |
 |---|---:|---:|---:|---:|---:|---|---|"
-ROUNDS="| round | deployment | peak accepted/s | peak e2e/s | paced rate/s | achieved/s | submit p50 / p90 / p99 / p99.9 / max ms | queued→running p50 / p90 / p99 / p99.9 / max ms | pacer lag p99 ms |
+ROUNDS="| round | deployment | peak accepted/s | peak e2e/s | paced rate/s | achieved/s | submit p50 / p90 / p99 / p99.9 / max ms | queued→running p50 / p90 / p99 / p99.9 / max ms | pacer lag p99, Paced's CPU (% of a core) |
 |---|---|---:|---:|---:|---:|---:|---:|---:|"
 CSV_SUBMIT="series,x,y"
 CSV_START="series,x,y"
@@ -304,16 +305,6 @@ $dep,${NINES[f]},${q[f]}"
 done
 
 COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo "?")
-if [[ "$PLOTS" == 1 ]]; then
-  WHAT="median of $RUNS round(s), ${DURATION} s at $([[ -n "$RATE" ]] && echo "$RATE/s" || echo "${RATE_FRACTION} × peak"), $COMMIT"
-  XLABEL="percentile, in nines (0.3 = p50, 1 = p90, 2 = p99, 3 = p99.9)"
-  plot line bench/latency-submit.svg --title "Submit (202) latency at a fixed rate ($WHAT)" --xlabel "$XLABEL" --ylabel "ms from the scheduled send" --logy <<<"$CSV_SUBMIT" \
-    || die "plot of bench/latency-submit.svg"
-  plot line bench/latency-start.svg --title "Queued→running at a fixed rate ($WHAT)" --xlabel "$XLABEL" --ylabel "ms (started_at − created_at)" --logy <<<"$CSV_START" \
-    || die "plot of bench/latency-start.svg"
-  log "plots: bench/latency-submit.svg, bench/latency-start.svg"
-fi
-
 write_report "Run $STAMP on $COMMIT: \`bench/run-latency.sh\` with RUNS=$RUNS DEPLOYMENTS='$DEPLOYMENTS' DURATION=$DURATION PACED_WARMUP=$PACED_WARMUP RATE_FRACTION=$RATE_FRACTION RATE=$RATE PACED_CONNECTIONS=$PACED_CONNECTIONS PEAK_REQUESTS=$PEAK_REQUESTS WARMUP_REQUESTS=$WARMUP_REQUESTS THREADS=$THREADS CONNECTIONS=$CONNECTIONS SERVE_ARGS='$SERVE_ARGS' EXECUTOR_ARGS='$EXECUTOR_ARGS'" "Medians of $RUNS round(s):
 
 $TABLE
@@ -321,3 +312,19 @@ $TABLE
 Every round (other processes' CPU before the measured phases, worst per round: ${BUSY[*]/%/%}):
 
 $ROUNDS"
+
+# The plots come after the report, so that a failed plot (matplotlib not installable) loses no
+# numbers; their data stay in LOG/latency-*.csv.
+echo "$CSV_SUBMIT" >"$LOG/latency-submit.csv"
+echo "$CSV_START" >"$LOG/latency-start.csv"
+if [[ "$PLOTS" == 1 ]]; then
+  WHAT="median of $RUNS round(s), ${DURATION} s at $([[ -n "$RATE" ]] && echo "$RATE/s" || echo "${RATE_FRACTION} × peak"), $COMMIT"
+  XLABEL="percentile, in nines (0.3 = p50, 1 = p90, 2 = p99, 3 = p99.9)"
+  # In subshells: plot's die ends only the subshell.
+  if (plot line bench/latency-submit.svg --title "Submit (202) latency at a fixed rate ($WHAT)" --xlabel "$XLABEL" --ylabel "ms from the scheduled send" --logy <"$LOG/latency-submit.csv") \
+    && (plot line bench/latency-start.svg --title "Queued→running at a fixed rate ($WHAT)" --xlabel "$XLABEL" --ylabel "ms (started_at − created_at)" --logy <"$LOG/latency-start.csv"); then
+    log "plots: bench/latency-submit.svg, bench/latency-start.svg"
+  else
+    log "WARNING: the plots were not drawn (data in $LOG/latency-*.csv)"
+  fi
+fi
