@@ -116,6 +116,7 @@ Say("errors", $"{m.Errors}");
 Say("send_seconds", $"{m.SendSeconds:F3}");
 Say("achieved_rate", $"{m.Sent / (m.SendSeconds + 1 / rate):F1}");
 Say("seconds", $"{m.Seconds:F3}");
+// Requests started and not yet answered, those waiting for a free connection included.
 Say("max_in_flight", $"{m.MaxInFlight}");
 foreach (var (p, label) in new[] { (50.0, "p50"), (90.0, "p90"), (99.0, "p99"), (99.9, "p999") })
 {
