@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Distributed-mode benchmark: Switchboard (api + executor(s) + recon on PostgreSQL and Redis)
-# against the BullMQ peer (bench/bullmq) on the same Redis, in one run.
-# See bench/README.md, "Distributed mode (PostgreSQL + Redis) vs BullMQ".
+# against the BullMQ peer (bench/bullmq) on the same Redis and the Fastify + BullMQ peer
+# (bench/fastify-bullmq) on a Redis of its own, and the embedded serve, in one run.
+# See bench/README.md, "Distributed mode (PostgreSQL + Redis) vs BullMQ" and "Issue 23: against
+# Fastify + BullMQ".
 #
 #   bench/run-distributed.sh
 #
@@ -9,6 +11,11 @@
 #   sb1     Switchboard: 1 api + 1 executor + 1 recon
 #   sb2     Switchboard: 1 api + 2 executors + 1 recon
 #   bullmq  bench/bullmq/run.sh with the same number of jobs
+#   fastify bench/fastify-bullmq/run.sh: Fastify 5 api + BullMQ 6.7 worker (two node processes) on
+#           a Redis of its own with appendfsync everysec, the same wrk script, THREADS,
+#           CONNECTIONS, WARMUP_REQUESTS (drained) and REQUESTS
+#   embedded  `switchboard serve` (SQLite, synchronous=FULL, fresh data dir): the same warm-up
+#           and batch by wrk, drained; numbers read back from its SQLite store
 #   g1, g2  with EXECUTOR_GROUPS=1 (executor groups, issue 18): 1 api + 2 executors + 1 recon,
 #           every second request to openai.chat against a fake upstream on 127.0.0.1 (a Node
 #           server answering each chat completion at once), the others to echo.render;
@@ -35,7 +42,10 @@
 #                         (Switchboard__Fair=false in every process: jobs straight into the streams,
 #                         FIFO), in the same round; its ratio column is off ÷ on (issue 22)
 #   BULLMQ=1              0 skips the BullMQ peer (e.g. when only the gate's cost is wanted)
-#   BULLMQ_CONCURRENCY=100  BullMQ worker concurrency (bench/bullmq/run.sh)
+#   BULLMQ_CONCURRENCY=100  BullMQ worker concurrency (bench/bullmq/run.sh and the Fastify peer's)
+#   FASTIFY=1             0 skips the Fastify + BullMQ peer
+#   EMBEDDED=1            0 skips the embedded serve
+#   SERVE_ARGS=           extra `serve` arguments for the embedded serve
 #   PG_SETTINGS="-c shared_buffers=512MB"   extra postgres settings (fsync and synchronous_commit
 #                         stay at their durable defaults unless you add them here)
 #   PG_STAT_STATEMENTS=1  load pg_stat_statements and save the top statements per configuration
@@ -62,6 +72,9 @@ GATE=${GATE:-}
 FAIRNESS=${FAIRNESS:-0}
 BULLMQ=${BULLMQ:-1}
 BULLMQ_CONCURRENCY=${BULLMQ_CONCURRENCY:-100}
+FASTIFY=${FASTIFY:-1}
+EMBEDDED=${EMBEDDED:-1}
+SERVE_ARGS=${SERVE_ARGS:-}
 PG_SETTINGS=${PG_SETTINGS:--c shared_buffers=512MB}
 PG_STAT_STATEMENTS=${PG_STAT_STATEMENTS:-0}
 DRAIN_TIMEOUT=${DRAIN_TIMEOUT:-300}
@@ -122,14 +135,16 @@ pg_ticks() {
   echo "$total"
 }
 redis_ticks() { proc_ticks "$(cat "$WORK/svc/redis.pid")"; }
-# CPU seconds of this shell's reaped children (wrk runs in the foreground).
+# children_seconds VAR: CPU seconds of this shell's reaped children (wrk runs in the foreground)
+# into VAR. `times` must run in this shell: in $(…) it reported the subshell's own children (0).
 children_seconds() {
-  times | awk 'NR == 2 { n = split($0, f, " "); s = 0; for (i = 1; i <= n; i++) { split(f[i], p, "m"); s += p[1] * 60 + p[2] } print s }'
+  times >"$WORK/times.txt"
+  printf -v "$1" '%s' "$(awk 'NR == 2 { n = split($0, f, " "); s = 0; for (i = 1; i <= n; i++) { split(f[i], p, "m"); s += p[1] * 60 + p[2] } print s }' "$WORK/times.txt")"
 }
 
 
 
-need_apt wrk:wrk curl:curl psql:postgresql-client ps:procps node:nodejs npm:npm
+need_apt wrk:wrk curl:curl psql:postgresql-client ps:procps node:nodejs npm:npm sqlite3:sqlite3
 ensure_packages >"$LOG/services-install.log" 2>&1 || die "installing PostgreSQL / Redis (see $LOG/services-install.log)"
 command -v dotnet >/dev/null || die "dotnet is not installed"
 
@@ -157,12 +172,19 @@ PG_DURABILITY=$(psql_db postgres "SELECT string_agg(name || '=' || current_setti
 
 # ---- the machine -------------------------------------------------------------------------------
 describe_machine "PostgreSQL $PG_VERSION ($PG_DURABILITY)" "Redis $(redis-server --version | grep -o 'v=[^ ]*' | cut -c3-)" "Node.js $(node --version)"
-log "RUNS=$RUNS REQUESTS=$REQUESTS WARMUP_REQUESTS=$WARMUP_REQUESTS THREADS=$THREADS CONNECTIONS=$CONNECTIONS EXECUTORS='$EXECUTORS' EXECUTOR_ARGS='$EXECUTOR_ARGS' BULLMQ_CONCURRENCY=$BULLMQ_CONCURRENCY"
+log "RUNS=$RUNS REQUESTS=$REQUESTS WARMUP_REQUESTS=$WARMUP_REQUESTS THREADS=$THREADS CONNECTIONS=$CONNECTIONS EXECUTORS='$EXECUTORS' EXECUTOR_ARGS='$EXECUTOR_ARGS' BULLMQ_CONCURRENCY=$BULLMQ_CONCURRENCY FASTIFY=$FASTIFY EMBEDDED=$EMBEDDED SERVE_ARGS='$SERVE_ARGS'"
 
 # BullMQ's npm install happens once, here, not inside a measured round.
 log "preparing the BullMQ peer"
 bench/bullmq/run.sh "$REDIS_PORT" 200 10 >"$LOG/bullmq-prepare.txt" 2>&1 || die "bench/bullmq/run.sh failed (see $LOG/bullmq-prepare.txt)"
 redis-cli -p "$REDIS_PORT" FLUSHALL >/dev/null
+# The Fastify peer's npm install too, with a small run of it as its smoke test.
+if [[ "$FASTIFY" != 0 ]]; then
+  log "preparing the Fastify + BullMQ peer"
+  LOG_DIR="$LOG/fastify-prepare" WARMUP_REQUESTS=0 QUIET_WAIT=0 THREADS=$THREADS CONNECTIONS=$CONNECTIONS \
+    bench/fastify-bullmq/run.sh 200 "$BULLMQ_CONCURRENCY" >"$LOG/fastify-prepare.txt" 2>&1 \
+    || die "bench/fastify-bullmq/run.sh failed (see $LOG/fastify-prepare.txt)"
+fi
 
 # ---- the fake upstream of openai.chat (EXECUTOR_GROUPS=1) -----------------------------------------
 # A Node server on 127.0.0.1 that answers every POST …/chat/completions at once with one choice
@@ -235,12 +257,15 @@ submit() {
 
 
 # Until no request of the database is queued or running; fails after DRAIN_TIMEOUT seconds.
+# Whether any row is in the partial indexes of queued and running rows (the first entry
+# answers): `COUNT(*) … status IN (…)` can use neither and scanned the table, 65 ms of
+# PostgreSQL's CPU four times a second during the measurement; two counts still took 17 ms.
 drain() {
   local db=$1 deadline=$(($(date +%s) + DRAIN_TIMEOUT)) pending
   while true; do
-    pending=$(psql_db "$db" "SELECT COUNT(*) FROM requests WHERE status IN ('queued', 'running')")
-    [[ "$pending" == 0 ]] && return 0
-    (($(date +%s) < deadline)) || die "$pending requests still pending after ${DRAIN_TIMEOUT} s (logs in $LOG)"
+    pending=$(psql_db "$db" "SELECT EXISTS (SELECT 1 FROM requests WHERE status = 'queued') OR EXISTS (SELECT 1 FROM requests WHERE status = 'running')")
+    [[ "$pending" == f ]] && return 0
+    (($(date +%s) < deadline)) || die "$(psql_db "$db" "SELECT COUNT(*) FROM requests WHERE status IN ('queued', 'running')") requests still pending after ${DRAIN_TIMEOUT} s (logs in $LOG)"
     sleep 0.25
   done
 }
@@ -274,11 +299,13 @@ measure_switchboard() {
   submit "$LOG/$name-warmup.txt" "warm-$name" "$WARMUP_REQUESTS"
   drain "$name"
   quiet_check "$name"
+  # Redis's per-command counts over the measured batch (saved with the results below).
+  redis-cli -p "$REDIS_PORT" CONFIG RESETSTAT >/dev/null
   before=$(cpu_snapshot)
-  wrk_cpu0=$(children_seconds)
+  children_seconds wrk_cpu0
   t0=$(now_ms)
   submit "$out" "run-$name" "$REQUESTS"
-  wrk_cpu1=$(children_seconds)
+  children_seconds wrk_cpu1
   drain "$name"
   after=$(cpu_snapshot)
   t_end=$(now_ms)
@@ -301,9 +328,13 @@ measure_switchboard() {
   stats=$(psql_db postgres "SELECT xact_commit FROM pg_stat_database WHERE datname = '$name'")
   wal1=$(wal_stats)
   if [[ "$PG_STAT_STATEMENTS" == 1 ]]; then
-    psql -X -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -c "SELECT calls, round(total_exec_time::numeric, 0) AS total_ms, round(mean_exec_time::numeric, 3) AS mean_ms, rows, left(regexp_replace(query, '\s+', ' ', 'g'), 160) AS query FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = '$name' ORDER BY total_exec_time DESC LIMIT 25" >"$LOG/$name-pg_stat_statements.txt" 2>&1 || true
+    psql -X -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -c "SELECT calls, round(total_exec_time::numeric, 0) AS total_ms, round(mean_exec_time::numeric, 3) AS mean_ms, rows, wal_bytes, left(regexp_replace(query, '\s+', ' ', 'g'), 160) AS query FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = '$name' ORDER BY total_exec_time DESC LIMIT 25" >"$LOG/$name-pg_stat_statements.txt" 2>&1 || true
   fi
   psql_db postgres "DROP DATABASE $name" >/dev/null
+  # Calls per request of each Redis command over the measured batch (the drain's end included).
+  redis-cli -p "$REDIS_PORT" INFO commandstats | awk -F'[:=,]' -v n="$REQUESTS" \
+    '/^cmdstat_/ { printf "%-28s %10d calls %8.3f per request %10.1f µs total/req\n", substr($1, 9), $3, $3 / n, $5 / n }' \
+    | sort -k4 -rn >"$LOG/$name-redis-commands.txt"
   redis-cli -p "$REDIS_PORT" FLUSHALL >/dev/null
 
   R_ACCEPT=$(field "$out" accepted_per_s)
@@ -317,6 +348,14 @@ measure_switchboard() {
     key=${entry%%:*}
     R_CPU+="$key=$(awk -v a="$(snap "$before" "$key")" -v b="$(snap "$after" "$key")" -v w="$window" -v t="$CLK_TCK" 'BEGIN { printf "%.0f", 100 * (b - a) / t / w }') "
   done
+  # CPU per request: every process of the configuration, PostgreSQL and Redis (not wrk, not the
+  # fake upstream, which stands for the provider).
+  R_CPU_MS=0
+  for entry in "${SB_PIDS[@]}" postgres redis; do
+    key=${entry%%:*}
+    R_CPU_MS=$(awk -v s="$R_CPU_MS" -v a="$(snap "$before" "$key")" -v b="$(snap "$after" "$key")" -v t="$CLK_TCK" 'BEGIN { print s + (b - a) / t }')
+  done
+  R_CPU_MS=$(awk -v s="$R_CPU_MS" -v n="$REQUESTS" 'BEGIN { printf "%.3f", s * 1000 / n }')
   R_CPU+="wrk=$(awk -v a="$wrk_cpu0" -v b="$wrk_cpu1" -v w="$window" 'BEGIN { printf "%.0f", 100 * (b - a) / w }') "
   R_CPU+="machine=$(awk -v a="$(snap "$before" machine_busy)" -v b="$(snap "$after" machine_busy)" -v x="$(snap "$before" machine_all)" -v y="$(snap "$after" machine_all)" 'BEGIN { printf "%.0f", 100 * (b - a) / (y - x) }') "
   R_CPU+="iowait=$(awk -v a="$(snap "$before" machine_iowait)" -v b="$(snap "$after" machine_iowait)" -v x="$(snap "$before" machine_all)" -v y="$(snap "$after" machine_all)" 'BEGIN { printf "%.0f", 100 * (b - a) / (y - x) }')"
@@ -329,6 +368,7 @@ measure_switchboard() {
     echo "bench: start_latency_p50_ms $p50"
     echo "bench: start_latency_p99_ms $p99"
     echo "bench: cpu_percent_of_one_core $R_CPU"
+    echo "bench: cpu_ms_per_request $R_CPU_MS"
     echo "bench: postgres $R_PG"
   } >>"$out"
 }
@@ -351,8 +391,100 @@ measure_bullmq() {
   node_cpu=$(jget node_cpu_s)
   redis_cpu=$(jget redis_cpu_s)
   R_CPU="node=$(awk -v c="$node_cpu" -v s="$seconds" 'BEGIN { printf "%.0f", 100 * c / s }') redis=$(awk -v c="$redis_cpu" -v s="$seconds" 'BEGIN { printf "%.0f", 100 * c / s }')"
+  R_CPU_MS=$(awk -v a="$node_cpu" -v b="$redis_cpu" -v n="$REQUESTS" 'BEGIN { printf "%.3f", (a + b) * 1000 / n }')
   R_PG=""
   redis-cli -p "$REDIS_PORT" FLUSHALL >/dev/null
+}
+
+# measure_fastify ROUND: sets R_* from bench/fastify-bullmq/run.sh's JSON line (its own Redis, its
+# own quiet check before the measured batch; its busy figure joins the round's).
+measure_fastify() {
+  local round=$1 out json seconds busy
+  out="$LOG/fastify-$round.json"
+  LOG_DIR="$LOG/fastify-$round" WARMUP_REQUESTS=$WARMUP_REQUESTS THREADS=$THREADS CONNECTIONS=$CONNECTIONS \
+    DRAIN_TIMEOUT=$DRAIN_TIMEOUT SUBMIT_TIMEOUT=$SUBMIT_TIMEOUT QUIET_MAX=$QUIET_MAX QUIET_WAIT=$QUIET_WAIT \
+    bench/fastify-bullmq/run.sh "$REQUESTS" "$BULLMQ_CONCURRENCY" >"$out" 2>"$LOG/fastify-$round.log" \
+    || die "bench/fastify-bullmq/run.sh failed (see $LOG/fastify-$round.log)"
+  json=$(tail -n 1 "$out")
+  jget() { node -e 'const o = JSON.parse(process.argv[1]); const v = o[process.argv[2]]; console.log(v === null || v === undefined ? "" : v)' "$json" "$1"; }
+  R_ACCEPT=$(jget added_per_s)
+  R_E2E=$(jget completed_per_s)
+  R_P50=$(jget start_latency_ms_p50)
+  R_P99=$(jget start_latency_ms_p99)
+  seconds=$(jget cpu_window_s)
+  busy=$(jget busy_before_percent)
+  ((busy > ROUND_BUSY)) && ROUND_BUSY=$busy
+  pct() { awk -v c="$1" -v s="$seconds" 'BEGIN { printf "%.0f", 100 * c / s }'; }
+  R_CPU="api=$(pct "$(jget api_cpu_s)") worker=$(pct "$(jget worker_cpu_s)") redis=$(pct "$(jget redis_cpu_s)") wrk=$(pct "$(jget wrk_cpu_s)")"
+  R_CPU_MS=$(jget cpu_ms_per_request)
+  R_PG=""
+}
+
+# measure_embedded ROUND: one `switchboard serve` on a fresh SQLite data dir (as bench/run.sh's):
+# the warm-up batch, drained, then the measured batch by the same submit, drained; e2e and
+# queued→running from its store; CPU of the serve process (the whole of Switchboard here).
+measure_embedded() {
+  local round=$1 out dir db t0 t_end cpu0 cpu1 wrk_cpu0 wrk_cpu1 row count bad first last p50 p99 window
+  out="$LOG/embedded-$round-measured.txt"
+  dir=$(mktemp -d "$WORK/embedded.XXXXXX")
+  db="$dir/switchboard.db"
+  SB_KEY=$(new_key bench --credits 1000000000 --data "$dir")
+  echo "$ECHO_CATALOG" >"$dir/catalog.yaml"
+  "$SWITCHBOARD" catalog apply "$dir/catalog.yaml" --data "$dir" >/dev/null
+  # shellcheck disable=SC2086 # SERVE_ARGS is a list of words on purpose
+  start_server "$LOG/embedded-$round-serve.log" /svc/ '"/svc/bench/echo/"' "$SWITCHBOARD" serve --data "$dir" $SERVE_ARGS
+  API_URL=$SERVER_URL
+  # One POST alone first, as for the distributed configurations and the peer.
+  [[ "$(curl -sS -o /dev/null -w '%{http_code}' --max-time 60 -X POST "$API_URL/svc/bench/echo/" -H "Authorization: Bearer $SB_KEY" \
+    -H 'Content-Type: application/json' -d "{\"text\":\"first-embedded-$round\"}")" == 202 ]] \
+    || die "embedded: the first submission was not accepted (see $LOG/embedded-$round-serve.log)"
+  esql() { sqlite3 -cmd '.timeout 10000' "$db" "$1"; }
+  edrain() {
+    local deadline=$(($(date +%s) + DRAIN_TIMEOUT)) pending
+    while true; do
+      pending=$(esql "SELECT (SELECT COUNT(*) FROM requests WHERE status = 'queued') + (SELECT COUNT(*) FROM requests WHERE status = 'running')")
+      [[ "$pending" == 0 ]] && return 0
+      (($(date +%s) < deadline)) || die "embedded: $pending requests still pending after ${DRAIN_TIMEOUT} s (see $LOG/embedded-$round-serve.log)"
+      sleep 0.25
+    done
+  }
+  SPLIT=0
+  submit "$LOG/embedded-$round-warmup.txt" "warm-embedded-$round" "$WARMUP_REQUESTS"
+  edrain
+  quiet_check embedded
+  cpu0=$(proc_ticks "$SERVER_PID")
+  children_seconds wrk_cpu0
+  t0=$(now_ms)
+  submit "$out" "run-embedded-$round" "$REQUESTS"
+  children_seconds wrk_cpu1
+  edrain
+  cpu1=$(proc_ticks "$SERVER_PID")
+  t_end=$(now_ms)
+  stop_process "$SERVER_PID"
+  row=$(esql "SELECT COUNT(*), SUM(status <> 'succeeded'), MIN(created_at), MAX(finished_at) FROM requests WHERE created_at >= $t0")
+  IFS='|' read -r count bad first last <<<"$row"
+  [[ "$bad" == 0 ]] || die "embedded: $bad requests did not succeed (see $LOG/embedded-$round-serve.log)"
+  [[ "$count" == "$REQUESTS" ]] || die "embedded: the store holds $count requests of the measured batch, not $REQUESTS"
+  # Percentiles as stats.mjs takes them: the value at rank ceil(p × n).
+  p50=$(esql "SELECT started_at - created_at FROM requests WHERE created_at >= $t0 ORDER BY 1 LIMIT 1 OFFSET $(((count * 50 + 99) / 100 - 1))")
+  p99=$(esql "SELECT started_at - created_at FROM requests WHERE created_at >= $t0 ORDER BY 1 LIMIT 1 OFFSET $(((count * 99 + 99) / 100 - 1))")
+  rm -rf -- "$dir"
+  window=$(awk -v a="$t0" -v b="$t_end" 'BEGIN { print (b - a) / 1000 }')
+  R_ACCEPT=$(field "$out" accepted_per_s)
+  R_E2E=$(awk -v n="$count" -v a="$first" -v b="$last" 'BEGIN { printf "%.1f", n * 1000 / (b - a) }')
+  R_P50=$p50
+  R_P99=$p99
+  R_CPU="serve=$(awk -v a="$cpu0" -v b="$cpu1" -v w="$window" -v t="$CLK_TCK" 'BEGIN { printf "%.0f", 100 * (b - a) / t / w }') wrk=$(awk -v a="$wrk_cpu0" -v b="$wrk_cpu1" -v w="$window" 'BEGIN { printf "%.0f", 100 * (b - a) / w }')"
+  R_CPU_MS=$(awk -v a="$cpu0" -v b="$cpu1" -v t="$CLK_TCK" -v n="$REQUESTS" 'BEGIN { printf "%.3f", (b - a) / t * 1000 / n }')
+  R_PG=""
+  {
+    echo "bench: completed $count"
+    echo "bench: e2e_per_s $R_E2E"
+    echo "bench: start_latency_p50_ms $p50"
+    echo "bench: start_latency_p99_ms $p99"
+    echo "bench: cpu_percent_of_one_core $R_CPU"
+    echo "bench: cpu_ms_per_request $R_CPU_MS"
+  } >>"$out"
 }
 
 # ---- rounds -------------------------------------------------------------------------------------
@@ -364,8 +496,10 @@ for n in $EXECUTORS; do
 done
 [[ "$EXECUTOR_GROUPS" == 1 ]] && CONFIGS+=(g1 g2)
 [[ "$BULLMQ" == 0 ]] || CONFIGS+=(bullmq)
-((${#CONFIGS[@]} > 0)) || die "nothing to measure (EXECUTORS is empty, EXECUTOR_GROUPS=0 and BULLMQ=0)"
-declare -A ACCEPT E2E P50 P99 CPUS PGS HANDLERS
+[[ "$FASTIFY" == 0 ]] || CONFIGS+=(fastify)
+[[ "$EMBEDDED" == 0 ]] || CONFIGS+=(embedded)
+((${#CONFIGS[@]} > 0)) || die "nothing to measure (EXECUTORS is empty, EXECUTOR_GROUPS=0, BULLMQ=0, FASTIFY=0 and EMBEDDED=0)"
+declare -A ACCEPT E2E P50 P99 CPUS PGS HANDLERS CPUMS
 R_HANDLERS=""
 EXEC_HANDLERS=()
 BUSY=()
@@ -375,6 +509,12 @@ for ((r = 1; r <= RUNS; r++)); do
     if [[ "$c" == bullmq ]]; then
       log "round $r/$RUNS: BullMQ, $REQUESTS jobs, concurrency $BULLMQ_CONCURRENCY"
       measure_bullmq "$r"
+    elif [[ "$c" == fastify ]]; then
+      log "round $r/$RUNS: Fastify + BullMQ peer (api + worker, Redis appendfsync everysec), $REQUESTS requests, concurrency $BULLMQ_CONCURRENCY"
+      measure_fastify "$r"
+    elif [[ "$c" == embedded ]]; then
+      log "round $r/$RUNS: embedded switchboard serve (SQLite), $REQUESTS requests"
+      measure_embedded "$r"
     elif [[ "$c" == g1 || "$c" == g2 ]]; then
       # g1: neither executor has --handlers; g2: one per handler.
       if [[ "$c" == g1 ]]; then EXEC_HANDLERS=("" ""); else EXEC_HANDLERS=(echo.render openai.chat); fi
@@ -400,9 +540,10 @@ for ((r = 1; r <= RUNS; r++)); do
     P99[$c,$r]=$R_P99
     CPUS[$c,$r]=$R_CPU
     PGS[$c,$r]=$R_PG
+    CPUMS[$c,$r]=$R_CPU_MS
     HANDLERS[$c,$r]=${R_HANDLERS:-}
     R_HANDLERS=""
-    log "round $r/$RUNS $c: accepted $(fmt "$R_ACCEPT")/s, e2e $(fmt "$R_E2E")/s, queued→running p50 $(fmt "$R_P50" 1) ms p99 $(fmt "$R_P99" 1) ms; CPU % of a core: $R_CPU${R_PG:+; $R_PG}"
+    log "round $r/$RUNS $c: accepted $(fmt "$R_ACCEPT")/s, e2e $(fmt "$R_E2E")/s, queued→running p50 $(fmt "$R_P50" 1) ms p99 $(fmt "$R_P99" 1) ms; CPU % of a core: $R_CPU; CPU $R_CPU_MS ms per request${R_PG:+; $R_PG}"
   done
   BUSY+=("$ROUND_BUSY")
 done
@@ -411,6 +552,8 @@ done
 label() {
   case $1 in
     bullmq) echo "BullMQ $(node -e 'console.log(require(process.argv[1] + "/node_modules/bullmq/package.json").version)' "$ROOT/bench/out/node" 2>/dev/null), concurrency $BULLMQ_CONCURRENCY" ;;
+    fastify) echo "Fastify $(node -e 'console.log(require(process.argv[1] + "/node_modules/fastify/package.json").version)' "$ROOT/bench/out/node" 2>/dev/null) + BullMQ, api + worker (concurrency $BULLMQ_CONCURRENCY), Redis appendfsync everysec" ;;
+    embedded) echo "Switchboard embedded serve (SQLite)" ;;
     sb1) echo "Switchboard 1 api + 1 executor" ;;
     g1) echo "Switchboard 1 api + 2 executors, one group (no --handlers); ½ echo.render, ½ openai.chat" ;;
     g2) echo "Switchboard 1 api + 2 executors, two groups (--handlers echo.render, --handlers openai.chat); ½ each" ;;
@@ -440,36 +583,46 @@ baseline() {
     *) echo bullmq ;;
   esac
 }
-base_ratio() { # base_ratio CONFIG ROUND
-  local b
-  b=${E2E[$(baseline "$1"),$2]:-}
-  [[ -n "$b" ]] && ratio "${E2E[$1,$2]}" "$b" || echo "–"
+ratio_to() { # ratio_to CONFIG ROUND BASE: CONFIG's e2e ÷ BASE's in the same round, or –
+  local a=${E2E[$1,$2]:-} b=${E2E[$3,$2]:-}
+  if [[ -n "$a" && -n "$b" ]]; then ratio "$a" "$b"; else echo "–"; fi
+}
+base_ratio() { ratio_to "$1" "$2" "$(baseline "$1")"; } # base_ratio CONFIG ROUND
+# The median over rounds of a per-round ratio (FUNCTION CONFIG ROUND [BASE]), or – without one.
+med_ratio() {
+  local f=$1 c=$2 r v=()
+  for ((r = 1; r <= RUNS; r++)); do v+=("$("$f" "$c" "$r" "${3:-}")"); done
+  if [[ "${v[0]}" == "–" ]]; then echo "–"; else printf '%s\n' "${v[@]}" | median | xargs printf '%.3f'; fi
 }
 
-TABLE="| configuration | accepted req/s | end-to-end completed req/s | queued→running p50 ms | queued→running p99 ms | e2e ÷ baseline (BullMQ; gated: the same configuration ungated; two groups: one group; fairness off: the same with it on) |
-|---|---:|---:|---:|---:|---:|"
+TABLE="| configuration | accepted req/s | end-to-end completed req/s | queued→running p50 ms | queued→running p99 ms | e2e ÷ baseline (BullMQ; gated: the same configuration ungated; two groups: one group; fairness off: the same with it on) | e2e ÷ Fastify + BullMQ | CPU ms per request, all processes |
+|---|---:|---:|---:|---:|---:|---:|---:|"
 for c in "${CONFIGS[@]}"; do
-  rs=()
-  for ((r = 1; r <= RUNS; r++)); do rs+=("$(base_ratio "$c" "$r")"); done
   TABLE+="
-| $(label "$c") | $(fmt "$(med ACCEPT "$c")") | $(fmt "$(med E2E "$c")") | $(fmt "$(med P50 "$c")" 1) | $(fmt "$(med P99 "$c")" 1) | $( [[ $c == bullmq ]] && echo "1" || [[ ${rs[0]} == "–" ]] && echo "–" || printf '%s' "$(printf '%s\n' "${rs[@]}" | median | xargs printf '%.3f')") |"
+| $(label "$c") | $(fmt "$(med ACCEPT "$c")") | $(fmt "$(med E2E "$c")") | $(fmt "$(med P50 "$c")" 1) | $(fmt "$(med P99 "$c")" 1) | $(if [[ $c == bullmq ]]; then echo 1; else med_ratio base_ratio "$c"; fi) | $(med_ratio ratio_to "$c" fastify) | $(fmt "$(med CPUMS "$c")" 3) |"
 done
 
-ROUNDS="| round | configuration | accepted req/s | end-to-end req/s | p50 ms | p99 ms | e2e ÷ baseline (same round) | CPU, % of one core over the batch | PostgreSQL per request (warm-up + batch) |
-|---|---|---:|---:|---:|---:|---:|---|---|"
+ROUNDS="| round | configuration | accepted req/s | end-to-end req/s | p50 ms | p99 ms | e2e ÷ baseline (same round) | e2e ÷ Fastify + BullMQ (same round) | CPU ms per request | CPU, % of one core over the batch | PostgreSQL per request (warm-up + batch) |
+|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|"
 for ((r = 1; r <= RUNS; r++)); do
   for c in "${CONFIGS[@]}"; do
     ROUNDS+="
-| $r | $c | $(fmt "${ACCEPT[$c,$r]}") | $(fmt "${E2E[$c,$r]}") | $(fmt "${P50[$c,$r]}" 1) | $(fmt "${P99[$c,$r]}" 1) | $(base_ratio "$c" "$r") | ${CPUS[$c,$r]} | ${PGS[$c,$r]} |"
+| $r | $c | $(fmt "${ACCEPT[$c,$r]}") | $(fmt "${E2E[$c,$r]}") | $(fmt "${P50[$c,$r]}" 1) | $(fmt "${P99[$c,$r]}" 1) | $(base_ratio "$c" "$r") | $(ratio_to "$c" "$r" fastify) | $(fmt "${CPUMS[$c,$r]}" 3) | ${CPUS[$c,$r]} | ${PGS[$c,$r]} |"
   done
 done
 
-CPU_TABLE="| configuration | api | executor(s) | recon | PostgreSQL | Redis | node (BullMQ; groups: the fake upstream) | wrk | whole machine (of 2 cores) | iowait |
+CPU_TABLE="| configuration | api (embedded: serve) | executor(s) (Fastify peer: its worker) | recon | PostgreSQL | Redis | node (BullMQ; groups: the fake upstream) | wrk | whole machine (of 2 cores) | iowait |
 |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for c in "${CONFIGS[@]}"; do
   if [[ "$c" == bullmq ]]; then
     CPU_TABLE+="
 | $c | | | | | $(fmt "$(med_cpu "$c" redis)")% | $(fmt "$(med_cpu "$c" node)")% | | | |"
+  elif [[ "$c" == fastify ]]; then
+    CPU_TABLE+="
+| $c | $(fmt "$(med_cpu "$c" api)")% | $(fmt "$(med_cpu "$c" worker)")% | | | $(fmt "$(med_cpu "$c" redis)")% | | $(fmt "$(med_cpu "$c" wrk)")% | | |"
+  elif [[ "$c" == embedded ]]; then
+    CPU_TABLE+="
+| $c | $(fmt "$(med_cpu "$c" serve)")% | | | | | | $(fmt "$(med_cpu "$c" wrk)")% | | |"
   else
     ex=""
     n=${c#sb}
@@ -484,7 +637,7 @@ done
 
 REPORT="$OUT/dist-results-$STAMP.md"
 {
-  echo "Run $STAMP: \`bench/run-distributed.sh\` with RUNS=$RUNS REQUESTS=$REQUESTS WARMUP_REQUESTS=$WARMUP_REQUESTS THREADS=$THREADS CONNECTIONS=$CONNECTIONS EXECUTORS='$EXECUTORS' EXECUTOR_GROUPS=$EXECUTOR_GROUPS EXECUTOR_ARGS='$EXECUTOR_ARGS' BULLMQ_CONCURRENCY=$BULLMQ_CONCURRENCY PG_SETTINGS='$PG_SETTINGS'"
+  echo "Run $STAMP: \`bench/run-distributed.sh\` with RUNS=$RUNS REQUESTS=$REQUESTS WARMUP_REQUESTS=$WARMUP_REQUESTS THREADS=$THREADS CONNECTIONS=$CONNECTIONS EXECUTORS='$EXECUTORS' EXECUTOR_GROUPS=$EXECUTOR_GROUPS EXECUTOR_ARGS='$EXECUTOR_ARGS' BULLMQ_CONCURRENCY=$BULLMQ_CONCURRENCY FASTIFY=$FASTIFY EMBEDDED=$EMBEDDED SERVE_ARGS='$SERVE_ARGS' PG_SETTINGS='$PG_SETTINGS'"
   echo
   echo "Machine: $MACHINE"
   echo
@@ -492,7 +645,12 @@ REPORT="$OUT/dist-results-$STAMP.md"
   echo
   echo "$TABLE"
   echo
-  echo "CPU per process, % of one core over the measured batch (medians; Switchboard: from the first request to the drained batch; BullMQ: from the first add to the last completed job):"
+  if [[ "$FASTIFY" != 0 ]]; then
+    verdict() { if [[ "$1" == "–" ]]; then echo "not measured"; else awk -v v="$1" -v t="$2" -v op="$3" 'BEGIN { ok = (op == "ge" ? v >= t : v <= t); printf "%s (%s)", (ok ? "met" : "NOT met"), v }'; fi; }
+    echo "Issue 23's targets (medians): distributed 1 api + 1 executor e2e ÷ Fastify + BullMQ ≥ 1.0: $(verdict "$(med_ratio ratio_to sb1 fastify)" 1 ge); its CPU per request ≤ 0.4 ms: $(verdict "$( [[ -n "${CPUMS[sb1,1]:-}" ]] && fmt "$(med CPUMS sb1)" 3 || echo –)" 0.4 le) (the peer's: $(fmt "$(med CPUMS fastify)" 3) ms); embedded e2e ÷ Fastify + BullMQ ≥ 2: $(verdict "$(med_ratio ratio_to embedded fastify)" 2 ge)."
+    echo
+  fi
+  echo "CPU per process, % of one core over the measured batch (medians; Switchboard, the embedded serve and the Fastify peer: from the first measured request to the drained batch; BullMQ: from the first add to the last completed job):"
   echo
   echo "$CPU_TABLE"
   echo

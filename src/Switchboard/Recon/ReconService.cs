@@ -25,6 +25,20 @@ public sealed class ReconService(
     private static readonly TimeSpan DispatchGrace = TimeSpan.FromSeconds(5);
 
     private const int MaxChecked = 10_000;
+
+    /// <summary>
+    /// How often the check of queued requests against the queue starts again from the oldest.
+    /// Between sweeps a pass checks only the requests queued since the last it checked: a message
+    /// found held stays held until its job is done, unless the queue loses it (a Redis restarted
+    /// empty), which a pass that fails or finds a message missing also takes as a reason to sweep
+    /// again at once. Without it every pass read the whole backlog (its oldest 10,000), the
+    /// largest share of PostgreSQL's time under a backlog.
+    /// </summary>
+    private static readonly TimeSpan SweepInterval = TimeSpan.FromSeconds(30);
+
+    // The seq after which the next pass checks; 0: from the oldest (a new sweep).
+    private long _checkedThrough;
+    private long? _sweepStarted;
     private bool _wasLeader;
 
     // Before it, nothing this process accepted can be on its way to the queue.
@@ -81,7 +95,7 @@ public sealed class ReconService(
             await queue.ForgetLegacyCopiesAsync();
         }
         var graced = now - (long)DispatchGrace.TotalMilliseconds;
-        await DispatchMissing(now, firstPass ? Math.Max(_startedAt, graced) : graced);
+        await DispatchMissing(now, firstPass ? Math.Max(_startedAt, graced) : graced, firstPass);
         await FailUnserved(now);
         var expired = await lifecycle.ExpireResultsAsync(now);
         foreach (var id in expired)
@@ -134,21 +148,51 @@ public sealed class ReconService(
     }
 
     /// <summary>Sends a message for every queued request of which the queue holds none. A duplicate is harmless: only one claim can win.</summary>
-    private async Task DispatchMissing(long now, long updatedBefore)
+    private async Task DispatchMissing(long now, long updatedBefore, bool firstPass)
     {
-        List<(JobMessage Message, long? NotBefore)> queued;
+        if (firstPass || _sweepStarted is not { } started || now - started >= (long)SweepInterval.TotalMilliseconds)
+        {
+            (_checkedThrough, _sweepStarted) = (0, now);
+        }
+        List<(JobMessage Message, long? NotBefore, long Seq)> queued;
         using (var connection = store.Open())
         {
-            queued = ReconStore.Queued(connection, updatedBefore, MaxChecked);
+            queued = ReconStore.Queued(connection, updatedBefore, _checkedThrough, MaxChecked);
         }
         if (queued.Count == 0)
         {
             return;
         }
-        var missing = (await queue.MissingAsync([.. queued.Select(q => q.Message)])).ToHashSet();
-        foreach (var (message, notBefore) in queued.Where(q => missing.Contains(q.Message)))
+        IReadOnlyList<JobMessage> missing;
+        try
         {
-            queue.EnqueueLater(message, TimeSpan.FromMilliseconds(Math.Max(0, (notBefore ?? now) - now)));
+            missing = await queue.MissingAsync([.. queued.Select(q => q.Message)]);
+        }
+        catch
+        {
+            _checkedThrough = 0;
+            throw;
+        }
+        // Fewer than asked: this sweep reached the newest; a full page: the next pass goes on from here.
+        _checkedThrough = queued[^1].Seq;
+        if (missing.Count == 0)
+        {
+            return;
+        }
+        // A queue that lost messages may have lost older ones too: the next pass sweeps again.
+        _sweepStarted = null;
+        // The candidates themselves (a queue may answer with bare id:run messages): user and priority.
+        var lost = missing.ToHashSet();
+        var found = queued.Where(q => lost.Contains(q.Message)).ToList();
+        List<JobMessage> messages;
+        using (var connection = store.Open())
+        {
+            messages = ReconStore.WithWeights(connection, [.. found.Select(q => q.Message)]);
+        }
+        for (var i = 0; i < found.Count; i++)
+        {
+            var message = messages[i];
+            queue.EnqueueLater(message, TimeSpan.FromMilliseconds(Math.Max(0, (found[i].NotBefore ?? now) - now)));
             repairs.Record(ReconRepairs.Dispatched);
             logger.LogInformation("Recon dispatched request {RequestId} (run {Run}) again: it is queued and the queue held no message for it", message.RequestId, message.Run);
         }

@@ -11,29 +11,42 @@ namespace Switchboard.Recon;
 public static class ReconStore
 {
     /// <summary>
-    /// Queued requests untouched since <paramref name="updatedBefore"/>, oldest first, with when
-    /// each is due: the candidates recon checks against the queue for a missing message. Each
-    /// message carries its user, stored priority and the user's weight (own, else the plan's, else
-    /// 1; the weight is not stored on the request), so a message sent again waits where the
-    /// original did in a fair queue.
+    /// Queued requests untouched since <paramref name="updatedBefore"/> and after
+    /// <paramref name="afterSeq"/> in submission order, oldest first, with when each is due and its
+    /// <c>seq</c>: the candidates recon checks against the queue for a missing message. Each
+    /// message carries its user and stored priority; its weight is <see cref="WithWeights"/>'s, for
+    /// the few found missing (a join per candidate cost more than the rest of the pass).
     /// </summary>
-    public static List<(JobMessage Message, long? NotBefore)> Queued(DbConnection connection, long updatedBefore, int limit)
+    public static List<(JobMessage Message, long? NotBefore, long Seq)> Queued(DbConnection connection, long updatedBefore, long afterSeq, int limit)
     {
         using var command = connection.Sql(
             """
-            SELECT r.id, r.run, r.not_before, r.handler, r.user_id, r.priority, COALESCE(u.weight, p.weight, 1)
-            FROM requests r LEFT JOIN users u ON u.id = r.user_id LEFT JOIN plans p ON p.name = u.plan
-            WHERE r.status = 'queued' AND r.updated_at <= @before ORDER BY r.seq LIMIT @limit
+            SELECT id, run, not_before, handler, user_id, priority, seq FROM requests
+            WHERE status = 'queued' AND seq > @after AND updated_at <= @before ORDER BY seq LIMIT @limit
             """,
-            ("@before", updatedBefore), ("@limit", limit));
+            ("@before", updatedBefore), ("@after", afterSeq), ("@limit", limit));
         using var reader = command.ExecuteReader();
-        var list = new List<(JobMessage, long?)>();
+        var list = new List<(JobMessage, long?, long)>();
         while (reader.Read())
         {
-            var message = new JobMessage(reader.GetString(0), reader.GetInt32(1), reader.GetString(3), reader.GetString(4), reader.GetInt32(5), reader.GetInt32(6));
-            list.Add((message, reader.LongOrNull(2)));
+            var message = new JobMessage(reader.GetString(0), reader.GetInt32(1), reader.GetString(3), reader.GetString(4), reader.GetInt32(5));
+            list.Add((message, reader.LongOrNull(2), reader.GetInt64(6)));
         }
         return list;
+    }
+
+    /// <summary>
+    /// The messages with their users' weights (own, else the plan's, else 1; not stored on the
+    /// request), so that a message sent again waits where the original did in a fair queue.
+    /// </summary>
+    public static List<JobMessage> WithWeights(DbConnection connection, IReadOnlyList<JobMessage> messages)
+    {
+        var weights = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var user in messages.Select(m => m.UserId).OfType<string>().Distinct(StringComparer.Ordinal))
+        {
+            weights[user] = Lifecycle.RequestLifecycle.UserWeight(connection, user);
+        }
+        return [.. messages.Select(m => m.UserId is { } user ? m with { Weight = weights[user] } : m)];
     }
 
     /// <summary>The handlers that have queued requests (a deal's own row has no job: not counted).</summary>

@@ -134,31 +134,35 @@ public sealed class RequestInputs
     /// </summary>
     public string RequestId(string userId, string kind, string target, string? idempotencyKey, IEnumerable<string>? addons = null)
     {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        void Part(string s)
-        {
-            var bytes = Encoding.UTF8.GetBytes(s);
-            Span<byte> length = stackalloc byte[4];
-            System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(length, bytes.Length);
-            hash.AppendData(length);
-            hash.AppendData(bytes);
-        }
-        Part(userId);
-        Part(kind);
-        Part(target);
+        // The parts in order; hashed in one call over one buffer (one P/Invoke into OpenSSL, where
+        // an incremental hash made two per part: a measurable share of the submit's CPU).
+        var parts = new List<string>(4 + (3 * Values.Count)) { userId, kind, target };
         foreach (var (name, (text, isNumber)) in Values)
         {
-            Part(name);
-            Part(isNumber ? "n" : "s");
-            Part(text);
+            parts.Add(name);
+            parts.Add(isNumber ? "n" : "s");
+            parts.Add(text);
         }
-        foreach (var addon in (addons ?? []).Order(StringComparer.Ordinal))
+        parts.AddRange((addons ?? []).Order(StringComparer.Ordinal).Select(a => "+" + a));
+        parts.Add(idempotencyKey ?? "");
+        var size = parts.Sum(p => 4 + Encoding.UTF8.GetByteCount(p));
+        var rented = ArrayPool<byte>.Shared.Rent(size);
+        try
         {
-            Part("+" + addon);
+            var at = 0;
+            foreach (var part in parts)
+            {
+                var length = Encoding.UTF8.GetBytes(part, rented.AsSpan(at + 4));
+                System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(rented.AsSpan(at), length);
+                at += 4 + length;
+            }
+            Span<byte> digest = stackalloc byte[32];
+            SHA256.HashData(rented.AsSpan(0, at), digest);
+            return Convert.ToHexStringLower(digest[..16]);
         }
-        Part(idempotencyKey ?? "");
-        Span<byte> digest = stackalloc byte[32];
-        hash.GetHashAndReset(digest);
-        return Convert.ToHexStringLower(digest[..16]);
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
     }
 }
