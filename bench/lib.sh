@@ -122,13 +122,14 @@ need_apt() {
 # plot KIND OUT.svg ARGS... < CSV: an SVG chart by bench/plot.py (series,x,y rows on stdin);
 # installs Debian's python3-matplotlib the first time.
 plot() {
-  if ! python3 -c 'import matplotlib' 2>/dev/null; then
+  # Debian's python3, where apt puts matplotlib (a python3 first on PATH, e.g. pyenv's, lacks it).
+  if ! /usr/bin/python3 -c 'import matplotlib' 2>/dev/null; then
     log "installing python3-matplotlib with apt-get"
     apt-get install -y python3-matplotlib >"$LOG/apt-plot.log" 2>&1 \
       || { apt-get update >>"$LOG/apt-plot.log" 2>&1 && apt-get install -y python3-matplotlib >>"$LOG/apt-plot.log" 2>&1; } \
       || die "apt-get install python3-matplotlib (see $LOG/apt-plot.log)"
   fi
-  python3 bench/plot.py "$@"
+  /usr/bin/python3 bench/plot.py "$@"
 }
 
 # The EXIT trap's work: SIGKILL every process in PIDS, remove every folder in TMPDIRS.

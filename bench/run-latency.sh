@@ -330,8 +330,8 @@ if [[ "$PLOTS" == 1 ]]; then
   # In subshells: plot's die ends only the subshell. /usr/bin first: plot installs Debian's
   # python3-matplotlib, for Debian's python3, while the python3 first on PATH may be another
   # (pyenv's on the bench machine, without matplotlib).
-  if (PATH=/usr/bin:$PATH plot line bench/latency-submit.svg --title "Submit (202) latency at a fixed rate"$'\n'"$WHAT" --xlabel "$XLABEL" --ylabel "ms from the scheduled send" --logy <"$LOG/latency-submit.csv") \
-    && (PATH=/usr/bin:$PATH plot line bench/latency-start.svg --title "Queued→running at a fixed rate"$'\n'"$WHAT" --xlabel "$XLABEL" --ylabel "ms, started_at − created_at (0 drawn at 0.5)" --logy <"$LOG/latency-start.csv"); then
+  if (plot line bench/latency-submit.svg --title "Submit (202) latency at a fixed rate"$'\n'"$WHAT" --xlabel "$XLABEL" --ylabel "ms from the scheduled send" --logy <"$LOG/latency-submit.csv") \
+    && (plot line bench/latency-start.svg --title "Queued→running at a fixed rate"$'\n'"$WHAT" --xlabel "$XLABEL" --ylabel "ms, started_at − created_at (0 drawn at 0.5)" --logy <"$LOG/latency-start.csv"); then
     log "plots: bench/latency-submit.svg, bench/latency-start.svg"
   else
     log "WARNING: the plots were not drawn (data in $LOG/latency-*.csv)"
