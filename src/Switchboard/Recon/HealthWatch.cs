@@ -24,9 +24,13 @@ public sealed class HealthWatch(
     {
         using var timer = new PeriodicTimer(options.Value.ReconInterval);
         var wasLeader = false;
+        var redisDown = false;
         do
         {
-            if (!leadership.IsLeader)
+            // The lease lives in Redis: a leader loses it when Redis goes away, and no one can take
+            // it while Redis stays away. The last leader keeps watching meanwhile (repairs stay
+            // stopped), or nobody would report that Redis is unreachable.
+            if (!leadership.IsLeader && !(wasLeader && redisDown))
             {
                 if (wasLeader)
                 {
@@ -41,6 +45,7 @@ public sealed class HealthWatch(
             try
             {
                 var snapshot = await probe.TakeAsync();
+                redisDown = snapshot.Dependencies.Any(d => d.Name == "redis" && !d.Up);
                 probe.Publish(snapshot);
                 alerts.Evaluate(AlertRules.Check(snapshot, configs.Recon.Alerts, repairs.LastMinute()), Clock.NowMs());
                 Last = snapshot;

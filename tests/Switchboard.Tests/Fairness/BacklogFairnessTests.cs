@@ -36,26 +36,24 @@ public sealed class BacklogFairnessTests
         Assert.True(waiting > 1000, $"alice's backlog was mostly run before bob came ({waiting} left): nothing to measure");
 
         var b = await bob.Client.SubmitAsync("/svc/work/do/", new { n = 0 });
+        // The 202 comes after the enqueue; created_at is taken before the store's writer, which
+        // a loaded machine can keep busy long enough for a worker to claim many of alice's.
+        var answered = Switchboard.Storage.Clock.NowMs();
         // In the queue's own order, bob's request is next (0 before it), or already taken.
         var position = await app.Server.Services.GetRequiredService<IJobQueue>().PositionAsync(new JobMessage(b, 1, "echo.render"));
         Assert.True(position is null or 0, $"bob's request has {position} before it");
 
         var done = await SwitchboardFactory.WaitForEnd(bob.Client, b, TimeSpan.FromSeconds(30));
         Assert.Equal("succeeded", done["status"]!.GetValue<string>());
-        // Alice's requests that started after bob's was stored and before it started: at most the
-        // ones the workers had already taken from the queue when bob's came (one per worker), plus
-        // one a worker may take in the moment between bob's commit and his enqueue.
-        var (created, started) = app.Query(c =>
-        {
-            using var command = c.Sql("SELECT created_at, started_at FROM requests WHERE id = @id", ("@id", b));
-            using var reader = command.ExecuteReader();
-            reader.Read();
-            return (reader.GetInt64(0), reader.GetInt64(1));
-        });
+        // Alice's requests that started after bob's was in the queue and before his started: the
+        // ones the workers had already taken (one per worker), plus those the others run while the
+        // worker that took bob's waits for a core (on a loaded 2-core machine, 100 ms and more:
+        // dozens of 10 ms jobs). First in first out, it would be the whole backlog (over 1,000).
+        var started = app.Query(c => c.Scalar<long>("SELECT started_at FROM requests WHERE id = @id", ("@id", b)));
         var between = app.Query(c => c.Scalar<long>(
-            "SELECT COUNT(*) FROM requests WHERE user_id = @a AND started_at > @created AND started_at < @started",
-            ("@a", alice.Id), ("@created", created), ("@started", started)));
-        Assert.InRange(between, 0, Workers + 1);
+            "SELECT COUNT(*) FROM requests WHERE user_id = @a AND started_at > @answered AND started_at < @started",
+            ("@a", alice.Id), ("@answered", answered), ("@started", started)));
+        Assert.InRange(between, 0, 100);
 
         // Every request succeeds exactly once: one attempt each, one charge each, nothing refunded.
         await Wait.ForValue(
