@@ -28,8 +28,15 @@ public sealed class JobRunner(IJobQueue queue, JobClaims claims, RunChecks check
                 // Debug: one line per claim and per end, with the owner, so a test (or an operator
                 // chasing a double execution) can line up who ran what when.
                 logger.LogDebug("Claimed {RequestId} run {Run} attempt {Attempt} of {Handler} as {Owner}", job.RequestId, job.Run, job.Attempt, job.Handler, claims.Owner);
-                await ExecuteClaimed(job, trace, delivery, claimSentAt, abort);
-                logger.LogDebug("Ended {RequestId} run {Run} attempt {Attempt} as {Owner}", job.RequestId, job.Run, job.Attempt, claims.Owner);
+                try
+                {
+                    await ExecuteClaimed(job, trace, delivery, claimSentAt, abort);
+                }
+                finally
+                {
+                    // Also when it threw (a store write that failed under load): its run here is over.
+                    logger.LogDebug("Ended {RequestId} run {Run} attempt {Attempt} as {Owner}", job.RequestId, job.Run, job.Attempt, claims.Owner);
+                }
             }
         }
         if (!leave)
