@@ -131,11 +131,7 @@ public sealed class FairOrder<T>
             return null;
         }
         var flow = node.Value.Flow;
-        long index = 0;
-        for (var n = flow.Items.First; n != node; n = n!.Next)
-        {
-            index++;
-        }
+        var index = flow.IndexOf(node.Value);
         var level = _levels[flow.Priority];
         var effective = Effective(level, nowMs);
         long ahead = index;
@@ -213,8 +209,7 @@ public sealed class FairOrder<T>
             level.SinceMs = nowMs;
         }
         flow.Stride = stride;
-        var entry = new Entry(item, flow);
-        _entries[item] = first ? flow.Items.AddFirst(entry) : flow.Items.AddLast(entry);
+        _entries[item] = flow.Add(item, first);
         level.Count++;
         return true;
     }
@@ -224,7 +219,7 @@ public sealed class FairOrder<T>
     private void RemoveEntry(T item, Flow flow)
     {
         var level = _levels[flow.Priority];
-        flow.Items.Remove(_entries[item]);
+        flow.Remove(_entries[item]);
         _entries.Remove(item);
         level.Count--;
         if (flow.Items.Count > 0)
@@ -298,7 +293,8 @@ public sealed class FairOrder<T>
         : level.SinceMs != other.SinceMs ? level.SinceMs < other.SinceMs
         : level.Priority > other.Priority;
 
-    private sealed record Entry(T Item, Flow Flow);
+    /// <param name="Seq">Its place in its flow: consecutive along the flow but for the holes the flow keeps.</param>
+    private sealed record Entry(T Item, Flow Flow, long Seq);
 
     private sealed class Flow(string user, int priority)
     {
@@ -311,6 +307,47 @@ public sealed class FairOrder<T>
         public long Stride { get; set; } = Scale;
 
         public LinkedList<Entry> Items { get; } = new();
+
+        // Seqs of entries taken from the middle of the flow (a cancelled job), above the head's:
+        // an entry's index is its distance from the head less the holes between (PositionOf
+        // without walking a flow that may hold 10⁵ jobs, under the queue's lock).
+        private readonly SortedSet<long> _holes = [];
+
+        public LinkedListNode<Entry> Add(T item, bool first) => first
+            ? Items.AddFirst(new Entry(item, this, Items.First is { } head ? head.Value.Seq - 1 : 0))
+            : Items.AddLast(new Entry(item, this, Items.Last is { } tail ? tail.Value.Seq + 1 : 0));
+
+        public void Remove(LinkedListNode<Entry> node)
+        {
+            if (node == Items.First)
+            {
+                Items.Remove(node);
+                if (_holes.Count > 0)
+                {
+                    _holes.RemoveWhere(h => Items.First is not { } head || h < head.Value.Seq);
+                }
+                return;
+            }
+            if (node != Items.Last)
+            {
+                _holes.Add(node.Value.Seq);
+                Items.Remove(node);
+                return;
+            }
+            Items.Remove(node);
+            // The tail's seq is given again to the next job added at the end: no hole above it.
+            if (_holes.Count > 0)
+            {
+                _holes.RemoveWhere(h => h > Items.Last!.Value.Seq);
+            }
+        }
+
+        public long IndexOf(Entry entry)
+        {
+            var head = Items.First!.Value.Seq;
+            var index = entry.Seq - head;
+            return _holes.Count == 0 || index == 0 ? index : index - _holes.GetViewBetween(head, entry.Seq).Count;
+        }
     }
 
     private sealed class Level(int priority)

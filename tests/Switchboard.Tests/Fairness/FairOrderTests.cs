@@ -114,6 +114,50 @@ public sealed class FairOrderTests
         Assert.Equal(["a0", "a2"], Drain(order));
     }
 
+    /// <summary>
+    /// PositionOf counts a job's place in its flow without walking it (its seq less the holes
+    /// cancellations left): checked against the order the drain then takes, after thousands of
+    /// random adds at either end, takes and removals from anywhere.
+    /// </summary>
+    [Fact]
+    public void Positions_stay_exact_through_adds_at_both_ends_takes_and_removals()
+    {
+        var random = new Random(23);
+        var order = new FairOrder<string>();
+        var live = new List<string>();
+        var next = 0;
+        for (var step = 0; step < 5000; step++)
+        {
+            var user = random.Next(3) switch { 0 => "alice", 1 => "bob", _ => "cat" };
+            switch (random.Next(6))
+            {
+                case 0 or 1 or 2:
+                    var added = $"{user}{next++}";
+                    Assert.True(random.Next(4) == 0 ? order.EnqueueFirst(added, user, 5, 1 + (user.Length % 2), 0) : order.Enqueue(added, user, 5, 1 + (user.Length % 2), 0));
+                    live.Add(added);
+                    break;
+                case 3:
+                    if (order.TryDequeue(0, out var taken))
+                    {
+                        live.Remove(taken);
+                    }
+                    break;
+                default:
+                    if (live.Count > 0)
+                    {
+                        var removed = live[random.Next(live.Count)];
+                        Assert.True(order.Remove(removed));
+                        live.Remove(removed);
+                    }
+                    break;
+            }
+        }
+        Assert.Equal(live.Count, order.Count);
+        var positions = live.ToDictionary(item => item, item => order.PositionOf(item, 0)!.Value);
+        var drained = Drain(order);
+        Assert.All(drained.Select((item, index) => (item, index)), p => Assert.Equal(p.index, positions[p.item]));
+    }
+
     [Fact]
     public void Unfair_is_first_in_first_out()
     {
