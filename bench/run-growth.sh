@@ -514,6 +514,10 @@ $row"
 done
 write_report "Run $STAMP: \`bench/run-growth.sh\` with MODES='$MODES' SIZES='$SIZES' BACKLOGS='$BACKLOGS' USERS=$USERS TEMPLATES=$TEMPLATES WARMUP=$WARMUP SUBMITS=$SUBMITS GET_S=$GET_S RECON_WINDOW=$RECON_WINDOW" "$TABLES"
 
+# Every figure as mode,phase,figure,value (for other tables and plots).
+for r in "${!V[@]}"; do echo "$r,${V[$r]}"; done | sort >"$LOG/figures.csv"
+log "every figure: $LOG/figures.csv"
+
 # ---- plots: p50 and p99 of each figure against the store size (size phases) ------------------------
 mkdir -p "$PLOTS"
 for MODE in $MODES; do
@@ -537,7 +541,7 @@ for MODE in $MODES; do
       [[ "$m" == "$MODE" && "$ph" == size* ]] || continue
       for r in "${!V[@]}"; do
         [[ "$r" == "$m,$ph,rss_"* ]] && echo "${r##*,rss_},$x,${V[$r]}"
-      done
+      done | sort
     done
   } | plot line "$PLOTS/growth-$MODE-rss.svg" --logx --title "$MODE: RSS by requests in the store" --xlabel "finished requests in the store" --ylabel "RSS MB"
 done
