@@ -170,7 +170,7 @@ start_mode() {
     ROLES=("serve:$SERVER_PID")
     return 0
   fi
-  "$SWITCHBOARD" recon --config "$CFG" >>"$LOG/$TAG-recon.log" 2>&1 &
+  "$SWITCHBOARD" recon --config "$CFG_RECON" >>"$LOG/$TAG-recon.log" 2>&1 &
   pid=$!
   PIDS+=("$pid")
   ROLES+=("recon:$pid")
@@ -179,7 +179,7 @@ start_mode() {
   PIDS+=("$pid")
   ROLES+=("executor:$pid")
   for ((i = 0; i < 600; i++)); do
-    grep -q "Recon started" "$LOG/$TAG-recon.log" && grep -q "Executor started" "$LOG/$TAG-executor.log" && break
+    grep -qs "Recon started" "$LOG/$TAG-recon.log" && grep -qs "Executor started" "$LOG/$TAG-executor.log" && break
     { kill -0 "${ROLES[0]#*:}" && kill -0 "${ROLES[1]#*:}"; } 2>/dev/null || die "recon or executor exited at start (see $LOG/$TAG-*.log)"
     sleep 0.1
   done
@@ -217,6 +217,10 @@ postgres: {uri: 'Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=$DB'}
 redis: {uri: '$REDIS_URI', prefix: $DB}
 YAML
     store=(--config "$CFG")
+    # recon's: the same store, its sessions named and every statement of theirs logged with its
+    # duration (PostgreSQL's log, read by recon_statements).
+    CFG_RECON="$WORK/$DB-recon.yaml"
+    sed "s|Database=$DB'|Database=$DB;Application Name=growth-recon;Options=-c log_min_duration_statement=0'|" "$CFG" >"$CFG_RECON"
   fi
   ADMIN_KEY=$(new_key root --admin "${store[@]}")
   for ((i = 1; i <= USERS; i++)); do KEYS[i]=$(new_key "u$i" --credits 1000000000 "${store[@]}"); done
@@ -311,6 +315,31 @@ seed_to() {
   log "$TAG: seeded to $(store_sql "SELECT COUNT(*) FROM requests") requests in $((($(now_ms) - t) / 1000)) s"
 }
 
+# recon_statements FROM TO PIDS…: from PostgreSQL's log between byte offsets FROM and TO, the
+# entries of the backends PIDS with a duration (log_min_duration_statement=0 on recon's sessions;
+# a statement's text may go on over several lines): prints "ALL_MS REQUESTS_MS ENTRIES", the sum
+# of the durations (parse, bind and execute each count) of all of them and of those whose text
+# names the requests table (recon's scans and repairs, the health watch's queue counts), and how
+# many entries there were.
+recon_statements() {
+  local from=$1 to=$2
+  shift 2
+  tail -c "+$((from + 1))" "$WORK/svc/pg.log" | head -c "$((to - from))" \
+    | awk -v pids=" $* " '
+      function take(r,    f, pid, d) {
+        split(r, f, " ")
+        pid = f[4]; gsub(/[\[\]]/, "", pid)
+        if (index(pids, " " pid " ") == 0 || !match(r, /duration: [0-9.]+ ms/)) return
+        d = substr(r, RSTART + 10, RLENGTH - 13) + 0
+        all += d; n++
+        if (r ~ /requests/) req += d
+      }
+      /^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] / { if (rec != "") take(rec); rec = $0; next }
+      { rec = rec " " $0 }
+      END { if (rec != "") take(rec); printf "%.2f %.2f %d\n", all, req, n }'
+}
+recon_pids() { psql_db postgres "SELECT pid FROM pg_stat_activity WHERE application_name = 'growth-recon'" | tr '\n' ' '; }
+
 # ---- one phase -----------------------------------------------------------------------------------
 declare -A V  # V[mode,phase,figure]
 PHASES=()     # mode|phase|x (x: the store size, for the plots)
@@ -331,7 +360,7 @@ get_p() {
 }
 
 measure() { # measure PHASE X
-  local phase=$1 x=$2 p out t0 entry role a b w busy0 busy1 old new queued u1
+  local phase=$1 x=$2 p out t0 entry role a b w busy0 busy1 old new queued u1 log0 rpids rsum rreq rlines
   local k="$MODE,$phase"
   PHASES+=("$MODE|$phase|$x")
   out="$LOG/$TAG-$phase"
@@ -365,13 +394,22 @@ measure() { # measure PHASE X
   for entry in "${ROLES[@]}"; do [[ "${entry%%:*}" == recon ]] && role=$entry; done
   sleep "$RECON_SETTLE"
   a=$(ticks "${role#*:}")
-  [[ "$MODE" == distributed ]] && busy0=$(pg_ticks)
+  if [[ "$MODE" == distributed ]]; then
+    busy0=$(pg_ticks)
+    log0=$(stat -c %s "$WORK/svc/pg.log")
+    rpids=$(recon_pids)
+  fi
   sleep "$RECON_WINDOW"
   b=$(ticks "${role#*:}")
   w=$((RECON_WINDOW / RECON_INTERVAL_S))
   V[$k,recon_cpu]=$(awk -v a="$a" -v b="$b" -v t="$CLK_TCK" -v n="$w" 'BEGIN { printf "%.1f", 1000 * (b - a) / t / n }')
   if [[ "$MODE" == distributed ]]; then
     busy1=$(pg_ticks)
+    # shellcheck disable=SC2046,SC2086 # lists of pids, split on purpose
+    read -r rsum rreq rlines <<<"$(recon_statements "$log0" "$(stat -c %s "$WORK/svc/pg.log")" $rpids $(recon_pids))"
+    V[$k,recon_sql]=$(awk -v s="$rsum" -v n="$w" 'BEGIN { printf "%.2f", s / n }')
+    V[$k,recon_sql_requests]=$(awk -v s="$rreq" -v n="$w" 'BEGIN { printf "%.2f", s / n }')
+    V[$k,recon_statements]=$(awk -v s="$rlines" -v n="$w" 'BEGIN { printf "%.0f", s / n }')
     V[$k,pg_cpu]=$(awk -v a="$busy0" -v b="$busy1" -v t="$CLK_TCK" -v n="$w" 'BEGIN { printf "%.1f", 1000 * (b - a) / t / n }')
     V[$k,rss_pg]=$(pg_rss_mb)
     V[$k,rss_redis]=$(rss_mb "$(cat "$WORK/svc/redis.pid")")
@@ -382,7 +420,7 @@ measure() { # measure PHASE X
   for entry in "${ROLES[@]}"; do V[$k,rss_${entry%%:*}]=$(rss_mb "${entry#*:}"); done
   V[$k,rows]=$(store_sql "SELECT COUNT(*) FROM requests")
   V[$k,queued]=$(store_sql "SELECT COUNT(*) FROM requests WHERE status = 'queued'")
-  log "$MODE $phase: $(for f in submit claim get_old get_new get_queued list search; do [[ -n "${V[$k,${f}_p50]:-}" ]] && printf '%s %s/%s ms, ' "$f" "${V[$k,${f}_p50]}" "${V[$k,${f}_p99]}"; done)recon ${V[$k,recon_cpu]} ms CPU/pass, RSS $(for entry in "${ROLES[@]}"; do printf '%s %s MB ' "${entry%%:*}" "${V[$k,rss_${entry%%:*}]}"; done)"
+  log "$MODE $phase: $(for f in submit claim get_old get_new get_queued list search; do if [[ -n "${V[$k,${f}_p50]:-}" ]]; then printf '%s %s/%s ms, ' "$f" "${V[$k,${f}_p50]}" "${V[$k,${f}_p99]}"; fi; done)recon ${V[$k,recon_cpu]} ms CPU/pass${V[$k,recon_sql]:+, ${V[$k,recon_sql]} ms in PostgreSQL/pass (${V[$k,recon_sql_requests]} on requests)}, RSS $(for entry in "${ROLES[@]}"; do printf '%s %s MB ' "${entry%%:*}" "${V[$k,rss_${entry%%:*}]}"; done)"
 }
 
 # warm_up: WARMUP requests of u1, drained (after every start: the JIT and the connections).
@@ -500,13 +538,13 @@ $row"
     TABLES+="
 **distributed: recon and memory (÷ the same figure at $FIRST_SIZE requests):**
 
-| phase | recon CPU per pass, ms | PostgreSQL CPU per 2 s idle, ms | api RSS MB | executor RSS MB | recon RSS MB | PostgreSQL RSS MB (sum) | Redis RSS MB | database MB | other processes' CPU before the phase |
-|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+| phase | recon CPU per pass, ms | recon process's statements per pass: time in PostgreSQL, ms | of which on requests, ms | statements (parse, bind, execute) per pass | PostgreSQL CPU per 2 s idle, ms | api RSS MB | executor RSS MB | recon RSS MB | PostgreSQL RSS MB (sum) | Redis RSS MB | database MB | other processes' CPU before the phase |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     for entry in "${PHASES[@]}"; do
       IFS='|' read -r m ph _ <<<"$entry"
       [[ "$m" == distributed ]] || continue
       TABLES+="
-| $ph | $(cell "${V[$m,$ph,recon_cpu]}" "${V[$base,recon_cpu]}") | $(cell "${V[$m,$ph,pg_cpu]}" "${V[$base,pg_cpu]}") | $(cell "${V[$m,$ph,rss_api]}" "${V[$base,rss_api]}") | $(cell "${V[$m,$ph,rss_executor]}" "${V[$base,rss_executor]}") | $(cell "${V[$m,$ph,rss_recon]}" "${V[$base,rss_recon]}") | $(cell "${V[$m,$ph,rss_pg]}" "${V[$base,rss_pg]}") | $(cell "${V[$m,$ph,rss_redis]}" "${V[$base,rss_redis]}") | ${V[$m,$ph,store_mb]} | ${V[$m,$ph,busy]}% |"
+| $ph | $(cell "${V[$m,$ph,recon_cpu]}" "${V[$base,recon_cpu]}") | $(cell "${V[$m,$ph,recon_sql]}" "${V[$base,recon_sql]}") | $(cell "${V[$m,$ph,recon_sql_requests]}" "${V[$base,recon_sql_requests]}") | ${V[$m,$ph,recon_statements]} | $(cell "${V[$m,$ph,pg_cpu]}" "${V[$base,pg_cpu]}") | $(cell "${V[$m,$ph,rss_api]}" "${V[$base,rss_api]}") | $(cell "${V[$m,$ph,rss_executor]}" "${V[$base,rss_executor]}") | $(cell "${V[$m,$ph,rss_recon]}" "${V[$base,rss_recon]}") | $(cell "${V[$m,$ph,rss_pg]}" "${V[$base,rss_pg]}") | $(cell "${V[$m,$ph,rss_redis]}" "${V[$base,rss_redis]}") | ${V[$m,$ph,store_mb]} | ${V[$m,$ph,busy]}% |"
     done
   fi
   TABLES+="
@@ -529,7 +567,7 @@ for MODE in $MODES; do
         [[ "$m" == "$MODE" && "$ph" == size* ]] || continue
         for f in submit claim get_old get_new list search; do
           val=${V[$m,$ph,${f}_$pct]:-}
-          [[ -n "$val" && "$val" != nan ]] && echo "$f,$x,$val"
+          if [[ -n "$val" && "$val" != nan ]]; then echo "$f,$x,$val"; fi
         done
       done
     } | plot line "$PLOTS/growth-$MODE-$pct.svg" --logx --title "$MODE: $pct latency by requests in the store" --xlabel "finished requests in the store" --ylabel "$pct ms"
@@ -540,7 +578,7 @@ for MODE in $MODES; do
       IFS='|' read -r m ph x <<<"$entry"
       [[ "$m" == "$MODE" && "$ph" == size* ]] || continue
       for r in "${!V[@]}"; do
-        [[ "$r" == "$m,$ph,rss_"* ]] && echo "${r##*,rss_},$x,${V[$r]}"
+        if [[ "$r" == "$m,$ph,rss_"* ]]; then echo "${r##*,rss_},$x,${V[$r]}"; fi
       done | sort
     done
   } | plot line "$PLOTS/growth-$MODE-rss.svg" --logx --title "$MODE: RSS by requests in the store" --xlabel "finished requests in the store" --ylabel "RSS MB"
