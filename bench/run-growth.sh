@@ -38,8 +38,10 @@
 #   recon    CPU of the process that runs recon over RECON_WINDOW idle seconds ÷ the passes in it
 #            (one per 2 s, ReconInterval): ms of CPU per pass. The embedded serve runs everything,
 #            so its figure is the whole idle process per 2 s; distributed: the recon process, and
-#            PostgreSQL's CPU over the same window per pass (all processes' idle queries). There
-#            is no recon duration metric (Observability/SwitchboardMetrics.cs) nor a log line per
+#            PostgreSQL's CPU over the same window per pass (all processes' idle queries), and the
+#            time of the recon process's statements in PostgreSQL per pass, all and those on
+#            requests (its sessions log every statement's duration: recon_statements). There is
+#            no recon duration metric (Observability/SwitchboardMetrics.cs) nor a log line per
 #            pass to read instead;
 #   rss      VmRSS of every process (/proc/PID/status) after the phase; PostgreSQL: the sum over
 #            its processes (shared buffers counted in each that touched them); Redis;
