@@ -58,7 +58,8 @@
 #   WARMUP=2000                    requests of u1 after each start, drained, not measured
 #   SUBMITS=500                    measured sequential submissions per phase
 #   GET_S=3                        seconds of sequential GETs per read and phase
-#   RECON_WINDOW=10                idle seconds over which recon's CPU is taken
+#   RECON_WINDOW=30                idle seconds over which recon is measured (30: one sweep of the
+#                                  queued requests from the oldest, ReconService.SweepInterval)
 #   RECON_SETTLE=5                 idle seconds before that window (the JIT's background work after the load)
 #   BACKLOG_CONNECTIONS=16         wrk connections that build the backlog
 #   PG_SETTINGS="-c shared_buffers=512MB"   as in run-distributed.sh (durable defaults otherwise)
@@ -84,7 +85,7 @@ CHUNK=${CHUNK:-50000}
 WARMUP=${WARMUP:-2000}
 SUBMITS=${SUBMITS:-500}
 GET_S=${GET_S:-3}
-RECON_WINDOW=${RECON_WINDOW:-10}
+RECON_WINDOW=${RECON_WINDOW:-30}
 RECON_SETTLE=${RECON_SETTLE:-5}
 BACKLOG_CONNECTIONS=${BACKLOG_CONNECTIONS:-16}
 PG_SETTINGS=${PG_SETTINGS:--c shared_buffers=512MB}
