@@ -33,6 +33,11 @@
 #   THREADS=2             wrk threads
 #   CONNECTIONS=64        wrk connections (requests in flight at once)
 #   EXECUTORS="1 2"       the Switchboard configurations: executor processes in each ("" for none)
+#   APIS=1                api processes: "1 2" adds, per executor count N, sbNa2: the same with two
+#                         api processes (two wrk instances, each half the requests and connections,
+#                         one per api), and a bar chart of end-to-end/s by process counts goes to
+#                         PLOTS/dist-scaling.svg (issue 23)
+#   PLOTS=bench           where that chart goes
 #   EXECUTOR_GROUPS=0     1 adds the configurations g1 and g2 (above) to every round
 #   EXECUTOR_ARGS=        extra `executor` arguments, e.g. "--workers 256" (default: 128 workers)
 #   GATE=                 a resource spec, e.g. "{max_concurrent: 64}": every Switchboard configuration
@@ -66,6 +71,9 @@ WARMUP_REQUESTS=${WARMUP_REQUESTS:-5000}
 THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-64}
 EXECUTORS=${EXECUTORS-1 2}
+APIS=${APIS:-1}
+PLOTS=${PLOTS:-bench}
+API_COUNT=1
 EXECUTOR_GROUPS=${EXECUTOR_GROUPS:-0}
 EXECUTOR_ARGS=${EXECUTOR_ARGS:-}
 GATE=${GATE:-}
@@ -242,6 +250,7 @@ source bench/lib-distributed.sh
 # SPLIT=1, every second request of a thread goes to bench/chat (openai.chat) instead of bench/echo.
 SPLIT=0
 submit() {
+  ((API_COUNT == 1)) || { submit_split "$@"; return; }
   local out=$1 tag=$2 n=$3 k done_dir
   done_dir=$(mktemp -d "$WORK/wrk.XXXXXX")
   # -d is only a safety net: wrk ends when every thread has all its answers.
@@ -295,6 +304,7 @@ measure_switchboard() {
   local wrk_cpu0 wrk_cpu1 entry key window stats
   wal0=$(wal_stats)
   start_switchboard "$name" "$executors" "$gated" "$groups"
+  ((API_COUNT == 1)) || start_more_apis "$name"
   SPLIT=$([[ -n "$groups" ]] && echo 1 || echo 0)
   submit "$LOG/$name-warmup.txt" "warm-$name" "$WARMUP_REQUESTS"
   drain "$name"
@@ -487,10 +497,88 @@ measure_embedded() {
   } >>"$out"
 }
 
+# ---- process scaling (APIS, issue 23) -----------------------------------------------------------
+# start_more_apis NAME: apis 2 … API_COUNT of the configuration (start_api on other ports), each in
+# SB_PIDS as apiN; API_URLS lists every api's URL. The first api's API_PID and API_URL stay.
+API_URLS=()
+start_more_apis() {
+  local first_pid=$API_PID first_url=$API_URL i
+  API_URLS=("$API_URL")
+  local status
+  for ((i = 2; i <= API_COUNT; i++)); do
+    start_api "$LOG/$1-api$i.log"
+    SB_PIDS+=("api$i:$API_PID")
+    API_URLS+=("$API_URL")
+    # One request alone first, as the first api gets (start_switchboard).
+    status=$(curl -sS -o "$LOG/$1-first-api$i.json" -w '%{http_code}' --max-time 60 -X POST "$API_URL/svc/bench/echo/" \
+      -H "Authorization: Bearer $SB_KEY" -H 'Content-Type: application/json' -d "{\"text\":\"first-$1-api$i\"}") || true
+    [[ "$status" == 202 ]] || die "the first submission to api $i answered '$status' (see $LOG/$1-first-api$i.json, $LOG/$1-api$i.log)"
+  done
+  API_PID=$first_pid
+  API_URL=$first_url
+}
+
+# submit_split OUTFILE TAG N: as submit, spread over the API_COUNT apis. wrk takes one URL, so one
+# wrk per api, started together, each with its share of N, of CONNECTIONS and of THREADS (at least
+# one); a TCP balancer in front would add a process of its own on the same two cores. OUTFILE gets
+# each wrk's output and the sums as "bench:" lines (seconds: the slowest wrk's; accepted_per_s:
+# all 202s ÷ that).
+submit_split() {
+  local out=$1 tag=$2 n=$3 i share conns threads done_dir k pids=()
+  threads=$((THREADS / API_COUNT > 0 ? THREADS / API_COUNT : 1))
+  conns=$((CONNECTIONS / API_COUNT > 0 ? CONNECTIONS / API_COUNT : 1))
+  for ((i = 1; i <= API_COUNT; i++)); do
+    share=$((n / API_COUNT + (i <= n % API_COUNT ? 1 : 0)))
+    done_dir=$(mktemp -d "$WORK/wrk.XXXXXX")
+    BENCH_KEY=$SB_KEY BENCH_TAG="$tag-api$i" BENCH_REQUESTS=$share BENCH_THREADS=$threads BENCH_DONE_DIR=$done_dir \
+      wrk "-t$threads" "-c$conns" "-d${SUBMIT_TIMEOUT}s" --latency -s bench/submit.lua "${API_URLS[i - 1]}" >"$out.api$i" 2>&1 &
+    pids+=($!)
+  done
+  for i in "${!pids[@]}"; do wait "${pids[i]}" || die "wrk failed (see $out.api$((i + 1)))"; done
+  # Every request of each share answered with a 202. Socket errors are not checked here: wrk
+  # counts as timeouts the connections that wait, their share sent, more than 2 s for the last
+  # answers (submit.lua parks them), which a cold api's first batch of a few hundred can take.
+  for ((i = 1; i <= API_COUNT; i++)); do
+    for k in non_2xx other_2xx; do
+      [[ "$(field "$out.api$i" "$k")" == 0 ]] || die "$k in $out.api$i"
+    done
+  done
+  cat "$out".api* | awk '$1 == "bench:" { if ($2 == "seconds") { if ($3 > s) s = $3 } else if ($2 ~ /^(responses|answered|accepted_202|other_2xx|non_2xx|socket_errors)$/) v[$2] += $3 }
+    END { for (k in v) print "bench:", k, v[k]; print "bench: seconds", s; printf "bench: accepted_per_s %.1f\n", v["accepted_202"] / s }' >"$out"
+  [[ "$(field "$out" accepted_202)" == "$n" ]] || die "the wrk instances counted $(field "$out" accepted_202) 202s, not $n (see $out.api*)"
+}
+
+# more_apis_cpu CONFIG: " + N%" per api after the first (the CPU table's api column).
+more_apis_cpu() {
+  local a n=${1#sb} i
+  [[ "$1" == sb*a* ]] || return 0
+  a=${n#*a}
+  for ((i = 2; i <= a; i++)); do printf ' + %s%%' "$(fmt "$(med_cpu "$1" "api$i")")"; done
+}
+
+# scaling_plot: when APIS names more than one count, a bar chart of the plain configurations'
+# (sbN, sbNaM) median end-to-end/s: x = executors, one bar per api count.
+scaling_plot() {
+  local c n plain=()
+  [[ "$(wc -w <<<"$APIS")" -gt 1 ]] || return 0
+  for c in "${CONFIGS[@]}"; do [[ "$c" =~ ^sb[0-9]+(a[0-9]+)?$ ]] && plain+=("$c"); done
+  ((${#plain[@]} > 1)) || return 0
+  mkdir -p "$PLOTS"
+  {
+    echo "series,x,y"
+    for c in "${plain[@]}"; do
+      n=${c#sb}
+      if [[ "$n" == *a* ]]; then echo "${n#*a} apis,${n%a*} executor(s),$(med E2E "$c")"; else echo "1 api,$n executor(s),$(med E2E "$c")"; fi
+    done
+  } | plot bar "$PLOTS/dist-scaling.svg" --title "Distributed: end-to-end/s by process count (2 cores: overhead, not speed-up)" --ylabel "completed req/s (median of $RUNS)"
+  log "chart: $PLOTS/dist-scaling.svg"
+}
+
 # ---- rounds -------------------------------------------------------------------------------------
 CONFIGS=()
 for n in $EXECUTORS; do
   CONFIGS+=("sb$n")
+  for a in $APIS; do ((a == 1)) || CONFIGS+=("sb${n}a$a"); done
   [[ -z "$GATE" ]] || CONFIGS+=("sb${n}g")
   [[ "$FAIRNESS" != 1 ]] || CONFIGS+=("sb${n}u")
 done
@@ -528,6 +616,13 @@ for ((r = 1; r <= RUNS; r++)); do
       export Switchboard__Fair=false
       measure_switchboard "${c}_r$r" "$n" "$r"
       unset Switchboard__Fair
+    elif [[ "$c" == sb*a* ]]; then
+      n=${c#sb}
+      API_COUNT=${n#*a}
+      n=${n%a*}
+      log "round $r/$RUNS: Switchboard, $API_COUNT apis + $n executor(s) + 1 recon, $REQUESTS requests (a wrk per api)"
+      measure_switchboard "${c}_r$r" "$n" "$r"
+      API_COUNT=1
     else
       n=${c#sb}
       n=${n%g}
@@ -559,6 +654,7 @@ label() {
     g2) echo "Switchboard 1 api + 2 executors, two groups (--handlers echo.render, --handlers openai.chat); ½ each" ;;
     sb*g) echo "$(label "${1%g}"), resource gated by $GATE" ;;
     sb*u) echo "$(label "${1%u}"), fairness off" ;;
+    sb*a*) local n=${1#sb}; echo "Switchboard ${n#*a} apis + ${n%a*} executor(s)" ;;
     *) echo "Switchboard 1 api + ${1#sb} executors" ;;
   esac
 }
@@ -628,10 +724,11 @@ for c in "${CONFIGS[@]}"; do
     n=${c#sb}
     n=${n%g}
     n=${n%u}
+    n=${n%a*}
     [[ $c == g? ]] && n=2
     for ((i = 1; i <= n; i++)); do ex+="${ex:+ + }$(fmt "$(med_cpu "$c" "executor$i")")%"; done
     CPU_TABLE+="
-| $c | $(fmt "$(med_cpu "$c" api)")% | $ex | $(fmt "$(med_cpu "$c" recon)")% | $(fmt "$(med_cpu "$c" postgres)")% | $(fmt "$(med_cpu "$c" redis)")% | $([[ $c == g? ]] && echo "$(fmt "$(med_cpu "$c" upstream)")%") | $(fmt "$(med_cpu "$c" wrk)")% | $(fmt "$(med_cpu "$c" machine)")% | $(fmt "$(med_cpu "$c" iowait)")% |"
+| $c | $(fmt "$(med_cpu "$c" api)")%$(more_apis_cpu "$c") | $ex | $(fmt "$(med_cpu "$c" recon)")% | $(fmt "$(med_cpu "$c" postgres)")% | $(fmt "$(med_cpu "$c" redis)")% | $([[ $c == g? ]] && echo "$(fmt "$(med_cpu "$c" upstream)")%") | $(fmt "$(med_cpu "$c" wrk)")% | $(fmt "$(med_cpu "$c" machine)")% | $(fmt "$(med_cpu "$c" iowait)")% |"
   fi
 done
 
@@ -667,6 +764,7 @@ REPORT="$OUT/dist-results-$STAMP.md"
   fi
 } >"$REPORT"
 cp "$REPORT" "$OUT/dist-latest.md"
+scaling_plot
 
 echo
 cat "$REPORT"
