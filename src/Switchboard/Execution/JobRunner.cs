@@ -23,6 +23,10 @@ public sealed class JobRunner(IJobQueue queue, JobClaims claims, RunChecks check
         {
             // The submit's trace goes on here: queue wait and claim written now (null when not traced).
             var trace = JobTrace.Claimed(job, claimStartedAt);
+            if (job is { Run: 1, Attempt: 1, QueuedAt: { } queuedAt })
+            {
+                SwitchboardMetrics.QueueWait.WithLabels(job.Handler).Observe(Math.Max(0, new DateTimeOffset(claimStartedAt).ToUnixTimeMilliseconds() - queuedAt) / 1000.0);
+            }
             using (logger.BeginScope(new Dictionary<string, object> { ["request_id"] = job.RequestId }))
             {
                 // Debug: one line per claim and per end, with the owner, so a test (or an operator

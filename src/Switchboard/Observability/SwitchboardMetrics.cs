@@ -61,6 +61,9 @@ public static class SwitchboardMetrics
     /// <summary>How long a handler ran, per attempt.</summary>
     public static readonly Histogram JobDuration = NewHistogram("switchboard_job_duration_seconds", "Time a handler ran for one attempt.", Histogram.ExponentialBuckets(0.005, 2, 16), "handler");
 
+    /// <summary>A request's first wait: from its row's creation to its first claim (queued → running).</summary>
+    public static readonly Histogram QueueWait = NewHistogram("switchboard_queue_wait_seconds", "Time from a request's submit to its first claim.", Histogram.ExponentialBuckets(0.0005, 2, 20), "handler");
+
     public static readonly Gauge JobsInFlight = NewGauge("switchboard_jobs_in_flight", "Jobs this executor is running now.");
 
     /// <summary>Time a job waited for a slot of its resource (parked or briefly).</summary>
@@ -111,6 +114,9 @@ public static class SwitchboardMetrics
 
     /// <summary>Recon's repairs by <c>kind</c> (requeued, failed_lost, dispatched, expired).</summary>
     public static readonly Counter ReconRepairs = NewCounter("switchboard_recon_repairs_total", "Repairs made by recon, by kind.", "kind");
+
+    /// <summary>How long one repair pass of the leading recon took (its statements and the queue's checks).</summary>
+    public static readonly Histogram ReconPass = NewHistogram("switchboard_recon_pass_seconds", "Time one recon repair pass took.", Histogram.ExponentialBuckets(0.0005, 2, 18));
 
     /// <summary>
     /// Rows retention removed, by <c>kind</c>: usage_minutes_rolled_up, usage_days_deleted,

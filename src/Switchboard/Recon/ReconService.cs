@@ -57,7 +57,9 @@ public sealed class ReconService(
             }
             try
             {
+                var started = System.Diagnostics.Stopwatch.GetTimestamp();
                 await RepairOnce(firstPass: !_wasLeader);
+                Observability.SwitchboardMetrics.ReconPass.Observe(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
                 _wasLeader = true;
             }
             catch (Exception ex) when (ex is not OperationCanceledException)

@@ -130,6 +130,11 @@ public sealed partial class MetricsTests : IAsyncLifetime
         Assert.Equal(1, Delta(before, after, "switchboard_requests_processed_total", ("handler", "echo.render"), ("outcome", "failed")));
         Assert.Equal(1, Delta(before, after, "switchboard_retries_total", ("handler", "echo.render")));
         Assert.Equal(4, Delta(before, after, "switchboard_job_duration_seconds_count", ("handler", "echo.render")));
+        // The queue wait counts each request's first claim only (flaky's retry is not a submit's wait).
+        Assert.Equal(3, Delta(before, after, "switchboard_queue_wait_seconds_count", ("handler", "echo.render")));
+        Assert.InRange(Delta(before, after, "switchboard_queue_wait_seconds_sum", ("handler", "echo.render")), 0, 20);
+        await Wait.For(async () => Exposition.Parse(await scraper.GetStringAsync("/metrics")).Sum("switchboard_recon_pass_seconds_count"),
+            passes => passes > before.Sum("switchboard_recon_pass_seconds_count"), TimeSpan.FromSeconds(15), "a recon pass to be timed", TimeSpan.FromMilliseconds(100));
         Assert.Equal(0, after.Sum("switchboard_jobs_in_flight"));
 
         // HTTP requests by route pattern and status; the request ids in the paths are nowhere.
