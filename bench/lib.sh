@@ -119,6 +119,22 @@ need_apt() {
     || die "apt-get install ${missing[*]} (see $LOG/apt.log)"
 }
 
+# start_db_services DIR PG_ARGS...: PostgreSQL (with PG_ARGS) and Redis of scripts/services.sh
+# (sourced by the caller) in DIR; DB_VERSIONS: their versions and durability settings, for
+# describe_machine. psql_db DB SQL then queries that PostgreSQL.
+start_db_services() {
+  local dir=$1
+  shift
+  mkdir -p "$dir"
+  start_postgres "$dir" "$@" 2>>"$LOG/services.log" || die "PostgreSQL did not start (see $LOG/services.log)"
+  start_redis "$dir" 2>>"$LOG/services.log" || die "Redis did not start (see $LOG/services.log)"
+  DB_VERSIONS=(
+    "PostgreSQL $(psql_db postgres "SHOW server_version" | awk '{ print $1 }') ($(psql_db postgres "SELECT string_agg(name || '=' || current_setting(name), ', ' ORDER BY name) FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'wal_sync_method', 'shared_buffers', 'full_page_writes')"))"
+    "Redis $(redis-server --version | grep -o 'v=[^ ]*' | cut -c3-)"
+  )
+}
+psql_db() { psql -X -q -A -t -F '|' -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres -d "$1" -c "$2"; }
+
 # plot KIND OUT.svg ARGS... < CSV: an SVG chart by bench/plot.py (series,x,y rows on stdin);
 # installs Debian's python3-matplotlib the first time.
 plot() {

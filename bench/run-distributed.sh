@@ -165,21 +165,15 @@ fi
 
 WORK=$(mktemp -d /tmp/switchboard-dist.XXXXXX)
 chmod 755 "$WORK"
-mkdir -p "$WORK/svc"
 # shellcheck disable=SC2086 # PG_SETTINGS is a list of words on purpose
 set -- $PG_SETTINGS
 [[ "$PG_STAT_STATEMENTS" == 1 ]] && set -- "$@" -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all
-start_postgres "$WORK/svc" "$@" 2>>"$LOG/services.log" || die "PostgreSQL did not start (see $LOG/services.log)"
-start_redis "$WORK/svc" 2>>"$LOG/services.log" || die "Redis did not start (see $LOG/services.log)"
+start_db_services "$WORK/svc" "$@"
 cp "$WORK/svc/pg.log" "$LOG/pg-start.log" 2>/dev/null || true
-
-psql_db() { psql -X -q -A -t -F '|' -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres -d "$1" -c "$2"; }
-PG_VERSION=$(psql_db postgres "SHOW server_version" | awk '{ print $1 }')
-PG_DURABILITY=$(psql_db postgres "SELECT string_agg(name || '=' || current_setting(name), ', ' ORDER BY name) FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'wal_sync_method', 'shared_buffers', 'full_page_writes')")
 [[ "$PG_STAT_STATEMENTS" == 1 ]] && psql_db postgres "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null
 
 # ---- the machine -------------------------------------------------------------------------------
-describe_machine "PostgreSQL $PG_VERSION ($PG_DURABILITY)" "Redis $(redis-server --version | grep -o 'v=[^ ]*' | cut -c3-)" "Node.js $(node --version)"
+describe_machine "${DB_VERSIONS[@]}" "Node.js $(node --version)"
 log "RUNS=$RUNS REQUESTS=$REQUESTS WARMUP_REQUESTS=$WARMUP_REQUESTS THREADS=$THREADS CONNECTIONS=$CONNECTIONS EXECUTORS='$EXECUTORS' EXECUTOR_ARGS='$EXECUTOR_ARGS' BULLMQ_CONCURRENCY=$BULLMQ_CONCURRENCY FASTIFY=$FASTIFY EMBEDDED=$EMBEDDED SERVE_ARGS='$SERVE_ARGS'"
 
 # BullMQ's npm install happens once, here, not inside a measured round.

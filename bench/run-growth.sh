@@ -118,13 +118,9 @@ EXTRA=()
 if [[ " $MODES " == *" distributed "* ]]; then
   need_apt psql:postgresql-client
   ensure_packages >"$LOG/services-install.log" 2>&1 || die "installing PostgreSQL / Redis (see $LOG/services-install.log)"
-  mkdir -p "$WORK/svc"
   # shellcheck disable=SC2086 # PG_SETTINGS is a list of words on purpose
-  start_postgres "$WORK/svc" $PG_SETTINGS 2>>"$LOG/services.log" || die "PostgreSQL did not start (see $LOG/services.log)"
-  start_redis "$WORK/svc" 2>>"$LOG/services.log" || die "Redis did not start (see $LOG/services.log)"
-  psql_db() { psql -X -q -A -t -F '|' -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres -d "$1" -c "$2"; }
-  EXTRA+=("PostgreSQL $(psql_db postgres "SHOW server_version" | awk '{ print $1 }') ($(psql_db postgres "SELECT string_agg(name || '=' || current_setting(name), ', ' ORDER BY name) FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'shared_buffers')"))")
-  EXTRA+=("Redis $(redis-server --version | grep -o 'v=[^ ]*' | cut -c3-)")
+  start_db_services "$WORK/svc" $PG_SETTINGS
+  EXTRA+=("${DB_VERSIONS[@]}")
 fi
 describe_machine "${EXTRA[@]}"
 log "MODES='$MODES' SIZES='$SIZES' BACKLOGS='$BACKLOGS' USERS=$USERS TEMPLATES=$TEMPLATES CHUNK=$CHUNK WARMUP=$WARMUP SUBMITS=$SUBMITS GET_S=$GET_S RECON_WINDOW=$RECON_WINDOW"
