@@ -70,7 +70,7 @@ public static class LiveStatusSocket
         var logger = logs.CreateLogger(typeof(LiveStatusSocket));
         try
         {
-            await Send(socket, json, stop.Token);
+            await Send(socket, json, http.RequestAborted);
             // One pending wait of each kind, renewed only once it completed.
             // Read once more at once: a change committed between the first read and the
             // subscription would not wake the socket.
@@ -129,7 +129,7 @@ public static class LiveStatusSocket
                 if (read.Json != json)
                 {
                     (status, json) = read;
-                    await Send(socket, json, stop.Token);
+                    await Send(socket, json, http.RequestAborted);
                 }
             }
             if (socket.State == WebSocketState.Open)
@@ -189,6 +189,9 @@ public static class LiveStatusSocket
         }
     }
 
+    // Cancelled only by the client going away, never by the server stopping: a WebSocket send
+    // that is cancelled aborts the connection, and the client would get a reset instead of the
+    // "server stopping" close (CI caught it, a stop landing during a send under load).
     private static Task Send(WebSocket socket, string json, CancellationToken cancel) =>
         socket.SendAsync(Encoding.UTF8.GetBytes(json), WebSocketMessageType.Text, endOfMessage: true, cancel);
 
