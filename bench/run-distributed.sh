@@ -290,6 +290,17 @@ snap() { awk -F= -v k="$2" '$1 == k { print $2 }' <<<"$1"; }
 # Cluster-wide WAL counters (PostgreSQL 14+): WAL bytes and fsyncs.
 wal_stats() { psql_db postgres "SELECT wal_bytes, wal_sync FROM pg_stat_wal"; }
 
+# read_peer OUT: the JSON line a peer's run.sh printed last in OUT (json, jget FIELD) and its
+# rates and start latencies (R_ACCEPT, R_E2E, R_P50, R_P99).
+read_peer() {
+  json=$(tail -n 1 "$1")
+  jget() { node -e 'const o = JSON.parse(process.argv[1]); const v = o[process.argv[2]]; console.log(v === null || v === undefined ? "" : v)' "$json" "$1"; }
+  R_ACCEPT=$(jget added_per_s)
+  R_E2E=$(jget completed_per_s)
+  R_P50=$(jget start_latency_ms_p50)
+  R_P99=$(jget start_latency_ms_p99)
+}
+
 # measure_switchboard NAME EXECUTORS ROUND [gated] [groups]: sets the R_* results of one
 # configuration ("groups": half the requests to openai.chat, see start_switchboard).
 measure_switchboard() {
@@ -384,12 +395,7 @@ measure_bullmq() {
   quiet_check bullmq
   bench/bullmq/run.sh "$REDIS_PORT" "$REQUESTS" "$BULLMQ_CONCURRENCY" >"$out" 2>"$LOG/bullmq-$round.log" \
     || die "bench/bullmq/run.sh failed (see $LOG/bullmq-$round.log)"
-  json=$(tail -n 1 "$out")
-  jget() { node -e 'const o = JSON.parse(process.argv[1]); const v = o[process.argv[2]]; console.log(v === null || v === undefined ? "" : v)' "$json" "$1"; }
-  R_ACCEPT=$(jget added_per_s)
-  R_E2E=$(jget completed_per_s)
-  R_P50=$(jget start_latency_ms_p50)
-  R_P99=$(jget start_latency_ms_p99)
+  read_peer "$out"
   local seconds node_cpu redis_cpu
   seconds=$(jget seconds)
   node_cpu=$(jget node_cpu_s)
@@ -409,12 +415,7 @@ measure_fastify() {
     DRAIN_TIMEOUT=$DRAIN_TIMEOUT SUBMIT_TIMEOUT=$SUBMIT_TIMEOUT QUIET_MAX=$QUIET_MAX QUIET_WAIT=$QUIET_WAIT \
     bench/fastify-bullmq/run.sh "$REQUESTS" "$BULLMQ_CONCURRENCY" >"$out" 2>"$LOG/fastify-$round.log" \
     || die "bench/fastify-bullmq/run.sh failed (see $LOG/fastify-$round.log)"
-  json=$(tail -n 1 "$out")
-  jget() { node -e 'const o = JSON.parse(process.argv[1]); const v = o[process.argv[2]]; console.log(v === null || v === undefined ? "" : v)' "$json" "$1"; }
-  R_ACCEPT=$(jget added_per_s)
-  R_E2E=$(jget completed_per_s)
-  R_P50=$(jget start_latency_ms_p50)
-  R_P99=$(jget start_latency_ms_p99)
+  read_peer "$out"
   seconds=$(jget cpu_window_s)
   busy=$(jget busy_before_percent)
   ((busy > ROUND_BUSY)) && ROUND_BUSY=$busy
