@@ -59,6 +59,16 @@ CHAT_OFFER='  - service: bench
     create_qty: 1
     params: {model: bench}'
 
+# chat_catalog: ECHO_CATALOG with openai.chat and its offer bench/chat. The handlers list comes
+# first in ECHO_CATALOG: openai.chat goes after its entry, the offer at the end.
+chat_catalog() {
+  awk -v h="$CHAT_CATALOG" '{ print } /^    resource: local$/ && !done { print h; done = 1 }' <<<"$ECHO_CATALOG"
+  echo "$CHAT_OFFER"
+}
+
+# chat_upstream: the svc_handlers config that points openai.chat at the fake upstream.
+chat_upstream() { printf 'openai:\n  base_url: http://127.0.0.1:%s/v1\n' "$UPSTREAM_PORT"; }
+
 # start_switchboard NAME EXECUTORS [gated] [groups]: fresh database and Redis prefix NAME, a bench
 # user, the echo.render offer, then recon, the executors and the api. Sets CFG, SB_KEY, SB_PIDS
 # (role:pid). "groups": the catalog has openai.chat (offer bench/chat) too, svc_handlers points it
@@ -75,12 +85,12 @@ postgres: {uri: 'Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=$name'}
 redis: {uri: '$REDIS_URI', prefix: $name}
 YAML
   SB_KEY=$(new_key bench --credits 1000000000 --config "$CFG")
+  # An experiment's SQL on the migrated database before any process starts (e.g. an index
+  # dropped to measure what it costs); never set by default.
+  [[ -z "${DB_SQL:-}" ]] || psql_db "$name" "$DB_SQL" >/dev/null
   if [[ -n "$groups" ]]; then
-    # The handlers list comes first in ECHO_CATALOG: openai.chat goes after its entry, the offer
-    # at the end.
-    awk -v h="$CHAT_CATALOG" '{ print } /^    resource: local$/ && !done { print h; done = 1 }' <<<"$ECHO_CATALOG" >"$WORK/catalog.yaml"
-    echo "$CHAT_OFFER" >>"$WORK/catalog.yaml"
-    printf 'openai:\n  base_url: http://127.0.0.1:%s/v1\n' "$UPSTREAM_PORT" >"$WORK/svc_handlers.yaml"
+    chat_catalog >"$WORK/catalog.yaml"
+    chat_upstream >"$WORK/svc_handlers.yaml"
     "$SWITCHBOARD" config push "$WORK/svc_handlers.yaml" --id svc_handlers --config "$CFG" >/dev/null
   else
     echo "$ECHO_CATALOG" >"$WORK/catalog.yaml"

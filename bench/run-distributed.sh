@@ -16,6 +16,8 @@
 #           CONNECTIONS, WARMUP_REQUESTS (drained) and REQUESTS
 #   embedded  `switchboard serve` (SQLite, synchronous=FULL, fresh data dir): the same warm-up
 #           and batch by wrk, drained; numbers read back from its SQLite store
+#   embchat the same serve as a gateway: every request to openai.chat (offer bench/chat) against
+#           the fake upstream below; its CPU per call is the serve's alone (issue 23's target)
 #   g1, g2  with EXECUTOR_GROUPS=1 (executor groups, issue 18): 1 api + 2 executors + 1 recon,
 #           every second request to openai.chat against a fake upstream on 127.0.0.1 (a Node
 #           server answering each chat completion at once), the others to echo.render;
@@ -50,10 +52,14 @@
 #   BULLMQ_CONCURRENCY=100  BullMQ worker concurrency (bench/bullmq/run.sh and the Fastify peer's)
 #   FASTIFY=1             0 skips the Fastify + BullMQ peer
 #   EMBEDDED=1            0 skips the embedded serve
+#   EMBEDDED_CHAT=1       0 skips embchat (the embedded serve calling openai.chat at the fake upstream)
 #   SERVE_ARGS=           extra `serve` arguments for the embedded serve
 #   PG_SETTINGS="-c shared_buffers=512MB"   extra postgres settings (fsync and synchronous_commit
 #                         stay at their durable defaults unless you add them here)
 #   PG_STAT_STATEMENTS=1  load pg_stat_statements and save the top statements per configuration
+#   DB_SQL=               SQL run on every fresh database once migrated, before the processes
+#                         start: an experiment (e.g. "DROP INDEX requests_created" to measure an
+#                         index's cost); empty by default
 #   DRAIN_TIMEOUT=300     seconds the executors get to finish a batch
 #   SUBMIT_TIMEOUT=300    seconds wrk gets to submit a batch
 #   QUIET_MAX=15, QUIET_WAIT=30   before a measured batch, wait up to QUIET_WAIT s while the rest
@@ -82,6 +88,7 @@ BULLMQ=${BULLMQ:-1}
 BULLMQ_CONCURRENCY=${BULLMQ_CONCURRENCY:-100}
 FASTIFY=${FASTIFY:-1}
 EMBEDDED=${EMBEDDED:-1}
+EMBEDDED_CHAT=${EMBEDDED_CHAT:-1}
 SERVE_ARGS=${SERVE_ARGS:-}
 PG_SETTINGS=${PG_SETTINGS:--c shared_buffers=512MB}
 PG_STAT_STATEMENTS=${PG_STAT_STATEMENTS:-0}
@@ -193,7 +200,7 @@ fi
 # (keep-alive, no work): the second handler's jobs cost an HTTP round trip on the machine, no
 # network. Started once for the whole run; its CPU is reported as "upstream".
 UPSTREAM_PID=""
-if [[ "$EXECUTOR_GROUPS" == 1 ]]; then
+if [[ "$EXECUTOR_GROUPS" == 1 || "$EMBEDDED_CHAT" == 1 ]]; then
   cat >"$WORK/upstream.js" <<'JS'
 const http = require("http");
 const answer = JSON.stringify({
@@ -248,7 +255,7 @@ submit() {
   local out=$1 tag=$2 n=$3 k done_dir
   done_dir=$(mktemp -d "$WORK/wrk.XXXXXX")
   # -d is only a safety net: wrk ends when every thread has all its answers.
-  BENCH_FAIL_EVERY=$((SPLIT == 1 ? 2 : 0)) BENCH_FAIL_PATH=/svc/bench/chat/ BENCH_KEY=$SB_KEY BENCH_TAG=$tag BENCH_REQUESTS=$n BENCH_THREADS=$THREADS BENCH_DONE_DIR=$done_dir \
+  BENCH_FAIL_EVERY=$((SPLIT == 1 ? 2 : 0)) BENCH_FAIL_PATH=/svc/bench/chat/ BENCH_PATH=${BENCH_PATH:-/svc/bench/echo/} BENCH_KEY=$SB_KEY BENCH_TAG=$tag BENCH_REQUESTS=$n BENCH_THREADS=$THREADS BENCH_DONE_DIR=$done_dir \
     wrk "-t$THREADS" "-c$CONNECTIONS" "-d${SUBMIT_TIMEOUT}s" --latency -s bench/submit.lua "$API_URL" >"$out" 2>&1 \
     || die "wrk failed (see $out)"
   rm -rf -- "$done_dir"
@@ -425,51 +432,63 @@ measure_fastify() {
   R_PG=""
 }
 
-# measure_embedded ROUND: one `switchboard serve` on a fresh SQLite data dir (as bench/run.sh's):
-# the warm-up batch, drained, then the measured batch by the same submit, drained; e2e and
-# queued→running from its store; CPU of the serve process (the whole of Switchboard here).
+# measure_embedded ROUND [chat]: one `switchboard serve` on a fresh SQLite data dir (as
+# bench/run.sh's): the warm-up batch, drained, then the measured batch by the same submit,
+# drained; e2e and queued→running from its store; CPU of the serve process (the whole of
+# Switchboard here). With "chat" (configuration embchat) every request goes to bench/chat, the
+# openai.chat handler calling the fake upstream (its CPU is shown apart, as "upstream").
 measure_embedded() {
-  local round=$1 out dir db t0 t_end cpu0 cpu1 wrk_cpu0 wrk_cpu1 row count bad first last p50 p99 window
-  out="$LOG/embedded-$round-measured.txt"
+  local round=$1 chat=${2:-} name=embedded path=/svc/bench/echo/ out dir db t0 t_end cpu0 cpu1 wrk_cpu0 wrk_cpu1 up0 up1 row count bad first last p50 p99 window
+  [[ -z "$chat" ]] || { name=embchat; path=/svc/bench/chat/; }
+  out="$LOG/$name-$round-measured.txt"
   dir=$(mktemp -d "$WORK/embedded.XXXXXX")
   db="$dir/switchboard.db"
   SB_KEY=$(new_key bench --credits 1000000000 --data "$dir")
-  echo "$ECHO_CATALOG" >"$dir/catalog.yaml"
+  if [[ -n "$chat" ]]; then
+    chat_catalog >"$dir/catalog.yaml"
+    chat_upstream >"$dir/svc_handlers.yaml"
+    "$SWITCHBOARD" config push "$dir/svc_handlers.yaml" --id svc_handlers --data "$dir" >/dev/null
+  else
+    echo "$ECHO_CATALOG" >"$dir/catalog.yaml"
+  fi
   "$SWITCHBOARD" catalog apply "$dir/catalog.yaml" --data "$dir" >/dev/null
   # shellcheck disable=SC2086 # SERVE_ARGS is a list of words on purpose
-  start_server "$LOG/embedded-$round-serve.log" /svc/ '"/svc/bench/echo/"' "$SWITCHBOARD" serve --data "$dir" $SERVE_ARGS
+  Switchboard__Outbound__AllowLoopback=$([[ -n "$chat" ]] && echo true || echo false) \
+    start_server "$LOG/$name-$round-serve.log" /svc/ "\"$path\"" "$SWITCHBOARD" serve --data "$dir" $SERVE_ARGS
   API_URL=$SERVER_URL
   # One POST alone first, as for the distributed configurations and the peer.
-  [[ "$(curl -sS -o /dev/null -w '%{http_code}' --max-time 60 -X POST "$API_URL/svc/bench/echo/" -H "Authorization: Bearer $SB_KEY" \
-    -H 'Content-Type: application/json' -d "{\"text\":\"first-embedded-$round\"}")" == 202 ]] \
-    || die "embedded: the first submission was not accepted (see $LOG/embedded-$round-serve.log)"
+  [[ "$(curl -sS -o /dev/null -w '%{http_code}' --max-time 60 -X POST "$API_URL$path" -H "Authorization: Bearer $SB_KEY" \
+    -H 'Content-Type: application/json' -d "{\"text\":\"first-$name-$round\"}")" == 202 ]] \
+    || die "$name: the first submission was not accepted (see $LOG/$name-$round-serve.log)"
   esql() { sqlite3 -cmd '.timeout 10000' "$db" "$1"; }
   edrain() {
     local deadline=$(($(date +%s) + DRAIN_TIMEOUT)) pending
     while true; do
       pending=$(esql "SELECT (SELECT COUNT(*) FROM requests WHERE status = 'queued') + (SELECT COUNT(*) FROM requests WHERE status = 'running')")
       [[ "$pending" == 0 ]] && return 0
-      (($(date +%s) < deadline)) || die "embedded: $pending requests still pending after ${DRAIN_TIMEOUT} s (see $LOG/embedded-$round-serve.log)"
+      (($(date +%s) < deadline)) || die "$name: $pending requests still pending after ${DRAIN_TIMEOUT} s (see $LOG/$name-$round-serve.log)"
       sleep 0.25
     done
   }
   SPLIT=0
-  submit "$LOG/embedded-$round-warmup.txt" "warm-embedded-$round" "$WARMUP_REQUESTS"
+  BENCH_PATH=$path submit "$LOG/$name-$round-warmup.txt" "warm-$name-$round" "$WARMUP_REQUESTS"
   edrain
-  quiet_check embedded
+  quiet_check "$name"
   cpu0=$(proc_ticks "$SERVER_PID")
+  up0=$([[ -n "$chat" ]] && proc_ticks "$UPSTREAM_PID" || echo 0)
   children_seconds wrk_cpu0
   t0=$(now_ms)
-  submit "$out" "run-embedded-$round" "$REQUESTS"
+  BENCH_PATH=$path submit "$out" "run-$name-$round" "$REQUESTS"
   children_seconds wrk_cpu1
   edrain
   cpu1=$(proc_ticks "$SERVER_PID")
+  up1=$([[ -n "$chat" ]] && proc_ticks "$UPSTREAM_PID" || echo 0)
   t_end=$(now_ms)
   stop_process "$SERVER_PID"
   row=$(esql "SELECT COUNT(*), SUM(status <> 'succeeded'), MIN(created_at), MAX(finished_at) FROM requests WHERE created_at >= $t0")
   IFS='|' read -r count bad first last <<<"$row"
-  [[ "$bad" == 0 ]] || die "embedded: $bad requests did not succeed (see $LOG/embedded-$round-serve.log)"
-  [[ "$count" == "$REQUESTS" ]] || die "embedded: the store holds $count requests of the measured batch, not $REQUESTS"
+  [[ "$bad" == 0 ]] || die "$name: $bad requests did not succeed (see $LOG/$name-$round-serve.log)"
+  [[ "$count" == "$REQUESTS" ]] || die "$name: the store holds $count requests of the measured batch, not $REQUESTS"
   # Percentiles as stats.mjs takes them: the value at rank ceil(p × n).
   p50=$(esql "SELECT started_at - created_at FROM requests WHERE created_at >= $t0 ORDER BY 1 LIMIT 1 OFFSET $(((count * 50 + 99) / 100 - 1))")
   p99=$(esql "SELECT started_at - created_at FROM requests WHERE created_at >= $t0 ORDER BY 1 LIMIT 1 OFFSET $(((count * 99 + 99) / 100 - 1))")
@@ -480,6 +499,7 @@ measure_embedded() {
   R_P50=$p50
   R_P99=$p99
   R_CPU="serve=$(awk -v a="$cpu0" -v b="$cpu1" -v w="$window" -v t="$CLK_TCK" 'BEGIN { printf "%.0f", 100 * (b - a) / t / w }') wrk=$(awk -v a="$wrk_cpu0" -v b="$wrk_cpu1" -v w="$window" 'BEGIN { printf "%.0f", 100 * (b - a) / w }')"
+  [[ -z "$chat" ]] || R_CPU+=" upstream=$(awk -v a="$up0" -v b="$up1" -v w="$window" -v t="$CLK_TCK" 'BEGIN { printf "%.0f", 100 * (b - a) / t / w }')"
   R_CPU_MS=$(awk -v a="$cpu0" -v b="$cpu1" -v t="$CLK_TCK" -v n="$REQUESTS" 'BEGIN { printf "%.3f", (b - a) / t * 1000 / n }')
   R_PG=""
   {
@@ -581,6 +601,7 @@ done
 [[ "$BULLMQ" == 0 ]] || CONFIGS+=(bullmq)
 [[ "$FASTIFY" == 0 ]] || CONFIGS+=(fastify)
 [[ "$EMBEDDED" == 0 ]] || CONFIGS+=(embedded)
+[[ "$EMBEDDED_CHAT" == 0 ]] || CONFIGS+=(embchat)
 ((${#CONFIGS[@]} > 0)) || die "nothing to measure (EXECUTORS is empty, EXECUTOR_GROUPS=0, BULLMQ=0, FASTIFY=0 and EMBEDDED=0)"
 declare -A ACCEPT E2E P50 P99 CPUS PGS HANDLERS CPUMS
 R_HANDLERS=""
@@ -598,6 +619,9 @@ for ((r = 1; r <= RUNS; r++)); do
     elif [[ "$c" == embedded ]]; then
       log "round $r/$RUNS: embedded switchboard serve (SQLite), $REQUESTS requests"
       measure_embedded "$r"
+    elif [[ "$c" == embchat ]]; then
+      log "round $r/$RUNS: embedded switchboard serve (SQLite), $REQUESTS openai.chat calls to the fake upstream"
+      measure_embedded "$r" chat
     elif [[ "$c" == g1 || "$c" == g2 ]]; then
       # g1: neither executor has --handlers; g2: one per handler.
       if [[ "$c" == g1 ]]; then EXEC_HANDLERS=("" ""); else EXEC_HANDLERS=(echo.render openai.chat); fi
@@ -644,6 +668,7 @@ label() {
     bullmq) echo "BullMQ $(node -e 'console.log(require(process.argv[1] + "/node_modules/bullmq/package.json").version)' "$ROOT/bench/out/node" 2>/dev/null), concurrency $BULLMQ_CONCURRENCY" ;;
     fastify) echo "Fastify $(node -e 'console.log(require(process.argv[1] + "/node_modules/fastify/package.json").version)' "$ROOT/bench/out/node" 2>/dev/null) + BullMQ, api + worker (concurrency $BULLMQ_CONCURRENCY), Redis appendfsync everysec" ;;
     embedded) echo "Switchboard embedded serve (SQLite)" ;;
+    embchat) echo "Switchboard embedded serve (SQLite), every request an openai.chat call to a fake upstream (CPU: the serve's)" ;;
     sb1) echo "Switchboard 1 api + 1 executor" ;;
     g1) echo "Switchboard 1 api + 2 executors, one group (no --handlers); ½ echo.render, ½ openai.chat" ;;
     g2) echo "Switchboard 1 api + 2 executors, two groups (--handlers echo.render, --handlers openai.chat); ½ each" ;;
@@ -702,7 +727,7 @@ for ((r = 1; r <= RUNS; r++)); do
   done
 done
 
-CPU_TABLE="| configuration | api (embedded: serve) | executor(s) (Fastify peer: its worker) | recon | PostgreSQL | Redis | node (BullMQ; groups: the fake upstream) | wrk | whole machine (of 2 cores) | iowait |
+CPU_TABLE="| configuration | api (embedded: serve) | executor(s) (Fastify peer: its worker) | recon | PostgreSQL | Redis | node (BullMQ; groups and embchat: the fake upstream) | wrk | whole machine (of 2 cores) | iowait |
 |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for c in "${CONFIGS[@]}"; do
   if [[ "$c" == bullmq ]]; then
@@ -711,9 +736,9 @@ for c in "${CONFIGS[@]}"; do
   elif [[ "$c" == fastify ]]; then
     CPU_TABLE+="
 | $c | $(fmt "$(med_cpu "$c" api)")% | $(fmt "$(med_cpu "$c" worker)")% | | | $(fmt "$(med_cpu "$c" redis)")% | | $(fmt "$(med_cpu "$c" wrk)")% | | |"
-  elif [[ "$c" == embedded ]]; then
+  elif [[ "$c" == embedded || "$c" == embchat ]]; then
     CPU_TABLE+="
-| $c | $(fmt "$(med_cpu "$c" serve)")% | | | | | | $(fmt "$(med_cpu "$c" wrk)")% | | |"
+| $c | $(fmt "$(med_cpu "$c" serve)")% | | | | | $([[ $c == embchat ]] && echo "$(fmt "$(med_cpu "$c" upstream)")%") | $(fmt "$(med_cpu "$c" wrk)")% | | |"
   else
     ex=""
     n=${c#sb}
@@ -729,7 +754,7 @@ done
 
 REPORT="$OUT/dist-results-$STAMP.md"
 {
-  echo "Run $STAMP: \`bench/run-distributed.sh\` with RUNS=$RUNS REQUESTS=$REQUESTS WARMUP_REQUESTS=$WARMUP_REQUESTS THREADS=$THREADS CONNECTIONS=$CONNECTIONS EXECUTORS='$EXECUTORS' EXECUTOR_GROUPS=$EXECUTOR_GROUPS EXECUTOR_ARGS='$EXECUTOR_ARGS' BULLMQ_CONCURRENCY=$BULLMQ_CONCURRENCY FASTIFY=$FASTIFY EMBEDDED=$EMBEDDED SERVE_ARGS='$SERVE_ARGS' PG_SETTINGS='$PG_SETTINGS'"
+  echo "Run $STAMP: \`bench/run-distributed.sh\` with RUNS=$RUNS REQUESTS=$REQUESTS WARMUP_REQUESTS=$WARMUP_REQUESTS THREADS=$THREADS CONNECTIONS=$CONNECTIONS EXECUTORS='$EXECUTORS' EXECUTOR_GROUPS=$EXECUTOR_GROUPS EXECUTOR_ARGS='$EXECUTOR_ARGS' BULLMQ_CONCURRENCY=$BULLMQ_CONCURRENCY FASTIFY=$FASTIFY EMBEDDED=$EMBEDDED EMBEDDED_CHAT=$EMBEDDED_CHAT SERVE_ARGS='$SERVE_ARGS' PG_SETTINGS='$PG_SETTINGS'${DB_SQL:+ DB_SQL='$DB_SQL'}"
   echo
   echo "Machine: $MACHINE"
   echo
@@ -739,7 +764,7 @@ REPORT="$OUT/dist-results-$STAMP.md"
   echo
   if [[ "$FASTIFY" != 0 ]]; then
     verdict() { if [[ "$1" == "–" ]]; then echo "not measured"; else awk -v v="$1" -v t="$2" -v op="$3" 'BEGIN { ok = (op == "ge" ? v >= t : v <= t); printf "%s (%s)", (ok ? "met" : "NOT met"), v }'; fi; }
-    echo "Issue 23's targets (medians): distributed 1 api + 1 executor e2e ÷ Fastify + BullMQ ≥ 1.0: $(verdict "$(med_ratio ratio_to sb1 fastify)" 1 ge); its CPU per request ≤ 0.4 ms: $(verdict "$( [[ -n "${CPUMS[sb1,1]:-}" ]] && fmt "$(med CPUMS sb1)" 3 || echo –)" 0.4 le) (the peer's: $(fmt "$(med CPUMS fastify)" 3) ms); embedded e2e ÷ Fastify + BullMQ ≥ 2: $(verdict "$(med_ratio ratio_to embedded fastify)" 2 ge)."
+    echo "Issue 23's targets (medians): distributed 1 api + 1 executor e2e ÷ Fastify + BullMQ ≥ 1.0: $(verdict "$(med_ratio ratio_to sb1 fastify)" 1 ge); its CPU per request ≤ 0.4 ms: $(verdict "$( [[ -n "${CPUMS[sb1,1]:-}" ]] && fmt "$(med CPUMS sb1)" 3 || echo –)" 0.4 le) (the peer's: $(fmt "$(med CPUMS fastify)" 3) ms); embedded e2e ÷ Fastify + BullMQ ≥ 2: $(verdict "$(med_ratio ratio_to embedded fastify)" 2 ge); embedded CPU per openai.chat call ≤ 0.35 ms: $(verdict "$( [[ -n "${CPUMS[embchat,1]:-}" ]] && fmt "$(med CPUMS embchat)" 3 || echo –)" 0.35 le)."
     echo
   fi
   echo "CPU per process, % of one core over the measured batch (medians; Switchboard, the embedded serve and the Fastify peer: from the first measured request to the drained batch; BullMQ: from the first add to the last completed job):"

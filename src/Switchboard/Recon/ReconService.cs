@@ -24,21 +24,8 @@ public sealed class ReconService(
     /// <summary>A queued request younger than this may still be on its way to the queue: not checked yet.</summary>
     private static readonly TimeSpan DispatchGrace = TimeSpan.FromSeconds(5);
 
-    private const int MaxChecked = 10_000;
+    private readonly ReconSweep _sweep = new(TimeSpan.FromSeconds(30));
 
-    /// <summary>
-    /// How often the check of queued requests against the queue starts again from the oldest.
-    /// Between sweeps a pass checks only the requests queued since the last it checked: a message
-    /// found held stays held until its job is done, unless the queue loses it (a Redis restarted
-    /// empty), which a pass that fails or finds a message missing also takes as a reason to sweep
-    /// again at once. Without it every pass read the whole backlog (its oldest 10,000), the
-    /// largest share of PostgreSQL's time under a backlog.
-    /// </summary>
-    private static readonly TimeSpan SweepInterval = TimeSpan.FromSeconds(30);
-
-    // The seq after which the next pass checks; 0: from the oldest (a new sweep).
-    private long _checkedThrough;
-    private long? _sweepStarted;
     private bool _wasLeader;
 
     // Before it, nothing this process accepted can be on its way to the queue.
@@ -111,23 +98,19 @@ public sealed class ReconService(
     /// Requests queued for a handler that no live executor has served for the maximum wait
     /// (<c>recon.no_executor_fail_s</c>) fail with <c>no_executor</c>, refunded: both the request
     /// and the handler's absence must be that old, as this leader saw it (a new leader starts
-    /// counting afresh: later, never sooner). The live executors are those of the watch's last
-    /// snapshot (same interval, no second read of the registry); none yet, or an unreadable
-    /// registry, decides nothing.
+    /// counting afresh: later, never sooner). The live executors and the handlers with queued
+    /// requests are those of the watch's last snapshot (same interval: no second read of the
+    /// registry, nor a second count of the whole backlog); none yet, or an unreadable registry,
+    /// decides nothing.
     /// </summary>
     private async Task FailUnserved(long now)
     {
-        if (watch.Last?.Executors is not { } executors)
+        if (watch.Last is not { Executors: { } executors } snapshot)
         {
             return;
         }
         var served = executors.SelectMany(e => e.Handlers).ToHashSet(StringComparer.Ordinal);
-        List<string> waiting;
-        using (var connection = store.Open())
-        {
-            waiting = ReconStore.QueuedHandlers(connection);
-        }
-        var unserved = waiting.Where(h => !served.Contains(h)).ToHashSet(StringComparer.Ordinal);
+        var unserved = snapshot.QueuesByHandler.Where(q => q.Depth > 0 && !served.Contains(q.Name)).Select(q => q.Name).ToHashSet(StringComparer.Ordinal);
         foreach (var gone in _unservedSince.Keys.Where(h => !unserved.Contains(h)).ToList())
         {
             _unservedSince.Remove(gone);
@@ -152,17 +135,15 @@ public sealed class ReconService(
     /// <summary>Sends a message for every queued request of which the queue holds none. A duplicate is harmless: only one claim can win.</summary>
     private async Task DispatchMissing(long now, long updatedBefore, bool firstPass)
     {
-        if (firstPass || _sweepStarted is not { } started || now - started >= (long)SweepInterval.TotalMilliseconds)
-        {
-            (_checkedThrough, _sweepStarted) = (0, now);
-        }
+        var (after, limit) = _sweep.Next(now, firstPass);
         List<(JobMessage Message, long? NotBefore, long Seq)> queued;
         using (var connection = store.Open())
         {
-            queued = ReconStore.Queued(connection, updatedBefore, _checkedThrough, MaxChecked);
+            queued = ReconStore.Queued(connection, updatedBefore, after, limit);
         }
         if (queued.Count == 0)
         {
+            _sweep.Read(0, limit, 0, 0);
             return;
         }
         IReadOnlyList<JobMessage> missing;
@@ -172,17 +153,14 @@ public sealed class ReconService(
         }
         catch
         {
-            _checkedThrough = 0;
+            _sweep.Failed();
             throw;
         }
-        // Fewer than asked: this sweep reached the newest; a full page: the next pass goes on from here.
-        _checkedThrough = queued[^1].Seq;
+        _sweep.Read(queued.Count, limit, queued[^1].Seq, missing.Count);
         if (missing.Count == 0)
         {
             return;
         }
-        // A queue that lost messages may have lost older ones too: the next pass sweeps again.
-        _sweepStarted = null;
         // The candidates themselves (a queue may answer with bare id:run messages): user and priority.
         var lost = missing.ToHashSet();
         var found = queued.Where(q => lost.Contains(q.Message)).ToList();

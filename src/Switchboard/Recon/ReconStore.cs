@@ -48,17 +48,4 @@ public static class ReconStore
         }
         return [.. messages.Select(m => m.UserId is { } user ? m with { Weight = weights[user] } : m)];
     }
-
-    /// <summary>The handlers that have queued requests (a deal's own row has no job: not counted).</summary>
-    public static List<string> QueuedHandlers(DbConnection connection)
-    {
-        using var command = connection.Sql("SELECT DISTINCT handler FROM requests WHERE status = 'queued' AND kind <> 'deal'");
-        using var reader = command.ExecuteReader();
-        var list = new List<string>();
-        while (reader.Read())
-        {
-            list.Add(reader.GetString(0));
-        }
-        return list;
-    }
 }
