@@ -46,14 +46,17 @@ public sealed class HealthProbe(
 
     /// <summary>
     /// A count of the queued requests that took at least this long is used again (its ages moved
-    /// on) until <see cref="QueueReadShare"/> would be exceeded: counting reads every queued row,
+    /// on) for <see cref="QueueReadShare"/> times its duration: counting reads every queued row,
     /// so with a backlog of 100,000 a count every pass cost PostgreSQL 100 ms or more every 2 s.
     /// A quicker count (a backlog of a few thousand) is taken every time, as before.
     /// </summary>
-    private const long SlowQueueReadMs = 20;
+    private const long SlowQueueReadMs = 5;
 
-    /// <summary>At most this share of the time goes to counting the queued requests (a 150 ms count: one every 7.5 s).</summary>
-    private const int QueueReadShare = 50;
+    /// <summary>At most 1/200 of the time goes to counting the queued requests (a 100 ms count: one every 20 s).</summary>
+    private const int QueueReadShare = 200;
+
+    /// <summary>Whether a count that took <paramref name="tookMs"/>, <paramref name="ageMs"/> ago, is used again.</summary>
+    internal static bool ReuseQueueCount(long tookMs, long ageMs) => tookMs >= SlowQueueReadMs && ageMs < tookMs * QueueReadShare;
 
     public async Task<HealthSnapshot> TakeAsync()
     {
@@ -198,7 +201,7 @@ public sealed class HealthProbe(
     {
         lock (_lock)
         {
-            if (_lastQueues is { TookMs: >= SlowQueueReadMs } last && now - last.AtMs < last.TookMs * QueueReadShare)
+            if (_lastQueues is { } last && ReuseQueueCount(last.TookMs, now - last.AtMs))
             {
                 var aged = (now - last.AtMs) / 1000.0;
                 return [.. last.Queues.Select(q => q with { OldestAgeSeconds = q.OldestAgeSeconds + aged })];
