@@ -66,8 +66,21 @@ chat_catalog() {
   echo "$CHAT_OFFER"
 }
 
-# chat_upstream: the svc_handlers config that points openai.chat at the fake upstream.
-chat_upstream() { printf 'openai:\n  base_url: http://127.0.0.1:%s/v1\n' "$UPSTREAM_PORT"; }
+# apply_catalog DIR CHAT STORE_ARGS…: writes the bench catalog into DIR and applies it to the
+# store STORE_ARGS name (--config FILE or --data DIR); with CHAT not empty, the catalog has
+# openai.chat too and the svc_handlers config pointing it at the fake upstream is pushed first.
+apply_catalog() {
+  local dir=$1 chat=$2
+  shift 2
+  if [[ -n "$chat" ]]; then
+    chat_catalog >"$dir/catalog.yaml"
+    printf 'openai:\n  base_url: http://127.0.0.1:%s/v1\n' "$UPSTREAM_PORT" >"$dir/svc_handlers.yaml"
+    "$SWITCHBOARD" config push "$dir/svc_handlers.yaml" --id svc_handlers "$@" >/dev/null
+  else
+    echo "$ECHO_CATALOG" >"$dir/catalog.yaml"
+  fi
+  "$SWITCHBOARD" catalog apply "$dir/catalog.yaml" "$@" >/dev/null
+}
 
 # start_switchboard NAME EXECUTORS [gated] [groups]: fresh database and Redis prefix NAME, a bench
 # user, the echo.render offer, then recon, the executors and the api. Sets CFG, SB_KEY, SB_PIDS
@@ -88,14 +101,7 @@ YAML
   # An experiment's SQL on the migrated database before any process starts (e.g. an index
   # dropped to measure what it costs); never set by default.
   [[ -z "${DB_SQL:-}" ]] || psql_db "$name" "$DB_SQL" >/dev/null
-  if [[ -n "$groups" ]]; then
-    chat_catalog >"$WORK/catalog.yaml"
-    chat_upstream >"$WORK/svc_handlers.yaml"
-    "$SWITCHBOARD" config push "$WORK/svc_handlers.yaml" --id svc_handlers --config "$CFG" >/dev/null
-  else
-    echo "$ECHO_CATALOG" >"$WORK/catalog.yaml"
-  fi
-  "$SWITCHBOARD" catalog apply "$WORK/catalog.yaml" --config "$CFG" >/dev/null
+  apply_catalog "$WORK" "$groups" --config "$CFG"
   if [[ -n "$gated" ]]; then
     printf 'resource_map:\n  local: %s\n' "$GATE" >"$WORK/resources.yaml"
     "$SWITCHBOARD" config push "$WORK/resources.yaml" --id resource_map --config "$CFG" >/dev/null

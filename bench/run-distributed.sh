@@ -444,14 +444,7 @@ measure_embedded() {
   dir=$(mktemp -d "$WORK/embedded.XXXXXX")
   db="$dir/switchboard.db"
   SB_KEY=$(new_key bench --credits 1000000000 --data "$dir")
-  if [[ -n "$chat" ]]; then
-    chat_catalog >"$dir/catalog.yaml"
-    chat_upstream >"$dir/svc_handlers.yaml"
-    "$SWITCHBOARD" config push "$dir/svc_handlers.yaml" --id svc_handlers --data "$dir" >/dev/null
-  else
-    echo "$ECHO_CATALOG" >"$dir/catalog.yaml"
-  fi
-  "$SWITCHBOARD" catalog apply "$dir/catalog.yaml" --data "$dir" >/dev/null
+  apply_catalog "$dir" "$chat" --data "$dir"
   # shellcheck disable=SC2086 # SERVE_ARGS is a list of words on purpose
   Switchboard__Outbound__AllowLoopback=$([[ -n "$chat" ]] && echo true || echo false) \
     start_server "$LOG/$name-$round-serve.log" /svc/ "\"$path\"" "$SWITCHBOARD" serve --data "$dir" $SERVE_ARGS
