@@ -45,18 +45,19 @@ public sealed class HealthProbe(
     private (List<QueueInfo> Queues, long AtMs, long TookMs)? _lastQueues;
 
     /// <summary>
-    /// A count of the queued requests that took at least this long is used again (its ages moved
-    /// on) for <see cref="QueueReadShare"/> times its duration: counting reads every queued row,
-    /// so with a backlog of 100,000 a count every pass cost PostgreSQL 100 ms or more every 2 s.
-    /// A quicker count (a backlog of a few thousand) is taken every time, as before.
+    /// A count that found at least this many queued requests is used again (its ages moved on)
+    /// for <see cref="QueueReadShare"/> times its duration: counting reads every queued row, so
+    /// with a backlog of 100,000 a count every pass cost PostgreSQL 100 ms or more every 2 s. A
+    /// smaller backlog is counted every time, as before: what decides is the backlog, not the
+    /// count's time, which a busy machine stretches.
     /// </summary>
-    private const long SlowQueueReadMs = 5;
+    private const long LargeBacklog = 5_000;
 
-    /// <summary>At most 1/200 of the time goes to counting the queued requests (a 100 ms count: one every 20 s).</summary>
+    /// <summary>At most 1/200 of the time goes to counting a large backlog (a 100 ms count: one every 20 s).</summary>
     private const int QueueReadShare = 200;
 
-    /// <summary>Whether a count that took <paramref name="tookMs"/>, <paramref name="ageMs"/> ago, is used again.</summary>
-    internal static bool ReuseQueueCount(long tookMs, long ageMs) => tookMs >= SlowQueueReadMs && ageMs < tookMs * QueueReadShare;
+    /// <summary>Whether a count that found <paramref name="queued"/> requests in <paramref name="tookMs"/>, <paramref name="ageMs"/> ago, is used again.</summary>
+    internal static bool ReuseQueueCount(long queued, long tookMs, long ageMs) => queued >= LargeBacklog && ageMs < tookMs * QueueReadShare;
 
     public async Task<HealthSnapshot> TakeAsync()
     {
@@ -196,12 +197,12 @@ public sealed class HealthProbe(
         return (queues, errors);
     }
 
-    /// <summary>The queues as last counted when that count was slow and is recent enough (see <see cref="SlowQueueReadMs"/>), else counted now.</summary>
+    /// <summary>The queues as last counted when that count found a large backlog and is recent enough (see <see cref="LargeBacklog"/>), else counted now.</summary>
     private List<QueueInfo> RecentQueues(DbConnection connection, long now)
     {
         lock (_lock)
         {
-            if (_lastQueues is { } last && ReuseQueueCount(last.TookMs, now - last.AtMs))
+            if (_lastQueues is { } last && ReuseQueueCount(last.Queues.Sum(q => q.Depth), last.TookMs, now - last.AtMs))
             {
                 var aged = (now - last.AtMs) / 1000.0;
                 return [.. last.Queues.Select(q => q with { OldestAgeSeconds = q.OldestAgeSeconds + aged })];
