@@ -89,14 +89,8 @@ apply_catalog() {
 # ${EXEC_HANDLERS[i-1]}` when that is not empty.
 start_switchboard() {
   local name=$1 executors=$2 gated=${3:-} groups=${4:-} i pid handlers
-  psql_db postgres "CREATE DATABASE $name" >/dev/null
   CFG="$WORK/$name.yaml"
-  cat >"$CFG" <<YAML
-version: 1.0
-meta: {source: postgres}
-postgres: {uri: 'Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=$name'}
-redis: {uri: '$REDIS_URI', prefix: $name}
-YAML
+  new_pg_store "$name" "$CFG"
   SB_KEY=$(new_key bench --credits 1000000000 --config "$CFG")
   # An experiment's SQL on the migrated database before any process starts (e.g. an index
   # dropped to measure what it costs); never set by default.

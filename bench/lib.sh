@@ -135,6 +135,18 @@ start_db_services() {
 }
 psql_db() { psql -X -q -A -t -F '|' -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres -d "$1" -c "$2"; }
 
+# new_pg_store NAME FILE: a fresh database NAME on that PostgreSQL and, in FILE, the Switchboard
+# bootstrap config that uses it and the Redis at REDIS_URI under the prefix NAME.
+new_pg_store() {
+  psql_db postgres "CREATE DATABASE $1" >/dev/null
+  cat >"$2" <<YAML
+version: 1.0
+meta: {source: postgres}
+postgres: {uri: 'Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=$1'}
+redis: {uri: '$REDIS_URI', prefix: $1}
+YAML
+}
+
 # plot KIND OUT.svg ARGS... < CSV: an SVG chart by bench/plot.py (series,x,y rows on stdin);
 # installs Debian's python3-matplotlib the first time.
 plot() {

@@ -207,14 +207,8 @@ new_store() {
     store=(--data "$SB_DIR")
   else
     DB="growth_$STORE_N"
-    psql_db postgres "CREATE DATABASE $DB" >/dev/null
     CFG="$WORK/$DB.yaml"
-    cat >"$CFG" <<YAML
-version: 1.0
-meta: {source: postgres}
-postgres: {uri: 'Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=$DB'}
-redis: {uri: '$REDIS_URI', prefix: $DB}
-YAML
+    new_pg_store "$DB" "$CFG"
     store=(--config "$CFG")
     # recon's: the same store, its sessions named and every statement of theirs logged with its
     # duration (PostgreSQL's log, read by recon_statements).
@@ -440,6 +434,16 @@ make_templates() {
   ((TEMPLATE_COUNT == USERS * TEMPLATES)) || die "$TEMPLATE_COUNT template requests succeeded, not $((USERS * TEMPLATES)) (logs in $LOG)"
 }
 
+# template_store: a new store, its processes started, the template requests made, and the seed
+# set to start again: copies are created 1 s apart, ending an hour before the run started.
+template_store() {
+  new_store
+  start_mode
+  make_templates
+  SEED_BASE=$(($(now_ms) - MAX_SIZE * 1000 - 3600000))
+  SEED_INDEX=0
+}
+
 # ---- the run --------------------------------------------------------------------------------------
 write_catalog
 MAX_SIZE=0
@@ -448,12 +452,7 @@ for MODE in $MODES; do
   [[ "$MODE" == embedded || "$MODE" == distributed ]] || die "MODES: '$MODE' is neither embedded nor distributed"
   # Sizes: one store, filled further before each phase.
   TAG="$MODE-sizes"
-  new_store
-  start_mode
-  make_templates
-  # Copies are created 1 s apart, ending before the run started.
-  SEED_BASE=$(($(now_ms) - MAX_SIZE * 1000 - 3600000))
-  SEED_INDEX=0
+  template_store
   for s in $SIZES; do
     stop_mode
     # The warm-up and the measured submissions add theirs: the phase measures about S.
@@ -466,11 +465,7 @@ for MODE in $MODES; do
   # Backlogs: a fresh store of the first size, then queued requests nobody serves.
   if [[ -n "$BACKLOGS" ]]; then
     TAG="$MODE-backlog"
-    new_store
-    start_mode
-    make_templates
-    SEED_BASE=$(($(now_ms) - MAX_SIZE * 1000 - 3600000))
-    SEED_INDEX=0
+    template_store
     stop_mode
     seed_to "$((FIRST_SIZE - WARMUP - SUBMITS))"
     start_mode
