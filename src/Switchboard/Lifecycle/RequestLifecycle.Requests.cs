@@ -35,7 +35,41 @@ public sealed partial class RequestLifecycle
                 return new SubmitResult(SubmitOutcome.Created, 1, null);
             }
         }
+        else if (_store.Kind == StoreKind.Sqlite && !Users.KeyCharges.Counts(r.Limits)
+            && await WriteCheckedAsync(attached, (c, unit) => SubmitNew(c, unit, r, now)) is { } created)
+        {
+            return created;
+        }
         return await WriteAsync(attached, (c, unit) => Submit(c, unit, r, now));
+    }
+
+    /// <summary>
+    /// SQLite's common case, a new id with enough credits, without a savepoint (which costs a copy
+    /// of every page the unit touches): the insert happens only when the id is new and the payer
+    /// holds the price, so the charge after it cannot be refused. Null when it was not inserted
+    /// (the id exists, the balance is short, the user is unknown): the general unit then decides.
+    /// </summary>
+    private SubmitResult? SubmitNew(DbConnection connection, LifecycleUnit? unit, NewRequest r, long now)
+    {
+        var inserted = connection.Execute(
+            """
+            INSERT INTO requests (id, user_id, kind, service, action, handler, status, inputs, prompt, params, create_qty,
+                expiration, price, run, attempts, max_attempts, created_at, updated_at, webhook_url, trace_parent, priority, api_key)
+            SELECT @id, @user, 'offer', @service, @action, @handler, 'queued', @inputs, @prompt, @params, @qty,
+                @expiration, @price, 1, 0, @max, @now, @now, @webhook, @trace, @priority, @key
+            WHERE EXISTS (SELECT 1 FROM users WHERE id = @user AND (@price <= 0 OR credits >= @price))
+            ON CONFLICT (id) DO NOTHING
+            """,
+            ("@priority", r.Priority), ("@key", r.ApiKey), ("@webhook", r.Webhook), ("@trace", r.TraceParent), ("@id", r.Id), ("@user", r.UserId), ("@service", r.Service), ("@action", r.Action), ("@handler", r.Handler),
+            ("@inputs", new Json(r.InputsJson)), ("@prompt", r.Prompt), ("@params", new Json(r.ParamsJson)), ("@qty", r.CreateQty),
+            ("@expiration", r.Expiration), ("@price", r.Price), ("@max", r.MaxAttempts), ("@now", now));
+        if (inserted == 0)
+        {
+            return null;
+        }
+        Charges.Charge(connection, r.UserId, r.Id, 1, r.Price);
+        Changed(unit, RequestKind.Offer, Submitted(r, null, 1, now));
+        return new SubmitResult(SubmitOutcome.Created, 1, null);
     }
 
     /// <summary>

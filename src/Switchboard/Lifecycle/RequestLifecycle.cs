@@ -114,6 +114,18 @@ public sealed partial class RequestLifecycle
         return result;
     }
 
+    /// <summary>A unit that throws only when the store fails (<see cref="Store.WriteCheckedAsync"/>).</summary>
+    private async Task<T> WriteCheckedAsync<T>(bool attached, Func<DbConnection, LifecycleUnit?, T> work)
+    {
+        var unit = UnitIf(attached);
+        var result = await _store.WriteCheckedAsync(c => work(c, unit?.Begin(c)));
+        if (unit is not null)
+        {
+            await unit.PublishAsync();
+        }
+        return result;
+    }
+
     /// <summary>
     /// A one-statement transition: without a savepoint, as a bare statement is run, unless an
     /// in-unit handler may write more (<paramref name="handled"/>).

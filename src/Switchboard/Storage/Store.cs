@@ -67,6 +67,13 @@ public abstract class Store : IAsyncDisposable
     /// </summary>
     public Task<T> WriteStatementAsync<T>(Func<DbConnection, T> statement) => _writer.Value.WriteStatementAsync(statement);
 
+    /// <summary>
+    /// For a unit of several statements whose expected outcomes are results, not exceptions (it
+    /// throws only when the store fails): no savepoint around it; if it throws, its whole group
+    /// is rolled back and each unit re-run alone, so no part of it commits.
+    /// </summary>
+    public Task<T> WriteCheckedAsync<T>(Func<DbConnection, T> work) => _writer.Value.WriteCheckedAsync(work);
+
     /// <summary>One item of a kind of write PostgreSQL runs for a whole group commit in one statement.</summary>
     public Task<TResult> WriteBatchedAsync<TItem, TResult>(BatchedStatement<TItem, TResult> kind, TItem item) => _writer.Value.WriteBatchedAsync(kind, item);
 

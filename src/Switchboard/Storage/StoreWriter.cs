@@ -27,14 +27,23 @@ public sealed class StoreWriter : IAsyncDisposable
         _loop = Task.Factory.StartNew(Loop, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
-    public Task<T> WriteAsync<T>(Func<DbConnection, T> work) => Enqueue(work, savepoint: true);
+    public Task<T> WriteAsync<T>(Func<DbConnection, T> work) => Enqueue(work, UnitKind.Savepoint);
 
     /// <summary>
     /// For a unit that is one SQL statement: a statement is atomic by itself, so the savepoint
     /// around it is skipped. On PostgreSQL a failing statement aborts the whole transaction: the
     /// batch is then rolled back and each of its units re-run alone.
     /// </summary>
-    public Task<T> WriteStatementAsync<T>(Func<DbConnection, T> statement) => Enqueue(statement, savepoint: false);
+    public Task<T> WriteStatementAsync<T>(Func<DbConnection, T> statement) => Enqueue(statement, UnitKind.Statement);
+
+    /// <summary>
+    /// For a unit of several statements that throws only when the store fails (its expected
+    /// outcomes are results): a savepoint costs SQLite a copy of every page the unit touches
+    /// (its statement journal) and two statements, so there is none; if the unit throws, the
+    /// batch is rolled back and each unit re-run alone, as for a failed statement on PostgreSQL.
+    /// A unit that often throws would cost its whole group that retry: use a savepoint there.
+    /// </summary>
+    public Task<T> WriteCheckedAsync<T>(Func<DbConnection, T> work) => Enqueue(work, UnitKind.Checked);
 
     /// <summary>One item of a <see cref="BatchedStatement{TItem, TResult}"/>, run with the others of its kind in this group.</summary>
     public Task<TResult> WriteBatchedAsync<TItem, TResult>(BatchedStatement<TItem, TResult> kind, TItem item)
@@ -47,9 +56,9 @@ public sealed class StoreWriter : IAsyncDisposable
         return batched.Completion.Task;
     }
 
-    private Task<T> Enqueue<T>(Func<DbConnection, T> work, bool savepoint)
+    private Task<T> Enqueue<T>(Func<DbConnection, T> work, UnitKind kind)
     {
-        var item = new WorkItem<T>(work, savepoint);
+        var item = new WorkItem<T>(work, kind);
         if (!_queue.Writer.TryWrite(item))
         {
             throw new ObjectDisposedException(nameof(StoreWriter));
@@ -122,7 +131,7 @@ public sealed class StoreWriter : IAsyncDisposable
                 {
                     continue; // Already run with an earlier item of its kind.
                 }
-                var group = GroupOf(batch, i, batched.Kind);
+                var group = GroupOf(batch, i, batched.Statement);
                 try
                 {
                     batched.RunGroup(connection, [.. group.Select(g => batch[g])]);
@@ -140,7 +149,7 @@ public sealed class StoreWriter : IAsyncDisposable
                 }
                 continue;
             }
-            var savepoint = batch[i].Savepoint;
+            var savepoint = batch[i].Kind == UnitKind.Savepoint;
             try
             {
                 if (savepoint)
@@ -156,7 +165,7 @@ public sealed class StoreWriter : IAsyncDisposable
             }
             catch (Exception ex)
             {
-                if (!savepoint && _store.ErrorAbortsTransaction)
+                if (batch[i].Kind == UnitKind.Checked || (!savepoint && _store.ErrorAbortsTransaction))
                 {
                     // The transaction is dead: nothing of the batch is kept. Each unit runs again
                     // alone, so one unit's failure costs the others a retry, not an error.
@@ -211,7 +220,7 @@ public sealed class StoreWriter : IAsyncDisposable
         }
         for (var j = first + 1; j < batch.Count; j++)
         {
-            if (batch[j] is IBatchedItem other && ReferenceEquals(other.Kind, kind))
+            if (batch[j] is IBatchedItem other && ReferenceEquals(other.Statement, kind))
             {
                 group.Add(j);
             }
@@ -264,9 +273,21 @@ public sealed class StoreWriter : IAsyncDisposable
         await _loop.ConfigureAwait(false);
     }
 
+    private enum UnitKind
+    {
+        /// <summary>Under a savepoint of its own: its failure undoes it alone.</summary>
+        Savepoint,
+
+        /// <summary>One statement, atomic by itself.</summary>
+        Statement,
+
+        /// <summary>Several statements that throw only when the store fails: a failure re-runs the batch's units alone.</summary>
+        Checked,
+    }
+
     private interface IWorkItem
     {
-        bool Savepoint { get; }
+        UnitKind Kind { get; }
 
         void Run(DbConnection connection);
         void Complete();
@@ -275,7 +296,7 @@ public sealed class StoreWriter : IAsyncDisposable
 
     private interface IBatchedItem : IWorkItem
     {
-        object Kind { get; }
+        object Statement { get; }
 
         /// <summary>Runs this item with the others of its kind (this item among them) and sets each one's result.</summary>
         void RunGroup(DbConnection connection, IReadOnlyList<IWorkItem> group);
@@ -285,9 +306,9 @@ public sealed class StoreWriter : IAsyncDisposable
     {
         private TResult _result = default!;
 
-        public object Kind => kind;
+        public object Statement => kind;
 
-        public bool Savepoint => false;
+        public UnitKind Kind => UnitKind.Statement;
 
         public TaskCompletionSource<TResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -310,9 +331,9 @@ public sealed class StoreWriter : IAsyncDisposable
         public void Fail(Exception ex) => Completion.TrySetException(ex);
     }
 
-    private sealed class WorkItem<T>(Func<DbConnection, T> work, bool savepoint) : IWorkItem
+    private sealed class WorkItem<T>(Func<DbConnection, T> work, UnitKind kind) : IWorkItem
     {
-        public bool Savepoint => savepoint;
+        public UnitKind Kind => kind;
 
         private T _result = default!;
 

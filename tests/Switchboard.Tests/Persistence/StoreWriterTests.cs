@@ -53,6 +53,32 @@ public abstract class StoreWriterTests(StoreKind kind) : AppTests
             Assert.Equal(1, Count($"k{i}"));
         }
     }
+
+    [Fact]
+    public async Task ACheckedUnitThatThrowsAfterItsFirstWriteCommitsNothingOfItAndTheOthersCommit()
+    {
+        var store = App.Store.Store;
+        var results = Enumerable.Range(0, 20)
+            .Select(i => i == 10
+                ? store.WriteCheckedAsync<int>(c =>
+                {
+                    Insert(c, "half");
+                    throw new InvalidOperationException("the store failed half way");
+                })
+                : store.WriteCheckedAsync(c => Insert(c, $"a{i}") + Insert(c, $"b{i}")))
+            .ToList();
+
+        // No savepoint around a checked unit: its failure rolls the group back and each unit runs
+        // again alone, so the half-written unit leaves nothing and the others both their rows.
+        await Assert.ThrowsAsync<InvalidOperationException>(() => results[10]);
+        Assert.Equal(0, Count("half"));
+        foreach (var i in Enumerable.Range(0, 20).Where(i => i != 10))
+        {
+            Assert.Equal(2, await results[i]);
+            Assert.Equal(1, Count($"a{i}"));
+            Assert.Equal(1, Count($"b{i}"));
+        }
+    }
 }
 
 public sealed class StoreWriterOnSqlite() : StoreWriterTests(StoreKind.Sqlite);
