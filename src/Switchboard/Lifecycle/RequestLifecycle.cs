@@ -103,41 +103,23 @@ public sealed partial class RequestLifecycle
     }
 
     /// <summary>A unit of work (its own savepoint), published after its commit; with a unit only when something is attached.</summary>
-    private async Task<T> WriteAsync<T>(bool attached, Func<DbConnection, LifecycleUnit?, T> work)
-    {
-        var unit = UnitIf(attached);
-        var result = await _store.WriteAsync(c => work(c, unit?.Begin(c)));
-        if (unit is not null)
-        {
-            await unit.PublishAsync();
-        }
-        return result;
-    }
+    private Task<T> WriteAsync<T>(bool attached, Func<DbConnection, LifecycleUnit?, T> work) => Published(attached, work, _store.WriteAsync);
 
     /// <summary>A unit that throws only when the store fails (<see cref="Store.WriteCheckedAsync"/>).</summary>
-    private async Task<T> WriteCheckedAsync<T>(bool attached, Func<DbConnection, LifecycleUnit?, T> work)
-    {
-        var unit = UnitIf(attached);
-        var result = await _store.WriteCheckedAsync(c => work(c, unit?.Begin(c)));
-        if (unit is not null)
-        {
-            await unit.PublishAsync();
-        }
-        return result;
-    }
+    private Task<T> WriteCheckedAsync<T>(bool attached, Func<DbConnection, LifecycleUnit?, T> work) => Published(attached, work, _store.WriteCheckedAsync);
 
     /// <summary>
     /// A one-statement transition: without a savepoint, as a bare statement is run, unless an
     /// in-unit handler may write more (<paramref name="handled"/>).
     /// </summary>
-    private async Task<T> WriteStatementAsync<T>(bool attached, bool handled, Func<DbConnection, LifecycleUnit?, T> statement)
+    private Task<T> WriteStatementAsync<T>(bool attached, bool handled, Func<DbConnection, LifecycleUnit?, T> statement) =>
+        Published(attached, statement, handled ? _store.WriteAsync : _store.WriteStatementAsync);
+
+    // Runs the work through one of the writer's kinds of unit, then publishes what it changed.
+    private async Task<T> Published<T>(bool attached, Func<DbConnection, LifecycleUnit?, T> work, Func<Func<DbConnection, T>, Task<T>> write)
     {
-        if (handled)
-        {
-            return await WriteAsync(attached, statement);
-        }
         var unit = UnitIf(attached);
-        var result = await _store.WriteStatementAsync(c => statement(c, unit?.Begin(c)));
+        var result = await write(c => work(c, unit?.Begin(c)));
         if (unit is not null)
         {
             await unit.PublishAsync();
