@@ -52,17 +52,14 @@ public sealed partial class RequestLifecycle
     private SubmitResult? SubmitNew(DbConnection connection, LifecycleUnit? unit, NewRequest r, long now)
     {
         var inserted = connection.Execute(
-            """
-            INSERT INTO requests (id, user_id, kind, service, action, handler, status, inputs, prompt, params, create_qty,
-                expiration, price, run, attempts, max_attempts, created_at, updated_at, webhook_url, trace_parent, priority, api_key)
+            $"""
+            {InsertNewRow}
             SELECT @id, @user, 'offer', @service, @action, @handler, 'queued', @inputs, @prompt, @params, @qty,
                 @expiration, @price, 1, 0, @max, @now, @now, @webhook, @trace, @priority, @key
             WHERE EXISTS (SELECT 1 FROM users WHERE id = @user AND (@price <= 0 OR credits >= @price))
             ON CONFLICT (id) DO NOTHING
             """,
-            ("@priority", r.Priority), ("@key", r.ApiKey), ("@webhook", r.Webhook), ("@trace", r.TraceParent), ("@id", r.Id), ("@user", r.UserId), ("@service", r.Service), ("@action", r.Action), ("@handler", r.Handler),
-            ("@inputs", new Json(r.InputsJson)), ("@prompt", r.Prompt), ("@params", new Json(r.ParamsJson)), ("@qty", r.CreateQty),
-            ("@expiration", r.Expiration), ("@price", r.Price), ("@max", r.MaxAttempts), ("@now", now));
+            NewRowArgs(r, now));
         if (inserted == 0)
         {
             return null;
@@ -71,6 +68,19 @@ public sealed partial class RequestLifecycle
         Changed(unit, RequestKind.Offer, Submitted(r, null, 1, now));
         return new SubmitResult(SubmitOutcome.Created, 1, null);
     }
+
+    // The row of a new request (run 1, queued), shared by SubmitNew and Submit; only where its values come from differs.
+    private const string InsertNewRow = """
+        INSERT INTO requests (id, user_id, kind, service, action, handler, status, inputs, prompt, params, create_qty,
+            expiration, price, run, attempts, max_attempts, created_at, updated_at, webhook_url, trace_parent, priority, api_key)
+        """;
+
+    private static (string Name, object? Value)[] NewRowArgs(NewRequest r, long now) =>
+    [
+        ("@priority", r.Priority), ("@key", r.ApiKey), ("@webhook", r.Webhook), ("@trace", r.TraceParent), ("@id", r.Id), ("@user", r.UserId), ("@service", r.Service), ("@action", r.Action), ("@handler", r.Handler),
+        ("@inputs", new Json(r.InputsJson)), ("@prompt", r.Prompt), ("@params", new Json(r.ParamsJson)), ("@qty", r.CreateQty),
+        ("@expiration", r.Expiration), ("@price", r.Price), ("@max", r.MaxAttempts), ("@now", now),
+    ];
 
     /// <summary>
     /// An admin's retry of a failed request: inside the unit it is still failed (so this retry is
@@ -176,16 +186,13 @@ public sealed partial class RequestLifecycle
     {
         // The common case, a new id, costs one statement: the insert tells whether the id exists.
         var inserted = connection.Execute(
-            """
-            INSERT INTO requests (id, user_id, kind, service, action, handler, status, inputs, prompt, params, create_qty,
-                expiration, price, run, attempts, max_attempts, created_at, updated_at, webhook_url, trace_parent, priority, api_key)
+            $"""
+            {InsertNewRow}
             VALUES (@id, @user, 'offer', @service, @action, @handler, 'queued', @inputs, @prompt, @params, @qty,
                 @expiration, @price, 1, 0, @max, @now, @now, @webhook, @trace, @priority, @key)
             ON CONFLICT (id) DO NOTHING
             """,
-            ("@priority", r.Priority), ("@key", r.ApiKey), ("@webhook", r.Webhook), ("@trace", r.TraceParent), ("@id", r.Id), ("@user", r.UserId), ("@service", r.Service), ("@action", r.Action), ("@handler", r.Handler),
-            ("@inputs", new Json(r.InputsJson)), ("@prompt", r.Prompt), ("@params", new Json(r.ParamsJson)), ("@qty", r.CreateQty),
-            ("@expiration", r.Expiration), ("@price", r.Price), ("@max", r.MaxAttempts), ("@now", now));
+            NewRowArgs(r, now));
         if (inserted == 1)
         {
             Users.KeyCharges.Enforce(connection, _store.Kind == StoreKind.Postgres, r.ApiKey, r.Limits, r.Price, now);
