@@ -57,6 +57,23 @@ public static class Wait
     public static Task<T> ForValue<T>(Func<T> read, T expected, TimeSpan timeout, string what, TimeSpan? poll = null) =>
         ForValue(() => Task.FromResult(read()), expected, timeout, what, poll);
 
+    /// <summary>
+    /// Returns at once unless the next edge of a budget <paramref name="period"/> is closer than
+    /// <paramref name="needed"/>; then it lets the edge pass first. A resource's budget resets at
+    /// each multiple of its period since the Unix epoch (as the gates count it), so a test that
+    /// spends a budget and then reads or relies on what is left must not straddle that edge.
+    /// </summary>
+    public static async Task ClearOfPeriodEdge(TimeSpan period, TimeSpan needed)
+    {
+        var periodMs = (long)period.TotalMilliseconds;
+        var left = periodMs - DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() % periodMs;
+        if (left < needed.TotalMilliseconds)
+        {
+            // Time that must pass, not a wait for a condition: the budget resets at the edge.
+            await Task.Delay(TimeSpan.FromMilliseconds(left + 100));
+        }
+    }
+
     // The one loop: the condition is read at least once, and once more after the last pause,
     // so a deadline never fails a condition that held by then.
     private static async Task<T> Poll<T>(Func<Task<T>> read, Func<T, bool> done, TimeSpan timeout, Func<T, string> failure, TimeSpan? poll)

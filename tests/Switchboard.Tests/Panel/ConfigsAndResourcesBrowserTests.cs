@@ -137,6 +137,7 @@ public sealed class ConfigsAndResourcesBrowserTests(Chromium chromium) : AppTest
     [Fact]
     public async Task TheResourcesPageShowsSlotsCallsAndTheBudgetSpent()
     {
+        await Wait.ClearOfPeriodEdge(TimeSpan.FromHours(1), TimeSpan.FromMinutes(1));
         using var api = _serve!.Client(_key);
         for (var i = 0; i < 2; i++)
         {

@@ -84,6 +84,7 @@ public sealed class EmbeddedLimitsTests : AppTests
     {
         var admin = await Infrastructure.Cli.Json(App.Store, "users", "create", "boss", "--admin");
         var adminClient = App.ClientFor(admin["api_key"]!.GetValue<string>());
+        await Wait.ClearOfPeriodEdge(TimeSpan.FromHours(1), TimeSpan.FromMinutes(1));
         var accepted = await _client.PostAsJsonAsync("/svc/text/say/", new { n = 1 });
         await SwitchboardFactory.WaitForEnd(_client, await SwitchboardFactory.IdOf(accepted));
 
@@ -113,6 +114,7 @@ public sealed class EmbeddedLimitsTests : AppTests
     [Fact]
     public async Task ARejectModeResourceRefusesWith429BeforeChargingOnceItsBudgetIsSpent()
     {
+        await Wait.ClearOfPeriodEdge(TimeSpan.FromHours(1), TimeSpan.FromMinutes(1));
         for (var i = 0; i < 2; i++)
         {
             var accepted = await _client.PostAsJsonAsync("/svc/text/say/", new { n = i });
