@@ -106,7 +106,8 @@ public sealed class SharedLimitsTests : IAsyncLifetime
     [Fact]
     public async Task ThreeExecutorsNeverExceedMaxConcurrentAndKeepTheUpstreamBusy()
     {
-        const int jobs = 2000;
+        // 800 calls of 40 ms through 4 slots: 8 s at the least, long enough to measure saturation.
+        const int jobs = 800;
         await Setup("{max_concurrent: 4, lease_s: 10}");
         _upstream.Fallback = call => FakeOpenAi.EchoN(call).After(TimeSpan.FromMilliseconds(40));
         var api = await Start("api");
@@ -131,24 +132,24 @@ public sealed class SharedLimitsTests : IAsyncLifetime
     [Fact]
     public async Task TheRateHoldsAcrossExecutorsWithoutBurstsAtMinuteEdges()
     {
-        // 120 rpm: two calls a second. 80 jobs take longer than the 30 s window measured.
-        await Setup("{rpm: 120}");
+        // 240 rpm: four calls a second. 80 jobs take longer than the 15 s window measured.
+        await Setup("{rpm: 240}");
         var api = await Start("api");
         await Start("executor");
         await Start("executor");
 
         await Submit(api, 80);
-        await _upstream.WaitForCalls(62, TimeSpan.FromSeconds(45));
+        await _upstream.WaitForCalls(68, TimeSpan.FromSeconds(30));
 
         var times = _upstream.Calls.Select(c => c.ReceivedAt).Order().ToList();
         var start = times[0];
-        var inWindow = times.Count(t => t < start + TimeSpan.FromSeconds(30));
-        // 60 expected; the burst tolerance adds at most one second's worth (2).
+        var inWindow = times.Count(t => t < start + TimeSpan.FromSeconds(15));
+        // 60 expected; the burst tolerance adds at most one second's worth (4).
         Assert.InRange(inWindow, 54, 66);
         // No burst anywhere, edges included: any 5 s hold at most 5 s of tokens, the burst and
-        // one call of jitter (a limiter with fixed minute windows would allow 120 at an edge).
+        // one call of jitter (a limiter with fixed minute windows would allow 240 at an edge).
         var worst = times.Max(t => times.Count(u => u >= t && u < t + TimeSpan.FromSeconds(5)));
-        Assert.True(worst <= 13, $"{worst} calls within five seconds");
+        Assert.True(worst <= 25, $"{worst} calls within five seconds");
     }
 
     [Fact]
@@ -198,7 +199,7 @@ public sealed class SharedLimitsTests : IAsyncLifetime
         await _upstream.WaitForCalls(2, TimeSpan.FromSeconds(10));
         await Start("executor");
         // A long job (longer than lease_s) queued behind them, then a quick one.
-        _upstream.Fallback = call => call.Body.Contains("Q 100") ? FakeOpenAi.EchoN(call).After(TimeSpan.FromSeconds(6)) : FakeOpenAi.EchoN(call);
+        _upstream.Fallback = call => call.Body.Contains("Q 100") ? FakeOpenAi.EchoN(call).After(TimeSpan.FromSeconds(4)) : FakeOpenAi.EchoN(call);
         var waiting = await Submit(api, 2, from: 100);
 
         await doomed.Kill();
