@@ -1,4 +1,4 @@
-using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 using Switchboard.Live;
 using Switchboard.Observability;
@@ -29,6 +29,9 @@ public abstract class ChangeFeedTests : IAsyncLifetime
 
     /// <summary>Drops the listening connection of both feeds, as a network failure or a server restart would.</summary>
     protected abstract Task KillSubscriptionsAsync();
+
+    /// <summary>What both feeds logged (a send that failed, a lost subscription): shown when a change does not arrive.</summary>
+    protected abstract IEnumerable<string> Logged { get; }
 
     public virtual async Task InitializeAsync()
     {
@@ -68,10 +71,18 @@ public abstract class ChangeFeedTests : IAsyncLifetime
         }
     }
 
-    private static async Task<RequestChange> Next(ChangeSubscription subscription)
+    private async Task<RequestChange> Next(ChangeSubscription subscription)
     {
         using var timeout = new CancellationTokenSource(Timeout);
-        return await subscription.ReadAsync(timeout.Token);
+        try
+        {
+            return await subscription.ReadAsync(timeout.Token);
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+        {
+            throw new TimeoutException($"no change of {subscription.RequestId} within {Timeout}; the feeds logged [{string.Join("; ", Logged)}]; " +
+                $"this process published {SwitchboardMetrics.ChangesPublished.Value}, dropped {SwitchboardMetrics.ChangesDropped.Value}, received {SwitchboardMetrics.ChangesReceived.Value}");
+        }
     }
 
     /// <summary>Nothing more arrives within a while (the echo of a process's own change, say).</summary>
@@ -160,6 +171,9 @@ public sealed class RedisChangeFeedTests : ChangeFeedTests
     private readonly RedisSettings _settings = RedisTestServer.Settings();
     private readonly string _name = "feedtest-" + Guid.NewGuid().ToString("N")[..8];
     private IConnectionMultiplexer _redisA = null!, _redisB = null!;
+    private readonly CapturingLogger<RedisChangeFeed> _logA = new(), _logB = new();
+
+    protected override IEnumerable<string> Logged => _logA.Lines("A").Concat(_logB.Lines("B"));
 
     protected override async Task<(DistributedChangeFeed A, DistributedChangeFeed B)> CreateAsync()
     {
@@ -168,8 +182,11 @@ public sealed class RedisChangeFeedTests : ChangeFeedTests
         options.ClientName = _name;
         _redisA = await ConnectionMultiplexer.ConnectAsync(options);
         _redisB = await ConnectionMultiplexer.ConnectAsync(options);
-        return (new RedisChangeFeed(_redisA, _settings, HubA, NullLogger<RedisChangeFeed>.Instance),
-            new RedisChangeFeed(_redisB, _settings, HubB, NullLogger<RedisChangeFeed>.Instance));
+        foreach (var (redis, log) in new[] { (_redisA, _logA), (_redisB, _logB) })
+        {
+            redis.ConnectionFailed += (_, e) => log.Entries.Enqueue((LogLevel.Warning, $"{e.ConnectionType} connection failed: {e.FailureType} {e.Exception?.Message}"));
+        }
+        return (new RedisChangeFeed(_redisA, _settings, HubA, _logA), new RedisChangeFeed(_redisB, _settings, HubB, _logB));
     }
 
     /// <summary>CLIENT KILL of this test's subscription connections only: other tests share the Redis.</summary>
@@ -198,12 +215,15 @@ public sealed class RedisChangeFeedTests : ChangeFeedTests
 public sealed class PostgresChangeFeedTests : ChangeFeedTests
 {
     private readonly TestStore _store = TestStore.Create(StoreKind.Postgres);
+    private readonly CapturingLogger<PostgresChangeFeed> _logA = new(), _logB = new();
+
+    protected override IEnumerable<string> Logged => _logA.Lines("A").Concat(_logB.Lines("B"));
 
     protected override Task<(DistributedChangeFeed A, DistributedChangeFeed B)> CreateAsync()
     {
         return Task.FromResult<(DistributedChangeFeed, DistributedChangeFeed)>((
-            new PostgresChangeFeed(_store.Store, HubA, NullLogger<PostgresChangeFeed>.Instance),
-            new PostgresChangeFeed(_store.Store, HubB, NullLogger<PostgresChangeFeed>.Instance)));
+            new PostgresChangeFeed(_store.Store, HubA, _logA),
+            new PostgresChangeFeed(_store.Store, HubB, _logB)));
     }
 
     /// <summary>Ends the listening sessions of this test's database (each test has a database of its own).</summary>

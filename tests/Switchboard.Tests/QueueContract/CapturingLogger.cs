@@ -10,6 +10,9 @@ internal sealed class CapturingLogger<T> : ILogger<T>
 
     public int Count(LogLevel level) => Entries.Count(e => e.Level == level);
 
+    /// <summary>Each entry as one line, after <paramref name="who"/> (for a failure message).</summary>
+    public IEnumerable<string> Lines(string who) => Entries.Select(e => $"{who} {e.Level}: {e.Message}");
+
     public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
 
     public bool IsEnabled(LogLevel logLevel) => true;
