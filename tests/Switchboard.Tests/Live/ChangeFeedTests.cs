@@ -13,7 +13,7 @@ namespace Switchboard.Tests.Live;
 /// other's followers, its own followers get it once (its echo is skipped), partial output keeps
 /// its text and order, and a lost subscription wakes every follower once it is back.
 /// </summary>
-public abstract class ChangeFeedTests : IAsyncLifetime
+public abstract class ChangeFeedTests<TFeed> : IAsyncLifetime where TFeed : DistributedChangeFeed
 {
     protected static readonly TimeSpan Timeout = TimeSpan.FromSeconds(15);
 
@@ -30,8 +30,10 @@ public abstract class ChangeFeedTests : IAsyncLifetime
     /// <summary>Drops the listening connection of both feeds, as a network failure or a server restart would.</summary>
     protected abstract Task KillSubscriptionsAsync();
 
-    /// <summary>What both feeds logged (a send that failed, a lost subscription): shown when a change does not arrive.</summary>
-    protected abstract IEnumerable<string> Logged { get; }
+    /// <summary>The feeds' loggers: what they logged (a send that failed, a lost subscription) is shown when a change does not arrive.</summary>
+    private protected CapturingLogger<TFeed> LogA { get; } = new();
+
+    private protected CapturingLogger<TFeed> LogB { get; } = new();
 
     public virtual async Task InitializeAsync()
     {
@@ -80,7 +82,7 @@ public abstract class ChangeFeedTests : IAsyncLifetime
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested)
         {
-            throw new TimeoutException($"no change of {subscription.RequestId} within {Timeout}; the feeds logged [{string.Join("; ", Logged)}]; " +
+            throw new TimeoutException($"no change of {subscription.RequestId} within {Timeout}; the feeds logged [{string.Join("; ", LogA.Lines("A").Concat(LogB.Lines("B")))}]; " +
                 $"this process published {SwitchboardMetrics.ChangesPublished.Value}, dropped {SwitchboardMetrics.ChangesDropped.Value}, received {SwitchboardMetrics.ChangesReceived.Value}");
         }
     }
@@ -166,14 +168,11 @@ public abstract class ChangeFeedTests : IAsyncLifetime
 }
 
 [Collection(RedisCollection.Name)]
-public sealed class RedisChangeFeedTests : ChangeFeedTests
+public sealed class RedisChangeFeedTests : ChangeFeedTests<RedisChangeFeed>
 {
     private readonly RedisSettings _settings = RedisTestServer.Settings();
     private readonly string _name = "feedtest-" + Guid.NewGuid().ToString("N")[..8];
     private IConnectionMultiplexer _redisA = null!, _redisB = null!;
-    private readonly CapturingLogger<RedisChangeFeed> _logA = new(), _logB = new();
-
-    protected override IEnumerable<string> Logged => _logA.Lines("A").Concat(_logB.Lines("B"));
 
     protected override async Task<(DistributedChangeFeed A, DistributedChangeFeed B)> CreateAsync()
     {
@@ -182,11 +181,11 @@ public sealed class RedisChangeFeedTests : ChangeFeedTests
         options.ClientName = _name;
         _redisA = await ConnectionMultiplexer.ConnectAsync(options);
         _redisB = await ConnectionMultiplexer.ConnectAsync(options);
-        foreach (var (redis, log) in new[] { (_redisA, _logA), (_redisB, _logB) })
+        foreach (var (redis, log) in new[] { (_redisA, LogA), (_redisB, LogB) })
         {
             redis.ConnectionFailed += (_, e) => log.Entries.Enqueue((LogLevel.Warning, $"{e.ConnectionType} connection failed: {e.FailureType} {e.Exception?.Message}"));
         }
-        return (new RedisChangeFeed(_redisA, _settings, HubA, _logA), new RedisChangeFeed(_redisB, _settings, HubB, _logB));
+        return (new RedisChangeFeed(_redisA, _settings, HubA, LogA), new RedisChangeFeed(_redisB, _settings, HubB, LogB));
     }
 
     /// <summary>CLIENT KILL of this test's subscription connections only: other tests share the Redis.</summary>
@@ -212,18 +211,15 @@ public sealed class RedisChangeFeedTests : ChangeFeedTests
     }
 }
 
-public sealed class PostgresChangeFeedTests : ChangeFeedTests
+public sealed class PostgresChangeFeedTests : ChangeFeedTests<PostgresChangeFeed>
 {
     private readonly TestStore _store = TestStore.Create(StoreKind.Postgres);
-    private readonly CapturingLogger<PostgresChangeFeed> _logA = new(), _logB = new();
-
-    protected override IEnumerable<string> Logged => _logA.Lines("A").Concat(_logB.Lines("B"));
 
     protected override Task<(DistributedChangeFeed A, DistributedChangeFeed B)> CreateAsync()
     {
         return Task.FromResult<(DistributedChangeFeed, DistributedChangeFeed)>((
-            new PostgresChangeFeed(_store.Store, HubA, _logA),
-            new PostgresChangeFeed(_store.Store, HubB, _logB)));
+            new PostgresChangeFeed(_store.Store, HubA, LogA),
+            new PostgresChangeFeed(_store.Store, HubB, LogB)));
     }
 
     /// <summary>Ends the listening sessions of this test's database (each test has a database of its own).</summary>
