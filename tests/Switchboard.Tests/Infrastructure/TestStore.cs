@@ -11,13 +11,19 @@ namespace Switchboard.Tests.Infrastructure;
 /// the bootstrap config): SQLite in that folder, or a fresh database on the PostgreSQL server
 /// test.sh started (dropped afterwards). Optionally with the Redis queue, under a key prefix of
 /// its own. Tests pass it wherever a process is started (CLI, in-memory host, real process).
+/// <para>
+/// A PostgreSQL database is a copy of <see cref="MigratedTemplate"/>, a database this test run
+/// migrated once, unless the test asks for an empty one (the tests of the migrations): running
+/// every step again for each of the suite's several hundred databases cost more server CPU
+/// than the copy (tests/README.md, "What the suite's time is made of").
+/// </para>
 /// </summary>
 public sealed class TestStore : IAsyncDisposable
 {
     private readonly string? _database;
     private Store? _store;
 
-    private TestStore(StoreKind kind, bool redis, string? redisUri)
+    private TestStore(StoreKind kind, bool redis, string? redisUri, bool empty)
     {
         Kind = kind;
         Directory.CreateDirectory(Path);
@@ -30,7 +36,7 @@ public sealed class TestStore : IAsyncDisposable
                 admin.Open();
                 // FILE_COPY: PostgreSQL 15's default (WAL_LOG) writes the whole template through
                 // the WAL, three times the server's CPU of a copy for every test's database.
-                SqlExtensions.Exec(admin, $"CREATE DATABASE {_database} STRATEGY = FILE_COPY");
+                SqlExtensions.Exec(admin, $"CREATE DATABASE {_database} TEMPLATE {(empty ? "template1" : MigratedTemplate.Value)} STRATEGY = FILE_COPY");
             }
             var uri = new NpgsqlConnectionStringBuilder(TestServices.PostgresAdmin) { Database = _database, MaxPoolSize = 30 }.ConnectionString;
             _source = "source: postgres";
@@ -71,7 +77,82 @@ public sealed class TestStore : IAsyncDisposable
         return path;
     }
     /// <param name="redis">With the Redis queue on the suite's Redis (or on <paramref name="redisUri"/>).</param>
-    public static TestStore Create(StoreKind kind, bool redis = false, string? redisUri = null) => new(kind, redis, redisUri);
+    /// <param name="empty">PostgreSQL: an empty database instead of an already migrated one (for the tests of the migrations; SQLite stores always start empty).</param>
+    public static TestStore Create(StoreKind kind, bool redis = false, string? redisUri = null, bool empty = false) => new(kind, redis, redisUri, empty);
+
+    /// <summary>
+    /// The name of a PostgreSQL database migrated by this build, made on first use and dropped
+    /// when the test process exits (the server is test.sh's, thrown away after the run anyway).
+    /// It refuses connections, as <c>CREATE DATABASE … TEMPLATE</c> needs: nobody may be in it
+    /// while it is copied. The process id in its name keeps two test runs on one server apart.
+    /// </summary>
+    private static readonly Lazy<string> MigratedTemplate = new(() =>
+    {
+        var name = $"t_migrated_{Environment.ProcessId}";
+        using (var admin = new NpgsqlConnection(TestServices.PostgresAdmin))
+        {
+            admin.Open();
+            DropStaleTemplates(admin);
+            // One statement each: PostgreSQL runs neither inside a transaction, nor in a batch.
+            SqlExtensions.Exec(admin, $"DROP DATABASE IF EXISTS {name}");
+            SqlExtensions.Exec(admin, $"CREATE DATABASE {name} STRATEGY = FILE_COPY");
+        }
+        var uri = new NpgsqlConnectionStringBuilder(TestServices.PostgresAdmin) { Database = name, Pooling = false }.ConnectionString;
+        var store = new PostgresStore(uri);
+        try
+        {
+            store.Migrate();
+        }
+        finally
+        {
+            store.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+        using (var admin = new NpgsqlConnection(TestServices.PostgresAdmin))
+        {
+            admin.Open();
+            SqlExtensions.Exec(admin, $"ALTER DATABASE {name} WITH ALLOW_CONNECTIONS false IS_TEMPLATE true");
+        }
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            try
+            {
+                using var admin = new NpgsqlConnection(TestServices.PostgresAdmin);
+                admin.Open();
+                DropTemplate(admin, name);
+            }
+            catch (NpgsqlException)
+            {
+                // The server may be gone first (test.sh stops it on exit).
+            }
+        };
+        return name;
+    });
+
+    /// <summary>Templates left by test processes that are gone (killed before their exit handler ran).</summary>
+    private static void DropStaleTemplates(NpgsqlConnection admin)
+    {
+        var names = admin.Scalar<string>(@"SELECT string_agg(datname, ' ') FROM pg_database WHERE datname LIKE 't\_migrated\_%'") ?? "";
+        foreach (var name in names.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (int.TryParse(name["t_migrated_".Length..], out var pid) && !Directory.Exists($"/proc/{pid}"))
+            {
+                DropTemplate(admin, name);
+            }
+        }
+    }
+
+    private static void DropTemplate(NpgsqlConnection admin, string name)
+    {
+        try
+        {
+            SqlExtensions.Exec(admin, $"ALTER DATABASE {name} WITH IS_TEMPLATE false");
+            SqlExtensions.Exec(admin, $"DROP DATABASE IF EXISTS {name}");
+        }
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.InvalidCatalogName)
+        {
+            // Another test process dropped it first.
+        }
+    }
 
     public StoreKind Kind { get; }
 

@@ -19,7 +19,7 @@ public abstract class SchemaTests(StoreKind kind)
     [Fact]
     public async Task AFreshStoreHasTheCheckedInSchema()
     {
-        await using var store = TestStore.Create(kind);
+        await using var store = TestStore.Create(kind, empty: true);
 
         var actual = store.Query(c => Schema(kind, c));
 
@@ -39,7 +39,7 @@ public abstract class SchemaTests(StoreKind kind)
     public async Task AStoreOfAnOlderBuildGetsOnlyTheStepsItLacks()
     {
         const int older = 6;
-        await using var test = TestStore.Create(kind);
+        await using var test = TestStore.Create(kind, empty: true);
         await using (var store = kind == StoreKind.Sqlite
             ? new SqliteStore(Path.Combine(test.Path, "switchboard.db"))
             : (Store)new PostgresStore(BootstrapConfig.Load(test.ConfigPath!).PostgresUri!))
