@@ -21,6 +21,7 @@ namespace Switchboard.Tests.Infrastructure;
 public sealed class TestStore : IAsyncDisposable
 {
     private readonly string? _database;
+    private readonly bool _copiedFromTemplate;
     private Store? _store;
 
     private TestStore(StoreKind kind, bool redis, string? redisUri, bool empty)
@@ -31,6 +32,7 @@ public sealed class TestStore : IAsyncDisposable
         if (kind == StoreKind.Postgres)
         {
             _database = "t_" + Guid.NewGuid().ToString("N")[..16];
+            _copiedFromTemplate = !empty;
             using (var admin = new NpgsqlConnection(TestServices.PostgresAdmin))
             {
                 admin.Open();
@@ -89,14 +91,12 @@ public sealed class TestStore : IAsyncDisposable
     private static readonly Lazy<string> MigratedTemplate = new(() =>
     {
         var name = $"t_migrated_{Environment.ProcessId}";
-        using (var admin = new NpgsqlConnection(TestServices.PostgresAdmin))
-        {
-            admin.Open();
-            DropStaleTemplates(admin);
-            // One statement each: PostgreSQL runs neither inside a transaction, nor in a batch.
-            SqlExtensions.Exec(admin, $"DROP DATABASE IF EXISTS {name}");
-            SqlExtensions.Exec(admin, $"CREATE DATABASE {name} STRATEGY = FILE_COPY");
-        }
+        using var admin = new NpgsqlConnection(TestServices.PostgresAdmin);
+        admin.Open();
+        DropStaleTemplates(admin);
+        // One statement each: PostgreSQL runs neither inside a transaction, nor in a batch.
+        SqlExtensions.Exec(admin, $"DROP DATABASE IF EXISTS {name}");
+        SqlExtensions.Exec(admin, $"CREATE DATABASE {name} STRATEGY = FILE_COPY");
         var uri = new NpgsqlConnectionStringBuilder(TestServices.PostgresAdmin) { Database = name, Pooling = false }.ConnectionString;
         var store = new PostgresStore(uri);
         try
@@ -107,11 +107,7 @@ public sealed class TestStore : IAsyncDisposable
         {
             store.DisposeAsync().AsTask().GetAwaiter().GetResult();
         }
-        using (var admin = new NpgsqlConnection(TestServices.PostgresAdmin))
-        {
-            admin.Open();
-            SqlExtensions.Exec(admin, $"ALTER DATABASE {name} WITH ALLOW_CONNECTIONS false IS_TEMPLATE true");
-        }
+        SqlExtensions.Exec(admin, $"ALTER DATABASE {name} WITH ALLOW_CONNECTIONS false IS_TEMPLATE true");
         AppDomain.CurrentDomain.ProcessExit += (_, _) =>
         {
             try
@@ -233,10 +229,13 @@ public sealed class TestStore : IAsyncDisposable
         return CreditsAudit.Run(connection);
     }
 
-    /// <summary>Whether the test wrote a store: a schema exists (opening the store just for the audit would create one).</summary>
+    /// <summary>
+    /// Whether the store has a schema to audit (opening the store just for the audit would create
+    /// one): a PostgreSQL database copied from the migrated template has it from the start.
+    /// </summary>
     private bool HasSchema()
     {
-        if (_store is not null)
+        if (_store is not null || _copiedFromTemplate)
         {
             return true;
         }

@@ -183,7 +183,7 @@ public sealed class RedisChangeFeedTests : ChangeFeedTests<RedisChangeFeed>
         _redisB = await ConnectionMultiplexer.ConnectAsync(options);
         foreach (var (redis, log) in new[] { (_redisA, LogA), (_redisB, LogB) })
         {
-            redis.ConnectionFailed += (_, e) => log.Entries.Enqueue((LogLevel.Warning, $"{e.ConnectionType} connection failed: {e.FailureType} {e.Exception?.Message}"));
+            redis.ConnectionFailed += (_, e) => log.LogWarning("{Type} connection failed: {Failure} {Error}", e.ConnectionType, e.FailureType, e.Exception?.Message);
         }
         return (new RedisChangeFeed(_redisA, _settings, HubA, LogA), new RedisChangeFeed(_redisB, _settings, HubB, LogB));
     }
