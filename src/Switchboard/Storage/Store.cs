@@ -24,6 +24,9 @@ public abstract class Store : IAsyncDisposable
 
     public abstract StoreKind Kind { get; }
 
+    /// <summary>This process's one write connection and its queue.</summary>
+    internal StoreWriter Writer => _writer.Value;
+
     /// <summary>Where the store is, for logs: a file path, or host/port/database (never a password).</summary>
     public abstract string Description { get; }
 

@@ -1,0 +1,63 @@
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Switchboard.Tests.Persistence;
+
+/// <summary>
+/// SQLite starts its WAL over only when a write transaction begins on a wholly checkpointed WAL.
+/// A writer that never pauses must not keep it from doing so: otherwise the WAL grows until the
+/// writer's own auto-checkpoint stalls a COMMIT (bench/README.md, the embedded submit's p99).
+/// </summary>
+public sealed class WalCheckpointerTests
+{
+    [Fact]
+    public async Task TheWalStartsOverWhileTheWriterIsNeverIdle()
+    {
+        await using var test = TestStore.Create(StoreKind.Sqlite, empty: true);
+        var path = Path.Combine(test.Path, "switchboard.db");
+        await using var store = new SqliteStore(path);
+        using (var connection = store.Open())
+        {
+            SqlExtensions.Exec(connection, "PRAGMA journal_mode=WAL;");
+        }
+        await store.WriteAsync(c => c.Execute("CREATE TABLE t (k INTEGER PRIMARY KEY, v BLOB NOT NULL)"));
+        using var checkpointer = new WalCheckpointer(store, NullLogger<WalCheckpointer>.Instance, TimeSpan.FromMilliseconds(20));
+        await checkpointer.StartAsync(CancellationToken.None);
+
+        // Eight callers keep units queued, so the writer commits back to back: 6,000 rows of 4 KiB,
+        // about 24 MiB of WAL frames in all.
+        const int Rows = 6_000, Callers = 8;
+        var wal = new FileInfo(path + "-wal");
+        long largest = 0;
+        var row = new byte[4096];
+        await Task.WhenAll(Enumerable.Range(0, Callers).Select(caller => Task.Run(async () =>
+        {
+            for (var k = caller; k < Rows; k += Callers)
+            {
+                var key = k;
+                await store.WriteStatementAsync(c => c.Execute("INSERT INTO t (k, v) VALUES (@k, @v)", ("@k", key), ("@v", row)));
+                wal.Refresh();
+                InterlockedMax(ref largest, wal.Length);
+            }
+        })));
+        await checkpointer.StopAsync(CancellationToken.None);
+
+        using (var connection = store.Open())
+        {
+            Assert.Equal(Rows, connection.Scalar<long>("SELECT COUNT(*) FROM t"));
+        }
+        // A WAL that never started over holds every frame written (~24 MiB); one that starts over
+        // after each checkpoint holds what is written between two of them.
+        Assert.InRange(largest, 1, 6L << 20);
+    }
+
+    private static void InterlockedMax(ref long target, long value)
+    {
+        for (var seen = Interlocked.Read(ref target); value > seen; seen = Interlocked.Read(ref target))
+        {
+            if (Interlocked.CompareExchange(ref target, value, seen) == seen)
+            {
+                return;
+            }
+        }
+    }
+}
