@@ -20,7 +20,7 @@ public sealed class StoreWriter : IAsyncDisposable
     private readonly Store _store;
     private readonly Task _loop;
     private DbConnection? _connection;
-    private Action<DbConnection>? _beforeNextBatch;
+    private string? _beforeNextBatch;
 
     public StoreWriter(Store store)
     {
@@ -47,11 +47,11 @@ public sealed class StoreWriter : IAsyncDisposable
     public Task<T> WriteCheckedAsync<T>(Func<DbConnection, T> work) => Enqueue(work, UnitKind.Checked);
 
     /// <summary>
-    /// Runs <paramref name="work"/> on the write connection before the writer's next transaction,
+    /// Runs <paramref name="sql"/> on the write connection before the writer's next transaction,
     /// outside any (a request made again before then replaces the first). Its failure is
     /// ignored: it is for upkeep that the next request will repeat, such as a WAL checkpoint.
     /// </summary>
-    internal void RunBeforeNextBatch(Action<DbConnection> work) => Volatile.Write(ref _beforeNextBatch, work);
+    internal void RunBeforeNextBatch(string sql) => Volatile.Write(ref _beforeNextBatch, sql);
 
     /// <summary>One item of a <see cref="BatchedStatement{TItem, TResult}"/>, run with the others of its kind in this group.</summary>
     public Task<TResult> WriteBatchedAsync<TItem, TResult>(BatchedStatement<TItem, TResult> kind, TItem item)
@@ -99,14 +99,7 @@ public sealed class StoreWriter : IAsyncDisposable
                 }
                 if (Interlocked.Exchange(ref _beforeNextBatch, null) is { } upkeep)
                 {
-                    try
-                    {
-                        upkeep(connection);
-                    }
-                    catch (Exception ex) when (ex is DbException or InvalidOperationException)
-                    {
-                        // Upkeep only: the batch runs regardless, and the next request retries it.
-                    }
+                    TryExec(connection, upkeep); // Upkeep only: the batch runs regardless, and the next request retries it.
                 }
                 RunBatch(connection, batch);
             }

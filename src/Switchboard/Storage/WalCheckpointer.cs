@@ -27,7 +27,7 @@ public sealed class WalCheckpointer(SqliteStore store, ILogger<WalCheckpointer> 
             {
                 using var connection = store.Open();
                 SqlExtensions.Exec(connection, Checkpoint);
-                store.Writer.RunBeforeNextBatch(writer => SqlExtensions.Exec(writer, Checkpoint));
+                store.Writer.RunBeforeNextBatch(Checkpoint);
             }
             catch (Microsoft.Data.Sqlite.SqliteException ex)
             {
